@@ -1,0 +1,251 @@
+import { allCodes, codeInfo } from './codes.js';
+import type { Diagnostic, Severity } from './types.js';
+import { describeResource } from './types.js';
+
+export type OutputFormat = 'text' | 'json' | 'github' | 'sarif';
+export const OUTPUT_FORMATS: readonly OutputFormat[] = ['text', 'json', 'github', 'sarif'];
+
+export interface Summary {
+  readonly errors: number;
+  readonly warnings: number;
+  readonly infos: number;
+  readonly files: number;
+  readonly resources: number;
+}
+
+export interface FormatContext {
+  /** Returns a file's text, for code frames. */
+  readonly sourceText?: ((file: string) => string | undefined) | undefined;
+  readonly color?: boolean | undefined;
+  readonly toolVersion?: string | undefined;
+  /** Extra top-level fields for the JSON output (stage results, timings). */
+  readonly extra?: Readonly<Record<string, unknown>> | undefined;
+  /** Hide info-level findings in the text output. */
+  readonly quietInfo?: boolean | undefined;
+}
+
+const SEVERITY_ORDER: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
+
+/** A total, deterministic order: file, line, column, severity, code, message. */
+export function sortDiagnostics(diags: readonly Diagnostic[]): Diagnostic[] {
+  return [...diags].sort(
+    (a, b) =>
+      cmp(a.file, b.file) ||
+      a.line - b.line ||
+      a.column - b.column ||
+      SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] ||
+      cmp(a.code, b.code) ||
+      cmp(a.message, b.message),
+  );
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export function summarize(diags: readonly Diagnostic[], files: number, resources: number): Summary {
+  let errors = 0;
+  let warnings = 0;
+  let infos = 0;
+  for (const d of diags) {
+    if (d.severity === 'error') errors++;
+    else if (d.severity === 'warning') warnings++;
+    else infos++;
+  }
+  return { errors, warnings, infos, files, resources };
+}
+
+export function formatDiagnostics(
+  format: OutputFormat,
+  diags: readonly Diagnostic[],
+  summary: Summary,
+  ctx: FormatContext = {},
+): string {
+  const sorted = sortDiagnostics(diags);
+  switch (format) {
+    case 'json':
+      return formatJson(sorted, summary, ctx);
+    case 'github':
+      return formatGithub(sorted);
+    case 'sarif':
+      return formatSarif(sorted, ctx);
+    case 'text':
+      return formatText(sorted, summary, ctx);
+  }
+}
+
+// ---------------------------------------------------------------- JSON
+
+function formatJson(diags: readonly Diagnostic[], summary: Summary, ctx: FormatContext): string {
+  return `${JSON.stringify({ diagnostics: diags.map(jsonDiagnostic), summary, ...ctx.extra }, null, 2)}\n`;
+}
+
+function jsonDiagnostic(d: Diagnostic): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    severity: d.severity,
+    code: d.code,
+    message: d.message,
+    file: d.file,
+    line: d.line,
+    column: d.column,
+  };
+  if (d.endLine !== undefined) out.endLine = d.endLine;
+  if (d.endColumn !== undefined) out.endColumn = d.endColumn;
+  if (d.path) out.path = d.path;
+  if (d.resource) out.resource = { ...d.resource };
+  if (d.hint) out.hint = d.hint;
+  if (d.related?.length) out.related = d.related.map((r) => ({ ...r }));
+  return out;
+}
+
+// ---------------------------------------------------------------- GitHub
+
+function formatGithub(diags: readonly Diagnostic[]): string {
+  return diags
+    .map((d) => {
+      const level = d.severity === 'info' ? 'notice' : d.severity;
+      const props = [
+        `file=${escapeProperty(d.file)}`,
+        `line=${d.line}`,
+        `col=${d.column}`,
+        d.endLine !== undefined ? `endLine=${d.endLine}` : '',
+        d.endColumn !== undefined && d.endLine === d.line ? `endColumn=${d.endColumn}` : '',
+        `title=${escapeProperty(`${d.code} ${codeInfo(d.code)?.name ?? ''}`.trim())}`,
+      ].filter(Boolean);
+      const text = [d.message, d.resource ? `(${describeResource(d.resource)})` : '', d.hint ? `Hint: ${d.hint}` : '']
+        .filter(Boolean)
+        .join(' ');
+      return `::${level} ${props.join(',')}::${escapeData(text)}\n`;
+    })
+    .join('');
+}
+
+function escapeData(s: string): string {
+  return s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+}
+
+function escapeProperty(s: string): string {
+  return escapeData(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
+}
+
+// ---------------------------------------------------------------- SARIF 2.1.0
+
+const SARIF_LEVEL: Record<Severity, string> = { error: 'error', warning: 'warning', info: 'note' };
+
+function formatSarif(diags: readonly Diagnostic[], ctx: FormatContext): string {
+  const rules = allCodes();
+  const ruleIndex = new Map(rules.map((r, i) => [r.code, i]));
+  const log = {
+    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+    version: '2.1.0',
+    runs: [
+      {
+        tool: {
+          driver: {
+            name: 'joch',
+            version: ctx.toolVersion ?? '0.0.0',
+            informationUri: 'https://joch.dev',
+            rules: rules.map((r) => ({
+              id: r.code,
+              name: r.name,
+              shortDescription: { text: r.summary },
+              defaultConfiguration: { level: SARIF_LEVEL[r.severity] },
+            })),
+          },
+        },
+        originalUriBaseIds: { SRCROOT: { uri: './' } },
+        results: diags.map((d) => ({
+          ruleId: d.code,
+          ...(ruleIndex.has(d.code) ? { ruleIndex: ruleIndex.get(d.code) } : {}),
+          level: SARIF_LEVEL[d.severity],
+          message: { text: d.hint ? `${d.message} Hint: ${d.hint}` : d.message },
+          locations: [sarifLocation(d)],
+          ...(d.related?.length
+            ? { relatedLocations: d.related.map((r, i) => ({ id: i, ...sarifLocation(r), message: { text: r.message } })) }
+            : {}),
+          ...(d.resource ? { properties: { resource: { ...d.resource } } } : {}),
+        })),
+      },
+    ],
+  };
+  return `${JSON.stringify(log, null, 2)}\n`;
+}
+
+function sarifLocation(l: { file: string; line: number; column: number; endLine?: number | undefined; endColumn?: number | undefined }) {
+  return {
+    physicalLocation: {
+      artifactLocation: { uri: encodeURI(l.file.replace(/\\/g, '/')), uriBaseId: 'SRCROOT' },
+      region: {
+        startLine: l.line,
+        startColumn: l.column,
+        ...(l.endLine !== undefined ? { endLine: l.endLine } : {}),
+        ...(l.endColumn !== undefined ? { endColumn: l.endColumn } : {}),
+      },
+    },
+  };
+}
+
+// ---------------------------------------------------------------- text
+
+const ANSI = { red: 31, yellow: 33, blue: 34, gray: 90, bold: 1, cyan: 36 } as const;
+
+function paint(on: boolean, style: keyof typeof ANSI, s: string): string {
+  return on ? `\u001b[${ANSI[style]}m${s}\u001b[0m` : s;
+}
+
+const SEVERITY_STYLE: Record<Severity, keyof typeof ANSI> = { error: 'red', warning: 'yellow', info: 'blue' };
+
+function formatText(diags: readonly Diagnostic[], summary: Summary, ctx: FormatContext): string {
+  const color = ctx.color ?? false;
+  const lines: string[] = [];
+  for (const d of diags) {
+    if (ctx.quietInfo && d.severity === 'info') continue;
+    const where = `${d.file}:${d.line}:${d.column}`;
+    const res = d.resource ? paint(color, 'gray', `  [${describeResource(d.resource)}]`) : '';
+    lines.push(
+      `${paint(color, 'bold', where)} ${paint(color, SEVERITY_STYLE[d.severity], d.severity)} ${paint(color, 'gray', d.code)} ${d.message}${res}`,
+    );
+    const text = ctx.sourceText?.(d.file);
+    if (text !== undefined) lines.push(...codeFrame(text, d, color));
+    if (d.hint) lines.push(`  ${paint(color, 'cyan', 'hint:')} ${d.hint}`);
+    for (const r of d.related ?? []) lines.push(`  ${paint(color, 'gray', 'see:')} ${r.file}:${r.line}:${r.column} ${r.message}`);
+    lines.push('');
+  }
+  lines.push(summaryLine(summary, color));
+  return `${lines.join('\n')}\n`;
+}
+
+function summaryLine(s: Summary, color: boolean): string {
+  const parts = [
+    plural(s.errors, 'error'),
+    plural(s.warnings, 'warning'),
+    ...(s.infos ? [plural(s.infos, 'note')] : []),
+  ].join(', ');
+  const checked = `${plural(s.resources, 'resource')} in ${plural(s.files, 'file')}`;
+  const mark = s.errors ? paint(color, 'red', 'FAIL') : paint(color, 'bold', 'OK');
+  return `${mark} ${parts} (${checked})`;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** A few lines of source around the finding, with a caret under it. */
+export function codeFrame(text: string, loc: { line: number; column: number; endLine?: number | undefined; endColumn?: number | undefined }, color = false): string[] {
+  const all = text.split(/\r?\n/);
+  const first = Math.max(1, loc.line - 1);
+  const last = Math.min(all.length, loc.line + 1);
+  const width = String(last).length;
+  const out: string[] = [];
+  for (let n = first; n <= last; n++) {
+    const src = (all[n - 1] ?? '').replace(/\t/g, ' ');
+    const marker = n === loc.line ? '>' : ' ';
+    out.push(`  ${paint(color, n === loc.line ? 'bold' : 'gray', `${marker} ${String(n).padStart(width)} |`)} ${src}`);
+    if (n === loc.line) {
+      const end = loc.endLine === loc.line && loc.endColumn !== undefined ? loc.endColumn : src.length + 1;
+      const span = Math.max(1, Math.min(end, src.length + 1) - loc.column);
+      out.push(`    ${' '.repeat(width)} | ${' '.repeat(Math.max(0, loc.column - 1))}${paint(color, 'red', '^'.repeat(span))}`);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,15 @@
+/** Diagnostics: one model, four renderings (text, JSON, GitHub annotations, SARIF). */
+export * from './types.js';
+export { codeInfo, allCodes, registerCodes, type CodeInfo } from './codes.js';
+export {
+  formatDiagnostics,
+  sortDiagnostics,
+  summarize,
+  codeFrame,
+  OUTPUT_FORMATS,
+  type OutputFormat,
+  type Summary,
+  type FormatContext,
+} from './format.js';
+export { nearest, didYouMean } from './suggest.js';
+export { finding } from './finding.js';
