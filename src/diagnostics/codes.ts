@@ -5,6 +5,10 @@ export interface CodeInfo {
   readonly name: string;
   readonly severity: Severity;
   readonly summary: string;
+  /** joch.yaml may raise the severity of a locked code but never lower or silence it. */
+  readonly locked?: boolean;
+  /** The finding points at a secret value: renderers must never show the source there. */
+  readonly sensitive?: boolean;
 }
 
 /**
@@ -14,22 +18,22 @@ export interface CodeInfo {
  */
 const TABLE: readonly CodeInfo[] = [
   // 0xx: configuration and usage
-  { code: 'JOCH001', name: 'invalid-config', severity: 'error', summary: 'joch.yaml is not valid.' },
-  { code: 'JOCH002', name: 'path-not-found', severity: 'error', summary: 'A path given on the command line or in joch.yaml does not exist.' },
+  { code: 'JOCH001', name: 'invalid-config', severity: 'error', summary: 'joch.yaml is not valid.', locked: true },
+  { code: 'JOCH002', name: 'path-not-found', severity: 'error', summary: 'A path given on the command line or in joch.yaml does not exist.', locked: true },
   { code: 'JOCH003', name: 'no-manifests', severity: 'warning', summary: 'No YAML files were found under the given paths.' },
 
   // 1xx: reading and parsing files
-  { code: 'JOCH101', name: 'yaml-syntax', severity: 'error', summary: 'The file is not valid YAML.' },
-  { code: 'JOCH102', name: 'duplicate-key', severity: 'error', summary: 'A mapping has the same key twice.' },
-  { code: 'JOCH103', name: 'alias-limit', severity: 'error', summary: 'YAML aliases expand beyond the allowed limit (a possible alias bomb).' },
-  { code: 'JOCH104', name: 'custom-tag', severity: 'error', summary: 'A YAML tag outside the core schema is used.' },
-  { code: 'JOCH105', name: 'not-text', severity: 'error', summary: 'The file is binary or not valid UTF-8.' },
-  { code: 'JOCH106', name: 'file-too-large', severity: 'error', summary: 'The file is larger than the configured limit.' },
-  { code: 'JOCH107', name: 'symlink-escape', severity: 'error', summary: 'A symbolic link points outside the repository root and was not followed.' },
+  { code: 'JOCH101', name: 'yaml-syntax', severity: 'error', summary: 'The file is not valid YAML.', locked: true },
+  { code: 'JOCH102', name: 'duplicate-key', severity: 'error', summary: 'A mapping has the same key twice.', locked: true },
+  { code: 'JOCH103', name: 'alias-limit', severity: 'error', summary: 'YAML aliases expand beyond the allowed limit (a possible alias bomb).', locked: true },
+  { code: 'JOCH104', name: 'custom-tag', severity: 'error', summary: 'A YAML tag outside the core schema is used.', locked: true },
+  { code: 'JOCH105', name: 'not-text', severity: 'error', summary: 'The file is binary or not valid UTF-8.', locked: true },
+  { code: 'JOCH106', name: 'file-too-large', severity: 'error', summary: 'The file is larger than the configured limit.', locked: true },
+  { code: 'JOCH107', name: 'symlink-escape', severity: 'error', summary: 'A symbolic link points outside the repository root and was not followed.', locked: true },
   { code: 'JOCH108', name: 'empty-document', severity: 'info', summary: 'A YAML document is empty.' },
-  { code: 'JOCH109', name: 'not-a-mapping', severity: 'error', summary: 'A YAML document is not a mapping.' },
-  { code: 'JOCH110', name: 'unreadable-file', severity: 'error', summary: 'A file could not be read.' },
-  { code: 'JOCH111', name: 'too-many-documents', severity: 'error', summary: 'A file holds more YAML documents than the configured limit.' },
+  { code: 'JOCH109', name: 'not-a-mapping', severity: 'error', summary: 'A YAML document is not a mapping.', locked: true },
+  { code: 'JOCH110', name: 'unreadable-file', severity: 'error', summary: 'A file could not be read.', locked: true },
+  { code: 'JOCH111', name: 'too-many-documents', severity: 'error', summary: 'A file holds more YAML documents than the configured limit.', locked: true },
 
   // 2xx: what a document is
   { code: 'JOCH201', name: 'missing-type', severity: 'error', summary: 'A document has no apiVersion or kind.' },
@@ -65,8 +69,8 @@ const TABLE: readonly CodeInfo[] = [
   { code: 'JOCH504', name: 'invalid-reference', severity: 'error', summary: 'A reference is malformed or points at the wrong kind.' },
 
   // 6xx: secrets
-  { code: 'JOCH601', name: 'literal-credential', severity: 'error', summary: 'A manifest holds what looks like a credential value; Joch only holds references.' },
-  { code: 'JOCH602', name: 'credential-in-url', severity: 'error', summary: 'A URL carries a password or token.' },
+  { code: 'JOCH601', name: 'literal-credential', severity: 'error', summary: 'A manifest holds what looks like a credential value; Joch only holds references.', locked: true, sensitive: true },
+  { code: 'JOCH602', name: 'credential-in-url', severity: 'error', summary: 'A URL carries a password or token.', locked: true, sensitive: true },
 ];
 
 const BY_CODE = new Map(TABLE.map((c) => [c.code, c]));

@@ -195,9 +195,41 @@ function paint(on: boolean, style: keyof typeof ANSI, s: string): string {
 
 const SEVERITY_STYLE: Record<Severity, keyof typeof ANSI> = { error: 'red', warning: 'yellow', info: 'blue' };
 
+interface Span {
+  readonly line: number;
+  readonly endLine: number;
+  readonly column: number;
+  readonly endColumn: number;
+}
+
+/** Places that hold secret values, by file: never shown in a code frame. */
+function sensitiveSpans(diags: readonly Diagnostic[]): Map<string, Span[]> {
+  const out = new Map<string, Span[]>();
+  for (const d of diags) {
+    if (!codeInfo(d.code)?.sensitive) continue;
+    const span = { line: d.line, column: d.column, endLine: d.endLine ?? d.line, endColumn: d.endColumn ?? Number.MAX_SAFE_INTEGER };
+    out.set(d.file, [...(out.get(d.file) ?? []), span]);
+  }
+  return out;
+}
+
+/** Replaces every character of a source line that falls in a sensitive span. */
+function maskLine(src: string, n: number, spans: readonly Span[] | undefined): string {
+  if (!spans) return src;
+  let out = src;
+  for (const s of spans) {
+    if (n < s.line || n > s.endLine) continue;
+    const from = n === s.line ? s.column - 1 : 0;
+    const to = n === s.endLine ? Math.min(src.length, s.endColumn - 1) : src.length;
+    if (to > from) out = out.slice(0, from) + '*'.repeat(to - from) + out.slice(to);
+  }
+  return out;
+}
+
 function formatText(diags: readonly Diagnostic[], summary: Summary, ctx: FormatContext): string {
   const color = ctx.color ?? false;
   const lines: string[] = [];
+  const masked = sensitiveSpans(diags);
   for (const d of diags) {
     if (ctx.quietInfo && d.severity === 'info') continue;
     const where = `${d.file}:${d.line}:${d.column}`;
@@ -206,7 +238,7 @@ function formatText(diags: readonly Diagnostic[], summary: Summary, ctx: FormatC
       `${paint(color, 'bold', where)} ${paint(color, SEVERITY_STYLE[d.severity], d.severity)} ${paint(color, 'gray', d.code)} ${d.message}${res}`,
     );
     const text = ctx.sourceText?.(d.file);
-    if (text !== undefined) lines.push(...codeFrame(text, d, color));
+    if (text !== undefined) lines.push(...codeFrame(text, d, color, masked.get(d.file)));
     if (d.hint) lines.push(`  ${paint(color, 'cyan', 'hint:')} ${d.hint}`);
     for (const r of d.related ?? []) lines.push(`  ${paint(color, 'gray', 'see:')} ${r.file}:${r.line}:${r.column} ${r.message}`);
     lines.push('');
@@ -231,14 +263,19 @@ function plural(n: number, word: string): string {
 }
 
 /** A few lines of source around the finding, with a caret under it. */
-export function codeFrame(text: string, loc: { line: number; column: number; endLine?: number | undefined; endColumn?: number | undefined }, color = false): string[] {
+export function codeFrame(
+  text: string,
+  loc: { line: number; column: number; endLine?: number | undefined; endColumn?: number | undefined },
+  color = false,
+  hidden?: readonly Span[],
+): string[] {
   const all = text.split(/\r?\n/);
   const first = Math.max(1, loc.line - 1);
   const last = Math.min(all.length, loc.line + 1);
   const width = String(last).length;
   const out: string[] = [];
   for (let n = first; n <= last; n++) {
-    const src = (all[n - 1] ?? '').replace(/\t/g, ' ');
+    const src = maskLine((all[n - 1] ?? '').replace(/\t/g, ' '), n, hidden);
     const marker = n === loc.line ? '>' : ' ';
     out.push(`  ${paint(color, n === loc.line ? 'bold' : 'gray', `${marker} ${String(n).padStart(width)} |`)} ${src}`);
     if (n === loc.line) {

@@ -26,6 +26,8 @@ export interface ParsedFile {
   readonly findings: readonly Finding[];
   /** Whether the fast path handled the file (for benchmarks). */
   readonly fast: boolean;
+  /** The decoded text; undefined when the file is not UTF-8 text. */
+  readonly text?: string | undefined;
 }
 
 export function hashBytes(bytes: Uint8Array): string {
@@ -65,7 +67,8 @@ export function parseFileText(path: string, text: string, hash: string, limits: 
         }),
       ],
       fast: fast !== undefined,
+      text,
     };
   }
-  return { path, hash, docs, findings, fast: fast !== undefined };
+  return { path, hash, docs, findings, fast: fast !== undefined, text };
 }

@@ -23,6 +23,19 @@ export interface YamlLimits {
   readonly maxAliasCount: number;
 }
 
+/** Plain-language help for the YAML errors people make most. */
+const HINTS: Record<string, string> = {
+  MULTILINE_IMPLICIT_KEY:
+    'a key must fit on one line: the value on the line above probably runs into this one, or a ":" is not followed by a space',
+  MISSING_CHAR: 'this line is not a "key: value" pair: check for a missing ": " or for wrong indentation',
+  BAD_INDENT: 'the indentation does not match the block around it',
+  TAB_AS_INDENT: 'indent with spaces; YAML does not allow tabs for indentation',
+  BLOCK_AS_IMPLICIT_KEY: 'a nested mapping must start on its own line below its key',
+  UNEXPECTED_TOKEN: 'check the quoting and brackets on this line',
+  DUPLICATE_KEY: 'each key may appear once in a mapping; merge the two entries',
+  TAG_RESOLVE_FAILED: 'custom YAML tags are not allowed in Joch manifests; remove the tag',
+};
+
 const ERROR_CODES: Record<string, string> = {
   DUPLICATE_KEY: 'JOCH102',
   TAG_RESOLVE_FAILED: 'JOCH104',
@@ -46,6 +59,7 @@ export function parseYamlFull(text: string, file: string, limits: YamlLimits): F
     findings.push(
       finding(code, yamlMessage(e), { file, line: s.line, column: s.col, endLine: t.line, endColumn: t.col }, {
         severity: asError || code !== 'JOCH101' ? 'error' : 'warning',
+        hint: HINTS[e.code],
       }),
     );
   };

@@ -1,0 +1,85 @@
+/**
+ * The `joch` command line. Each command lives in its own module and is
+ * loaded only when used, so `joch validate` never loads the cluster client.
+ * Exit codes: 0 success, 1 findings (errors, or changes for `diff`), 2 usage
+ * or internal failure.
+ */
+import { readFileSync } from 'node:fs';
+import { UsageError, type CommandContext } from './context.js';
+
+interface Command {
+  readonly summary: string;
+  readonly usage: string;
+  readonly load: () => Promise<{ run: (argv: string[], ctx: CommandContext) => Promise<number> }>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  validate: {
+    summary: 'Validate manifests: schemas, identity, references, secrets and policy',
+    usage: 'joch validate [PATH...] [--format text|json|github|sarif] [--checks LIST] [--config FILE] [--quiet]',
+    load: () => import('./validate.js'),
+  },
+};
+
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function help(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return [
+    'joch: GitOps reconciler and manifest compiler for Joch agent fleets',
+    '',
+    'Usage: joch <command> [options]',
+    '',
+    'Commands:',
+    ...lines,
+    '',
+    'Run `joch <command> --help` for the options of a command.',
+    '',
+  ].join('\n');
+}
+
+export async function runCli(argv: string[], ctx: CommandContext = defaultContext()): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === 'help' || name === '--help' || name === '-h') {
+    ctx.stdout(help());
+    return name ? 0 : 2;
+  }
+  if (name === 'version' || name === '--version') {
+    ctx.stdout(`${version()}\n`);
+    return 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    ctx.stderr(`joch: unknown command "${name}"\n\n${help()}`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    ctx.stdout(`Usage: ${command.usage}\n`);
+    return 0;
+  }
+  try {
+    const mod = await command.load();
+    return await mod.run(rest, ctx);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      ctx.stderr(`joch ${name}: ${e.message}\nUsage: ${command.usage}\n`);
+      return 2;
+    }
+    ctx.stderr(`joch ${name}: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    return 2;
+  }
+}
+
+function defaultContext(): CommandContext {
+  return {
+    cwd: process.cwd(),
+    env: process.env,
+    stdout: (s) => void process.stdout.write(s),
+    stderr: (s) => void process.stderr.write(s),
+    isTTY: Boolean(process.stdout.isTTY),
+  };
+}

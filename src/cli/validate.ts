@@ -1,0 +1,63 @@
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { formatDiagnostics, OUTPUT_FORMATS } from '../diagnostics/index.js';
+import { runValidate } from '../pipeline/index.js';
+import { ALL_CHECKS, type Check } from '../schema/index.js';
+import { UsageError, type CommandContext } from './context.js';
+import { version } from './main.js';
+
+const Options = z.object({
+  format: z.enum(OUTPUT_FORMATS).default('text'),
+  checks: z
+    .string()
+    .optional()
+    .transform((s, ctx) => {
+      if (s === undefined) return new Set<Check>(ALL_CHECKS);
+      const wanted = s.split(',').map((c) => c.trim()).filter(Boolean);
+      const bad = wanted.filter((c) => !(ALL_CHECKS as readonly string[]).includes(c));
+      if (bad.length) ctx.addIssue({ code: 'custom', message: `unknown check ${bad.join(', ')}; the checks are ${ALL_CHECKS.join(', ')}` });
+      return new Set(wanted as Check[]);
+    }),
+  config: z.string().optional(),
+  quiet: z.boolean().default(false),
+  color: z.boolean().optional(),
+});
+
+export async function run(argv: string[], ctx: CommandContext): Promise<number> {
+  const { values, positionals } = parseCommandLine(argv);
+  const { 'no-color': noColor, ...rest } = values;
+  const parsed = Options.safeParse({ ...rest, ...(noColor ? { color: false } : {}) });
+  if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; '));
+  const opts = parsed.data;
+  const run = await runValidate({ paths: positionals, cwd: ctx.cwd, configFile: opts.config, checks: opts.checks });
+  const color = opts.color ?? (ctx.isTTY && !ctx.env.NO_COLOR);
+  const texts = run.set.texts;
+  ctx.stdout(
+    formatDiagnostics(opts.format, run.diagnostics, run.summary, {
+      color,
+      quietInfo: opts.quiet,
+      toolVersion: version(),
+      sourceText: (file) => texts.get(file),
+    }),
+  );
+  return run.summary.errors > 0 ? 1 : 0;
+}
+
+function parseCommandLine(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        format: { type: 'string', short: 'f' },
+        checks: { type: 'string' },
+        config: { type: 'string', short: 'c' },
+        quiet: { type: 'boolean', short: 'q' },
+        color: { type: 'boolean' },
+        'no-color': { type: 'boolean' },
+      },
+    });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}

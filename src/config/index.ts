@@ -1,0 +1,136 @@
+/**
+ * joch.yaml: the project configuration at the repository root, optional.
+ * Parsed with zod so a typo in it is an error at its line, not a silent default.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { codeInfo, finding, type Finding, type Severity } from '../diagnostics/index.js';
+
+export const CONFIG_FILES = ['joch.yaml', 'joch.yml'];
+
+const SeverityOverride = z.enum(['off', 'info', 'warning', 'error']);
+
+export const ConfigSchema = z.strictObject({
+  apiVersion: z.literal('joch.dev/v1alpha1').optional(),
+  kind: z.literal('Project').optional(),
+  /** Files and folders to read, relative to the repository root. */
+  paths: z.array(z.string().min(1)).min(1).default(['.']),
+  /** gitignore-style patterns to leave out, in addition to .jochignore. */
+  exclude: z.array(z.string().min(1)).default([]),
+  /** Namespace of namespaced resources that do not name one. */
+  defaultNamespace: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS-1123 label (lowercase letters, digits and "-")')
+    .max(63)
+    .default('default'),
+  /** Severity per diagnostic code: off, info, warning or error. */
+  severity: z.record(z.string().regex(/^JOCH\d{3}$/, 'must be a diagnostic code such as JOCH401'), SeverityOverride).default({}),
+  limits: z
+    .strictObject({
+      maxFileBytes: z.number().int().positive().default(5 * 1024 * 1024),
+      maxAliasCount: z.number().int().min(0).default(100),
+      maxDocumentsPerFile: z.number().int().positive().default(10_000),
+    })
+    .prefault({}),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+export const DEFAULT_CONFIG: Config = ConfigSchema.parse({});
+
+export interface LoadedConfig {
+  readonly config: Config;
+  /** The config file as displayed, when there is one. */
+  readonly file?: string | undefined;
+  /** The repository root: the folder of joch.yaml, else the given start folder. */
+  readonly root: string;
+  readonly findings: Finding[];
+  readonly text?: string | undefined;
+}
+
+/** The nearest joch.yaml at or above `start`, not crossing a Git repository's top. */
+export function findConfigFile(start: string): string | undefined {
+  let dir = path.resolve(start);
+  for (;;) {
+    for (const name of CONFIG_FILES) {
+      const candidate = path.join(dir, name);
+      if (existsSync(candidate)) return candidate;
+    }
+    if (existsSync(path.join(dir, '.git'))) return undefined;
+    const parent = path.dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
+
+export function loadConfig(start: string, explicitFile: string | undefined, cwd: string): LoadedConfig {
+  const file = explicitFile ? path.resolve(cwd, explicitFile) : findConfigFile(start);
+  if (!file) return { config: DEFAULT_CONFIG, root: path.resolve(start), findings: [] };
+  const shown = path.relative(cwd, file) || file;
+  const root = path.dirname(file);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return { config: DEFAULT_CONFIG, root, file: shown, findings: [finding('JOCH002', `cannot read the configuration file ${shown}`, { file: shown, line: 1, column: 1 })] };
+  }
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length) {
+    const e = doc.errors[0];
+    return {
+      config: DEFAULT_CONFIG,
+      root,
+      file: shown,
+      text,
+      findings: [finding('JOCH001', `joch.yaml is not valid YAML: ${e?.message.split('\n')[0] ?? ''}`, { file: shown, doc: 0, path: [] })],
+    };
+  }
+  const parsed = ConfigSchema.safeParse(doc.toJS() ?? {});
+  if (parsed.success) return { config: parsed.data, root, file: shown, text, findings: [] };
+  const findings = parsed.error.issues.map((issue) => {
+    const where = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+    // An unknown key is best shown at the key itself.
+    const unknown = issue.code === 'unrecognized_keys' ? issue.keys[0] : undefined;
+    return finding('JOCH001', `joch.yaml: ${where.length ? `${where.join('.')}: ` : ''}${issue.message}`, {
+      file: shown,
+      doc: 0,
+      path: unknown === undefined ? where : [...where, unknown],
+      ...(unknown === undefined ? {} : { part: 'key' as const }),
+    });
+  });
+  return { config: DEFAULT_CONFIG, root, file: shown, text, findings };
+}
+
+const RANK: Record<Severity, number> = { info: 0, warning: 1, error: 2 };
+
+/**
+ * Applies the `severity` overrides of joch.yaml. A locked code may be raised
+ * but not lowered or turned off; trying is itself an error, so a rule cannot
+ * be silenced by configuration.
+ */
+export function applySeverityOverrides(findings: readonly Finding[], loaded: LoadedConfig): Finding[] {
+  const overrides = loaded.config.severity;
+  const refused: Finding[] = [];
+  for (const [code, wanted] of Object.entries(overrides)) {
+    const info = codeInfo(code);
+    const at = { file: loaded.file ?? 'joch.yaml', doc: 0, path: ['severity', code] };
+    if (!info) {
+      refused.push(finding('JOCH001', `joch.yaml: severity: ${code} is not a diagnostic code`, at));
+    } else if (info.locked && (wanted === 'off' || RANK[wanted] < RANK[info.severity])) {
+      refused.push(finding('JOCH001', `joch.yaml: severity: ${code} (${info.name}) can be raised but not lowered or turned off`, at));
+    }
+  }
+  const out: Finding[] = [];
+  for (const f of findings) {
+    const wanted = overrides[f.code];
+    const info = codeInfo(f.code);
+    if (wanted === undefined || (info?.locked && (wanted === 'off' || RANK[wanted] < RANK[f.severity]))) {
+      out.push(f);
+    } else if (wanted !== 'off') {
+      out.push({ ...f, severity: wanted });
+    }
+  }
+  return [...refused, ...out];
+}

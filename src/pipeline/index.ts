@@ -1,0 +1,116 @@
+/**
+ * The stages composed: the CLI, the GitHub Action and the sync loop are thin
+ * drivers over these functions. Nothing here prints.
+ */
+import { statSync } from 'node:fs';
+import path from 'node:path';
+import { applySeverityOverrides, loadConfig, type LoadedConfig } from '../config/index.js';
+import { sortDiagnostics, summarize, type Diagnostic, type Finding, type Summary } from '../diagnostics/index.js';
+import { loadManifests, resolveFindings, type ManifestSet } from '../manifests/index.js';
+import { ALL_CHECKS, validateManifests, type Check, type ValidationResult } from '../schema/index.js';
+import { readLocalSource } from '../source/local.js';
+import type { Snapshot } from '../source/types.js';
+
+export interface ProjectInput {
+  /** Files or folders as the user gave them; empty means the configured paths. */
+  readonly paths: readonly string[];
+  readonly cwd: string;
+  readonly configFile?: string | undefined;
+}
+
+export interface Project {
+  readonly root: string;
+  readonly config: LoadedConfig;
+  /** Absolute files and folders to read. */
+  readonly include: readonly string[];
+}
+
+export function resolveProject(input: ProjectInput): Project {
+  const first = input.paths[0] ? path.resolve(input.cwd, input.paths[0]) : input.cwd;
+  const start = isDirectory(first) ? first : path.dirname(first);
+  const config = loadConfig(start, input.configFile, input.cwd);
+  const include = input.paths.length
+    ? input.paths.map((p) => path.resolve(input.cwd, p))
+    : config.config.paths.map((p) => path.resolve(config.root, p));
+  // Paths outside the configured root widen it to their common folder.
+  const root = include.reduce((acc, p) => commonFolder(acc, isDirectory(p) ? p : path.dirname(p)), config.root);
+  return { root, config, include };
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function commonFolder(a: string, b: string): string {
+  const pa = a.split(path.sep);
+  const pb = b.split(path.sep);
+  let i = 0;
+  while (i < pa.length && i < pb.length && pa[i] === pb[i]) i++;
+  return pa.slice(0, i).join(path.sep) || path.sep;
+}
+
+export interface Timings {
+  [stage: string]: number;
+}
+
+export interface ValidationRun {
+  readonly project: Project;
+  readonly snapshot: Snapshot;
+  readonly set: ManifestSet;
+  readonly validation: ValidationResult;
+  readonly diagnostics: Diagnostic[];
+  readonly summary: Summary;
+  readonly timings: Timings;
+}
+
+export interface ValidateInput extends ProjectInput {
+  readonly checks?: ReadonlySet<Check> | undefined;
+}
+
+export async function runValidate(input: ValidateInput): Promise<ValidationRun> {
+  const timings: Timings = {};
+  const time = <T>(stage: string, fn: () => T): T => {
+    const start = performance.now();
+    const out = fn();
+    timings[stage] = (timings[stage] ?? 0) + performance.now() - start;
+    return out;
+  };
+  const project = resolveProject(input);
+  const { config } = project.config;
+  const start = performance.now();
+  const source = await readLocalSource({
+    root: project.root,
+    include: project.include,
+    exclude: config.exclude,
+    maxFileBytes: config.limits.maxFileBytes,
+    skip: project.config.file ? [path.resolve(input.cwd, project.config.file)] : [],
+    cwd: input.cwd,
+  });
+  timings.source = performance.now() - start;
+  const set = time('load', () => loadManifests(source.snapshot, { defaultNamespace: config.defaultNamespace, limits: config.limits }));
+  const validation = time('validate', () =>
+    validateManifests(set, { checks: input.checks ?? new Set(ALL_CHECKS), defaultNamespace: config.defaultNamespace }),
+  );
+  const findings: Finding[] = [...project.config.findings, ...source.findings, ...set.findings, ...validation.findings];
+  if (source.snapshot.files.length === 0 && !source.findings.length) {
+    findings.push({ severity: 'warning', code: 'JOCH003', message: 'no YAML files were found', at: { file: project.config.file ?? '.', line: 1, column: 1 } });
+  }
+  const diagnostics = time('report', () => {
+    const texts = new Map(set.texts);
+    if (project.config.file && project.config.text !== undefined) texts.set(project.config.file, project.config.text);
+    return sortDiagnostics(resolveFindings({ texts }, applySeverityOverrides(findings, project.config)));
+  });
+  return {
+    project,
+    snapshot: source.snapshot,
+    set,
+    validation,
+    diagnostics,
+    summary: summarize(diagnostics, set.files.length, set.resources.length),
+    timings,
+  };
+}

@@ -1,0 +1,47 @@
+/**
+ * The validate stage: JSON Schema, identity, references and secrets over a
+ * loaded manifest set. Returns findings and the resolved reference graph.
+ */
+import type { Finding } from '../diagnostics/index.js';
+import type { ManifestSet } from '../manifests/index.js';
+import { identityFindings } from './identity.js';
+import { resolveReferences, type ResolvedReference } from './references.js';
+import { documentRef, schemaFindings } from './schema-pass.js';
+import { secretFindings } from './secrets.js';
+
+export { REFERENCE_RULES, ResourceIndex, type ResolvedReference } from './references.js';
+export { loadSchemas, schemaFor, validatorFor, SCHEMA_BASE, SCHEMA_DIR, type JsonSchema } from './registry.js';
+
+export type Check = 'schema' | 'identity' | 'references' | 'secrets';
+export const ALL_CHECKS: readonly Check[] = ['schema', 'identity', 'references', 'secrets'];
+
+export interface ValidateOptions {
+  readonly checks: ReadonlySet<Check>;
+  readonly defaultNamespace: string;
+}
+
+export interface ValidationResult {
+  readonly findings: Finding[];
+  readonly references: ResolvedReference[];
+}
+
+/**
+ * Runs the selected checks. The secrets check always runs: its findings are
+ * what keeps secret values out of every rendering, so it cannot be turned off.
+ */
+export function validateManifests(set: ManifestSet, options: ValidateOptions): ValidationResult {
+  const findings: Finding[] = [];
+  for (const d of set.documents) {
+    const ref = documentRef(d);
+    if (options.checks.has('schema')) findings.push(...schemaFindings(d, ref));
+    findings.push(...secretFindings(d, ref));
+  }
+  if (options.checks.has('identity')) findings.push(...identityFindings(set.resources));
+  let references: ResolvedReference[] = [];
+  if (options.checks.has('references')) {
+    const pass = resolveReferences(set.resources, options.defaultNamespace);
+    references = pass.references;
+    findings.push(...pass.findings);
+  }
+  return { findings, references };
+}
