@@ -8,6 +8,7 @@ import { applySeverityOverrides, loadConfig, type LoadedConfig } from '../config
 import { sortDiagnostics, summarize, type Diagnostic, type Finding, type Summary } from '../diagnostics/index.js';
 import { loadManifests, resolveFindings, type ManifestSet } from '../manifests/index.js';
 import { ALL_CHECKS, validateManifests, type Check, type ValidationResult } from '../schema/index.js';
+import { buildAgentGraphs, type AgentGraph } from '../model/graph.js';
 import { readLocalSource } from '../source/local.js';
 import type { Snapshot } from '../source/types.js';
 
@@ -62,6 +63,8 @@ export interface ValidationRun {
   readonly snapshot: Snapshot;
   readonly set: ManifestSet;
   readonly validation: ValidationResult;
+  /** Each agent's resolved surface, for the policy, compile and AgBOM stages. */
+  readonly graphs: readonly AgentGraph[];
   readonly diagnostics: Diagnostic[];
   readonly summary: Summary;
   readonly timings: Timings;
@@ -95,6 +98,7 @@ export async function runValidate(input: ValidateInput): Promise<ValidationRun> 
   const validation = time('validate', () =>
     validateManifests(set, { checks: input.checks ?? new Set(ALL_CHECKS), defaultNamespace: config.defaultNamespace }),
   );
+  const graphs = time('graph', () => buildAgentGraphs(set.resources, validation.references));
   const findings: Finding[] = [...project.config.findings, ...source.findings, ...set.findings, ...validation.findings];
   if (source.snapshot.files.length === 0 && !source.findings.length) {
     findings.push({ severity: 'warning', code: 'JOCH003', message: 'no YAML files were found', at: { file: project.config.file ?? '.', line: 1, column: 1 } });
@@ -109,6 +113,7 @@ export async function runValidate(input: ValidateInput): Promise<ValidationRun> 
     snapshot: source.snapshot,
     set,
     validation,
+    graphs,
     diagnostics,
     summary: summarize(diagnostics, set.files.length, set.resources.length),
     timings,
