@@ -1,7 +1,7 @@
 /**
  * A deterministic generator of realistic fleets for benchmarks and scale
  * tests: N agents, each with its tools, memory, deployments to staging and
- * prod, an eval and AgBOM settings, grouped in teams of 50 per namespace with
+ * prod, an eval, a secret and AgBOM settings, grouped in teams of 50 per namespace with
  * their routes, policies, budgets and secrets, plus shared adapters, models,
  * MCP servers and environments. About ten documents of ~1 KB per agent, one
  * file per resource, as GitOps repositories are usually laid out.
@@ -43,6 +43,18 @@ export function generateFleet(dir: string, agents: number): FleetStats {
 }
 
 type Write = (rel: string, ...docs: string[]) => void;
+
+/** Labels and annotations of the kind real repositories carry: owners, runbooks, cost centres. */
+function meta(ns: string, name: string): string {
+  return `  annotations:
+    joch.dev/owner: ${ns}-owners@example.com
+    joch.dev/runbook: https://runbooks.example.com/${ns}/${name}
+    joch.dev/change-ticket: CHG-${(name.length * 7919) % 100000}
+    joch.dev/notes: >-
+      Managed by the ${ns} team. Changes go through review by two owners and are
+      promoted from staging to prod after the nightly evaluation passes.
+`;
+}
 
 const team = (i: number) => `team-${String(Math.floor(i / AGENTS_PER_TEAM)).padStart(3, '0')}`;
 const agentName = (i: number) => `agent-${String(i).padStart(5, '0')}`;
@@ -274,7 +286,8 @@ metadata:
     team: ${ns}
     env: prod
     tier: "${i % 3}"
-spec:
+    cost-center: cc-${ns}
+${meta(ns, name)}spec:
   displayName: Agent ${i}
   description: >
     Handles incoming requests for queue ${i}, drafts answers and escalates
@@ -313,7 +326,7 @@ kind: Tool
 metadata:
   name: ${tool}
   namespace: ${ns}
-spec:
+${meta(ns, tool)}spec:
   type: rest
   description: Tool ${k} of ${name}, calling the queue service.
   endpoint:
@@ -347,7 +360,7 @@ kind: Memory
 metadata:
   name: ${name}-memory
   namespace: ${ns}
-spec:
+${meta(ns, `${name}-memory`)}spec:
   type: working
   backend:
     type: redis
@@ -368,7 +381,7 @@ kind: Deployment
 metadata:
   name: ${name}-${env}
   namespace: ${ns}
-spec:
+${meta(ns, `${name}-${env}`)}spec:
   agentRef:
     name: ${name}
   environmentRef:
@@ -390,7 +403,7 @@ kind: Eval
 metadata:
   name: ${name}-quality
   namespace: ${ns}
-spec:
+${meta(ns, `${name}-quality`)}spec:
   target:
     kind: Agent
     name: ${name}
@@ -410,13 +423,35 @@ spec:
 `,
   );
   write(
+    `${ns}/agboms/${name}-agbom.yaml`,
+    `apiVersion: ops.joch.dev/v1alpha1
+kind: AgBOM
+metadata:
+  name: ${name}-agbom
+  namespace: ${ns}
+${meta(ns, `${name}-agbom`)}spec:
+  agentRef:
+    name: ${name}
+  formats: [cyclonedx, spdx, swid]
+  refresh:
+    onChange: true
+  components:
+    models: true
+    tools: true
+    mcpServers: true
+    memory: true
+    policies: true
+    secrets: false
+`,
+  );
+  write(
     `${ns}/secrets/${name}-token.yaml`,
     `apiVersion: ops.joch.dev/v1alpha1
 kind: Secret
 metadata:
   name: ${name}-token
   namespace: ${ns}
-spec:
+${meta(ns, `${name}-token`)}spec:
   source:
     type: kubernetes
     name: ${name}-credentials

@@ -16,7 +16,7 @@ interface Command {
 const COMMANDS: Record<string, Command> = {
   validate: {
     summary: 'Validate manifests: schemas, identity, references, secrets and policy',
-    usage: 'joch validate [PATH...] [--format text|json|github|sarif] [--checks LIST] [--config FILE] [--quiet]',
+    usage: 'joch validate [PATH...] [--format text|json|github|sarif] [--checks LIST] [--config FILE] [--quiet] [--timings]',
     load: () => import('./validate.js'),
   },
 };

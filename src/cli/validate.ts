@@ -20,6 +20,7 @@ const Options = z.object({
     }),
   config: z.string().optional(),
   quiet: z.boolean().default(false),
+  timings: z.boolean().default(false),
   color: z.boolean().optional(),
 });
 
@@ -40,6 +41,7 @@ export async function run(argv: string[], ctx: CommandContext): Promise<number> 
       sourceText: (file) => texts.get(file),
     }),
   );
+  if (opts.timings) ctx.stderr(formatTimings(run.timings));
   return run.summary.errors > 0 ? 1 : 0;
 }
 
@@ -53,6 +55,7 @@ function parseCommandLine(argv: string[]) {
         checks: { type: 'string' },
         config: { type: 'string', short: 'c' },
         quiet: { type: 'boolean', short: 'q' },
+        timings: { type: 'boolean' },
         color: { type: 'boolean' },
         'no-color': { type: 'boolean' },
       },
@@ -60,4 +63,10 @@ function parseCommandLine(argv: string[]) {
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+}
+
+/** Stage timings in milliseconds, for --timings (on stderr, so stdout stays machine-readable). */
+function formatTimings(timings: Readonly<Record<string, number>>): string {
+  const parts = Object.entries(timings).map(([stage, ms]) => `${stage} ${ms.toFixed(0)} ms`);
+  return `timings: ${parts.join(', ')}; process ${(performance.now()).toFixed(0)} ms\n`;
 }

@@ -4,7 +4,6 @@
  * documentation placeholder, server settings, compiler output, an unknown
  * kind).
  */
-import { createHash } from 'node:crypto';
 import { didYouMean, finding, type Finding, type SourcePointer } from '../diagnostics/index.js';
 import { JOCH_GROUPS, JOCH_VERSION, KINDS, NON_CATALOG_KINDS, SHORT_GROUP, kindInfo, type KindInfo } from '../model/kinds.js';
 import { resourceKey, type Resource } from '../model/resource.js';
@@ -26,7 +25,8 @@ export interface Classified {
 
 const KIND_NAMES = KINDS.map((k) => k.kind);
 
-export function classifyDocument(file: string, doc: number, value: unknown, defaultNamespace: string): Classified {
+/** `hash` is the sha256 of the document's source text (see parse.ts). */
+export function classifyDocument(file: string, doc: number, value: unknown, defaultNamespace: string, hash = ''): Classified {
   const here = (path: (string | number)[], part?: 'key' | 'value'): SourcePointer => ({ file, doc, path, ...(part ? { part } : {}) });
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     const what = Array.isArray(value) ? 'a sequence' : `a ${value === null ? 'null' : typeof value} value`;
@@ -91,13 +91,14 @@ export function classifyDocument(file: string, doc: number, value: unknown, defa
   if (body.status !== undefined) {
     findings.push(finding('JOCH208', 'status is written by the controller; the status in this file is ignored', here(['status'], 'key')));
   }
-  const resource = toResource(document, defaultNamespace, findings, here);
+  const resource = toResource(document, defaultNamespace, hash, findings, here);
   return { document, resource, findings };
 }
 
 function toResource(
   d: ManifestDocument,
   defaultNamespace: string,
+  hash: string,
   findings: Finding[],
   here: (path: (string | number)[], part?: 'key' | 'value') => SourcePointer,
 ): Resource | undefined {
@@ -130,7 +131,7 @@ function toResource(
     body: d.body,
     file: d.file,
     doc: d.doc,
-    contentHash: createHash('sha256').update(JSON.stringify(d.body)).digest('hex'),
+    contentHash: hash,
   };
 }
 

@@ -59,7 +59,7 @@ export function loadManifests(snapshot: Snapshot, options: LoadOptions): Manifes
         findings.push(finding('JOCH108', 'the YAML document is empty', { file, doc, path: [] }));
         return;
       }
-      const c = classifyDocument(file, doc, d.value, options.defaultNamespace);
+      const c = classifyDocument(file, doc, d.value, options.defaultNamespace, d.hash);
       findings.push(...c.findings);
       if (c.document) documents.push(c.document);
       if (c.resource) resources.push(c.resource);

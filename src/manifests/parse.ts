@@ -16,6 +16,8 @@ export interface ParsedDocument {
   readonly empty: boolean;
   /** False when the document could not be read; its findings say why. */
   readonly ok: boolean;
+  /** sha256 of the document's source text: changes exactly when the document does. */
+  readonly hash: string;
 }
 
 export interface ParsedFile {
@@ -28,6 +30,18 @@ export interface ParsedFile {
   readonly fast: boolean;
   /** The decoded text; undefined when the file is not UTF-8 text. */
   readonly text?: string | undefined;
+}
+
+function hashText(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** Offset of the start of every line; one past the end for the line after the last. */
+function lineOffsets(text: string): number[] {
+  const out = [0];
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) out.push(i + 1);
+  out.push(text.length);
+  return out;
 }
 
 export function hashBytes(bytes: Uint8Array): string {
@@ -48,10 +62,18 @@ export function parseFileText(path: string, text: string, hash: string, limits: 
   const docs: ParsedDocument[] = [];
   const findings: Finding[] = [];
   if (fast) {
-    for (const d of fast) docs.push({ value: d.value, empty: d.empty, ok: true });
+    let lineStarts: number[] | undefined;
+    for (const d of fast) {
+      let source = '';
+      if (d.lines) {
+        lineStarts ??= lineOffsets(text);
+        source = text.slice(lineStarts[d.lines[0]] ?? 0, lineStarts[d.lines[1] + 1] ?? text.length);
+      }
+      docs.push({ value: d.value, empty: d.empty, ok: true, hash: hashText(source) });
+    }
   } else {
     const full = parseYamlFull(text, path, limits);
-    docs.push(...full.docs);
+    for (const d of full.docs) docs.push({ value: d.value, empty: d.empty, ok: d.ok, hash: hashText(d.range ? text.slice(d.range[0], d.range[1]) : '') });
     findings.push(...full.findings);
   }
   if (docs.length > limits.maxDocumentsPerFile) {

@@ -22,6 +22,8 @@ export interface FastDocument {
   /** The document's value; `null` for an empty document. */
   readonly value: unknown;
   readonly empty: boolean;
+  /** First and last line (0-based, inclusive) of the document's content. */
+  readonly lines?: readonly [number, number] | undefined;
 }
 
 /** Thrown internally to abandon the fast path. */
@@ -61,6 +63,8 @@ export function parseYamlFast(source: string): FastDocument[] | undefined {
  * with the same patterns as `yaml`'s core schema tags.
  */
 export function resolvePlain(s: string): unknown {
+  // Only these first characters can begin a null, a boolean or a number.
+  if (s !== '' && !'0123456789+-.~nNtTfF'.includes(s[0] as string)) return s;
   if (/^(?:~|[Nn]ull|NULL)?$/.test(s)) return null;
   if (/^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/.test(s)) return s[0] === 't' || s[0] === 'T';
   if (/^0o[0-7]+$/.test(s)) return parseInt(s.substring(2), 8);
@@ -157,7 +161,8 @@ class Scanner {
       }
       if (state === 'content') bail();
       this.i = first;
-      docs.push({ value: this.blockNode(indentOf(line), -1), empty: false });
+      const value = this.blockNode(indentOf(line), -1);
+      docs.push({ value, empty: false, lines: [first, this.i] });
       state = 'content';
       k = this.i + 1;
     }

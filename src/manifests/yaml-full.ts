@@ -11,6 +11,8 @@ export interface FullDocument {
   readonly empty: boolean;
   /** False when the document had errors; its value is then not usable. */
   readonly ok: boolean;
+  /** Character range of the document in the text. */
+  readonly range?: readonly [number, number] | undefined;
 }
 
 export interface FullParse {
@@ -76,7 +78,7 @@ export function parseYamlFull(text: string, file: string, limits: YamlLimits): F
     }
     try {
       const value: unknown = doc.toJS({ maxAliasCount: limits.maxAliasCount });
-      docs.push({ value: value ?? null, empty: doc.contents === null, ok: true });
+      docs.push({ value: value ?? null, empty: doc.contents === null, ok: true, range: [doc.range[0], doc.range[2]] });
     } catch (err) {
       const pos = doc.contents?.range?.[0] ?? 0;
       const p = lineCounter.linePos(pos);

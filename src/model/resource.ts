@@ -27,7 +27,7 @@ export interface Resource {
   /** Where the document is: repository-relative file and document index. */
   readonly file: string;
   readonly doc: number;
-  /** sha256 of the canonical JSON of the document, for change detection. */
+  /** sha256 of the document's source text: changes exactly when the document does. */
   readonly contentHash: string;
 }
 

@@ -30,16 +30,25 @@ type Form = 'ref' | 'name' | 'providerModel' | 'mapKey';
 
 interface RefRule {
   readonly path: string;
+  /** `path` split at the dots, once. */
+  readonly steps: readonly string[];
   readonly kind: string;
   readonly form: Form;
   /** Only when this holds for the referring resource. */
   readonly when?: (r: Resource) => boolean;
 }
 
-const ref = (path: string, kind: string, when?: (r: Resource) => boolean): RefRule => ({ path, kind, form: 'ref', ...(when ? { when } : {}) });
-const name = (path: string, kind: string, when?: (r: Resource) => boolean): RefRule => ({ path, kind, form: 'name', ...(when ? { when } : {}) });
-const model = (path: string): RefRule => ({ path, kind: 'Model', form: 'providerModel' });
-const keys = (path: string, kind: string): RefRule => ({ path, kind, form: 'mapKey' });
+const rule = (path: string, kind: string, form: Form, when?: (r: Resource) => boolean): RefRule => ({
+  path,
+  steps: path.split('.'),
+  kind,
+  form,
+  ...(when ? { when } : {}),
+});
+const ref = (path: string, kind: string, when?: (r: Resource) => boolean) => rule(path, kind, 'ref', when);
+const name = (path: string, kind: string, when?: (r: Resource) => boolean) => rule(path, kind, 'name', when);
+const model = (path: string) => rule(path, 'Model', 'providerModel');
+const keys = (path: string, kind: string) => rule(path, kind, 'mapKey');
 
 const ownerIsAgent = (r: Resource) => (r.spec.scope as { ownerKind?: unknown } | undefined)?.ownerKind === 'Agent';
 
@@ -93,52 +102,69 @@ interface Site {
   readonly declaredKind?: string | undefined;
 }
 
-/** Walks a rule's path pattern (`a.b[]`, `a{}`, `a[].b`) and yields each reference site. */
-function* sites(root: unknown, pattern: string, form: Form): Generator<Site> {
-  const steps = pattern.split('.');
-  function* walk(node: unknown, i: number, path: PathSegment[]): Generator<Site> {
+/**
+ * Calls `visit` for each reference site of a rule's path pattern (`a.b[]`,
+ * `a{}`, `a[].b`). The path is a shared stack, copied only for each site.
+ */
+function forEachSite(root: unknown, steps: readonly string[], form: Form, visit: (site: Site) => void): void {
+  const path: PathSegment[] = [];
+  const walk = (node: unknown, i: number): void => {
     if (i === steps.length) {
-      yield* leaf(node, path, form);
+      leaf(node, path, form, visit);
       return;
     }
     const step = steps[i] as string;
-    const field = step.replace(/(\[\]|\{\})$/, '');
+    const last = step.length - 2;
+    const list = step.endsWith('[]');
+    const map = !list && step.endsWith('{}');
+    const field = list || map ? step.slice(0, last) : step;
     if (!isRecord(node)) return;
     const child = node[field];
     if (child === undefined || child === null) return;
-    if (step.endsWith('[]')) {
-      if (!Array.isArray(child)) return;
-      for (let k = 0; k < child.length; k++) yield* walk(child[k], i + 1, [...path, field, k]);
-    } else if (step.endsWith('{}')) {
-      if (!isRecord(child)) return;
-      for (const [k, v] of Object.entries(child)) yield* walk(v, i + 1, [...path, field, k]);
+    path.push(field);
+    if (list) {
+      if (Array.isArray(child)) {
+        for (let k = 0; k < child.length; k++) {
+          path.push(k);
+          walk(child[k], i + 1);
+          path.pop();
+        }
+      }
+    } else if (map) {
+      if (isRecord(child)) {
+        for (const k of Object.keys(child)) {
+          path.push(k);
+          walk(child[k], i + 1);
+          path.pop();
+        }
+      }
     } else if (form === 'mapKey' && i === steps.length - 1) {
-      if (!isRecord(child)) return;
-      for (const k of Object.keys(child)) yield { path: [...path, field, k], name: k };
+      if (isRecord(child)) for (const k of Object.keys(child)) visit({ path: [...path, k], name: k });
     } else {
-      yield* walk(child, i + 1, [...path, field]);
+      walk(child, i + 1);
     }
-  }
-  yield* walk(root, 0, []);
+    path.pop();
+  };
+  walk(root, 0);
 }
 
-function* leaf(node: unknown, path: PathSegment[], form: Form): Generator<Site> {
+function leaf(node: unknown, path: readonly PathSegment[], form: Form, visit: (site: Site) => void): void {
   if (form === 'mapKey') return;
   if (form === 'ref') {
     if (!isRecord(node) || typeof node.name !== 'string') return;
-    yield {
+    visit({
       path: [...path, 'name'],
       name: node.name,
       namespace: typeof node.namespace === 'string' ? node.namespace : undefined,
       declaredKind: typeof node.kind === 'string' ? node.kind : undefined,
-    };
+    });
     return;
   }
   if (typeof node !== 'string') return;
   // A bare name may be written `namespace/name`.
   const slash = form === 'name' ? node.indexOf('/') : -1;
-  if (slash > 0) yield { path, name: node.slice(slash + 1), namespace: node.slice(0, slash) };
-  else yield { path, name: node };
+  if (slash > 0) visit({ path: [...path], name: node.slice(slash + 1), namespace: node.slice(0, slash) });
+  else visit({ path: [...path], name: node });
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -156,13 +182,13 @@ export function resolveReferences(resources: readonly Resource[], defaultNamespa
   const findings: Finding[] = [];
   for (const r of resources) {
     if (kindInfo(r.kind)?.role !== 'desired') continue;
-    for (const rule of REFERENCE_RULES[r.kind] ?? []) {
-      if (rule.when && !rule.when(r)) continue;
-      for (const site of sites(r.body, rule.path, rule.form)) {
-        const result = resolveSite(index, r, rule, site, defaultNamespace);
-        references.push({ from: r.key, path: site.path, kind: rule.kind, written: result.written, to: result.to });
+    for (const rr of REFERENCE_RULES[r.kind] ?? []) {
+      if (rr.when && !rr.when(r)) continue;
+      forEachSite(r.body, rr.steps, rr.form, (site) => {
+        const result = resolveSite(index, r, rr, site, defaultNamespace);
+        references.push({ from: r.key, path: site.path, kind: rr.kind, written: result.written, to: result.to });
         if (result.finding) findings.push(result.finding);
-      }
+      });
     }
   }
   findings.push(...adapterCapabilityFindings(index, references));

@@ -165,7 +165,7 @@ describe('YAML fast path', () => {
       '---',
       '',
     ].join('\n');
-    expect(parseYamlFast(text)).toEqual([
+    expect(parseYamlFast(text)?.map(({ value, empty }) => ({ value, empty }))).toEqual([
       {
         value: {
           apiVersion: 'joch.dev/v1alpha1',
