@@ -1,0 +1,120 @@
+/**
+ * `npm run bench`: generates fleets of 100, 1,000 and 10,000 agents and
+ * measures each stage end to end as a user runs it (a fresh `joch` process),
+ * with peak memory, next to reference implementations measured in the same
+ * run on the same machine. Figures, not assertions: these machines are shared
+ * and noisy, so each measurement is the best of a few runs.
+ *
+ * Options: --sizes 100,1000   --runs 3   --only validate
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { generateFleet, type FleetStats } from './fleet.js';
+import { naiveValidate } from './reference.js';
+
+const ROOT = new URL('..', import.meta.url).pathname;
+const BIN = path.join(ROOT, 'bin/joch.js');
+
+export interface Measurement {
+  readonly seconds: number;
+  readonly peakMiB: number | undefined;
+}
+
+export interface BenchContext {
+  readonly sizes: readonly number[];
+  readonly runs: number;
+  fleet(agents: number): { dir: string; stats: FleetStats };
+  /** Best-of-N wall time and peak RSS of `node bin/joch.js ARGS`. */
+  joch(args: readonly string[], runs?: number): Measurement;
+  report(line: string): void;
+}
+
+/** Fleets are generated once per size and kept under the OS temp folder between runs. */
+function fleetFor(agents: number): { dir: string; stats: FleetStats } {
+  const dir = path.join(tmpdir(), 'joch-bench', `fleet-${agents}`);
+  const marker = path.join(dir, '.stats.json');
+  if (existsSync(marker)) return { dir, stats: JSON.parse(readFileSync(marker, 'utf8')) as FleetStats };
+  mkdirSync(path.dirname(dir), { recursive: true });
+  const stats = generateFleet(dir, agents);
+  writeFileSync(marker, JSON.stringify(stats));
+  return { dir, stats };
+}
+
+/** GNU time gives peak RSS; without it only wall time is reported. */
+const HAS_TIME = existsSync('/usr/bin/time');
+
+function runJoch(args: readonly string[], runs: number): Measurement {
+  let best: Measurement | undefined;
+  for (let i = 0; i < runs; i++) {
+    const start = performance.now();
+    const r = HAS_TIME
+      ? spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, BIN, ...args], { encoding: 'utf8', maxBuffer: 1 << 30 })
+      : spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', maxBuffer: 1 << 30 });
+    const seconds = (performance.now() - start) / 1000;
+    if (r.status !== 0 && r.status !== 1) throw new Error(`joch ${args.join(' ')} failed (${r.status}): ${r.stderr.slice(-2000)}`);
+    const kb = HAS_TIME ? Number(r.stderr.trim().split('\n').pop()) : NaN;
+    const m = { seconds, peakMiB: Number.isFinite(kb) ? kb / 1024 : undefined };
+    if (!best || m.seconds < best.seconds) best = m;
+  }
+  return best as Measurement;
+}
+
+export const fmt = {
+  s: (x: number) => `${x.toFixed(2)} s`,
+  ms: (x: number) => `${(x * 1000).toFixed(0)} ms`,
+  mib: (x: number | undefined) => (x === undefined ? 'n/a' : `${x.toFixed(0)} MiB`),
+  ratio: (ours: number, ref: number) => `${(ref / ours).toFixed(1)}x faster`,
+};
+
+async function benchValidate(ctx: BenchContext): Promise<void> {
+  ctx.report('## load + validate (joch validate, fresh process)');
+  ctx.report('| agents | documents | MB | joch validate | peak | docs/s | naive reference | ratio |');
+  ctx.report('|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const n of ctx.sizes) {
+    const { dir, stats } = ctx.fleet(n);
+    const ours = ctx.joch(['validate', dir, '--format', 'json']);
+    const ref = naiveValidate(dir, stats.documents <= 20_000 ? 1 : 0);
+    ctx.report(
+      `| ${n} | ${stats.documents} | ${(stats.bytes / 1e6).toFixed(1)} | ${fmt.s(ours.seconds)} | ${fmt.mib(ours.peakMiB)} | ${Math.round(stats.documents / ours.seconds)} | ${ref ? fmt.s(ref) : 'skipped'} | ${ref ? fmt.ratio(ours.seconds, ref) : ''} |`,
+    );
+  }
+  ctx.report('');
+  ctx.report('naive reference: recursive readdir, `yaml` parseAllDocuments with a LineCounter, ajv compiled in-process, one thread.');
+  ctx.report('');
+}
+
+type Section = (ctx: BenchContext) => Promise<void>;
+
+/** Stage benchmarks register here; each prints its own table. */
+const SECTIONS: Record<string, Section> = {
+  validate: benchValidate,
+};
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { sizes: { type: 'string' }, runs: { type: 'string' }, only: { type: 'string' } },
+  });
+  const sizes = (values.sizes ?? '100,1000,10000').split(',').map(Number);
+  const runs = Number(values.runs ?? 3);
+  const only = values.only?.split(',');
+  const build = spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
+  if (build.status !== 0) throw new Error('build failed');
+  const ctx: BenchContext = {
+    sizes,
+    runs,
+    fleet: fleetFor,
+    joch: (args, r) => runJoch(args, r ?? runs),
+    report: (line) => process.stdout.write(`${line}\n`),
+  };
+  ctx.report(`# joch benchmarks (node ${process.version}, ${new Date().toISOString().slice(0, 10)})`);
+  ctx.report('');
+  for (const [name, section] of Object.entries(SECTIONS)) {
+    if (only && !only.includes(name)) continue;
+    await section(ctx);
+  }
+}
+
+await main();
