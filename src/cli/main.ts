@@ -19,6 +19,16 @@ const COMMANDS: Record<string, Command> = {
     usage: 'joch validate [PATH...] [--format text|json|github|sarif] [--checks LIST] [--config FILE] [--quiet] [--timings]',
     load: () => import('./validate.js'),
   },
+  explain: {
+    summary: "Explain an agent's effective capabilities and the rule that allowed, required approval for or denied each",
+    usage: 'joch explain AGENT [PATH...] [-n NAMESPACE] [--format text|json] [--config FILE]   (exit 1 when a capability is denied)',
+    load: () => import('./explain.js'),
+  },
+  policy: {
+    summary: 'Run table-driven policy tests (joch-test.yaml folders)',
+    usage: 'joch policy test [PATH...] [--format text|json]   (exit 1 when a case fails, 2 when a test cannot run)',
+    load: () => import('./policy.js'),
+  },
 };
 
 export function version(): string {

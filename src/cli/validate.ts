@@ -1,8 +1,9 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { formatDiagnostics, OUTPUT_FORMATS } from '../diagnostics/index.js';
-import { runValidate } from '../pipeline/index.js';
-import { ALL_CHECKS, type Check } from '../schema/index.js';
+import { PIPELINE_CHECKS, runValidate, type PipelineCheck } from '../pipeline/index.js';
 import { UsageError, type CommandContext } from './context.js';
 import { version } from './main.js';
 
@@ -12,11 +13,11 @@ const Options = z.object({
     .string()
     .optional()
     .transform((s, ctx) => {
-      if (s === undefined) return new Set<Check>(ALL_CHECKS);
+      if (s === undefined) return new Set<PipelineCheck>(PIPELINE_CHECKS);
       const wanted = s.split(',').map((c) => c.trim()).filter(Boolean);
-      const bad = wanted.filter((c) => !(ALL_CHECKS as readonly string[]).includes(c));
-      if (bad.length) ctx.addIssue({ code: 'custom', message: `unknown check ${bad.join(', ')}; the checks are ${ALL_CHECKS.join(', ')}` });
-      return new Set(wanted as Check[]);
+      const bad = wanted.filter((c) => !(PIPELINE_CHECKS as readonly string[]).includes(c));
+      if (bad.length) ctx.addIssue({ code: 'custom', message: `unknown check ${bad.join(', ')}; the checks are ${PIPELINE_CHECKS.join(', ')}` });
+      return new Set(wanted as PipelineCheck[]);
     }),
   config: z.string().optional(),
   quiet: z.boolean().default(false),
@@ -30,15 +31,20 @@ export async function run(argv: string[], ctx: CommandContext): Promise<number> 
   const parsed = Options.safeParse({ ...rest, ...(noColor ? { color: false } : {}) });
   if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; '));
   const opts = parsed.data;
+  // A path that does not exist is a mistake in the command line, not a finding.
+  for (const p of [...positionals, ...(opts.config === undefined ? [] : [opts.config])]) {
+    if (!existsSync(path.resolve(ctx.cwd, p))) throw new UsageError(`no such file or folder: ${p}`);
+  }
   const run = await runValidate({ paths: positionals, cwd: ctx.cwd, configFile: opts.config, checks: opts.checks });
   const color = opts.color ?? (ctx.isTTY && !ctx.env.NO_COLOR);
   const texts = run.set.texts;
+  const config = run.project.config;
   ctx.stdout(
     formatDiagnostics(opts.format, run.diagnostics, run.summary, {
       color,
       quietInfo: opts.quiet,
       toolVersion: version(),
-      sourceText: (file) => texts.get(file),
+      sourceText: (file) => texts.get(file) ?? (file === config.file ? config.text : undefined),
     }),
   );
   if (opts.timings) ctx.stderr(formatTimings(run.timings));

@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { codeInfo, finding, type Finding, type Severity } from '../diagnostics/index.js';
 
@@ -32,6 +32,15 @@ export const ConfigSchema = z.strictObject({
       maxFileBytes: z.number().int().positive().default(5 * 1024 * 1024),
       maxAliasCount: z.number().int().min(0).default(100),
       maxDocumentsPerFile: z.number().int().positive().default(10_000),
+    })
+    .prefault({}),
+  /** The policy stage. Both lists only add: the built-in production names and baseline cannot be narrowed. */
+  policy: z
+    .strictObject({
+      /** Environment names treated as production in addition to prod and production. */
+      productionEnvironments: z.array(z.string().min(1)).default([]),
+      /** Approver roles that promotion gates may name, in addition to Teams and their members. */
+      approverRoles: z.array(z.string().min(1)).default([]),
     })
     .prefault({}),
 });
@@ -76,15 +85,19 @@ export function loadConfig(start: string, explicitFile: string | undefined, cwd:
   } catch {
     return { config: DEFAULT_CONFIG, root, file: shown, findings: [finding('JOCH002', `cannot read the configuration file ${shown}`, { file: shown, line: 1, column: 1 })] };
   }
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter });
   if (doc.errors.length) {
     const e = doc.errors[0];
+    // At the error itself, not at the top of the file.
+    const pos = lineCounter.linePos(e?.pos[0] ?? 0);
+    const message = (e?.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
     return {
       config: DEFAULT_CONFIG,
       root,
       file: shown,
       text,
-      findings: [finding('JOCH001', `joch.yaml is not valid YAML: ${e?.message.split('\n')[0] ?? ''}`, { file: shown, doc: 0, path: [] })],
+      findings: [finding('JOCH001', `joch.yaml is not valid YAML: ${message}`, { file: shown, line: pos.line, column: pos.col })],
     };
   }
   const parsed = ConfigSchema.safeParse(doc.toJS() ?? {});

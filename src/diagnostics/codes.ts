@@ -71,6 +71,41 @@ const TABLE: readonly CodeInfo[] = [
   // 6xx: secrets
   { code: 'JOCH601', name: 'literal-credential', severity: 'error', summary: 'A manifest holds what looks like a credential value; Joch only holds references.', locked: true, sensitive: true },
   { code: 'JOCH602', name: 'credential-in-url', severity: 'error', summary: 'A URL carries a password or token.', locked: true, sensitive: true },
+
+  // 7xx: the built-in policy baseline (src/policy/README.md gives each rule's rationale)
+  { code: 'JOCH701', name: 'prod-side-effect-without-approval', severity: 'error', summary: 'A production agent holds an external_write, financial, communication, code_execution or privileged tool that neither the tool nor an applicable Policy puts under approval.', locked: true },
+  { code: 'JOCH702', name: 'prod-mcp-unpinned', severity: 'error', summary: 'An MCP server reachable by a production agent does not pin its version.', locked: true },
+  { code: 'JOCH703', name: 'mcp-stdio-unsandboxed', severity: 'error', summary: 'An MCP server reachable by an agent runs over stdio without sandbox: true.', locked: true },
+  { code: 'JOCH704', name: 'prod-agent-without-budget', severity: 'error', summary: 'A production agent has neither token, cost and tool-call limits nor an applicable Budget.', locked: true },
+  { code: 'JOCH705', name: 'tool-agent-not-allowed', severity: 'error', summary: "An agent references a tool whose safety.allowedAgents does not list it.", locked: true },
+  { code: 'JOCH706', name: 'tool-namespace-denied', severity: 'error', summary: "An agent references a tool whose safety.deniedNamespaces lists the agent's namespace.", locked: true },
+  { code: 'JOCH707', name: 'memory-access-denied', severity: 'error', summary: "An agent binds a memory whose access.readableBy does not list it.", locked: true },
+  { code: 'JOCH708', name: 'promotion-gate-unresolved', severity: 'error', summary: "A Deployment's promotion gate names an Eval or an approver that does not exist.", locked: true },
+  { code: 'JOCH709', name: 'promotion-gate-mismatch', severity: 'error', summary: "A Deployment's required Eval does not gate this agent's promotion to this Environment.", locked: true },
+  { code: 'JOCH710', name: 'unresolved-capability', severity: 'error', summary: "A reference in an agent's capability surface does not resolve; policy denies it (fail closed).", locked: true },
+
+  // 8xx: Policy resources and their decisions
+  { code: 'JOCH800', name: 'policy-evaluation-failed', severity: 'error', summary: 'The policy stage could not complete; every agent is denied (fail closed).', locked: true },
+  { code: 'JOCH801', name: 'unknown-condition-key', severity: 'error', summary: "A rule's when names a condition key the engine does not know; the rule denies (fail closed).", locked: true },
+  { code: 'JOCH802', name: 'invalid-condition-value', severity: 'error', summary: "A rule's condition value is not valid for its key; the rule denies (fail closed).", locked: true },
+  { code: 'JOCH803', name: 'invalid-selector', severity: 'error', summary: "A Policy's appliesTo cannot be parsed; it denies every agent it could select (fail closed).", locked: true },
+  { code: 'JOCH804', name: 'mixed-capability-rule', severity: 'error', summary: 'A rule reads attributes of two kinds of capability; the rule denies (fail closed).', locked: true },
+  { code: 'JOCH805', name: 'invalid-rule', severity: 'error', summary: 'A rule or rule list is malformed (no when, no action or requirement, contradictory action); it denies (fail closed).', locked: true },
+  { code: 'JOCH806', name: 'duplicate-rule-name', severity: 'error', summary: 'Two rules of a Policy have the same name.' },
+  { code: 'JOCH810', name: 'deferred-rule', severity: 'info', summary: 'A rule can only be decided at run time; it is compiled into the policy bundles the runtime enforces.' },
+  { code: 'JOCH811', name: 'policy-denied', severity: 'error', summary: 'A Policy rule denies a capability the agent holds.', locked: true },
+
+  // 9xx: compile
+  { code: 'JOCH901', name: 'compile-no-image', severity: 'error', summary: 'A workload has no image: neither the Deployment runtime nor the framework adapter names one.', locked: true },
+  { code: 'JOCH902', name: 'compile-strategy-approximated', severity: 'warning', summary: 'A rollout strategy Kubernetes has no native form for (canary, shadow) is compiled as a rolling update.' },
+  { code: 'JOCH903', name: 'compile-invalid-scaling', severity: 'error', summary: 'Autoscaling or rollout settings that Kubernetes would reject.', locked: true },
+  { code: 'JOCH904', name: 'compile-object-collision', severity: 'error', summary: 'Two compiled objects have the same kind, namespace and name.', locked: true },
+  { code: 'JOCH905', name: 'compile-not-kubernetes', severity: 'info', summary: 'A Deployment runs on another runtime adapter or in a non-Kubernetes Environment; only its custom resource is emitted.' },
+  { code: 'JOCH906', name: 'compile-no-policy-bundle', severity: 'error', summary: 'An agent has no policy bundle: the policy stage did not run or skipped it.', locked: true },
+  { code: 'JOCH907', name: 'compile-unresolved', severity: 'error', summary: 'A reference the compiler needs did not resolve (the references check was off or failed).', locked: true },
+  { code: 'JOCH908', name: 'compile-adjusted', severity: 'warning', summary: 'A value was adjusted to what Kubernetes accepts (for example minReplicas 0 raised to 1).' },
+  { code: 'JOCH909', name: 'compile-namespace-owners', severity: 'warning', summary: 'Several Teams claim the same namespace; the first by name owns it.' },
+  { code: 'JOCH910', name: 'compile-without-policy', severity: 'warning', summary: 'Compiled without the policy stage (explicitly asked for): the CompiledAgentManifests have no policy section.' },
 ];
 
 const BY_CODE = new Map(TABLE.map((c) => [c.code, c]));

@@ -1,4 +1,5 @@
 import { allCodes, codeInfo } from './codes.js';
+import { redactSourceLine, redactText } from './redact.js';
 import type { Diagnostic, Severity } from './types.js';
 import { describeResource } from './types.js';
 
@@ -61,7 +62,7 @@ export function formatDiagnostics(
   summary: Summary,
   ctx: FormatContext = {},
 ): string {
-  const sorted = sortDiagnostics(diags);
+  const sorted = sortDiagnostics(diags).map(redactDiagnostic);
   switch (format) {
     case 'json':
       return formatJson(sorted, summary, ctx);
@@ -72,6 +73,29 @@ export function formatDiagnostics(
     case 'text':
       return formatText(sorted, summary, ctx);
   }
+}
+
+/**
+ * Every text a diagnostic carries, with credential-shaped parts masked. The
+ * stages never quote a credential on purpose; this holds even when one does
+ * by accident (a reference named with a token, a key that is a token).
+ */
+function redactDiagnostic(d: Diagnostic): Diagnostic {
+  const resource = d.resource
+    ? {
+        ...d.resource,
+        name: redactText(d.resource.name),
+        ...(d.resource.namespace !== undefined ? { namespace: redactText(d.resource.namespace) } : {}),
+      }
+    : undefined;
+  return {
+    ...d,
+    message: redactText(d.message),
+    ...(d.path !== undefined ? { path: redactText(d.path) } : {}),
+    ...(d.hint !== undefined ? { hint: redactText(d.hint) } : {}),
+    ...(resource ? { resource } : {}),
+    ...(d.related ? { related: d.related.map((r) => ({ ...r, message: redactText(r.message) })) } : {}),
+  };
 }
 
 // ---------------------------------------------------------------- JSON
@@ -174,7 +198,8 @@ function formatSarif(diags: readonly Diagnostic[], ctx: FormatContext): string {
 function sarifLocation(l: { file: string; line: number; column: number; endLine?: number | undefined; endColumn?: number | undefined }) {
   return {
     physicalLocation: {
-      artifactLocation: { uri: encodeURI(l.file.replace(/\\/g, '/')), uriBaseId: 'SRCROOT' },
+      // Each segment encoded: encodeURI would leave `#` and `?` to start a fragment or a query.
+      artifactLocation: { uri: l.file.replace(/\\/g, '/').split('/').map(encodeURIComponent).join('/'), uriBaseId: 'SRCROOT' },
       region: {
         startLine: l.line,
         startColumn: l.column,
@@ -262,7 +287,7 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
-/** A few lines of source around the finding, with a caret under it. */
+/** A few lines of source around the finding, with a caret under it; credentials in them are masked. */
 export function codeFrame(
   text: string,
   loc: { line: number; column: number; endLine?: number | undefined; endColumn?: number | undefined },
@@ -275,7 +300,7 @@ export function codeFrame(
   const width = String(last).length;
   const out: string[] = [];
   for (let n = first; n <= last; n++) {
-    const src = maskLine((all[n - 1] ?? '').replace(/\t/g, ' '), n, hidden);
+    const src = maskLine(redactSourceLine((all[n - 1] ?? '').replace(/\t/g, ' ')), n, hidden);
     const marker = n === loc.line ? '>' : ' ';
     out.push(`  ${paint(color, n === loc.line ? 'bold' : 'gray', `${marker} ${String(n).padStart(width)} |`)} ${src}`);
     if (n === loc.line) {

@@ -12,4 +12,5 @@ export {
   type FormatContext,
 } from './format.js';
 export { nearest, didYouMean } from './suggest.js';
+export { looksSecret, redactText, redactSourceLine } from './redact.js';
 export { finding } from './finding.js';

@@ -13,6 +13,7 @@ import {
   type RelatedLocation,
   type SourcePointer,
 } from '../diagnostics/index.js';
+import { isEmptyContents } from './yaml-full.js';
 
 interface PositionedFile {
   readonly docs: Document.Parsed[];
@@ -83,6 +84,8 @@ function findRange(doc: Document.Parsed, path: readonly (string | number)[], par
   let node: Node | null = doc.contents;
   let pair: Pair | undefined;
   const docStart = doc.range[0];
+  // An empty document is shown at its start (its `---`), not after it.
+  if (isEmptyContents(node)) return { start: docStart, end: docStart };
   for (const seg of path) {
     if (isMap(node)) {
       const found: Pair | undefined = node.items.find((it) => isPair(it) && keyText(it.key) === String(seg));

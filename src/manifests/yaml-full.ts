@@ -3,7 +3,7 @@
  * file the fast path declines. It reports every error and warning with its
  * position, and enforces the safety limits (aliases, tags).
  */
-import { LineCounter, parseAllDocuments, type Document, type YAMLError } from 'yaml';
+import { isScalar, LineCounter, parseAllDocuments, type Document, type Node, type YAMLError } from 'yaml';
 import { finding, type Finding } from '../diagnostics/index.js';
 
 export interface FullDocument {
@@ -78,7 +78,7 @@ export function parseYamlFull(text: string, file: string, limits: YamlLimits): F
     }
     try {
       const value: unknown = doc.toJS({ maxAliasCount: limits.maxAliasCount });
-      docs.push({ value: value ?? null, empty: doc.contents === null, ok: true, range: [doc.range[0], doc.range[2]] });
+      docs.push({ value: value ?? null, empty: isEmptyContents(doc.contents), ok: true, range: [doc.range[0], doc.range[2]] });
     } catch (err) {
       const pos = doc.contents?.range?.[0] ?? 0;
       const p = lineCounter.linePos(pos);
@@ -91,6 +91,16 @@ export function parseYamlFull(text: string, file: string, limits: YamlLimits): F
     }
   }
   return { docs, findings };
+}
+
+/**
+ * Whether a document has no content. `yaml` gives a document that is only
+ * `---` (or `---` and `...`) a zero-width null scalar rather than no contents;
+ * an explicit `~` or `null` is a value, not an empty document.
+ */
+export function isEmptyContents(contents: Node | null): boolean {
+  if (contents === null) return true;
+  return isScalar(contents) && contents.value === null && !!contents.range && contents.range[0] === contents.range[1];
 }
 
 function yamlMessage(e: YAMLError): string {

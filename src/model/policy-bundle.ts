@@ -31,6 +31,24 @@ export interface RuntimeRule {
   readonly reason?: string | undefined;
   readonly approval?: ApprovalRequirement | undefined;
   readonly redactionRules?: readonly string[] | undefined;
+  /** The modification a modify rule applies, such as `redact`. */
+  readonly modify?: string | undefined;
+  /** The capabilities the rule is limited to (its static conditions matched them); absent: every call of the agent. */
+  readonly capabilities?: readonly CapabilityRef[] | undefined;
+}
+
+export interface CapabilityRef {
+  readonly kind: string;
+  readonly name: string;
+  readonly namespace?: string | undefined;
+}
+
+/** One rule that had a say in a decision, in composition order. */
+export interface DecisionContribution {
+  /** `namespace/name` of the Policy, or `joch-baseline`. */
+  readonly policy: string;
+  readonly rule: string;
+  readonly outcome: Outcome;
 }
 
 /** What was decided at compile time for one capability of the agent. */
@@ -40,6 +58,10 @@ export interface CapabilityDecision {
   readonly decidedBy: { readonly policy: PolicyRef; readonly rule: string } | { readonly baseline: string };
   readonly reason?: string | undefined;
   readonly approval?: ApprovalRequirement | undefined;
+  /** Redactions the runtime applies to calls of the capability (outcome modify, or merged into an approval). */
+  readonly redactionRules?: readonly string[] | undefined;
+  /** Every rule that matched, when more than one did. */
+  readonly contributions?: readonly DecisionContribution[] | undefined;
 }
 
 export interface PolicyBundle {

@@ -8,7 +8,9 @@ import { applySeverityOverrides, loadConfig, type LoadedConfig } from '../config
 import { sortDiagnostics, summarize, type Diagnostic, type Finding, type Summary } from '../diagnostics/index.js';
 import { loadManifests, resolveFindings, type ManifestSet } from '../manifests/index.js';
 import { ALL_CHECKS, validateManifests, type Check, type ValidationResult } from '../schema/index.js';
+import { resolveReferences } from '../schema/references.js';
 import { buildAgentGraphs, type AgentGraph } from '../model/graph.js';
+import { evaluatePolicy, type PolicyResult } from '../policy/index.js';
 import { readLocalSource } from '../source/local.js';
 import type { Snapshot } from '../source/types.js';
 
@@ -65,13 +67,20 @@ export interface ValidationRun {
   readonly validation: ValidationResult;
   /** Each agent's resolved surface, for the policy, compile and AgBOM stages. */
   readonly graphs: readonly AgentGraph[];
+  /** The policy stage (when the policy check ran): per-agent decisions and the PolicyBundles. */
+  readonly policy?: PolicyResult | undefined;
   readonly diagnostics: Diagnostic[];
   readonly summary: Summary;
   readonly timings: Timings;
 }
 
+/** The checks of `joch validate`: the validate stage's, then policy. */
+export type PipelineCheck = Check | 'policy';
+export const PIPELINE_CHECKS: readonly PipelineCheck[] = [...ALL_CHECKS, 'policy'];
+
 export interface ValidateInput extends ProjectInput {
-  readonly checks?: ReadonlySet<Check> | undefined;
+  /** Default: every check, policy included. */
+  readonly checks?: ReadonlySet<PipelineCheck> | undefined;
 }
 
 export async function runValidate(input: ValidateInput): Promise<ValidationRun> {
@@ -95,11 +104,27 @@ export async function runValidate(input: ValidateInput): Promise<ValidationRun> 
   });
   timings.source = performance.now() - start;
   const set = time('load', () => loadManifests(source.snapshot, { defaultNamespace: config.defaultNamespace, limits: config.limits }));
+  const checks: ReadonlySet<PipelineCheck> = input.checks ?? new Set(PIPELINE_CHECKS);
   const validation = time('validate', () =>
-    validateManifests(set, { checks: input.checks ?? new Set(ALL_CHECKS), defaultNamespace: config.defaultNamespace }),
+    validateManifests(set, { checks: new Set(ALL_CHECKS.filter((c) => checks.has(c))), defaultNamespace: config.defaultNamespace }),
   );
-  const graphs = time('graph', () => buildAgentGraphs(set.resources, validation.references));
-  const findings: Finding[] = [...project.config.findings, ...source.findings, ...set.findings, ...validation.findings];
+  // Policy needs every reference, holes included, even when their findings were not asked for.
+  const references =
+    checks.has('policy') && !checks.has('references')
+      ? time('references', () => resolveReferences(set.resources, config.defaultNamespace).references)
+      : validation.references;
+  const graphs = time('graph', () => buildAgentGraphs(set.resources, references));
+  // Govern: after schema and reference checks, on whatever resolved.
+  const policy = checks.has('policy')
+    ? time('policy', () => evaluatePolicy({ resources: set.resources, graphs, references, options: config.policy }))
+    : undefined;
+  const findings: Finding[] = withoutEchoes([
+    ...project.config.findings,
+    ...source.findings,
+    ...set.findings,
+    ...validation.findings,
+    ...(policy?.findings ?? []),
+  ]);
   if (source.snapshot.files.length === 0 && !source.findings.length) {
     findings.push({ severity: 'warning', code: 'JOCH003', message: 'no YAML files were found', at: { file: project.config.file ?? '.', line: 1, column: 1 } });
   }
@@ -114,8 +139,24 @@ export async function runValidate(input: ValidateInput): Promise<ValidationRun> 
     set,
     validation,
     graphs,
+    policy,
     diagnostics,
     summary: summarize(diagnostics, set.files.length, set.resources.length),
     timings,
   };
+}
+
+function pointerKey(at: Finding['at']): string {
+  return 'path' in at ? `${at.file}#${at.doc}#${at.path.join('.')}` : `${at.file}:${at.line}:${at.column}`;
+}
+
+/**
+ * The policy stage denies an agent whose reference does not resolve (JOCH710,
+ * fail closed). Where the reference pass already reported that very
+ * reference, the denial says the same thing twice at the same place: keep the
+ * reference error, which has the "did you mean".
+ */
+function withoutEchoes(findings: readonly Finding[]): Finding[] {
+  const reported = new Set(findings.filter((f) => f.code === 'JOCH501' || f.code === 'JOCH504').map((f) => pointerKey(f.at)));
+  return findings.filter((f) => f.code !== 'JOCH710' || !reported.has(pointerKey(f.at)));
 }

@@ -47,7 +47,8 @@ export function identityFindings(resources: readonly Resource[]): Finding[] {
     byKubeName.set(kubeKey, r);
 
     for (const [k, v] of Object.entries(r.labels)) {
-      const why = invalidQualifiedName(k) ?? (invalidLabelValue(v) ? `its value ${invalidLabelValue(v)}` : undefined);
+      // invalidLabelValue says "it ...": here "it" is the label's value.
+      const why = invalidQualifiedName(k) ?? invalidLabelValue(v)?.replace(/^it /, 'its value ');
       if (why) out.push(finding('JOCH403', `label "${k}" is not valid in Kubernetes: ${why}`, here(['metadata', 'labels', k], 'key'), { resource: refOf(r) }));
     }
     for (const k of Object.keys(r.annotations)) {

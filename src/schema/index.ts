@@ -32,7 +32,7 @@ export interface ValidationResult {
 export function validateManifests(set: ManifestSet, options: ValidateOptions): ValidationResult {
   const findings: Finding[] = [];
   for (const d of set.documents) {
-    const ref = documentRef(d);
+    const ref = documentRef(d, options.defaultNamespace);
     if (options.checks.has('schema')) findings.push(...schemaFindings(d, ref));
     findings.push(...secretFindings(d, ref));
   }

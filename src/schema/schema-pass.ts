@@ -16,12 +16,13 @@ export function schemaFindings(d: ManifestDocument, resource: ResourceRef | unde
   return explainErrors(validate.errors ?? [], d, resource);
 }
 
-/** What a document's findings say about where it is. */
-export function documentRef(d: ManifestDocument): ResourceRef | undefined {
+/** What a document's findings say about where it is: the same identity the other passes use. */
+export function documentRef(d: ManifestDocument, defaultNamespace?: string): ResourceRef | undefined {
   const md = d.body.metadata as Record<string, unknown> | undefined;
   const name = md && typeof md.name === 'string' ? md.name : undefined;
   if (!name) return undefined;
-  const ns = md && typeof md.namespace === 'string' && d.kind.scope === 'Namespaced' ? md.namespace : undefined;
+  const written = md && typeof md.namespace === 'string' ? md.namespace : undefined;
+  const ns = d.kind.scope === 'Namespaced' ? (written ?? defaultNamespace) : undefined;
   return ns ? { kind: d.kind.kind, namespace: ns, name } : { kind: d.kind.kind, name };
 }
 
@@ -53,7 +54,8 @@ function pruneBranchNoise(errors: readonly ErrorObject[], body: unknown): ErrorO
     const prefix = `${e.schemaPath}/`;
     const branches = new Map<string, ErrorObject[]>();
     for (const sub of errors) {
-      if (!sub.schemaPath.startsWith(prefix)) continue;
+      // The same schema path fails for every item of a list: keep to this value's own errors.
+      if (!sub.schemaPath.startsWith(prefix) || !within(sub.instancePath, e.instancePath)) continue;
       const branch = sub.schemaPath.slice(prefix.length).split('/')[0] ?? '';
       branches.set(branch, [...(branches.get(branch) ?? []), sub]);
       drop.add(sub);
@@ -70,6 +72,11 @@ function pruneBranchNoise(errors: readonly ErrorObject[], body: unknown): ErrorO
     }
   }
   return errors.filter((e) => !drop.has(e));
+}
+
+/** Whether the JSON pointer `inner` is `outer` or below it. */
+function within(inner: string, outer: string): boolean {
+  return inner === outer || inner.startsWith(`${outer}/`);
 }
 
 function explain(e: ErrorObject, d: ManifestDocument, resource: ResourceRef | undefined): Finding | undefined {

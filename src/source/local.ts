@@ -145,7 +145,7 @@ class Walker {
       return;
     }
     if (info.isSymbolicLink()) {
-      info = this.resolveLink(abs, rel);
+      info = this.resolveLink(abs, rel, explicit);
       if (!info) return;
     }
     if (info.isDirectory()) return this.visitDir(abs, rel);
@@ -158,22 +158,31 @@ class Walker {
     return rel !== '' && this.rules.ignores(dir ? `${rel}/` : rel);
   }
 
-  /** A link is followed only when its target stays inside the root. */
-  private resolveLink(abs: string, rel: string): Stats | undefined {
+  /**
+   * A link is followed only when its target stays inside the root. A link
+   * that could not hold manifests (a broken link or a link to a file, under a
+   * name that is not YAML) is left alone, as any other non-YAML file is.
+   */
+  private resolveLink(abs: string, rel: string, explicit: boolean): Stats | undefined {
+    const mayHoldManifests = (target: Stats | undefined) => explicit || YAML_FILE.test(rel) || target?.isDirectory() === true;
     let target: string;
     try {
       target = realpathSync(abs);
     } catch {
-      this.findings.push(finding('JOCH107', 'the symbolic link is broken; it was not followed', at(this.display(rel))));
+      if (mayHoldManifests(undefined)) {
+        this.findings.push(finding('JOCH107', 'the symbolic link is broken; it was not followed', at(this.display(rel))));
+      }
       return undefined;
     }
     const inside = path.relative(this.realRoot, target);
     if (inside.startsWith('..') || path.isAbsolute(inside)) {
-      this.findings.push(
-        finding('JOCH107', 'the symbolic link points outside the repository root; it was not followed', at(this.display(rel)), {
-          hint: 'copy the target into the repository, or list the link in .jochignore',
-        }),
-      );
+      if (mayHoldManifests(statSync(target))) {
+        this.findings.push(
+          finding('JOCH107', 'the symbolic link points outside the repository root; it was not followed', at(this.display(rel)), {
+            hint: 'copy the target into the repository, or list the link in .jochignore',
+          }),
+        );
+      }
       return undefined;
     }
     return statSync(abs);
@@ -183,7 +192,9 @@ class Walker {
     const real = realpathSync(abs);
     if (this.seenDirs.has(real)) return; // a link cycle, or a folder reached twice
     this.seenDirs.add(real);
-    for (const e of readdirSync(abs, { withFileTypes: true })) {
+    // In name order, so that when two paths reach one folder, the same one always wins.
+    const entries = readdirSync(abs, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const e of entries) {
       const childRel = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory()) {
         if (SKIPPED_DIRS.has(e.name) || this.ignored(childRel, true)) continue;

@@ -1,0 +1,150 @@
+/**
+ * joch.yaml: a typo in it is an error at its line, severities can be tuned
+ * except where a rule must not be silenced, and its paths and exclusions
+ * decide what is read.
+ */
+import { describe, expect, it } from 'vitest';
+import { ALL_CHECKS } from '../../src/schema/index.js';
+import { at, cli, only, places, tmpRepo, validate, yml } from '../support/repo.js';
+
+const CHECKS = new Set(ALL_CHECKS);
+
+/** A Policy with a mapped name (JOCH401 note at 4:9) and, if asked, an unknown field (JOCH303 at 6:3). */
+function policy(name: string, unknownField = false): string {
+  return [
+    'apiVersion: joch.dev/v1alpha1',
+    'kind: Policy',
+    'metadata:',
+    `  name: ${name}`,
+    'spec:',
+    ...(unknownField ? ['  colour: blue'] : []),
+    '  rules:',
+    '    - when: {tool.sideEffect: external_write}',
+    '      action: deny',
+    '',
+  ].join('\n');
+}
+
+describe('an invalid joch.yaml', () => {
+  it.each([
+    ['an unknown key', 'pathz: [a]\n', 'JOCH001 joch.yaml:1:1', 'joch.yaml: Unrecognized key: "pathz"'],
+    ['an unknown nested key', 'limits:\n  maxFileBytes: 10\n  maxFiles: 3\n', 'JOCH001 joch.yaml:3:3', 'joch.yaml: limits: Unrecognized key: "maxFiles"'],
+    ['a wrong type', 'paths: [a]\nlimits:\n  maxFileBytes: big\n', 'JOCH001 joch.yaml:3:17', 'joch.yaml: limits.maxFileBytes: Invalid input: expected number, received string'],
+    [
+      'a bad defaultNamespace',
+      '# project settings\ndefaultNamespace: Team_A\n',
+      'JOCH001 joch.yaml:2:19',
+      'joch.yaml: defaultNamespace: must be a DNS-1123 label (lowercase letters, digits and "-")',
+    ],
+    ['a severity that is not one', 'severity:\n  JOCH401: loud\n', 'JOCH001 joch.yaml:2:12', 'joch.yaml: severity.JOCH401: Invalid option: expected one of "off"|"info"|"warning"|"error"'],
+    ['invalid YAML', 'paths:\n  - .\nexclude: x: y\n', 'JOCH001 joch.yaml:3:10', 'joch.yaml is not valid YAML: Nested mappings are not allowed in compact mappings'],
+  ])('%s is JOCH001 at the offending key or value', async (_name, text, where, message) => {
+    const repo = tmpRepo({ 'joch.yaml': text, 'p.yaml': policy('p') });
+    const run = await validate(repo, { checks: CHECKS });
+    const d = only(run.diagnostics, 'JOCH001');
+    expect(at(d)).toBe(where);
+    expect(d).toMatchObject({ severity: 'error', message });
+    // The rest is still validated, with the default configuration.
+    expect(run.set.resources.map((r) => r.key)).toEqual(['Policy/default/p']);
+  });
+
+  it('shows the offending line of joch.yaml in the text output', async () => {
+    const repo = tmpRepo({ 'joch.yaml': 'defaultNamespace: platform\nlimits:\n  maxFileBytes: -1\n', 'p.yaml': policy('p') });
+    const r = await cli(['validate'], repo.root);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('joch.yaml:3:17 error JOCH001 joch.yaml: limits.maxFileBytes: Too small: expected number to be >0\n    2 | limits:\n  > 3 |   maxFileBytes: -1\n      |                 ^^\n');
+  });
+});
+
+describe('severity overrides', () => {
+  it('change a code\'s severity, and `off` drops it', async () => {
+    const repo = tmpRepo({
+      'joch.yaml': yml`
+        severity:
+          JOCH401: error
+          JOCH303: warning
+          JOCH204: "off"
+      `,
+      'p.yaml': policy('Mapped_Name', true),
+      'job.yaml': 'apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: j\n',
+    });
+    const run = await validate(repo, { checks: CHECKS });
+    expect(run.diagnostics.map((d) => `${at(d)} ${d.severity}`)).toEqual(['JOCH401 p.yaml:4:9 error', 'JOCH303 p.yaml:6:3 warning']);
+    expect(run.summary).toMatchObject({ errors: 1, warnings: 1, infos: 0 });
+  });
+
+  it('cannot lower or turn off a locked code: JOCH001 at the override, and the finding keeps its severity', async () => {
+    const token = `ghp_${'a1B2'.repeat(9)}`;
+    const repo = tmpRepo({
+      'joch.yaml': yml`
+        severity:
+          JOCH601: warning
+          JOCH101: "off"
+          JOCH001: info
+          JOCH303: info
+      `,
+      'p.yaml': policy('p').replace('spec:', `spec:\n  description: ${token}`),
+      'broken.yaml': 'kind: x: y\n',
+    });
+    const run = await validate(repo, { checks: CHECKS });
+    expect(run.diagnostics.map((d) => `${at(d)} ${d.severity} ${d.message}`)).toEqual([
+      'JOCH101 broken.yaml:1:7 error Nested mappings are not allowed in compact mappings',
+      'JOCH001 joch.yaml:2:12 error joch.yaml: severity: JOCH601 (literal-credential) can be raised but not lowered or turned off',
+      'JOCH001 joch.yaml:3:12 error joch.yaml: severity: JOCH101 (yaml-syntax) can be raised but not lowered or turned off',
+      'JOCH001 joch.yaml:4:12 error joch.yaml: severity: JOCH001 (invalid-config) can be raised but not lowered or turned off',
+      'JOCH601 p.yaml:6:16 error spec.description holds what looks like a GitHub token; manifests must not contain credentials',
+    ]);
+    // An override that is refused does not invalidate the others.
+    expect(run.project.config.config.severity).toMatchObject({ JOCH303: 'info' });
+  });
+
+  it('refuses an override of a code that does not exist', async () => {
+    const repo = tmpRepo({ 'joch.yaml': 'severity:\n  JOCH999: error\n', 'p.yaml': policy('p') });
+    const run = await validate(repo, { checks: CHECKS });
+    expect(run.diagnostics.map((d) => `${at(d)} ${d.message}`)).toEqual(['JOCH001 joch.yaml:2:12 joch.yaml: severity: JOCH999 is not a diagnostic code']);
+  });
+});
+
+describe('what is read', () => {
+  it('honours paths and exclude', async () => {
+    const repo = tmpRepo({
+      'joch.yaml': yml`
+        paths:
+          - teams
+          - platform/policies.yaml
+        exclude:
+          - "**/drafts/**"
+          - "*.generated.yaml"
+      `,
+      'teams/a/p.yaml': policy('a', true),
+      'teams/a/drafts/p.yaml': 'kind: x: y\n',
+      'teams/b/out.generated.yaml': 'kind: x: y\n',
+      'platform/policies.yaml': policy('b', true),
+      'platform/other.yaml': 'kind: x: y\n',
+      'elsewhere/p.yaml': 'kind: x: y\n',
+    });
+    const run = await validate(repo, { checks: CHECKS });
+    expect(places(run.diagnostics)).toEqual(['JOCH303 platform/policies.yaml:6:3', 'JOCH303 teams/a/p.yaml:6:3']);
+    expect(run.snapshot.files.map((f) => f.path)).toEqual(['platform/policies.yaml', 'teams/a/p.yaml']);
+  });
+
+  it('reports a configured path that does not exist (JOCH002)', async () => {
+    const repo = tmpRepo({ 'joch.yaml': 'paths: [teams, gone]\n', 'teams/p.yaml': policy('p') });
+    const run = await validate(repo, { checks: CHECKS });
+    expect(run.diagnostics.map((d) => `${at(d)} ${d.message}`)).toEqual(['JOCH002 gone:1:1 no such file or folder: gone']);
+  });
+
+  it('never reads joch.yaml (or a --config file) as a manifest', async () => {
+    const repo = tmpRepo({ 'joch.yaml': 'defaultNamespace: team\n', 'p.yaml': policy('p') });
+    const run = await validate(repo, { checks: CHECKS });
+    expect(run.diagnostics).toEqual([]);
+    expect(run.snapshot.files.map((f) => f.path)).toEqual(['p.yaml']);
+    expect(run.set.resources.map((r) => r.key)).toEqual(['Policy/team/p']);
+
+    const explicit = tmpRepo({ 'settings/project.yaml': 'defaultNamespace: other\n', 'p.yaml': policy('p') });
+    const r = await validate(explicit, { checks: CHECKS, configFile: 'settings/project.yaml', paths: ['.'] });
+    expect(r.diagnostics).toEqual([]);
+    expect(r.snapshot.files.map((f) => f.path)).toEqual(['p.yaml']);
+    expect(r.set.resources.map((x) => x.key)).toEqual(['Policy/other/p']);
+  });
+});

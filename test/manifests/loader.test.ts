@@ -1,0 +1,372 @@
+/**
+ * The source and load stages on every class of bad input: each test builds its
+ * own repository and checks what a user would see (code, file, line, column).
+ */
+import { describe, expect, it } from 'vitest';
+import type { Check } from '../../src/schema/index.js';
+import { at, cli, only, places, tmpRepo, validate, yml } from '../support/repo.js';
+
+const SCHEMA_ONLY: ReadonlySet<Check> = new Set<Check>(['schema']);
+
+/** A valid Policy; the rule line is line 7 of the document. */
+function policy(name: string): string {
+  return yml`
+    apiVersion: joch.dev/v1alpha1
+    kind: Policy
+    metadata:
+      name: ${name}
+    spec:
+      rules:
+        - when: {tool.sideEffect: external_write}
+          action: deny
+  `;
+}
+
+/** A Policy with an unknown field `rulez` at line 6, column 3 (and so a missing `rules` at 5:1). */
+function badPolicy(name: string): string {
+  return yml`
+    apiVersion: joch.dev/v1alpha1
+    kind: Policy
+    metadata:
+      name: ${name}
+    spec:
+      rulez: []
+  `;
+}
+
+const names = (run: Awaited<ReturnType<typeof validate>>) => run.set.resources.map((r) => r.name).sort();
+
+describe('YAML errors', () => {
+  it('reports a syntax error as JOCH101 at its line and column', async () => {
+    const repo = tmpRepo({
+      'bad.yaml': yml`
+        apiVersion: joch.dev/v1alpha1
+        kind: Policy
+        metadata:
+          name: p
+        spec:
+          description: ok
+          rules: x: y
+      `,
+    });
+    const run = await validate(repo, { checks: SCHEMA_ONLY });
+    expect(places(run.diagnostics)).toEqual(['JOCH101 bad.yaml:7:10']);
+    const d = only(run.diagnostics, 'JOCH101');
+    expect(d.severity).toBe('error');
+    expect(d.message).toBe('Nested mappings are not allowed in compact mappings');
+    expect(d.hint).toMatch(/nested mapping must start on its own line/);
+    expect(run.set.resources).toEqual([]);
+  });
+
+  it('reports a duplicate key as JOCH102 at the second key', async () => {
+    const repo = tmpRepo({
+      'dup.yaml': yml`
+        apiVersion: joch.dev/v1alpha1
+        kind: Policy
+        metadata:
+          name: first
+          name: second
+        spec:
+          rules:
+            - when: {tool.sideEffect: external_write}
+              action: deny
+      `,
+    });
+    const run = await validate(repo, { checks: SCHEMA_ONLY });
+    expect(places(run.diagnostics)).toEqual(['JOCH102 dup.yaml:5:3']);
+    expect(only(run.diagnostics, 'JOCH102').severity).toBe('error');
+    // The document is not loaded with either value.
+    expect(run.set.resources).toEqual([]);
+  });
+
+  it('refuses an alias bomb (JOCH103) quickly, and still loads the other files', async () => {
+    const levels = 'abcdefghi'.split('');
+    const bomb = levels
+      .map((l, i) => (i === 0 ? `${l}: &${l} ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]` : `${l}: &${l} [${Array(9).fill(`*${levels[i - 1]}`).join(',')}]`))
+      .join('\n');
+    const repo = tmpRepo({ 'bomb.yaml': `${bomb}\n`, 'good.yaml': policy('good') });
+    const started = performance.now();
+    const run = await validate(repo, { checks: SCHEMA_ONLY });
+    expect(performance.now() - started).toBeLessThan(5_000);
+    expect(places(run.diagnostics)).toEqual(['JOCH103 bomb.yaml:1:1']);
+    expect(only(run.diagnostics, 'JOCH103').message).toMatch(/more than 100 nodes \(possible alias bomb\)/);
+    expect(names(run)).toEqual(['good']);
+    // The command reports it and exits normally.
+    const r = await cli(['validate', '--format', 'json'], repo.root);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({ summary: { errors: 1, files: 2, resources: 1 } });
+  });
+
+  it('allows a few aliases under the limit', async () => {
+    const repo = tmpRepo({
+      'anchors.yaml': yml`
+        apiVersion: joch.dev/v1alpha1
+        kind: Policy
+        metadata:
+          name: anchored
+        spec:
+          rules:
+            - when: &w {tool.sideEffect: external_write}
+              action: deny
+            - when: *w
+              action: allow
+      `,
+    });
+    const run = await validate(repo);
+    expect(run.diagnostics).toEqual([]);
+    expect(run.set.resources[0]?.spec.rules).toEqual([
+      { when: { 'tool.sideEffect': 'external_write' }, action: 'deny' },
+      { when: { 'tool.sideEffect': 'external_write' }, action: 'allow' },
+    ]);
+  });
+
+  it('refuses a custom tag as JOCH104 at the tag', async () => {
+    const repo = tmpRepo({
+      'tag.yaml': yml`
+        apiVersion: joch.dev/v1alpha1
+        kind: Policy
+        metadata:
+          name: tagged
+        spec:
+          description: !Ref x
+          rules:
+            - when: {tool.sideEffect: external_write}
+              action: deny
+      `,
+    });
+    const run = await validate(repo);
+    expect(places(run.diagnostics)).toEqual(['JOCH104 tag.yaml:6:16']);
+    const d = only(run.diagnostics, 'JOCH104');
+    expect(d.severity).toBe('error');
+    expect(d.message).toContain('!Ref');
+    expect(run.set.resources).toEqual([]);
+  });
+});
+
+describe('bytes that are not UTF-8 text', () => {
+  it('refuses a binary file (NUL bytes) as JOCH105', async () => {
+    const repo = tmpRepo({ 'bin.yaml': Buffer.from('a: 1\n\0\0\0', 'latin1'), 'good.yaml': policy('good') });
+    const run = await validate(repo, { checks: SCHEMA_ONLY });
+    expect(places(run.diagnostics)).toEqual(['JOCH105 bin.yaml:1:1']);
+    expect(only(run.diagnostics, 'JOCH105').message).toBe('the file is binary (NUL byte at offset 5)');
+    expect(names(run)).toEqual(['good']);
+  });
+
+  it('refuses invalid UTF-8 as JOCH105, naming the offset of the bad byte', async () => {
+    // "café" in Latin-1: the é (0xE9) at offset 7 starts no valid UTF-8 sequence.
+    const repo = tmpRepo({ 'latin1.yaml': Buffer.from('a: "caf\xe9"\n', 'latin1') });
+    const run = await validate(repo, { checks: SCHEMA_ONLY });
+    expect(places(run.diagnostics)).toEqual(['JOCH105 latin1.yaml:1:1']);
+    expect(only(run.diagnostics, 'JOCH105').message).toBe('the file is not valid UTF-8 (first bad byte at offset 7)');
+  });
+
+  it('refuses UTF-16 (either byte order mark) as JOCH105', async () => {
+    const le = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('a: 1\n', 'utf16le')]);
+    const be = Buffer.from([0xfe, 0xff, 0x00, 0x61]);
+    const repo = tmpRepo({ 'le.yaml': le, 'be.yaml': be });
+    const run = await validate(repo, { checks: SCHEMA_ONLY });
+    expect(places(run.diagnostics)).toEqual(['JOCH105 be.yaml:1:1', 'JOCH105 le.yaml:1:1']);
+    for (const d of run.diagnostics) expect(d.message).toBe('the file is UTF-16 encoded; save it as UTF-8');
+  });
+
+  it('accepts a UTF-8 byte order mark, with columns counted after it', async () => {
+    const repo = tmpRepo({ 'bom.yaml': `\ufeff${badPolicy('bom')}` });
+    const run = await validate(repo, { checks: SCHEMA_ONLY });
+    expect(places(run.diagnostics)).toEqual(['JOCH302 bom.yaml:5:1', 'JOCH303 bom.yaml:6:3']);
+  });
+});
+
+describe('limits', () => {
+  it('refuses a file over limits.maxFileBytes (JOCH106) without reading it', async () => {
+    const repo = tmpRepo({
+      'joch.yaml': 'limits:\n  maxFileBytes: 300\n',
+      // Over the limit and not YAML either: only the size is reported.
+      'big.yaml': `${'['.repeat(400)}\n`,
+      'small.yaml': policy('small'),
+    });
+    const run = await validate(repo, { checks: SCHEMA_ONLY });
+    expect(places(run.diagnostics)).toEqual(['JOCH106 big.yaml:1:1']);
+    expect(only(run.diagnostics, 'JOCH106').message).toBe('the file is 401 bytes; the limit is 300 (limits.maxFileBytes in joch.yaml)');
+    expect(run.snapshot.files.map((f) => f.path)).toEqual(['small.yaml']);
+    expect(run.set.texts.has('big.yaml')).toBe(false);
+    expect(names(run)).toEqual(['small']);
+  });
+
+  it('refuses a file with more documents than limits.maxDocumentsPerFile (JOCH111)', async () => {
+    const repo = tmpRepo({
+      'joch.yaml': 'limits:\n  maxDocumentsPerFile: 2\n',
+      'three.yaml': [policy('a'), policy('b'), policy('c')].join('---\n'),
+      'two.yaml': [policy('d'), policy('e')].join('---\n'),
+    });
+    const run = await validate(repo, { checks: SCHEMA_ONLY });
+    expect(places(run.diagnostics)).toEqual(['JOCH111 three.yaml:1:1']);
+    expect(only(run.diagnostics, 'JOCH111').message).toBe('the file holds 3 YAML documents; the limit is 2');
+    expect(names(run)).toEqual(['d', 'e']);
+  });
+});
+
+describe('symbolic links', () => {
+  it('does not follow a link to a file outside the root (JOCH107)', async () => {
+    const outside = tmpRepo({ 'secret.yaml': policy('outside') });
+    const repo = tmpRepo({ 'good.yaml': policy('good') });
+    repo.link('escape.yaml', outside.path('secret.yaml'));
+    const run = await validate(repo, { checks: SCHEMA_ONLY });
+    expect(places(run.diagnostics)).toEqual(['JOCH107 escape.yaml:1:1']);
+    const d = only(run.diagnostics, 'JOCH107');
+    expect(d.severity).toBe('error');
+    expect(d.message).toBe('the symbolic link points outside the repository root; it was not followed');
+    expect(names(run)).toEqual(['good']);
+  });
+
+  it('does not follow a link to a folder outside the root (JOCH107)', async () => {
+    const outside = tmpRepo({ 'inner/x.yaml': policy('outside') });
+    const repo = tmpRepo();
+    repo.link('vendor', outside.path('inner'));
+    const run = await validate(repo, { checks: SCHEMA_ONLY });
+    expect(places(run.diagnostics, (d) => d.code !== 'JOCH003')).toEqual(['JOCH107 vendor:1:1']);
+    expect(run.set.resources).toEqual([]);
+  });
+
+  it('ignores links that cannot hold manifests: to a non-YAML file outside, or broken under a non-YAML name', async () => {
+    const outside = tmpRepo({ 'LICENSE': 'text\n' });
+    const repo = tmpRepo({ 'good.yaml': policy('good') });
+    repo.link('LICENSE', outside.path('LICENSE'));
+    repo.link('notes.txt', repo.path('missing.txt'));
+    const run = await validate(repo, { checks: SCHEMA_ONLY });
+    expect(run.diagnostics).toEqual([]);
+  });
+
+  it('reports a broken link with a YAML name (JOCH107)', async () => {
+    const repo = tmpRepo();
+    repo.link('gone.yaml', repo.path('nowhere.yaml'));
+    const run = await validate(repo, { checks: SCHEMA_ONLY });
+    expect(places(run.diagnostics, (d) => d.code === 'JOCH107')).toEqual(['JOCH107 gone.yaml:1:1']);
+    expect(only(run.diagnostics, 'JOCH107').message).toBe('the symbolic link is broken; it was not followed');
+  });
+
+  it('follows links to a file and to a folder inside the root', async () => {
+    const repo = tmpRepo({ 'shared/real.yaml': badPolicy('shared') });
+    repo.link('link.yaml', repo.path('shared/real.yaml'));
+    repo.link('team/common', '../shared');
+    const run = await validate(repo, { checks: SCHEMA_ONLY });
+    // The same content read under each name; the folder is read once (shared/ and team/common are one folder).
+    expect(places(run.diagnostics)).toEqual(['JOCH302 link.yaml:5:1', 'JOCH303 link.yaml:6:3', 'JOCH302 shared/real.yaml:5:1', 'JOCH303 shared/real.yaml:6:3']);
+  });
+
+  it('terminates on a loop of folder links', async () => {
+    const repo = tmpRepo({ 'a/x.yaml': policy('x') });
+    repo.link('a/to-b', '../b');
+    repo.link('b/to-a', '../a');
+    repo.link('a/self', '.');
+    repo.link('up', '.');
+    // And a loop of links that never reaches a file.
+    repo.link('l1.yaml', 'l2.yaml');
+    repo.link('l2.yaml', 'l1.yaml');
+    const run = await validate(repo, { checks: SCHEMA_ONLY });
+    expect(places(run.diagnostics)).toEqual(['JOCH107 l1.yaml:1:1', 'JOCH107 l2.yaml:1:1']);
+    expect(run.snapshot.files.map((f) => f.path)).toEqual(['a/x.yaml']);
+    expect(names(run)).toEqual(['x']);
+  });
+});
+
+describe('documents', () => {
+  it('reports empty documents as JOCH108 (info) at their start, in the fast and the full parser', async () => {
+    const repo = tmpRepo({
+      // In the fast subset.
+      'fast.yaml': `---\n---\n# only a comment\n---\n${policy('fast')}`,
+      // An anchor sends the file to the full parser.
+      'full.yaml': `${policy('full').replace('when: {', 'when: &w {')}---\n...\n`,
+    });
+    const run = await validate(repo, { checks: SCHEMA_ONLY });
+    expect(places(run.diagnostics)).toEqual(['JOCH108 fast.yaml:1:1', 'JOCH108 fast.yaml:2:1', 'JOCH108 full.yaml:9:1']);
+    for (const d of run.diagnostics) {
+      expect(d.severity).toBe('info');
+      expect(d.message).toBe('the YAML document is empty');
+    }
+    expect(names(run)).toEqual(['fast', 'full']);
+    expect(run.summary.errors).toBe(0);
+  });
+
+  it('refuses a document that is a list or a scalar (JOCH109), but not an empty file', async () => {
+    const repo = tmpRepo({ 'list.yaml': '- a\n- b\n', 'scalar.yaml': 'hello\n', 'null.yaml': '~\n', 'empty.yaml': '', 'comment.yaml': '# nothing\n' });
+    const run = await validate(repo, { checks: SCHEMA_ONLY });
+    expect(places(run.diagnostics)).toEqual(['JOCH109 list.yaml:1:1', 'JOCH109 null.yaml:1:1', 'JOCH109 scalar.yaml:1:1']);
+    expect(run.diagnostics.map((d) => d.message)).toEqual([
+      'the document is a sequence, not a mapping with apiVersion and kind',
+      'the document is a null value, not a mapping with apiVersion and kind',
+      'the document is a string value, not a mapping with apiVersion and kind',
+    ]);
+  });
+
+  it('loads the good document of a file whose other document is bad', async () => {
+    const repo = tmpRepo({
+      'multi.yaml': [
+        yml`
+          apiVersion: joch.dev/v1alpha1
+          kind: Policy
+          metadata:
+            name: bad
+            name: dup
+          spec:
+            rules:
+              - when: {tool.sideEffect: external_write}
+                action: deny
+        `,
+        badPolicy('good'),
+        'kind: x: y\n',
+      ].join('---\n'),
+    });
+    const run = await validate(repo, { checks: SCHEMA_ONLY });
+    expect(places(run.diagnostics)).toEqual(['JOCH102 multi.yaml:5:3', 'JOCH302 multi.yaml:15:1', 'JOCH303 multi.yaml:16:3', 'JOCH101 multi.yaml:18:7']);
+    expect(names(run)).toEqual(['good']);
+    expect(run.set.resources[0]?.doc).toBe(1);
+  });
+
+  it('reads CRLF files with the same lines and columns as LF files', async () => {
+    const lf = badPolicy('crlf');
+    const repo = tmpRepo({
+      'crlf.yaml': lf.replace(/\n/g, '\r\n'),
+      // The full parser too (an anchor is outside the fast subset).
+      'crlf-full.yaml': lf.replace('rulez: []', 'rulez: &x []').replace(/\n/g, '\r\n'),
+    });
+    const run = await validate(repo, { checks: SCHEMA_ONLY });
+    expect(places(run.diagnostics)).toEqual(['JOCH302 crlf-full.yaml:5:1', 'JOCH303 crlf-full.yaml:6:3', 'JOCH302 crlf.yaml:5:1', 'JOCH303 crlf.yaml:6:3']);
+    const unknown = run.diagnostics.find((d) => d.code === 'JOCH303' && d.file === 'crlf.yaml');
+    expect(unknown).toMatchObject({ endLine: 6, endColumn: 8 });
+    expect(names(run)).toEqual(['crlf', 'crlf']);
+  });
+});
+
+describe('which files are read', () => {
+  it('honours .jochignore, reads .yml and .YAML, and ignores files that are not YAML', async () => {
+    const repo = tmpRepo({
+      '.jochignore': 'drafts/\n*.tmpl.yaml\n!keep.tmpl.yaml\n',
+      'drafts/broken.yaml': 'a: [\n',
+      'agent.tmpl.yaml': 'a: [\n',
+      'keep.tmpl.yaml': badPolicy('kept'),
+      'other.yml': badPolicy('yml'),
+      'UPPER.YAML': policy('upper'),
+      'notes.txt': 'a: [\n',
+      'README.md': '# not a manifest: [\n',
+      'values.json': '{"a": [',
+      'node_modules/pkg/x.yaml': 'a: [\n',
+    });
+    const run = await validate(repo, { checks: SCHEMA_ONLY });
+    expect(places(run.diagnostics)).toEqual(['JOCH302 keep.tmpl.yaml:5:1', 'JOCH303 keep.tmpl.yaml:6:3', 'JOCH302 other.yml:5:1', 'JOCH303 other.yml:6:3']);
+    expect(run.snapshot.files.map((f) => f.path)).toEqual(['UPPER.YAML', 'keep.tmpl.yaml', 'other.yml']);
+    expect(run.summary.files).toBe(3);
+  });
+
+  it('reads a file named on the command line even without a YAML extension', async () => {
+    const repo = tmpRepo({ 'manifest.txt': badPolicy('txt') });
+    const run = await validate(repo, { paths: ['manifest.txt'], checks: SCHEMA_ONLY });
+    expect(places(run.diagnostics)).toEqual(['JOCH302 manifest.txt:5:1', 'JOCH303 manifest.txt:6:3']);
+  });
+
+  it('warns when there is no YAML file at all (JOCH003)', async () => {
+    const repo = tmpRepo({ 'notes.txt': 'hello\n' });
+    const run = await validate(repo);
+    expect(run.diagnostics.map(at)).toEqual(['JOCH003 .:1:1']);
+    expect(run.diagnostics[0]?.severity).toBe('warning');
+  });
+});
