@@ -31,7 +31,7 @@ import { generateKeyPair, randomBytes } from 'node:crypto';
 import { closeSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { access, constants as fsConstants, mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
@@ -399,7 +399,7 @@ function get(url: string, opts: { ca?: string; token?: string; timeoutMs?: numbe
     const u = new URL(url);
     const headers: Record<string, string> = {};
     if (opts.token) headers['Authorization'] = `Bearer ${opts.token}`;
-    const cb = (res: import('node:http').IncomingMessage): void => {
+    const cb = (res: IncomingMessage): void => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));

@@ -1,0 +1,471 @@
+/**
+ * The read-only half of a run, shared by planApply and applySet:
+ *
+ * 1. check the input and resolve every kind (discovery, or the spec of a
+ *    CRD in the desired set);
+ * 2. read the ApplySet parent and list the live members: one LIST per
+ *    member type and namespace, filtered by the part-of label;
+ * 3. find the live object of desired objects that are not members yet
+ *    (GET, or one LIST when many share a type and namespace);
+ * 4. compare each desired object with its live object, restricted to the
+ *    fields our field manager owns: equal objects are done, with no dry-run
+ *    and no write (the cheap no-op);
+ * 5. server-side dry-run every changed object that can be validated now, and
+ *    collect every failure at once;
+ * 6. work out what to prune and check the prune guard.
+ *
+ * Step 5 cannot validate everything up front: the API server cannot
+ * dry-run a custom resource whose CRD is not served yet, nor an object in a
+ * namespace that does not exist yet. Those objects are `deferred` and
+ * dry-run at their stage, after the CRDs and Namespaces they need are
+ * applied (see apply.ts).
+ */
+import { groupKind, mappingsFromCrd, splitApiVersion } from './discovery.js';
+import type { ResourceMapping } from './discovery.js';
+import { conflictManagers, describeRef, isImmutableError, toClusterError } from './errors.js';
+import { compareOwned, isObject, ownedFields } from './fieldset.js';
+import { getIfExists, listObjects, objectKey, applyObject } from './context.js';
+import type { RunContext } from './context.js';
+import {
+  APPLYSET_PART_OF_LABEL,
+  parentProblem,
+  parseGroupKind,
+  readInventoryState,
+} from './inventory.js';
+import type { InventoryState } from './inventory.js';
+import { creationDiff, isCrd, isNamespace, maskSecretChanges, toApplyConfiguration } from './normalize.js';
+import { mapLimit } from './pool.js';
+import { desiredKeys, planPrune } from './prune.js';
+import type { PruneCandidate } from './prune.js';
+import { ApiError } from './transport.js';
+import type {
+  ClusterError,
+  DesiredObject,
+  FieldChange,
+  KubeObject,
+  ObjectRef,
+  Origin,
+  PlannedAction,
+  Stage,
+} from './types.js';
+
+export interface Entry {
+  index: number;
+  origin?: Origin;
+  ref: ObjectRef;
+  key: string;
+  gk: string;
+  mapping: ResourceMapping;
+  /** The API server serves this kind now (false: its CRD is created in this run). */
+  served: boolean;
+  stage: Stage;
+  applied: KubeObject;
+  live?: KubeObject;
+  action: PlannedAction;
+  reasons: string[];
+  diff: FieldChange[];
+  validation: 'dry-run' | 'deferred' | 'none';
+  deferredBecause?: string;
+  /** Apply with force: the user asked, or the only conflicts are imperative edits (drift). */
+  force: boolean;
+  error?: ClusterError;
+  /** Set by apply: the object the API server returned. */
+  result?: KubeObject;
+  outcome?: 'created' | 'configured' | 'recreated' | 'failed' | 'skipped';
+}
+
+export interface Member {
+  key: string;
+  live: KubeObject;
+  mapping: ResourceMapping;
+}
+
+export interface Analysis {
+  entries: Entry[];
+  members: Map<string, Member>;
+  parentLive?: KubeObject;
+  parentState: InventoryState;
+  /** False when some member list failed: pruning must not run on a partial view. */
+  inventoryComplete: boolean;
+  prune: PruneCandidate[];
+  errors: ClusterError[];
+}
+
+const LIST_INSTEAD_OF_GETS = 8;
+
+export async function analyze(ctx: RunContext, desired: readonly DesiredObject[]): Promise<Analysis> {
+  const errors: ClusterError[] = [];
+  const entries = resolveEntries(ctx, desired, errors);
+  const { parentLive, parentState } = await readParent(ctx, errors);
+  const { members, complete } = await listMembers(ctx, entries, parentState, errors);
+  await lookUpNonMembers(ctx, entries, members);
+  for (const e of entries) if (!e.error) compareEntry(ctx, e);
+  markDeferred(entries);
+  await dryRunAll(ctx, entries.filter((e) => !e.error && e.action !== 'unchanged' && e.validation !== 'deferred'));
+  for (const e of entries) if (e.error) errors.push(e.error);
+  const prune = await planPrune(ctx, entries, desiredKeys(desired), members, complete, errors);
+  return {
+    entries,
+    members,
+    ...(parentLive ? { parentLive } : {}),
+    parentState,
+    inventoryComplete: complete,
+    prune,
+    errors: dedupe(errors),
+  };
+}
+
+// ---------------------------------------------------------------------------
+// 1. Input and kinds
+
+function resolveEntries(ctx: RunContext, desired: readonly DesiredObject[], errors: ClusterError[]): Entry[] {
+  const pending = pendingCrdMappings(desired);
+  const seen = new Map<string, Origin | undefined>();
+  const entries: Entry[] = [];
+  desired.forEach((d, index) => {
+    const obj = d.object as Partial<KubeObject> | undefined;
+    const origin = d.origin;
+    const problem = inputProblem(obj);
+    if (problem || !obj) {
+      errors.push({ code: 'invalid-object', phase: 'input', message: problem ?? 'not an object', ...(origin ? { origin } : {}) });
+      return;
+    }
+    const o = obj as KubeObject;
+    const ref: ObjectRef = {
+      apiVersion: o.apiVersion,
+      kind: o.kind,
+      ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}),
+      name: o.metadata.name,
+    };
+    const subject = { ref, ...(origin ? { origin } : {}) };
+    const { group } = splitApiVersion(o.apiVersion);
+    const discovered = ctx.mapper.find(o.apiVersion, o.kind);
+    const mapping = discovered ?? pending.get(`${o.apiVersion}/${o.kind}`);
+    if (!mapping) {
+      errors.push({ ...subject, code: 'unknown-kind', phase: 'discovery', message: `the cluster serves no kind ${o.kind} in ${o.apiVersion}, and no CRD in the desired set defines it` });
+      return;
+    }
+    if (mapping.namespaced && !o.metadata.namespace) {
+      errors.push({ ...subject, code: 'invalid-object', phase: 'input', message: `${o.kind} is namespaced but metadata.namespace is not set` });
+      return;
+    }
+    if (!mapping.namespaced && o.metadata.namespace) {
+      errors.push({ ...subject, code: 'invalid-object', phase: 'input', message: `${o.kind} is cluster-scoped but metadata.namespace is set to ${o.metadata.namespace}` });
+      return;
+    }
+    const key = objectKey(o.apiVersion, o.kind, o.metadata.namespace, o.metadata.name);
+    if (seen.has(key)) {
+      const first = seen.get(key);
+      errors.push({
+        ...subject,
+        code: 'duplicate',
+        phase: 'input',
+        message: `defined twice${first ? ` (first at ${first.file}:${first.line}:${first.column})` : ''}`,
+      });
+      return;
+    }
+    seen.set(key, origin);
+    entries.push({
+      index,
+      ...(origin ? { origin } : {}),
+      ref,
+      key,
+      gk: groupKind(group, o.kind),
+      mapping,
+      served: discovered !== undefined,
+      stage: isCrd(ref) ? 'crds' : mapping.namespaced ? 'namespaced' : 'cluster',
+      applied: toApplyConfiguration(o, ctx.applySetId),
+      action: 'create',
+      reasons: [],
+      diff: [],
+      validation: 'none',
+      force: ctx.settings.force,
+    });
+  });
+  return entries;
+}
+
+function inputProblem(obj: Partial<KubeObject> | undefined): string | undefined {
+  if (!isObject(obj)) return 'not an object';
+  if (typeof obj.apiVersion !== 'string' || !obj.apiVersion) return 'apiVersion is missing';
+  if (typeof obj.kind !== 'string' || !obj.kind) return 'kind is missing';
+  if (!isObject(obj.metadata)) return 'metadata is missing';
+  // Pruning and no-op detection key on names: generated names cannot work.
+  if (typeof obj.metadata.name !== 'string' || !obj.metadata.name) return 'metadata.name is missing (generateName is not supported)';
+  return undefined;
+}
+
+function pendingCrdMappings(desired: readonly DesiredObject[]): Map<string, ResourceMapping> {
+  const out = new Map<string, ResourceMapping>();
+  for (const d of desired) {
+    if (!isObject(d.object) || !isCrd(d.object)) continue;
+    for (const m of mappingsFromCrd(d.object)) out.set(`${m.group}/${m.version}/${m.kind}`, { ...m });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// 2. Parent and members
+
+async function readParent(ctx: RunContext, errors: ClusterError[]): Promise<{ parentLive?: KubeObject; parentState: InventoryState }> {
+  const inv = ctx.options.inventory;
+  const mapping = ctx.mapper.find('v1', ctx.parent.kind);
+  let parentLive: KubeObject | undefined;
+  try {
+    if (mapping) parentLive = await getIfExists(ctx, mapping, inv.namespace, inv.name);
+  } catch (err) {
+    errors.push(inventoryError(ctx, err, 'cannot read the ApplySet parent'));
+  }
+  if (parentLive) {
+    const problem = parentProblem(parentLive, ctx.applySetId);
+    if (problem) {
+      errors.push({ code: 'ownership', phase: 'inventory', ref: ctx.parent, message: `cannot use ${describeRef(ctx.parent)} as the ApplySet parent: ${problem}` });
+    }
+  }
+  return { ...(parentLive ? { parentLive } : {}), parentState: readInventoryState(parentLive, inv) };
+}
+
+function inventoryError(ctx: RunContext, err: unknown, what: string): ClusterError {
+  const e = toClusterError(err, 'inventory', { ref: ctx.parent });
+  return { ...e, message: `${what}: ${e.message}` };
+}
+
+interface Bucket {
+  mapping: ResourceMapping;
+  namespace: string | undefined;
+}
+
+async function listMembers(
+  ctx: RunContext,
+  entries: Entry[],
+  parentState: InventoryState,
+  errors: ClusterError[],
+): Promise<{ members: Map<string, Member>; complete: boolean }> {
+  const byGk = new Map<string, ResourceMapping>();
+  for (const gk of parentState.groupKinds) {
+    const { group, kind } = parseGroupKind(gk);
+    const m = ctx.mapper.findPreferred(group, kind);
+    if (m) byGk.set(gk, m);
+  }
+  // List at the desired version, so managedFields compare like for like.
+  for (const e of entries) if (e.served) byGk.set(e.gk, e.mapping);
+  const namespaces = new Set(parentState.namespaces);
+  for (const e of entries) if (e.ref.namespace) namespaces.add(e.ref.namespace);
+
+  const buckets: Bucket[] = [];
+  for (const m of byGk.values()) {
+    if (m.namespaced) for (const ns of namespaces) buckets.push({ mapping: m, namespace: ns });
+    else buckets.push({ mapping: m, namespace: undefined });
+  }
+  const members = new Map<string, Member>();
+  let complete = true;
+  const selector = `${APPLYSET_PART_OF_LABEL}=${ctx.applySetId}`;
+  await mapLimit(buckets, ctx.settings.concurrency, async (b) => {
+    try {
+      for (const live of await listObjects(ctx, b.mapping, b.namespace, { labelSelector: selector })) {
+        const key = objectKey(live.apiVersion, live.kind, live.metadata.namespace, live.metadata.name);
+        members.set(key, { key, live, mapping: b.mapping });
+      }
+    } catch (err) {
+      complete = false;
+      const affected = entries.filter((e) => e.gk === groupKind(b.mapping.group, b.mapping.kind) && e.ref.namespace === b.namespace && !e.error);
+      const what = `cannot list ${b.mapping.resource}${b.namespace ? ` in namespace ${b.namespace}` : ''} to read the ApplySet members`;
+      if (affected.length === 0) errors.push(inventoryError(ctx, err, what));
+      for (const e of affected) e.error = withPrefix(toClusterError(err, 'inventory', e), what);
+    }
+  });
+  return { members, complete };
+}
+
+function withPrefix(e: ClusterError, what: string): ClusterError {
+  return { ...e, message: `${what}: ${e.message}` };
+}
+
+// ---------------------------------------------------------------------------
+// 3. Live objects of desired objects that are not members yet
+
+async function lookUpNonMembers(ctx: RunContext, entries: Entry[], members: Map<string, Member>): Promise<void> {
+  for (const e of entries) {
+    const m = members.get(e.key);
+    if (m) e.live = m.live;
+  }
+  const unknown = (e: Entry): boolean => !e.error && !e.live && e.served;
+  // Cluster-scoped first: whether a desired Namespace exists tells whether
+  // anything inside it can exist.
+  await lookUp(ctx, entries.filter((e) => e.stage !== 'namespaced' && unknown(e)));
+  const newNamespaces = new Set(entries.filter((e) => isNamespace(e.ref) && !e.live && !e.error).map((e) => e.ref.name));
+  await lookUp(ctx, entries.filter((e) => e.stage === 'namespaced' && unknown(e) && !newNamespaces.has(e.ref.namespace ?? '')));
+}
+
+async function lookUp(ctx: RunContext, entries: Entry[]): Promise<void> {
+  const buckets = new Map<string, Entry[]>();
+  for (const e of entries) {
+    const k = `${e.mapping.group}/${e.mapping.version}/${e.mapping.kind}/${e.ref.namespace ?? ''}`;
+    buckets.set(k, [...(buckets.get(k) ?? []), e]);
+  }
+  const tasks: (() => Promise<void>)[] = [];
+  for (const group of buckets.values()) {
+    const first = group[0] as Entry;
+    if (group.length > LIST_INSTEAD_OF_GETS) {
+      tasks.push(async () => {
+        try {
+          const byName = new Map((await listObjects(ctx, first.mapping, first.ref.namespace)).map((o) => [o.metadata.name, o]));
+          for (const e of group) {
+            const live = byName.get(e.ref.name);
+            if (live) e.live = live;
+          }
+        } catch (err) {
+          for (const e of group) e.error = toClusterError(err, 'preflight', e);
+        }
+      });
+    } else {
+      for (const e of group) {
+        tasks.push(async () => {
+          try {
+            const live = await getIfExists(ctx, e.mapping, e.ref.namespace, e.ref.name);
+            if (live) e.live = live;
+          } catch (err) {
+            e.error = toClusterError(err, 'preflight', e);
+          }
+        });
+      }
+    }
+  }
+  await mapLimit(tasks, ctx.settings.concurrency, (t) => t());
+}
+
+// ---------------------------------------------------------------------------
+// 4. Compare with the fields we own
+
+function compareEntry(ctx: RunContext, e: Entry): void {
+  const live = e.live;
+  if (!live) {
+    e.action = 'create';
+    e.reasons = ['new'];
+    e.diff = maskSecretChanges(e.ref, creationDiff(e.applied));
+    return;
+  }
+  const meta = live.metadata;
+  if (meta['deletionTimestamp']) {
+    e.error = { code: 'terminating', phase: 'preflight', ref: e.ref, ...(e.origin ? { origin: e.origin } : {}), message: 'the live object is being deleted; run again once it is gone' };
+    return;
+  }
+  const partOf = meta.labels?.[APPLYSET_PART_OF_LABEL];
+  if (partOf && partOf !== ctx.applySetId && !ctx.settings.force) {
+    e.error = {
+      code: 'ownership',
+      phase: 'preflight',
+      ref: e.ref,
+      ...(e.origin ? { origin: e.origin } : {}),
+      message: `belongs to another ApplySet (${APPLYSET_PART_OF_LABEL}=${partOf}); apply with force to take it over`,
+    };
+    return;
+  }
+  const owned = ownedFields(live, ctx.settings.fieldManager, e.applied.apiVersion);
+  const builtIn = !e.mapping.group.includes('.') || e.mapping.group.endsWith('.k8s.io');
+  const { changes, unownedEqual } = compareOwned(e.applied, live, owned, { quantities: builtIn });
+  if (changes.length === 0 && unownedEqual === 0) {
+    e.action = 'unchanged';
+    e.validation = 'none';
+    return;
+  }
+  e.action = 'update';
+  e.diff = maskSecretChanges(e.ref, changes);
+  const reasons: string[] = [];
+  if (!owned) reasons.push(partOf ? 'not applied by this field manager yet' : 'adopt an existing object');
+  if (changes.length) reasons.push(`${changes.length} field${changes.length === 1 ? ' differs' : 's differ'}`);
+  if (unownedEqual) reasons.push(`take ownership of ${unownedEqual} field${unownedEqual === 1 ? '' : 's'}`);
+  e.reasons = reasons;
+}
+
+function markDeferred(entries: Entry[]): void {
+  const changingCrdKinds = new Set<string>();
+  for (const e of entries) {
+    if (e.stage !== 'crds' || e.action === 'unchanged' || e.error) continue;
+    for (const m of mappingsFromCrd(e.applied)) changingCrdKinds.add(groupKind(m.group, m.kind));
+  }
+  const newNamespaces = new Set(entries.filter((e) => isNamespace(e.ref) && !e.live).map((e) => e.ref.name));
+  for (const e of entries) {
+    if (e.error || e.action === 'unchanged') continue;
+    if (!e.served) defer(e, `its CRD is created in this apply`);
+    else if (changingCrdKinds.has(e.gk)) defer(e, `its CRD changes in this apply`);
+    else if (e.ref.namespace && newNamespaces.has(e.ref.namespace)) defer(e, `namespace ${e.ref.namespace} is created in this apply`);
+  }
+}
+
+function defer(e: Entry, because: string): void {
+  e.validation = 'deferred';
+  e.deferredBecause = because;
+}
+
+// ---------------------------------------------------------------------------
+// 5. Dry-run
+
+export async function dryRunAll(ctx: RunContext, entries: Entry[], retryNotFound = false): Promise<void> {
+  await mapLimit(entries, ctx.settings.concurrency, (e) => dryRunEntry(ctx, e, retryNotFound));
+}
+
+/**
+ * Validates one changed object with a server-side dry-run and settles how it
+ * will be applied: conflicts only with imperative edits (managers whose
+ * operation is Update: kubectl edit, a plain PUT) are drift and are taken
+ * back with force; conflicts with another applier need the force option;
+ * immutable-field changes need the recreate option.
+ */
+export async function dryRunEntry(ctx: RunContext, e: Entry, retryNotFound = false): Promise<void> {
+  try {
+    await withNotFoundRetry(retryNotFound, () => applyObject(ctx, e.mapping, e.applied, { dryRun: true, force: e.force }));
+    e.validation = 'dry-run';
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 409 && !e.force) {
+      const managers = conflictManagers(err);
+      if (managers.length > 0 && managers.every((m) => !appliesAs(e.live, m))) {
+        e.force = true;
+        e.reasons.push(`drift: revert edits by ${managers.map((m) => `"${m}"`).join(', ')}`);
+        await dryRunEntry(ctx, e, retryNotFound);
+        return;
+      }
+    }
+    if (isImmutableError(err) && e.live && ctx.settings.recreateImmutable) {
+      e.action = 'recreate';
+      e.validation = 'dry-run';
+      e.reasons.push(`immutable field changed: ${(err as ApiError).causes.map((c) => c.field).filter(Boolean).join(', ') || (err as ApiError).message}`);
+      return;
+    }
+    e.error = toClusterError(err, 'preflight', e);
+    if (err instanceof ApiError && err.status === 404 && /namespaces? "/.test(err.message)) {
+      e.error.message = `${e.error.message} (does namespace ${e.ref.namespace} exist? it is not in the desired set)`;
+    }
+  }
+}
+
+/** Whether `manager` holds fields of the live object through server-side apply. */
+function appliesAs(live: KubeObject | undefined, manager: string): boolean {
+  // A manager we cannot see (no live object) is treated as an applier.
+  if (!live) return true;
+  const entries = (live.metadata['managedFields'] ?? []) as { manager?: string; operation?: string }[];
+  return entries.some((m) => m.manager === manager && m.operation === 'Apply');
+}
+
+/** Right after a CRD is Established its endpoint can still answer 404 for a moment. */
+export async function withNotFoundRetry<T>(retry: boolean, fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!retry || attempt >= 20 || !(err instanceof ApiError && err.status === 404 && !/namespaces? "/.test(err.message))) throw err;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
+/** One network outage is one error, not one per queued request. */
+export function dedupe(errors: ClusterError[]): ClusterError[] {
+  const unreachable = errors.filter((e) => e.code === 'unreachable');
+  if (unreachable.length <= 1) return errors;
+  const first = unreachable[0] as ClusterError;
+  return [
+    ...errors.filter((e) => e.code !== 'unreachable'),
+    { ...first, message: `${first.message} (${unreachable.length} requests failed)` },
+  ];
+}

@@ -1,0 +1,343 @@
+/**
+ * applySet: analyse (see analyze.ts), then write in stages.
+ *
+ *   preflight  every changed object that can be validated now is dry-run
+ *              first; any failure anywhere stops the run before any write
+ *   inventory  the ApplySet parent is updated to the union of what it listed
+ *              and what we are about to write, before any member is written,
+ *              so a run cut short leaves no member the next run cannot find
+ *   crds       CRDs applied, then waited for until Established
+ *   cluster    Namespaces and other cluster-scoped objects
+ *   namespaced namespaced objects and custom resources
+ *   prune      only after every object applied without error
+ *   inventory  the parent shrinks to the members that remain
+ *   health     a snapshot, or a wait with a timeout
+ *
+ * Objects whose CRD or Namespace is created in this run could not be dry-run
+ * up front: they are dry-run at the start of their stage, and if any of them
+ * fails, nothing of that stage is written.
+ */
+import { analyze, dedupe, dryRunAll, withNotFoundRetry } from './analyze.js';
+import type { Analysis, Entry } from './analyze.js';
+import { applyObject, deleteObject, getIfExists, openClient, openRun } from './context.js';
+import type { RunContext } from './context.js';
+import { groupKind, mappingsFromCrd, splitApiVersion } from './discovery.js';
+import { describeRef, toClusterError } from './errors.js';
+import { assessHealth } from './health.js';
+import {
+  applySetId,
+  parentObject,
+  parentRef,
+  parentUpToDate,
+  unionState,
+} from './inventory.js';
+import type { InventoryState } from './inventory.js';
+import { isNamespace } from './normalize.js';
+import { mapLimit } from './pool.js';
+import { executePrune } from './prune.js';
+import { ApiError, TransportError, sleep } from './transport.js';
+import type { KubeClient } from './transport.js';
+import type {
+  AppliedObject,
+  ApplyOptions,
+  ApplyResult,
+  ClusterError,
+  DesiredObject,
+  Health,
+  KubeObject,
+  PrunedObject,
+  Stage,
+} from './types.js';
+
+const STAGES: readonly Stage[] = ['crds', 'cluster', 'namespaced'];
+
+export async function applySet(desired: readonly DesiredObject[], options: ApplyOptions): Promise<ApplyResult> {
+  const startedAt = Date.now();
+  const client = await openClient(options);
+  try {
+    let ctx: RunContext;
+    try {
+      ctx = await openRun(options, client);
+    } catch (err) {
+      return failedBeforeStart(options, client, err, startedAt);
+    }
+    const analysis = await analyze(ctx, desired);
+    const run = new ApplyRun(ctx, analysis, options);
+    return await run.execute();
+  } finally {
+    client.close();
+  }
+}
+
+function failedBeforeStart(options: ApplyOptions, client: KubeClient, err: unknown, startedAt: number): ApplyResult {
+  if (!(err instanceof TransportError || err instanceof ApiError)) throw err;
+  return {
+    inventory: { id: applySetId(options.inventory), parent: parentRef(options.inventory), liveMembers: 0 },
+    objects: [],
+    pruned: [],
+    complete: false,
+    healthy: false,
+    errors: [toClusterError(err, 'discovery', {})],
+    counters: { ...client.counters },
+    durationMs: Date.now() - startedAt,
+  };
+}
+
+class ApplyRun {
+  private readonly errors: ClusterError[] = [];
+  private parentLive: KubeObject | undefined;
+  /** First network failure: later requests are not attempted. */
+  private down: ClusterError | undefined;
+  private pruned: PrunedObject[] = [];
+
+  constructor(
+    private readonly ctx: RunContext,
+    private readonly analysis: Analysis,
+    private readonly options: ApplyOptions,
+  ) {
+    this.parentLive = analysis.parentLive;
+  }
+
+  async execute(): Promise<ApplyResult> {
+    const { entries } = this.analysis;
+    if (this.analysis.errors.length > 0) {
+      this.errors.push(...this.analysis.errors);
+      return this.result();
+    }
+    // A no-op writes nothing here: the parent already lists the desired state.
+    const superset = unionState(this.analysis.parentState, this.desiredState());
+    if (!(await this.bootstrapParentNamespace()) || !(await this.writeParent(superset))) return this.result();
+    for (const stage of STAGES) {
+      if (!(await this.runStage(stage))) return this.result();
+    }
+    if (this.ctx.settings.prune && this.analysis.inventoryComplete) {
+      this.pruned = await executePrune(this.ctx, this.analysis.prune, entries, this.errors);
+      if (this.errors.length === 0) await this.writeParent(this.remainingState());
+    }
+    if (this.errors.length === 0 && this.options.wait) await this.waitForHealth(this.options.wait);
+    return this.result();
+  }
+
+  // -------------------------------------------------------------------------
+  // Inventory parent
+
+  private desiredState(): InventoryState {
+    const state: InventoryState = { groupKinds: new Set(), namespaces: new Set([this.ctx.options.inventory.namespace]) };
+    for (const e of this.analysis.entries) {
+      state.groupKinds.add(e.gk);
+      if (e.ref.namespace) state.namespaces.add(e.ref.namespace);
+    }
+    return state;
+  }
+
+  /** Desired objects plus members that stay (kept or failed to delete). */
+  private remainingState(): InventoryState {
+    const state = this.desiredState();
+    for (const p of this.pruned) {
+      if (p.outcome === 'deleted') continue;
+      state.groupKinds.add(groupKind(splitApiVersion(p.ref.apiVersion).group, p.ref.kind));
+      if (p.ref.namespace) state.namespaces.add(p.ref.namespace);
+    }
+    return state;
+  }
+
+  /** The parent's own namespace may be one of the desired Namespaces: create it first. */
+  private async bootstrapParentNamespace(): Promise<boolean> {
+    if (this.parentLive) return true;
+    const ns = this.analysis.entries.find((e) => isNamespace(e.ref) && e.ref.name === this.ctx.options.inventory.namespace);
+    if (!ns || ns.action === 'unchanged') return true;
+    await this.applyEntry(ns);
+    if (ns.error) this.errors.push(ns.error);
+    return !ns.error && !this.down;
+  }
+
+  private async writeParent(state: InventoryState): Promise<boolean> {
+    const wanted = parentObject(this.ctx.options.inventory, this.ctx.applySetId, state);
+    if (parentUpToDate(this.parentLive, wanted)) return true;
+    const mapping = this.ctx.mapper.find('v1', wanted.kind);
+    if (!mapping) return false;
+    try {
+      this.parentLive = await applyObject(this.ctx, mapping, wanted, { dryRun: false, force: true });
+      return true;
+    } catch (err) {
+      const e = toClusterError(err, 'inventory', { ref: this.ctx.parent });
+      this.errors.push({ ...e, message: `cannot write the ApplySet parent ${describeRef(this.ctx.parent)}: ${e.message}` });
+      return false;
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // Stages
+
+  private async runStage(stage: Stage): Promise<boolean> {
+    const todo = this.analysis.entries.filter((e) => e.stage === stage && e.action !== 'unchanged' && !e.outcome);
+    if (todo.length === 0) return true;
+    const deferred = todo.filter((e) => e.validation === 'deferred');
+    await dryRunAll(this.ctx, deferred, true);
+    const invalid = deferred.filter((e) => e.error);
+    if (invalid.length > 0) {
+      for (const e of invalid) this.errors.push(e.error as ClusterError);
+      for (const e of todo) if (!e.error) e.outcome = 'skipped';
+      this.skipLaterStages(stage);
+      return false;
+    }
+    await mapLimit(todo, this.ctx.settings.concurrency, (e) => this.applyEntry(e));
+    for (const e of todo) if (e.error) this.errors.push(e.error);
+    if (stage === 'crds' && !this.down) await this.waitForCrds(todo.filter((e) => e.result));
+    if (this.down) this.reportOutage(stage);
+    const ok = this.errors.length === 0 && !this.down;
+    if (!ok) this.skipLaterStages(stage);
+    return ok;
+  }
+
+  private skipLaterStages(stage: Stage): void {
+    const later = STAGES.slice(STAGES.indexOf(stage) + 1);
+    for (const e of this.analysis.entries) if (later.includes(e.stage) && e.action !== 'unchanged' && !e.outcome) e.outcome = 'skipped';
+  }
+
+  private async applyEntry(e: Entry): Promise<void> {
+    if (this.down) {
+      e.outcome = 'skipped';
+      return;
+    }
+    try {
+      if (e.action === 'recreate' && e.live) await this.deleteForRecreate(e, e.live);
+      const retryNotFound = e.validation === 'deferred' || !e.served;
+      e.result = await withNotFoundRetry(retryNotFound, () =>
+        applyObject(this.ctx, e.mapping, e.applied, { dryRun: false, force: e.force }),
+      );
+      e.outcome = e.action === 'create' ? 'created' : e.action === 'recreate' ? 'recreated' : 'configured';
+    } catch (err) {
+      e.outcome = 'failed';
+      if (err instanceof TransportError) this.down ??= toClusterError(err, 'apply', e);
+      else e.error = toClusterError(err, 'apply', e);
+    }
+  }
+
+  private async deleteForRecreate(e: Entry, live: KubeObject): Promise<void> {
+    try {
+      await deleteObject(this.ctx, e.mapping, live);
+    } catch (err) {
+      if (!(err instanceof ApiError && err.status === 404)) throw err;
+    }
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const now = await getIfExists(this.ctx, e.mapping, e.ref.namespace, e.ref.name);
+      if (!now || now.metadata['uid'] !== live.metadata['uid']) return;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for the old ${describeRef(e.ref)} to be deleted before re-creating it`);
+      await sleep(200);
+    }
+  }
+
+  private reportOutage(stage: Stage): void {
+    const down = this.down as ClusterError;
+    const all = this.analysis.entries.filter((e) => e.action !== 'unchanged');
+    const written = all.filter((e) => e.result).length;
+    for (const e of all) if (!e.outcome) e.outcome = 'skipped';
+    this.errors.push({
+      ...down,
+      message: `${down.message}; during the ${stage} stage, ${written} of ${all.length} changed objects were written; nothing was pruned; run again to converge`,
+    });
+  }
+
+  /** New CRDs must be Established before their custom resources can be served. */
+  private async waitForCrds(crds: Entry[]): Promise<void> {
+    const timeoutMs = this.options.crdTimeoutMs ?? 60_000;
+    const deadline = Date.now() + timeoutMs;
+    await mapLimit(crds, this.ctx.settings.concurrency, async (e) => {
+      let obj = e.result as KubeObject;
+      for (;;) {
+        const health = assessHealth(obj);
+        if (health.status === 'Current') break;
+        if (health.status === 'Failed' || Date.now() > deadline) {
+          e.error = {
+            code: health.status === 'Failed' ? 'unhealthy' : 'timeout',
+            phase: 'apply',
+            ref: e.ref,
+            ...(e.origin ? { origin: e.origin } : {}),
+            message: `CRD is not Established after ${timeoutMs} ms: ${health.message}`,
+          };
+          this.errors.push(e.error);
+          return;
+        }
+        await sleep(100);
+        try {
+          obj = (await getIfExists(this.ctx, e.mapping, undefined, e.ref.name)) ?? obj;
+        } catch (err) {
+          if (err instanceof TransportError) {
+            this.down ??= toClusterError(err, 'apply', e);
+            return;
+          }
+          throw err;
+        }
+      }
+      e.result = obj;
+      for (const m of mappingsFromCrd(obj)) this.ctx.mapper.add(m, true);
+      const served = new Set(mappingsFromCrd(obj).map((m) => groupKind(m.group, m.kind)));
+      for (const cr of this.analysis.entries) if (served.has(cr.gk)) cr.served = true;
+    });
+  }
+
+  // -------------------------------------------------------------------------
+  // Health
+
+  private health(e: Entry): Health {
+    const obj = e.result ?? e.live;
+    if (!obj) return { status: 'NotFound', message: 'not in the cluster (not applied)' };
+    return assessHealth(obj, this.ctx.settings.readyGroups);
+  }
+
+  private async waitForHealth(wait: NonNullable<ApplyOptions['wait']>): Promise<void> {
+    const deadline = Date.now() + wait.timeoutMs;
+    const interval = wait.pollIntervalMs ?? 500;
+    let pending = this.analysis.entries.filter((e) => this.health(e).status === 'InProgress');
+    while (pending.length > 0 && Date.now() < deadline) {
+      await sleep(Math.min(interval, Math.max(0, deadline - Date.now())));
+      await mapLimit(pending, this.ctx.settings.concurrency, async (e) => {
+        try {
+          const live = await getIfExists(this.ctx, e.mapping, e.ref.namespace, e.ref.name);
+          if (live) e.result = live;
+        } catch {
+          // a failed poll is retried on the next round; the timeout reports it
+        }
+      });
+      pending = pending.filter((e) => this.health(e).status === 'InProgress');
+    }
+    for (const e of this.analysis.entries) {
+      const h = this.health(e);
+      if (h.status === 'Current') continue;
+      this.errors.push({
+        code: h.status === 'Failed' ? 'unhealthy' : 'timeout',
+        phase: 'health',
+        ref: e.ref,
+        ...(e.origin ? { origin: e.origin } : {}),
+        message: h.status === 'Failed' ? `unhealthy: ${h.message}` : `not healthy after ${wait.timeoutMs} ms: ${h.message}`,
+      });
+    }
+  }
+
+  // -------------------------------------------------------------------------
+
+  private result(): ApplyResult {
+    const objects: AppliedObject[] = this.analysis.entries.map((e) => ({
+      ref: e.ref,
+      ...(e.origin ? { origin: e.origin } : {}),
+      stage: e.stage,
+      outcome: e.error ? 'failed' : e.action === 'unchanged' ? 'unchanged' : (e.outcome ?? 'skipped'),
+      diff: e.diff,
+      health: this.health(e),
+    }));
+    const errors = dedupe(this.errors);
+    const applyErrors = errors.filter((e) => e.phase !== 'health');
+    return {
+      inventory: { id: this.ctx.applySetId, parent: this.ctx.parent, liveMembers: this.analysis.members.size },
+      objects,
+      pruned: this.pruned,
+      complete: applyErrors.length === 0 && objects.every((o) => o.outcome !== 'failed' && o.outcome !== 'skipped'),
+      healthy: objects.every((o) => o.health?.status === 'Current'),
+      errors,
+      counters: { ...this.ctx.client.counters },
+      durationMs: Date.now() - this.ctx.startedAt,
+    };
+  }
+}

@@ -1,0 +1,24 @@
+/**
+ * The cluster stage: applies a compiled set of Kubernetes objects the way a
+ * GitOps engine does (server-side apply, staged, preflighted, pruned through
+ * an ApplySet inventory, health-checked). Plain data in, plain data out.
+ * See README.md in this folder for the design.
+ */
+export { planApply } from './plan.js';
+export { applySet } from './apply.js';
+export { writeStatus } from './status.js';
+export { formatPlanText, formatPlanJson, formatApplyResultText, formatApplyResultJson } from './render.js';
+export type { TextOptions } from './render.js';
+export { formatClusterError } from './errors.js';
+export { assessHealth } from './health.js';
+export {
+  applySetId,
+  APPLYSET_ID_LABEL,
+  APPLYSET_PART_OF_LABEL,
+  APPLYSET_TOOLING_ANNOTATION,
+  APPLYSET_GROUP_KINDS_ANNOTATION,
+  APPLYSET_NAMESPACES_ANNOTATION,
+  PRUNE_ANNOTATION,
+  PRUNE_DISABLED,
+} from './inventory.js';
+export type * from './types.js';

@@ -1,0 +1,199 @@
+/**
+ * Pruning: live ApplySet members that left the desired set are deleted.
+ * Rules (each one a guard against deleting what is not ours):
+ * - only objects listed by our part-of label are candidates, so objects
+ *   without it, or with another ApplySet's id, are never touched;
+ * - `joch.dev/prune: disabled` on the live object keeps it;
+ * - a Namespace is deleted only when nothing in it is someone else's: no
+ *   object without our part-of label, other than dependents (objects with
+ *   ownerReferences) and what Kubernetes itself puts in every namespace;
+ * - a CRD is deleted only when no custom resource of it is someone else's
+ *   (deleting a CRD deletes all its objects cluster-wide);
+ * - the guard refuses to delete more than `maxShare` of the live inventory,
+ *   and never all of it, unless `allowMassPrune` is set;
+ * - deletes carry a uid precondition, so a re-created object is not hit,
+ *   and run in reverse stage order: namespaced objects, cluster-scoped
+ *   objects, Namespaces, CRDs.
+ */
+import type { Entry, Member } from './analyze.js';
+import { deleteObject, listObjects, objectKey, refOf } from './context.js';
+import type { RunContext } from './context.js';
+import { groupKind, mappingsFromCrd, splitApiVersion } from './discovery.js';
+import { describeRef, toClusterError } from './errors.js';
+import { assessHealth } from './health.js';
+import { APPLYSET_PART_OF_LABEL, PRUNE_ANNOTATION, PRUNE_DISABLED } from './inventory.js';
+import { isCrd, isNamespace } from './normalize.js';
+import { mapLimit } from './pool.js';
+import { ApiError } from './transport.js';
+import type { ClusterError, DesiredObject, KubeObject, ObjectRef, PrunedObject } from './types.js';
+
+export interface PruneCandidate {
+  member: Member;
+  ref: ObjectRef;
+  action: 'delete' | 'keep';
+  reason?: string;
+}
+
+export function desiredKeys(desired: readonly DesiredObject[]): Set<string> {
+  const keys = new Set<string>();
+  for (const d of desired) {
+    const o = d.object as Partial<KubeObject> | undefined;
+    if (o && typeof o.apiVersion === 'string' && typeof o.kind === 'string' && typeof o.metadata?.name === 'string') {
+      keys.add(objectKey(o.apiVersion, o.kind, o.metadata.namespace, o.metadata.name));
+    }
+  }
+  return keys;
+}
+
+export async function planPrune(
+  ctx: RunContext,
+  entries: readonly Entry[],
+  wanted: Set<string>,
+  members: Map<string, Member>,
+  complete: boolean,
+  errors: ClusterError[],
+): Promise<PruneCandidate[]> {
+  if (!ctx.settings.prune) return [];
+  const candidates: PruneCandidate[] = [];
+  for (const m of members.values()) {
+    if (wanted.has(m.key)) continue;
+    const ref = refOf(m.live);
+    if (m.live.metadata.annotations?.[PRUNE_ANNOTATION] === PRUNE_DISABLED) {
+      candidates.push({ member: m, ref, action: 'keep', reason: `${PRUNE_ANNOTATION}: ${PRUNE_DISABLED}` });
+    } else {
+      candidates.push({ member: m, ref, action: 'delete' });
+    }
+  }
+  const held = heldNamespaces(candidates);
+  await mapLimit(candidates, ctx.settings.concurrency, async (c) => {
+    if (c.action !== 'delete') return;
+    const reason = await keepReason(ctx, c.member, entries, held);
+    if (reason) Object.assign(c, { action: 'keep', reason });
+  });
+  const stillDesired = [...members.keys()].filter((k) => wanted.has(k)).length;
+  const guard = guardProblem(ctx, candidates.filter((c) => c.action === 'delete').length, members.size, stillDesired);
+  if (guard && complete) errors.push({ code: 'prune-guard', phase: 'prune', ref: ctx.parent, message: guard });
+  return candidates;
+}
+
+/**
+ * "All of it" also covers a run that would leave no live member desired
+ * (every member deleted or only kept by a guard): the typical sign of an
+ * empty or wrong desired set.
+ */
+function guardProblem(ctx: RunContext, deletes: number, members: number, stillDesired: number): string | undefined {
+  if (ctx.settings.allowMassPrune || deletes === 0 || members === 0) return undefined;
+  if (deletes === members || stillDesired === 0) {
+    return `refusing to prune all ${members} members of the ApplySet; set pruneGuard.allowMassPrune to allow it`;
+  }
+  const share = deletes / members;
+  if (share > ctx.settings.maxPruneShare) {
+    return `refusing to prune ${deletes} of ${members} members (${Math.round(share * 100)}% > ${Math.round(ctx.settings.maxPruneShare * 100)}%); set pruneGuard.allowMassPrune to allow it`;
+  }
+  return undefined;
+}
+
+/** Namespaces holding members we keep (prune disabled): deleting them would delete those. */
+function heldNamespaces(candidates: readonly PruneCandidate[]): Set<string> {
+  return new Set(candidates.filter((c) => c.action === 'keep' && c.ref.namespace).map((c) => c.ref.namespace as string));
+}
+
+/** Why a Namespace or CRD member must stay even though it left the desired set. */
+async function keepReason(ctx: RunContext, m: Member, entries: readonly Entry[], held: Set<string>): Promise<string | undefined> {
+  if (isNamespace(m.live)) {
+    const name = m.live.metadata.name;
+    if (entries.some((e) => e.ref.namespace === name)) return `desired objects still live in namespace ${name}`;
+    if (held.has(name)) return `namespace ${name} holds members whose pruning is disabled`;
+    return namespaceBlocker(ctx, name);
+  }
+  if (isCrd(m.live)) {
+    const kinds = new Set(mappingsFromCrd(m.live).map((x) => groupKind(x.group, x.kind)));
+    if (entries.some((e) => kinds.has(e.gk))) return 'desired custom resources still use this CRD';
+    return crdBlocker(ctx, m.live);
+  }
+  return undefined;
+}
+
+/** Kinds Kubernetes creates or derives by itself; they never block pruning a namespace. */
+const IGNORED_KINDS = new Set(['/Event', 'events.k8s.io/Event', '/Endpoints', 'discovery.k8s.io/EndpointSlice']);
+
+function systemObject(obj: KubeObject): boolean {
+  const { group } = splitApiVersion(obj.apiVersion);
+  if (group === '' && obj.kind === 'ServiceAccount' && obj.metadata.name === 'default') return true;
+  if (group === '' && obj.kind === 'ConfigMap' && obj.metadata.name === 'kube-root-ca.crt') return true;
+  if (group === '' && obj.kind === 'Secret' && obj['type'] === 'kubernetes.io/service-account-token') return true;
+  const owners = obj.metadata['ownerReferences'];
+  return Array.isArray(owners) && owners.length > 0;
+}
+
+async function namespaceBlocker(ctx: RunContext, namespace: string): Promise<string | undefined> {
+  const kinds = ctx.mapper.listableNamespaced().filter((m) => !IGNORED_KINDS.has(`${m.group}/${m.kind}`));
+  const found = await mapLimit(kinds, ctx.settings.concurrency, async (m) => {
+    try {
+      const items = await listObjects(ctx, m, namespace, { labelSelector: `${APPLYSET_PART_OF_LABEL}!=${ctx.applySetId}`, limit: 250, firstPageOnly: true });
+      const other = items.find((o) => !systemObject(o));
+      return other ? `namespace ${namespace} holds ${describeRef(refOf(other))}, which this ApplySet does not own` : undefined;
+    } catch (err) {
+      return `cannot verify namespace ${namespace} is free of objects owned by others (${m.resource}: ${err instanceof Error ? err.message : String(err)})`;
+    }
+  });
+  return found.find((r) => r !== undefined);
+}
+
+async function crdBlocker(ctx: RunContext, crd: KubeObject): Promise<string | undefined> {
+  const [m] = mappingsFromCrd(crd);
+  if (!m) return undefined;
+  try {
+    const items = await listObjects(ctx, m, undefined, { labelSelector: `${APPLYSET_PART_OF_LABEL}!=${ctx.applySetId}`, limit: 250, firstPageOnly: true });
+    const other = items.find((o) => !systemObject(o));
+    return other ? `${describeRef(refOf(other))} still uses this CRD and is not owned by this ApplySet` : undefined;
+  } catch (err) {
+    // A CRD that never became Established serves nothing, so nothing can use it.
+    if (err instanceof ApiError && err.status === 404 && assessHealth(crd).status !== 'Current') return undefined;
+    return `cannot verify no one else uses this CRD: ${err instanceof Error ? err.message : String(err)}`;
+  }
+}
+
+function pruneOrder(c: PruneCandidate): number {
+  if (isCrd(c.ref)) return 3;
+  if (isNamespace(c.ref)) return 2;
+  return c.member.mapping.namespaced ? 0 : 1;
+}
+
+/** Deletes the candidates, re-checking Namespaces and CRDs right before. */
+export async function executePrune(ctx: RunContext, candidates: PruneCandidate[], entries: readonly Entry[], errors: ClusterError[]): Promise<PrunedObject[]> {
+  const results = new Map<PruneCandidate, PrunedObject>();
+  for (const c of candidates) {
+    if (c.action === 'keep') results.set(c, { ref: c.ref, outcome: 'kept', ...(c.reason ? { reason: c.reason } : {}) });
+  }
+  for (const order of [0, 1, 2, 3]) {
+    // Members that stay (kept, failed or skipped) hold their namespace.
+    const held = new Set(
+      [...results.values()].filter((r) => r.outcome !== 'deleted' && r.ref.namespace).map((r) => r.ref.namespace as string),
+    );
+    const wave = candidates.filter((c) => c.action === 'delete' && pruneOrder(c) === order);
+    await mapLimit(wave, ctx.settings.concurrency, async (c) => {
+      if (order >= 2) {
+        const reason = await keepReason(ctx, c.member, entries, held);
+        if (reason) {
+          results.set(c, { ref: c.ref, outcome: 'kept', reason });
+          return;
+        }
+      }
+      try {
+        await deleteObject(ctx, c.member.mapping, c.member.live);
+        results.set(c, { ref: c.ref, outcome: 'deleted' });
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 404) {
+          results.set(c, { ref: c.ref, outcome: 'deleted', reason: 'already gone' });
+        } else if (err instanceof ApiError && err.status === 409) {
+          results.set(c, { ref: c.ref, outcome: 'skipped', reason: 'the object was re-created since it was listed' });
+        } else {
+          results.set(c, { ref: c.ref, outcome: 'failed', reason: err instanceof Error ? err.message : String(err) });
+          errors.push(toClusterError(err, 'prune', { ref: c.ref }));
+        }
+      }
+    });
+  }
+  return candidates.map((c) => results.get(c) ?? { ref: c.ref, outcome: 'skipped' });
+}

@@ -1,0 +1,154 @@
+/**
+ * Pruning through the ApplySet inventory (KEP-3659) against a real
+ * kube-apiserver + controller manager (namespace deletion needs it).
+ */
+import { createHash } from 'node:crypto';
+import { expect, it } from 'vitest';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { applySet, planApply } from '../../src/cluster/index.js';
+import type { ApplyOptions, DesiredObject, KubeObject } from '../../src/cluster/index.js';
+import { describeCluster } from './require-cluster.js';
+import { applyAs, configMap, desired, namespace, readLive, waitFor, widget, widgetCrd } from './engine-fixtures.js';
+
+const clusterRole = (name: string): KubeObject => ({
+  apiVersion: 'rbac.authorization.k8s.io/v1',
+  kind: 'ClusterRole',
+  metadata: { name },
+  rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get'] }],
+});
+
+describeCluster(
+  'cluster engine: prune',
+  (cluster) => {
+    const opts = (extra: Partial<ApplyOptions> = {}): ApplyOptions => ({
+      kubeconfig: cluster().kubeconfig,
+      inventory: { name: 'prune-suite', namespace: 'prune-a', kind: 'ConfigMap' },
+      ...extra,
+    });
+    const cms = (names: string[]): DesiredObject[] => names.map((n) => desired(configMap('prune-a', n, { n })));
+    const base = (names = ['c1', 'c2', 'c3', 'c4', 'c5', 'c6']): DesiredObject[] => [
+      desired(namespace('prune-a')),
+      desired(namespace('prune-b')),
+      desired(configMap('prune-b', 'b1', { x: '1' })),
+      desired(clusterRole('prune-suite-reader')),
+      ...cms(names),
+    ];
+
+    it('records the inventory on a KEP-3659 parent and labels every member', async () => {
+      const result = await applySet(base(), opts());
+      expect(result.errors).toEqual([]);
+      const expectedId = `applyset-${createHash('sha256').update('prune-suite.prune-a.ConfigMap.').digest('base64url')}-v1`;
+      expect(result.inventory.id).toBe(expectedId);
+      const parent = await readLive(cluster().kubeconfig, configMap('prune-a', 'prune-suite', {}));
+      expect(parent?.metadata.labels).toEqual({ 'applyset.kubernetes.io/id': expectedId });
+      expect(parent?.metadata.annotations).toMatchObject({
+        'applyset.kubernetes.io/tooling': 'joch/v1',
+        'applyset.kubernetes.io/contains-group-kinds': 'ClusterRole.rbac.authorization.k8s.io,ConfigMap,Namespace',
+        'applyset.kubernetes.io/additional-namespaces': 'prune-b',
+      });
+      const ns = await readLive(cluster().kubeconfig, namespace('prune-b'));
+      expect(ns?.metadata.labels?.['applyset.kubernetes.io/part-of']).toBe(expectedId);
+    });
+
+    it('deletes members that left the desired set and never touches objects it does not own', async () => {
+      const kc = cluster().kubeconfig;
+      // Same namespace, not ours: no label, and another ApplySet's label.
+      await applyAs(kc, 'someone', configMap('prune-a', 'foreign', { f: '1' }));
+      await applyAs(kc, 'someone', configMap('prune-a', 'other-set', { f: '1' }, { labels: { 'applyset.kubernetes.io/part-of': 'applyset-other-v1' } }));
+
+      const plan = await planApply(base(['c1', 'c2', 'c3', 'c4', 'c5']), opts());
+      expect(plan.prune).toEqual([{ ref: { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'prune-a', name: 'c6' }, action: 'delete' }]);
+
+      const result = await applySet(base(['c1', 'c2', 'c3', 'c4', 'c5']), opts());
+      expect(result.errors).toEqual([]);
+      expect(result.pruned).toEqual([{ ref: { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'prune-a', name: 'c6' }, outcome: 'deleted' }]);
+      expect(result.counters.deletes).toBe(1);
+      expect(await readLive(kc, configMap('prune-a', 'c6', {}))).toBeUndefined();
+      expect(await readLive(kc, configMap('prune-a', 'foreign', {}))).toBeDefined();
+      expect(await readLive(kc, configMap('prune-a', 'other-set', {}))).toBeDefined();
+
+      // Desiring an object of another ApplySet is refused, not silently adopted.
+      const steal = await planApply([...base(['c1', 'c2', 'c3', 'c4', 'c5']), desired(configMap('prune-a', 'other-set', { f: '2' }), 3)], opts());
+      expect(steal.errors).toEqual([
+        expect.objectContaining({ code: 'ownership', ref: expect.objectContaining({ name: 'other-set' }), origin: expect.objectContaining({ line: 3 }) }),
+      ]);
+    });
+
+    it('keeps a member annotated joch.dev/prune: disabled', async () => {
+      const kc = cluster().kubeconfig;
+      await applyAs(kc, 'ops', configMap('prune-a', 'c5', {}, { annotations: { 'joch.dev/prune': 'disabled' } }));
+      const result = await applySet(base(['c1', 'c2', 'c3', 'c4']), opts());
+      expect(result.errors).toEqual([]);
+      expect(result.pruned).toEqual([
+        { ref: expect.objectContaining({ name: 'c5' }), outcome: 'kept', reason: 'joch.dev/prune: disabled' },
+      ]);
+      expect(await readLive(kc, configMap('prune-a', 'c5', {}))).toBeDefined();
+    });
+
+    it('refuses to prune more than the allowed share, and never all of it, without the flag', async () => {
+      const kc = cluster().kubeconfig;
+      // Live members now: 2 namespaces, b1, the ClusterRole, c1..c5 = 9. Dropping
+      // prune-b, b1, the ClusterRole and c1..c3 would delete 6 of 9 (> 50%).
+      const few: DesiredObject[] = [desired(namespace('prune-a')), ...cms(['c4'])];
+      const refused = await applySet(few, opts());
+      expect(refused.counters).toMatchObject({ writes: 0, deletes: 0, dryRuns: 0 });
+      expect(refused.errors).toEqual([expect.objectContaining({ code: 'prune-guard', phase: 'prune' })]);
+      expect(refused.errors[0]?.message).toMatch(/refusing to prune 6 of 9 members \(67% > 50%\)/);
+      expect(await readLive(kc, configMap('prune-a', 'c1', {}))).toBeDefined();
+
+      const none = await planApply([], opts({ pruneGuard: { maxShare: 1 } }));
+      expect(none.errors.map((e) => e.message)).toEqual([expect.stringMatching(/refusing to prune all \d+ members/)]);
+
+      const allowed = await planApply(few, opts({ pruneGuard: { maxShare: 0.7 } }));
+      expect(allowed.errors).toEqual([]);
+      const flagged = await planApply([], opts({ pruneGuard: { allowMassPrune: true } }));
+      expect(flagged.errors).toEqual([]);
+    });
+
+    it('prunes a namespace only when nothing in it belongs to someone else', async () => {
+      const kc = cluster().kubeconfig;
+      await applyAs(kc, 'someone', configMap('prune-b', 'squatter', { s: '1' }));
+      const withoutB = [desired(namespace('prune-a')), desired(clusterRole('prune-suite-reader')), ...cms(['c1', 'c2', 'c3', 'c4'])];
+      const result = await applySet(withoutB, opts());
+      expect(result.errors).toEqual([]);
+      const byName = Object.fromEntries(result.pruned.map((p) => [p.ref.name, p]));
+      expect(byName['b1']?.outcome).toBe('deleted');
+      expect(byName['prune-b']).toMatchObject({ outcome: 'kept', reason: expect.stringMatching(/holds ConfigMap prune-b\/squatter/) });
+      expect(await readLive(kc, namespace('prune-b'))).toBeDefined();
+      // The kept Namespace stays a member (its kind stays in the inventory),
+      // so a later run retries it; no namespaced member is left in prune-b.
+      const parent = await readLive(kc, configMap('prune-a', 'prune-suite', {}));
+      expect(parent?.metadata.annotations?.['applyset.kubernetes.io/contains-group-kinds']).toContain('Namespace');
+      expect(parent?.metadata.annotations?.['applyset.kubernetes.io/additional-namespaces']).toBe('');
+
+      await kc.makeApiClient(CoreV1Api).deleteNamespacedConfigMap({ name: 'squatter', namespace: 'prune-b' });
+      const again = await applySet(withoutB, opts());
+      expect(again.errors).toEqual([]);
+      expect(again.pruned).toEqual(expect.arrayContaining([{ ref: expect.objectContaining({ kind: 'Namespace', name: 'prune-b' }), outcome: 'deleted' }]));
+      await waitFor('namespace prune-b to go', async () => (await readLive(kc, namespace('prune-b'))) === undefined);
+      const after = await readLive(kc, configMap('prune-a', 'prune-suite', {}));
+      expect(after?.metadata.annotations?.['applyset.kubernetes.io/contains-group-kinds']).toBe('ClusterRole.rbac.authorization.k8s.io,ConfigMap,Namespace');
+    });
+
+    it('prunes a CRD only when no custom resource of it belongs to someone else', async () => {
+      const kc = cluster().kubeconfig;
+      const withCrd = [desired(namespace('prune-a')), desired(clusterRole('prune-suite-reader')), ...cms(['c1', 'c2', 'c3', 'c4']), desired(widgetCrd('gizmos', 'Gizmo'))];
+      expect((await applySet(withCrd, opts())).errors).toEqual([]);
+      await applyAs(kc, 'someone', widget('prune-a', 'theirs', { size: 1 }, 'Gizmo'));
+      const dropCrd = withCrd.slice(0, -1);
+      const kept = await applySet(dropCrd, opts());
+      expect(kept.pruned.filter((p) => p.ref.kind === 'CustomResourceDefinition')).toEqual([
+        { ref: expect.objectContaining({ kind: 'CustomResourceDefinition' }), outcome: 'kept', reason: expect.stringMatching(/Gizmo prune-a\/theirs still uses this CRD/) },
+      ]);
+      await applyAs(kc, 'someone', { ...widget('prune-a', 'theirs', { size: 1 }, 'Gizmo'), metadata: { name: 'theirs', namespace: 'prune-a', labels: { 'applyset.kubernetes.io/part-of': kept.inventory.id } } }, true);
+      const pruned = await applySet(dropCrd, opts());
+      expect(pruned.errors).toEqual([]);
+      // The Gizmo now carries our label, so it no longer blocks; it goes with its CRD.
+      expect(pruned.pruned.map((p) => [p.ref.kind, p.ref.name, p.outcome])).toEqual([
+        ['ConfigMap', 'c5', 'kept'],
+        ['CustomResourceDefinition', 'gizmos.test.joch.dev', 'deleted'],
+      ]);
+    });
+  },
+  { controllerManager: true, testTimeoutMs: 90_000 },
+);
