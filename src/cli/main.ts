@@ -19,6 +19,17 @@ const COMMANDS: Record<string, Command> = {
     usage: 'joch validate [PATH...] [--format text|json|github|sarif] [--checks LIST] [--config FILE] [--quiet] [--timings]',
     load: () => import('./validate.js'),
   },
+  agbom: {
+    summary: 'Agent Bills of Materials: generate (CycloneDX, SPDX, SWID), list risks, diff, verify signatures',
+    usage: [
+      'joch agbom AGENT [PATH...] [--format cyclonedx|spdx|swid] [--spec-version 1.6|1.7] [-o FILE] [--state FILE [--write-state]] [--sign-key KEY.pem [--key-id ID]] [--organization NAME --regid REGID] [--config FILE]',
+      '       joch agbom export [PATH...] --out-dir DIR [--format LIST] [--state FILE [--write-state]]',
+      '       joch agbom ls [PATH...] [--high-risk] [--format text|json]   (exit 1 when --high-risk finds agents)',
+      '       joch agbom diff BEFORE AFTER [--agent NAME] [--format text|json|markdown]   (two AgBOM files or two folders; exit 1 on changes)',
+      '       joch agbom verify FILE [--key PUBLIC.pem] [--format text|json]',
+    ].join('\n'),
+    load: () => import('./agbom.js'),
+  },
   explain: {
     summary: "Explain an agent's effective capabilities and the rule that allowed, required approval for or denied each",
     usage: 'joch explain AGENT [PATH...] [-n NAMESPACE] [--format text|json] [--config FILE]   (exit 1 when a capability is denied)',

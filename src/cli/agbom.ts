@@ -1,0 +1,353 @@
+/**
+ * `joch agbom`: per-agent Agent Bills of Materials.
+ *
+ *   joch agbom AGENT [PATH...]   one agent's AgBOM (CycloneDX by default)
+ *   joch agbom export [PATH...]  every agent, every format, into a folder
+ *   joch agbom ls [PATH...]      agents, generations and risks
+ *   joch agbom diff A B          two AgBOM files, or two checkouts
+ *   joch agbom verify FILE       a signed AgBOM's JSF signature
+ *
+ * The command reads and writes files; src/agbom stays plain data.
+ */
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  AGBOM_FORMATS,
+  assessRisk,
+  checkCycloneDxIntegrity,
+  CYCLONEDX_VERSIONS,
+  diffFleets,
+  emptyState,
+  formatDiffMarkdown,
+  formatDiffText,
+  formatRiskText,
+  isPolicyFindingCode,
+  NotAnAgBomError,
+  parseState,
+  renderAgBom,
+  renderCycloneDx,
+  serializeState,
+  signJsf,
+  verifyJsf,
+  viewOfAgBom,
+  viewOfCycloneDx,
+  type AgBom,
+  type AgBomFormat,
+  type CycloneDxVersion,
+  type GenerationState,
+  type InventoryView,
+  type Organization,
+  type PolicyFinding,
+} from '../agbom/index.js';
+import { buildRunAgBoms } from '../pipeline/agbom.js';
+import { runValidate, type ValidationRun } from '../pipeline/index.js';
+import { UsageError, type CommandContext } from './context.js';
+import { version } from './main.js';
+
+type Values = Record<string, string | boolean | undefined>;
+
+const OPTIONS = {
+  format: { type: 'string', short: 'f' },
+  'spec-version': { type: 'string' },
+  output: { type: 'string', short: 'o' },
+  'out-dir': { type: 'string' },
+  state: { type: 'string' },
+  'write-state': { type: 'boolean' },
+  'sign-key': { type: 'string' },
+  'key-id': { type: 'string' },
+  key: { type: 'string' },
+  agent: { type: 'string' },
+  'high-risk': { type: 'boolean' },
+  organization: { type: 'string' },
+  regid: { type: 'string' },
+  config: { type: 'string', short: 'c' },
+} as const;
+
+export async function run(argv: string[], ctx: CommandContext): Promise<number> {
+  const { values, positionals } = parse(argv);
+  const [first, ...rest] = positionals;
+  switch (first) {
+    case undefined:
+      throw new UsageError('name an agent, or one of: export, ls, diff, verify');
+    case 'ls':
+      return list(rest, values, ctx);
+    case 'diff':
+      return diff(rest, values, ctx);
+    case 'verify':
+      return verifyCommand(rest, values, ctx);
+    case 'export':
+      return exportAll(rest, values, ctx);
+    default:
+      return one(first, rest, values, ctx);
+  }
+}
+
+function parse(argv: string[]): { values: Values; positionals: string[] } {
+  try {
+    return parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+function str(values: Values, name: string): string | undefined {
+  const v = values[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+function oneOf<T extends string>(value: string | undefined, allowed: readonly T[], fallback: T, flag: string): T {
+  if (value === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`--${flag} must be one of ${allowed.join(', ')}`);
+  return value as T;
+}
+
+// ---------------------------------------------------------------------------
+// Loading a repository and building its AgBOMs
+
+interface Fleet {
+  readonly run: ValidationRun;
+  readonly boms: AgBom[];
+  readonly state: GenerationState;
+}
+
+function organizationOf(values: Values): Organization | undefined {
+  const name = str(values, 'organization');
+  const regid = str(values, 'regid');
+  if (!name && !regid) return undefined;
+  if (!name || !regid) throw new UsageError('--organization and --regid go together');
+  return { name, regid };
+}
+
+function readState(file: string | undefined, ctx: CommandContext): GenerationState {
+  if (!file) return emptyState();
+  const p = path.resolve(ctx.cwd, file);
+  if (!existsSync(p)) return emptyState();
+  try {
+    return parseState(readFileSync(p, 'utf8'));
+  } catch (e) {
+    throw new UsageError(`--state ${file}: ${(e as Error).message}`);
+  }
+}
+
+async function loadFleet(paths: string[], values: Values, ctx: CommandContext, state: GenerationState): Promise<Fleet | undefined> {
+  const run = await runValidate({ paths, cwd: ctx.cwd, configFile: str(values, 'config') });
+  const built = buildRunAgBoms(run, { toolVersion: version(), env: ctx.env, organization: organizationOf(values), state });
+  if (!built.ok) {
+    ctx.stderr(`joch agbom: the repository has ${built.blocking.length} error(s) outside policy; run \`joch validate\` and fix them first\n`);
+    return undefined;
+  }
+  if (built.timeFallback) ctx.stderr('joch agbom: no commit time and no SOURCE_DATE_EPOCH; documents carry 1970-01-01T00:00:00Z to stay reproducible\n');
+  return { run, boms: built.boms, state: built.state };
+}
+
+function findAgent(boms: readonly AgBom[], wanted: string): AgBom {
+  const matches = boms.filter((b) => {
+    const [, ns, name] = b.inventory.agent.split('/');
+    return wanted.includes('/') ? `${ns}/${name}` === wanted : name === wanted;
+  });
+  if (matches.length === 1) return matches[0]!;
+  if (!matches.length) throw new UsageError(`no agent "${wanted}"; the agents are ${boms.map((b) => b.inventory.agent.slice(6)).join(', ') || '(none)'}`);
+  throw new UsageError(`"${wanted}" names ${matches.length} agents; write NAMESPACE/NAME: ${matches.map((b) => b.inventory.agent.slice(6)).join(', ')}`);
+}
+
+function writeOut(text: string, file: string | undefined, ctx: CommandContext): void {
+  if (!file || file === '-') {
+    ctx.stdout(text);
+    return;
+  }
+  const p = path.resolve(ctx.cwd, file);
+  mkdirSync(path.dirname(p), { recursive: true });
+  writeFileSync(p, text);
+}
+
+function saveState(values: Values, state: GenerationState, ctx: CommandContext): void {
+  const file = str(values, 'state');
+  if (!values['write-state']) return;
+  if (!file) throw new UsageError('--write-state needs --state FILE');
+  writeOut(serializeState(state), file, ctx);
+}
+
+// ---------------------------------------------------------------------------
+// joch agbom AGENT
+
+async function one(agent: string, paths: string[], values: Values, ctx: CommandContext): Promise<number> {
+  const format = oneOf<AgBomFormat>(str(values, 'format'), AGBOM_FORMATS, 'cyclonedx', 'format');
+  const specVersion = oneOf<CycloneDxVersion>(str(values, 'spec-version'), CYCLONEDX_VERSIONS, '1.6', 'spec-version');
+  const signKey = str(values, 'sign-key');
+  if (signKey && format !== 'cyclonedx') throw new UsageError('--sign-key signs CycloneDX documents (JSF); SPDX and SWID have no enveloped signature');
+  if (values['write-state'] && !str(values, 'state')) throw new UsageError('--write-state needs --state FILE');
+  const fleet = await loadFleet(paths, values, ctx, readState(str(values, 'state'), ctx));
+  if (!fleet) return 1;
+  const bom = findAgent(fleet.boms, agent);
+  let text: string;
+  if (signKey) {
+    const key = readFileSync(path.resolve(ctx.cwd, signKey), 'utf8');
+    const doc = signJsf(renderCycloneDx(bom, specVersion) as unknown as Record<string, unknown>, key, { keyId: str(values, 'key-id') ?? keyIdOf(fleet.run, bom) });
+    text = `${JSON.stringify(doc, null, 2)}\n`;
+  } else {
+    text = renderAgBom(bom, format, { cyclonedxVersion: specVersion }).text;
+  }
+  writeOut(text, str(values, 'output'), ctx);
+  saveState(values, fleet.state, ctx);
+  return 0;
+}
+
+/** The key id an AgBOM resource names for the agent (`spec.signing.keyRef`), as `namespace/name`. */
+function keyIdOf(run: ValidationRun, bom: AgBom): string | undefined {
+  const graph = run.graphs.find((g) => g.agent.key === bom.inventory.agent);
+  for (const s of graph?.agbomSettings ?? []) {
+    const ref = (s.spec.signing as { keyRef?: { name?: string; namespace?: string } } | undefined)?.keyRef;
+    if (ref?.name) return `${ref.namespace ?? s.namespace ?? ''}/${ref.name}`;
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------
+// joch agbom export
+
+async function exportAll(paths: string[], values: Values, ctx: CommandContext): Promise<number> {
+  const dir = str(values, 'out-dir');
+  if (!dir) throw new UsageError('export needs --out-dir DIR');
+  const formats = (str(values, 'format') ?? AGBOM_FORMATS.join(','))
+    .split(',')
+    .map((f) => oneOf<AgBomFormat>(f.trim(), AGBOM_FORMATS, 'cyclonedx', 'format'));
+  const specVersion = oneOf<CycloneDxVersion>(str(values, 'spec-version'), CYCLONEDX_VERSIONS, '1.6', 'spec-version');
+  const fleet = await loadFleet(paths, values, ctx, readState(str(values, 'state'), ctx));
+  if (!fleet) return 1;
+  for (const bom of fleet.boms) {
+    const [, ns, name] = bom.inventory.agent.split('/');
+    for (const f of formats) {
+      const r = renderAgBom(bom, f, { cyclonedxVersion: specVersion });
+      writeOut(r.text, path.join(dir, ns ?? '', name ?? '', `${bom.generation.generation}${r.extension}`), ctx);
+    }
+  }
+  saveState(values, fleet.state, ctx);
+  ctx.stdout(`wrote ${fleet.boms.length * formats.length} document(s) for ${fleet.boms.length} agent(s) to ${dir}\n`);
+  return 0;
+}
+
+// ---------------------------------------------------------------------------
+// joch agbom ls
+
+async function list(paths: string[], values: Values, ctx: CommandContext): Promise<number> {
+  const format = oneOf(str(values, 'format'), ['text', 'json'] as const, 'text', 'format');
+  const fleet = await loadFleet(paths, values, ctx, readState(str(values, 'state'), ctx));
+  if (!fleet) return 1;
+  const findings = policyFindings(fleet.run);
+  const rows = fleet.boms.map((bom) => ({ bom, risk: assessRisk(viewOfAgBom(bom), findings) }));
+  const highRisk = values['high-risk'] === true;
+  const shown = highRisk ? rows.filter((r) => r.risk.risks.length) : rows;
+  if (format === 'json') {
+    const out = shown.map(({ bom, risk }) => ({
+      agent: bom.inventory.agent,
+      serialNumber: bom.serialNumber,
+      generation: bom.generation.generation,
+      inventoryHash: bom.inventoryHash,
+      components: bom.inventory.components.length,
+      risks: risk.risks,
+    }));
+    ctx.stdout(`${JSON.stringify(out, null, 2)}\n`);
+  } else if (highRisk) {
+    ctx.stdout(formatRiskText(shown.map((r) => r.risk), false));
+  } else {
+    const width = Math.max(5, ...rows.map((r) => r.bom.inventory.agent.length));
+    ctx.stdout(`${'AGENT'.padEnd(width)}  GENERATION  COMPONENTS  RISKS\n`);
+    for (const { bom, risk } of rows) {
+      ctx.stdout(
+        `${bom.inventory.agent.padEnd(width)}  ${String(bom.generation.generation).padStart(10)}  ${String(bom.inventory.components.length).padStart(10)}  ${String(risk.risks.length).padStart(5)}\n`,
+      );
+    }
+  }
+  saveState(values, fleet.state, ctx);
+  return highRisk && shown.length ? 1 : 0;
+}
+
+/**
+ * The policy stage's findings per agent, plus those about a policy or a
+ * resource as such (a malformed rule), which concern every agent holding it.
+ */
+function policyFindings(run: ValidationRun): PolicyFinding[] {
+  const out: PolicyFinding[] = [];
+  const perAgent = new Set<string>();
+  for (const a of run.policy?.agents ?? []) {
+    for (const f of a.findings) {
+      perAgent.add(`${f.finding.code}\0${f.finding.message}`);
+      out.push({ code: f.finding.code, severity: f.finding.severity, message: f.finding.message, resource: f.finding.resource, agent: f.agent, capability: f.capability });
+    }
+  }
+  for (const d of run.diagnostics) if (isPolicyFindingCode(d.code) && !perAgent.has(`${d.code}\0${d.message}`)) out.push(d);
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// joch agbom diff
+
+/**
+ * Each side is a CycloneDX AgBOM file or a folder (a checkout). A pair of Git
+ * revisions plugs in here once the Git source exists: it yields two
+ * snapshots, which go through the same path as two folders.
+ */
+async function diff(args: string[], values: Values, ctx: CommandContext): Promise<number> {
+  if (args.length !== 2) throw new UsageError('diff compares two AgBOM files or two folders: joch agbom diff BEFORE AFTER');
+  const format = oneOf(str(values, 'format'), ['text', 'json', 'markdown'] as const, 'text', 'format');
+  const [a, b] = args.map((p) => path.resolve(ctx.cwd, p)) as [string, string];
+  const kinds = [a, b].map((p) => (existsSync(p) ? (statSync(p).isDirectory() ? 'dir' : 'file') : 'missing'));
+  if (kinds.includes('missing')) throw new UsageError(`no such file or folder: ${[a, b].filter((_, i) => kinds[i] === 'missing').join(', ')}`);
+  if (kinds[0] !== kinds[1]) throw new UsageError('compare two files or two folders, not one of each');
+  let sides: [InventoryView[], InventoryView[]];
+  if (kinds[0] === 'file') sides = [[readView(a)], [readView(b)]];
+  else {
+    const before = await loadFleet([a], values, ctx, readState(str(values, 'state'), ctx));
+    if (!before) return 1;
+    const after = await loadFleet([b], values, ctx, before.state);
+    if (!after) return 1;
+    sides = [before.boms.map(viewOfAgBom), after.boms.map(viewOfAgBom)];
+  }
+  let diffs = diffFleets(...sides);
+  const agent = str(values, 'agent');
+  if (agent) diffs = diffs.filter((d) => d.agent === agent || d.agent.endsWith(`/${agent}`));
+  if (format === 'json') ctx.stdout(`${JSON.stringify(diffs, null, 2)}\n`);
+  else ctx.stdout(format === 'markdown' ? formatDiffMarkdown(diffs) : formatDiffText(diffs));
+  return diffs.some((d) => d.changes.length) ? 1 : 0;
+}
+
+function readView(file: string): InventoryView {
+  try {
+    return viewOfCycloneDx(JSON.parse(readFileSync(file, 'utf8')));
+  } catch (e) {
+    if (e instanceof NotAnAgBomError || e instanceof SyntaxError) throw new UsageError(`${file}: ${e.message} (diff reads CycloneDX AgBOMs)`);
+    throw e;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// joch agbom verify
+
+function verifyCommand(args: string[], values: Values, ctx: CommandContext): number {
+  if (args.length !== 1) throw new UsageError('verify takes one signed CycloneDX AgBOM: joch agbom verify FILE [--key PUBLIC.pem]');
+  const file = path.resolve(ctx.cwd, args[0]!);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new UsageError(`${args[0]!}: ${(e as Error).message}`);
+  }
+  const keyFile = str(values, 'key');
+  const result = verifyJsf(doc, keyFile ? readFileSync(path.resolve(ctx.cwd, keyFile), 'utf8') : undefined);
+  const problems = checkCycloneDxIntegrity(doc);
+  if (str(values, 'format') === 'json') {
+    ctx.stdout(`${JSON.stringify({ ...result, integrity: problems }, null, 2)}\n`);
+  } else if (result.valid) {
+    ctx.stdout(
+      `${args[0]!}: valid ${result.algorithm} signature${result.keyId ? ` (key ${result.keyId})` : ''}${
+        result.trusted ? ', by the trusted key' : '; checked with the key embedded in the document: integrity only, pass --key to check who signed'
+      }\n`,
+    );
+  } else {
+    ctx.stdout(`${args[0]!}: INVALID: ${result.reason ?? 'unknown reason'}\n`);
+  }
+  for (const p of problems) ctx.stdout(`${args[0]!}: ${p}\n`);
+  return result.valid && !problems.length ? 0 : 1;
+}
+

@@ -1,0 +1,46 @@
+/**
+ * validate -> AgBOMs: every agent's AgBOM for a validation run, shared by
+ * `joch agbom`, the GitHub Action and the sync loop.
+ */
+import { buildFleet, digestFiles, isPolicyFindingCode, sourceTimeOf, type AgBom, type GenerationState, type Organization } from '../agbom/index.js';
+import type { Diagnostic } from '../diagnostics/index.js';
+import type { ValidationRun } from './index.js';
+
+export interface RunAgBomOptions {
+  readonly toolVersion: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly organization?: Organization | undefined;
+  readonly state?: GenerationState | undefined;
+}
+
+export type RunAgBoms =
+  | {
+      readonly ok: true;
+      readonly boms: AgBom[];
+      readonly state: GenerationState;
+      /** No commit time and no SOURCE_DATE_EPOCH: documents carry the epoch to stay reproducible. */
+      readonly timeFallback: boolean;
+    }
+  | {
+      readonly ok: false;
+      /** Errors outside policy: with them the inventory would be wrong, so nothing is built. */
+      readonly blocking: readonly Diagnostic[];
+    };
+
+export function buildRunAgBoms(run: ValidationRun, options: RunAgBomOptions): RunAgBoms {
+  // Policy findings are part of what an AgBOM reports (ls --high-risk); any other error means a wrong inventory.
+  const blocking = run.diagnostics.filter((d) => d.severity === 'error' && !isPolicyFindingCode(d.code));
+  if (blocking.length) return { ok: false, blocking };
+  const time = sourceTimeOf(run.snapshot.commitTime, options.env);
+  const built = buildFleet(
+    { graphs: run.graphs, state: options.state, bundles: new Map((run.policy?.bundles ?? []).map((b) => [b.agent, b])) },
+    {
+      toolVersion: options.toolVersion,
+      sourceTime: time.seconds,
+      revision: run.snapshot.revision,
+      organization: options.organization,
+      files: digestFiles(run.snapshot),
+    },
+  );
+  return { ok: true, ...built, timeFallback: time.fallback };
+}
