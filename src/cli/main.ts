@@ -19,6 +19,12 @@ const COMMANDS: Record<string, Command> = {
     usage: 'joch validate [PATH...] [--format text|json|github|sarif] [--checks LIST] [--config FILE] [--quiet] [--timings]',
     load: () => import('./validate.js'),
   },
+  compile: {
+    summary: 'Validate, govern and compile to Kubernetes objects and CompiledAgentManifests',
+    usage:
+      'joch compile [PATH...] (-o DIR [--single-file] [--no-agbom] | --stdout) [--crds include|only|skip] [--without-policy] [--format text|json|github|sarif] [--config FILE] [--quiet]',
+    load: () => import('./compile.js'),
+  },
   agbom: {
     summary: 'Agent Bills of Materials: generate (CycloneDX, SPDX, SWID), list risks, diff, verify signatures',
     usage: [
@@ -39,6 +45,11 @@ const COMMANDS: Record<string, Command> = {
     summary: 'Run table-driven policy tests (joch-test.yaml folders)',
     usage: 'joch policy test [PATH...] [--format text|json]   (exit 1 when a case fails, 2 when a test cannot run)',
     load: () => import('./policy.js'),
+  },
+  action: {
+    summary: 'Run the GitHub Action: review a pull request (reads INPUT_* and GITHUB_* variables)',
+    usage: 'joch action   (inside a workflow step; see action.yml)',
+    load: () => import('./action.js'),
   },
 };
 

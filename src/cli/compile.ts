@@ -1,0 +1,121 @@
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { AGBOM_FORMATS, renderAgBom } from '../agbom/index.js';
+import { renderFiles, renderStream, selectObjects, writeFiles, type OutputFile } from '../compile/index.js';
+import { formatDiagnostics, OUTPUT_FORMATS } from '../diagnostics/index.js';
+import { buildRunAgBoms } from '../pipeline/agbom.js';
+import { runCompile, type CompileRun } from '../pipeline/compile.js';
+import { UsageError, type CommandContext } from './context.js';
+import { version } from './main.js';
+
+const Options = z
+  .object({
+    output: z.string().min(1).optional(),
+    stdout: z.boolean().default(false),
+    'single-file': z.boolean().default(false),
+    crds: z.enum(['include', 'only', 'skip']).default('include'),
+    'without-policy': z.boolean().default(false),
+    'no-agbom': z.boolean().default(false),
+    format: z.enum(OUTPUT_FORMATS).default('text'),
+    config: z.string().optional(),
+    quiet: z.boolean().default(false),
+    color: z.boolean().optional(),
+  })
+  .refine((o) => Boolean(o.output) !== o.stdout, { message: 'give exactly one of -o DIR and --stdout', path: ['output'] });
+
+const Epoch = z.coerce.number().int().nonnegative();
+
+export async function run(argv: string[], ctx: CommandContext): Promise<number> {
+  const { values, positionals } = parseCommandLine(argv);
+  const { 'no-color': noColor, ...rest } = values;
+  const parsed = Options.safeParse({ ...rest, ...(noColor ? { color: false } : {}) });
+  if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; '));
+  const opts = parsed.data;
+  const epoch = ctx.env.SOURCE_DATE_EPOCH === undefined ? undefined : Epoch.safeParse(ctx.env.SOURCE_DATE_EPOCH);
+  if (epoch && !epoch.success) throw new UsageError('SOURCE_DATE_EPOCH must be a whole number of seconds');
+
+  const result = await runCompile({
+    paths: positionals,
+    cwd: ctx.cwd,
+    configFile: opts.config,
+    withoutPolicy: opts['without-policy'],
+    sourceDateEpoch: epoch?.data,
+  });
+
+  // With --stdout the objects own stdout: diagnostics go to stderr.
+  const report = opts.stdout ? ctx.stderr : ctx.stdout;
+  const texts = result.validation.set.texts;
+  const color = opts.color ?? (!opts.stdout && ctx.isTTY && !ctx.env.NO_COLOR);
+  report(
+    formatDiagnostics(opts.format, result.diagnostics, result.summary, {
+      color,
+      quietInfo: opts.quiet,
+      toolVersion: version(),
+      sourceText: (file) => texts.get(file),
+    }),
+  );
+  if (result.refused || !result.output) {
+    if (opts.format === 'text') report('joch compile: nothing was emitted because of the errors above\n');
+    return 1;
+  }
+
+  if (opts.stdout) {
+    ctx.stdout(renderStream(selectObjects(result.output.objects, opts.crds)));
+    return 0;
+  }
+  const dir = path.resolve(ctx.cwd, opts.output as string);
+  const files = renderFiles(result.output, { singleFile: opts['single-file'], crds: opts.crds });
+  if (!opts['no-agbom'] && opts.crds !== 'only') files.push(...agbomFiles(result, ctx));
+  const stats = writeFiles(dir, files);
+  if (opts.format === 'text') {
+    report(
+      `joch compile: ${result.output.objects.length} objects and ${result.output.manifests.length} agent manifests in ${path.relative(ctx.cwd, dir) || '.'} ` +
+        `(${stats.written} written, ${stats.unchanged} unchanged, ${stats.removed} removed)\n`,
+    );
+  }
+  return 0;
+}
+
+/**
+ * Each agent's AgBOM in every format under `agbom/<namespace>/<agent>.<ext>`:
+ * the path does not carry the generation, so the file is rewritten only when
+ * the inventory changes (the generation lives in the document).
+ */
+function agbomFiles(result: CompileRun, ctx: CommandContext): OutputFile[] {
+  const built = buildRunAgBoms(result.validation, { toolVersion: version(), env: ctx.env });
+  if (!built.ok) return [];
+  const out: OutputFile[] = [];
+  for (const bom of built.boms) {
+    const [, ns = '', name = ''] = bom.inventory.agent.split('/');
+    for (const format of AGBOM_FORMATS) {
+      const r = renderAgBom(bom, format);
+      out.push({ path: `agbom/${ns}/${name}${r.extension}`, content: r.text });
+    }
+  }
+  return out;
+}
+
+function parseCommandLine(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        output: { type: 'string', short: 'o' },
+        stdout: { type: 'boolean' },
+        'single-file': { type: 'boolean' },
+        crds: { type: 'string' },
+        'without-policy': { type: 'boolean' },
+        'no-agbom': { type: 'boolean' },
+        format: { type: 'string', short: 'f' },
+        config: { type: 'string', short: 'c' },
+        quiet: { type: 'boolean', short: 'q' },
+        color: { type: 'boolean' },
+        'no-color': { type: 'boolean' },
+      },
+    });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}

@@ -1,0 +1,214 @@
+/**
+ * The compiler: the repository split into units (one per resource, one per
+ * agent, a few shared ones), each synthesized through its own cdk8s chart and
+ * cached under a key made of the content hashes of everything it reads. A
+ * second run over a changed repository rebuilds only the units whose inputs
+ * changed: a change to one agent's file rebuilds that agent's units.
+ */
+import { finding, type Finding } from '../diagnostics/index.js';
+import type { AgentGraph } from '../model/graph.js';
+import { kubernetesLabelName } from '../model/names.js';
+import type { PolicyBundle } from '../model/policy-bundle.js';
+import { refOf, type Resource } from '../model/resource.js';
+import { identityObjects, manifestConfigMap, networkPolicy, type AgentObjectNames } from './access.js';
+import { objectIdentity, synthUnit } from './chart.js';
+import { unitContext, type UnitContext } from './context.js';
+import { jochCrds } from './crd.js';
+import { customResource, isCompiledKind } from './custom-resources.js';
+import { sha256, shortDigest } from './hash.js';
+import { compiledManifest, withCommit } from './manifest.js';
+import { compileOptions } from './options.js';
+import { sortObjects } from './order.js';
+import { secretAccessObjects } from './secrets.js';
+import { namespaceObjects, ownedNamespaces, teamClusterRoles, teamRoleBindings } from './tenancy.js';
+import type { CompiledManifestEntry, CompiledObject, CompileInput, CompileOptions, CompileOutput } from './types.js';
+import { deploymentObjects, executionImage, executionJob, runsOnKubernetes, type AgentRuntime } from './workloads.js';
+
+interface Unit {
+  readonly key: string;
+  readonly objects: readonly CompiledObject[];
+  readonly findings: readonly Finding[];
+  readonly manifest?: CompiledManifestEntry | undefined;
+}
+
+export interface Compiler {
+  compile(input: CompileInput): CompileOutput;
+}
+
+/** The agent a Deployment, Execution, Eval or AgBOM belongs to. */
+function agentOf(r: Resource, ctx: UnitContext): Resource | undefined {
+  if (r.kind === 'Agent') return r;
+  if (r.kind === 'Eval') return ctx.target(r, 'Agent', ['spec', 'target']);
+  if (r.kind === 'Deployment' || r.kind === 'Execution' || r.kind === 'AgBOM') return ctx.target(r, 'Agent', ['spec', 'agentRef']);
+  return undefined;
+}
+
+function executionsOf(agent: Resource, ctx: UnitContext): Resource[] {
+  const out: Resource[] = [];
+  for (const e of ctx.edgesTo.get(agent.key) ?? []) {
+    const from = ctx.byKey.get(e.from);
+    if (from?.kind === 'Execution' && e.path[1] === 'agentRef') out.push(from);
+  }
+  return out.sort((a, b) => (a.key < b.key ? -1 : 1));
+}
+
+/** Everything an agent unit reads, as `key@hash@file#doc` lines. */
+function agentInputs(graph: AgentGraph, executions: readonly Resource[], bundle: PolicyBundle | undefined): string {
+  const deps: Resource[] = [graph.agent];
+  const add = (r: Resource | undefined) => r && deps.push(r);
+  add(graph.adapter?.resource);
+  add(graph.route?.resource);
+  graph.models.forEach((m) => add(m.model));
+  graph.tools.forEach((t) => (add(t.resource), add(t.mcpServer)));
+  graph.mcpServers.forEach((m) => add(m.resource));
+  graph.memories.forEach((m) => add(m.resource));
+  graph.rags.forEach((r) => (add(r.resource), r.sources.forEach((s) => add(s.resource)), add(r.embeddingModel), add(r.rerankerModel)));
+  graph.handoffs.forEach((h) => add(h.resource));
+  graph.children.forEach((c) => add(c.resource));
+  graph.deployments.forEach((d) => (add(d.deployment), add(d.environment)));
+  graph.secrets.forEach((s) => add(s.resource));
+  executions.forEach(add);
+  const lines = deps.map((r) => `${r.key}@${r.contentHash}@${r.file}#${r.doc}`);
+  lines.push(`bundle@${bundle?.hash ?? 'none'}`);
+  return lines.join('\n');
+}
+
+function buildAgent(graph: AgentGraph, executions: readonly Resource[], bundle: PolicyBundle | undefined, ctx: UnitContext): Omit<Unit, 'key'> {
+  const findings: Finding[] = [];
+  const agent = graph.agent;
+  const at = { file: agent.file, doc: agent.doc, path: ['spec', 'framework', 'adapterRef'] };
+  if (!graph.adapter) findings.push(finding('JOCH907', 'the FrameworkAdapter of the agent did not resolve; it cannot be compiled', at, { resource: refOf(agent) }));
+  if (!bundle && ctx.options.requirePolicyBundles) {
+    findings.push(finding('JOCH906', 'the policy stage produced no bundle for this agent', { file: agent.file, doc: agent.doc, path: [] }, { resource: refOf(agent) }));
+  }
+  const manifest = compiledManifest(graph, bundle, ctx);
+  const names: AgentObjectNames = { serviceAccount: kubernetesLabelName(agent.name), configMap: kubernetesLabelName(agent.name, 'manifest') };
+  const rt: AgentRuntime = { graph, serviceAccount: names.serviceAccount, configMap: names.configMap, manifestHash: manifest.hash, findings };
+
+  const workloads: CompiledObject[] = [];
+  for (const { deployment, environment } of graph.deployments) {
+    if (!runsOnKubernetes(deployment, environment)) {
+      findings.push(
+        finding('JOCH905', `Deployment "${deployment.name}" does not run on Kubernetes; only its custom resource is emitted`, { file: deployment.file, doc: deployment.doc, path: ['spec', 'runtime'] }, {
+          resource: refOf(deployment),
+        }),
+      );
+      continue;
+    }
+    workloads.push(...deploymentObjects(rt, deployment, environment, ctx));
+  }
+  const image = executionImage(graph);
+  for (const e of executions) workloads.push(...executionJob(rt, e, image, ctx));
+
+  // The manifest lives in the agent's namespace (the control plane reads it
+  // there) and in every namespace where its pods run (a volume is namespace-local).
+  const runtimeNamespaces = new Set(workloads.map((w) => w.object.metadata.namespace).filter((n): n is string => n !== undefined));
+  const objects: CompiledObject[] = [manifestConfigMap(graph, manifest.manifest, names, agent.namespace ?? '', ctx)];
+  for (const ns of [...runtimeNamespaces].sort()) {
+    if (ns !== agent.namespace) objects.push(manifestConfigMap(graph, manifest.manifest, names, ns, ctx));
+    objects.push(...identityObjects(graph, names, ns, ctx), networkPolicy(graph, names.serviceAccount, ns, ctx));
+  }
+  objects.push(...workloads);
+  return { objects: synthUnit(`agent-${agent.key}`, objects), findings, manifest };
+}
+
+function collisions(objects: readonly CompiledObject[]): Finding[] {
+  const seen = new Map<string, CompiledObject>();
+  const out: Finding[] = [];
+  for (const o of objects) {
+    const id = objectIdentity(o.object);
+    const first = seen.get(id);
+    if (!first) {
+      seen.set(id, o);
+      continue;
+    }
+    const { kind, metadata } = o.object;
+    const where = o.origin ?? first.origin ?? { file: '.', line: 1, column: 1 };
+    out.push(
+      finding('JOCH904', `two compiled objects are ${kind} ${metadata.namespace ? `${metadata.namespace}/` : ''}${metadata.name}`, where, {
+        related: first.origin ? [{ at: first.origin, message: 'the other object comes from here' }] : undefined,
+      }),
+    );
+  }
+  return out;
+}
+
+class CachingCompiler implements Compiler {
+  private cache = new Map<string, Unit>();
+
+  constructor(private readonly options: CompileOptions) {}
+
+  compile(input: CompileInput): CompileOutput {
+    const ctx = unitContext(input, this.options);
+    const optionsKey = shortDigest({ options: this.options, displayPrefix: input.displayPrefix ?? '' });
+    const next = new Map<string, Unit>();
+    let built = 0;
+    const unit = (id: string, key: string, build: () => Omit<Unit, 'key'>): Unit => {
+      const hit = this.cache.get(id);
+      const u = hit && hit.key === key ? hit : { key, ...build() };
+      if (u !== hit) built++;
+      next.set(id, u);
+      return u;
+    };
+
+    if (this.options.crds) unit('crds', optionsKey, () => ({ objects: synthUnit('crds', jochCrds(this.options.applySetId).map((object) => ({ object, origin: undefined }))), findings: [] }));
+    this.customResources(input, ctx, optionsKey, unit);
+    for (const graph of input.graphs) {
+      const executions = executionsOf(graph.agent, ctx);
+      const bundle = input.bundles.get(graph.agent.key);
+      const key = sha256(`${optionsKey}\n${agentInputs(graph, executions, bundle)}`);
+      unit(`agent:${graph.agent.key}`, key, () => buildAgent(graph, executions, bundle, ctx));
+    }
+    // Shared units read many resources and are cheap: rebuilt every run.
+    const shared = this.sharedObjects(input, ctx);
+    built += 1;
+    this.cache = next;
+
+    const units = [...next.values()];
+    const objects = sortObjects([...units.flatMap((u) => u.objects), ...shared.objects]);
+    const manifests = units
+      .flatMap((u) => (u.manifest ? [withCommit(u.manifest, input.revision, input.commitTime)] : []))
+      .sort((a, b) => (a.agent < b.agent ? -1 : a.agent > b.agent ? 1 : 0));
+    const findings = [...units.flatMap((u) => u.findings), ...shared.findings, ...collisions(objects)];
+    return { objects, manifests, findings, stats: { units: next.size + 1, built } };
+  }
+
+  private customResources(input: CompileInput, ctx: UnitContext, optionsKey: string, unit: (id: string, key: string, build: () => Omit<Unit, 'key'>) => Unit): void {
+    for (const r of input.resources) {
+      if (!isCompiledKind(r.kind)) continue;
+      const agent = agentOf(r, ctx)?.name;
+      const key = `${r.contentHash}|${r.file}#${r.doc}|${agent ?? ''}|${optionsKey}`;
+      unit(`cr:${r.key}`, key, () => ({
+        objects: synthUnit(`cr-${r.key}`, [{ object: customResource(ctx.provenance(r), this.options.applySetId, agent), origin: { file: r.file, doc: r.doc, path: [] } }]),
+        findings: [],
+      }));
+    }
+  }
+
+  /** Namespaces, team access and secret access: each reads resources from across the repository. */
+  private sharedObjects(input: CompileInput, ctx: UnitContext): { objects: CompiledObject[]; findings: Finding[] } {
+    const findings: Finding[] = [];
+    const compiled = input.resources.filter((r) => isCompiledKind(r.kind));
+    const teams = compiled.filter((r) => r.kind === 'Team');
+    const used = new Map<string, Resource>();
+    for (const r of compiled) if (r.namespace !== undefined && !used.has(r.namespace)) used.set(r.namespace, r);
+    const objects: CompiledObject[] = [...namespaceObjects(used, teams, ctx, findings)];
+    if (teams.length) {
+      objects.push(...teamClusterRoles(ctx));
+      const owned = ownedNamespaces(teams);
+      for (const team of teams) objects.push(...teamRoleBindings(team, owned.get(team.key) ?? [], ctx));
+    }
+    objects.push(...secretAccessObjects(ctx, compiled.filter((r) => r.kind === 'Secret')));
+    return { objects: synthUnit('shared', objects), findings };
+  }
+}
+
+/** A compiler that remembers its last run: for the sync loop and watch mode. */
+export function createCompiler(options: Partial<CompileOptions> = {}): Compiler {
+  return new CachingCompiler(compileOptions(options));
+}
+
+/** One compilation, nothing remembered. */
+export function compile(input: CompileInput, options: Partial<CompileOptions> = {}): CompileOutput {
+  return createCompiler(options).compile(input);
+}

@@ -1,0 +1,143 @@
+/**
+ * Team / Namespace and Environment (docs/specs/kubernetes/team-namespace.md,
+ * environment.md). Every namespace a compiled object lives in is emitted, so
+ * the set applies on an empty cluster; a Team's namespaces carry its label
+ * and its members' roles as RoleBindings. Neither Team nor Environment has
+ * resource limits in its schema, so no ResourceQuota is emitted. An
+ * Environment is a promotion boundary, not a namespace: it becomes the
+ * `joch.dev/environment` label and env of the workloads deployed to it.
+ */
+import { finding, type Finding } from '../diagnostics/index.js';
+import { labelValue } from '../model/names.js';
+import { refOf, type Resource } from '../model/resource.js';
+import type { UnitContext } from './context.js';
+import { LABEL, objectMeta } from './meta.js';
+import type { CompiledObject, KubeObject } from './types.js';
+
+export const TEAM_ROLES = ['admin', 'operator', 'viewer', 'approver', 'auditor'] as const;
+export type TeamRole = (typeof TEAM_ROLES)[number];
+
+const JOCH_GROUPS = ['joch.dev', 'runtime.joch.dev', 'model.joch.dev', 'tools.joch.dev', 'memory.joch.dev', 'ops.joch.dev'];
+const READ = ['get', 'list', 'watch'];
+
+/**
+ * Desired state comes from Git, so only admins write it in the cluster;
+ * operators start and stop runs, approvers decide approvals.
+ */
+const ROLE_RULES: Readonly<Record<TeamRole, readonly Record<string, unknown>[]>> = {
+  viewer: [{ apiGroups: JOCH_GROUPS, resources: ['*'], verbs: READ }],
+  auditor: [{ apiGroups: JOCH_GROUPS, resources: ['*'], verbs: READ }],
+  operator: [
+    { apiGroups: JOCH_GROUPS, resources: ['*'], verbs: READ },
+    { apiGroups: ['runtime.joch.dev'], resources: ['executions'], verbs: ['create', 'delete'] },
+  ],
+  approver: [
+    { apiGroups: JOCH_GROUPS, resources: ['*'], verbs: READ },
+    { apiGroups: ['runtime.joch.dev'], resources: ['approvals', 'approvals/status'], verbs: ['update', 'patch'] },
+  ],
+  admin: [{ apiGroups: JOCH_GROUPS, resources: ['*'], verbs: ['*'] }],
+};
+
+export const teamRoleName = (role: TeamRole): string => `joch-team-${role}`;
+
+const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+
+interface Owner {
+  readonly team: Resource;
+  readonly index: number;
+}
+
+/** The Team that lists each namespace; the first by name when several do. */
+function owners(teams: readonly Resource[], findings: Finding[]): Map<string, Owner> {
+  const out = new Map<string, Owner>();
+  for (const team of [...teams].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    strings(team.spec.namespaces).forEach((ns, index) => {
+      const first = out.get(ns);
+      if (!first) out.set(ns, { team, index });
+      else if (first.team !== team) {
+        findings.push(
+          finding('JOCH909', `namespace "${ns}" is also claimed by Team "${first.team.name}", which owns it`, { file: team.file, doc: team.doc, path: ['spec', 'namespaces', index] }, {
+            resource: refOf(team),
+          }),
+        );
+      }
+    });
+  }
+  return out;
+}
+
+export function namespaceObjects(used: ReadonlyMap<string, Resource>, teams: readonly Resource[], ctx: UnitContext, findings: Finding[]): CompiledObject[] {
+  const owner = owners(teams, findings);
+  const names = [...new Set([...used.keys(), ...owner.keys()])].filter((n) => n !== ctx.options.dataPlane.namespace).sort();
+  return names.map((ns) => {
+    const o = owner.get(ns);
+    const from = o?.team ?? (used.get(ns) as Resource);
+    const object: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: objectMeta(
+        {
+          name: ns,
+          from: o ? ctx.provenance(o.team) : undefined,
+          component: 'namespace',
+          appName: o ? o.team.name : ns,
+          labels: {
+            ...(o ? { [LABEL.team]: labelValue(o.team.name) } : {}),
+            // Agent pods meet "restricted"; other workloads in the namespace get warnings, not rejections.
+            'pod-security.kubernetes.io/warn': 'restricted',
+            'pod-security.kubernetes.io/audit': 'restricted',
+          },
+        },
+        ctx.options.applySetId,
+      ),
+    };
+    const origin = o ? { file: o.team.file, doc: o.team.doc, path: ['spec', 'namespaces', o.index] } : { file: from.file, doc: from.doc, path: ['metadata', 'namespace'] };
+    return { object, origin };
+  });
+}
+
+/** One ClusterRole per team role, shared by every Team (emitted when a Team exists). */
+export function teamClusterRoles(ctx: UnitContext): CompiledObject[] {
+  return TEAM_ROLES.map((role) => ({
+    object: {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: objectMeta({ name: teamRoleName(role), component: 'team-access', appName: 'joch', instance: teamRoleName(role) }, ctx.options.applySetId),
+      rules: ROLE_RULES[role],
+    },
+    origin: undefined,
+  }));
+}
+
+/** A RoleBinding per role with members, in each namespace the team owns. */
+export function teamRoleBindings(team: Resource, ownedNamespaces: readonly string[], ctx: UnitContext): CompiledObject[] {
+  const members = Array.isArray(team.spec.members) ? (team.spec.members as { user?: unknown; role?: unknown }[]) : [];
+  const out: CompiledObject[] = [];
+  for (const role of TEAM_ROLES) {
+    const users = [...new Set(members.filter((m) => m.role === role && typeof m.user === 'string').map((m) => m.user as string))].sort();
+    if (!users.length) continue;
+    for (const ns of ownedNamespaces) {
+      out.push({
+        object: {
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'RoleBinding',
+          metadata: objectMeta(
+            { name: teamRoleName(role), namespace: ns, from: ctx.provenance(team), component: 'team-access', appName: team.name, labels: { [LABEL.team]: labelValue(team.name) } },
+            ctx.options.applySetId,
+          ),
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: teamRoleName(role) },
+          subjects: users.map((u) => ({ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: u })),
+        },
+        origin: { file: team.file, doc: team.doc, path: ['spec', 'members'] },
+      });
+    }
+  }
+  return out;
+}
+
+/** The namespaces each Team owns (after resolving claims). */
+export function ownedNamespaces(teams: readonly Resource[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const [ns, o] of owners(teams, [])) out.set(o.team.key, [...(out.get(o.team.key) ?? []), ns].sort());
+  return out;
+}

@@ -1,0 +1,76 @@
+/**
+ * validate -> policy -> compile. Nothing is compiled when validation or
+ * policy found an error, and nothing should be written when compilation did:
+ * `refused` says so. Returns data; the CLI renders and writes.
+ */
+import { applySeverityOverrides } from '../config/index.js';
+import { sortDiagnostics, summarize, finding, type Diagnostic, type Finding, type Summary } from '../diagnostics/index.js';
+import { createCompiler, type Compiler, type CompileOptions, type CompileOutput } from '../compile/index.js';
+import { resolveFindings } from '../manifests/index.js';
+import { ALL_CHECKS } from '../schema/index.js';
+import { PIPELINE_CHECKS, runValidate, type ProjectInput, type Timings, type ValidationRun } from './index.js';
+
+export interface CompileRunInput extends ProjectInput {
+  /**
+   * Compile without the policy stage. Only tests and an explicit
+   * `--without-policy` ask for it: the run then carries a JOCH910 warning and
+   * the manifests have no policy section.
+   */
+  readonly withoutPolicy?: boolean | undefined;
+  readonly options?: Partial<CompileOptions> | undefined;
+  /** A compiler kept between runs (watch mode, the sync loop, the benchmark) rebuilds only what changed. */
+  readonly compiler?: Compiler | undefined;
+  /** SOURCE_DATE_EPOCH: the time written when the source is not a Git commit. */
+  readonly sourceDateEpoch?: number | undefined;
+}
+
+export interface CompileRun {
+  readonly validation: ValidationRun;
+  /** Undefined when validation or policy found an error: nothing was compiled. */
+  readonly output: CompileOutput | undefined;
+  /** True when any stage found an error: emit nothing. */
+  readonly refused: boolean;
+  readonly diagnostics: Diagnostic[];
+  readonly summary: Summary;
+  readonly timings: Timings;
+}
+
+function resolve(run: ValidationRun, findings: readonly Finding[]): Diagnostic[] {
+  const texts = new Map(run.set.texts);
+  if (run.project.config.file && run.project.config.text !== undefined) texts.set(run.project.config.file, run.project.config.text);
+  return resolveFindings({ texts }, applySeverityOverrides([...findings], run.project.config));
+}
+
+function finish(run: ValidationRun, diagnostics: Diagnostic[], output: CompileOutput | undefined, timings: Timings): CompileRun {
+  const sorted = sortDiagnostics(diagnostics);
+  const summary = summarize(sorted, run.set.files.length, run.set.resources.length);
+  return { validation: run, output, refused: output === undefined || summary.errors > 0, diagnostics: sorted, summary, timings };
+}
+
+/** validate (which governs too) -> compile; refuses when either of the first two found an error. */
+export async function runCompile(input: CompileRunInput): Promise<CompileRun> {
+  const checks = new Set(input.withoutPolicy ? ALL_CHECKS : PIPELINE_CHECKS);
+  const run = await runValidate({ paths: input.paths, cwd: input.cwd, configFile: input.configFile, checks });
+  const timings: Timings = { ...run.timings };
+  const extra: Finding[] = [];
+  if (input.withoutPolicy) {
+    const at = { file: run.project.config.file ?? '.', line: 1, column: 1 };
+    extra.push(finding('JOCH910', 'compiled without the policy stage: the CompiledAgentManifests have no policy section', at));
+  }
+  const before = [...run.diagnostics, ...resolve(run, extra)];
+  if (run.summary.errors > 0) return finish(run, before, undefined, timings);
+
+  const compiler = input.compiler ?? createCompiler({ requirePolicyBundles: !input.withoutPolicy, ...input.options });
+  const start = performance.now();
+  const output = compiler.compile({
+    resources: run.set.resources,
+    graphs: run.graphs,
+    references: run.validation.references,
+    bundles: new Map((run.policy?.bundles ?? []).map((b) => [b.agent, b])),
+    revision: run.snapshot.revision,
+    commitTime: run.snapshot.commitTime ?? input.sourceDateEpoch,
+    displayPrefix: run.snapshot.displayPrefix,
+  });
+  timings.compile = performance.now() - start;
+  return finish(run, [...before, ...resolve(run, output.findings)], output, timings);
+}
