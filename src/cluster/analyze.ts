@@ -20,6 +20,7 @@
  * dry-run at their stage, after the CRDs and Namespaces they need are
  * applied (see apply.ts).
  */
+import { isDeepStrictEqual } from 'node:util';
 import { groupKind, mappingsFromCrd, splitApiVersion } from './discovery.js';
 import type { ResourceMapping } from './discovery.js';
 import { conflictManagers, describeRef, isImmutableError, toClusterError } from './errors.js';
@@ -414,8 +415,12 @@ export async function dryRunAll(ctx: RunContext, entries: Entry[], retryNotFound
  */
 export async function dryRunEntry(ctx: RunContext, e: Entry, retryNotFound = false): Promise<void> {
   try {
-    await withNotFoundRetry(retryNotFound, () => applyObject(ctx, e.mapping, e.applied, { dryRun: true, force: e.force }));
+    const result = await withNotFoundRetry(retryNotFound, () => applyObject(ctx, e.mapping, e.applied, { dryRun: true, force: e.force }));
     e.validation = 'dry-run';
+    if (e.action === 'update' && e.live && storesAsLive(result, e.live, ctx.settings.fieldManager)) {
+      e.action = 'unchanged';
+      e.diff = [];
+    }
   } catch (err) {
     if (err instanceof ApiError && err.status === 409 && !e.force) {
       const managers = conflictManagers(err);
@@ -437,6 +442,25 @@ export async function dryRunEntry(ctx: RunContext, e: Entry, retryNotFound = fal
       e.error.message = `${e.error.message} (does namespace ${e.ref.namespace} exist? it is not in the desired set)`;
     }
   }
+}
+
+/**
+ * Whether applying would leave the object exactly as it is: the server
+ * defaults and normalises what we send (an atomic `fieldRef` gains
+ * `apiVersion: v1`), so a value that differs from the live one as sent can
+ * still be stored as the live one is. Our manager's owned fields must match
+ * too, or the write would still take ownership (adoption, drift).
+ */
+function storesAsLive(result: KubeObject, live: KubeObject, manager: string): boolean {
+  return isDeepStrictEqual(comparable(result, manager), comparable(live, manager));
+}
+
+function comparable(o: KubeObject, manager: string): unknown {
+  const { resourceVersion: _rv, managedFields, generation: _gen, ...metadata } = o.metadata as Record<string, unknown>;
+  const ours = ((managedFields ?? []) as { manager?: string; operation?: string; fieldsV1?: unknown }[])
+    .filter((m) => m.manager === manager && m.operation === 'Apply')
+    .map((m) => m.fieldsV1);
+  return { ...o, metadata, ours };
 }
 
 /** Whether `manager` holds fields of the live object through server-side apply. */

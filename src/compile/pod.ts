@@ -44,8 +44,8 @@ export function commonEnv(graph: AgentGraph, ctx: UnitContext): EnvVar[] {
   return [
     { name: 'JOCH_AGENT', value: graph.agent.name },
     { name: 'JOCH_AGENT_NAMESPACE', value: graph.agent.namespace ?? '' },
-    { name: 'JOCH_POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-    { name: 'JOCH_POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+    { name: 'JOCH_POD_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.name' } } },
+    { name: 'JOCH_POD_NAMESPACE', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } } },
     { name: 'JOCH_RUNTIME_ADAPTER', value: 'kubernetes' },
     { name: 'JOCH_MANIFEST_PATH', value: `${MANIFEST_DIR}/${MANIFEST_FILE}` },
     { name: 'JOCH_IDENTITY_TOKEN_FILE', value: `${IDENTITY_DIR}/token` },

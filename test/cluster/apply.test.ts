@@ -114,6 +114,28 @@ describeCluster(
       expect(plan.counters.dryRuns).toBe(0);
     });
 
+    it('a value the server stores in its own form (a defaulted field inside an atomic struct) is not a change', async () => {
+      // fieldRef is atomic: the server adds apiVersion: v1 to the whole value we own,
+      // so the owned-field comparison sees a difference; the dry-run proves there is none.
+      const withFieldRef = (): KubeObject => {
+        const d = deployment('apply-a', 'downward');
+        const spec = d['spec'] as { template: { spec: { containers: { env?: unknown[] }[] } } };
+        const container = spec.template.spec.containers[0];
+        if (container) container.env = [{ name: 'POD', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }];
+        return d;
+      };
+      const set = [...baseSet(), desired(withFieldRef(), 13)];
+      const first = await applySet(set, opts());
+      expect(first.errors).toEqual([]);
+      const again = await applySet(set, opts());
+      expect(again.errors).toEqual([]);
+      expect(again.objects.find((o) => o.ref.name === 'downward')?.outcome).toBe('unchanged');
+      expect(again.counters).toMatchObject({ writes: 0, dryRuns: 1 });
+      // Leave the suite's set as the later tests expect it.
+      const back = await applySet(baseSet(), opts());
+      expect(back.errors).toEqual([]);
+    });
+
     it('detects a hand edit (Update by another manager, or a plain PUT) and puts it back', async () => {
       const kc = cluster().kubeconfig;
       const core = kc.makeApiClient(CoreV1Api);
