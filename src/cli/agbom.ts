@@ -11,7 +11,6 @@
  */
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import {
   AGBOM_FORMATS,
   assessRisk,
@@ -42,7 +41,7 @@ import {
 } from '../agbom/index.js';
 import { buildRunAgBoms } from '../pipeline/agbom.js';
 import { runValidate, type ValidationRun } from '../pipeline/index.js';
-import { UsageError, type CommandContext } from './context.js';
+import { parseCommandLine, UsageError, type CommandContext } from './context.js';
 import { version } from './main.js';
 
 type Values = Record<string, string | boolean | undefined>;
@@ -84,11 +83,7 @@ export async function run(argv: string[], ctx: CommandContext): Promise<number> 
 }
 
 function parse(argv: string[]): { values: Values; positionals: string[] } {
-  try {
-    return parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  return parseCommandLine(argv, OPTIONS);
 }
 
 function str(values: Values, name: string): string | undefined {

@@ -1,12 +1,11 @@
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { AGBOM_FORMATS, renderAgBom } from '../agbom/index.js';
 import { renderFiles, renderStream, selectObjects, writeFiles, type OutputFile } from '../compile/index.js';
 import { formatDiagnostics, OUTPUT_FORMATS } from '../diagnostics/index.js';
 import { buildRunAgBoms } from '../pipeline/agbom.js';
 import { runCompile, type CompileRun } from '../pipeline/compile.js';
-import { UsageError, type CommandContext } from './context.js';
+import { parseCommandLine, UsageError, type CommandContext } from './context.js';
 import { version } from './main.js';
 
 const Options = z
@@ -27,7 +26,7 @@ const Options = z
 const Epoch = z.coerce.number().int().nonnegative();
 
 export async function run(argv: string[], ctx: CommandContext): Promise<number> {
-  const { values, positionals } = parseCommandLine(argv);
+  const { values, positionals } = parseCommandLine(argv, OPTIONS);
   const { 'no-color': noColor, ...rest } = values;
   const parsed = Options.safeParse({ ...rest, ...(noColor ? { color: false } : {}) });
   if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; '));
@@ -96,26 +95,16 @@ function agbomFiles(result: CompileRun, ctx: CommandContext): OutputFile[] {
   return out;
 }
 
-function parseCommandLine(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        output: { type: 'string', short: 'o' },
-        stdout: { type: 'boolean' },
-        'single-file': { type: 'boolean' },
-        crds: { type: 'string' },
-        'without-policy': { type: 'boolean' },
-        'no-agbom': { type: 'boolean' },
-        format: { type: 'string', short: 'f' },
-        config: { type: 'string', short: 'c' },
-        quiet: { type: 'boolean', short: 'q' },
-        color: { type: 'boolean' },
-        'no-color': { type: 'boolean' },
-      },
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-}
+const OPTIONS = {
+  output: { type: 'string', short: 'o' },
+  stdout: { type: 'boolean' },
+  'single-file': { type: 'boolean' },
+  crds: { type: 'string' },
+  'without-policy': { type: 'boolean' },
+  'no-agbom': { type: 'boolean' },
+  format: { type: 'string', short: 'f' },
+  config: { type: 'string', short: 'c' },
+  quiet: { type: 'boolean', short: 'q' },
+  color: { type: 'boolean' },
+  'no-color': { type: 'boolean' },
+} as const;

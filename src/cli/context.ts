@@ -1,3 +1,4 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 /** What a command gets from its driver: the tests pass their own. */
 export interface CommandContext {
   readonly cwd: string;
@@ -9,3 +10,14 @@ export interface CommandContext {
 
 /** A mistake in the command line: exit code 2 with the usage. */
 export class UsageError extends Error {}
+
+type OptionSpecs = NonNullable<ParseArgsConfig['options']>;
+
+/** Parses a command's arguments; a mistake in them is a usage error (exit 2), not a crash. */
+export function parseCommandLine<O extends OptionSpecs>(argv: string[], options: O) {
+  try {
+    return parseArgs({ args: argv, allowPositionals: true, options });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}

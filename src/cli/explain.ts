@@ -4,17 +4,16 @@
  * Exit 0 when nothing is denied, 1 when something is, 2 for usage errors
  * (including an agent that does not exist).
  */
-import { parseArgs } from 'node:util';
 import { didYouMean } from '../diagnostics/index.js';
 import { Locator } from '../manifests/index.js';
 import { runValidate } from '../pipeline/index.js';
 import { explainAgent, renderExplanation, type AgentEvaluation, type ExplainFormat } from '../policy/index.js';
-import { UsageError, type CommandContext } from './context.js';
+import { parseCommandLine, UsageError, type CommandContext } from './context.js';
 
 const FORMATS: readonly ExplainFormat[] = ['text', 'json'];
 
 export async function run(argv: string[], ctx: CommandContext): Promise<number> {
-  const { values, positionals } = parseCommandLine(argv);
+  const { values, positionals } = parseCommandLine(argv, OPTIONS);
   const [target, ...paths] = positionals;
   if (!target) throw new UsageError('name the agent to explain');
   const format = (values.format ?? 'text') as ExplainFormat;
@@ -44,18 +43,8 @@ function pickAgent(agents: readonly AgentEvaluation[], name: string, namespace: 
   throw new UsageError(`no agent "${name}"${where}${elsewhere}${hint ? `; ${hint}` : ''}`);
 }
 
-function parseCommandLine(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        namespace: { type: 'string', short: 'n' },
-        format: { type: 'string', short: 'f' },
-        config: { type: 'string', short: 'c' },
-      },
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-}
+const OPTIONS = {
+  namespace: { type: 'string', short: 'n' },
+  format: { type: 'string', short: 'f' },
+  config: { type: 'string', short: 'c' },
+} as const;

@@ -7,11 +7,10 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { runValidate } from '../pipeline/index.js';
 import { checkCases, parsePolicyTest, type CaseResult } from '../policy/index.js';
 import { TEST_FILE } from '../policy/testing.js';
-import { UsageError, type CommandContext } from './context.js';
+import { parseCommandLine, UsageError, type CommandContext } from './context.js';
 
 interface TestReport {
   readonly file: string;
@@ -25,7 +24,7 @@ const SKIPPED_DIRS = new Set(['.git', 'node_modules']);
 export async function run(argv: string[], ctx: CommandContext): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub !== 'test') throw new UsageError(sub ? `unknown subcommand "${sub}"; the subcommand is test` : 'name a subcommand: test');
-  const { values, positionals } = parseCommandLine(rest);
+  const { values, positionals } = parseCommandLine(rest, OPTIONS);
   const format = values.format ?? 'text';
   if (format !== 'text' && format !== 'json') throw new UsageError('--format must be text or json');
   const files = (positionals.length ? positionals : ['.']).flatMap((p) => findTests(path.resolve(ctx.cwd, p)));
@@ -116,10 +115,6 @@ function renderJson(reports: readonly TestReport[]): string {
   return `${JSON.stringify({ tests: reports, summary }, null, 2)}\n`;
 }
 
-function parseCommandLine(argv: string[]) {
-  try {
-    return parseArgs({ args: argv, allowPositionals: true, options: { format: { type: 'string', short: 'f' } } });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-}
+const OPTIONS = {
+  format: { type: 'string', short: 'f' },
+} as const;

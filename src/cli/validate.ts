@@ -1,10 +1,9 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { formatDiagnostics, OUTPUT_FORMATS } from '../diagnostics/index.js';
 import { PIPELINE_CHECKS, runValidate, type PipelineCheck } from '../pipeline/index.js';
-import { UsageError, type CommandContext } from './context.js';
+import { parseCommandLine, UsageError, type CommandContext } from './context.js';
 import { version } from './main.js';
 
 const Options = z.object({
@@ -26,7 +25,7 @@ const Options = z.object({
 });
 
 export async function run(argv: string[], ctx: CommandContext): Promise<number> {
-  const { values, positionals } = parseCommandLine(argv);
+  const { values, positionals } = parseCommandLine(argv, OPTIONS);
   const { 'no-color': noColor, ...rest } = values;
   const parsed = Options.safeParse({ ...rest, ...(noColor ? { color: false } : {}) });
   if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; '));
@@ -51,25 +50,15 @@ export async function run(argv: string[], ctx: CommandContext): Promise<number> 
   return run.summary.errors > 0 ? 1 : 0;
 }
 
-function parseCommandLine(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        format: { type: 'string', short: 'f' },
-        checks: { type: 'string' },
-        config: { type: 'string', short: 'c' },
-        quiet: { type: 'boolean', short: 'q' },
-        timings: { type: 'boolean' },
-        color: { type: 'boolean' },
-        'no-color': { type: 'boolean' },
-      },
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-}
+const OPTIONS = {
+  format: { type: 'string', short: 'f' },
+  checks: { type: 'string' },
+  config: { type: 'string', short: 'c' },
+  quiet: { type: 'boolean', short: 'q' },
+  timings: { type: 'boolean' },
+  color: { type: 'boolean' },
+  'no-color': { type: 'boolean' },
+} as const;
 
 /** Stage timings in milliseconds, for --timings (on stderr, so stdout stays machine-readable). */
 function formatTimings(timings: Readonly<Record<string, number>>): string {

@@ -5,21 +5,9 @@
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 
-/** A Kubernetes object as plain JSON, as the compiler emits it. */
-export interface KubeObject {
-  apiVersion: string;
-  kind: string;
-  metadata: KubeObjectMeta;
-  [field: string]: unknown;
-}
+import type { KubeObject, KubeObjectMeta } from '../model/kube.js';
 
-export interface KubeObjectMeta {
-  name: string;
-  namespace?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  [field: string]: unknown;
-}
+export type { KubeObject, KubeObjectMeta };
 
 /** Where in the user's Joch manifests an object came from (1-based line and column). */
 export interface Origin {

@@ -8,21 +8,9 @@ import type { AgentGraph, ReferenceEdge } from '../model/graph.js';
 import type { PolicyBundle } from '../model/policy-bundle.js';
 import type { Resource } from '../model/resource.js';
 
-export interface KubeObjectMeta {
-  name: string;
-  namespace?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  [field: string]: unknown;
-}
+import type { KubeObject, KubeObjectMeta } from '../model/kube.js';
 
-/** A Kubernetes object as plain JSON. */
-export interface KubeObject {
-  apiVersion: string;
-  kind: string;
-  metadata: KubeObjectMeta;
-  [field: string]: unknown;
-}
+export type { KubeObject, KubeObjectMeta };
 
 /**
  * One emitted object and the Joch manifest it came from, so the apply stage
