@@ -20,6 +20,7 @@
  * dry-run at their stage, after the CRDs and Namespaces they need are
  * applied (see apply.ts).
  */
+import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { groupKind, mappingsFromCrd, splitApiVersion } from './discovery.js';
 import type { ResourceMapping } from './discovery.js';
@@ -40,9 +41,11 @@ import { desiredKeys, planPrune } from './prune.js';
 import type { PruneCandidate } from './prune.js';
 import { ApiError } from './transport.js';
 import type {
+  AppliedState,
   ClusterError,
   DesiredObject,
   FieldChange,
+  Health,
   KubeObject,
   ObjectRef,
   Origin,
@@ -72,6 +75,8 @@ export interface Entry {
   error?: ClusterError;
   /** Set by apply: the object the API server returned. */
   result?: KubeObject;
+  /** Unchanged since the `since` state: not read from the cluster; its health is the one seen then. */
+  trusted?: Health;
   outcome?: 'created' | 'configured' | 'recreated' | 'failed' | 'skipped';
 }
 
@@ -84,6 +89,8 @@ export interface Member {
 export interface Analysis {
   entries: Entry[];
   members: Map<string, Member>;
+  /** Members of the ApplySet: those listed, or those of the `since` state. */
+  inventorySize: number;
   parentLive?: KubeObject;
   parentState: InventoryState;
   /** False when some member list failed: pruning must not run on a partial view. */
@@ -98,22 +105,67 @@ export async function analyze(ctx: RunContext, desired: readonly DesiredObject[]
   const errors: ClusterError[] = [];
   const entries = resolveEntries(ctx, desired, errors);
   const { parentLive, parentState } = await readParent(ctx, errors);
-  const { members, complete } = await listMembers(ctx, entries, parentState, errors);
-  await lookUpNonMembers(ctx, entries, members);
-  for (const e of entries) if (!e.error) compareEntry(ctx, e);
+  const since = ctx.options.since?.applySetId === ctx.applySetId ? ctx.options.since : undefined;
+  const wanted = desiredKeys(desired);
+  const { members, complete } = since ? await lookUpRemoved(ctx, since, wanted) : await listMembers(ctx, entries, parentState, errors);
+  if (since) trustUnchanged(entries, since);
+  const open = entries.filter((e) => !e.trusted);
+  await lookUpNonMembers(ctx, open, members);
+  for (const e of open) if (!e.error) compareEntry(ctx, e);
   markDeferred(entries);
   await dryRunAll(ctx, entries.filter((e) => !e.error && e.action !== 'unchanged' && e.validation !== 'deferred'));
   for (const e of entries) if (e.error) errors.push(e.error);
-  const prune = await planPrune(ctx, entries, desiredKeys(desired), members, complete, errors);
+  const inventorySize = since ? Object.keys(since.objects).length : members.size;
+  const prune = await planPrune(ctx, entries, wanted, members, complete, errors, inventorySize);
   return {
     entries,
     members,
+    inventorySize,
     ...(parentLive ? { parentLive } : {}),
     parentState,
     inventoryComplete: complete,
     prune,
     errors: dedupe(errors),
   };
+}
+
+/** The hash an entry's apply configuration is remembered by in an AppliedState. */
+export function appliedHash(e: Pick<Entry, 'applied'>): string {
+  return createHash('sha256').update(JSON.stringify(e.applied)).digest('hex');
+}
+
+/** Objects applied last time with exactly this content are up to date without a read. */
+function trustUnchanged(entries: Entry[], since: AppliedState): void {
+  for (const e of entries) {
+    const last = since.objects[e.key];
+    if (e.error || !last || last.hash !== appliedHash(e)) continue;
+    e.action = 'unchanged';
+    e.validation = 'none';
+    e.trusted = last.health;
+  }
+}
+
+/**
+ * The members that may have to be pruned: objects applied last time that
+ * left the desired set, read one by one (the rest of the ApplySet is not
+ * listed). Only objects still carrying our part-of label are members.
+ */
+async function lookUpRemoved(ctx: RunContext, since: AppliedState, wanted: Set<string>): Promise<{ members: Map<string, Member>; complete: boolean }> {
+  const members = new Map<string, Member>();
+  let complete = true;
+  const removed = Object.keys(since.objects).filter((k) => !wanted.has(k));
+  await mapLimit(removed, ctx.settings.concurrency, async (key) => {
+    const [group = '', kind = '', namespace = '', ...name] = key.split('/');
+    const mapping = ctx.mapper.findPreferred(group, kind);
+    if (!mapping) return; // no longer served: nothing left to delete
+    try {
+      const live = await getIfExists(ctx, mapping, namespace || undefined, name.join('/'));
+      if (live?.metadata.labels?.[APPLYSET_PART_OF_LABEL] === ctx.applySetId) members.set(key, { key, live, mapping });
+    } catch {
+      complete = false;
+    }
+  });
+  return { members, complete };
 }
 
 // ---------------------------------------------------------------------------
@@ -253,20 +305,37 @@ async function listMembers(
   const namespaces = new Set(parentState.namespaces);
   for (const e of entries) if (e.ref.namespace) namespaces.add(e.ref.namespace);
 
-  const buckets: Bucket[] = [];
-  for (const m of byGk.values()) {
-    if (m.namespaced) for (const ns of namespaces) buckets.push({ mapping: m, namespace: ns });
-    else buckets.push({ mapping: m, namespace: undefined });
-  }
   const members = new Map<string, Member>();
   let complete = true;
   const selector = `${APPLYSET_PART_OF_LABEL}=${ctx.applySetId}`;
+  const record = (items: readonly KubeObject[], mapping: ResourceMapping) => {
+    for (const live of items) {
+      const key = objectKey(live.apiVersion, live.kind, live.metadata.namespace, live.metadata.name);
+      members.set(key, { key, live, mapping });
+    }
+  };
+
+  // One LIST per namespaced kind across all namespaces when the identity may
+  // (a fleet spans dozens of namespaces: 20 lists instead of 380); a
+  // namespace-limited identity is refused and lists namespace by namespace.
+  const buckets: Bucket[] = [];
+  const wide: ResourceMapping[] = [];
+  for (const m of byGk.values()) {
+    if (!m.namespaced) buckets.push({ mapping: m, namespace: undefined });
+    else if (namespaces.size > 1) wide.push(m);
+    else for (const ns of namespaces) buckets.push({ mapping: m, namespace: ns });
+  }
+  await mapLimit(wide, ctx.settings.concurrency, async (m) => {
+    try {
+      record(await listObjects(ctx, m, undefined, { labelSelector: selector }), m);
+    } catch {
+      // Per namespace instead: that also says precisely which namespace failed.
+      for (const ns of namespaces) buckets.push({ mapping: m, namespace: ns });
+    }
+  });
   await mapLimit(buckets, ctx.settings.concurrency, async (b) => {
     try {
-      for (const live of await listObjects(ctx, b.mapping, b.namespace, { labelSelector: selector })) {
-        const key = objectKey(live.apiVersion, live.kind, live.metadata.namespace, live.metadata.name);
-        members.set(key, { key, live, mapping: b.mapping });
-      }
+      record(await listObjects(ctx, b.mapping, b.namespace, { labelSelector: selector }), b.mapping);
     } catch (err) {
       complete = false;
       const affected = entries.filter((e) => e.gk === groupKind(b.mapping.group, b.mapping.kind) && e.ref.namespace === b.namespace && !e.error);
@@ -455,12 +524,17 @@ function storesAsLive(result: KubeObject, live: KubeObject, manager: string): bo
   return isDeepStrictEqual(comparable(result, manager), comparable(live, manager));
 }
 
+/**
+ * What an apply could change: everything but status (controllers write it,
+ * even between our read and our dry-run) and the server's bookkeeping.
+ */
 function comparable(o: KubeObject, manager: string): unknown {
   const { resourceVersion: _rv, managedFields, generation: _gen, ...metadata } = o.metadata as Record<string, unknown>;
+  const { status: _status, ...rest } = o;
   const ours = ((managedFields ?? []) as { manager?: string; operation?: string; fieldsV1?: unknown }[])
     .filter((m) => m.manager === manager && m.operation === 'Apply')
     .map((m) => m.fieldsV1);
-  return { ...o, metadata, ours };
+  return { ...rest, metadata, ours };
 }
 
 /** Whether `manager` holds fields of the live object through server-side apply. */

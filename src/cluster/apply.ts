@@ -17,9 +17,9 @@
  * up front: they are dry-run at the start of their stage, and if any of them
  * fails, nothing of that stage is written.
  */
-import { analyze, dedupe, dryRunAll, withNotFoundRetry } from './analyze.js';
+import { analyze, appliedHash, dedupe, dryRunAll, withNotFoundRetry } from './analyze.js';
 import type { Analysis, Entry } from './analyze.js';
-import { applyObject, deleteObject, getIfExists, openClient, openRun } from './context.js';
+import { applyObject, deleteObject, getIfExists, objectKey, openClient, openRun } from './context.js';
 import type { RunContext } from './context.js';
 import { groupKind, mappingsFromCrd, splitApiVersion } from './discovery.js';
 import { describeRef, toClusterError } from './errors.js';
@@ -39,6 +39,7 @@ import { ApiError, TransportError, sleep } from './transport.js';
 import type { KubeClient } from './transport.js';
 import type {
   AppliedObject,
+  AppliedState,
   ApplyOptions,
   ApplyResult,
   ClusterError,
@@ -73,6 +74,7 @@ function failedBeforeStart(options: ApplyOptions, client: KubeClient, err: unkno
   if (!(err instanceof TransportError || err instanceof ApiError)) throw err;
   return {
     inventory: { id: applySetId(options.inventory), parent: parentRef(options.inventory), liveMembers: 0 },
+    applied: { applySetId: applySetId(options.inventory), objects: {} },
     objects: [],
     pruned: [],
     complete: false,
@@ -282,6 +284,7 @@ class ApplyRun {
   // Health
 
   private health(e: Entry): Health {
+    if (e.trusted && !e.result) return e.trusted;
     const obj = e.result ?? e.live;
     if (!obj) return { status: 'NotFound', message: 'not in the cluster (not applied)' };
     return assessHealth(obj, this.ctx.settings.readyGroups);
@@ -318,6 +321,32 @@ class ApplyRun {
 
   // -------------------------------------------------------------------------
 
+  /**
+   * Objects now in place as desired, which the next run may trust, and
+   * members that left the desired set but are still there (the prune did not
+   * run or did not finish): those keep an empty hash, never trusted, so the
+   * next run still finds and prunes them (see AppliedState).
+   */
+  private appliedState(objects: readonly AppliedObject[]): AppliedState {
+    const state: AppliedState = { applySetId: this.ctx.applySetId, objects: {} };
+    const desired = new Set<string>();
+    this.analysis.entries.forEach((e, i) => {
+      desired.add(e.key);
+      const o = objects[i];
+      if (o && (o.outcome === 'unchanged' || o.outcome === 'created' || o.outcome === 'configured' || o.outcome === 'recreated')) {
+        state.objects[e.key] = { hash: appliedHash(e), health: o.health ?? { status: 'Unknown', message: '' } };
+      }
+    });
+    const deleted = new Set(
+      this.pruned.filter((p) => p.outcome === 'deleted').map((p) => objectKey(p.ref.apiVersion, p.ref.kind, p.ref.namespace, p.ref.name)),
+    );
+    for (const key of this.analysis.members.keys()) {
+      if (desired.has(key) || deleted.has(key)) continue;
+      state.objects[key] = { hash: '', health: { status: 'Unknown', message: 'left the desired set; not pruned yet' } };
+    }
+    return state;
+  }
+
   private result(): ApplyResult {
     const objects: AppliedObject[] = this.analysis.entries.map((e) => ({
       ref: e.ref,
@@ -330,7 +359,8 @@ class ApplyRun {
     const errors = dedupe(this.errors);
     const applyErrors = errors.filter((e) => e.phase !== 'health');
     return {
-      inventory: { id: this.ctx.applySetId, parent: this.ctx.parent, liveMembers: this.analysis.members.size },
+      inventory: { id: this.ctx.applySetId, parent: this.ctx.parent, liveMembers: this.analysis.inventorySize },
+      applied: this.appliedState(objects),
       objects,
       pruned: this.pruned,
       complete: applyErrors.length === 0 && objects.every((o) => o.outcome !== 'failed' && o.outcome !== 'skipped'),

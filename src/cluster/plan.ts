@@ -46,7 +46,7 @@ export function toPlan(ctx: RunContext, a: Analysis): Plan {
   }));
   const prune: PlannedPrune[] = a.prune.map((c) => ({ ref: c.ref, action: c.action, ...(c.reason ? { reason: c.reason } : {}) }));
   return {
-    inventory: { id: ctx.applySetId, parent: ctx.parent, liveMembers: a.members.size },
+    inventory: { id: ctx.applySetId, parent: ctx.parent, liveMembers: a.inventorySize },
     objects,
     prune,
     summary: summarize(objects, prune),

@@ -52,6 +52,8 @@ export async function planPrune(
   members: Map<string, Member>,
   complete: boolean,
   errors: ClusterError[],
+  /** Members of the ApplySet; more than `members` when only some were read (see AppliedState). */
+  inventorySize: number = members.size,
 ): Promise<PruneCandidate[]> {
   if (!ctx.settings.prune) return [];
   const candidates: PruneCandidate[] = [];
@@ -70,8 +72,9 @@ export async function planPrune(
     const reason = await keepReason(ctx, c.member, entries, held);
     if (reason) Object.assign(c, { action: 'keep', reason });
   });
-  const stillDesired = [...members.keys()].filter((k) => wanted.has(k)).length;
-  const guard = guardProblem(ctx, candidates.filter((c) => c.action === 'delete').length, members.size, stillDesired);
+  const deletes = candidates.filter((c) => c.action === 'delete').length;
+  const stillDesired = inventorySize === members.size ? [...members.keys()].filter((k) => wanted.has(k)).length : inventorySize - members.size;
+  const guard = guardProblem(ctx, deletes, inventorySize, stillDesired);
   if (guard && complete) errors.push({ code: 'prune-guard', phase: 'prune', ref: ctx.parent, message: guard });
   return candidates;
 }

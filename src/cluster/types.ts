@@ -60,8 +60,24 @@ export interface PruneGuard {
   allowMassPrune?: boolean;
 }
 
+/**
+ * What an apply left in place: for every object it applied or found up to
+ * date, the hash of what was applied and the health it had. Passed back as
+ * `since`, it lets the next run trust the objects whose desired content did
+ * not change instead of reading the whole ApplySet from the cluster: a one-
+ * object change then costs a few requests, not a listing of the fleet. Hand
+ * edits of trusted objects are not seen on such a run; a run without `since`
+ * (the drift check) reads everything.
+ */
+export interface AppliedState {
+  applySetId: string;
+  objects: Record<string, { hash: string; health: Health }>;
+}
+
 export interface PlanOptions extends ClusterOptions {
   inventory: InventoryRef;
+  /** The `applied` state of the last run, to analyse only what changed since (see AppliedState). */
+  since?: AppliedState;
   /** Delete members that left the desired set; default true. */
   prune?: boolean;
   pruneGuard?: PruneGuard;
@@ -231,6 +247,8 @@ export interface PrunedObject {
 
 export interface ApplyResult {
   inventory: InventoryInfo;
+  /** What this run left in place; pass it as `since` to the next run. */
+  applied: AppliedState;
   objects: AppliedObject[];
   pruned: PrunedObject[];
   /** Every desired object applied (or unchanged) without error. */
