@@ -14,6 +14,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateFleet, type FleetStats } from './fleet.js';
 import { naiveValidate } from './reference.js';
+import { benchSync } from './sync.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const BIN = path.join(ROOT, 'bin/joch.js');
@@ -91,6 +92,7 @@ type Section = (ctx: BenchContext) => Promise<void>;
 /** Stage benchmarks register here; each prints its own table. */
 const SECTIONS: Record<string, Section> = {
   validate: benchValidate,
+  sync: benchSync,
 };
 
 async function main(): Promise<void> {

@@ -46,6 +46,16 @@ const COMMANDS: Record<string, Command> = {
     usage: 'joch policy test [PATH...] [--format text|json]   (exit 1 when a case fails, 2 when a test cannot run)',
     load: () => import('./policy.js'),
   },
+  sync: {
+    summary: 'Continuously reconcile a Git repository of manifests: validate, govern, compile, apply, AgBOM, status commits',
+    usage: [
+      'joch sync [--once] [--repo URL|PATH] [--branch B | --tag T | --semver RANGE | --commit SHA] [--root DIR] [--kubeconfig FILE | --target git|folder]',
+      '          [--interval 60s] [--drift-interval 5m] [--webhook-port N --webhook-secret-file F] [--metrics-port N] [--leader-elect] [--suspend] ...',
+      '       With no options: the repository of the current folder, root examples/fleet, rendered manifests on joch/rendered, status on joch/status.',
+      '       Every option also reads JOCH_SYNC_<NAME>; see src/reconcile/README.md. --once exits 0 when applied or nothing to do, 1 when refused or failed.',
+    ].join('\n'),
+    load: () => import('./sync.js'),
+  },
   action: {
     summary: 'Run the GitHub Action: review a pull request (reads INPUT_* and GITHUB_* variables)',
     usage: 'joch action   (inside a workflow step; see action.yml)',

@@ -4,7 +4,7 @@
  */
 import { finding, type Diagnostic, type Finding } from '../diagnostics/index.js';
 import type { Resource } from '../model/resource.js';
-import { displayPath, type Snapshot } from '../source/types.js';
+import { displayPath, type Snapshot, type SourceFile } from '../source/types.js';
 import { classifyDocument, type ManifestDocument } from './classify.js';
 import { Locator } from './locate.js';
 import { DEFAULT_PARSE_LIMITS, parseFileBytes, type ParseLimits } from './parse.js';
@@ -17,12 +17,28 @@ export { parseYamlFast } from './yaml-fast.js';
 export interface LoadOptions {
   readonly defaultNamespace: string;
   readonly limits?: Partial<ParseLimits> | undefined;
+  /**
+   * Results per source file, kept by the caller between loads (the sync
+   * loop): a file whose SourceFile object is reused (its blob did not
+   * change) is not parsed or classified again. The caller must drop the
+   * cache when the default namespace, the limits or the display prefix change.
+   */
+  readonly cache?: WeakMap<SourceFile, FileLoad> | undefined;
 }
 
 export interface LoadedFile {
   readonly path: string;
   readonly hash: string;
   readonly documents: number;
+}
+
+/** Everything the load stage makes of one file. */
+export interface FileLoad {
+  readonly file: LoadedFile;
+  readonly text: string | undefined;
+  readonly documents: readonly ManifestDocument[];
+  readonly resources: readonly Resource[];
+  readonly findings: readonly Finding[];
 }
 
 export interface ManifestSet {
@@ -48,22 +64,16 @@ export function loadManifests(snapshot: Snapshot, options: LoadOptions): Manifes
   const texts = new Map<string, string>();
 
   for (const source of [...snapshot.files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) {
-    const file = displayPath(snapshot, source.path);
-    const parsed = parseFileBytes(file, source.bytes, limits);
-    if (parsed.text !== undefined) texts.set(file, parsed.text);
-    findings.push(...parsed.findings);
-    files.push({ path: file, hash: parsed.hash, documents: parsed.docs.length });
-    parsed.docs.forEach((d, doc) => {
-      if (!d.ok) return;
-      if (d.empty) {
-        findings.push(finding('JOCH108', 'the YAML document is empty', { file, doc, path: [] }));
-        return;
-      }
-      const c = classifyDocument(file, doc, d.value, options.defaultNamespace, d.hash);
-      findings.push(...c.findings);
-      if (c.document) documents.push(c.document);
-      if (c.resource) resources.push(c.resource);
-    });
+    let load = options.cache?.get(source);
+    if (!load) {
+      load = loadFile(displayPath(snapshot, source.path), source.bytes, limits, options.defaultNamespace);
+      options.cache?.set(source, load);
+    }
+    files.push(load.file);
+    documents.push(...load.documents);
+    resources.push(...load.resources);
+    findings.push(...load.findings);
+    if (load.text !== undefined) texts.set(load.file.path, load.text);
   }
   resources.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   return {
@@ -76,6 +86,25 @@ export function loadManifests(snapshot: Snapshot, options: LoadOptions): Manifes
     findings,
     texts,
   };
+}
+
+function loadFile(file: string, bytes: Uint8Array, limits: ParseLimits, defaultNamespace: string): FileLoad {
+  const parsed = parseFileBytes(file, bytes, limits);
+  const documents: ManifestDocument[] = [];
+  const resources: Resource[] = [];
+  const findings: Finding[] = [...parsed.findings];
+  parsed.docs.forEach((d, doc) => {
+    if (!d.ok) return;
+    if (d.empty) {
+      findings.push(finding('JOCH108', 'the YAML document is empty', { file, doc, path: [] }));
+      return;
+    }
+    const c = classifyDocument(file, doc, d.value, defaultNamespace, d.hash);
+    findings.push(...c.findings);
+    if (c.document) documents.push(c.document);
+    if (c.resource) resources.push(c.resource);
+  });
+  return { file: { path: file, hash: parsed.hash, documents: parsed.docs.length }, text: parsed.text, documents, resources, findings };
 }
 
 /** Resolves findings to positioned diagnostics using the loaded texts. */

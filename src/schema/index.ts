@@ -3,7 +3,7 @@
  * loaded manifest set. Returns findings and the resolved reference graph.
  */
 import type { Finding } from '../diagnostics/index.js';
-import type { ManifestSet } from '../manifests/index.js';
+import type { ManifestDocument, ManifestSet } from '../manifests/index.js';
 import { identityFindings } from './identity.js';
 import { resolveReferences, type ResolvedReference } from './references.js';
 import { documentRef, schemaFindings } from './schema-pass.js';
@@ -18,6 +18,12 @@ export const ALL_CHECKS: readonly Check[] = ['schema', 'identity', 'references',
 export interface ValidateOptions {
   readonly checks: ReadonlySet<Check>;
   readonly defaultNamespace: string;
+  /**
+   * Findings of the per-document checks (schema, secrets), kept by the caller
+   * between runs: documents loaded from an unchanged file are the same
+   * objects and are not checked again. Only for the same checks and namespace.
+   */
+  readonly documentCache?: WeakMap<ManifestDocument, readonly Finding[]> | undefined;
 }
 
 export interface ValidationResult {
@@ -32,9 +38,13 @@ export interface ValidationResult {
 export function validateManifests(set: ManifestSet, options: ValidateOptions): ValidationResult {
   const findings: Finding[] = [];
   for (const d of set.documents) {
-    const ref = documentRef(d, options.defaultNamespace);
-    if (options.checks.has('schema')) findings.push(...schemaFindings(d, ref));
-    findings.push(...secretFindings(d, ref));
+    let found = options.documentCache?.get(d);
+    if (!found) {
+      const ref = documentRef(d, options.defaultNamespace);
+      found = [...(options.checks.has('schema') ? schemaFindings(d, ref) : []), ...secretFindings(d, ref)];
+      options.documentCache?.set(d, found);
+    }
+    findings.push(...found);
   }
   if (options.checks.has('identity')) findings.push(...identityFindings(set.resources));
   let references: ResolvedReference[] = [];

@@ -66,6 +66,12 @@ describe('StatusWriter on a local repository', () => {
     expect(await runGit(dir, ['status', '--porcelain'])).toBe('');
     expect(existsSync(path.join(root, 'unused'))).toBe(false);
 
+    const read = await w.read(['summary.yaml', 'missing.yaml']);
+    if (!read.ok) throw new Error(read.failure.message);
+    expect(read.commit).toBe(first.commit);
+    expect([...read.files.keys()]).toEqual(['summary.yaml']);
+    expect(Buffer.from(read.files.get('summary.yaml') as Uint8Array).toString()).toBe('ok: true\n');
+
     const same = ok(await w.write({ 'agents/a.yaml': 'phase: Ready\n' }));
     expect(same).toMatchObject({ committed: false, commit: first.commit, attempts: 0 });
     // file:// names the same repository.

@@ -1,0 +1,190 @@
+/**
+ * The pipeline from a Git snapshot instead of a local folder: the sync loop's
+ * entry. joch.yaml is read from the snapshot's files, its `paths` and
+ * `exclude` select the manifests, then the same stages as `runValidate` and
+ * `runCompile` run: load, validate, policy, compile. Nothing is compiled
+ * when validation or policy found an error. Nothing here prints or touches
+ * the disk.
+ */
+import ignore from 'ignore';
+import { LineCounter, parseDocument } from 'yaml';
+import { applySeverityOverrides, ConfigSchema, DEFAULT_CONFIG, type LoadedConfig } from '../config/index.js';
+import { createCompiler, type CompileOptions, type CompileOutput, type Compiler } from '../compile/index.js';
+import { finding, sortDiagnostics, summarize, type Diagnostic, type Finding, type Summary } from '../diagnostics/index.js';
+import { loadManifests, resolveFindings, type FileLoad, type LoadOptions, type ManifestDocument, type ManifestSet } from '../manifests/index.js';
+import { buildAgentGraphs, type AgentGraph } from '../model/graph.js';
+import { evaluatePolicy, type PolicyResult } from '../policy/index.js';
+import { ALL_CHECKS, validateManifests, type ValidationResult } from '../schema/index.js';
+import { displayPath, type Snapshot, type SourceFile } from '../source/types.js';
+import type { Timings } from './index.js';
+
+export const SNAPSHOT_CONFIG_FILES = ['joch.yaml', 'joch.yml'] as const;
+
+export interface SnapshotRunInput {
+  /** The files of one revision, paths relative to the source root. */
+  readonly snapshot: Snapshot;
+  /** The compile stage runs only when asked (validate-only callers skip it). Default true. */
+  readonly compile?: boolean | undefined;
+  /** A compiler kept between cycles rebuilds only what changed. */
+  readonly compiler?: Compiler | undefined;
+  readonly compileOptions?: Partial<CompileOptions> | undefined;
+  /**
+   * Kept between cycles: files whose SourceFile object is the one of the
+   * previous snapshot (GitSource hands unchanged files back as the same
+   * object) are neither parsed nor checked again.
+   */
+  readonly cache?: SnapshotCache | undefined;
+}
+
+export interface SnapshotRun {
+  readonly config: LoadedConfig;
+  /** The snapshot restricted to the manifests joch.yaml selects. */
+  readonly snapshot: Snapshot;
+  readonly set: ManifestSet;
+  readonly validation: ValidationResult;
+  readonly graphs: readonly AgentGraph[];
+  readonly policy: PolicyResult;
+  /** Undefined when any stage before compile found an error, or compile was not asked for. */
+  readonly output: CompileOutput | undefined;
+  /** True when any stage found an error: apply nothing. */
+  readonly refused: boolean;
+  readonly diagnostics: Diagnostic[];
+  readonly summary: Summary;
+  readonly timings: Timings;
+}
+
+export function runSnapshot(input: SnapshotRunInput): SnapshotRun {
+  const timings: Timings = {};
+  const time = <T>(stage: string, fn: () => T): T => {
+    const start = performance.now();
+    const out = fn();
+    timings[stage] = (timings[stage] ?? 0) + performance.now() - start;
+    return out;
+  };
+  const loaded = time('config', () => configOfSnapshot(input.snapshot));
+  const { config } = loaded;
+  const snapshot = time('select', () => selectFiles(input.snapshot, loaded));
+  const cache = input.cache;
+  const loadOptions = { defaultNamespace: config.defaultNamespace, limits: config.limits };
+  const set = time('load', () => (cache ? cache.load(snapshot, loadOptions) : loadManifests(snapshot, loadOptions)));
+  const validation = time('validate', () =>
+    cache
+      ? cache.validate(set, config.defaultNamespace)
+      : validateManifests(set, { checks: new Set(ALL_CHECKS), defaultNamespace: config.defaultNamespace }),
+  );
+  const graphs = time('graph', () => buildAgentGraphs(set.resources, validation.references));
+  const policy = time('policy', () =>
+    evaluatePolicy({ resources: set.resources, graphs, references: validation.references, options: config.policy }),
+  );
+  const findings: Finding[] = [...loaded.findings, ...set.findings, ...validation.findings, ...policy.findings];
+  if (snapshot.files.length === 0) {
+    findings.push(finding('JOCH003', 'no YAML files were found', { file: loaded.file ?? displayPath(snapshot, '.'), line: 1, column: 1 }));
+  }
+  const texts = new Map(set.texts);
+  if (loaded.file && loaded.text !== undefined) texts.set(loaded.file, loaded.text);
+  const resolve = (f: readonly Finding[]) => resolveFindings({ texts }, applySeverityOverrides([...f], loaded));
+  let diagnostics = time('report', () => resolve(findings));
+  let output: CompileOutput | undefined;
+  if (input.compile !== false && !diagnostics.some((d) => d.severity === 'error')) {
+    const compiler = input.compiler ?? createCompiler({ requirePolicyBundles: true, ...input.compileOptions });
+    output = time('compile', () =>
+      compiler.compile({
+        resources: set.resources,
+        graphs,
+        references: validation.references,
+        bundles: new Map(policy.bundles.map((b) => [b.agent, b])),
+        revision: snapshot.revision,
+        commitTime: snapshot.commitTime,
+        displayPrefix: snapshot.displayPrefix,
+      }),
+    );
+    diagnostics = [...diagnostics, ...time('report', () => resolve(output?.findings ?? []))];
+  }
+  const sorted = sortDiagnostics(diagnostics);
+  const summary = summarize(sorted, set.files.length, set.resources.length);
+  const refused = summary.errors > 0 || (input.compile !== false && output === undefined);
+  return { config: loaded, snapshot, set, validation, graphs, policy, output: refused ? undefined : output, refused, diagnostics: sorted, summary, timings };
+}
+
+/** joch.yaml (or joch.yml) at the snapshot root, parsed as `loadConfig` parses the file on disk. */
+export function configOfSnapshot(snapshot: Snapshot): LoadedConfig {
+  const source = SNAPSHOT_CONFIG_FILES.map((name) => snapshot.files.find((f) => f.path === name)).find((f) => f !== undefined);
+  if (!source) return { config: DEFAULT_CONFIG, root: snapshot.root, findings: [] };
+  const file = displayPath(snapshot, source.path);
+  const text = Buffer.from(source.bytes).toString('utf8');
+  const base = { root: snapshot.root, file, text };
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter: lines });
+  const error = doc.errors[0];
+  if (error) {
+    const pos = lines.linePos(error.pos[0]);
+    const message = (error.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
+    return { ...base, config: DEFAULT_CONFIG, findings: [finding('JOCH001', `joch.yaml is not valid YAML: ${message}`, { file, line: pos.line, column: pos.col })] };
+  }
+  const parsed = ConfigSchema.safeParse(doc.toJS() ?? {});
+  if (parsed.success) return { ...base, config: parsed.data, findings: [] };
+  const findings = parsed.error.issues.map((issue) => {
+    const where = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+    const unknown = issue.code === 'unrecognized_keys' ? issue.keys[0] : undefined;
+    return finding('JOCH001', `joch.yaml: ${where.length ? `${where.join('.')}: ` : ''}${issue.message}`, {
+      file,
+      doc: 0,
+      path: unknown === undefined ? where : [...where, unknown],
+      ...(unknown === undefined ? {} : { part: 'key' as const }),
+    });
+  });
+  return { ...base, config: DEFAULT_CONFIG, findings };
+}
+
+/**
+ * The manifests joch.yaml selects: files under its `paths`, minus its
+ * `exclude` patterns and the configuration file itself. The snapshot's
+ * ignore file was already applied by the source.
+ */
+export function selectFiles(snapshot: Snapshot, loaded: LoadedConfig): Snapshot {
+  const prefixes = loaded.config.paths.map(normalizeFolder);
+  const everything = prefixes.includes('');
+  const rules = ignore().add([...loaded.config.exclude]);
+  const configPaths = new Set<string>(SNAPSHOT_CONFIG_FILES);
+  const files = snapshot.files.filter(
+    (f: SourceFile) =>
+      !configPaths.has(f.path) &&
+      (everything || prefixes.some((p) => f.path === p || f.path.startsWith(`${p}/`))) &&
+      !rules.ignores(f.path),
+  );
+  return files.length === snapshot.files.length ? snapshot : { ...snapshot, files };
+}
+
+function normalizeFolder(p: string): string {
+  return p
+    .split('/')
+    .filter((s) => s !== '' && s !== '.')
+    .join('/');
+}
+
+/**
+ * Per-file results of the load stage and per-document results of the
+ * document checks (schema, secrets), reused while the file is unchanged:
+ * the caches that loadManifests and validateManifests take, dropped together
+ * when what they depend on changes.
+ */
+export class SnapshotCache {
+  private files = new WeakMap<SourceFile, FileLoad>();
+  private checks = new WeakMap<ManifestDocument, readonly Finding[]>();
+  private key = '';
+
+  load(snapshot: Snapshot, options: LoadOptions): ManifestSet {
+    const key = JSON.stringify([snapshot.displayPrefix ?? '', options.defaultNamespace, options.limits]);
+    if (key !== this.key) {
+      this.files = new WeakMap();
+      this.checks = new WeakMap();
+      this.key = key;
+    }
+    return loadManifests(snapshot, { ...options, cache: this.files });
+  }
+
+  /** `validateManifests` with every check. */
+  validate(set: ManifestSet, defaultNamespace: string): ValidationResult {
+    return validateManifests(set, { checks: new Set(ALL_CHECKS), defaultNamespace, documentCache: this.checks });
+  }
+}

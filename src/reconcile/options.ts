@@ -1,0 +1,191 @@
+/**
+ * Every option of `joch sync`, from flags and from `JOCH_SYNC_*` environment
+ * variables (a flag wins), validated with zod in one place so a typo in a
+ * Deployment's env is an error at start, not a silent default.
+ */
+import { z } from 'zod';
+
+/** `250ms`, `30s`, `5m`, `1h`, or a bare number of seconds. */
+export function parseDuration(text: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(text);
+  if (!m) return undefined;
+  const value = Number(m[1]);
+  const unit = m[2] ?? 's';
+  const factor = unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000;
+  return Math.round(value * factor);
+}
+
+const Duration = z
+  .union([z.string(), z.number()])
+  .transform((v, ctx) => {
+    const ms = typeof v === 'number' ? v * 1000 : parseDuration(v);
+    if (ms === undefined || !Number.isFinite(ms) || ms < 0) {
+      ctx.addIssue({ code: 'custom', message: 'must be a duration such as 500ms, 30s, 5m or 1h' });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const Port = z.coerce.number().int().min(0).max(65535);
+const Bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])]).transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
+const Name = z.string().min(1);
+const BranchName = z.string().regex(/^(?!-)(?!.*\.\.)(?!.*\/\/)[^\s~^:?*[\\]+(?<!\/)(?<!\.lock)$/, 'must be a valid branch name');
+
+/** The flag table: name -> [environment variable, type, description]. */
+export const SYNC_FLAGS = {
+  once: ['JOCH_SYNC_ONCE', 'boolean', 'run one cycle and exit: 0 applied or nothing to do, 1 refused or failed'],
+  repo: ['JOCH_SYNC_REPO', 'string', 'manifest repository: https URL, file:// URL or path (default: the Git repository of the current folder)'],
+  branch: ['JOCH_SYNC_BRANCH', 'string', 'branch to follow (default: main; the current branch for the local default)'],
+  tag: ['JOCH_SYNC_TAG', 'string', 'follow a tag'],
+  semver: ['JOCH_SYNC_SEMVER', 'string', 'follow the highest tag in a semver range, e.g. ">=1.2 <2"'],
+  commit: ['JOCH_SYNC_COMMIT', 'string', 'apply exactly this commit'],
+  root: ['JOCH_SYNC_ROOT', 'string', 'subdirectory of the repository holding joch.yaml (default: examples/fleet for the local default)'],
+  'ignore-file': ['JOCH_SYNC_IGNORE_FILE', 'string', 'ignore file at the root (default .jochignore)'],
+  'cache-dir': ['JOCH_SYNC_CACHE_DIR', 'string', 'folder for the Git caches (default: inside .git for a local repository, else ~/.cache/joch)'],
+  'token-file': ['JOCH_SYNC_TOKEN_FILE', 'string', 'HTTPS token from a file (a mounted Secret)'],
+  'token-env': ['JOCH_SYNC_TOKEN_ENV', 'string', 'HTTPS token from this environment variable'],
+  username: ['JOCH_SYNC_USERNAME', 'string', 'basic auth user name'],
+  'password-file': ['JOCH_SYNC_PASSWORD_FILE', 'string', 'basic auth password from a file'],
+  'password-env': ['JOCH_SYNC_PASSWORD_ENV', 'string', 'basic auth password from this environment variable'],
+  'auth-secret': ['JOCH_SYNC_AUTH_SECRET', 'string', 'NAMESPACE/NAME of a Kubernetes Secret with `token`, or `username` and `password`'],
+  'verify-key': ['JOCH_SYNC_VERIFY_KEY', 'strings', 'armored OpenPGP public key file; commits must be signed by one (repeatable)'],
+  interval: ['JOCH_SYNC_INTERVAL', 'duration', 'poll interval (default 60s)'],
+  jitter: ['JOCH_SYNC_JITTER', 'number', 'poll jitter as a fraction of the interval (default 0.1)'],
+  'drift-interval': ['JOCH_SYNC_DRIFT_INTERVAL', 'duration', 'how often the cluster is compared with the last good revision (default 5m)'],
+  'backoff-initial': ['JOCH_SYNC_BACKOFF_INITIAL', 'duration', 'first retry delay after a failed cycle (default 2s)'],
+  'backoff-max': ['JOCH_SYNC_BACKOFF_MAX', 'duration', 'retry delay ceiling (default 5m)'],
+  suspend: ['JOCH_SYNC_SUSPEND', 'boolean', 'fetch and report status, but apply nothing'],
+  target: ['JOCH_SYNC_TARGET', 'string', 'cluster, git (rendered manifests on a branch) or folder (default: cluster with a kubeconfig, else git)'],
+  kubeconfig: ['JOCH_SYNC_KUBECONFIG', 'string', 'kubeconfig file (KUBECONFIG is honoured; in a pod the in-cluster config is used)'],
+  'rendered-branch': ['JOCH_SYNC_RENDERED_BRANCH', 'string', 'branch for rendered manifests (default joch/rendered)'],
+  'rendered-repo': ['JOCH_SYNC_RENDERED_REPO', 'string', 'repository for rendered manifests (default: the manifest repository)'],
+  output: ['JOCH_SYNC_OUTPUT', 'string', 'folder for rendered manifests (target folder)'],
+  'status-branch': ['JOCH_SYNC_STATUS_BRANCH', 'string', 'status branch (default joch/status)'],
+  'status-repo': ['JOCH_SYNC_STATUS_REPO', 'string', 'repository for status commits (default: the manifest repository)'],
+  'no-status': ['JOCH_SYNC_NO_STATUS', 'boolean', 'write no status commits'],
+  'bot-name': ['JOCH_SYNC_BOT_NAME', 'string', 'author name of status commits (default joch-bot)'],
+  'bot-email': ['JOCH_SYNC_BOT_EMAIL', 'string', 'author email of status commits'],
+  'sign-key': ['JOCH_SYNC_SIGN_KEY', 'string', 'armored OpenPGP private key file to sign status commits'],
+  'sign-passphrase-env': ['JOCH_SYNC_SIGN_PASSPHRASE_ENV', 'string', 'environment variable holding the signing key passphrase'],
+  'webhook-port': ['JOCH_SYNC_WEBHOOK_PORT', 'port', 'port of the GitHub push webhook (POST /webhook); off when unset'],
+  'webhook-secret-file': ['JOCH_SYNC_WEBHOOK_SECRET_FILE', 'string', 'file holding the webhook HMAC secret'],
+  'webhook-secret-env': ['JOCH_SYNC_WEBHOOK_SECRET_ENV', 'string', 'environment variable holding the webhook HMAC secret'],
+  'metrics-port': ['JOCH_SYNC_METRICS_PORT', 'port', 'port of /metrics, /healthz and /readyz (may equal the webhook port); off when unset'],
+  'bind-address': ['JOCH_SYNC_BIND_ADDRESS', 'string', 'address the HTTP servers listen on (default 0.0.0.0 in a pod, else 127.0.0.1)'],
+  'leader-elect': ['JOCH_SYNC_LEADER_ELECT', 'boolean', 'hold a coordination.k8s.io Lease before applying'],
+  'lease-name': ['JOCH_SYNC_LEASE_NAME', 'string', 'Lease name (default joch-sync)'],
+  'lease-namespace': ['JOCH_SYNC_LEASE_NAMESPACE', 'string', 'Lease namespace (default: the pod namespace, else joch-system)'],
+  'lease-duration': ['JOCH_SYNC_LEASE_DURATION', 'duration', 'Lease duration (default 15s; renewals every duration/5)'],
+  identity: ['JOCH_SYNC_IDENTITY', 'string', 'this replica in the Lease (default: POD_NAME or hostname and pid)'],
+  'inventory-name': ['JOCH_SYNC_INVENTORY_NAME', 'string', 'ApplySet parent Secret (default joch-inventory)'],
+  'inventory-namespace': ['JOCH_SYNC_INVENTORY_NAMESPACE', 'string', 'ApplySet parent namespace (default joch-system)'],
+  'field-manager': ['JOCH_SYNC_FIELD_MANAGER', 'string', 'server-side apply field manager (default joch)'],
+  'shutdown-grace': ['JOCH_SYNC_SHUTDOWN_GRACE', 'duration', 'how long SIGTERM waits for the current apply (default 30s)'],
+  'log-level': ['JOCH_SYNC_LOG_LEVEL', 'string', 'trace, debug, info, warn, error (default info)'],
+} as const;
+
+export type SyncFlag = keyof typeof SYNC_FLAGS;
+
+export const SyncOptionsSchema = z
+  .strictObject({
+    once: Bool.default(false),
+    repo: Name.optional(),
+    branch: BranchName.optional(),
+    tag: Name.optional(),
+    semver: Name.optional(),
+    commit: z.string().regex(/^[0-9a-f]{40}$/, 'must be a full 40-character commit id').optional(),
+    root: z.string().optional(),
+    'ignore-file': Name.optional(),
+    'cache-dir': Name.optional(),
+    'token-file': Name.optional(),
+    'token-env': Name.optional(),
+    username: Name.optional(),
+    'password-file': Name.optional(),
+    'password-env': Name.optional(),
+    'auth-secret': z.string().regex(/^[a-z0-9-]+\/[a-z0-9.-]+$/, 'must be NAMESPACE/NAME').optional(),
+    'verify-key': z.array(Name).default([]),
+    interval: Duration.default(60_000).pipe(z.number().min(100, 'must be at least 100ms')),
+    jitter: z.coerce.number().min(0).max(1).default(0.1),
+    'drift-interval': Duration.default(300_000),
+    'backoff-initial': Duration.default(2_000).pipe(z.number().min(1)),
+    'backoff-max': Duration.default(300_000),
+    suspend: Bool.default(false),
+    target: z.enum(['cluster', 'git', 'folder']).optional(),
+    kubeconfig: Name.optional(),
+    'rendered-branch': BranchName.default('joch/rendered'),
+    'rendered-repo': Name.optional(),
+    output: Name.optional(),
+    'status-branch': BranchName.default('joch/status'),
+    'status-repo': Name.optional(),
+    'no-status': Bool.default(false),
+    'bot-name': Name.default('joch-bot'),
+    'bot-email': z.email().default('joch-bot@noreply.invalid'),
+    'sign-key': Name.optional(),
+    'sign-passphrase-env': Name.optional(),
+    'webhook-port': Port.optional(),
+    'webhook-secret-file': Name.optional(),
+    'webhook-secret-env': Name.optional(),
+    'metrics-port': Port.optional(),
+    'bind-address': Name.optional(),
+    'leader-elect': Bool.default(false),
+    'lease-name': z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a DNS-1123 name').default('joch-sync'),
+    'lease-namespace': z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/).optional(),
+    'lease-duration': Duration.default(15_000).pipe(z.number().min(1000, 'must be at least 1s')),
+    identity: Name.optional(),
+    'inventory-name': Name.default('joch-inventory'),
+    'inventory-namespace': z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/).default('joch-system'),
+    'field-manager': Name.default('joch'),
+    'shutdown-grace': Duration.default(30_000),
+    'log-level': z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  })
+  .refine((o) => [o.branch, o.tag, o.semver].filter((x) => x !== undefined).length <= 1, {
+    message: 'give at most one of --branch, --tag and --semver',
+    path: ['branch'],
+  })
+  .refine((o) => o.commit === undefined || (o.tag === undefined && o.semver === undefined), {
+    message: '--commit goes with --branch only',
+    path: ['commit'],
+  })
+  .refine((o) => [o['token-file'], o['token-env'], o['auth-secret'], o.username].filter((x) => x !== undefined).length <= 1, {
+    message: 'give one way to authenticate: --token-file, --token-env, --username with a password, or --auth-secret',
+    path: ['token-file'],
+  })
+  .refine((o) => o.username === undefined || (o['password-file'] === undefined) !== (o['password-env'] === undefined), {
+    message: '--username needs exactly one of --password-file and --password-env',
+    path: ['username'],
+  })
+  .refine((o) => o['webhook-port'] === undefined || o['webhook-secret-file'] !== undefined || o['webhook-secret-env'] !== undefined, {
+    message: 'the webhook needs a secret: --webhook-secret-file or --webhook-secret-env',
+    path: ['webhook-port'],
+  })
+  .refine((o) => o.target !== 'folder' || o.output !== undefined, { message: 'target folder needs --output DIR', path: ['output'] })
+  .refine((o) => o['backoff-max'] >= o['backoff-initial'], { message: 'must not be below --backoff-initial', path: ['backoff-max'] })
+  .refine((o) => o['status-branch'] !== o['rendered-branch'], { message: 'the status and rendered branches must differ', path: ['status-branch'] });
+
+export type SyncOptions = z.infer<typeof SyncOptionsSchema>;
+
+export type RawSyncOptions = Partial<Record<SyncFlag, string | boolean | string[]>>;
+
+/** Flags first, then `JOCH_SYNC_*` variables; returns the validated options or the list of problems. */
+export function parseSyncOptions(
+  flags: RawSyncOptions,
+  env: Readonly<Record<string, string | undefined>>,
+): { ok: true; options: SyncOptions } | { ok: false; errors: string[] } {
+  const merged: Record<string, unknown> = {};
+  for (const [name, [variable, type]] of Object.entries(SYNC_FLAGS)) {
+    const flag = flags[name as SyncFlag];
+    const fromEnv = env[variable];
+    if (flag !== undefined) merged[name] = flag;
+    else if (fromEnv !== undefined && fromEnv !== '') merged[name] = type === 'strings' ? fromEnv.split(',').map((s) => s.trim()).filter(Boolean) : fromEnv;
+  }
+  const parsed = SyncOptionsSchema.safeParse(merged);
+  if (parsed.success) return { ok: true, options: parsed.data };
+  return {
+    ok: false,
+    errors: parsed.error.issues.map((i) => {
+      const key = String(i.path[0] ?? '');
+      const variable = key in SYNC_FLAGS ? SYNC_FLAGS[key as SyncFlag][0] : undefined;
+      return `--${key}${variable ? ` (${variable})` : ''}: ${i.message}`;
+    }),
+  };
+}

@@ -1,0 +1,199 @@
+/**
+ * Where a revision is applied: a live cluster (server-side apply through
+ * src/cluster), or "rendered manifests" (the compiled YAML committed to a Git
+ * branch, or written to a folder) for Argo CD or Flux to consume. All three
+ * answer in the same shape, so the loop and the status are the same.
+ */
+import type { KubeConfig } from '@kubernetes/client-node';
+import path from 'node:path';
+import {
+  applySet,
+  type AppliedState,
+  type AppliedObject,
+  type ApiCounters,
+  type ClusterError,
+  type DesiredObject,
+  type InventoryRef,
+  type ObjectRef,
+  type Origin,
+} from '../cluster/index.js';
+import { objectPath, toYaml, writeFiles, type CompileOutput, type JsonValue, type KubeObject, type OutputFile } from '../compile/index.js';
+import type { StatusWriter } from '../source/git.js';
+
+export interface ApplyRequest {
+  readonly revision: string;
+  readonly output: CompileOutput;
+  /** The output's objects with their origins resolved. */
+  readonly desired: readonly DesiredObject[];
+  /** The revision was applied before: whatever changes now is drift. */
+  readonly driftCheck: boolean;
+  /**
+   * Objects this process applied in its last run, with the same content, may
+   * be taken as up to date without reading them (see the cluster stage's
+   * AppliedState). False on drift checks, and after a time on standby, when
+   * another replica may have applied since.
+   */
+  readonly trustLastApply: boolean;
+}
+
+export interface ObjectChange {
+  readonly ref: ObjectRef;
+  readonly origin?: Origin | undefined;
+  readonly outcome: 'created' | 'configured' | 'recreated';
+  /** Changed field paths (values are not carried: they may be secret). */
+  readonly fields: readonly string[];
+}
+
+export interface TargetResult {
+  /** Every object was written (or found up to date) and pruning ran. */
+  readonly complete: boolean;
+  readonly changed: readonly ObjectChange[];
+  readonly pruned: readonly ObjectRef[];
+  readonly errors: readonly ClusterError[];
+  /** The cluster's view of each object, health included (cluster target only). */
+  readonly objects?: readonly AppliedObject[] | undefined;
+  readonly counters?: ApiCounters | undefined;
+  /** One line for logs and the status summary. */
+  readonly message: string;
+}
+
+export interface SyncTarget {
+  readonly kind: 'cluster' | 'git' | 'folder';
+  /** Where, for logs and the status summary. */
+  readonly description: string;
+  apply(request: ApplyRequest): Promise<TargetResult>;
+}
+
+export interface ClusterTargetOptions {
+  readonly kubeconfig: KubeConfig;
+  readonly inventory: InventoryRef;
+  readonly fieldManager?: string | undefined;
+  readonly requestTimeoutMs?: number | undefined;
+}
+
+export class ClusterTarget implements SyncTarget {
+  readonly kind = 'cluster';
+  readonly description: string;
+  /** What the last run left in place, for the next run's `since`. */
+  private applied: AppliedState | undefined;
+
+  constructor(private readonly options: ClusterTargetOptions) {
+    const server = options.kubeconfig.getCurrentCluster()?.server ?? 'the cluster';
+    this.description = `cluster ${server} (ApplySet ${options.inventory.namespace}/${options.inventory.name})`;
+  }
+
+  async apply(request: ApplyRequest): Promise<TargetResult> {
+    const result = await applySet(request.desired, {
+      kubeconfig: this.options.kubeconfig,
+      inventory: this.options.inventory,
+      ...(this.options.fieldManager ? { fieldManager: this.options.fieldManager } : {}),
+      ...(this.options.requestTimeoutMs ? { requestTimeoutMs: this.options.requestTimeoutMs } : {}),
+      ...(request.trustLastApply && this.applied ? { since: this.applied } : {}),
+      prune: true,
+    });
+    this.applied = result.applied;
+    const changed: ObjectChange[] = [];
+    for (const o of result.objects) {
+      if (o.outcome !== 'created' && o.outcome !== 'configured' && o.outcome !== 'recreated') continue;
+      changed.push({ ref: o.ref, ...(o.origin ? { origin: o.origin } : {}), outcome: o.outcome, fields: o.diff.map((d) => d.path) });
+    }
+    const pruned = result.pruned.filter((p) => p.outcome === 'deleted').map((p) => p.ref);
+    const c = result.counters;
+    return {
+      complete: result.complete && result.errors.length === 0,
+      changed,
+      pruned,
+      errors: result.errors,
+      objects: result.objects,
+      counters: c,
+      message: `${changed.length} changed, ${pruned.length} pruned, ${result.objects.length - changed.length} unchanged (API: ${c.writes} writes, ${c.dryRuns} dry-runs, ${c.deletes} deletes, ${c.reads + c.lists + c.discovery} reads)`,
+    };
+  }
+}
+
+/** Compiled objects and agent manifests as files, YAML cached per object (the compiler reuses unchanged objects). */
+class Renderer {
+  private cache = new WeakMap<object, string>();
+
+  files(output: CompileOutput): OutputFile[] {
+    const files: OutputFile[] = output.objects.map((o) => ({ path: objectPath(o.object), content: this.yaml(o.object) }));
+    for (const m of output.manifests) {
+      files.push({ path: `manifests/${m.manifest.metadata.namespace}/${m.manifest.metadata.name}.yaml`, content: this.yaml(m.manifest) });
+    }
+    return files;
+  }
+
+  private yaml(value: KubeObject | CompileOutput['manifests'][number]['manifest']): string {
+    let text = this.cache.get(value);
+    if (text === undefined) this.cache.set(value, (text = toYaml(value as unknown as JsonValue)));
+    return text;
+  }
+}
+
+/** The folders of a rendered branch the loop owns: anything else on the branch (a README) is left alone. */
+export const RENDERED_FOLDERS = ['crds', 'objects', 'manifests'] as const;
+
+export class GitRenderedTarget implements SyncTarget {
+  readonly kind = 'git';
+  readonly description: string;
+  private readonly renderer = new Renderer();
+
+  constructor(
+    private readonly writer: StatusWriter,
+    private readonly sourceUrl: string,
+  ) {
+    this.description = `rendered manifests on branch ${writer.branch} of ${writer.url}`;
+  }
+
+  async apply(request: ApplyRequest): Promise<TargetResult> {
+    const files = this.renderer.files(request.output);
+    const result = await this.writer.write(new Map(files.map((f) => [f.path, f.content])), {
+      replace: RENDERED_FOLDERS,
+      subject: `joch: render ${request.revision.slice(0, 12)}`,
+      body: `Rendered from ${this.sourceUrl} at ${request.revision}: ${request.output.objects.length} objects, ${request.output.manifests.length} agent manifests.`,
+    });
+    if (!result.ok) {
+      return {
+        complete: false,
+        changed: [],
+        pruned: [],
+        errors: [{ code: 'unreachable', phase: 'apply', message: `the rendered branch ${this.writer.branch} was not written: ${result.failure.message}` }],
+        message: result.failure.message,
+      };
+    }
+    // A branch with nothing to commit is up to date; on a drift check, a commit means someone edited it.
+    const changed: ObjectChange[] = result.committed
+      ? [{ ref: { apiVersion: 'git', kind: 'Branch', name: this.writer.branch }, outcome: 'configured', fields: [] }]
+      : [];
+    return {
+      complete: true,
+      changed,
+      pruned: [],
+      errors: [],
+      message: result.committed ? `committed ${result.commit?.slice(0, 12)} on ${this.writer.branch} (${files.length} files)` : `${this.writer.branch} already up to date`,
+    };
+  }
+}
+
+export class FolderTarget implements SyncTarget {
+  readonly kind = 'folder';
+  readonly description: string;
+  private readonly renderer = new Renderer();
+
+  constructor(private readonly dir: string) {
+    this.description = `rendered manifests in ${dir}`;
+  }
+
+  async apply(request: ApplyRequest): Promise<TargetResult> {
+    const stats = writeFiles(path.resolve(this.dir), this.renderer.files(request.output));
+    const changed: ObjectChange[] =
+      stats.written + stats.removed > 0 ? [{ ref: { apiVersion: 'file', kind: 'Folder', name: this.dir }, outcome: 'configured', fields: [] }] : [];
+    return Promise.resolve({
+      complete: true,
+      changed,
+      pruned: [],
+      errors: [],
+      message: `${stats.written} written, ${stats.unchanged} unchanged, ${stats.removed} removed in ${this.dir}`,
+    });
+  }
+}

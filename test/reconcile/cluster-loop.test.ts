@@ -1,0 +1,193 @@
+/**
+ * The whole loop against the real Git server and the real API server: a
+ * commit to an agent is applied, its status lands on the status branch and
+ * on the custom resource, drift made by hand is put back with an Event, a
+ * bad commit is refused with the last good revision kept; a no-op cycle
+ * makes no write call; and the API server going away mid-apply leaves
+ * nothing that the next cycle does not converge (no orphan, no duplicate).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { CoreV1Api, KubernetesObjectApi, PatchStrategy, type KubeConfig } from '@kubernetes/client-node';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { applySetId, defaultApplySetParent } from '../../src/model/applyset.js';
+import type { ObjectChange } from '../../src/reconcile/index.js';
+import { runCompile } from '../../src/pipeline/compile.js';
+import { describeCluster } from '../cluster/require-cluster.js';
+import { startGitHttpServer, type GitHttpServer, type RepoFixture } from '../support/git-http-server.js';
+import { ensureNamespace, getObject, kubeconfigVia, liveMembers, serverPort } from './support/cluster.js';
+import { agentFile, agentFiles, branchLog, bumpAgent, eventually, fleetRepo, show, syncRuntime } from './support/fleet.js';
+import { startProxy } from './support/proxy.js';
+
+let root: string;
+let git: GitHttpServer;
+let n = 0;
+const ID = applySetId(defaultApplySetParent());
+
+beforeAll(async () => {
+  root = await mkdtemp(path.join(tmpdir(), 'joch-sync-cluster-'));
+  git = await startGitHttpServer({ root });
+});
+
+afterAll(async () => {
+  await git?.close();
+  await rm(root, { recursive: true, force: true });
+});
+
+/** What the repository's working copy compiles to: the desired set, as `Kind ns/name`, and its kinds. */
+async function desiredOf(repo: RepoFixture): Promise<{ names: string[]; kinds: Array<{ apiVersion: string; kind: string }> }> {
+  const run = await runCompile({ paths: [], cwd: repo.work });
+  if (!run.output) throw new Error(`the fixture does not compile: ${run.diagnostics.map((d) => d.message).join('; ')}`);
+  const objects = run.output.objects.map((o) => o.object);
+  const kinds = [...new Map(objects.map((o) => [`${o.apiVersion}/${o.kind}`, { apiVersion: o.apiVersion, kind: o.kind }])).values()];
+  return { names: objects.map((o) => `${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`).sort(), kinds };
+}
+
+/** `Kind ns/name` of each changed object. */
+function changed(changes: readonly ObjectChange[] | undefined): string[] {
+  return (changes ?? []).map((c) => `${c.ref.kind} ${c.ref.namespace ?? ''}/${c.ref.name}`).sort();
+}
+
+async function events(kc: KubeConfig, namespace: string, name: string): Promise<string[]> {
+  const list = await kc.makeApiClient(CoreV1Api).listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${name}` });
+  return list.items.map((e) => `${e.reason}: ${e.message}`);
+}
+
+describeCluster(
+  'joch sync against a real API server',
+  (cluster) => {
+    it('applies a commit to an agent, writes status to Git and to the resource, corrects drift, refuses a bad commit', async () => {
+      const kc = cluster().kubeconfig;
+      await ensureNamespace(kc, 'joch-system');
+      const { repo, commit: first } = await fleetRepo(root, `done-${++n}.git`, 2);
+      const sync = await syncRuntime(
+        { repo: git.url(repo.name), 'cache-dir': path.join(root, `cache-${n}`), kubeconfig: cluster().kubeconfigPath, interval: '1h', 'drift-interval': '5m' },
+        root,
+      );
+
+      const r1 = await sync.reconciler.runCycle();
+      expect(r1, JSON.stringify(r1.errors)).toMatchObject({ result: 'applied', revision: first });
+      const agent = await getObject(kc, 'joch.dev/v1alpha1', 'Agent', 'team-000', 'agent-00001');
+      expect(agent?.spec).toMatchObject({ framework: { image: 'ghcr.io/example/agent-00001:1.1.0' } });
+
+      // Commit a change to an agent: applied, status on the branch and on the custom resource, an Event.
+      const second = await bumpAgent(repo, 1, '5.0.0');
+      const r2 = await sync.reconciler.runCycle();
+      expect(r2).toMatchObject({ result: 'applied', revision: second });
+      expect(r2.changed).toBeGreaterThan(0);
+      expect(changed(r2.changes).every((c) => c.includes('agent-00001'))).toBe(true); // only what the agent change touches
+      const changedAgent = await getObject(kc, 'joch.dev/v1alpha1', 'Agent', 'team-000', 'agent-00001');
+      expect(changedAgent?.spec).toMatchObject({ framework: { image: 'ghcr.io/example/agent-00001:5.0.0' } });
+      expect(changedAgent?.status).toMatchObject({ sourceRevision: second, compiledHash: expect.stringMatching(/^sha256:/), agbomRef: 'agbom/team-000/agent-00001/2.cdx.json' });
+      expect(await events(kc, 'team-000', 'agent-00001')).toEqual(expect.arrayContaining([expect.stringMatching(/^Applied: applied revision/)]));
+      const summary = parse(await show(repo, 'joch/status:summary.yaml')) as Record<string, unknown>;
+      expect(summary).toMatchObject({ phase: 'Progressing', lastApplied: { revision: second } }); // no kubelet here: Deployments never become available
+      const statuses = parse(await show(repo, 'joch/status:resources/team-000.yaml')) as Record<string, Record<string, unknown>>;
+      expect(statuses['Agent/agent-00001']).toMatchObject({ sourceRevision: second, conditions: [{ type: 'Applied', status: 'True' }, { type: 'Healthy' }] });
+
+      // A no-op cycle: one Git ref listing, no pipeline, no API call.
+      const noop = await sync.reconciler.runCycle();
+      expect(noop).toMatchObject({ result: 'unchanged', ranPipeline: false });
+      expect(noop.counters).toBeUndefined();
+
+      // Drift by hand: a field of the custom resource edited, a ConfigMap deleted.
+      const objects = KubernetesObjectApi.makeApiClient(kc);
+      await objects.patch(
+        { apiVersion: 'joch.dev/v1alpha1', kind: 'Agent', metadata: { name: 'agent-00001', namespace: 'team-000' }, spec: { displayName: 'edited by hand' } },
+        undefined,
+        undefined,
+        'kubectl-edit',
+        undefined,
+        PatchStrategy.MergePatch,
+      );
+      const cms = await kc.makeApiClient(CoreV1Api).listNamespacedConfigMap({ namespace: 'team-000', labelSelector: `applyset.kubernetes.io/part-of=${ID}` });
+      const victim = cms.items[0]?.metadata?.name as string;
+      await kc.makeApiClient(CoreV1Api).deleteNamespacedConfigMap({ name: victim, namespace: 'team-000' });
+      // Before the drift interval nothing is compared; once it passed, the next cycle puts both back.
+      expect((await sync.reconciler.runCycle()).result).toBe('unchanged');
+      sync.clock.advance(5 * 60_000);
+      const drift = await sync.reconciler.runCycle();
+      expect(drift).toMatchObject({ result: 'drift-checked', drifted: 2 });
+      expect(changed(drift.changes)).toEqual(['Agent team-000/agent-00001', `ConfigMap team-000/${victim}`].sort());
+      expect((await getObject(kc, 'joch.dev/v1alpha1', 'Agent', 'team-000', 'agent-00001'))?.spec?.displayName).toBe('Agent 1');
+      expect(await getObject(kc, 'v1', 'ConfigMap', 'team-000', victim)).toBeDefined();
+      expect(await events(kc, 'team-000', 'agent-00001')).toEqual(expect.arrayContaining([expect.stringMatching(/^DriftCorrected: put back/)]));
+      expect(sync.logs.lines.filter((l) => String(l.msg).startsWith('drift corrected:')).map((l) => l.object)).toEqual(
+        expect.arrayContaining(['Agent team-000/agent-00001', `ConfigMap team-000/${victim}`]),
+      );
+      // A drift check that finds nothing writes nothing.
+      sync.clock.advance(5 * 60_000);
+      const clean = await sync.reconciler.runCycle();
+      expect(clean.result).toBe('drift-checked');
+      expect(changed(clean.changes)).toEqual([]);
+      expect(clean.counters).toMatchObject({ writes: 0, deletes: 0 });
+
+      // A bad commit: refused, every error reported, the cluster keeps the last good revision.
+      await repo.write({ [agentFile(1)]: (await show(repo, `${second}:${agentFile(1)}`)).replace('agent-00001:5.0.0', 'agent-00001:6.0.0').replace('tokenLimitPerRun: 200000', 'tokenLimitPerRun: lots') });
+      const bad = await repo.commit('bad agent');
+      await repo.push('HEAD:refs/heads/main');
+      const r3 = await sync.reconciler.runCycle();
+      expect(r3).toMatchObject({ result: 'refused', revision: bad });
+      expect(r3.errors[0]).toMatchObject({ file: agentFile(1), line: expect.any(Number) });
+      expect((await getObject(kc, 'joch.dev/v1alpha1', 'Agent', 'team-000', 'agent-00001'))?.spec).toMatchObject({ framework: { image: 'ghcr.io/example/agent-00001:5.0.0' } });
+      expect(parse(await show(repo, 'joch/status:summary.yaml'))).toMatchObject({ phase: 'Refused', observedRevision: bad, lastApplied: { revision: second } });
+      expect((await branchLog(repo, 'joch/status')).every((c) => c.subject.endsWith('[skip ci]'))).toBe(true);
+      const metrics = await sync.metrics.text();
+      expect(metrics).toMatch(/joch_objects_drift_corrected_total 2/);
+      expect(metrics).toMatch(new RegExp(`joch_last_successful_revision_info\\{revision="${second}"\\} 1`));
+    }, 90_000);
+  },
+  { testTimeoutMs: 90_000 },
+);
+
+// A cluster of its own: the generated fleet's namespaces belong to the first block's ApplySet there.
+describeCluster(
+  'joch sync when the API server goes away',
+  (cluster) => {
+    it('converges after the API server goes away mid-apply and comes back: no orphan, no duplicate', async () => {
+      const kc = cluster().kubeconfig;
+      await ensureNamespace(kc, 'joch-system');
+      const proxy = await startProxy(serverPort(cluster()));
+      try {
+        const kubeconfig = await kubeconfigVia(cluster(), proxy.port, root, `proxied-${++n}.kubeconfig`);
+        const { repo } = await fleetRepo(root, `cut-${n}.git`, 2);
+        const flags = { repo: git.url(repo.name), 'cache-dir': path.join(root, `cache-${n}`), kubeconfig, interval: '1h', 'drift-interval': '1h', 'backoff-initial': '10ms' };
+        const sync = await syncRuntime(flags, root);
+        expect((await sync.reconciler.runCycle()).result).toBe('applied');
+
+        // The next revision adds many agents and removes one: cut the API server once its first new object lands.
+        const { generateFleet } = await import('../../bench/fleet.js');
+        const bigger = path.join(root, `bigger-${n}`);
+        generateFleet(bigger, 60);
+        const { cpSync } = await import('node:fs');
+        cpSync(bigger, repo.work, { recursive: true });
+        await repo.write(agentFiles(repo, 1));
+        await repo.commit('grow the fleet, retire agent 1');
+        await repo.push('HEAD:refs/heads/main');
+        let done = false;
+        const cycle = sync.reconciler.runCycle().finally(() => (done = true));
+        await eventually('the first object of the new revision', async () => done || (await getObject(kc, 'joch.dev/v1alpha1', 'Agent', 'team-000', 'agent-00010')) !== undefined || undefined, 60_000);
+        proxy.cut();
+        const failed = await cycle;
+        expect(failed.result === 'refused' ? failed.errors : []).toEqual([]);
+        expect(failed.result, 'the apply finished before the cut: make the revision bigger').toBe('failed');
+        expect(failed.errors.some((e) => e.code === 'cluster/unreachable')).toBe(true);
+
+        proxy.restore();
+        const retried = await eventually('a converging retry', async () => {
+          const r = await sync.reconciler.runCycle();
+          return r.result === 'applied' ? r : undefined;
+        }, 60_000);
+        expect(retried.errors).toEqual([]);
+        const desired = await desiredOf(repo);
+        expect(await liveMembers(kc, ID, desired.kinds)).toEqual(desired.names);
+        expect(await getObject(kc, 'joch.dev/v1alpha1', 'Agent', 'team-000', 'agent-00001')).toBeUndefined();
+      } finally {
+        await proxy.close();
+      }
+    }, 90_000);
+  },
+  { testTimeoutMs: 90_000 },
+);
