@@ -25,6 +25,18 @@ const COMMANDS: Record<string, Command> = {
       'joch compile [PATH...] (-o DIR [--single-file] [--no-agbom] | --stdout) [--crds include|only|skip] [--without-policy] [--format text|json|github|sarif] [--config FILE] [--quiet]',
     load: () => import('./compile.js'),
   },
+  diff: {
+    summary: 'Show what applying the repository would change in the cluster (exit 0 none, 1 changes, 2 error)',
+    usage:
+      'joch diff [PATH] [--kubeconfig FILE] [--context NAME] [--inventory NS/NAME] [--no-prune] [--format text|json] [--show-unchanged] [--config FILE]',
+    load: async () => ({ run: (await import('./cluster.js')).diff }),
+  },
+  apply: {
+    summary: 'Apply the compiled repository to the cluster: server-side apply, pruning, health, status',
+    usage:
+      'joch apply [PATH] [--kubeconfig FILE] [--context NAME] [--inventory NS/NAME] [--no-prune] [--force] [--recreate] [--max-prune-share N] [--allow-mass-prune] [--wait 90s] [--format text|json] [--config FILE]',
+    load: async () => ({ run: (await import('./cluster.js')).apply }),
+  },
   agbom: {
     summary: 'Agent Bills of Materials: generate (CycloneDX, SPDX, SWID), list risks, diff, verify signatures',
     usage: [

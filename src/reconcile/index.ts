@@ -15,12 +15,14 @@ export { SyncMetrics } from './metrics.js';
 export { createLogger, type Logger, type LoggerOptions } from './logger.js';
 export { startSyncServer, type SyncServer, type SyncServerOptions, type WebhookRoute } from './server.js';
 export { decidePush, parsePushEvent, signGithubPayload, verifyGithubSignature, type PushDecision, type PushEvent, type SignatureCheck } from './webhook.js';
-export { OriginResolver } from './origins.js';
+export { OriginResolver } from '../pipeline/origins.js';
 export {
   AGBOM_STATE_FILE,
   RESOURCES_DIR,
   SUMMARY_FILE,
   appliedStatuses,
+  customResourceUpdates,
+  statusesAfterApply,
   refusedStatuses,
   renderStatusFiles,
   statusSubject,

@@ -10,13 +10,12 @@
  * re-applies the last good objects: reads and lists only, unless something
  * was changed by hand.
  */
-import { createHash } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { buildFleet, digestFiles, parseState, renderCycloneDx, serializeCycloneDx, serializeState, sourceTimeOf, type GenerationState } from '../agbom/index.js';
-import { writeStatus, type ApiCounters, type DesiredObject, type JochStatus, type ObjectRef, type StatusUpdate } from '../cluster/index.js';
-import type { CompileOptions, Compiler, KubeObject } from '../compile/index.js';
+import { writeStatus, type ApiCounters, type DesiredObject, type ObjectRef } from '../cluster/index.js';
+import type { CompileOptions, Compiler } from '../compile/index.js';
 import { createCompiler } from '../compile/index.js';
 import { isPolicyFindingCode } from '../agbom/index.js';
 import { runSnapshot, SnapshotCache, type SnapshotRun } from '../pipeline/snapshot.js';
@@ -25,11 +24,12 @@ import { Backoff, jittered } from './backoff.js';
 import type { EventRecorder, JochEvent } from './events.js';
 import type { LeaderElector } from './leader.js';
 import type { SyncMetrics } from './metrics.js';
-import { OriginResolver } from './origins.js';
+import { objectRefKey, OriginResolver } from '../pipeline/origins.js';
 import {
   AGBOM_DIR,
   AGBOM_STATE_FILE,
-  appliedStatuses,
+  customResourceUpdates,
+  statusesAfterApply,
   fromClusterError,
   fromDiagnostic,
   keyOf,
@@ -135,7 +135,6 @@ export class Reconciler {
   private readonly origins = new OriginResolver();
   private readonly cache = new SnapshotCache();
   private readonly compiler: Compiler;
-  private readonly objectHashes = new WeakMap<object, string>();
   private queue: Promise<unknown> = Promise.resolve();
   private loopDone: Promise<void> | undefined;
   private stopping = false;
@@ -337,29 +336,18 @@ export class Reconciler {
     const run = runSnapshot({ snapshot: update.snapshot, compiler: this.compiler, cache: this.cache, compileOptions: this.options.compileOptions });
     for (const [k, v] of Object.entries(run.timings)) timings[k] = v;
     const t = performance.now();
-    this.origins.use(run.set);
-    const desired = run.output ? this.origins.desired(run.output.objects) : [];
+    const view = run.output ? this.origins.view(run.set, run.output.objects) : undefined;
     timings.origins = performance.now() - t;
-    const hashes = new Map<string, string[]>();
-    const customResources = new Map<string, ObjectRef>();
-    const owners = new Map<string, string>();
-    for (const o of run.output?.objects ?? []) {
-      const r = o.origin ? this.origins.resourceAt(o.origin) : undefined;
-      if (!r) continue;
-      const ref = refOf(o.object);
-      owners.set(refKey(ref), r.key);
-      (hashes.get(r.key) ?? hashes.set(r.key, []).get(r.key))?.push(this.hashObject(o.object));
-      if (o.origin?.path.length === 0 && /(^|\.)joch\.dev\//.test(o.object.apiVersion)) customResources.set(r.key, ref);
-    }
-    const digests = new Map([...hashes].map(([k, list]) => [k, `sha256:${createHash('sha256').update(list.join('\n')).digest('hex')}`]));
-    this.compiled = { revision: update.revision, run, desired, hashes: digests, customResources, owners, update };
+    this.compiled = {
+      revision: update.revision,
+      run,
+      desired: view?.desired ?? [],
+      hashes: view?.hashes ?? new Map(),
+      customResources: view?.customResources ?? new Map(),
+      owners: view?.owners ?? new Map(),
+      update,
+    };
     return this.compiled;
-  }
-
-  private hashObject(object: KubeObject): string {
-    let h = this.objectHashes.get(object);
-    if (h === undefined) this.objectHashes.set(object, (h = createHash('sha256').update(JSON.stringify(object)).digest('hex')));
-    return h;
   }
 
   // ---------------------------------------------------------------------------
@@ -525,21 +513,15 @@ export class Reconciler {
     complete: boolean,
     agbom: ReadonlyMap<string, { generation: number; files: string[] }>,
   ): ResourceStatus[] {
-    const errorsByResource = new Map<string, StatusError[]>();
-    for (const e of result.errors) {
-      const key = e.origin?.resource ? keyOf(e.origin.resource) : e.ref ? compiled.owners.get(refKey(e.ref)) : undefined;
-      if (key) (errorsByResource.get(key) ?? errorsByResource.set(key, []).get(key))?.push(fromClusterError(e));
-    }
-    const objects = result.objects ? groupObjects(result.objects, compiled) : undefined;
     const previousAgbom = new Map([...this.statuses].flatMap(([k, s]) => (s.agbom ? [[k, s.agbom] as const] : [])));
-    const next = appliedStatuses({
+    const next = statusesAfterApply({
       resources: compiled.run.set.resources,
       revision: compiled.revision,
       previous: this.statuses,
-      hashes: compiled.hashes,
+      view: compiled,
       agbom: new Map([...previousAgbom, ...agbom]),
-      objects,
-      errors: errorsByResource,
+      objects: result.objects,
+      errors: result.errors,
       complete,
     });
     const changed = [...next.values()].filter((s) => JSON.stringify(s) !== JSON.stringify(this.statuses.get(s.key)));
@@ -641,19 +623,7 @@ export class Reconciler {
   private async publishClusterStatus(compiled: Compiled, changed: readonly ResourceStatus[]): Promise<void> {
     const cluster = this.options.clusterStatus;
     if (!cluster || !changed.length) return;
-    const updates: StatusUpdate[] = [];
-    for (const s of changed) {
-      const ref = compiled.customResources.get(s.key);
-      if (!ref) continue;
-      const status: JochStatus = {
-        phase: s.phase,
-        conditions: s.conditions.map((c) => ({ type: c.type, status: c.status, reason: c.reason, ...(c.message ? { message: c.message } : {}) })),
-        ...(s.sourceRevision ? { sourceRevision: s.sourceRevision } : {}),
-        ...(s.compiledHash ? { compiledHash: s.compiledHash } : {}),
-        ...(s.agbom ? { agbomRef: s.agbom.files[0] } : {}),
-      };
-      updates.push({ ref, status });
-    }
+    const updates = customResourceUpdates(changed, compiled.customResources);
     if (!updates.length) return;
     const result = await writeStatus(updates, { kubeconfig: cluster.kubeconfig, ...(cluster.fieldManager ? { fieldManager: cluster.fieldManager } : {}) });
     if (result.errors.length) {
@@ -671,7 +641,7 @@ export class Reconciler {
     const byResource = (list: readonly ObjectChange[]) => {
       const out = new Map<string, string[]>();
       for (const c of list) {
-        const key = c.origin?.resource ? keyOf(c.origin.resource) : compiled.owners.get(refKey(c.ref));
+        const key = c.origin?.resource ? keyOf(c.origin.resource) : compiled.owners.get(objectRefKey(c.ref));
         if (key) (out.get(key) ?? out.set(key, []).get(key))?.push(describeRef(c.ref));
       }
       return out;
@@ -690,7 +660,7 @@ export class Reconciler {
   private failureEvents(compiled: Compiled, result: TargetResult): JochEvent[] {
     const events: JochEvent[] = [];
     for (const e of result.errors) {
-      const key = e.origin?.resource ? keyOf(e.origin.resource) : e.ref ? compiled.owners.get(refKey(e.ref)) : undefined;
+      const key = e.origin?.resource ? keyOf(e.origin.resource) : e.ref ? compiled.owners.get(objectRefKey(e.ref)) : undefined;
       if (key) events.push(...this.eventFor(key, 'ReconcileFailed', `applying revision ${compiled.revision.slice(0, 12)} failed: ${e.message}`));
     }
     return events;
@@ -722,26 +692,11 @@ function restoredSummary(text: string): SyncSummary | undefined {
   }
 }
 
-function refOf(o: KubeObject): ObjectRef {
-  return { apiVersion: o.apiVersion, kind: o.kind, ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}), name: o.metadata.name };
-}
-
-function refKey(r: ObjectRef): string {
-  return `${r.apiVersion}/${r.kind}/${r.namespace ?? ''}/${r.name}`;
-}
 
 function describeRef(r: ObjectRef): string {
   return `${r.kind} ${r.namespace ? `${r.namespace}/` : ''}${r.name}`;
 }
 
-function groupObjects(objects: NonNullable<TargetResult['objects']>, compiled: Compiled) {
-  const out = new Map<string, (typeof objects)[number][]>();
-  for (const o of objects) {
-    const key = o.origin?.resource ? keyOf(o.origin.resource) : compiled.owners.get(refKey(o.ref));
-    if (key) (out.get(key) ?? out.set(key, []).get(key))?.push(o);
-  }
-  return out;
-}
 
 function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);

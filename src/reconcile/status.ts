@@ -14,7 +14,8 @@
  * same bytes and makes no commit.
  */
 import { stringify } from 'yaml';
-import type { AppliedObject, ClusterError, HealthStatus } from '../cluster/index.js';
+import type { AppliedObject, ClusterError, HealthStatus, JochStatus, ObjectRef, StatusUpdate } from '../cluster/index.js';
+import { objectRefKey, type CompiledView } from '../pipeline/origins.js';
 import type { Diagnostic } from '../diagnostics/index.js';
 import type { Resource } from '../model/resource.js';
 
@@ -252,4 +253,69 @@ export function statusSubject(summary: SyncSummary, statuses: ReadonlyMap<string
   const rev = summary.observedRevision?.slice(0, 12) ?? 'unknown revision';
   const parts = [`${c.Ready + c.Applied} ok`, ...(c.Progressing ? [`${c.Progressing} progressing`] : []), ...(c.Failed ? [`${c.Failed} failed`] : []), ...(c.Pending ? [`${c.Pending} pending`] : [])];
   return `joch: ${summary.phase} ${rev} (${parts.join(', ')})`;
+}
+
+/** The Joch resource an object or error belongs to: its origin's, else the owner of its object. */
+function ownerKey(
+  view: Pick<CompiledView, 'owners'>,
+  x: { readonly origin?: { readonly resource?: { kind: string; namespace?: string; name: string } | undefined } | undefined; readonly ref?: ObjectRef | undefined },
+): string | undefined {
+  if (x.origin?.resource) return keyOf(x.origin.resource);
+  return x.ref ? view.owners.get(objectRefKey(x.ref)) : undefined;
+}
+
+function groupBy<T>(items: readonly T[], key: (item: T) => string | undefined): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    if (k) (out.get(k) ?? out.set(k, []).get(k))?.push(item);
+  }
+  return out;
+}
+
+export interface AfterApplyInput {
+  readonly resources: readonly Resource[];
+  readonly revision: string;
+  readonly previous: ReadonlyMap<string, ResourceStatus>;
+  readonly view: Pick<CompiledView, 'owners' | 'hashes'>;
+  readonly agbom: ReadonlyMap<string, { readonly generation: number; readonly files: readonly string[] }>;
+  /** The cluster's view of each object (undefined for rendered targets) and the apply's errors. */
+  readonly objects?: readonly AppliedObject[] | undefined;
+  readonly errors: readonly ClusterError[];
+  readonly complete: boolean;
+}
+
+/** Statuses after an apply, with objects and errors attributed to the resources they came from. */
+export function statusesAfterApply(input: AfterApplyInput): Map<string, ResourceStatus> {
+  const errors = new Map(
+    [...groupBy(input.errors, (e) => ownerKey(input.view, e))].map(([k, list]) => [k, list.map(fromClusterError)] as const),
+  );
+  return appliedStatuses({
+    resources: input.resources,
+    revision: input.revision,
+    previous: input.previous,
+    hashes: input.view.hashes,
+    agbom: input.agbom,
+    objects: input.objects ? groupBy(input.objects, (o) => ownerKey(input.view, o)) : undefined,
+    errors,
+    complete: input.complete,
+  });
+}
+
+/** The status subresource of each resource's custom resource. */
+export function customResourceUpdates(statuses: Iterable<ResourceStatus>, customResources: ReadonlyMap<string, ObjectRef>): StatusUpdate[] {
+  const updates: StatusUpdate[] = [];
+  for (const s of statuses) {
+    const ref = customResources.get(s.key);
+    if (!ref) continue;
+    const status: JochStatus = {
+      phase: s.phase,
+      conditions: s.conditions.map((c) => ({ type: c.type, status: c.status, reason: c.reason, ...(c.message ? { message: c.message } : {}) })),
+      ...(s.sourceRevision ? { sourceRevision: s.sourceRevision } : {}),
+      ...(s.compiledHash ? { compiledHash: s.compiledHash } : {}),
+      ...(s.agbom ? { agbomRef: s.agbom.files[0] } : {}),
+    };
+    updates.push({ ref, status });
+  }
+  return updates;
 }

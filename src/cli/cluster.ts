@@ -1,0 +1,192 @@
+/**
+ * `joch diff` and `joch apply`: compile the repository (validate and policy
+ * first: nothing is applied when they found an error), then plan or apply the
+ * compiled objects with the cluster stage.
+ *
+ * diff exits 0 when the cluster already matches, 1 when there are changes and
+ * 2 on an error (the `flux diff` and `argocd app diff` convention); apply
+ * exits 0 when everything was applied, 1 otherwise, 2 on a usage error.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import { z } from 'zod';
+import {
+  applySet,
+  formatApplyResultJson,
+  formatApplyResultText,
+  formatClusterError,
+  formatPlanJson,
+  formatPlanText,
+  planApply,
+  writeStatus,
+  type ClusterError,
+  type InventoryRef,
+  type PlanOptions,
+} from '../cluster/index.js';
+import { formatDiagnostics } from '../diagnostics/index.js';
+import { runCompile, type CompileRun } from '../pipeline/compile.js';
+import { OriginResolver, type CompiledView } from '../pipeline/origins.js';
+import { customResourceUpdates, statusesAfterApply } from '../reconcile/index.js';
+import { parseCommandLine, UsageError, type CommandContext } from './context.js';
+import { version } from './main.js';
+
+const OPTIONS = {
+  kubeconfig: { type: 'string' },
+  context: { type: 'string' },
+  inventory: { type: 'string' },
+  'field-manager': { type: 'string' },
+  'no-prune': { type: 'boolean' },
+  format: { type: 'string', short: 'f' },
+  config: { type: 'string', short: 'c' },
+  force: { type: 'boolean' },
+  recreate: { type: 'boolean' },
+  'allow-mass-prune': { type: 'boolean' },
+  'max-prune-share': { type: 'string' },
+  wait: { type: 'string' },
+  'show-unchanged': { type: 'boolean' },
+} as const;
+
+const Options = z.object({
+  kubeconfig: z.string().optional(),
+  context: z.string().optional(),
+  inventory: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/, 'must be NAMESPACE/NAME')
+    .default('joch-system/joch-inventory'),
+  'field-manager': z.string().min(1).max(128).default('joch'),
+  'no-prune': z.boolean().default(false),
+  format: z.enum(['text', 'json']).default('text'),
+  config: z.string().optional(),
+  force: z.boolean().default(false),
+  recreate: z.boolean().default(false),
+  'allow-mass-prune': z.boolean().default(false),
+  'max-prune-share': z.coerce.number().gt(0).lte(1).default(0.5),
+  wait: z
+    .string()
+    .regex(/^\d+(ms|s|m)$/, 'must be a duration such as 90s or 5m')
+    .optional(),
+  'show-unchanged': z.boolean().default(false),
+});
+
+type Opts = z.infer<typeof Options>;
+
+interface Prepared {
+  readonly opts: Opts;
+  readonly kubeconfig: KubeConfig;
+  readonly run: CompileRun;
+  readonly view: CompiledView | undefined;
+  readonly options: PlanOptions;
+}
+
+async function prepare(argv: string[], ctx: CommandContext): Promise<Prepared> {
+  const { values, positionals } = parseCommandLine(argv, OPTIONS);
+  const parsed = Options.safeParse(values);
+  if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; '));
+  const opts = parsed.data;
+  for (const p of positionals) if (!existsSync(path.resolve(ctx.cwd, p))) throw new UsageError(`no such file or folder: ${p}`);
+  const kubeconfig = loadKubeConfig(opts, ctx);
+  const run = await runCompile({ paths: positionals, cwd: ctx.cwd, configFile: opts.config });
+  const view = run.output ? new OriginResolver().view(run.validation.set, run.output.objects) : undefined;
+  const [namespace, name] = opts.inventory.split('/') as [string, string];
+  const inventory: InventoryRef = { namespace, name };
+  return {
+    opts,
+    kubeconfig,
+    run,
+    view,
+    options: {
+      kubeconfig,
+      inventory,
+      fieldManager: opts['field-manager'],
+      prune: !opts['no-prune'],
+      force: opts.force,
+      recreateImmutable: opts.recreate,
+      pruneGuard: { maxShare: opts['max-prune-share'], allowMassPrune: opts['allow-mass-prune'] },
+    },
+  };
+}
+
+function loadKubeConfig(opts: Opts, ctx: CommandContext): KubeConfig {
+  const kc = new KubeConfig();
+  try {
+    if (opts.kubeconfig) kc.loadFromFile(path.resolve(ctx.cwd, opts.kubeconfig));
+    else kc.loadFromDefault();
+    if (opts.context) kc.setCurrentContext(opts.context);
+  } catch (e) {
+    throw new UsageError(`cannot load the kubeconfig: ${(e as Error).message}`);
+  }
+  if (!kc.getCurrentCluster()) throw new UsageError('no cluster in the kubeconfig: pass --kubeconfig FILE (and --context NAME), or set KUBECONFIG');
+  return kc;
+}
+
+/** The findings that stopped the run, as `joch validate` prints them, on stderr. */
+function printRefusal(p: Prepared, ctx: CommandContext): void {
+  const texts = p.run.validation.set.texts;
+  ctx.stderr(
+    formatDiagnostics('text', p.run.diagnostics, p.run.summary, {
+      color: ctx.isTTY && !ctx.env.NO_COLOR,
+      quietInfo: true,
+      toolVersion: version(),
+      sourceText: (file) => texts.get(file),
+    }),
+  );
+  ctx.stderr('joch: nothing was sent to the cluster\n');
+}
+
+function printErrors(errors: readonly ClusterError[], ctx: CommandContext): void {
+  for (const e of errors) ctx.stderr(`${formatClusterError(e)}\n`);
+}
+
+export async function diff(argv: string[], ctx: CommandContext): Promise<number> {
+  const p = await prepare(argv, ctx);
+  if (!p.view) {
+    printRefusal(p, ctx);
+    return 2;
+  }
+  const plan = await planApply(p.view.desired, p.options);
+  if (p.opts.format === 'json') ctx.stdout(`${formatPlanJson(plan)}\n`);
+  else ctx.stdout(formatPlanText(plan, { showUnchanged: p.opts['show-unchanged'] }));
+  if (plan.errors.length) {
+    printErrors(plan.errors, ctx);
+    return 2;
+  }
+  const s = plan.summary;
+  return s.create + s.update + s.recreate + s.delete > 0 ? 1 : 0;
+}
+
+export async function apply(argv: string[], ctx: CommandContext): Promise<number> {
+  const p = await prepare(argv, ctx);
+  if (!p.view) {
+    printRefusal(p, ctx);
+    return 1;
+  }
+  const wait = p.opts.wait ? { timeoutMs: durationMs(p.opts.wait) } : undefined;
+  const result = await applySet(p.view.desired, { ...p.options, ...(wait ? { wait } : {}) });
+  if (p.opts.format === 'json') ctx.stdout(`${formatApplyResultJson(result)}\n`);
+  else ctx.stdout(formatApplyResultText(result));
+  printErrors(result.errors, ctx);
+
+  // Each Joch resource's custom resource gets its status: applied or failed, health, compiled hash.
+  const statuses = statusesAfterApply({
+    resources: p.run.validation.set.resources,
+    revision: p.run.validation.snapshot.revision ?? 'working-tree',
+    previous: new Map(),
+    view: p.view,
+    agbom: new Map(),
+    objects: result.objects,
+    errors: result.errors,
+    complete: result.complete,
+  });
+  const written = await writeStatus(customResourceUpdates(statuses.values(), p.view.customResources), {
+    kubeconfig: p.kubeconfig,
+    fieldManager: p.opts['field-manager'],
+  });
+  printErrors(written.errors, ctx);
+  return result.complete && result.errors.length === 0 ? 0 : 1;
+}
+
+function durationMs(s: string): number {
+  const n = Number.parseInt(s, 10);
+  return s.endsWith('ms') ? n : s.endsWith('s') ? n * 1000 : n * 60_000;
+}
