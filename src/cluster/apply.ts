@@ -19,7 +19,7 @@
  */
 import { analyze, appliedHash, dedupe, dryRunAll, withNotFoundRetry } from './analyze.js';
 import type { Analysis, Entry } from './analyze.js';
-import { applyObject, deleteObject, getIfExists, objectKey, openClient, openRun } from './context.js';
+import { applyObject, deleteObject, getIfExists, objectKey, withRun } from './context.js';
 import type { RunContext } from './context.js';
 import { groupKind, mappingsFromCrd, splitApiVersion } from './discovery.js';
 import { describeRef, toClusterError } from './errors.js';
@@ -36,7 +36,6 @@ import { isNamespace } from './normalize.js';
 import { mapLimit } from './pool.js';
 import { executePrune } from './prune.js';
 import { ApiError, TransportError, sleep } from './transport.js';
-import type { KubeClient } from './transport.js';
 import type {
   AppliedObject,
   AppliedState,
@@ -53,36 +52,21 @@ import type {
 const STAGES: readonly Stage[] = ['crds', 'cluster', 'namespaced'];
 
 export async function applySet(desired: readonly DesiredObject[], options: ApplyOptions): Promise<ApplyResult> {
-  const startedAt = Date.now();
-  const client = await openClient(options);
-  try {
-    let ctx: RunContext;
-    try {
-      ctx = await openRun(options, client);
-    } catch (err) {
-      return failedBeforeStart(options, client, err, startedAt);
-    }
-    const analysis = await analyze(ctx, desired);
-    const run = new ApplyRun(ctx, analysis, options);
-    return await run.execute();
-  } finally {
-    client.close();
-  }
-}
-
-function failedBeforeStart(options: ApplyOptions, client: KubeClient, err: unknown, startedAt: number): ApplyResult {
-  if (!(err instanceof TransportError || err instanceof ApiError)) throw err;
-  return {
-    inventory: { id: applySetId(options.inventory), parent: parentRef(options.inventory), liveMembers: 0 },
-    applied: { applySetId: applySetId(options.inventory), objects: {} },
-    objects: [],
-    pruned: [],
-    complete: false,
-    healthy: false,
-    errors: [toClusterError(err, 'discovery', {})],
-    counters: { ...client.counters },
-    durationMs: Date.now() - startedAt,
-  };
+  return withRun(
+    options,
+    async (ctx) => new ApplyRun(ctx, await analyze(ctx, desired), options).execute(),
+    (error, counters, startedAt) => ({
+      inventory: { id: applySetId(options.inventory), parent: parentRef(options.inventory), liveMembers: 0 },
+      applied: { applySetId: applySetId(options.inventory), objects: {} },
+      objects: [],
+      pruned: [],
+      complete: false,
+      healthy: false,
+      errors: [error],
+      counters,
+      durationMs: Date.now() - startedAt,
+    }),
+  );
 }
 
 class ApplyRun {

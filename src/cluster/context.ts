@@ -3,8 +3,9 @@ import { RestMapper, resourcePath, splitApiVersion } from './discovery.js';
 import type { ResourceMapping } from './discovery.js';
 import { DEFAULT_READY_GROUPS } from './health.js';
 import { applySetId, parentRef } from './inventory.js';
-import { KubeClient } from './transport.js';
-import type { KubeObject, ObjectRef, PlanOptions } from './types.js';
+import { toClusterError } from './errors.js';
+import { ApiError, KubeClient, TransportError } from './transport.js';
+import type { ApiCounters, ClusterError, KubeObject, ObjectRef, PlanOptions } from './types.js';
 
 export interface RunSettings {
   fieldManager: string;
@@ -169,4 +170,30 @@ export function refOf(obj: KubeObject): ObjectRef {
 /** Identity of an object across API versions: group, kind, namespace, name. */
 export function objectKey(apiVersion: string, kind: string, namespace: string | undefined, name: string): string {
   return `${splitApiVersion(apiVersion).group}/${kind}/${namespace ?? ''}/${name}`;
+}
+
+/**
+ * Opens a client and a run, runs `body`, and always closes the client. When
+ * the API server cannot be reached to start the run (discovery, the
+ * inventory), `unreachable` turns that into a result instead of a throw.
+ */
+export async function withRun<T>(
+  options: PlanOptions,
+  body: (ctx: RunContext) => Promise<T>,
+  unreachable: (error: ClusterError, counters: ApiCounters, startedAt: number) => T,
+): Promise<T> {
+  const startedAt = Date.now();
+  const client = await openClient(options);
+  try {
+    let ctx: RunContext;
+    try {
+      ctx = await openRun(options, client);
+    } catch (err) {
+      if (!(err instanceof TransportError || err instanceof ApiError)) throw err;
+      return unreachable(toClusterError(err, 'discovery', {}), { ...client.counters }, startedAt);
+    }
+    return await body(ctx);
+  } finally {
+    client.close();
+  }
 }

@@ -1,36 +1,25 @@
 /** planApply: what applySet would do, with diffs and every preflight error; writes nothing. */
 import { analyze } from './analyze.js';
 import type { Analysis } from './analyze.js';
-import { openClient, openRun } from './context.js';
+import { withRun } from './context.js';
 import type { RunContext } from './context.js';
-import { toClusterError } from './errors.js';
 import { applySetId, parentRef } from './inventory.js';
-import { ApiError, TransportError } from './transport.js';
 import type { DesiredObject, Plan, PlanOptions, PlannedObject, PlannedPrune, PlanSummary } from './types.js';
 
 export async function planApply(desired: readonly DesiredObject[], options: PlanOptions): Promise<Plan> {
-  const startedAt = Date.now();
-  const client = await openClient(options);
-  try {
-    let ctx: RunContext;
-    try {
-      ctx = await openRun(options, client);
-    } catch (err) {
-      if (!(err instanceof TransportError || err instanceof ApiError)) throw err;
-      return {
-        inventory: { id: applySetId(options.inventory), parent: parentRef(options.inventory), liveMembers: 0 },
-        objects: [],
-        prune: [],
-        summary: summarize([], []),
-        errors: [toClusterError(err, 'discovery', {})],
-        counters: { ...client.counters },
-        durationMs: Date.now() - startedAt,
-      };
-    }
-    return toPlan(ctx, await analyze(ctx, desired));
-  } finally {
-    client.close();
-  }
+  return withRun(
+    options,
+    async (ctx) => toPlan(ctx, await analyze(ctx, desired)),
+    (error, counters, startedAt) => ({
+      inventory: { id: applySetId(options.inventory), parent: parentRef(options.inventory), liveMembers: 0 },
+      objects: [],
+      prune: [],
+      summary: summarize([], []),
+      errors: [error],
+      counters,
+      durationMs: Date.now() - startedAt,
+    }),
+  );
 }
 
 export function toPlan(ctx: RunContext, a: Analysis): Plan {
