@@ -5,15 +5,13 @@
  * file, the job summary, step outputs and (on pull requests) one review
  * comment that later runs update in place.
  */
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { diffFleets, formatDiffMarkdown, viewOfAgBom, type AgBomDiff, type InventoryView } from '../agbom/index.js';
 import { formatDiagnostics, type Diagnostic } from '../diagnostics/index.js';
 import { buildRunAgBoms } from '../pipeline/agbom.js';
 import { runCompile, type CompileRun } from '../pipeline/compile.js';
-import { runValidate } from '../pipeline/index.js';
-import { GitSource } from '../source/git.js';
+import { validateRevision } from '../pipeline/revision.js';
 import { upsertReviewComment } from './github.js';
 import { readInputs, type ActionInputs } from './inputs.js';
 
@@ -82,33 +80,13 @@ async function agbomDiff(inputs: ActionInputs, head: CompileRun, io: ActionIO): 
   return { diffs: diffFleets(before.views, after.boms.map(viewOfAgBom)) };
 }
 
-/** Reads the base commit's records from the workspace repository (no checkout) and builds their AgBOMs. */
+/** The base commit's records, read from the object store (no checkout), and their AgBOMs. */
 async function baseViews(inputs: ActionInputs, io: ActionIO): Promise<{ views: InventoryView[] } | { note: string }> {
-  const scratch = mkdtempSync(path.join(tmpdir(), 'joch-action-'));
-  try {
-    const root = path.posix.normalize(inputs.path.replace(/\\/g, '/')).replace(/^\.\/?$/, '');
-    const source = new GitSource({
-      url: path.resolve(inputs.workspace),
-      cacheDir: path.join(scratch, 'cache'),
-      ref: { commit: inputs.base as string },
-      ...(root ? { root } : {}),
-    });
-    const update = await source.update();
-    if (!update.ok) return { note: `the base commit could not be read (${update.failure.reason}): ${update.failure.message}` };
-    const folder = path.join(scratch, 'base');
-    for (const f of update.snapshot.files) {
-      const file = path.join(folder, f.path);
-      mkdirSync(path.dirname(file), { recursive: true });
-      writeFileSync(file, f.bytes);
-    }
-    mkdirSync(folder, { recursive: true });
-    const run = await runValidate({ paths: [], cwd: folder });
-    const built = buildRunAgBoms(run, { toolVersion: io.toolVersion, env: { ...io.env, SOURCE_DATE_EPOCH: String(update.snapshot.commitTime ?? 0) } });
-    if (!built.ok) return { note: 'the base has errors outside policy, so its AgBOMs could not be built; every agent is shown as new' };
-    return { views: built.boms.map(viewOfAgBom) };
-  } finally {
-    rmSync(scratch, { recursive: true, force: true });
-  }
+  const base = await validateRevision(inputs.workspace, inputs.base as string, inputs.path);
+  if (!base.ok) return { note: base.reason };
+  const built = buildRunAgBoms(base.run, { toolVersion: io.toolVersion, env: io.env });
+  if (!built.ok) return { note: 'the base has errors outside policy, so its AgBOMs could not be built; every agent is shown as new' };
+  return { views: built.boms.map(viewOfAgBom) };
 }
 
 const MAX_FINDINGS = 50;

@@ -5,6 +5,7 @@
  *   joch agbom export [PATH...]  every agent, every format, into a folder
  *   joch agbom ls [PATH...]      agents, generations and risks
  *   joch agbom diff A B          two AgBOM files, or two checkouts
+ *   joch agbom diff --from REV [--to REV] [PATH]   two Git revisions (or one and the working tree)
  *   joch agbom verify FILE       a signed AgBOM's JSF signature
  *
  * The command reads and writes files; src/agbom stays plain data.
@@ -17,6 +18,7 @@ import {
   checkCycloneDxIntegrity,
   CYCLONEDX_VERSIONS,
   diffFleets,
+  type AgBomDiff,
   emptyState,
   formatDiffMarkdown,
   formatDiffText,
@@ -40,6 +42,7 @@ import {
   type PolicyFinding,
 } from '../agbom/index.js';
 import { buildRunAgBoms } from '../pipeline/agbom.js';
+import { validateRevision } from '../pipeline/revision.js';
 import { runValidate, type ValidationRun } from '../pipeline/index.js';
 import { parseCommandLine, UsageError, type CommandContext } from './context.js';
 import { version } from './main.js';
@@ -61,6 +64,8 @@ const OPTIONS = {
   organization: { type: 'string' },
   regid: { type: 'string' },
   config: { type: 'string', short: 'c' },
+  from: { type: 'string' },
+  to: { type: 'string' },
 } as const;
 
 export async function run(argv: string[], ctx: CommandContext): Promise<number> {
@@ -279,13 +284,19 @@ function policyFindings(run: ValidationRun): PolicyFinding[] {
 // joch agbom diff
 
 /**
- * Each side is a CycloneDX AgBOM file or a folder (a checkout). A pair of Git
- * revisions plugs in here once the Git source exists: it yields two
- * snapshots, which go through the same path as two folders.
+ * Each side is a CycloneDX AgBOM file, a folder (a checkout), or a Git
+ * revision of the repository (--from REV [--to REV], read from the object
+ * store; without --to, the working tree).
  */
 async function diff(args: string[], values: Values, ctx: CommandContext): Promise<number> {
-  if (args.length !== 2) throw new UsageError('diff compares two AgBOM files or two folders: joch agbom diff BEFORE AFTER');
   const format = oneOf(str(values, 'format'), ['text', 'json', 'markdown'] as const, 'text', 'format');
+  const from = str(values, 'from');
+  if (from !== undefined) {
+    const sides = await revisionSides(from, str(values, 'to'), args, values, ctx);
+    return sides ? report(diffFleets(...sides), format, values, ctx) : 1;
+  }
+  if (values.to !== undefined) throw new UsageError('--to goes with --from');
+  if (args.length !== 2) throw new UsageError('diff compares two AgBOM files, two folders, or two revisions: joch agbom diff BEFORE AFTER | --from REV [--to REV] [PATH]');
   const [a, b] = args.map((p) => path.resolve(ctx.cwd, p)) as [string, string];
   const kinds = [a, b].map((p) => (existsSync(p) ? (statSync(p).isDirectory() ? 'dir' : 'file') : 'missing'));
   if (kinds.includes('missing')) throw new UsageError(`no such file or folder: ${[a, b].filter((_, i) => kinds[i] === 'missing').join(', ')}`);
@@ -299,12 +310,56 @@ async function diff(args: string[], values: Values, ctx: CommandContext): Promis
     if (!after) return 1;
     sides = [before.boms.map(viewOfAgBom), after.boms.map(viewOfAgBom)];
   }
-  let diffs = diffFleets(...sides);
+  return report(diffFleets(...sides), format, values, ctx);
+}
+
+function report(all: AgBomDiff[], format: 'text' | 'json' | 'markdown', values: Values, ctx: CommandContext): number {
+  let diffs = all;
   const agent = str(values, 'agent');
   if (agent) diffs = diffs.filter((d) => d.agent === agent || d.agent.endsWith(`/${agent}`));
   if (format === 'json') ctx.stdout(`${JSON.stringify(diffs, null, 2)}\n`);
   else ctx.stdout(format === 'markdown' ? formatDiffMarkdown(diffs) : formatDiffText(diffs));
   return diffs.some((d) => d.changes.length) ? 1 : 0;
+}
+
+/** Both sides from Git revisions of the repository around PATH (or the current folder), or the working tree for `to`. */
+async function revisionSides(
+  from: string,
+  to: string | undefined,
+  args: string[],
+  values: Values,
+  ctx: CommandContext,
+): Promise<[InventoryView[], InventoryView[]] | undefined> {
+  if (args.length > 1) throw new UsageError('with --from, name at most one folder: the records under it are compared');
+  const folder = path.resolve(ctx.cwd, args[0] ?? '.');
+  const repo = findGitRoot(folder);
+  if (!repo) throw new UsageError(`${args[0] ?? '.'} is not inside a Git repository; --from reads its history`);
+  const root = path.relative(repo, folder).split(path.sep).join('/') || '.';
+  const side = async (rev: string): Promise<InventoryView[] | undefined> => {
+    const result = await validateRevision(repo, rev, root);
+    if (!result.ok) throw new UsageError(result.reason);
+    const built = buildRunAgBoms(result.run, { toolVersion: version(), env: ctx.env, organization: organizationOf(values) });
+    if (!built.ok) {
+      ctx.stderr(`joch agbom: revision ${rev} has ${built.blocking.length} error(s) outside policy; its AgBOMs cannot be built\n`);
+      return undefined;
+    }
+    return built.boms.map(viewOfAgBom);
+  };
+  const before = await side(from);
+  if (!before) return undefined;
+  if (to !== undefined) {
+    const after = await side(to);
+    return after ? [before, after] : undefined;
+  }
+  const current = await loadFleet([folder], values, ctx, emptyState());
+  return current ? [before, current.boms.map(viewOfAgBom)] : undefined;
+}
+
+function findGitRoot(start: string): string | undefined {
+  for (let dir = start; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, '.git'))) return dir;
+    if (path.dirname(dir) === dir) return undefined;
+  }
 }
 
 function readView(file: string): InventoryView {

@@ -44,6 +44,7 @@ const COMMANDS: Record<string, Command> = {
       '       joch agbom export [PATH...] --out-dir DIR [--format LIST] [--state FILE [--write-state]]',
       '       joch agbom ls [PATH...] [--high-risk] [--format text|json]   (exit 1 when --high-risk finds agents)',
       '       joch agbom diff BEFORE AFTER [--agent NAME] [--format text|json|markdown]   (two AgBOM files or two folders; exit 1 on changes)',
+      '       joch agbom diff --from REV [--to REV] [PATH] [--agent NAME] [--format text|json|markdown]   (two Git revisions, or one and the working tree)',
       '       joch agbom verify FILE [--key PUBLIC.pem] [--format text|json]',
     ].join('\n'),
     load: () => import('./agbom.js'),

@@ -27,7 +27,10 @@ export type RunAgBoms =
       readonly blocking: readonly Diagnostic[];
     };
 
-export function buildRunAgBoms(run: ValidationRun, options: RunAgBomOptions): RunAgBoms {
+/** What an AgBOM needs of a run: a local one (ValidationRun) or one of a Git snapshot (SnapshotRun). */
+export type AgBomSource = Pick<ValidationRun, 'diagnostics' | 'snapshot' | 'graphs' | 'policy'>;
+
+export function buildRunAgBoms(run: AgBomSource, options: RunAgBomOptions): RunAgBoms {
   // Policy findings are part of what an AgBOM reports (ls --high-risk); any other error means a wrong inventory.
   const blocking = run.diagnostics.filter((d) => d.severity === 'error' && !isPolicyFindingCode(d.code));
   if (blocking.length) return { ok: false, blocking };

@@ -1,6 +1,7 @@
 /** `joch agbom` end to end, in process: generate, state, export, ls, diff, sign and verify. */
 import { generateKeyPairSync } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -86,6 +87,40 @@ describe('joch agbom', () => {
     expect(files.code).toBe(1);
     expect(files.stdout).toContain('**high**: MCP server unpinned: MCPServer github');
     expect((await joch(['diff', a, a])).code).toBe(0);
+  });
+
+  it('diffs two Git revisions, or a revision and the working tree', async () => {
+    const repo = tmp();
+    cpSync(EXAMPLE_FLEET, repo, { recursive: true });
+    const git = (...args: string[]) =>
+      execFileSync('git', args, {
+        cwd: repo,
+        encoding: 'utf8',
+        env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e.x', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e.x' },
+      }).trim();
+    git('init', '-q', '-b', 'main');
+    git('add', '-A');
+    git('commit', '-q', '-m', 'base');
+    const base = git('rev-parse', 'HEAD');
+    const servers = path.join(repo, 'platform/mcp-servers.yaml');
+    writeFileSync(servers, replaceOnce('pinServerVersion: true\n    pinnedVersion: 1.2.0', 'pinServerVersion: false')(readFileSync(servers, 'utf8')));
+    git('commit', '-q', '-am', 'unpin github');
+    const head = git('rev-parse', 'HEAD');
+    const inRepo = async (args: string[]) => {
+      let stdout = '';
+      let stderr = '';
+      const code = await runCli(['agbom', ...args], { cwd: repo, env: { SOURCE_DATE_EPOCH: '1735689600' }, stdout: (x) => void (stdout += x), stderr: (x) => void (stderr += x), isTTY: false });
+      return { code, stdout, stderr };
+    };
+    const revisions = await inRepo(['diff', '--from', base.slice(0, 10), '--to', head, '--agent', 'support-triage']);
+    expect(revisions.stderr).toBe('');
+    expect(revisions.code).toBe(1);
+    expect(revisions.stdout).toMatch(/\[high\] MCP server unpinned: MCPServer github/);
+    // The branch is the head commit, and the working tree has not moved: no change.
+    expect((await inRepo(['diff', '--from', 'main'])).code).toBe(0);
+    const unknown = await inRepo(['diff', '--from', 'no-such-branch']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('"no-such-branch" is not a commit, branch or tag');
   });
 
   it('signs with --sign-key and verifies, failing on tampering or another key', async () => {
