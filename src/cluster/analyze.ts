@@ -93,8 +93,19 @@ export interface Analysis {
   inventorySize: number;
   parentLive?: KubeObject;
   parentState: InventoryState;
-  /** False when some member list failed: pruning must not run on a partial view. */
+  /**
+   * False when the parent or some member could not be read: pruning must not
+   * run on a partial view, and the run's state must not be trusted later.
+   */
   inventoryComplete: boolean;
+  /** Only the objects that changed since the `since` state were read: the run has not seen every member. */
+  incremental: boolean;
+  /**
+   * Members the cluster serves no kind for right now (their CRD is gone, or
+   * discovery missed their group): nothing can be deleted, but they are
+   * remembered, keys for the next incremental run, group-kinds on the parent.
+   */
+  unresolved: { keys: string[]; groupKinds: string[] };
   prune: PruneCandidate[];
   errors: ClusterError[];
 }
@@ -104,10 +115,12 @@ const LIST_INSTEAD_OF_GETS = 8;
 export async function analyze(ctx: RunContext, desired: readonly DesiredObject[]): Promise<Analysis> {
   const errors: ClusterError[] = [];
   const entries = resolveEntries(ctx, desired, errors);
-  const { parentLive, parentState } = await readParent(ctx, errors);
+  const { parentLive, parentState, parentRead } = await readParent(ctx, errors);
   const since = ctx.options.since?.applySetId === ctx.applySetId ? ctx.options.since : undefined;
   const wanted = desiredKeys(desired);
-  const { members, complete } = since ? await lookUpRemoved(ctx, since, wanted) : await listMembers(ctx, entries, parentState, errors);
+  const found = since ? await lookUpRemoved(ctx, since, wanted, errors) : await listMembers(ctx, entries, parentState, errors);
+  const { members, unresolved } = found;
+  const complete = found.complete && parentRead;
   if (since) trustUnchanged(entries, since);
   const open = entries.filter((e) => !e.trusted);
   await lookUpNonMembers(ctx, open, members);
@@ -124,6 +137,8 @@ export async function analyze(ctx: RunContext, desired: readonly DesiredObject[]
     ...(parentLive ? { parentLive } : {}),
     parentState,
     inventoryComplete: complete,
+    incremental: since !== undefined,
+    unresolved,
     prune,
     errors: dedupe(errors),
   };
@@ -145,27 +160,42 @@ function trustUnchanged(entries: Entry[], since: AppliedState): void {
   }
 }
 
+interface MemberView {
+  members: Map<string, Member>;
+  complete: boolean;
+  unresolved: { keys: string[]; groupKinds: string[] };
+}
+
 /**
  * The members that may have to be pruned: objects applied last time that
  * left the desired set, read one by one (the rest of the ApplySet is not
- * listed). Only objects still carrying our part-of label are members.
+ * listed). Only objects still carrying our part-of label are members. One
+ * that cannot be read stops pruning for this run: it is an error, so the
+ * run is retried, and the retry reads the whole ApplySet.
  */
-async function lookUpRemoved(ctx: RunContext, since: AppliedState, wanted: Set<string>): Promise<{ members: Map<string, Member>; complete: boolean }> {
+async function lookUpRemoved(ctx: RunContext, since: AppliedState, wanted: Set<string>, errors: ClusterError[]): Promise<MemberView> {
   const members = new Map<string, Member>();
+  const unresolved: string[] = [];
   let complete = true;
   const removed = Object.keys(since.objects).filter((k) => !wanted.has(k));
   await mapLimit(removed, ctx.settings.concurrency, async (key) => {
-    const [group = '', kind = '', namespace = '', ...name] = key.split('/');
+    const [group = '', kind = '', namespace = '', ...rest] = key.split('/');
+    const name = rest.join('/');
     const mapping = ctx.mapper.findPreferred(group, kind);
-    if (!mapping) return; // no longer served: nothing left to delete
+    if (!mapping) {
+      unresolved.push(key);
+      return;
+    }
     try {
-      const live = await getIfExists(ctx, mapping, namespace || undefined, name.join('/'));
+      const live = await getIfExists(ctx, mapping, namespace || undefined, name);
       if (live?.metadata.labels?.[APPLYSET_PART_OF_LABEL] === ctx.applySetId) members.set(key, { key, live, mapping });
-    } catch {
+    } catch (err) {
       complete = false;
+      const ref: ObjectRef = { apiVersion: mapping.group ? `${mapping.group}/${mapping.version}` : mapping.version, kind, ...(namespace ? { namespace } : {}), name };
+      errors.push(withPrefix(toClusterError(err, 'inventory', { ref }), `cannot read ${describeRef(ref)}, which left the desired set; nothing is pruned in this run`));
     }
   });
-  return { members, complete };
+  return { members, complete, unresolved: { keys: unresolved.sort(), groupKinds: [] } };
 }
 
 // ---------------------------------------------------------------------------
@@ -260,13 +290,15 @@ function pendingCrdMappings(desired: readonly DesiredObject[]): Map<string, Reso
 // ---------------------------------------------------------------------------
 // 2. Parent and members
 
-async function readParent(ctx: RunContext, errors: ClusterError[]): Promise<{ parentLive?: KubeObject; parentState: InventoryState }> {
+async function readParent(ctx: RunContext, errors: ClusterError[]): Promise<{ parentLive?: KubeObject; parentState: InventoryState; parentRead: boolean }> {
   const inv = ctx.options.inventory;
   const mapping = ctx.mapper.find('v1', ctx.parent.kind);
   let parentLive: KubeObject | undefined;
+  let parentRead = mapping !== undefined;
   try {
     if (mapping) parentLive = await getIfExists(ctx, mapping, inv.namespace, inv.name);
   } catch (err) {
+    parentRead = false;
     errors.push(inventoryError(ctx, err, 'cannot read the ApplySet parent'));
   }
   if (parentLive) {
@@ -275,7 +307,7 @@ async function readParent(ctx: RunContext, errors: ClusterError[]): Promise<{ pa
       errors.push({ code: 'ownership', phase: 'inventory', ref: ctx.parent, message: `cannot use ${describeRef(ctx.parent)} as the ApplySet parent: ${problem}` });
     }
   }
-  return { ...(parentLive ? { parentLive } : {}), parentState: readInventoryState(parentLive, inv) };
+  return { ...(parentLive ? { parentLive } : {}), parentState: readInventoryState(parentLive, inv), parentRead };
 }
 
 function inventoryError(ctx: RunContext, err: unknown, what: string): ClusterError {
@@ -293,12 +325,14 @@ async function listMembers(
   entries: Entry[],
   parentState: InventoryState,
   errors: ClusterError[],
-): Promise<{ members: Map<string, Member>; complete: boolean }> {
+): Promise<MemberView> {
   const byGk = new Map<string, ResourceMapping>();
+  const unresolved: string[] = [];
   for (const gk of parentState.groupKinds) {
     const { group, kind } = parseGroupKind(gk);
     const m = ctx.mapper.findPreferred(group, kind);
     if (m) byGk.set(gk, m);
+    else unresolved.push(gk);
   }
   // List at the desired version, so managedFields compare like for like.
   for (const e of entries) if (e.served) byGk.set(e.gk, e.mapping);
@@ -344,7 +378,8 @@ async function listMembers(
       for (const e of affected) e.error = withPrefix(toClusterError(err, 'inventory', e), what);
     }
   });
-  return { members, complete };
+  const desiredGks = new Set(entries.map((e) => e.gk));
+  return { members, complete, unresolved: { keys: [], groupKinds: unresolved.filter((gk) => !desiredGks.has(gk)) } };
 }
 
 function withPrefix(e: ClusterError, what: string): ClusterError {

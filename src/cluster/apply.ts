@@ -57,7 +57,6 @@ export async function applySet(desired: readonly DesiredObject[], options: Apply
     async (ctx) => new ApplyRun(ctx, await analyze(ctx, desired), options).execute(),
     (error, counters, startedAt) => ({
       inventory: { id: applySetId(options.inventory), parent: parentRef(options.inventory), liveMembers: 0 },
-      applied: { applySetId: applySetId(options.inventory), objects: {} },
       objects: [],
       pruned: [],
       complete: false,
@@ -98,7 +97,9 @@ class ApplyRun {
     }
     if (this.ctx.settings.prune && this.analysis.inventoryComplete) {
       this.pruned = await executePrune(this.ctx, this.analysis.prune, entries, this.errors);
-      if (this.errors.length === 0) await this.writeParent(this.remainingState());
+      // An incremental run has not seen every member, so it cannot tell which
+      // group-kinds and namespaces are empty now: the next full run shrinks the parent.
+      if (this.errors.length === 0 && !this.analysis.incremental) await this.writeParent(this.remainingState());
     }
     if (this.errors.length === 0 && this.options.wait) await this.waitForHealth(this.options.wait);
     return this.result();
@@ -116,9 +117,10 @@ class ApplyRun {
     return state;
   }
 
-  /** Desired objects plus members that stay (kept or failed to delete). */
+  /** Desired objects plus members that stay (kept, failed to delete, or of a kind not served now). */
   private remainingState(): InventoryState {
     const state = this.desiredState();
+    for (const gk of this.analysis.unresolved.groupKinds) state.groupKinds.add(gk);
     for (const p of this.pruned) {
       if (p.outcome === 'deleted') continue;
       state.groupKinds.add(groupKind(splitApiVersion(p.ref.apiVersion).group, p.ref.kind));
@@ -308,10 +310,12 @@ class ApplyRun {
   /**
    * Objects now in place as desired, which the next run may trust, and
    * members that left the desired set but are still there (the prune did not
-   * run or did not finish): those keep an empty hash, never trusted, so the
-   * next run still finds and prunes them (see AppliedState).
+   * run or did not finish, or their kind is not served now): those keep an
+   * empty hash, never trusted, so the next run still finds and prunes them
+   * (see AppliedState). None at all when this run did not see every member.
    */
-  private appliedState(objects: readonly AppliedObject[]): AppliedState {
+  private appliedState(objects: readonly AppliedObject[]): AppliedState | undefined {
+    if (!this.analysis.inventoryComplete) return undefined;
     const state: AppliedState = { applySetId: this.ctx.applySetId, objects: {} };
     const desired = new Set<string>();
     this.analysis.entries.forEach((e, i) => {
@@ -324,7 +328,7 @@ class ApplyRun {
     const deleted = new Set(
       this.pruned.filter((p) => p.outcome === 'deleted').map((p) => objectKey(p.ref.apiVersion, p.ref.kind, p.ref.namespace, p.ref.name)),
     );
-    for (const key of this.analysis.members.keys()) {
+    for (const key of [...this.analysis.members.keys(), ...this.analysis.unresolved.keys]) {
       if (desired.has(key) || deleted.has(key)) continue;
       state.objects[key] = { hash: '', health: { status: 'Unknown', message: 'left the desired set; not pruned yet' } };
     }
@@ -342,9 +346,10 @@ class ApplyRun {
     }));
     const errors = dedupe(this.errors);
     const applyErrors = errors.filter((e) => e.phase !== 'health');
+    const applied = this.appliedState(objects);
     return {
       inventory: { id: this.ctx.applySetId, parent: this.ctx.parent, liveMembers: this.analysis.inventorySize },
-      applied: this.appliedState(objects),
+      ...(applied ? { applied } : {}),
       objects,
       pruned: this.pruned,
       complete: applyErrors.length === 0 && objects.every((o) => o.outcome !== 'failed' && o.outcome !== 'skipped'),

@@ -247,8 +247,12 @@ export interface PrunedObject {
 
 export interface ApplyResult {
   inventory: InventoryInfo;
-  /** What this run left in place; pass it as `since` to the next run. */
-  applied: AppliedState;
+  /**
+   * What this run left in place; pass it as `since` to the next run. Absent
+   * when the run could not read the whole ApplySet (the parent, or a member
+   * list): the next run must then read everything again.
+   */
+  applied?: AppliedState;
   objects: AppliedObject[];
   pruned: PrunedObject[];
   /** Every desired object applied (or unchanged) without error. */

@@ -325,7 +325,8 @@ export class Reconciler {
     const subject = fresh || force ? (compiled && !compiled.run.refused ? compiled : this.good?.compiled) : this.good?.compiled;
     if (!subject) return finish({ ...(await this.statusOnly(revision, timings)), ranPipeline, result: this.refusal?.revision === revision ? 'refused' : 'unchanged' });
     if (this.suspendedFlag) return finish({ ...(await this.suspendedCycle(revision, timings)), ranPipeline });
-    const driftCheck = this.good?.compiled.revision === subject.revision && this.retry !== subject.revision;
+    // Going back to the last good revision after a failed apply is an apply, not a drift check.
+    const driftCheck = this.good?.compiled.revision === subject.revision && this.retry === undefined;
     return finish({ ...(await this.apply(subject, driftCheck, revision, timings)), ranPipeline });
   }
 
@@ -417,7 +418,8 @@ export class Reconciler {
       return { result: 'standby', revision, changed: 0, pruned: 0, drifted: 0, errors: [] };
     }
     let t = performance.now();
-    const trustLastApply = !driftCheck && !this.wasStandby;
+    // After a failed apply the retry reads the whole ApplySet: what the failed run saw may be partial.
+    const trustLastApply = !driftCheck && !this.wasStandby && this.retry === undefined;
     this.wasStandby = false;
     const result = await this.options.target.apply({ revision, output, desired: compiled.desired, driftCheck, trustLastApply });
     timings.apply = performance.now() - t;

@@ -91,6 +91,7 @@ export class ClusterTarget implements SyncTarget {
       ...(request.trustLastApply && this.applied ? { since: this.applied } : {}),
       prune: true,
     });
+    // Absent when the run did not see the whole ApplySet: the next run reads everything.
     this.applied = result.applied;
     const changed: ObjectChange[] = [];
     for (const o of result.objects) {

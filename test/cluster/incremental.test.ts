@@ -5,12 +5,28 @@
  */
 import { expect, it } from 'vitest';
 import { applySet } from '../../src/cluster/index.js';
-import type { ApplyOptions, AppliedState, DesiredObject } from '../../src/cluster/index.js';
+import type { ApplyOptions, ApplyResult, AppliedState, DesiredObject } from '../../src/cluster/index.js';
 import { describeCluster } from './require-cluster.js';
-import { CoreV1Api } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { configMap, desired, namespace, readLive } from './engine-fixtures.js';
+import type { KubeObject } from '../../src/cluster/index.js';
 
 const COUNT = 40;
+
+/** The state a run leaves for the next one; every run here reads the whole ApplySet. */
+function stateOf(result: ApplyResult): AppliedState {
+  if (!result.applied) throw new Error(`the run left no state: ${JSON.stringify(result.errors)}`);
+  return result.applied;
+}
+
+function serviceAccount(ns: string, name: string): KubeObject {
+  return { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace: ns } };
+}
+
+const withoutKey = (state: AppliedState, suffix: string): AppliedState => ({
+  applySetId: state.applySetId,
+  objects: Object.fromEntries(Object.entries(state.objects).filter(([k]) => !k.endsWith(suffix))),
+});
 
 describeCluster(
   'cluster engine: incremental runs (since)',
@@ -32,9 +48,9 @@ describeCluster(
     it('a full run records what it applied', async () => {
       const first = await applySet(set(), opts());
       expect(first.errors).toEqual([]);
-      expect(Object.keys(first.applied.objects)).toHaveLength(COUNT + 2);
-      expect(first.applied.applySetId).toBe(first.inventory.id);
-      state = first.applied;
+      state = stateOf(first);
+      expect(Object.keys(state.objects)).toHaveLength(COUNT + 2);
+      expect(state.applySetId).toBe(first.inventory.id);
     });
 
     it('with nothing changed it lists nothing, reads only the parent and writes nothing', async () => {
@@ -45,7 +61,7 @@ describeCluster(
       expect(again.objects.every((o) => o.outcome === 'unchanged')).toBe(true);
       // Health is carried over for the objects it did not read.
       expect(again.objects.every((o) => o.health?.status === 'Current')).toBe(true);
-      state = again.applied;
+      state = stateOf(again);
     });
 
     it('a changed object is read, dry-run and written; the others are not touched', async () => {
@@ -54,7 +70,7 @@ describeCluster(
       expect(changed.counters).toMatchObject({ lists: 0, dryRuns: 1, writes: 1, deletes: 0 });
       expect(changed.objects.filter((o) => o.outcome !== 'unchanged').map((o) => o.ref.name)).toEqual(['cm-7']);
       expect((await readLive(cluster().kubeconfig, configMap('inc-b', 'cm-7', {})))?.['data']).toEqual({ value: 'v2' });
-      state = changed.applied;
+      state = stateOf(changed);
     });
 
     it('an object that left the set is read and pruned', async () => {
@@ -63,7 +79,7 @@ describeCluster(
       expect(pruned.pruned.map((p) => `${p.ref.name}:${p.outcome}`)).toEqual(['cm-3:deleted']);
       expect(pruned.counters).toMatchObject({ lists: 0, writes: 0, deletes: 1 });
       expect(await readLive(cluster().kubeconfig, configMap('inc-b', 'cm-3', {}))).toBeUndefined();
-      state = pruned.applied;
+      state = stateOf(pruned);
     });
 
     it('a run stopped before pruning remembers what it did not prune, and the next run prunes it', async () => {
@@ -72,12 +88,12 @@ describeCluster(
       const stopped = await applySet(broken, opts({ since: state }));
       expect(stopped.errors.length).toBeGreaterThan(0);
       expect(stopped.counters.deletes).toBe(0);
-      expect(Object.keys(stopped.applied.objects).some((k) => k.endsWith('/cm-5'))).toBe(true);
-      const next = await applySet(set({ 7: 'v2' }, [3, 5]), opts({ since: stopped.applied }));
+      expect(Object.keys(stateOf(stopped).objects).some((k) => k.endsWith('/cm-5'))).toBe(true);
+      const next = await applySet(set({ 7: 'v2' }, [3, 5]), opts({ since: stateOf(stopped) }));
       expect(next.errors).toEqual([]);
       expect(next.pruned.map((p) => `${p.ref.name}:${p.outcome}`)).toEqual(['cm-5:deleted']);
       expect(next.counters.lists).toBe(0);
-      state = next.applied;
+      state = stateOf(next);
     });
 
     it('keeps the prune guard: dropping most of the set is refused', async () => {
@@ -106,6 +122,82 @@ describeCluster(
       const run = await applySet(set({ 7: 'v2' }, [3, 5]), opts({ since: foreign }));
       expect(run.errors).toEqual([]);
       expect(run.counters.lists).toBeGreaterThan(0);
+    });
+
+    it('remembers a member whose kind is not served now, and deletes nothing for it', async () => {
+      const ghost = 'example.invalid/Gadget/inc-a/gone';
+      const since: AppliedState = { ...state, objects: { ...state.objects, [ghost]: { hash: 'x', health: { status: 'Current', message: '' } } } };
+      const run = await applySet(set({ 7: 'v2' }, [3, 5]), opts({ since }));
+      expect(run.errors).toEqual([]);
+      expect(run.pruned).toEqual([]);
+      expect(stateOf(run).objects[ghost]).toMatchObject({ hash: '' });
+    });
+
+    it('a run that cannot reach the API server leaves no state to trust', async () => {
+      const dead = new KubeConfig();
+      dead.loadFromString(cluster().kubeconfig.exportConfig().split(cluster().server).join('https://127.0.0.1:1'));
+      const run = await applySet(set({ 7: 'v2' }, [3, 5]), opts({ kubeconfig: dead, since: state, attempts: 1 }));
+      expect(run.errors.map((e) => e.code)).toEqual(['unreachable']);
+      expect(run.applied).toBeUndefined();
+    });
+  },
+  { testTimeoutMs: 120_000 },
+);
+
+describeCluster(
+  'cluster engine: incremental runs never lose a member',
+  (cluster) => {
+    const inventory = { name: 'members', namespace: 'inc-c' };
+    const set = (extra: readonly KubeObject[] = []): DesiredObject[] => [
+      desired(namespace('inc-c')),
+      ...Array.from({ length: 8 }, (_, i) => desired(configMap('inc-c', `cm-${i}`, { value: 'v1' }), i + 2)),
+      ...extra.map((o, i) => desired(o, 20 + i)),
+    ];
+    const parentKinds = async (): Promise<string> => {
+      const parent = await cluster().kubeconfig.makeApiClient(CoreV1Api).readNamespacedSecret({ name: 'members', namespace: 'inc-c' });
+      return parent.metadata?.annotations?.['applyset.kubernetes.io/contains-group-kinds'] ?? '';
+    };
+
+    it('an incremental run does not shrink the parent: a member the state forgot is still pruned by the next full run', async () => {
+      const kc = cluster().kubeconfig;
+      const first = await applySet(set([serviceAccount('inc-c', 'sa-x')]), { kubeconfig: kc, inventory });
+      expect(first.errors).toEqual([]);
+      // A state that lost sa-x (as one from a run that saw only part of the ApplySet would).
+      const forgetful = withoutKey(stateOf(first), '/sa-x');
+      const incremental = await applySet(set(), { kubeconfig: kc, inventory, since: forgetful });
+      expect(incremental.errors).toEqual([]);
+      expect(incremental.pruned).toEqual([]);
+      expect(await parentKinds()).toContain('ServiceAccount');
+      const full = await applySet(set(), { kubeconfig: kc, inventory });
+      expect(full.errors).toEqual([]);
+      expect(full.pruned.map((p) => `${p.ref.kind} ${p.ref.name}:${p.outcome}`)).toEqual(['ServiceAccount sa-x:deleted']);
+      expect(await parentKinds()).not.toContain('ServiceAccount');
+    });
+
+    it('a member that left the set and cannot be read stops pruning with an error, and leaves no state to trust', async () => {
+      const c = cluster();
+      const first = await applySet(set([serviceAccount('inc-c', 'sa-y'), configMap('inc-c', 'cm-gone', { value: 'v1' })]), { kubeconfig: c.kubeconfig, inventory });
+      expect(first.errors).toEqual([]);
+      // An identity that may manage ConfigMaps and the parent, but cannot read ServiceAccounts.
+      const rbac = c.kubeconfig.makeApiClient(RbacAuthorizationV1Api);
+      await rbac.createNamespacedRole({
+        namespace: 'inc-c',
+        body: { metadata: { name: 'no-sa' }, rules: [{ apiGroups: [''], resources: ['configmaps', 'secrets'], verbs: ['get', 'list', 'create', 'patch', 'update', 'delete'] }] },
+      });
+      await rbac.createNamespacedRoleBinding({
+        namespace: 'inc-c',
+        body: {
+          metadata: { name: 'no-sa' },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'no-sa' },
+          subjects: [{ kind: 'ServiceAccount', name: 'no-sa', namespace: 'inc-c' }],
+        },
+      });
+      const limited = await c.serviceAccountIdentity('inc-c', 'no-sa');
+      const run = await applySet(set(), { kubeconfig: limited.kubeconfig, inventory, since: stateOf(first) });
+      expect(run.errors).toEqual([expect.objectContaining({ code: 'forbidden', message: expect.stringMatching(/cannot read ServiceAccount inc-c\/sa-y, which left the desired set; nothing is pruned/) })]);
+      expect(run.counters.deletes).toBe(0);
+      expect(run.applied).toBeUndefined();
+      expect(await readLive(c.kubeconfig, configMap('inc-c', 'cm-gone', {}))).toBeDefined();
     });
   },
   { testTimeoutMs: 120_000 },

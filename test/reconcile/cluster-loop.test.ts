@@ -14,11 +14,10 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { applySetId, defaultApplySetParent } from '../../src/model/applyset.js';
 import type { ObjectChange } from '../../src/reconcile/index.js';
-import { runCompile } from '../../src/pipeline/compile.js';
 import { describeCluster } from '../cluster/require-cluster.js';
-import { startGitHttpServer, type GitHttpServer, type RepoFixture } from '../support/git-http-server.js';
-import { ensureNamespace, getObject, kubeconfigVia, liveMembers, serverPort } from './support/cluster.js';
-import { agentFile, agentFiles, branchLog, bumpAgent, eventually, fleetRepo, show, syncRuntime } from './support/fleet.js';
+import { startGitHttpServer, type GitHttpServer } from '../support/git-http-server.js';
+import { ensureNamespace, getObject, kubeconfigVia, liveMembers, serverPort, type Obj } from './support/cluster.js';
+import { agentFile, agentFiles, branchLog, bumpAgent, desiredNames, eventually, fleetRepo, show, syncRuntime } from './support/fleet.js';
 import { startProxy } from './support/proxy.js';
 
 let root: string;
@@ -35,15 +34,6 @@ afterAll(async () => {
   await git?.close();
   await rm(root, { recursive: true, force: true });
 });
-
-/** What the repository's working copy compiles to: the desired set, as `Kind ns/name`, and its kinds. */
-async function desiredOf(repo: RepoFixture): Promise<{ names: string[]; kinds: Array<{ apiVersion: string; kind: string }> }> {
-  const run = await runCompile({ paths: [], cwd: repo.work });
-  if (!run.output) throw new Error(`the fixture does not compile: ${run.diagnostics.map((d) => d.message).join('; ')}`);
-  const objects = run.output.objects.map((o) => o.object);
-  const kinds = [...new Map(objects.map((o) => [`${o.apiVersion}/${o.kind}`, { apiVersion: o.apiVersion, kind: o.kind }])).values()];
-  return { names: objects.map((o) => `${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`).sort(), kinds };
-}
 
 /** `Kind ns/name` of each changed object. */
 function changed(changes: readonly ObjectChange[] | undefined): string[] {
@@ -138,6 +128,44 @@ describeCluster(
       expect(metrics).toMatch(/joch_objects_drift_corrected_total 2/);
       expect(metrics).toMatch(new RegExp(`joch_last_successful_revision_info\\{revision="${second}"\\} 1`));
     }, 90_000);
+
+    it('going back to the last good revision after a failed apply applies it; it is not reported as drift', async () => {
+      const kc = cluster().kubeconfig;
+      await ensureNamespace(kc, 'joch-system');
+      const { repo, commit: good } = await fleetRepo(root, `back-${++n}.git`, 2);
+      const sync = await syncRuntime(
+        { repo: git.url(repo.name), 'cache-dir': path.join(root, `cache-${n}`), kubeconfig: cluster().kubeconfigPath, interval: '1h', 'drift-interval': '1h', 'backoff-initial': '10ms' },
+        root,
+      );
+      expect((await sync.reconciler.runCycle()).result).toBe('applied');
+
+      // A new agent whose name another ApplySet already holds: the apply fails on ownership.
+      const existing = await getObject(kc, 'joch.dev/v1alpha1', 'Agent', 'team-000', 'agent-00001');
+      await KubernetesObjectApi.makeApiClient(kc).create({
+        apiVersion: 'joch.dev/v1alpha1',
+        kind: 'Agent',
+        metadata: { name: 'agent-00077', namespace: 'team-000', labels: { 'applyset.kubernetes.io/part-of': 'applyset-someone-else-v1' } },
+        spec: existing?.spec,
+      } as Obj);
+      const text = await show(repo, `${good}:${agentFile(1)}`);
+      // Without agent 1's tools and memory, which allow agent 1 only.
+      const agent77 = text
+        .replace('name: agent-00001', 'name: agent-00077')
+        .replace(/ {2}tools:\n( {4}- name: .*\n)+/, '')
+        .replace(/ {2}memories:\n {4}working:\n {6}name: .*\n/, '');
+      await repo.write({ 'team-000/agents/agent-00077.yaml': agent77 });
+      await repo.commit('add agent 77');
+      await repo.push('HEAD:refs/heads/main');
+      const failed = await sync.reconciler.runCycle();
+      expect(failed.result, JSON.stringify(failed.errors)).toBe('failed');
+      expect(failed.errors.some((e) => e.code === 'cluster/ownership')).toBe(true);
+
+      await repo.git(['reset', '-q', '--hard', good]);
+      await repo.push('HEAD:refs/heads/main', true);
+      const back = await sync.reconciler.runCycle();
+      expect(back).toMatchObject({ result: 'applied', revision: good, drifted: 0 });
+      expect(parse(await show(repo, 'joch/status:summary.yaml'))).toMatchObject({ lastApplied: { revision: good } });
+    }, 90_000);
   },
   { testTimeoutMs: 90_000 },
 );
@@ -181,8 +209,8 @@ describeCluster(
           return r.result === 'applied' ? r : undefined;
         }, 60_000);
         expect(retried.errors).toEqual([]);
-        const desired = await desiredOf(repo);
-        expect(await liveMembers(kc, ID, desired.kinds)).toEqual(desired.names);
+        expect(retried.counters?.lists, 'a retry reads the whole ApplySet').toBeGreaterThan(0);
+        expect(await liveMembers(kc, ID)).toEqual(await desiredNames(repo));
         expect(await getObject(kc, 'joch.dev/v1alpha1', 'Agent', 'team-000', 'agent-00001')).toBeUndefined();
       } finally {
         await proxy.close();

@@ -11,11 +11,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { generateFleet } from '../../bench/fleet.js';
 import { applySetId, defaultApplySetParent } from '../../src/model/applyset.js';
-import { runCompile } from '../../src/pipeline/compile.js';
 import { describeCluster } from '../cluster/require-cluster.js';
 import { startGitHttpServer, type GitHttpServer, type RepoFixture } from '../support/git-http-server.js';
 import { ensureNamespace, getObject, liveMembers } from './support/cluster.js';
-import { eventually, fleetRepo } from './support/fleet.js';
+import { desiredNames, eventually, fleetRepo } from './support/fleet.js';
 import { kill, spawnJoch } from './support/process.js';
 
 let root: string;
@@ -32,16 +31,6 @@ afterAll(async () => {
   await git?.close();
   await rm(root, { recursive: true, force: true });
 });
-
-async function desiredOf(repo: RepoFixture): Promise<{ names: string[]; kinds: Array<{ apiVersion: string; kind: string }> }> {
-  const run = await runCompile({ paths: [], cwd: repo.work });
-  if (!run.output) throw new Error('the fixture does not compile');
-  const objects = run.output.objects.map((o) => o.object);
-  return {
-    names: objects.map((o) => `${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`).sort(),
-    kinds: [...new Map(objects.map((o) => [`${o.apiVersion}/${o.kind}`, { apiVersion: o.apiVersion, kind: o.kind }])).values()],
-  };
-}
 
 /** Replaces the fleet in the working copy by a generated one of `agents` agents with image tags `tag`; commits and pushes. */
 async function growFleet(repo: RepoFixture, agents: number, tag: string): Promise<string> {
@@ -76,8 +65,7 @@ describeCluster(
       const again = spawnJoch([...args, '--once']);
       const { code } = await again.exited;
       expect(code, again.stderr()).toBe(0);
-      const desired = await desiredOf(repo);
-      expect(await liveMembers(kc, ID, desired.kinds)).toEqual(desired.names);
+      expect(await liveMembers(kc, ID)).toEqual(await desiredNames(repo));
       expect((await getObject(kc, 'joch.dev/v1alpha1', 'Agent', 'team-001', 'agent-00059'))?.spec).toMatchObject({ framework: { image: 'ghcr.io/example/agent-00059:2.0.0' } });
     }, 90_000);
 
@@ -97,8 +85,7 @@ describeCluster(
       expect(code, p.stderr()).toBe(0);
       expect(p.saw('shutting down')).toBe(true);
       expect(p.saw('applied')).toBe(true); // the cycle in flight completed before the exit
-      const desired = await desiredOf(repo);
-      expect(await liveMembers(kc, ID, desired.kinds)).toEqual(desired.names);
+      expect(await liveMembers(kc, ID)).toEqual(await desiredNames(repo));
       expect((await getObject(kc, 'joch.dev/v1alpha1', 'Agent', 'team-001', 'agent-00059'))?.spec).toMatchObject({ framework: { image: 'ghcr.io/example/agent-00059:3.0.0' } });
     }, 90_000);
   },

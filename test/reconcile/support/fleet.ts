@@ -8,6 +8,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { generateFleet } from '../../../bench/fleet.js';
+import { runCompile } from '../../../src/pipeline/compile.js';
 import { createSyncRuntime, parseSyncOptions, type RawSyncOptions, type SyncRuntime } from '../../../src/reconcile/index.js';
 import { RepoFixture, runGit } from '../../support/git-http-server.js';
 
@@ -119,4 +120,11 @@ export async function branchLog(repo: RepoFixture, branch: string): Promise<Arra
 
 export function show(repo: RepoFixture, spec: string): Promise<string> {
   return runGit(repo.bare, ['show', spec]);
+}
+
+/** What the repository's working copy compiles to: the desired set, as sorted `Kind ns/name`. */
+export async function desiredNames(repo: RepoFixture): Promise<string[]> {
+  const run = await runCompile({ paths: [], cwd: repo.work });
+  if (!run.output) throw new Error(`the fixture does not compile: ${run.diagnostics.map((d) => d.message).join('; ')}`);
+  return run.output.objects.map(({ object: o }) => `${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`).sort();
 }
