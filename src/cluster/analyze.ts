@@ -64,6 +64,8 @@ export interface Entry {
   served: boolean;
   stage: Stage;
   applied: KubeObject;
+  /** Of the apply configuration as first built: what an AppliedState remembers the entry by. */
+  hash: string;
   live?: KubeObject;
   action: PlannedAction;
   reasons: string[];
@@ -144,16 +146,15 @@ export async function analyze(ctx: RunContext, desired: readonly DesiredObject[]
   };
 }
 
-/** The hash an entry's apply configuration is remembered by in an AppliedState. */
-export function appliedHash(e: Pick<Entry, 'applied'>): string {
-  return createHash('sha256').update(JSON.stringify(e.applied)).digest('hex');
+function configurationHash(applied: KubeObject): string {
+  return createHash('sha256').update(JSON.stringify(applied)).digest('hex');
 }
 
 /** Objects applied last time with exactly this content are up to date without a read. */
 function trustUnchanged(entries: Entry[], since: AppliedState): void {
   for (const e of entries) {
     const last = since.objects[e.key];
-    if (e.error || !last || last.hash !== appliedHash(e)) continue;
+    if (e.error || !last || last.hash !== e.hash) continue;
     e.action = 'unchanged';
     e.validation = 'none';
     e.trusted = last.health;
@@ -248,6 +249,7 @@ function resolveEntries(ctx: RunContext, desired: readonly DesiredObject[], erro
       return;
     }
     seen.set(key, origin);
+    const applied = toApplyConfiguration(o, ctx.applySetId);
     entries.push({
       index,
       ...(origin ? { origin } : {}),
@@ -257,7 +259,8 @@ function resolveEntries(ctx: RunContext, desired: readonly DesiredObject[], erro
       mapping,
       served: discovered !== undefined,
       stage: isCrd(ref) ? 'crds' : mapping.namespaced ? 'namespaced' : 'cluster',
-      applied: toApplyConfiguration(o, ctx.applySetId),
+      applied,
+      hash: configurationHash(applied),
       action: 'create',
       reasons: [],
       diff: [],
@@ -466,6 +469,7 @@ function compareEntry(ctx: RunContext, e: Entry): void {
     };
     return;
   }
+  if (!partOf && !claimUnlabelled(ctx, e, live)) return;
   const owned = ownedFields(live, ctx.settings.fieldManager, e.applied.apiVersion);
   const builtIn = !e.mapping.group.includes('.') || e.mapping.group.endsWith('.k8s.io');
   const { changes, unownedEqual } = compareOwned(e.applied, live, owned, { quantities: builtIn });
@@ -477,10 +481,43 @@ function compareEntry(ctx: RunContext, e: Entry): void {
   e.action = 'update';
   e.diff = maskSecretChanges(e.ref, changes);
   const reasons: string[] = [];
-  if (!owned) reasons.push(partOf ? 'not applied by this field manager yet' : 'adopt an existing object');
+  if (!owned) reasons.push(partOf ? 'not applied by this field manager yet' : isNamespace(e.ref) ? 'manage an existing namespace (not a member: never pruned)' : 'adopt an existing object');
   if (changes.length) reasons.push(`${changes.length} field${changes.length === 1 ? ' differs' : 's differ'}`);
   if (unownedEqual) reasons.push(`take ownership of ${unownedEqual} field${unownedEqual === 1 ? '' : 's'}`);
   e.reasons = reasons;
+}
+
+/**
+ * A live object without our part-of label. Taking it into the ApplySet would
+ * let a later run prune what someone else created, so:
+ * - a Namespace is applied without the label, even with `force`: its labels
+ *   and annotations are managed, but it is never a member, so never pruned
+ *   (platform teams often create namespaces up front, and deleting one
+ *   deletes everything in it);
+ * - an object this field manager applied before (the label was removed by
+ *   hand) gets its label back;
+ * - anything else is adopted only with `force`, and is an ownership error
+ *   without.
+ */
+function claimUnlabelled(ctx: RunContext, e: Entry, live: KubeObject): boolean {
+  if (isNamespace(e.ref)) {
+    e.applied = withoutPartOfLabel(e.applied);
+    return true;
+  }
+  if (ctx.settings.force || appliesAs(live, ctx.settings.fieldManager)) return true;
+  e.error = {
+    code: 'ownership',
+    phase: 'preflight',
+    ref: e.ref,
+    ...(e.origin ? { origin: e.origin } : {}),
+    message: `already exists and was not created by this ApplySet (no ${APPLYSET_PART_OF_LABEL} label); apply with force to adopt it, after which it is pruned when it leaves the desired set`,
+  };
+  return false;
+}
+
+function withoutPartOfLabel(applied: KubeObject): KubeObject {
+  const { [APPLYSET_PART_OF_LABEL]: _ours, ...labels } = applied.metadata.labels ?? {};
+  return { ...applied, metadata: { ...applied.metadata, labels } };
 }
 
 function markDeferred(entries: Entry[]): void {

@@ -17,7 +17,7 @@
  * up front: they are dry-run at the start of their stage, and if any of them
  * fails, nothing of that stage is written.
  */
-import { analyze, appliedHash, dedupe, dryRunAll, withNotFoundRetry } from './analyze.js';
+import { analyze, dedupe, dryRunAll, withNotFoundRetry } from './analyze.js';
 import type { Analysis, Entry } from './analyze.js';
 import { applyObject, deleteObject, getIfExists, objectKey, withRun } from './context.js';
 import type { RunContext } from './context.js';
@@ -322,7 +322,7 @@ class ApplyRun {
       desired.add(e.key);
       const o = objects[i];
       if (o && (o.outcome === 'unchanged' || o.outcome === 'created' || o.outcome === 'configured' || o.outcome === 'recreated')) {
-        state.objects[e.key] = { hash: appliedHash(e), health: o.health ?? { status: 'Unknown', message: '' } };
+        state.objects[e.key] = { hash: e.hash, health: o.health ?? { status: 'Unknown', message: '' } };
       }
     });
     const deleted = new Set(

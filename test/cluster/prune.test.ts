@@ -4,11 +4,11 @@
  */
 import { createHash } from 'node:crypto';
 import { expect, it } from 'vitest';
-import { CoreV1Api } from '@kubernetes/client-node';
+import { CoreV1Api, PatchStrategy } from '@kubernetes/client-node';
 import { applySet, planApply } from '../../src/cluster/index.js';
 import type { ApplyOptions, DesiredObject, KubeObject } from '../../src/cluster/index.js';
 import { describeCluster } from './require-cluster.js';
-import { applyAs, configMap, desired, namespace, readLive, waitFor, widget, widgetCrd } from './engine-fixtures.js';
+import { applyAs, configMap, desired, namespace, objectApi, readLive, waitFor, widget, widgetCrd } from './engine-fixtures.js';
 
 const clusterRole = (name: string): KubeObject => ({
   apiVersion: 'rbac.authorization.k8s.io/v1',
@@ -148,6 +148,53 @@ describeCluster(
         ['ConfigMap', 'c5', 'kept'],
         ['CustomResourceDefinition', 'gizmos.test.joch.dev', 'deleted'],
       ]);
+    });
+
+    it('does not adopt an object it did not create unless forced; a namespace that existed before is managed but never pruned', async () => {
+      const kc = cluster().kubeconfig;
+      const inventory = { name: 'adopt', namespace: 'adopt-ns' };
+      await applyAs(kc, 'platform-team', namespace('adopt-ns', { owner: 'platform' }));
+      await applyAs(kc, 'someone', configMap('adopt-ns', 'theirs', { t: '1' }));
+      const ours = [desired(namespace('adopt-ns', { team: 'a' }), 1), desired(configMap('adopt-ns', 'anchor', { a: '1' }), 2), desired(configMap('adopt-ns', 'mine', { m: '1' }), 3)];
+      const withTheirs = [...ours, desired(configMap('adopt-ns', 'theirs', { t: '2' }), 9)];
+
+      const refused = await applySet(withTheirs, { kubeconfig: kc, inventory });
+      expect(refused.errors).toEqual([
+        expect.objectContaining({ code: 'ownership', ref: expect.objectContaining({ name: 'theirs' }), origin: expect.objectContaining({ line: 9 }), message: expect.stringMatching(/not created by this ApplySet.*apply with force to adopt it/) }),
+      ]);
+      expect(refused.counters.writes).toBe(0);
+      expect((await readLive(kc, configMap('adopt-ns', 'theirs', {})))?.['data']).toEqual({ t: '1' });
+
+      // The namespace gets our labels but not the part-of label: it is not a member.
+      const applied = await applySet(ours, { kubeconfig: kc, inventory });
+      expect(applied.errors).toEqual([]);
+      const ns = await readLive(kc, namespace('adopt-ns'));
+      expect(ns?.metadata.labels).toMatchObject({ owner: 'platform', team: 'a' });
+      expect(ns?.metadata.labels?.['applyset.kubernetes.io/part-of']).toBeUndefined();
+      expect((await applySet(ours, { kubeconfig: kc, inventory })).counters).toMatchObject({ writes: 0, dryRuns: 0 });
+
+      // A label removed by hand from an object it applied is put back, not refused.
+      await objectApi(kc).patch(
+        { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'mine', namespace: 'adopt-ns', labels: { 'applyset.kubernetes.io/part-of': null } } } as never,
+        undefined,
+        undefined,
+        'kubectl-label',
+        undefined,
+        PatchStrategy.MergePatch,
+      );
+      const relabelled = await applySet(ours, { kubeconfig: kc, inventory });
+      expect(relabelled.errors).toEqual([]);
+      expect((await readLive(kc, configMap('adopt-ns', 'mine', {})))?.metadata.labels?.['applyset.kubernetes.io/part-of']).toBe(relabelled.inventory.id);
+
+      // With force it is adopted, and from then on pruned like any member.
+      const adopted = await applySet(withTheirs, { kubeconfig: kc, inventory, force: true });
+      expect(adopted.errors).toEqual([]);
+      const dropped = await applySet(ours, { kubeconfig: kc, inventory });
+      expect(dropped.pruned).toEqual([{ ref: expect.objectContaining({ name: 'theirs' }), outcome: 'deleted' }]);
+
+      // Leaving the desired set, the namespace is no prune candidate.
+      const plan = await planApply([desired(namespace('adopt-other')), desired(configMap('adopt-other', 'anchor', {}))], { kubeconfig: kc, inventory, pruneGuard: { allowMassPrune: true } });
+      expect(plan.prune.map((p) => `${p.ref.kind} ${p.ref.name}`).sort()).toEqual(['ConfigMap anchor', 'ConfigMap mine']);
     });
   },
   { controllerManager: true, testTimeoutMs: 90_000 },
