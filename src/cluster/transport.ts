@@ -25,6 +25,8 @@ export class ApiError extends Error {
     readonly causes: ErrorCause[],
     readonly method: string,
     readonly path: string,
+    /** The server's `details.retryAfterSeconds` (a 429 while a new CRD's cache fills, API priority and fairness). */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
   }
@@ -136,7 +138,7 @@ export class KubeClient {
         if (err instanceof TransportError && attempt >= this.settings.attempts) this.outage ??= err;
         if (!retryable || attempt >= this.settings.attempts) throw err;
         this.counters.retries++;
-        await sleep(150 * 2 ** (attempt - 1));
+        await sleep(retryDelayMs(err, attempt));
       }
     }
   }
@@ -210,18 +212,27 @@ export class KubeClient {
   }
 }
 
+/** Exponential from 150 ms, or what the server asked for (at most 5 s) when longer. */
+function retryDelayMs(err: unknown, attempt: number): number {
+  const backoff = 150 * 2 ** (attempt - 1);
+  const asked = err instanceof ApiError && err.retryAfterSeconds ? Math.min(err.retryAfterSeconds * 1000, 5_000) : 0;
+  return Math.max(backoff, asked);
+}
+
 function toApiError(status: number, body: string, method: string, path: string): ApiError {
   let message = body.trim() || `HTTP ${status}`;
   let reason: string | undefined;
+  let retryAfterSeconds: number | undefined;
   const causes: ErrorCause[] = [];
   try {
     const s = JSON.parse(body) as {
       message?: unknown;
       reason?: unknown;
-      details?: { causes?: { field?: unknown; reason?: unknown; message?: unknown }[] };
+      details?: { retryAfterSeconds?: unknown; causes?: { field?: unknown; reason?: unknown; message?: unknown }[] };
     };
     if (typeof s.message === 'string') message = s.message;
     if (typeof s.reason === 'string') reason = s.reason;
+    if (typeof s.details?.retryAfterSeconds === 'number' && s.details.retryAfterSeconds > 0) retryAfterSeconds = s.details.retryAfterSeconds;
     for (const c of s.details?.causes ?? []) {
       causes.push({
         message: typeof c.message === 'string' ? c.message : '',
@@ -232,7 +243,7 @@ function toApiError(status: number, body: string, method: string, path: string):
   } catch {
     // not a Status body: keep the raw text
   }
-  return new ApiError(status, message, reason, causes, method, path);
+  return new ApiError(status, message, reason, causes, method, path, retryAfterSeconds);
 }
 
 function queryString(query: RequestSpec['query']): string {
