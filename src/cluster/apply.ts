@@ -96,7 +96,7 @@ class ApplyRun {
       if (!(await this.runStage(stage))) return this.result();
     }
     if (this.ctx.settings.prune && this.analysis.inventoryComplete) {
-      this.pruned = await executePrune(this.ctx, this.analysis.prune, entries, this.errors);
+      this.pruned = await executePrune(this.ctx, this.analysis.prune, entries, this.analysis.members, this.errors);
       // An incremental run has not seen every member, so it cannot tell which
       // group-kinds and namespaces are empty now: the next full run shrinks the parent.
       if (this.errors.length === 0 && !this.analysis.incremental) await this.writeParent(this.remainingState());

@@ -90,8 +90,8 @@ export async function getIfExists(ctx: RunContext, m: ResourceMapping, namespace
 export interface ListOptions {
   labelSelector?: string;
   limit?: number;
-  /** Stop after the first page (enough to know whether anything matches). */
-  firstPageOnly?: boolean;
+  /** Stop after the page holding an item for which this is true (enough to know that one exists). */
+  stopWhen?: (item: KubeObject) => boolean;
 }
 
 /** Lists a collection, page by page; a namespace that does not exist lists empty. */
@@ -105,9 +105,13 @@ export async function listObjects(ctx: RunContext, m: ResourceMapping, namespace
       query: { labelSelector: opts.labelSelector, limit: String(opts.limit ?? 1000), continue: cont },
       counter: 'lists',
     });
-    for (const item of page.items ?? []) out.push(withTypeMeta(item, m));
-    cont = page.metadata?.continue || undefined;
-  } while (cont && !opts.firstPageOnly);
+    let stop = false;
+    for (const item of page.items ?? []) {
+      out.push(withTypeMeta(item, m));
+      stop ||= opts.stopWhen?.(item) ?? false;
+    }
+    cont = stop ? undefined : page.metadata?.continue || undefined;
+  } while (cont);
   return out;
 }
 

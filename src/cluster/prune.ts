@@ -5,8 +5,10 @@
  *   without it, or with another ApplySet's id, are never touched;
  * - `joch.dev/prune: disabled` on the live object keeps it;
  * - a Namespace is deleted only when nothing in it is someone else's: no
- *   object without our part-of label, other than dependents (objects with
- *   ownerReferences) and what Kubernetes itself puts in every namespace;
+ *   object without our part-of label, other than what Kubernetes itself
+ *   puts in every namespace and dependents of our members (objects whose
+ *   every owner is a member, or itself such a dependent: a Deployment's
+ *   ReplicaSets and their Pods);
  * - a CRD is deleted only when no custom resource of it is someone else's
  *   (deleting a CRD deletes all its objects cluster-wide);
  * - the guard refuses to delete more than `maxShare` of the live inventory,
@@ -67,9 +69,10 @@ export async function planPrune(
     }
   }
   const held = heldNamespaces(candidates);
+  const ours = ourUids(entries, members);
   await mapLimit(candidates, ctx.settings.concurrency, async (c) => {
     if (c.action !== 'delete') return;
-    const reason = await keepReason(ctx, c.member, entries, held);
+    const reason = await keepReason(ctx, c.member, { entries, held, ours });
     if (reason) Object.assign(c, { action: 'keep', reason });
   });
   const deletes = candidates.filter((c) => c.action === 'delete').length;
@@ -101,18 +104,41 @@ function heldNamespaces(candidates: readonly PruneCandidate[]): Set<string> {
   return new Set(candidates.filter((c) => c.action === 'keep' && c.ref.namespace).map((c) => c.ref.namespace as string));
 }
 
+/** The uids of the live objects that are ours: desired objects and members. */
+function ourUids(entries: readonly Entry[], members: ReadonlyMap<string, Member>): Set<string> {
+  const uids = new Set<string>();
+  const add = (o: KubeObject | undefined): void => {
+    const uid = o?.metadata['uid'];
+    if (typeof uid === 'string') uids.add(uid);
+  };
+  for (const m of members.values()) add(m.live);
+  for (const e of entries) {
+    add(e.live);
+    add(e.result);
+  }
+  return uids;
+}
+
+interface KeepContext {
+  entries: readonly Entry[];
+  /** Namespaces holding members that stay. */
+  held: ReadonlySet<string>;
+  /** Uids of our live objects, whose dependents do not block pruning. */
+  ours: ReadonlySet<string>;
+}
+
 /** Why a Namespace or CRD member must stay even though it left the desired set. */
-async function keepReason(ctx: RunContext, m: Member, entries: readonly Entry[], held: Set<string>): Promise<string | undefined> {
+async function keepReason(ctx: RunContext, m: Member, keep: KeepContext): Promise<string | undefined> {
   if (isNamespace(m.live)) {
     const name = m.live.metadata.name;
-    if (entries.some((e) => e.ref.namespace === name)) return `desired objects still live in namespace ${name}`;
-    if (held.has(name)) return `namespace ${name} holds members whose pruning is disabled`;
-    return namespaceBlocker(ctx, name);
+    if (keep.entries.some((e) => e.ref.namespace === name)) return `desired objects still live in namespace ${name}`;
+    if (keep.held.has(name)) return `namespace ${name} holds members whose pruning is disabled`;
+    return namespaceBlocker(ctx, name, keep.ours);
   }
   if (isCrd(m.live)) {
     const kinds = new Set(mappingsFromCrd(m.live).map((x) => groupKind(x.group, x.kind)));
-    if (entries.some((e) => kinds.has(e.gk))) return 'desired custom resources still use this CRD';
-    return crdBlocker(ctx, m.live);
+    if (keep.entries.some((e) => kinds.has(e.gk))) return 'desired custom resources still use this CRD';
+    return crdBlocker(ctx, m.live, keep.ours);
   }
   return undefined;
 }
@@ -120,35 +146,74 @@ async function keepReason(ctx: RunContext, m: Member, entries: readonly Entry[],
 /** Kinds Kubernetes creates or derives by itself; they never block pruning a namespace. */
 const IGNORED_KINDS = new Set(['/Event', 'events.k8s.io/Event', '/Endpoints', 'discovery.k8s.io/EndpointSlice']);
 
+/** What Kubernetes itself puts in every namespace. */
 function systemObject(obj: KubeObject): boolean {
-  const { group } = splitApiVersion(obj.apiVersion);
-  if (group === '' && obj.kind === 'ServiceAccount' && obj.metadata.name === 'default') return true;
-  if (group === '' && obj.kind === 'ConfigMap' && obj.metadata.name === 'kube-root-ca.crt') return true;
-  if (group === '' && obj.kind === 'Secret' && obj['type'] === 'kubernetes.io/service-account-token') return true;
-  const owners = obj.metadata['ownerReferences'];
-  return Array.isArray(owners) && owners.length > 0;
+  if (splitApiVersion(obj.apiVersion).group !== '') return false;
+  if (obj.kind === 'ServiceAccount' && obj.metadata.name === 'default') return true;
+  if (obj.kind === 'ConfigMap' && obj.metadata.name === 'kube-root-ca.crt') return true;
+  return obj.kind === 'Secret' && obj['type'] === 'kubernetes.io/service-account-token';
 }
 
-async function namespaceBlocker(ctx: RunContext, namespace: string): Promise<string | undefined> {
+function ownerUids(obj: KubeObject): string[] {
+  const owners = obj.metadata['ownerReferences'];
+  if (!Array.isArray(owners)) return [];
+  return owners.map((o: { uid?: unknown }) => (typeof o.uid === 'string' ? o.uid : '')).filter(Boolean);
+}
+
+/**
+ * The first object that is someone else's: neither a system object nor a
+ * dependent of ours. `others` holds every unlabelled object seen so far, so
+ * a Pod is traced through its ReplicaSet to our Deployment.
+ */
+function firstForeign(items: readonly KubeObject[], others: ReadonlyMap<string, KubeObject>, ours: ReadonlySet<string>): KubeObject | undefined {
+  const dependent = (o: KubeObject, depth: number): boolean => {
+    const owners = ownerUids(o);
+    if (owners.length === 0 || depth > 8) return false;
+    return owners.every((uid) => {
+      if (ours.has(uid)) return true;
+      const owner = others.get(uid);
+      return owner !== undefined && dependent(owner, depth + 1);
+    });
+  };
+  return items.find((o) => !systemObject(o) && !dependent(o, 0));
+}
+
+/**
+ * Lists every namespaced kind in the namespace for objects without our
+ * label. An object with no owner blocks at once; dependents are judged once
+ * everything is read, since their owner may be of a kind listed later.
+ */
+async function namespaceBlocker(ctx: RunContext, namespace: string, ours: ReadonlySet<string>): Promise<string | undefined> {
   const kinds = ctx.mapper.listableNamespaced().filter((m) => !IGNORED_KINDS.has(`${m.group}/${m.kind}`));
+  const others = new Map<string, KubeObject>();
+  const holds = (o: KubeObject): string => `namespace ${namespace} holds ${describeRef(refOf(o))}, which this ApplySet does not own`;
   const found = await mapLimit(kinds, ctx.settings.concurrency, async (m) => {
     try {
-      const items = await listObjects(ctx, m, namespace, { labelSelector: `${APPLYSET_PART_OF_LABEL}!=${ctx.applySetId}`, limit: 250, firstPageOnly: true });
-      const other = items.find((o) => !systemObject(o));
-      return other ? `namespace ${namespace} holds ${describeRef(refOf(other))}, which this ApplySet does not own` : undefined;
+      const items = await listObjects(ctx, m, namespace, {
+        labelSelector: `${APPLYSET_PART_OF_LABEL}!=${ctx.applySetId}`,
+        limit: 250,
+        stopWhen: (o) => !systemObject(o) && ownerUids(o).length === 0,
+      });
+      for (const o of items) if (typeof o.metadata['uid'] === 'string') others.set(o.metadata['uid'], o);
+      const unowned = items.find((o) => !systemObject(o) && ownerUids(o).length === 0);
+      return unowned ? holds(unowned) : undefined;
     } catch (err) {
       return `cannot verify namespace ${namespace} is free of objects owned by others (${m.resource}: ${err instanceof Error ? err.message : String(err)})`;
     }
   });
-  return found.find((r) => r !== undefined);
+  const blocker = found.find((r) => r !== undefined);
+  if (blocker) return blocker;
+  const foreign = firstForeign([...others.values()], others, ours);
+  return foreign ? holds(foreign) : undefined;
 }
 
-async function crdBlocker(ctx: RunContext, crd: KubeObject): Promise<string | undefined> {
+async function crdBlocker(ctx: RunContext, crd: KubeObject, ours: ReadonlySet<string>): Promise<string | undefined> {
   const [m] = mappingsFromCrd(crd);
   if (!m) return undefined;
   try {
-    const items = await listObjects(ctx, m, undefined, { labelSelector: `${APPLYSET_PART_OF_LABEL}!=${ctx.applySetId}`, limit: 250, firstPageOnly: true });
-    const other = items.find((o) => !systemObject(o));
+    const items = await listObjects(ctx, m, undefined, { labelSelector: `${APPLYSET_PART_OF_LABEL}!=${ctx.applySetId}`, limit: 250 });
+    const byUid = new Map(items.map((o) => [String(o.metadata['uid']), o]));
+    const other = firstForeign(items, byUid, ours);
     return other ? `${describeRef(refOf(other))} still uses this CRD and is not owned by this ApplySet` : undefined;
   } catch (err) {
     // A CRD that never became Established serves nothing, so nothing can use it.
@@ -164,7 +229,14 @@ function pruneOrder(c: PruneCandidate): number {
 }
 
 /** Deletes the candidates, re-checking Namespaces and CRDs right before. */
-export async function executePrune(ctx: RunContext, candidates: PruneCandidate[], entries: readonly Entry[], errors: ClusterError[]): Promise<PrunedObject[]> {
+export async function executePrune(
+  ctx: RunContext,
+  candidates: PruneCandidate[],
+  entries: readonly Entry[],
+  members: ReadonlyMap<string, Member>,
+  errors: ClusterError[],
+): Promise<PrunedObject[]> {
+  const ours = ourUids(entries, members);
   const results = new Map<PruneCandidate, PrunedObject>();
   for (const c of candidates) {
     if (c.action === 'keep') results.set(c, { ref: c.ref, outcome: 'kept', ...(c.reason ? { reason: c.reason } : {}) });
@@ -177,7 +249,7 @@ export async function executePrune(ctx: RunContext, candidates: PruneCandidate[]
     const wave = candidates.filter((c) => c.action === 'delete' && pruneOrder(c) === order);
     await mapLimit(wave, ctx.settings.concurrency, async (c) => {
       if (order >= 2) {
-        const reason = await keepReason(ctx, c.member, entries, held);
+        const reason = await keepReason(ctx, c.member, { entries, held, ours });
         if (reason) {
           results.set(c, { ref: c.ref, outcome: 'kept', reason });
           return;

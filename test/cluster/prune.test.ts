@@ -150,6 +150,49 @@ describeCluster(
       ]);
     });
 
+    it('a namespace holding only dependents of its members is pruned; anything else in it, on any page, keeps it', async () => {
+      const kc = cluster().kubeconfig;
+      const core = kc.makeApiClient(CoreV1Api);
+      const inventory = { name: 'deps', namespace: 'deps-home' };
+      const home = [desired(namespace('deps-home')), desired(configMap('deps-home', 'anchor', {}))];
+      const withX = [...home, desired(namespace('deps-x')), desired(configMap('deps-x', 'owner', {}))];
+      expect((await applySet(withX, { kubeconfig: kc, inventory })).errors).toEqual([]);
+      const ownerUid = String((await readLive(kc, configMap('deps-x', 'owner', {})))?.metadata['uid']);
+      const ownedBy = (name: string, uid: string, kind = 'ConfigMap', apiVersion = 'v1') => ({ ownerReferences: [{ apiVersion, kind, name, uid }] });
+
+      // More dependents than one list page (250), so an object sorting after them is on page two.
+      const names = Array.from({ length: 251 }, (_, i) => `dep-${String(i).padStart(3, '0')}`);
+      for (let i = 0; i < names.length; i += 25) {
+        await Promise.all(names.slice(i, i + 25).map((n) => core.createNamespacedConfigMap({ namespace: 'deps-x', body: configMap('deps-x', n, {}, ownedBy('owner', ownerUid)) })));
+      }
+      // A dependent of a dependent, as a Pod is of a ReplicaSet of a Deployment.
+      const firstUid = String((await readLive(kc, configMap('deps-x', 'dep-000', {})))?.metadata['uid']);
+      await core.createNamespacedConfigMap({ namespace: 'deps-x', body: configMap('deps-x', 'dep-000-child', {}, ownedBy('dep-000', firstUid)) });
+      await core.createNamespacedConfigMap({ namespace: 'deps-x', body: configMap('deps-x', 'zz-foreign', {}) });
+
+      const keepOf = async () => (await planApply(home, { kubeconfig: kc, inventory })).prune.find((p) => p.ref.kind === 'Namespace');
+      expect(await keepOf()).toMatchObject({ action: 'keep', reason: expect.stringMatching(/holds ConfigMap deps-x\/zz-foreign/) });
+
+      // A dependent of someone else's object is someone else's.
+      await core.deleteNamespacedConfigMap({ name: 'zz-foreign', namespace: 'deps-x' });
+      const theirs = await applyAs(kc, 'someone', clusterRole('deps-theirs'));
+      await core.createNamespacedConfigMap({
+        namespace: 'deps-x',
+        body: configMap('deps-x', 'their-child', {}, ownedBy('deps-theirs', String(theirs.metadata?.uid), 'ClusterRole', 'rbac.authorization.k8s.io/v1')),
+      });
+      expect(await keepOf()).toMatchObject({ action: 'keep', reason: expect.stringMatching(/holds ConfigMap deps-x\/their-child/) });
+
+      await core.deleteNamespacedConfigMap({ name: 'their-child', namespace: 'deps-x' });
+      expect(await keepOf()).toEqual({ ref: expect.objectContaining({ name: 'deps-x' }), action: 'delete' });
+      const pruned = await applySet(home, { kubeconfig: kc, inventory });
+      expect(pruned.errors).toEqual([]);
+      expect(pruned.pruned.map((p) => [p.ref.kind, p.ref.name, p.outcome])).toEqual([
+        ['ConfigMap', 'owner', 'deleted'],
+        ['Namespace', 'deps-x', 'deleted'],
+      ]);
+      await waitFor('namespace deps-x to go', async () => (await readLive(kc, namespace('deps-x'))) === undefined, 60_000);
+    });
+
     it('does not adopt an object it did not create unless forced; a namespace that existed before is managed but never pruned', async () => {
       const kc = cluster().kubeconfig;
       const inventory = { name: 'adopt', namespace: 'adopt-ns' };
