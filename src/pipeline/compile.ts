@@ -3,7 +3,7 @@
  * policy found an error, and nothing should be written when compilation did:
  * `refused` says so. Returns data; the CLI renders and writes.
  */
-import { applySeverityOverrides } from '../config/index.js';
+import { settleFindings } from './findings.js';
 import { sortDiagnostics, summarize, finding, type Diagnostic, type Finding, type Summary } from '../diagnostics/index.js';
 import { createCompiler, type Compiler, type CompileOptions, type CompileOutput } from '../compile/index.js';
 import { resolveFindings } from '../manifests/index.js';
@@ -38,7 +38,7 @@ export interface CompileRun {
 function resolve(run: ValidationRun, findings: readonly Finding[]): Diagnostic[] {
   const texts = new Map(run.set.texts);
   if (run.project.config.file && run.project.config.text !== undefined) texts.set(run.project.config.file, run.project.config.text);
-  return resolveFindings({ texts }, applySeverityOverrides([...findings], run.project.config));
+  return resolveFindings({ texts }, settleFindings(findings, run.project.config));
 }
 
 function finish(run: ValidationRun, diagnostics: Diagnostic[], output: CompileOutput | undefined, timings: Timings): CompileRun {

@@ -4,7 +4,7 @@
  */
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { applySeverityOverrides, loadConfig, type LoadedConfig } from '../config/index.js';
+import { loadConfig, type LoadedConfig } from '../config/index.js';
 import { sortDiagnostics, summarize, type Diagnostic, type Finding, type Summary } from '../diagnostics/index.js';
 import { loadManifests, resolveFindings, type ManifestSet } from '../manifests/index.js';
 import { ALL_CHECKS, validateManifests, type Check, type ValidationResult } from '../schema/index.js';
@@ -12,6 +12,7 @@ import { resolveReferences } from '../schema/references.js';
 import { buildAgentGraphs, type AgentGraph } from '../model/graph.js';
 import { evaluatePolicy, type PolicyResult } from '../policy/index.js';
 import { readLocalSource } from '../source/local.js';
+import { settleFindings } from './findings.js';
 import type { Snapshot } from '../source/types.js';
 
 export interface ProjectInput {
@@ -118,20 +119,20 @@ export async function runValidate(input: ValidateInput): Promise<ValidationRun> 
   const policy = checks.has('policy')
     ? time('policy', () => evaluatePolicy({ resources: set.resources, graphs, references, options: config.policy }))
     : undefined;
-  const findings: Finding[] = withoutEchoes([
+  const findings: Finding[] = [
     ...project.config.findings,
     ...source.findings,
     ...set.findings,
     ...validation.findings,
     ...(policy?.findings ?? []),
-  ]);
+  ];
   if (source.snapshot.files.length === 0 && !source.findings.length) {
     findings.push({ severity: 'warning', code: 'JOCH003', message: 'no YAML files were found', at: { file: project.config.file ?? '.', line: 1, column: 1 } });
   }
   const diagnostics = time('report', () => {
     const texts = new Map(set.texts);
     if (project.config.file && project.config.text !== undefined) texts.set(project.config.file, project.config.text);
-    return sortDiagnostics(resolveFindings({ texts }, applySeverityOverrides(findings, project.config)));
+    return sortDiagnostics(resolveFindings({ texts }, settleFindings(findings, project.config)));
   });
   return {
     project,
@@ -144,19 +145,4 @@ export async function runValidate(input: ValidateInput): Promise<ValidationRun> 
     summary: summarize(diagnostics, set.files.length, set.resources.length),
     timings,
   };
-}
-
-function pointerKey(at: Finding['at']): string {
-  return 'path' in at ? `${at.file}#${at.doc}#${at.path.join('.')}` : `${at.file}:${at.line}:${at.column}`;
-}
-
-/**
- * The policy stage denies an agent whose reference does not resolve (JOCH710,
- * fail closed). Where the reference pass already reported that very
- * reference, the denial says the same thing twice at the same place: keep the
- * reference error, which has the "did you mean".
- */
-function withoutEchoes(findings: readonly Finding[]): Finding[] {
-  const reported = new Set(findings.filter((f) => f.code === 'JOCH501' || f.code === 'JOCH504').map((f) => pointerKey(f.at)));
-  return findings.filter((f) => f.code !== 'JOCH710' || !reported.has(pointerKey(f.at)));
 }

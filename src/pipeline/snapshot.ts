@@ -8,7 +8,7 @@
  */
 import ignore from 'ignore';
 import { LineCounter, parseDocument } from 'yaml';
-import { applySeverityOverrides, ConfigSchema, DEFAULT_CONFIG, type LoadedConfig } from '../config/index.js';
+import { ConfigSchema, DEFAULT_CONFIG, type LoadedConfig } from '../config/index.js';
 import { createCompiler, type CompileOptions, type CompileOutput, type Compiler } from '../compile/index.js';
 import { finding, sortDiagnostics, summarize, type Diagnostic, type Finding, type Summary } from '../diagnostics/index.js';
 import { loadManifests, resolveFindings, type FileLoad, type LoadOptions, type ManifestDocument, type ManifestSet } from '../manifests/index.js';
@@ -16,6 +16,7 @@ import { buildAgentGraphs, type AgentGraph } from '../model/graph.js';
 import { evaluatePolicy, type PolicyResult } from '../policy/index.js';
 import { ALL_CHECKS, validateManifests, type ValidationResult } from '../schema/index.js';
 import { displayPath, type Snapshot, type SourceFile } from '../source/types.js';
+import { settleFindings } from './findings.js';
 import type { Timings } from './index.js';
 
 export const SNAPSHOT_CONFIG_FILES = ['joch.yaml', 'joch.yml'] as const;
@@ -82,7 +83,7 @@ export function runSnapshot(input: SnapshotRunInput): SnapshotRun {
   }
   const texts = new Map(set.texts);
   if (loaded.file && loaded.text !== undefined) texts.set(loaded.file, loaded.text);
-  const resolve = (f: readonly Finding[]) => resolveFindings({ texts }, applySeverityOverrides([...f], loaded));
+  const resolve = (f: readonly Finding[]) => resolveFindings({ texts }, settleFindings(f, loaded));
   let diagnostics = time('report', () => resolve(findings));
   let output: CompileOutput | undefined;
   if (input.compile !== false && !diagnostics.some((d) => d.severity === 'error')) {

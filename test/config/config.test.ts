@@ -3,7 +3,12 @@
  * except where a rule must not be silenced, and its paths and exclusions
  * decide what is read.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { Diagnostic } from '../../src/diagnostics/index.js';
+import { runSnapshot } from '../../src/pipeline/snapshot.js';
+import { readLocalSourceSync } from '../../src/source/local.js';
 import { ALL_CHECKS } from '../../src/schema/index.js';
 import { at, cli, only, places, tmpRepo, validate, yml } from '../support/repo.js';
 
@@ -96,6 +101,24 @@ describe('severity overrides', () => {
     ]);
     // An override that is refused does not invalidate the others.
     expect(run.project.config.config.severity).toMatchObject({ JOCH303: 'info' });
+  });
+
+  it.each(['warning', 'off'])('JOCH501 turned to %s does not silence the locked denial of the same hole', async (level) => {
+    const fixture = (rel: string) => readFileSync(path.join(import.meta.dirname, '../fixtures/policy', rel), 'utf8');
+    const holes = fixture('baseline/unresolved.yaml');
+    const repo = tmpRepo({ 'joch.yaml': `severity:\n  JOCH501: "${level}"\n`, 'platform.yaml': fixture('base/platform.yaml'), 'unresolved.yaml': holes });
+    const line = (needle: string) => holes.split('\n').findIndex((l) => l.includes(needle)) + 1;
+    const denials = ['- name: ghost.tool', '- name: no-such-policy', '- openai:gpt-9', 'name: nowhere'].map((n) => `JOCH710 unresolved.yaml:${line(n)}`).sort();
+    const errorsOf = (diags: readonly Diagnostic[]) => places(diags, (d) => d.code === 'JOCH710' && d.severity === 'error').map((p) => p.replace(/:\d+$/, ''));
+
+    const run = await validate(repo);
+    expect(errorsOf(run.diagnostics)).toEqual(denials);
+    expect(run.summary.errors).toBeGreaterThanOrEqual(4);
+    // The sync loop's entry settles findings the same way.
+    const snapshot = readLocalSourceSync({ root: repo.root, maxFileBytes: 1 << 20, cwd: repo.root }).snapshot;
+    const synced = runSnapshot({ snapshot, compile: false });
+    expect(errorsOf(synced.diagnostics)).toEqual(denials);
+    expect(synced.refused).toBe(true);
   });
 
   it('refuses an override of a code that does not exist', async () => {
