@@ -5,7 +5,7 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig, type LoadedConfig } from '../config/index.js';
-import { sortDiagnostics, summarize, type Diagnostic, type Finding, type Summary } from '../diagnostics/index.js';
+import { finding, sortDiagnostics, summarize, type Diagnostic, type Finding, type Summary } from '../diagnostics/index.js';
 import { loadManifests, resolveFindings, type ManifestSet } from '../manifests/index.js';
 import { ALL_CHECKS, validateManifests, type Check, type ValidationResult } from '../schema/index.js';
 import { resolveReferences } from '../schema/references.js';
@@ -27,18 +27,42 @@ export interface Project {
   readonly config: LoadedConfig;
   /** Absolute files and folders to read. */
   readonly include: readonly string[];
+  /** The include entries came from the command line, not from joch.yaml. */
+  readonly namedByUser: boolean;
+  /** Configured paths that were refused. */
+  readonly findings: readonly Finding[];
 }
 
 export function resolveProject(input: ProjectInput): Project {
   const first = input.paths[0] ? path.resolve(input.cwd, input.paths[0]) : input.cwd;
   const start = isDirectory(first) ? first : path.dirname(first);
   const config = loadConfig(start, input.configFile, input.cwd);
-  const include = input.paths.length
-    ? input.paths.map((p) => path.resolve(input.cwd, p))
-    : config.config.paths.map((p) => path.resolve(config.root, p));
-  // Paths outside the configured root widen it to their common folder.
+  if (input.paths.length === 0) return { ...configuredPaths(config), config, namedByUser: false };
+  const include = input.paths.map((p) => path.resolve(input.cwd, p));
+  // Paths the user names outside the configured root widen it to their common folder.
   const root = include.reduce((acc, p) => commonFolder(acc, isDirectory(p) ? p : path.dirname(p)), config.root);
-  return { root, config, include };
+  return { root, config, include, namedByUser: true, findings: [] };
+}
+
+/**
+ * joch.yaml's `paths`, which may not leave its folder: a repository's own
+ * configuration must not make the tool read, and echo into diagnostics,
+ * files elsewhere on the machine.
+ */
+function configuredPaths(loaded: LoadedConfig): Pick<Project, 'root' | 'include' | 'findings'> {
+  const include: string[] = [];
+  const findings: Finding[] = [];
+  loaded.config.paths.forEach((p, i) => {
+    const abs = path.resolve(loaded.root, p);
+    const rel = path.relative(loaded.root, abs);
+    if (rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) {
+      const at = { file: loaded.file ?? 'joch.yaml', doc: 0, path: ['paths', i] };
+      findings.push(finding('JOCH002', `joch.yaml: paths: ${p} is outside the project root; only files and folders inside it are read`, at));
+    } else {
+      include.push(abs);
+    }
+  });
+  return { root: loaded.root, include, findings };
 }
 
 function isDirectory(p: string): boolean {
@@ -102,6 +126,7 @@ export async function runValidate(input: ValidateInput): Promise<ValidationRun> 
     maxFileBytes: config.limits.maxFileBytes,
     skip: project.config.file ? [path.resolve(input.cwd, project.config.file)] : [],
     cwd: input.cwd,
+    namedByUser: project.namedByUser,
   });
   timings.source = performance.now() - start;
   const set = time('load', () => loadManifests(source.snapshot, { defaultNamespace: config.defaultNamespace, limits: config.limits }));
@@ -121,6 +146,7 @@ export async function runValidate(input: ValidateInput): Promise<ValidationRun> 
     : undefined;
   const findings: Finding[] = [
     ...project.config.findings,
+    ...project.findings,
     ...source.findings,
     ...set.findings,
     ...validation.findings,

@@ -17,7 +17,7 @@ import type { Snapshot, SourceFile } from './types.js';
 export interface LocalSourceOptions {
   /** Absolute root folder: paths in the snapshot are relative to it. */
   readonly root: string;
-  /** Absolute files or folders to read; defaults to the root. */
+  /** Absolute files or folders to read; without it, the root. */
   readonly include?: readonly string[] | undefined;
   /** gitignore-style patterns from joch.yaml, added to those of the ignore file. */
   readonly exclude?: readonly string[] | undefined;
@@ -28,6 +28,12 @@ export interface LocalSourceOptions {
   readonly skip?: readonly string[] | undefined;
   /** Folder that displayed paths are relative to (default: the current directory). */
   readonly cwd?: string | undefined;
+  /**
+   * The include entries were named on the command line: a file among them is
+   * read whatever its extension. Entries from a configuration file are not
+   * trusted that far: only YAML files are read through them.
+   */
+  readonly namedByUser?: boolean | undefined;
 }
 
 export interface LocalSourceResult {
@@ -54,8 +60,8 @@ export function readLocalSourceSync(options: LocalSourceOptions): LocalSourceRes
 
   const candidates = new Set<string>(); // root-relative paths
   const walker = new Walker(root, realRoot, rules, display, findings, candidates);
-  for (const start of options.include?.length ? options.include : [root]) {
-    walker.visit(path.resolve(start), true);
+  for (const start of options.include ?? [root]) {
+    walker.start(path.resolve(start), options.namedByUser ?? false);
   }
   for (const skipped of options.skip ?? []) candidates.delete(toPosix(path.relative(root, skipped)));
 
@@ -103,6 +109,19 @@ function at(file: string) {
   return { file, line: 1, column: 1 };
 }
 
+function outside(root: string, target: string): boolean {
+  const rel = path.relative(root, target);
+  return rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel);
+}
+
+function realPathOrUndefined(p: string): string | undefined {
+  try {
+    return realpathSync(p);
+  } catch {
+    return undefined;
+  }
+}
+
 function toPosix(p: string): string {
   return p.split(path.sep).join('/');
 }
@@ -129,6 +148,26 @@ class Walker {
     private readonly findings: Finding[],
     private readonly out: Set<string>,
   ) {}
+
+  /**
+   * An include entry. Its real path must stay inside the root, so a folder
+   * reached through a linked parent folder is refused like a link is.
+   */
+  start(abs: string, namedByUser: boolean): void {
+    const rel = toPosix(path.relative(this.root, abs));
+    const real = realPathOrUndefined(abs);
+    if (real !== undefined && !rel.startsWith('..') && outside(this.realRoot, real)) {
+      const shown = this.display(rel) || '.';
+      this.findings.push(finding('JOCH002', `${shown} leads outside the project root through a symbolic link; it was not read`, at(shown)));
+      return;
+    }
+    if (!namedByUser && real !== undefined && !YAML_FILE.test(rel) && statSync(real).isFile()) {
+      const shown = this.display(rel);
+      this.findings.push(finding('JOCH002', `${shown} is not a YAML file; only .yaml and .yml files are read from the configured paths`, at(shown)));
+      return;
+    }
+    this.visit(abs, namedByUser);
+  }
 
   /** `explicit`: named on the command line, so read even without a YAML extension. */
   visit(abs: string, explicit: boolean): void {
@@ -174,8 +213,7 @@ class Walker {
       }
       return undefined;
     }
-    const inside = path.relative(this.realRoot, target);
-    if (inside.startsWith('..') || path.isAbsolute(inside)) {
+    if (outside(this.realRoot, target)) {
       if (mayHoldManifests(statSync(target))) {
         this.findings.push(
           finding('JOCH107', 'the symbolic link points outside the repository root; it was not followed', at(this.display(rel)), {

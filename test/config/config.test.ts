@@ -157,6 +157,43 @@ describe('what is read', () => {
     expect(run.diagnostics.map((d) => `${at(d)} ${d.message}`)).toEqual(['JOCH002 gone:1:1 no such file or folder: gone']);
   });
 
+  it('never reads outside the repository through its configured paths, nor a file that is not YAML', async () => {
+    const outside = tmpRepo({ 'leak.yaml': policy('leaked'), 'notes.txt': 'kind: Secret\n' });
+    const repo = tmpRepo({
+      'joch.yaml': yml`
+        paths:
+          - teams
+          - ../${path.basename(outside.root)}
+          - ${outside.root}
+          - linked/inner
+          - teams/creds.txt
+      `,
+      'teams/p.yaml': policy('p'),
+      'teams/creds.txt': 'kind: Secret\n',
+    });
+    repo.link('linked', outside.root);
+    outside.write('inner/x.yaml', policy('through-link'));
+    const run = await validate(repo, { checks: CHECKS });
+    expect(run.snapshot.files.map((f) => f.path)).toEqual(['teams/p.yaml']);
+    expect(run.set.resources.map((r) => r.key)).toEqual(['Policy/default/p']);
+    expect(run.diagnostics.map((d) => `${at(d)} ${d.severity} ${d.message}`)).toEqual([
+      `JOCH002 joch.yaml:3:5 error joch.yaml: paths: ../${path.basename(outside.root)} is outside the project root; only files and folders inside it are read`,
+      `JOCH002 joch.yaml:4:5 error joch.yaml: paths: ${outside.root} is outside the project root; only files and folders inside it are read`,
+      'JOCH002 linked/inner:1:1 error linked/inner leads outside the project root through a symbolic link; it was not read',
+      'JOCH002 teams/creds.txt:1:1 error teams/creds.txt is not a YAML file; only .yaml and .yml files are read from the configured paths',
+    ]);
+
+    // Every configured path refused reads nothing, not the whole root.
+    const none = tmpRepo({ 'joch.yaml': '', 'p.yaml': policy('p') });
+    none.write('joch.yaml', `paths: [../${path.basename(outside.root)}]\n`);
+    const empty = await validate(none, { checks: CHECKS });
+    expect(empty.snapshot.files).toEqual([]);
+
+    // A path named on the command line is the user's choice: it widens the root and may be any file.
+    const named = await validate(repo, { checks: CHECKS, paths: [repo.path('teams/p.yaml'), outside.path('leak.yaml')] });
+    expect(named.set.resources.map((r) => r.key).sort()).toEqual(['Policy/default/leaked', 'Policy/default/p']);
+  });
+
   it('never reads joch.yaml (or a --config file) as a manifest', async () => {
     const repo = tmpRepo({ 'joch.yaml': 'defaultNamespace: team\n', 'p.yaml': policy('p') });
     const run = await validate(repo, { checks: CHECKS });
