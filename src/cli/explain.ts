@@ -1,10 +1,13 @@
 /**
  * `joch explain AGENT [PATH...] [-n NAMESPACE]`: the agent's effective
  * capabilities and which rule allowed, required approval for or denied each.
- * Exit 0 when nothing is denied, 1 when something is, 2 for usage errors
- * (including an agent that does not exist).
+ * Exit 0 when nothing is denied and the repository has no error, 1 when
+ * something is denied or the repository has errors (a file that could not be
+ * read may hold a Policy that was never evaluated, and the sync loop refuses
+ * a repository with errors as a whole), 2 for usage errors (including an
+ * agent that does not exist).
  */
-import { didYouMean } from '../diagnostics/index.js';
+import { didYouMean, leavesInputUnread, redactText, type Diagnostic } from '../diagnostics/index.js';
 import { Locator } from '../manifests/index.js';
 import { runValidate } from '../pipeline/index.js';
 import { explainAgent, renderExplanation, type AgentEvaluation, type ExplainFormat } from '../policy/index.js';
@@ -25,9 +28,22 @@ export async function run(argv: string[], ctx: CommandContext): Promise<number> 
   const run = await runValidate({ paths, cwd: ctx.cwd, configFile: values.config });
   const evaluation = pickAgent(run.policy?.agents ?? [], name, namespace);
   const locator = new Locator((file) => run.set.texts.get(file));
-  ctx.stdout(renderExplanation(explainAgent(evaluation, (p) => locator.locate(p)), format));
-  if (run.summary.errors > 0) ctx.stderr(`joch explain: the repository has ${run.summary.errors} error(s); run joch validate for all of them\n`);
-  return evaluation.verdicts.some((v) => v.outcome === 'deny') ? 1 : 0;
+  // Rule reasons and names come from the repository: mask credentials as every other output does.
+  ctx.stdout(redactText(renderExplanation(explainAgent(evaluation, (p) => locator.locate(p)), format)));
+  const caveat = repositoryCaveat(run.diagnostics);
+  if (caveat) ctx.stderr(`joch explain: ${caveat}; run joch validate for all of them\n`);
+  return caveat || evaluation.verdicts.some((v) => v.outcome === 'deny') ? 1 : 0;
+}
+
+/** Why the explanation is not the whole truth: files that were not read, or errors that refuse the repository. */
+function repositoryCaveat(diagnostics: readonly Diagnostic[]): string | undefined {
+  const errors = diagnostics.filter((d) => d.severity === 'error');
+  const unread = [...new Set(errors.filter((d) => leavesInputUnread(d.code)).map((d) => d.file))];
+  if (unread.length) {
+    return `${unread.length} file(s) could not be read (${unread.slice(0, 3).join(', ')}${unread.length > 3 ? ', ...' : ''}); a Policy in them was not evaluated, so this explanation may be incomplete`;
+  }
+  if (errors.length) return `the repository has ${errors.length} error(s) and would be refused as a whole`;
+  return undefined;
 }
 
 function pickAgent(agents: readonly AgentEvaluation[], name: string, namespace: string | undefined): AgentEvaluation {

@@ -7,6 +7,7 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { leavesInputUnread, redactText } from '../diagnostics/index.js';
 import { runValidate } from '../pipeline/index.js';
 import { checkCases, parsePolicyTest, type CaseResult } from '../policy/index.js';
 import { TEST_FILE } from '../policy/testing.js';
@@ -61,12 +62,19 @@ async function runTest(file: string, cwd: string): Promise<TestReport> {
   if ('errors' in parsed) return { file: shown, name: path.basename(path.dirname(file)), cases: [], errors: parsed.errors };
   const { test } = parsed;
   const dir = path.dirname(file);
-  const missing = test.spec.inputs.filter((i) => !exists(path.resolve(dir, i)));
-  if (missing.length) return { file: shown, name: test.metadata.name, cases: [], errors: missing.map((m) => `spec.inputs: no such file or folder: ${m}`) };
+  const cannotRun = (errors: string[]): TestReport => ({ file: shown, name: test.metadata.name, cases: [], errors });
+  const missing = [
+    ...test.spec.inputs.filter((i) => !exists(path.resolve(dir, i))).map((m) => `spec.inputs: no such file or folder: ${m}`),
+    ...(test.spec.config !== undefined && !exists(path.resolve(dir, test.spec.config)) ? [`spec.config: no such file: ${test.spec.config}`] : []),
+  ];
+  if (missing.length) return cannotRun(missing);
   // Inputs are named explicitly, so an ignore file that hides the test folder from `joch validate` does not hide them here.
   const paths = test.spec.inputs.flatMap((i) => yamlFiles(path.resolve(dir, i)));
   const run = await runValidate({ paths, cwd: dir, configFile: test.spec.config });
-  if (!run.policy) return { file: shown, name: test.metadata.name, cases: [], errors: ['the policy stage did not run'] };
+  // Cases checked against a configuration or inputs that were only partly read would pass or fail for the wrong reason.
+  const unread = run.diagnostics.filter((d) => d.severity === 'error' && leavesInputUnread(d.code));
+  if (unread.length) return cannotRun(unread.map((d) => redactText(`${d.file}:${d.line}:${d.column} ${d.code} ${d.message}`)));
+  if (!run.policy) return cannotRun(['the policy stage did not run']);
   return { file: shown, name: test.metadata.name, cases: checkCases(run.policy, test.spec.cases), errors: [] };
 }
 

@@ -14,6 +14,8 @@ const Options = z.object({
     .transform((s, ctx) => {
       if (s === undefined) return new Set<PipelineCheck>(PIPELINE_CHECKS);
       const wanted = s.split(',').map((c) => c.trim()).filter(Boolean);
+      // An empty list would run nothing and pass everything.
+      if (wanted.length === 0) ctx.addIssue({ code: 'custom', message: `name at least one check; the checks are ${PIPELINE_CHECKS.join(', ')}` });
       const bad = wanted.filter((c) => !(PIPELINE_CHECKS as readonly string[]).includes(c));
       if (bad.length) ctx.addIssue({ code: 'custom', message: `unknown check ${bad.join(', ')}; the checks are ${PIPELINE_CHECKS.join(', ')}` });
       return new Set(wanted as PipelineCheck[]);

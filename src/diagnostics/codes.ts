@@ -127,3 +127,12 @@ export function codeInfo(code: string): CodeInfo | undefined {
 export function allCodes(): CodeInfo[] {
   return [...BY_CODE.values()].sort((a, b) => a.code.localeCompare(b.code));
 }
+
+/**
+ * Whether an error with this code left part of the input unread (the
+ * configuration, a path, a file's YAML): whatever that part held, a Policy
+ * included, was never evaluated.
+ */
+export function leavesInputUnread(code: string): boolean {
+  return /^JOCH[01]\d\d$/.test(code);
+}

@@ -1,6 +1,6 @@
 /** Diagnostics: one model, four renderings (text, JSON, GitHub annotations, SARIF). */
 export * from './types.js';
-export { codeInfo, allCodes, registerCodes, type CodeInfo } from './codes.js';
+export { codeInfo, allCodes, leavesInputUnread, registerCodes, type CodeInfo } from './codes.js';
 export {
   formatDiagnostics,
   sortDiagnostics,

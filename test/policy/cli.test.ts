@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tmpRepo } from '../support/repo.js';
 import { ROOT } from './helpers.js';
 
 const BIN = path.join(ROOT, 'bin/joch.js');
@@ -71,6 +72,11 @@ describe('joch validate runs policy after schema and reference checks', () => {
     const bad = joch('validate', '--checks', 'polcy');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('the checks are schema, identity, references, secrets, policy');
+    for (const empty of ['', ',', ' , ']) {
+      const none = joch('validate', `${FX}/base`, SIDE, '--checks', empty);
+      expect(none.code, JSON.stringify(empty)).toBe(2);
+      expect(none.stderr).toContain('--checks: name at least one check');
+    }
   });
 
   it('lets joch.yaml raise a policy code but refuses to lower a baseline one', () => {
@@ -129,6 +135,26 @@ describe('joch explain', () => {
     expect(r.stdout).toContain(`  DENY              Tool comp/t.pay  granted at ${file}:${line(file, '- name: t.pay')}\n      decided by comp/second-opinion#stop-pay (${file}:${line(file, '- name: stop-pay')}): payments-frozen\n`);
   });
 
+  it('fails closed when a file could not be read: a Policy in it was never evaluated', () => {
+    const file = `${FX}/policies/composition.yaml`;
+    const repo = tmpRepo({ 'held-back.yaml': 'apiVersion: joch.dev/v1alpha1\nkind: Policy\nmetadata: {name: freeze, namespace: comp\n' });
+    const r = joch('explain', 'worker', `${FX}/base`, file, repo.path('held-back.yaml'), '-n', 'comp');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/1 file\(s\) could not be read \(.*held-back\.yaml\); a Policy in them was not evaluated/);
+  });
+
+  it('masks a credential a rule carries, as every output does', () => {
+    const token = `ghp_${'Zq9x'.repeat(9)}`;
+    const text = readFileSync(path.join(ROOT, FX, 'policies/composition.yaml'), 'utf8').replace('reason: payments-frozen', `reason: ${token}`);
+    const repo = tmpRepo({ 'composition.yaml': text });
+    for (const format of ['text', 'json']) {
+      const r = joch('explain', 'worker', `${FX}/base`, repo.path('composition.yaml'), '-n', 'comp', '--format', format);
+      expect(r.stdout).toContain('*'.repeat(token.length));
+      expect(r.stdout + r.stderr).not.toContain(token);
+      expect(r.code).toBe(1);
+    }
+  });
+
   it('exits 2 for an agent that does not exist, with a suggestion', () => {
     const r = joch('explain', 'support-triag', 'examples/fleet');
     expect(r.code).toBe(2);
@@ -159,6 +185,38 @@ describe('joch policy test', () => {
     expect(r.code).toBe(2);
     const out = JSON.parse(r.stdout) as { tests: { errors: string[] }[] };
     expect(out.tests[0]?.errors).toEqual(['spec.cases.0: Unrecognized key: "capabilty"', 'spec.cases.0: a case must expect an outcome, a decidedBy, deferred rules or findings']);
+  });
+
+  it('cannot run a test whose configuration or inputs were not fully read, exit 2', () => {
+    const inputs = [path.join(ROOT, FX, 'base'), path.join(ROOT, SIDE)];
+    const testFile = (more: string[], config?: string) =>
+      [
+        'apiVersion: joch.dev/v1alpha1',
+        'kind: PolicyTest',
+        'metadata:',
+        '  name: t',
+        'spec:',
+        `  inputs: [${[...inputs, ...more].join(', ')}]`,
+        ...(config ? [`  config: ${config}`] : []),
+        '  cases:',
+        '    - name: c',
+        '      agent: finance/payments',
+        '      capability: Tool/wire.transfer',
+        '      outcome: deny',
+        '',
+      ].join('\n');
+    const cases: [string, Record<string, string>, RegExp][] = [
+      ['a config that does not exist', { 'joch-test.yaml': testFile([], 'nowhere.yaml') }, /spec\.config: no such file: nowhere\.yaml/],
+      ['a config with an unknown key', { 'joch-test.yaml': testFile([], 'settings.yaml'), 'settings.yaml': 'polcy: {}\n' }, /settings\.yaml:1:1 JOCH001 joch\.yaml: Unrecognized key: "polcy"/],
+      ['an input that is not valid YAML', { 'joch-test.yaml': testFile(['broken.yaml']), 'broken.yaml': 'kind: Policy\nmetadata: {name: x\n' }, /broken\.yaml:\d+:\d+ JOCH101 /],
+    ];
+    for (const [what, files, error] of cases) {
+      const r = joch('policy', 'test', tmpRepo(files).root, '--format', 'json');
+      expect(r.code, what).toBe(2);
+      const out = JSON.parse(r.stdout) as { tests: { errors: string[]; cases: unknown[] }[] };
+      expect(out.tests[0]?.cases, what).toEqual([]);
+      expect(out.tests[0]?.errors.join('\n'), what).toMatch(error);
+    }
   });
 
   it('needs the test subcommand', () => {
