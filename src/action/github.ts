@@ -1,7 +1,9 @@
 /**
  * The few GitHub REST calls the Action makes: find its own review comment on
  * the pull request and update it, or create it. One comment per pull request,
- * found by a hidden marker, so reruns never pile up comments.
+ * found by a hidden marker, so reruns never pile up comments. Only a bot's
+ * comment counts: anyone can paste the marker into a comment of their own,
+ * and the Action must neither overwrite it nor fail trying.
  */
 
 export const COMMENT_MARKER = '<!-- joch-review -->';
@@ -16,6 +18,11 @@ export interface GitHubTarget {
 interface IssueComment {
   readonly id: number;
   readonly body?: string;
+  readonly user?: { readonly type?: string } | null;
+}
+
+function isOurComment(c: IssueComment): boolean {
+  return c.user?.type === 'Bot' && c.body?.startsWith(COMMENT_MARKER) === true;
 }
 
 async function call(target: GitHubTarget, method: string, path: string, body?: unknown): Promise<unknown> {
@@ -39,7 +46,7 @@ export async function upsertReviewComment(target: GitHubTarget, markdown: string
   const base = `/repos/${target.repository}/issues/${target.pullRequest}/comments`;
   for (let page = 1; page <= 10; page++) {
     const comments = (await call(target, 'GET', `${base}?per_page=100&page=${page}`)) as IssueComment[];
-    const mine = comments.find((c) => c.body?.startsWith(COMMENT_MARKER));
+    const mine = comments.find(isOurComment);
     if (mine) {
       await call(target, 'PATCH', `/repos/${target.repository}/issues/comments/${mine.id}`, { body });
       return 'updated';

@@ -25,9 +25,18 @@ interface Recorded {
 }
 
 /** Records requests and keeps issue comments in memory, like the REST API would. */
-function fakeGitHub(): { server: Server; requests: Recorded[]; comments: { id: number; body: string }[] } {
+interface Comment {
+  id: number;
+  body: string;
+  user: { login: string; type: 'Bot' | 'User' };
+}
+
+/** What the token posts as: GITHUB_TOKEN comments as the Actions bot. */
+const BOT = { login: 'github-actions[bot]', type: 'Bot' } as const;
+
+function fakeGitHub(): { server: Server; requests: Recorded[]; comments: Comment[] } {
   const requests: Recorded[] = [];
-  const comments: { id: number; body: string }[] = [];
+  const comments: Comment[] = [];
   const server = createServer((req, res) => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
@@ -37,7 +46,7 @@ function fakeGitHub(): { server: Server; requests: Recorded[]; comments: { id: n
       if (req.method === 'GET' && req.url?.startsWith('/repos/acme/agents/issues/7/comments')) {
         res.end(JSON.stringify(comments));
       } else if (req.method === 'POST' && req.url === '/repos/acme/agents/issues/7/comments') {
-        const c = { id: 100 + comments.length, body: (JSON.parse(body) as { body: string }).body };
+        const c = { id: 100 + comments.length, body: (JSON.parse(body) as { body: string }).body, user: BOT };
         comments.push(c);
         res.statusCode = 201;
         res.end(JSON.stringify(c));
@@ -183,6 +192,22 @@ describe('joch action', () => {
     await action(env);
     expect(api.comments).toHaveLength(before);
     expect(api.requests.filter((r) => r.method === 'PATCH').length).toBeGreaterThan(0);
+  });
+
+  it("never takes over a person's comment that carries the marker", async () => {
+    const text = `${COMMENT_MARKER}\nquoted by hand`;
+    const theirs: Comment = { id: 1, body: text, user: { login: 'someone', type: 'User' } };
+    api.comments.unshift(theirs);
+    try {
+      const seen = api.requests.length;
+      const { code } = await action(runnerEnv().env);
+      expect(code).toBe(0);
+      expect(theirs.body).toBe(text);
+      const writes = api.requests.slice(seen).filter((r) => r.method !== 'GET');
+      expect(writes.map((r) => `${r.method} ${r.url}`)).toEqual(['PATCH /repos/acme/agents/issues/comments/100']);
+    } finally {
+      api.comments.splice(api.comments.indexOf(theirs), 1);
+    }
   });
 
   it('fails the step on an error and annotates the file and line', async () => {
