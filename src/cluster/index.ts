@@ -11,6 +11,7 @@ export { formatPlanText, formatPlanJson, formatApplyResultText, formatApplyResul
 export type { TextOptions } from './render.js';
 export { formatClusterError } from './errors.js';
 export { assessHealth } from './health.js';
+export { refuseInsecureSkipTlsVerify } from './transport.js';
 export {
   applySetId,
   APPLYSET_ID_LABEL,

@@ -11,6 +11,18 @@ import type { IncomingMessage } from 'node:http';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { ApiCounters, ErrorCause } from './types.js';
 
+/**
+ * TLS verification stays on: a kubeconfig that turns it off is refused rather
+ * than silently honoured. Exported so that every API client built from a
+ * kubeconfig refuses it the same way.
+ */
+export function refuseInsecureSkipTlsVerify(kc: KubeConfig): void {
+  const cluster = kc.getCurrentCluster();
+  if (cluster?.skipTLSVerify) {
+    throw new Error(`kubeconfig cluster ${cluster.name} sets insecure-skip-tls-verify; refusing to connect without TLS verification`);
+  }
+}
+
 export function newCounters(): ApiCounters {
   return { discovery: 0, reads: 0, lists: 0, dryRuns: 0, writes: 0, deletes: 0, retries: 0 };
 }
@@ -107,11 +119,7 @@ export class KubeClient {
     if (!cluster.server.startsWith('https://')) {
       throw new Error(`refusing to talk to ${cluster.server}: only https API servers are supported`);
     }
-    // TLS verification stays on: a kubeconfig that turns it off is refused
-    // rather than silently honoured.
-    if (cluster.skipTLSVerify) {
-      throw new Error(`kubeconfig cluster ${cluster.name} sets insecure-skip-tls-verify; refusing to connect without TLS verification`);
-    }
+    refuseInsecureSkipTlsVerify(kc);
     const tls: RequestOptions = {};
     await kc.applyToHTTPSOptions(tls);
     const client = new KubeClient(kc, settings, tls);

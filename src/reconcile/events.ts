@@ -4,7 +4,7 @@
  */
 import { CoreV1Api, type CoreV1Event, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import type { ObjectRef } from '../cluster/index.js';
+import { refuseInsecureSkipTlsVerify, type ObjectRef } from '../cluster/index.js';
 
 export type EventReason = 'Applied' | 'DriftCorrected' | 'ReconcileFailed';
 
@@ -29,6 +29,7 @@ export class EventRecorder {
     private readonly instance: string,
     private readonly logger?: Logger,
   ) {
+    refuseInsecureSkipTlsVerify(kubeconfig);
     this.api = kubeconfig.makeApiClient(CoreV1Api);
   }
 

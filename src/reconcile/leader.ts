@@ -5,10 +5,12 @@
  * skew between nodes cannot make two leaders), every write carries the
  * resourceVersion it read (optimistic concurrency), and a leader that cannot
  * renew within the renew deadline (shorter than the lease duration) steps
- * down before anyone else may take over.
+ * down before anyone else may take over: by its clock, even while a renewal
+ * is still waiting for an unresponsive API server.
  */
 import { ApiException, CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { refuseInsecureSkipTlsVerify } from '../cluster/index.js';
 
 export interface LeaderElectorOptions {
   readonly kubeconfig: KubeConfig;
@@ -41,19 +43,23 @@ export class LeaderElector {
   private lastRenew = 0;
   private observed: Observed | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** Fires when the renew deadline passes without a renewal. */
+  private deadline: NodeJS.Timeout | undefined;
   private running = false;
   private attempt: Promise<void> = Promise.resolve();
   private waiters: Array<() => void> = [];
 
   constructor(private readonly options: LeaderElectorOptions) {
+    refuseInsecureSkipTlsVerify(options.kubeconfig);
     this.api = options.kubeconfig.makeApiClient(CoordinationV1Api);
     this.renewDeadlineMs = options.renewDeadlineMs ?? Math.floor((options.leaseDurationMs * 2) / 3);
     this.retryPeriodMs = options.retryPeriodMs ?? Math.max(200, Math.floor(options.leaseDurationMs / 5));
     if (this.renewDeadlineMs >= options.leaseDurationMs) throw new Error('the renew deadline must be shorter than the lease duration');
   }
 
+  /** Judged by the clock, not by the last attempt: that attempt may still be waiting for the server. */
   get isLeader(): boolean {
-    return this.leading;
+    return this.leading && Date.now() - this.lastRenew < this.renewDeadlineMs;
   }
 
   get identity(): string {
@@ -68,18 +74,31 @@ export class LeaderElector {
 
   /** Resolves once this candidate leads (immediately if it does). */
   whenLeading(): Promise<void> {
-    if (this.leading) return Promise.resolve();
+    if (this.isLeader) return Promise.resolve();
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
-  /** Stops campaigning; a leader gives the Lease up so another replica takes over at once. */
-  async stop(): Promise<void> {
+  /**
+   * Stops campaigning. A leader gives the Lease up so another replica takes
+   * over at once, unless `release` is false: then work of ours may still be
+   * in flight, and the Lease must run out on its own before anyone else leads.
+   */
+  async stop(options: { readonly release?: boolean } = {}): Promise<void> {
     this.running = false;
-    if (this.timer) clearTimeout(this.timer);
+    clearTimeout(this.timer);
     await this.attempt;
+    // After the await: the last attempt may have armed it again.
+    clearTimeout(this.deadline);
     if (!this.leading) return;
     // A release, not a loss: onStoppedLeading (which exits the process) is for losing the Lease.
     this.leading = false;
+    if (options.release === false) {
+      this.options.logger?.warn(
+        { lease: `${this.options.namespace}/${this.options.name}`, identity: this.options.identity, leaseDurationMs: this.options.leaseDurationMs },
+        'keeping the leader Lease: it expires on its own',
+      );
+      return;
+    }
     this.options.logger?.info({ lease: `${this.options.namespace}/${this.options.name}`, identity: this.options.identity }, 'releasing the leader Lease');
     try {
       const lease = await this.read();
@@ -95,28 +114,51 @@ export class LeaderElector {
 
   private tick(): void {
     if (!this.running) return;
+    // The renewTime we write is about now; others measure expiry from when they see it, never earlier.
+    // Counting our deadline from before the request keeps it inside theirs however slow the answer.
+    const startedAt = Date.now();
     this.attempt = this.tryAcquireOrRenew()
-      .then((held) => this.afterAttempt(held))
+      .then((held) => this.afterAttempt(held, startedAt))
       .catch((e: unknown) => {
         this.options.logger?.warn({ err: errorText(e) }, 'leader election attempt failed');
-        this.afterAttempt(false);
+        this.afterAttempt(false, startedAt);
       })
       .finally(() => {
         if (this.running) this.timer = setTimeout(() => this.tick(), this.retryPeriodMs);
       });
   }
 
-  private afterAttempt(held: boolean): void {
+  private afterAttempt(held: boolean, startedAt: number): void {
     const now = Date.now();
-    if (held) {
-      this.lastRenew = now;
+    // A write that took longer than the deadline proves nothing about now: the next attempt has to.
+    if (held && now - startedAt < this.renewDeadlineMs) {
+      this.lastRenew = startedAt;
+      this.armDeadline();
       if (!this.leading) this.setLeading(true);
     } else if (this.leading && now - this.lastRenew >= this.renewDeadlineMs) {
-      this.options.logger?.error({ lease: this.options.name }, 'lost the leader Lease: could not renew it in time');
-      this.setLeading(false);
+      this.missedRenewDeadline();
     } else if (this.leading && this.observed && this.observed.holder !== this.options.identity) {
       this.setLeading(false);
     }
+  }
+
+  /** A renewal may hang until its request times out, after the deadline: the timer does not wait for it. */
+  private armDeadline(): void {
+    clearTimeout(this.deadline);
+    this.deadline = setTimeout(() => this.onDeadline(), Math.max(0, this.lastRenew + this.renewDeadlineMs - Date.now()));
+  }
+
+  private onDeadline(): void {
+    if (!this.leading) return;
+    // Timers may fire a millisecond early by Date.now(): wait the rest rather than keep leading unchecked.
+    if (Date.now() - this.lastRenew < this.renewDeadlineMs) this.armDeadline();
+    else this.missedRenewDeadline();
+  }
+
+  private missedRenewDeadline(): void {
+    clearTimeout(this.deadline);
+    this.options.logger?.error({ lease: this.options.name, renewDeadlineMs: this.renewDeadlineMs }, 'lost the leader Lease: could not renew it in time');
+    this.setLeading(false);
   }
 
   private setLeading(value: boolean): void {

@@ -13,7 +13,12 @@ import { decidePush, parsePushEvent, verifyGithubSignature, type PushEvent } fro
 const MAX_BODY = 5 * 1024 * 1024;
 
 export interface WebhookRoute {
-  /** Read at each request: a mounted Secret may rotate. */
+  /**
+   * The HMAC key, asked for at each request. `joch sync` reads its secret once
+   * at start and always answers that one: a rotated secret takes effect only
+   * after a restart, and there is no rotation window where an old and a new
+   * secret are both accepted.
+   */
   readonly secret: () => string;
   /** Full refs whose pushes start a cycle, e.g. `refs/heads/main`. */
   readonly refs: readonly string[];

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import git from 'isomorphic-git';
 import type { DestinationStream } from 'pino';
+import { refuseInsecureSkipTlsVerify } from '../cluster/index.js';
 import { applySetId, defaultApplySetParent } from '../model/applyset.js';
 import { GitSource, GitSourceError, StatusWriter, openpgpSigner, type BotIdentity, type GitAuth, type RefSelector } from '../source/git.js';
 import { localGitdir } from '../source/git-transport.js';
@@ -66,7 +67,10 @@ export interface SyncRuntime {
   readonly ports: { webhook?: number; metrics?: number };
   /** HTTP endpoints, leader election, then the loop. */
   start(): Promise<void>;
-  /** Stops the loop (waiting up to `graceMs` for the current cycle), gives up the Lease, closes the endpoints. */
+  /**
+   * Stops the loop (waiting up to `graceMs` for the current cycle), gives up the Lease, closes the endpoints;
+   * true when the cycle finished in time. When it did not, the Lease is kept until it expires.
+   */
   shutdown(graceMs: number): Promise<boolean>;
 }
 
@@ -88,6 +92,8 @@ export async function createSyncRuntime(o: SyncOptions, ctx: SyncContext): Promi
   const targetKind = o.target ?? (kubeconfig ? 'cluster' : 'git');
   if (targetKind === 'cluster' && !kubeconfig) throw new SyncSetupError('the cluster target needs --kubeconfig, KUBECONFIG or an in-cluster service account');
   if (o['leader-elect'] && !kubeconfig) throw new SyncSetupError('--leader-elect needs a cluster: --kubeconfig or in-cluster config');
+  // The target, the Lease and the Events would each refuse it later; say so now, as a setup error.
+  if (kubeconfig && (targetKind === 'cluster' || o['leader-elect'])) requireTlsVerification(kubeconfig, 'cannot use the kubeconfig');
   const auth = await resolveAuth(o, kubeconfig, secrets);
   const identity: BotIdentity = { name: o['bot-name'], email: o['bot-email'] };
   const signer = o['sign-key'] ? await loadSigner(o, ctx) : undefined;
@@ -211,7 +217,9 @@ export async function createSyncRuntime(o: SyncOptions, ctx: SyncContext): Promi
     },
     async shutdown(graceMs: number) {
       const finished = await rec.stop(graceMs);
-      await leader?.stop();
+      // A cycle still running may be mid-apply: releasing the Lease would let another replica apply beside it.
+      // Kept, the Lease runs out on its own: a lease duration after the others last saw it renewed.
+      await leader?.stop({ release: finished });
       await Promise.all(servers.map((s) => s.close()));
       return finished;
     },
@@ -315,6 +323,15 @@ function loadKubeconfig(o: SyncOptions, env: Readonly<Record<string, string | un
   return undefined;
 }
 
+/** The cluster stage's refusal of insecure-skip-tls-verify, as a setup error (exit code 2). */
+function requireTlsVerification(kubeconfig: KubeConfig, context: string): void {
+  try {
+    refuseInsecureSkipTlsVerify(kubeconfig);
+  } catch (e) {
+    throw new SyncSetupError(`${context}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
 function podNamespace(): string | undefined {
   try {
     return fs.readFileSync(path.join(SERVICE_ACCOUNT_DIR, 'namespace'), 'utf8').trim() || undefined;
@@ -331,6 +348,7 @@ async function resolveAuth(o: SyncOptions, kubeconfig: KubeConfig | undefined, s
   }
   if (!o['auth-secret']) return undefined;
   if (!kubeconfig) throw new SyncSetupError('--auth-secret reads a Kubernetes Secret: it needs a kubeconfig or in-cluster config');
+  requireTlsVerification(kubeconfig, `cannot read the Secret ${o['auth-secret']}`);
   const [namespace = '', name = ''] = o['auth-secret'].split('/');
   let data: Record<string, string>;
   try {
