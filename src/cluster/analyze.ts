@@ -150,11 +150,15 @@ function configurationHash(applied: KubeObject): string {
   return createHash('sha256').update(JSON.stringify(applied)).digest('hex');
 }
 
-/** Objects applied last time with exactly this content are up to date without a read. */
+/**
+ * Objects applied last time with exactly this content are up to date without
+ * a read. Only when they were healthy: a rollout in progress or a failure
+ * changes without any change of ours, so its health is read again.
+ */
 function trustUnchanged(entries: Entry[], since: AppliedState): void {
   for (const e of entries) {
     const last = since.objects[e.key];
-    if (e.error || !last || last.hash !== e.hash) continue;
+    if (e.error || !last || last.hash !== e.hash || last.health.status !== 'Current') continue;
     e.action = 'unchanged';
     e.validation = 'none';
     e.trusted = last.health;

@@ -7,8 +7,8 @@ import { expect, it } from 'vitest';
 import { applySet } from '../../src/cluster/index.js';
 import type { ApplyOptions, ApplyResult, AppliedState, DesiredObject } from '../../src/cluster/index.js';
 import { describeCluster } from './require-cluster.js';
-import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
-import { configMap, desired, namespace, readLive } from './engine-fixtures.js';
+import { AppsV1Api, CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { configMap, deployment, desired, namespace, readLive } from './engine-fixtures.js';
 import type { KubeObject } from '../../src/cluster/index.js';
 
 const COUNT = 40;
@@ -115,6 +115,30 @@ describeCluster(
       const full = await applySet(set({ 7: 'v2' }, [3, 5]), opts());
       expect(full.objects.find((o) => o.ref.name === 'cm-0')?.outcome).toBe('configured');
       expect((await readLive(kc, configMap('inc-a', 'cm-0', {})))?.['data']).toEqual({ value: 'v1' });
+    });
+
+    it('reads again an unchanged object that was not healthy, so its health is never stale', async () => {
+      const kc = cluster().kubeconfig;
+      const inventory = { name: 'inc-health', namespace: 'inc-h' };
+      const objects = [desired(namespace('inc-h')), desired(deployment('inc-h', 'web'))];
+      // No controller runs here: the Deployment stays InProgress until its status is written by hand.
+      const first = await applySet(objects, { kubeconfig: kc, inventory });
+      expect(first.errors).toEqual([]);
+      const key = Object.keys(stateOf(first).objects).find((k) => k.includes('Deployment')) as string;
+      expect(stateOf(first).objects[key]?.health.status).toBe('InProgress');
+
+      const apps = kc.makeApiClient(AppsV1Api);
+      const live = await apps.readNamespacedDeploymentStatus({ name: 'web', namespace: 'inc-h' });
+      live.status = { observedGeneration: live.metadata?.generation ?? 1, replicas: 1, updatedReplicas: 1, readyReplicas: 1, availableReplicas: 1 };
+      await apps.replaceNamespacedDeploymentStatus({ name: 'web', namespace: 'inc-h', body: live });
+
+      const next = await applySet(objects, { kubeconfig: kc, inventory, since: stateOf(first) });
+      expect(next.errors).toEqual([]);
+      expect(next.objects.find((o) => o.ref.kind === 'Deployment')?.health).toEqual({ status: 'Current', message: '1 of 1 replicas available' });
+      expect(next.counters).toMatchObject({ writes: 0, reads: 2 });
+      // Healthy now, it is trusted on the run after.
+      const third = await applySet(objects, { kubeconfig: kc, inventory, since: stateOf(next) });
+      expect(third.counters).toMatchObject({ writes: 0, reads: 1 });
     });
 
     it('ignores a since state of another ApplySet', async () => {
