@@ -576,17 +576,26 @@ export async function dryRunEntry(ctx: RunContext, e: Entry, retryNotFound = fal
         return;
       }
     }
-    if (isImmutableError(err) && e.live && ctx.settings.recreateImmutable) {
+    if (isImmutableError(err) && e.live && ctx.settings.recreateImmutable && !notRecreated(e.live)) {
       e.action = 'recreate';
       e.validation = 'dry-run';
       e.reasons.push(`immutable field changed: ${(err as ApiError).causes.map((c) => c.field).filter(Boolean).join(', ') || (err as ApiError).message}`);
       return;
     }
     e.error = toClusterError(err, 'preflight', e);
+    const refusal = isImmutableError(err) && e.live && ctx.settings.recreateImmutable ? notRecreated(e.live) : undefined;
+    if (refusal) e.error.message = `${e.error.message}; not recreated even so: ${refusal}`;
     if (err instanceof ApiError && err.status === 404 && /namespaces? "/.test(err.message)) {
       e.error.message = `${e.error.message} (does namespace ${e.ref.namespace} exist? it is not in the desired set)`;
     }
   }
+}
+
+/** Why an object is never deleted to be re-created: deleting it takes far more than itself with it. */
+function notRecreated(live: KubeObject): string | undefined {
+  if (isCrd(live)) return 'deleting a CustomResourceDefinition deletes every custom resource it serves, cluster-wide';
+  if (isNamespace(live)) return 'deleting a Namespace deletes everything in it';
+  return undefined;
 }
 
 /**

@@ -218,6 +218,24 @@ describeCluster(
       );
       const sel = await planApply(newSelector, opts());
       expect(sel.errors.map((e) => [e.code, e.ref?.kind, e.causes?.[0]?.field])).toEqual([['immutable', 'Deployment', 'spec.selector']]);
+
+      // Recreating a CRD would delete every custom resource it serves: never, even when asked.
+      const crdBefore = await readLive(kc, widgetCrd());
+      const rescoped = baseSet().map((d) => {
+        if (d.object.kind !== 'CustomResourceDefinition') return d;
+        const crd = widgetCrd();
+        return desired({ ...crd, spec: { ...(crd['spec'] as object), scope: 'Cluster' } }, 3);
+      });
+      const crdRefused = await applySet(rescoped, opts({ recreateImmutable: true }));
+      expect(crdRefused.errors).toEqual([
+        expect.objectContaining({
+          code: 'immutable',
+          ref: expect.objectContaining({ kind: 'CustomResourceDefinition' }),
+          message: expect.stringMatching(/not recreated even so: deleting a CustomResourceDefinition deletes every custom resource it serves/),
+        }),
+      ]);
+      expect(crdRefused.counters).toMatchObject({ writes: 0, deletes: 0 });
+      expect((await readLive(kc, widgetCrd()))?.metadata['uid']).toBe(crdBefore?.metadata['uid']);
     });
 
     it('preflight reports every invalid object at once and writes nothing', async () => {
