@@ -1,5 +1,5 @@
 import { allCodes, codeInfo } from './codes.js';
-import { redactSourceLine, redactText } from './redact.js';
+import { redactSourceLines, redactText } from './redact.js';
 import type { Diagnostic, Severity } from './types.js';
 import { describeResource } from './types.js';
 
@@ -255,6 +255,15 @@ function formatText(diags: readonly Diagnostic[], summary: Summary, ctx: FormatC
   const color = ctx.color ?? false;
   const lines: string[] = [];
   const masked = sensitiveSpans(diags);
+  // Split and redacted once per file: a file with thousands of findings is not re-read for each.
+  const safe = new Map<string, readonly string[] | undefined>();
+  const safeLinesOf = (file: string): readonly string[] | undefined => {
+    if (!safe.has(file)) {
+      const text = ctx.sourceText?.(file);
+      safe.set(file, text === undefined ? undefined : redactSourceLines(text.split(/\r?\n/)));
+    }
+    return safe.get(file);
+  };
   for (const d of diags) {
     if (ctx.quietInfo && d.severity === 'info') continue;
     const where = `${d.file}:${d.line}:${d.column}`;
@@ -262,8 +271,8 @@ function formatText(diags: readonly Diagnostic[], summary: Summary, ctx: FormatC
     lines.push(
       `${paint(color, 'bold', where)} ${paint(color, SEVERITY_STYLE[d.severity], d.severity)} ${paint(color, 'gray', d.code)} ${d.message}${res}`,
     );
-    const text = ctx.sourceText?.(d.file);
-    if (text !== undefined) lines.push(...codeFrame(text, d, color, masked.get(d.file)));
+    const source = safeLinesOf(d.file);
+    if (source !== undefined) lines.push(...codeFrame(source, d, color, masked.get(d.file)));
     if (d.hint) lines.push(`  ${paint(color, 'cyan', 'hint:')} ${d.hint}`);
     for (const r of d.related ?? []) lines.push(`  ${paint(color, 'gray', 'see:')} ${r.file}:${r.line}:${r.column} ${r.message}`);
     lines.push('');
@@ -287,20 +296,24 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
-/** A few lines of source around the finding, with a caret under it; credentials in them are masked. */
+/**
+ * A few lines of source around the finding, with a caret under it. `safe`
+ * is the file's lines already passed through `redactSourceLines` (which must
+ * see the whole file: a frame may start inside a block scalar whose key is
+ * above it); `hidden` masks what the finding itself points at.
+ */
 export function codeFrame(
-  text: string,
+  safe: readonly string[],
   loc: { line: number; column: number; endLine?: number | undefined; endColumn?: number | undefined },
   color = false,
   hidden?: readonly Span[],
 ): string[] {
-  const all = text.split(/\r?\n/);
   const first = Math.max(1, loc.line - 1);
-  const last = Math.min(all.length, loc.line + 1);
+  const last = Math.min(safe.length, loc.line + 1);
   const width = String(last).length;
   const out: string[] = [];
   for (let n = first; n <= last; n++) {
-    const src = maskLine(redactSourceLine((all[n - 1] ?? '').replace(/\t/g, ' ')), n, hidden);
+    const src = maskLine((safe[n - 1] ?? '').replace(/\t/g, ' '), n, hidden);
     const marker = n === loc.line ? '>' : ' ';
     out.push(`  ${paint(color, n === loc.line ? 'bold' : 'gray', `${marker} ${String(n).padStart(width)} |`)} ${src}`);
     if (n === loc.line) {

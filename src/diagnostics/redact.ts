@@ -59,23 +59,155 @@ export function redactText(text: string): string {
   return out;
 }
 
-/** `key: value` on one source line (optionally a list item), with the key quoted or not. */
-const KEY_VALUE_LINE = /^(\s*(?:-\s+)?)(["']?)([^"'\s:#][^"':#]*?)\2(\s*:\s+)(.*)$/;
+/** `key: value` on one source line (optionally a list item), with the key quoted or not; the value may be empty. */
+const KEY_VALUE_LINE = /^(\s*(?:-\s+)?)(["']?)([^"'\s:#{}[\],][^"':#]*?)\2(\s*:(?:\s+|$))(.*)$/;
+
+/** Node properties before a value, a tag or an anchor (`!!str `, `&pw `): not part of the value. */
+const PROPERTIES = /^(?:[!&][^\s,{}[\]]*(?:\s+|$))*/;
+
+/** A block scalar header once its comment is gone: `|` or `>`, with chomping and indentation indicators. */
+const BLOCK_SCALAR_HEADER = /^[|>][-+0-9]*$/;
+
+/**
+ * `key: value` inside a flow mapping: the `{` or `,` before it is what tells
+ * it from a plain value. The value is quoted (to its closing quote, commas
+ * and all) or plain (up to the next `,`, `}`, `]` or comment).
+ */
+const FLOW_PAIR =
+  /([{,]\s*)(["']?)([^"',{}[\]:#\s][^"',{}[\]:#]*?)\2(\s*:\s*)((?:[!&][^\s,{}[\]]*\s+)*)("(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^\s,{}[\]#][^,{}[\]]*?)(?=\s*[,}\]]|\s*$|\s+#)/g;
+
+/**
+ * Whether a value shown under `key` is masked. Unlike `isKeyedSecret` there
+ * is no minimum length: a finding has to avoid false alarms, a code frame only
+ * has to avoid showing a password, and a short one is still one.
+ */
+function masksUnder(key: string, value: string): boolean {
+  return SECRET_KEY.test(key) && !PLACEHOLDER.test(unquote(value.trim()));
+}
+
+function unquote(value: string): string {
+  return value.replace(/^(["'])(.*)\1$/, '$2');
+}
+
+/** Where a comment starts in a value: a `#` after a space, past the closing quote of a quoted value (or the value's length). */
+function commentStart(value: string): number {
+  for (let i = quotedEnd(value); i < value.length; i++) {
+    if (value[i] === '#' && (i === 0 || /\s/.test(value[i - 1] ?? ''))) return i;
+  }
+  return value.length;
+}
+
+/** Just past the closing quote of a value that starts with one (`\"` and `''` are escapes, not ends); 0 for an unquoted value. */
+function quotedEnd(value: string): number {
+  const quote = value[0];
+  if (quote !== '"' && quote !== "'") return 0;
+  for (let i = 1; i < value.length; i++) {
+    if (quote === '"' && value[i] === '\\') i++;
+    else if (value[i] === quote && quote === "'" && value[i + 1] === "'") i++;
+    else if (value[i] === quote) return i + 1;
+  }
+  return value.length;
+}
+
+/** The value of a `key: value` line, split from its properties (which come first) and its comment. */
+function valueOf(rest: string): { props: string; bare: string } {
+  const props = PROPERTIES.exec(rest)?.[0] ?? '';
+  const value = rest.slice(props.length);
+  return { props, bare: value.slice(0, commentStart(value)).trim() };
+}
+
+/** Masks the values of credential keys inside the flow mappings of a line. */
+function maskFlowPairs(line: string): string {
+  return line.replace(FLOW_PAIR, (all: string, before: string, quote: string, key: string, sep: string, props: string, value: string) =>
+    masksUnder(key, value) ? `${before}${quote}${key}${quote}${sep}${props}${stars(value)}` : all,
+  );
+}
+
+/** Masks the value of a `key: value` line whose key names a credential; a collection or block scalar header is left alone. */
+function maskKeyedValue(line: string): string {
+  const m = KEY_VALUE_LINE.exec(line);
+  if (!m) return line;
+  const [, lead = '', quote = '', key = '', sep = '', rest = ''] = m;
+  const { props, bare } = valueOf(rest);
+  if (/^[[{]/.test(bare) || BLOCK_SCALAR_HEADER.test(bare) || !masksUnder(key, bare)) return line;
+  // The value starts right after its properties: `sep` took the spaces before them.
+  const at = lead.length + quote.length * 2 + key.length + sep.length + props.length;
+  return line.slice(0, at) + stars(bare) + line.slice(at + bare.length);
+}
 
 /**
  * A source line made safe to show: credential shapes masked, and the value of
- * a key named like a credential (`password: ...`) masked too, unless it is a
- * placeholder or a nested collection or block scalar.
+ * a key named like a credential (`password: ...`, `{token: ...}`) masked too,
+ * unless it is a placeholder or a nested collection. A value that goes on
+ * below its key (a block scalar) needs the lines around it: see
+ * `redactSourceLines`.
  */
 export function redactSourceLine(line: string): string {
-  const masked = redactText(line);
-  const m = KEY_VALUE_LINE.exec(masked);
-  if (!m) return masked;
-  const [, lead = '', quote = '', key = '', sep = '', rest = ''] = m;
-  const value = rest.replace(/\s+#.*$/, '').trim();
-  const unquoted = value.replace(/^(["'])(.*)\1$/, '$2');
-  if (/^[[{|>&*!]/.test(value) || !isKeyedSecret(key, unquoted)) return masked;
-  const start = lead.length + quote.length * 2 + key.length + sep.length;
-  const at = masked.indexOf(value, start);
-  return at === -1 ? masked : masked.slice(0, at) + stars(value) + masked.slice(at + value.length);
+  return maskKeyedValue(maskFlowPairs(redactText(line)));
+}
+
+/**
+ * The value of a credential key that goes on below the key line: every
+ * following line indented deeper than `keyColumn` belongs to it. `pending`
+ * when the key line had no value, so the first deeper line decides between a
+ * scalar (masked) and a nested collection (whose own keys decide).
+ */
+interface Continuation {
+  readonly keyColumn: number;
+  readonly pending: boolean;
+}
+
+const indentOf = (line: string) => line.length - line.trimStart().length;
+
+/** What a line starts for the lines below it. */
+function continuationAfter(line: string): Continuation | undefined {
+  const m = KEY_VALUE_LINE.exec(line);
+  if (!m || !SECRET_KEY.test(m[3] ?? '')) return undefined;
+  const { bare } = valueOf(m[5] ?? '');
+  // A flow collection's pairs are masked by their own keys.
+  if (/^[[{]/.test(bare)) return undefined;
+  return { keyColumn: (m[1] ?? '').length, pending: bare === '' };
+}
+
+/** Whether the first line below a bare credential key is its value rather than a nested collection. */
+function startsScalar(line: string): boolean {
+  const text = line.trimStart();
+  return !KEY_VALUE_LINE.test(line) && !/^(?:-(?:\s|$)|\?(?:\s|$)|#|[[{])/.test(text);
+}
+
+/** Whether `line` belongs to the value that `under` started; blank lines belong to it too. */
+function continues(under: Continuation, line: string): boolean {
+  if (line.trim() === '') return true;
+  if (indentOf(line) <= under.keyColumn) return false;
+  return !under.pending || startsScalar(line);
+}
+
+/** A line that is all credential: its indentation kept, every other character masked. */
+function maskWhole(line: string): string {
+  const indent = indentOf(line);
+  const text = line.slice(indent).trimEnd();
+  return line.slice(0, indent) + stars(text) + line.slice(indent + text.length);
+}
+
+/**
+ * Lines `start` to `end` (exclusive) of a file, made safe to show. Unlike
+ * `redactSourceLine`, this sees the lines above the excerpt: a block scalar
+ * under `password: |` is masked on every line, even when the excerpt starts
+ * below its key.
+ */
+export function redactSourceLines(lines: readonly string[], start = 0, end = lines.length): string[] {
+  const out: string[] = [];
+  let under: Continuation | undefined;
+  for (let i = 0; i < Math.min(end, lines.length); i++) {
+    const line = lines[i] ?? '';
+    if (under && continues(under, line)) {
+      if (i >= start) out.push(maskWhole(line));
+      // A blank line leaves a bare key undecided; any other line under it is its scalar value.
+      if (line.trim() !== '') under = { ...under, pending: false };
+    } else {
+      if (i >= start) out.push(redactSourceLine(line));
+      under = continuationAfter(line);
+    }
+  }
+  return out;
 }

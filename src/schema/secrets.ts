@@ -27,7 +27,7 @@ export function secretFindings(d: ManifestDocument, resource: ResourceRef | unde
       }),
     );
   };
-  walkStrings(d.body, [], (value, path, key) => {
+  walkScalars(d.body, [], (value, path, key) => {
     if (URL_USERINFO.test(value)) return report('JOCH602', 'a URL with a password', path);
     if (URL_SECRET_QUERY.test(value)) return report('JOCH602', 'a URL with a token in its query', path);
     for (const det of VALUE_DETECTORS) {
@@ -41,31 +41,41 @@ export function secretFindings(d: ManifestDocument, resource: ResourceRef | unde
 }
 
 /**
- * Visits every string; `path` is a shared stack, copied by the visitor only
- * when it reports. Under a schema field the key names are property names, not
- * values, so the key is not passed on (but a credential-shaped value there is
- * still one).
+ * Visits every string and every finite number, a number as its decimal text:
+ * a numeric API key or PIN is as much a credential as a quoted one. `path` is
+ * a shared stack, copied by the visitor only when it reports. Under a schema
+ * field the key names are property names, not values, so the key is not
+ * passed on (but a credential-shaped value there is still one).
  */
-function walkStrings(
+function walkScalars(
   node: unknown,
   path: PathSegment[],
   visit: (value: string, path: PathSegment[], key: string | undefined) => void,
   key?: string,
   keyed = true,
 ): void {
-  if (typeof node === 'string') {
-    visit(node, path, keyed ? key : undefined);
+  const text = scalarText(node);
+  if (text !== undefined) {
+    visit(text, path, keyed ? key : undefined);
   } else if (Array.isArray(node)) {
     for (let i = 0; i < node.length; i++) {
       path.push(i);
-      walkStrings(node[i], path, visit, undefined, keyed);
+      walkScalars(node[i], path, visit, undefined, keyed);
       path.pop();
     }
   } else if (node && typeof node === 'object') {
     for (const k in node) {
       path.push(k);
-      walkStrings((node as Record<string, unknown>)[k], path, visit, k, keyed && !SCHEMA_FIELDS.has(k));
+      walkScalars((node as Record<string, unknown>)[k], path, visit, k, keyed && !SCHEMA_FIELDS.has(k));
       path.pop();
     }
   }
+}
+
+/** The text a scalar is checked as; `.inf` and `.nan` would read as the words "Infinity" and "NaN", which are no credentials. */
+function scalarText(node: unknown): string | undefined {
+  if (typeof node === 'string') return node;
+  if (typeof node === 'bigint') return String(node);
+  if (typeof node === 'number' && Number.isFinite(node)) return String(node);
+  return undefined;
 }

@@ -70,11 +70,11 @@ describe('text', () => {
   });
 
   it('draws the caret from the column to the end column, and to the end of the line for a multi-line span', () => {
-    const text = 'a: 1\nkey: value\nb: 2\n';
+    const text = 'a: 1\nkey: value\nb: 2\n'.split('\n');
     expect(codeFrame(text, { line: 2, column: 6, endLine: 2, endColumn: 11 })).toEqual(['    1 | a: 1', '  > 2 | key: value', '      |      ^^^^^', '    3 | b: 2']);
     expect(codeFrame(text, { line: 2, column: 1, endLine: 3, endColumn: 2 })[2]).toBe('      | ^^^^^^^^^^');
     // A zero-width span still gets one caret; lines are numbered in a column as wide as the largest.
-    const long = Array.from({ length: 12 }, (_, i) => `k${i + 1}: v`).join('\n');
+    const long = Array.from({ length: 12 }, (_, i) => `k${i + 1}: v`);
     expect(codeFrame(long, { line: 10, column: 4 })).toEqual(['     9 | k9: v', '  > 10 | k10: v', '       |    ^^^', '    11 | k11: v']);
   });
 });

@@ -129,6 +129,65 @@ describe('detectors', () => {
     expect(run.diagnostics.map(at)).toEqual(['JOCH601 t.yaml:14:39']);
   });
 
+  it('recognises a credential held as a number, and never repeats the number', async () => {
+    const repo = tmpRepo({
+      'n.yaml': yml`
+        apiVersion: ops.joch.dev/v1alpha1
+        kind: Secret
+        metadata:
+          name: s
+        spec:
+          source:
+            type: kubernetes
+            name: creds
+          api_key: 98765432101234567
+          auth: {access_token: 4242424242424242, user: bob}
+          pin_codes:
+            - 12345678
+          token: .inf
+          pwd: 1234
+          replicas: 1234567890
+      `,
+    });
+    const run = await validate(repo, { checks: NO_CHECKS });
+    expect(run.diagnostics.map((d) => `${at(d)} ${d.message}`)).toEqual([
+      'JOCH601 n.yaml:9:12 spec.api_key holds what looks like a credential (the key is "api_key"); manifests must not contain credentials',
+      'JOCH601 n.yaml:10:24 spec.auth.access_token holds what looks like a credential (the key is "access_token"); manifests must not contain credentials',
+    ]);
+    // Nor any rounding of it: a large number loses digits on the way in.
+    for (const d of run.diagnostics) expect(JSON.stringify(d)).not.toMatch(/\d{8}/);
+  });
+
+  it('recognises a credential in a flow mapping and in a block scalar, literal or folded', async () => {
+    const repo = tmpRepo({
+      'm.yaml': yml`
+        apiVersion: ops.joch.dev/v1alpha1
+        kind: Secret
+        metadata:
+          name: s
+        spec:
+          source: {type: kubernetes, name: creds}
+          auth: {password: hunter2hunter2, user: bob}
+          password: |
+            correct horse
+            battery staple
+          client_secret: >-
+            folded over
+            two lines
+          notes: |
+            rotate monthly
+      `,
+    });
+    const run = await validate(repo, { checks: NO_CHECKS });
+    expect(run.diagnostics.map((d) => `${at(d)} ${d.path ?? ''}`)).toEqual([
+      'JOCH601 m.yaml:7:20 spec.auth.password',
+      'JOCH601 m.yaml:8:13 spec.password',
+      'JOCH601 m.yaml:11:18 spec.client_secret',
+    ]);
+    // The finding spans the whole block scalar, so its code frame hides every line of it.
+    expect(run.diagnostics[1]).toMatchObject({ line: 8, endLine: 11 });
+  });
+
   it('runs even when only the schema check is asked for', async () => {
     const repo = tmpRepo({ 'p.yaml': policyWithDescriptions([SECRETS.github[1]]) });
     const run = await validate(repo, { checks: new Set<Check>(['schema']) });
@@ -231,5 +290,79 @@ describe('a secret value never reaches the output', () => {
     const stars = '*'.repeat(SECRETS.openai[1].length);
     expect(r.stdout).toContain(`a-unknown.yaml:6:3 error JOCH303 unknown field "apiKey" in spec  [Policy default/p]\n    5 | spec:\n  > 6 |   apiKey: ${stars}\n      |   ^^^^^^\n`);
     expect(r.stdout).toContain(`  > 6 |   apiKey: ${stars}\n      |           ${'^'.repeat(stars.length)}\n`);
+  });
+});
+
+describe('a secret in a flow mapping, a block scalar or a number never reaches the output', () => {
+  const VALUES = {
+    flow: `flow-${'pa55'.repeat(3)}`,
+    literal: `literal ${'pa55'.repeat(3)}`,
+    folded: `folded ${'pa55'.repeat(3)}`,
+    number: String(98765432101234567n),
+    flowNumber: String(4242424242424242n),
+  };
+
+  /** Every shape, in a document that loads (so the secrets pass reports it) and next to a syntax error (so nothing does). */
+  function shapesRepo() {
+    return tmpRepo({
+      's.yaml': yml`
+        apiVersion: ops.joch.dev/v1alpha1
+        kind: Secret
+        metadata:
+          name: s
+        spec:
+          source: {type: kubernetes, name: creds}
+          auth: {password: ${VALUES.flow}, user: bob}
+          api_key: ${VALUES.number}
+          numeric: {access_token: ${VALUES.flowNumber}}
+          password: |
+            ${VALUES.literal}
+          client_secret: >-
+            ${VALUES.folded}
+      `,
+      'x-broken.yaml': yml`
+        apiVersion: ops.joch.dev/v1alpha1
+        kind: Secret
+        metadata:
+          name: broken
+        spec:
+          auth: {password: ${VALUES.flow}, user: bob}
+          source: x: y
+          numeric: {access_token: ${VALUES.flowNumber}}
+      `,
+    });
+  }
+
+  const variants: [string, string[], { isTTY?: boolean }][] = OUTPUT_FORMATS.map((f) => [f, ['--format', f], {}]);
+  variants.push(['text in colour', ['--color'], { isTTY: true }]);
+
+  it.each(variants)('%s', async (_name, args, options) => {
+    const repo = shapesRepo();
+    const r = await cli(['validate', ...args], repo.root, options);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('JOCH601');
+    expect(r.stdout).toContain('JOCH101');
+    for (const v of Object.values(VALUES)) {
+      expect(r.stdout).not.toContain(v);
+      expect(r.stderr).not.toContain(v);
+    }
+  });
+
+  it('reports each of them, and frames the lines that hold them (so the outputs above had them to hide)', async () => {
+    const repo = shapesRepo();
+    const report = JSON.parse((await cli(['validate', '--format', 'json'], repo.root)).stdout) as JsonReport;
+    expect(report.diagnostics.filter((d) => d.code === 'JOCH601').map((d) => `${d.file}:${d.line} ${d.path}`)).toEqual([
+      's.yaml:7 spec.auth.password',
+      's.yaml:8 spec.api_key',
+      's.yaml:9 spec.numeric.access_token',
+      's.yaml:10 spec.password',
+      's.yaml:12 spec.client_secret',
+    ]);
+    const text = (await cli(['validate'], repo.root)).stdout;
+    const stars = (v: string) => '*'.repeat(v.length);
+    expect(text).toContain(`  > 7 |   auth: {password: ${stars(VALUES.flow)}, user: bob}`);
+    // The broken file: its lines are masked by the renderer alone.
+    expect(text).toContain(`x-broken.yaml:7:11 error JOCH101 Nested mappings are not allowed in compact mappings\n    6 |   auth: {password: ${stars(VALUES.flow)}, user: bob}\n`);
+    expect(text).toContain(`    8 |   numeric: {access_token: ${stars(VALUES.flowNumber)}}\n  hint: a nested mapping must start on its own line below its key\n`);
   });
 });
