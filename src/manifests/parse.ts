@@ -1,9 +1,10 @@
 /** One file from bytes to documents: decode, the fast path, else the full parser. */
 import { createHash } from 'node:crypto';
+import { Lexer, Parser, type CST } from 'yaml';
 import { finding, type Finding } from '../diagnostics/index.js';
 import { decodeText } from './decode.js';
 import { parseYamlFast } from './yaml-fast.js';
-import { parseYamlFull, type YamlLimits } from './yaml-full.js';
+import { parseYamlFull, type FullParse, type YamlLimits } from './yaml-full.js';
 
 export interface ParseLimits extends YamlLimits {
   readonly maxDocumentsPerFile: number;
@@ -11,12 +12,26 @@ export interface ParseLimits extends YamlLimits {
 
 export const DEFAULT_PARSE_LIMITS: ParseLimits = { maxAliasCount: 100, maxDocumentsPerFile: 10_000 };
 
+/**
+ * Deepest nesting of collections given to the full parser. `yaml` composes
+ * nodes recursively: it reports a stack overflow as an error, but a later
+ * overflow in the same process can abort Node outright (V8 failing to compile
+ * a regular expression at the edge of the stack), so a file is measured before
+ * it is composed. Manifests need a small fraction of this; `yaml` itself
+ * overflows at several times it.
+ */
+export const MAX_NESTING_DEPTH = 256;
+
 export interface ParsedDocument {
   readonly value: unknown;
   readonly empty: boolean;
   /** False when the document could not be read; its findings say why. */
   readonly ok: boolean;
-  /** sha256 of the document's source text: changes exactly when the document does. */
+  /**
+   * sha256 of the document's source text, from the line where its content
+   * starts to the line before the next document marker: changes exactly when
+   * the document does, and is the same whichever parser read it.
+   */
   readonly hash: string;
 }
 
@@ -72,8 +87,8 @@ export function parseFileText(path: string, text: string, hash: string, limits: 
       docs.push({ value: d.value, empty: d.empty, ok: true, hash: hashText(source) });
     }
   } else {
-    const full = parseYamlFull(text, path, limits);
-    for (const d of full.docs) docs.push({ value: d.value, empty: d.empty, ok: d.ok, hash: hashText(d.range ? text.slice(d.range[0], d.range[1]) : '') });
+    const full = parseFull(path, text, limits);
+    for (const d of full.docs) docs.push({ value: d.value, empty: d.empty, ok: d.ok, hash: hashText(d.range ? documentSource(text, d.range) : '') });
     findings.push(...full.findings);
   }
   if (docs.length > limits.maxDocumentsPerFile) {
@@ -93,4 +108,107 @@ export function parseFileText(path: string, text: string, hash: string, limits: 
     };
   }
   return { path, hash, docs, findings, fast: fast !== undefined, text };
+}
+
+/** The full parser, for files nested no deeper than it can compose safely. */
+function parseFull(path: string, text: string, limits: ParseLimits): FullParse {
+  try {
+    const deep = tooDeepAt(text, MAX_NESTING_DEPTH);
+    if (deep !== -1) {
+      return unreadable(path, text, deep, `the YAML nests collections more than ${MAX_NESTING_DEPTH} levels deep here; the file was not read`, {
+        hint: 'manifests need a few levels of nesting: look for unbalanced brackets or generated content',
+      });
+    }
+    return parseYamlFull(text, path, limits);
+  } catch (e) {
+    // A stack overflow the depth bound did not prevent (the caller was already
+    // deep in the stack): one file is reported, the others still load.
+    if (!(e instanceof RangeError)) throw e;
+    return unreadable(path, text, 0, `the YAML could not be read (${e.message}); the file was not loaded`);
+  }
+}
+
+function unreadable(path: string, text: string, offset: number, message: string, extras: { hint?: string } = {}): FullParse {
+  const { line, column } = positionOf(text, offset);
+  return { docs: [], findings: [finding('JOCH101', message, { file: path, line, column }, extras)] };
+}
+
+/** 1-based line and column of an offset. */
+function positionOf(text: string, offset: number): { line: number; column: number } {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = text.indexOf('\n'); i !== -1 && i < offset; i = text.indexOf('\n', i + 1)) {
+    line++;
+    lineStart = i + 1;
+  }
+  return { line, column: offset - lineStart + 1 };
+}
+
+/**
+ * Offset of the first collection nested more than `limit` deep, or -1. `yaml`'s
+ * parser keeps the tokens open at the current point on a stack of its own (no
+ * recursion), so feeding it one lexeme at a time shows the depth as it grows,
+ * and a hostile file is stopped before its token tree fills the memory.
+ */
+function tooDeepAt(text: string, limit: number): number {
+  const parser = new Parser();
+  for (const lexeme of new Lexer().lex(text)) {
+    // It yields finished documents; only the depth on the way matters here.
+    for (const document of parser.next(lexeme)) void document;
+    if (parser.stack.length > limit) {
+      const open = parser.stack.filter(isCollection);
+      if (open.length > limit) return open[limit]?.offset ?? 0;
+    }
+  }
+  return -1;
+}
+
+function isCollection(token: CST.Token): token is CST.BlockMap | CST.BlockSequence | CST.FlowCollection {
+  return token.type === 'block-map' || token.type === 'block-seq' || token.type === 'flow-collection';
+}
+
+/** Lines before a document's content: its `---` marker (bare or with a comment), blank lines, comments. */
+const BEFORE_CONTENT = /^\ufeff?(?:---(?=[ \t\r]|$))?[ \t]*(?:#.*)?\r?$/;
+const MARKER = /^(?:---|\.\.\.)(?=[ \t\r]|$)/;
+
+/**
+ * The source a document's hash covers, given `yaml`'s range for it: the same
+ * span as the fast path's lines, from the line where the content starts to the
+ * line before the next `---` or `...`.
+ */
+function documentSource(text: string, range: readonly [number, number]): string {
+  const start = contentStart(text, range);
+  if (start >= range[1]) return '';
+  return text.slice(start, documentEnd(text, range[1] - 1));
+}
+
+/** The start of the first line of content in a document's range: its `---` line and the comments below it are left out. */
+function contentStart(text: string, range: readonly [number, number]): number {
+  let start = lineStart(text, range[0]);
+  while (start < range[1]) {
+    const newline = text.indexOf('\n', start);
+    const lineEnd = newline === -1 || newline > range[1] ? range[1] : newline;
+    if (!BEFORE_CONTENT.test(text.slice(start, lineEnd))) break;
+    start = lineEnd + 1;
+  }
+  return start;
+}
+
+/**
+ * Where a document whose range ends at `last` stops: at the next `---` or `...`
+ * line, or the end of the text. A range may end after a closing `...`, or (for
+ * a document that is a scalar) before the comments that follow it.
+ */
+function documentEnd(text: string, last: number): number {
+  for (let at = lineStart(text, last); at < text.length; ) {
+    const newline = text.indexOf('\n', at);
+    const lineEnd = newline === -1 ? text.length : newline;
+    if (MARKER.test(text.slice(at, lineEnd))) return at;
+    at = lineEnd + 1;
+  }
+  return text.length;
+}
+
+function lineStart(text: string, offset: number): number {
+  return offset <= 0 ? 0 : text.lastIndexOf('\n', offset - 1) + 1;
 }

@@ -13,7 +13,9 @@
  * tags, directives, explicit keys, multi-line plain or quoted scalars,
  * multi-line flow collections, non-string keys, duplicate keys, every error)
  * makes it return `undefined`, and the caller composes the file with `yaml`,
- * which also reports errors precisely. For what it accepts, its values equal
+ * which also reports errors precisely. So does nesting deeper than
+ * MAX_DEPTH: the scanner recurses, and hostile input must not exhaust the
+ * stack here. For what it accepts, its values and document lines equal
  * `yaml`'s (YAML 1.2 core schema); test/manifests/yaml-fast.test.ts checks that
  * against `yaml` on a corpus and on generated and mutated documents.
  */
@@ -22,7 +24,13 @@ export interface FastDocument {
   /** The document's value; `null` for an empty document. */
   readonly value: unknown;
   readonly empty: boolean;
-  /** First and last line (0-based, inclusive) of the document's content. */
+  /**
+   * First and last line (0-based, inclusive) of the document: from the line
+   * where its content starts to the line before the next document marker or
+   * the end of the text. Trailing comments and blank lines are included, as in
+   * `yaml`'s document range, so the span covers every line that can change the
+   * value (the kept blank lines of a `|+` scalar, say).
+   */
   readonly lines?: readonly [number, number] | undefined;
 }
 
@@ -36,6 +44,20 @@ class Bail extends Error {
 const bail = (): never => {
   throw new Bail();
 };
+
+/**
+ * Deepest nesting of collections the fast path reads. Manifests stay far below
+ * it; deeper files go to the full parser, which bounds depth on its own terms.
+ */
+export const MAX_DEPTH = 64;
+
+/**
+ * Longest implicit key, quoted or plain, from its first character to its `:`.
+ * YAML allows 1024 characters and `yaml` reports longer keys as errors; the
+ * fast path stops a little short of that, so it never has to match `yaml`'s
+ * exact count.
+ */
+const MAX_KEY_LENGTH = 1000;
 
 const SPACE = 0x20;
 const HASH = 0x23;
@@ -53,7 +75,9 @@ export function parseYamlFast(source: string): FastDocument[] | undefined {
   try {
     return new Scanner(text.split('\n')).documents();
   } catch (e) {
-    if (e instanceof Bail) return undefined;
+    // A RangeError is a stack overflow that MAX_DEPTH did not prevent (a caller
+    // already deep in the stack): the full parser reads the file instead.
+    if (e instanceof Bail || e instanceof RangeError) return undefined;
     throw e;
   }
 }
@@ -123,6 +147,8 @@ const ESCAPES: Record<string, string> = {
 
 class Scanner {
   private i = 0;
+  /** Collections open around the current position. */
+  private depth = 0;
 
   constructor(private readonly lines: string[]) {}
 
@@ -162,10 +188,28 @@ class Scanner {
       if (state === 'content') bail();
       this.i = first;
       const value = this.blockNode(indentOf(line), -1);
-      docs.push({ value, empty: false, lines: [first, this.i] });
+      docs.push({ value, empty: false, lines: [first, this.documentEnd(this.i)] });
       state = 'content';
       k = this.i + 1;
     }
+  }
+
+  /**
+   * The last line of a document whose content ends on line `last`: the line
+   * before the next line with content (a document marker, or the file is left
+   * to the full parser), or the last line of the text.
+   */
+  private documentEnd(last: number): number {
+    const next = this.nextContentFrom(last + 1);
+    if (next !== -1) return next - 1;
+    const n = this.lines.length;
+    // What follows a final newline is not a line.
+    return n > 1 && this.lines[n - 1] === '' ? n - 2 : n - 1;
+  }
+
+  /** One more collection opens; past MAX_DEPTH the file is left to the full parser. */
+  private enter(): void {
+    if (++this.depth > MAX_DEPTH) bail();
   }
 
   /** Index of the first line from `from` on that has content, or -1. */
@@ -215,6 +259,7 @@ class Scanner {
   }
 
   private blockMap(col: number): Record<string, unknown> {
+    this.enter();
     const out: Record<string, unknown> = {};
     const lines = this.lines;
     let first = true;
@@ -236,10 +281,13 @@ class Scanner {
       if (ind > col) bail();
       this.i = next;
     }
+    this.depth--;
     return out;
   }
 
   private mapKey(line: string, col: number, colon: number): string {
+    // YAML limits the length of an implicit key, quoted or not; `yaml` reports a longer one.
+    if (colon - col > MAX_KEY_LENGTH) bail();
     const c = line.charCodeAt(col);
     if (c === 0x22) return this.doubleQuoted(line, col, colon - 1);
     if (c === 0x27) return this.singleQuoted(line, col, colon - 1);
@@ -247,7 +295,6 @@ class Scanner {
     // `key :` (a space before the colon) is left to the full parser.
     if (line.charCodeAt(colon - 1) === SPACE) bail();
     const key = line.slice(col, colon);
-    if (colon - col > 1000) bail();
     if (typeof resolvePlain(key) !== 'string') bail();
     return key;
   }
@@ -333,6 +380,7 @@ class Scanner {
   }
 
   private blockSeq(col: number): unknown[] {
+    this.enter();
     const out: unknown[] = [];
     const lines = this.lines;
     for (;;) {
@@ -360,6 +408,7 @@ class Scanner {
       }
       this.i = next;
     }
+    this.depth--;
     return out;
   }
 
@@ -472,6 +521,13 @@ class Scanner {
 
   /** A flow collection that opens at `k` and closes on the same line; returns the value and the index after it. */
   private flow(line: string, k: number): [unknown, number] {
+    this.enter();
+    const read = this.flowItems(line, k);
+    this.depth--;
+    return read;
+  }
+
+  private flowItems(line: string, k: number): [unknown, number] {
     const isMap = line.charCodeAt(k) === 0x7b;
     const close = isMap ? 0x7d : 0x5d;
     const map: Record<string, unknown> = {};

@@ -36,6 +36,8 @@ const HINTS: Record<string, string> = {
   UNEXPECTED_TOKEN: 'check the quoting and brackets on this line',
   DUPLICATE_KEY: 'each key may appear once in a mapping; merge the two entries',
   TAG_RESOLVE_FAILED: 'custom YAML tags are not allowed in Joch manifests; remove the tag',
+  // yaml's name for running out of stack while composing nested collections.
+  RESOURCE_EXHAUSTION: 'the nesting is too deep to read: look for unbalanced brackets or generated content',
 };
 
 const ERROR_CODES: Record<string, string> = {
@@ -43,7 +45,6 @@ const ERROR_CODES: Record<string, string> = {
   TAG_RESOLVE_FAILED: 'JOCH104',
   BAD_COLLECTION_TYPE: 'JOCH104',
   MULTIPLE_TAGS: 'JOCH104',
-  RESOURCE_EXHAUSTION: 'JOCH103',
 };
 
 export function parseYamlFull(text: string, file: string, limits: YamlLimits): FullParse {

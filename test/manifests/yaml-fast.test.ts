@@ -1,30 +1,66 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { parseAllDocuments, stringify } from 'yaml';
-import { parseYamlFast } from '../../src/manifests/yaml-fast.js';
+import { isScalar, parseAllDocuments, stringify, type Document } from 'yaml';
+import { MAX_DEPTH, parseYamlFast } from '../../src/manifests/yaml-fast.js';
 import { pick, rng } from '../support/random.js';
 
-/** What `yaml` makes of a text: its values, or `undefined` when it reports any error or warning. */
-function oracle(text: string): unknown[] | undefined {
+type Lines = readonly [number, number] | undefined;
+
+/**
+ * What `yaml` makes of a text: each document's value and lines, or `undefined`
+ * when it reports any error or warning.
+ */
+function oracle(text: string): { values: unknown[]; lines: Lines[] } | undefined {
   const docs = parseAllDocuments(text, { uniqueKeys: true, strict: true });
   const list = Array.isArray(docs) ? docs : [];
   if (list.some((d) => d.errors.length || d.warnings.length)) return undefined;
   try {
-    return list.map((d) => d.toJS({ maxAliasCount: 100 }) as unknown);
+    return { values: list.map((d) => d.toJS({ maxAliasCount: 100 }) as unknown), lines: list.map((d) => documentLines(text, d)) };
   } catch {
     return undefined;
   }
 }
 
-/** The fast path must either decline or agree with `yaml` exactly. */
+/** 0-based line of an offset. */
+function lineOf(text: string, offset: number): number {
+  let line = 0;
+  for (let i = text.indexOf('\n'); i !== -1 && i < offset; i = text.indexOf('\n', i + 1)) line++;
+  return line;
+}
+
+const MARKER = /^(?:---|\.\.\.)(?:[ \r]|$)/;
+
+/**
+ * The lines `yaml` gives a document: from the line where its content starts
+ * through the comments and blank lines after it, up to the next `---` or `...`
+ * line (`yaml`'s range may end after a closing `...`, or before the comments
+ * after a scalar document); none for an empty document.
+ */
+function documentLines(text: string, doc: Document.Parsed): Lines {
+  const contents = doc.contents;
+  if (contents === null || (isScalar(contents) && contents.range[0] === contents.range[1])) return undefined;
+  const lines = text.split('\n');
+  let last = lineOf(text, doc.range[2] - 1);
+  if (MARKER.test(lines[last] ?? '')) last--;
+  else while (last + 1 < lines.length && !MARKER.test(lines[last + 1] ?? '')) last++;
+  // What follows a final newline is not a line.
+  if (last === lines.length - 1 && lines[last] === '' && last > 0) last--;
+  return [lineOf(text, contents.range[0]), last];
+}
+
+/** The fast path must either decline or agree with `yaml` exactly: on values and on where each document lies. */
 function expectAgreement(text: string): 'fast' | 'declined' {
   const fast = parseYamlFast(text);
   if (fast === undefined) return 'declined';
   const expected = oracle(text);
   const got = fast.map((d) => d.value);
-  if (expected === undefined || !isDeepStrictEqual(got, expected)) {
-    throw new Error(`fast path disagrees with yaml on:\n${text}\n--- fast: ${JSON.stringify(got)}\n--- yaml: ${JSON.stringify(expected)}`);
+  if (expected === undefined || !isDeepStrictEqual(got, expected.values)) {
+    throw new Error(`fast path disagrees with yaml on:\n${text}\n--- fast: ${JSON.stringify(got)}\n--- yaml: ${JSON.stringify(expected?.values)}`);
+  }
+  const lines = fast.map((d) => d.lines);
+  if (!isDeepStrictEqual(lines, expected.lines)) {
+    throw new Error(`fast path places documents on other lines than yaml in:\n${text}\n--- fast: ${JSON.stringify(lines)}\n--- yaml: ${JSON.stringify(expected.lines)}`);
   }
   return 'fast';
 }
@@ -145,6 +181,67 @@ describe('YAML fast path', () => {
     expect(parseYamlFast(text)).toBeUndefined();
   });
 
+  it.each([
+    ['plain', (span: number) => `${'k'.repeat(span)}: 1\n`],
+    ['double-quoted', (span: number) => `"${'k'.repeat(span - 2)}": 1\n`],
+    ['single-quoted', (span: number) => `'${'k'.repeat(span - 2)}': 1\n`],
+    ['double-quoted, in a sequence', (span: number) => `- "${'k'.repeat(span - 2)}": 1\n`],
+  ])('limits the length of %s keys alike, leaving longer ones to the full parser', (_style, render) => {
+    // The span runs from the key's first character (a quote included) to its `:`.
+    expect(expectAgreement(render(1000))).toBe('fast');
+    expect(expectAgreement(render(1001))).toBe('declined');
+    // Past 1024 characters YAML does not allow an implicit key: `yaml` reports it.
+    expect(expectAgreement(render(1100))).toBe('declined');
+    expect(oracle(render(1100))).toBeUndefined();
+  });
+
+  it('records where each document lies, with its trailing comments and without its markers', () => {
+    const text = ['# header', '---', '# about a', 'a: |+', '  x', '', '# after a', '...', '--- # b', 'b: 1', '', ''].join('\n');
+    expect(parseYamlFast(text)?.map((d) => d.lines)).toEqual([
+      [3, 6],
+      [9, 10],
+    ]);
+    expect(expectAgreement(text)).toBe('fast');
+  });
+});
+
+/** Block mappings nested `block` deep, holding flow sequences nested `flow` deep. */
+function nest(block: number, flow: number): string {
+  const keys = Array.from({ length: block }, (_, i) => `${' '.repeat(i)}a:`).join('\n');
+  return `${keys} ${'['.repeat(flow)}${']'.repeat(flow)}\n`;
+}
+
+/** Collections nested `n` deep, in each style the fast path reads. */
+const NESTED: [string, (n: number) => string][] = [
+  ['flow sequences', (n) => `${'['.repeat(n)}${']'.repeat(n)}\n`],
+  ['flow mappings', (n) => `${'{a: '.repeat(n)}1${'}'.repeat(n)}\n`],
+  ['block mappings', (n) => `${Array.from({ length: n }, (_, i) => `${' '.repeat(i)}a:`).join('\n')} 1\n`],
+  ['block sequences', (n) => `${Array.from({ length: n }, (_, i) => `${' '.repeat(2 * i)}-`).join('\n')} 1\n`],
+  ['block and flow', (n) => nest(Math.floor(n / 2), n - Math.floor(n / 2))],
+];
+
+describe('YAML fast path on deep nesting', () => {
+  it.each(NESTED)(`reads %s nested ${MAX_DEPTH} levels deep`, (_shape, nest) => {
+    expect(expectAgreement(nest(MAX_DEPTH))).toBe('fast');
+  });
+
+  it.each(NESTED)('leaves %s nested one level deeper to the full parser', (_shape, nest) => {
+    expect(expectAgreement(nest(MAX_DEPTH + 2))).toBe('declined');
+    expect(parseYamlFast(nest(MAX_DEPTH + 1))).toBeUndefined();
+  });
+
+  it.each([
+    ['10 KB of unclosed [', '['.repeat(10_000)],
+    ['10 KB of balanced [ ]', `${'['.repeat(5_000)}${']'.repeat(5_000)}`],
+    ['a deep flow mapping', `${'{a: '.repeat(3_000)}1${'}'.repeat(3_000)}`],
+    ['a deep flow sequence as a value', `spec: ${'['.repeat(10_000)}`],
+    ['a deep block mapping', NESTED[2]?.[1](2_000) ?? ''],
+  ])('declines %s instead of overflowing the stack', (_name, text) => {
+    expect(parseYamlFast(text)).toBeUndefined();
+  });
+});
+
+describe('YAML fast path, common shapes', () => {
   it('reads the common manifest shapes', () => {
     const text = [
       'apiVersion: joch.dev/v1alpha1 # short group',
