@@ -7,6 +7,7 @@ import path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { codeInfo, finding, type Finding, type Severity } from '../diagnostics/index.js';
+import { deepNesting, MAX_NESTING_DEPTH } from '../manifests/index.js';
 
 export const CONFIG_FILES = ['joch.yaml', 'joch.yml'];
 
@@ -85,6 +86,18 @@ export function loadConfig(start: string, explicitFile: string | undefined, cwd:
   } catch {
     return { config: DEFAULT_CONFIG, root, file: shown, findings: [finding('JOCH002', `cannot read the configuration file ${shown}`, { file: shown, line: 1, column: 1 })] };
   }
+  return parseConfigText(text, shown, root);
+}
+
+/**
+ * joch.yaml's text to a configuration, for a file on disk and for a Git
+ * snapshot alike. Anything wrong with it is a JOCH001 at its place, with the
+ * defaults in effect; nothing in it can make this throw.
+ */
+export function parseConfigText(text: string, file: string, root: string): LoadedConfig {
+  const invalid = (findings: Finding[]): LoadedConfig => ({ config: DEFAULT_CONFIG, root, file, text, findings });
+  const deep = deepNesting(text);
+  if (deep) return invalid([finding('JOCH001', `joch.yaml is not valid YAML: it nests collections more than ${MAX_NESTING_DEPTH} levels deep`, { file, ...deep })]);
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter });
   if (doc.errors.length) {
@@ -92,28 +105,30 @@ export function loadConfig(start: string, explicitFile: string | undefined, cwd:
     // At the error itself, not at the top of the file.
     const pos = lineCounter.linePos(e?.pos[0] ?? 0);
     const message = (e?.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
-    return {
-      config: DEFAULT_CONFIG,
-      root,
-      file: shown,
-      text,
-      findings: [finding('JOCH001', `joch.yaml is not valid YAML: ${message}`, { file: shown, line: pos.line, column: pos.col })],
-    };
+    return invalid([finding('JOCH001', `joch.yaml is not valid YAML: ${message}`, { file, line: pos.line, column: pos.col })]);
   }
-  const parsed = ConfigSchema.safeParse(doc.toJS() ?? {});
-  if (parsed.success) return { config: parsed.data, root, file: shown, text, findings: [] };
-  const findings = parsed.error.issues.map((issue) => {
-    const where = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
-    // An unknown key is best shown at the key itself.
-    const unknown = issue.code === 'unrecognized_keys' ? issue.keys[0] : undefined;
-    return finding('JOCH001', `joch.yaml: ${where.length ? `${where.join('.')}: ` : ''}${issue.message}`, {
-      file: shown,
-      doc: 0,
-      path: unknown === undefined ? where : [...where, unknown],
-      ...(unknown === undefined ? {} : { part: 'key' as const }),
-    });
-  });
-  return { config: DEFAULT_CONFIG, root, file: shown, text, findings };
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: DEFAULT_CONFIG.limits.maxAliasCount });
+  } catch {
+    // toJS throws when aliases expand past the limit (an alias bomb).
+    return invalid([finding('JOCH001', `joch.yaml: its aliases expand to more than ${DEFAULT_CONFIG.limits.maxAliasCount} nodes`, { file, line: 1, column: 1 })]);
+  }
+  const parsed = ConfigSchema.safeParse(value ?? {});
+  if (parsed.success) return { config: parsed.data, root, file, text, findings: [] };
+  return invalid(
+    parsed.error.issues.map((issue) => {
+      const where = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+      // An unknown key is best shown at the key itself.
+      const unknown = issue.code === 'unrecognized_keys' ? issue.keys[0] : undefined;
+      return finding('JOCH001', `joch.yaml: ${where.length ? `${where.join('.')}: ` : ''}${issue.message}`, {
+        file,
+        doc: 0,
+        path: unknown === undefined ? where : [...where, unknown],
+        ...(unknown === undefined ? {} : { part: 'key' as const }),
+      });
+    }),
+  );
 }
 
 const RANK: Record<Severity, number> = { info: 0, warning: 1, error: 2 };

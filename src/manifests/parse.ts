@@ -145,6 +145,15 @@ function positionOf(text: string, offset: number): { line: number; column: numbe
 }
 
 /**
+ * Where a YAML text first nests collections deeper than the full parser may
+ * safely compose, or undefined: for every caller that hands text to `yaml`.
+ */
+export function deepNesting(text: string): { line: number; column: number } | undefined {
+  const offset = tooDeepAt(text, MAX_NESTING_DEPTH);
+  return offset === -1 ? undefined : positionOf(text, offset);
+}
+
+/**
  * Offset of the first collection nested more than `limit` deep, or -1. `yaml`'s
  * parser keeps the tokens open at the current point on a stack of its own (no
  * recursion), so feeding it one lexeme at a time shows the depth as it grows,

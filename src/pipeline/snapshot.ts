@@ -7,8 +7,7 @@
  * the disk.
  */
 import ignore from 'ignore';
-import { LineCounter, parseDocument } from 'yaml';
-import { ConfigSchema, DEFAULT_CONFIG, type LoadedConfig } from '../config/index.js';
+import { DEFAULT_CONFIG, parseConfigText, type LoadedConfig } from '../config/index.js';
 import { createCompiler, type CompileOptions, type CompileOutput, type Compiler } from '../compile/index.js';
 import { finding, sortDiagnostics, summarize, type Diagnostic, type Finding, type Summary } from '../diagnostics/index.js';
 import { loadManifests, resolveFindings, type FileLoad, type LoadOptions, type ManifestDocument, type ManifestSet } from '../manifests/index.js';
@@ -113,28 +112,7 @@ export function configOfSnapshot(snapshot: Snapshot): LoadedConfig {
   if (!source) return { config: DEFAULT_CONFIG, root: snapshot.root, findings: [] };
   const file = displayPath(snapshot, source.path);
   const text = Buffer.from(source.bytes).toString('utf8');
-  const base = { root: snapshot.root, file, text };
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter: lines });
-  const error = doc.errors[0];
-  if (error) {
-    const pos = lines.linePos(error.pos[0]);
-    const message = (error.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
-    return { ...base, config: DEFAULT_CONFIG, findings: [finding('JOCH001', `joch.yaml is not valid YAML: ${message}`, { file, line: pos.line, column: pos.col })] };
-  }
-  const parsed = ConfigSchema.safeParse(doc.toJS() ?? {});
-  if (parsed.success) return { ...base, config: parsed.data, findings: [] };
-  const findings = parsed.error.issues.map((issue) => {
-    const where = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
-    const unknown = issue.code === 'unrecognized_keys' ? issue.keys[0] : undefined;
-    return finding('JOCH001', `joch.yaml: ${where.length ? `${where.join('.')}: ` : ''}${issue.message}`, {
-      file,
-      doc: 0,
-      path: unknown === undefined ? where : [...where, unknown],
-      ...(unknown === undefined ? {} : { part: 'key' as const }),
-    });
-  });
-  return { ...base, config: DEFAULT_CONFIG, findings };
+  return parseConfigText(text, file, snapshot.root);
 }
 
 /**

@@ -7,6 +7,7 @@
  * PolicyResult; the CLI runs the pipeline in between.
  */
 import { parseDocument } from 'yaml';
+import { deepNesting, MAX_NESTING_DEPTH } from '../manifests/index.js';
 import { z } from 'zod';
 import type { PolicyResult, AgentEvaluation, CapabilityVerdict } from './types.js';
 
@@ -59,9 +60,18 @@ export interface CaseResult {
 }
 
 export function parsePolicyTest(text: string): { test: PolicyTest } | { errors: string[] } {
+  const deep = deepNesting(text);
+  if (deep) return { errors: [`nests collections more than ${MAX_NESTING_DEPTH} levels deep at line ${deep.line}, column ${deep.column}`] };
   const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length) return { errors: doc.errors.map((e) => e.message.split('\n')[0] ?? '') };
-  const parsed = PolicyTestSchema.safeParse(doc.toJS());
+  let value: unknown;
+  try {
+    value = doc.toJS();
+  } catch (e) {
+    // toJS throws when aliases expand past its limit.
+    return { errors: [e instanceof Error ? e.message : String(e)] };
+  }
+  const parsed = PolicyTestSchema.safeParse(value);
   if (parsed.success) return { test: parsed.data };
   return { errors: parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`) };
 }

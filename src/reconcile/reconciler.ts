@@ -17,6 +17,7 @@ import { buildFleet, digestFiles, parseState, renderCycloneDx, serializeCycloneD
 import { writeStatus, type ApiCounters, type DesiredObject, type ObjectRef } from '../cluster/index.js';
 import type { CompileOptions, Compiler } from '../compile/index.js';
 import { createCompiler } from '../compile/index.js';
+import { deepNesting } from '../manifests/index.js';
 import { isPolicyFindingCode } from '../agbom/index.js';
 import { runSnapshot, SnapshotCache, type SnapshotRun } from '../pipeline/snapshot.js';
 import type { GitSnapshotResult, GitSource, GitUpdateFailure, StatusWriter } from '../source/git.js';
@@ -675,6 +676,8 @@ export class Reconciler {
 
 /** The parts of a summary read back from the branch that carry over a restart. */
 function restoredSummary(text: string): SyncSummary | undefined {
+  // Read from a branch others can push to: never let its nesting reach the parser's recursion.
+  if (deepNesting(text)) return undefined;
   try {
     const doc = parseYaml(text) as Partial<SyncSummary> | null;
     const last = doc?.lastApplied;

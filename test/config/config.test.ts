@@ -43,6 +43,13 @@ describe('an invalid joch.yaml', () => {
     ],
     ['a severity that is not one', 'severity:\n  JOCH401: loud\n', 'JOCH001 joch.yaml:2:12', 'joch.yaml: severity.JOCH401: Invalid option: expected one of "off"|"info"|"warning"|"error"'],
     ['invalid YAML', 'paths:\n  - .\nexclude: x: y\n', 'JOCH001 joch.yaml:3:10', 'joch.yaml is not valid YAML: Nested mappings are not allowed in compact mappings'],
+    ['nesting past what is read', `exclude: ${'['.repeat(5_000)}\n`, 'JOCH001 joch.yaml:1:265', 'joch.yaml is not valid YAML: it nests collections more than 256 levels deep'],
+    [
+      'an alias bomb',
+      `a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [${Array(10).fill('*a').join(', ')}]\nexclude: [${Array(10).fill('*b').join(', ')}]\n`,
+      'JOCH001 joch.yaml:1:1',
+      'joch.yaml: its aliases expand to more than 100 nodes',
+    ],
   ])('%s is JOCH001 at the offending key or value', async (_name, text, where, message) => {
     const repo = tmpRepo({ 'joch.yaml': text, 'p.yaml': policy('p') });
     const run = await validate(repo, { checks: CHECKS });
@@ -51,6 +58,9 @@ describe('an invalid joch.yaml', () => {
     expect(d).toMatchObject({ severity: 'error', message });
     // The rest is still validated, with the default configuration.
     expect(run.set.resources.map((r) => r.key)).toEqual(['Policy/default/p']);
+    // The sync loop reads joch.yaml from a Git snapshot through the same parser.
+    const synced = runSnapshot({ snapshot: readLocalSourceSync({ root: repo.root, maxFileBytes: 1 << 20, cwd: repo.root }).snapshot, compile: false });
+    expect(places(synced.diagnostics, (x) => x.code === 'JOCH001')).toEqual([where]);
   });
 
   it('shows the offending line of joch.yaml in the text output', async () => {

@@ -219,6 +219,18 @@ describe('joch policy test', () => {
     }
   });
 
+  it('refuses a test file nested too deeply or with an alias bomb, exit 2, without a crash', () => {
+    const bomb = `a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [${Array(10).fill('*a').join(', ')}]\nc: [${Array(10).fill('*b').join(', ')}]\n`;
+    for (const [what, text, error] of [
+      ['deep', `spec: ${'['.repeat(5_000)}\n`, /nests collections more than 256 levels deep at line 1, column/],
+      ['bomb', bomb, /alias/i],
+    ] as const) {
+      const r = joch('policy', 'test', tmpRepo({ 'joch-test.yaml': text }).root, '--format', 'json');
+      expect(r.code, what).toBe(2);
+      expect((JSON.parse(r.stdout) as { tests: { errors: string[] }[] }).tests[0]?.errors.join('\n'), what).toMatch(error);
+    }
+  });
+
   it('needs the test subcommand', () => {
     expect(joch('policy', 'run').code).toBe(2);
   });
