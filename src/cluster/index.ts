@@ -9,7 +9,7 @@ export { applySet } from './apply.js';
 export { writeStatus } from './status.js';
 export { formatPlanText, formatPlanJson, formatApplyResultText, formatApplyResultJson } from './render.js';
 export type { TextOptions } from './render.js';
-export { formatClusterError } from './errors.js';
+export { describeRef, formatClusterError } from './errors.js';
 export { assessHealth } from './health.js';
 export { refuseInsecureSkipTlsVerify } from './transport.js';
 export {

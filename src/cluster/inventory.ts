@@ -8,13 +8,13 @@
  * - the id is `applyset-<base64url(sha256(name.namespace.Kind.group))>-v1`
  *   of the parent, so it cannot be chosen to collide with another parent.
  */
-import { createHash } from 'node:crypto';
+import { APPLYSET_ID_LABEL, APPLYSET_PART_OF, APPLYSET_TOOLING, applySetId as idOfParent } from '../model/applyset.js';
 import { groupKind } from './discovery.js';
 import type { InventoryRef, KubeObject, ObjectRef } from './types.js';
 
-export const APPLYSET_ID_LABEL = 'applyset.kubernetes.io/id';
-export const APPLYSET_PART_OF_LABEL = 'applyset.kubernetes.io/part-of';
-export const APPLYSET_TOOLING_ANNOTATION = 'applyset.kubernetes.io/tooling';
+export { APPLYSET_ID_LABEL };
+export const APPLYSET_PART_OF_LABEL = APPLYSET_PART_OF;
+export const APPLYSET_TOOLING_ANNOTATION = APPLYSET_TOOLING;
 export const APPLYSET_GROUP_KINDS_ANNOTATION = 'applyset.kubernetes.io/contains-group-kinds';
 export const APPLYSET_NAMESPACES_ANNOTATION = 'applyset.kubernetes.io/additional-namespaces';
 /** Set to `disabled` on a live object to keep it when it leaves the desired set. */
@@ -30,10 +30,9 @@ export function parentRef(inv: InventoryRef): ObjectRef {
   return { apiVersion: 'v1', kind: parentKind(inv), namespace: inv.namespace, name: inv.name };
 }
 
-/** KEP-3659 ApplySet id of a parent object (core group: empty group). */
+/** KEP-3659 ApplySet id of the parent object: the compiler labels members with the same id. */
 export function applySetId(inv: InventoryRef): string {
-  const digest = createHash('sha256').update(`${inv.name}.${inv.namespace}.${parentKind(inv)}.`).digest('base64url');
-  return `applyset-${digest}-v1`;
+  return idOfParent({ name: inv.name, namespace: inv.namespace, kind: parentKind(inv), group: '' });
 }
 
 export interface InventoryState {

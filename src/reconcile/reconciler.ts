@@ -14,7 +14,7 @@ import { parse as parseYaml } from 'yaml';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { buildFleet, digestFiles, parseState, renderCycloneDx, serializeCycloneDx, serializeState, sourceTimeOf, type GenerationState } from '../agbom/index.js';
-import { writeStatus, type ApiCounters, type DesiredObject, type ObjectRef } from '../cluster/index.js';
+import { describeRef, writeStatus, type ApiCounters, type DesiredObject, type ObjectRef } from '../cluster/index.js';
 import type { CompileOptions, Compiler } from '../compile/index.js';
 import { createCompiler } from '../compile/index.js';
 import { deepNesting } from '../manifests/index.js';
@@ -697,10 +697,6 @@ function restoredSummary(text: string): SyncSummary | undefined {
   }
 }
 
-
-function describeRef(r: ObjectRef): string {
-  return `${r.kind} ${r.namespace ? `${r.namespace}/` : ''}${r.name}`;
-}
 
 
 function errorText(e: unknown): string {

@@ -17,7 +17,7 @@ import {
   type ObjectRef,
   type Origin,
 } from '../cluster/index.js';
-import { objectPath, toYaml, writeFiles, type CompileOutput, type JsonValue, type KubeObject, type OutputFile } from '../compile/index.js';
+import { renderFiles, writeFiles, type CompileOutput } from '../compile/index.js';
 import type { StatusWriter } from '../source/git.js';
 
 export interface ApplyRequest {
@@ -112,32 +112,12 @@ export class ClusterTarget implements SyncTarget {
   }
 }
 
-/** Compiled objects and agent manifests as files, YAML cached per object (the compiler reuses unchanged objects). */
-class Renderer {
-  private cache = new WeakMap<object, string>();
-
-  files(output: CompileOutput): OutputFile[] {
-    const files: OutputFile[] = output.objects.map((o) => ({ path: objectPath(o.object), content: this.yaml(o.object) }));
-    for (const m of output.manifests) {
-      files.push({ path: `manifests/${m.manifest.metadata.namespace}/${m.manifest.metadata.name}.yaml`, content: this.yaml(m.manifest) });
-    }
-    return files;
-  }
-
-  private yaml(value: KubeObject | CompileOutput['manifests'][number]['manifest']): string {
-    let text = this.cache.get(value);
-    if (text === undefined) this.cache.set(value, (text = toYaml(value as unknown as JsonValue)));
-    return text;
-  }
-}
-
 /** The folders of a rendered branch the loop owns: anything else on the branch (a README) is left alone. */
 export const RENDERED_FOLDERS = ['crds', 'objects', 'manifests'] as const;
 
 export class GitRenderedTarget implements SyncTarget {
   readonly kind = 'git';
   readonly description: string;
-  private readonly renderer = new Renderer();
 
   constructor(
     private readonly writer: StatusWriter,
@@ -147,7 +127,7 @@ export class GitRenderedTarget implements SyncTarget {
   }
 
   async apply(request: ApplyRequest): Promise<TargetResult> {
-    const files = this.renderer.files(request.output);
+    const files = renderFiles(request.output);
     const result = await this.writer.write(new Map(files.map((f) => [f.path, f.content])), {
       replace: RENDERED_FOLDERS,
       subject: `joch: render ${request.revision.slice(0, 12)}`,
@@ -179,14 +159,13 @@ export class GitRenderedTarget implements SyncTarget {
 export class FolderTarget implements SyncTarget {
   readonly kind = 'folder';
   readonly description: string;
-  private readonly renderer = new Renderer();
 
   constructor(private readonly dir: string) {
     this.description = `rendered manifests in ${dir}`;
   }
 
   async apply(request: ApplyRequest): Promise<TargetResult> {
-    const stats = writeFiles(path.resolve(this.dir), this.renderer.files(request.output));
+    const stats = writeFiles(path.resolve(this.dir), renderFiles(request.output));
     const changed: ObjectChange[] =
       stats.written + stats.removed > 0 ? [{ ref: { apiVersion: 'file', kind: 'Folder', name: this.dir }, outcome: 'configured', fields: [] }] : [];
     return Promise.resolve({
