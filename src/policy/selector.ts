@@ -18,6 +18,15 @@ type Operator = (typeof OPERATORS)[number];
 
 const matchAll: LabelMatcher = () => true;
 
+/**
+ * A label's value. Own keys only: labels arrive as plain objects, and a
+ * selector on a key such as `constructor` must not match what every object
+ * inherits.
+ */
+function labelOf(labels: Labels, key: string): string | undefined {
+  return Object.hasOwn(labels, key) ? labels[key] : undefined;
+}
+
 /** An absent selector selects everything, as does an empty one. */
 export function compileSelector(raw: unknown, at: SourcePointer): LabelMatcher | SelectorError {
   if (raw === undefined || raw === null) return matchAll;
@@ -54,9 +63,9 @@ function compileMatchLabels(raw: unknown, at: SourcePointer): LabelMatcher | und
   }
   if (pairs.length === 1) {
     const [k, v] = pairs[0] as [string, string];
-    return (l) => l[k] === v;
+    return (l) => labelOf(l, k) === v;
   }
-  return (l) => pairs.every(([k, v]) => l[k] === v);
+  return (l) => pairs.every(([k, v]) => labelOf(l, k) === v);
 }
 
 function compileMatchExpressions(raw: unknown, at: SourcePointer): LabelMatcher[] | SelectorError {
@@ -90,13 +99,19 @@ function compileExpression(raw: unknown, at: SourcePointer): LabelMatcher | Sele
   const set = new Set(list);
   switch (op) {
     case 'In':
-      return (l) => l[key] !== undefined && set.has(l[key] as string);
+      return (l) => {
+        const v = labelOf(l, key);
+        return v !== undefined && set.has(v);
+      };
     case 'NotIn':
-      return (l) => l[key] === undefined || !set.has(l[key] as string);
+      return (l) => {
+        const v = labelOf(l, key);
+        return v === undefined || !set.has(v);
+      };
     case 'Exists':
-      return (l) => l[key] !== undefined;
+      return (l) => labelOf(l, key) !== undefined;
     case 'DoesNotExist':
-      return (l) => l[key] === undefined;
+      return (l) => labelOf(l, key) === undefined;
   }
 }
 

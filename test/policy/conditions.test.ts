@@ -141,6 +141,16 @@ describe('label selectors', () => {
     expect(m({ tier: '1' })).toBe(false);
   });
 
+  it('sees only the labels an agent has, never what every object inherits', () => {
+    for (const key of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+      expect(sel({ matchExpressions: [{ key, operator: 'Exists' }] })({ env: 'prod' }), key).toBe(false);
+      expect(sel({ matchExpressions: [{ key, operator: 'DoesNotExist' }] })({ env: 'prod' }), key).toBe(true);
+      expect(sel({ matchExpressions: [{ key, operator: 'NotIn', values: ['x'] }] })({ env: 'prod' }), key).toBe(true);
+      expect(sel({ matchExpressions: [{ key, operator: 'Exists' }] })({ [key]: 'yes' }), key).toBe(true);
+    }
+    expect(sel({ matchLabels: { constructor: 'x' } })(JSON.parse('{"env":"prod"}') as Record<string, string>)).toBe(false);
+  });
+
   it('reports what cannot be parsed, at the offending part', () => {
     const err = (raw: unknown) => {
       const m = compileSelector(raw, at);
