@@ -6,6 +6,7 @@
  */
 import type { AgentGraph, ReachedRag } from '../model/graph.js';
 import type { PolicyBundle, PolicyRef } from '../model/policy-bundle.js';
+import { declaredPinnedVersion, pinnedServerVersion } from '../model/mcp-server.js';
 import type { Resource } from '../model/resource.js';
 import { decisionFacts, policyName, runtimeRuleFacts, toolApproval } from './approval.js';
 import { maxSensitivity, modelFactsOf, personalDataOf, zoneOfModel, zoneOfUrl, DEFAULT_CLASSIFICATION, type Zone } from './classify.js';
@@ -318,13 +319,14 @@ function toolFacts(walk: Walk, f: Facts, r: Resource, type: string): void {
 function addMcpServer(walk: Walk, r: Resource): Draft {
   const transport = str(r.spec, 'transport') ?? 'streamable_http';
   const url = safeUrl(str(r.spec, 'endpoint', 'url'));
-  const pinned = bool(r.spec, 'security', 'pinServerVersion') === true && Boolean(str(r.spec, 'security', 'pinnedVersion'));
+  const pinnedVersion = pinnedServerVersion(r);
+  const pinned = pinnedVersion !== undefined;
   const sandbox = bool(r.spec, 'security', 'sandbox') === true;
   const zone: Zone =
     transport === 'stdio' ? { crossesTrustBoundary: false, trustZone: sandbox ? 'sandbox' : 'runtime' } : url ? zoneOfUrl(url) : unknownZone();
   const authType = str(r.spec, 'auth', 'type');
   const exposesTools = bool(r.spec, 'exposes', 'tools') !== false;
-  const { draft, fresh } = draftOf(walk, r, 'mcp-server', pinned ? str(r.spec, 'security', 'pinnedVersion')! : recordVersion(r.contentHash), {
+  const { draft, fresh } = draftOf(walk, r, 'mcp-server', pinnedVersion ?? recordVersion(r.contentHash), {
     group: undefined,
     supplier: str(r.spec, 'security', 'trustedPublisher'),
     service: serviceFacts(walk, url ? [url] : [], Boolean(authType && authType !== 'none'), zone, [{ name: 'MCP messages', flow: 'bi-directional' }]),
@@ -336,7 +338,7 @@ function addMcpServer(walk: Walk, r: Resource): Draft {
   draft.facts
     .add('joch:mcp:transport', transport)
     .add('joch:mcp:pinned', pinned)
-    .add('joch:mcp:pinnedVersion', str(r.spec, 'security', 'pinnedVersion'))
+    .add('joch:mcp:pinnedVersion', declaredPinnedVersion(r))
     .add('joch:mcp:trustedPublisher', str(r.spec, 'security', 'trustedPublisher'))
     .add('joch:mcp:minTrustScore', num(r.spec, 'security', 'minTrustScore'))
     .add('joch:mcp:trustScore', trustScore)

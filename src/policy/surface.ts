@@ -10,6 +10,7 @@
  */
 import type { PathSegment, SourcePointer } from '../diagnostics/index.js';
 import type { AgentGraph, ReachedMemory, ReachedRag, ReachedTool, RoutedModel } from '../model/graph.js';
+import { declaredPinnedVersion, pinnedServerVersion } from '../model/mcp-server.js';
 import type { Resource } from '../model/resource.js';
 import { agentKeyOf, isRecord, productionReason, strings, teamsOf, type FleetIndex } from './fleet.js';
 import { SENSITIVITY_LEVELS, SIDE_EFFECT_LEVELS } from './keys.js';
@@ -196,7 +197,7 @@ const MCP = table<Resource>({
   'mcpServer.sandbox': (s) => security(s)?.sandbox === true,
   'mcpServer.allowStdio': (s) => security(s)?.allowStdio === true,
   'mcpServer.pinned': (s) => isPinned(s),
-  'mcpServer.pinnedVersion': (s) => pinnedVersion(security(s)?.pinnedVersion) ?? '',
+  'mcpServer.pinnedVersion': (s) => declaredPinnedVersion(s) ?? '',
   'mcpServer.publisher': (s) => str(security(s)?.trustedPublisher),
   'mcpServer.minTrustScore': minTrust,
   'mcpServer.promptInjectionScan': (s) => rec(s.spec.scanning)?.promptInjectionScan === true,
@@ -211,15 +212,7 @@ export function mcpFacts(server: Resource): Facts {
 }
 
 export function isPinned(server: Resource): boolean {
-  const s = security(server);
-  return s?.pinServerVersion === true && pinnedVersion(s.pinnedVersion) !== undefined;
-}
-
-/** YAML reads `pinnedVersion: 1.2` as a number; a version it is all the same. */
-function pinnedVersion(v: unknown): string | undefined {
-  if (typeof v === 'string' && v.trim() !== '') return v;
-  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
-  return undefined;
+  return pinnedServerVersion(server) !== undefined;
 }
 
 // ---------------------------------------------------------------- models
