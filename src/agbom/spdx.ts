@@ -14,6 +14,14 @@ import type { AgBom, InventoryComponent } from './model.js';
 export const SPDX_CONTEXT = 'https://spdx.org/rdf/3.0.1/spdx-context.jsonld';
 /** SPDX 3 has no NOASSERTION string for URIs: this individual is the model's own "no assertion". */
 export const SPDX_NO_ASSERTION = 'https://spdx.org/rdf/3.0.1/terms/Core/NoAssertionElement';
+/**
+ * The profiles the document conforms to. `extension` is written as its full
+ * IRI: the 3.0.1 context also defines `extension` as a property term, so a
+ * JSON-LD processor expands the short name to Core/extension, which is no
+ * profile.
+ */
+const PROFILE_CONFORMANCE = ['ai', 'core', 'dataset', 'expandedLicensing', 'https://spdx.org/rdf/3.0.1/terms/Core/ProfileIdentifierType/extension', 'software'];
+
 const NO_ASSERTION_LICENSE = 'expandedlicensing_NoAssertionLicense';
 const CREATION_INFO = '_:creationinfo';
 
@@ -77,7 +85,7 @@ export function renderSpdx(bom: AgBom): SpdxDocumentJson {
         creationInfo: CREATION_INFO,
         name: `AgBOM of ${inv.agent}, generation ${bom.generation.generation}`,
         comment: documentComment(bom),
-        profileConformance: ['ai', 'core', 'dataset', 'expandedLicensing', 'extension', 'software'],
+        profileConformance: PROFILE_CONFORMANCE,
         rootElement: [sbomId],
         element: [sbomId, ...elementIds],
         extension: [extension(bomFacts(bom))],

@@ -1,10 +1,11 @@
 /**
  * Every agent of the example fleet gets all three formats, and each is valid:
  * CycloneDX 1.6 and 1.7 against the official schemas in strict mode; SPDX
- * 3.0.1 against our own JSON Schema of the SPDX 3.0.1 subset the renderer
- * emits (no npm or Debian package ships the official SPDX 3 schema) plus the
- * AI and Dataset profile rules and cross-references of checkSpdxProfiles;
- * SWID well-formed and per NIST IR 8060.
+ * 3.0.1 read and validated by the SPDX project's own library (tools-golang),
+ * against our own JSON Schema of the SPDX 3.0.1 subset the renderer emits
+ * (no npm or Debian package ships the official SPDX 3 schema), and the AI
+ * and Dataset profile rules and cross-references of checkSpdxProfiles; SWID
+ * well-formed and per NIST IR 8060.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -19,7 +20,7 @@ import {
 } from '../../src/agbom/index.js';
 import type { ValidationRun } from '../../src/pipeline/index.js';
 import { bomOf, bundle, EXAMPLE_FLEET, handBundle, load, policyBundleOf } from './helpers.js';
-import { nistIr8060, parseXml, validateCycloneDx, validateSpdx } from './validators.js';
+import { nistIr8060, parseXml, spdx3Check, spdx3CheckRequired, validateCycloneDx, validateSpdx, validateSpdxWithSpdxTools } from './validators.js';
 
 let run: ValidationRun;
 /** With a policy bundle (made by hand, as the policy stage's contract says), and without one: both must be valid. */
@@ -56,6 +57,32 @@ describe('the example fleet', () => {
       expect(validateSpdx(doc), bom.inventory.agent).toEqual([]);
       expect(checkSpdxProfiles(doc), bom.inventory.agent).toEqual([]);
     }
+  });
+
+  it('reads and validates as SPDX 3.0.1 with the SPDX project\'s own library, which refuses a broken document', (ctx) => {
+    const checker = spdx3Check();
+    if (!('path' in checker)) {
+      const why = `the SPDX 3 checker could not be built: ${checker.reason}. Install Go and run test/agbom/build-spdx3-check.sh.`;
+      if (spdx3CheckRequired()) throw new Error(`${why} JOCH_REQUIRE_SPDX3=1 forbids skipping.`);
+      console.warn(`\n[joch agbom tests] SKIPPING the SPDX library check: ${why}\nSet JOCH_REQUIRE_SPDX3=1 to make this a failure.\n`);
+      ctx.skip();
+      return;
+    }
+    const docs = new Map<string, unknown>(boms.map((bom, i) => [`${bom.inventory.agent}#${i}`, renderSpdx(bom)]));
+    const first = JSON.parse(JSON.stringify(renderSpdx(boms[0] as AgBom))) as { '@graph': Record<string, unknown>[] };
+    const graph = (mutate: (node: Record<string, unknown>) => void) => ({ ...first, '@graph': first['@graph'].map((n) => ({ ...n })).map((n) => (mutate(n), n)) });
+    // What the library must refuse: the short name the context turns into a property, a relationship with no source, a purpose that is no vocabulary entry.
+    docs.set('broken:profile', graph((n) => n['type'] === 'SpdxDocument' && (n['profileConformance'] = ['core', 'extension'])));
+    docs.set('broken:from', graph((n) => n['type'] === 'Relationship' && delete n['from']));
+    docs.set('broken:purpose', graph((n) => n['type'] === 'ai_AIPackage' && (n['software_primaryPurpose'] = 'sandwich')));
+    const results = validateSpdxWithSpdxTools(checker.path, docs);
+    expect(results.size).toBe(docs.size);
+    for (const [name, errors] of results) {
+      if (name.startsWith('broken:')) expect(errors, name).not.toEqual([]);
+      else expect(errors, name).toEqual([]);
+    }
+    expect(results.get('broken:profile')?.join('\n')).toMatch(/ProfileIdentifierType for ID: https:\/\/spdx\.org\/rdf\/3\.0\.1\/terms\/Core\/extension/);
+    expect(results.get('broken:from')?.join('\n')).toMatch(/<Relationship> \.From: required/);
   });
 
   it('gives well-formed SWID tags that meet NIST IR 8060 for primary authoritative tags', () => {

@@ -1,15 +1,21 @@
 /**
  * The validators the AgBOM tests use: the official CycloneDX schemas through
- * @cyclonedx/cyclonedx-library's strict JSON validator; for SPDX 3.0.1, our
- * own JSON Schema of the SPDX subset the renderer emits
- * (spdx-3.0.1-subset.schema.json, written for this project from the SPDX
- * 3.0.1 model, because no npm or Debian package ships the official SPDX 3
- * schema) through Ajv's draft 2020-12 validator, to which the tests add the
- * AI and Dataset profile rules of checkSpdxProfiles; fast-xml-parser for XML
- * well-formedness; and the NIST IR 8060 rules as NIST's own swidval
- * Schematron states them.
+ * @cyclonedx/cyclonedx-library's strict JSON validator; for SPDX 3.0.1, the
+ * SPDX project's own Go library (spdx/tools-golang, through spdx3-check/,
+ * built from the Go module proxy) which reads the JSON-LD with the SPDX
+ * context and runs the validations generated from the model's SHACL shapes,
+ * and our own JSON Schema of the subset the renderer emits
+ * (spdx-3.0.1-subset.schema.json: no npm or Debian package ships the SPDX 3
+ * schema, and the library ignores properties it does not know), to which the
+ * tests add the AI and Dataset profile rules of checkSpdxProfiles;
+ * fast-xml-parser for XML well-formedness; and the NIST IR 8060 rules as
+ * NIST's own swidval Schematron states them.
  */
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Spec, Validation } from '@cyclonedx/cyclonedx-library';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
@@ -36,6 +42,53 @@ export function validateSpdx(doc: unknown): string[] {
     spdxValidator = ajv.compile(JSON.parse(readFileSync(SPDX_SUBSET_SCHEMA, 'utf8')) as object);
   }
   return spdxValidator(doc) ? [] : (spdxValidator.errors ?? []).map((e) => `${e.instancePath} ${e.message ?? ''}`);
+}
+
+// ---------------------------------------------------------------------------
+// SPDX 3.0.1 through the SPDX project's Go library
+
+const SPDX3_BUILD = fileURLToPath(new URL('./build-spdx3-check.sh', import.meta.url));
+let spdx3Binary: { path: string } | { reason: string } | undefined;
+
+export function spdx3CheckRequired(): boolean {
+  const v = process.env['JOCH_REQUIRE_SPDX3'];
+  return v === '1' || v === 'true';
+}
+
+/** The checker's path, built on first use (Go and the module proxy needed), or why there is none. */
+export function spdx3Check(): { path: string } | { reason: string } {
+  if (!spdx3Binary) {
+    try {
+      spdx3Binary = { path: execFileSync(SPDX3_BUILD, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim() };
+    } catch (e) {
+      const stderr = (e as { stderr?: string }).stderr?.trim();
+      spdx3Binary = { reason: stderr || (e instanceof Error ? e.message : String(e)) };
+    }
+  }
+  return spdx3Binary;
+}
+
+/** Each document's errors as the SPDX library reports them (empty when valid), by the name given. */
+export function validateSpdxWithSpdxTools(binary: string, docs: ReadonlyMap<string, unknown>): Map<string, string[]> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'joch-spdx3-'));
+  try {
+    const files = [...docs].map(([name, doc], i) => {
+      const file = path.join(dir, `${i}.spdx.json`);
+      writeFileSync(file, JSON.stringify(doc));
+      return [file, name] as const;
+    });
+    const run = spawnSync(binary, files.map(([f]) => f), { encoding: 'utf8' });
+    if (run.status !== 0 && run.status !== 1) throw new Error(`spdx3-check exited ${String(run.status)}: ${run.stderr}`);
+    const names = new Map(files);
+    const out = new Map<string, string[]>();
+    for (const line of run.stdout.split('\n').filter(Boolean)) {
+      const r = JSON.parse(line) as { file: string; errors: string[] };
+      out.set(names.get(r.file) ?? r.file, r.errors);
+    }
+    return out;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 // ---------------------------------------------------------------------------
