@@ -131,6 +131,7 @@ describeCluster(
       const clusterRole = objects.find((o) => o.kind === 'ClusterRole' && o.metadata?.name === 'joch-sync') as KubernetesObject & { rules: Rule[] };
       expect(namesGranted(clusterRole, 'customresourcedefinitions', 'patch')).toEqual(KINDS.map(crdName).sort());
       expect(namesGranted(clusterRole, 'clusterroles', 'patch')).toEqual(TEAM_ROLES.map(teamRoleName).sort());
+      expect(namesGranted(clusterRole, 'clusterroles', 'bind')).toEqual(TEAM_ROLES.map(teamRoleName).sort());
       const secretRoles = [...new Set(KINDS.map((k) => resolverFor(k.kind)))].map((r) => kubernetesLabelName('joch-secrets', DEFAULT_DATA_PLANE.components[r])).sort();
       expect(namesGranted(clusterRole, 'roles', 'escalate')).toEqual(secretRoles);
       expect(clusterRole.rules.find((r) => r.resources?.includes('*'))?.apiGroups?.sort()).toEqual([...JOCH_GROUPS].sort());
@@ -139,8 +140,12 @@ describeCluster(
         for (const kind of ['secrets', 'clusterrolebindings']) expect(r.resources).not.toContain(kind);
         if (r.resources?.includes('clusterroles') && r.verbs.some((v) => v !== 'list')) expect(r.resourceNames?.length).toBeGreaterThan(0);
       }
-      const policy = objects.find((o) => o.kind === 'ValidatingAdmissionPolicy') as KubernetesObject & { spec: { variables: { expression: string }[] } };
+      const policy = objects.find((o) => o.kind === 'ValidatingAdmissionPolicy') as KubernetesObject & {
+        spec: { variables: { expression: string }[]; validations: { expression: string }[] };
+      };
       expect(policy.spec.variables[0]?.expression).toBe(`object.metadata.name in [${secretRoles.map((n) => `'${n}'`).join(', ')}]`);
+      // The groups a team ClusterRole may grant on are the Joch API groups.
+      expect(policy.spec.validations.some((v) => v.expression.includes(`g in [${[...JOCH_GROUPS].sort().map((g) => `'${g}'`).join(', ')}]`))).toBe(true);
     });
 
     it('as that ServiceAccount: applies every kind the compiler emits, and prunes all but Namespaces it cannot check', async () => {
@@ -237,13 +242,44 @@ describeCluster(
       expect(await as(role('outsider', 'joch-secrets-joch-gateway', [{ ...readToken[0], verbs: ['get', 'list'] } as Rule]))).toMatch(byPolicy);
       expect(await as(role('outsider', 'joch-secrets-joch-gateway', readToken))).toBeUndefined();
 
+      // A team ClusterRole carries only Joch rights, even ones it holds.
+      const deployments: Rule[] = [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['create'] }];
+      expect(await as({ apiVersion: `${RBAC}/v1`, kind: 'ClusterRole', metadata: { name: 'joch-team-admin' }, rules: deployments } as KubernetesObject)).toMatch(byPolicy);
+
       // Bindings: not to what it does not hold, and to a Role only as the compiler binds them.
       expect(await as(roleBinding('outsider', 'cluster-admin', { kind: 'ClusterRole', name: 'cluster-admin' }, me))).toMatch(notHeld);
+      const team = { kind: 'ClusterRole', name: 'joch-team-admin' };
+      const person = [{ apiGroup: RBAC, kind: 'User', name: 'alice@example.com' }];
+      expect(await as(roleBinding('kube-system', 'joch-team-admin', team, [{ apiGroup: RBAC, kind: 'Group', name: 'system:authenticated' }]))).toMatch(byPolicy);
+      expect(await as(roleBinding('kube-system', 'joch-team-admin', team, [{ apiGroup: RBAC, kind: 'User', name: 'system:anonymous' }]))).toMatch(byPolicy);
+      expect(await as(roleBinding('kube-system', 'joch-team-admin', team, me))).toMatch(byPolicy);
+      expect(await as(roleBinding('outsider', 'admins', team, person))).toMatch(byPolicy);
+      expect(await as(roleBinding('outsider', 'joch-team-admin', team, person))).toBeUndefined();
       expect(await as(roleBinding('outsider', 'secret-reader', { kind: 'Role', name: 'secret-reader' }, me))).toMatch(byPolicy);
       expect(await as(roleBinding('outsider', 'secret-reader', { kind: 'Role', name: 'secret-reader' }, [{ apiGroup: RBAC, kind: 'User', name: SA_USER }]))).toMatch(byPolicy);
       expect(await as(roleBinding('outsider', 'agent', { kind: 'Role', name: 'secret-reader' }, [{ kind: 'ServiceAccount', name: 'agent', namespace: 'outsider' }]))).toMatch(byPolicy);
       expect(await as(roleBinding('outsider', 'joch-secrets-joch-gateway', { kind: 'Role', name: 'joch-secrets-joch-gateway' }, me))).toMatch(byPolicy);
       expect(await as(roleBinding('outsider', 'joch-secrets-joch-gateway', { kind: 'Role', name: 'joch-secrets-joch-gateway' }, [{ kind: 'ServiceAccount', name: 'joch-gateway', namespace: 'joch-system' }]))).toBeUndefined();
+    });
+
+    it('as that ServiceAccount: gives a Team access to namespaces that already exist', async () => {
+      const sa = await cluster().serviceAccountIdentity('joch-system', 'joch-sync');
+      const run = await runCompile({ paths: [], cwd: EXAMPLE_FLEET });
+      if (!run.output) throw new Error('examples/fleet does not compile');
+      const objects = run.output.objects.map(({ object }) => object);
+      const teamBindings = objects.filter((o) => o.kind === 'RoleBinding' && (o['roleRef'] as { kind: string }).kind === 'ClusterRole');
+      const teamRoles = objects.filter((o) => o.kind === 'ClusterRole');
+      // The namespaces are there, not yet the team roles: each binding is dry-run before its role exists.
+      for (const ns of new Set(teamBindings.map((b) => b.metadata.namespace as string))) await ensureNamespace(cluster().kubeconfig, ns);
+      for (const r of teamRoles) expect(await getObject(cluster().kubeconfig, `${RBAC}/v1`, 'ClusterRole', undefined, r.metadata.name), r.metadata.name).toBeUndefined();
+      // The one ApplySet parent it may write still holds the CRDs (and the Namespaces it could not prune).
+      const crds = objects.filter((o) => o.kind === 'CustomResourceDefinition');
+      const options: ApplyOptions = { kubeconfig: sa.kubeconfig, inventory: { name: 'joch-inventory', namespace: 'joch-system' } };
+      const applied = await applySet([...crds, ...teamRoles, ...teamBindings].map((object) => ({ object })), options);
+      expect(applied.errors).toEqual([]);
+      for (const b of teamBindings) expect(await getObject(cluster().kubeconfig, `${RBAC}/v1`, 'RoleBinding', b.metadata.namespace, b.metadata.name)).toBeDefined();
+      const cleared = await applySet(crds.map((object) => ({ object })), { ...options, pruneGuard: { allowMassPrune: true } });
+      expect(cleared.errors).toEqual([]);
     });
 
     it('two replicas as that ServiceAccount: one leads and applies, the other takes over when it is killed', async () => {
