@@ -30,6 +30,18 @@ export const VALUE_DETECTORS: readonly CredentialDetector[] = [
 /** Keys whose string value is a credential, whatever it looks like. */
 export const SECRET_KEY =
   /^(?:.*[_.-])?(?:password|passwd|pwd|secret|client[_-]?secret|token|access[_-]?token|refresh[_-]?token|api[_-]?key|apikey|private[_-]?key|access[_-]?key|secret[_-]?key|credentials?)$/i;
+/**
+ * camelCase keys ending in a credential word: `dbPassword`, `authToken`,
+ * `stripeApiKey`. Not a bare `...Secret`: `fromSecret` and `existingSecret`
+ * name a Secret, they do not hold one.
+ */
+const CAMEL_SECRET_KEY = /[a-z0-9](?:Password|Passwd|Pwd|Token|ApiKey|PrivateKey|AccessKey|SecretKey|Credentials?)$/;
+
+/** Whether a key names a credential: `db_password`, `auth-token`, `dbPassword`. */
+export function namesSecret(key: string): boolean {
+  return SECRET_KEY.test(key) || CAMEL_SECRET_KEY.test(key);
+}
+
 /** Values that are clearly not credentials even under such a key. */
 export const PLACEHOLDER = /^(?:|\$\{[^}]+\}|<[^>]+>|\*+|changeme|redacted|none|null|true|false)$/i;
 
@@ -43,7 +55,7 @@ export function looksSecret(value: string): boolean {
 
 /** Whether `value`, held under `key`, is a credential by the key's name. */
 export function isKeyedSecret(key: string, value: string): boolean {
-  return SECRET_KEY.test(key) && !PLACEHOLDER.test(value.trim()) && value.length >= 8;
+  return namesSecret(key) && !PLACEHOLDER.test(value.trim()) && value.length >= 8;
 }
 
 const GLOBAL_PATTERNS: readonly RegExp[] = [URL_USERINFO, URL_SECRET_QUERY, ...VALUE_DETECTORS.map((d) => d.pattern)].map(
@@ -60,7 +72,9 @@ export function redactText(text: string): string {
 }
 
 /** `key: value` on one source line (optionally a list item), with the key quoted or not; the value may be empty. */
-const KEY_VALUE_LINE = /^(\s*(?:-\s+)?)(["']?)([^"'\s:#{}[\],][^"':#]*?)\2(\s*:(?:\s+|$))(.*)$/;
+// The key's inner spaces are taken only when a key character follows them, so
+// that no run of spaces can be split two ways: linear time on any line.
+const KEY_VALUE_LINE = /^(\s*(?:-\s+)?)(["']?)([^"'\s:#{}[\],](?:[^"'\s:#]|[ \t]+(?=[^"'\s:#]))*)\2(\s*:(?:\s+|$))(.*)$/;
 
 /** Node properties before a value, a tag or an anchor (`!!str `, `&pw `): not part of the value. */
 const PROPERTIES = /^(?:[!&][^\s,{}[\]]*(?:\s+|$))*/;
@@ -74,7 +88,7 @@ const BLOCK_SCALAR_HEADER = /^[|>][-+0-9]*$/;
  * and all) or plain (up to the next `,`, `}`, `]` or comment).
  */
 const FLOW_PAIR =
-  /([{,]\s*)(["']?)([^"',{}[\]:#\s][^"',{}[\]:#]*?)\2(\s*:\s*)((?:[!&][^\s,{}[\]]*\s+)*)("(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^\s,{}[\]#][^,{}[\]]*?)(?=\s*[,}\]]|\s*$|\s+#)/g;
+  /([{,]\s*)(["']?)([^"',{}[\]:#\s](?:[^"',{}[\]:#\s]|[ \t]+(?=[^"',{}[\]:#\s]))*)\2(\s*:\s*)((?:[!&][^\s,{}[\]]*\s+)*)("(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^\s,{}[\]#](?:[^\s,{}[\]]|[ \t]+(?=[^\s,{}[\]#]))*)(?=[ \t]*(?:[,}\]]|$)|[ \t]+#)/g;
 
 /**
  * Whether a value shown under `key` is masked. Unlike `isKeyedSecret` there
@@ -82,7 +96,7 @@ const FLOW_PAIR =
  * has to avoid showing a password, and a short one is still one.
  */
 function masksUnder(key: string, value: string): boolean {
-  return SECRET_KEY.test(key) && !PLACEHOLDER.test(unquote(value.trim()));
+  return namesSecret(key) && !PLACEHOLDER.test(unquote(value.trim()));
 }
 
 function unquote(value: string): string {
@@ -162,7 +176,7 @@ const indentOf = (line: string) => line.length - line.trimStart().length;
 /** What a line starts for the lines below it. */
 function continuationAfter(line: string): Continuation | undefined {
   const m = KEY_VALUE_LINE.exec(line);
-  if (!m || !SECRET_KEY.test(m[3] ?? '')) return undefined;
+  if (!m || !namesSecret(m[3] ?? '')) return undefined;
   const { bare } = valueOf(m[5] ?? '');
   // A flow collection's pairs are masked by their own keys.
   if (/^[[{]/.test(bare)) return undefined;

@@ -36,6 +36,13 @@ describe('redactSourceLine: flow mappings', () => {
 });
 
 describe('redactSourceLine: one key per line', () => {
+  it('knows a credential key in camelCase, and a key that only names a Secret', () => {
+    expect(redactSourceLine('dbPassword: hunter2')).toBe(`dbPassword: ${stars(7)}`);
+    expect(redactSourceLine('  authToken: "abc"')).toBe(`  authToken: ${stars(5)}`);
+    expect(redactSourceLine('{stripeApiKey: sk-1}')).toBe(`{stripeApiKey: ${stars(4)}}`);
+    for (const line of ['fromSecret: billing', 'existingSecret: billing', 'tokenLimitPerRun: 2000', 'maxTokens: 4096']) expect(redactSourceLine(line)).toBe(line);
+  });
+
   it('masks a value behind a tag or an anchor, and keeps the tag or anchor', () => {
     expect(redactSourceLine('password: !!str hunter2hunter2')).toBe(`password: !!str ${stars(14)}`);
     expect(redactSourceLine('- token: &tok abcdefgh12')).toBe(`- token: &tok ${stars(10)}`);
@@ -48,6 +55,21 @@ describe('redactSourceLine: one key per line', () => {
 
   it('masks a number under a credential key', () => {
     expect(redactSourceLine('  api_key: 98765432101234567')).toBe(`  api_key: ${stars(17)}`);
+  });
+});
+
+// Long runs of spaces once made the key and value patterns try every split of
+// the run (seconds per line at a few hundred kilobytes): these finish within
+// the test's time limit only if the patterns stay linear.
+describe('redactSourceLine: long lines', () => {
+  const run = ' '.repeat(200_000);
+  it.each([
+    ['a flow key with a run of spaces', `spec: {a${run}b`, `spec: {a${run}b`],
+    ['a block key with a run of spaces', `a${run}b`, `a${run}b`],
+    ['a flow value with a run of spaces', `{password: a${run}b}`, `{password: ${'*'.repeat(run.length + 2)}}`],
+    ['a block value with a run of spaces', `password: a${run}b`, `password: ${'*'.repeat(run.length + 2)}`],
+  ])('%s', (_what, line, safe) => {
+    expect(redactSourceLine(line)).toBe(safe);
   });
 });
 

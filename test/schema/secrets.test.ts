@@ -72,11 +72,15 @@ describe('detectors', () => {
           db_password: changeme
           pwd: short
           tokenUrl: https://auth.example.com/token
+          dbPassword: hunter3hunter3
+          fromSecret: billing-credentials
+          existingSecret: billing-credentials
       `,
     });
     const run = await validate(repo, { checks: NO_CHECKS });
     expect(run.diagnostics.map((d) => `${at(d)} ${d.message}`)).toEqual([
       'JOCH601 c.yaml:9:13 spec.password holds what looks like a credential (the key is "password"); manifests must not contain credentials',
+      'JOCH601 c.yaml:16:15 spec.dbPassword holds what looks like a credential (the key is "dbPassword"); manifests must not contain credentials',
     ]);
   });
 
