@@ -23,6 +23,7 @@
 import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { groupKind, mappingsFromCrd, splitApiVersion } from './discovery.js';
+import { convergesOnItsOwn } from './health.js';
 import type { ResourceMapping } from './discovery.js';
 import { conflictManagers, describeRef, isImmutableError, toClusterError } from './errors.js';
 import { compareOwned, isObject, ownedFields } from './fieldset.js';
@@ -152,13 +153,17 @@ function configurationHash(applied: KubeObject): string {
 
 /**
  * Objects applied last time with exactly this content are up to date without
- * a read. Only when they were healthy: a rollout in progress or a failure
- * changes without any change of ours, so its health is read again.
+ * a read. A rollout in progress or a failed Job changes with no change of
+ * ours, so such an object is read again until it is Current. A custom
+ * resource waiting for a Ready condition is not: with no controller it never
+ * gets one, and reading it on every run would undo the point of trusting;
+ * the drift check reads it.
  */
 function trustUnchanged(entries: Entry[], since: AppliedState): void {
   for (const e of entries) {
     const last = since.objects[e.key];
-    if (e.error || !last || last.hash !== e.hash || last.health.status !== 'Current') continue;
+    if (e.error || !last || last.hash !== e.hash) continue;
+    if (last.health.status !== 'Current' && convergesOnItsOwn(e.ref.apiVersion, e.ref.kind)) continue;
     e.action = 'unchanged';
     e.validation = 'none';
     e.trusted = last.health;

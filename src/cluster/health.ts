@@ -25,6 +25,29 @@ const current = (message = 'ready'): Health => ({ status: 'Current', message });
 const progressing = (message: string): Health => ({ status: 'InProgress', message });
 const failed = (message: string): Health => ({ status: 'Failed', message });
 
+/**
+ * Kinds whose status a controller of every cluster keeps moving (a rollout,
+ * a Job, a volume claim): their health changes with no write of ours. Other
+ * kinds (custom resources above all) may have no controller at all, and then
+ * a health that is not Current never changes.
+ */
+const CONVERGING_KINDS = new Set([
+  'apps/Deployment',
+  'apps/StatefulSet',
+  'apps/ReplicaSet',
+  'apps/DaemonSet',
+  'batch/Job',
+  '/Pod',
+  '/PersistentVolumeClaim',
+  '/Service',
+  'apiextensions.k8s.io/CustomResourceDefinition',
+  '/Namespace',
+]);
+
+export function convergesOnItsOwn(apiVersion: string, kind: string): boolean {
+  return CONVERGING_KINDS.has(`${splitApiVersion(apiVersion).group}/${kind}`);
+}
+
 export function assessHealth(live: Record<string, unknown>, readyGroups: readonly string[] = DEFAULT_READY_GROUPS): Health {
   const apiVersion = String(live['apiVersion'] ?? '');
   const kind = String(live['kind'] ?? '');

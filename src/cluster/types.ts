@@ -64,7 +64,7 @@ export interface PruneGuard {
  * What an apply left in place: for every object it applied or found up to
  * date, the hash of what was applied and the health it had. Passed back as
  * `since`, it lets the next run trust the objects whose desired content did
- * not change and that were healthy (Current) instead of reading the whole
+ * not change (workloads only once Current) instead of reading the whole
  * ApplySet from the cluster: a one-
  * object change then costs a few requests, not a listing of the fleet. Hand
  * edits of trusted objects are not seen on such a run; a run without `since`

@@ -8,7 +8,7 @@ import { applySet } from '../../src/cluster/index.js';
 import type { ApplyOptions, ApplyResult, AppliedState, DesiredObject } from '../../src/cluster/index.js';
 import { describeCluster } from './require-cluster.js';
 import { AppsV1Api, CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
-import { configMap, deployment, desired, namespace, readLive } from './engine-fixtures.js';
+import { configMap, deployment, desired, namespace, readLive, widget, widgetCrd } from './engine-fixtures.js';
 import type { KubeObject } from '../../src/cluster/index.js';
 
 const COUNT = 40;
@@ -117,15 +117,17 @@ describeCluster(
       expect((await readLive(kc, configMap('inc-a', 'cm-0', {})))?.['data']).toEqual({ value: 'v1' });
     });
 
-    it('reads again an unchanged object that was not healthy, so its health is never stale', async () => {
+    it('reads again an unchanged workload that was not healthy, so its health is never stale', async () => {
       const kc = cluster().kubeconfig;
       const inventory = { name: 'inc-health', namespace: 'inc-h' };
-      const objects = [desired(namespace('inc-h')), desired(deployment('inc-h', 'web'))];
+      // A custom resource in a Ready-condition group with no controller stays InProgress for good: it is trusted.
+      const objects = [desired(namespace('inc-h')), desired(deployment('inc-h', 'web')), desired(widgetCrd('dials', 'Dial')), desired(widget('inc-h', 'd1', { size: 1 }, 'Dial'))];
       // No controller runs here: the Deployment stays InProgress until its status is written by hand.
       const first = await applySet(objects, { kubeconfig: kc, inventory });
       expect(first.errors).toEqual([]);
-      const key = Object.keys(stateOf(first).objects).find((k) => k.includes('Deployment')) as string;
-      expect(stateOf(first).objects[key]?.health.status).toBe('InProgress');
+      const healthOf = (kind: string) => Object.entries(stateOf(first).objects).find(([k]) => k.includes(kind))?.[1].health;
+      expect(healthOf('Deployment')?.status).toBe('InProgress');
+      expect(healthOf('Dial')).toEqual({ status: 'InProgress', message: 'no Ready condition yet' });
 
       const apps = kc.makeApiClient(AppsV1Api);
       const live = await apps.readNamespacedDeploymentStatus({ name: 'web', namespace: 'inc-h' });
@@ -135,6 +137,7 @@ describeCluster(
       const next = await applySet(objects, { kubeconfig: kc, inventory, since: stateOf(first) });
       expect(next.errors).toEqual([]);
       expect(next.objects.find((o) => o.ref.kind === 'Deployment')?.health).toEqual({ status: 'Current', message: '1 of 1 replicas available' });
+      // The parent and the Deployment; not the Dial.
       expect(next.counters).toMatchObject({ writes: 0, reads: 2 });
       // Healthy now, it is trusted on the run after.
       const third = await applySet(objects, { kubeconfig: kc, inventory, since: stateOf(next) });
