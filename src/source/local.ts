@@ -161,7 +161,7 @@ class Walker {
       this.findings.push(finding('JOCH002', `${shown} leads outside the project root through a symbolic link; it was not read`, at(shown)));
       return;
     }
-    if (!namedByUser && real !== undefined && !YAML_FILE.test(rel) && statSync(real).isFile()) {
+    if (!namedByUser && real !== undefined && !(YAML_FILE.test(rel) && YAML_FILE.test(real)) && statSync(real).isFile()) {
       const shown = this.display(rel);
       this.findings.push(finding('JOCH002', `${shown} is not a YAML file; only .yaml and .yml files are read from the configured paths`, at(shown)));
       return;
@@ -183,13 +183,16 @@ class Walker {
       this.findings.push(finding('JOCH002', `no such file or folder: ${this.display(rel) || '.'}`, at(this.display(rel) || '.')));
       return;
     }
-    if (info.isSymbolicLink()) {
+    const link = info.isSymbolicLink();
+    if (link) {
       info = this.resolveLink(abs, rel, explicit);
       if (!info) return;
     }
     if (info.isDirectory()) return this.visitDir(abs, rel);
     if (!info.isFile()) return;
     if (!explicit && (!YAML_FILE.test(rel) || this.ignored(rel, false))) return;
+    // A link named like YAML is read only if what it points at is YAML too: `a.yaml -> .env` is not.
+    if (!explicit && link && !YAML_FILE.test(realPathOrUndefined(abs) ?? '')) return;
     this.out.add(rel);
   }
 

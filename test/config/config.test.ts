@@ -193,6 +193,16 @@ describe('what is read', () => {
       'JOCH002 teams/creds.txt:1:1 error teams/creds.txt is not a YAML file; only .yaml and .yml files are read from the configured paths',
     ]);
 
+    // A link named like YAML that points at something else is not YAML, named in paths or met in a folder.
+    const linked = tmpRepo({ 'joch.yaml': 'paths: [creds.yaml, teams]\n', '.env': 'DB_PASSWORD=hunter22\n', 'teams/p.yaml': policy('p') });
+    linked.link('creds.yaml', linked.path('.env'));
+    linked.link('teams/env.yaml', linked.path('.env'));
+    const viaLink = await validate(linked, { checks: CHECKS });
+    expect(viaLink.snapshot.files.map((f) => f.path)).toEqual(['teams/p.yaml']);
+    expect(viaLink.diagnostics.map((d) => `${at(d)} ${d.message}`)).toEqual([
+      'JOCH002 creds.yaml:1:1 creds.yaml is not a YAML file; only .yaml and .yml files are read from the configured paths',
+    ]);
+
     // Every configured path refused reads nothing, not the whole root.
     const none = tmpRepo({ 'joch.yaml': '', 'p.yaml': policy('p') });
     none.write('joch.yaml', `paths: [../${path.basename(outside.root)}]\n`);
