@@ -29,8 +29,9 @@ export interface ParsedDocument {
   readonly ok: boolean;
   /**
    * sha256 of the document's source text, from the line where its content
-   * starts to the line before the next document marker: changes exactly when
-   * the document does, and is the same whichever parser read it.
+   * starts to the line before the next document marker, with the directives
+   * in effect (`%YAML 1.1`) before it: changes exactly when the document or
+   * its meaning does, and is the same whichever parser read it.
    */
   readonly hash: string;
 }
@@ -88,7 +89,11 @@ export function parseFileText(path: string, text: string, hash: string, limits: 
     }
   } else {
     const full = parseFull(path, text, limits);
-    for (const d of full.docs) docs.push({ value: d.value, empty: d.empty, ok: d.ok, hash: hashText(d.range ? documentSource(text, d.range) : '') });
+    for (const d of full.docs) {
+      const source = d.range ? documentSource(text, d.range) : '';
+      // A directive such as %YAML 1.1 changes the value of the same text (`yes` is true there).
+      docs.push({ value: d.value, empty: d.empty, ok: d.ok, hash: hashText(d.directives ? `${d.directives}\n${source}` : source) });
+    }
     findings.push(...full.findings);
   }
   if (docs.length > limits.maxDocumentsPerFile) {

@@ -13,6 +13,8 @@ export interface FullDocument {
   readonly ok: boolean;
   /** Character range of the document in the text. */
   readonly range?: readonly [number, number] | undefined;
+  /** The directives in effect (`%YAML 1.1`), which change what the text means; empty when there are none. */
+  readonly directives?: string | undefined;
 }
 
 export interface FullParse {
@@ -79,7 +81,7 @@ export function parseYamlFull(text: string, file: string, limits: YamlLimits): F
     }
     try {
       const value: unknown = doc.toJS({ maxAliasCount: limits.maxAliasCount });
-      docs.push({ value: value ?? null, empty: isEmptyContents(doc.contents), ok: true, range: [doc.range[0], doc.range[2]] });
+      docs.push({ value: value ?? null, empty: isEmptyContents(doc.contents), ok: true, range: [doc.range[0], doc.range[2]], directives: doc.directives.toString(doc) });
     } catch (err) {
       const pos = doc.contents?.range?.[0] ?? 0;
       const p = lineCounter.linePos(pos);

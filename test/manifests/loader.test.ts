@@ -433,6 +433,15 @@ describe('documents', () => {
     expect(more.docs[0]?.hash).not.toBe(parseFileText('same.yaml', doc, '').docs[0]?.hash);
   });
 
+  it('hashes a directive that changes what a document means', () => {
+    const doc = 'apiVersion: joch.dev/v1alpha1\nkind: Policy\nmetadata: {name: p}\nspec: {enabled: yes}\n';
+    const plain = parseFileText('p.yaml', `---\n${doc}`, '');
+    const yaml11 = parseFileText('p.yaml', `%YAML 1.1\n---\n${doc}`, '');
+    // Under YAML 1.1 `yes` is true, under 1.2 the string "yes": the hash, which keys the compile cache, must differ.
+    expect([(plain.docs[0]?.value as { spec: unknown }).spec, (yaml11.docs[0]?.value as { spec: unknown }).spec]).toEqual([{ enabled: 'yes' }, { enabled: true }]);
+    expect(yaml11.docs[0]?.hash).not.toBe(plain.docs[0]?.hash);
+  });
+
   it('hashes every document of the documentation corpus the same in the fast and the full parser', () => {
     const dir = new URL('../fixtures/conformance/', import.meta.url);
     let compared = 0;
