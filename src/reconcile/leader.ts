@@ -157,6 +157,13 @@ export class LeaderElector {
 
   private missedRenewDeadline(): void {
     clearTimeout(this.deadline);
+    if (!this.running) {
+      // Stopping already (SIGTERM while a renewal hangs): no loss to report and nothing to release;
+      // the Lease is left to expire, as no renewal proved it ours in time.
+      this.leading = false;
+      this.options.logger?.warn({ lease: this.options.name }, 'stopping: the renew deadline passed, so the leader Lease is left to expire');
+      return;
+    }
     this.options.logger?.error({ lease: this.options.name, renewDeadlineMs: this.renewDeadlineMs }, 'lost the leader Lease: could not renew it in time');
     this.setLeading(false);
   }

@@ -70,6 +70,43 @@ async function otherReplicaLeads(cluster: TestCluster, name: string): Promise<{ 
 describeCluster(
   'leader election and shutdown on a real API server',
   (cluster) => {
+    it('stopping while a renewal hangs past the deadline is not a loss: nothing is reported, nothing released', async () => {
+      await ensureNamespace(cluster().kubeconfig, NAMESPACE);
+      const proxy = await startProxy(serverPort(cluster()));
+      const viaProxy = new KubeConfig();
+      viaProxy.loadFromFile(await kubeconfigVia(cluster(), proxy.port, root, 'stop-hung.kubeconfig'));
+      const logs = logSink();
+      let lost = 0;
+      const elector = new LeaderElector({
+        kubeconfig: viaProxy,
+        namespace: NAMESPACE,
+        name: 'stop-hung',
+        identity: 'replica-a',
+        leaseDurationMs: 3000,
+        renewDeadlineMs: 1000,
+        retryPeriodMs: 500,
+        logger: createLogger({ level: 'info', destination: logs.stream }),
+        onStoppedLeading: () => lost++,
+      });
+      try {
+        elector.start();
+        await elector.whenLeading();
+        proxy.stall();
+        // A renewal starts within a retry period and hangs; the deadline passes while stop() waits for it.
+        await new Promise((resolve) => setTimeout(resolve, 600));
+        await elector.stop();
+        expect(lost).toBe(0);
+        expect(elector.isLeader).toBe(false);
+        expect(logs.lines.map((l) => l.msg)).toContain('stopping: the renew deadline passed, so the leader Lease is left to expire');
+        expect(logs.lines.map((l) => l.msg)).not.toContain('releasing the leader Lease');
+        // Not released: the Lease still names us until it expires.
+        proxy.restore();
+        expect((await readLease(cluster(), 'stop-hung')).spec?.holderIdentity).toBe('replica-a');
+      } finally {
+        await proxy.close();
+      }
+    });
+
     it('stops leading when the renew deadline passes, before the hung renewal returns', async () => {
       await ensureNamespace(cluster().kubeconfig, NAMESPACE);
       const proxy = await startProxy(serverPort(cluster()));
