@@ -211,7 +211,12 @@ async function crdBlocker(ctx: RunContext, crd: KubeObject, ours: ReadonlySet<st
   const [m] = mappingsFromCrd(crd);
   if (!m) return undefined;
   try {
-    const items = await listObjects(ctx, m, undefined, { labelSelector: `${APPLYSET_PART_OF_LABEL}!=${ctx.applySetId}`, limit: 250 });
+    // An object with no owner settles it at once; dependents are judged on everything read.
+    const items = await listObjects(ctx, m, undefined, {
+      labelSelector: `${APPLYSET_PART_OF_LABEL}!=${ctx.applySetId}`,
+      limit: 250,
+      stopWhen: (o) => ownerUids(o).length === 0,
+    });
     const byUid = new Map(items.map((o) => [String(o.metadata['uid']), o]));
     const other = firstForeign(items, byUid, ours);
     return other ? `${describeRef(refOf(other))} still uses this CRD and is not owned by this ApplySet` : undefined;
