@@ -138,12 +138,12 @@ function maskFlowPairs(line: string): string {
 }
 
 /** Masks the value of a `key: value` line whose key names a credential; a collection or block scalar header is left alone. */
-function maskKeyedValue(line: string): string {
+function maskKeyedValue(line: string, heldUnder?: string): string {
   const m = KEY_VALUE_LINE.exec(line);
   if (!m) return line;
   const [, lead = '', quote = '', key = '', sep = '', rest = ''] = m;
   const { props, bare } = valueOf(rest);
-  if (/^[[{]/.test(bare) || BLOCK_SCALAR_HEADER.test(bare) || !masksUnder(key, bare)) return line;
+  if (/^[[{]/.test(bare) || BLOCK_SCALAR_HEADER.test(bare) || !masksUnder(heldUnder ?? key, bare)) return line;
   // The value starts right after its properties: `sep` took the spaces before them.
   const at = lead.length + quote.length * 2 + key.length + sep.length + props.length;
   return line.slice(0, at) + stars(bare) + line.slice(at + bare.length);
@@ -212,6 +212,7 @@ function maskWhole(line: string): string {
 export function redactSourceLines(lines: readonly string[], start = 0, end = lines.length): string[] {
   const out: string[] = [];
   let under: Continuation | undefined;
+  let named: NamedValue | undefined;
   for (let i = 0; i < Math.min(end, lines.length); i++) {
     const line = lines[i] ?? '';
     if (under && continues(under, line)) {
@@ -219,9 +220,38 @@ export function redactSourceLines(lines: readonly string[], start = 0, end = lin
       // A blank line leaves a bare key undecided; any other line under it is its scalar value.
       if (line.trim() !== '') under = { ...under, pending: false };
     } else {
-      if (i >= start) out.push(redactSourceLine(line));
+      named = namedValueAfter(named, line);
+      const safe = redactSourceLine(line);
+      if (i >= start) out.push(named?.valueHere ? maskKeyedValue(safe, named.name) : safe);
       under = continuationAfter(line);
     }
   }
   return out;
+}
+
+/**
+ * A `name: DB_PASSWORD` entry whose sibling `value:` holds the credential,
+ * the way environment variables are written; `valueHere` when this line is
+ * that sibling.
+ */
+interface NamedValue {
+  readonly name: string;
+  /** Where the entry's keys start. */
+  readonly column: number;
+  readonly valueHere: boolean;
+}
+
+function namedValueAfter(named: NamedValue | undefined, line: string): NamedValue | undefined {
+  if (line.trim() === '' || /^\s*#/.test(line)) return named && { ...named, valueHere: false };
+  const m = KEY_VALUE_LINE.exec(line);
+  if (!m) return indentOf(line) > (named?.column ?? -1) ? named && { ...named, valueHere: false } : undefined;
+  const column = (m[1] ?? '').length;
+  const key = m[3] ?? '';
+  if (key === 'name') {
+    const name = unquote(valueOf(m[5] ?? '').bare);
+    return namesSecret(name) ? { name, column, valueHere: false } : undefined;
+  }
+  if (!named) return undefined;
+  if (column < named.column || (column === named.column && /^\s*-/.test(m[1] ?? ''))) return undefined;
+  return { ...named, valueHere: column === named.column && key === 'value' };
 }

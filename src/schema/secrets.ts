@@ -64,12 +64,23 @@ function walkScalars(
       path.pop();
     }
   } else if (node && typeof node === 'object') {
-    for (const k in node) {
+    const record = node as Record<string, unknown>;
+    const named = nameOfValue(record);
+    for (const k in record) {
       path.push(k);
-      walkScalars((node as Record<string, unknown>)[k], path, visit, k, keyed && !SCHEMA_FIELDS.has(k));
+      walkScalars(record[k], path, visit, k === 'value' && named !== undefined ? named : k, keyed && !SCHEMA_FIELDS.has(k));
       path.pop();
     }
   }
+}
+
+/**
+ * `{name: DB_PASSWORD, value: ...}`, the way Kubernetes and most tools spell
+ * environment variables: the value is held under the name, not under the
+ * word `value`.
+ */
+function nameOfValue(record: Record<string, unknown>): string | undefined {
+  return typeof record['name'] === 'string' && 'value' in record ? record['name'] : undefined;
 }
 
 /** The text a scalar is checked as; `.inf` and `.nan` would read as the words "Infinity" and "NaN", which are no credentials. */

@@ -73,6 +73,37 @@ describe('redactSourceLine: long lines', () => {
   });
 });
 
+describe('redactSourceLines: a value held under its name', () => {
+  it('masks the value of an entry named like a credential, as environment variables are written', () => {
+    const lines = [
+      'env:',
+      '  - name: DB_PASSWORD',
+      '    value: hunter22',
+      '  - name: LOG_LEVEL',
+      '    value: debug',
+      '  - name: apiToken',
+      '    # rotated monthly',
+      '    valueFrom: {}',
+      '    value: "tok-abcdef"',
+      'value: not-under-a-name',
+    ];
+    expect(redactSourceLines(lines)).toEqual([
+      'env:',
+      '  - name: DB_PASSWORD',
+      `    value: ${stars(8)}`,
+      '  - name: LOG_LEVEL',
+      '    value: debug',
+      '  - name: apiToken',
+      '    # rotated monthly',
+      '    valueFrom: {}',
+      `    value: ${stars(12)}`,
+      'value: not-under-a-name',
+    ]);
+    // The excerpt may start at the value: the name above it still decides.
+    expect(redactSourceLines(lines, 2, 3)).toEqual([`    value: ${stars(8)}`]);
+  });
+});
+
 describe('redactSourceLines: values that continue below their key', () => {
   const text = (...lines: string[]) => lines;
 

@@ -84,6 +84,31 @@ describe('detectors', () => {
     ]);
   });
 
+  it('recognises a credential held as the value of an entry named like one', async () => {
+    const repo = tmpRepo({
+      'e.yaml': yml`
+        apiVersion: ops.joch.dev/v1alpha1
+        kind: Secret
+        metadata:
+          name: s
+        spec:
+          source:
+            type: kubernetes
+            name: creds
+          env:
+            - name: DB_PASSWORD
+              value: hunter3hunter3
+            - name: LOG_LEVEL
+              value: debugging-everything
+            - {name: STRIPE_API_KEY, value: "\${STRIPE_API_KEY}"}
+      `,
+    });
+    const run = await validate(repo, { checks: NO_CHECKS });
+    expect(run.diagnostics.map((d) => `${at(d)} ${d.message}`)).toEqual([
+      'JOCH601 e.yaml:11:14 spec.env[0].value holds what looks like a credential (the key is "DB_PASSWORD"); manifests must not contain credentials',
+    ]);
+  });
+
   it('recognises a URL with a password or with a token in its query (JOCH602)', async () => {
     const repo = tmpRepo({
       'u.yaml': yml`
