@@ -74,7 +74,7 @@ export function redactText(text: string): string {
 /** `key: value` on one source line (optionally a list item), with the key quoted or not; the value may be empty. */
 // The key's inner spaces are taken only when a key character follows them, so
 // that no run of spaces can be split two ways: linear time on any line.
-const KEY_VALUE_LINE = /^(\s*(?:-\s+)?)(["']?)([^"'\s:#{}[\],](?:[^"'\s:#]|[ \t]+(?=[^"'\s:#]))*)\2(\s*:(?:\s+|$))(.*)$/;
+const KEY_VALUE_LINE = /^(\s*(?:-\s+)?)(["']?)([^"'\s:#{}[\],](?:[^"' \t:#]|[ \t]+(?=[^"'\s:#]))*)\2(\s*:(?:\s+|$))(.*)$/;
 
 /** Node properties before a value, a tag or an anchor (`!!str `, `&pw `): not part of the value. */
 const PROPERTIES = /^(?:[!&][^\s,{}[\]]*(?:\s+|$))*/;
@@ -88,7 +88,7 @@ const BLOCK_SCALAR_HEADER = /^[|>][-+0-9]*$/;
  * and all) or plain (up to the next `,`, `}`, `]` or comment).
  */
 const FLOW_PAIR =
-  /([{,]\s*)(["']?)([^"',{}[\]:#\s](?:[^"',{}[\]:#\s]|[ \t]+(?=[^"',{}[\]:#\s]))*)\2(\s*:\s*)((?:[!&][^\s,{}[\]]*\s+)*)("(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^\s,{}[\]#](?:[^\s,{}[\]]|[ \t]+(?=[^\s,{}[\]#]))*)(?=[ \t]*(?:[,}\]]|$)|[ \t]+#)/g;
+  /([{,]\s*)(["']?)([^"',{}[\]:#\s](?:[^"',{}[\]:# \t]|[ \t]+(?=[^"',{}[\]:#\s]))*)\2(\s*:\s*)((?:[!&][^\s,{}[\]]*\s+)*)("(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^\s,{}[\]#](?:[^ \t,{}[\]]|[ \t]+(?=[^\s,{}[\]#]))*)(?=[ \t]*(?:[,}\]]|$)|[ \t]+#)/g;
 
 /**
  * Whether a value shown under `key` is masked. Unlike `isKeyedSecret` there
@@ -132,9 +132,20 @@ function valueOf(rest: string): { props: string; bare: string } {
 
 /** Masks the values of credential keys inside the flow mappings of a line. */
 function maskFlowPairs(line: string): string {
+  // `{name: DB_PASSWORD, value: ...}`: the value is held under the name.
+  const heldUnder = flowNameOf(line);
   return line.replace(FLOW_PAIR, (all: string, before: string, quote: string, key: string, sep: string, props: string, value: string) =>
-    masksUnder(key, value) ? `${before}${quote}${key}${quote}${sep}${props}${stars(value)}` : all,
+    masksUnder(key === 'value' && heldUnder !== undefined ? heldUnder : key, value) ? `${before}${quote}${key}${quote}${sep}${props}${stars(value)}` : all,
   );
+}
+
+/** The credential-looking `name` of a flow mapping on the line, if any. */
+function flowNameOf(line: string): string | undefined {
+  for (const m of line.matchAll(FLOW_PAIR)) {
+    const name = unquote(m[6] ?? '');
+    if (m[3] === 'name' && namesSecret(name)) return name;
+  }
+  return undefined;
 }
 
 /** Masks the value of a `key: value` line whose key names a credential; a collection or block scalar header is left alone. */
@@ -174,9 +185,9 @@ interface Continuation {
 const indentOf = (line: string) => line.length - line.trimStart().length;
 
 /** What a line starts for the lines below it. */
-function continuationAfter(line: string): Continuation | undefined {
+function continuationAfter(line: string, heldUnder?: string): Continuation | undefined {
   const m = KEY_VALUE_LINE.exec(line);
-  if (!m || !namesSecret(m[3] ?? '')) return undefined;
+  if (!m || !namesSecret(heldUnder ?? m[3] ?? '')) return undefined;
   const { bare } = valueOf(m[5] ?? '');
   // A flow collection's pairs are masked by their own keys.
   if (/^[[{]/.test(bare)) return undefined;
@@ -221,9 +232,10 @@ export function redactSourceLines(lines: readonly string[], start = 0, end = lin
       if (line.trim() !== '') under = { ...under, pending: false };
     } else {
       named = namedValueAfter(named, line);
+      const heldUnder = named?.valueHere ? named.name : undefined;
       const safe = redactSourceLine(line);
-      if (i >= start) out.push(named?.valueHere ? maskKeyedValue(safe, named.name) : safe);
-      under = continuationAfter(line);
+      if (i >= start) out.push(heldUnder ? maskKeyedValue(safe, heldUnder) : safe);
+      under = continuationAfter(line, heldUnder);
     }
   }
   return out;

@@ -68,6 +68,7 @@ describe('redactSourceLine: long lines', () => {
     ['a block key with a run of spaces', `a${run}b`, `a${run}b`],
     ['a flow value with a run of spaces', `{password: a${run}b}`, `{password: ${'*'.repeat(run.length + 2)}}`],
     ['a block value with a run of spaces', `password: a${run}b`, `password: ${'*'.repeat(run.length + 2)}`],
+    ['a flow value with a no-break space', '{password: hunter\u00a0two}', `{password: ${'*'.repeat(10)}}`],
   ])('%s', (_what, line, safe) => {
     expect(redactSourceLine(line)).toBe(safe);
   });
@@ -101,6 +102,22 @@ describe('redactSourceLines: a value held under its name', () => {
     ]);
     // The excerpt may start at the value: the name above it still decides.
     expect(redactSourceLines(lines, 2, 3)).toEqual([`    value: ${stars(8)}`]);
+  });
+
+  it('in a flow mapping, and as a block scalar', () => {
+    expect(redactSourceLines(['  - {name: DB_PASSWORD, value: hunter2}', '  - {name: LOG_LEVEL, value: debug}'])).toEqual([
+      `  - {name: DB_PASSWORD, value: ${stars(7)}}`,
+      '  - {name: LOG_LEVEL, value: debug}',
+    ]);
+    expect(redactSourceLines(['- name: SIGNING_SECRET', '  value: |', '    first-line', '    second', '- name: MODE', '  value: |', '    open'])).toEqual([
+      '- name: SIGNING_SECRET',
+      '  value: |',
+      `    ${stars(10)}`,
+      `    ${stars(6)}`,
+      '- name: MODE',
+      '  value: |',
+      '    open',
+    ]);
   });
 });
 
