@@ -196,7 +196,7 @@ class CachingCompiler implements Compiler {
     if (teams.length) {
       objects.push(...teamClusterRoles(ctx));
       const owned = ownedNamespaces(teams);
-      for (const team of teams) objects.push(...teamRoleBindings(team, owned.get(team.key) ?? [], ctx));
+      for (const team of teams) objects.push(...teamRoleBindings(team, owned.get(team.key) ?? [], ctx, findings));
     }
     objects.push(...secretAccessObjects(ctx, compiled.filter((r) => r.kind === 'Secret')));
     return { objects: synthUnit('shared', objects), findings };

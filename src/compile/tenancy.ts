@@ -109,9 +109,21 @@ export function teamClusterRoles(ctx: UnitContext): CompiledObject[] {
   }));
 }
 
-/** A RoleBinding per role with members, in each namespace the team owns. */
-export function teamRoleBindings(team: Resource, ownedNamespaces: readonly string[], ctx: UnitContext): CompiledObject[] {
-  const members = Array.isArray(team.spec.members) ? (team.spec.members as { user?: unknown; role?: unknown }[]) : [];
+/**
+ * A RoleBinding per role with members, in each namespace the team owns.
+ * Members are people: a `system:` identity (a ServiceAccount, a node, a
+ * group of them) is refused at its line, since a team role bound to one
+ * grants that access to workloads, and the install's admission policy would
+ * refuse the binding at apply time anyway.
+ */
+export function teamRoleBindings(team: Resource, ownedNamespaces: readonly string[], ctx: UnitContext, findings: Finding[]): CompiledObject[] {
+  const all = Array.isArray(team.spec.members) ? (team.spec.members as { user?: unknown; role?: unknown }[]) : [];
+  const members = all.filter((m, index) => {
+    if (typeof m.user !== 'string' || !m.user.startsWith('system:')) return true;
+    const at = { file: team.file, doc: team.doc, path: ['spec', 'members', index, 'user'] };
+    findings.push(finding('JOCH911', `Team member "${m.user}" is a system: identity; Team members are people`, at, { resource: { kind: 'Team', name: team.name } }));
+    return false;
+  });
   const out: CompiledObject[] = [];
   for (const role of TEAM_ROLES) {
     const users = [...new Set(members.filter((m) => m.role === role && typeof m.user === 'string').map((m) => m.user as string))].sort();

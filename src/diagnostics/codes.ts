@@ -106,6 +106,7 @@ const TABLE: readonly CodeInfo[] = [
   { code: 'JOCH908', name: 'compile-adjusted', severity: 'warning', summary: 'A value was adjusted to what Kubernetes accepts (for example minReplicas 0 raised to 1).' },
   { code: 'JOCH909', name: 'compile-namespace-owners', severity: 'warning', summary: 'Several Teams claim the same namespace; the first by name owns it.' },
   { code: 'JOCH910', name: 'compile-without-policy', severity: 'warning', summary: 'Compiled without the policy stage (explicitly asked for): the CompiledAgentManifests have no policy section.' },
+  { code: 'JOCH911', name: 'compile-system-team-member', severity: 'error', summary: 'A Team member is a system: identity (a ServiceAccount, a node); Team roles are for people.', locked: true },
 ];
 
 const BY_CODE = new Map(TABLE.map((c) => [c.code, c]));

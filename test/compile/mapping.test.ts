@@ -291,6 +291,22 @@ describe('Team and Environment', () => {
     expect(JSON.stringify(viewer.rules)).not.toMatch(/create|update|patch|delete|\*"\]\}$/);
   });
 
+  it('refuses a system: identity as a Team member, at its line, and binds the people', () => {
+    const resources = input.resources.map((r) =>
+      r.key === 'Team//support-platform'
+        ? { ...r, spec: { ...r.spec, members: [...(r.spec.members as object[]), { user: 'system:serviceaccount:ci:deployer', role: 'admin' }] } }
+        : r,
+    );
+    expect(resources).not.toEqual(input.resources);
+    const refused = compile({ ...input, resources });
+    const members = (input.resources.find((r) => r.key === 'Team//support-platform')?.spec.members as object[]).length;
+    expect(refused.findings.map((f) => [f.code, f.severity, f.message, 'path' in f.at ? f.at.path.join('.') : ''])).toEqual([
+      ['JOCH911', 'error', 'Team member "system:serviceaccount:ci:deployer" is a system: identity; Team members are people', `spec.members.${members}.user`],
+    ]);
+    const admin = find(refused.objects, 'rbac.authorization.k8s.io/v1', 'RoleBinding', 'joch-team-admin', 'support-platform');
+    expect(admin.subjects).toEqual([{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'alice@example.com' }]);
+  });
+
   it('maps an Environment to labels and env, not to a namespace or a quota', () => {
     expect(out.objects.some((o) => o.object.kind === 'Namespace' && ['prod', 'staging', 'dev'].includes(o.object.metadata.name))).toBe(false);
     expect(out.objects.some((o) => o.object.kind === 'ResourceQuota')).toBe(false);
