@@ -68,6 +68,9 @@ export async function planPrune(
       candidates.push({ member: m, ref, action: 'delete' });
     }
   }
+  // Members are found by lists that run side by side: their order is not the
+  // order of the report. Deletion order first, then by key.
+  candidates.sort((a, b) => pruneOrder(a) - pruneOrder(b) || (a.member.key < b.member.key ? -1 : a.member.key > b.member.key ? 1 : 0));
   const held = heldNamespaces(candidates);
   const ours = ourUids(entries, members);
   await mapLimit(candidates, ctx.settings.concurrency, async (c) => {
