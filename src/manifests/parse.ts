@@ -1,10 +1,9 @@
 /** One file from bytes to documents: decode, the fast path, else the full parser. */
 import { createHash } from 'node:crypto';
-import { Lexer, Parser, type CST } from 'yaml';
 import { finding, type Finding } from '../diagnostics/index.js';
 import { decodeText } from './decode.js';
 import { parseYamlFast } from './yaml-fast.js';
-import { parseYamlFull, type FullParse, type YamlLimits } from './yaml-full.js';
+import { MAX_NESTING_DEPTH, NestedTooDeep, nestedTooDeepAt, parseYamlFull, type FullParse, type YamlLimits } from './yaml-full.js';
 
 export interface ParseLimits extends YamlLimits {
   readonly maxDocumentsPerFile: number;
@@ -12,15 +11,7 @@ export interface ParseLimits extends YamlLimits {
 
 export const DEFAULT_PARSE_LIMITS: ParseLimits = { maxAliasCount: 100, maxDocumentsPerFile: 10_000 };
 
-/**
- * Deepest nesting of collections given to the full parser. `yaml` composes
- * nodes recursively: it reports a stack overflow as an error, but a later
- * overflow in the same process can abort Node outright (V8 failing to compile
- * a regular expression at the edge of the stack), so a file is measured before
- * it is composed. Manifests need a small fraction of this; `yaml` itself
- * overflows at several times it.
- */
-export const MAX_NESTING_DEPTH = 256;
+export { MAX_NESTING_DEPTH } from './yaml-full.js';
 
 export interface ParsedDocument {
   readonly value: unknown;
@@ -115,19 +106,17 @@ export function parseFileText(path: string, text: string, hash: string, limits: 
   return { path, hash, docs, findings, fast: fast !== undefined, text };
 }
 
-/** The full parser, for files nested no deeper than it can compose safely. */
+/** The full parser; a file nested too deep or a stack overflow is one finding, and the other files still load. */
 function parseFull(path: string, text: string, limits: ParseLimits): FullParse {
   try {
-    const deep = tooDeepAt(text, MAX_NESTING_DEPTH);
-    if (deep !== -1) {
-      return unreadable(path, text, deep, `the YAML nests collections more than ${MAX_NESTING_DEPTH} levels deep here; the file was not read`, {
+    return parseYamlFull(text, path, limits);
+  } catch (e) {
+    if (e instanceof NestedTooDeep) {
+      return unreadable(path, text, e.offset, `the YAML nests collections more than ${MAX_NESTING_DEPTH} levels deep here; the file was not read`, {
         hint: 'manifests need a few levels of nesting: look for unbalanced brackets or generated content',
       });
     }
-    return parseYamlFull(text, path, limits);
-  } catch (e) {
-    // A stack overflow the depth bound did not prevent (the caller was already
-    // deep in the stack): one file is reported, the others still load.
+    // A stack overflow the depth bound did not prevent (the caller was already deep in the stack).
     if (!(e instanceof RangeError)) throw e;
     return unreadable(path, text, 0, `the YAML could not be read (${e.message}); the file was not loaded`);
   }
@@ -154,31 +143,8 @@ function positionOf(text: string, offset: number): { line: number; column: numbe
  * safely compose, or undefined: for every caller that hands text to `yaml`.
  */
 export function deepNesting(text: string): { line: number; column: number } | undefined {
-  const offset = tooDeepAt(text, MAX_NESTING_DEPTH);
+  const offset = nestedTooDeepAt(text);
   return offset === -1 ? undefined : positionOf(text, offset);
-}
-
-/**
- * Offset of the first collection nested more than `limit` deep, or -1. `yaml`'s
- * parser keeps the tokens open at the current point on a stack of its own (no
- * recursion), so feeding it one lexeme at a time shows the depth as it grows,
- * and a hostile file is stopped before its token tree fills the memory.
- */
-function tooDeepAt(text: string, limit: number): number {
-  const parser = new Parser();
-  for (const lexeme of new Lexer().lex(text)) {
-    // It yields finished documents; only the depth on the way matters here.
-    for (const document of parser.next(lexeme)) void document;
-    if (parser.stack.length > limit) {
-      const open = parser.stack.filter(isCollection);
-      if (open.length > limit) return open[limit]?.offset ?? 0;
-    }
-  }
-  return -1;
-}
-
-function isCollection(token: CST.Token): token is CST.BlockMap | CST.BlockSequence | CST.FlowCollection {
-  return token.type === 'block-map' || token.type === 'block-seq' || token.type === 'flow-collection';
 }
 
 /** Lines before a document's content: its `---` marker (bare or with a comment), blank lines, comments. */

@@ -3,7 +3,7 @@
  * file the fast path declines. It reports every error and warning with its
  * position, and enforces the safety limits (aliases, tags).
  */
-import { isScalar, LineCounter, parseAllDocuments, type Document, type Node, type YAMLError } from 'yaml';
+import { Composer, isScalar, Lexer, LineCounter, Parser, type CST, type Document, type Node, type YAMLError } from 'yaml';
 import { finding, type Finding } from '../diagnostics/index.js';
 
 export interface FullDocument {
@@ -49,10 +49,62 @@ const ERROR_CODES: Record<string, string> = {
   MULTIPLE_TAGS: 'JOCH104',
 };
 
+/**
+ * Deepest nesting of collections the composer is given. `yaml` composes
+ * nodes recursively: it reports a stack overflow as an error, but a later
+ * overflow in the same process can abort Node outright (V8 failing to compile
+ * a regular expression at the edge of the stack). Manifests need a small
+ * fraction of this; `yaml` itself overflows at several times it.
+ */
+export const MAX_NESTING_DEPTH = 256;
+
+/** Thrown by the full path for a text nested deeper than MAX_NESTING_DEPTH; `offset` is where the limit is passed. */
+export class NestedTooDeep extends Error {
+  constructor(readonly offset: number) {
+    super(`collections nested more than ${MAX_NESTING_DEPTH} deep`);
+  }
+}
+
+/**
+ * `yaml`'s CST tokens of a text, watched as they are made. The parser keeps
+ * the tokens open at the current point on a stack of its own (no recursion),
+ * so feeding it one lexeme at a time shows the depth as it grows: a hostile
+ * text is stopped before any of it is composed or its token tree fills the
+ * memory, in the one pass that also feeds the composer.
+ */
+function* boundedTokens(text: string, parser: Parser): Generator<CST.Token> {
+  for (const lexeme of new Lexer().lex(text)) {
+    yield* parser.next(lexeme);
+    if (parser.stack.length > MAX_NESTING_DEPTH) {
+      const open = parser.stack.filter(isCollection);
+      if (open.length > MAX_NESTING_DEPTH) throw new NestedTooDeep(open[MAX_NESTING_DEPTH]?.offset ?? 0);
+    }
+  }
+  yield* parser.end();
+}
+
+function isCollection(token: CST.Token): token is CST.BlockMap | CST.BlockSequence | CST.FlowCollection {
+  return token.type === 'block-map' || token.type === 'block-seq' || token.type === 'flow-collection';
+}
+
+/** Offset of the first collection nested more than MAX_NESTING_DEPTH deep, or -1: for callers that parse with `yaml` themselves. */
+export function nestedTooDeepAt(text: string): number {
+  try {
+    for (const token of boundedTokens(text, new Parser())) void token;
+    return -1;
+  } catch (e) {
+    if (e instanceof NestedTooDeep) return e.offset;
+    throw e;
+  }
+}
+
+/** Composes every document of a file; throws NestedTooDeep for a file nested past MAX_NESTING_DEPTH. */
 export function parseYamlFull(text: string, file: string, limits: YamlLimits): FullParse {
   const lineCounter = new LineCounter();
-  const parsed = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true, strict: true });
-  const documents: Document.Parsed[] = Array.isArray(parsed) ? parsed : [];
+  // The first line starts at 0, as Parser.parse tells its counter before the first lexeme.
+  lineCounter.addNewLine(0);
+  const composer = new Composer({ prettyErrors: false, uniqueKeys: true, strict: true });
+  const documents: Document.Parsed[] = Array.from(composer.compose(boundedTokens(text, new Parser(lineCounter.addNewLine))));
   const findings: Finding[] = [];
   const docs: FullDocument[] = [];
 
