@@ -22,12 +22,12 @@
  */
 import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { groupKind, mappingsFromCrd, splitApiVersion } from './discovery.js';
+import { apiVersionOf, groupKind, mappingsFromCrd, splitApiVersion } from './discovery.js';
 import { convergesOnItsOwn } from './health.js';
 import type { ResourceMapping } from './discovery.js';
 import { conflictManagers, describeRef, isImmutableError, toClusterError } from './errors.js';
 import { compareOwned, isObject, ownedFields } from './fieldset.js';
-import { getIfExists, listObjects, objectKey, applyObject } from './context.js';
+import { getIfExists, listObjects, objectKey, applyObject, refOf } from './context.js';
 import type { RunContext } from './context.js';
 import {
   APPLYSET_PART_OF_LABEL,
@@ -201,7 +201,7 @@ async function lookUpRemoved(ctx: RunContext, since: AppliedState, wanted: Set<s
       if (live?.metadata.labels?.[APPLYSET_PART_OF_LABEL] === ctx.applySetId) members.set(key, { key, live, mapping });
     } catch (err) {
       complete = false;
-      const ref: ObjectRef = { apiVersion: mapping.group ? `${mapping.group}/${mapping.version}` : mapping.version, kind, ...(namespace ? { namespace } : {}), name };
+      const ref: ObjectRef = { apiVersion: apiVersionOf(mapping), kind, ...(namespace ? { namespace } : {}), name };
       errors.push(withPrefix(toClusterError(err, 'inventory', { ref }), `cannot read ${describeRef(ref)}, which left the desired set; nothing is pruned in this run`));
     }
   });
@@ -224,12 +224,7 @@ function resolveEntries(ctx: RunContext, desired: readonly DesiredObject[], erro
       return;
     }
     const o = obj as KubeObject;
-    const ref: ObjectRef = {
-      apiVersion: o.apiVersion,
-      kind: o.kind,
-      ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}),
-      name: o.metadata.name,
-    };
+    const ref = refOf(o);
     const subject = { ref, ...(origin ? { origin } : {}) };
     const { group } = splitApiVersion(o.apiVersion);
     const discovered = ctx.mapper.find(o.apiVersion, o.kind);
@@ -418,7 +413,9 @@ async function lookUp(ctx: RunContext, entries: Entry[]): Promise<void> {
   const buckets = new Map<string, Entry[]>();
   for (const e of entries) {
     const k = `${e.mapping.group}/${e.mapping.version}/${e.mapping.kind}/${e.ref.namespace ?? ''}`;
-    buckets.set(k, [...(buckets.get(k) ?? []), e]);
+    const bucket = buckets.get(k);
+    if (bucket) bucket.push(e);
+    else buckets.set(k, [e]);
   }
   const tasks: (() => Promise<void>)[] = [];
   for (const group of buckets.values()) {

@@ -1,5 +1,5 @@
 /** Per-run state shared by plan, apply and prune: settings, client, mapper. */
-import { RestMapper, resourcePath, splitApiVersion } from './discovery.js';
+import { apiVersionOf, RestMapper, resourcePath, splitApiVersion } from './discovery.js';
 import type { ResourceMapping } from './discovery.js';
 import { DEFAULT_READY_GROUPS } from './health.js';
 import { applySetId, parentRef } from './inventory.js';
@@ -118,7 +118,7 @@ export async function listObjects(ctx: RunContext, m: ResourceMapping, namespace
 /** List items of built-in kinds come without apiVersion/kind. */
 export function withTypeMeta(obj: KubeObject, m: ResourceMapping): KubeObject {
   if (!obj.apiVersion || !obj.kind) {
-    obj.apiVersion = m.group ? `${m.group}/${m.version}` : m.version;
+    obj.apiVersion = apiVersionOf(m);
     obj.kind = m.kind;
   }
   return obj;

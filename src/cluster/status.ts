@@ -9,18 +9,14 @@ import { toClusterError } from './errors.js';
 import { compareValue, isObject } from './fieldset.js';
 import type { FieldsNode } from './fieldset.js';
 import { mapLimit } from './pool.js';
-import { KubeClient } from './transport.js';
+import { openClient } from './context.js';
 import type { ClusterError, JochStatus, KubeObject, StatusCondition, StatusOptions, StatusUpdate, StatusWriteResult } from './types.js';
 
 export async function writeStatus(updates: readonly StatusUpdate[], options: StatusOptions): Promise<StatusWriteResult> {
   const manager = options.fieldManager ?? 'joch';
   const concurrency = options.concurrency ?? 16;
   const now = options.now ?? (() => new Date());
-  const client = await KubeClient.create(options.kubeconfig, {
-    concurrency,
-    requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
-    attempts: Math.max(1, options.attempts ?? 3),
-  });
+  const client = await openClient({ ...options, concurrency });
   const errors: ClusterError[] = [];
   try {
     let mapper: RestMapper;
