@@ -20,7 +20,7 @@ import { compiledManifest, withCommit } from './manifest.js';
 import { compileOptions } from './options.js';
 import { sortObjects } from './order.js';
 import { secretAccessObjects } from './secrets.js';
-import { namespaceObjects, ownedNamespaces, teamClusterRoles, teamRoleBindings } from './tenancy.js';
+import { namespaceObjects, namespaceOwners, ownedNamespaces, teamClusterRoles, teamRoleBindings } from './tenancy.js';
 import type { CompiledManifestEntry, CompiledObject, CompileInput, CompileOptions, CompileOutput } from './types.js';
 import { deploymentObjects, executionImage, executionJob, runsOnKubernetes, type AgentRuntime } from './workloads.js';
 
@@ -192,10 +192,11 @@ class CachingCompiler implements Compiler {
     const teams = compiled.filter((r) => r.kind === 'Team');
     const used = new Map<string, Resource>();
     for (const r of compiled) if (r.namespace !== undefined && !used.has(r.namespace)) used.set(r.namespace, r);
-    const objects: CompiledObject[] = [...namespaceObjects(used, teams, ctx, findings)];
+    const owner = namespaceOwners(teams, findings);
+    const objects: CompiledObject[] = [...namespaceObjects(used, owner, ctx)];
     if (teams.length) {
       objects.push(...teamClusterRoles(ctx));
-      const owned = ownedNamespaces(teams);
+      const owned = ownedNamespaces(owner);
       for (const team of teams) objects.push(...teamRoleBindings(team, owned.get(team.key) ?? [], ctx, findings));
     }
     objects.push(...secretAccessObjects(ctx, compiled.filter((r) => r.kind === 'Secret')));

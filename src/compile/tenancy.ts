@@ -8,6 +8,7 @@
  * `joch.dev/environment` label and env of the workloads deployed to it.
  */
 import { finding, type Finding } from '../diagnostics/index.js';
+import { JOCH_GROUPS } from '../model/kinds.js';
 import { labelValue } from '../model/names.js';
 import { refOf, type Resource } from '../model/resource.js';
 import type { UnitContext } from './context.js';
@@ -17,7 +18,6 @@ import type { CompiledObject, KubeObject } from './types.js';
 export const TEAM_ROLES = ['admin', 'operator', 'viewer', 'approver', 'auditor'] as const;
 export type TeamRole = (typeof TEAM_ROLES)[number];
 
-const JOCH_GROUPS = ['joch.dev', 'runtime.joch.dev', 'model.joch.dev', 'tools.joch.dev', 'memory.joch.dev', 'ops.joch.dev'];
 const READ = ['get', 'list', 'watch'];
 
 /**
@@ -42,13 +42,13 @@ export const teamRoleName = (role: TeamRole): string => `joch-team-${role}`;
 
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
 
-interface Owner {
+export interface Owner {
   readonly team: Resource;
   readonly index: number;
 }
 
-/** The Team that lists each namespace; the first by name when several do. */
-function owners(teams: readonly Resource[], findings: Finding[]): Map<string, Owner> {
+/** The Team that lists each namespace; the first by name when several do (JOCH909 for the others). */
+export function namespaceOwners(teams: readonly Resource[], findings: Finding[]): Map<string, Owner> {
   const out = new Map<string, Owner>();
   for (const team of [...teams].sort((a, b) => (a.name < b.name ? -1 : 1))) {
     strings(team.spec.namespaces).forEach((ns, index) => {
@@ -66,8 +66,7 @@ function owners(teams: readonly Resource[], findings: Finding[]): Map<string, Ow
   return out;
 }
 
-export function namespaceObjects(used: ReadonlyMap<string, Resource>, teams: readonly Resource[], ctx: UnitContext, findings: Finding[]): CompiledObject[] {
-  const owner = owners(teams, findings);
+export function namespaceObjects(used: ReadonlyMap<string, Resource>, owner: ReadonlyMap<string, Owner>, ctx: UnitContext): CompiledObject[] {
   const names = [...new Set([...used.keys(), ...owner.keys()])].filter((n) => n !== ctx.options.dataPlane.namespace).sort();
   return names.map((ns) => {
     const o = owner.get(ns);
@@ -148,8 +147,8 @@ export function teamRoleBindings(team: Resource, ownedNamespaces: readonly strin
 }
 
 /** The namespaces each Team owns (after resolving claims). */
-export function ownedNamespaces(teams: readonly Resource[]): Map<string, string[]> {
+export function ownedNamespaces(owner: ReadonlyMap<string, Owner>): Map<string, string[]> {
   const out = new Map<string, string[]>();
-  for (const [ns, o] of owners(teams, [])) out.set(o.team.key, [...(out.get(o.team.key) ?? []), ns].sort());
+  for (const [ns, o] of owner) out.set(o.team.key, [...(out.get(o.team.key) ?? []), ns].sort());
   return out;
 }
