@@ -17,7 +17,8 @@ import type { DestinationStream } from 'pino';
 import { refuseInsecureSkipTlsVerify } from '../cluster/index.js';
 import { applySetId, defaultApplySetParent } from '../model/applyset.js';
 import { GitSource, GitSourceError, StatusWriter, openpgpSigner, type BotIdentity, type GitAuth, type RefSelector } from '../source/git.js';
-import { localGitdir } from '../source/git-transport.js';
+import { describeSelector } from '../source/git-refs.js';
+import { localGitdir, localRepositoryPath } from '../source/git-transport.js';
 import { EventRecorder } from './events.js';
 import { LeaderElector } from './leader.js';
 import { createLogger, type Logger } from './logger.js';
@@ -158,7 +159,7 @@ export async function createSyncRuntime(o: SyncOptions, ctx: SyncContext): Promi
     leader,
     events: targetKind === 'cluster' && kubeconfig ? new EventRecorder(kubeconfig, replica, logger) : undefined,
     clusterStatus: targetKind === 'cluster' && kubeconfig ? { kubeconfig, fieldManager: o['field-manager'] } : undefined,
-    sourceInfo: { url: sourceGit.url, ref: describeRef(source.ref), root: source.root },
+    sourceInfo: { url: sourceGit.url, ref: describeSelector(source.ref), root: source.root },
     intervalMs: o.interval,
     jitter: o.jitter,
     driftIntervalMs: o['drift-interval'],
@@ -173,7 +174,7 @@ export async function createSyncRuntime(o: SyncOptions, ctx: SyncContext): Promi
   if (webhookSecret) secrets.push(webhookSecret);
   const info: SyncInfo = {
     sourceUrl: sourceGit.url,
-    ref: describeRef(source.ref),
+    ref: describeSelector(source.ref),
     root: source.root,
     localRepo: source.local,
     target: targetKind,
@@ -255,7 +256,7 @@ async function resolveSource(o: SyncOptions, ctx: SyncContext): Promise<Resolved
   let local: string | undefined;
   if (o.repo) {
     url = absolute(o.repo, ctx.cwd);
-    local = url.startsWith('file://') ? decodeURIComponent(new URL(url).pathname) : path.isAbsolute(url) ? url : undefined;
+    local = localRepositoryPath(url);
   } else {
     try {
       local = await git.findRoot({ fs, filepath: ctx.cwd });
@@ -402,9 +403,3 @@ function watchedRefs(ref: RefSelector): string[] {
   return ['refs/tags/'];
 }
 
-function describeRef(ref: RefSelector): string {
-  if ('commit' in ref) return `commit ${ref.commit}`;
-  if ('semver' in ref) return `semver ${ref.semver}`;
-  if ('tag' in ref) return `tag ${ref.tag}`;
-  return `branch ${ref.branch}`;
-}

@@ -30,6 +30,7 @@ import {
 import {
   hasCommit,
   HttpTransport,
+  localRepositoryPath,
   LocalTransport,
   openCache,
   readRef,
@@ -140,7 +141,7 @@ export class GitSource {
 
   constructor(private readonly options: GitSourceOptions) {
     const { url, auth } = splitUserinfo(options.url);
-    this.local = localPath(url);
+    this.local = localRepositoryPath(url);
     if (this.local === undefined && !/^https?:\/\//i.test(url)) {
       throw invalidOptions(`only http(s) URLs and local paths are supported, got ${redactUrls(url)}`);
     }
@@ -327,12 +328,6 @@ function unverifiedFailure(revision: string, verification: UnverifiedCommit): Gi
     verification,
     message: `commit ${revision} failed signature verification: ${verification.detail}`,
   };
-}
-
-function localPath(url: string): string | undefined {
-  if (url.startsWith('file://')) return decodeURIComponent(new URL(url).pathname);
-  if (path.isAbsolute(url)) return path.resolve(url);
-  return undefined;
 }
 
 function normalizeRoot(root: string): string {

@@ -24,6 +24,7 @@ import {
   DEFAULT_TIMEOUT_MS,
   hasCommit,
   localGitdir,
+  localRepositoryPath,
   openCache,
   readRef,
   withRequestOptions,
@@ -434,13 +435,6 @@ class LocalBackend implements StatusBackend {
   }
 
   async afterWrite(): Promise<void> {}
-}
-
-/** Absolute path of a local repository named by `file://` URL or absolute path; undefined for anything else. */
-function localRepositoryPath(url: string): string | undefined {
-  if (url.startsWith('file://')) return decodeURIComponent(new URL(url).pathname);
-  if (path.isAbsolute(url)) return path.resolve(url);
-  return undefined;
 }
 
 async function checkedOutBranch(gitdir: string): Promise<string | undefined> {

@@ -205,6 +205,13 @@ async function isAncestorIn(gitdir: string, cache: object, ancestor: string, des
 }
 
 /** Resolves the Git directory of a repository on disk: a worktree's `.git`, or a bare repository. */
+/** Absolute path of a local repository named by `file://` URL or absolute path; undefined for anything else. */
+export function localRepositoryPath(url: string): string | undefined {
+  if (url.startsWith('file://')) return decodeURIComponent(new URL(url).pathname);
+  if (path.isAbsolute(url)) return path.resolve(url);
+  return undefined;
+}
+
 export async function localGitdir(repoPath: string): Promise<string> {
   const dotGit = path.join(repoPath, '.git');
   try {
