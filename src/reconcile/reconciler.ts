@@ -25,7 +25,7 @@ import { Backoff, jittered } from './backoff.js';
 import type { EventRecorder, JochEvent } from './events.js';
 import type { LeaderElector } from './leader.js';
 import type { SyncMetrics } from './metrics.js';
-import { objectRefKey, OriginResolver } from '../pipeline/origins.js';
+import { OriginResolver } from '../pipeline/origins.js';
 import {
   AGBOM_DIR,
   AGBOM_STATE_FILE,
@@ -33,7 +33,8 @@ import {
   statusesAfterApply,
   fromClusterError,
   fromDiagnostic,
-  keyOf,
+  groupBy,
+  ownerKey,
   refusedStatuses,
   renderStatusFiles,
   RESOURCES_DIR,
@@ -122,7 +123,6 @@ interface Compiled {
   readonly customResources: ReadonlyMap<string, ObjectRef>;
   /** Object `apiVersion/kind/ns/name` -> resource key. */
   readonly owners: ReadonlyMap<string, string>;
-  readonly update: GitSnapshotResult;
 }
 
 interface Good {
@@ -139,7 +139,6 @@ export class Reconciler {
   private queue: Promise<unknown> = Promise.resolve();
   private loopDone: Promise<void> | undefined;
   private stopping = false;
-  private started = false;
   private cycles = 0;
   private appliedAt: number | undefined;
   /** A cycle found this replica on standby: another may have applied since, so trust nothing remembered. */
@@ -212,8 +211,7 @@ export class Reconciler {
 
   /** Starts the loop: a cycle now, then on the poll interval, on triggers, and on backoff after failures. */
   start(): void {
-    if (this.started) return;
-    this.started = true;
+    if (this.loopDone) return;
     this.loopDone = this.loop();
   }
 
@@ -320,12 +318,12 @@ export class Reconciler {
       timings.pipeline = performance.now() - t;
       ranPipeline = true;
     }
-    if (fresh && compiled?.run.refused) return finish({ ...(await this.refused(compiled, timings)), ranPipeline });
+    if (fresh && compiled?.run.refused) return finish({ ...(await this.refused(compiled)), ranPipeline });
 
     // What to apply: the new revision, or for a drift check the last good one.
     const subject = fresh || force ? (compiled && !compiled.run.refused ? compiled : this.good?.compiled) : this.good?.compiled;
-    if (!subject) return finish({ ...(await this.statusOnly(revision, timings)), ranPipeline, result: this.refusal?.revision === revision ? 'refused' : 'unchanged' });
-    if (this.suspendedFlag) return finish({ ...(await this.suspendedCycle(revision, timings)), ranPipeline });
+    if (!subject) return finish({ ...(await this.statusOnly(revision)), ranPipeline, result: this.refusal?.revision === revision ? 'refused' : 'unchanged' });
+    if (this.suspendedFlag) return finish({ ...(await this.suspendedCycle(revision)), ranPipeline });
     // Going back to the last good revision after a failed apply is an apply, not a drift check.
     const driftCheck = this.good?.compiled.revision === subject.revision && this.retry === undefined;
     return finish({ ...(await this.apply(subject, driftCheck, revision, timings)), ranPipeline });
@@ -347,7 +345,6 @@ export class Reconciler {
       hashes: view?.hashes ?? new Map(),
       customResources: view?.customResources ?? new Map(),
       owners: view?.owners ?? new Map(),
-      update,
     };
     return this.compiled;
   }
@@ -370,7 +367,7 @@ export class Reconciler {
     return { ...empty, result: 'source-failed', revision, errors: [error], ...written };
   }
 
-  private async refused(compiled: Compiled, _timings: Record<string, number>): Promise<Omit<CycleReport, 'durationMs' | 'timings' | 'reason'>> {
+  private async refused(compiled: Compiled): Promise<Omit<CycleReport, 'durationMs' | 'timings' | 'reason'>> {
     const { run, revision } = compiled;
     this.decided = revision;
     this.retry = undefined;
@@ -393,12 +390,12 @@ export class Reconciler {
     return { result: 'refused', revision, ranPipeline: true, changed: 0, pruned: 0, drifted: 0, errors: list, ...written };
   }
 
-  private async statusOnly(revision: string, _timings: Record<string, number>): Promise<Pick<CycleReport, 'changed' | 'pruned' | 'drifted' | 'errors' | 'revision' | 'statusCommit' | 'statusError'>> {
+  private async statusOnly(revision: string): Promise<Pick<CycleReport, 'changed' | 'pruned' | 'drifted' | 'errors' | 'revision' | 'statusCommit' | 'statusError'>> {
     const written = this.summary ? await this.writeStatus(this.summary) : {};
     return { revision, changed: 0, pruned: 0, drifted: 0, errors: this.summary?.errors ?? [], ...written };
   }
 
-  private async suspendedCycle(revision: string, _timings: Record<string, number>): Promise<Omit<CycleReport, 'durationMs' | 'timings' | 'reason' | 'ranPipeline'>> {
+  private async suspendedCycle(revision: string): Promise<Omit<CycleReport, 'durationMs' | 'timings' | 'reason' | 'ranPipeline'>> {
     this.options.logger?.info({ revision }, 'applying is suspended: status only');
     const written = await this.writeStatus(this.summarize('Suspended', `applying is suspended; revision ${revision.slice(0, 12)} is waiting`, revision, []));
     return { result: 'suspended', revision, changed: 0, pruned: 0, drifted: 0, errors: [], ...written };
@@ -641,21 +638,14 @@ export class Reconciler {
 
   private applyEvents(compiled: Compiled, changed: readonly ObjectChange[], drifted: readonly ObjectChange[]): JochEvent[] {
     const rev = compiled.revision.slice(0, 12);
-    const byResource = (list: readonly ObjectChange[]) => {
-      const out = new Map<string, string[]>();
-      for (const c of list) {
-        const key = c.origin?.resource ? keyOf(c.origin.resource) : compiled.owners.get(objectRefKey(c.ref));
-        if (key) (out.get(key) ?? out.set(key, []).get(key))?.push(describeRef(c.ref));
-      }
-      return out;
-    };
+    const byResource = (list: readonly ObjectChange[]) => groupBy(list, (c) => ownerKey(compiled, c));
     const events: JochEvent[] = [];
-    for (const [key, objects] of byResource(drifted)) {
-      events.push(...this.eventFor(key, 'DriftCorrected', `put back ${objects.length} object(s) changed in the cluster: ${objects.join(', ')}`));
+    const drift = byResource(drifted);
+    for (const [key, objects] of drift) {
+      events.push(...this.eventFor(key, 'DriftCorrected', `put back ${objects.length} object(s) changed in the cluster: ${objects.map((c) => describeRef(c.ref)).join(', ')}`));
     }
-    const driftedKeys = new Set(byResource(drifted).keys());
     for (const [key, objects] of byResource(changed)) {
-      if (!driftedKeys.has(key)) events.push(...this.eventFor(key, 'Applied', `applied revision ${rev}: ${objects.length} object(s) created or changed`));
+      if (!drift.has(key)) events.push(...this.eventFor(key, 'Applied', `applied revision ${rev}: ${objects.length} object(s) created or changed`));
     }
     return events;
   }
@@ -663,7 +653,7 @@ export class Reconciler {
   private failureEvents(compiled: Compiled, result: TargetResult): JochEvent[] {
     const events: JochEvent[] = [];
     for (const e of result.errors) {
-      const key = e.origin?.resource ? keyOf(e.origin.resource) : e.ref ? compiled.owners.get(objectRefKey(e.ref)) : undefined;
+      const key = ownerKey(compiled, e);
       if (key) events.push(...this.eventFor(key, 'ReconcileFailed', `applying revision ${compiled.revision.slice(0, 12)} failed: ${e.message}`));
     }
     return events;

@@ -256,7 +256,7 @@ export function statusSubject(summary: SyncSummary, statuses: ReadonlyMap<string
 }
 
 /** The Joch resource an object or error belongs to: its origin's, else the owner of its object. */
-function ownerKey(
+export function ownerKey(
   view: Pick<CompiledView, 'owners'>,
   x: { readonly origin?: { readonly resource?: { kind: string; namespace?: string; name: string } | undefined } | undefined; readonly ref?: ObjectRef | undefined },
 ): string | undefined {
@@ -264,7 +264,7 @@ function ownerKey(
   return x.ref ? view.owners.get(objectRefKey(x.ref)) : undefined;
 }
 
-function groupBy<T>(items: readonly T[], key: (item: T) => string | undefined): Map<string, T[]> {
+export function groupBy<T>(items: readonly T[], key: (item: T) => string | undefined): Map<string, T[]> {
   const out = new Map<string, T[]>();
   for (const item of items) {
     const k = key(item);
