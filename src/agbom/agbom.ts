@@ -6,7 +6,8 @@
 import type { AgentGraph } from '../model/graph.js';
 import type { PolicyBundle } from '../model/policy-bundle.js';
 import { buildInventory } from './build.js';
-import { agbomSerial, byString, isoSeconds, sha256Hex, stableStringify } from './identity.js';
+import { contentDigest } from '../compile/hash.js';
+import { agbomSerial, byString, isoSeconds } from './identity.js';
 import type { AgBom, AgBomInventory, EvidenceFile, GenerationRecord, Organization } from './model.js';
 
 export interface FileDigest {
@@ -57,7 +58,7 @@ export function buildAgBom(graph: AgentGraph, bundle: PolicyBundle | undefined, 
  */
 export function hashInventory(inventory: AgBomInventory): string {
   const content = { ...inventory, components: inventory.components.map(({ file: _file, ...c }) => c) };
-  return `sha256:${sha256Hex(stableStringify(content))}`;
+  return contentDigest(content);
 }
 
 /** The generation moves only when the inventory changes; an unchanged inventory keeps its generation, time and revision. */

@@ -11,7 +11,8 @@ import type { Resource } from '../model/resource.js';
 import { decisionFacts, policyName, runtimeRuleFacts, toolApproval } from './approval.js';
 import { maxSensitivity, modelFactsOf, personalDataOf, zoneOfModel, zoneOfUrl, DEFAULT_CLASSIFICATION, type Zone } from './classify.js';
 import { Facts } from './facts.js';
-import { agbomSerial, bomRef, byString, identityKey, recordVersion, stableStringify, sha256Hex } from './identity.js';
+import { canonicalJson, contentDigest } from '../compile/hash.js';
+import { agbomSerial, bomRef, byString, identityKey, recordVersion } from './identity.js';
 import type { AgBomInventory, ComponentClass, DataFlow, InventoryComponent, SecretMaterial, ServiceFacts } from './model.js';
 import { bool, imageTag, list, num, obj, safeUrl, scalar, segment, str, strings, type Obj } from './spec.js';
 
@@ -307,8 +308,8 @@ function toolFacts(walk: Walk, f: Facts, r: Resource, type: string): void {
     .addAll('joch:policy:decision', approval.decisions)
     .addAll('joch:policy:runtimeRule', runtimeRuleFacts(walk.bundle, r))
     .addAll('joch:tool:argument', Object.keys(obj(input, 'properties') ?? {}))
-    .add('joch:tool:inputSchemaDigest', input ? `sha256:${sha256Hex(stableStringify(input))}` : undefined)
-    .add('joch:tool:outputSchemaDigest', output ? `sha256:${sha256Hex(stableStringify(output))}` : undefined)
+    .add('joch:tool:inputSchemaDigest', input ? contentDigest(input) : undefined)
+    .add('joch:tool:outputSchemaDigest', output ? contentDigest(output) : undefined)
     .addFields('joch:tool:rateLimit', obj(r.spec, 'safety', 'rateLimit'), ['callsPerMinute', 'callsPerDay'])
     .addAll('joch:tool:allowedAgent', strings(r.spec, 'safety', 'allowedAgents'))
     .addAll('joch:tool:deniedNamespace', strings(r.spec, 'safety', 'deniedNamespaces'))
@@ -497,7 +498,7 @@ function addPolicy(walk: Walk, ref: PolicyRef, resource: Resource | undefined, o
     .add('joch:policy:source', ref.source)
     .add('joch:policy:order', order + 1)
     .addAll('joch:policy:rule', list(r.spec, 'rules').map((x) => str(x, 'name')))
-    .add('joch:policy:selector', obj(r.spec, 'appliesTo') ? stableStringify(obj(r.spec, 'appliesTo')) : undefined);
+    .add('joch:policy:selector', obj(r.spec, 'appliesTo') ? canonicalJson(obj(r.spec, 'appliesTo')) : undefined);
   for (const rule of walk.bundle?.runtimeRules ?? []) {
     if (policyName(rule.policy) === policyName(ref)) f.add('joch:policy:runtimeRule', `${rule.rule}: ${rule.outcome}`);
   }

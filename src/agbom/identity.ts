@@ -50,19 +50,6 @@ export function identityKey(kind: string, namespace: string | undefined, name: s
   return `${kind}/${namespace ?? ''}/${name}${part ? `#${part}` : ''}`;
 }
 
-/**
- * JSON with object keys sorted, for hashing. Values are plain data (no
- * undefined in arrays, no non-finite numbers), which the builder guarantees.
- */
-export function stableStringify(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(',')}}`;
-}
-
 /** Seconds since the epoch as an RFC 3339 UTC timestamp without fractions. */
 export function isoSeconds(epochSeconds: number): string {
   return new Date(Math.floor(epochSeconds) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');

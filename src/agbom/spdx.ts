@@ -8,6 +8,7 @@
  * CycloneDX properties (`extension_CdxPropertiesExtension`), under the same
  * names, so the two projections hold the same facts.
  */
+import { factValue } from './facts.js';
 import { byString } from './identity.js';
 import type { AgBom, InventoryComponent } from './model.js';
 
@@ -61,8 +62,9 @@ export function renderSpdx(bom: AgBom): SpdxDocumentJson {
   const orgs = new Set<string>([bom.organization.name, inv.owner]);
   for (const c of included) if (c.supplier) orgs.add(c.supplier);
   const toolId = `${ids.base}/tool/joch`;
-  const packages = included.map((c) => pkg(bom, ids, c));
-  const relationships = relationshipsOf(bom, ids, included);
+  const byRef = new Map(bom.inventory.components.map((c) => [c.ref, c]));
+  const packages = included.map((c) => pkg(bom, ids, c, byRef));
+  const relationships = relationshipsOf(bom, ids, included, byRef);
   const agents = [...orgs].sort(byString).map((name) => ({ type: 'Organization', spdxId: ids.org(name), creationInfo: CREATION_INFO, name }));
   const elementIds = [...agents.map((a) => a.spdxId), toolId, ...packages.map((p) => p.spdxId as string), ...relationships.map((r) => r.spdxId as string)];
   const sbomId = `${ids.base}/sbom`;
@@ -139,7 +141,7 @@ function extension(props: readonly { name: string; value: string }[]): SpdxEleme
 }
 
 /** Every fact of the component, including those CycloneDX holds in dedicated fields. */
-function allFacts(bom: AgBom, c: InventoryComponent): { name: string; value: string }[] {
+function allFacts(bom: AgBom, c: InventoryComponent, byRef: ReadonlyMap<string, InventoryComponent>): { name: string; value: string }[] {
   const out = [
     { name: 'joch:class', value: c.class },
     { name: 'joch:key', value: c.key },
@@ -156,7 +158,6 @@ function allFacts(bom: AgBom, c: InventoryComponent): { name: string; value: str
   }
   if (c.localTool) out.push({ name: 'joch:tool:agentTool', value: 'true' });
   if (c.dataset?.classification) out.push({ name: 'joch:data:classification', value: c.dataset.classification });
-  const byRef = new Map(bom.inventory.components.map((x) => [x.ref, x]));
   for (const d of c.dependsOn) {
     const dep = byRef.get(d);
     if (dep?.class === 'secret') out.push({ name: 'joch:secretRef', value: `${dep.key} (${dep.secret ?? 'credential'})` });
@@ -165,19 +166,19 @@ function allFacts(bom: AgBom, c: InventoryComponent): { name: string; value: str
 }
 
 function downloadLocation(c: InventoryComponent): string {
-  const image = c.facts.find((f) => f.name === 'joch:agent:image')?.value;
+  const image = factValue(c.facts, 'joch:agent:image');
   if (image) return `oci://${image}`;
   return c.dataset?.url ?? c.service?.endpoints[0] ?? SPDX_NO_ASSERTION;
 }
 
-function pkg(bom: AgBom, ids: Ids, c: InventoryComponent): SpdxElement {
+function pkg(bom: AgBom, ids: Ids, c: InventoryComponent, byRef: ReadonlyMap<string, InventoryComponent>): SpdxElement {
   const common = {
     spdxId: ids.element(c.ref),
     creationInfo: CREATION_INFO,
     name: c.name,
     ...(c.description ? { description: c.description } : {}),
     software_packageVersion: c.version,
-    extension: [extension(allFacts(bom, c))],
+    extension: [extension(allFacts(bom, c, byRef))],
   };
   const supplier = ids.org(c.supplier ?? bom.inventory.owner);
   const released = bom.generation.createdAt;
@@ -210,7 +211,7 @@ function pkg(bom: AgBom, ids: Ids, c: InventoryComponent): SpdxElement {
 
 function aiPackage(bom: AgBom, c: InventoryComponent, common: Record<string, unknown>, supplier: string, released: string): SpdxElement {
   const model = c.model;
-  const agentFacts = (name: string) => c.facts.find((f) => f.name === name)?.value;
+  const agentFacts = (name: string) => factValue(c.facts, name);
   const classification = agentFacts('joch:agent:dataClassification');
   return {
     type: 'ai_AIPackage',
@@ -235,8 +236,7 @@ function aiPackage(bom: AgBom, c: InventoryComponent, common: Record<string, unk
   };
 }
 
-function relationshipsOf(bom: AgBom, ids: Ids, included: readonly InventoryComponent[]): SpdxElement[] {
-  const byRef = new Map(bom.inventory.components.map((c) => [c.ref, c]));
+function relationshipsOf(bom: AgBom, ids: Ids, included: readonly InventoryComponent[], byRef: ReadonlyMap<string, InventoryComponent>): SpdxElement[] {
   const out: SpdxElement[] = [];
   const rel = (c: InventoryComponent, type: string, to: string[], completeness: string) =>
     out.push({

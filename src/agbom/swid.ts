@@ -10,6 +10,7 @@
  * says.
  */
 import path from 'node:path/posix';
+import { factValue } from './facts.js';
 import { uuidV5 } from './identity.js';
 import type { AgBom, InventoryComponent } from './model.js';
 
@@ -53,7 +54,7 @@ export function componentTagId(bom: AgBom, c: InventoryComponent): string {
 export function renderSwid(bom: AgBom): string {
   const inv = bom.inventory;
   const root = inv.components.find((c) => c.ref === inv.root)!;
-  const fact = (name: string) => root.facts.find((f) => f.name === name)?.value;
+  const fact = (name: string) => factValue(root.facts, name);
   const framework = inv.components.find((c) => c.class === 'framework');
   const lines: string[] = ['<?xml version="1.0" encoding="UTF-8"?>'];
   lines.push(
@@ -76,7 +77,7 @@ export function renderSwid(bom: AgBom): string {
       product: fact('joch:agent:displayName') ?? root.name,
       colloquialVersion: root.version,
       revision: String(bom.generation.generation),
-      edition: framework?.facts.find((f) => f.name === 'joch:framework:name')?.value ?? framework?.name ?? 'joch-agent',
+      edition: (framework && factValue(framework.facts, 'joch:framework:name')) ?? framework?.name ?? 'joch-agent',
       summary: root.description,
       persistentId: bom.serialNumber,
       generator: `joch ${bom.toolVersion}`,
