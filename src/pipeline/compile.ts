@@ -3,10 +3,9 @@
  * policy found an error, and nothing should be written when compilation did:
  * `refused` says so. Returns data; the CLI renders and writes.
  */
-import { settleFindings } from './findings.js';
+import { findingResolver } from './findings.js';
 import { sortDiagnostics, summarize, finding, type Diagnostic, type Finding, type Summary } from '../diagnostics/index.js';
 import { createCompiler, type Compiler, type CompileOptions, type CompileOutput } from '../compile/index.js';
-import { resolveFindings } from '../manifests/index.js';
 import { ALL_CHECKS } from '../schema/index.js';
 import { PIPELINE_CHECKS, runValidate, type ProjectInput, type Timings, type ValidationRun } from './index.js';
 
@@ -35,12 +34,6 @@ export interface CompileRun {
   readonly timings: Timings;
 }
 
-function resolve(run: ValidationRun, findings: readonly Finding[]): Diagnostic[] {
-  const texts = new Map(run.set.texts);
-  if (run.project.config.file && run.project.config.text !== undefined) texts.set(run.project.config.file, run.project.config.text);
-  return resolveFindings({ texts }, settleFindings(findings, run.project.config));
-}
-
 function finish(run: ValidationRun, diagnostics: Diagnostic[], output: CompileOutput | undefined, timings: Timings): CompileRun {
   const sorted = sortDiagnostics(diagnostics);
   const summary = summarize(sorted, run.set.files.length, run.set.resources.length);
@@ -57,7 +50,8 @@ export async function runCompile(input: CompileRunInput): Promise<CompileRun> {
     const at = { file: run.project.config.file ?? '.', line: 1, column: 1 };
     extra.push(finding('JOCH910', 'compiled without the policy stage: the CompiledAgentManifests have no policy section', at));
   }
-  const before = [...run.diagnostics, ...resolve(run, extra)];
+  const resolve = findingResolver(run.set.texts, run.project.config);
+  const before = [...run.diagnostics, ...resolve(extra)];
   if (run.summary.errors > 0) return finish(run, before, undefined, timings);
 
   const compiler = input.compiler ?? createCompiler({ requirePolicyBundles: !input.withoutPolicy, ...input.options });
@@ -72,5 +66,5 @@ export async function runCompile(input: CompileRunInput): Promise<CompileRun> {
     displayPrefix: run.snapshot.displayPrefix,
   });
   timings.compile = performance.now() - start;
-  return finish(run, [...before, ...resolve(run, output.findings)], output, timings);
+  return finish(run, [...before, ...resolve(output.findings)], output, timings);
 }

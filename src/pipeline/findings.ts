@@ -4,10 +4,23 @@
  * a reference error still reported at the same place.
  */
 import { applySeverityOverrides, type LoadedConfig } from '../config/index.js';
-import type { Finding } from '../diagnostics/index.js';
+import type { Diagnostic, Finding } from '../diagnostics/index.js';
+import { Locator } from '../manifests/index.js';
 
 export function settleFindings(findings: readonly Finding[], loaded: LoadedConfig): Finding[] {
   return withoutEchoes(applySeverityOverrides(findings, loaded));
+}
+
+/**
+ * Settled findings to positioned diagnostics over the manifests and
+ * joch.yaml. One Locator per run, so a file with findings from several stages
+ * is parsed for positions once.
+ */
+export function findingResolver(texts: ReadonlyMap<string, string>, loaded: LoadedConfig): (findings: readonly Finding[]) => Diagnostic[] {
+  const all = new Map(texts);
+  if (loaded.file && loaded.text !== undefined) all.set(loaded.file, loaded.text);
+  const locator = new Locator((file) => all.get(file));
+  return (findings) => locator.resolve(settleFindings(findings, loaded));
 }
 
 function pointerKey(at: Finding['at']): string {

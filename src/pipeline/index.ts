@@ -6,13 +6,13 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig, type LoadedConfig } from '../config/index.js';
 import { finding, sortDiagnostics, summarize, type Diagnostic, type Finding, type Summary } from '../diagnostics/index.js';
-import { loadManifests, resolveFindings, type ManifestSet } from '../manifests/index.js';
+import { loadManifests, type ManifestSet } from '../manifests/index.js';
 import { ALL_CHECKS, validateManifests, type Check, type ValidationResult } from '../schema/index.js';
 import { resolveReferences } from '../schema/references.js';
 import { buildAgentGraphs, type AgentGraph } from '../model/graph.js';
 import { evaluatePolicy, type PolicyResult } from '../policy/index.js';
 import { readLocalSource } from '../source/local.js';
-import { settleFindings } from './findings.js';
+import { findingResolver } from './findings.js';
 import type { Snapshot } from '../source/types.js';
 
 export interface ProjectInput {
@@ -85,6 +85,16 @@ export interface Timings {
   [stage: string]: number;
 }
 
+/** Runs a stage, adding its wall time to `timings[stage]`. */
+export function stageTimer(timings: Timings): <T>(stage: string, fn: () => T) => T {
+  return (stage, fn) => {
+    const start = performance.now();
+    const out = fn();
+    timings[stage] = (timings[stage] ?? 0) + performance.now() - start;
+    return out;
+  };
+}
+
 export interface ValidationRun {
   readonly project: Project;
   readonly snapshot: Snapshot;
@@ -110,12 +120,7 @@ export interface ValidateInput extends ProjectInput {
 
 export async function runValidate(input: ValidateInput): Promise<ValidationRun> {
   const timings: Timings = {};
-  const time = <T>(stage: string, fn: () => T): T => {
-    const start = performance.now();
-    const out = fn();
-    timings[stage] = (timings[stage] ?? 0) + performance.now() - start;
-    return out;
-  };
+  const time = stageTimer(timings);
   const project = resolveProject(input);
   const { config } = project.config;
   const start = performance.now();
@@ -153,13 +158,9 @@ export async function runValidate(input: ValidateInput): Promise<ValidationRun> 
     ...(policy?.findings ?? []),
   ];
   if (source.snapshot.files.length === 0 && !source.findings.length) {
-    findings.push({ severity: 'warning', code: 'JOCH003', message: 'no YAML files were found', at: { file: project.config.file ?? '.', line: 1, column: 1 } });
+    findings.push(finding('JOCH003', 'no YAML files were found', { file: project.config.file ?? '.', line: 1, column: 1 }));
   }
-  const diagnostics = time('report', () => {
-    const texts = new Map(set.texts);
-    if (project.config.file && project.config.text !== undefined) texts.set(project.config.file, project.config.text);
-    return sortDiagnostics(resolveFindings({ texts }, settleFindings(findings, project.config)));
-  });
+  const diagnostics = time('report', () => sortDiagnostics(findingResolver(set.texts, project.config)(findings)));
   return {
     project,
     snapshot: source.snapshot,

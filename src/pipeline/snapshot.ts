@@ -7,18 +7,17 @@
  * the disk.
  */
 import ignore from 'ignore';
-import { DEFAULT_CONFIG, parseConfigText, type LoadedConfig } from '../config/index.js';
+import { CONFIG_FILES, DEFAULT_CONFIG, parseConfigText, type LoadedConfig } from '../config/index.js';
 import { createCompiler, type CompileOptions, type CompileOutput, type Compiler } from '../compile/index.js';
 import { finding, sortDiagnostics, summarize, type Diagnostic, type Finding, type Summary } from '../diagnostics/index.js';
-import { loadManifests, resolveFindings, type FileLoad, type LoadOptions, type ManifestDocument, type ManifestSet } from '../manifests/index.js';
+import { loadManifests, type FileLoad, type LoadOptions, type ManifestDocument, type ManifestSet } from '../manifests/index.js';
 import { buildAgentGraphs, type AgentGraph } from '../model/graph.js';
 import { evaluatePolicy, type PolicyResult } from '../policy/index.js';
 import { ALL_CHECKS, validateManifests, type ValidationResult } from '../schema/index.js';
 import { displayPath, type Snapshot, type SourceFile } from '../source/types.js';
-import { settleFindings } from './findings.js';
-import type { Timings } from './index.js';
+import { findingResolver } from './findings.js';
+import { stageTimer, type Timings } from './index.js';
 
-export const SNAPSHOT_CONFIG_FILES = ['joch.yaml', 'joch.yml'] as const;
 
 export interface SnapshotRunInput {
   /** The files of one revision, paths relative to the source root. */
@@ -55,12 +54,7 @@ export interface SnapshotRun {
 
 export function runSnapshot(input: SnapshotRunInput): SnapshotRun {
   const timings: Timings = {};
-  const time = <T>(stage: string, fn: () => T): T => {
-    const start = performance.now();
-    const out = fn();
-    timings[stage] = (timings[stage] ?? 0) + performance.now() - start;
-    return out;
-  };
+  const time = stageTimer(timings);
   const loaded = time('config', () => configOfSnapshot(input.snapshot));
   const { config } = loaded;
   const snapshot = time('select', () => selectFiles(input.snapshot, loaded));
@@ -80,9 +74,7 @@ export function runSnapshot(input: SnapshotRunInput): SnapshotRun {
   if (snapshot.files.length === 0) {
     findings.push(finding('JOCH003', 'no YAML files were found', { file: loaded.file ?? displayPath(snapshot, '.'), line: 1, column: 1 }));
   }
-  const texts = new Map(set.texts);
-  if (loaded.file && loaded.text !== undefined) texts.set(loaded.file, loaded.text);
-  const resolve = (f: readonly Finding[]) => resolveFindings({ texts }, settleFindings(f, loaded));
+  const resolve = findingResolver(set.texts, loaded);
   let diagnostics = time('report', () => resolve(findings));
   let output: CompileOutput | undefined;
   if (input.compile !== false && !diagnostics.some((d) => d.severity === 'error')) {
@@ -108,7 +100,7 @@ export function runSnapshot(input: SnapshotRunInput): SnapshotRun {
 
 /** joch.yaml (or joch.yml) at the snapshot root, parsed as `loadConfig` parses the file on disk. */
 export function configOfSnapshot(snapshot: Snapshot): LoadedConfig {
-  const source = SNAPSHOT_CONFIG_FILES.map((name) => snapshot.files.find((f) => f.path === name)).find((f) => f !== undefined);
+  const source = CONFIG_FILES.map((name) => snapshot.files.find((f) => f.path === name)).find((f) => f !== undefined);
   if (!source) return { config: DEFAULT_CONFIG, root: snapshot.root, findings: [] };
   const file = displayPath(snapshot, source.path);
   const text = Buffer.from(source.bytes).toString('utf8');
@@ -124,7 +116,7 @@ export function selectFiles(snapshot: Snapshot, loaded: LoadedConfig): Snapshot 
   const prefixes = loaded.config.paths.map(normalizeFolder);
   const everything = prefixes.includes('');
   const rules = ignore().add([...loaded.config.exclude]);
-  const configPaths = new Set<string>(SNAPSHOT_CONFIG_FILES);
+  const configPaths = new Set<string>(CONFIG_FILES);
   const files = snapshot.files.filter(
     (f: SourceFile) =>
       !configPaths.has(f.path) &&
