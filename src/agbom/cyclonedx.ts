@@ -163,6 +163,7 @@ function identityProperties(c: InventoryComponent): CdxProperty[] {
 
 function component(c: InventoryComponent): CdxComponent {
   const props = [...identityProperties(c), ...c.facts.filter((f) => !f.name.startsWith('cdx:ai-ml:'))];
+  const data = dataOf(c);
   return {
     type: COMPONENT_TYPE[c.class],
     'bom-ref': c.ref,
@@ -172,7 +173,7 @@ function component(c: InventoryComponent): CdxComponent {
     version: c.version,
     ...(c.description ? { description: c.description } : {}),
     ...(c.model ? { modelCard: modelCard(c) } : {}),
-    ...(dataOf(c) ? { data: dataOf(c) } : {}),
+    ...(data ? { data } : {}),
     ...(c.secret
       ? {
           cryptoProperties: {

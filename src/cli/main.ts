@@ -76,9 +76,12 @@ const COMMANDS: Record<string, Command> = {
   },
 };
 
+let packageVersion: string | undefined;
+
+/** The package's version, read once: several outputs of one command carry it. */
 export function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
+  packageVersion ??= (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  return packageVersion;
 }
 
 function help(): string {

@@ -40,7 +40,7 @@ import { creationDiff, isCrd, isNamespace, maskSecretChanges, toApplyConfigurati
 import { mapLimit } from './pool.js';
 import { desiredKeys, planPrune } from './prune.js';
 import type { PruneCandidate } from './prune.js';
-import { ApiError } from './transport.js';
+import { ApiError, sleep } from './transport.js';
 import type {
   AppliedState,
   ClusterError,
@@ -639,7 +639,7 @@ export async function withNotFoundRetry<T>(retry: boolean, fn: () => Promise<T>)
       return await fn();
     } catch (err) {
       if (!retry || attempt >= 20 || !(err instanceof ApiError && err.status === 404 && !/namespaces? "/.test(err.message))) throw err;
-      await new Promise((r) => setTimeout(r, 250));
+      await sleep(250);
     }
   }
 }

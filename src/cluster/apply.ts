@@ -260,8 +260,9 @@ class ApplyRun {
         }
       }
       e.result = obj;
-      for (const m of mappingsFromCrd(obj)) this.ctx.mapper.add(m, true);
-      const served = new Set(mappingsFromCrd(obj).map((m) => groupKind(m.group, m.kind)));
+      const mappings = mappingsFromCrd(obj);
+      for (const m of mappings) this.ctx.mapper.add(m, true);
+      const served = new Set(mappings.map((m) => groupKind(m.group, m.kind)));
       for (const cr of this.analysis.entries) if (served.has(cr.gk)) cr.served = true;
     });
   }

@@ -14,7 +14,8 @@ export function decodeText(bytes: Uint8Array): Decoded {
     // The decoder drops a UTF-8 byte order mark.
     return { ok: true, text: utf8.decode(bytes) };
   } catch {
-    return { ok: false, reason: `the file is not valid UTF-8 (first bad byte at offset ${firstInvalidUtf8(bytes)})`, offset: firstInvalidUtf8(bytes) };
+    const offset = firstInvalidUtf8(bytes);
+    return { ok: false, reason: `the file is not valid UTF-8 (first bad byte at offset ${offset})`, offset };
   }
 }
 

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Ajv2020, ValidateFunction } from 'ajv/dist/2020.js';
-import { KINDS, kindInfo } from '../model/kinds.js';
+import { kindInfo } from '../model/kinds.js';
 
 export const SCHEMA_BASE = 'https://joch.dev/schemas/v1alpha1/';
 
@@ -99,6 +99,3 @@ export function schemaFor(kind: string): JsonSchema {
   return schema;
 }
 
-export function catalogSchemaFiles(): string[] {
-  return KINDS.map((k) => k.schemaFile);
-}
