@@ -9,11 +9,9 @@ import git, { type TreeEntry } from 'isomorphic-git';
 import ignore, { type Ignore } from 'ignore';
 import type { GitFailure } from './git-errors.js';
 import type { CacheRepo } from './git-transport.js';
-import type { SourceFile } from './types.js';
+import { YAML_FILE, type SourceFile } from './types.js';
 
-export const DEFAULT_IGNORE_FILE = '.jochignore';
 export const DEFAULT_MAX_FILE_BYTES = 1024 * 1024;
-const YAML_FILE = /\.ya?ml$/i;
 const MODE_SYMLINK = '120000';
 const MODE_SUBMODULE = '160000';
 const READ_CONCURRENCY = 16;

@@ -4,7 +4,7 @@
  * cache, optionally verifies its signature, and reads the snapshot from the
  * object store, diffed against the previous one.
  */
-import { readdir, rename, rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import git, { type HttpClient } from 'isomorphic-git';
 import fs from 'node:fs';
@@ -20,7 +20,6 @@ import {
 } from './git-errors.js';
 import { checkSelector, describeSelector, resolveSelector, type RefSelector, type ResolvedRef } from './git-refs.js';
 import {
-  DEFAULT_IGNORE_FILE,
   DEFAULT_MAX_FILE_BYTES,
   SnapshotReader,
   type ChangeSet,
@@ -31,6 +30,7 @@ import {
   hasCommit,
   HttpTransport,
   localRepositoryPath,
+  packCount,
   LocalTransport,
   openCache,
   readRef,
@@ -39,7 +39,7 @@ import {
   type Transport,
 } from './git-transport.js';
 import { TrustedKeys, verifyCommitSignature, type CommitVerification, type VerifiedCommit } from './git-verify.js';
-import type { Snapshot } from './types.js';
+import { IGNORE_FILE, type Snapshot } from './types.js';
 
 /** The last revision handed out, kept in the cache so a restart still detects a rewrite. */
 const DELIVERED_REF = 'refs/joch/delivered';
@@ -257,7 +257,7 @@ export class GitSource {
     this.reader = new SnapshotReader(repo, {
       root: this.root,
       maxFileBytes: this.options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
-      ignoreFile: this.options.ignoreFile ?? DEFAULT_IGNORE_FILE,
+      ignoreFile: this.options.ignoreFile ?? IGNORE_FILE,
       exclude: this.options.exclude ?? [],
     });
     this.repo = repo;
@@ -286,7 +286,7 @@ export class GitSource {
     const repo = this.repo;
     const old = this.transport;
     if (!repo || !old) return;
-    const packs = (await readdir(path.join(repo.gitdir, 'objects', 'pack'))).filter((n) => n.endsWith('.pack')).length;
+    const packs = await packCount(repo.gitdir);
     if (packs <= (this.options.maxPacks ?? DEFAULT_MAX_PACKS)) return;
     const started = performance.now();
     const aside = `${repo.gitdir}.old`;

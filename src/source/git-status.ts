@@ -13,7 +13,7 @@
  * writer or another replica is detected and retried exactly like a refused push.
  */
 import fs from 'node:fs';
-import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import git, { type HttpClient, type TreeEntry } from 'isomorphic-git';
 import nodeHttp from 'isomorphic-git/http/node';
@@ -25,6 +25,7 @@ import {
   hasCommit,
   localGitdir,
   localRepositoryPath,
+  packCount,
   openCache,
   readRef,
   withRequestOptions,
@@ -394,7 +395,7 @@ class HttpBackend implements StatusBackend {
    * refetches the tip (shallow) on the next write.
    */
   async afterWrite(repo: CacheRepo): Promise<void> {
-    const packs = (await readdir(path.join(repo.gitdir, 'objects', 'pack'))).filter((n) => n.endsWith('.pack')).length;
+    const packs = await packCount(repo.gitdir);
     if (packs <= MAX_PACKS && this.localCommits <= MAX_LOCAL_COMMITS) return;
     await rm(repo.gitdir, { recursive: true, force: true });
     this.repo = undefined;

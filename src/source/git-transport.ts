@@ -337,6 +337,11 @@ async function peelIn(gitdir: string, cache: object, oid: string): Promise<strin
   return current;
 }
 
+/** How many pack files a repository holds: the caches compact themselves past a limit. */
+export async function packCount(gitdir: string): Promise<number> {
+  return (await readdir(path.join(gitdir, 'objects', 'pack'))).filter((n) => n.endsWith('.pack')).length;
+}
+
 /** Every object id listed in the pack indexes (version 2) of a repository. */
 async function packedObjectIds(gitdir: string): Promise<Set<string>> {
   const dir = path.join(gitdir, 'objects', 'pack');

@@ -12,7 +12,7 @@ import { closeSync, fstatSync, lstatSync, openSync, readdirSync, readFileSync, r
 import path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import { finding, type Finding } from '../diagnostics/index.js';
-import type { Snapshot, SourceFile } from './types.js';
+import { displayPath, IGNORE_FILE, YAML_FILE, type Snapshot, type SourceFile } from './types.js';
 
 export interface LocalSourceOptions {
   /** Absolute root folder: paths in the snapshot are relative to it. */
@@ -41,8 +41,6 @@ export interface LocalSourceResult {
   readonly findings: Finding[];
 }
 
-export const IGNORE_FILE = '.jochignore';
-const YAML_FILE = /\.ya?ml$/i;
 /** Folders that never hold manifests and can be huge. */
 const SKIPPED_DIRS = new Set(['.git', 'node_modules']);
 
@@ -54,7 +52,7 @@ export function readLocalSourceSync(options: LocalSourceOptions): LocalSourceRes
   const root = path.resolve(options.root);
   const realRoot = realpathSync(root);
   const displayPrefix = toPosix(path.relative(options.cwd ?? process.cwd(), root));
-  const display = (rel: string) => (displayPrefix ? `${displayPrefix}/${rel}` : rel);
+  const display = (rel: string) => displayPath({ displayPrefix }, rel);
   const findings: Finding[] = [];
   const rules = loadIgnoreRules(root, options.ignoreFile ?? IGNORE_FILE, options.exclude ?? []);
 

@@ -21,6 +21,12 @@ export interface Snapshot {
   readonly files: readonly SourceFile[];
 }
 
+/** The ignore file at a source's root, gitignore syntax. */
+export const IGNORE_FILE = '.jochignore';
+
+/** The files a source reads as manifests. */
+export const YAML_FILE = /\.ya?ml$/i;
+
 /** The path of a snapshot file as shown in diagnostics. */
 export function displayPath(snapshot: Pick<Snapshot, 'displayPrefix'>, rel: string): string {
   return snapshot.displayPrefix ? `${snapshot.displayPrefix}/${rel}` : rel;
