@@ -28,7 +28,7 @@ import { formatDiagnostics } from '../diagnostics/index.js';
 import { runCompile, type CompileRun } from '../pipeline/compile.js';
 import { OriginResolver, type CompiledView } from '../pipeline/origins.js';
 import { customResourceUpdates, statusesAfterApply } from '../reconcile/index.js';
-import { parseCommandLine, UsageError, type CommandContext } from './context.js';
+import { checkOptions, parseCommandLine, UsageError, type CommandContext } from './context.js';
 import { version } from './main.js';
 
 const OPTIONS = {
@@ -81,9 +81,7 @@ interface Prepared {
 
 async function prepare(argv: string[], ctx: CommandContext): Promise<Prepared> {
   const { values, positionals } = parseCommandLine(argv, OPTIONS);
-  const parsed = Options.safeParse(values);
-  if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; '));
-  const opts = parsed.data;
+  const opts = checkOptions(values, Options);
   for (const p of positionals) if (!existsSync(path.resolve(ctx.cwd, p))) throw new UsageError(`no such file or folder: ${p}`);
   const kubeconfig = loadKubeConfig(opts, ctx);
   const run = await runCompile({ paths: positionals, cwd: ctx.cwd, configFile: opts.config });

@@ -5,7 +5,7 @@ import { renderFiles, renderStream, selectObjects, writeFiles, type OutputFile }
 import { formatDiagnostics, OUTPUT_FORMATS } from '../diagnostics/index.js';
 import { buildRunAgBoms } from '../pipeline/agbom.js';
 import { runCompile, type CompileRun } from '../pipeline/compile.js';
-import { parseCommandLine, UsageError, type CommandContext } from './context.js';
+import { checkOptions, parseCommandLine, UsageError, type CommandContext } from './context.js';
 import { version } from './main.js';
 
 const Options = z
@@ -27,10 +27,7 @@ const Epoch = z.coerce.number().int().nonnegative();
 
 export async function run(argv: string[], ctx: CommandContext): Promise<number> {
   const { values, positionals } = parseCommandLine(argv, OPTIONS);
-  const { 'no-color': noColor, ...rest } = values;
-  const parsed = Options.safeParse({ ...rest, ...(noColor ? { color: false } : {}) });
-  if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; '));
-  const opts = parsed.data;
+  const opts = checkOptions(values, Options);
   const epoch = ctx.env.SOURCE_DATE_EPOCH === undefined ? undefined : Epoch.safeParse(ctx.env.SOURCE_DATE_EPOCH);
   if (epoch && !epoch.success) throw new UsageError('SOURCE_DATE_EPOCH must be a whole number of seconds');
 

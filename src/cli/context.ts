@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { z } from 'zod';
 /** What a command gets from its driver: the tests pass their own. */
 export interface CommandContext {
   readonly cwd: string;
@@ -20,4 +21,15 @@ export function parseCommandLine<O extends OptionSpecs>(argv: string[], options:
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+}
+
+/**
+ * A command's option values checked against its schema: `--no-color` reads
+ * as `color: false`, and each problem is a usage error naming its option.
+ */
+export function checkOptions<S extends z.ZodType>(values: Readonly<Record<string, unknown>>, schema: S): z.output<S> {
+  const { 'no-color': noColor, ...rest } = values;
+  const parsed = schema.safeParse({ ...rest, ...(noColor ? { color: false } : {}) });
+  if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; '));
+  return parsed.data;
 }

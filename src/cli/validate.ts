@@ -3,7 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { formatDiagnostics, OUTPUT_FORMATS } from '../diagnostics/index.js';
 import { PIPELINE_CHECKS, runValidate, type PipelineCheck } from '../pipeline/index.js';
-import { parseCommandLine, UsageError, type CommandContext } from './context.js';
+import { checkOptions, parseCommandLine, UsageError, type CommandContext } from './context.js';
 import { version } from './main.js';
 
 const Options = z.object({
@@ -28,10 +28,7 @@ const Options = z.object({
 
 export async function run(argv: string[], ctx: CommandContext): Promise<number> {
   const { values, positionals } = parseCommandLine(argv, OPTIONS);
-  const { 'no-color': noColor, ...rest } = values;
-  const parsed = Options.safeParse({ ...rest, ...(noColor ? { color: false } : {}) });
-  if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; '));
-  const opts = parsed.data;
+  const opts = checkOptions(values, Options);
   // A path that does not exist is a mistake in the command line, not a finding.
   for (const p of [...positionals, ...(opts.config === undefined ? [] : [opts.config])]) {
     if (!existsSync(path.resolve(ctx.cwd, p))) throw new UsageError(`no such file or folder: ${p}`);
