@@ -1,6 +1,7 @@
 /** Turns API failures into ClusterErrors that name the object and its manifest. */
 import { ApiError, TransportError } from './transport.js';
 import type { ClusterError, ClusterErrorCode, ClusterPhase, ErrorCause, ObjectRef, Origin } from './types.js';
+import { errorMessage } from '../diagnostics/index.js';
 
 export interface Subject {
   ref?: ObjectRef;
@@ -31,7 +32,7 @@ export function toClusterError(err: unknown, phase: ClusterPhase, subject: Subje
     return { ...base, code: 'unreachable', message: err.message };
   }
   if (!(err instanceof ApiError)) {
-    return { ...base, code: 'server', message: err instanceof Error ? err.message : String(err) };
+    return { ...base, code: 'server', message: errorMessage(err) };
   }
   const causes = err.causes.length ? err.causes : undefined;
   const common = { ...base, httpStatus: err.status, ...(causes ? { causes } : {}) };

@@ -28,6 +28,7 @@ import { isCrd, isNamespace } from './normalize.js';
 import { mapLimit } from './pool.js';
 import { ApiError } from './transport.js';
 import type { ClusterError, DesiredObject, KubeObject, ObjectRef, PrunedObject } from './types.js';
+import { errorMessage } from '../diagnostics/index.js';
 
 export interface PruneCandidate {
   member: Member;
@@ -201,7 +202,7 @@ async function namespaceBlocker(ctx: RunContext, namespace: string, ours: Readon
       const unowned = items.find((o) => !systemObject(o) && ownerUids(o).length === 0);
       return unowned ? holds(unowned) : undefined;
     } catch (err) {
-      return `cannot verify namespace ${namespace} is free of objects owned by others (${m.resource}: ${err instanceof Error ? err.message : String(err)})`;
+      return `cannot verify namespace ${namespace} is free of objects owned by others (${m.resource}: ${errorMessage(err)})`;
     }
   });
   const blocker = found.find((r) => r !== undefined);
@@ -226,7 +227,7 @@ async function crdBlocker(ctx: RunContext, crd: KubeObject, ours: ReadonlySet<st
   } catch (err) {
     // A CRD that never became Established serves nothing, so nothing can use it.
     if (err instanceof ApiError && err.status === 404 && assessHealth(crd).status !== 'Current') return undefined;
-    return `cannot verify no one else uses this CRD: ${err instanceof Error ? err.message : String(err)}`;
+    return `cannot verify no one else uses this CRD: ${errorMessage(err)}`;
   }
 }
 
@@ -272,7 +273,7 @@ export async function executePrune(
         } else if (err instanceof ApiError && err.status === 409) {
           results.set(c, { ref: c.ref, outcome: 'skipped', reason: 'the object was re-created since it was listed' });
         } else {
-          results.set(c, { ref: c.ref, outcome: 'failed', reason: err instanceof Error ? err.message : String(err) });
+          results.set(c, { ref: c.ref, outcome: 'failed', reason: errorMessage(err) });
           errors.push(toClusterError(err, 'prune', { ref: c.ref }));
         }
       }

@@ -22,3 +22,8 @@ export function finding(code: string, message: string, at: Place, extras: Findin
     ...(extras.related?.length ? { related: extras.related } : {}),
   };
 }
+
+/** The message of something thrown, whatever was thrown. */
+export function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

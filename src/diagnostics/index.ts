@@ -13,4 +13,4 @@ export {
 } from './format.js';
 export { nearest, didYouMean } from './suggest.js';
 export { looksSecret, redactText, redactSourceLine } from './redact.js';
-export { finding } from './finding.js';
+export { errorMessage, finding } from './finding.js';

@@ -5,7 +5,7 @@
  * evaluation and one PolicyBundle per agent, the rules deferred to run time).
  * See README.md in this folder for the rules of the game.
  */
-import { finding, type SourcePointer } from '../diagnostics/index.js';
+import { errorMessage, finding, type SourcePointer } from '../diagnostics/index.js';
 import type { PolicyBundle } from '../model/policy-bundle.js';
 import { baselineRef } from './baseline.js';
 import { makeBundle } from './bundle.js';
@@ -31,7 +31,7 @@ export function evaluatePolicy(input: PolicyInput): PolicyResult {
   try {
     return createPolicyEngine(input).evaluate();
   } catch (e) {
-    return failedClosed(input, e instanceof Error ? e.message : String(e));
+    return failedClosed(input, errorMessage(e));
   }
 }
 

@@ -10,6 +10,7 @@ import { parseDocument } from 'yaml';
 import { deepNesting, MAX_NESTING_DEPTH } from '../manifests/index.js';
 import { z } from 'zod';
 import type { PolicyResult, AgentEvaluation, CapabilityVerdict } from './types.js';
+import { errorMessage } from '../diagnostics/index.js';
 
 export const TEST_FILE = 'joch-test.yaml';
 
@@ -69,7 +70,7 @@ export function parsePolicyTest(text: string): { test: PolicyTest } | { errors: 
     value = doc.toJS();
   } catch (e) {
     // toJS throws when aliases expand past its limit.
-    return { errors: [e instanceof Error ? e.message : String(e)] };
+    return { errors: [errorMessage(e)] };
   }
   const parsed = PolicyTestSchema.safeParse(value);
   if (parsed.success) return { test: parsed.data };

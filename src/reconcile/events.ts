@@ -5,6 +5,7 @@
 import { CoreV1Api, type CoreV1Event, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { refuseInsecureSkipTlsVerify, type ObjectRef } from '../cluster/index.js';
+import { errorMessage } from '../diagnostics/index.js';
 
 export type EventReason = 'Applied' | 'DriftCorrected' | 'ReconcileFailed';
 
@@ -67,7 +68,7 @@ export class EventRecorder {
       await this.api.createNamespacedEvent({ namespace, body });
       this.written++;
     } catch (err) {
-      this.logger?.warn({ object: e.object, reason: e.reason, err: err instanceof Error ? err.message : String(err) }, 'could not record a Kubernetes Event');
+      this.logger?.warn({ object: e.object, reason: e.reason, err: errorMessage(err) }, 'could not record a Kubernetes Event');
     }
   }
 }

@@ -11,6 +11,7 @@
 import { ApiException, CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { refuseInsecureSkipTlsVerify } from '../cluster/index.js';
+import { errorMessage } from '../diagnostics/index.js';
 
 export interface LeaderElectorOptions {
   readonly kubeconfig: KubeConfig;
@@ -246,5 +247,5 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 
 function errorText(e: unknown): string {
   if (e instanceof ApiException) return `HTTP ${e.code}`;
-  return e instanceof Error ? e.message : String(e);
+  return errorMessage(e);
 }

@@ -47,6 +47,7 @@ import {
 } from './status.js';
 import type { ObjectChange, SyncTarget, TargetResult } from './targets.js';
 import { Wakeup } from './wakeup.js';
+import { errorMessage } from '../diagnostics/index.js';
 
 export type CycleResult =
   /** A new revision (or a retry) was applied. */
@@ -250,7 +251,7 @@ export class Reconciler {
         const report = await this.runCycle({ reason });
         delay = this.nextDelay(report);
       } catch (e) {
-        this.options.logger?.error({ err: errorText(e) }, 'cycle crashed');
+        this.options.logger?.error({ err: errorMessage(e) }, 'cycle crashed');
         delay = this.backoff.fail();
       }
       if (this.stopping) break;
@@ -587,7 +588,7 @@ export class Reconciler {
       try {
         this.agbomState = parseState(Buffer.from(state).toString('utf8'));
       } catch (e) {
-        this.options.logger?.warn({ err: errorText(e) }, 'the AgBOM state on the status branch is unreadable; generations start again');
+        this.options.logger?.warn({ err: errorMessage(e) }, 'the AgBOM state on the status branch is unreadable; generations start again');
       }
     }
   }
@@ -689,6 +690,3 @@ function restoredSummary(text: string): SyncSummary | undefined {
 
 
 
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { BotIdentity } from '../source/git.js';
 import type { SyncMetrics } from './metrics.js';
 import { decidePush, parsePushEvent, verifyGithubSignature, type PushEvent } from './webhook.js';
+import { errorMessage } from '../diagnostics/index.js';
 
 const MAX_BODY = 5 * 1024 * 1024;
 
@@ -44,7 +45,7 @@ export interface SyncServer {
 export async function startSyncServer(options: SyncServerOptions): Promise<SyncServer> {
   const server: Server = createServer((req, res) => {
     void route(req, res, options).catch((e: unknown) => {
-      options.logger?.error({ err: e instanceof Error ? e.message : String(e), path: req.url }, 'HTTP handler failed');
+      options.logger?.error({ err: errorMessage(e), path: req.url }, 'HTTP handler failed');
       if (!res.headersSent) res.writeHead(500);
       res.end();
     });

@@ -27,6 +27,7 @@ import type { SyncOptions } from './options.js';
 import { Reconciler } from './reconciler.js';
 import { startSyncServer, type SyncServer } from './server.js';
 import { ClusterTarget, FolderTarget, GitRenderedTarget, type SyncTarget } from './targets.js';
+import { errorMessage } from '../diagnostics/index.js';
 
 /** A configuration that cannot run (not a repository, unreadable key, ...): exit code 2. */
 export class SyncSetupError extends Error {}
@@ -319,7 +320,7 @@ function loadKubeconfig(o: SyncOptions, env: Readonly<Record<string, string | un
       return kc.getCurrentCluster() ? kc : undefined;
     }
   } catch (e) {
-    throw new SyncSetupError(`cannot load the kubeconfig: ${e instanceof Error ? e.message : String(e)}`);
+    throw new SyncSetupError(`cannot load the kubeconfig: ${errorMessage(e)}`);
   }
   return undefined;
 }
@@ -329,7 +330,7 @@ function requireTlsVerification(kubeconfig: KubeConfig, context: string): void {
   try {
     refuseInsecureSkipTlsVerify(kubeconfig);
   } catch (e) {
-    throw new SyncSetupError(`${context}: ${e instanceof Error ? e.message : String(e)}`);
+    throw new SyncSetupError(`${context}: ${errorMessage(e)}`);
   }
 }
 
@@ -355,7 +356,7 @@ async function resolveAuth(o: SyncOptions, kubeconfig: KubeConfig | undefined, s
   try {
     data = (await kubeconfig.makeApiClient(CoreV1Api).readNamespacedSecret({ name, namespace })).data ?? {};
   } catch (e) {
-    throw new SyncSetupError(`cannot read the Secret ${o['auth-secret']}: ${(e as { code?: number }).code ?? (e instanceof Error ? e.message : String(e))}`);
+    throw new SyncSetupError(`cannot read the Secret ${o['auth-secret']}: ${(e as { code?: number }).code ?? errorMessage(e)}`);
   }
   const get = (k: string) => (data[k] !== undefined ? Buffer.from(data[k], 'base64').toString('utf8') : undefined);
   const token = get('token');
@@ -377,7 +378,7 @@ async function loadSigner(o: SyncOptions, ctx: SyncContext) {
   try {
     return await openpgpSigner(await readFile(file, 'utf8'), passphrase);
   } catch (e) {
-    throw new SyncSetupError(`cannot use the signing key ${o['sign-key']}: ${e instanceof Error ? e.message : String(e)}`);
+    throw new SyncSetupError(`cannot use the signing key ${o['sign-key']}: ${errorMessage(e)}`);
   }
 }
 

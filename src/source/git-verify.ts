@@ -5,6 +5,7 @@
  */
 import * as openpgp from 'openpgp';
 import type { UnverifiedCommit } from './git-errors.js';
+import { errorMessage } from '../diagnostics/index.js';
 
 export interface VerifiedCommit {
   readonly verified: true;
@@ -52,7 +53,7 @@ export async function verifyCommitSignature(commit: SignedPayload, trusted: Trus
   try {
     signature = await openpgp.readSignature({ armoredSignature: sig });
   } catch (e) {
-    return unverified('bad-signature', [], `the signature cannot be parsed: ${errorText(e)}`);
+    return unverified('bad-signature', [], `the signature cannot be parsed: ${errorMessage(e)}`);
   }
   const keyIds = signature.getSigningKeyIDs().map((id) => id.toHex());
   const key = trusted.find(keyIds);
@@ -65,7 +66,7 @@ export async function verifyCommitSignature(commit: SignedPayload, trusted: Trus
     await first.verified;
     return { verified: true, keyId: first.keyID.toHex(), fingerprint: key.getFingerprint(), userIds: key.getUserIDs() };
   } catch (e) {
-    return unverified('bad-signature', keyIds, `the signature does not match the commit: ${errorText(e)}`);
+    return unverified('bad-signature', keyIds, `the signature does not match the commit: ${errorMessage(e)}`);
   }
 }
 
@@ -73,9 +74,6 @@ function unverified(reason: UnverifiedCommit['reason'], keyIds: readonly string[
   return { verified: false, reason, keyIds, detail };
 }
 
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
 
 /** Produces an armored detached signature over a commit payload. */
 export type CommitSigner = (payload: string) => Promise<string>;
