@@ -27,11 +27,12 @@ interface ManagedFieldsEntry {
   subresource?: string;
 }
 
-/** The fields `manager` owns through Apply on the main resource at `apiVersion`. */
-export function ownedFields(live: Record<string, unknown>, manager: string, apiVersion: string): FieldsNode | undefined {
+/** The fields `manager` owns through Apply at `apiVersion`, on the main resource or on `subresource` (`status`). */
+export function ownedFields(live: Record<string, unknown>, manager: string, apiVersion: string, subresource?: string): FieldsNode | undefined {
   const entries = (live['metadata'] as { managedFields?: ManagedFieldsEntry[] } | undefined)?.managedFields ?? [];
   for (const e of entries) {
-    if (e.manager === manager && e.operation === 'Apply' && !e.subresource && e.apiVersion === apiVersion && e.fieldsType === 'FieldsV1') {
+    const onPart = (e.subresource ?? '') === (subresource ?? '');
+    if (e.manager === manager && e.operation === 'Apply' && onPart && e.apiVersion === apiVersion && e.fieldsType === 'FieldsV1') {
       return e.fieldsV1 ?? {};
     }
   }

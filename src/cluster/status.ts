@@ -6,8 +6,7 @@
  */
 import { RestMapper, resourcePath } from './discovery.js';
 import { toClusterError } from './errors.js';
-import { compareValue, isObject } from './fieldset.js';
-import type { FieldsNode } from './fieldset.js';
+import { compareValue, isObject, ownedFields } from './fieldset.js';
 import { mapLimit } from './pool.js';
 import { openClient } from './context.js';
 import type { ClusterError, JochStatus, KubeObject, StatusCondition, StatusOptions, StatusUpdate, StatusWriteResult } from './types.js';
@@ -84,15 +83,8 @@ function withStableTransitions(status: JochStatus, current: Record<string, unkno
  * writers own are not looked at.
  */
 function statusChanged(next: JochStatus, current: Record<string, unknown>, live: KubeObject, manager: string): boolean {
-  const entries = (live.metadata['managedFields'] ?? []) as {
-    manager?: string;
-    operation?: string;
-    subresource?: string;
-    apiVersion?: string;
-    fieldsV1?: FieldsNode;
-  }[];
-  const ours = entries.find((e) => e.manager === manager && e.operation === 'Apply' && e.subresource === 'status' && e.apiVersion === live.apiVersion);
-  const { changes } = compareValue(['status'], stripUndefined(next), current, ours?.fieldsV1?.['f:status'], { quantities: false });
+  const ours = ownedFields(live, manager, live.apiVersion, 'status');
+  const { changes } = compareValue(['status'], stripUndefined(next), current, ours?.['f:status'], { quantities: false });
   return changes.length > 0;
 }
 
