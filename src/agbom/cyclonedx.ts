@@ -5,6 +5,7 @@
  * `services[]`, the BOM version is the top-level `version`, and a signature
  * is one JSF object under `signature`.
  */
+import { documentFacts } from './facts.js';
 import { byString } from './identity.js';
 import type { AgBom, ComponentClass, InventoryComponent } from './model.js';
 
@@ -143,15 +144,7 @@ export function serializeCycloneDx(doc: CycloneDxBom): string {
 }
 
 function bomProperties(bom: AgBom): CdxProperty[] {
-  const props: CdxProperty[] = [
-    { name: 'joch:agbom:agent', value: bom.inventory.agent },
-    { name: 'joch:agbom:generation', value: String(bom.generation.generation) },
-    { name: 'joch:agbom:inventoryHash', value: bom.inventoryHash },
-    { name: 'joch:agbom:policies', value: bom.inventory.policiesFromBundle ? 'policy-bundle' : 'attached-only' },
-  ];
-  if (bom.generation.revision) props.push({ name: 'joch:agbom:sourceRevision', value: bom.generation.revision });
-  for (const c of bom.inventory.excluded) props.push({ name: 'joch:agbom:excluded', value: c });
-  return props;
+  return [{ name: 'joch:agbom:agent', value: bom.inventory.agent }, ...documentFacts(bom)];
 }
 
 function identityProperties(c: InventoryComponent): CdxProperty[] {

@@ -1,6 +1,6 @@
 /** Collecting facts: skips empty values, keeps the output sorted and free of duplicates. */
 import { byString } from './identity.js';
-import type { Fact } from './model.js';
+import type { AgBom, Fact } from './model.js';
 import { scalar } from './spec.js';
 
 export class Facts {
@@ -36,6 +36,22 @@ export class Facts {
     }
     return out.sort((a, b) => byString(a.name, b.name) || byString(a.value, b.value));
   }
+}
+
+/**
+ * What every projection says about the document itself, after its own first
+ * fact: the generation, the inventory hash, where the policies came from, the
+ * source revision and what was left out.
+ */
+export function documentFacts(bom: AgBom): Fact[] {
+  const out: Fact[] = [
+    { name: 'joch:agbom:generation', value: String(bom.generation.generation) },
+    { name: 'joch:agbom:inventoryHash', value: bom.inventoryHash },
+    { name: 'joch:agbom:policies', value: bom.inventory.policiesFromBundle ? 'policy-bundle' : 'attached-only' },
+  ];
+  if (bom.generation.revision) out.push({ name: 'joch:agbom:sourceRevision', value: bom.generation.revision });
+  for (const c of bom.inventory.excluded) out.push({ name: 'joch:agbom:excluded', value: c });
+  return out;
 }
 
 export function factValue(facts: readonly Fact[], name: string): string | undefined {

@@ -8,7 +8,7 @@
  * CycloneDX properties (`extension_CdxPropertiesExtension`), under the same
  * names, so the two projections hold the same facts.
  */
-import { factValue } from './facts.js';
+import { documentFacts, factValue } from './facts.js';
 import { byString } from './identity.js';
 import type { AgBom, InventoryComponent } from './model.js';
 
@@ -122,15 +122,7 @@ function documentComment(bom: AgBom): string {
 }
 
 function bomFacts(bom: AgBom): { name: string; value: string }[] {
-  const out = [
-    { name: 'joch:agbom:serialNumber', value: bom.serialNumber },
-    { name: 'joch:agbom:generation', value: String(bom.generation.generation) },
-    { name: 'joch:agbom:inventoryHash', value: bom.inventoryHash },
-    { name: 'joch:agbom:policies', value: bom.inventory.policiesFromBundle ? 'policy-bundle' : 'attached-only' },
-  ];
-  if (bom.generation.revision) out.push({ name: 'joch:agbom:sourceRevision', value: bom.generation.revision });
-  for (const c of bom.inventory.excluded) out.push({ name: 'joch:agbom:excluded', value: c });
-  return out;
+  return [{ name: 'joch:agbom:serialNumber', value: bom.serialNumber }, ...documentFacts(bom)];
 }
 
 function extension(props: readonly { name: string; value: string }[]): SpdxElement {
