@@ -25,5 +25,9 @@ export function finding(code: string, message: string, at: Place, extras: Findin
 
 /** The message of something thrown, whatever was thrown. */
 export function errorMessage(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
+  if (!(e instanceof Error)) return String(e);
+  // fetch (the Kubernetes client's transport) says only "fetch failed" and
+  // keeps the reason (a refused connection, a bad certificate) in `cause`.
+  const cause = e.cause instanceof Error && !e.message.includes(e.cause.message) ? `: ${errorMessage(e.cause)}` : '';
+  return `${e.message}${cause}`;
 }
