@@ -69,6 +69,11 @@ const COMMANDS: Record<string, Command> = {
     ].join('\n'),
     load: () => import('./sync.js'),
   },
+  schemas: {
+    summary: "Copy joch's JSON Schemas into a repository and map its YAML files to them for editors (VS Code yaml.schemas)",
+    usage: 'joch schemas [ROOT] [--dir .joch/schemas] [--settings vscode|none]   (exit 1 when the editor settings could not be merged)',
+    load: () => import('./schemas.js'),
+  },
   action: {
     summary: 'Run the GitHub Action: review a pull request (reads INPUT_* and GITHUB_* variables)',
     usage: 'joch action   (inside a workflow step; see action.yml)',

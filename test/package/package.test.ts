@@ -191,6 +191,16 @@ describe('a global install of the tarball', () => {
     expect(listFiles(path.join(work, 'installed')).some((f) => f.startsWith('crds/'))).toBe(true);
   });
 
+  it('writes the schemas it ships into a repository for editors', () => {
+    const repo = path.join(tmp, 'editor');
+    cpSync(path.join(ROOT, 'examples', 'fleet'), repo, { recursive: true });
+    const r = run(path.join(prefix, 'bin', 'joch'), ['schemas'], { cwd: repo });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    sameTree(path.join(ROOT, 'schemas'), path.join(repo, '.joch', 'schemas'));
+    expect(readFileSync(path.join(repo, '.vscode', 'settings.json'), 'utf8')).toContain('"./.joch/schemas/joch.schema.json"');
+  });
+
   it('reports a broken fleet at its file and line, and exits 1', () => {
     const broken = path.join(tmp, 'broken');
     cpSync(path.join(ROOT, 'examples', 'fleet'), broken, { recursive: true });
