@@ -7,7 +7,7 @@
  * entrypoint reconciles a repository from that copy.
  */
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -189,6 +189,18 @@ describe('a global install of the tarball', () => {
     expect(fromCheckout.code).toBe(0);
     sameTree(path.join(work, 'checkout'), path.join(work, 'installed'));
     expect(listFiles(path.join(work, 'installed')).some((f) => f.startsWith('crds/'))).toBe(true);
+  });
+
+  it('serves its library entries by package name, with their type declarations', () => {
+    const user = path.join(tmp, 'library-user');
+    mkdirSync(path.join(user, 'node_modules'), { recursive: true });
+    symlinkSync(installed, path.join(user, 'node_modules', PKG.name), 'dir');
+    const script = `const lib = await import('${PKG.name}'); const cli = await import('${PKG.name}/cli');
+      const schema = await import('${PKG.name}/schemas/agent.schema.json', { with: { type: 'json' } });
+      console.log(typeof lib.runValidate, typeof cli.runCli, schema.default.title);`;
+    const r = ok(run(process.execPath, ['--input-type=module', '-e', script], { cwd: user }), 'import');
+    expect(r.stdout).toBe('function function Agent\n');
+    expect(existsSync(path.join(installed, 'dist', 'pipeline', 'index.d.ts'))).toBe(true);
   });
 
   it('writes the schemas it ships into a repository for editors', () => {
