@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type JsonReport } from '../support/repo.js';
+import { cli, type JsonReport } from '../support/repo.js';
 import { everyChannel, fleetWith, ROOT } from './channels.js';
 
 const TOOL = 'apiVersion: joch.dev/v1alpha1\nkind: Tool\n';
@@ -60,5 +60,20 @@ describe('a folder that cannot be read', () => {
       expect.objectContaining({ code: 'JOCH110', file: 'platform/locked', line: 1, column: 1, message: expect.stringContaining('EACCES') }),
     ]);
     expect(json.summary.resources).toBeGreaterThan(50);
+  });
+});
+
+describe('an exception that escapes a command', () => {
+  it('is one line on stderr with exit 2; --debug or JOCH_DEBUG=1 shows the stack', async () => {
+    const root = fleetWith({ 'not-a-folder': 'x' });
+    // An output folder under a file: the write fails below the command, where nothing expects it.
+    const plain = await cli(['compile', '-o', 'not-a-folder/out'], root);
+    expect(plain.code).toBe(2);
+    expect(plain.stderr).toMatch(/^joch compile: internal error: ENOTDIR: .*--debug or JOCH_DEBUG=1.*\n$/);
+    expect(plain.stderr.split('\n')).toHaveLength(2);
+    for (const debug of [await cli(['compile', '-o', 'not-a-folder/out', '--debug'], root), await cli(['compile', '-o', 'not-a-folder/out'], root, { env: { JOCH_DEBUG: '1' } })]) {
+      expect(debug.code).toBe(2);
+      expect(debug.stderr).toMatch(/^joch compile: internal error: Error: ENOTDIR[^\n]*\n\s+at /);
+    }
   });
 });
