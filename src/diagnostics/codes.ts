@@ -71,6 +71,7 @@ const TABLE: readonly CodeInfo[] = [
   // 6xx: secrets
   { code: 'JOCH601', name: 'literal-credential', severity: 'error', summary: 'A manifest holds what looks like a credential value; Joch only holds references.', locked: true, sensitive: true },
   { code: 'JOCH602', name: 'credential-in-url', severity: 'error', summary: 'A URL carries a password or token.', locked: true, sensitive: true },
+  { code: 'JOCH603', name: 'credential-in-output', severity: 'error', summary: 'A compiled object or AgBOM would carry what looks like a credential; nothing was emitted.', locked: true },
 
   // 7xx: the built-in policy baseline (src/policy/README.md gives each rule's rationale)
   { code: 'JOCH701', name: 'prod-side-effect-without-approval', severity: 'error', summary: 'A production agent holds an external_write, financial, communication, code_execution or privileged tool that neither the tool nor an applicable Policy puts under approval.', locked: true },
