@@ -53,7 +53,7 @@ export const VALUE_DETECTORS: readonly CredentialDetector[] = [
 /** Mixed like random base64 (several of each case and digits, few slashes), unlike hex digests and paths of words. */
 function looksRandom(text: string): boolean {
   const count = (re: RegExp) => text.match(re)?.length ?? 0;
-  return count(/[A-Z]/g) >= 5 && count(/[a-z]/g) >= 5 && count(/[0-9]/g) >= 3 && count(/\//g) <= 3 && !text.includes('//');
+  return count(/[A-Z]/g) >= 5 && count(/[a-z]/g) >= 5 && count(/[0-9]/g) >= 1 && count(/\//g) <= 3 && !text.includes('//');
 }
 
 /** Whether base64 text decodes to `user:password`, the form of a basic authentication credential. */
@@ -295,6 +295,7 @@ function maskWhole(line: string): string {
  */
 export function redactSourceLines(lines: readonly string[], start = 0, end = lines.length): string[] {
   const out: string[] = [];
+  const secretAnchors = anchorsAliasedAsSecrets(lines);
   let under: Continuation | undefined;
   let named: NamedValue | undefined;
   for (let i = 0; i < Math.min(end, lines.length); i++) {
@@ -305,13 +306,40 @@ export function redactSourceLines(lines: readonly string[], start = 0, end = lin
       if (line.trim() !== '') under = { ...under, pending: false };
     } else {
       named = namedValueAfter(named, line);
-      const heldUnder = named?.valueHere ? named.name : undefined;
+      const heldUnder = named?.valueHere ? named.name : anchoredSecret(line, secretAnchors);
       const safe = redactSourceLine(line);
       if (i >= start) out.push(heldUnder ? maskKeyedValue(safe, heldUnder) : safe);
       under = continuationAfter(line, heldUnder);
     }
   }
   return out;
+}
+
+/**
+ * Anchors whose alias is the value of a credential key (`x: &pw VALUE`, then
+ * `password: *pw`): the anchored value is the credential, wherever it is.
+ */
+function anchorsAliasedAsSecrets(lines: readonly string[]): Set<string> {
+  const out = new Set<string>();
+  for (const line of lines) {
+    if (!line.includes('*')) continue;
+    for (const m of line.matchAll(ALIAS_UNDER_KEY)) {
+      if (namesSecret(unquote(m[1] ?? ''))) out.add(m[2] ?? '');
+    }
+  }
+  return out;
+}
+
+/** `key: *alias`, in block or flow style; the key may be quoted. */
+const ALIAS_UNDER_KEY = /(?<![^\s{,])(["']?[^\s:{},"'*&!]+["']?)[ \t]*:[ \t]+\*([^\s,{}[\]]+)/g;
+
+/** `password`, when the line's value carries an anchor that a credential key aliases. */
+function anchoredSecret(line: string, anchors: ReadonlySet<string>): string | undefined {
+  if (!anchors.size || !line.includes('&')) return undefined;
+  const m = KEY_VALUE_LINE.exec(line);
+  const props = m ? valueOf(m[5] ?? '').props : '';
+  for (const p of props.split(/\s+/)) if (p.startsWith('&') && anchors.has(p.slice(1))) return 'password';
+  return undefined;
 }
 
 /**
