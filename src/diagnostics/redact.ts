@@ -368,3 +368,45 @@ function namedValueAfter(named: NamedValue | undefined, line: string): NamedValu
   if (column < named.column || (column === named.column && /^\s*-/.test(m[1] ?? ''))) return undefined;
   return { ...named, valueHere: column === named.column && key === 'value' };
 }
+
+/** One run of a line: a structural character, a stretch of blanks, or a word. */
+const RUN = /[:{}[\],"'#]|\s+|[^\s:{}[\],"'#]+/g;
+
+/** A word that is structure, not content: a list marker, a document marker, a block scalar header, a node property. */
+const STRUCTURAL_WORD = /^(?:-|\?|---|\.\.\.|[|>][-+0-9]*|[&*][^\s]{0,64}|![^\s]{0,64})$/;
+
+/** A key as written: letters, digits and the usual separators, short, no escapes. */
+const PLAIN_KEY = /^[A-Za-z0-9_./-]{1,64}$/;
+
+/**
+ * The lines of a file that did not parse, made safe to show. Nothing about
+ * it is known (which text is a key, where a quoted value ends), so only its
+ * shape is kept: indentation, punctuation, node properties and plain keys
+ * that are followed by a colon; every other word is masked. A syntax error
+ * is about that shape, so the frame still shows where it is.
+ */
+export function redactUnparsedLines(lines: readonly string[]): string[] {
+  return lines.map(redactUnparsedLine);
+}
+
+function redactUnparsedLine(line: string): string {
+  const runs = line.match(RUN) ?? [];
+  let out = '';
+  for (let i = 0; i < runs.length; i++) {
+    const run = runs[i] ?? '';
+    out += keepsInFrame(run, runs, i) ? run : stars(run);
+  }
+  return out;
+}
+
+function keepsInFrame(run: string, runs: readonly string[], i: number): boolean {
+  if (/^(?:\s+|[:{}[\],"'#])$/.test(run)) return true;
+  if (STRUCTURAL_WORD.test(run)) return true;
+  if (!PLAIN_KEY.test(run) || looksSecret(run)) return false;
+  // A key: a colon follows, after at most a closing quote, and the colon ends the key (a blank, a quote, a bracket or the end after it).
+  let j = i + 1;
+  if (runs[j] === '"' || runs[j] === "'") j++;
+  if (runs[j] !== ':') return false;
+  const after = runs[j + 1];
+  return after === undefined || /^(?:\s+|["'{[\]},])$/.test(after);
+}

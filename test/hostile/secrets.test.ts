@@ -72,3 +72,33 @@ describe('a credential planted in a Model', () => {
     }
   });
 });
+
+describe('a file that does not parse', () => {
+  it.each([
+    ['a JSON-style pair with no space', '{"password":"Zq8vL2pW9xR4", "a": [\n'],
+    ['an explicit key', '? password\n: Zq8vL2pW9xR4\nbroken: [\n'],
+    ['an escaped key', '"pass\\u0077ord": Zq8vL2pW9xR4\nbroken: [\n'],
+    ['a quoted value continued at column 0', 'token: "Zq8vL2pW9xR4\nZq8vL2pW9xR5"\nbroken: [\n'],
+  ])('%s: the frame keeps the shape and shows no value', async (_name, text) => {
+    const root = fleetWith({ 'platform/broken.yaml': text });
+    for (const run of (await everyChannel(root)).filter((r) => r.channel.startsWith('validate'))) {
+      expect(run.code, run.channel).toBe(1);
+      expect(run.output, run.channel).toContain('platform/broken.yaml');
+      expect(run.output, run.channel).not.toContain('Zq8vL2pW9xR');
+    }
+  });
+});
+
+describe('a token as a file name', () => {
+  it('is a located error, and the name appears in no output', async () => {
+    const token = `ghp_${'Ab12'.repeat(9)}`;
+    const root = fleetWith({ [`platform/${token}.yaml`]: 'apiVersion: joch.dev/v1alpha1\nkind: Team\nmetadata:\n  name: leaked\nspec: {}\n' });
+    const runs = await everyChannel(root);
+    for (const run of runs) {
+      expect(run.code, `${run.channel}: ${run.stderr}`).toBe(1);
+      expect(run.output, run.channel).not.toContain(token);
+    }
+    const json = JSON.parse(runs.find((r) => r.channel === 'validate json')?.stdout ?? '') as JsonReport;
+    expect(json.diagnostics).toContainEqual(expect.objectContaining({ code: 'JOCH601', line: 1, column: 1, message: expect.stringContaining('file name') }));
+  });
+});
