@@ -6,7 +6,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { looksSecret, redactSourceLines, redactText } from '../../src/diagnostics/redact.js';
+import { globMatches } from '../../src/policy/conditions.js';
 import { credentialIn } from '../../src/schema/secrets.js';
+import { pick, rng } from '../support/random.js';
 import type { JsonReport } from '../support/repo.js';
 import { cli, tmpRepo } from '../support/repo.js';
 
@@ -62,5 +64,17 @@ describe('patterns on untrusted text are linear', () => {
     expect(r.code).not.toBe(2);
     const json = JSON.parse(r.stdout) as JsonReport;
     for (const d of json.diagnostics) expect(d.line).toBeGreaterThan(0);
+  });
+
+  it('a policy glob with many stars against a 1 MB fact finishes, and matches as the regular expression it replaced', () => {
+    expect(elapsed(() => expect(globMatches('*a*a*a*a*a*a*a*b', fill('a'))).toBe(false))).toBeLessThan(5_000);
+    const r = rng(7);
+    const reference = (glob: string) => new RegExp(`^${glob.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+    for (let i = 0; i < 2_000; i++) {
+      const word = (n: number) => Array.from({ length: n }, () => pick(r, ['a', 'b', '*', '.', '\n'])).join('');
+      const glob = word(1 + Math.floor(r() * 6));
+      const text = word(Math.floor(r() * 8)).replace(/\*/g, 'c');
+      expect(globMatches(glob, text), `${JSON.stringify(glob)} ~ ${JSON.stringify(text)}`).toBe(reference(glob).test(text));
+    }
   });
 });
