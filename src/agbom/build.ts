@@ -221,10 +221,19 @@ function addModel(walk: Walk, r: Resource, role: string): Draft {
     .add('joch:model:fallbackPolicy', str(r.spec, 'routing', 'fallbackPolicy'))
     .addAll('joch:policy:decision', decisionFacts(walk.bundle, r))
     .addAll('joch:policy:runtimeRule', runtimeRuleFacts(walk.bundle, r));
-  for (const [k, v] of Object.entries(obj(r.spec, 'capabilities') ?? {})) f.add(`joch:model:capability:${segment(k)}`, v);
-  for (const [k, v] of Object.entries(obj(r.spec, 'defaultParameters') ?? {})) f.add(`joch:model:arg:${segment(k)}`, v);
+  for (const [k, v] of settings(obj(r.spec, 'capabilities'))) f.add(`joch:model:capability:${segment(k)}`, v);
+  for (const [k, v] of settings(obj(r.spec, 'defaultParameters'))) f.add(`joch:model:arg:${segment(k)}`, v);
   link(draft, addModelEndpoint(walk, r, facts.provider));
   return draft;
+}
+
+/**
+ * The entries of a free-form map an AgBOM may carry: numbers and booleans
+ * (temperature, max_tokens, streaming). A string there can be anything, a
+ * prompt or a key pasted by mistake, and an inventory has no use for it.
+ */
+function settings(map: Record<string, unknown> | undefined): Array<[string, number | boolean]> {
+  return Object.entries(map ?? {}).filter((e): e is [string, number | boolean] => typeof e[1] === 'number' || typeof e[1] === 'boolean');
 }
 
 function addModelEndpoint(walk: Walk, r: Resource, provider: string): Draft {

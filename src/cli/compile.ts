@@ -2,7 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { AGBOM_FORMATS, renderAgBom } from '../agbom/index.js';
 import { renderFiles, renderStream, selectObjects, writeFiles, type OutputFile } from '../compile/index.js';
-import { formatDiagnostics, OUTPUT_FORMATS } from '../diagnostics/index.js';
+import { formatDiagnostics, OUTPUT_FORMATS, summarize, type Diagnostic } from '../diagnostics/index.js';
 import { buildRunAgBoms } from '../pipeline/agbom.js';
 import { runCompile, type CompileRun } from '../pipeline/compile.js';
 import { checkOptions, parseCommandLine, UsageError, type CommandContext } from './context.js';
@@ -62,7 +62,15 @@ export async function run(argv: string[], ctx: CommandContext): Promise<number> 
   }
   const dir = path.resolve(ctx.cwd, opts.output as string);
   const files = renderFiles(result.output, { singleFile: opts['single-file'], crds: opts.crds });
-  if (!opts['no-agbom'] && opts.crds !== 'only') files.push(...agbomFiles(result, ctx));
+  if (!opts['no-agbom'] && opts.crds !== 'only') {
+    const boms = agbomFiles(result, ctx);
+    if (!boms.ok) {
+      report(formatDiagnostics(opts.format, boms.blocking, summarize(boms.blocking, result.summary.files, result.summary.resources), { color, toolVersion: version(), sourceText: (file) => texts.get(file) }));
+      if (opts.format === 'text') report('joch compile: nothing was emitted because of the errors above\n');
+      return 1;
+    }
+    files.push(...boms.files);
+  }
   const stats = writeFiles(dir, files);
   if (opts.format === 'text') {
     report(
@@ -78,9 +86,9 @@ export async function run(argv: string[], ctx: CommandContext): Promise<number> 
  * the path does not carry the generation, so the file is rewritten only when
  * the inventory changes (the generation lives in the document).
  */
-function agbomFiles(result: CompileRun, ctx: CommandContext): OutputFile[] {
+function agbomFiles(result: CompileRun, ctx: CommandContext): { ok: true; files: OutputFile[] } | { ok: false; blocking: readonly Diagnostic[] } {
   const built = buildRunAgBoms(result.validation, { toolVersion: version(), env: ctx.env });
-  if (!built.ok) return [];
+  if (!built.ok) return { ok: false, blocking: built.blocking };
   const out: OutputFile[] = [];
   for (const bom of built.boms) {
     const [, ns = '', name = ''] = bom.inventory.agent.split('/');
@@ -89,7 +97,7 @@ function agbomFiles(result: CompileRun, ctx: CommandContext): OutputFile[] {
       out.push({ path: `agbom/${ns}/${name}${r.extension}`, content: r.text });
     }
   }
-  return out;
+  return { ok: true, files: out };
 }
 
 const OPTIONS = {

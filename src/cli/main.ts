@@ -5,6 +5,7 @@
  * or internal failure.
  */
 import { readFileSync } from 'node:fs';
+import { redactText } from '../diagnostics/redact.js';
 import { UsageError, type CommandContext } from './context.js';
 
 interface Command {
@@ -106,7 +107,8 @@ function help(): string {
 }
 
 export async function runCli(argv: string[], ctx: CommandContext = defaultContext()): Promise<number> {
-  const [name, ...rest] = argv;
+  const debug = argv.includes('--debug') || ctx.env['JOCH_DEBUG'] === '1';
+  const [name, ...rest] = argv.filter((a) => a !== '--debug');
   if (!name || name === 'help' || name === '--help' || name === '-h') {
     ctx.stdout(help());
     return name ? 0 : 2;
@@ -132,9 +134,20 @@ export async function runCli(argv: string[], ctx: CommandContext = defaultContex
       ctx.stderr(`joch ${name}: ${e.message}\nUsage: ${command.usage}\n`);
       return 2;
     }
-    ctx.stderr(`joch ${name}: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    ctx.stderr(internalError(name, e, debug));
     return 2;
   }
+}
+
+/**
+ * An exception that escaped a command is a bug in joch, not in the input: one
+ * line saying so, and the stack only when asked for. Only the first line of
+ * the error's message is shown, with anything shaped like a credential masked.
+ */
+function internalError(name: string, e: unknown, debug: boolean): string {
+  if (debug) return `joch ${name}: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`;
+  const message = redactText((e instanceof Error ? e.message : String(e)).split('\n')[0] ?? '');
+  return `joch ${name}: internal error: ${message} (run again with --debug or JOCH_DEBUG=1 for the stack trace)\n`;
 }
 
 function defaultContext(): CommandContext {

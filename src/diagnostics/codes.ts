@@ -25,14 +25,14 @@ const TABLE: readonly CodeInfo[] = [
   // 1xx: reading and parsing files
   { code: 'JOCH101', name: 'yaml-syntax', severity: 'error', summary: 'The file is not valid YAML.', locked: true },
   { code: 'JOCH102', name: 'duplicate-key', severity: 'error', summary: 'A mapping has the same key twice.', locked: true },
-  { code: 'JOCH103', name: 'alias-limit', severity: 'error', summary: 'YAML aliases expand beyond the allowed limit (a possible alias bomb).', locked: true },
+  { code: 'JOCH103', name: 'alias-limit', severity: 'error', summary: 'YAML aliases expand beyond the allowed limit (a possible alias bomb), or an alias refers to a collection that contains it.', locked: true },
   { code: 'JOCH104', name: 'custom-tag', severity: 'error', summary: 'A YAML tag outside the core schema is used.', locked: true },
   { code: 'JOCH105', name: 'not-text', severity: 'error', summary: 'The file is binary or not valid UTF-8.', locked: true },
   { code: 'JOCH106', name: 'file-too-large', severity: 'error', summary: 'The file is larger than the configured limit.', locked: true },
   { code: 'JOCH107', name: 'symlink-escape', severity: 'error', summary: 'A symbolic link points outside the repository root and was not followed.', locked: true },
   { code: 'JOCH108', name: 'empty-document', severity: 'info', summary: 'A YAML document is empty.' },
   { code: 'JOCH109', name: 'not-a-mapping', severity: 'error', summary: 'A YAML document is not a mapping.', locked: true },
-  { code: 'JOCH110', name: 'unreadable-file', severity: 'error', summary: 'A file could not be read.', locked: true },
+  { code: 'JOCH110', name: 'unreadable-file', severity: 'error', summary: 'A file or folder could not be read.', locked: true },
   { code: 'JOCH111', name: 'too-many-documents', severity: 'error', summary: 'A file holds more YAML documents than the configured limit.', locked: true },
 
   // 2xx: what a document is
@@ -71,6 +71,7 @@ const TABLE: readonly CodeInfo[] = [
   // 6xx: secrets
   { code: 'JOCH601', name: 'literal-credential', severity: 'error', summary: 'A manifest holds what looks like a credential value; Joch only holds references.', locked: true, sensitive: true },
   { code: 'JOCH602', name: 'credential-in-url', severity: 'error', summary: 'A URL carries a password or token.', locked: true, sensitive: true },
+  { code: 'JOCH603', name: 'credential-in-output', severity: 'error', summary: 'A compiled object or AgBOM would carry what looks like a credential; nothing was emitted.', locked: true },
 
   // 7xx: the built-in policy baseline (src/policy/README.md gives each rule's rationale)
   { code: 'JOCH701', name: 'prod-side-effect-without-approval', severity: 'error', summary: 'A production agent holds an external_write, financial, communication, code_execution or privileged tool that neither the tool nor an applicable Policy puts under approval.', locked: true },

@@ -1,5 +1,8 @@
 import { allCodes, codeInfo } from './codes.js';
-import { redactSourceLines, redactText } from './redact.js';
+import { redactSourceLines, redactText, redactUnparsedLines } from './redact.js';
+
+/** Codes that mean some of a file was not read as YAML: its frames are redacted by shape alone. */
+const UNPARSED = new Set(['JOCH101', 'JOCH102', 'JOCH103', 'JOCH104']);
 import type { Diagnostic, Severity } from './types.js';
 import { describeResource } from './types.js';
 
@@ -62,7 +65,15 @@ export function formatDiagnostics(
   summary: Summary,
   ctx: FormatContext = {},
 ): string {
-  const sorted = sortDiagnostics(diags).map(redactDiagnostic);
+  // A file name can be a token too: it is masked, and the code frames still find the file by its real name.
+  const realNames = new Map<string, string>();
+  const sorted = sortDiagnostics(diags).map((d) => {
+    const safe = redactDiagnostic(d);
+    if (safe.file !== d.file) realNames.set(safe.file, d.file);
+    return safe;
+  });
+  const read = ctx.sourceText;
+  if (read && realNames.size) ctx = { ...ctx, sourceText: (file) => read(realNames.get(file) ?? file) };
   switch (format) {
     case 'json':
       return formatJson(sorted, summary, ctx);
@@ -90,11 +101,12 @@ function redactDiagnostic(d: Diagnostic): Diagnostic {
     : undefined;
   return {
     ...d,
+    file: redactText(d.file),
     message: redactText(d.message),
     ...(d.path !== undefined ? { path: redactText(d.path) } : {}),
     ...(d.hint !== undefined ? { hint: redactText(d.hint) } : {}),
     ...(resource ? { resource } : {}),
-    ...(d.related ? { related: d.related.map((r) => ({ ...r, message: redactText(r.message) })) } : {}),
+    ...(d.related ? { related: d.related.map((r) => ({ ...r, file: redactText(r.file), message: redactText(r.message) })) } : {}),
   };
 }
 
@@ -255,12 +267,14 @@ function formatText(diags: readonly Diagnostic[], summary: Summary, ctx: FormatC
   const color = ctx.color ?? false;
   const lines: string[] = [];
   const masked = sensitiveSpans(diags);
+  const unparsed = new Set(diags.filter((d) => UNPARSED.has(d.code)).map((d) => d.file));
   // Split and redacted once per file: a file with thousands of findings is not re-read for each.
   const safe = new Map<string, readonly string[] | undefined>();
   const safeLinesOf = (file: string): readonly string[] | undefined => {
     if (!safe.has(file)) {
       const text = ctx.sourceText?.(file);
-      safe.set(file, text === undefined ? undefined : redactSourceLines(text.split(/\r?\n/)));
+      const lines = text?.split(/\r?\n/);
+      safe.set(file, lines === undefined ? undefined : unparsed.has(file) ? redactUnparsedLines(lines) : redactSourceLines(lines));
     }
     return safe.get(file);
   };

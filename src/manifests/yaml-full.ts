@@ -3,7 +3,7 @@
  * file the fast path declines. It reports every error and warning with its
  * position, and enforces the safety limits (aliases, tags).
  */
-import { Composer, isScalar, Lexer, LineCounter, Parser, type CST, type Document, type Node, type YAMLError } from 'yaml';
+import { Composer, isScalar, Lexer, LineCounter, Parser, visit, type CST, type Document, type Node, type YAMLError } from 'yaml';
 import { finding, type Finding } from '../diagnostics/index.js';
 
 export interface FullDocument {
@@ -131,6 +131,17 @@ export function parseYamlFull(text: string, file: string, limits: YamlLimits): F
       docs.push({ value: null, empty: false, ok: false });
       continue;
     }
+    const cycle = aliasToAncestor(doc);
+    if (cycle !== undefined) {
+      const p = lineCounter.linePos(cycle.offset);
+      findings.push(
+        finding('JOCH103', `the alias *${cycle.name} refers to a collection that contains it, so its value would never end; the document was not loaded`, { file, line: p.line, column: p.col }, {
+          hint: `an alias may only repeat a value defined before it and outside it: move &${cycle.name} or copy the value`,
+        }),
+      );
+      docs.push({ value: null, empty: false, ok: false });
+      continue;
+    }
     try {
       const value: unknown = doc.toJS({ maxAliasCount: limits.maxAliasCount });
       docs.push({ value: value ?? null, empty: isEmptyContents(doc.contents), ok: true, range: [doc.range[0], doc.range[2]], directives: doc.directives.toString(doc) });
@@ -146,6 +157,28 @@ export function parseYamlFull(text: string, file: string, limits: YamlLimits): F
     }
   }
   return { docs, findings };
+}
+
+/**
+ * The first alias that refers to one of its own ancestors (`spec: &c` with
+ * `self: *c` below it, or `<<: *s` inside `&s`): such a value is infinite,
+ * and every stage after the loader walks values recursively. An anchor is
+ * always defined before its alias, so a cycle can only run through an
+ * ancestor: checking the ancestors of every alias finds them all.
+ */
+function aliasToAncestor(doc: Document.Parsed): { name: string; offset: number } | undefined {
+  let found: { name: string; offset: number } | undefined;
+  visit(doc, {
+    Alias(_key, alias, path) {
+      const target = alias.resolve(doc);
+      if (target !== undefined && path.includes(target)) {
+        found = { name: alias.source, offset: alias.range?.[0] ?? 0 };
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return found;
 }
 
 /**

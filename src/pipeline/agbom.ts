@@ -4,6 +4,9 @@
  */
 import { buildFleet, digestFiles, isPolicyFindingCode, sourceTimeOf, type AgBom, type GenerationState, type Organization } from '../agbom/index.js';
 import type { Diagnostic } from '../diagnostics/index.js';
+import { resolveFindings } from '../manifests/index.js';
+import { emissionFindings } from '../schema/emission.js';
+import { agbomEmissions } from './emission.js';
 import type { ValidationRun } from './index.js';
 
 export interface RunAgBomOptions {
@@ -28,7 +31,7 @@ export type RunAgBoms =
     };
 
 /** What an AgBOM needs of a run: a local one (ValidationRun) or one of a Git snapshot (SnapshotRun). */
-export type AgBomSource = Pick<ValidationRun, 'diagnostics' | 'snapshot' | 'graphs' | 'policy'>;
+export type AgBomSource = Pick<ValidationRun, 'diagnostics' | 'snapshot' | 'graphs' | 'policy' | 'set'>;
 
 export function buildRunAgBoms(run: AgBomSource, options: RunAgBomOptions): RunAgBoms {
   // Policy findings are part of what an AgBOM reports (ls --high-risk); any other error means a wrong inventory.
@@ -45,5 +48,8 @@ export function buildRunAgBoms(run: AgBomSource, options: RunAgBomOptions): RunA
       files: digestFiles(run.snapshot),
     },
   );
+  // Refused as a whole: an AgBOM without the component that leaked would be a wrong inventory.
+  const leaks = emissionFindings(agbomEmissions(built.boms, run.set.resources));
+  if (leaks.length) return { ok: false, blocking: resolveFindings(run.set, leaks) };
   return { ok: true, ...built, timeFallback: time.fallback };
 }

@@ -3,6 +3,8 @@
  * policy found an error, and nothing should be written when compilation did:
  * `refused` says so. Returns data; the CLI renders and writes.
  */
+import { emissionFindings } from '../schema/emission.js';
+import { compiledEmissions } from './emission.js';
 import { findingResolver } from './findings.js';
 import { sortDiagnostics, summarize, finding, type Diagnostic, type Finding, type Summary } from '../diagnostics/index.js';
 import { createCompiler, type Compiler, type CompileOptions, type CompileOutput } from '../compile/index.js';
@@ -66,5 +68,6 @@ export async function runCompile(input: CompileRunInput): Promise<CompileRun> {
     displayPrefix: run.snapshot.displayPrefix,
   });
   timings.compile = performance.now() - start;
-  return finish(run, [...before, ...resolve(output.findings)], output, timings);
+  const leaks = emissionFindings(compiledEmissions(output));
+  return finish(run, [...before, ...resolve([...output.findings, ...leaks])], output, timings);
 }

@@ -15,6 +15,8 @@ import { buildAgentGraphs, type AgentGraph } from '../model/graph.js';
 import { evaluatePolicy, type PolicyResult } from '../policy/index.js';
 import { ALL_CHECKS, validateManifests, type ValidationResult } from '../schema/index.js';
 import { displayPath, type Snapshot, type SourceFile } from '../source/types.js';
+import { emissionFindings } from '../schema/emission.js';
+import { compiledEmissions } from './emission.js';
 import { findingResolver } from './findings.js';
 import { stageTimer, type Timings } from './index.js';
 
@@ -90,7 +92,8 @@ export function runSnapshot(input: SnapshotRunInput): SnapshotRun {
         displayPrefix: snapshot.displayPrefix,
       }),
     );
-    diagnostics = [...diagnostics, ...time('report', () => resolve(output?.findings ?? []))];
+    const leaks = time('guard', () => (output ? emissionFindings(compiledEmissions(output)) : []));
+    diagnostics = [...diagnostics, ...time('report', () => resolve([...(output?.findings ?? []), ...leaks]))];
   }
   const sorted = sortDiagnostics(diagnostics);
   const summary = summarize(sorted, set.files.length, set.resources.length);

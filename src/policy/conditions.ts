@@ -173,8 +173,7 @@ function enumMatcher(values: readonly string[], ordered: boolean, value: string 
 function stringMatcher(value: string | number | boolean): Matcher | string {
   if (typeof value === 'boolean') return `expected a string, got ${String(value)}`;
   const { op, operand } = typeof value === 'string' && value.startsWith('!=') ? { op: '!=' as const, operand: value.slice(2).trim() } : { op: '=' as const, operand: String(value) };
-  const glob = operand.includes('*') ? globToRegExp(operand) : undefined;
-  const equal = glob ? (s: string) => glob.test(s) : (s: string) => s === operand;
+  const equal = operand.includes('*') ? (s: string) => globMatches(operand, s) : (s: string) => s === operand;
   return anyMatcher(op === '!=' ? (s) => !equal(s) : equal, op === '!=');
 }
 
@@ -191,7 +190,34 @@ function anyMatcher(one: (s: string) => boolean, every: boolean): Matcher {
   };
 }
 
-function globToRegExp(glob: string): RegExp {
-  const escaped = glob.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'));
-  return new RegExp(`^${escaped.join('.*')}$`);
+const LINE_BREAK = /[\n\r\u2028\u2029]/;
+
+/**
+ * Whether `text` matches a glob whose only wildcard is `*` (any run of
+ * characters within a line). Both come from the repository, so this is not
+ * a regular expression: `^a.*a.*a.*b$` backtracks polynomially. Scanning
+ * with the last star as the only point to return to takes at most
+ * glob × text steps.
+ */
+export function globMatches(glob: string, text: string): boolean {
+  let g = 0;
+  let t = 0;
+  let star = -1;
+  let resume = 0;
+  while (t < text.length) {
+    if (g < glob.length && glob[g] !== '*' && glob[g] === text[t]) {
+      g++;
+      t++;
+    } else if (g < glob.length && glob[g] === '*') {
+      star = g++;
+      resume = t;
+    } else if (star !== -1 && !LINE_BREAK.test(text[resume] ?? '')) {
+      g = star + 1;
+      t = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (glob[g] === '*') g++;
+  return g === glob.length;
 }

@@ -13,6 +13,8 @@
 import { parse as parseYaml } from 'yaml';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { emissionFindings } from '../schema/emission.js';
+import { agbomEmissions } from '../pipeline/emission.js';
 import { buildFleet, digestFiles, parseState, renderCycloneDx, serializeCycloneDx, serializeState, sourceTimeOf, type GenerationState } from '../agbom/index.js';
 import { describeRef, writeStatus, type ApiCounters, type DesiredObject, type ObjectRef } from '../cluster/index.js';
 import type { CompileOptions, Compiler } from '../compile/index.js';
@@ -605,8 +607,15 @@ export class Reconciler {
       { graphs: run.graphs, state: before, bundles: new Map(run.policy.bundles.map((b) => [b.agent, b])) },
       { toolVersion: this.options.toolVersion, sourceTime: time.seconds, revision: compiled.revision, files: digestFiles(run.snapshot) },
     );
-    this.agbomState = state;
     const out = new Map<string, { generation: number; files: string[] }>();
+    // The emission guard: an AgBOM that would carry a credential is not written, and the generations do not move.
+    const leaks = emissionFindings(agbomEmissions(boms, run.set.resources));
+    if (leaks.length) {
+      const places = leaks.map((f) => ('path' in f.at ? `${f.at.file}` : `${f.at.file}:${f.at.line}`));
+      this.options.logger?.error({ code: 'JOCH603', files: [...new Set(places)] }, 'AgBOMs not written: one would carry what looks like a credential');
+      return out;
+    }
+    this.agbomState = state;
     for (const bom of boms) {
       const [, ns, name] = bom.inventory.agent.split('/');
       const file = `${AGBOM_DIR}/${ns}/${name}/${bom.generation.generation}.cdx.json`;

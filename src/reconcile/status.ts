@@ -13,6 +13,7 @@
  * Nothing here reads the clock, so a cycle that changed nothing renders the
  * same bytes and makes no commit.
  */
+import { redactText } from '../diagnostics/redact.js';
 import { stringify } from 'yaml';
 import type { AppliedObject, ClusterError, HealthStatus, JochStatus, ObjectRef, StatusUpdate } from '../cluster/index.js';
 import { objectRefKey, type CompiledView } from '../pipeline/origins.js';
@@ -83,16 +84,17 @@ export function keyOf(ref: { readonly kind: string; readonly namespace?: string 
 }
 
 export function fromDiagnostic(d: Diagnostic): StatusError {
-  return { code: d.code, message: d.message, file: d.file, line: d.line, column: d.column };
+  // Status is published: the same masking as every other rendering of a diagnostic (a file name can be a token).
+  return { code: d.code, message: redactText(d.message), file: redactText(d.file), line: d.line, column: d.column };
 }
 
 export function fromClusterError(e: ClusterError): StatusError {
   const where = e.ref ? `${e.ref.kind} ${e.ref.namespace ? `${e.ref.namespace}/` : ''}${e.ref.name}: ` : '';
-  return { code: `cluster/${e.code}`, message: `${where}${e.message}`, file: e.origin?.file ?? '', line: e.origin?.line ?? 0, column: e.origin?.column ?? 0 };
+  return { code: `cluster/${e.code}`, message: redactText(`${where}${e.message}`), file: redactText(e.origin?.file ?? ''), line: e.origin?.line ?? 0, column: e.origin?.column ?? 0 };
 }
 
 function base(r: Resource): Pick<ResourceStatus, 'key' | 'kind' | 'namespace' | 'name' | 'file'> {
-  return { key: r.key, kind: r.kind, ...(r.namespace !== undefined ? { namespace: r.namespace } : {}), name: r.name, file: r.file };
+  return { key: r.key, kind: r.kind, ...(r.namespace !== undefined ? { namespace: r.namespace } : {}), name: r.name, file: redactText(r.file) };
 }
 
 export interface AppliedInput {

@@ -4,7 +4,7 @@
  * in any manifest is an error, and the message never repeats the value.
  */
 import { finding, formatPath, type Finding, type PathSegment, type ResourceRef } from '../diagnostics/index.js';
-import { isKeyedSecret, URL_SECRET_QUERY, URL_USERINFO, VALUE_DETECTORS } from '../diagnostics/redact.js';
+import { detect, encodedSecret, isKeyedSecret, looksSecret, namesSecret, URL_SECRET_QUERY, URL_USERINFO, VALUE_DETECTORS } from '../diagnostics/redact.js';
 import type { ManifestDocument } from '../manifests/index.js';
 
 export { looksSecret } from '../diagnostics/redact.js';
@@ -14,11 +14,11 @@ const SCHEMA_FIELDS = new Set(['inputSchema', 'outputSchema']);
 
 export function secretFindings(d: ManifestDocument, resource: ResourceRef | undefined): Finding[] {
   const out: Finding[] = [];
-  const report = (code: 'JOCH601' | 'JOCH602', what: string, stack: PathSegment[]) => {
+  const report = (code: 'JOCH601' | 'JOCH602', what: string, stack: readonly PathSegment[], part?: 'key') => {
     const path = [...stack];
-    const where = formatPath(path);
+    const where = part === 'key' ? `the key at ${formatPath(path)}` : formatPath(path);
     out.push(
-      finding(code, `${where} holds what looks like ${what}; manifests must not contain credentials`, { file: d.file, doc: d.doc, path }, {
+      finding(code, `${where} holds what looks like ${what}; manifests must not contain credentials`, { file: d.file, doc: d.doc, path, ...(part ? { part } : {}) }, {
         resource,
         hint:
           code === 'JOCH602'
@@ -27,30 +27,55 @@ export function secretFindings(d: ManifestDocument, resource: ResourceRef | unde
       }),
     );
   };
-  walkScalars(d.body, [], (value, path, key) => {
-    if (URL_USERINFO.test(value)) return report('JOCH602', 'a URL with a password', path);
-    if (URL_SECRET_QUERY.test(value)) return report('JOCH602', 'a URL with a token in its query', path);
-    for (const det of VALUE_DETECTORS) {
-      if (det.pattern.test(value)) return report('JOCH601', det.what, path);
-    }
-    if (key !== undefined && isKeyedSecret(key, value)) {
-      report('JOCH601', `a credential (the key is "${key}")`, path);
-    }
-  });
+  if (d.doc === 0 && looksSecret(d.file)) {
+    out.push(
+      finding('JOCH601', 'the file name holds what looks like a credential; it would be copied into every output', { file: d.file, line: 1, column: 1 }, {
+        hint: 'rename the file, and revoke the credential: it is in the repository history',
+      }),
+    );
+  }
+  walkScalars(
+    d.body,
+    [],
+    (value, path, key) => {
+      const what = credentialIn(value, key);
+      if (what) report(what.code, what.what, path);
+    },
+    (name, path) => {
+      const what = credentialIn(name, undefined);
+      if (what) report(what.code, `${what.what} as a mapping key`, path, 'key');
+    },
+  );
   return out;
+}
+
+/** What credential a value (held under `key`) is, if any. */
+export function credentialIn(value: string, key: string | undefined): { code: 'JOCH601' | 'JOCH602'; what: string } | undefined {
+  if (URL_USERINFO.test(value)) return { code: 'JOCH602', what: 'a URL with a password' };
+  if (URL_SECRET_QUERY.test(value)) return { code: 'JOCH602', what: 'a URL with a token in its query' };
+  for (const det of VALUE_DETECTORS) {
+    if (detect(det, value)) return { code: 'JOCH601', what: det.what };
+  }
+  if (key !== undefined && isKeyedSecret(key, value)) return { code: 'JOCH601', what: `a credential (the key is "${key}")` };
+  if (encodedSecret(value)) return { code: 'JOCH601', what: 'a base64-encoded credential' };
+  return undefined;
 }
 
 /**
  * Visits every string and every finite number, a number as its decimal text:
- * a numeric API key or PIN is as much a credential as a quoted one. `path` is
- * a shared stack, copied by the visitor only when it reports. Under a schema
- * field the key names are property names, not values, so the key is not
- * passed on (but a credential-shaped value there is still one).
+ * a numeric API key or PIN is as much a credential as a quoted one; bytes
+ * (`!!binary`) as their base64 text. `path` is a shared stack, copied by the
+ * visitor only when it reports. Under a schema field the key names are
+ * property names, not values, so the key is not passed on (but a
+ * credential-shaped value there is still one). Under a credential key, a
+ * list or a mapping holds the credential too: its items and its `value`
+ * (or credential-named) entries are checked as held under that key.
  */
-function walkScalars(
+export function walkScalars(
   node: unknown,
   path: PathSegment[],
   visit: (value: string, path: PathSegment[], key: string | undefined) => void,
+  visitKey: (key: string, path: PathSegment[]) => void = () => undefined,
   key?: string,
   keyed = true,
 ): void {
@@ -58,17 +83,21 @@ function walkScalars(
   if (text !== undefined) {
     visit(text, path, keyed ? key : undefined);
   } else if (Array.isArray(node)) {
+    const held = keyed && key !== undefined && namesSecret(key) ? key : undefined;
     for (let i = 0; i < node.length; i++) {
       path.push(i);
-      walkScalars(node[i], path, visit, undefined, keyed);
+      walkScalars(node[i], path, visit, visitKey, held, keyed);
       path.pop();
     }
   } else if (node && typeof node === 'object') {
     const record = node as Record<string, unknown>;
     const named = nameOfValue(record);
+    const held = keyed && key !== undefined && namesSecret(key) ? key : undefined;
     for (const k in record) {
       path.push(k);
-      walkScalars(record[k], path, visit, k === 'value' && named !== undefined ? named : k, keyed && !SCHEMA_FIELDS.has(k));
+      visitKey(k, path);
+      const under = k === 'value' ? (named ?? held ?? k) : k;
+      walkScalars(record[k], path, visit, visitKey, under, keyed && !SCHEMA_FIELDS.has(k));
       path.pop();
     }
   }
@@ -86,6 +115,7 @@ function nameOfValue(record: Record<string, unknown>): string | undefined {
 /** The text a scalar is checked as; `.inf` and `.nan` would read as the words "Infinity" and "NaN", which are no credentials. */
 function scalarText(node: unknown): string | undefined {
   if (typeof node === 'string') return node;
+  if (node instanceof Uint8Array) return Buffer.from(node).toString('base64');
   if (typeof node === 'bigint') return String(node);
   if (typeof node === 'number' && Number.isFinite(node)) return String(node);
   return undefined;

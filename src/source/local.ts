@@ -8,7 +8,7 @@
  * the read itself (measured: 9,100 files read in 66 ms synchronously, 408 ms
  * with 64 reads in flight).
  */
-import { closeSync, fstatSync, lstatSync, openSync, readdirSync, readFileSync, readSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, openSync, readdirSync, readFileSync, readSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
 import path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import { finding, type Finding } from '../diagnostics/index.js';
@@ -227,12 +227,28 @@ class Walker {
     return statSync(abs);
   }
 
+  /**
+   * A folder's entries in name order (so that when two paths reach one
+   * folder, the same one always wins); undefined for a folder already seen (a
+   * link cycle, or a folder reached twice) or one that cannot be read, which
+   * is a finding like an unreadable file.
+   */
+  private readFolder(abs: string, rel: string): Dirent[] | undefined {
+    try {
+      const real = realpathSync(abs);
+      if (this.seenDirs.has(real)) return undefined;
+      this.seenDirs.add(real);
+      return readdirSync(abs, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    } catch (e) {
+      const shown = this.display(rel) || '.';
+      this.findings.push(finding('JOCH110', `cannot read the folder: ${(e as NodeJS.ErrnoException).code ?? String(e)}; the files in it were not read`, at(shown)));
+      return undefined;
+    }
+  }
+
   private visitDir(abs: string, rel: string): void {
-    const real = realpathSync(abs);
-    if (this.seenDirs.has(real)) return; // a link cycle, or a folder reached twice
-    this.seenDirs.add(real);
-    // In name order, so that when two paths reach one folder, the same one always wins.
-    const entries = readdirSync(abs, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const entries = this.readFolder(abs, rel);
+    if (!entries) return;
     for (const e of entries) {
       const childRel = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory()) {

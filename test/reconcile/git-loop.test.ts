@@ -131,6 +131,52 @@ describe('joch sync against a real Git server (rendered manifests target)', () =
     expect(await summary(repo)).toMatchObject({ phase: 'Synced', lastApplied: { revision: fixed }, errors: [] });
   });
 
+  it('refuses a revision whose YAML alias refers to its own ancestor at the alias line, keeps the last good one and writes the status', async () => {
+    const { repo, commit: good } = await fleetRepo(root, `alias-cycle-${++n}.git`, 2);
+    const sync = await syncRuntime(flags(server.url(repo.name)), root);
+    expect((await sync.reconciler.runCycle()).result).toBe('applied');
+    const renderedTip = await tip(repo, 'joch/rendered');
+
+    const file = 'team-000/tools/cycle.yaml';
+    await repo.write({ [file]: 'apiVersion: joch.dev/v1alpha1\nkind: Tool\nmetadata:\n  name: cycle\n  namespace: team-000\nspec: &c\n  type: http\n  self: *c\n' });
+    const bad = await repo.commit('a tool whose spec contains itself');
+    await repo.push('HEAD:refs/heads/main');
+    const r = await sync.reconciler.runCycle();
+    expect(r).toMatchObject({ result: 'refused', revision: bad });
+    expect(r.errors).toContainEqual(expect.objectContaining({ code: 'JOCH103', file, line: 8 }));
+    expect(sync.logs.lines.some((l) => /cycle crashed|Maximum call stack/.test(JSON.stringify(l)))).toBe(false);
+    expect(await tip(repo, 'joch/rendered')).toBe(renderedTip);
+    const s = await summary(repo);
+    expect(s).toMatchObject({ phase: 'Refused', observedRevision: bad, lastApplied: { revision: good } });
+    expect(s.errors).toContainEqual(expect.objectContaining({ code: 'JOCH103', file, line: 8 }));
+  });
+
+  it('refuses a revision with a credential in a record and a token as a file name; neither reaches the branches or the log', async () => {
+    const { repo, commit: good } = await fleetRepo(root, `leak-${++n}.git`, 2);
+    const sync = await syncRuntime(flags(server.url(repo.name)), root);
+    expect((await sync.reconciler.runCycle()).result).toBe('applied');
+    const token = `ghp_${'Ab12'.repeat(9)}`;
+    const password = 'Zq8vL2pW9xR4';
+    await repo.write({
+      'team-000/tools/leak.yaml': `apiVersion: joch.dev/v1alpha1\nkind: Tool\nmetadata:\n  name: leak\n  namespace: team-000\nspec:\n  type: http\n  password: [${password}]\n`,
+      [`team-000/${token}.yaml`]: 'apiVersion: joch.dev/v1alpha1\nkind: Team\nmetadata:\n  name: leaked\n  namespace: team-000\nspec: {}\n',
+    });
+    const bad = await repo.commit('plant two credentials');
+    await repo.push('HEAD:refs/heads/main');
+    const r = await sync.reconciler.runCycle();
+    expect(r).toMatchObject({ result: 'refused', revision: bad });
+    expect(r.errors).toContainEqual(expect.objectContaining({ code: 'JOCH601', file: 'team-000/tools/leak.yaml', line: 8 }));
+    expect(await summary(repo)).toMatchObject({ phase: 'Refused', lastApplied: { revision: good } });
+    for (const branch of ['joch/status', 'joch/rendered']) {
+      const history = await repo.served(['log', '-p', '--format=%B', branch]);
+      expect(history, branch).not.toContain(password);
+      expect(history, branch).not.toContain(token);
+    }
+    const log = JSON.stringify(sync.logs.lines);
+    expect(log).not.toContain(password);
+    expect(log).not.toContain(token);
+  });
+
   it('survives the remote going away, a force-push and a deleted branch, with clear status and the last good state kept', async () => {
     const { repo, commit: first } = await fleetRepo(root, `faults-${++n}.git`, 2);
     const proxy = await startProxy(server.port);

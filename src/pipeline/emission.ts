@@ -1,0 +1,44 @@
+/**
+ * What the pipeline is about to emit, as the emission guard
+ * (src/schema/emission.ts) sees it: every compiled object and
+ * CompiledAgentManifest, every AgBOM component, each with the Joch record
+ * it came from.
+ */
+import type { AgBom } from '../agbom/index.js';
+import type { CompileOutput } from '../compile/index.js';
+import type { SourcePointer } from '../diagnostics/index.js';
+import type { Resource } from '../model/resource.js';
+import type { Emission } from '../schema/emission.js';
+
+export function compiledEmissions(output: CompileOutput): Emission[] {
+  return [
+    ...output.objects.map((o) => ({ what: `the compiled ${o.object.kind} ${objectName(o.object.metadata)}`, value: o.object, origin: o.origin })),
+    ...output.manifests.map((m) => ({ what: `the CompiledAgentManifest of ${m.agent}`, value: m.manifest, origin: m.origin })),
+  ];
+}
+
+/** An AgBOM as its components (each pointing at its record) and the document facts around them (pointing at the agent). */
+export function agbomEmissions(boms: readonly AgBom[], resources: readonly Resource[]): Emission[] {
+  const byKey = new Map(resources.map((r) => [r.key, r]));
+  const at = (key: string): SourcePointer | undefined => {
+    const r = byKey.get(key);
+    return r && { file: r.file, doc: r.doc, path: [] };
+  };
+  const out: Emission[] = [];
+  for (const bom of boms) {
+    const agent = bom.inventory.agent;
+    for (const c of bom.inventory.components) {
+      const key = c.namespace === undefined ? `${c.kind}/${c.name}` : `${c.kind}/${c.namespace}/${c.name}`;
+      // `secret` is the AgBOM's own word for what a Secret holds (`password`, `token`), not a value from the record.
+      const { secret: _material, ...value } = c;
+      out.push({ what: `the AgBOM of ${agent} (component ${c.kind} ${c.name})`, value, origin: at(c.key) ?? at(key) ?? at(agent) });
+    }
+    const { components: _components, ...rest } = bom.inventory;
+    out.push({ what: `the AgBOM of ${agent}`, value: { ...bom, inventory: rest }, origin: at(agent) });
+  }
+  return out;
+}
+
+function objectName(meta: { readonly name: string; readonly namespace?: string | undefined }): string {
+  return meta.namespace ? `${meta.namespace}/${meta.name}` : meta.name;
+}
