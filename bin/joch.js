@@ -4,6 +4,15 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
+// A reader that stops early (`joch compile --stdout | head -1`) closes the
+// pipe: that is the reader's choice, not an error, so end quietly.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+}
+
 const main = new URL('../dist/cli/main.js', import.meta.url);
 if (!existsSync(fileURLToPath(main))) {
   process.stderr.write('joch: dist/ is missing; run `npm install` (or `npm run build`) first\n');
