@@ -6,6 +6,7 @@
 import { pino } from 'pino';
 import {
   createSyncRuntime,
+  humanDestination,
   parseSyncOptions,
   SYNC_FLAGS,
   SyncSetupError,
@@ -17,13 +18,13 @@ import {
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { resolveRevision } from '../source/revision.js';
-import { UsageError, type CommandContext, type CommandInput } from './context.js';
+import { UsageError, useColor, type CommandContext, type CommandInput } from './context.js';
 import { version } from './version.js';
 
 const OK_RESULTS = new Set<CycleReport['result']>(['applied', 'unchanged', 'drift-checked', 'suspended']);
 
 export async function run(input: CommandInput, ctx: CommandContext): Promise<number> {
-  const flags = await withResolvedCommit(syncFlags(input.opts), ctx);
+  const flags = withProjectRoot(await withResolvedCommit(syncFlags(input.opts), ctx), ctx);
   const parsed = parseSyncOptions(flags, ctx.env);
   if (!parsed.ok) throw new UsageError(parsed.errors.join('\n  '));
   const options = parsed.options;
@@ -34,8 +35,7 @@ export async function run(input: CommandInput, ctx: CommandContext): Promise<num
       cwd: ctx.cwd,
       env: ctx.env,
       toolVersion: version(),
-      // One cycle prints a report on stdout: its log lines go to stderr.
-      logDestination: options.once ? pino.destination({ fd: 2, sync: true }) : undefined,
+      logDestination: logDestination(options.once, input.opts, ctx),
       onLostLeadership: () => {
         // As controller-runtime does: stop at once so the next leader never overlaps an apply of ours.
         ctx.stderr('joch sync: lost the leader Lease; exiting\n');
@@ -149,4 +149,32 @@ function gitRoot(start: string): string | undefined {
     if (existsSync(path.join(dir, '.git'))) return dir;
     if (path.dirname(dir) === dir) return undefined;
   }
+}
+
+/**
+ * Where the log lines go: one cycle prints a report on stdout, so its logs go
+ * to stderr; the loop logs on stdout. A person at a terminal reads plain
+ * lines; anything else (a pod, a pipe) gets JSON.
+ */
+function logDestination(once: boolean, opts: Readonly<Record<string, unknown>>, ctx: CommandContext) {
+  const stream = once ? 'stderr' : 'stdout';
+  const atTerminal = once ? ctx.stderrIsTTY === true : ctx.isTTY;
+  if (atTerminal) return humanDestination(once ? ctx.stderr : ctx.stdout, useColor(opts, ctx, stream));
+  return once ? pino.destination({ fd: 2, sync: true }) : undefined;
+}
+
+/**
+ * With no --root, --repo or JOCH_SYNC_ROOT, the folder holding the joch.yaml
+ * nearest the current folder (as `joch validate` finds it), so that a
+ * repository made by `joch init` syncs as it is.
+ */
+function withProjectRoot(flags: RawSyncOptions, ctx: CommandContext): RawSyncOptions {
+  if (flags.root !== undefined || flags.repo !== undefined || ctx.env[SYNC_FLAGS.root[0]] !== undefined || ctx.env[SYNC_FLAGS.repo[0]] !== undefined) return flags;
+  const repo = gitRoot(path.resolve(ctx.cwd));
+  if (!repo) return flags;
+  for (let dir = path.resolve(ctx.cwd); dir.startsWith(repo); dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'joch.yaml'))) return { ...flags, root: path.relative(repo, dir).split(path.sep).join('/') };
+    if (dir === repo) break;
+  }
+  return flags;
 }

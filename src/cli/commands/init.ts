@@ -2,7 +2,7 @@ import { examples, type DefineCommand } from './types.js';
 
 /** Each file `joch init` writes and what it is for; the help prints this table. */
 export const INIT_FILES: readonly (readonly [string, string])[] = [
-  ['joch.yaml', 'the project settings: default namespace, the folders joch reads, the Kubernetes namespace prefix'],
+  ['joch.yaml', 'the project settings: the default namespace and the folders joch reads'],
   ['.jochignore', 'paths joch never reads (gitignore syntax): fixtures, rendered output'],
   ['platform/adapters.yaml', 'FrameworkAdapter: the runtime the agent runs in (cluster-wide)'],
   ['platform/models.yaml', 'Model and its credential Secret: a provider model the fleet may use (cluster-wide)'],
