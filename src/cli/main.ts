@@ -97,8 +97,8 @@ export async function runCli(argv: string[], ctx: CommandContext = defaultContex
     const where = commandPath(state.current);
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return 0;
-      // `joch` alone printed the help on stderr.
-      if (e.code === 'commander.help') return 2;
+      // `joch help CMD` printed the help (0); `joch` alone printed it on stderr (2).
+      if (e.code === 'commander.help') return e.exitCode === 0 ? 0 : 2;
       ctx.stderr(`${where}: ${oneLine(e.message)}; see \`${where} --help\`\n`);
       return 2;
     }

@@ -1,5 +1,6 @@
 /** `joch version`: the client's version and commit, and the API server's version when a cluster is named. */
 import * as fs from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import git from 'isomorphic-git';
 import type { CommandContext, CommandInput } from './context.js';
@@ -28,11 +29,35 @@ export async function run(input: CommandInput, ctx: CommandContext): Promise<num
 /** The commit of the checkout joch runs from, when it runs from one (a packaged install has none). */
 async function packageCommit(): Promise<string> {
   const dir = fileURLToPath(new URL('../../', import.meta.url));
+  const dotGit = path.join(dir, '.git');
   try {
-    return await git.resolveRef({ fs, dir, ref: 'HEAD' });
+    if (fs.statSync(dotGit).isDirectory()) return await git.resolveRef({ fs, dir, ref: 'HEAD' });
+    return worktreeHead(dotGit) ?? 'unknown';
   } catch {
     return 'unknown';
   }
+}
+
+/**
+ * HEAD of a linked worktree (`.git` is a file naming its gitdir, whose
+ * `commondir` holds the shared refs), which isomorphic-git does not read.
+ */
+function worktreeHead(dotGitFile: string): string | undefined {
+  const gitdir = /^gitdir: (.+)$/m.exec(fs.readFileSync(dotGitFile, 'utf8'))?.[1]?.trim();
+  if (!gitdir) return undefined;
+  const own = path.resolve(path.dirname(dotGitFile), gitdir);
+  const commonFile = path.join(own, 'commondir');
+  const common = fs.existsSync(commonFile) ? path.resolve(own, fs.readFileSync(commonFile, 'utf8').trim()) : own;
+  const head = fs.readFileSync(path.join(own, 'HEAD'), 'utf8').trim();
+  const ref = /^ref: (.+)$/.exec(head)?.[1];
+  if (!ref) return /^[0-9a-f]{40}$/.test(head) ? head : undefined;
+  for (const base of [own, common]) {
+    const file = path.join(base, ref);
+    if (fs.existsSync(file)) return fs.readFileSync(file, 'utf8').trim();
+  }
+  const packed = path.join(common, 'packed-refs');
+  if (!fs.existsSync(packed)) return undefined;
+  return fs.readFileSync(packed, 'utf8').split('\n').find((l) => l.endsWith(` ${ref}`))?.slice(0, 40);
 }
 
 async function serverVersion(input: CommandInput, ctx: CommandContext): Promise<{ version: string; platform: string }> {
