@@ -21,6 +21,8 @@ export function describeError(e: unknown, where: string): DescribedError {
   if (e instanceof UsageError) return { message: firstLine(e.message), hint: `see \`${where} --help\`` };
   if (e instanceof NoClusterError) return { message: e.message, hint: CLUSTER_HINT };
   const code = networkCode(e);
+  // The cluster stage refuses a kubeconfig it will not use (no TLS verification, say): a setting to change, not a bug.
+  if (!code && /kubeconfig/i.test(errorMessage(e))) return { message: firstLine(redactText(errorMessage(e))), hint: CLUSTER_HINT };
   if (code) return { message: `cannot reach the Kubernetes API server (${code}): ${firstLine(redactText(errorMessage(e)))}`, hint: `is the cluster running? ${CLUSTER_HINT}` };
   return { message: `internal error: ${firstLine(redactText(errorMessage(e)))}`, hint: 'run again with --debug for the stack trace, and report it if it persists' };
 }

@@ -362,8 +362,8 @@ describe('joch get and joch describe over a repository', () => {
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/^Name:\s+support-triage\nNamespace:\s+support-platform\nKind:\s+Agent\n/);
       expect(r.stdout).toMatch(/^Source:\s+examples\/fleet\/support-platform\/agents\/support-triage\.yaml:\d+$/m);
-      expect(r.stdout).toMatch(/^  spec\.tools\[0\]\.name\s+-> Tool\/support-platform\/zendesk\.search \(examples\/fleet\/support-platform\/tools\/zendesk\.yaml:\d+\)$/m);
-      expect(r.stdout).toMatch(/^Referenced by:\n(  .*\n)*  Deployment\/support-platform\/support-triage-prod at spec\.agentRef\.name \(examples\/fleet\/support-platform\/deployments\.yaml:\d+\)$/m);
+      expect(r.stdout).toMatch(/^ {2}spec\.tools\[0\]\.name\s+-> Tool\/support-platform\/zendesk\.search \(examples\/fleet\/support-platform\/tools\/zendesk\.yaml:\d+\)$/m);
+      expect(r.stdout).toMatch(/^Referenced by:\n( {2}.*\n)* {2}Deployment\/support-platform\/support-triage-prod at spec\.agentRef\.name \(examples\/fleet\/support-platform\/deployments\.yaml:\d+\)$/m);
       expect(r.stdout).toMatch(/^Effective capabilities:\n/m);
       expect(r.stdout).toMatch(/ALLOW|REQUIRE|DENY/);
     }
