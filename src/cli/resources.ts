@@ -139,6 +139,7 @@ export async function describe(input: CommandInput, ctx: CommandContext): Promis
   const name = slash > 0 ? first.slice(slash + 1) : second;
   if (!name) throw new UsageError('name the resource: joch describe KIND/NAME or KIND NAME');
   const kind = resolveKind(typedKind);
+  if (input.opts.kubeconfig !== undefined || input.opts.context !== undefined) return describeInCluster(kind, name, input, ctx);
   const operands = slash > 0 ? input.args.slice(1) : input.args.slice(2);
   const paths = await inputPaths(input.opts, operands, ctx);
   const run = await runValidate({ paths, cwd: ctx.cwd, configFile: input.opts.config as string | undefined });
@@ -153,6 +154,43 @@ export async function describe(input: CommandInput, ctx: CommandContext): Promis
   const { explanation, ...view } = resolvedView(run, resource);
   const format = outputOf(input.opts);
   ctx.stdout(redactText(format === 'json' || format === 'yaml' ? renderData(format, view) : describeText({ ...view, ...(explanation === undefined ? {} : { explanation }) })));
+  return 0;
+}
+
+/** The custom resource as the cluster has it: its spec and the status joch wrote. */
+async function describeInCluster(kind: KindInfo, name: string, input: CommandInput, ctx: CommandContext): Promise<number> {
+  const namespace = input.opts.namespace as string | undefined;
+  if (kind.scope === 'Namespaced' && namespace === undefined) throw new UsageError(`${kind.kind} is namespaced: name the namespace with -n`);
+  const { CustomObjectsApi } = await import('@kubernetes/client-node');
+  const { loadKubeConfig } = await import('./cluster.js');
+  const kc = loadKubeConfig({ kubeconfig: input.opts.kubeconfig as string | undefined, context: input.opts.context as string | undefined }, ctx);
+  const api = kc.makeApiClient(CustomObjectsApi);
+  const base = { group: kind.group, version: kind.version, plural: kind.plural, name };
+  let item: Record<string, unknown>;
+  try {
+    item = (namespace !== undefined && kind.scope === 'Namespaced' ? await api.getNamespacedCustomObject({ ...base, namespace }) : await api.getClusterCustomObject(base)) as Record<string, unknown>;
+  } catch (e) {
+    if ((e as { code?: number }).code === 404) throw new UsageError(`${kind.kind} "${name}" not found in the cluster${namespace ? ` in namespace ${namespace}` : ''}`);
+    throw e;
+  }
+  const format = outputOf(input.opts);
+  if (format === 'json' || format === 'yaml') {
+    ctx.stdout(redactText(renderData(format, item)));
+    return 0;
+  }
+  const meta = (item.metadata ?? {}) as { namespace?: string; labels?: Record<string, string> };
+  const block = (title: string, value: unknown) => (value === undefined ? [] : [`${title}:`, ...stringify(value).trimEnd().split('\n').map((l) => `  ${l}`)]);
+  const lines = [
+    `Name:         ${name}`,
+    ...(meta.namespace ? [`Namespace:    ${meta.namespace}`] : []),
+    `Kind:         ${kind.kind}`,
+    `API Version:  ${String(item.apiVersion)}`,
+    `Source:       ${kc.getCurrentCluster()?.server ?? 'the cluster'}`,
+    `Labels:       ${Object.entries(meta.labels ?? {}).map(([k, x]) => `${k}=${x}`).join(', ') || '<none>'}`,
+    ...block('Spec', item.spec),
+    ...block('Status', item.status),
+  ];
+  ctx.stdout(redactText(`${lines.join('\n')}\n`));
   return 0;
 }
 

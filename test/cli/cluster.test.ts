@@ -119,6 +119,18 @@ describeCluster(
       expect(body.status?.conditions?.length).toBeGreaterThan(0);
     });
 
+    it('describe shows the custom resource in the cluster with the status apply wrote', async () => {
+      const r = await joch(['describe', 'agent/support-triage', '-n', 'support-platform', ...kc()], repo);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/^Name:\s+support-triage\nNamespace:\s+support-platform\nKind:\s+Agent\n/);
+      expect(r.stdout).toMatch(/^Source:\s+https:\/\/127\.0\.0\.1:\d+$/m);
+      expect(r.stdout).toMatch(/^Status:\n( {2}.*\n)* {2}compiledHash: sha256:[0-9a-f]{64}$/m);
+      const missing = await joch(['describe', 'agent/nobody', '-n', 'support-platform', ...kc()], repo);
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toMatch(/^joch describe: Agent "nobody" not found in the cluster in namespace support-platform;/);
+    });
+
     it('version prints the server version given a cluster', async () => {
       const r = await joch(['version', '-o', 'json', ...kc()], repo);
       expect(r.code).toBe(0);
