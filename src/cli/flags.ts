@@ -3,7 +3,7 @@
  * everywhere (the kubectl and flux spellings), and the helpers that turn
  * their values into what a command works on.
  */
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { InvalidArgumentError, Option } from 'commander';
@@ -89,7 +89,9 @@ export async function inputPaths(opts: Readonly<Record<string, unknown>>, operan
 async function stdinFile(ctx: CommandContext): Promise<string> {
   if (!ctx.readStdin) throw new UsageError('-f - reads standard input, which this driver does not provide');
   const text = await ctx.readStdin();
-  const file = path.join(mkdtempSync(path.join(tmpdir(), 'joch-stdin-')), 'stdin.yaml');
+  const dir = mkdtempSync(path.join(tmpdir(), 'joch-stdin-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'stdin.yaml');
   writeFileSync(file, text);
   return file;
 }
