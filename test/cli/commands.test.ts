@@ -297,6 +297,10 @@ describe('joch init', () => {
     const validate = await cli(['validate', '-o', 'json'], fleet);
     expect(validate.code).toBe(0);
     expect((JSON.parse(validate.stdout) as JsonReport).diagnostics).toEqual([]);
+    // Named as a folder, joch.yaml's paths do not apply: .jochignore keeps the workflow and editor files out.
+    const named = await cli(['validate', 'fleet', '-o', 'json'], dir);
+    expect(named.code).toBe(0);
+    expect((JSON.parse(named.stdout) as JsonReport).summary).toMatchObject({ errors: 0, warnings: 0, files: 9 });
     const compile = await cli(['compile', '--output-dir', 'out'], fleet);
     expect(compile.stderr).toBe('');
     expect(compile.code).toBe(0);
