@@ -24,7 +24,9 @@ import { version } from './version.js';
 const OK_RESULTS = new Set<CycleReport['result']>(['applied', 'unchanged', 'drift-checked', 'suspended']);
 
 export async function run(input: CommandInput, ctx: CommandContext): Promise<number> {
-  const flags = withProjectRoot(await withResolvedCommit(syncFlags(input.opts), ctx), ctx);
+  const given = withProjectRoot(await withResolvedCommit(syncFlags(input.opts), ctx), ctx);
+  // --debug, the global flag, means debug logs unless a level was chosen.
+  const flags = input.opts.debug === true && given['log-level'] === undefined ? { ...given, 'log-level': 'debug' } : given;
   const parsed = parseSyncOptions(flags, ctx.env);
   if (!parsed.ok) throw new UsageError(parsed.errors.join('\n  '));
   const options = parsed.options;

@@ -48,6 +48,10 @@ export async function run(input: CommandInput, ctx: CommandContext): Promise<num
     }),
   );
   if (opts.timings) ctx.stderr(formatTimings(run.timings));
+  // At a terminal, a repository without joch.yaml is read whole (fixtures included): say how to narrow it.
+  if (!config.file && ctx.stderrIsTTY && !opts.quiet && paths.length === 0) {
+    ctx.stderr(`joch validate: no joch.yaml, so every YAML file under ${path.relative(ctx.cwd, config.root) || '.'} was read (${run.summary.files}); list the folders to read in joch.yaml (\`joch init\` writes one) and leave others out with .jochignore\n`);
+  }
   return run.summary.errors > 0 ? 1 : 0;
 }
 

@@ -99,6 +99,22 @@ describe('the shared flags on each command', () => {
     expect((await cli(['validate', '--no-color'], bad, { isTTY: false, env: { FORCE_COLOR: '1' } })).stdout).not.toContain(ESC);
   });
 
+  it('at a terminal, validate without joch.yaml says that it read everything and how to narrow it', async () => {
+    const dir = tmp();
+    mkdirSync(path.join(dir, '.git'));
+    mkdirSync(path.join(dir, 'test'));
+    writeFileSync(path.join(dir, 'test/fixture.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n');
+    let stderr = '';
+    const ctx: CommandContext = { cwd: dir, env: {}, stdout: () => undefined, stderr: (s) => void (stderr += s), isTTY: true, stderrIsTTY: true };
+    await runCli(['validate'], ctx);
+    expect(stderr).toContain('joch validate: no joch.yaml, so every YAML file under . was read (1); list the folders to read in joch.yaml (`joch init` writes one)');
+    writeFileSync(path.join(dir, 'joch.yaml'), 'paths: [agents]\n');
+    mkdirSync(path.join(dir, 'agents'));
+    stderr = '';
+    await runCli(['validate'], ctx);
+    expect(stderr).not.toContain('no joch.yaml');
+  });
+
   it('the help lists every check the pipeline has', () => {
     expect([...CHECK_NAMES]).toEqual([...PIPELINE_CHECKS]);
   });
