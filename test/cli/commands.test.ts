@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { onTestFinished, describe, expect, it } from 'vitest';
+import * as fs from 'node:fs';
+import git from 'isomorphic-git';
 import { parse } from 'yaml';
 import { CHECK_NAMES } from '../../src/cli/commands/validate.js';
 import type { CommandContext } from '../../src/cli/context.js';
@@ -406,6 +408,19 @@ describe('joch version', () => {
 });
 
 describe('sync logs at a terminal', () => {
+  it('joch sync --once at a terminal logs plain lines on stderr, JSON when piped', async () => {
+    const dir = tmp();
+    expect((await cli(['init', '-q'], dir)).code).toBe(0);
+    await git.init({ fs, dir, defaultBranch: 'main' });
+    await git.add({ fs, dir, filepath: '.' });
+    await git.commit({ fs, dir, message: 'first fleet', author: { name: 'Test', email: 'test@example.com', timestamp: 1_700_000_000, timezoneOffset: 0 } });
+    let stderr = '';
+    const ctx: CommandContext = { cwd: dir, env: {}, stdout: () => undefined, stderr: (s) => void (stderr += s), isTTY: true, stderrIsTTY: true };
+    expect(await runCli(['sync', '--once', '--log-level', 'info', '--no-color'], ctx)).toBe(0);
+    expect(stderr).toMatch(/^\d\d:\d\d:\d\d INFO {2}status committed commit=[0-9a-f]{12} branch=joch\/status attempts=1$/m);
+    expect(stderr).not.toContain('{"level"');
+  });
+
   it('are one plain line per entry, with long commit ids shortened', () => {
     const line = humanLine(JSON.stringify({ level: 30, time: Date.UTC(2026, 0, 2, 3, 4, 5), component: 'joch-sync', commit: 'a'.repeat(40), branch: 'joch/status', msg: 'status committed' }), false);
     expect(line).toBe('03:04:05 INFO  status committed commit=aaaaaaaaaaaa branch=joch/status');
