@@ -48,6 +48,7 @@ export function buildProgram(ctx: CommandContext, state: RunState = { code: 0, c
     })
     .configureHelp({ showGlobalOptions: true })
     .showSuggestionAfterError(true)
+    .addHelpText('after', `\nExit codes: ${EXIT_CODES.map((e) => `${e.code} ${e.meaning.split(':')[0] ?? ''}`).join(', ')}.\nRun \`joch <command> --help\` for a command's flags and examples.\n`)
     .exitOverride();
   program.hook('preSubcommand', (_parent, sub) => {
     state.current = sub;
