@@ -5,7 +5,7 @@ import { renderFiles, renderStream, selectObjects, writeFiles, type OutputFile }
 import { buildRunAgBoms } from '../pipeline/agbom.js';
 import { runCompile, type CompileRun } from '../pipeline/compile.js';
 import { checkOptions, UsageError, useColor, type CommandContext, type CommandInput } from './context.js';
-import { FINDINGS_FORMATS, inputPaths, outputOf } from './flags.js';
+import { FINDINGS_FORMATS, inputPaths, outputOf, pipelineCwd } from './flags.js';
 import { renderFindings } from './output.js';
 import { Progress } from './progress.js';
 import { version } from './version.js';
@@ -36,7 +36,7 @@ export async function run(input: CommandInput, ctx: CommandContext): Promise<num
   progress.step('loading, validating and compiling');
   const result = await runCompile({
     paths,
-    cwd: ctx.cwd,
+    cwd: pipelineCwd(paths, input.opts, ctx),
     configFile: opts.config,
     withoutPolicy: opts['without-policy'],
     sourceDateEpoch: epoch?.data,

@@ -86,6 +86,18 @@ export async function inputPaths(opts: Readonly<Record<string, unknown>>, operan
   return out;
 }
 
+const stdinFiles = new Set<string>();
+
+/**
+ * The folder a pipeline run is relative to: the current one, except when
+ * standard input is the only input, where diagnostics then name
+ * `stdin.yaml:LINE:COLUMN` rather than a temporary path.
+ */
+export function pipelineCwd(paths: readonly string[], opts: Readonly<Record<string, unknown>>, ctx: CommandContext): string {
+  const only = paths.length === 1 ? paths[0] : undefined;
+  return only !== undefined && stdinFiles.has(only) && opts.config === undefined ? path.dirname(only) : ctx.cwd;
+}
+
 async function stdinFile(ctx: CommandContext): Promise<string> {
   if (!ctx.readStdin) throw new UsageError('-f - reads standard input, which this driver does not provide');
   const text = await ctx.readStdin();
@@ -93,5 +105,6 @@ async function stdinFile(ctx: CommandContext): Promise<string> {
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'stdin.yaml');
   writeFileSync(file, text);
+  stdinFiles.add(file);
   return file;
 }

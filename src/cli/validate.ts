@@ -3,7 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { PIPELINE_CHECKS, runValidate, type PipelineCheck } from '../pipeline/index.js';
 import { checkOptions, UsageError, useColor, type CommandContext, type CommandInput } from './context.js';
-import { FINDINGS_FORMATS, inputPaths, outputOf } from './flags.js';
+import { FINDINGS_FORMATS, inputPaths, outputOf, pipelineCwd } from './flags.js';
 import { renderFindings } from './output.js';
 import { Progress } from './progress.js';
 import { version } from './version.js';
@@ -34,7 +34,7 @@ export async function run(input: CommandInput, ctx: CommandContext): Promise<num
   if (opts.config !== undefined && !existsSync(path.resolve(ctx.cwd, opts.config))) throw new UsageError(`no such file or folder: ${opts.config}`);
   const progress = Progress.start(ctx, input.opts);
   progress.step('loading and validating');
-  const run = await runValidate({ paths, cwd: ctx.cwd, configFile: opts.config, checks: opts.checks });
+  const run = await runValidate({ paths, cwd: pipelineCwd(paths, input.opts, ctx), configFile: opts.config, checks: opts.checks });
   progress.done();
   const color = useColor(input.opts, ctx);
   const texts = run.set.texts;

@@ -76,6 +76,9 @@ describe('the shared flags on each command', () => {
     expect(code).toBe(0);
     const report = JSON.parse(stdout) as JsonReport;
     expect(report.summary.resources).toBe(text.split(/^---$/m).length);
+    stdout = '';
+    await runCli(['validate', '-f', '-'], { ...ctx, readStdin: () => Promise.resolve('kind: x: y\n') });
+    expect(stdout).toMatch(/^stdin\.yaml:1:7 error JOCH101 /m);
   });
 
   it('-q hides notes on any command that prints findings; the global flag works before or after the command', async () => {
