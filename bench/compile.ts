@@ -97,13 +97,13 @@ function benchSize(agents: number, runs: number): SizeResult {
   const withoutPolicy = probe.status !== 0;
   const extra = withoutPolicy ? ['--without-policy'] : [];
   // The goal counts validate, policy, compile and write: the AgBOM stage is measured apart.
-  const compile = joch(['compile', dir, '-o', out, '-q', '--no-agbom', ...extra], runs, fresh);
-  const single = joch(['compile', dir, '-o', out, '-q', '--no-agbom', '--single-file', ...extra], runs, fresh);
+  const compile = joch(['compile', dir, '--output-dir', out, '-q', '--no-agbom', ...extra], runs, fresh);
+  const single = joch(['compile', dir, '--output-dir', out, '-q', '--no-agbom', '--single-file', ...extra], runs, fresh);
   const objects = (readFileSync(path.join(out, 'objects.yaml'), 'utf8').match(/^---$/gm) ?? []).length;
   const shmOut = SHM ? path.join(SHM, `joch-bench-out-${agents}`) : undefined;
   const clean = () => shmOut && rmSync(shmOut, { recursive: true, force: true });
-  const tmpfs = shmOut ? joch(['compile', dir, '-o', shmOut, '-q', '--no-agbom', ...extra], runs, clean) : undefined;
-  const withAgbom = shmOut ? joch(['compile', dir, '-o', shmOut, '-q', ...extra], runs, clean) : undefined;
+  const tmpfs = shmOut ? joch(['compile', dir, '--output-dir', shmOut, '-q', '--no-agbom', ...extra], runs, clean) : undefined;
+  const withAgbom = shmOut ? joch(['compile', dir, '--output-dir', shmOut, '-q', ...extra], runs, clean) : undefined;
   clean();
   const stream = measure('sh', ['-c', `"${process.execPath}" "${BIN}" compile "${dir}" --stdout -q ${extra.join(' ')} > /dev/null`], runs);
   return { agents, objects, withoutPolicy, validate, compile, single, tmpfs, withAgbom, stream };

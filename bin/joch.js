@@ -15,6 +15,15 @@ if (major < wantMajor || (major === wantMajor && minor < (wantMinor ?? 0))) {
   process.exit(2);
 }
 
+// A reader that stops early (`joch compile --stdout | head -1`) closes the
+// pipe: that is the reader's choice, not an error, so end quietly.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+}
+
 const main = new URL('../dist/cli/main.js', import.meta.url);
 if (!existsSync(fileURLToPath(main))) {
   process.stderr.write('joch: dist/ is missing; in a checkout, run `npm ci` (or `npm run build`) first\n');

@@ -1,10 +1,9 @@
 /** `joch action`: the GitHub Action's entry point (action.yml runs it); reads INPUT_* and GITHUB_* variables. */
 import { runAction } from '../action/index.js';
-import { UsageError, type CommandContext } from './context.js';
-import { version } from './main.js';
+import type { CommandContext, CommandInput } from './context.js';
+import { version } from './version.js';
 
-export async function run(argv: string[], ctx: CommandContext): Promise<number> {
-  if (argv.length) throw new UsageError('joch action takes no arguments; it reads the INPUT_* and GITHUB_* variables of a workflow step');
+export async function run(_input: CommandInput, ctx: CommandContext): Promise<number> {
   const result = await runAction({ env: ctx.env, stdout: ctx.stdout, toolVersion: version() });
   ctx.stdout(
     `joch: ${result.errors} error(s), ${result.warnings} warning(s), ${result.agbomChanges} AgBOM change(s) of which ${result.riskyChanges} risky; comment ${result.comment ?? 'skipped'}\n`,

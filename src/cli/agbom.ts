@@ -44,51 +44,40 @@ import {
 import { buildRunAgBoms } from '../pipeline/agbom.js';
 import { validateRevision } from '../pipeline/revision.js';
 import { runValidate, type ValidationRun } from '../pipeline/index.js';
-import { parseCommandLine, UsageError, type CommandContext } from './context.js';
-import { version } from './main.js';
+import { UsageError, type CommandContext, type CommandInput } from './context.js';
+import { inputPaths } from './flags.js';
+import { renderData } from './output.js';
+import { version } from './version.js';
 
-type Values = Record<string, string | boolean | undefined>;
+type Values = Readonly<Record<string, unknown>>;
 
-const OPTIONS = {
-  format: { type: 'string', short: 'f' },
-  'spec-version': { type: 'string' },
-  output: { type: 'string', short: 'o' },
-  'out-dir': { type: 'string' },
-  state: { type: 'string' },
-  'write-state': { type: 'boolean' },
-  'sign-key': { type: 'string' },
-  'key-id': { type: 'string' },
-  key: { type: 'string' },
-  agent: { type: 'string' },
-  'high-risk': { type: 'boolean' },
-  organization: { type: 'string' },
-  regid: { type: 'string' },
-  config: { type: 'string', short: 'c' },
-  from: { type: 'string' },
-  to: { type: 'string' },
-} as const;
-
-export async function run(argv: string[], ctx: CommandContext): Promise<number> {
-  const { values, positionals } = parse(argv);
-  const [first, ...rest] = positionals;
+export async function run(input: CommandInput, ctx: CommandContext): Promise<number> {
+  const values = input.opts;
+  const [first, ...rest] = input.args;
   switch (first) {
     case undefined:
       throw new UsageError('name an agent, or one of: export, ls, diff, verify');
     case 'ls':
-      return list(rest, values, ctx);
+      return list(await inputPaths(values, rest, ctx), values, ctx);
     case 'diff':
       return diff(rest, values, ctx);
     case 'verify':
       return verifyCommand(rest, values, ctx);
     case 'export':
-      return exportAll(rest, values, ctx);
+      return exportAll(await inputPaths(values, rest, ctx), values, ctx);
     default:
-      return one(first, rest, values, ctx);
+      return one(first, await inputPaths(values, rest, ctx), values, ctx);
   }
 }
 
-function parse(argv: string[]): { values: Values; positionals: string[] } {
-  return parseCommandLine(argv, OPTIONS);
+/**
+ * The display format of ls, diff and verify: `-o`, or `--format` as older
+ * releases spelled it; `text` and `table` are the same.
+ */
+function displayFormat<T extends string>(values: Values, allowed: readonly T[], fallback: T): T {
+  const given = str(values, 'output') ?? str(values, 'format');
+  const value = given === 'text' || given === 'table' ? fallback : given;
+  return oneOf<T>(value, allowed, fallback, 'output');
 }
 
 function str(values: Values, name: string): string | undefined {
@@ -177,6 +166,11 @@ async function one(agent: string, paths: string[], values: Values, ctx: CommandC
   const signKey = str(values, 'sign-key');
   if (signKey && format !== 'cyclonedx') throw new UsageError('--sign-key signs CycloneDX documents (JSF); SPDX and SWID have no enveloped signature');
   if (values['write-state'] && !str(values, 'state')) throw new UsageError('--write-state needs --state FILE');
+  const misused = str(values, 'output');
+  if (misused !== undefined) {
+    const instead = (AGBOM_FORMATS as readonly string[]).includes(misused) ? `choose the document format with --format ${misused}` : `write the document to a file with --output-file ${misused}`;
+    throw new UsageError(`-o selects how ls, diff and verify print; ${instead}`);
+  }
   const fleet = await loadFleet(paths, values, ctx, readState(str(values, 'state'), ctx));
   if (!fleet) return 1;
   const bom = findAgent(fleet.boms, agent);
@@ -188,7 +182,7 @@ async function one(agent: string, paths: string[], values: Values, ctx: CommandC
   } else {
     text = renderAgBom(bom, format, { cyclonedxVersion: specVersion }).text;
   }
-  writeOut(text, str(values, 'output'), ctx);
+  writeOut(text, str(values, 'output-file'), ctx);
   saveState(values, fleet.state, ctx);
   return 0;
 }
@@ -231,14 +225,14 @@ async function exportAll(paths: string[], values: Values, ctx: CommandContext): 
 // joch agbom ls
 
 async function list(paths: string[], values: Values, ctx: CommandContext): Promise<number> {
-  const format = oneOf(str(values, 'format'), ['text', 'json'] as const, 'text', 'format');
+  const format = displayFormat(values, ['table', 'wide', 'json', 'yaml', 'name'] as const, 'table');
   const fleet = await loadFleet(paths, values, ctx, readState(str(values, 'state'), ctx));
   if (!fleet) return 1;
   const findings = policyFindings(fleet.run);
   const rows = fleet.boms.map((bom) => ({ bom, risk: assessRisk(viewOfAgBom(bom), findings) }));
   const highRisk = values['high-risk'] === true;
   const shown = highRisk ? rows.filter((r) => r.risk.risks.length) : rows;
-  if (format === 'json') {
+  if (format === 'json' || format === 'yaml') {
     const out = shown.map(({ bom, risk }) => ({
       agent: bom.inventory.agent,
       serialNumber: bom.serialNumber,
@@ -247,7 +241,9 @@ async function list(paths: string[], values: Values, ctx: CommandContext): Promi
       components: bom.inventory.components.length,
       risks: risk.risks,
     }));
-    ctx.stdout(`${JSON.stringify(out, null, 2)}\n`);
+    ctx.stdout(renderData(format, out));
+  } else if (format === 'name') {
+    for (const { bom } of shown) ctx.stdout(`${bom.inventory.agent.slice(6)}\n`);
   } else if (highRisk) {
     ctx.stdout(formatRiskText(shown.map((r) => r.risk), false));
   } else {
@@ -289,7 +285,7 @@ function policyFindings(run: ValidationRun): PolicyFinding[] {
  * store; without --to, the working tree).
  */
 async function diff(args: string[], values: Values, ctx: CommandContext): Promise<number> {
-  const format = oneOf(str(values, 'format'), ['text', 'json', 'markdown'] as const, 'text', 'format');
+  const format = displayFormat(values, ['text', 'json', 'markdown'] as const, 'text');
   const from = str(values, 'from');
   if (from !== undefined) {
     const sides = await revisionSides(from, str(values, 'to'), args, values, ctx);
@@ -386,8 +382,8 @@ function verifyCommand(args: string[], values: Values, ctx: CommandContext): num
   const keyFile = str(values, 'key');
   const result = verifyJsf(doc, keyFile ? readFileSync(path.resolve(ctx.cwd, keyFile), 'utf8') : undefined);
   const problems = checkCycloneDxIntegrity(doc);
-  if (str(values, 'format') === 'json') {
-    ctx.stdout(`${JSON.stringify({ ...result, integrity: problems }, null, 2)}\n`);
+  if (displayFormat(values, ['text', 'json', 'yaml'] as const, 'text') !== 'text') {
+    ctx.stdout(renderData(displayFormat(values, ['json', 'yaml'] as const, 'json'), { ...result, integrity: problems }));
   } else if (result.valid) {
     ctx.stdout(
       `${args[0]!}: valid ${result.algorithm} signature${result.keyId ? ` (key ${result.keyId})` : ''}${

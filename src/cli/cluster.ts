@@ -8,6 +8,7 @@
  * exits 0 when everything was applied, 1 otherwise, 2 on a usage error.
  */
 import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
 import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { z } from 'zod';
@@ -28,24 +29,12 @@ import { formatDiagnostics } from '../diagnostics/index.js';
 import { runCompile, type CompileRun } from '../pipeline/compile.js';
 import { OriginResolver, type CompiledView } from '../pipeline/origins.js';
 import { customResourceUpdates, statusesAfterApply } from '../reconcile/index.js';
-import { checkOptions, parseCommandLine, UsageError, type CommandContext } from './context.js';
-import { version } from './main.js';
-
-const OPTIONS = {
-  kubeconfig: { type: 'string' },
-  context: { type: 'string' },
-  inventory: { type: 'string' },
-  'field-manager': { type: 'string' },
-  'no-prune': { type: 'boolean' },
-  format: { type: 'string', short: 'f' },
-  config: { type: 'string', short: 'c' },
-  force: { type: 'boolean' },
-  recreate: { type: 'boolean' },
-  'allow-mass-prune': { type: 'boolean' },
-  'max-prune-share': { type: 'string' },
-  wait: { type: 'string' },
-  'show-unchanged': { type: 'boolean' },
-} as const;
+import { checkOptions, UsageError, useColor, type CommandContext, type CommandInput } from './context.js';
+import { NoClusterError } from './errors.js';
+import { inputPaths, outputOf } from './flags.js';
+import { renderData } from './output.js';
+import { Progress } from './progress.js';
+import { version } from './version.js';
 
 const Options = z.object({
   kubeconfig: z.string().optional(),
@@ -56,7 +45,7 @@ const Options = z.object({
     .default('joch-system/joch-inventory'),
   'field-manager': z.string().min(1).max(128).default('joch'),
   'no-prune': z.boolean().default(false),
-  format: z.enum(['text', 'json']).default('text'),
+  output: z.enum(['text', 'json', 'yaml']).default('text'),
   config: z.string().optional(),
   force: z.boolean().default(false),
   recreate: z.boolean().default(false),
@@ -79,12 +68,12 @@ interface Prepared {
   readonly options: PlanOptions;
 }
 
-async function prepare(argv: string[], ctx: CommandContext): Promise<Prepared> {
-  const { values, positionals } = parseCommandLine(argv, OPTIONS);
-  const opts = checkOptions(values, Options);
-  for (const p of positionals) if (!existsSync(path.resolve(ctx.cwd, p))) throw new UsageError(`no such file or folder: ${p}`);
+async function prepare(input: CommandInput, ctx: CommandContext, progress: Progress): Promise<Prepared> {
+  const opts = checkOptions({ ...input.opts, output: outputOf(input.opts) }, Options);
+  const paths = await inputPaths(input.opts, input.args, ctx);
   const kubeconfig = loadKubeConfig(opts, ctx);
-  const run = await runCompile({ paths: positionals, cwd: ctx.cwd, configFile: opts.config });
+  progress.step('loading, validating and compiling');
+  const run = await runCompile({ paths, cwd: ctx.cwd, configFile: opts.config });
   const view = run.output ? new OriginResolver().view(run.validation.set, run.output.objects) : undefined;
   const [namespace, name] = opts.inventory.split('/') as [string, string];
   const inventory: InventoryRef = { namespace, name };
@@ -105,16 +94,32 @@ async function prepare(argv: string[], ctx: CommandContext): Promise<Prepared> {
   };
 }
 
-function loadKubeConfig(opts: Opts, ctx: CommandContext): KubeConfig {
+/**
+ * The kubeconfig as kubectl finds it: --kubeconfig, then KUBECONFIG, then
+ * ~/.kube/config, then the in-cluster service account. The client library's
+ * own fallback (http://localhost:8080) is never used: with none of these the
+ * user is told how to point joch at a cluster.
+ */
+export function loadKubeConfig(opts: { readonly kubeconfig?: string | undefined; readonly context?: string | undefined }, ctx: CommandContext): KubeConfig {
   const kc = new KubeConfig();
+  const files = opts.kubeconfig
+    ? [path.resolve(ctx.cwd, opts.kubeconfig)]
+    : (ctx.env.KUBECONFIG?.split(path.delimiter).filter(Boolean) ?? [path.join(ctx.env.HOME ?? homedir(), '.kube', 'config')]);
+  const file = files.find((f) => existsSync(f));
+  if (opts.kubeconfig && !file) throw new UsageError(`no such kubeconfig: ${opts.kubeconfig}`);
   try {
-    if (opts.kubeconfig) kc.loadFromFile(path.resolve(ctx.cwd, opts.kubeconfig));
-    else kc.loadFromDefault();
-    if (opts.context) kc.setCurrentContext(opts.context);
+    if (file) kc.loadFromFile(file);
+    else if (ctx.env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
+    else throw new NoClusterError(`no cluster configured: no --kubeconfig, no KUBECONFIG and no ${path.join('~', '.kube', 'config')}`);
+    if (opts.context) {
+      if (!kc.getContextObject(opts.context)) throw new UsageError(`no context "${opts.context}" in the kubeconfig; it has ${kc.getContexts().map((c) => c.name).join(', ') || 'none'}`);
+      kc.setCurrentContext(opts.context);
+    }
   } catch (e) {
+    if (e instanceof UsageError || e instanceof NoClusterError) throw e;
     throw new UsageError(`cannot load the kubeconfig: ${(e as Error).message}`);
   }
-  if (!kc.getCurrentCluster()) throw new UsageError('no cluster in the kubeconfig: pass --kubeconfig FILE (and --context NAME), or set KUBECONFIG');
+  if (!kc.getCurrentCluster()) throw new NoClusterError('the kubeconfig names no current cluster');
   return kc;
 }
 
@@ -123,7 +128,7 @@ function printRefusal(p: Prepared, ctx: CommandContext): void {
   const texts = p.run.validation.set.texts;
   ctx.stderr(
     formatDiagnostics('text', p.run.diagnostics, p.run.summary, {
-      color: ctx.isTTY && !ctx.env.NO_COLOR,
+      color: useColor({}, ctx, 'stderr'),
       quietInfo: true,
       toolVersion: version(),
       sourceText: (file) => texts.get(file),
@@ -136,14 +141,18 @@ function printErrors(errors: readonly ClusterError[], ctx: CommandContext): void
   for (const e of errors) ctx.stderr(`${formatClusterError(e)}\n`);
 }
 
-export async function diff(argv: string[], ctx: CommandContext): Promise<number> {
-  const p = await prepare(argv, ctx);
+export async function diff(input: CommandInput, ctx: CommandContext): Promise<number> {
+  const progress = Progress.start(ctx, input.opts);
+  const p = await prepare(input, ctx, progress);
   if (!p.view) {
+    progress.done();
     printRefusal(p, ctx);
     return 2;
   }
+  progress.step(`comparing ${p.view.desired.length} objects with the cluster`);
   const plan = await planApply(p.view.desired, p.options);
-  if (p.opts.format === 'json') ctx.stdout(`${formatPlanJson(plan)}\n`);
+  progress.done();
+  if (p.opts.output !== 'text') ctx.stdout(machine(p.opts.output, formatPlanJson(plan)));
   else ctx.stdout(formatPlanText(plan, { showUnchanged: p.opts['show-unchanged'] }));
   if (plan.errors.length) {
     printErrors(plan.errors, ctx);
@@ -153,15 +162,19 @@ export async function diff(argv: string[], ctx: CommandContext): Promise<number>
   return s.create + s.update + s.recreate + s.delete > 0 ? 1 : 0;
 }
 
-export async function apply(argv: string[], ctx: CommandContext): Promise<number> {
-  const p = await prepare(argv, ctx);
+export async function apply(input: CommandInput, ctx: CommandContext): Promise<number> {
+  const progress = Progress.start(ctx, input.opts);
+  const p = await prepare(input, ctx, progress);
   if (!p.view) {
+    progress.done();
     printRefusal(p, ctx);
     return 1;
   }
   const wait = p.opts.wait ? { timeoutMs: durationMs(p.opts.wait) } : undefined;
+  progress.step(`applying ${p.view.desired.length} objects${wait ? ` and waiting up to ${p.opts.wait} for them to be healthy` : ''}`);
   const result = await applySet(p.view.desired, { ...p.options, ...(wait ? { wait } : {}) });
-  if (p.opts.format === 'json') ctx.stdout(`${formatApplyResultJson(result)}\n`);
+  progress.step('writing status');
+  if (p.opts.output !== 'text') ctx.stdout(machine(p.opts.output, formatApplyResultJson(result)));
   else ctx.stdout(formatApplyResultText(result));
   printErrors(result.errors, ctx);
 
@@ -180,6 +193,7 @@ export async function apply(argv: string[], ctx: CommandContext): Promise<number
     kubeconfig: p.kubeconfig,
     fieldManager: p.opts['field-manager'],
   });
+  progress.done();
   printErrors(written.errors, ctx);
   return result.complete && result.errors.length === 0 ? 0 : 1;
 }
@@ -187,4 +201,9 @@ export async function apply(argv: string[], ctx: CommandContext): Promise<number
 function durationMs(s: string): number {
   const n = Number.parseInt(s, 10);
   return s.endsWith('ms') ? n : s.endsWith('s') ? n * 1000 : n * 60_000;
+}
+
+/** A JSON document from the cluster stage, as JSON or YAML. */
+function machine(format: 'json' | 'yaml', json: string): string {
+  return renderData(format, JSON.parse(json) as unknown);
 }

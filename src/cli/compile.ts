@@ -2,49 +2,54 @@ import path from 'node:path';
 import { z } from 'zod';
 import { AGBOM_FORMATS, renderAgBom } from '../agbom/index.js';
 import { renderFiles, renderStream, selectObjects, writeFiles, type OutputFile } from '../compile/index.js';
-import { formatDiagnostics, OUTPUT_FORMATS, summarize, type Diagnostic } from '../diagnostics/index.js';
+import { summarize, type Diagnostic } from '../diagnostics/index.js';
 import { buildRunAgBoms } from '../pipeline/agbom.js';
 import { runCompile, type CompileRun } from '../pipeline/compile.js';
-import { checkOptions, parseCommandLine, UsageError, type CommandContext } from './context.js';
-import { version } from './main.js';
+import { checkOptions, UsageError, useColor, type CommandContext, type CommandInput } from './context.js';
+import { FINDINGS_FORMATS, inputPaths, outputOf, pipelineCwd } from './flags.js';
+import { renderFindings } from './output.js';
+import { Progress } from './progress.js';
+import { version } from './version.js';
 
 const Options = z
   .object({
-    output: z.string().min(1).optional(),
+    'output-dir': z.string().min(1).optional(),
     stdout: z.boolean().default(false),
     'single-file': z.boolean().default(false),
     crds: z.enum(['include', 'only', 'skip']).default('include'),
     'without-policy': z.boolean().default(false),
     'no-agbom': z.boolean().default(false),
-    format: z.enum(OUTPUT_FORMATS).default('text'),
+    output: z.enum(FINDINGS_FORMATS).default('text'),
     config: z.string().optional(),
     quiet: z.boolean().default(false),
-    color: z.boolean().optional(),
   })
-  .refine((o) => Boolean(o.output) !== o.stdout, { message: 'give exactly one of -o DIR and --stdout', path: ['output'] });
+  .refine((o) => Boolean(o['output-dir']) !== o.stdout, { message: 'give exactly one of --output-dir DIR and --stdout', path: ['output-dir'] });
 
 const Epoch = z.coerce.number().int().nonnegative();
 
-export async function run(argv: string[], ctx: CommandContext): Promise<number> {
-  const { values, positionals } = parseCommandLine(argv, OPTIONS);
-  const opts = checkOptions(values, Options);
+export async function run(input: CommandInput, ctx: CommandContext): Promise<number> {
+  const opts = checkOptions({ ...input.opts, output: outputOf(input.opts) }, Options);
+  const paths = await inputPaths(input.opts, input.args, ctx);
   const epoch = ctx.env.SOURCE_DATE_EPOCH === undefined ? undefined : Epoch.safeParse(ctx.env.SOURCE_DATE_EPOCH);
   if (epoch && !epoch.success) throw new UsageError('SOURCE_DATE_EPOCH must be a whole number of seconds');
 
+  const progress = Progress.start(ctx, input.opts);
+  progress.step('loading, validating and compiling');
   const result = await runCompile({
-    paths: positionals,
-    cwd: ctx.cwd,
+    paths,
+    cwd: pipelineCwd(paths, input.opts, ctx),
     configFile: opts.config,
     withoutPolicy: opts['without-policy'],
     sourceDateEpoch: epoch?.data,
   });
+  progress.done();
 
   // With --stdout the objects own stdout: diagnostics go to stderr.
   const report = opts.stdout ? ctx.stderr : ctx.stdout;
   const texts = result.validation.set.texts;
-  const color = opts.color ?? (!opts.stdout && ctx.isTTY && !ctx.env.NO_COLOR);
+  const color = useColor(input.opts, ctx, opts.stdout ? 'stderr' : 'stdout');
   report(
-    formatDiagnostics(opts.format, result.diagnostics, result.summary, {
+    renderFindings(opts.output, result.diagnostics, result.summary, {
       color,
       quietInfo: opts.quiet,
       toolVersion: version(),
@@ -52,7 +57,7 @@ export async function run(argv: string[], ctx: CommandContext): Promise<number> 
     }),
   );
   if (result.refused || !result.output) {
-    if (opts.format === 'text') report('joch compile: nothing was emitted because of the errors above\n');
+    if (opts.output === 'text' || opts.output === 'table') report('joch compile: nothing was emitted because of the errors above\n');
     return 1;
   }
 
@@ -60,19 +65,29 @@ export async function run(argv: string[], ctx: CommandContext): Promise<number> 
     ctx.stdout(renderStream(selectObjects(result.output.objects, opts.crds)));
     return 0;
   }
-  const dir = path.resolve(ctx.cwd, opts.output as string);
+  const dir = path.resolve(ctx.cwd, opts['output-dir'] as string);
   const files = renderFiles(result.output, { singleFile: opts['single-file'], crds: opts.crds });
   if (!opts['no-agbom'] && opts.crds !== 'only') {
+    progress.step('building AgBOMs');
     const boms = agbomFiles(result, ctx);
     if (!boms.ok) {
-      report(formatDiagnostics(opts.format, boms.blocking, summarize(boms.blocking, result.summary.files, result.summary.resources), { color, toolVersion: version(), sourceText: (file) => texts.get(file) }));
-      if (opts.format === 'text') report('joch compile: nothing was emitted because of the errors above\n');
+      progress.done();
+      report(
+        renderFindings(opts.output, boms.blocking, summarize(boms.blocking, result.summary.files, result.summary.resources), {
+          color,
+          toolVersion: version(),
+          sourceText: (file) => texts.get(file),
+        }),
+      );
+      if (opts.output === 'text' || opts.output === 'table') report('joch compile: nothing was emitted because of the errors above\n');
       return 1;
     }
     files.push(...boms.files);
   }
+  progress.step(`writing ${files.length} files`);
   const stats = writeFiles(dir, files);
-  if (opts.format === 'text') {
+  progress.done();
+  if (opts.output === 'text' || opts.output === 'table') {
     report(
       `joch compile: ${result.output.objects.length} objects and ${result.output.manifests.length} agent manifests in ${path.relative(ctx.cwd, dir) || '.'} ` +
         `(${stats.written} written, ${stats.unchanged} unchanged, ${stats.removed} removed)\n`,
@@ -100,16 +115,3 @@ function agbomFiles(result: CompileRun, ctx: CommandContext): { ok: true; files:
   return { ok: true, files: out };
 }
 
-const OPTIONS = {
-  output: { type: 'string', short: 'o' },
-  stdout: { type: 'boolean' },
-  'single-file': { type: 'boolean' },
-  crds: { type: 'string' },
-  'without-policy': { type: 'boolean' },
-  'no-agbom': { type: 'boolean' },
-  format: { type: 'string', short: 'f' },
-  config: { type: 'string', short: 'c' },
-  quiet: { type: 'boolean', short: 'q' },
-  color: { type: 'boolean' },
-  'no-color': { type: 'boolean' },
-} as const;

@@ -11,25 +11,26 @@ import { didYouMean, leavesInputUnread, redactText, type Diagnostic } from '../d
 import { Locator } from '../manifests/index.js';
 import { runValidate } from '../pipeline/index.js';
 import { explainAgent, renderExplanation, type AgentEvaluation, type ExplainFormat } from '../policy/index.js';
-import { parseCommandLine, UsageError, type CommandContext } from './context.js';
+import { UsageError, type CommandContext, type CommandInput } from './context.js';
+import { inputPaths, outputOf } from './flags.js';
+import { renderData } from './output.js';
 
-const FORMATS: readonly ExplainFormat[] = ['text', 'json'];
-
-export async function run(argv: string[], ctx: CommandContext): Promise<number> {
-  const { values, positionals } = parseCommandLine(argv, OPTIONS);
-  const [target, ...paths] = positionals;
+export async function run(input: CommandInput, ctx: CommandContext): Promise<number> {
+  const [target, ...operands] = input.args;
   if (!target) throw new UsageError('name the agent to explain');
-  const format = (values.format ?? 'text') as ExplainFormat;
-  if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}`);
+  const output = outputOf(input.opts);
+  const format: ExplainFormat = output === 'json' || output === 'yaml' ? 'json' : 'text';
+  const paths = await inputPaths(input.opts, operands, ctx);
   const slash = target.indexOf('/');
   const name = slash > 0 ? target.slice(slash + 1) : target;
-  const namespace = values.namespace ?? (slash > 0 ? target.slice(0, slash) : undefined);
+  const namespace = (input.opts.namespace as string | undefined) ?? (slash > 0 ? target.slice(0, slash) : undefined);
 
-  const run = await runValidate({ paths, cwd: ctx.cwd, configFile: values.config });
+  const run = await runValidate({ paths, cwd: ctx.cwd, configFile: input.opts.config as string | undefined });
   const evaluation = pickAgent(run.policy?.agents ?? [], name, namespace);
   const locator = new Locator((file) => run.set.texts.get(file));
   // Rule reasons and names come from the repository: mask credentials as every other output does.
-  ctx.stdout(redactText(renderExplanation(explainAgent(evaluation, (p) => locator.locate(p)), format)));
+  const rendered = redactText(renderExplanation(explainAgent(evaluation, (p) => locator.locate(p)), format));
+  ctx.stdout(output === 'yaml' ? renderData('yaml', JSON.parse(rendered) as unknown) : rendered);
   const caveat = repositoryCaveat(run.diagnostics);
   if (caveat) ctx.stderr(`joch explain: ${caveat}; run joch validate for all of them\n`);
   return caveat || evaluation.verdicts.some((v) => v.outcome === 'deny') ? 1 : 0;
@@ -58,9 +59,3 @@ function pickAgent(agents: readonly AgentEvaluation[], name: string, namespace: 
   const hint = didYouMean(name, agents.map((a) => a.agent.name));
   throw new UsageError(`no agent "${name}"${where}${elsewhere}${hint ? `; ${hint}` : ''}`);
 }
-
-const OPTIONS = {
-  namespace: { type: 'string', short: 'n' },
-  format: { type: 'string', short: 'f' },
-  config: { type: 'string', short: 'c' },
-} as const;

@@ -11,7 +11,8 @@ import { leavesInputUnread, redactText } from '../diagnostics/index.js';
 import { runValidate } from '../pipeline/index.js';
 import { checkCases, parsePolicyTest, type CaseResult } from '../policy/index.js';
 import { TEST_FILE } from '../policy/testing.js';
-import { parseCommandLine, UsageError, type CommandContext } from './context.js';
+import { UsageError, type CommandContext, type CommandInput } from './context.js';
+import { outputOf } from './flags.js';
 
 interface TestReport {
   readonly file: string;
@@ -22,12 +23,9 @@ interface TestReport {
 
 const SKIPPED_DIRS = new Set(['.git', 'node_modules']);
 
-export async function run(argv: string[], ctx: CommandContext): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (sub !== 'test') throw new UsageError(sub ? `unknown subcommand "${sub}"; the subcommand is test` : 'name a subcommand: test');
-  const { values, positionals } = parseCommandLine(rest, OPTIONS);
-  const format = values.format ?? 'text';
-  if (format !== 'text' && format !== 'json') throw new UsageError('--format must be text or json');
+export async function run(input: CommandInput, ctx: CommandContext): Promise<number> {
+  const positionals = input.args;
+  const format = outputOf(input.opts);
   const files = (positionals.length ? positionals : ['.']).flatMap((p) => findTests(path.resolve(ctx.cwd, p)));
   if (!files.length) throw new UsageError(`no ${TEST_FILE} under ${positionals.join(', ') || '.'}`);
   const reports: TestReport[] = [];
@@ -122,7 +120,3 @@ function renderJson(reports: readonly TestReport[]): string {
   const summary = { passed: cases.filter((c) => c.passed).length, failed: cases.filter((c) => !c.passed).length, errors: reports.filter((r) => r.errors.length).length };
   return `${JSON.stringify({ tests: reports, summary }, null, 2)}\n`;
 }
-
-const OPTIONS = {
-  format: { type: 'string', short: 'f' },
-} as const;

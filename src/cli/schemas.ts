@@ -16,12 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { findConfigFile, loadConfig } from '../config/index.js';
 import { SCHEMA_DIR } from '../schema/registry.js';
-import { checkOptions, parseCommandLine, UsageError, type CommandContext } from './context.js';
-
-const OPTIONS = {
-  dir: { type: 'string' },
-  settings: { type: 'string' },
-} as const;
+import { checkOptions, UsageError, type CommandContext, type CommandInput } from './context.js';
 
 const Options = z.object({
   /** Where the schemas go, relative to the root; it must stay inside it. */
@@ -32,11 +27,9 @@ const Options = z.object({
 /** The YAML language server's setting: schema file to one or more globs (`!` excludes). */
 export type YamlSchemas = Record<string, string | string[]>;
 
-export async function run(argv: string[], ctx: CommandContext): Promise<number> {
-  const { values, positionals } = parseCommandLine(argv, OPTIONS);
-  const options = checkOptions(values, Options);
-  if (positionals.length > 1) throw new UsageError('name at most one repository root');
-  const root = repositoryRoot(positionals[0], ctx.cwd);
+export async function run(input: CommandInput, ctx: CommandContext): Promise<number> {
+  const options = checkOptions({ dir: input.opts.dir, settings: input.opts.settings }, Options);
+  const root = repositoryRoot(input.args[0], ctx.cwd);
   const dir = path.resolve(root, options.dir);
   const rel = toPosix(path.relative(root, dir));
   if (!rel || rel === '..' || rel.startsWith('../') || path.isAbsolute(rel)) throw new UsageError(`--dir must be a folder inside ${root}`);

@@ -3,10 +3,10 @@
  * Options and their JOCH_SYNC_* variables are validated in
  * src/reconcile/options.ts; this file parses argv, prints, and handles signals.
  */
-import type { ParseArgsConfig } from 'node:util';
 import { pino } from 'pino';
 import {
   createSyncRuntime,
+  humanDestination,
   parseSyncOptions,
   SYNC_FLAGS,
   SyncSetupError,
@@ -15,13 +15,18 @@ import {
   type SyncInfo,
   type SyncRuntime,
 } from '../reconcile/index.js';
-import { parseCommandLine, UsageError, type CommandContext } from './context.js';
-import { version } from './main.js';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { resolveRevision } from '../source/revision.js';
+import { UsageError, useColor, type CommandContext, type CommandInput } from './context.js';
+import { version } from './version.js';
 
 const OK_RESULTS = new Set<CycleReport['result']>(['applied', 'unchanged', 'drift-checked', 'suspended']);
 
-export async function run(argv: string[], ctx: CommandContext): Promise<number> {
-  const flags = parseSyncArgs(argv);
+export async function run(input: CommandInput, ctx: CommandContext): Promise<number> {
+  const given = withProjectRoot(await withResolvedCommit(syncFlags(input.opts), ctx), ctx);
+  // --debug, the global flag, means debug logs unless a level was chosen.
+  const flags = input.opts.debug === true && given['log-level'] === undefined ? { ...given, 'log-level': 'debug' } : given;
   const parsed = parseSyncOptions(flags, ctx.env);
   if (!parsed.ok) throw new UsageError(parsed.errors.join('\n  '));
   const options = parsed.options;
@@ -32,8 +37,7 @@ export async function run(argv: string[], ctx: CommandContext): Promise<number> 
       cwd: ctx.cwd,
       env: ctx.env,
       toolVersion: version(),
-      // One cycle prints a report on stdout: its log lines go to stderr.
-      logDestination: options.once ? pino.destination({ fd: 2, sync: true }) : undefined,
+      logDestination: logDestination(options.once, input.opts, ctx),
       onLostLeadership: () => {
         // As controller-runtime does: stop at once so the next leader never overlaps an apply of ours.
         ctx.stderr('joch sync: lost the leader Lease; exiting\n');
@@ -120,12 +124,59 @@ function whereToLook(info: SyncInfo, ctx: CommandContext): string[] {
   return out;
 }
 
-function parseSyncArgs(argv: string[]): RawSyncOptions {
-  const options: NonNullable<ParseArgsConfig['options']> = {};
-  for (const [name, [, type]] of Object.entries(SYNC_FLAGS)) {
-    options[name] = type === 'boolean' ? { type: 'boolean' } : type === 'strings' ? { type: 'string', multiple: true } : { type: 'string' };
+/** The sync flags among the parsed options: the global ones (--quiet, --debug) are not sync options. */
+function syncFlags(opts: Readonly<Record<string, unknown>>): RawSyncOptions {
+  return Object.fromEntries(Object.entries(opts).filter(([name]) => name in SYNC_FLAGS)) as RawSyncOptions;
+}
+
+/**
+ * `--commit HEAD~1` or a short SHA, resolved in a local repository (the
+ * current folder's, or a --repo path): the reconciler pins full commit ids.
+ * A remote repository is not fetched here, so it needs the full id.
+ */
+async function withResolvedCommit(flags: RawSyncOptions, ctx: CommandContext): Promise<RawSyncOptions> {
+  const commit = flags.commit;
+  if (typeof commit !== 'string' || /^[0-9a-f]{40}$/.test(commit)) return flags;
+  const repo = typeof flags.repo === 'string' ? flags.repo.replace(/^file:\/\//, '') : undefined;
+  if (repo !== undefined && /^[a-z][a-z0-9+.-]*:\/\//i.test(repo)) throw new UsageError(`--commit ${commit}: give the full 40-character id for a remote repository`);
+  const dir = gitRoot(path.resolve(ctx.cwd, repo ?? '.'));
+  if (!dir) throw new UsageError(`--commit ${commit}: ${repo ?? 'the current folder'} is not inside a Git repository`);
+  const resolved = await resolveRevision(dir, commit);
+  if (!resolved.ok) throw new UsageError(`--commit: ${resolved.reason}`);
+  return { ...flags, commit: resolved.commit };
+}
+
+function gitRoot(start: string): string | undefined {
+  for (let dir = start; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, '.git'))) return dir;
+    if (path.dirname(dir) === dir) return undefined;
   }
-  const { values, positionals } = parseCommandLine(argv, options);
-  if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}": the repository is given with --repo`);
-  return values as RawSyncOptions;
+}
+
+/**
+ * Where the log lines go: one cycle prints a report on stdout, so its logs go
+ * to stderr; the loop logs on stdout. A person at a terminal reads plain
+ * lines; anything else (a pod, a pipe) gets JSON.
+ */
+function logDestination(once: boolean, opts: Readonly<Record<string, unknown>>, ctx: CommandContext) {
+  const stream = once ? 'stderr' : 'stdout';
+  const atTerminal = once ? ctx.stderrIsTTY === true : ctx.isTTY;
+  if (atTerminal) return humanDestination(once ? ctx.stderr : ctx.stdout, useColor(opts, ctx, stream));
+  return once ? pino.destination({ fd: 2, sync: true }) : undefined;
+}
+
+/**
+ * With no --root, --repo or JOCH_SYNC_ROOT, the folder holding the joch.yaml
+ * nearest the current folder (as `joch validate` finds it), so that a
+ * repository made by `joch init` syncs as it is.
+ */
+function withProjectRoot(flags: RawSyncOptions, ctx: CommandContext): RawSyncOptions {
+  if (flags.root !== undefined || flags.repo !== undefined || ctx.env[SYNC_FLAGS.root[0]] !== undefined || ctx.env[SYNC_FLAGS.repo[0]] !== undefined) return flags;
+  const repo = gitRoot(path.resolve(ctx.cwd));
+  if (!repo) return flags;
+  for (let dir = path.resolve(ctx.cwd); dir.startsWith(repo); dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'joch.yaml'))) return { ...flags, root: path.relative(repo, dir).split(path.sep).join('/') };
+    if (dir === repo) break;
+  }
+  return flags;
 }

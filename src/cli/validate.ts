@@ -1,13 +1,15 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { formatDiagnostics, OUTPUT_FORMATS } from '../diagnostics/index.js';
 import { PIPELINE_CHECKS, runValidate, type PipelineCheck } from '../pipeline/index.js';
-import { checkOptions, parseCommandLine, UsageError, type CommandContext } from './context.js';
-import { version } from './main.js';
+import { checkOptions, UsageError, useColor, type CommandContext, type CommandInput } from './context.js';
+import { FINDINGS_FORMATS, inputPaths, outputOf, pipelineCwd } from './flags.js';
+import { renderFindings } from './output.js';
+import { Progress } from './progress.js';
+import { version } from './version.js';
 
 const Options = z.object({
-  format: z.enum(OUTPUT_FORMATS).default('text'),
+  output: z.enum(FINDINGS_FORMATS).default('text'),
   checks: z
     .string()
     .optional()
@@ -23,22 +25,22 @@ const Options = z.object({
   config: z.string().optional(),
   quiet: z.boolean().default(false),
   timings: z.boolean().default(false),
-  color: z.boolean().optional(),
 });
 
-export async function run(argv: string[], ctx: CommandContext): Promise<number> {
-  const { values, positionals } = parseCommandLine(argv, OPTIONS);
-  const opts = checkOptions(values, Options);
+export async function run(input: CommandInput, ctx: CommandContext): Promise<number> {
+  const opts = checkOptions({ ...input.opts, output: outputOf(input.opts) }, Options);
   // A path that does not exist is a mistake in the command line, not a finding.
-  for (const p of [...positionals, ...(opts.config === undefined ? [] : [opts.config])]) {
-    if (!existsSync(path.resolve(ctx.cwd, p))) throw new UsageError(`no such file or folder: ${p}`);
-  }
-  const run = await runValidate({ paths: positionals, cwd: ctx.cwd, configFile: opts.config, checks: opts.checks });
-  const color = opts.color ?? (ctx.isTTY && !ctx.env.NO_COLOR);
+  const paths = await inputPaths(input.opts, input.args, ctx);
+  if (opts.config !== undefined && !existsSync(path.resolve(ctx.cwd, opts.config))) throw new UsageError(`no such file or folder: ${opts.config}`);
+  const progress = Progress.start(ctx, input.opts);
+  progress.step('loading and validating');
+  const run = await runValidate({ paths, cwd: pipelineCwd(paths, input.opts, ctx), configFile: opts.config, checks: opts.checks });
+  progress.done();
+  const color = useColor(input.opts, ctx);
   const texts = run.set.texts;
   const config = run.project.config;
   ctx.stdout(
-    formatDiagnostics(opts.format, run.diagnostics, run.summary, {
+    renderFindings(opts.output, run.diagnostics, run.summary, {
       color,
       quietInfo: opts.quiet,
       toolVersion: version(),
@@ -46,18 +48,13 @@ export async function run(argv: string[], ctx: CommandContext): Promise<number> 
     }),
   );
   if (opts.timings) ctx.stderr(formatTimings(run.timings));
+  // At a terminal, a repository without joch.yaml is read whole (fixtures included): say how to narrow it.
+  if (!config.file && ctx.stderrIsTTY && !opts.quiet && paths.length === 0) {
+    ctx.stderr(`joch validate: no joch.yaml, so every YAML file under ${path.relative(ctx.cwd, config.root) || '.'} was read (${run.summary.files}); list the folders to read in joch.yaml (\`joch init\` writes one) and leave others out with .jochignore\n`);
+  }
   return run.summary.errors > 0 ? 1 : 0;
 }
 
-const OPTIONS = {
-  format: { type: 'string', short: 'f' },
-  checks: { type: 'string' },
-  config: { type: 'string', short: 'c' },
-  quiet: { type: 'boolean', short: 'q' },
-  timings: { type: 'boolean' },
-  color: { type: 'boolean' },
-  'no-color': { type: 'boolean' },
-} as const;
 
 /** Stage timings in milliseconds, for --timings (on stderr, so stdout stays machine-readable). */
 function formatTimings(timings: Readonly<Record<string, number>>): string {

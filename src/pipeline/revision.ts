@@ -6,21 +6,21 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import git from 'isomorphic-git';
-import * as fs from 'node:fs';
 import { GitSource } from '../source/git.js';
+import { resolveRevision } from '../source/revision.js';
 import { runSnapshot, type SnapshotRun } from './snapshot.js';
 
 export type RevisionRun = { readonly ok: true; readonly run: SnapshotRun; readonly commit: string } | { readonly ok: false; readonly reason: string };
 
 /**
- * Resolves `rev` (a commit id, a short one, a branch or a tag) in the
+ * Resolves `rev` (a commit id, a short one, a branch or a tag, with `~N` and `^N`) in the
  * repository at `repo`, and runs load, validate and policy on the files under
  * `root` at that commit.
  */
 export async function validateRevision(repo: string, rev: string, root: string): Promise<RevisionRun> {
-  const commit = await resolveRevision(repo, rev);
-  if (!commit) return { ok: false, reason: `"${rev}" is not a commit, branch or tag of ${repo}` };
+  const resolved = await resolveRevision(repo, rev);
+  if (!resolved.ok) return resolved;
+  const commit = resolved.commit;
   const scratch = mkdtempSync(path.join(tmpdir(), 'joch-revision-'));
   try {
     const dir = path.posix.normalize(root.replace(/\\/g, '/')).replace(/^\.\/?$/, '');
@@ -30,20 +30,5 @@ export async function validateRevision(repo: string, rev: string, root: string):
     return { ok: true, commit, run: runSnapshot({ snapshot: update.snapshot, compile: false }) };
   } finally {
     rmSync(scratch, { recursive: true, force: true });
-  }
-}
-
-async function resolveRevision(repo: string, rev: string): Promise<string | undefined> {
-  const dir = path.resolve(repo);
-  try {
-    return await git.resolveRef({ fs, dir, ref: rev });
-  } catch {
-    // Not a ref: a commit id, possibly abbreviated.
-  }
-  if (!/^[0-9a-f]{4,40}$/i.test(rev)) return undefined;
-  try {
-    return await git.expandOid({ fs, dir, oid: rev.toLowerCase() });
-  } catch {
-    return undefined;
   }
 }

@@ -12,7 +12,7 @@ export { Backoff, jittered, type BackoffOptions } from './backoff.js';
 export { LeaderElector, type LeaderElectorOptions } from './leader.js';
 export { EventRecorder, type EventReason, type JochEvent } from './events.js';
 export { SyncMetrics } from './metrics.js';
-export { createLogger, type Logger, type LoggerOptions } from './logger.js';
+export { createLogger, humanDestination, type Logger, type LoggerOptions } from './logger.js';
 export { startSyncServer, type SyncServer, type SyncServerOptions, type WebhookRoute } from './server.js';
 export { decidePush, parsePushEvent, signGithubPayload, verifyGithubSignature, type PushDecision, type PushEvent, type SignatureCheck } from './webhook.js';
 export { OriginResolver } from '../pipeline/origins.js';

@@ -47,3 +47,38 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     options.destination,
   );
 }
+
+const LEVEL_NAMES: Readonly<Record<number, string>> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
+const LEVEL_COLOURS: Readonly<Record<number, string>> = { 10: '\x1b[90m', 20: '\x1b[90m', 30: '\x1b[36m', 40: '\x1b[33m', 50: '\x1b[31m', 60: '\x1b[31m' };
+/** Fields every line carries, which a person reading a terminal does not need repeated. */
+const QUIET_FIELDS = new Set(['level', 'time', 'msg', 'component', 'pid', 'hostname']);
+
+/**
+ * Log lines for a person at a terminal: `12:04:05 INFO  status committed
+ * commit=59c81c538da7 branch=joch/status`. The lines are the JSON ones pino
+ * wrote, already redacted, so nothing secret is reintroduced here.
+ */
+export function humanDestination(write: (s: string) => void, color: boolean): DestinationStream {
+  return {
+    write(line: string) {
+      write(`${humanLine(line, color)}\n`);
+    },
+  };
+}
+
+export function humanLine(json: string, color: boolean): string {
+  let entry: Record<string, unknown>;
+  try {
+    entry = JSON.parse(json) as Record<string, unknown>;
+  } catch {
+    return json.trimEnd();
+  }
+  const level = typeof entry.level === 'number' ? entry.level : 30;
+  const time = typeof entry.time === 'number' ? new Date(entry.time).toISOString().slice(11, 19) : '';
+  const name = (LEVEL_NAMES[level] ?? String(level)).padEnd(5);
+  const fields = Object.entries(entry)
+    .filter(([k]) => !QUIET_FIELDS.has(k))
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? (/^[0-9a-f]{40}$/.test(v) ? v.slice(0, 12) : /\s/.test(v) ? JSON.stringify(v) : v) : JSON.stringify(v)}`);
+  const label = color ? `${LEVEL_COLOURS[level] ?? ''}${name}\x1b[0m` : name;
+  return [time, label, String(entry.msg ?? ''), ...fields].filter(Boolean).join(' ');
+}

@@ -42,7 +42,7 @@ describe('joch agbom', () => {
     const dir = tmp();
     const state = path.join(dir, 'state.json');
     const out = path.join(dir, 'a.cdx.json');
-    expect((await joch(['billing-agent', EXAMPLE_FLEET, '--state', state, '--write-state', '-o', out])).code).toBe(0);
+    expect((await joch(['billing-agent', EXAMPLE_FLEET, '--state', state, '--write-state', '--output-file', out])).code).toBe(0);
     expect(JSON.parse(readFileSync(out, 'utf8')).version).toBe(1);
     const changed = editedFleet({ 'finance-ops/billing.yaml': replaceOnce('callsPerMinute: 5', 'callsPerMinute: 6') });
     const second = await joch(['billing-agent', changed, '--state', state, '--write-state']);
@@ -132,7 +132,7 @@ describe('joch agbom', () => {
     writeFileSync(pub, keys.publicKey.export({ type: 'spki', format: 'pem' }));
     writeFileSync(otherPub, other.publicKey.export({ type: 'spki', format: 'pem' }));
     const doc = path.join(dir, 'signed.cdx.json');
-    expect((await joch(['support-triage', EXAMPLE_FLEET, '--sign-key', priv, '-o', doc])).code).toBe(0);
+    expect((await joch(['support-triage', EXAMPLE_FLEET, '--sign-key', priv, '--output-file', doc])).code).toBe(0);
     const signed = JSON.parse(readFileSync(doc, 'utf8'));
     expect(signed.signature).toMatchObject({ algorithm: 'Ed25519', keyId: 'platform/agbom-signing-key' });
     expect(await validateCycloneDx(readFileSync(doc, 'utf8'), '1.6')).toBeNull();

@@ -101,12 +101,48 @@ describeCluster(
         writeFileSync(file, before);
       }
     });
+
+    it('get lists the custom resources in the cluster, and -o name and -o json read them too', async () => {
+      const table = await joch(['get', 'agents', '-A', ...kc()], repo);
+      expect(table.stderr).toBe('');
+      expect(table.code).toBe(0);
+      expect(table.stdout.split('\n')[0]).toMatch(/^NAMESPACE\s+NAME\s+SOURCE$/);
+      expect(table.stdout).toMatch(/^support-platform\s+support-triage\s+https:\/\/127\.0\.0\.1:\d+$/m);
+      const names = await joch(['get', 'agent', '-n', 'support-platform', '-o', 'name', ...kc()], repo);
+      expect(names.stdout.split('\n')).toContain('agent/support-triage');
+      expect(names.stdout).not.toMatch(/research/);
+      const one = await joch(['get', 'jagent', 'support-triage', '-n', 'support-platform', '-o', 'json', ...kc()], repo);
+      const body = JSON.parse(one.stdout) as { kind: string; metadata: { name: string }; status?: { conditions?: unknown[] } };
+      expect(body.kind).toBe('Agent');
+      expect(body.metadata.name).toBe('support-triage');
+      // The cluster's copy, with the status apply wrote: not the repository's document.
+      expect(body.status?.conditions?.length).toBeGreaterThan(0);
+    });
+
+    it('describe shows the custom resource in the cluster with the status apply wrote', async () => {
+      const r = await joch(['describe', 'agent/support-triage', '-n', 'support-platform', ...kc()], repo);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/^Name:\s+support-triage\nNamespace:\s+support-platform\nKind:\s+Agent\n/);
+      expect(r.stdout).toMatch(/^Source:\s+https:\/\/127\.0\.0\.1:\d+$/m);
+      expect(r.stdout).toMatch(/^Status:\n( {2}.*\n)* {2}compiledHash: sha256:[0-9a-f]{64}$/m);
+      const missing = await joch(['describe', 'agent/nobody', '-n', 'support-platform', ...kc()], repo);
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toMatch(/^joch describe: Agent "nobody" not found in the cluster in namespace support-platform;/);
+    });
+
+    it('version prints the server version given a cluster', async () => {
+      const r = await joch(['version', '-o', 'json', ...kc()], repo);
+      expect(r.code).toBe(0);
+      const v = JSON.parse(r.stdout) as { client: { version: string }; server: { version: string } };
+      expect(v.server.version).toMatch(/^v1\.\d+\.\d+/);
+    });
   },
   { testTimeoutMs: 120_000 },
 );
 
-it('joch diff without a cluster is a usage error', async () => {
-  const r = await joch(['diff', FLEET, '--kubeconfig', '/nonexistent/kubeconfig'], process.cwd());
+it('joch diff with a kubeconfig that does not exist is a usage error', async () => {
+  const r = await joch(['diff', FLEET, '--kubeconfig', path.join(tmpdir(), 'joch-no-such-kubeconfig')], process.cwd());
   expect(r.code).toBe(2);
-  expect(r.stderr).toContain('kubeconfig');
+  expect(r.stderr).toMatch(/^joch diff: no such kubeconfig: .*joch-no-such-kubeconfig; see `joch diff --help`\n$/);
 });

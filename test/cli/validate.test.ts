@@ -31,25 +31,29 @@ describe('exit codes', () => {
   });
 
   it.each([
-    ['an unknown flag', ['validate', FLEET, '--frobnicate'], /Unknown option '--frobnicate'/],
-    ['an unknown format', ['validate', FLEET, '--format', 'xml'], /--format: Invalid option: expected one of "text"\|"json"\|"github"\|"sarif"/],
+    ['an unknown flag', ['validate', FLEET, '--frobnicate'], /^joch validate: unknown option '--frobnicate'; see `joch validate --help`\n$/],
+    ['a mistyped flag', ['validate', FLEET, '--chekcs', 'schema'], /unknown option '--chekcs' \(did you mean --checks\?\)/],
+    ['an unknown format', ['validate', FLEET, '-o', 'xml'], /"xml" is not an output format; choose one of text, table, json, yaml, github, sarif/],
+    ['an unknown format, spelled --format', ['validate', FLEET, '--format', 'xml'], /option '--format <format>' argument 'xml' is invalid/],
+    ['-f given a format, as older releases took it', ['validate', '-f', 'json'], /no such file or folder: json \(-f names files now, as in kubectl; choose the output format with -o json\)/],
     ['an unknown check', ['validate', FLEET, '--checks', 'schema,spelling'], /--checks: unknown check spelling; the checks are schema, identity, references, secrets/],
     ['a path that does not exist', ['validate', 'examples/no-such-folder'], /no such file or folder: examples\/no-such-folder/],
     ['a configuration file that does not exist', ['validate', FLEET, '--config', 'nope.yaml'], /no such file or folder: nope\.yaml/],
-    ['an unknown command', ['validat'], /unknown command "validat"/],
-  ])('2 on a usage error: %s, with the usage on stderr', async (_name, argv, message) => {
+    ['an unknown command', ['validat'], /^joch: unknown command 'validat' \(did you mean validate\?\)/],
+  ])('2 on a usage error: %s, as one line pointing at the help', async (_name, argv, message) => {
     const r = await cli(argv, ROOT);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(message);
-    expect(r.stderr).toMatch(/Usage: joch/);
+    expect(r.stderr).toMatch(/see `joch( validate)? --help`\n$/);
+    expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
   });
 
   it('2 without a command, 0 for --help and --version', async () => {
     expect((await cli([], ROOT)).code).toBe(2);
     const help = await cli(['validate', '--help'], ROOT);
     expect(help.code).toBe(0);
-    expect(help.stdout).toMatch(/^Usage: joch validate \[PATH\.\.\.\]/);
+    expect(help.stdout).toMatch(/^Usage: joch validate \[options\] \[paths\.\.\.\]/);
     const version = await cli(['--version'], ROOT);
     expect(version).toEqual({ code: 0, stdout: `${readPackageVersion()}\n`, stderr: '' });
   });

@@ -62,7 +62,7 @@ describe('runCompile', () => {
 describe('joch compile', () => {
   it('writes one file per object and the manifests into DIR, then leaves unchanged files alone', async () => {
     const dir = outDir();
-    const first = await cli(['compile', FLEET, '-o', dir], ROOT);
+    const first = await cli(['compile', FLEET, '--output-dir', dir], ROOT);
     expect(first.code, first.stdout + first.stderr).toBe(0);
     expect(first.stdout).toMatch(/joch compile: \d+ objects and 4 agent manifests in .* \(\d+ written, 0 unchanged, 0 removed\)/);
     const files = walk(dir).map((f) => path.relative(dir, f));
@@ -75,16 +75,16 @@ describe('joch compile', () => {
     expect(doc).toHaveLength(1);
     expect(doc[0]?.toJS()).toMatchObject({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'support-triage-prod' } });
 
-    const second = await cli(['compile', FLEET, '-o', dir], ROOT);
+    const second = await cli(['compile', FLEET, '--output-dir', dir], ROOT);
     expect(second.stdout).toMatch(/\(0 written, \d+ unchanged, 0 removed\)/);
-    const single = await cli(['compile', FLEET, '-o', dir, '--single-file'], ROOT);
+    const single = await cli(['compile', FLEET, '--output-dir', dir, '--single-file'], ROOT);
     expect(single.code).toBe(0);
     expect(existsSync(path.join(dir, 'objects.yaml'))).toBe(true);
     // The per-object files this tool wrote before are gone; nothing else is touched.
     expect(existsSync(path.join(dir, 'objects/support-platform/deployment.apps/support-triage-prod.yaml'))).toBe(false);
     expect(existsSync(path.join(dir, 'manifests/finance-ops/billing-agent.yaml'))).toBe(true);
     const bare = outDir();
-    expect((await cli(['compile', FLEET, '-o', bare, '--no-agbom'], ROOT)).code).toBe(0);
+    expect((await cli(['compile', FLEET, '--output-dir', bare, '--no-agbom'], ROOT)).code).toBe(0);
     expect(existsSync(path.join(bare, 'agbom'))).toBe(false);
   });
 
@@ -105,7 +105,7 @@ describe('joch compile', () => {
   it('writes nothing and exits 1 when a stage finds an error', async () => {
     const fleet = copyFleet(FLEET, { 'research/research.yaml': (t) => t.replace('name: research-default\n  tools', 'name: no-such-route\n  tools') });
     const dir = outDir();
-    const r = await cli(['compile', fleet, '-o', dir], ROOT);
+    const r = await cli(['compile', fleet, '--output-dir', dir], ROOT);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('JOCH501');
     expect(r.stdout).toContain('nothing was emitted');
@@ -117,14 +117,14 @@ describe('joch compile', () => {
 
   it('exits 2 on a usage error', async () => {
     expect((await cli(['compile', FLEET], ROOT)).code).toBe(2);
-    expect((await cli(['compile', FLEET, '-o', 'x', '--stdout'], ROOT)).code).toBe(2);
+    expect((await cli(['compile', FLEET, '--output-dir', 'x', '--stdout'], ROOT)).code).toBe(2);
     expect((await cli(['compile', FLEET, '--stdout', '--crds', 'some'], ROOT)).code).toBe(2);
     expect((await cli(['compile', FLEET, '--stdout'], ROOT, { env: { SOURCE_DATE_EPOCH: 'yesterday' } })).code).toBe(2);
   });
 
   it('writes the commit time from SOURCE_DATE_EPOCH on the manifests when the source is not Git', async () => {
     const dir = outDir();
-    const r = await cli(['compile', FLEET, '-o', dir], ROOT, { env: { SOURCE_DATE_EPOCH: '1700000000' } });
+    const r = await cli(['compile', FLEET, '--output-dir', dir], ROOT, { env: { SOURCE_DATE_EPOCH: '1700000000' } });
     expect(r.code).toBe(0);
     expect(readFileSync(path.join(dir, 'manifests/finance-ops/billing-agent.yaml'), 'utf8')).toContain('joch.dev/source-commit-time: "2023-11-14T22:13:20.000Z"');
   });
