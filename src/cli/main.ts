@@ -123,7 +123,8 @@ function oneLine(message: string): string {
     .replace(/^error: /, '')
     .replace(/\n\(Did you mean (.*)\?\)/, ' (did you mean $1?)')
     .replace(/\s*\n\s*/g, ' ')
-    .trim();
+    .trim()
+    .replace(/\.$/, '');
 }
 
 function defaultContext(): CommandContext {

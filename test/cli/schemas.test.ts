@@ -125,6 +125,6 @@ describe('joch schemas', () => {
     expect(outside.stderr).toMatch(/--dir must be a folder inside/);
     const bad = await cli(['schemas', '--settings', 'emacs'], repo.root);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/--settings: Invalid option/);
+    expect(bad.stderr).toMatch(/--settings <editor>' argument 'emacs' is invalid\. Allowed choices are vscode, none; see `joch schemas --help`/);
   });
 });
