@@ -97,7 +97,7 @@ const TABLE: readonly CodeInfo[] = [
 
   // 9xx: compile
   { code: 'JOCH901', name: 'compile-no-image', severity: 'error', summary: 'A workload has no image: neither the Deployment runtime nor the framework adapter names one.', locked: true },
-  { code: 'JOCH902', name: 'compile-strategy-approximated', severity: 'warning', summary: 'A rollout strategy Kubernetes has no native form for (canary, shadow) is compiled as a rolling update.' },
+  { code: 'JOCH902', name: 'compile-strategy-unsupported', severity: 'error', summary: 'A rollout strategy Kubernetes has no native form for (canary, shadow) is not compiled.', locked: true },
   { code: 'JOCH903', name: 'compile-invalid-scaling', severity: 'error', summary: 'Autoscaling or rollout settings that Kubernetes would reject.', locked: true },
   { code: 'JOCH904', name: 'compile-object-collision', severity: 'error', summary: 'Two compiled objects have the same kind, namespace and name.', locked: true },
   { code: 'JOCH905', name: 'compile-not-kubernetes', severity: 'info', summary: 'A Deployment runs on another runtime adapter or in a non-Kubernetes Environment; only its custom resource is emitted.' },
@@ -106,6 +106,10 @@ const TABLE: readonly CodeInfo[] = [
   { code: 'JOCH908', name: 'compile-adjusted', severity: 'warning', summary: 'A value was adjusted to what Kubernetes accepts (for example minReplicas 0 raised to 1).' },
   { code: 'JOCH909', name: 'compile-namespace-owners', severity: 'warning', summary: 'Several Teams claim the same namespace; the first by name owns it.' },
   { code: 'JOCH910', name: 'compile-without-policy', severity: 'warning', summary: 'Compiled without the policy stage (explicitly asked for): the CompiledAgentManifests have no policy section.' },
+  { code: 'JOCH912', name: 'compile-no-schedule', severity: 'warning', summary: 'A schedule-triggered Execution names no schedule (joch.dev/schedule); it is compiled as a suspended Job.' },
+  { code: 'JOCH913', name: 'compile-invalid-schedule', severity: 'error', summary: 'The joch.dev/schedule of an Execution is not a cron schedule the CronJob controller accepts.', locked: true },
+  { code: 'JOCH914', name: 'compile-invalid-resources', severity: 'error', summary: "A workload's resource request exceeds its limit; the API server would refuse the pod.", locked: true },
+  { code: 'JOCH915', name: 'compile-invalid-node-selector', severity: 'error', summary: 'A nodeSelector key or value is not a valid label; the API server would refuse the workload.', locked: true },
   { code: 'JOCH911', name: 'compile-system-team-member', severity: 'error', summary: 'A Team member is a system: identity (a ServiceAccount, a node); Team roles are for people.', locked: true },
 ];
 

@@ -64,6 +64,7 @@ export async function runCompile(input: CompileRunInput): Promise<CompileRun> {
     revision: run.snapshot.revision,
     commitTime: run.snapshot.commitTime ?? input.sourceDateEpoch,
     displayPrefix: run.snapshot.displayPrefix,
+    workloads: run.project.config.config.workloads,
   });
   timings.compile = performance.now() - start;
   return finish(run, [...before, ...resolve(output.findings)], output, timings);

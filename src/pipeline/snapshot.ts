@@ -88,6 +88,7 @@ export function runSnapshot(input: SnapshotRunInput): SnapshotRun {
         revision: snapshot.revision,
         commitTime: snapshot.commitTime,
         displayPrefix: snapshot.displayPrefix,
+        workloads: config.workloads,
       }),
     );
     diagnostics = [...diagnostics, ...time('report', () => resolve(output?.findings ?? []))];
