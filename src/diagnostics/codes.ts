@@ -83,6 +83,11 @@ const TABLE: readonly CodeInfo[] = [
   { code: 'JOCH708', name: 'promotion-gate-unresolved', severity: 'error', summary: "A Deployment's promotion gate names an Eval or an approver that does not exist.", locked: true },
   { code: 'JOCH709', name: 'promotion-gate-mismatch', severity: 'error', summary: "A Deployment's required Eval does not gate this agent's promotion to this Environment.", locked: true },
   { code: 'JOCH710', name: 'unresolved-capability', severity: 'error', summary: "A reference in an agent's capability surface does not resolve; policy denies it (fail closed).", locked: true },
+  { code: 'JOCH711', name: 'route-requirement-unmet', severity: 'error', summary: "The primary model of an agent's route lacks a capability or the context window the route requires.", locked: true },
+  { code: 'JOCH712', name: 'route-fallback-cannot-serve', severity: 'warning', summary: "A fallback model of an agent's route lacks what the route requires or cannot keep data in the required residency (a warning)." },
+  { code: 'JOCH713', name: 'data-residency-violated', severity: 'error', summary: "The primary model of an agent's route has no region in the residency its route or one of its Environments requires.", locked: true },
+  { code: 'JOCH714', name: 'secret-out-of-scope', severity: 'error', summary: 'A tool, model or MCP server uses a Secret whose scope.boundTo does not name it.', locked: true },
+  { code: 'JOCH715', name: 'cross-namespace-capability', severity: 'error', summary: "An agent references a tool in another namespace whose joch.dev/allowed-namespaces annotation does not list the agent's namespace.", locked: true },
 
   // 8xx: Policy resources and their decisions
   { code: 'JOCH800', name: 'policy-evaluation-failed', severity: 'error', summary: 'The policy stage could not complete; every agent is denied (fail closed).', locked: true },

@@ -19,6 +19,7 @@ import {
   toolBaseline,
   unresolvedBaseline,
 } from './baseline.js';
+import { modelScoping, namespaceScoping, secretScoping } from './scoping.js';
 import { makeBundle, toRuntimeRules } from './bundle.js';
 import { compilePolicy, type CompiledPolicy, type CompiledRule, type PolicyDefect } from './compile.js';
 import { composeVerdict } from './compose.js';
@@ -121,9 +122,11 @@ export function createPolicyEngine(input: PolicyInput): PolicyEngine {
   function baselineFor(surface: AgentSurface, cap: Capability, contributions: readonly Contribution[]): Contribution[] {
     switch (cap.class) {
       case 'tool':
-        return toolBaseline(cap, surface, baseline, contributions);
+        return [...toolBaseline(cap, surface, baseline, contributions), ...namespaceScoping(cap, surface, baseline), ...secretScoping(cap, surface, fleet, baseline)];
       case 'mcpServer':
-        return mcpBaseline(cap, surface, baseline);
+        return [...mcpBaseline(cap, surface, baseline), ...secretScoping(cap, surface, fleet, baseline)];
+      case 'model':
+        return [...modelScoping(cap, surface, baseline), ...secretScoping(cap, surface, fleet, baseline)];
       case 'memory':
         return memoryBaseline(cap, surface, baseline);
       case 'agent':

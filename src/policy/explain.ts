@@ -150,10 +150,13 @@ function renderCapability(c: ExplainedCapability, loc: (w: Where | undefined) =>
   const lines = [`  ${c.outcome.toUpperCase().padEnd(17)} ${name}  granted at ${loc(c.grantedAt)}`];
   const by = c.decidedBy === 'default' ? 'default: no rule matched' : `${c.decidedBy}${c.decidedAt ? ` (${loc(c.decidedAt)})` : ''}`;
   lines.push(`      decided by ${by}${c.reason ? `: ${c.reason}` : ''}`);
-  for (const r of c.rules.slice(1)) {
+  // The deciding rule is not always the first: a later, stronger one (a denial) decides.
+  const deciding = c.rules.findIndex((r) => `${r.policy}#${r.rule}` === c.decidedBy && r.outcome === c.outcome);
+  c.rules.forEach((r, i) => {
+    if (i === deciding) return;
     const assumed = r.assumed ? ` [not declared, taken as matching: ${r.assumed.join(', ')}]` : '';
-    lines.push(`      also ${r.policy}#${r.rule} -> ${r.outcome}${r.at ? ` (${loc(r.at)})` : ''}${assumed}`);
-  }
+    lines.push(`      also ${r.policy}#${r.rule} -> ${r.outcome}${r.at ? ` (${loc(r.at)})` : ''}${r.reason ? `: ${r.reason}` : ''}${assumed}`);
+  });
   if (c.approval) {
     const who = c.approval.approvers.length ? c.approval.approvers.join(', ') : 'the default approvers';
     const timeout = c.approval.timeoutMinutes !== undefined ? `; timeout ${c.approval.timeoutMinutes} min${c.approval.onTimeout ? `, then ${c.approval.onTimeout}` : ''}` : '';
