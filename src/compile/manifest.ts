@@ -73,7 +73,16 @@ function modelEntry(m: RoutedModel): Json {
     endpoint: Object.keys(endpoint).length ? defined({ type: endpoint.type, baseUrl: endpoint.baseUrl }) : undefined,
     contextWindowTokens: rec(spec.limits).contextWindowTokens,
     capabilities: spec.capabilities,
+    // The router holds each agent to the provider's rate limits (the Model's own, not the agent's budgets).
+    rateLimits: rateLimits(spec),
+    regions: rec(spec.routing).regions,
   });
+}
+
+function rateLimits(spec: Readonly<Record<string, unknown>>): Json | undefined {
+  const limits = rec(spec.limits);
+  const out = defined({ requestsPerMinute: limits.requestsPerMinute, tokensPerMinute: limits.tokensPerMinute, maxOutputTokens: limits.maxOutputTokens });
+  return Object.keys(out).length ? out : undefined;
 }
 
 function modelRoute(graph: AgentGraph, urls: Urls, bundle: PolicyBundle | undefined): Json | undefined {
@@ -220,8 +229,21 @@ function observability(graph: AgentGraph, urls: Urls): Json {
     agbom: str(o.agbom) ?? 'enabled',
     redactSensitiveData: o.redactSensitiveData === true,
     traceEndpoint: urls.trace,
-    agbomEndpoint: urls.agbom,
+    // The documented contract's name (docs/architecture/control-plane.md).
+    abomEndpoint: urls.agbom,
   });
+}
+
+/**
+ * What caps the agent's spending: its own per-run limits (spec.budgets) and
+ * every Budget that binds it, with enforcement and its share of an
+ * allocation, as the policy stage bound them.
+ */
+function budgets(graph: AgentGraph, bundle: PolicyBundle | undefined): Json | undefined {
+  const own = graph.agent.spec.budgets;
+  const bound = bundle?.budgets;
+  if (own === undefined && !bound?.length) return undefined;
+  return defined({ agent: own, bound: bound?.length ? bound : undefined });
 }
 
 /** The spec: everything the worker runs from. No commit and no time, so it changes only when the agent does. */
@@ -244,7 +266,7 @@ export function manifestSpec(graph: AgentGraph, bundle: PolicyBundle | undefined
     rag: rags(graph.rags, urls),
     handoffs: names(graph.handoffs),
     children: names(graph.children),
-    budgets: agent.spec.budgets,
+    budgets: budgets(graph, bundle),
     secrets: secrets(graph, ctx),
     policies: bundle ? policies(bundle) : undefined,
     observability: observability(graph, urls),

@@ -308,6 +308,18 @@ export function validCronSchedule(text: string): boolean {
   return fields.length === 5 && fields.every((f) => CRON_FIELD.test(f));
 }
 
+/**
+ * The run's own caps (spec.budgets), as JSON for the worker: the agent's
+ * manifest is shared by every run, and a run may tighten or drop what it
+ * inherits. Absent when the Execution sets none.
+ */
+function executionBudgetEnv(execution: Resource): EnvVar[] {
+  const budgets = execution.spec.budgets;
+  if (budgets === undefined) return [];
+  const json = JSON.stringify(Object.fromEntries(Object.entries(rec(budgets)).sort(([a], [b]) => (a < b ? -1 : 1))));
+  return [{ name: 'JOCH_EXECUTION_BUDGETS', value: json }];
+}
+
 function executionPod(rt: AgentRuntime, execution: Resource, image: string, trigger: string, name: string, ctx: UnitContext): Json {
   const resources = resourcesFor(rt, execution, { team: ctx.teamOf(execution.namespace) }, ['spec', 'agentRef'], ctx);
   return {
@@ -321,6 +333,7 @@ function executionPod(rt: AgentRuntime, execution: Resource, image: string, trig
         env: [
           { name: 'JOCH_EXECUTION_ID', value: execution.name },
           { name: 'JOCH_EXECUTION_TRIGGER', value: trigger },
+          ...executionBudgetEnv(execution),
         ],
         restartPolicy: 'Never',
         resources,

@@ -149,3 +149,38 @@ describe('bounded pods and closed namespaces', () => {
     expect(get(find(run.output?.objects ?? [], 'batch/v1', 'CronJob', 'billing-reconcile-nightly', 'finance-ops'), 'spec', 'jobTemplate', 'spec', 'activeDeadlineSeconds')).toBe(900);
   });
 });
+
+describe('budgets and rate limits reach the agents', () => {
+  it('compiles every Budget that binds an agent, why it binds, its enforcement and the agent\'s share, into the manifest and the bundle', async () => {
+    const { run } = await compileFleet({});
+    const manifest = run.output?.manifests.find((m) => m.agent === 'Agent/support-platform/support-triage')?.manifest;
+    const budgets = get(manifest, 'spec', 'budgets');
+    expect(budgets).toEqual({
+      agent: { tokenLimitPerRun: 200000, costLimitUsdPerDay: 25, toolCallLimitPerRun: 100 },
+      bound: [
+        {
+          allocated: { dailyUsd: 150, monthlyUsd: 3000 },
+          boundBy: ["scope.teams names support-platform, the agent's Team", 'allocation.byAgent names support-triage', 'Team support-platform binds it (spec.budgetRefs)'],
+          enforcement: { onHardLimit: 'deny', onSoftLimit: 'alert', softLimitPct: 0.8 },
+          limits: { dailyUsd: 250, monthlyUsd: 5000, perRunUsd: 5 },
+          name: 'support-platform-monthly',
+          namespace: 'support-platform',
+          share: 0.6,
+        },
+      ],
+    });
+    const bundle = run.validation.policy?.bundles.find((b) => b.agent === 'Agent/support-platform/support-triage');
+    expect(bundle?.budgets).toEqual(get(budgets, 'bound'));
+    expect(get(manifest, 'spec', 'observability', 'abomEndpoint')).toBe('http://joch-server.joch-system.svc');
+  });
+
+  it('hands a run its own caps, and carries each model\'s rate limits', async () => {
+    const { run } = await compileFleet({ 'platform/models.yaml': (t) => t.replace('    maxOutputTokens: 64000\n', '    maxOutputTokens: 64000\n    requestsPerMinute: 100\n    tokensPerMinute: 2000000\n') });
+    const cron = find(run.output?.objects ?? [], 'batch/v1', 'CronJob', 'billing-reconcile-nightly', 'finance-ops');
+    const env = get(pod(cron), 'containers', 0, 'env') as { name: string; value?: string }[];
+    expect(env.find((e) => e.name === 'JOCH_EXECUTION_BUDGETS')?.value).toBe('{"inheritFromAgent":true}');
+    const manifest = run.output?.manifests.find((m) => m.agent === 'Agent/support-platform/support-triage')?.manifest;
+    const primary = get(manifest, 'spec', 'modelRoute', 'primary') as Record<string, unknown>;
+    expect(primary.rateLimits).toEqual({ requestsPerMinute: 100, tokensPerMinute: 2000000, maxOutputTokens: 64000 });
+  });
+});

@@ -354,7 +354,7 @@ describe('CompiledAgentManifest', () => {
     expect(get(spec, 'policies', 'resolved')).toEqual(['joch-baseline@000000000000', 'platform/handmade@abc123def456']);
     expect(get(spec, 'policies', 'bundleHash')).toBe(input.bundles.get('Agent/support-platform/support-triage')?.hash);
     expect(get(spec, 'policies', 'runtimeRules', 0, 'rule')).toBe('cap');
-    expect(get(spec, 'observability')).toMatchObject({ traceEndpoint: 'http://joch-trace.joch-system.svc:4318', agbomEndpoint: 'http://joch-server.joch-system.svc', tracing: 'enabled' });
+    expect(get(spec, 'observability')).toMatchObject({ traceEndpoint: 'http://joch-trace.joch-system.svc:4318', abomEndpoint: 'http://joch-server.joch-system.svc', tracing: 'enabled' });
   });
 
   it('is mounted from a ConfigMap that holds the manifest without the commit', () => {

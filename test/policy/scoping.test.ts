@@ -100,3 +100,25 @@ describe('joch explain', () => {
     expect(fallback).toMatch(/DENY\s+Model usonly \(fallback\)[^\n]*\n\s+decided by joch-baseline#JOCH714: secret-out-of-scope\n\s+also joch-baseline#JOCH712 -> allow: fallback-cannot-serve: cannot keep data in EU/);
   });
 });
+
+describe('joch explain: the budgets that bind an agent', () => {
+  it('lists the agent\'s own limits and each Budget with why and where it binds', async () => {
+    const { runValidate } = await import('../../src/pipeline/index.js');
+    const root = path.resolve(FIXTURES, '../../..');
+    const run = await runValidate({ paths: ['examples/fleet'], cwd: root });
+    const locator = new Locator((f) => run.set.texts.get(f));
+    const text = renderExplanation(explainAgent(agentOf(policyOf(run), 'support-platform/support-triage'), (p) => locator.locate(p)), 'text');
+    const lineIn = (f: string, needle: string) => readFileSync(path.join(root, f), 'utf8').split('\n').findIndex((l) => l.includes(needle)) + 1;
+    const ops = 'examples/fleet/support-platform/operations.yaml';
+    expect(text).toContain(
+      [
+        'Budgets (compiled into the bundle):',
+        "  the agent's spec.budgets: tokenLimitPerRun 200000, costLimitUsdPerDay 25, toolCallLimitPerRun 100",
+        '  Budget support-platform/support-platform-monthly: dailyUsd 250, monthlyUsd 5000, perRunUsd 5; its share 0.6 (dailyUsd 150, monthlyUsd 3000); onHardLimit deny, onSoftLimit alert, softLimitPct 0.8',
+        `      bound because scope.teams names support-platform, the agent's Team  (${ops}:${lineIn(ops, 'teams: [support-platform]')})`,
+        `      bound because allocation.byAgent names support-triage  (${ops}:${lineIn(ops, 'support-triage: 0.6')})`,
+        `      bound because Team support-platform binds it (spec.budgetRefs)  (examples/fleet/platform/teams.yaml:${lineIn('examples/fleet/platform/teams.yaml', '- support-platform/support-platform-monthly')})`,
+      ].join('\n'),
+    );
+  });
+});
