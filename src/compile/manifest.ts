@@ -192,14 +192,29 @@ function rags(list: readonly ReachedRag[], urls: Urls): Json[] {
 
 const names = (list: readonly Reached[]): Json[] => list.map((r) => defined({ name: r.resource.name, namespace: r.resource.namespace }));
 
-function policies(bundle: PolicyBundle): Json {
-  return {
+/**
+ * What each Policy in effect asks the engine to record (Policy.spec.audit),
+ * so the runtime logs requests and decisions where the policy's owner said.
+ */
+function policyAudit(bundle: PolicyBundle, ctx: UnitContext): Json[] | undefined {
+  const out: Json[] = [];
+  for (const p of bundle.policies) {
+    if (p.source === 'baseline') continue;
+    const audit = ctx.byKey.get(`Policy/${p.namespace ?? ''}/${p.name}`)?.spec.audit;
+    if (audit !== undefined) out.push({ policy: `${p.namespace ? `${p.namespace}/` : ''}${p.name}`, ...rec(audit) });
+  }
+  return out.length ? out : undefined;
+}
+
+function policies(bundle: PolicyBundle, ctx: UnitContext): Json {
+  return defined({
     bundleHash: bundle.hash,
     resolved: bundle.policies.map((p) => `${p.namespace ? `${p.namespace}/` : ''}${p.name}@${p.version}`),
     policies: bundle.policies,
     decisions: bundle.decisions,
     runtimeRules: bundle.runtimeRules,
-  };
+    audit: policyAudit(bundle, ctx),
+  });
 }
 
 function secrets(graph: AgentGraph, ctx: UnitContext): Json[] {
@@ -268,7 +283,7 @@ export function manifestSpec(graph: AgentGraph, bundle: PolicyBundle | undefined
     children: names(graph.children),
     budgets: budgets(graph, bundle),
     secrets: secrets(graph, ctx),
-    policies: bundle ? policies(bundle) : undefined,
+    policies: bundle ? policies(bundle, ctx) : undefined,
     observability: observability(graph, urls),
   });
 }

@@ -184,3 +184,16 @@ describe('budgets and rate limits reach the agents', () => {
     expect(primary.rateLimits).toEqual({ requestsPerMinute: 100, tokensPerMinute: 2000000, maxOutputTokens: 64000 });
   });
 });
+
+describe('audit', () => {
+  it('tells the runtime what each Policy in effect asks it to record', async () => {
+    const { run } = await compileFleet({});
+    const manifest = run.output?.manifests.find((m) => m.agent === 'Agent/support-platform/support-triage')?.manifest;
+    expect(get(manifest, 'spec', 'policies', 'audit')).toContainEqual({
+      policy: 'support-platform/external-send-requires-approval',
+      logRequests: true,
+      logDecisions: true,
+      redactSecrets: true,
+    });
+  });
+});
