@@ -112,10 +112,22 @@ export function resourceConflicts(resources: ContainerResources, at: SourcePoint
  * LimitRange that gives every other container in the namespace the Team's
  * defaults, so a pod someone else creates there is not refused for having none.
  */
-export function teamQuotaObjects(team: Resource, namespaces: readonly { namespace: string; index: number }[], workloads: WorkloadSettings, ctx: UnitContext): CompiledObject[] {
+export function teamQuotaObjects(
+  team: Resource,
+  namespaces: readonly { namespace: string; index: number }[],
+  workloads: WorkloadSettings,
+  ctx: UnitContext,
+  findings: Finding[],
+): CompiledObject[] {
   const quota = workloads.teams[team.name]?.quota;
   if (!quota || !Object.keys(quota).length) return [];
   const defaults = containerResources(workloads, { team: team.name });
+  // The API server refuses a LimitRange whose default request exceeds its default limit, as it does a pod.
+  const conflicts = resourceConflicts(defaults, { file: team.file, doc: team.doc, path: ['metadata', 'name'] }, team, { team: team.name });
+  if (conflicts.length) {
+    findings.push(...conflicts);
+    return [];
+  }
   const hard = Object.fromEntries(Object.entries(quota).sort(([a], [b]) => (a < b ? -1 : 1)));
   return namespaces.flatMap(({ namespace, index }) => {
     const origin = { file: team.file, doc: team.doc, path: ['spec', 'namespaces', index] };

@@ -208,7 +208,7 @@ class CachingCompiler implements Compiler {
       for (const team of teams) {
         objects.push(...teamRoleBindings(team, owned.get(team.key) ?? [], ctx, findings));
         const places = [...owner].filter(([, o]) => o.team === team).map(([namespace, o]) => ({ namespace, index: o.index }));
-        objects.push(...teamQuotaObjects(team, places.sort((a, b) => (a.namespace < b.namespace ? -1 : 1)), ctx.workloads, ctx));
+        objects.push(...teamQuotaObjects(team, places.sort((a, b) => (a.namespace < b.namespace ? -1 : 1)), ctx.workloads, ctx, findings));
       }
     }
     objects.push(...secretAccessObjects(ctx, compiled.filter((r) => r.kind === 'Secret')));

@@ -197,3 +197,13 @@ describe('audit', () => {
     });
   });
 });
+
+describe('Team defaults the API server would refuse', () => {
+  it('refuses a Team whose default request exceeds its default limit (JOCH914) at the Team, and emits no quota for it', async () => {
+    const { dir, run, located } = await compileFleet({
+      'joch.yaml': WITH_WORKLOADS('  teams:\n    research:\n      resources:\n        requests: { memory: 2Gi }\n      quota:\n        pods: "10"\n'),
+    });
+    expect(located('JOCH914')).toContainEqual({ code: 'JOCH914', file: 'platform/teams.yaml', ...positionOf(dir, 'platform/teams.yaml', 'name: research', 'name: '.length) });
+    expect(run.refused).toBe(true);
+  });
+});
