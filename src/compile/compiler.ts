@@ -20,7 +20,8 @@ import { compiledManifest, withCommit } from './manifest.js';
 import { compileOptions } from './options.js';
 import { sortObjects } from './order.js';
 import { secretAccessObjects } from './secrets.js';
-import { namespaceObjects, namespaceOwners, ownedNamespaces, teamClusterRoles, teamRoleBindings } from './tenancy.js';
+import { teamQuotaObjects } from './bounds.js';
+import { namespaceObjects, namespaceOwners, ownedNamespaces, teamClusterRoles, teamRoleBindings, type Owner } from './tenancy.js';
 import type { CompiledManifestEntry, CompiledObject, CompileInput, CompileOptions, CompileOutput } from './types.js';
 import { deploymentObjects, executionImage, executionJob, runsOnKubernetes, type AgentRuntime } from './workloads.js';
 
@@ -139,8 +140,16 @@ class CachingCompiler implements Compiler {
   constructor(private readonly options: CompileOptions) {}
 
   compile(input: CompileInput): CompileOutput {
-    const ctx = unitContext(input, this.options);
+    const ownerFindings: Finding[] = [];
+    const owner = namespaceOwners(
+      input.resources.filter((r) => r.kind === 'Team' && isCompiledKind(r.kind)),
+      ownerFindings,
+    );
+    const teamOfNamespace = new Map([...owner].map(([ns, o]) => [ns, o.team.name]));
+    const ctx = unitContext(input, this.options, teamOfNamespace);
     const optionsKey = shortDigest({ options: this.options, displayPrefix: input.displayPrefix ?? '' });
+    // Agent units also read the workload settings and which Team owns each namespace (their pods' resources).
+    const agentKey = shortDigest({ optionsKey, workloads: ctx.workloads, owners: [...teamOfNamespace].sort(([a], [b]) => (a < b ? -1 : 1)) });
     const next = new Map<string, Unit>();
     let built = 0;
     const unit = (id: string, key: string, build: () => Omit<Unit, 'key'>): Unit => {
@@ -156,11 +165,11 @@ class CachingCompiler implements Compiler {
     for (const graph of input.graphs) {
       const executions = executionsOf(graph.agent, ctx);
       const bundle = input.bundles.get(graph.agent.key);
-      const key = sha256(`${optionsKey}\n${agentInputs(graph, executions, bundle)}`);
+      const key = sha256(`${agentKey}\n${agentInputs(graph, executions, bundle)}`);
       unit(`agent:${graph.agent.key}`, key, () => buildAgent(graph, executions, bundle, ctx));
     }
     // Shared units read many resources and are cheap: rebuilt every run.
-    const shared = this.sharedObjects(input, ctx);
+    const shared = this.sharedObjects(input, ctx, owner, ownerFindings);
     built += 1;
     this.cache = next;
 
@@ -186,18 +195,21 @@ class CachingCompiler implements Compiler {
   }
 
   /** Namespaces, team access and secret access: each reads resources from across the repository. */
-  private sharedObjects(input: CompileInput, ctx: UnitContext): { objects: CompiledObject[]; findings: Finding[] } {
-    const findings: Finding[] = [];
+  private sharedObjects(input: CompileInput, ctx: UnitContext, owner: ReadonlyMap<string, Owner>, ownerFindings: readonly Finding[]): { objects: CompiledObject[]; findings: Finding[] } {
+    const findings: Finding[] = [...ownerFindings];
     const compiled = input.resources.filter((r) => isCompiledKind(r.kind));
     const teams = compiled.filter((r) => r.kind === 'Team');
     const used = new Map<string, Resource>();
     for (const r of compiled) if (r.namespace !== undefined && !used.has(r.namespace)) used.set(r.namespace, r);
-    const owner = namespaceOwners(teams, findings);
     const objects: CompiledObject[] = [...namespaceObjects(used, owner, ctx)];
     if (teams.length) {
       objects.push(...teamClusterRoles(ctx));
       const owned = ownedNamespaces(owner);
-      for (const team of teams) objects.push(...teamRoleBindings(team, owned.get(team.key) ?? [], ctx, findings));
+      for (const team of teams) {
+        objects.push(...teamRoleBindings(team, owned.get(team.key) ?? [], ctx, findings));
+        const places = [...owner].filter(([, o]) => o.team === team).map(([namespace, o]) => ({ namespace, index: o.index }));
+        objects.push(...teamQuotaObjects(team, places.sort((a, b) => (a.namespace < b.namespace ? -1 : 1)), ctx.workloads, ctx, findings));
+      }
     }
     objects.push(...secretAccessObjects(ctx, compiled.filter((r) => r.kind === 'Secret')));
     return { objects: synthUnit('shared', objects), findings };

@@ -3,6 +3,7 @@
  * reference edges by referrer and target, and each resource's provenance
  * (computed once per resource and run).
  */
+import { DEFAULT_CONFIG, type WorkloadSettings } from '../config/index.js';
 import type { ReferenceEdge } from '../model/graph.js';
 import type { Resource } from '../model/resource.js';
 import { provenance, type Provenance } from './meta.js';
@@ -13,6 +14,10 @@ export interface UnitContext {
   readonly byKey: ReadonlyMap<string, Resource>;
   readonly edgesFrom: ReadonlyMap<string, readonly ReferenceEdge[]>;
   readonly edgesTo: ReadonlyMap<string, readonly ReferenceEdge[]>;
+  /** joch.yaml `workloads`: resources, quotas, Pod Security, deadlines. */
+  readonly workloads: WorkloadSettings;
+  /** The name of the Team that owns a namespace, when one does. */
+  teamOf(namespace: string | undefined): string | undefined;
   provenance(resource: Resource): Provenance;
   /** The resource a reference of `from` at `path` (the reference object's path) resolved to. */
   target(from: Resource, kind: string, path: readonly (string | number)[]): Resource | undefined;
@@ -28,7 +33,7 @@ function startsWith(path: readonly (string | number)[], prefix: readonly (string
   return prefix.every((p, i) => path[i] === p);
 }
 
-export function unitContext(input: CompileInput, options: CompileOptions): UnitContext {
+export function unitContext(input: CompileInput, options: CompileOptions, owners: ReadonlyMap<string, string> = new Map()): UnitContext {
   const byKey = new Map(input.resources.map((r) => [r.key, r]));
   const edgesFrom = new Map<string, ReferenceEdge[]>();
   const edgesTo = new Map<string, ReferenceEdge[]>();
@@ -42,6 +47,8 @@ export function unitContext(input: CompileInput, options: CompileOptions): UnitC
     byKey,
     edgesFrom,
     edgesTo,
+    workloads: input.workloads ?? DEFAULT_CONFIG.workloads,
+    teamOf: (namespace) => (namespace === undefined ? undefined : owners.get(namespace)),
     provenance(resource) {
       let p = provenances.get(resource.key);
       if (!p) {

@@ -73,7 +73,16 @@ function modelEntry(m: RoutedModel): Json {
     endpoint: Object.keys(endpoint).length ? defined({ type: endpoint.type, baseUrl: endpoint.baseUrl }) : undefined,
     contextWindowTokens: rec(spec.limits).contextWindowTokens,
     capabilities: spec.capabilities,
+    // The router holds each agent to the provider's rate limits (the Model's own, not the agent's budgets).
+    rateLimits: rateLimits(spec),
+    regions: rec(spec.routing).regions,
   });
+}
+
+function rateLimits(spec: Readonly<Record<string, unknown>>): Json | undefined {
+  const limits = rec(spec.limits);
+  const out = defined({ requestsPerMinute: limits.requestsPerMinute, tokensPerMinute: limits.tokensPerMinute, maxOutputTokens: limits.maxOutputTokens });
+  return Object.keys(out).length ? out : undefined;
 }
 
 function modelRoute(graph: AgentGraph, urls: Urls, bundle: PolicyBundle | undefined): Json | undefined {
@@ -183,14 +192,29 @@ function rags(list: readonly ReachedRag[], urls: Urls): Json[] {
 
 const names = (list: readonly Reached[]): Json[] => list.map((r) => defined({ name: r.resource.name, namespace: r.resource.namespace }));
 
-function policies(bundle: PolicyBundle): Json {
-  return {
+/**
+ * What each Policy in effect asks the engine to record (Policy.spec.audit),
+ * so the runtime logs requests and decisions where the policy's owner said.
+ */
+function policyAudit(bundle: PolicyBundle, ctx: UnitContext): Json[] | undefined {
+  const out: Json[] = [];
+  for (const p of bundle.policies) {
+    if (p.source === 'baseline') continue;
+    const audit = ctx.byKey.get(`Policy/${p.namespace ?? ''}/${p.name}`)?.spec.audit;
+    if (audit !== undefined) out.push({ policy: `${p.namespace ? `${p.namespace}/` : ''}${p.name}`, ...rec(audit) });
+  }
+  return out.length ? out : undefined;
+}
+
+function policies(bundle: PolicyBundle, ctx: UnitContext): Json {
+  return defined({
     bundleHash: bundle.hash,
     resolved: bundle.policies.map((p) => `${p.namespace ? `${p.namespace}/` : ''}${p.name}@${p.version}`),
     policies: bundle.policies,
     decisions: bundle.decisions,
     runtimeRules: bundle.runtimeRules,
-  };
+    audit: policyAudit(bundle, ctx),
+  });
 }
 
 function secrets(graph: AgentGraph, ctx: UnitContext): Json[] {
@@ -220,8 +244,21 @@ function observability(graph: AgentGraph, urls: Urls): Json {
     agbom: str(o.agbom) ?? 'enabled',
     redactSensitiveData: o.redactSensitiveData === true,
     traceEndpoint: urls.trace,
-    agbomEndpoint: urls.agbom,
+    // The documented contract's name (docs/architecture/control-plane.md).
+    abomEndpoint: urls.agbom,
   });
+}
+
+/**
+ * What caps the agent's spending: its own per-run limits (spec.budgets) and
+ * every Budget that binds it, with enforcement and its share of an
+ * allocation, as the policy stage bound them.
+ */
+function budgets(graph: AgentGraph, bundle: PolicyBundle | undefined): Json | undefined {
+  const own = graph.agent.spec.budgets;
+  const bound = bundle?.budgets;
+  if (own === undefined && !bound?.length) return undefined;
+  return defined({ agent: own, bound: bound?.length ? bound : undefined });
 }
 
 /** The spec: everything the worker runs from. No commit and no time, so it changes only when the agent does. */
@@ -244,9 +281,9 @@ export function manifestSpec(graph: AgentGraph, bundle: PolicyBundle | undefined
     rag: rags(graph.rags, urls),
     handoffs: names(graph.handoffs),
     children: names(graph.children),
-    budgets: agent.spec.budgets,
+    budgets: budgets(graph, bundle),
     secrets: secrets(graph, ctx),
-    policies: bundle ? policies(bundle) : undefined,
+    policies: bundle ? policies(bundle, ctx) : undefined,
     observability: observability(graph, urls),
   });
 }

@@ -14,6 +14,9 @@ const CLUSTER_RANK: Readonly<Record<string, number>> = {
 };
 
 const NAMESPACED_RANK: Readonly<Record<string, number>> = {
+  // Defaults and the quota before any pod is admitted against them.
+  '/LimitRange': -2,
+  '/ResourceQuota': -1,
   '/ServiceAccount': 0,
   'rbac.authorization.k8s.io/Role': 1,
   'rbac.authorization.k8s.io/RoleBinding': 2,
@@ -24,6 +27,7 @@ const NAMESPACED_RANK: Readonly<Record<string, number>> = {
   'autoscaling/HorizontalPodAutoscaler': 7,
   'policy/PodDisruptionBudget': 8,
   'batch/Job': 9,
+  'batch/CronJob': 10,
 };
 
 const CUSTOM = 5;

@@ -32,6 +32,8 @@ export interface PodInput {
   readonly probes?: Json | undefined;
   readonly nodeSelector?: Readonly<Record<string, string>> | undefined;
   readonly restartPolicy?: 'Always' | 'Never' | undefined;
+  /** Requests and limits (bounds.ts); every agent container has both. */
+  readonly resources: { readonly requests: Readonly<Record<string, string>>; readonly limits: Readonly<Record<string, string>> };
 }
 
 /**
@@ -66,6 +68,7 @@ export function podSpec(input: PodInput, ctx: UnitContext): Json {
     env: [...commonEnv(input.graph, ctx), ...input.env],
     ports: [{ name: 'health', containerPort: ctx.options.healthPort, protocol: 'TCP' }],
     ...(input.probes ?? {}),
+    resources: { requests: { ...input.resources.requests }, limits: { ...input.resources.limits } },
     volumeMounts: [
       { name: 'manifest', mountPath: MANIFEST_DIR, readOnly: true },
       { name: 'identity', mountPath: IDENTITY_DIR, readOnly: true },

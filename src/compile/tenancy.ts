@@ -2,8 +2,10 @@
  * Team / Namespace and Environment (docs/specs/kubernetes/team-namespace.md,
  * environment.md). Every namespace a compiled object lives in is emitted, so
  * the set applies on an empty cluster; a Team's namespaces carry its label
- * and its members' roles as RoleBindings. Neither Team nor Environment has
- * resource limits in its schema, so no ResourceQuota is emitted. An
+ * and its members' roles as RoleBindings, and every namespace enforces the
+ * restricted Pod Security Standard and denies all traffic by default. Neither
+ * Team nor Environment has resource limits in its schema: a Team's quota
+ * comes from joch.yaml (bounds.ts). An
  * Environment is a promotion boundary, not a namespace: it becomes the
  * `joch.dev/environment` label and env of the workloads deployed to it.
  */
@@ -66,11 +68,41 @@ export function namespaceOwners(teams: readonly Resource[], findings: Finding[])
   return out;
 }
 
+export const DEFAULT_DENY_POLICY = 'joch-default-deny';
+
+/**
+ * Pod Security labels: agent pods meet "restricted", so it is enforced unless
+ * joch.yaml opts out (`workloads.podSecurity: warn`, for a namespace shared
+ * with workloads that cannot meet it yet); warn and audit stay on either way.
+ */
+function podSecurityLabels(ctx: UnitContext): Record<string, string> {
+  return {
+    ...(ctx.workloads.podSecurity === 'enforce' ? { 'pod-security.kubernetes.io/enforce': 'restricted' } : {}),
+    'pod-security.kubernetes.io/warn': 'restricted',
+    'pod-security.kubernetes.io/audit': 'restricted',
+  };
+}
+
+/**
+ * Every pod in the namespace may neither receive nor send anything; each
+ * agent's own NetworkPolicy then opens exactly what it needs (its gateways
+ * and DNS). Without it, any pod someone else starts in the namespace is open.
+ */
+function defaultDenyPolicy(ns: string, from: Resource | undefined, appName: string, ctx: UnitContext): KubeObject {
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: objectMeta({ name: DEFAULT_DENY_POLICY, namespace: ns, from: from ? ctx.provenance(from) : undefined, component: 'namespace', appName }, ctx.options.applySetId),
+    spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] },
+  };
+}
+
 export function namespaceObjects(used: ReadonlyMap<string, Resource>, owner: ReadonlyMap<string, Owner>, ctx: UnitContext): CompiledObject[] {
   const names = [...new Set([...used.keys(), ...owner.keys()])].filter((n) => n !== ctx.options.dataPlane.namespace).sort();
-  return names.map((ns) => {
+  return names.flatMap((ns) => {
     const o = owner.get(ns);
     const from = o?.team ?? (used.get(ns) as Resource);
+    const appName = o ? o.team.name : ns;
     const object: KubeObject = {
       apiVersion: 'v1',
       kind: 'Namespace',
@@ -79,19 +111,17 @@ export function namespaceObjects(used: ReadonlyMap<string, Resource>, owner: Rea
           name: ns,
           from: o ? ctx.provenance(o.team) : undefined,
           component: 'namespace',
-          appName: o ? o.team.name : ns,
-          labels: {
-            ...(o ? { [LABEL.team]: labelValue(o.team.name) } : {}),
-            // Agent pods meet "restricted"; other workloads in the namespace get warnings, not rejections.
-            'pod-security.kubernetes.io/warn': 'restricted',
-            'pod-security.kubernetes.io/audit': 'restricted',
-          },
+          appName,
+          labels: { ...(o ? { [LABEL.team]: labelValue(o.team.name) } : {}), ...podSecurityLabels(ctx) },
         },
         ctx.options.applySetId,
       ),
     };
     const origin = o ? { file: o.team.file, doc: o.team.doc, path: ['spec', 'namespaces', o.index] } : { file: from.file, doc: from.doc, path: ['metadata', 'namespace'] };
-    return { object, origin };
+    return [
+      { object, origin },
+      { object: defaultDenyPolicy(ns, o?.team, appName, ctx), origin },
+    ];
   });
 }
 

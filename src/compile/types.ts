@@ -3,6 +3,7 @@
  * agent graphs and the policy bundles) and what comes out (Kubernetes objects
  * with the place they came from, and one CompiledAgentManifest per agent).
  */
+import type { WorkloadSettings } from '../config/index.js';
 import type { Finding, SourcePointer } from '../diagnostics/index.js';
 import type { AgentGraph, ReferenceEdge } from '../model/graph.js';
 import type { PolicyBundle } from '../model/policy-bundle.js';
@@ -107,6 +108,8 @@ export interface CompileInput {
    * joch ran.
    */
   readonly displayPrefix?: string | undefined;
+  /** joch.yaml `workloads`; the defaults when left out. */
+  readonly workloads?: WorkloadSettings | undefined;
 }
 
 export interface CompileStats {

@@ -5,8 +5,9 @@
  */
 import { finding, type Finding, type SourcePointer } from '../diagnostics/index.js';
 import type { AgentGraph } from '../model/graph.js';
-import { kubernetesLabelName, labelValue } from '../model/names.js';
+import { invalidLabelValue, invalidQualifiedName, kubernetesLabelName, labelValue } from '../model/names.js';
 import { refOf, type Resource } from '../model/resource.js';
+import { containerResources, resourceConflicts, type ContainerResources, type WorkloadPlace } from './bounds.js';
 import type { UnitContext } from './context.js';
 import { ANNOTATION, LABEL, objectMeta, type Component } from './meta.js';
 import { durationSeconds, podSpec, type EnvVar } from './pod.js';
@@ -16,6 +17,8 @@ type Json = Record<string, unknown>;
 const rec = (v: unknown): Json => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Json) : {});
 const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+export const REVISION_HISTORY_LIMIT = 5;
 
 /** What the workloads of one agent share. */
 export interface AgentRuntime {
@@ -64,17 +67,32 @@ function probesOf(deployment: Resource): { probes: Json; env: EnvVar[] } {
   return { probes, env };
 }
 
+/**
+ * Canary (a share of the traffic to the new version) and shadow (mirrored
+ * traffic) both need a router in front of two versions. Git holds one version
+ * of the agent and Kubernetes has no traffic split of its own, so neither is
+ * compiled: a rolling update in their place would roll out to everyone.
+ */
+function unsupportedStrategy(deployment: Resource, rollout: Json, findings: Finding[]): boolean {
+  const kind = str(rollout.strategy) ?? 'rolling';
+  const canaryOn = rec(rollout.canary).enabled === true;
+  if (kind !== 'canary' && kind !== 'shadow' && !canaryOn) return false;
+  const path = kind === 'canary' || kind === 'shadow' ? ['spec', 'rollout', 'strategy'] : ['spec', 'rollout', 'canary', 'enabled'];
+  const what = kind === 'shadow' ? 'rollout strategy "shadow" mirrors traffic' : 'a canary rollout shifts a share of the traffic';
+  findings.push(
+    finding('JOCH902', `${what} to a second version, which Kubernetes cannot express on its own; it is not compiled`, at(deployment, path), {
+      resource: refOf(deployment),
+      hint: 'use strategy rolling (maxUnavailable: 0 for side-effecting agents) or recreate; traffic splitting belongs to the Joch router',
+    }),
+  );
+  return true;
+}
+
 function strategy(deployment: Resource, findings: Finding[]): Json {
   const rollout = rec(deployment.spec.rollout);
   const kind = str(rollout.strategy) ?? 'rolling';
+  if (unsupportedStrategy(deployment, rollout, findings)) return { type: 'RollingUpdate' };
   if (kind === 'recreate') return { type: 'Recreate' };
-  if (kind === 'canary' || kind === 'shadow') {
-    findings.push(
-      finding('JOCH902', `rollout strategy "${kind}" needs a traffic-splitting controller; it is compiled as a rolling update`, at(deployment, ['spec', 'rollout', 'strategy']), {
-        resource: refOf(deployment),
-      }),
-    );
-  }
   const surge = num(rollout.maxSurge);
   const unavailable = num(rollout.maxUnavailable);
   if (surge === 0 && unavailable === 0) {
@@ -86,6 +104,21 @@ function strategy(deployment: Resource, findings: Finding[]): Json {
   }
   const rolling = { ...(surge !== undefined ? { maxSurge: surge } : {}), ...(unavailable !== undefined ? { maxUnavailable: unavailable } : {}) };
   return { type: 'RollingUpdate', ...(Object.keys(rolling).length ? { rollingUpdate: rolling } : {}) };
+}
+
+/** The nodeSelector as written, with each key and value the API server would refuse reported at its line. */
+function nodeSelector(deployment: Resource, findings: Finding[]): Record<string, string> {
+  const written = rec(rec(deployment.spec.scheduling).nodeSelector);
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(written)) {
+    const where = at(deployment, ['spec', 'scheduling', 'nodeSelector', key]);
+    const badKey = invalidQualifiedName(key);
+    const badValue = typeof value === 'string' ? invalidLabelValue(value) : 'it is not a string';
+    if (badKey) findings.push(finding('JOCH915', `nodeSelector key "${key}" is not a valid label key: ${badKey}`, { ...where, part: 'key' }, { resource: refOf(deployment) }));
+    else if (badValue) findings.push(finding('JOCH915', `nodeSelector value of "${key}" is not a valid label value: ${badValue}`, where, { resource: refOf(deployment) }));
+    else out[key] = value as string;
+  }
+  return out;
 }
 
 /** A Kubernetes quantity for a metric target: integers as they are, fractions in milli-units. */
@@ -145,6 +178,13 @@ function hpaSpec(deployment: Resource, name: string, selector: Json, findings: F
   };
 }
 
+/** The container resources of a workload, with a finding when the API server would refuse them. */
+function resourcesFor(rt: AgentRuntime, from: Resource, place: WorkloadPlace, path: (string | number)[], ctx: UnitContext): ContainerResources {
+  const resources = containerResources(ctx.workloads, place);
+  rt.findings.push(...resourceConflicts(resources, at(from, path), from, place));
+  return resources;
+}
+
 interface Emit {
   (object: KubeObject, origin: SourcePointer): void;
 }
@@ -198,9 +238,12 @@ export function deploymentObjects(rt: AgentRuntime, deployment: Resource, enviro
     ...(str(rec(environment?.spec.defaults).logLevel) ? [{ name: 'JOCH_LOG_LEVEL', value: str(rec(environment?.spec.defaults).logLevel) as string }] : []),
     ...probeEnv,
   ];
+  const resources = resourcesFor(rt, deployment, { environment: env, team: ctx.teamOf(deployment.namespace) }, env ? ['spec', 'environmentRef'] : [], ctx);
   const spec: Json = {
     // With an HPA the replica count is the autoscaler's: leaving it out keeps apply from resetting it.
     ...(autoscaled ? {} : { replicas: num(deployment.spec.replicas) ?? 1 }),
+    // Old ReplicaSets are kept for `kubectl rollout undo`, but not forever.
+    revisionHistoryLimit: REVISION_HISTORY_LIMIT,
     selector: { matchLabels: selector },
     strategy: strategy(deployment, rt.findings),
     template: {
@@ -216,7 +259,8 @@ export function deploymentObjects(rt: AgentRuntime, deployment: Resource, enviro
           image,
           env: extraEnv,
           probes,
-          nodeSelector: rec(rec(deployment.spec.scheduling).nodeSelector) as Record<string, string>,
+          nodeSelector: nodeSelector(deployment, rt.findings),
+          resources,
         },
         ctx,
       ),
@@ -244,13 +288,90 @@ export function deploymentObjects(rt: AgentRuntime, deployment: Resource, enviro
   return out;
 }
 
-/** Triggers that fire later: their Job waits, suspended, until the trigger source resumes it. */
-const DEFERRED_TRIGGERS = new Set(['webhook', 'schedule', 'upstream']);
+/** Triggers fired by something outside the cluster: their Job waits, suspended, until the trigger source resumes it. */
+const DEFERRED_TRIGGERS = new Set(['webhook', 'upstream']);
+
+/**
+ * The Joch Execution has no field for its recurrence ("cron-style", the spec
+ * says, and no more), so a scheduled Execution names it in this annotation.
+ */
+export const SCHEDULE_ANNOTATION = 'joch.dev/schedule';
+
+const CRON_MACROS = new Set(['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly']);
+const CRON_FIELD = /^(\*|\?|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(\/[0-9]+)?(,(\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(\/[0-9]+)?)*$/;
+
+/** Whether the CronJob controller would accept the schedule: a macro or five cron fields. */
+export function validCronSchedule(text: string): boolean {
+  const s = text.trim();
+  if (CRON_MACROS.has(s)) return true;
+  const fields = s.split(/\s+/);
+  return fields.length === 5 && fields.every((f) => CRON_FIELD.test(f));
+}
+
+/**
+ * The run's own caps (spec.budgets), as JSON for the worker: the agent's
+ * manifest is shared by every run, and a run may tighten or drop what it
+ * inherits. Absent when the Execution sets none.
+ */
+function executionBudgetEnv(execution: Resource): EnvVar[] {
+  const budgets = execution.spec.budgets;
+  if (budgets === undefined) return [];
+  const json = JSON.stringify(Object.fromEntries(Object.entries(rec(budgets)).sort(([a], [b]) => (a < b ? -1 : 1))));
+  return [{ name: 'JOCH_EXECUTION_BUDGETS', value: json }];
+}
+
+function executionPod(rt: AgentRuntime, execution: Resource, image: string, trigger: string, name: string, ctx: UnitContext): Json {
+  const resources = resourcesFor(rt, execution, { team: ctx.teamOf(execution.namespace) }, ['spec', 'agentRef'], ctx);
+  return {
+    metadata: { labels: podLabels(rt, { [LABEL.execution]: name, [LABEL.instance]: name }) },
+    spec: podSpec(
+      {
+        graph: rt.graph,
+        serviceAccount: rt.serviceAccount,
+        configMap: rt.configMap,
+        image,
+        env: [
+          { name: 'JOCH_EXECUTION_ID', value: execution.name },
+          { name: 'JOCH_EXECUTION_TRIGGER', value: trigger },
+          ...executionBudgetEnv(execution),
+        ],
+        restartPolicy: 'Never',
+        resources,
+      },
+      ctx,
+    ),
+  };
+}
+
+/** The schedule of a scheduled Execution, or undefined (with a finding) when it has none or a malformed one. */
+function scheduleOf(rt: AgentRuntime, execution: Resource): string | undefined {
+  const schedule = execution.annotations[SCHEDULE_ANNOTATION];
+  if (schedule === undefined) {
+    rt.findings.push(
+      finding('JOCH912', `a schedule-triggered Execution without a ${SCHEDULE_ANNOTATION} annotation has no recurrence: it is compiled as a suspended Job`, at(execution, ['spec', 'trigger', 'type']), {
+        resource: refOf(execution),
+        hint: `add metadata.annotations."${SCHEDULE_ANNOTATION}": "0 2 * * *" (five cron fields, or @daily)`,
+      }),
+    );
+    return undefined;
+  }
+  if (!validCronSchedule(schedule)) {
+    rt.findings.push(
+      finding('JOCH913', `"${schedule}" is not a cron schedule: five fields (minute hour day-of-month month day-of-week) or a macro such as @daily`, at(execution, ['metadata', 'annotations', SCHEDULE_ANNOTATION]), {
+        resource: refOf(execution),
+      }),
+    );
+    return undefined;
+  }
+  return schedule.trim();
+}
 
 /**
  * An Execution becomes a Job that runs once: no retries (a retried run could
- * repeat side effects; replay is the policy-gated `joch executions replay`)
- * and no TTL (a deleted Job would be re-created, and re-run, by the next apply).
+ * repeat side effects; replay is the policy-gated `joch executions replay`),
+ * a deadline (a hung run is stopped rather than holding its quota), and no TTL
+ * (a deleted Job would be re-created, and re-run, by the next apply). A
+ * scheduled Execution becomes a CronJob of that Job that never overlaps runs.
  */
 export function executionJob(rt: AgentRuntime, execution: Resource, image: string | undefined, ctx: UnitContext): CompiledObject[] {
   if (!image) {
@@ -263,28 +384,22 @@ export function executionJob(rt: AgentRuntime, execution: Resource, image: strin
   }
   const name = kubernetesLabelName(execution.name);
   const trigger = str(rec(execution.spec.trigger).type) ?? 'manual';
-  const spec: Json = {
-    backoffLimit: 0,
-    ...(DEFERRED_TRIGGERS.has(trigger) ? { suspend: true } : {}),
-    template: {
-      metadata: { labels: podLabels(rt, { [LABEL.execution]: name, [LABEL.instance]: name }) },
-      spec: podSpec(
-        {
-          graph: rt.graph,
-          serviceAccount: rt.serviceAccount,
-          configMap: rt.configMap,
-          image,
-          env: [
-            { name: 'JOCH_EXECUTION_ID', value: execution.name },
-            { name: 'JOCH_EXECUTION_TRIGGER', value: trigger },
-          ],
-          restartPolicy: 'Never',
-        },
-        ctx,
-      ),
-    },
-  };
-  return [{ object: { apiVersion: 'batch/v1', kind: 'Job', metadata: metaFor(rt, execution, name, 'execution', ctx), spec }, origin: at(execution, []) }];
+  const schedule = trigger === 'schedule' ? scheduleOf(rt, execution) : undefined;
+  const job: Json = { backoffLimit: 0, activeDeadlineSeconds: ctx.workloads.executionDeadlineSeconds, template: executionPod(rt, execution, image, trigger, name, ctx) };
+  const origin = at(execution, []);
+  if (schedule !== undefined) {
+    const spec: Json = {
+      schedule,
+      concurrencyPolicy: 'Forbid',
+      successfulJobsHistoryLimit: 3,
+      failedJobsHistoryLimit: 3,
+      jobTemplate: { metadata: { labels: podLabels(rt, { [LABEL.execution]: name, [LABEL.instance]: name }) }, spec: job },
+    };
+    return [{ object: { apiVersion: 'batch/v1', kind: 'CronJob', metadata: metaFor(rt, execution, name, 'execution', ctx), spec }, origin }];
+  }
+  const waits = DEFERRED_TRIGGERS.has(trigger) || trigger === 'schedule';
+  const spec: Json = { ...(waits ? { suspend: true } : {}), ...job };
+  return [{ object: { apiVersion: 'batch/v1', kind: 'Job', metadata: metaFor(rt, execution, name, 'execution', ctx), spec }, origin }];
 }
 
 /** The image an agent's Executions run: its first Kubernetes Deployment's worker image, else the adapter's. */

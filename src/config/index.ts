@@ -13,6 +13,39 @@ export const CONFIG_FILES = ['joch.yaml', 'joch.yml'];
 
 const SeverityOverride = z.enum(['off', 'info', 'warning', 'error']);
 
+/** A Kubernetes resource quantity such as `250m`, `1`, `512Mi` or `2Gi`. */
+export const QUANTITY_PATTERN = /^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
+const Quantity = z.string().regex(QUANTITY_PATTERN, 'must be a Kubernetes quantity such as 250m, 1, 512Mi or 2Gi');
+const ResourceList = z.strictObject({ cpu: Quantity.optional(), memory: Quantity.optional(), 'ephemeral-storage': Quantity.optional() });
+/** Container requests and limits; each layer fills only what the more specific ones leave unset. */
+const Resources = z.strictObject({ requests: ResourceList.optional(), limits: ResourceList.optional() });
+
+/** How agent workloads are bounded and isolated (docs/GOVERNANCE.md). */
+const WorkloadsSchema = z.strictObject({
+  /** `enforce` refuses pods that do not meet the restricted Pod Security Standard; `warn` only warns and audits. */
+  podSecurity: z.enum(['enforce', 'warn']).default('enforce'),
+  /** Requests and limits of every agent container, under the Environment and Team defaults. */
+  resources: Resources.optional(),
+  /** Deadline of each Execution's Job: a run that hangs is stopped rather than holding its quota forever. */
+  executionDeadlineSeconds: z.number().int().positive().default(3600),
+  /** Per Environment name: requests and limits of the workloads deployed to it (win over the Team's). */
+  environments: z.record(z.string().min(1), z.strictObject({ resources: Resources.optional() })).default({}),
+  /** Per Team name: requests and limits of its agents, and a ResourceQuota (with a LimitRange) for each namespace it owns. */
+  teams: z
+    .record(
+      z.string().min(1),
+      z.strictObject({
+        resources: Resources.optional(),
+        /** ResourceQuota `hard`, e.g. `requests.cpu: "8"`, `limits.memory: 32Gi`, `pods: "50"`. */
+        quota: z.record(z.string().regex(/^[a-z0-9./-]+$/i, 'must be a ResourceQuota resource name such as requests.cpu or pods'), Quantity).optional(),
+      }),
+    )
+    .default({}),
+});
+
+export type WorkloadSettings = z.infer<typeof WorkloadsSchema>;
+export type ResourceSettings = z.infer<typeof Resources>;
+
 export const ConfigSchema = z.strictObject({
   apiVersion: z.literal('joch.dev/v1alpha1').optional(),
   kind: z.literal('Project').optional(),
@@ -44,6 +77,7 @@ export const ConfigSchema = z.strictObject({
       approverRoles: z.array(z.string().min(1)).default([]),
     })
     .prefault({}),
+  workloads: WorkloadsSchema.prefault({}),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

@@ -84,6 +84,11 @@ const TABLE: readonly CodeInfo[] = [
   { code: 'JOCH708', name: 'promotion-gate-unresolved', severity: 'error', summary: "A Deployment's promotion gate names an Eval or an approver that does not exist.", locked: true },
   { code: 'JOCH709', name: 'promotion-gate-mismatch', severity: 'error', summary: "A Deployment's required Eval does not gate this agent's promotion to this Environment.", locked: true },
   { code: 'JOCH710', name: 'unresolved-capability', severity: 'error', summary: "A reference in an agent's capability surface does not resolve; policy denies it (fail closed).", locked: true },
+  { code: 'JOCH711', name: 'route-requirement-unmet', severity: 'error', summary: "The primary model of an agent's route lacks a capability or the context window the route requires.", locked: true },
+  { code: 'JOCH712', name: 'route-fallback-cannot-serve', severity: 'warning', summary: "A fallback model of an agent's route lacks what the route requires or cannot keep data in the required residency (a warning)." },
+  { code: 'JOCH713', name: 'data-residency-violated', severity: 'error', summary: "The primary model of an agent's route has no region in the residency its route or one of its Environments requires.", locked: true },
+  { code: 'JOCH714', name: 'secret-out-of-scope', severity: 'error', summary: 'A tool, model or MCP server uses a Secret whose scope.boundTo does not name it.', locked: true },
+  { code: 'JOCH715', name: 'cross-namespace-capability', severity: 'error', summary: "An agent references a tool in another namespace whose joch.dev/allowed-namespaces annotation does not list the agent's namespace.", locked: true },
 
   // 8xx: Policy resources and their decisions
   { code: 'JOCH800', name: 'policy-evaluation-failed', severity: 'error', summary: 'The policy stage could not complete; every agent is denied (fail closed).', locked: true },
@@ -98,7 +103,7 @@ const TABLE: readonly CodeInfo[] = [
 
   // 9xx: compile
   { code: 'JOCH901', name: 'compile-no-image', severity: 'error', summary: 'A workload has no image: neither the Deployment runtime nor the framework adapter names one.', locked: true },
-  { code: 'JOCH902', name: 'compile-strategy-approximated', severity: 'warning', summary: 'A rollout strategy Kubernetes has no native form for (canary, shadow) is compiled as a rolling update.' },
+  { code: 'JOCH902', name: 'compile-strategy-unsupported', severity: 'error', summary: 'A rollout strategy Kubernetes has no native form for (canary, shadow) is not compiled.', locked: true },
   { code: 'JOCH903', name: 'compile-invalid-scaling', severity: 'error', summary: 'Autoscaling or rollout settings that Kubernetes would reject.', locked: true },
   { code: 'JOCH904', name: 'compile-object-collision', severity: 'error', summary: 'Two compiled objects have the same kind, namespace and name.', locked: true },
   { code: 'JOCH905', name: 'compile-not-kubernetes', severity: 'info', summary: 'A Deployment runs on another runtime adapter or in a non-Kubernetes Environment; only its custom resource is emitted.' },
@@ -107,6 +112,10 @@ const TABLE: readonly CodeInfo[] = [
   { code: 'JOCH908', name: 'compile-adjusted', severity: 'warning', summary: 'A value was adjusted to what Kubernetes accepts (for example minReplicas 0 raised to 1).' },
   { code: 'JOCH909', name: 'compile-namespace-owners', severity: 'warning', summary: 'Several Teams claim the same namespace; the first by name owns it.' },
   { code: 'JOCH910', name: 'compile-without-policy', severity: 'warning', summary: 'Compiled without the policy stage (explicitly asked for): the CompiledAgentManifests have no policy section.' },
+  { code: 'JOCH912', name: 'compile-no-schedule', severity: 'warning', summary: 'A schedule-triggered Execution names no schedule (joch.dev/schedule); it is compiled as a suspended Job.' },
+  { code: 'JOCH913', name: 'compile-invalid-schedule', severity: 'error', summary: 'The joch.dev/schedule of an Execution is not a cron schedule the CronJob controller accepts.', locked: true },
+  { code: 'JOCH914', name: 'compile-invalid-resources', severity: 'error', summary: "A workload's resource request exceeds its limit; the API server would refuse the pod.", locked: true },
+  { code: 'JOCH915', name: 'compile-invalid-node-selector', severity: 'error', summary: 'A nodeSelector key or value is not a valid label; the API server would refuse the workload.', locked: true },
   { code: 'JOCH911', name: 'compile-system-team-member', severity: 'error', summary: 'A Team member is a system: identity (a ServiceAccount, a node); Team roles are for people.', locked: true },
 ];
 

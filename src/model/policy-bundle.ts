@@ -64,9 +64,27 @@ export interface CapabilityDecision {
   readonly contributions?: readonly DecisionContribution[] | undefined;
 }
 
+/** A Budget that binds the agent, as the gateways and the budget service enforce it. */
+export interface BoundBudget {
+  readonly name: string;
+  readonly namespace?: string | undefined;
+  /** Why it binds the agent: its scope, its allocation, or a Team or Environment that binds it. */
+  readonly boundBy: readonly string[];
+  /** `monthlyUsd`, `dailyUsd`, `perRunUsd`, `tokenLimitDaily`... as declared. */
+  readonly limits: Readonly<Record<string, unknown>>;
+  /** `onSoftLimit`, `onHardLimit`, `softLimitPct` as declared. */
+  readonly enforcement?: Readonly<Record<string, unknown>> | undefined;
+  readonly attribution?: Readonly<Record<string, unknown>> | undefined;
+  /** The agent's share of the Budget (allocation.byAgent), and the limits that share comes to. */
+  readonly share?: number | undefined;
+  readonly allocated?: Readonly<Record<string, unknown>> | undefined;
+}
+
 export interface PolicyBundle {
   /** Key of the agent resource. */
   readonly agent: string;
+  /** Every Budget that binds the agent, by Budget key; absent when none does. */
+  readonly budgets?: readonly BoundBudget[] | undefined;
   /** Every policy in effect, in evaluation order. */
   readonly policies: readonly PolicyRef[];
   readonly decisions: readonly CapabilityDecision[];

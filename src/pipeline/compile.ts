@@ -66,6 +66,7 @@ export async function runCompile(input: CompileRunInput): Promise<CompileRun> {
     revision: run.snapshot.revision,
     commitTime: run.snapshot.commitTime ?? input.sourceDateEpoch,
     displayPrefix: run.snapshot.displayPrefix,
+    workloads: run.project.config.config.workloads,
   });
   timings.compile = performance.now() - start;
   const leaks = emissionFindings(compiledEmissions(output));

@@ -90,6 +90,7 @@ export function runSnapshot(input: SnapshotRunInput): SnapshotRun {
         revision: snapshot.revision,
         commitTime: snapshot.commitTime,
         displayPrefix: snapshot.displayPrefix,
+        workloads: config.workloads,
       }),
     );
     const leaks = time('guard', () => (output ? emissionFindings(compiledEmissions(output)) : []));

@@ -82,6 +82,36 @@ export const BASELINE_RULES: readonly BaselineRule[] = [
     summary: "A reference in an agent's capability surface does not resolve, so policy cannot evaluate it.",
     rationale: 'What cannot be evaluated is denied (fail closed): an unknown tool, server or policy is never silently allowed.',
   },
+  {
+    code: 'JOCH711',
+    name: 'route-requirement-unmet',
+    summary: "The primary model of an agent's route lacks a capability or the context window the route requires.",
+    rationale: 'A route whose primary cannot serve its requirements fails every call or silently degrades; the router skips what does not match, so it is decided where the records are.',
+  },
+  {
+    code: 'JOCH712',
+    name: 'route-fallback-cannot-serve',
+    summary: "A fallback model of an agent's route lacks what the route requires or cannot keep data in the required residency (a warning).",
+    rationale: 'The router skips such a fallback: the failover the route promises is thinner than it reads, though the agent still has a model that serves.',
+  },
+  {
+    code: 'JOCH713',
+    name: 'data-residency-violated',
+    summary: "The primary model of an agent's route has no region in the residency its route or one of its Environments requires.",
+    rationale: 'Data bound to a residency may not leave it; a model with no region there (or none declared) cannot be proved to keep it.',
+  },
+  {
+    code: 'JOCH714',
+    name: 'secret-out-of-scope',
+    summary: 'A tool, model or MCP server uses a Secret whose scope.boundTo does not name it.',
+    rationale: 'A credential bound to named holders is a grant to them only; any other holder widens its blast radius.',
+  },
+  {
+    code: 'JOCH715',
+    name: 'cross-namespace-capability',
+    summary: "An agent references a tool in another namespace whose joch.dev/allowed-namespaces annotation does not list the agent's namespace.",
+    rationale: "A namespace is an ownership boundary: another team's tool is reachable only when its owner lets that namespace in.",
+  },
 ];
 
 export const RISKY_SIDE_EFFECTS: ReadonlySet<string> = new Set(['external_write', 'financial', 'communication', 'code_execution', 'privileged']);

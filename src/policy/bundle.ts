@@ -4,7 +4,7 @@
  * the same inputs always give the same bundle, byte for byte.
  */
 import { createHash } from 'node:crypto';
-import type { CapabilityDecision, CapabilityRef, PolicyBundle, PolicyRef, RuntimeRule } from '../model/policy-bundle.js';
+import type { BoundBudget, CapabilityDecision, CapabilityRef, PolicyBundle, PolicyRef, RuntimeRule } from '../model/policy-bundle.js';
 import type { CapabilityVerdict, DeferredMatch } from './types.js';
 
 /*
@@ -80,9 +80,16 @@ function sortedKeys<V>(o: Readonly<Record<string, V>>): Record<string, V> {
   return out;
 }
 
-export function makeBundle(agent: string, policies: readonly PolicyRef[], verdicts: readonly CapabilityVerdict[], runtimeRules: readonly RuntimeRule[]): PolicyBundle {
+export function makeBundle(
+  agent: string,
+  policies: readonly PolicyRef[],
+  verdicts: readonly CapabilityVerdict[],
+  runtimeRules: readonly RuntimeRule[],
+  budgets: readonly BoundBudget[] = [],
+): PolicyBundle {
   const decisions = verdicts.map(toDecision).sort(byCapability);
-  const body = { agent, decisions, policies, runtimeRules };
+  // No budgets is no field: the bundles (and hashes) of agents no Budget binds stay as they were.
+  const body = { agent, budgets: budgets.length ? budgets : undefined, decisions, policies, runtimeRules };
   return { ...body, hash: createHash('sha256').update(JSON.stringify(body)).digest('hex') };
 }
 

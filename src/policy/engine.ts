@@ -12,6 +12,7 @@ import type { PolicyRef } from '../model/policy-bundle.js';
 import type { Resource } from '../model/resource.js';
 import {
   agentBaseline,
+  applicableBudgets,
   baselineRef,
   deploymentBaseline,
   mcpBaseline,
@@ -19,6 +20,8 @@ import {
   toolBaseline,
   unresolvedBaseline,
 } from './baseline.js';
+import { modelScoping, namespaceScoping, secretScoping } from './scoping.js';
+import { bindBudgets } from './budgets.js';
 import { makeBundle, toRuntimeRules } from './bundle.js';
 import { compilePolicy, type CompiledPolicy, type CompiledRule, type PolicyDefect } from './compile.js';
 import { composeVerdict } from './compose.js';
@@ -121,9 +124,11 @@ export function createPolicyEngine(input: PolicyInput): PolicyEngine {
   function baselineFor(surface: AgentSurface, cap: Capability, contributions: readonly Contribution[]): Contribution[] {
     switch (cap.class) {
       case 'tool':
-        return toolBaseline(cap, surface, baseline, contributions);
+        return [...toolBaseline(cap, surface, baseline, contributions), ...namespaceScoping(cap, surface, baseline), ...secretScoping(cap, surface, fleet, baseline)];
       case 'mcpServer':
-        return mcpBaseline(cap, surface, baseline);
+        return [...mcpBaseline(cap, surface, baseline), ...secretScoping(cap, surface, fleet, baseline)];
+      case 'model':
+        return [...modelScoping(cap, surface, baseline), ...secretScoping(cap, surface, fleet, baseline)];
       case 'memory':
         return memoryBaseline(cap, surface, baseline);
       case 'agent':
@@ -323,6 +328,7 @@ class Run {
     for (const v of verdicts) for (const m of v.deferred) this.noteDeferred(p, m, agent);
     const runtimeRules = toRuntimeRules(deferredWithCaps);
     const policies = [this.baseline, ...p.bindings.map((b) => b.ref)];
+    const budgets = bindBudgets(surface, fleet, applicableBudgets(surface, fleet));
     return {
       agent,
       production: surface.production,
@@ -330,7 +336,8 @@ class Run {
       verdicts,
       runtimeRules,
       findings,
-      bundle: makeBundle(agent.key, policies, verdicts, runtimeRules),
+      budgets,
+      bundle: makeBundle(agent.key, policies, verdicts, runtimeRules, budgets.map((b) => b.budget)),
     };
   }
 

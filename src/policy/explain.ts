@@ -5,7 +5,7 @@
  * output) and rendered as text from that data.
  */
 import { isPointer, type Finding, type Location, type SourcePointer } from '../diagnostics/index.js';
-import type { ApprovalRequirement, Outcome, RuntimeRule } from '../model/policy-bundle.js';
+import type { ApprovalRequirement, BoundBudget, Outcome, RuntimeRule } from '../model/policy-bundle.js';
 import type { AgentEvaluation, CapabilityVerdict, Contribution } from './types.js';
 
 /** Turns a pointer into file, line and column (the CLI passes the manifest Locator). */
@@ -51,6 +51,11 @@ export interface Explanation {
   readonly capabilities: readonly ExplainedCapability[];
   readonly runtimeRules: readonly (Omit<RuntimeRule, 'policy' | 'capabilities'> & { readonly policy: string; readonly capabilities?: readonly string[] | undefined })[];
   readonly findings: readonly { readonly severity: string; readonly code: string; readonly message: string; readonly file: string; readonly line: number }[];
+  /** The agent's own per-run limits (spec.budgets), and every Budget that binds it with where each binding is written. */
+  readonly budgets: {
+    readonly agent?: Readonly<Record<string, unknown>> | undefined;
+    readonly bound: readonly (BoundBudget & { readonly boundAt: readonly Where[] })[];
+  };
   readonly bundleHash: string;
 }
 
@@ -107,8 +112,32 @@ export function explainAgent(e: AgentEvaluation, locate: Locate): Explanation {
       };
     }),
     findings: e.findings.map((f) => explainFinding(f.finding, locate)),
+    budgets: {
+      ...(isPlainRecord(e.agent.spec.budgets) ? { agent: e.agent.spec.budgets } : {}),
+      bound: e.budgets.map((b) => ({ ...b.budget, boundAt: b.at.map(where) })),
+    },
     bundleHash: e.bundle.hash,
   };
+}
+
+const isPlainRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const limitText = (o: Readonly<Record<string, unknown>>): string =>
+  Object.entries(o)
+    .map(([k, v]) => `${k} ${String(v)}`)
+    .join(', ');
+
+function renderBudgets(b: Explanation['budgets'], loc: (w: Where | undefined) => string): string[] {
+  const out: string[] = [];
+  if (b.agent) out.push(`  the agent's spec.budgets: ${limitText(b.agent)}`);
+  for (const x of b.bound) {
+    const share = x.share !== undefined ? `; its share ${x.share}${x.allocated ? ` (${limitText(x.allocated)})` : ''}` : '';
+    const enforcement = x.enforcement ? `; ${limitText(x.enforcement)}` : '';
+    out.push(`  Budget ${x.namespace ? `${x.namespace}/` : ''}${x.name}: ${limitText(x.limits)}${share}${enforcement}`);
+    x.boundBy.forEach((why, i) => out.push(`      bound because ${why}  (${loc(x.boundAt[i])})`));
+  }
+  if (!out.length) out.push('  (none)');
+  return out;
 }
 
 function explainFinding(f: Finding, locate: Locate) {
@@ -131,6 +160,8 @@ export function renderExplanation(x: Explanation, format: ExplainFormat): string
   x.policies.forEach((p, i) => out.push(`  ${i + 1}. ${p.policy.padEnd(width)}  ${p.source.padEnd(11)} ${p.version}${p.at ? `  ${loc(p.at)}` : ''}`));
   out.push('', 'Capabilities:');
   for (const c of x.capabilities) out.push(...renderCapability(c, loc));
+  out.push('', 'Budgets (compiled into the bundle):');
+  out.push(...renderBudgets(x.budgets, loc));
   out.push('', 'Decided at run time (compiled into the bundle):');
   if (!x.runtimeRules.length) out.push('  (none)');
   for (const r of x.runtimeRules) {
@@ -150,10 +181,13 @@ function renderCapability(c: ExplainedCapability, loc: (w: Where | undefined) =>
   const lines = [`  ${c.outcome.toUpperCase().padEnd(17)} ${name}  granted at ${loc(c.grantedAt)}`];
   const by = c.decidedBy === 'default' ? 'default: no rule matched' : `${c.decidedBy}${c.decidedAt ? ` (${loc(c.decidedAt)})` : ''}`;
   lines.push(`      decided by ${by}${c.reason ? `: ${c.reason}` : ''}`);
-  for (const r of c.rules.slice(1)) {
+  // The deciding rule is not always the first: a later, stronger one (a denial) decides.
+  const deciding = c.rules.findIndex((r) => `${r.policy}#${r.rule}` === c.decidedBy && r.outcome === c.outcome);
+  c.rules.forEach((r, i) => {
+    if (i === deciding) return;
     const assumed = r.assumed ? ` [not declared, taken as matching: ${r.assumed.join(', ')}]` : '';
-    lines.push(`      also ${r.policy}#${r.rule} -> ${r.outcome}${r.at ? ` (${loc(r.at)})` : ''}${assumed}`);
-  }
+    lines.push(`      also ${r.policy}#${r.rule} -> ${r.outcome}${r.at ? ` (${loc(r.at)})` : ''}${r.reason ? `: ${r.reason}` : ''}${assumed}`);
+  });
   if (c.approval) {
     const who = c.approval.approvers.length ? c.approval.approvers.join(', ') : 'the default approvers';
     const timeout = c.approval.timeoutMinutes !== undefined ? `; timeout ${c.approval.timeoutMinutes} min${c.approval.onTimeout ? `, then ${c.approval.onTimeout}` : ''}` : '';

@@ -26,6 +26,8 @@ export interface FleetIndex {
   /** Approvers that exist: `team:<name>`, Team member users, member roles and configured roles. */
   readonly approvers: ReadonlySet<string>;
   readonly productionNames: ReadonlySet<string>;
+  /** Resolved Secret references by the key of the resource that holds them (tools, models, MCP servers). */
+  readonly secretRefs: ReadonlyMap<string, readonly ReferenceEdge[]>;
 }
 
 export interface BudgetIndex {
@@ -40,8 +42,10 @@ export function buildFleetIndex(resources: readonly Resource[], references: read
   const unresolvedFrom = new Map<string, ReferenceEdge[]>();
   const policyBindings = new Map<string, ReferenceEdge[]>();
   const budgetBindings = new Map<string, ReferenceEdge[]>();
+  const secretRefs = new Map<string, ReferenceEdge[]>();
   for (const e of references) {
     if (e.to === undefined) push(unresolvedFrom, e.from, e);
+    else if (e.kind === 'Secret') push(secretRefs, e.from, e);
     if (!e.from.startsWith('Environment/') && !e.from.startsWith('Team/')) continue;
     if (e.kind === 'Policy') push(policyBindings, e.from, e);
     else if (e.kind === 'Budget') push(budgetBindings, e.from, e);
@@ -77,6 +81,7 @@ export function buildFleetIndex(resources: readonly Resource[], references: read
     evals,
     approvers,
     productionNames: new Set([...PRODUCTION_NAMES, ...(options.productionEnvironments ?? [])]),
+    secretRefs,
   };
 }
 

@@ -42,7 +42,7 @@ function failedClosed(input: PolicyInput, why: string): PolicyResult {
     const self = { key: 'self', ref: { kind: 'Agent', name: g.agent.name, namespace: g.agent.namespace }, class: 'agent' as const, via, facts: NO_FACTS };
     const contribution = { outcome: 'deny' as const, policy: ref, rule: 'JOCH800', reason: why };
     const verdict = { capability: self, outcome: 'deny' as const, decidedBy: contribution, contributions: [contribution], deferred: [] };
-    return { agent: g.agent, production: [], policies: [], verdicts: [verdict], runtimeRules: [], findings: [], bundle: makeBundle(g.agent.key, [ref], [verdict], []) };
+    return { agent: g.agent, production: [], policies: [], verdicts: [verdict], runtimeRules: [], findings: [], budgets: [], bundle: makeBundle(g.agent.key, [ref], [verdict], []) };
   });
   const first = input.graphs[0]?.agent;
   const at = first ? { file: first.file, doc: first.doc, path: ['metadata', 'name'] } : { file: '.', line: 1, column: 1 };

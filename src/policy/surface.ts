@@ -34,6 +34,8 @@ export interface AgentSurface {
   readonly unresolved: readonly Capability[];
   readonly production: readonly ProductionEvidence[];
   readonly teams: readonly Resource[];
+  /** The ModelRoute the agent's models come from, when it resolved. */
+  readonly route?: Resource | undefined;
 }
 
 /** Whether an agent is deployed to production, for handoff facts. */
@@ -109,7 +111,7 @@ export function buildSurface(graph: AgentGraph, fleet: FleetIndex, isProduction:
     resource: agent,
     facts: agentFacts({ graph, links: deployments, production, teams }),
   };
-  return { agent, self, capabilities, deployments, unresolved: unresolvedCapabilities(graph, fleet), production, teams };
+  return { agent, self, capabilities, deployments, unresolved: unresolvedCapabilities(graph, fleet), production, teams, route: graph.route?.resource };
 }
 
 function refOf(r: Resource): CapabilityRef {

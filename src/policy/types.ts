@@ -3,6 +3,7 @@
  * holds behaviour: the engine builds these records, the CLI renders them,
  * the compiler and the AgBOM read the bundles.
  */
+import type { BudgetBinding } from './budgets.js';
 import type { Finding, SourcePointer } from '../diagnostics/index.js';
 import type { ApprovalRequirement, Outcome, PolicyBundle, PolicyRef, RuntimeRule } from '../model/policy-bundle.js';
 import type { Resource } from '../model/resource.js';
@@ -147,6 +148,8 @@ export interface AgentEvaluation {
   readonly verdicts: readonly CapabilityVerdict[];
   readonly runtimeRules: readonly RuntimeRule[];
   readonly findings: readonly AgentFinding[];
+  /** The Budgets that bind the agent, with the places that bind each (explain shows them). */
+  readonly budgets: readonly BudgetBinding[];
   readonly bundle: PolicyBundle;
 }
 

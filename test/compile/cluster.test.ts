@@ -48,7 +48,7 @@ function objectPath(o: KubeObject): string {
 }
 
 /** Raw JSON calls, so nothing is lost to a client's typed models; fieldValidation=Strict rejects unknown fields. */
-async function call(kc: KubeConfig, method: 'GET' | 'PATCH', path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+async function call(kc: KubeConfig, method: 'GET' | 'PATCH' | 'POST', path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
   const opts: RequestOptions = {};
   await kc.applyToHTTPSOptions(opts);
   const url = new URL(kc.getCurrentCluster()?.server ?? '');
@@ -61,7 +61,7 @@ async function call(kc: KubeConfig, method: 'GET' | 'PATCH', path: string, body?
         port: url.port,
         method,
         path,
-        headers: { ...(opts.headers ?? {}), Accept: 'application/json', ...(payload ? { 'Content-Type': 'application/apply-patch+yaml', 'Content-Length': payload.length } : {}) },
+        headers: { ...(opts.headers ?? {}), Accept: 'application/json', ...(payload ? { 'Content-Type': method === 'PATCH' ? 'application/apply-patch+yaml' : 'application/json', 'Content-Length': payload.length } : {}) },
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -86,10 +86,43 @@ async function waitEstablished(kc: KubeConfig, name: string): Promise<void> {
   }
 }
 
+/** Every Team namespace under a quota that counts cpu, memory and pods: the fleet must fit it. */
+const QUOTA_CONFIG = `
+workloads:
+  teams:
+${['finance-ops', 'research', 'support-platform']
+  .map((team) => `    ${team}:\n      quota:\n        requests.cpu: "4"\n        requests.memory: 8Gi\n        limits.cpu: "16"\n        limits.memory: 32Gi\n        pods: "40"`)
+  .join('\n')}
+`;
+
 let compiled: CompileOutput | undefined;
 async function output(): Promise<CompileOutput> {
-  compiled ??= compile(withBundles(await loadFleet(FLEET)));
+  compiled ??= compile(withBundles(await loadFleet(copyFleet(FLEET, { 'joch.yaml': (t) => `${t}${QUOTA_CONFIG}` }))));
   return compiled;
+}
+
+async function waitQuotaComputed(kc: KubeConfig, namespace: string): Promise<void> {
+  const t0 = Date.now();
+  for (;;) {
+    const { json } = await call(kc, 'GET', `/api/v1/namespaces/${namespace}/resourcequotas/joch-team-quota`);
+    if (Object.keys((json as { status?: { hard?: object } }).status?.hard ?? {}).length) return;
+    if (Date.now() - t0 > 30_000) throw new Error(`the quota of ${namespace} was never computed`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The pod template of a compiled workload, or undefined for anything else. */
+function podTemplate(o: KubeObject): { metadata?: { labels?: Record<string, string> }; spec: Record<string, unknown> } | undefined {
+  if (o.apiVersion === 'apps/v1' && o.kind === 'Deployment') return (o.spec as { template: never }).template;
+  if (o.apiVersion === 'batch/v1' && o.kind === 'Job') return (o.spec as { template: never }).template;
+  if (o.apiVersion === 'batch/v1' && o.kind === 'CronJob') return (o.spec as { jobTemplate: { spec: { template: never } } }).jobTemplate.spec.template;
+  return undefined;
+}
+
+/** Creates the pod with a server-side dry run: every admission plugin decides, nothing is stored. */
+async function dryRunPod(kc: KubeConfig, namespace: string, name: string, spec: Record<string, unknown>, labels?: Record<string, string>) {
+  const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace, ...(labels ? { labels } : {}) }, spec };
+  return call(kc, 'POST', `/api/v1/namespaces/${namespace}/pods?dryRun=All&fieldValidation=Strict`, pod);
 }
 
 describeCluster('compiled objects on a real kube-apiserver', (cluster) => {
@@ -130,6 +163,43 @@ describeCluster('compiled objects on a real kube-apiserver', (cluster) => {
     }
   });
 
+  it('admits a pod of every compiled workload under restricted Pod Security and the Team quota, and refuses what breaks either', async () => {
+    const out = await output();
+    const kc = cluster().kubeconfig;
+    // Namespaces, defaults and quotas (applied again: server-side apply makes it a no-op after the first test).
+    for (const o of out.objects.filter((x) => ['Namespace', 'LimitRange', 'ResourceQuota'].includes(x.object.kind))) {
+      const applied = await call(kc, 'PATCH', `${objectPath(o.object)}?fieldManager=${MANAGER}&force=true&fieldValidation=Strict`, o.object);
+      expect(applied.status, `${o.object.kind} ${o.object.metadata.name}`).toBeLessThan(300);
+    }
+    for (const ns of ['finance-ops', 'research', 'support-platform']) {
+      await waitQuotaComputed(kc, ns);
+      const namespace = await call(kc, 'GET', `/api/v1/namespaces/${ns}`);
+      expect((namespace.json as KubeObject).metadata.labels?.['pod-security.kubernetes.io/enforce']).toBe('restricted');
+    }
+    const workloads = out.objects.map((o) => o.object).filter((o) => podTemplate(o) !== undefined);
+    expect(workloads.map((w) => w.kind).sort()).toEqual(['CronJob', 'Deployment', 'Deployment', 'Deployment', 'Deployment', 'Deployment', 'Deployment', 'Deployment']);
+    const refused: string[] = [];
+    for (const w of workloads) {
+      const t = podTemplate(w);
+      const ns = w.metadata.namespace as string;
+      const { status, json } = await dryRunPod(kc, ns, `${w.metadata.name}-probe`, t?.spec ?? {}, t?.metadata?.labels);
+      if (status !== 201) refused.push(`${w.kind} ${ns}/${w.metadata.name}: ${status} ${JSON.stringify((json as { message?: string }).message)}`);
+    }
+    expect(refused).toEqual([]);
+
+    // The controls: the same namespace refuses a pod that breaks either rule, so the admissions above were decided.
+    const deployment = workloads.find((w) => w.kind === 'Deployment' && w.metadata.namespace === 'finance-ops') as KubeObject;
+    const spec = podTemplate(deployment)?.spec as { containers: Record<string, unknown>[] };
+    const unconfined = { ...spec, securityContext: {}, containers: spec.containers.map((c) => ({ ...c, securityContext: {} })) };
+    const psa = await dryRunPod(kc, 'finance-ops', 'unconfined-probe', unconfined);
+    expect(psa.status).toBe(403);
+    expect((psa.json as { message: string }).message).toMatch(/violates PodSecurity "restricted/);
+    const greedy = { ...spec, containers: spec.containers.map((c) => ({ ...c, resources: { requests: { cpu: '5', memory: '256Mi' }, limits: { cpu: '5', memory: '1Gi' } } })) };
+    const quota = await dryRunPod(kc, 'finance-ops', 'greedy-probe', greedy);
+    expect(quota.status).toBe(403);
+    expect((quota.json as { message: string }).message).toMatch(/exceeded quota: joch-team-quota/);
+  });
+
   it('takes `joch compile --stdout` through `kubectl apply -f -` (CRDs first, as kubectl needs)', async () => {
     const kubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' });
     if (kubectl.error) return void console.warn('kubectl is not installed: the kubectl leg is skipped');
@@ -152,4 +222,5 @@ describeCluster('compiled objects on a real kube-apiserver', (cluster) => {
       }
     }
   });
-});
+  // The quota controller computes each quota's status; admission cannot charge a pod against a quota without it.
+}, { controllerManager: true, controllers: ['resourcequota-controller'] });

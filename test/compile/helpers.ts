@@ -23,6 +23,7 @@ export async function loadFleet(dir: string, cwd = ROOT): Promise<CompileInput &
     revision: run.snapshot.revision,
     commitTime: run.snapshot.commitTime,
     displayPrefix: run.snapshot.displayPrefix,
+    workloads: run.project.config.config.workloads,
   };
 }
 

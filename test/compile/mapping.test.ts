@@ -22,7 +22,9 @@ beforeAll(async () => {
 
 const builtIn = (o: KubeObject) => !o.apiVersion.includes('joch.dev/') && o.kind !== 'CustomResourceDefinition';
 const ident = (o: KubeObject) => `${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`;
-const container = (o: KubeObject) => get(o, 'spec', 'template', 'spec', 'containers', 0) as Record<string, unknown>;
+/** The pod template of a Deployment, a Job or a CronJob. */
+const template = (o: KubeObject) => (o.kind === 'CronJob' ? get(o, 'spec', 'jobTemplate', 'spec', 'template') : get(o, 'spec', 'template')) as Record<string, unknown>;
+const container = (o: KubeObject) => get(template(o), 'spec', 'containers', 0) as Record<string, unknown>;
 const envOf = (o: KubeObject) => Object.fromEntries((container(o).env as { name: string; value?: string }[]).map((e) => [e.name, e.value]));
 
 describe('the object set of examples/fleet', () => {
@@ -38,17 +40,18 @@ describe('the object set of examples/fleet', () => {
       'Role finance-ops/billing-agent', 'Role finance-ops/joch-secrets-joch-gateway', 'Role finance-ops/joch-secrets-joch-memory',
       'RoleBinding finance-ops/billing-agent', 'RoleBinding finance-ops/joch-secrets-joch-gateway', 'RoleBinding finance-ops/joch-secrets-joch-memory',
       'RoleBinding finance-ops/joch-team-admin', 'RoleBinding finance-ops/joch-team-approver', 'RoleBinding finance-ops/joch-team-auditor',
-      'ConfigMap finance-ops/billing-agent-manifest', 'NetworkPolicy finance-ops/billing-agent',
+      'ConfigMap finance-ops/billing-agent-manifest', 'NetworkPolicy finance-ops/billing-agent', 'NetworkPolicy finance-ops/joch-default-deny',
       'Deployment finance-ops/billing-agent-prod', 'Deployment finance-ops/billing-agent-staging',
       'PodDisruptionBudget finance-ops/billing-agent-prod', 'PodDisruptionBudget finance-ops/billing-agent-staging',
-      'Job finance-ops/billing-reconcile-nightly',
+      'CronJob finance-ops/billing-reconcile-nightly',
       'Role platform/joch-secrets-joch-gateway', 'Role platform/joch-secrets-joch-router', 'Role platform/joch-secrets-joch-server',
       'RoleBinding platform/joch-secrets-joch-gateway', 'RoleBinding platform/joch-secrets-joch-router', 'RoleBinding platform/joch-secrets-joch-server',
+      'NetworkPolicy platform/joch-default-deny',
       'ServiceAccount research/market-researcher',
       'Role research/joch-secrets-joch-gateway', 'Role research/joch-secrets-joch-memory', 'Role research/market-researcher',
       'RoleBinding research/joch-secrets-joch-gateway', 'RoleBinding research/joch-secrets-joch-memory', 'RoleBinding research/joch-team-admin', 'RoleBinding research/joch-team-viewer',
       'RoleBinding research/market-researcher',
-      'ConfigMap research/market-researcher-manifest', 'NetworkPolicy research/market-researcher',
+      'ConfigMap research/market-researcher-manifest', 'NetworkPolicy research/joch-default-deny', 'NetworkPolicy research/market-researcher',
       'Deployment research/market-researcher-dev', 'Deployment research/market-researcher-staging',
       'PodDisruptionBudget research/market-researcher-dev', 'PodDisruptionBudget research/market-researcher-staging',
       'ServiceAccount support-platform/support-escalation', 'ServiceAccount support-platform/support-triage',
@@ -57,7 +60,7 @@ describe('the object set of examples/fleet', () => {
       'RoleBinding support-platform/joch-team-admin', 'RoleBinding support-platform/joch-team-approver', 'RoleBinding support-platform/joch-team-operator',
       'RoleBinding support-platform/support-escalation', 'RoleBinding support-platform/support-triage',
       'ConfigMap support-platform/support-escalation-manifest', 'ConfigMap support-platform/support-triage-manifest',
-      'NetworkPolicy support-platform/support-escalation', 'NetworkPolicy support-platform/support-triage',
+      'NetworkPolicy support-platform/joch-default-deny', 'NetworkPolicy support-platform/support-escalation', 'NetworkPolicy support-platform/support-triage',
       'Deployment support-platform/support-escalation-prod', 'Deployment support-platform/support-triage-prod', 'Deployment support-platform/support-triage-staging',
       'HorizontalPodAutoscaler support-platform/support-triage-prod',
       'PodDisruptionBudget support-platform/support-escalation-prod', 'PodDisruptionBudget support-platform/support-triage-prod', 'PodDisruptionBudget support-platform/support-triage-staging',
@@ -100,7 +103,7 @@ describe('the object set of examples/fleet', () => {
       if (origin) expect(input.resources.some((r) => r.file === origin.file && r.doc === origin.doc), ident(object)).toBe(true);
       else expect(['CustomResourceDefinition', 'ClusterRole']).toContain(object.kind);
       // Objects compiled from one Joch resource say which, and its content hash; aggregates of several do not.
-      const aggregate = l[LABEL.component] === 'secret-access' || (object.kind === 'Namespace' && !l[LABEL.team]) || object.kind === 'ClusterRole';
+      const aggregate = l[LABEL.component] === 'secret-access' || (l[LABEL.component] === 'namespace' && !object.metadata.annotations?.['joch.dev/source']) || object.kind === 'ClusterRole';
       if (object.kind === 'CustomResourceDefinition') expect(l[LABEL.sourceHash]).toMatch(/^[0-9a-f]{12}$/);
       else if (aggregate) expect(l[LABEL.sourceHash], ident(object)).toBeUndefined();
       else {
@@ -176,7 +179,7 @@ describe('Deployment -> apps/v1 Deployment, HPA, PDB', () => {
 
   it('runs pods that meet the restricted Pod Security Standard and carry no secret', () => {
     for (const o of out.objects.filter((x) => x.object.apiVersion === 'apps/v1' || x.object.apiVersion === 'batch/v1')) {
-      const pod = get(o.object, 'spec', 'template', 'spec') as Record<string, unknown>;
+      const pod = get(template(o.object), 'spec') as Record<string, unknown>;
       expect(get(pod, 'securityContext')).toEqual({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
       expect(get(container(o.object), 'securityContext')).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] } });
       expect(JSON.stringify(pod)).not.toMatch(/secretKeyRef|secretRef|"secret"/);
@@ -223,23 +226,27 @@ describe('agent identity and network', () => {
     ]);
     // The pods of every workload carry the label the policy selects.
     for (const o of out.objects.filter((x) => x.object.apiVersion === 'apps/v1' || x.object.apiVersion === 'batch/v1')) {
-      expect(get(o.object, 'spec', 'template', 'metadata', 'labels', 'joch.dev/agent')).toBe(o.object.metadata.labels?.[LABEL.agent]);
+      expect(get(template(o.object), 'metadata', 'labels', 'joch.dev/agent')).toBe(o.object.metadata.labels?.[LABEL.agent]);
     }
   });
 });
 
-describe('Execution -> batch/v1 Job', () => {
-  it('runs once, without retries, and waits suspended for a scheduled trigger', () => {
-    const job = find(out.objects, 'batch/v1', 'Job', 'billing-reconcile-nightly', 'finance-ops');
-    expect(get(job, 'spec', 'backoffLimit')).toBe(0);
-    expect(get(job, 'spec', 'suspend')).toBe(true);
-    expect(get(job, 'spec', 'ttlSecondsAfterFinished')).toBeUndefined();
-    expect(get(job, 'spec', 'template', 'spec', 'restartPolicy')).toBe('Never');
-    expect(get(job, 'spec', 'template', 'spec', 'serviceAccountName')).toBe('billing-agent');
-    expect(envOf(job)).toMatchObject({ JOCH_EXECUTION_ID: 'billing-reconcile-nightly', JOCH_EXECUTION_TRIGGER: 'schedule', JOCH_AGENT: 'billing-agent' });
-    expect(container(job).image).toBe('ghcr.io/peasantsai/joch-worker:1.0.0');
+describe('Execution -> batch/v1 Job, or a CronJob when scheduled', () => {
+  it('runs once, without retries, within a deadline, on the schedule its annotation names, never overlapping', () => {
+    const cron = find(out.objects, 'batch/v1', 'CronJob', 'billing-reconcile-nightly', 'finance-ops');
+    expect(get(cron, 'spec', 'schedule')).toBe('0 2 * * *');
+    expect(get(cron, 'spec', 'concurrencyPolicy')).toBe('Forbid');
+    const job = get(cron, 'spec', 'jobTemplate', 'spec') as Record<string, unknown>;
+    expect(get(job, 'backoffLimit')).toBe(0);
+    expect(get(job, 'activeDeadlineSeconds')).toBe(3600);
+    expect(get(job, 'suspend')).toBeUndefined();
+    expect(get(job, 'ttlSecondsAfterFinished')).toBeUndefined();
+    expect(get(job, 'template', 'spec', 'restartPolicy')).toBe('Never');
+    expect(get(job, 'template', 'spec', 'serviceAccountName')).toBe('billing-agent');
+    expect(envOf(cron)).toMatchObject({ JOCH_EXECUTION_ID: 'billing-reconcile-nightly', JOCH_EXECUTION_TRIGGER: 'schedule', JOCH_AGENT: 'billing-agent' });
+    expect(container(cron).image).toBe('ghcr.io/peasantsai/joch-worker:1.0.0');
     // The pod template is immutable: nothing in it may follow the agent's manifest.
-    expect(get(job, 'spec', 'template', 'metadata', 'annotations')).toBeUndefined();
+    expect(get(job, 'template', 'metadata', 'annotations')).toBeUndefined();
   });
 });
 
@@ -347,7 +354,7 @@ describe('CompiledAgentManifest', () => {
     expect(get(spec, 'policies', 'resolved')).toEqual(['joch-baseline@000000000000', 'platform/handmade@abc123def456']);
     expect(get(spec, 'policies', 'bundleHash')).toBe(input.bundles.get('Agent/support-platform/support-triage')?.hash);
     expect(get(spec, 'policies', 'runtimeRules', 0, 'rule')).toBe('cap');
-    expect(get(spec, 'observability')).toMatchObject({ traceEndpoint: 'http://joch-trace.joch-system.svc:4318', agbomEndpoint: 'http://joch-server.joch-system.svc', tracing: 'enabled' });
+    expect(get(spec, 'observability')).toMatchObject({ traceEndpoint: 'http://joch-trace.joch-system.svc:4318', abomEndpoint: 'http://joch-server.joch-system.svc', tracing: 'enabled' });
   });
 
   it('is mounted from a ConfigMap that holds the manifest without the commit', () => {

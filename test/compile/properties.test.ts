@@ -55,7 +55,7 @@ describe('determinism', () => {
     // Within a namespace, identities before workloads.
     const fin = out.objects.filter((o) => o.object.metadata.namespace === 'finance-ops').map((o) => o.object.kind);
     expect(fin.indexOf('ServiceAccount')).toBeLessThan(fin.indexOf('Deployment'));
-    expect(fin.indexOf('ConfigMap')).toBeLessThan(fin.indexOf('Job'));
+    expect(fin.indexOf('ConfigMap')).toBeLessThan(fin.indexOf('CronJob'));
   });
 });
 
@@ -211,10 +211,9 @@ describe('what Kubernetes would reject or cannot express', () => {
   }
   const codes = (o: CompileOutput) => o.findings.map((f) => f.code);
 
-  it('warns that canary is compiled as a rolling update', async () => {
+  it('refuses canary rather than rolling it out to everyone', async () => {
     const o = await compileEdited({ 'finance-ops/billing.yaml': (t) => t.replace('strategy: rolling', 'strategy: canary') });
-    expect(codes(o)).toEqual(['JOCH902']);
-    expect(get(find(o.objects, 'apps/v1', 'Deployment', 'billing-agent-prod', 'finance-ops'), 'spec', 'strategy', 'type')).toBe('RollingUpdate');
+    expect(o.findings.map((f) => [f.code, f.severity])).toEqual([['JOCH902', 'error']]);
   });
 
   it('raises minReplicas 0 to 1 and refuses min above max', async () => {

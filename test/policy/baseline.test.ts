@@ -10,10 +10,12 @@ import { agentOf, decider, diagnostic, lineOf, policyDiagnostics, policyOf, runF
 
 describe('the baseline table', () => {
   it('registers every rule as a locked error with a name, a summary and a rationale', () => {
-    expect(BASELINE_RULES.map((r) => r.code)).toEqual(['JOCH701', 'JOCH702', 'JOCH703', 'JOCH704', 'JOCH705', 'JOCH706', 'JOCH707', 'JOCH708', 'JOCH709', 'JOCH710']);
+    expect(BASELINE_RULES.map((r) => r.code)).toEqual(['JOCH701', 'JOCH702', 'JOCH703', 'JOCH704', 'JOCH705', 'JOCH706', 'JOCH707', 'JOCH708', 'JOCH709', 'JOCH710', 'JOCH711', 'JOCH712', 'JOCH713', 'JOCH714', 'JOCH715']);
     for (const r of BASELINE_RULES) {
       const info = codeInfo(r.code);
-      expect(info, r.code).toMatchObject({ name: r.name, severity: 'error', locked: true });
+      // A fallback the router skips leaves the agent a model that serves: a warning, which joch.yaml may tune.
+      if (r.code === 'JOCH712') expect(info, r.code).toMatchObject({ name: r.name, severity: 'warning' });
+      else expect(info, r.code).toMatchObject({ name: r.name, severity: 'error', locked: true });
       expect(r.rationale.length, r.code).toBeGreaterThan(40);
     }
   });
