@@ -31,9 +31,15 @@ export async function run(input: CommandInput, ctx: CommandContext): Promise<num
     writeFileSync(target, readFileSync(path.join(TEMPLATE, rel), 'utf8').split('{{team}}').join(team));
     written.push(shown);
   }
-  if (input.opts.quiet !== true) {
+  const quiet = input.opts.quiet === true;
+  if (!quiet) {
     for (const f of written) ctx.stdout(`created ${f}\n`);
     for (const f of kept) ctx.stdout(`kept    ${f} (already there)\n`);
+  }
+  // The editor's schemas are this joch version's own, copied in as `joch schemas` does.
+  const editor = await (await import('./schemas.js')).run({ args: [dir], opts: {} }, quiet ? { ...ctx, stdout: () => undefined } : ctx);
+  if (editor !== 0) return editor;
+  if (!quiet) {
     const cd = path.relative(ctx.cwd, dir);
     ctx.stdout(
       [

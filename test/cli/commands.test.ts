@@ -315,6 +315,11 @@ describe('joch init', () => {
     expect(files).toEqual(
       expect.arrayContaining(['joch.yaml', '.jochignore', '.vscode/settings.json', '.github/workflows/joch.yaml', 'support/agents/assistant.yaml', 'support/deployments.yaml', 'platform/models.yaml']),
     );
+    // The editor maps every record to this version's own schemas, copied into the repository.
+    const settings = JSON.parse(readFileSync(path.join(fleet, '.vscode/settings.json'), 'utf8')) as { 'yaml.schemas': Record<string, unknown>; 'yaml.validate': boolean };
+    expect(settings['yaml.validate']).toBe(true);
+    expect(Object.keys(settings['yaml.schemas']).sort()).toEqual(['./.joch/schemas/joch-config.schema.json', './.joch/schemas/joch.schema.json', './.joch/schemas/policy-test.schema.json']);
+    expect(files).toContain('.joch/schemas/joch.schema.json');
     const validate = await cli(['validate', '-o', 'json'], fleet);
     expect(validate.code).toBe(0);
     expect((JSON.parse(validate.stdout) as JsonReport).diagnostics).toEqual([]);
