@@ -28,15 +28,20 @@ export function agbomEmissions(boms: readonly AgBom[], resources: readonly Resou
   for (const bom of boms) {
     const agent = bom.inventory.agent;
     for (const c of bom.inventory.components) {
-      const key = c.namespace === undefined ? `${c.kind}/${c.name}` : `${c.kind}/${c.namespace}/${c.name}`;
       // `secret` is the AgBOM's own word for what a Secret holds (`password`, `token`), not a value from the record.
       const { secret: _material, ...value } = c;
-      out.push({ what: `the AgBOM of ${agent} (component ${c.kind} ${c.name})`, value, origin: at(c.key) ?? at(key) ?? at(agent) });
+      out.push({ what: `the AgBOM of ${agent} (component ${c.kind} ${c.name})`, value, origin: at(recordKey(c.key)) ?? at(agent) });
     }
     const { components: _components, ...rest } = bom.inventory;
     out.push({ what: `the AgBOM of ${agent}`, value: { ...bom, inventory: rest }, origin: at(agent) });
   }
   return out;
+}
+
+/** The record a component key names: `Model//claude-sonnet#endpoint` is part of `Model//claude-sonnet`. */
+function recordKey(componentKey: string): string {
+  const hash = componentKey.indexOf('#');
+  return hash === -1 ? componentKey : componentKey.slice(0, hash);
 }
 
 function objectName(meta: { readonly name: string; readonly namespace?: string | undefined }): string {

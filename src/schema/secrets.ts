@@ -51,6 +51,11 @@ export function secretFindings(d: ManifestDocument, resource: ResourceRef | unde
 
 /** What credential a value (held under `key`) is, if any. */
 export function credentialIn(value: string, key: string | undefined): { code: 'JOCH601' | 'JOCH602'; what: string } | undefined {
+  // The common case, a value with no credential shape, is settled by one scan of one pattern.
+  if (!ANY_SHAPE.test(value)) {
+    if (key !== undefined && isKeyedSecret(key, value)) return { code: 'JOCH601', what: `a credential (the key is "${key}")` };
+    return encodedSecret(value) ? { code: 'JOCH601', what: 'a base64-encoded credential' } : undefined;
+  }
   if (URL_USERINFO.test(value)) return { code: 'JOCH602', what: 'a URL with a password' };
   if (URL_SECRET_QUERY.test(value)) return { code: 'JOCH602', what: 'a URL with a token in its query' };
   for (const det of VALUE_DETECTORS) {
@@ -60,6 +65,9 @@ export function credentialIn(value: string, key: string | undefined): { code: 'J
   if (encodedSecret(value)) return { code: 'JOCH601', what: 'a base64-encoded credential' };
   return undefined;
 }
+
+/** Every shape pattern in one, ignoring case: it matches whenever one of them would (and sometimes when none does). */
+const ANY_SHAPE = new RegExp([URL_USERINFO, URL_SECRET_QUERY, ...VALUE_DETECTORS.map((d) => d.pattern)].map((p) => `(?:${p.source})`).join('|'), 'i');
 
 /**
  * Visits every string and every finite number, a number as its decimal text:

@@ -102,3 +102,18 @@ describe('a token as a file name', () => {
     expect(json.diagnostics).toContainEqual(expect.objectContaining({ code: 'JOCH601', line: 1, column: 1, message: expect.stringContaining('file name') }));
   });
 });
+
+describe('free-form maps in the AgBOMs', () => {
+  it("a Model's defaultParameters reach the AgBOMs as numbers and booleans only", async () => {
+    const root = fleetWith({ [MODELS]: plantedModels('temperature: 0.25\nstream: true\nstop: "END-OF-TURN-MARKER"') });
+    const runs = (await everyChannel(root)).filter((r) => r.channel.startsWith('agbom'));
+    for (const run of runs) {
+      expect(run.code, `${run.channel}: ${run.stderr}`).toBe(0);
+      expect(run.output, run.channel).not.toContain('END-OF-TURN-MARKER');
+    }
+    const cdx = runs.find((r) => r.channel === 'agbom cyclonedx')?.stdout ?? '';
+    expect(cdx).toContain('"name": "joch:model:arg:temperature"');
+    expect(cdx).toContain('"name": "joch:model:arg:stream"');
+    expect(cdx).not.toContain('joch:model:arg:stop');
+  });
+});
