@@ -16,9 +16,10 @@ import { formatDiagnostics, sortDiagnostics, summarize, type Summary } from '../
 import { buildRunAgBoms } from '../pipeline/agbom.js';
 import { runCompile, type CompileRun } from '../pipeline/compile.js';
 import { findingResolver } from '../pipeline/findings.js';
-import { validateRevision } from '../pipeline/revision.js';
+import { runSnapshot } from '../pipeline/snapshot.js';
+import { CONFIG_FILES } from '../config/index.js';
 import { PRODUCTION_NAMES } from '../policy/index.js';
-import { ensureBase } from './base.js';
+import { ensureBase, readRevisionFiles } from './base.js';
 import { findEscalations, type Escalation, type RiskLevel } from './escalations.js';
 import { GitHubApiError, markCommentStale, MAX_COMMENT_CHARS, COMMENT_MARKER, tokenLogin, upsertReviewComment, type GitHubTarget } from './github.js';
 import { readInputs, type ActionInputs } from './inputs.js';
@@ -137,9 +138,12 @@ async function agbomReview(inputs: ActionInputs, selection: RecordSelection, hea
   if (!inputs.base) return { diffs: [], headViews, note: 'no base commit (not a pull request and no `base` input)' };
   const base = await ensureBase(inputs.workspace, inputs.base);
   if (!base.ok) return { diffs: [], headViews, note: base.reason, baseMissing: true };
-  const before = await validateRevision(inputs.workspace, base.sha, selection.baseRoot, selection.keep);
-  if (!before.ok) return { diffs: [], headViews, baseSha: base.sha, note: before.reason, baseMissing: true };
-  const built = buildRunAgBoms(before.run, { toolVersion: io.toolVersion, env: io.env });
+  const files = await readRevisionFiles(inputs.workspace, base.sha, selection.baseRoot);
+  if (!files.ok) return { diffs: [], headViews, baseSha: base.sha, note: files.reason, baseMissing: true };
+  // joch.yaml is read from the revision before the selection applies to the records.
+  const chosen = files.snapshot.files.filter((f) => CONFIG_FILES.includes(f.path) || selection.keep(f.path, f.bytes));
+  const before = runSnapshot({ snapshot: { ...files.snapshot, files: chosen }, compile: false });
+  const built = buildRunAgBoms(before, { toolVersion: io.toolVersion, env: io.env });
   // A broken base is no reason to hide the head's powers: every agent is then new.
   const views = built.ok ? built.boms.map(viewOfAgBom) : [];
   return { diffs: diffFleets(views, [...headViews.values()]), headViews, baseSha: base.sha };

@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import git from 'isomorphic-git';
 import * as fs from 'node:fs';
-import { CONFIG_FILES } from '../config/index.js';
 import { GitSource } from '../source/git.js';
 import { runSnapshot, type SnapshotRun } from './snapshot.js';
 
@@ -17,15 +16,9 @@ export type RevisionRun = { readonly ok: true; readonly run: SnapshotRun; readon
 /**
  * Resolves `rev` (a commit id, a short one, a branch or a tag) in the
  * repository at `repo`, and runs load, validate and policy on the files under
- * `root` at that commit; `keep`, when given, chooses among them (joch.yaml
- * is read before, from the whole snapshot).
+ * `root` at that commit.
  */
-export async function validateRevision(
-  repo: string,
-  rev: string,
-  root: string,
-  keep?: (file: string, bytes: Uint8Array) => boolean,
-): Promise<RevisionRun> {
+export async function validateRevision(repo: string, rev: string, root: string): Promise<RevisionRun> {
   const commit = await resolveRevision(repo, rev);
   if (!commit) return { ok: false, reason: `"${rev}" is not a commit, branch or tag of ${repo}` };
   const scratch = mkdtempSync(path.join(tmpdir(), 'joch-revision-'));
@@ -34,8 +27,7 @@ export async function validateRevision(
     const source = new GitSource({ url: path.resolve(repo), cacheDir: scratch, ref: { commit }, ...(dir ? { root: dir } : {}) });
     const update = await source.update();
     if (!update.ok) return { ok: false, reason: `revision ${rev} could not be read (${update.failure.reason}): ${update.failure.message}` };
-    const snapshot = keep ? { ...update.snapshot, files: update.snapshot.files.filter((f) => CONFIG_FILES.includes(f.path) || keep(f.path, f.bytes)) } : update.snapshot;
-    return { ok: true, commit, run: runSnapshot({ snapshot, compile: false }) };
+    return { ok: true, commit, run: runSnapshot({ snapshot: update.snapshot, compile: false }) };
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }

@@ -67,12 +67,13 @@ export class Origin {
     readonly main: string,
   ) {}
 
-  static async start(extra: Edits = {}): Promise<Origin> {
+  /** `from`: the folder main starts as (default the example fleet). */
+  static async start(extra: Edits = {}, from = FLEET): Promise<Origin> {
     const root = mkdtempSync(path.join(tmpdir(), 'joch-action-origin-'));
     const bare = path.join(root, 'agents.git');
     git(root, 'init', '-q', '--bare', '-b', 'main', bare);
     const author = path.join(root, 'author');
-    cpSync(FLEET, author, { recursive: true });
+    cpSync(from, author, { recursive: true });
     git(author, 'init', '-q', '-b', 'main');
     applyEdits(author, extra);
     git(author, 'add', '-A');
