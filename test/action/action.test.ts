@@ -195,6 +195,25 @@ describe('the Action, run as the runner runs it', () => {
     expect(red.summary).toContain('❌ **The check fails**');
   });
 
+  it('places a change to a tool the agent already had at the changed field of the tool', async () => {
+    const zendesk = 'support-platform/tools/zendesk.yaml';
+    const pr = open({ [zendesk]: (s) => s.replace('    level: read_only\n', '    level: external_write\n') });
+    const r = await review(pr, { inputs: { comment: 'false' } });
+    expect(r.code).toBe(0);
+    const level = lineOf(readFileSync(path.join(origin.root, 'author', zendesk), 'utf8'), 'level: read_only');
+    const raised = annotations(r.stdout).filter((a) => a.includes(' JOCH952 '));
+    expect(raised.length).toBeGreaterThan(0);
+    for (const a of raised) expect(a).toBe(`warning JOCH952 ${zendesk}:${level}`);
+    expect(r.summary).toContain('side effect read_only -> external_write');
+  });
+
+  it('fetches a base named by branch when the checkout does not have it', async () => {
+    const pr = open({ [TRIAGE]: (s) => s.replace('Routes incoming Zendesk tickets', 'Routes incoming Zendesk tickets fast') });
+    const r = await review(pr, { inputs: { comment: 'false', base: 'main' } });
+    expect(r.code).toBe(0);
+    expect(r.summary).toContain(`against base \`${pr.base.slice(0, 12)}\``);
+  });
+
   it('gives the same review from a full-depth checkout', async () => {
     const pr = open({ 'support-platform/tools/payments.yaml': refundTool, [TRIAGE]: grantRefund, 'support-platform/policies.yaml': refundsNeedApproval });
     const shallow = await review(pr, { inputs: { comment: 'false' } });
