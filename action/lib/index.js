@@ -31021,8 +31021,8 @@ var error43 = () => {
       case "not_multiple_of":
         return `N\xFAmero inv\xE1lido: deve ser m\xFAltiplo de ${issue2.divisor}`;
       case "unrecognized_keys": {
-        const plural4 = issue2.keys.length > 1 ? "s" : "";
-        return `Chave${plural4} inv\xE1lida${plural4}: ${joinValues(issue2.keys, ", ")}`;
+        const plural5 = issue2.keys.length > 1 ? "s" : "";
+        return `Chave${plural5} inv\xE1lida${plural5}: ${joinValues(issue2.keys, ", ")}`;
       }
       case "invalid_key":
         return `Entrada inv\xE1lida n${translateOriginWithArticle(issue2.origin, "definite")}`;
@@ -31166,8 +31166,8 @@ var error44 = () => {
       case "not_multiple_of":
         return `N\xFAmero inv\xE1lido: deve ser m\xFAltiplo de ${issue2.divisor}`;
       case "unrecognized_keys": {
-        const plural4 = issue2.keys.length > 1 ? "s" : "";
-        return `Chave${plural4} inv\xE1lida${plural4}: ${joinValues(issue2.keys, ", ")}`;
+        const plural5 = issue2.keys.length > 1 ? "s" : "";
+        return `Chave${plural5} inv\xE1lida${plural5}: ${joinValues(issue2.keys, ", ")}`;
       }
       case "invalid_key":
         return `Entrada inv\xE1lida n${translateOriginWithArticle(issue2.origin, "definite")}`;
@@ -46905,10 +46905,13 @@ function verdictLine(v) {
   const gains = v.gains.length ? `gains ${v.gains.join(", ")}` : "gains no capability";
   const loses = v.loses.length ? `loses ${v.loses.join(", ")}` : "loses none";
   const esc2 = v.escalations.length ? ` \xB7 ${plural3(v.escalations.length, "escalation")}${high ? ` (${high} high)` : ""}` : "";
-  return `- ${mark} **${agentName3(v.agent)}** (${where}) \xB7 ${gains} \xB7 ${loses}${esc2}`;
+  const changed = v.escalations.filter((e) => !e.gained).map((e) => e.risk.message);
+  const changes = changed.length ? ` \xB7 ${changed.slice(0, 3).join("; ")}${changed.length > 3 ? `; and ${changed.length - 3} more` : ""}` : "";
+  return `- ${mark} **${agentName3(v.agent)}** (${where}) \xB7 ${gains} \xB7 ${loses}${changes}${esc2}`;
 }
 var OPEN_VERDICTS = 30;
 var MAX_ROWS = 50;
+var MAX_COMPONENT_TABLES = 100;
 function cell2(s) {
   return s.replace(/\|/g, "\\|").replace(/\n/g, " ");
 }
@@ -46922,10 +46925,13 @@ function renderReport(f) {
   if (f.noDiff) lines.push(`_No comparison with the base: ${f.noDiff}._`, "");
   else if (!f.verdicts.length) lines.push("No agent gains or loses a capability; no agent's powers change.", "");
   else {
-    const open2 = f.verdicts.filter((v, i) => i < OPEN_VERDICTS || v.escalations.length);
-    const folded = f.verdicts.filter((v) => !open2.includes(v));
+    const open2 = f.verdicts.slice(0, OPEN_VERDICTS);
+    const folded = f.verdicts.slice(OPEN_VERDICTS);
     lines.push(...open2.map(verdictLine), "");
-    if (folded.length) lines.push(`<details><summary>${plural3(folded.length, "more agent")} with changes and no escalation</summary>`, "", ...folded.map(verdictLine), "", "</details>", "");
+    if (folded.length) {
+      const escalated = folded.filter((v) => v.escalations.length).length;
+      lines.push(`<details><summary>${plural3(folded.length, "more agent")} (${escalated} with escalations)</summary>`, "", ...folded.map(verdictLine), "", "</details>", "");
+    }
   }
   if (f.escalations.length) {
     lines.push(`### Escalations (${f.escalations.length})`, "", "| | agent | where | what |", "|---|---|---|---|");
@@ -46948,7 +46954,9 @@ function renderReport(f) {
     if (shown.length > MAX_ROWS) lines.push("", `\u2026and ${shown.length - MAX_ROWS} more; the annotations and the SARIF file have them all.`);
     lines.push("");
   }
-  if (!f.noDiff && f.verdicts.length) {
+  if (!f.noDiff && f.verdicts.length > MAX_COMPONENT_TABLES) {
+    lines.push(`_Component tables are left out for ${plural3(f.verdicts.length, "agent")}; \`joch agbom diff --from <base>\` prints them._`, "");
+  } else if (!f.noDiff && f.verdicts.length) {
     lines.push("<details><summary>Component changes, agent by agent</summary>", "", formatDiffMarkdown(f.diffs, { title: "AgBOM changes", level: 4 }), "</details>", "");
   }
   return `${lines.join("\n")}
@@ -46992,7 +47000,7 @@ async function runAction(io) {
   const sarifPath = path6.resolve(inputs.workspace, inputs.sarifFile);
   mkdirSync(path6.dirname(sarifPath), { recursive: true });
   writeFileSync(sarifPath, formatDiagnostics("sarif", diagnostics, summary, { toolVersion: io.toolVersion, sourceRoot: inputs.workspace, helpUrl: inputs.helpUrl }));
-  const failReasons = reasonsToFail(inputs, summary, review);
+  const failReasons = reasonsToFail(inputs, summary, review, escalations);
   const facts = {
     failed: failReasons.length > 0,
     failReasons,
@@ -47022,14 +47030,22 @@ async function runAction(io) {
 function productionNames(head) {
   return /* @__PURE__ */ new Set([...PRODUCTION_NAMES, ...head.validation.project.config.config.policy.productionEnvironments]);
 }
-function reasonsToFail(inputs, s, review) {
+function reasonsToFail(inputs, s, review, escalations) {
   const out = [];
-  if (inputs.failOn !== "never" && s.errors > 0) out.push(`${s.errors} error${s.errors === 1 ? "" : "s"}`);
-  if (inputs.failOn === "warning" && s.warnings > 0) out.push(`${s.warnings} warning${s.warnings === 1 ? "" : "s"} (fail-on: warning)`);
+  const risky = escalations.filter((e) => e.finding.severity === "error").length;
+  const errors = s.errors - risky;
+  if (inputs.failOn !== "never" && errors > 0) out.push(plural4(errors, "error"));
+  if (risky > 0 && (inputs.failOnRisk !== "never" || inputs.failOn !== "never")) {
+    out.push(`${plural4(risky, "escalation")} at or above ${inputs.failOnRisk === "never" ? "the severity joch.yaml sets" : `${inputs.failOnRisk} (fail-on-risk)`}`);
+  }
+  if (inputs.failOn === "warning" && s.warnings > 0) out.push(`${plural4(s.warnings, "warning")} (fail-on: warning)`);
   if (review.baseMissing && inputs.failOnMissingBase) {
     out.push(`${review.note}; set \`fetch-depth: 0\` on actions/checkout, or \`fail-on-missing-base: false\` to review without the comparison`);
   }
   return out;
+}
+function plural4(n, word) {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
 }
 async function agbomReview(inputs, selection, head, io) {
   const after = buildRunAgBoms(head.validation, { toolVersion: io.toolVersion, env: io.env });

@@ -89,7 +89,7 @@ export async function runAction(io: ActionIO): Promise<ActionResult> {
   mkdirSync(path.dirname(sarifPath), { recursive: true });
   writeFileSync(sarifPath, formatDiagnostics('sarif', diagnostics, summary, { toolVersion: io.toolVersion, sourceRoot: inputs.workspace, helpUrl: inputs.helpUrl }));
 
-  const failReasons = reasonsToFail(inputs, summary, review);
+  const failReasons = reasonsToFail(inputs, summary, review, escalations);
   const facts: ReviewFacts = {
     failed: failReasons.length > 0,
     failReasons,
@@ -120,14 +120,24 @@ function productionNames(head: CompileRun): Set<string> {
   return new Set([...PRODUCTION_NAMES, ...head.validation.project.config.config.policy.productionEnvironments]);
 }
 
-function reasonsToFail(inputs: ActionInputs, s: Summary, review: AgBomReview): string[] {
+function reasonsToFail(inputs: ActionInputs, s: Summary, review: AgBomReview, escalations: readonly Escalation[]): string[] {
   const out: string[] = [];
-  if (inputs.failOn !== 'never' && s.errors > 0) out.push(`${s.errors} error${s.errors === 1 ? '' : 's'}`);
-  if (inputs.failOn === 'warning' && s.warnings > 0) out.push(`${s.warnings} warning${s.warnings === 1 ? '' : 's'} (fail-on: warning)`);
+  // Escalations at the fail-on-risk level are errors; they fail the step whatever fail-on says.
+  const risky = escalations.filter((e) => e.finding.severity === 'error').length;
+  const errors = s.errors - risky;
+  if (inputs.failOn !== 'never' && errors > 0) out.push(plural(errors, 'error'));
+  if (risky > 0 && (inputs.failOnRisk !== 'never' || inputs.failOn !== 'never')) {
+    out.push(`${plural(risky, 'escalation')} at or above ${inputs.failOnRisk === 'never' ? 'the severity joch.yaml sets' : `${inputs.failOnRisk} (fail-on-risk)`}`);
+  }
+  if (inputs.failOn === 'warning' && s.warnings > 0) out.push(`${plural(s.warnings, 'warning')} (fail-on: warning)`);
   if (review.baseMissing && inputs.failOnMissingBase) {
     out.push(`${review.note}; set \`fetch-depth: 0\` on actions/checkout, or \`fail-on-missing-base: false\` to review without the comparison`);
   }
   return out;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
 /** The AgBOMs of the base commit against those of the head. */

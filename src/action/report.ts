@@ -98,12 +98,17 @@ function verdictLine(v: AgentVerdict): string {
   const gains = v.gains.length ? `gains ${v.gains.join(', ')}` : 'gains no capability';
   const loses = v.loses.length ? `loses ${v.loses.join(', ')}` : 'loses none';
   const esc = v.escalations.length ? ` · ${plural(v.escalations.length, 'escalation')}${high ? ` (${high} high)` : ''}` : '';
-  return `- ${mark} **${agentName(v.agent)}** (${where}) · ${gains} · ${loses}${esc}`;
+  // An escalation on something the agent already had is a change, not a gain: say what it is.
+  const changed = v.escalations.filter((e) => !e.gained).map((e) => e.risk.message);
+  const changes = changed.length ? ` · ${changed.slice(0, 3).join('; ')}${changed.length > 3 ? `; and ${changed.length - 3} more` : ''}` : '';
+  return `- ${mark} **${agentName(v.agent)}** (${where}) · ${gains} · ${loses}${changes}${esc}`;
 }
 
-/** Past this many, the verdicts of agents without escalations fold away. */
+/** Past this many agents, the verdicts fold away. */
 const OPEN_VERDICTS = 30;
 const MAX_ROWS = 50;
+/** Past this many changed agents, the per-agent component tables would only bury the verdicts. */
+const MAX_COMPONENT_TABLES = 100;
 
 function cell(s: string): string {
   return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -120,10 +125,14 @@ export function renderReport(f: ReviewFacts): string {
   if (f.noDiff) lines.push(`_No comparison with the base: ${f.noDiff}._`, '');
   else if (!f.verdicts.length) lines.push('No agent gains or loses a capability; no agent\'s powers change.', '');
   else {
-    const open = f.verdicts.filter((v, i) => i < OPEN_VERDICTS || v.escalations.length);
-    const folded = f.verdicts.filter((v) => !open.includes(v));
+    // Sorted production and high risk first, so what folds away is what matters least.
+    const open = f.verdicts.slice(0, OPEN_VERDICTS);
+    const folded = f.verdicts.slice(OPEN_VERDICTS);
     lines.push(...open.map(verdictLine), '');
-    if (folded.length) lines.push(`<details><summary>${plural(folded.length, 'more agent')} with changes and no escalation</summary>`, '', ...folded.map(verdictLine), '', '</details>', '');
+    if (folded.length) {
+      const escalated = folded.filter((v) => v.escalations.length).length;
+      lines.push(`<details><summary>${plural(folded.length, 'more agent')} (${escalated} with escalations)</summary>`, '', ...folded.map(verdictLine), '', '</details>', '');
+    }
   }
 
   if (f.escalations.length) {
@@ -149,7 +158,9 @@ export function renderReport(f: ReviewFacts): string {
     lines.push('');
   }
 
-  if (!f.noDiff && f.verdicts.length) {
+  if (!f.noDiff && f.verdicts.length > MAX_COMPONENT_TABLES) {
+    lines.push(`_Component tables are left out for ${plural(f.verdicts.length, 'agent')}; \`joch agbom diff --from <base>\` prints them._`, '');
+  } else if (!f.noDiff && f.verdicts.length) {
     lines.push('<details><summary>Component changes, agent by agent</summary>', '', formatDiffMarkdown(f.diffs, { title: 'AgBOM changes', level: 4 }), '</details>', '');
   }
   return `${lines.join('\n')}\n`;

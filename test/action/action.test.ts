@@ -80,7 +80,8 @@ function sarifOf(r: RunResult): SarifLog {
   return log;
 }
 
-describe('the Action, run as the runner runs it', () => {
+// Every test checks out a pull request over HTTP and starts the Action one or more times.
+describe('the Action, run as the runner runs it', { timeout: 120_000 }, () => {
   let action: { dir: string; main: string };
   let origin: Origin;
   let api: GitHubStandIn;
@@ -189,10 +190,11 @@ describe('the Action, run as the runner runs it', () => {
     expect(green.summary).toContain('approval required by policy support-platform/external-send-requires-approval#refunds; the tool itself sets requiresApproval: false');
     expect(green.summary).toContain('⚠️ **The check passes, with 1 escalation (1 high) for a reviewer**');
 
-    const red = await review(pr, { inputs: { comment: 'false', 'fail-on-risk': 'high' } });
+    // fail-on-risk holds even where fail-on lets errors pass.
+    const red = await review(pr, { inputs: { comment: 'false', 'fail-on-risk': 'high', 'fail-on': 'never' } });
     expect(red.code).toBe(1);
     expect(annotations(red.stdout)).toContain(`error JOCH951 ${TRIAGE}:${grant}`);
-    expect(red.summary).toContain('❌ **The check fails**');
+    expect(red.summary).toContain('❌ **The check fails**: 1 escalation at or above high (fail-on-risk)');
   });
 
   it('places a change to a tool the agent already had at the changed field of the tool', async () => {
