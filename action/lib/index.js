@@ -46847,7 +46847,7 @@ function selectRecords(workspace, input3) {
   if (config2 && path5.dirname(config2) === path5.resolve(workspace)) {
     return { paths: [], baseRoot: ".", keep: everything, described: `the \`paths\` of ${path5.basename(config2)}` };
   }
-  const { snapshot } = readLocalSourceSync({ root: workspace, maxFileBytes: 5 * 1024 * 1024, cwd: workspace });
+  const { snapshot } = readLocalSourceSync({ root: workspace, maxFileBytes: DEFAULT_CONFIG.limits.maxFileBytes, cwd: workspace });
   const files = snapshot.files.filter((f) => looksLikeJochRecord(f.bytes)).map((f) => f.path);
   return {
     paths: files,

@@ -108,6 +108,7 @@ export async function runAction(io: ActionIO): Promise<ActionResult> {
     diffs: review.diffs,
   };
   const report = renderReport(facts);
+  // Half the byte limit, counted in characters: the review is mostly ASCII, with a few emoji of four bytes.
   if (inputs.summaryFile) appendFileSync(inputs.summaryFile, fitMarkdown(report, MAX_SUMMARY_BYTES / 2, '_The review is cut here to fit the job summary; the annotations and the SARIF file have every finding._'));
   const comment = await postComment(inputs, report, review, io);
   const agbomChanges = review.diffs.reduce((n, d) => n + d.changes.length, 0);

@@ -6,7 +6,7 @@
  * joch.yaml, those are not records and must not be reported as broken ones.
  */
 import path from 'node:path';
-import { findConfigFile } from '../config/index.js';
+import { DEFAULT_CONFIG, findConfigFile } from '../config/index.js';
 import { readLocalSourceSync } from '../source/local.js';
 
 export interface RecordSelection {
@@ -38,7 +38,7 @@ export function selectRecords(workspace: string, input: string | undefined): Rec
     return { paths: [], baseRoot: '.', keep: everything, described: `the \`paths\` of ${path.basename(config)}` };
   }
   // No configuration: read what declares itself a Joch record, honouring .jochignore.
-  const { snapshot } = readLocalSourceSync({ root: workspace, maxFileBytes: 5 * 1024 * 1024, cwd: workspace });
+  const { snapshot } = readLocalSourceSync({ root: workspace, maxFileBytes: DEFAULT_CONFIG.limits.maxFileBytes, cwd: workspace });
   const files = snapshot.files.filter((f) => looksLikeJochRecord(f.bytes)).map((f) => f.path);
   return {
     paths: files,
