@@ -41,8 +41,13 @@ export function downloadAction(): { dir: string; main: string } {
       // Deleted in the working tree but still in the index: not part of the next commit.
     }
   }
-  const action = parse(readFileSync(path.join(dir, 'action.yml'), 'utf8')) as { runs: { using: string; main: string } };
-  return { dir, main: path.join(dir, action.runs.main) };
+  try {
+    const action = parse(readFileSync(path.join(dir, 'action.yml'), 'utf8')) as { runs: { using: string; main: string } };
+    return { dir, main: path.join(dir, action.runs.main) };
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
 }
 
 export type Edits = Readonly<Record<string, string | ((before: string) => string) | null>>;
