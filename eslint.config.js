@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'scratch/**', 'out/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'scratch/**', 'out/**', 'action/lib/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -3,8 +3,8 @@
  * and changed, with the changes that matter for risk first. This is what
  * reviewers see on a pull request.
  */
-import { SENSITIVITY } from './classify.js';
-import { belowTrustThreshold, describe, isHighRiskSideEffect, isSideEffecting, unpinned, type RiskFinding, type RiskSeverity } from './risk.js';
+import { DEFAULT_CLASSIFICATION, SENSITIVITY } from './classify.js';
+import { approvalSource, belowTrustThreshold, describe, isHighRiskSideEffect, isSideEffecting, unpinned, type RiskFinding, type RiskSeverity } from './risk.js';
 import { fact, type InventoryView, type ViewComponent } from './view.js';
 
 export type ChangeKind = 'added' | 'removed' | 'changed';
@@ -102,11 +102,11 @@ const newSideEffectTool: Rule = (was, now) => {
   const level = fact(now, 'joch:tool:sideEffect');
   if (!isSideEffecting(level)) return [];
   const severity: RiskSeverity = isHighRiskSideEffect(level) ? 'high' : 'medium';
-  if (!was) return [finding('new-side-effect-tool', severity, now, `new tool with side effects: ${describe(now)} (${level}), approval: ${fact(now, 'joch:tool:approval') ?? 'none'}`)];
+  if (!was) return [finding('new-side-effect-tool', severity, now, `new tool with side effects: ${describe(now)} (${level}), ${approvalSource(now)}`)];
   const before = fact(was, 'joch:tool:sideEffect');
   if (before === level) return [];
   const raised = isHighRiskSideEffect(level) && !isHighRiskSideEffect(before);
-  return [finding('side-effect-changed', raised ? 'high' : 'medium', now, `${describe(now)} side effect ${before ?? 'unspecified'} -> ${level}`)];
+  return [finding('side-effect-changed', raised ? 'high' : 'medium', now, `${describe(now)} side effect ${before ?? 'unspecified'} -> ${level}, ${approvalSource(now)}`)];
 };
 
 const approvalDropped: Rule = (was, now) => {
@@ -117,7 +117,7 @@ const approvalDropped: Rule = (was, now) => {
       'approval-dropped',
       'high',
       now,
-      `approval requirement dropped: ${describe(now)} (${fact(now, 'joch:tool:sideEffect') ?? 'unspecified'}) approval ${fact(was, 'joch:tool:approval')} -> ${fact(now, 'joch:tool:approval') ?? 'none'}`,
+      `approval requirement dropped: ${describe(now)} (${fact(now, 'joch:tool:sideEffect') ?? 'unspecified'}) approval ${fact(was, 'joch:tool:approval')} -> ${fact(now, 'joch:tool:approval') ?? 'none'}, ${approvalSource(now)}`,
     ),
   ];
 };
@@ -152,18 +152,32 @@ function level(classification: string): number {
   return SENSITIVITY.indexOf(classification as (typeof SENSITIVITY)[number]);
 }
 
+/**
+ * Data crossing a trust boundary that did not before, one finding per
+ * component. Every tool's stock flows (its arguments out, its results in, as
+ * internal data) are part of adding the tool: for a new side-effecting tool
+ * they are already in that finding, and only data above internal or a raised
+ * classification is high on its own.
+ */
 const boundaryFlows: Rule = (was, now) => {
   const s = now?.service;
   if (!now || !s || !s.crossesTrustBoundary) return [];
   const before = was?.service?.crossesTrustBoundary ? was.service.flows : [];
-  const out: RiskFinding[] = [];
+  const what: string[] = [];
+  let raised = false;
+  let sensitive = false;
   for (const f of s.flows) {
     const prior = before.find((p) => p.name === f.name && p.flow === f.flow);
     if (prior && level(f.classification) <= level(prior.classification)) continue;
-    const what = prior ? `classification raised ${prior.classification} -> ${f.classification}` : `new ${f.flow} flow "${f.name}" (${f.classification})`;
-    out.push(finding('trust-boundary-flow', 'high', now, `data flow crossing the trust boundary to ${s.trustZone}: ${describe(now)} ${what}`));
+    if (prior) raised = true;
+    if (level(f.classification) > level(DEFAULT_CLASSIFICATION)) sensitive = true;
+    what.push(prior ? `"${f.name}" classification raised ${prior.classification} -> ${f.classification}` : `new ${f.flow} flow "${f.name}" (${f.classification})`);
   }
-  return out;
+  if (!what.length) return [];
+  const coveredByNewTool = !was && now.class === 'tool' && isSideEffecting(fact(now, 'joch:tool:sideEffect'));
+  if (coveredByNewTool && !sensitive) return [];
+  const severity: RiskSeverity = raised || sensitive ? 'high' : 'medium';
+  return [finding('trust-boundary-flow', severity, now, `data flow crossing the trust boundary to ${s.trustZone}: ${describe(now)} ${what.join(', ')}`)];
 };
 
 const policyChanges: Rule = (was, now) => {

@@ -4,7 +4,9 @@ import type { AgentRisk, RiskFinding } from './risk.js';
 
 const MARK: Readonly<Record<ComponentChange['kind'], string>> = { added: '+', removed: '-', changed: '~' };
 
+/** The AgBOM versions compared; nothing when both sides carry the same number (two fresh builds). */
 function versions(d: AgBomDiff): string {
+  if (d.before && d.after && d.before.version === d.after.version) return '';
   return `${d.before ? `version ${d.before.version}` : '(none)'} -> ${d.after ? `version ${d.after.version}` : '(none)'}`;
 }
 
@@ -13,7 +15,7 @@ export function formatDiffText(diffs: readonly AgBomDiff[]): string {
   if (!changed.length) return 'No AgBOM changes.\n';
   const out: string[] = [];
   for (const d of changed) {
-    out.push(`AgBOM ${d.agent}: ${versions(d)}`);
+    out.push(`AgBOM ${d.agent}${versions(d) ? `: ${versions(d)}` : ''}`);
     const risky = d.risks.filter((r) => r.severity !== 'low');
     if (risky.length) {
       out.push(`  Risk-relevant changes (${risky.length}):`);
@@ -48,7 +50,7 @@ export function formatDiffMarkdown(diffs: readonly AgBomDiff[], options: Markdow
   if (!changed.length) return `${title}\n\nNo AgBOM changes.\n`;
   const out: string[] = [title, ''];
   for (const d of changed) {
-    out.push(`${'#'.repeat(level + 1)} ${d.agent} (${versions(d)})`, '');
+    out.push(`${'#'.repeat(level + 1)} ${d.agent}${versions(d) ? ` (${versions(d)})` : ''}`, '');
     const risky = d.risks.filter((r) => r.severity !== 'low');
     if (risky.length) {
       out.push('**Risk-relevant changes**', '');

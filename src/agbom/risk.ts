@@ -36,6 +36,25 @@ export function describe(c: ViewComponent): string {
   return `${kind} ${ns ? `${ns}/` : ''}${name ?? c.name}`;
 }
 
+/**
+ * Who requires approval for a tool: the tool itself, or the policies that
+ * cover it while the tool says `requiresApproval: false`. Reviewers need the
+ * difference: without that policy the tool would run unattended.
+ */
+export function approvalSource(c: ViewComponent | undefined): string | undefined {
+  if (c?.class !== 'tool') return undefined;
+  const state = fact(c, 'joch:tool:approval') ?? 'none';
+  const by = c.facts.get('joch:tool:approvalBy') ?? [];
+  const own = fact(c, 'joch:tool:requiresApproval') === 'true';
+  if (state === 'denied') {
+    const deniers = (c.facts.get('joch:policy:decision') ?? []).filter((d) => d.startsWith('deny by ')).map((d) => d.slice('deny by '.length));
+    return `denied by ${deniers.join(', ') || 'policy'}${own ? '' : '; the tool itself sets requiresApproval: false'}`;
+  }
+  if (state === 'none') return 'runs without approval';
+  if (by.includes('tool')) return `approval ${state} by the tool itself`;
+  return `approval ${state} by ${by.join(', ')}; the tool itself sets requiresApproval: false`;
+}
+
 export function unpinned(c: ViewComponent): boolean {
   return c.class === 'mcp-server' && fact(c, 'joch:mcp:pinned') !== 'true';
 }

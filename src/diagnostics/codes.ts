@@ -117,6 +117,18 @@ const TABLE: readonly CodeInfo[] = [
   { code: 'JOCH914', name: 'compile-invalid-resources', severity: 'error', summary: "A workload's resource request exceeds its limit; the API server would refuse the pod.", locked: true },
   { code: 'JOCH915', name: 'compile-invalid-node-selector', severity: 'error', summary: 'A nodeSelector key or value is not a valid label; the API server would refuse the workload.', locked: true },
   { code: 'JOCH911', name: 'compile-system-team-member', severity: 'error', summary: 'A Team member is a system: identity (a ServiceAccount, a node); Team roles are for people.', locked: true },
+
+  // 95x: escalations, what a change grants an agent (the AgBOM diff against a base revision)
+  { code: 'JOCH951', name: 'escalation-side-effect-tool', severity: 'warning', summary: 'The change gives an agent a tool with side effects.' },
+  { code: 'JOCH952', name: 'escalation-side-effect-raised', severity: 'warning', summary: "The change raises the side-effect class of a tool an agent holds." },
+  { code: 'JOCH953', name: 'escalation-approval-dropped', severity: 'warning', summary: 'The change drops the approval a side-effecting tool of an agent required.' },
+  { code: 'JOCH954', name: 'escalation-mcp-unpinned', severity: 'warning', summary: 'The change gives an agent an MCP server that is not pinned to a version, or unpins one.' },
+  { code: 'JOCH955', name: 'escalation-mcp-below-trust', severity: 'warning', summary: "The change gives an agent an MCP server whose trust score is below its threshold." },
+  { code: 'JOCH956', name: 'escalation-mcp-trust-lowered', severity: 'warning', summary: "The change lowers the trust threshold of an MCP server an agent reaches." },
+  { code: 'JOCH957', name: 'escalation-mcp-pin-changed', severity: 'warning', summary: 'The change moves the pinned version of an MCP server an agent reaches.' },
+  { code: 'JOCH958', name: 'escalation-model-provider', severity: 'warning', summary: 'The change sends an agent\'s prompts to a model provider it did not use before.' },
+  { code: 'JOCH959', name: 'escalation-boundary-flow', severity: 'warning', summary: 'The change adds or raises a data flow that crosses a trust boundary.' },
+  { code: 'JOCH960', name: 'escalation-policy-removed', severity: 'warning', summary: 'The change takes a policy out of effect for an agent.' },
 ];
 
 const BY_CODE = new Map(TABLE.map((c) => [c.code, c]));

@@ -1,4 +1,8 @@
-import { allCodes, codeInfo } from './codes.js';
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { allCodes, codeInfo, type CodeInfo } from './codes.js';
+import { codeAnchor, ruleText } from './rules.js';
 import { redactSourceLines, redactText, redactUnparsedLines } from './redact.js';
 
 /** Codes that mean some of a file was not read as YAML: its frames are redacted by shape alone. */
@@ -26,6 +30,10 @@ export interface FormatContext {
   readonly extra?: Readonly<Record<string, unknown>> | undefined;
   /** Hide info-level findings in the text output. */
   readonly quietInfo?: boolean | undefined;
+  /** SARIF: absolute folder the diagnostics' file paths are relative to (default: the current directory). */
+  readonly sourceRoot?: string | undefined;
+  /** SARIF: URL of docs/codes.md, for each rule's helpUri; without it rules carry their help inline only. */
+  readonly helpUrl?: string | undefined;
 }
 
 const SEVERITY_ORDER: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
@@ -181,21 +189,18 @@ function formatSarif(diags: readonly Diagnostic[], ctx: FormatContext): string {
             name: 'joch',
             version: ctx.toolVersion ?? '0.0.0',
             informationUri: 'https://joch.dev',
-            rules: rules.map((r) => ({
-              id: r.code,
-              name: r.name,
-              shortDescription: { text: r.summary },
-              defaultConfiguration: { level: SARIF_LEVEL[r.severity] },
-            })),
+            rules: rules.map((r) => sarifRule(r, ctx.helpUrl)),
           },
         },
-        originalUriBaseIds: { SRCROOT: { uri: './' } },
+        // Code scanning wants an absolute URI here, ending in a slash.
+        originalUriBaseIds: { SRCROOT: { uri: folderUri(ctx.sourceRoot ?? process.cwd()) } },
         results: diags.map((d) => ({
           ruleId: d.code,
           ...(ruleIndex.has(d.code) ? { ruleIndex: ruleIndex.get(d.code) } : {}),
           level: SARIF_LEVEL[d.severity],
           message: { text: d.hint ? `${d.message} Hint: ${d.hint}` : d.message },
           locations: [sarifLocation(d)],
+          partialFingerprints: { 'jochFinding/v1': fingerprint(d) },
           ...(d.related?.length
             ? { relatedLocations: d.related.map((r, i) => ({ id: i, ...sarifLocation(r), message: { text: r.message } })) }
             : {}),
@@ -205,6 +210,35 @@ function formatSarif(diags: readonly Diagnostic[], ctx: FormatContext): string {
     ],
   };
   return `${JSON.stringify(log, null, 2)}\n`;
+}
+
+function sarifRule(r: CodeInfo, helpUrl: string | undefined) {
+  const t = ruleText(r);
+  return {
+    id: r.code,
+    name: r.name,
+    shortDescription: { text: r.summary },
+    fullDescription: { text: t.fullDescription },
+    help: { text: t.helpText, markdown: t.helpMarkdown },
+    ...(helpUrl ? { helpUri: `${helpUrl}#${codeAnchor(r.code)}` } : {}),
+    defaultConfiguration: { level: SARIF_LEVEL[r.severity] },
+    properties: { tags: [...t.tags], ...(t.securitySeverity ? { 'security-severity': t.securitySeverity } : {}) },
+  };
+}
+
+function folderUri(dir: string): string {
+  const href = pathToFileURL(path.resolve(dir)).href;
+  return href.endsWith('/') ? href : `${href}/`;
+}
+
+/**
+ * Stable while lines move: the code, the file, the resource and the field
+ * (or, without one, the message), so code scanning matches an alert across
+ * commits that only shift it.
+ */
+function fingerprint(d: Diagnostic): string {
+  const resource = d.resource ? `${d.resource.kind}/${d.resource.namespace ?? ''}/${d.resource.name}` : '';
+  return createHash('sha256').update([d.code, d.file, resource, d.path ?? d.message].join('\0')).digest('hex').slice(0, 32);
 }
 
 function sarifLocation(l: { file: string; line: number; column: number; endLine?: number | undefined; endColumn?: number | undefined }) {

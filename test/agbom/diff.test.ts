@@ -126,8 +126,10 @@ describe('AgBOM diff', () => {
 
   it('flags a new data flow crossing the trust boundary, and a classification raised on one', () => {
     const added = diff('base', 'newFlow', 'market-researcher');
-    expect(added.risks.map((r) => r.code)).toEqual(['trust-boundary-flow', 'trust-boundary-flow']);
+    // One finding per component, not one per stock flow; internal data only is medium.
+    expect(added.risks.map((r) => `${r.code} ${r.severity}`)).toEqual(['trust-boundary-flow medium']);
     expect(added.risks[0]!.message).toContain('news.example.org');
+    expect(added.risks[0]!.message).toMatch(/new outbound flow .* new inbound flow|new inbound flow .* new outbound flow/);
     expect(added.risks.map((r) => r.code)).not.toContain('new-side-effect-tool');
     const raised = diff('base', 'pii', 'support-triage');
     const flows = raised.risks.filter((r) => r.code === 'trust-boundary-flow');

@@ -1,0 +1,72 @@
+/**
+ * Builds the Action's committed bundle, action/lib/: the entry with every
+ * dependency inlined (index.js), and the precompiled schema validators with
+ * theirs (validators.generated.cjs), so a workflow runs the Action from its
+ * checkout with nothing installed. The bundle sits two folders deep, like
+ * src/schema and dist/schema, so the `../../schemas/` and `../../package.json`
+ * the modules resolve from their own location are the repository's.
+ *
+ * Deterministic: the same sources give byte-identical files (esbuild keeps
+ * input order, no timestamps; paths in its comments are relative).
+ *
+ *   npm run build:action
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { allCodes } from '../diagnostics/index.js';
+import { codesReference } from '../diagnostics/rules.js';
+import { precompiledSource } from '../schema/precompile.js';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const BUNDLE_DIR = 'action/lib';
+export const BUNDLE_FILES = ['index.js', 'validators.generated.cjs'] as const;
+export const REBUILD_COMMAND = 'npm run build:action';
+
+/** Node 24 is what `runs.using: node24` gives; the syntax target follows it. */
+const TARGET = 'node24';
+
+/** Writes the bundle into `outDir` (absolute). */
+export async function buildActionBundle(outDir: string): Promise<void> {
+  mkdirSync(outDir, { recursive: true });
+  await build({
+    absWorkingDir: REPO_ROOT,
+    entryPoints: ['src/action/main.ts'],
+    outfile: path.join(outDir, 'index.js'),
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: TARGET,
+    legalComments: 'eof',
+    logLevel: 'warning',
+    // Bundled CommonJS dependencies call require() for node: built-ins; an ES module has none.
+    banner: { js: "import { createRequire as __jochRequire } from 'node:module';\nconst require = __jochRequire(import.meta.url);" },
+  });
+  // The registry loads the validators with require() at run time: bundle them
+  // (and the ajv runtime helpers they require) into one CommonJS file. From
+  // stdin, so no scratch path ends up in the output.
+  await build({
+    absWorkingDir: REPO_ROOT,
+    stdin: { contents: precompiledSource(), resolveDir: REPO_ROOT, sourcefile: 'validators.generated.cjs', loader: 'js' },
+    outfile: path.join(outDir, 'validators.generated.cjs'),
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: TARGET,
+    legalComments: 'eof',
+    logLevel: 'warning',
+  });
+}
+
+/** docs/codes.md, which the SARIF rules' helpUri points at. */
+export const CODES_REFERENCE = 'docs/codes.md';
+
+export function codesReferenceText(): string {
+  return codesReference(allCodes());
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  await buildActionBundle(path.join(REPO_ROOT, BUNDLE_DIR));
+  writeFileSync(path.join(REPO_ROOT, CODES_REFERENCE), codesReferenceText());
+}

@@ -1,0 +1,93 @@
+/**
+ * What a diagnostic code means beyond its one-line summary: its family, how
+ * it may be configured, and how severe it is for security. One source for
+ * the SARIF rules (code scanning shows `fullDescription` and `help` next to
+ * each alert) and the generated reference, docs/codes.md, that `helpUri`
+ * points at.
+ */
+import type { CodeInfo } from './codes.js';
+
+interface Family {
+  readonly from: number;
+  readonly to: number;
+  readonly title: string;
+  /** What the family is about and what to do about a finding of it. */
+  readonly about: string;
+  /** GitHub code scanning's 0-10 scale; only security-relevant families have one. */
+  readonly securitySeverity?: string | undefined;
+  readonly tags: readonly string[];
+}
+
+const FAMILIES: readonly Family[] = [
+  { from: 0, to: 99, title: 'Configuration and usage', tags: ['configuration'], about: 'joch.yaml or the paths joch was given. Fix the configuration file or the command line; nothing else is read correctly until then.' },
+  { from: 100, to: 199, title: 'Reading and parsing files', tags: ['yaml'], about: 'A file could not be read as YAML within the configured limits. Everything in that file, a Policy included, is unread until it parses.' },
+  { from: 200, to: 299, title: 'What a document is', tags: ['catalog'], about: 'Whether a document is a Joch record: its apiVersion and kind against the resource catalog.' },
+  { from: 300, to: 399, title: 'Schema', tags: ['schema'], about: "A value does not satisfy the kind's JSON Schema (schemas/). The message names the field; editors with the schema show the allowed values." },
+  { from: 400, to: 499, title: 'Identity', tags: ['naming'], about: 'Names, namespaces, labels and annotations, and how they map to Kubernetes.' },
+  { from: 500, to: 599, title: 'References', tags: ['references'], about: 'A reference between records. The message says what was looked for; a "did you mean" names the nearest record.' },
+  { from: 600, to: 699, title: 'Secrets', tags: ['security', 'secrets'], securitySeverity: '9.0', about: 'A manifest holds a credential value. Joch records only reference Secrets: move the value into a secret store and reference it. The value is never shown in any output.' },
+  { from: 700, to: 799, title: 'The policy baseline', tags: ['security', 'policy'], securitySeverity: '8.0', about: 'The built-in, fail-closed policy baseline (src/policy/README.md gives the rationale of each rule). These codes are locked: joch.yaml can raise them but never lower them.' },
+  { from: 800, to: 899, title: 'Policy resources', tags: ['security', 'policy'], securitySeverity: '7.0', about: "The repository's Policy resources and their decisions. A malformed rule denies (fail closed) until it is fixed." },
+  { from: 900, to: 949, title: 'Compilation', tags: ['compile'], about: 'Compiling the records to Kubernetes objects.' },
+  { from: 950, to: 999, title: 'Escalations', tags: ['security', 'agbom', 'escalation'], securitySeverity: '7.0', about: "What a change grants an agent, from the diff of its AgBOM against the base revision (the GitHub Action reports these). The finding is placed where the head grants the power; a reviewer should confirm the agent needs it. `fail-on-risk` decides whether they fail the check; joch.yaml's `severity` can raise or lower them." },
+];
+
+function familyOf(code: string): Family | undefined {
+  const n = Number(code.slice(4));
+  return FAMILIES.find((f) => n >= f.from && n <= f.to);
+}
+
+/** The anchor of a code in docs/codes.md (GitHub lower-cases heading text). */
+export function codeAnchor(code: string): string {
+  return code.toLowerCase();
+}
+
+export interface RuleText {
+  readonly family: string;
+  readonly fullDescription: string;
+  readonly helpMarkdown: string;
+  readonly helpText: string;
+  readonly securitySeverity?: string | undefined;
+  readonly tags: readonly string[];
+}
+
+function configurable(info: CodeInfo): string {
+  return info.locked
+    ? `Default severity: ${info.severity}. Locked: joch.yaml may raise it but never lower or turn it off.`
+    : `Default severity: ${info.severity}. joch.yaml's \`severity\` can set it to off, info, warning or error.`;
+}
+
+export function ruleText(info: CodeInfo): RuleText {
+  const family = familyOf(info.code);
+  const about = family?.about ?? '';
+  const sensitive = info.sensitive ? ' The finding points at a secret value: no output shows the source there.' : '';
+  return {
+    family: family?.title ?? 'Other',
+    fullDescription: `${info.summary} ${about}`.trim(),
+    helpText: `${info.code} ${info.name}: ${info.summary} ${about} ${configurable(info)}${sensitive}`.replace(/\s+/g, ' ').trim(),
+    helpMarkdown: [`**${info.code} ${info.name}**: ${info.summary}`, '', about, '', `${configurable(info)}${sensitive}`].join('\n').trim(),
+    securitySeverity: family?.securitySeverity,
+    tags: family?.tags ?? [],
+  };
+}
+
+/** docs/codes.md: every code with its anchor, generated by `npm run build:action`. */
+export function codesReference(codes: readonly CodeInfo[]): string {
+  const out = [
+    '<!-- Generated from src/diagnostics/codes.ts and src/diagnostics/rules.ts by `npm run build:action`; do not edit. -->',
+    '# Diagnostic codes',
+    '',
+    'Every finding joch reports has a stable code. SARIF rules link here (`helpUri`), and joch.yaml keys severity overrides on them.',
+    '',
+  ];
+  let family = '';
+  for (const c of codes) {
+    const t = ruleText(c);
+    if (t.family !== family) {
+      family = t.family;
+      out.push(`## ${family}`, '', familyOf(c.code)?.about ?? '', '');
+    }
+    out.push(`### ${c.code}`, '', `\`${c.name}\`: ${c.summary}`, '', configurable(c), ...(c.sensitive ? ['', 'The finding points at a secret value: no output shows the source there.'] : []), '');
+  }
+  return `${out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
+}
