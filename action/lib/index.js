@@ -105,7 +105,7 @@ var require_visit = __commonJS({
     var BREAK = /* @__PURE__ */ Symbol("break visit");
     var SKIP = /* @__PURE__ */ Symbol("skip children");
     var REMOVE = /* @__PURE__ */ Symbol("remove node");
-    function visit2(node2, visitor) {
+    function visit3(node2, visitor) {
       const visitor_ = initVisitor(visitor);
       if (identity2.isDocument(node2)) {
         const cd = visit_(null, node2.contents, visitor_, Object.freeze([node2]));
@@ -114,9 +114,9 @@ var require_visit = __commonJS({
       } else
         visit_(null, node2, visitor_, Object.freeze([]));
     }
-    visit2.BREAK = BREAK;
-    visit2.SKIP = SKIP;
-    visit2.REMOVE = REMOVE;
+    visit3.BREAK = BREAK;
+    visit3.SKIP = SKIP;
+    visit3.REMOVE = REMOVE;
     function visit_(key2, node2, visitor, path7) {
       const ctrl = callVisitor(key2, node2, visitor, path7);
       if (identity2.isNode(ctrl) || identity2.isPair(ctrl)) {
@@ -250,7 +250,7 @@ var require_visit = __commonJS({
         throw new Error(`Cannot replace node with ${pt} parent`);
       }
     }
-    exports.visit = visit2;
+    exports.visit = visit3;
     exports.visitAsync = visitAsync;
   }
 });
@@ -260,7 +260,7 @@ var require_directives = __commonJS({
   "node_modules/yaml/dist/doc/directives.js"(exports) {
     "use strict";
     var identity2 = require_identity();
-    var visit2 = require_visit();
+    var visit3 = require_visit();
     var escapeChars = {
       "!": "%21",
       ",": "%2C",
@@ -404,7 +404,7 @@ var require_directives = __commonJS({
         let tagNames;
         if (doc && tagEntries.length > 0 && identity2.isNode(doc.contents)) {
           const tags = {};
-          visit2.visit(doc.contents, (_key, node2) => {
+          visit3.visit(doc.contents, (_key, node2) => {
             if (identity2.isNode(node2) && node2.tag)
               tags[node2.tag] = true;
           });
@@ -431,7 +431,7 @@ var require_anchors = __commonJS({
   "node_modules/yaml/dist/doc/anchors.js"(exports) {
     "use strict";
     var identity2 = require_identity();
-    var visit2 = require_visit();
+    var visit3 = require_visit();
     function anchorIsValid(anchor2) {
       if (/[\x00-\x19\s,[\]{}]/.test(anchor2)) {
         const sa = JSON.stringify(anchor2);
@@ -442,7 +442,7 @@ var require_anchors = __commonJS({
     }
     function anchorNames(root) {
       const anchors = /* @__PURE__ */ new Set();
-      visit2.visit(root, {
+      visit3.visit(root, {
         Value(_key, node2) {
           if (node2.anchor)
             anchors.add(node2.anchor);
@@ -622,7 +622,7 @@ var require_Alias = __commonJS({
   "node_modules/yaml/dist/nodes/Alias.js"(exports) {
     "use strict";
     var anchors = require_anchors();
-    var visit2 = require_visit();
+    var visit3 = require_visit();
     var identity2 = require_identity();
     var Node = require_Node();
     var toJS = require_toJS();
@@ -648,7 +648,7 @@ var require_Alias = __commonJS({
           nodes = ctx.aliasResolveCache;
         } else {
           nodes = [];
-          visit2.visit(doc, {
+          visit3.visit(doc, {
             Node: (_key, node2) => {
               if (identity2.isAlias(node2) || identity2.hasAnchor(node2))
                 nodes.push(node2);
@@ -5570,15 +5570,15 @@ var require_cst_visit = __commonJS({
     var BREAK = /* @__PURE__ */ Symbol("break visit");
     var SKIP = /* @__PURE__ */ Symbol("skip children");
     var REMOVE = /* @__PURE__ */ Symbol("remove item");
-    function visit2(cst, visitor) {
+    function visit3(cst, visitor) {
       if ("type" in cst && cst.type === "document")
         cst = { start: cst.start, value: cst.value };
       _visit(Object.freeze([]), cst, visitor);
     }
-    visit2.BREAK = BREAK;
-    visit2.SKIP = SKIP;
-    visit2.REMOVE = REMOVE;
-    visit2.itemAtPath = (cst, path7) => {
+    visit3.BREAK = BREAK;
+    visit3.SKIP = SKIP;
+    visit3.REMOVE = REMOVE;
+    visit3.itemAtPath = (cst, path7) => {
       let item = cst;
       for (const [field, index] of path7) {
         const tok = item?.[field];
@@ -5589,8 +5589,8 @@ var require_cst_visit = __commonJS({
       }
       return item;
     };
-    visit2.parentCollection = (cst, path7) => {
-      const parent = visit2.itemAtPath(cst, path7.slice(0, -1));
+    visit3.parentCollection = (cst, path7) => {
+      const parent = visit3.itemAtPath(cst, path7.slice(0, -1));
       const field = path7[path7.length - 1][0];
       const coll = parent?.[field];
       if (coll && "items" in coll)
@@ -5621,7 +5621,7 @@ var require_cst_visit = __commonJS({
       }
       return typeof ctrl === "function" ? ctrl(item, path7) : ctrl;
     }
-    exports.visit = visit2;
+    exports.visit = visit3;
   }
 });
 
@@ -7337,7 +7337,7 @@ var require_dist = __commonJS({
     var lineCounter = require_line_counter();
     var parser = require_parser();
     var publicApi = require_public_api();
-    var visit2 = require_visit();
+    var visit3 = require_visit();
     exports.Composer = composer.Composer;
     exports.Document = Document.Document;
     exports.Schema = Schema.Schema;
@@ -7365,8 +7365,8 @@ var require_dist = __commonJS({
     exports.parseAllDocuments = publicApi.parseAllDocuments;
     exports.parseDocument = publicApi.parseDocument;
     exports.stringify = publicApi.stringify;
-    exports.visit = visit2.visit;
-    exports.visitAsync = visit2.visitAsync;
+    exports.visit = visit3.visit;
+    exports.visitAsync = visit3.visitAsync;
   }
 });
 
@@ -7701,14 +7701,14 @@ var require_construct = __commonJS({
        */
       findAll(order = ConstructOrder.PREORDER) {
         const ret = new Array();
-        visit2(this.host);
+        visit3(this.host);
         return ret;
-        function visit2(c) {
+        function visit3(c) {
           if (order === ConstructOrder.PREORDER) {
             ret.push(c);
           }
           for (const child2 of c.node.children) {
-            visit2(child2);
+            visit3(child2);
           }
           if (order === ConstructOrder.POSTORDER) {
             ret.push(c);
@@ -8240,16 +8240,16 @@ var require_dependency2 = __commonJS({
       topology() {
         const found = /* @__PURE__ */ new Set();
         const topology = [];
-        function visit2(n) {
+        function visit3(n) {
           for (const c of n.outbound) {
-            visit2(c);
+            visit3(c);
           }
           if (!found.has(n)) {
             topology.push(n);
             found.add(n);
           }
         }
-        visit2(this);
+        visit3(this);
         return topology.filter((d) => d.value).map((d) => d.value);
       }
       /**
@@ -8274,9 +8274,9 @@ var require_dependency2 = __commonJS({
       }
       findRoute(dst) {
         const route = [];
-        visit2(this);
+        visit3(this);
         return route;
-        function visit2(n) {
+        function visit3(n) {
           route.push(n);
           let found = false;
           for (const c of n.outbound) {
@@ -8284,7 +8284,7 @@ var require_dependency2 = __commonJS({
               route.push(c);
               return true;
             }
-            found = visit2(c);
+            found = visit3(c);
           }
           if (!found) {
             route.pop();
@@ -8663,7 +8663,7 @@ var require_visit2 = __commonJS({
     var BREAK = /* @__PURE__ */ Symbol("break visit");
     var SKIP = /* @__PURE__ */ Symbol("skip children");
     var REMOVE = /* @__PURE__ */ Symbol("remove node");
-    function visit2(node2, visitor) {
+    function visit3(node2, visitor) {
       const visitor_ = initVisitor(visitor);
       if (identity2.isDocument(node2)) {
         const cd = visit_(null, node2.contents, visitor_, Object.freeze([node2]));
@@ -8672,9 +8672,9 @@ var require_visit2 = __commonJS({
       } else
         visit_(null, node2, visitor_, Object.freeze([]));
     }
-    visit2.BREAK = BREAK;
-    visit2.SKIP = SKIP;
-    visit2.REMOVE = REMOVE;
+    visit3.BREAK = BREAK;
+    visit3.SKIP = SKIP;
+    visit3.REMOVE = REMOVE;
     function visit_(key2, node2, visitor, path7) {
       const ctrl = callVisitor(key2, node2, visitor, path7);
       if (identity2.isNode(ctrl) || identity2.isPair(ctrl)) {
@@ -8808,7 +8808,7 @@ var require_visit2 = __commonJS({
         throw new Error(`Cannot replace node with ${pt} parent`);
       }
     }
-    exports.visit = visit2;
+    exports.visit = visit3;
     exports.visitAsync = visitAsync;
   }
 });
@@ -8818,7 +8818,7 @@ var require_directives2 = __commonJS({
   "node_modules/cdk8s/node_modules/yaml/dist/doc/directives.js"(exports) {
     "use strict";
     var identity2 = require_identity2();
-    var visit2 = require_visit2();
+    var visit3 = require_visit2();
     var escapeChars = {
       "!": "%21",
       ",": "%2C",
@@ -8962,7 +8962,7 @@ var require_directives2 = __commonJS({
         let tagNames;
         if (doc && tagEntries.length > 0 && identity2.isNode(doc.contents)) {
           const tags = {};
-          visit2.visit(doc.contents, (_key, node2) => {
+          visit3.visit(doc.contents, (_key, node2) => {
             if (identity2.isNode(node2) && node2.tag)
               tags[node2.tag] = true;
           });
@@ -8989,7 +8989,7 @@ var require_anchors2 = __commonJS({
   "node_modules/cdk8s/node_modules/yaml/dist/doc/anchors.js"(exports) {
     "use strict";
     var identity2 = require_identity2();
-    var visit2 = require_visit2();
+    var visit3 = require_visit2();
     function anchorIsValid(anchor2) {
       if (/[\x00-\x19\s,[\]{}]/.test(anchor2)) {
         const sa = JSON.stringify(anchor2);
@@ -9000,7 +9000,7 @@ var require_anchors2 = __commonJS({
     }
     function anchorNames(root) {
       const anchors = /* @__PURE__ */ new Set();
-      visit2.visit(root, {
+      visit3.visit(root, {
         Value(_key, node2) {
           if (node2.anchor)
             anchors.add(node2.anchor);
@@ -9180,7 +9180,7 @@ var require_Alias2 = __commonJS({
   "node_modules/cdk8s/node_modules/yaml/dist/nodes/Alias.js"(exports) {
     "use strict";
     var anchors = require_anchors2();
-    var visit2 = require_visit2();
+    var visit3 = require_visit2();
     var identity2 = require_identity2();
     var Node = require_Node2();
     var toJS = require_toJS2();
@@ -9206,7 +9206,7 @@ var require_Alias2 = __commonJS({
           nodes = ctx.aliasResolveCache;
         } else {
           nodes = [];
-          visit2.visit(doc, {
+          visit3.visit(doc, {
             Node: (_key, node2) => {
               if (identity2.isAlias(node2) || identity2.hasAnchor(node2))
                 nodes.push(node2);
@@ -14128,15 +14128,15 @@ var require_cst_visit2 = __commonJS({
     var BREAK = /* @__PURE__ */ Symbol("break visit");
     var SKIP = /* @__PURE__ */ Symbol("skip children");
     var REMOVE = /* @__PURE__ */ Symbol("remove item");
-    function visit2(cst, visitor) {
+    function visit3(cst, visitor) {
       if ("type" in cst && cst.type === "document")
         cst = { start: cst.start, value: cst.value };
       _visit(Object.freeze([]), cst, visitor);
     }
-    visit2.BREAK = BREAK;
-    visit2.SKIP = SKIP;
-    visit2.REMOVE = REMOVE;
-    visit2.itemAtPath = (cst, path7) => {
+    visit3.BREAK = BREAK;
+    visit3.SKIP = SKIP;
+    visit3.REMOVE = REMOVE;
+    visit3.itemAtPath = (cst, path7) => {
       let item = cst;
       for (const [field, index] of path7) {
         const tok = item?.[field];
@@ -14147,8 +14147,8 @@ var require_cst_visit2 = __commonJS({
       }
       return item;
     };
-    visit2.parentCollection = (cst, path7) => {
-      const parent = visit2.itemAtPath(cst, path7.slice(0, -1));
+    visit3.parentCollection = (cst, path7) => {
+      const parent = visit3.itemAtPath(cst, path7.slice(0, -1));
       const field = path7[path7.length - 1][0];
       const coll = parent?.[field];
       if (coll && "items" in coll)
@@ -14179,7 +14179,7 @@ var require_cst_visit2 = __commonJS({
       }
       return typeof ctrl === "function" ? ctrl(item, path7) : ctrl;
     }
-    exports.visit = visit2;
+    exports.visit = visit3;
   }
 });
 
@@ -15895,7 +15895,7 @@ var require_dist2 = __commonJS({
     var lineCounter = require_line_counter2();
     var parser = require_parser2();
     var publicApi = require_public_api2();
-    var visit2 = require_visit2();
+    var visit3 = require_visit2();
     exports.Composer = composer.Composer;
     exports.Document = Document.Document;
     exports.Schema = Schema.Schema;
@@ -15923,8 +15923,8 @@ var require_dist2 = __commonJS({
     exports.parseAllDocuments = publicApi.parseAllDocuments;
     exports.parseDocument = publicApi.parseDocument;
     exports.stringify = publicApi.stringify;
-    exports.visit = visit2.visit;
-    exports.visitAsync = visit2.visitAsync;
+    exports.visit = visit3.visit;
+    exports.visitAsync = visit3.visitAsync;
   }
 });
 
@@ -18701,9 +18701,9 @@ var require_ignore = __commonJS({
     };
     var REGEX_REPLACE_TRAILING_DOUBLESTAR = /\uE001$/;
     var replaceTrailingDoublestar = () => "[\\s\\S]";
-    var separatorAfter = (run, at5) => {
+    var separatorAfter = (run, at7) => {
       let separator = EMPTY2;
-      for (let index = at5 + 1; index < run.length && !run[index].wildcard; index++) {
+      for (let index = at7 + 1; index < run.length && !run[index].wildcard; index++) {
         separator += run[index].single;
       }
       return separator;
@@ -18767,17 +18767,17 @@ var require_ignore = __commonJS({
       let run = [];
       const flush = () => {
         let lastWildcard;
-        run.forEach((token, at5) => {
+        run.forEach((token, at7) => {
           if (token.wildcard) {
-            lastWildcard = at5;
+            lastWildcard = at7;
           }
         });
-        run.forEach((token, at5) => {
+        run.forEach((token, at7) => {
           if (!token.wildcard) {
             out += token.single;
             return;
           }
-          out += at5 === lastWildcard ? WILDCARD : `(?:(?!${separatorAfter(run, at5)})[^\\/])*`;
+          out += at7 === lastWildcard ? WILDCARD : `(?:(?!${separatorAfter(run, at7)})[^\\/])*`;
         });
         run = [];
       };
@@ -19607,10 +19607,13 @@ function addModel(walk, r, role) {
   draft.facts.add("joch:model:role", role);
   if (!fresh) return draft;
   const f = draft.facts.add("joch:model:provider", facts.provider).add("joch:model:id", facts.modelId).add("joch:model:endpointType", str(r.spec, "endpoint", "type") ?? "hosted").add("cdx:ai-ml:model:hyperparameter:context_length", facts.contextWindowTokens).addFields("joch:model:limit", obj(r.spec, "limits"), ["maxOutputTokens", "requestsPerMinute", "tokensPerMinute"]).addFields("joch:model:pricing", obj(r.spec, "pricing"), ["currency", "inputPerMillionTokens", "outputPerMillionTokens"]).addAll("joch:model:region", strings(r.spec, "routing", "regions")).add("joch:model:fallbackPolicy", str(r.spec, "routing", "fallbackPolicy")).addAll("joch:policy:decision", decisionFacts(walk.bundle, r)).addAll("joch:policy:runtimeRule", runtimeRuleFacts(walk.bundle, r));
-  for (const [k, v] of Object.entries(obj(r.spec, "capabilities") ?? {})) f.add(`joch:model:capability:${segment(k)}`, v);
-  for (const [k, v] of Object.entries(obj(r.spec, "defaultParameters") ?? {})) f.add(`joch:model:arg:${segment(k)}`, v);
+  for (const [k, v] of settings(obj(r.spec, "capabilities"))) f.add(`joch:model:capability:${segment(k)}`, v);
+  for (const [k, v] of settings(obj(r.spec, "defaultParameters"))) f.add(`joch:model:arg:${segment(k)}`, v);
   link(draft, addModelEndpoint(walk, r, facts.provider));
   return draft;
+}
+function settings(map2) {
+  return Object.entries(map2 ?? {}).filter((e) => typeof e[1] === "number" || typeof e[1] === "boolean");
 }
 function addModelEndpoint(walk, r, provider) {
   const zone = zoneOfModel(r);
@@ -40139,14 +40142,14 @@ var TABLE = [
   // 1xx: reading and parsing files
   { code: "JOCH101", name: "yaml-syntax", severity: "error", summary: "The file is not valid YAML.", locked: true },
   { code: "JOCH102", name: "duplicate-key", severity: "error", summary: "A mapping has the same key twice.", locked: true },
-  { code: "JOCH103", name: "alias-limit", severity: "error", summary: "YAML aliases expand beyond the allowed limit (a possible alias bomb).", locked: true },
+  { code: "JOCH103", name: "alias-limit", severity: "error", summary: "YAML aliases expand beyond the allowed limit (a possible alias bomb), or an alias refers to a collection that contains it.", locked: true },
   { code: "JOCH104", name: "custom-tag", severity: "error", summary: "A YAML tag outside the core schema is used.", locked: true },
   { code: "JOCH105", name: "not-text", severity: "error", summary: "The file is binary or not valid UTF-8.", locked: true },
   { code: "JOCH106", name: "file-too-large", severity: "error", summary: "The file is larger than the configured limit.", locked: true },
   { code: "JOCH107", name: "symlink-escape", severity: "error", summary: "A symbolic link points outside the repository root and was not followed.", locked: true },
   { code: "JOCH108", name: "empty-document", severity: "info", summary: "A YAML document is empty." },
   { code: "JOCH109", name: "not-a-mapping", severity: "error", summary: "A YAML document is not a mapping.", locked: true },
-  { code: "JOCH110", name: "unreadable-file", severity: "error", summary: "A file could not be read.", locked: true },
+  { code: "JOCH110", name: "unreadable-file", severity: "error", summary: "A file or folder could not be read.", locked: true },
   { code: "JOCH111", name: "too-many-documents", severity: "error", summary: "A file holds more YAML documents than the configured limit.", locked: true },
   // 2xx: what a document is
   { code: "JOCH201", name: "missing-type", severity: "error", summary: "A document has no apiVersion or kind." },
@@ -40180,6 +40183,7 @@ var TABLE = [
   // 6xx: secrets
   { code: "JOCH601", name: "literal-credential", severity: "error", summary: "A manifest holds what looks like a credential value; Joch only holds references.", locked: true, sensitive: true },
   { code: "JOCH602", name: "credential-in-url", severity: "error", summary: "A URL carries a password or token.", locked: true, sensitive: true },
+  { code: "JOCH603", name: "credential-in-output", severity: "error", summary: "A compiled object or AgBOM would carry what looks like a credential; nothing was emitted.", locked: true },
   // 7xx: the built-in policy baseline (src/policy/README.md gives each rule's rationale)
   { code: "JOCH701", name: "prod-side-effect-without-approval", severity: "error", summary: "A production agent holds an external_write, financial, communication, code_execution or privileged tool that neither the tool nor an applicable Policy puts under approval.", locked: true },
   { code: "JOCH702", name: "prod-mcp-unpinned", severity: "error", summary: "An MCP server reachable by a production agent does not pin its version.", locked: true },
@@ -40191,6 +40195,11 @@ var TABLE = [
   { code: "JOCH708", name: "promotion-gate-unresolved", severity: "error", summary: "A Deployment's promotion gate names an Eval or an approver that does not exist.", locked: true },
   { code: "JOCH709", name: "promotion-gate-mismatch", severity: "error", summary: "A Deployment's required Eval does not gate this agent's promotion to this Environment.", locked: true },
   { code: "JOCH710", name: "unresolved-capability", severity: "error", summary: "A reference in an agent's capability surface does not resolve; policy denies it (fail closed).", locked: true },
+  { code: "JOCH711", name: "route-requirement-unmet", severity: "error", summary: "The primary model of an agent's route lacks a capability or the context window the route requires.", locked: true },
+  { code: "JOCH712", name: "route-fallback-cannot-serve", severity: "warning", summary: "A fallback model of an agent's route lacks what the route requires or cannot keep data in the required residency (a warning)." },
+  { code: "JOCH713", name: "data-residency-violated", severity: "error", summary: "The primary model of an agent's route has no region in the residency its route or one of its Environments requires.", locked: true },
+  { code: "JOCH714", name: "secret-out-of-scope", severity: "error", summary: "A tool, model or MCP server uses a Secret whose scope.boundTo does not name it.", locked: true },
+  { code: "JOCH715", name: "cross-namespace-capability", severity: "error", summary: "An agent references a tool in another namespace whose joch.dev/allowed-namespaces annotation does not list the agent's namespace.", locked: true },
   // 8xx: Policy resources and their decisions
   { code: "JOCH800", name: "policy-evaluation-failed", severity: "error", summary: "The policy stage could not complete; every agent is denied (fail closed).", locked: true },
   { code: "JOCH801", name: "unknown-condition-key", severity: "error", summary: "A rule's when names a condition key the engine does not know; the rule denies (fail closed).", locked: true },
@@ -40203,7 +40212,7 @@ var TABLE = [
   { code: "JOCH811", name: "policy-denied", severity: "error", summary: "A Policy rule denies a capability the agent holds.", locked: true },
   // 9xx: compile
   { code: "JOCH901", name: "compile-no-image", severity: "error", summary: "A workload has no image: neither the Deployment runtime nor the framework adapter names one.", locked: true },
-  { code: "JOCH902", name: "compile-strategy-approximated", severity: "warning", summary: "A rollout strategy Kubernetes has no native form for (canary, shadow) is compiled as a rolling update." },
+  { code: "JOCH902", name: "compile-strategy-unsupported", severity: "error", summary: "A rollout strategy Kubernetes has no native form for (canary, shadow) is not compiled.", locked: true },
   { code: "JOCH903", name: "compile-invalid-scaling", severity: "error", summary: "Autoscaling or rollout settings that Kubernetes would reject.", locked: true },
   { code: "JOCH904", name: "compile-object-collision", severity: "error", summary: "Two compiled objects have the same kind, namespace and name.", locked: true },
   { code: "JOCH905", name: "compile-not-kubernetes", severity: "info", summary: "A Deployment runs on another runtime adapter or in a non-Kubernetes Environment; only its custom resource is emitted." },
@@ -40212,6 +40221,10 @@ var TABLE = [
   { code: "JOCH908", name: "compile-adjusted", severity: "warning", summary: "A value was adjusted to what Kubernetes accepts (for example minReplicas 0 raised to 1)." },
   { code: "JOCH909", name: "compile-namespace-owners", severity: "warning", summary: "Several Teams claim the same namespace; the first by name owns it." },
   { code: "JOCH910", name: "compile-without-policy", severity: "warning", summary: "Compiled without the policy stage (explicitly asked for): the CompiledAgentManifests have no policy section." },
+  { code: "JOCH912", name: "compile-no-schedule", severity: "warning", summary: "A schedule-triggered Execution names no schedule (joch.dev/schedule); it is compiled as a suspended Job." },
+  { code: "JOCH913", name: "compile-invalid-schedule", severity: "error", summary: "The joch.dev/schedule of an Execution is not a cron schedule the CronJob controller accepts.", locked: true },
+  { code: "JOCH914", name: "compile-invalid-resources", severity: "error", summary: "A workload's resource request exceeds its limit; the API server would refuse the pod.", locked: true },
+  { code: "JOCH915", name: "compile-invalid-node-selector", severity: "error", summary: "A nodeSelector key or value is not a valid label; the API server would refuse the workload.", locked: true },
   { code: "JOCH911", name: "compile-system-team-member", severity: "error", summary: "A Team member is a system: identity (a ServiceAccount, a node); Team roles are for people.", locked: true },
   // 95x: escalations, what a change grants an agent (the AgBOM diff against a base revision)
   { code: "JOCH951", name: "escalation-side-effect-tool", severity: "warning", summary: "The change gives an agent a tool with side effects." },
@@ -40278,40 +40291,85 @@ function ruleText(info) {
 
 // src/diagnostics/redact.ts
 var VALUE_DETECTORS = [
-  { what: "a private key", pattern: /-----BEGIN (?:[A-Z0-9]+ )?PRIVATE KEY-----/ },
+  { what: "a private key", pattern: /-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----/ },
   { what: "an Anthropic API key", pattern: /\bsk-ant-[A-Za-z0-9_-]{20,}/ },
   { what: "an OpenAI API key", pattern: /\bsk-(?:proj-)?[A-Za-z0-9_-]{20,}/ },
   { what: "a GitHub token", pattern: /\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,})/ },
   { what: "a GitLab token", pattern: /\bglpat-[A-Za-z0-9_-]{20,}/ },
   { what: "a Slack token", pattern: /\bxox[abposr]-[A-Za-z0-9-]{10,}/ },
+  { what: "a Slack webhook URL", pattern: /\bhooks\.slack\.com\/(?:services|workflows|triggers)\/[A-Za-z0-9_/-]{16,}/ },
   { what: "an AWS access key id", pattern: /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/ },
+  {
+    what: "an AWS secret access key",
+    // Exactly 40 characters of base64 that look random: not a Git commit (hex), not a path of words.
+    pattern: /(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])/,
+    confirm: looksRandom
+  },
   { what: "a Google API key", pattern: /\bAIza[0-9A-Za-z_-]{35}\b/ },
   { what: "a Stripe secret key", pattern: /\b[rs]k_live_[0-9A-Za-z]{16,}/ },
+  { what: "a SendGrid API key", pattern: /(?<![A-Za-z0-9_.-])SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}/ },
   { what: "an npm token", pattern: /\bnpm_[A-Za-z0-9]{36}\b/ },
-  { what: "a JSON Web Token", pattern: /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/ },
-  { what: "a bearer token", pattern: /\bBearer\s+[A-Za-z0-9._~+/-]{16,}=*/ }
+  { what: "a JSON Web Token", pattern: /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/ },
+  { what: "a bearer token", pattern: /\bBearer\s+[A-Za-z0-9._~+/-]{16,}=*/ },
+  { what: "a basic authentication header", pattern: /\bBasic\s+[A-Za-z0-9+/]{8,}={0,2}/, confirm: (m) => isBasicCredential(m.replace(/^Basic\s+/, "")) },
+  {
+    what: "a connection string with a password or key",
+    pattern: /(?<![A-Za-z0-9_])(?:password|passwd|pwd|accountkey|sharedaccesskey|sharedsecret)\s*=\s*(?!;)[^;&\s'"]{3,}/i
+  }
 ];
-var SECRET_KEY = /^(?:.*[_.-])?(?:password|passwd|pwd|secret|client[_-]?secret|token|access[_-]?token|refresh[_-]?token|api[_-]?key|apikey|private[_-]?key|access[_-]?key|secret[_-]?key|credentials?)$/i;
-var CAMEL_SECRET_KEY = /[a-z0-9](?:Password|Passwd|Pwd|Token|ApiKey|PrivateKey|AccessKey|SecretKey|Credentials?)$/;
+function looksRandom(text) {
+  const count = (re) => text.match(re)?.length ?? 0;
+  return count(/[A-Z]/g) >= 5 && count(/[a-z]/g) >= 5 && count(/[0-9]/g) >= 1 && count(/\//g) <= 3 && !text.includes("//");
+}
+function isBasicCredential(b64) {
+  const text = decodeBase64Text(b64);
+  return text !== void 0 && /^[^:\s]{1,256}:\S{3,}$/.test(text);
+}
+function decodeBase64Text(b64) {
+  if (b64.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) return void 0;
+  const text = Buffer.from(b64, "base64").toString("latin1");
+  return /^[\x20-\x7e]+$/.test(text) ? text : void 0;
+}
+function encodedSecret(value) {
+  if (value.length < 12 || value.length > 16384) return false;
+  const text = decodeBase64Text(value.trim());
+  if (text === void 0) return false;
+  return isBasicCredential(value.trim()) || matchesShape(text);
+}
+var SECRET_KEY = /^(?:.*[_.-])?(?:password|passwd|passphrase|pass|pwd|secret|client[_-]?secret|shared[_-]?secret|token|access[_-]?token|refresh[_-]?token|session[_-]?token|api[_-]?key|apikey|private[_-]?key|access[_-]?key|secret[_-]?key|signing[_-]?key|hmac[_-]?key|hmac|encryption[_-]?key|master[_-]?key|credentials?|cookie|set[_-]cookie|authorization|connection[_-]?string)$/i;
+var CAMEL_SECRET_KEY = /[a-z0-9](?:Password|Passwd|Passphrase|Pwd|Token|ApiKey|PrivateKey|AccessKey|SecretKey|SigningKey|HmacKey|EncryptionKey|MasterKey|Credentials?|Cookie|ConnectionString)$/;
 function namesSecret(key2) {
   return SECRET_KEY.test(key2) || CAMEL_SECRET_KEY.test(key2);
 }
 var PLACEHOLDER = /^(?:|\$\{[^}]+\}|<[^>]+>|\*+|changeme|redacted|none|null|true|false)$/i;
-var URL_USERINFO = /\b[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:[^/\s@]+@/i;
+var URL_USERINFO = /(?<![a-z0-9+.-])[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:[^/\s@]+@/i;
 var URL_SECRET_QUERY = /[?&](?:access_token|api[_-]?key|apikey|token|password|secret|sig|signature)=[^&\s]{6,}/i;
+function matchesShape(value) {
+  return URL_USERINFO.test(value) || URL_SECRET_QUERY.test(value) || VALUE_DETECTORS.some((d) => detect(d, value));
+}
+function detect(d, value) {
+  if (!d.confirm) return d.pattern.test(value);
+  const m = d.pattern.exec(value);
+  return m !== null && d.confirm(m[0]);
+}
 function looksSecret(value) {
-  return URL_USERINFO.test(value) || URL_SECRET_QUERY.test(value) || VALUE_DETECTORS.some((d) => d.pattern.test(value));
+  return matchesShape(value) || encodedSecret(value);
 }
 function isKeyedSecret(key2, value) {
   return namesSecret(key2) && !PLACEHOLDER.test(value.trim()) && value.length >= 8;
 }
-var GLOBAL_PATTERNS = [URL_USERINFO, URL_SECRET_QUERY, ...VALUE_DETECTORS.map((d) => d.pattern)].map(
-  (p) => new RegExp(p.source, `${p.flags}g`)
-);
+var GLOBAL_DETECTORS = [
+  { what: "a URL with a password", pattern: URL_USERINFO },
+  { what: "a URL with a token in its query", pattern: URL_SECRET_QUERY },
+  ...VALUE_DETECTORS
+].map((d) => ({ ...d, pattern: new RegExp(d.pattern.source, `${d.pattern.flags}g`) }));
 var stars = (s) => "*".repeat(s.length);
 function redactText(text) {
   let out = text;
-  for (const p of GLOBAL_PATTERNS) out = out.replace(p, stars);
+  for (const d of GLOBAL_DETECTORS) {
+    const confirm = d.confirm;
+    out = out.replace(d.pattern, confirm ? (m) => confirm(m) ? stars(m) : m : stars);
+  }
   return out;
 }
 var KEY_VALUE_LINE = /^(\s*(?:-\s+)?)(["']?)([^"'\s:#{}[\],](?:[^"' \t:#]|[ \t]+(?=[^"'\s:#]))*)\2(\s*:(?:\s+|$))(.*)$/;
@@ -40365,8 +40423,8 @@ function maskKeyedValue(line, heldUnder) {
   const [, lead = "", quote = "", key2 = "", sep = "", rest = ""] = m;
   const { props, bare } = valueOf(rest);
   if (/^[[{]/.test(bare) || BLOCK_SCALAR_HEADER.test(bare) || !masksUnder(heldUnder ?? key2, bare)) return line;
-  const at5 = lead.length + quote.length * 2 + key2.length + sep.length + props.length;
-  return line.slice(0, at5) + stars(bare) + line.slice(at5 + bare.length);
+  const at7 = lead.length + quote.length * 2 + key2.length + sep.length + props.length;
+  return line.slice(0, at7) + stars(bare) + line.slice(at7 + bare.length);
 }
 function redactSourceLine(line) {
   return maskKeyedValue(maskFlowPairs(redactText(line)));
@@ -40395,6 +40453,7 @@ function maskWhole(line) {
 }
 function redactSourceLines(lines, start = 0, end = lines.length) {
   const out = [];
+  const secretAnchors = anchorsAliasedAsSecrets(lines);
   let under;
   let named;
   for (let i = 0; i < Math.min(end, lines.length); i++) {
@@ -40404,13 +40463,31 @@ function redactSourceLines(lines, start = 0, end = lines.length) {
       if (line.trim() !== "") under = { ...under, pending: false };
     } else {
       named = namedValueAfter(named, line);
-      const heldUnder = named?.valueHere ? named.name : void 0;
+      const heldUnder = named?.valueHere ? named.name : anchoredSecret(line, secretAnchors);
       const safe = redactSourceLine(line);
       if (i >= start) out.push(heldUnder ? maskKeyedValue(safe, heldUnder) : safe);
       under = continuationAfter(line, heldUnder);
     }
   }
   return out;
+}
+function anchorsAliasedAsSecrets(lines) {
+  const out = /* @__PURE__ */ new Set();
+  for (const line of lines) {
+    if (!line.includes("*")) continue;
+    for (const m of line.matchAll(ALIAS_UNDER_KEY)) {
+      if (namesSecret(unquote(m[1] ?? ""))) out.add(m[2] ?? "");
+    }
+  }
+  return out;
+}
+var ALIAS_UNDER_KEY = /(?<![^\s{,])(["']?[^\s:{},"'*&!]+["']?)[ \t]*:[ \t]+\*([^\s,{}[\]]+)/g;
+function anchoredSecret(line, anchors) {
+  if (!anchors.size || !line.includes("&")) return void 0;
+  const m = KEY_VALUE_LINE.exec(line);
+  const props = m ? valueOf(m[5] ?? "").props : "";
+  for (const p of props.split(/\s+/)) if (p.startsWith("&") && anchors.has(p.slice(1))) return "password";
+  return void 0;
 }
 function namedValueAfter(named, line) {
   if (line.trim() === "" || /^\s*#/.test(line)) return named && { ...named, valueHere: false };
@@ -40426,8 +40503,34 @@ function namedValueAfter(named, line) {
   if (column < named.column || column === named.column && /^\s*-/.test(m[1] ?? "")) return void 0;
   return { ...named, valueHere: column === named.column && key2 === "value" };
 }
+var RUN = /[:{}[\],"'#]|\s+|[^\s:{}[\],"'#]+/g;
+var STRUCTURAL_WORD = /^(?:-|\?|---|\.\.\.|[|>][-+0-9]*|[&*][^\s]{0,64}|![^\s]{0,64})$/;
+var PLAIN_KEY = /^[A-Za-z0-9_./-]{1,64}$/;
+function redactUnparsedLines(lines) {
+  return lines.map(redactUnparsedLine);
+}
+function redactUnparsedLine(line) {
+  const runs = line.match(RUN) ?? [];
+  let out = "";
+  for (let i = 0; i < runs.length; i++) {
+    const run = runs[i] ?? "";
+    out += keepsInFrame(run, runs, i) ? run : stars(run);
+  }
+  return out;
+}
+function keepsInFrame(run, runs, i) {
+  if (/^(?:\s+|[:{}[\],"'#])$/.test(run)) return true;
+  if (STRUCTURAL_WORD.test(run)) return true;
+  if (!PLAIN_KEY.test(run) || looksSecret(run)) return false;
+  let j = i + 1;
+  if (runs[j] === '"' || runs[j] === "'") j++;
+  if (runs[j] !== ":") return false;
+  const after = runs[j + 1];
+  return after === void 0 || /^(?:\s+|["'{[\]},])$/.test(after);
+}
 
 // src/diagnostics/format.ts
+var UNPARSED = /* @__PURE__ */ new Set(["JOCH101", "JOCH102", "JOCH103", "JOCH104"]);
 var SEVERITY_ORDER2 = { error: 0, warning: 1, info: 2 };
 function sortDiagnostics(diags) {
   return [...diags].sort(
@@ -40449,16 +40552,23 @@ function summarize(diags, files, resources) {
   return { errors, warnings, infos, files, resources };
 }
 function formatDiagnostics(format, diags, summary, ctx = {}) {
-  const sorted = sortDiagnostics(diags).map(redactDiagnostic);
+  const realNames = /* @__PURE__ */ new Map();
+  const sorted2 = sortDiagnostics(diags).map((d) => {
+    const safe = redactDiagnostic(d);
+    if (safe.file !== d.file) realNames.set(safe.file, d.file);
+    return safe;
+  });
+  const read = ctx.sourceText;
+  if (read && realNames.size) ctx = { ...ctx, sourceText: (file2) => read(realNames.get(file2) ?? file2) };
   switch (format) {
     case "json":
-      return formatJson(sorted, summary, ctx);
+      return formatJson(sorted2, summary, ctx);
     case "github":
-      return formatGithub(sorted);
+      return formatGithub(sorted2);
     case "sarif":
-      return formatSarif(sorted, ctx);
+      return formatSarif(sorted2, ctx);
     case "text":
-      return formatText(sorted, summary, ctx);
+      return formatText(sorted2, summary, ctx);
   }
 }
 function redactDiagnostic(d) {
@@ -40469,11 +40579,12 @@ function redactDiagnostic(d) {
   } : void 0;
   return {
     ...d,
+    file: redactText(d.file),
     message: redactText(d.message),
     ...d.path !== void 0 ? { path: redactText(d.path) } : {},
     ...d.hint !== void 0 ? { hint: redactText(d.hint) } : {},
     ...resource ? { resource } : {},
-    ...d.related ? { related: d.related.map((r) => ({ ...r, message: redactText(r.message) })) } : {}
+    ...d.related ? { related: d.related.map((r) => ({ ...r, file: redactText(r.file), message: redactText(r.message) })) } : {}
   };
 }
 function formatJson(diags, summary, ctx) {
@@ -40618,11 +40729,13 @@ function formatText(diags, summary, ctx) {
   const color = ctx.color ?? false;
   const lines = [];
   const masked = sensitiveSpans(diags);
+  const unparsed = new Set(diags.filter((d) => UNPARSED.has(d.code)).map((d) => d.file));
   const safe = /* @__PURE__ */ new Map();
   const safeLinesOf = (file2) => {
     if (!safe.has(file2)) {
       const text = ctx.sourceText?.(file2);
-      safe.set(file2, text === void 0 ? void 0 : redactSourceLines(text.split(/\r?\n/)));
+      const lines2 = text?.split(/\r?\n/);
+      safe.set(file2, lines2 === void 0 ? void 0 : unparsed.has(file2) ? redactUnparsedLines(lines2) : redactSourceLines(lines2));
     }
     return safe.get(file2);
   };
@@ -40712,45 +40825,24 @@ function didYouMean(word, candidates) {
 }
 
 // src/diagnostics/finding.ts
-function finding2(code, message, at5, extras = {}) {
+function finding2(code, message, at7, extras = {}) {
   const info = codeInfo(code);
   if (!info) throw new Error(`unregistered diagnostic code ${code}`);
   return {
     severity: extras.severity ?? info.severity,
     code,
     message,
-    at: at5,
+    at: at7,
     ...extras.resource ? { resource: extras.resource } : {},
     ...extras.hint ? { hint: extras.hint } : {},
     ...extras.related?.length ? { related: extras.related } : {}
   };
 }
 function errorMessage(e) {
-  return e instanceof Error ? e.message : String(e);
+  if (!(e instanceof Error)) return String(e);
+  const cause = e.cause instanceof Error && !e.message.includes(e.cause.message) ? `: ${errorMessage(e.cause)}` : "";
+  return `${e.message}${cause}`;
 }
-
-// src/pipeline/agbom.ts
-function buildRunAgBoms(run, options) {
-  const blocking = run.diagnostics.filter((d) => d.severity === "error" && !isPolicyFindingCode(d.code));
-  if (blocking.length) return { ok: false, blocking };
-  const time3 = sourceTimeOf(run.snapshot.commitTime, options.env);
-  const built = buildFleet(
-    { graphs: run.graphs, state: options.state, bundles: new Map((run.policy?.bundles ?? []).map((b) => [b.agent, b])) },
-    {
-      toolVersion: options.toolVersion,
-      sourceTime: time3.seconds,
-      revision: run.snapshot.revision,
-      organization: options.organization,
-      files: digestFiles(run.snapshot)
-    }
-  );
-  return { ok: true, ...built, timeFallback: time3.fallback };
-}
-
-// src/config/index.ts
-var import_yaml3 = __toESM(require_dist(), 1);
-import { existsSync, readFileSync } from "node:fs";
-import path2 from "node:path";
 
 // src/model/kinds.ts
 var JOCH_VERSION = "v1alpha1";
@@ -41006,6 +41098,17 @@ function parseYamlFull(text, file2, limits) {
       docs.push({ value: null, empty: false, ok: false });
       continue;
     }
+    const cycle = aliasToAncestor(doc);
+    if (cycle !== void 0) {
+      const p = lineCounter.linePos(cycle.offset);
+      findings.push(
+        finding2("JOCH103", `the alias *${cycle.name} refers to a collection that contains it, so its value would never end; the document was not loaded`, { file: file2, line: p.line, column: p.col }, {
+          hint: `an alias may only repeat a value defined before it and outside it: move &${cycle.name} or copy the value`
+        })
+      );
+      docs.push({ value: null, empty: false, ok: false });
+      continue;
+    }
     try {
       const value = doc.toJS({ maxAliasCount: limits.maxAliasCount });
       docs.push({ value: value ?? null, empty: isEmptyContents(doc.contents), ok: true, range: [doc.range[0], doc.range[2]], directives: doc.directives.toString(doc) });
@@ -41018,6 +41121,20 @@ function parseYamlFull(text, file2, limits) {
     }
   }
   return { docs, findings };
+}
+function aliasToAncestor(doc) {
+  let found;
+  (0, import_yaml.visit)(doc, {
+    Alias(_key, alias, path7) {
+      const target = alias.resolve(doc);
+      if (target !== void 0 && path7.includes(target)) {
+        found = { name: alias.source, offset: alias.range?.[0] ?? 0 };
+        return import_yaml.visit.BREAK;
+      }
+      return void 0;
+    }
+  });
+  return found;
 }
 function isEmptyContents(contents) {
   if (contents === null) return true;
@@ -41052,9 +41169,9 @@ var Locator = class {
       ...related?.length ? { related } : {}
     };
   }
-  place(at5) {
-    if (!isPointer(at5)) return at5;
-    return this.locate(at5);
+  place(at7) {
+    if (!isPointer(at7)) return at7;
+    return this.locate(at7);
   }
   locate(p) {
     const file2 = this.positioned(p.file);
@@ -41781,11 +41898,11 @@ function contentStart(text, range) {
   return start;
 }
 function documentEnd(text, last) {
-  for (let at5 = lineStart(text, last); at5 < text.length; ) {
-    const newline = text.indexOf("\n", at5);
+  for (let at7 = lineStart(text, last); at7 < text.length; ) {
+    const newline = text.indexOf("\n", at7);
     const lineEnd = newline === -1 ? text.length : newline;
-    if (MARKER.test(text.slice(at5, lineEnd))) return at5;
-    at5 = lineEnd + 1;
+    if (MARKER.test(text.slice(at7, lineEnd))) return at7;
+    at7 = lineEnd + 1;
   }
   return text.length;
 }
@@ -41843,10 +41960,209 @@ function loadFile(file2, bytes, limits, defaultNamespace) {
   });
   return { file: { path: file2, hash: parsed.hash, documents: parsed.docs.length }, text: parsed.text, documents, resources, findings };
 }
+function resolveFindings(set2, findings) {
+  return new Locator((file2) => set2.texts.get(file2)).resolve(findings);
+}
+
+// src/schema/secrets.ts
+var SCHEMA_FIELDS = /* @__PURE__ */ new Set(["inputSchema", "outputSchema"]);
+function secretFindings(d, resource) {
+  const out = [];
+  const report = (code, what, stack, part) => {
+    const path7 = [...stack];
+    const where = part === "key" ? `the key at ${formatPath(path7)}` : formatPath(path7);
+    out.push(
+      finding2(code, `${where} holds what looks like ${what}; manifests must not contain credentials`, { file: d.file, doc: d.doc, path: path7, ...part ? { part } : {} }, {
+        resource,
+        hint: code === "JOCH602" ? "remove the credential from the URL and reference a Joch Secret (secretRef) instead" : "move the value into your secret store and reference it with a Joch Secret (spec.source) and a secretRef"
+      })
+    );
+  };
+  if (d.doc === 0 && looksSecret(d.file)) {
+    out.push(
+      finding2("JOCH601", "the file name holds what looks like a credential; it would be copied into every output", { file: d.file, line: 1, column: 1 }, {
+        hint: "rename the file, and revoke the credential: it is in the repository history"
+      })
+    );
+  }
+  walkScalars(
+    d.body,
+    [],
+    (value, path7, key2) => {
+      const what = credentialIn(value, key2);
+      if (what) report(what.code, what.what, path7);
+    },
+    (name2, path7) => {
+      const what = credentialIn(name2, void 0);
+      if (what) report(what.code, `${what.what} as a mapping key`, path7, "key");
+    }
+  );
+  return out;
+}
+function credentialIn(value, key2) {
+  if (!ANY_SHAPE.test(value)) {
+    if (key2 !== void 0 && isKeyedSecret(key2, value)) return { code: "JOCH601", what: `a credential (the key is "${key2}")` };
+    return encodedSecret(value) ? { code: "JOCH601", what: "a base64-encoded credential" } : void 0;
+  }
+  if (URL_USERINFO.test(value)) return { code: "JOCH602", what: "a URL with a password" };
+  if (URL_SECRET_QUERY.test(value)) return { code: "JOCH602", what: "a URL with a token in its query" };
+  for (const det of VALUE_DETECTORS) {
+    if (detect(det, value)) return { code: "JOCH601", what: det.what };
+  }
+  if (key2 !== void 0 && isKeyedSecret(key2, value)) return { code: "JOCH601", what: `a credential (the key is "${key2}")` };
+  if (encodedSecret(value)) return { code: "JOCH601", what: "a base64-encoded credential" };
+  return void 0;
+}
+var ANY_SHAPE = new RegExp([URL_USERINFO, URL_SECRET_QUERY, ...VALUE_DETECTORS.map((d) => d.pattern)].map((p) => `(?:${p.source})`).join("|"), "i");
+function walkScalars(node2, path7, visit3, visitKey = () => void 0, key2, keyed = true) {
+  const text = scalarText(node2);
+  if (text !== void 0) {
+    visit3(text, path7, keyed ? key2 : void 0);
+  } else if (Array.isArray(node2)) {
+    const held = keyed && key2 !== void 0 && namesSecret(key2) ? key2 : void 0;
+    for (let i = 0; i < node2.length; i++) {
+      path7.push(i);
+      walkScalars(node2[i], path7, visit3, visitKey, held, keyed);
+      path7.pop();
+    }
+  } else if (node2 && typeof node2 === "object") {
+    const record2 = node2;
+    const named = nameOfValue(record2);
+    const held = keyed && key2 !== void 0 && namesSecret(key2) ? key2 : void 0;
+    for (const k in record2) {
+      path7.push(k);
+      visitKey(k, path7);
+      const under = k === "value" ? named ?? held ?? k : k;
+      walkScalars(record2[k], path7, visit3, visitKey, under, keyed && !SCHEMA_FIELDS.has(k));
+      path7.pop();
+    }
+  }
+}
+function nameOfValue(record2) {
+  return typeof record2["name"] === "string" && "value" in record2 ? record2["name"] : void 0;
+}
+function scalarText(node2) {
+  if (typeof node2 === "string") return node2;
+  if (node2 instanceof Uint8Array) return Buffer.from(node2).toString("base64");
+  if (typeof node2 === "bigint") return String(node2);
+  if (typeof node2 === "number" && Number.isFinite(node2)) return String(node2);
+  return void 0;
+}
+
+// src/schema/emission.ts
+function emissionFindings(emissions) {
+  const out = [];
+  for (const e of emissions) {
+    const leak = firstCredential(e.value);
+    if (!leak) continue;
+    const message = `${e.what} would carry what looks like ${leak.what} at ${formatPath(leak.path)}; nothing was emitted`;
+    const hint = "a credential reached the output although validation did not flag its source: move it into your secret store and reference it with a secretRef";
+    const at7 = e.origin ?? { file: e.fallback?.file ?? ".", line: 1, column: 1 };
+    out.push(finding2("JOCH603", message, at7, { hint }));
+  }
+  return out;
+}
+function firstCredential(value) {
+  let found;
+  walkScalars(
+    value,
+    [],
+    (text, path7, key2) => {
+      if (found) return;
+      const c = credentialIn(text, key2);
+      if (c) found = { what: c.what, path: [...path7] };
+    },
+    (key2, path7) => {
+      if (found) return;
+      const c = credentialIn(key2, void 0);
+      if (c) found = { what: `${c.what} as a key`, path: [...path7] };
+    }
+  );
+  return found;
+}
+
+// src/pipeline/emission.ts
+function compiledEmissions(output2) {
+  return [
+    ...output2.objects.map((o) => ({ what: `the compiled ${o.object.kind} ${objectName(o.object.metadata)}`, value: o.object, origin: o.origin })),
+    ...output2.manifests.map((m) => ({ what: `the CompiledAgentManifest of ${m.agent}`, value: m.manifest, origin: m.origin }))
+  ];
+}
+function agbomEmissions(boms, resources) {
+  const byKey = new Map(resources.map((r) => [r.key, r]));
+  const at7 = (key2) => {
+    const r = byKey.get(key2);
+    return r && { file: r.file, doc: r.doc, path: [] };
+  };
+  const out = [];
+  for (const bom of boms) {
+    const agent = bom.inventory.agent;
+    for (const c of bom.inventory.components) {
+      const { secret: _material, ...value } = c;
+      out.push({ what: `the AgBOM of ${agent} (component ${c.kind} ${c.name})`, value, origin: at7(recordKey(c.key)) ?? at7(agent) });
+    }
+    const { components: _components, ...rest } = bom.inventory;
+    out.push({ what: `the AgBOM of ${agent}`, value: { ...bom, inventory: rest }, origin: at7(agent) });
+  }
+  return out;
+}
+function recordKey(componentKey) {
+  const hash2 = componentKey.indexOf("#");
+  return hash2 === -1 ? componentKey : componentKey.slice(0, hash2);
+}
+function objectName(meta4) {
+  return meta4.namespace ? `${meta4.namespace}/${meta4.name}` : meta4.name;
+}
+
+// src/pipeline/agbom.ts
+function buildRunAgBoms(run, options) {
+  const blocking = run.diagnostics.filter((d) => d.severity === "error" && !isPolicyFindingCode(d.code));
+  if (blocking.length) return { ok: false, blocking };
+  const time3 = sourceTimeOf(run.snapshot.commitTime, options.env);
+  const built = buildFleet(
+    { graphs: run.graphs, state: options.state, bundles: new Map((run.policy?.bundles ?? []).map((b) => [b.agent, b])) },
+    {
+      toolVersion: options.toolVersion,
+      sourceTime: time3.seconds,
+      revision: run.snapshot.revision,
+      organization: options.organization,
+      files: digestFiles(run.snapshot)
+    }
+  );
+  const leaks = emissionFindings(agbomEmissions(built.boms, run.set.resources));
+  if (leaks.length) return { ok: false, blocking: resolveFindings(run.set, leaks) };
+  return { ok: true, ...built, timeFallback: time3.fallback };
+}
 
 // src/config/index.ts
+var import_yaml3 = __toESM(require_dist(), 1);
+import { existsSync, readFileSync } from "node:fs";
+import path2 from "node:path";
 var CONFIG_FILES = ["joch.yaml", "joch.yml"];
 var SeverityOverride = external_exports.enum(["off", "info", "warning", "error"]);
+var QUANTITY_PATTERN = /^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
+var Quantity = external_exports.string().regex(QUANTITY_PATTERN, "must be a Kubernetes quantity such as 250m, 1, 512Mi or 2Gi");
+var ResourceList = external_exports.strictObject({ cpu: Quantity.optional(), memory: Quantity.optional(), "ephemeral-storage": Quantity.optional() });
+var Resources = external_exports.strictObject({ requests: ResourceList.optional(), limits: ResourceList.optional() });
+var WorkloadsSchema = external_exports.strictObject({
+  /** `enforce` refuses pods that do not meet the restricted Pod Security Standard; `warn` only warns and audits. */
+  podSecurity: external_exports.enum(["enforce", "warn"]).default("enforce"),
+  /** Requests and limits of every agent container, under the Environment and Team defaults. */
+  resources: Resources.optional(),
+  /** Deadline of each Execution's Job: a run that hangs is stopped rather than holding its quota forever. */
+  executionDeadlineSeconds: external_exports.number().int().positive().default(3600),
+  /** Per Environment name: requests and limits of the workloads deployed to it (win over the Team's). */
+  environments: external_exports.record(external_exports.string().min(1), external_exports.strictObject({ resources: Resources.optional() })).default({}),
+  /** Per Team name: requests and limits of its agents, and a ResourceQuota (with a LimitRange) for each namespace it owns. */
+  teams: external_exports.record(
+    external_exports.string().min(1),
+    external_exports.strictObject({
+      resources: Resources.optional(),
+      /** ResourceQuota `hard`, e.g. `requests.cpu: "8"`, `limits.memory: 32Gi`, `pods: "50"`. */
+      quota: external_exports.record(external_exports.string().regex(/^[a-z0-9./-]+$/i, "must be a ResourceQuota resource name such as requests.cpu or pods"), Quantity).optional()
+    })
+  ).default({})
+});
 var ConfigSchema = external_exports.strictObject({
   apiVersion: external_exports.literal("joch.dev/v1alpha1").optional(),
   kind: external_exports.literal("Project").optional(),
@@ -41869,7 +42185,8 @@ var ConfigSchema = external_exports.strictObject({
     productionEnvironments: external_exports.array(external_exports.string().min(1)).default([]),
     /** Approver roles that promotion gates may name, in addition to Teams and their members. */
     approverRoles: external_exports.array(external_exports.string().min(1)).default([])
-  }).prefault({})
+  }).prefault({}),
+  workloads: WorkloadsSchema.prefault({})
 });
 var DEFAULT_CONFIG = ConfigSchema.parse({});
 function findConfigFile(start) {
@@ -41937,11 +42254,11 @@ function applySeverityOverrides(findings, loaded) {
   const refused = [];
   for (const [code, wanted2] of Object.entries(overrides)) {
     const info = codeInfo(code);
-    const at5 = { file: loaded.file ?? "joch.yaml", doc: 0, path: ["severity", code] };
+    const at7 = { file: loaded.file ?? "joch.yaml", doc: 0, path: ["severity", code] };
     if (!info) {
-      refused.push(finding2("JOCH001", `joch.yaml: severity: ${code} is not a diagnostic code`, at5));
+      refused.push(finding2("JOCH001", `joch.yaml: severity: ${code} is not a diagnostic code`, at7));
     } else if (info.locked && (wanted2 === "off" || RANK[wanted2] < RANK[info.severity])) {
-      refused.push(finding2("JOCH001", `joch.yaml: severity: ${code} (${info.name}) can be raised but not lowered or turned off`, at5));
+      refused.push(finding2("JOCH001", `joch.yaml: severity: ${code} (${info.name}) can be raised but not lowered or turned off`, at7));
     }
   }
   const out = [];
@@ -41967,8 +42284,8 @@ function findingResolver(texts2, loaded) {
   const locator = new Locator((file2) => all.get(file2));
   return (findings) => locator.resolve(settleFindings(findings, loaded));
 }
-function pointerKey(at5) {
-  return "path" in at5 ? `${at5.file}#${at5.doc}#${at5.path.join(".")}` : `${at5.file}:${at5.line}:${at5.column}`;
+function pointerKey(at7) {
+  return "path" in at7 ? `${at7.file}#${at7.doc}#${at7.path.join(".")}` : `${at7.file}:${at7.line}:${at7.column}`;
 }
 function withoutEchoes(findings) {
   const reported = new Set(
@@ -42259,8 +42576,16 @@ function modelEntry(m) {
     model: str2(spec.model),
     endpoint: Object.keys(endpoint2).length ? defined({ type: endpoint2.type, baseUrl: endpoint2.baseUrl }) : void 0,
     contextWindowTokens: rec(spec.limits).contextWindowTokens,
-    capabilities: spec.capabilities
+    capabilities: spec.capabilities,
+    // The router holds each agent to the provider's rate limits (the Model's own, not the agent's budgets).
+    rateLimits: rateLimits(spec),
+    regions: rec(spec.routing).regions
   });
+}
+function rateLimits(spec) {
+  const limits = rec(spec.limits);
+  const out = defined({ requestsPerMinute: limits.requestsPerMinute, tokensPerMinute: limits.tokensPerMinute, maxOutputTokens: limits.maxOutputTokens });
+  return Object.keys(out).length ? out : void 0;
 }
 function modelRoute(graph, urls, bundle) {
   const route = graph.route?.resource;
@@ -42356,14 +42681,24 @@ function rags(list2, urls) {
   );
 }
 var names = (list2) => list2.map((r) => defined({ name: r.resource.name, namespace: r.resource.namespace }));
-function policies(bundle) {
-  return {
+function policyAudit(bundle, ctx) {
+  const out = [];
+  for (const p of bundle.policies) {
+    if (p.source === "baseline") continue;
+    const audit = ctx.byKey.get(`Policy/${p.namespace ?? ""}/${p.name}`)?.spec.audit;
+    if (audit !== void 0) out.push({ policy: `${p.namespace ? `${p.namespace}/` : ""}${p.name}`, ...rec(audit) });
+  }
+  return out.length ? out : void 0;
+}
+function policies(bundle, ctx) {
+  return defined({
     bundleHash: bundle.hash,
     resolved: bundle.policies.map((p) => `${p.namespace ? `${p.namespace}/` : ""}${p.name}@${p.version}`),
     policies: bundle.policies,
     decisions: bundle.decisions,
-    runtimeRules: bundle.runtimeRules
-  };
+    runtimeRules: bundle.runtimeRules,
+    audit: policyAudit(bundle, ctx)
+  });
 }
 function secrets(graph, ctx) {
   const holders = [
@@ -42391,8 +42726,15 @@ function observability(graph, urls) {
     agbom: str2(o.agbom) ?? "enabled",
     redactSensitiveData: o.redactSensitiveData === true,
     traceEndpoint: urls.trace,
-    agbomEndpoint: urls.agbom
+    // The documented contract's name (docs/architecture/control-plane.md).
+    abomEndpoint: urls.agbom
   });
+}
+function budgets(graph, bundle) {
+  const own2 = graph.agent.spec.budgets;
+  const bound = bundle?.budgets;
+  if (own2 === void 0 && !bound?.length) return void 0;
+  return defined({ agent: own2, bound: bound?.length ? bound : void 0 });
 }
 function manifestSpec(graph, bundle, ctx) {
   const agent = graph.agent;
@@ -42413,9 +42755,9 @@ function manifestSpec(graph, bundle, ctx) {
     rag: rags(graph.rags, urls),
     handoffs: names(graph.handoffs),
     children: names(graph.children),
-    budgets: agent.spec.budgets,
+    budgets: budgets(graph, bundle),
     secrets: secrets(graph, ctx),
-    policies: bundle ? policies(bundle) : void 0,
+    policies: bundle ? policies(bundle, ctx) : void 0,
     observability: observability(graph, urls)
   });
 }
@@ -42478,6 +42820,7 @@ function podSpec(input3, ctx) {
     env: [...commonEnv(input3.graph, ctx), ...input3.env],
     ports: [{ name: "health", containerPort: ctx.options.healthPort, protocol: "TCP" }],
     ...input3.probes ?? {},
+    resources: { requests: { ...input3.resources.requests }, limits: { ...input3.resources.limits } },
     volumeMounts: [
       { name: "manifest", mountPath: MANIFEST_DIR, readOnly: true },
       { name: "identity", mountPath: IDENTITY_DIR, readOnly: true },
@@ -42646,7 +42989,7 @@ function push(map2, key2, value) {
 function startsWith(path7, prefix) {
   return prefix.every((p, i) => path7[i] === p);
 }
-function unitContext(input3, options) {
+function unitContext(input3, options, owners = /* @__PURE__ */ new Map()) {
   const byKey = new Map(input3.resources.map((r) => [r.key, r]));
   const edgesFrom = /* @__PURE__ */ new Map();
   const edgesTo = /* @__PURE__ */ new Map();
@@ -42660,6 +43003,8 @@ function unitContext(input3, options) {
     byKey,
     edgesFrom,
     edgesTo,
+    workloads: input3.workloads ?? DEFAULT_CONFIG.workloads,
+    teamOf: (namespace) => namespace === void 0 ? void 0 : owners.get(namespace),
     provenance(resource) {
       let p = provenances.get(resource.key);
       if (!p) {
@@ -42780,11 +43125,11 @@ var REFERENCE_RULES = {
   Secret: [model("spec.scope.boundTo.models[]"), name("spec.scope.boundTo.mcpServers[]", "MCPServer"), name("spec.scope.boundTo.tools[]", "Tool")],
   Execution: [ref("spec.agentRef", "Agent"), ref("spec.modelRouteOverride.routeRef", "ModelRoute")]
 };
-function forEachSite(root, steps, form, visit2) {
+function forEachSite(root, steps, form, visit3) {
   const path7 = [];
   const walk = (node2, i) => {
     if (i === steps.length) {
-      leaf(node2, path7, form, visit2);
+      leaf(node2, path7, form, visit3);
       return;
     }
     const step = steps[i];
@@ -42813,7 +43158,7 @@ function forEachSite(root, steps, form, visit2) {
         }
       }
     } else if (form === "mapKey" && i === steps.length - 1) {
-      if (isRecord(child2)) for (const k of Object.keys(child2)) visit2({ path: [...path7, k], name: k });
+      if (isRecord(child2)) for (const k of Object.keys(child2)) visit3({ path: [...path7, k], name: k });
     } else {
       walk(child2, i + 1);
     }
@@ -42821,11 +43166,11 @@ function forEachSite(root, steps, form, visit2) {
   };
   walk(root, 0);
 }
-function leaf(node2, path7, form, visit2) {
+function leaf(node2, path7, form, visit3) {
   if (form === "mapKey") return;
   if (form === "ref") {
     if (!isRecord(node2) || typeof node2.name !== "string") return;
-    visit2({
+    visit3({
       path: [...path7, "name"],
       name: node2.name,
       namespace: typeof node2.namespace === "string" ? node2.namespace : void 0,
@@ -42835,8 +43180,8 @@ function leaf(node2, path7, form, visit2) {
   }
   if (typeof node2 !== "string") return;
   const slash = form === "name" ? node2.indexOf("/") : -1;
-  if (slash > 0) visit2({ path: [...path7], name: node2.slice(slash + 1), namespace: node2.slice(0, slash) });
-  else visit2({ path: [...path7], name: node2 });
+  if (slash > 0) visit3({ path: [...path7], name: node2.slice(slash + 1), namespace: node2.slice(0, slash) });
+  else visit3({ path: [...path7], name: node2 });
 }
 function isRecord(v) {
   return typeof v === "object" && v !== null && !Array.isArray(v);
@@ -42860,13 +43205,13 @@ function resolveReferences(resources, defaultNamespace) {
   return { references, findings };
 }
 function resolveSite(index, r, rule2, site, defaultNamespace) {
-  const at5 = { file: r.file, doc: r.doc, path: site.path };
+  const at7 = { file: r.file, doc: r.doc, path: site.path };
   const resource = refOf(r);
-  if (rule2.form === "providerModel") return resolveProviderModel(index, r, site, at5);
+  if (rule2.form === "providerModel") return resolveProviderModel(index, r, site, at7);
   if (site.declaredKind && site.declaredKind !== rule2.kind) {
     return {
       written: site.name,
-      finding: finding2("JOCH504", `${formatPath(site.path.slice(0, -1))} refers to a ${site.declaredKind}; only ${rule2.kind} is allowed here`, { ...at5, path: site.path.slice(0, -1) }, { resource })
+      finding: finding2("JOCH504", `${formatPath(site.path.slice(0, -1))} refers to a ${site.declaredKind}; only ${rule2.kind} is allowed here`, { ...at7, path: site.path.slice(0, -1) }, { resource })
     };
   }
   const target = kindInfo(rule2.kind);
@@ -42886,7 +43231,7 @@ function resolveSite(index, r, rule2, site, defaultNamespace) {
       const where = candidates.map((c) => c.namespace).join(", ");
       return {
         written: site.name,
-        finding: finding2("JOCH504", `${rule2.kind} "${site.name}" exists in several namespaces (${where}); name the namespace`, at5, {
+        finding: finding2("JOCH504", `${rule2.kind} "${site.name}" exists in several namespaces (${where}); name the namespace`, at7, {
           resource,
           hint: rule2.form === "ref" ? "add `namespace:` to the reference" : `write it as "<namespace>/${site.name}"`
         })
@@ -42900,18 +43245,18 @@ function resolveSite(index, r, rule2, site, defaultNamespace) {
   const elsewhere = candidates.length && target?.scope === "Namespaced" ? ` (it exists in ${candidates.map((c) => c.namespace).join(", ")})` : "";
   return {
     written: site.name,
-    finding: finding2("JOCH501", `${rule2.kind} "${site.name}" not found${searched}${elsewhere}`, at5, {
+    finding: finding2("JOCH501", `${rule2.kind} "${site.name}" not found${searched}${elsewhere}`, at7, {
       resource,
       hint: didYouMean(site.name, nearby)
     })
   };
 }
-function resolveProviderModel(index, r, site, at5) {
+function resolveProviderModel(index, r, site, at7) {
   const written = site.name;
   const colon = written.indexOf(":");
   const resource = refOf(r);
   if (colon <= 0) {
-    return { written, finding: finding2("JOCH504", `"${written}" is not of the form provider:model`, at5, { resource }) };
+    return { written, finding: finding2("JOCH504", `"${written}" is not of the form provider:model`, at7, { resource }) };
   }
   const provider = written.slice(0, colon);
   const modelName = written.slice(colon + 1);
@@ -42922,7 +43267,7 @@ function resolveProviderModel(index, r, site, at5) {
       return {
         written,
         to: byName.key,
-        finding: finding2("JOCH502", `Model "${modelName}" has provider "${String(actual)}", not "${provider}"`, at5, {
+        finding: finding2("JOCH502", `Model "${modelName}" has provider "${String(actual)}", not "${provider}"`, at7, {
           resource,
           hint: `write "${String(actual)}:${modelName}"`,
           related: [{ at: { file: byName.file, doc: byName.doc, path: ["spec", "provider"] }, message: "the Model" }]
@@ -42936,7 +43281,7 @@ function resolveProviderModel(index, r, site, at5) {
   const known = index.ofKind("Model").map((m) => `${String(m.spec.provider)}:${m.name}`);
   return {
     written,
-    finding: finding2("JOCH501", `no Model serves "${written}"`, at5, { resource, hint: didYouMean(written, known) ?? "add a Model with that name and provider" })
+    finding: finding2("JOCH501", `no Model serves "${written}"`, at7, { resource, hint: didYouMean(written, known) ?? "add a Model with that name and provider" })
   };
 }
 var NEEDS = [
@@ -43071,62 +43416,6 @@ function validatorFor(kind2) {
   return validate2;
 }
 
-// src/schema/secrets.ts
-var SCHEMA_FIELDS = /* @__PURE__ */ new Set(["inputSchema", "outputSchema"]);
-function secretFindings(d, resource) {
-  const out = [];
-  const report = (code, what, stack) => {
-    const path7 = [...stack];
-    const where = formatPath(path7);
-    out.push(
-      finding2(code, `${where} holds what looks like ${what}; manifests must not contain credentials`, { file: d.file, doc: d.doc, path: path7 }, {
-        resource,
-        hint: code === "JOCH602" ? "remove the credential from the URL and reference a Joch Secret (secretRef) instead" : "move the value into your secret store and reference it with a Joch Secret (spec.source) and a secretRef"
-      })
-    );
-  };
-  walkScalars(d.body, [], (value, path7, key2) => {
-    if (URL_USERINFO.test(value)) return report("JOCH602", "a URL with a password", path7);
-    if (URL_SECRET_QUERY.test(value)) return report("JOCH602", "a URL with a token in its query", path7);
-    for (const det of VALUE_DETECTORS) {
-      if (det.pattern.test(value)) return report("JOCH601", det.what, path7);
-    }
-    if (key2 !== void 0 && isKeyedSecret(key2, value)) {
-      report("JOCH601", `a credential (the key is "${key2}")`, path7);
-    }
-  });
-  return out;
-}
-function walkScalars(node2, path7, visit2, key2, keyed = true) {
-  const text = scalarText(node2);
-  if (text !== void 0) {
-    visit2(text, path7, keyed ? key2 : void 0);
-  } else if (Array.isArray(node2)) {
-    for (let i = 0; i < node2.length; i++) {
-      path7.push(i);
-      walkScalars(node2[i], path7, visit2, void 0, keyed);
-      path7.pop();
-    }
-  } else if (node2 && typeof node2 === "object") {
-    const record2 = node2;
-    const named = nameOfValue(record2);
-    for (const k in record2) {
-      path7.push(k);
-      walkScalars(record2[k], path7, visit2, k === "value" && named !== void 0 ? named : k, keyed && !SCHEMA_FIELDS.has(k));
-      path7.pop();
-    }
-  }
-}
-function nameOfValue(record2) {
-  return typeof record2["name"] === "string" && "value" in record2 ? record2["name"] : void 0;
-}
-function scalarText(node2) {
-  if (typeof node2 === "string") return node2;
-  if (typeof node2 === "bigint") return String(node2);
-  if (typeof node2 === "number" && Number.isFinite(node2)) return String(node2);
-  return void 0;
-}
-
 // src/schema/schema-pass.ts
 function schemaFindings(d, resource) {
   const validate2 = validatorFor(d.kind.kind);
@@ -43187,41 +43476,41 @@ function within(inner, outer) {
 function explain(e, d, resource) {
   const path7 = toPath(d.body, e.instancePath);
   const where = formatPath(path7) || "the top level";
-  const at5 = (p, part) => ({ file: d.file, doc: d.doc, path: p, ...part ? { part } : {} });
+  const at7 = (p, part) => ({ file: d.file, doc: d.doc, path: p, ...part ? { part } : {} });
   const parent = e.parentSchema;
   const opts = (hint) => ({ resource, hint });
   switch (e.keyword) {
     case "required": {
       const missing = String(e.params.missingProperty);
       const desc = describeProperty(parent, missing);
-      return finding2("JOCH302", `missing required field "${missing}" in ${where}`, at5([...path7, missing]), opts(desc));
+      return finding2("JOCH302", `missing required field "${missing}" in ${where}`, at7([...path7, missing]), opts(desc));
     }
     case "additionalProperties": {
       const extra = String(e.params.additionalProperty);
       const allowed = Object.keys(parent?.properties ?? {});
       const elsewhere = fieldPaths(d.kind.kind).get(extra);
       const hint = didYouMean(extra, allowed) ?? (elsewhere ? `"${extra}" belongs at ${elsewhere.join(" or ")}` : void 0) ?? (allowed.length ? `${d.kind.kind} allows here: ${allowed.join(", ")}` : void 0);
-      return finding2("JOCH303", `unknown field "${extra}" in ${where}`, at5([...path7, extra], "key"), opts(hint));
+      return finding2("JOCH303", `unknown field "${extra}" in ${where}`, at7([...path7, extra], "key"), opts(hint));
     }
     case "enum": {
       const allowed = (e.params.allowedValues ?? []).map((v) => String(v));
       const value = String(e.data);
-      return finding2("JOCH304", `${show(e.data)} is not an allowed value of ${where}; allowed: ${allowed.join(", ")}`, at5(path7), opts(didYouMean(value, allowed)));
+      return finding2("JOCH304", `${show(e.data)} is not an allowed value of ${where}; allowed: ${allowed.join(", ")}`, at7(path7), opts(didYouMean(value, allowed)));
     }
     case "const":
-      return finding2("JOCH304", `${where} must be ${show(e.params.allowedValue)}`, at5(path7), opts());
+      return finding2("JOCH304", `${where} must be ${show(e.params.allowedValue)}`, at7(path7), opts());
     case "type": {
       const expected = String(e.params.type);
-      return finding2("JOCH301", `${where} must be ${article(expected)}, not ${article(jsonType(e.data))}`, at5(path7), opts(describe4(parent)));
+      return finding2("JOCH301", `${where} must be ${article(expected)}, not ${article(jsonType(e.data))}`, at7(path7), opts(describe4(parent)));
     }
     case "pattern":
     case "format": {
       const rule2 = e.keyword === "format" ? `a valid ${String(e.params.format)}` : "in the required form";
-      return finding2("JOCH305", `${show(e.data)} at ${where} is not ${rule2}`, at5(path7), opts(describe4(parent)));
+      return finding2("JOCH305", `${show(e.data)} at ${where} is not ${rule2}`, at7(path7), opts(describe4(parent)));
     }
     case "propertyNames": {
       const name2 = String(e.params.propertyName);
-      return finding2("JOCH305", `the key "${name2}" in ${where} is not in the required form`, at5([...path7, name2], "key"), opts(describe4(parent)));
+      return finding2("JOCH305", `the key "${name2}" in ${where} is not in the required form`, at7([...path7, name2], "key"), opts(describe4(parent)));
     }
     case "minimum":
     case "maximum":
@@ -43233,12 +43522,12 @@ function explain(e, d, resource) {
     case "maxItems":
     case "minProperties":
     case "maxProperties":
-      return finding2("JOCH306", `${where} ${e.message ?? "is out of range"}`, at5(path7), opts(describe4(parent)));
+      return finding2("JOCH306", `${where} ${e.message ?? "is out of range"}`, at7(path7), opts(describe4(parent)));
     case "anyOf":
     case "oneOf":
-      return finding2("JOCH307", `${where} must be ${summarizeBranches(e.schema)}`, at5(path7), opts(describe4(parent)));
+      return finding2("JOCH307", `${where} must be ${summarizeBranches(e.schema)}`, at7(path7), opts(describe4(parent)));
     default:
-      return finding2("JOCH307", `${where} ${e.message ?? "is not valid"}`, at5(path7), opts(describe4(parent)));
+      return finding2("JOCH307", `${where} ${e.message ?? "is not valid"}`, at7(path7), opts(describe4(parent)));
   }
 }
 var FIELD_PATHS = /* @__PURE__ */ new Map();
@@ -43246,19 +43535,19 @@ function fieldPaths(kind2) {
   const hit = FIELD_PATHS.get(kind2);
   if (hit) return hit;
   const out = /* @__PURE__ */ new Map();
-  const visit2 = (schema, path7, depth) => {
+  const visit3 = (schema, path7, depth) => {
     if (!schema || depth > 8) return;
     const s = typeof schema.$ref === "string" ? { ...resolveRef2(schema.$ref), ...schema } : schema;
     for (const [name2, child2] of Object.entries(s.properties ?? {})) {
       const p = path7 ? `${path7}.${name2}` : name2;
       out.set(name2, [...out.get(name2) ?? [], p]);
-      visit2(child2, p, depth + 1);
+      visit3(child2, p, depth + 1);
     }
-    if (s.items && typeof s.items === "object") visit2(s.items, `${path7}[]`, depth + 1);
+    if (s.items && typeof s.items === "object") visit3(s.items, `${path7}[]`, depth + 1);
   };
   const info = loadSchemas();
   const file2 = [...info.entries()].find(([, sc]) => sc.properties?.kind?.const === kind2);
-  visit2(file2?.[1], "", 0);
+  visit3(file2?.[1], "", 0);
   FIELD_PATHS.set(kind2, out);
   return out;
 }
@@ -43649,6 +43938,9 @@ var CLUSTER_RANK = {
   "rbac.authorization.k8s.io/ClusterRoleBinding": 3
 };
 var NAMESPACED_RANK = {
+  // Defaults and the quota before any pod is admitted against them.
+  "/LimitRange": -2,
+  "/ResourceQuota": -1,
   "/ServiceAccount": 0,
   "rbac.authorization.k8s.io/Role": 1,
   "rbac.authorization.k8s.io/RoleBinding": 2,
@@ -43658,7 +43950,8 @@ var NAMESPACED_RANK = {
   "apps/Deployment": 6,
   "autoscaling/HorizontalPodAutoscaler": 7,
   "policy/PodDisruptionBudget": 8,
-  "batch/Job": 9
+  "batch/Job": 9,
+  "batch/CronJob": 10
 };
 var CUSTOM = 5;
 function groupKind(o) {
@@ -43681,6 +43974,98 @@ function compare(a, b) {
 }
 function sortObjects(objects) {
   return objects.map((o) => ({ o, k: sortKey(o.object) })).sort((a, b) => compare(a.k, b.k) || (a.o.object.apiVersion < b.o.object.apiVersion ? -1 : a.o.object.apiVersion > b.o.object.apiVersion ? 1 : 0)).map((x) => x.o);
+}
+
+// src/compile/bounds.ts
+var BUILT_IN_RESOURCES = {
+  requests: { cpu: "100m", memory: "256Mi" },
+  limits: { cpu: "1", memory: "1Gi" }
+};
+var TEAM_QUOTA_NAME = "joch-team-quota";
+var TEAM_LIMIT_RANGE_NAME = "joch-team-defaults";
+function layered(workloads, place) {
+  return [
+    (place.environment !== void 0 ? workloads.environments[place.environment]?.resources : void 0) ?? {},
+    (place.team !== void 0 ? workloads.teams[place.team]?.resources : void 0) ?? {},
+    workloads.resources ?? {},
+    BUILT_IN_RESOURCES
+  ];
+}
+function containerResources(workloads, place) {
+  const layers = layered(workloads, place);
+  const pick2 = (part) => {
+    const out = {};
+    for (const layer of [...layers].reverse()) Object.assign(out, layer[part] ?? {});
+    return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a < b ? -1 : 1));
+  };
+  return { requests: pick2("requests"), limits: pick2("limits") };
+}
+var SUFFIX = {
+  "": 1,
+  m: 1e-3,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60
+};
+function quantityValue(q) {
+  const m = /^([0-9]+(?:\.[0-9]+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/.exec(q);
+  if (!m) return void 0;
+  return Number(m[1]) * (SUFFIX[m[2] ?? ""] ?? 1);
+}
+function resourceConflicts(resources, at7, from, place) {
+  const out = [];
+  for (const [name2, request] of Object.entries(resources.requests)) {
+    const limit = resources.limits[name2];
+    if (limit === void 0) continue;
+    const r = quantityValue(request);
+    const l = quantityValue(limit);
+    if (r !== void 0 && l !== void 0 && r > l) {
+      const where = [place.environment ? `Environment "${place.environment}"` : "", place.team ? `Team "${place.team}"` : ""].filter(Boolean).join(" and ");
+      out.push(
+        finding2("JOCH914", `the ${name2} request ${request} exceeds its limit ${limit}: the API server would refuse the pod`, at7, {
+          resource: refOf(from),
+          hint: `joch.yaml workloads: the values come from ${where || "the repository default"} and the layers under it; set both in the same layer`
+        })
+      );
+    }
+  }
+  return out;
+}
+function teamQuotaObjects(team, namespaces, workloads, ctx, findings) {
+  const quota = workloads.teams[team.name]?.quota;
+  if (!quota || !Object.keys(quota).length) return [];
+  const defaults = containerResources(workloads, { team: team.name });
+  const conflicts = resourceConflicts(defaults, { file: team.file, doc: team.doc, path: ["metadata", "name"] }, team, { team: team.name });
+  if (conflicts.length) {
+    findings.push(...conflicts);
+    return [];
+  }
+  const hard = Object.fromEntries(Object.entries(quota).sort(([a], [b]) => a < b ? -1 : 1));
+  return namespaces.flatMap(({ namespace, index }) => {
+    const origin2 = { file: team.file, doc: team.doc, path: ["spec", "namespaces", index] };
+    const meta4 = (name2) => objectMeta({ name: name2, namespace, from: ctx.provenance(team), component: "namespace", appName: team.name, labels: { [LABEL.team]: labelValue(team.name) } }, ctx.options.applySetId);
+    return [
+      { object: { apiVersion: "v1", kind: "ResourceQuota", metadata: meta4(TEAM_QUOTA_NAME), spec: { hard } }, origin: origin2 },
+      {
+        object: {
+          apiVersion: "v1",
+          kind: "LimitRange",
+          metadata: meta4(TEAM_LIMIT_RANGE_NAME),
+          spec: { limits: [{ type: "Container", default: defaults.limits, defaultRequest: defaults.requests }] }
+        },
+        origin: origin2
+      }
+    ];
+  });
 }
 
 // src/compile/tenancy.ts
@@ -43718,11 +44103,28 @@ function namespaceOwners(teams, findings) {
   }
   return out;
 }
+var DEFAULT_DENY_POLICY = "joch-default-deny";
+function podSecurityLabels(ctx) {
+  return {
+    ...ctx.workloads.podSecurity === "enforce" ? { "pod-security.kubernetes.io/enforce": "restricted" } : {},
+    "pod-security.kubernetes.io/warn": "restricted",
+    "pod-security.kubernetes.io/audit": "restricted"
+  };
+}
+function defaultDenyPolicy(ns, from, appName, ctx) {
+  return {
+    apiVersion: "networking.k8s.io/v1",
+    kind: "NetworkPolicy",
+    metadata: objectMeta({ name: DEFAULT_DENY_POLICY, namespace: ns, from: from ? ctx.provenance(from) : void 0, component: "namespace", appName }, ctx.options.applySetId),
+    spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] }
+  };
+}
 function namespaceObjects(used, owner, ctx) {
   const names2 = [.../* @__PURE__ */ new Set([...used.keys(), ...owner.keys()])].filter((n) => n !== ctx.options.dataPlane.namespace).sort();
-  return names2.map((ns) => {
+  return names2.flatMap((ns) => {
     const o = owner.get(ns);
     const from = o?.team ?? used.get(ns);
+    const appName = o ? o.team.name : ns;
     const object2 = {
       apiVersion: "v1",
       kind: "Namespace",
@@ -43731,19 +44133,17 @@ function namespaceObjects(used, owner, ctx) {
           name: ns,
           from: o ? ctx.provenance(o.team) : void 0,
           component: "namespace",
-          appName: o ? o.team.name : ns,
-          labels: {
-            ...o ? { [LABEL.team]: labelValue(o.team.name) } : {},
-            // Agent pods meet "restricted"; other workloads in the namespace get warnings, not rejections.
-            "pod-security.kubernetes.io/warn": "restricted",
-            "pod-security.kubernetes.io/audit": "restricted"
-          }
+          appName,
+          labels: { ...o ? { [LABEL.team]: labelValue(o.team.name) } : {}, ...podSecurityLabels(ctx) }
         },
         ctx.options.applySetId
       )
     };
     const origin2 = o ? { file: o.team.file, doc: o.team.doc, path: ["spec", "namespaces", o.index] } : { file: from.file, doc: from.doc, path: ["metadata", "namespace"] };
-    return { object: object2, origin: origin2 };
+    return [
+      { object: object2, origin: origin2 },
+      { object: defaultDenyPolicy(ns, o?.team, appName, ctx), origin: origin2 }
+    ];
   });
 }
 function teamClusterRoles(ctx) {
@@ -43761,8 +44161,8 @@ function teamRoleBindings(team, ownedNamespaces2, ctx, findings) {
   const all = Array.isArray(team.spec.members) ? team.spec.members : [];
   const members2 = all.filter((m, index) => {
     if (typeof m.user !== "string" || !m.user.startsWith("system:")) return true;
-    const at5 = { file: team.file, doc: team.doc, path: ["spec", "members", index, "user"] };
-    findings.push(finding2("JOCH911", `Team member "${m.user}" is a system: identity; Team members are people`, at5, { resource: { kind: "Team", name: team.name } }));
+    const at7 = { file: team.file, doc: team.doc, path: ["spec", "members", index, "user"] };
+    findings.push(finding2("JOCH911", `Team member "${m.user}" is a system: identity; Team members are people`, at7, { resource: { kind: "Team", name: team.name } }));
     return false;
   });
   const out = [];
@@ -43797,6 +44197,7 @@ function ownedNamespaces(owner) {
 var rec2 = (v) => typeof v === "object" && v !== null && !Array.isArray(v) ? v : {};
 var num2 = (v) => typeof v === "number" ? v : void 0;
 var str3 = (v) => typeof v === "string" ? v : void 0;
+var REVISION_HISTORY_LIMIT = 5;
 var at2 = (r, path7) => ({ file: r.file, doc: r.doc, path: path7 });
 function runsOnKubernetes(deployment, environment) {
   const adapter = str3(rec2(deployment.spec.runtime).adapter) ?? "kubernetes";
@@ -43826,17 +44227,25 @@ function probesOf(deployment) {
   }
   return { probes, env };
 }
+function unsupportedStrategy(deployment, rollout, findings) {
+  const kind2 = str3(rollout.strategy) ?? "rolling";
+  const canaryOn = rec2(rollout.canary).enabled === true;
+  if (kind2 !== "canary" && kind2 !== "shadow" && !canaryOn) return false;
+  const path7 = kind2 === "canary" || kind2 === "shadow" ? ["spec", "rollout", "strategy"] : ["spec", "rollout", "canary", "enabled"];
+  const what = kind2 === "shadow" ? 'rollout strategy "shadow" mirrors traffic' : "a canary rollout shifts a share of the traffic";
+  findings.push(
+    finding2("JOCH902", `${what} to a second version, which Kubernetes cannot express on its own; it is not compiled`, at2(deployment, path7), {
+      resource: refOf(deployment),
+      hint: "use strategy rolling (maxUnavailable: 0 for side-effecting agents) or recreate; traffic splitting belongs to the Joch router"
+    })
+  );
+  return true;
+}
 function strategy(deployment, findings) {
   const rollout = rec2(deployment.spec.rollout);
   const kind2 = str3(rollout.strategy) ?? "rolling";
+  if (unsupportedStrategy(deployment, rollout, findings)) return { type: "RollingUpdate" };
   if (kind2 === "recreate") return { type: "Recreate" };
-  if (kind2 === "canary" || kind2 === "shadow") {
-    findings.push(
-      finding2("JOCH902", `rollout strategy "${kind2}" needs a traffic-splitting controller; it is compiled as a rolling update`, at2(deployment, ["spec", "rollout", "strategy"]), {
-        resource: refOf(deployment)
-      })
-    );
-  }
   const surge = num2(rollout.maxSurge);
   const unavailable = num2(rollout.maxUnavailable);
   if (surge === 0 && unavailable === 0) {
@@ -43848,6 +44257,19 @@ function strategy(deployment, findings) {
   }
   const rolling = { ...surge !== void 0 ? { maxSurge: surge } : {}, ...unavailable !== void 0 ? { maxUnavailable: unavailable } : {} };
   return { type: "RollingUpdate", ...Object.keys(rolling).length ? { rollingUpdate: rolling } : {} };
+}
+function nodeSelector(deployment, findings) {
+  const written = rec2(rec2(deployment.spec.scheduling).nodeSelector);
+  const out = {};
+  for (const [key2, value] of Object.entries(written)) {
+    const where = at2(deployment, ["spec", "scheduling", "nodeSelector", key2]);
+    const badKey = invalidQualifiedName(key2);
+    const badValue = typeof value === "string" ? invalidLabelValue(value) : "it is not a string";
+    if (badKey) findings.push(finding2("JOCH915", `nodeSelector key "${key2}" is not a valid label key: ${badKey}`, { ...where, part: "key" }, { resource: refOf(deployment) }));
+    else if (badValue) findings.push(finding2("JOCH915", `nodeSelector value of "${key2}" is not a valid label value: ${badValue}`, where, { resource: refOf(deployment) }));
+    else out[key2] = value;
+  }
+  return out;
 }
 function quantity(n) {
   return Number.isInteger(n) ? String(n) : `${Math.round(n * 1e3)}m`;
@@ -43895,6 +44317,11 @@ function hpaSpec(deployment, name2, selector, findings) {
     ...metrics.length ? { metrics } : {}
   };
 }
+function resourcesFor(rt, from, place, path7, ctx) {
+  const resources = containerResources(ctx.workloads, place);
+  rt.findings.push(...resourceConflicts(resources, at2(from, path7), from, place));
+  return resources;
+}
 function metaFor(rt, from, name2, component2, ctx, environment) {
   return objectMeta(
     {
@@ -43940,9 +44367,12 @@ function deploymentObjects(rt, deployment, environment, ctx) {
     ...str3(rec2(environment?.spec.defaults).logLevel) ? [{ name: "JOCH_LOG_LEVEL", value: str3(rec2(environment?.spec.defaults).logLevel) }] : [],
     ...probeEnv
   ];
+  const resources = resourcesFor(rt, deployment, { environment: env, team: ctx.teamOf(deployment.namespace) }, env ? ["spec", "environmentRef"] : [], ctx);
   const spec = {
     // With an HPA the replica count is the autoscaler's: leaving it out keeps apply from resetting it.
     ...autoscaled ? {} : { replicas: num2(deployment.spec.replicas) ?? 1 },
+    // Old ReplicaSets are kept for `kubectl rollout undo`, but not forever.
+    revisionHistoryLimit: REVISION_HISTORY_LIMIT,
     selector: { matchLabels: selector },
     strategy: strategy(deployment, rt.findings),
     template: {
@@ -43958,7 +44388,8 @@ function deploymentObjects(rt, deployment, environment, ctx) {
           image,
           env: extraEnv,
           probes,
-          nodeSelector: rec2(rec2(deployment.spec.scheduling).nodeSelector)
+          nodeSelector: nodeSelector(deployment, rt.findings),
+          resources
         },
         ctx
       )
@@ -43985,7 +44416,65 @@ function deploymentObjects(rt, deployment, environment, ctx) {
   );
   return out;
 }
-var DEFERRED_TRIGGERS = /* @__PURE__ */ new Set(["webhook", "schedule", "upstream"]);
+var DEFERRED_TRIGGERS = /* @__PURE__ */ new Set(["webhook", "upstream"]);
+var SCHEDULE_ANNOTATION = "joch.dev/schedule";
+var CRON_MACROS = /* @__PURE__ */ new Set(["@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"]);
+var CRON_FIELD = /^(\*|\?|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(\/[0-9]+)?(,(\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(\/[0-9]+)?)*$/;
+function validCronSchedule(text) {
+  const s = text.trim();
+  if (CRON_MACROS.has(s)) return true;
+  const fields = s.split(/\s+/);
+  return fields.length === 5 && fields.every((f) => CRON_FIELD.test(f));
+}
+function executionBudgetEnv(execution) {
+  const budgets2 = execution.spec.budgets;
+  if (budgets2 === void 0) return [];
+  const json2 = JSON.stringify(Object.fromEntries(Object.entries(rec2(budgets2)).sort(([a], [b]) => a < b ? -1 : 1)));
+  return [{ name: "JOCH_EXECUTION_BUDGETS", value: json2 }];
+}
+function executionPod(rt, execution, image, trigger, name2, ctx) {
+  const resources = resourcesFor(rt, execution, { team: ctx.teamOf(execution.namespace) }, ["spec", "agentRef"], ctx);
+  return {
+    metadata: { labels: podLabels(rt, { [LABEL.execution]: name2, [LABEL.instance]: name2 }) },
+    spec: podSpec(
+      {
+        graph: rt.graph,
+        serviceAccount: rt.serviceAccount,
+        configMap: rt.configMap,
+        image,
+        env: [
+          { name: "JOCH_EXECUTION_ID", value: execution.name },
+          { name: "JOCH_EXECUTION_TRIGGER", value: trigger },
+          ...executionBudgetEnv(execution)
+        ],
+        restartPolicy: "Never",
+        resources
+      },
+      ctx
+    )
+  };
+}
+function scheduleOf(rt, execution) {
+  const schedule = execution.annotations[SCHEDULE_ANNOTATION];
+  if (schedule === void 0) {
+    rt.findings.push(
+      finding2("JOCH912", `a schedule-triggered Execution without a ${SCHEDULE_ANNOTATION} annotation has no recurrence: it is compiled as a suspended Job`, at2(execution, ["spec", "trigger", "type"]), {
+        resource: refOf(execution),
+        hint: `add metadata.annotations."${SCHEDULE_ANNOTATION}": "0 2 * * *" (five cron fields, or @daily)`
+      })
+    );
+    return void 0;
+  }
+  if (!validCronSchedule(schedule)) {
+    rt.findings.push(
+      finding2("JOCH913", `"${schedule}" is not a cron schedule: five fields (minute hour day-of-month month day-of-week) or a macro such as @daily`, at2(execution, ["metadata", "annotations", SCHEDULE_ANNOTATION]), {
+        resource: refOf(execution)
+      })
+    );
+    return void 0;
+  }
+  return schedule.trim();
+}
 function executionJob(rt, execution, image, ctx) {
   if (!image) {
     rt.findings.push(
@@ -43997,28 +44486,22 @@ function executionJob(rt, execution, image, ctx) {
   }
   const name2 = kubernetesLabelName(execution.name);
   const trigger = str3(rec2(execution.spec.trigger).type) ?? "manual";
-  const spec = {
-    backoffLimit: 0,
-    ...DEFERRED_TRIGGERS.has(trigger) ? { suspend: true } : {},
-    template: {
-      metadata: { labels: podLabels(rt, { [LABEL.execution]: name2, [LABEL.instance]: name2 }) },
-      spec: podSpec(
-        {
-          graph: rt.graph,
-          serviceAccount: rt.serviceAccount,
-          configMap: rt.configMap,
-          image,
-          env: [
-            { name: "JOCH_EXECUTION_ID", value: execution.name },
-            { name: "JOCH_EXECUTION_TRIGGER", value: trigger }
-          ],
-          restartPolicy: "Never"
-        },
-        ctx
-      )
-    }
-  };
-  return [{ object: { apiVersion: "batch/v1", kind: "Job", metadata: metaFor(rt, execution, name2, "execution", ctx), spec }, origin: at2(execution, []) }];
+  const schedule = trigger === "schedule" ? scheduleOf(rt, execution) : void 0;
+  const job = { backoffLimit: 0, activeDeadlineSeconds: ctx.workloads.executionDeadlineSeconds, template: executionPod(rt, execution, image, trigger, name2, ctx) };
+  const origin2 = at2(execution, []);
+  if (schedule !== void 0) {
+    const spec2 = {
+      schedule,
+      concurrencyPolicy: "Forbid",
+      successfulJobsHistoryLimit: 3,
+      failedJobsHistoryLimit: 3,
+      jobTemplate: { metadata: { labels: podLabels(rt, { [LABEL.execution]: name2, [LABEL.instance]: name2 }) }, spec: job }
+    };
+    return [{ object: { apiVersion: "batch/v1", kind: "CronJob", metadata: metaFor(rt, execution, name2, "execution", ctx), spec: spec2 }, origin: origin2 }];
+  }
+  const waits = DEFERRED_TRIGGERS.has(trigger) || trigger === "schedule";
+  const spec = { ...waits ? { suspend: true } : {}, ...job };
+  return [{ object: { apiVersion: "batch/v1", kind: "Job", metadata: metaFor(rt, execution, name2, "execution", ctx), spec }, origin: origin2 }];
 }
 function executionImage(graph) {
   for (const d of graph.deployments) {
@@ -44065,8 +44548,8 @@ function agentInputs(graph, executions, bundle) {
 function buildAgent(graph, executions, bundle, ctx) {
   const findings = [];
   const agent = graph.agent;
-  const at5 = { file: agent.file, doc: agent.doc, path: ["spec", "framework", "adapterRef"] };
-  if (!graph.adapter) findings.push(finding2("JOCH907", "the FrameworkAdapter of the agent did not resolve; it cannot be compiled", at5, { resource: refOf(agent) }));
+  const at7 = { file: agent.file, doc: agent.doc, path: ["spec", "framework", "adapterRef"] };
+  if (!graph.adapter) findings.push(finding2("JOCH907", "the FrameworkAdapter of the agent did not resolve; it cannot be compiled", at7, { resource: refOf(agent) }));
   if (!bundle && ctx.options.requirePolicyBundles) {
     findings.push(finding2("JOCH906", "the policy stage produced no bundle for this agent", { file: agent.file, doc: agent.doc, path: [] }, { resource: refOf(agent) }));
   }
@@ -44123,8 +44606,15 @@ var CachingCompiler = class {
   options;
   cache = /* @__PURE__ */ new Map();
   compile(input3) {
-    const ctx = unitContext(input3, this.options);
+    const ownerFindings = [];
+    const owner = namespaceOwners(
+      input3.resources.filter((r) => r.kind === "Team" && isCompiledKind(r.kind)),
+      ownerFindings
+    );
+    const teamOfNamespace = new Map([...owner].map(([ns, o]) => [ns, o.team.name]));
+    const ctx = unitContext(input3, this.options, teamOfNamespace);
     const optionsKey = shortDigest({ options: this.options, displayPrefix: input3.displayPrefix ?? "" });
+    const agentKey = shortDigest({ optionsKey, workloads: ctx.workloads, owners: [...teamOfNamespace].sort(([a], [b]) => a < b ? -1 : 1) });
     const next = /* @__PURE__ */ new Map();
     let built = 0;
     const unit = (id, key2, build) => {
@@ -44139,11 +44629,11 @@ var CachingCompiler = class {
     for (const graph of input3.graphs) {
       const executions = executionsOf(graph.agent, ctx);
       const bundle = input3.bundles.get(graph.agent.key);
-      const key2 = sha256(`${optionsKey}
+      const key2 = sha256(`${agentKey}
 ${agentInputs(graph, executions, bundle)}`);
       unit(`agent:${graph.agent.key}`, key2, () => buildAgent(graph, executions, bundle, ctx));
     }
-    const shared = this.sharedObjects(input3, ctx);
+    const shared = this.sharedObjects(input3, ctx, owner, ownerFindings);
     built += 1;
     this.cache = next;
     const units = [...next.values()];
@@ -44164,18 +44654,21 @@ ${agentInputs(graph, executions, bundle)}`);
     }
   }
   /** Namespaces, team access and secret access: each reads resources from across the repository. */
-  sharedObjects(input3, ctx) {
-    const findings = [];
+  sharedObjects(input3, ctx, owner, ownerFindings) {
+    const findings = [...ownerFindings];
     const compiled = input3.resources.filter((r) => isCompiledKind(r.kind));
     const teams = compiled.filter((r) => r.kind === "Team");
     const used = /* @__PURE__ */ new Map();
     for (const r of compiled) if (r.namespace !== void 0 && !used.has(r.namespace)) used.set(r.namespace, r);
-    const owner = namespaceOwners(teams, findings);
     const objects = [...namespaceObjects(used, owner, ctx)];
     if (teams.length) {
       objects.push(...teamClusterRoles(ctx));
       const owned = ownedNamespaces(owner);
-      for (const team of teams) objects.push(...teamRoleBindings(team, owned.get(team.key) ?? [], ctx, findings));
+      for (const team of teams) {
+        objects.push(...teamRoleBindings(team, owned.get(team.key) ?? [], ctx, findings));
+        const places = [...owner].filter(([, o]) => o.team === team).map(([namespace, o]) => ({ namespace, index: o.index }));
+        objects.push(...teamQuotaObjects(team, places.sort((a, b) => a.namespace < b.namespace ? -1 : 1), ctx.workloads, ctx, findings));
+      }
     }
     objects.push(...secretAccessObjects(ctx, compiled.filter((r) => r.kind === "Secret")));
     return { objects: synthUnit("shared", objects), findings };
@@ -44313,8 +44806,10 @@ function buildFleetIndex(resources, references, options) {
   const unresolvedFrom = /* @__PURE__ */ new Map();
   const policyBindings = /* @__PURE__ */ new Map();
   const budgetBindings = /* @__PURE__ */ new Map();
+  const secretRefs = /* @__PURE__ */ new Map();
   for (const e of references) {
     if (e.to === void 0) push4(unresolvedFrom, e.from, e);
+    else if (e.kind === "Secret") push4(secretRefs, e.from, e);
     if (!e.from.startsWith("Environment/") && !e.from.startsWith("Team/")) continue;
     if (e.kind === "Policy") push4(policyBindings, e.from, e);
     else if (e.kind === "Budget") push4(budgetBindings, e.from, e);
@@ -44349,14 +44844,15 @@ function buildFleetIndex(resources, references, options) {
     budgets: indexBudgets(budgetList),
     evals,
     approvers,
-    productionNames: /* @__PURE__ */ new Set([...PRODUCTION_NAMES, ...options.productionEnvironments ?? []])
+    productionNames: /* @__PURE__ */ new Set([...PRODUCTION_NAMES, ...options.productionEnvironments ?? []]),
+    secretRefs
   };
 }
-function indexBudgets(budgets) {
+function indexBudgets(budgets2) {
   const byNamespace = /* @__PURE__ */ new Map();
   const byTeam = /* @__PURE__ */ new Map();
   const byAgent = /* @__PURE__ */ new Map();
-  for (const b of budgets) {
+  for (const b of budgets2) {
     const ns = b.namespace ?? "";
     const scope = isRecord2(b.spec.scope) ? b.spec.scope : void 0;
     const agents = strings3(scope?.agents);
@@ -44602,7 +45098,7 @@ function buildSurface(graph, fleet, isProduction) {
     resource: agent,
     facts: agentFacts({ graph, links: deployments, production, teams })
   };
-  return { agent, self, capabilities, deployments, unresolved: unresolvedCapabilities(graph, fleet), production, teams };
+  return { agent, self, capabilities, deployments, unresolved: unresolvedCapabilities(graph, fleet), production, teams, route: graph.route?.resource };
 }
 function refOf2(r) {
   return r.namespace === void 0 ? { kind: r.kind, name: r.name } : { kind: r.kind, name: r.name, namespace: r.namespace };
@@ -44892,6 +45388,36 @@ var BASELINE_RULES = [
     name: "unresolved-capability",
     summary: "A reference in an agent's capability surface does not resolve, so policy cannot evaluate it.",
     rationale: "What cannot be evaluated is denied (fail closed): an unknown tool, server or policy is never silently allowed."
+  },
+  {
+    code: "JOCH711",
+    name: "route-requirement-unmet",
+    summary: "The primary model of an agent's route lacks a capability or the context window the route requires.",
+    rationale: "A route whose primary cannot serve its requirements fails every call or silently degrades; the router skips what does not match, so it is decided where the records are."
+  },
+  {
+    code: "JOCH712",
+    name: "route-fallback-cannot-serve",
+    summary: "A fallback model of an agent's route lacks what the route requires or cannot keep data in the required residency (a warning).",
+    rationale: "The router skips such a fallback: the failover the route promises is thinner than it reads, though the agent still has a model that serves."
+  },
+  {
+    code: "JOCH713",
+    name: "data-residency-violated",
+    summary: "The primary model of an agent's route has no region in the residency its route or one of its Environments requires.",
+    rationale: "Data bound to a residency may not leave it; a model with no region there (or none declared) cannot be proved to keep it."
+  },
+  {
+    code: "JOCH714",
+    name: "secret-out-of-scope",
+    summary: "A tool, model or MCP server uses a Secret whose scope.boundTo does not name it.",
+    rationale: "A credential bound to named holders is a grant to them only; any other holder widens its blast radius."
+  },
+  {
+    code: "JOCH715",
+    name: "cross-namespace-capability",
+    summary: "An agent references a tool in another namespace whose joch.dev/allowed-namespaces annotation does not list the agent's namespace.",
+    rationale: "A namespace is an ownership boundary: another team's tool is reachable only when its owner lets that namespace in."
   }
 ];
 var RISKY_SIDE_EFFECTS = /* @__PURE__ */ new Set(["external_write", "financial", "communication", "code_execution", "privileged"]);
@@ -45027,8 +45553,8 @@ var BUDGET_PARTS = [
 function agentBaseline(surface, fleet, ref2) {
   if (!surface.production.length) return [];
   const agent = surface.agent;
-  const budgets = isRecord2(agent.spec.budgets) ? agent.spec.budgets : {};
-  const missing = BUDGET_PARTS.filter((p) => !p.fields.some((f) => typeof budgets[f] === "number")).map((p) => p.what);
+  const budgets2 = isRecord2(agent.spec.budgets) ? agent.spec.budgets : {};
+  const missing = BUDGET_PARTS.filter((p) => !p.fields.some((f) => typeof budgets2[f] === "number")).map((p) => p.what);
   if (!missing.length || applicableBudgets(surface, fleet).length) return [];
   return [
     deny(ref2, "JOCH704", "no-budget", {
@@ -45179,15 +45705,230 @@ function sortedKeys(o) {
   for (const k of Object.keys(o).sort()) out[k] = o[k];
   return out;
 }
-function makeBundle(agent, policies2, verdicts, runtimeRules) {
+function makeBundle(agent, policies2, verdicts, runtimeRules, budgets2 = []) {
   const decisions = verdicts.map(toDecision).sort(byCapability);
-  const body = { agent, decisions, policies: policies2, runtimeRules };
+  const body = { agent, budgets: budgets2.length ? budgets2 : void 0, decisions, policies: policies2, runtimeRules };
   return { ...body, hash: createHash9("sha256").update(JSON.stringify(body)).digest("hex") };
 }
 function byCapability(a, b) {
   const ka = `${a.capability.kind}/${a.capability.namespace ?? ""}/${a.capability.name}`;
   const kb = `${b.capability.kind}/${b.capability.namespace ?? ""}/${b.capability.name}`;
   return ka < kb ? -1 : ka > kb ? 1 : 0;
+}
+
+// src/policy/scoping.ts
+var at4 = (r, path7) => ({ file: r.file, doc: r.doc, path: path7 });
+var describeRes2 = (r) => r.namespace ? `${r.kind} ${r.namespace}/${r.name}` : `${r.kind} ${r.name}`;
+var agentName2 = (r) => `${r.namespace ?? ""}/${r.name}`;
+function unmetRequirements(route, model2) {
+  const wanted2 = isRecord2(route.spec.requirements) ? route.spec.requirements : {};
+  const has = isRecord2(model2.spec.capabilities) ? model2.spec.capabilities : {};
+  const limits = isRecord2(model2.spec.limits) ? model2.spec.limits : {};
+  const out = [];
+  for (const [key2, value] of Object.entries(wanted2).sort(([a], [b]) => a < b ? -1 : 1)) {
+    if (key2 === "contextWindowMin") {
+      const window2 = typeof limits.contextWindowTokens === "number" ? limits.contextWindowTokens : void 0;
+      if (typeof value === "number" && (window2 === void 0 || window2 < value)) out.push(`a context window of ${value} tokens (it offers ${window2 ?? "none declared"})`);
+    } else if (value === true && has[key2] !== true) {
+      out.push(key2);
+    }
+  }
+  return out;
+}
+function servesResidency(model2, residency) {
+  const routing = isRecord2(model2.spec.routing) ? model2.spec.routing : {};
+  const want = residency.toLowerCase();
+  return strings3(routing.regions).some((r) => r.toLowerCase() === want || r.toLowerCase().startsWith(`${want}-`));
+}
+function modelRegions(model2) {
+  const regions = strings3(isRecord2(model2.spec.routing) ? model2.spec.routing.regions : void 0);
+  return regions.length ? `regions ${regions.join(", ")}` : "no regions declared";
+}
+function residencies(surface) {
+  const out = [];
+  const route = surface.route;
+  const constraints = route && isRecord2(route.spec.constraints) ? route.spec.constraints : {};
+  if (route && typeof constraints.dataResidency === "string") {
+    out.push({ value: constraints.dataResidency, from: `${describeRes2(route)} (constraints.dataResidency)`, at: at4(route, ["spec", "constraints", "dataResidency"]) });
+  }
+  const seen = /* @__PURE__ */ new Set();
+  for (const link2 of surface.deployments) {
+    const env = link2.environment;
+    if (!env || seen.has(env.key)) continue;
+    seen.add(env.key);
+    const compliance2 = isRecord2(env.spec.compliance) ? env.spec.compliance : {};
+    if (typeof compliance2.dataResidency === "string") {
+      out.push({ value: compliance2.dataResidency, from: `Environment ${env.name} (compliance.dataResidency)`, at: at4(env, ["spec", "compliance", "dataResidency"]) });
+    }
+  }
+  return out;
+}
+function modelScoping(cap, surface, ref2) {
+  const model2 = cap.resource;
+  const route = surface.route;
+  const fallback = cap.role === "fallback";
+  const problems = [];
+  const unmet = route ? unmetRequirements(route, model2) : [];
+  if (route && unmet.length) {
+    problems.push({ code: "JOCH711", what: `does not meet the requirements of ${describeRes2(route)}: ${unmet.join(", ")}`, related: [{ at: at4(route, ["spec", "requirements"]), message: "the route requirements" }] });
+  }
+  for (const r of residencies(surface)) {
+    if (!servesResidency(model2, r.value)) {
+      problems.push({ code: "JOCH713", what: `cannot keep data in ${r.value}, as ${r.from} requires: it has ${modelRegions(model2)}`, related: [{ at: r.at, message: "the residency" }] });
+    }
+  }
+  return problems.map((p) => {
+    const message = `${describeRes2(model2)}, the ${cap.role ?? "routed"} model of agent ${agentName2(surface.agent)}, ${p.what}`;
+    if (fallback) {
+      return { outcome: "allow", policy: ref2, rule: "JOCH712", reason: `fallback-cannot-serve: ${p.what}`, finding: { code: "JOCH712", message: `${message}; the router will skip it`, related: p.related } };
+    }
+    return {
+      outcome: "deny",
+      policy: ref2,
+      rule: p.code,
+      reason: p.code === "JOCH711" ? "route-requirement-unmet" : "data-residency",
+      finding: {
+        code: p.code,
+        message,
+        hint: p.code === "JOCH711" ? "route to a Model that declares these capabilities and limits, or relax spec.requirements" : "route to a Model whose routing.regions lie in the residency",
+        related: p.related
+      }
+    };
+  });
+}
+function boundNames(holder) {
+  const ns = holder.namespace ? [`${holder.namespace}/${holder.name}`] : [];
+  if (holder.kind === "Model") {
+    const provider = typeof holder.spec.provider === "string" ? holder.spec.provider : "";
+    const id = typeof holder.spec.model === "string" ? holder.spec.model : "";
+    return { list: "models", names: [holder.name, `${provider}:${holder.name}`, ...id ? [id, `${provider}:${id}`] : []] };
+  }
+  if (holder.kind === "Tool") return { list: "tools", names: [holder.name, ...ns] };
+  if (holder.kind === "MCPServer") return { list: "mcpServers", names: [holder.name, ...ns] };
+  return void 0;
+}
+function secretScoping(cap, surface, fleet, ref2) {
+  const holder = cap.resource;
+  const names2 = boundNames(holder);
+  if (!names2) return [];
+  const out = [];
+  for (const edge of fleet.secretRefs.get(holder.key) ?? []) {
+    const secret = fleet.byKey.get(edge.to);
+    const scope = secret && isRecord2(secret.spec.scope) ? secret.spec.scope : void 0;
+    if (!secret || !scope || !isRecord2(scope.boundTo)) continue;
+    const allowed = strings3(scope.boundTo[names2.list]);
+    if (names2.names.some((n) => allowed.includes(n))) continue;
+    out.push({
+      outcome: "deny",
+      policy: ref2,
+      rule: "JOCH714",
+      reason: "secret-out-of-scope",
+      finding: {
+        code: "JOCH714",
+        message: `${describeRes2(holder)}, held by agent ${agentName2(surface.agent)}, uses ${describeRes2(secret)}, whose scope.boundTo.${names2.list} ${allowed.length ? `names only ${allowed.join(", ")}` : "names none"}`,
+        hint: `add ${holder.name} to the Secret's scope.boundTo.${names2.list}, or give the ${holder.kind} its own Secret`,
+        at: referenceAt(holder, edge),
+        related: [{ at: at4(secret, ["spec", "scope", "boundTo"]), message: "what the Secret is bound to" }]
+      }
+    });
+  }
+  return out;
+}
+function referenceAt(holder, edge) {
+  return at4(holder, edge.path);
+}
+var ALLOWED_NAMESPACES_ANNOTATION = "joch.dev/allowed-namespaces";
+function namespaceScoping(cap, surface, ref2) {
+  const tool = cap.resource;
+  const agent = surface.agent;
+  if (tool.namespace === void 0 || tool.namespace === agent.namespace) return [];
+  const safety = isRecord2(tool.spec.safety) ? tool.spec.safety : void 0;
+  if (safety?.allowedAgents !== void 0 || safety?.deniedNamespaces !== void 0) return [];
+  const allowed = (tool.annotations[ALLOWED_NAMESPACES_ANNOTATION] ?? "").split(",").map((n) => n.trim());
+  if (agent.namespace !== void 0 && allowed.includes(agent.namespace)) return [];
+  return [
+    {
+      outcome: "deny",
+      policy: ref2,
+      rule: "JOCH715",
+      reason: "cross-namespace",
+      finding: {
+        code: "JOCH715",
+        message: `agent ${agentName2(agent)} references ${describeRes2(tool)} in another namespace, which does not let namespace ${agent.namespace ?? ""} in`,
+        hint: `the tool's owner lists ${agent.namespace ?? ""} in its ${ALLOWED_NAMESPACES_ANNOTATION} annotation, or the agent uses a tool of its own namespace`
+      }
+    }
+  ];
+}
+
+// src/policy/budgets.ts
+var at5 = (r, path7) => ({ file: r.file, doc: r.doc, path: path7 });
+function sorted(o) {
+  return Object.fromEntries(
+    Object.keys(o).sort().filter((k) => o[k] !== void 0).map((k) => [k, o[k]])
+  );
+}
+function reasonsFor(b, surface, fleet) {
+  const agent = surface.agent;
+  const ns = b.namespace ?? "";
+  const scope = isRecord2(b.spec.scope) ? b.spec.scope : {};
+  const out = [];
+  strings3(scope.agents).forEach((a, i) => agentKeyOf(a, ns) === agent.key && out.push({ why: `scope.agents names ${a}`, at: at5(b, ["spec", "scope", "agents", i]) }));
+  strings3(scope.namespaces).forEach((n, i) => n === agent.namespace && out.push({ why: `scope.namespaces names ${n}`, at: at5(b, ["spec", "scope", "namespaces", i]) }));
+  const teams = new Set(surface.teams.map((t) => t.name));
+  if (agent.labels.team !== void 0) teams.add(agent.labels.team);
+  strings3(scope.teams).forEach((t, i) => teams.has(t) && out.push({ why: `scope.teams names ${t}, the agent's Team`, at: at5(b, ["spec", "scope", "teams", i]) }));
+  if (!strings3(scope.agents).length && !strings3(scope.namespaces).length && !strings3(scope.teams).length && ns === agent.namespace) {
+    out.push({ why: `it has no scope and lives in the agent's namespace`, at: at5(b, ["metadata", "name"]) });
+  }
+  const byAgent = isRecord2(b.spec.allocation) && isRecord2(b.spec.allocation.byAgent) ? b.spec.allocation.byAgent : {};
+  for (const name2 of Object.keys(byAgent)) {
+    if (agentKeyOf(name2, ns) === agent.key) out.push({ why: `allocation.byAgent names ${name2}`, at: at5(b, ["spec", "allocation", "byAgent", name2]) });
+  }
+  const binders = [...surface.teams, ...surface.deployments.flatMap((d) => d.environment ? [d.environment] : [])];
+  const seen = /* @__PURE__ */ new Set();
+  for (const binder of binders) {
+    if (seen.has(binder.key)) continue;
+    seen.add(binder.key);
+    for (const e of fleet.budgetBindings.get(binder.key) ?? []) {
+      if (e.to === b.key) out.push({ why: `${binder.kind} ${binder.name} binds it (${e.path.filter((p) => typeof p === "string").join(".")})`, at: at5(binder, e.path) });
+    }
+  }
+  return out;
+}
+function share(b, agent) {
+  const byAgent = isRecord2(b.spec.allocation) && isRecord2(b.spec.allocation.byAgent) ? b.spec.allocation.byAgent : {};
+  for (const [name2, value] of Object.entries(byAgent)) {
+    if (agentKeyOf(name2, b.namespace ?? "") === agent.key && typeof value === "number") return value;
+  }
+  return void 0;
+}
+function allocatedLimits(limits, fraction) {
+  if (fraction === void 0) return void 0;
+  const out = {};
+  for (const k of ["dailyUsd", "monthlyUsd", "tokenLimitDaily"]) {
+    const v = limits[k];
+    if (typeof v === "number") out[k] = k === "tokenLimitDaily" ? Math.floor(v * fraction) : Math.round(v * fraction * 100) / 100;
+  }
+  return Object.keys(out).length ? sorted(out) : void 0;
+}
+function bindBudgets(surface, fleet, applicable) {
+  return applicable.map((b) => {
+    const reasons = reasonsFor(b, surface, fleet);
+    const limits = isRecord2(b.spec.limits) ? b.spec.limits : {};
+    const fraction = share(b, surface.agent);
+    const budget2 = sorted({
+      allocated: allocatedLimits(limits, fraction),
+      attribution: isRecord2(b.spec.attribution) ? sorted(b.spec.attribution) : void 0,
+      boundBy: reasons.map((r) => r.why),
+      enforcement: isRecord2(b.spec.enforcement) ? sorted(b.spec.enforcement) : void 0,
+      limits: sorted(limits),
+      name: b.name,
+      namespace: b.namespace,
+      share: fraction
+    });
+    return { budget: budget2, at: reasons.map((r) => r.at) };
+  });
 }
 
 // src/policy/conditions.ts
@@ -45197,9 +45938,9 @@ var RUNTIME_BIT = 2;
 var ABSENT_BIT = 4;
 var RUNTIME = TRUE | RUNTIME_BIT;
 var ABSENT = TRUE | ABSENT_BIT;
-function compileCondition(written, value, at5) {
+function compileCondition(written, value, at7) {
   const spec = lookupKey(written);
-  const keyAt = { ...at5, part: "key" };
+  const keyAt = { ...at7, part: "key" };
   if (!spec) {
     return {
       code: "JOCH801",
@@ -45209,15 +45950,15 @@ function compileCondition(written, value, at5) {
     };
   }
   if (typeof value !== "string" && typeof value !== "number" && typeof value !== "boolean") {
-    return { code: "JOCH802", message: `${written}: expected a scalar value, got ${describe5(value)}`, at: at5 };
+    return { code: "JOCH802", message: `${written}: expected a scalar value, got ${describe5(value)}`, at: at7 };
   }
   const matcher = compileMatcher(spec.value, value);
   if (typeof matcher === "string") {
     const hint = spec.value.type === "enum" && typeof value === "string" ? didYouMean(stripOp(value), spec.value.values) : void 0;
-    return { code: "JOCH802", message: `${written}: ${matcher}`, hint, at: at5 };
+    return { code: "JOCH802", message: `${written}: ${matcher}`, hint, at: at7 };
   }
   const test = spec.phase === "runtime" ? () => RUNTIME : (facts) => matcher(facts.get(spec.key));
-  return { key: spec.key, written: value, scope: spec.scope, phase: spec.phase, at: at5, test };
+  return { key: spec.key, written: value, scope: spec.scope, phase: spec.phase, at: at7, test };
 }
 function isConditionError(c) {
   return c.code !== void 0;
@@ -45310,8 +46051,7 @@ function enumMatcher(values, ordered, value) {
 function stringMatcher(value) {
   if (typeof value === "boolean") return `expected a string, got ${String(value)}`;
   const { op, operand } = typeof value === "string" && value.startsWith("!=") ? { op: "!=", operand: value.slice(2).trim() } : { op: "=", operand: String(value) };
-  const glob = operand.includes("*") ? globToRegExp(operand) : void 0;
-  const equal = glob ? (s) => glob.test(s) : (s) => s === operand;
+  const equal = operand.includes("*") ? (s) => globMatches(operand, s) : (s) => s === operand;
   return anyMatcher(op === "!=" ? (s) => !equal(s) : equal, op === "!=");
 }
 function anyMatcher(one, every) {
@@ -45322,9 +46062,28 @@ function anyMatcher(one, every) {
     return one(String(f)) ? TRUE : FALSE;
   };
 }
-function globToRegExp(glob) {
-  const escaped = glob.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&"));
-  return new RegExp(`^${escaped.join(".*")}$`);
+var LINE_BREAK = /[\n\r\u2028\u2029]/;
+function globMatches(glob, text) {
+  let g = 0;
+  let t = 0;
+  let star = -1;
+  let resume = 0;
+  while (t < text.length) {
+    if (g < glob.length && glob[g] !== "*" && glob[g] === text[t]) {
+      g++;
+      t++;
+    } else if (g < glob.length && glob[g] === "*") {
+      star = g++;
+      resume = t;
+    } else if (star !== -1 && !LINE_BREAK.test(text[resume] ?? "")) {
+      g = star + 1;
+      t = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (glob[g] === "*") g++;
+  return g === glob.length;
 }
 
 // src/policy/selector.ts
@@ -45333,19 +46092,19 @@ var matchAll = () => true;
 function labelOf(labels, key2) {
   return Object.hasOwn(labels, key2) ? labels[key2] : void 0;
 }
-function compileSelector(raw, at5) {
+function compileSelector(raw, at7) {
   if (raw === void 0 || raw === null) return matchAll;
-  if (!isRecord3(raw)) return { message: "the selector must be a mapping with matchLabels and/or matchExpressions", at: at5 };
+  if (!isRecord3(raw)) return { message: "the selector must be a mapping with matchLabels and/or matchExpressions", at: at7 };
   for (const k of Object.keys(raw)) {
     if (k !== "matchLabels" && k !== "matchExpressions") {
-      return { message: `unknown selector field "${k}"; a selector has matchLabels and matchExpressions`, at: child(at5, [k], "key") };
+      return { message: `unknown selector field "${k}"; a selector has matchLabels and matchExpressions`, at: child(at7, [k], "key") };
     }
   }
   const parts = [];
-  const labels = compileMatchLabels(raw.matchLabels, child(at5, ["matchLabels"]));
+  const labels = compileMatchLabels(raw.matchLabels, child(at7, ["matchLabels"]));
   if (isError(labels)) return labels;
   if (labels) parts.push(labels);
-  const exprs = compileMatchExpressions(raw.matchExpressions, child(at5, ["matchExpressions"]));
+  const exprs = compileMatchExpressions(raw.matchExpressions, child(at7, ["matchExpressions"]));
   if (isError(exprs)) return exprs;
   parts.push(...exprs);
   if (parts.length === 0) return matchAll;
@@ -45355,12 +46114,12 @@ function compileSelector(raw, at5) {
 function isSelectorError(m) {
   return typeof m !== "function";
 }
-function compileMatchLabels(raw, at5) {
+function compileMatchLabels(raw, at7) {
   if (raw === void 0) return void 0;
-  if (!isRecord3(raw)) return { message: "matchLabels must be a mapping of label to value", at: at5 };
+  if (!isRecord3(raw)) return { message: "matchLabels must be a mapping of label to value", at: at7 };
   const pairs = [];
   for (const [k, v] of Object.entries(raw)) {
-    if (typeof v !== "string") return { message: `matchLabels.${k} must be a string (quote it: "${String(v)}")`, at: child(at5, [k]) };
+    if (typeof v !== "string") return { message: `matchLabels.${k} must be a string (quote it: "${String(v)}")`, at: child(at7, [k]) };
     pairs.push([k, v]);
   }
   if (pairs.length === 1) {
@@ -45369,33 +46128,33 @@ function compileMatchLabels(raw, at5) {
   }
   return (l) => pairs.every(([k, v]) => labelOf(l, k) === v);
 }
-function compileMatchExpressions(raw, at5) {
+function compileMatchExpressions(raw, at7) {
   if (raw === void 0) return [];
-  if (!Array.isArray(raw)) return { message: "matchExpressions must be a list", at: at5 };
+  if (!Array.isArray(raw)) return { message: "matchExpressions must be a list", at: at7 };
   const out = [];
   for (let i = 0; i < raw.length; i++) {
-    const m = compileExpression(raw[i], child(at5, [i]));
+    const m = compileExpression(raw[i], child(at7, [i]));
     if (isError(m)) return m;
     out.push(m);
   }
   return out;
 }
-function compileExpression(raw, at5) {
-  if (!isRecord3(raw)) return { message: "a match expression must be a mapping with key, operator and values", at: at5 };
+function compileExpression(raw, at7) {
+  if (!isRecord3(raw)) return { message: "a match expression must be a mapping with key, operator and values", at: at7 };
   const extra = Object.keys(raw).find((k) => k !== "key" && k !== "operator" && k !== "values");
-  if (extra) return { message: `unknown field "${extra}" in a match expression`, at: child(at5, [extra], "key") };
+  if (extra) return { message: `unknown field "${extra}" in a match expression`, at: child(at7, [extra], "key") };
   const { key: key2, operator, values } = raw;
-  if (typeof key2 !== "string" || key2 === "") return { message: "a match expression needs a label key", at: child(at5, ["key"]) };
+  if (typeof key2 !== "string" || key2 === "") return { message: "a match expression needs a label key", at: child(at7, ["key"]) };
   if (typeof operator !== "string" || !OPERATORS.includes(operator)) {
-    return { message: `operator ${JSON.stringify(operator)} is not one of ${OPERATORS.join(", ")}`, at: child(at5, ["operator"]) };
+    return { message: `operator ${JSON.stringify(operator)} is not one of ${OPERATORS.join(", ")}`, at: child(at7, ["operator"]) };
   }
   const op = operator;
   if (values !== void 0 && (!Array.isArray(values) || values.some((v) => typeof v !== "string"))) {
-    return { message: "values must be a list of strings", at: child(at5, ["values"]) };
+    return { message: "values must be a list of strings", at: child(at7, ["values"]) };
   }
   const list2 = values ?? [];
-  if ((op === "In" || op === "NotIn") && list2.length === 0) return { message: `${op} needs at least one value`, at: child(at5, ["operator"]) };
-  if ((op === "Exists" || op === "DoesNotExist") && list2.length > 0) return { message: `${op} takes no values`, at: child(at5, ["values"]) };
+  if ((op === "In" || op === "NotIn") && list2.length === 0) return { message: `${op} needs at least one value`, at: child(at7, ["operator"]) };
+  if ((op === "Exists" || op === "DoesNotExist") && list2.length > 0) return { message: `${op} takes no values`, at: child(at7, ["values"]) };
   const set2 = new Set(list2);
   switch (op) {
     case "In":
@@ -45417,8 +46176,8 @@ function compileExpression(raw, at5) {
 function isError(v) {
   return typeof v === "object" && v !== null && !Array.isArray(v) && "message" in v;
 }
-function child(at5, more, part) {
-  return { file: at5.file, doc: at5.doc, path: [...at5.path, ...more], ...part ? { part } : {} };
+function child(at7, more, part) {
+  return { file: at7.file, doc: at7.doc, path: [...at7.path, ...more], ...part ? { part } : {} };
 }
 function isRecord3(v) {
   return typeof v === "object" && v !== null && !Array.isArray(v);
@@ -45502,7 +46261,7 @@ function compileSelection(resource, here, defects) {
   return { kind: "selector", namespaces, match };
 }
 function compileRule(raw, index, here) {
-  const at5 = here(["spec", "rules", index]);
+  const at7 = here(["spec", "rules", index]);
   const whenAt = here(["spec", "rules", index, "when"]);
   const name2 = isRecord4(raw) && typeof raw.name === "string" && raw.name !== "" ? raw.name : void 0;
   const id = name2 ?? `rules[${index}]`;
@@ -45514,11 +46273,11 @@ function compileRule(raw, index, here) {
   const requestConditions = [];
   let effect = { outcome: "deny", stops: true };
   if (!isRecord4(raw)) {
-    defect("JOCH805", "a rule must be a mapping with when and an action or a requirement", at5);
+    defect("JOCH805", "a rule must be a mapping with when and an action or a requirement", at7);
   } else {
     const when = raw.when;
     if (!isRecord4(when) || Object.keys(when).length === 0) {
-      defect("JOCH805", "the rule needs a `when` mapping with at least one condition", isRecord4(when) ? whenAt : at5);
+      defect("JOCH805", "the rule needs a `when` mapping with at least one condition", isRecord4(when) ? whenAt : at7);
     } else {
       for (const [k, v] of Object.entries(when)) {
         const c = compileCondition(k, v, here(["spec", "rules", index, "when", k]));
@@ -45549,7 +46308,7 @@ function compileRule(raw, index, here) {
   return {
     index,
     id,
-    at: at5,
+    at: at7,
     whenAt,
     subject,
     conditions,
@@ -45606,9 +46365,9 @@ function parseEffect(rule2, index, here) {
   if (stops) return { outcome: "allow", stops, ...base };
   return { message: "the action neither allows, denies, redacts nor modifies", at: actionAt };
 }
-function parseRequire(raw, at5) {
-  const sub = (k) => ({ ...at5, path: [...at5.path, k] });
-  if (!isRecord4(raw)) return { message: "require must be a mapping", at: at5 };
+function parseRequire(raw, at7) {
+  const sub = (k) => ({ ...at7, path: [...at7.path, k] });
+  if (!isRecord4(raw)) return { message: "require must be a mapping", at: at7 };
   if (raw.approval !== "human") return { message: `require.approval must be "human", got ${JSON.stringify(raw.approval)}`, at: sub("approval") };
   const routing = raw.approvalRouting;
   if (routing !== void 0 && !isRecord4(routing)) return { message: "approvalRouting must be a mapping", at: sub("approvalRouting") };
@@ -45744,9 +46503,11 @@ function createPolicyEngine(input3) {
   function baselineFor(surface, cap, contributions) {
     switch (cap.class) {
       case "tool":
-        return toolBaseline(cap, surface, baseline, contributions);
+        return [...toolBaseline(cap, surface, baseline, contributions), ...namespaceScoping(cap, surface, baseline), ...secretScoping(cap, surface, fleet, baseline)];
       case "mcpServer":
-        return mcpBaseline(cap, surface, baseline);
+        return [...mcpBaseline(cap, surface, baseline), ...secretScoping(cap, surface, fleet, baseline)];
+      case "model":
+        return [...modelScoping(cap, surface, baseline), ...secretScoping(cap, surface, fleet, baseline)];
       case "memory":
         return memoryBaseline(cap, surface, baseline);
       case "agent":
@@ -45831,7 +46592,7 @@ function denialFinding(b, rule2, cap, surface, assumed) {
   const note = assumed?.length ? `; ${assumed.join(", ")} not declared, taken as matching (fail closed)` : "";
   return {
     code: "JOCH811",
-    message: `Policy ${b.ref.namespace ?? ""}/${b.ref.name} rule "${rule2.id}" denies ${what} to agent ${agentName2(surface.agent)}${because}${note}`,
+    message: `Policy ${b.ref.namespace ?? ""}/${b.ref.name} rule "${rule2.id}" denies ${what} to agent ${agentName3(surface.agent)}${because}${note}`,
     related: [{ at: rule2.at, message: `rule "${rule2.id}" of Policy ${b.ref.namespace ?? ""}/${b.ref.name}` }]
   };
 }
@@ -45865,7 +46626,7 @@ function deferredMatch(b, rule2, cap) {
 function describeRef(ref2) {
   return ref2.namespace ? `${ref2.kind} ${ref2.namespace}/${ref2.name}` : `${ref2.kind} ${ref2.name}`;
 }
-function agentName2(r) {
+function agentName3(r) {
   return `${r.namespace ?? ""}/${r.name}`;
 }
 function resourceRef(r) {
@@ -45918,14 +46679,16 @@ var Run = class {
     for (const v of verdicts) for (const m of v.deferred) this.noteDeferred(p, m, agent);
     const runtimeRules = toRuntimeRules(deferredWithCaps);
     const policies2 = [this.baseline, ...p.bindings.map((b) => b.ref)];
+    const budgets2 = bindBudgets(surface, fleet, applicableBudgets(surface, fleet));
     return {
       agent,
       production: surface.production,
-      policies: [{ ref: this.baseline, key: "joch-baseline", at: surface.self.via, via: surface.self.via }, ...p.bindings.map(({ ref: ref2, key: key2, at: at5, via }) => ({ ref: ref2, key: key2, at: at5, via }))],
+      policies: [{ ref: this.baseline, key: "joch-baseline", at: surface.self.via, via: surface.self.via }, ...p.bindings.map(({ ref: ref2, key: key2, at: at7, via }) => ({ ref: ref2, key: key2, at: at7, via }))],
       verdicts,
       runtimeRules,
       findings,
-      bundle: makeBundle(agent.key, policies2, verdicts, runtimeRules)
+      budgets: budgets2,
+      bundle: makeBundle(agent.key, policies2, verdicts, runtimeRules, budgets2.map((b) => b.budget))
     };
   }
   /** Holes in the agent's own manifest are its findings; holes elsewhere are reported once for every agent they affect. */
@@ -45939,7 +46702,7 @@ var Run = class {
       entry.agents.push(agent.key);
       this.sharedHoles.set(id, entry);
     }
-    return composeVerdict(cap, [unresolvedBaseline(cap, `agent ${agentName2(agent)}`, this.baseline)], []);
+    return composeVerdict(cap, [unresolvedBaseline(cap, `agent ${agentName3(agent)}`, this.baseline)], []);
   }
   /** A policy with defects denies the agent: one contribution per defect, on the policy as a capability. */
   defects(b) {
@@ -45966,7 +46729,7 @@ var Run = class {
     this.deferred.set(id, entry);
   }
   finish(agents, policies2) {
-    const sorted = [...agents].sort((a, b) => a.agent.key < b.agent.key ? -1 : a.agent.key > b.agent.key ? 1 : 0);
+    const sorted2 = [...agents].sort((a, b) => a.agent.key < b.agent.key ? -1 : a.agent.key > b.agent.key ? 1 : 0);
     const extra = [];
     for (const { cap, agents: keys2 } of this.sharedHoles.values()) {
       const names2 = keys2.map((k) => k.slice("Agent/".length));
@@ -46001,15 +46764,15 @@ var Run = class {
       );
     }
     const shared = new Set(extra);
-    const agentFindings = sorted.flatMap((a) => a.findings.filter((f) => !shared.has(f.finding)).map((f) => f.finding));
-    const decisions = sorted.reduce((n, a) => n + a.verdicts.length, 0);
-    const runtimeRules = sorted.reduce((n, a) => n + a.runtimeRules.length, 0);
+    const agentFindings = sorted2.flatMap((a) => a.findings.filter((f) => !shared.has(f.finding)).map((f) => f.finding));
+    const decisions = sorted2.reduce((n, a) => n + a.verdicts.length, 0);
+    const runtimeRules = sorted2.reduce((n, a) => n + a.runtimeRules.length, 0);
     return {
       findings: [...agentFindings, ...extra],
-      agents: sorted,
-      bundles: sorted.map((a) => a.bundle),
+      agents: sorted2,
+      bundles: sorted2.map((a) => a.bundle),
       deferred: deferred.sort((a, b) => a.policy + a.rule < b.policy + b.rule ? -1 : 1),
-      stats: { policies: policies2.length, rules: policies2.reduce((n, p) => n + p.rules.length, 0), agents: sorted.length, decisions, runtimeRules }
+      stats: { policies: policies2.length, rules: policies2.reduce((n, p) => n + p.rules.length, 0), agents: sorted2.length, decisions, runtimeRules }
     };
   }
 };
@@ -46074,13 +46837,13 @@ function failedClosed(input3, why) {
     const self = { key: "self", ref: { kind: "Agent", name: g.agent.name, namespace: g.agent.namespace }, class: "agent", via, facts: NO_FACTS };
     const contribution = { outcome: "deny", policy: ref2, rule: "JOCH800", reason: why };
     const verdict = { capability: self, outcome: "deny", decidedBy: contribution, contributions: [contribution], deferred: [] };
-    return { agent: g.agent, production: [], policies: [], verdicts: [verdict], runtimeRules: [], findings: [], bundle: makeBundle(g.agent.key, [ref2], [verdict], []) };
+    return { agent: g.agent, production: [], policies: [], verdicts: [verdict], runtimeRules: [], findings: [], budgets: [], bundle: makeBundle(g.agent.key, [ref2], [verdict], []) };
   });
   const first = input3.graphs[0]?.agent;
-  const at5 = first ? { file: first.file, doc: first.doc, path: ["metadata", "name"] } : { file: ".", line: 1, column: 1 };
+  const at7 = first ? { file: first.file, doc: first.doc, path: ["metadata", "name"] } : { file: ".", line: 1, column: 1 };
   const bundles = agents.map((a) => a.bundle);
   return {
-    findings: [finding2("JOCH800", `policy evaluation failed, so every agent is denied (fail closed): ${why}`, at5)],
+    findings: [finding2("JOCH800", `policy evaluation failed, so every agent is denied (fail closed): ${why}`, at7)],
     agents,
     bundles,
     deferred: [],
@@ -46116,10 +46879,10 @@ function readLocalSourceSync(options) {
       files.push({ path: rel, bytes: read.bytes });
     } else if (read.size !== void 0) {
       findings.push(
-        finding2("JOCH106", `the file is ${read.size} bytes; the limit is ${options.maxFileBytes} (limits.maxFileBytes in joch.yaml)`, at4(display(rel)))
+        finding2("JOCH106", `the file is ${read.size} bytes; the limit is ${options.maxFileBytes} (limits.maxFileBytes in joch.yaml)`, at6(display(rel)))
       );
     } else {
-      findings.push(finding2("JOCH110", `cannot read the file: ${read.error}`, at4(display(rel))));
+      findings.push(finding2("JOCH110", `cannot read the file: ${read.error}`, at6(display(rel))));
     }
   }
   return { snapshot: { root, displayPrefix, files }, findings };
@@ -46144,7 +46907,7 @@ function readBounded(file2, limit) {
     if (fd !== void 0) closeSync(fd);
   }
 }
-function at4(file2) {
+function at6(file2) {
   return { file: file2, line: 1, column: 1 };
 }
 function outside(root, target) {
@@ -46196,12 +46959,12 @@ var Walker = class {
     const real = realPathOrUndefined(abs);
     if (real !== void 0 && !rel.startsWith("..") && outside(this.realRoot, real)) {
       const shown = this.display(rel) || ".";
-      this.findings.push(finding2("JOCH002", `${shown} leads outside the project root through a symbolic link; it was not read`, at4(shown)));
+      this.findings.push(finding2("JOCH002", `${shown} leads outside the project root through a symbolic link; it was not read`, at6(shown)));
       return;
     }
     if (!namedByUser && real !== void 0 && !(YAML_FILE.test(rel) && YAML_FILE.test(real)) && statSync(real).isFile()) {
       const shown = this.display(rel);
-      this.findings.push(finding2("JOCH002", `${shown} is not a YAML file; only .yaml and .yml files are read from the configured paths`, at4(shown)));
+      this.findings.push(finding2("JOCH002", `${shown} is not a YAML file; only .yaml and .yml files are read from the configured paths`, at6(shown)));
       return;
     }
     this.visit(abs, namedByUser);
@@ -46210,14 +46973,14 @@ var Walker = class {
   visit(abs, explicit) {
     const rel = toPosix(path3.relative(this.root, abs));
     if (rel.startsWith("..") || path3.isAbsolute(rel)) {
-      this.findings.push(finding2("JOCH002", `${abs} is outside the project root ${this.root}`, at4(abs)));
+      this.findings.push(finding2("JOCH002", `${abs} is outside the project root ${this.root}`, at6(abs)));
       return;
     }
     let info;
     try {
       info = lstatSync(abs);
     } catch {
-      this.findings.push(finding2("JOCH002", `no such file or folder: ${this.display(rel) || "."}`, at4(this.display(rel) || ".")));
+      this.findings.push(finding2("JOCH002", `no such file or folder: ${this.display(rel) || "."}`, at6(this.display(rel) || ".")));
       return;
     }
     const link2 = info.isSymbolicLink();
@@ -46246,14 +47009,14 @@ var Walker = class {
       target = realpathSync(abs);
     } catch {
       if (mayHoldManifests(void 0)) {
-        this.findings.push(finding2("JOCH107", "the symbolic link is broken; it was not followed", at4(this.display(rel))));
+        this.findings.push(finding2("JOCH107", "the symbolic link is broken; it was not followed", at6(this.display(rel))));
       }
       return void 0;
     }
     if (outside(this.realRoot, target)) {
       if (mayHoldManifests(statSync(target))) {
         this.findings.push(
-          finding2("JOCH107", "the symbolic link points outside the repository root; it was not followed", at4(this.display(rel)), {
+          finding2("JOCH107", "the symbolic link points outside the repository root; it was not followed", at6(this.display(rel)), {
             hint: "copy the target into the repository, or list the link in .jochignore"
           })
         );
@@ -46262,11 +47025,27 @@ var Walker = class {
     }
     return statSync(abs);
   }
+  /**
+   * A folder's entries in name order (so that when two paths reach one
+   * folder, the same one always wins); undefined for a folder already seen (a
+   * link cycle, or a folder reached twice) or one that cannot be read, which
+   * is a finding like an unreadable file.
+   */
+  readFolder(abs, rel) {
+    try {
+      const real = realpathSync(abs);
+      if (this.seenDirs.has(real)) return void 0;
+      this.seenDirs.add(real);
+      return readdirSync2(abs, { withFileTypes: true }).sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+    } catch (e) {
+      const shown = this.display(rel) || ".";
+      this.findings.push(finding2("JOCH110", `cannot read the folder: ${e.code ?? String(e)}; the files in it were not read`, at6(shown)));
+      return void 0;
+    }
+  }
   visitDir(abs, rel) {
-    const real = realpathSync(abs);
-    if (this.seenDirs.has(real)) return;
-    this.seenDirs.add(real);
-    const entries = readdirSync2(abs, { withFileTypes: true }).sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+    const entries = this.readFolder(abs, rel);
+    if (!entries) return;
     for (const e of entries) {
       const childRel = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory()) {
@@ -46298,8 +47077,8 @@ function configuredPaths(loaded) {
     const abs = path4.resolve(loaded.root, p);
     const rel = path4.relative(loaded.root, abs);
     if (rel === ".." || rel.startsWith(`..${path4.sep}`) || path4.isAbsolute(rel)) {
-      const at5 = { file: loaded.file ?? "joch.yaml", doc: 0, path: ["paths", i] };
-      findings.push(finding2("JOCH002", `joch.yaml: paths: ${p} is outside the project root; only files and folders inside it are read`, at5));
+      const at7 = { file: loaded.file ?? "joch.yaml", doc: 0, path: ["paths", i] };
+      findings.push(finding2("JOCH002", `joch.yaml: paths: ${p} is outside the project root; only files and folders inside it are read`, at7));
     } else {
       include.push(abs);
     }
@@ -46381,9 +47160,9 @@ async function runValidate(input3) {
 
 // src/pipeline/compile.ts
 function finish2(run, diagnostics, output2, timings) {
-  const sorted = sortDiagnostics(diagnostics);
-  const summary = summarize(sorted, run.set.files.length, run.set.resources.length);
-  return { validation: run, output: output2, refused: output2 === void 0 || summary.errors > 0, diagnostics: sorted, summary, timings };
+  const sorted2 = sortDiagnostics(diagnostics);
+  const summary = summarize(sorted2, run.set.files.length, run.set.resources.length);
+  return { validation: run, output: output2, refused: output2 === void 0 || summary.errors > 0, diagnostics: sorted2, summary, timings };
 }
 async function runCompile(input3) {
   const checks = new Set(input3.withoutPolicy ? ALL_CHECKS : PIPELINE_CHECKS);
@@ -46391,8 +47170,8 @@ async function runCompile(input3) {
   const timings = { ...run.timings };
   const extra = [];
   if (input3.withoutPolicy) {
-    const at5 = { file: run.project.config.file ?? ".", line: 1, column: 1 };
-    extra.push(finding2("JOCH910", "compiled without the policy stage: the CompiledAgentManifests have no policy section", at5));
+    const at7 = { file: run.project.config.file ?? ".", line: 1, column: 1 };
+    extra.push(finding2("JOCH910", "compiled without the policy stage: the CompiledAgentManifests have no policy section", at7));
   }
   const resolve = findingResolver(run.set.texts, run.project.config);
   const before = [...run.diagnostics, ...resolve(extra)];
@@ -46406,10 +47185,12 @@ async function runCompile(input3) {
     bundles: new Map((run.policy?.bundles ?? []).map((b) => [b.agent, b])),
     revision: run.snapshot.revision,
     commitTime: run.snapshot.commitTime ?? input3.sourceDateEpoch,
-    displayPrefix: run.snapshot.displayPrefix
+    displayPrefix: run.snapshot.displayPrefix,
+    workloads: run.project.config.config.workloads
   });
   timings.compile = performance.now() - start;
-  return finish2(run, [...before, ...resolve(output2.findings)], output2, timings);
+  const leaks = emissionFindings(compiledEmissions(output2));
+  return finish2(run, [...before, ...resolve([...output2.findings, ...leaks])], output2, timings);
 }
 
 // src/pipeline/snapshot.ts
@@ -46450,15 +47231,17 @@ function runSnapshot(input3) {
         bundles: new Map(policy.bundles.map((b) => [b.agent, b])),
         revision: snapshot.revision,
         commitTime: snapshot.commitTime,
-        displayPrefix: snapshot.displayPrefix
+        displayPrefix: snapshot.displayPrefix,
+        workloads: config2.workloads
       })
     );
-    diagnostics = [...diagnostics, ...time3("report", () => resolve(output2?.findings ?? []))];
+    const leaks = time3("guard", () => output2 ? emissionFindings(compiledEmissions(output2)) : []);
+    diagnostics = [...diagnostics, ...time3("report", () => resolve([...output2?.findings ?? [], ...leaks]))];
   }
-  const sorted = sortDiagnostics(diagnostics);
-  const summary = summarize(sorted, set2.files.length, set2.resources.length);
+  const sorted2 = sortDiagnostics(diagnostics);
+  const summary = summarize(sorted2, set2.files.length, set2.resources.length);
   const refused = summary.errors > 0 || input3.compile !== false && output2 === void 0;
-  return { config: loaded, snapshot, set: set2, validation, graphs, policy, output: refused ? void 0 : output2, refused, diagnostics: sorted, summary, timings };
+  return { config: loaded, snapshot, set: set2, validation, graphs, policy, output: refused ? void 0 : output2, refused, diagnostics: sorted2, summary, timings };
 }
 function configOfSnapshot(snapshot) {
   const source = CONFIG_FILES.map((name2) => snapshot.files.find((f) => f.path === name2)).find((f) => f !== void 0);
@@ -46542,14 +47325,14 @@ function catBlobs(workspace, oids) {
       if (code !== 0) return resolve({ ok: false, reason: `git cat-file exited with ${code}: ${stderr.trim()}` });
       const out = Buffer.concat(chunks);
       const contents = [];
-      let at5 = 0;
+      let at7 = 0;
       for (const oid of oids) {
-        const eol = out.indexOf(10, at5);
-        const header = out.subarray(at5, eol).toString("latin1").split(" ");
+        const eol = out.indexOf(10, at7);
+        const header = out.subarray(at7, eol).toString("latin1").split(" ");
         if (header[0] !== oid || header[1] !== "blob") return resolve({ ok: false, reason: `git cat-file: object ${oid} is missing from the checkout` });
         const size = Number(header[2]);
         contents.push(out.subarray(eol + 1, eol + 1 + size));
-        at5 = eol + 1 + size + 1;
+        at7 = eol + 1 + size + 1;
       }
       resolve({ ok: true, contents });
     });
@@ -46583,7 +47366,7 @@ function findEscalations(input3) {
       if (!code || risk.severity === "low") continue;
       const level2 = risk.severity;
       const gained = added.has(risk.component) || !diff.before;
-      const message = `${agentName3(diff.agent)}: ${risk.message}`;
+      const message = `${agentName4(diff.agent)}: ${risk.message}`;
       const place = placeOf(graph, risk, gained);
       const severity = input3.failAt && (input3.failAt === "medium" || level2 === "high") ? "error" : "warning";
       out.push({
@@ -46601,7 +47384,7 @@ function findEscalations(input3) {
   }
   return out;
 }
-function agentName3(key2) {
+function agentName4(key2) {
   return key2.replace(/^Agent\//, "");
 }
 function placeOf(graph, risk, gained) {
@@ -46610,7 +47393,7 @@ function placeOf(graph, risk, gained) {
   const agentAt = { file: graph.agent.file, doc: graph.agent.doc, path: ["metadata", "name"] };
   if (!reached2) return { at: agentAt, related: [] };
   if (gained || !own2) return { at: reached2.via, related: own2 ? [{ at: own2, message: `${reached2.resource.kind} ${reached2.resource.name} is defined here` }] : [] };
-  return { at: own2, related: [{ at: reached2.via, message: `${agentName3(graph.agent.key)} reaches it here` }] };
+  return { at: own2, related: [{ at: reached2.via, message: `${agentName4(graph.agent.key)} reaches it here` }] };
 }
 function reachedBy(graph, key2) {
   const lists = [
@@ -46648,8 +47431,8 @@ function ownPlace(r, riskCode) {
     node2 = node2[seg];
     depth++;
   }
-  const at5 = depth ? wanted2.slice(0, depth) : ["metadata", "name"];
-  return { file: r.file, doc: r.doc, path: at5 };
+  const at7 = depth ? wanted2.slice(0, depth) : ["metadata", "name"];
+  return { file: r.file, doc: r.doc, path: at7 };
 }
 
 // src/action/github.ts
@@ -46907,7 +47690,7 @@ function verdictLine(v) {
   const esc2 = v.escalations.length ? ` \xB7 ${plural3(v.escalations.length, "escalation")}${high ? ` (${high} high)` : ""}` : "";
   const changed = v.escalations.filter((e) => !e.gained).map((e) => e.risk.message);
   const changes = changed.length ? ` \xB7 ${changed.slice(0, 3).join("; ")}${changed.length > 3 ? `; and ${changed.length - 3} more` : ""}` : "";
-  return `- ${mark} **${agentName3(v.agent)}** (${where}) \xB7 ${gains} \xB7 ${loses}${changes}${esc2}`;
+  return `- ${mark} **${agentName4(v.agent)}** (${where}) \xB7 ${gains} \xB7 ${loses}${changes}${esc2}`;
 }
 var OPEN_VERDICTS = 30;
 var MAX_ROWS = 50;
@@ -46937,9 +47720,9 @@ function renderReport(f) {
     lines.push(`### Escalations (${f.escalations.length})`, "", "| | agent | where | what |", "|---|---|---|---|");
     const rows = f.escalations.slice(0, MAX_ROWS);
     for (const e of rows) {
-      const at5 = e.finding.at;
-      const where = "line" in at5 ? `${at5.file}:${at5.line}` : at5.file;
-      lines.push(`| ${e.level} | ${agentName3(e.agent)} | \`${cell2(where)}\` | ${cell2(e.risk.message)} |`);
+      const at7 = e.finding.at;
+      const where = "line" in at7 ? `${at7.file}:${at7.line}` : at7.file;
+      lines.push(`| ${e.level} | ${agentName4(e.agent)} | \`${cell2(where)}\` | ${cell2(e.risk.message)} |`);
     }
     if (f.escalations.length > rows.length) lines.push("", `\u2026and ${f.escalations.length - rows.length} more; the annotations and the SARIF file have them all.`);
     lines.push("");

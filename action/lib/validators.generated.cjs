@@ -30332,4 +30332,4 @@ function validate236(data, { instancePath = "", parentData, parentDataProperty, 
   return errors === 0;
 }
 validate236.evaluated = { "props": true, "dynamicProps": false, "dynamicItems": false };
-exports.schemasHash = "a2e4fba78699a9b91c700fff404f5b7fd5794ca382492b29cba5b4d4407fcc71";
+exports.schemasHash = "1d733bffca595d36f095ff5ecd1e234adc9eb7d91c13e032b8cb02f4fa6fe2a3";
