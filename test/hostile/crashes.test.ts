@@ -51,7 +51,7 @@ describe('a folder that cannot be read', () => {
     // Permissions do not stop the superuser: read as an unprivileged user then, through the built CLI.
     const asUser = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
     if (process.getuid?.() === 0) chmodSync(root, 0o755);
-    const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/joch.js'), 'validate', '--format', 'json'], { cwd: root, encoding: 'utf8', ...asUser });
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/joch.js'), 'validate', '-o', 'json'], { cwd: root, encoding: 'utf8', ...asUser });
     chmodSync(locked, 0o755);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(1);
@@ -67,13 +67,13 @@ describe('an exception that escapes a command', () => {
   it('is one line on stderr with exit 2; --debug or JOCH_DEBUG=1 shows the stack', async () => {
     const root = fleetWith({ 'not-a-folder': 'x' });
     // An output folder under a file: the write fails below the command, where nothing expects it.
-    const plain = await cli(['compile', '-o', 'not-a-folder/out'], root);
+    const plain = await cli(['compile', '--output-dir', 'not-a-folder/out'], root);
     expect(plain.code).toBe(2);
-    expect(plain.stderr).toMatch(/^joch compile: internal error: ENOTDIR: .*--debug or JOCH_DEBUG=1.*\n$/);
+    expect(plain.stderr).toMatch(/^joch compile: internal error: ENOTDIR: .*run again with --debug for the stack trace.*\n$/);
     expect(plain.stderr.split('\n')).toHaveLength(2);
-    for (const debug of [await cli(['compile', '-o', 'not-a-folder/out', '--debug'], root), await cli(['compile', '-o', 'not-a-folder/out'], root, { env: { JOCH_DEBUG: '1' } })]) {
+    for (const debug of [await cli(['compile', '--output-dir', 'not-a-folder/out', '--debug'], root), await cli(['compile', '--output-dir', 'not-a-folder/out'], root, { env: { JOCH_DEBUG: '1' } })]) {
       expect(debug.code).toBe(2);
-      expect(debug.stderr).toMatch(/^joch compile: internal error: Error: ENOTDIR[^\n]*\n\s+at /);
+      expect(debug.stderr).toMatch(/^joch compile: internal error: ENOTDIR[^\n]*\nError: ENOTDIR[^\n]*\n\s+at /);
     }
   });
 });

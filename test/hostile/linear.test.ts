@@ -59,7 +59,7 @@ describe('patterns on untrusted text are linear', () => {
       'tool.yaml': `apiVersion: joch.dev/v1alpha1\nkind: Tool\nmetadata:\n  name: long\nspec:\n  type: http\n  description: ${fill('a-')}\n`,
     });
     const start = performance.now();
-    const r = await cli(['validate', '--format', 'json'], repo.root);
+    const r = await cli(['validate', '-o', 'json'], repo.root);
     expect(performance.now() - start).toBeLessThan(20_000);
     expect(r.code).not.toBe(2);
     const json = JSON.parse(r.stdout) as JsonReport;

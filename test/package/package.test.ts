@@ -101,7 +101,12 @@ describe('the tarball', () => {
     expect(packed).toContain('dist/pipeline/index.d.ts');
     expect(packed).toContain('dist/schema/validators.generated.cjs');
     for (const f of readdirSync(path.join(ROOT, 'schemas'))) expect(packed).toContain(`schemas/${f}`);
-    for (const f of readdirSync(path.join(ROOT, 'templates'))) expect(packed).toContain(`templates/${f}`);
+    // Every template file, including the scaffold of `joch init` and its dot-folders.
+    const templates = readdirSync(path.join(ROOT, 'templates'), { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => path.relative(ROOT, path.join(e.parentPath, e.name)).split(path.sep).join('/'));
+    expect(templates).toContain('templates/init/.jochignore');
+    for (const f of templates) expect(packed).toContain(f);
     const strays = packed.filter((f) => /^(src|test|bench|examples|docs)\//.test(f) || f.endsWith('.ts') && !f.endsWith('.d.ts') || f.endsWith('.map') || f.endsWith('.tsbuildinfo'));
     expect(strays).toEqual([]);
   });
@@ -182,10 +187,10 @@ describe('a global install of the tarball', () => {
     expect(validate.stdout).toMatch(/^OK 0 errors, 0 warnings/m);
     expect(validate.code).toBe(0);
 
-    const compile = run(joch, ['compile', '-o', path.join(work, 'installed')], { cwd: fleet });
+    const compile = run(joch, ['compile', '--output-dir', path.join(work, 'installed')], { cwd: fleet });
     expect(compile.stderr).toBe('');
     expect(compile.code).toBe(0);
-    const fromCheckout = ok(run(process.execPath, [path.join(ROOT, 'bin', 'joch.js'), 'compile', '-o', path.join(work, 'checkout')], { cwd: fleet }), 'checkout compile');
+    const fromCheckout = ok(run(process.execPath, [path.join(ROOT, 'bin', 'joch.js'), 'compile', '--output-dir', path.join(work, 'checkout')], { cwd: fleet }), 'checkout compile');
     expect(fromCheckout.code).toBe(0);
     sameTree(path.join(work, 'checkout'), path.join(work, 'installed'));
     expect(listFiles(path.join(work, 'installed')).some((f) => f.startsWith('crds/'))).toBe(true);
