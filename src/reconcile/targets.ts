@@ -84,6 +84,7 @@ export class ClusterTarget implements SyncTarget {
 
   async apply(request: ApplyRequest): Promise<TargetResult> {
     const result = await applySet(request.desired, {
+      sourceCommit: request.revision,
       kubeconfig: this.options.kubeconfig,
       inventory: this.options.inventory,
       ...(this.options.fieldManager ? { fieldManager: this.options.fieldManager } : {}),
