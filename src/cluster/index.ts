@@ -23,3 +23,5 @@ export {
   PRUNE_DISABLED,
 } from './inventory.js';
 export type * from './types.js';
+export { MemberWatch, lastWriter } from './watch.js';
+export type { DriftEvent, MemberWatchOptions, WatchStats } from './watch.js';

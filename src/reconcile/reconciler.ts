@@ -167,6 +167,8 @@ export class Reconciler {
   private lastDrift: SyncSummary['lastDriftCorrection'];
   /** The revision an unattended replica last saw refused or failed, for `ready`. */
   private lastReport: CycleReport | undefined;
+  /** The member watch saw a change: the next cycle is a drift check. */
+  private driftRequested = false;
 
   constructor(private readonly options: ReconcilerOptions) {
     this.backoff = new Backoff(options.backoff);
@@ -194,6 +196,11 @@ export class Reconciler {
     return this.summary;
   }
 
+  /** A drift check was requested (by the member watch) and has not run yet. */
+  get driftPending(): boolean {
+    return this.driftRequested;
+  }
+
   /** The last applied revision, if any since start. */
   get appliedRevision(): string | undefined {
     return this.good?.compiled.revision;
@@ -214,6 +221,17 @@ export class Reconciler {
   start(): void {
     if (this.loopDone) return;
     this.loopDone = this.loop();
+  }
+
+  /**
+   * A drift check as soon as the current cycle (if any) ends: a member was
+   * changed by someone else (the member watch's way in). Requests while a
+   * check is pending make one check.
+   */
+  requestDriftCheck(reason = 'member changed'): void {
+    if (!this.good) return;
+    this.driftRequested = true;
+    this.trigger(reason);
   }
 
   /** A cycle as soon as the current one (if any) ends: the webhook's way in. */
@@ -299,7 +317,8 @@ export class Reconciler {
     const revision = update.revision;
     if (update.rewritten) this.options.logger?.warn({ revision }, 'the followed ref was rewritten (force-push or moved tag); following it');
 
-    const driftDue = this.good !== undefined && this.now().getTime() - this.lastApplyAt >= this.options.driftIntervalMs;
+    const driftDue = this.good !== undefined && (this.driftRequested || this.now().getTime() - this.lastApplyAt >= this.options.driftIntervalMs);
+    this.driftRequested = false;
     const fresh = revision !== this.decided || this.retry === revision;
     if (!fresh && !driftDue && !force) {
       // The source is back after an outage: the status says again what is applied.
