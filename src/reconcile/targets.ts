@@ -154,6 +154,11 @@ export class ClusterTarget implements SyncTarget {
     }
   }
 
+  /** `Kind.group` of the kinds applied last time (benchmarks). */
+  appliedKinds(): string[] {
+    return [...new Set(Object.entries(this.applied?.objects ?? {}).filter(([, o]) => o.hash).map(([key]) => groupKindOfKey(key)))].sort();
+  }
+
   /** The member watch, when one runs (tests, benchmarks). */
   get memberWatch(): MemberWatch | undefined {
     return this.watch?.members;
