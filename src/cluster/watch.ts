@@ -96,7 +96,10 @@ export class MemberWatch {
   private async follow(gk: string, mapping: ResourceMapping): Promise<void> {
     const selector = `${APPLYSET_PART_OF_LABEL}=${applySetId(this.options.inventory)}`;
     const backoff = this.options.backoff ?? { initialMs: 500, maxMs: 30_000 };
-    const signal = this.abort.signal;
+    // A signal per kind: one shared by every kind's requests would collect a listener per open watch.
+    const own = new AbortController();
+    this.abort.signal.addEventListener('abort', () => own.abort(), { once: true });
+    const signal = own.signal;
     let resourceVersion: string | undefined;
     let delay = backoff.initialMs;
     while (!signal.aborted) {
