@@ -317,7 +317,10 @@ export class Reconciler {
     const revision = update.revision;
     if (update.rewritten) this.options.logger?.warn({ revision }, 'the followed ref was rewritten (force-push or moved tag); following it');
 
-    const driftDue = this.good !== undefined && (this.driftRequested || this.now().getTime() - this.lastApplyAt >= this.options.driftIntervalMs);
+    const intervalDue = this.good !== undefined && this.now().getTime() - this.lastApplyAt >= this.options.driftIntervalMs;
+    const driftDue = intervalDue || (this.good !== undefined && this.driftRequested);
+    // Asked for by the member watch alone: only the objects it reported need comparing.
+    const watchedOnly = this.driftRequested && !intervalDue && !force;
     this.driftRequested = false;
     const fresh = revision !== this.decided || this.retry === revision;
     if (!fresh && !driftDue && !force) {
@@ -346,7 +349,7 @@ export class Reconciler {
     if (this.suspendedFlag) return finish({ ...(await this.suspendedCycle(revision)), ranPipeline });
     // Going back to the last good revision after a failed apply is an apply, not a drift check.
     const driftCheck = this.good?.compiled.revision === subject.revision && this.retry === undefined;
-    return finish({ ...(await this.apply(subject, driftCheck, revision, timings)), ranPipeline });
+    return finish({ ...(await this.apply(subject, driftCheck, revision, timings, driftCheck && watchedOnly && !fresh)), ranPipeline });
   }
 
   // ---------------------------------------------------------------------------
@@ -427,6 +430,7 @@ export class Reconciler {
     driftCheck: boolean,
     observed: string,
     timings: Record<string, number>,
+    reportedOnly = false,
   ): Promise<Omit<CycleReport, 'durationMs' | 'timings' | 'reason' | 'ranPipeline'>> {
     const { revision, run } = compiled;
     const output = run.output;
@@ -439,7 +443,7 @@ export class Reconciler {
     // After a failed apply the retry reads the whole ApplySet: what the failed run saw may be partial.
     const trustLastApply = !driftCheck && !this.wasStandby && this.retry === undefined;
     this.wasStandby = false;
-    const result = await this.options.target.apply({ revision, output, desired: compiled.desired, driftCheck, trustLastApply });
+    const result = await this.options.target.apply({ revision, output, desired: compiled.desired, driftCheck, trustLastApply, reportedOnly });
     timings.apply = performance.now() - t;
     const errors = result.errors.map(fromClusterError);
     const now = this.now();

@@ -36,6 +36,12 @@ export interface ApplyRequest {
    * another replica may have applied since.
    */
   readonly trustLastApply: boolean;
+  /**
+   * A drift check asked for by the member watch: only the members it
+   * reported changed or deleted are read and compared, the rest is trusted
+   * as last applied. The drift interval's check reads everything.
+   */
+  readonly reportedOnly?: boolean | undefined;
 }
 
 export interface ObjectChange {
@@ -88,6 +94,8 @@ export class ClusterTarget implements SyncTarget {
   /** What the last run left in place, for the next run's `since`. */
   private applied: AppliedState | undefined;
   private watch: { readonly kinds: string; readonly members: MemberWatch } | undefined;
+  /** Keys of members the watch reported changed by someone else since the last apply. */
+  private reported = new Set<string>();
 
   constructor(private readonly options: ClusterTargetOptions) {
     const server = options.kubeconfig.getCurrentCluster()?.server ?? 'the cluster';
@@ -95,13 +103,14 @@ export class ClusterTarget implements SyncTarget {
   }
 
   async apply(request: ApplyRequest): Promise<TargetResult> {
+    const since = this.sinceFor(request);
     const result = await applySet(request.desired, {
       sourceCommit: request.revision,
       kubeconfig: this.options.kubeconfig,
       inventory: this.options.inventory,
       ...(this.options.fieldManager ? { fieldManager: this.options.fieldManager } : {}),
       ...(this.options.requestTimeoutMs ? { requestTimeoutMs: this.options.requestTimeoutMs } : {}),
-      ...(request.trustLastApply && this.applied ? { since: this.applied } : {}),
+      ...(since ? { since } : {}),
       prune: true,
     });
     // Absent when the run did not see the whole ApplySet: the next run reads everything.
@@ -125,6 +134,21 @@ export class ClusterTarget implements SyncTarget {
     };
   }
 
+  /**
+   * What the run may take as up to date: everything of the last apply
+   * (incremental), that less the reported members (a drift check asked for
+   * by the watch), or nothing (a full drift check reads every member).
+   */
+  private sinceFor(request: ApplyRequest): AppliedState | undefined {
+    const reported = this.reported;
+    this.reported = new Set();
+    if (!this.applied) return undefined;
+    if (request.reportedOnly && reported.size > 0) {
+      return { applySetId: this.applied.applySetId, objects: Object.fromEntries(Object.entries(this.applied.objects).filter(([key]) => !reported.has(key))) };
+    }
+    return request.trustLastApply ? this.applied : undefined;
+  }
+
   /** Watches the kinds of what is applied; a new set of kinds restarts the watch. Never fails an apply. */
   private async watchMembers(applied: AppliedState): Promise<void> {
     const onDrift = this.options.onDrift;
@@ -145,7 +169,9 @@ export class ClusterTarget implements SyncTarget {
         onDrift: (event) => {
           const current = this.applied?.objects ?? {};
           const key = `${event.ref.apiVersion.includes('/') ? event.ref.apiVersion.split('/')[0] : ''}/${event.ref.kind}/${event.ref.namespace ?? ''}/${event.ref.name}`;
-          if (current[key]?.hash) onDrift(event);
+          if (!current[key]?.hash) return;
+          this.reported.add(key);
+          onDrift(event);
         },
       });
       this.watch = { kinds: kinds.join(','), members };
@@ -157,6 +183,11 @@ export class ClusterTarget implements SyncTarget {
   /** `Kind.group` of the kinds applied last time (benchmarks). */
   appliedKinds(): string[] {
     return [...new Set(Object.entries(this.applied?.objects ?? {}).filter(([, o]) => o.hash).map(([key]) => groupKindOfKey(key)))].sort();
+  }
+
+  /** Members the watch reported since the last apply (tests). */
+  get reportedCount(): number {
+    return this.reported.size;
   }
 
   /** The member watch, when one runs (tests, benchmarks). */

@@ -108,10 +108,13 @@ describeCluster(
       const victim = cms.items[0]?.metadata?.name as string;
       await kc.makeApiClient(CoreV1Api).deleteNamespacedConfigMap({ name: victim, namespace: 'team-000' });
       // The member watch sees both at once: the next cycle is a drift check, long before the drift interval.
-      await eventually('the member watch to ask for a drift check', () => sync.reconciler.driftPending || undefined);
+      await eventually('the member watch to report both', () => (sync.target instanceof ClusterTarget && sync.target.reportedCount === 2) || undefined);
+      expect(sync.reconciler.driftPending).toBe(true);
       const drift = await sync.reconciler.runCycle();
       expect(drift).toMatchObject({ result: 'drift-checked', drifted: 2 });
       expect(changed(drift.changes)).toEqual(['Agent team-000/agent-00001', `ConfigMap team-000/${victim}`].sort());
+      // Only the two reported members were read: no listing of the ApplySet.
+      expect(drift.counters).toMatchObject({ lists: 0 });
       expect((await getObject(kc, 'joch.dev/v1alpha1', 'Agent', 'team-000', 'agent-00001'))?.spec?.displayName).toBe('Agent 1');
       expect(await getObject(kc, 'v1', 'ConfigMap', 'team-000', victim)).toBeDefined();
       expect(await events(kc, 'team-000', 'agent-00001')).toEqual(expect.arrayContaining([expect.stringMatching(/^DriftCorrected: put back/)]));
