@@ -170,7 +170,9 @@ export async function apply(argv: string[], ctx: CommandContext): Promise<number
   else ctx.stdout(formatApplyResultText(result, { errors: false }));
 
   // A refused run changed nothing, so it rewrites no status: the refusal goes on the inventory as an Event.
-  const statusErrors = wroteAnything(result) || result.complete ? await writeResourceStatus(p, result, revision) : await recordRefusal(p, result);
+  const refused = !result.complete && !wroteAnything(result);
+  const statusErrors = refused ? [] : await writeResourceStatus(p, result, revision);
+  if (refused) await recordRefusal(p, result);
   for (const line of summarizeErrors([...result.errors, ...statusErrors])) ctx.stderr(`${line}\n`);
   return result.complete && result.errors.length === 0 ? 0 : 1;
 }
@@ -195,11 +197,12 @@ async function writeResourceStatus(p: Prepared, result: ApplyResult, revision: s
   return written.errors;
 }
 
-async function recordRefusal(p: Prepared, result: ApplyResult): Promise<ClusterError[]> {
+/** An Event on the ApplySet parent, where `kubectl describe` shows it; not when the API server could not be reached at all. */
+async function recordRefusal(p: Prepared, result: ApplyResult): Promise<void> {
+  if (result.errors.some((e) => e.code === 'unreachable')) return;
   const first = result.errors[0];
   const message = `apply refused, nothing written: ${result.errors.length} error(s)${first ? `; first: ${formatClusterError(first)}` : ''}`;
   await new EventRecorder(p.kubeconfig, 'joch-apply').record([{ object: result.inventory.parent, reason: 'ApplyRefused', message }]);
-  return [];
 }
 
 function durationMs(s: string): number {
