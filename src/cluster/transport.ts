@@ -169,7 +169,16 @@ export class KubeClient {
     const fullPath = this.basePath + path + queryString({ ...query, watch: '1' });
     await new Promise<void>((resolve, reject) => {
       if (signal.aborted) return resolve();
-      const req = httpsRequest({ host: this.host, port: this.port, method: 'GET', path: fullPath, headers, agent: this.agent, signal }, (res: IncomingMessage) => {
+      // Not `signal` in the request options: a renewed watch must not leave a listener on it each time.
+      const stop = () => req.destroy();
+      signal.addEventListener('abort', stop, { once: true });
+      const settle = <T>(done: (v: T) => void) => (v: T) => {
+        signal.removeEventListener('abort', stop);
+        done(v);
+      };
+      resolve = settle(resolve);
+      reject = settle(reject);
+      const req = httpsRequest({ host: this.host, port: this.port, method: 'GET', path: fullPath, headers, agent: this.agent }, (res: IncomingMessage) => {
         const status = res.statusCode ?? 0;
         let pending = '';
         const chunks: Buffer[] = [];

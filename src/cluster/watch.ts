@@ -12,6 +12,7 @@
  * exponential backoff. What a quiet hour costs: per kind, one watch request
  * per `watchSeconds` (plus a list after a 410), nothing else.
  */
+import { setMaxListeners } from 'node:events';
 import { APPLYSET_PART_OF_LABEL, applySetId, parseGroupKind } from './inventory.js';
 import { openClient } from './context.js';
 import { RestMapper, apiVersionOf, resourcePath } from './discovery.js';
@@ -63,6 +64,8 @@ export class MemberWatch {
     // One connection per watched kind stays open: the pool must hold them all, and a few requests more.
     const client = await openClient({ ...options, concurrency: options.groupKinds.length + 4 });
     const watch = new MemberWatch(client, options);
+    // Each watched kind listens on the stop signal once.
+    setMaxListeners(options.groupKinds.length + 1, watch.abort.signal);
     try {
       const mapper = await RestMapper.discover(client);
       for (const gk of new Set(options.groupKinds)) {
