@@ -6,14 +6,18 @@
  *     where the time goes;
  *   - a no-op cycle (same revision): duration, Git requests, API calls;
  *   - a no-op drift check (same revision, cluster compared): duration and API
- *     calls by kind.
+ *     calls by kind;
+ *   - drift to correction: a ConfigMap edited by hand (another field manager)
+ *     until the loop has put it back, found by the member watch;
+ *   - an idle window: the API requests the loop and its member watch make,
+ *     and what an hour of that costs.
  * Figures, not assertions. Also runnable alone: node --import tsx bench/sync.ts [agents] [rounds]
  */
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CoreV1Api } from '@kubernetes/client-node';
-import { createSyncRuntime, parseSyncOptions, signGithubPayload, type CycleReport, type SyncRuntime } from '../src/reconcile/index.js';
+import { CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { ClusterTarget, createSyncRuntime, parseSyncOptions, signGithubPayload, type CycleReport, type SyncRuntime } from '../src/reconcile/index.js';
 import { kubeBinaries, startTestCluster, type TestCluster } from '../test/cluster/harness.js';
 import { RepoFixture, startGitHttpServer, type GitHttpServer } from '../test/support/git-http-server.js';
 import { generateFleet } from './fleet.js';
@@ -110,6 +114,7 @@ export async function benchSync(ctx: BenchContext): Promise<void> {
     const drift = await sync.reconciler.runCycle({ force: true, reason: 'bench-drift' });
     const driftMs = performance.now() - t;
     ctx.report(`no-op drift check (same revision, cluster compared): ${fmtMs(driftMs)}, result ${drift.result}, ${drift.drifted} drifted, API ${drift.counters ? counters(drift.counters) : 'n/a'}`);
+    await benchDrift(ctx, sync, cluster, drift);
     ctx.report('');
   } finally {
     await runtime?.shutdown(5_000);
@@ -117,6 +122,56 @@ export async function benchSync(ctx: BenchContext): Promise<void> {
     await git?.close();
     rmSync(root, { recursive: true, force: true });
   }
+}
+
+/** Hand edits put back by the loop (the member watch asks for a drift check), then an idle window. */
+async function benchDrift(ctx: BenchContext, sync: SyncRuntime, cluster: TestCluster, driftCheck: CycleReport): Promise<void> {
+  const target = sync.target;
+  const watch = target instanceof ClusterTarget ? target.memberWatch : undefined;
+  if (!watch) {
+    ctx.report('drift to correction: no member watch (not a cluster target)');
+    return;
+  }
+  await watch.established();
+  const core = cluster.kubeconfig.makeApiClient(CoreV1Api);
+  const cms = await core.listNamespacedConfigMap({ namespace: 'team-000', labelSelector: 'app.kubernetes.io/managed-by=joch' });
+  const cm = cms.items[0];
+  if (!cm?.metadata?.name || !cm.data) throw new Error('no ConfigMap of ours in team-000');
+  const name = cm.metadata.name;
+  const key = Object.keys(cm.data)[0] as string;
+  const latencies: number[] = [];
+  for (let i = 0; i < Math.max(3, ctx.runs); i++) {
+    const cycles = sync.reconciler.lastCycle;
+    await core.patchNamespacedConfigMap({ name, namespace: 'team-000', body: { data: { [key]: `edited by hand ${i}` } }, fieldManager: 'kubectl-edit' }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    const edited = performance.now();
+    // The loop's own record of the correction: no reads of ours while we wait.
+    await until(() => sync.reconciler.lastCycle !== cycles && sync.reconciler.lastCycle?.result === 'drift-checked' && (sync.reconciler.lastCycle?.drifted ?? 0) > 0, 120_000);
+    latencies.push(performance.now() - edited);
+  }
+  latencies.sort((a, b) => a - b);
+  ctx.report(
+    `drift to correction (ConfigMap edited by another field manager until put back; drift interval 1 h): best ${fmtMs(latencies[0] as number)}, median ${fmtMs(latencies[Math.floor(latencies.length / 2)] as number)} over ${latencies.length} edits`,
+  );
+
+  const windowMs = Number(process.env['JOCH_BENCH_IDLE_MS'] ?? 120_000);
+  const before = { ...watch.stats };
+  const cyclesBefore = sync.reconciler.lastCycle;
+  await new Promise((r) => setTimeout(r, windowMs));
+  const after = watch.stats;
+  const requests = after.lists - before.lists + (after.watches - before.watches);
+  const kinds = (target as ClusterTarget).appliedKinds().length;
+  const watchSeconds = 300;
+  const perHourWatches = Math.round((kinds * 3600) / watchSeconds);
+  const c = driftCheck.counters;
+  const driftCalls = c ? c.discovery + c.reads + c.lists + c.dryRuns + c.writes + c.deletes : 0;
+  ctx.report(
+    `idle ${fmtMs(windowMs)}: ${requests} API requests by the member watch (${after.watches - before.watches} watch renewals, ${after.lists - before.lists} lists, ${after.events - before.events} events received), ` +
+      `${sync.reconciler.lastCycle === cyclesBefore ? 'no' : 'some'} reconcile cycle with API calls; ${kinds} member kinds watched`,
+  );
+  ctx.report(
+    `an idle hour, extrapolated (one watch per kind renewed every ${watchSeconds} s, plus the safety-net drift check every hour): ` +
+      `${perHourWatches} watch requests + ${driftCalls} calls of one drift check = ${perHourWatches + driftCalls} API calls (before the watch: a drift check every 5 min, ${12 * driftCalls} calls)`,
+  );
 }
 
 /** One agent's image bumped, pushed, webhook sent; waits for that revision to be applied. */

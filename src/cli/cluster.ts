@@ -20,7 +20,10 @@ import {
   formatPlanJson,
   formatPlanText,
   planApply,
+  summarizeErrors,
+  wroteAnything,
   writeStatus,
+  type ApplyResult,
   type ClusterError,
   type InventoryRef,
   type PlanOptions,
@@ -28,7 +31,8 @@ import {
 import { formatDiagnostics } from '../diagnostics/index.js';
 import { runCompile, type CompileRun } from '../pipeline/compile.js';
 import { OriginResolver, type CompiledView } from '../pipeline/origins.js';
-import { customResourceUpdates, statusesAfterApply } from '../reconcile/index.js';
+import { customResourceUpdates, EventRecorder, statusesAfterApply } from '../reconcile/index.js';
+import { workingTreeRevision } from '../source/worktree-revision.js';
 import { checkOptions, UsageError, useColor, type CommandContext, type CommandInput } from './context.js';
 import { NoClusterError } from './errors.js';
 import { inputPaths, outputOf } from './flags.js';
@@ -138,7 +142,7 @@ function printRefusal(p: Prepared, ctx: CommandContext): void {
 }
 
 function printErrors(errors: readonly ClusterError[], ctx: CommandContext): void {
-  for (const e of errors) ctx.stderr(`${formatClusterError(e)}\n`);
+  for (const line of summarizeErrors(errors)) ctx.stderr(`${line}\n`);
 }
 
 export async function diff(input: CommandInput, ctx: CommandContext): Promise<number> {
@@ -172,30 +176,47 @@ export async function apply(input: CommandInput, ctx: CommandContext): Promise<n
   }
   const wait = p.opts.wait ? { timeoutMs: durationMs(p.opts.wait) } : undefined;
   progress.step(`applying ${p.view.desired.length} objects${wait ? ` and waiting up to ${p.opts.wait} for them to be healthy` : ''}`);
-  const result = await applySet(p.view.desired, { ...p.options, ...(wait ? { wait } : {}) });
+  const revision = p.run.validation.snapshot.revision ?? (await workingTreeRevision(p.run.validation.snapshot)) ?? 'working-tree';
+  const result = await applySet(p.view.desired, { ...p.options, sourceCommit: revision, ...(wait ? { wait } : {}) });
   progress.step('writing status');
   if (p.opts.output !== 'text') ctx.stdout(machine(p.opts.output, formatApplyResultJson(result)));
-  else ctx.stdout(formatApplyResultText(result));
-  printErrors(result.errors, ctx);
+  else ctx.stdout(formatApplyResultText(result, { errors: false }));
 
-  // Each Joch resource's custom resource gets its status: applied or failed, health, compiled hash.
+  // A refused run changed nothing, so it rewrites no status: the refusal goes on the inventory as an Event.
+  const refused = !result.complete && !wroteAnything(result);
+  const statusErrors = refused ? [] : await writeResourceStatus(p, result, revision);
+  if (refused) await recordRefusal(p, result);
+  progress.done();
+  for (const line of summarizeErrors([...result.errors, ...statusErrors])) ctx.stderr(`${line}\n`);
+  return result.complete && result.errors.length === 0 ? 0 : 1;
+}
+
+/** Each touched Joch resource's custom resource gets its status: applied or failed, health, revision, compiled hash. */
+async function writeResourceStatus(p: Prepared, result: ApplyResult, revision: string): Promise<ClusterError[]> {
+  const view = p.view as CompiledView;
   const statuses = statusesAfterApply({
     resources: p.run.validation.set.resources,
-    revision: p.run.validation.snapshot.revision ?? 'working-tree',
+    revision,
     previous: new Map(),
-    view: p.view,
+    view,
     agbom: new Map(),
     objects: result.objects,
     errors: result.errors,
     complete: result.complete,
   });
-  const written = await writeStatus(customResourceUpdates(statuses.values(), p.view.customResources), {
+  const written = await writeStatus(customResourceUpdates(statuses.values(), view.customResources), {
     kubeconfig: p.kubeconfig,
     fieldManager: p.opts['field-manager'],
   });
-  progress.done();
-  printErrors(written.errors, ctx);
-  return result.complete && result.errors.length === 0 ? 0 : 1;
+  return written.errors;
+}
+
+/** An Event on the ApplySet parent, where `kubectl describe` shows it; not when the API server could not be reached at all. */
+async function recordRefusal(p: Prepared, result: ApplyResult): Promise<void> {
+  if (result.errors.some((e) => e.code === 'unreachable')) return;
+  const first = result.errors[0];
+  const message = `apply refused, nothing written: ${result.errors.length} error(s)${first ? `; first: ${formatClusterError(first)}` : ''}`;
+  await new EventRecorder(p.kubeconfig, 'joch-apply').record([{ object: result.inventory.parent, reason: 'ApplyRefused', message }]);
 }
 
 function durationMs(s: string): number {

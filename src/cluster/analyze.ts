@@ -36,7 +36,15 @@ import {
   readInventoryState,
 } from './inventory.js';
 import type { InventoryState } from './inventory.js';
-import { creationDiff, isCrd, isNamespace, maskSecretChanges, toApplyConfiguration } from './normalize.js';
+import {
+  creationDiff,
+  isCrd,
+  isNamespace,
+  maskSecretChanges,
+  SOURCE_COMMIT_ANNOTATION,
+  toApplyConfiguration,
+  withSourceCommit,
+} from './normalize.js';
 import { mapLimit } from './pool.js';
 import { desiredKeys, planPrune } from './prune.js';
 import type { PruneCandidate } from './prune.js';
@@ -80,6 +88,8 @@ export interface Entry {
   result?: KubeObject;
   /** Unchanged since the `since` state: not read from the cluster; its health is the one seen then. */
   trusted?: Health;
+  /** Set by a wait that timed out: the health with the reason read from the objects behind it. */
+  explained?: Health;
   outcome?: 'created' | 'configured' | 'recreated' | 'failed' | 'skipped';
 }
 
@@ -110,6 +120,11 @@ export interface Analysis {
    */
   unresolved: { keys: string[]; groupKinds: string[] };
   prune: PruneCandidate[];
+  /**
+   * The inventory's namespace does not exist and no desired object creates
+   * it: the apply creates it first (first contact with an empty cluster).
+   */
+  createInventoryNamespace: boolean;
   errors: ClusterError[];
 }
 
@@ -119,6 +134,8 @@ export async function analyze(ctx: RunContext, desired: readonly DesiredObject[]
   const errors: ClusterError[] = [];
   const entries = resolveEntries(ctx, desired, errors);
   const { parentLive, parentState, parentRead } = await readParent(ctx, errors);
+  const createInventoryNamespace = !parentLive && parentRead && (await inventoryNamespaceMissing(ctx, entries));
+  const created = createInventoryNamespace ? [ctx.options.inventory.namespace] : [];
   const since = ctx.options.since?.applySetId === ctx.applySetId ? ctx.options.since : undefined;
   const wanted = desiredKeys(desired);
   const found = since ? await lookUpRemoved(ctx, since, wanted, errors) : await listMembers(ctx, entries, parentState, errors);
@@ -126,9 +143,9 @@ export async function analyze(ctx: RunContext, desired: readonly DesiredObject[]
   const complete = found.complete && parentRead;
   if (since) trustUnchanged(entries, since);
   const open = entries.filter((e) => !e.trusted);
-  await lookUpNonMembers(ctx, open, members);
+  await lookUpNonMembers(ctx, open, members, created);
   for (const e of open) if (!e.error) compareEntry(ctx, e);
-  markDeferred(entries);
+  markDeferred(entries, created);
   await dryRunAll(ctx, entries.filter((e) => !e.error && e.action !== 'unchanged' && e.validation !== 'deferred'));
   for (const e of entries) if (e.error) errors.push(e.error);
   const inventorySize = since ? Object.keys(since.objects).length : members.size;
@@ -143,6 +160,7 @@ export async function analyze(ctx: RunContext, desired: readonly DesiredObject[]
     incremental: since !== undefined,
     unresolved,
     prune,
+    createInventoryNamespace,
     errors: dedupe(errors),
   };
 }
@@ -155,9 +173,9 @@ function configurationHash(applied: KubeObject): string {
  * Objects applied last time with exactly this content are up to date without
  * a read. A rollout in progress or a failed Job changes with no change of
  * ours, so such an object is read again until it is Current. A custom
- * resource waiting for a Ready condition is not: with no controller it never
- * gets one, and reading it on every run would undo the point of trusting;
- * the drift check reads it.
+ * resource a controller reports as not Ready is not: its controller may be
+ * gone, and reading it on every run would undo the point of trusting; the
+ * drift check reads it.
  */
 function trustUnchanged(entries: Entry[], since: AppliedState): void {
   for (const e of entries) {
@@ -317,6 +335,24 @@ async function readParent(ctx: RunContext, errors: ClusterError[]): Promise<{ pa
   return { ...(parentLive ? { parentLive } : {}), parentState: readInventoryState(parentLive, inv), parentRead };
 }
 
+/**
+ * Whether the namespace the ApplySet parent lives in is missing and nothing
+ * desired creates it. Asked only when the parent was not found (a parent
+ * implies its namespace). A namespace we may not read is assumed to exist:
+ * writing the parent then says what is wrong.
+ */
+async function inventoryNamespaceMissing(ctx: RunContext, entries: readonly Entry[]): Promise<boolean> {
+  const name = ctx.options.inventory.namespace;
+  if (entries.some((e) => isNamespace(e.ref) && e.ref.name === name)) return false;
+  const mapping = ctx.mapper.find('v1', 'Namespace');
+  if (!mapping) return false;
+  try {
+    return (await getIfExists(ctx, mapping, undefined, name)) === undefined;
+  } catch {
+    return false;
+  }
+}
+
 function inventoryError(ctx: RunContext, err: unknown, what: string): ClusterError {
   const e = toClusterError(err, 'inventory', { ref: ctx.parent });
   return { ...e, message: `${what}: ${e.message}` };
@@ -396,7 +432,7 @@ function withPrefix(e: ClusterError, what: string): ClusterError {
 // ---------------------------------------------------------------------------
 // 3. Live objects of desired objects that are not members yet
 
-async function lookUpNonMembers(ctx: RunContext, entries: Entry[], members: Map<string, Member>): Promise<void> {
+async function lookUpNonMembers(ctx: RunContext, entries: Entry[], members: Map<string, Member>, created: readonly string[]): Promise<void> {
   for (const e of entries) {
     const m = members.get(e.key);
     if (m) e.live = m.live;
@@ -405,7 +441,7 @@ async function lookUpNonMembers(ctx: RunContext, entries: Entry[], members: Map<
   // Cluster-scoped first: whether a desired Namespace exists tells whether
   // anything inside it can exist.
   await lookUp(ctx, entries.filter((e) => e.stage !== 'namespaced' && unknown(e)));
-  const newNamespaces = new Set(entries.filter((e) => isNamespace(e.ref) && !e.live && !e.error).map((e) => e.ref.name));
+  const newNamespaces = new Set([...created, ...entries.filter((e) => isNamespace(e.ref) && !e.live && !e.error).map((e) => e.ref.name)]);
   await lookUp(ctx, entries.filter((e) => e.stage === 'namespaced' && unknown(e) && !newNamespaces.has(e.ref.namespace ?? '')));
 }
 
@@ -476,6 +512,8 @@ function compareEntry(ctx: RunContext, e: Entry): void {
     return;
   }
   if (!partOf && !claimUnlabelled(ctx, e, live)) return;
+  // The commit an object was last changed by is not part of its content: compare (and dry-run) with the live one.
+  e.applied = withSourceCommit(e.applied, live.metadata.annotations?.[SOURCE_COMMIT_ANNOTATION]);
   const owned = ownedFields(live, ctx.settings.fieldManager, e.applied.apiVersion);
   const builtIn = !e.mapping.group.includes('.') || e.mapping.group.endsWith('.k8s.io');
   const { changes, unownedEqual } = compareOwned(e.applied, live, owned, { quantities: builtIn });
@@ -526,13 +564,13 @@ function withoutPartOfLabel(applied: KubeObject): KubeObject {
   return { ...applied, metadata: { ...applied.metadata, labels } };
 }
 
-function markDeferred(entries: Entry[]): void {
+function markDeferred(entries: Entry[], created: readonly string[]): void {
   const changingCrdKinds = new Set<string>();
   for (const e of entries) {
     if (e.stage !== 'crds' || e.action === 'unchanged' || e.error) continue;
     for (const m of mappingsFromCrd(e.applied)) changingCrdKinds.add(groupKind(m.group, m.kind));
   }
-  const newNamespaces = new Set(entries.filter((e) => isNamespace(e.ref) && !e.live).map((e) => e.ref.name));
+  const newNamespaces = new Set([...created, ...entries.filter((e) => isNamespace(e.ref) && !e.live).map((e) => e.ref.name)]);
   for (const e of entries) {
     if (e.error || e.action === 'unchanged') continue;
     if (!e.served) defer(e, `its CRD is created in this apply`);

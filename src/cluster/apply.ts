@@ -26,15 +26,17 @@ import { describeRef, toClusterError } from './errors.js';
 import { assessHealth } from './health.js';
 import {
   applySetId,
+  MANAGED_BY_LABEL,
   parentObject,
   parentRef,
   parentUpToDate,
   unionState,
 } from './inventory.js';
 import type { InventoryState } from './inventory.js';
-import { isNamespace } from './normalize.js';
+import { isNamespace, withSourceCommit } from './normalize.js';
 import { mapLimit } from './pool.js';
 import { executePrune } from './prune.js';
+import { deploymentReason } from './workload-reasons.js';
 import { ApiError, TransportError, sleep } from './transport.js';
 import type {
   AppliedObject,
@@ -50,6 +52,8 @@ import type {
 } from './types.js';
 
 const STAGES: readonly Stage[] = ['crds', 'cluster', 'namespaced'];
+/** Longest pause between two health reads of a wait. */
+const MAX_POLL_MS = 5_000;
 
 export async function applySet(desired: readonly DesiredObject[], options: ApplyOptions): Promise<ApplyResult> {
   return withRun(
@@ -74,6 +78,7 @@ class ApplyRun {
   /** First network failure: later requests are not attempted. */
   private down: ClusterError | undefined;
   private pruned: PrunedObject[] = [];
+  private createdNamespace: string | undefined;
 
   constructor(
     private readonly ctx: RunContext,
@@ -129,14 +134,47 @@ class ApplyRun {
     return state;
   }
 
-  /** The parent's own namespace may be one of the desired Namespaces: create it first. */
+  /**
+   * The parent's own namespace may be one of the desired Namespaces, or
+   * missing altogether (an empty cluster): create it first.
+   */
   private async bootstrapParentNamespace(): Promise<boolean> {
     if (this.parentLive) return true;
+    if (this.analysis.createInventoryNamespace) return this.createInventoryNamespace();
     const ns = this.analysis.entries.find((e) => isNamespace(e.ref) && e.ref.name === this.ctx.options.inventory.namespace);
     if (!ns || ns.action === 'unchanged') return true;
     await this.applyEntry(ns);
     if (ns.error) this.errors.push(ns.error);
     return !ns.error && !this.down;
+  }
+
+  /**
+   * Not a member of the ApplySet, so never pruned: deleting it would delete
+   * the inventory with it. Labelled as created by this field manager, which
+   * is what lets the sync ServiceAccount's admission policy tell it from a
+   * namespace someone else made.
+   */
+  private async createInventoryNamespace(): Promise<boolean> {
+    const name = this.ctx.options.inventory.namespace;
+    const mapping = this.ctx.mapper.find('v1', 'Namespace');
+    if (!mapping) return false;
+    const ns: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name, labels: { [MANAGED_BY_LABEL]: this.ctx.settings.fieldManager } },
+    };
+    try {
+      await applyObject(this.ctx, mapping, ns, { dryRun: false, force: false });
+      this.createdNamespace = name;
+      return true;
+    } catch (err) {
+      const e = toClusterError(err, 'inventory', { ref: { apiVersion: 'v1', kind: 'Namespace', name } });
+      this.errors.push({
+        ...e,
+        message: `cannot create namespace ${name} for the ApplySet parent: ${e.message} (create it with: kubectl create namespace ${name})`,
+      });
+      return false;
+    }
   }
 
   private async writeParent(state: InventoryState): Promise<boolean> {
@@ -191,9 +229,8 @@ class ApplyRun {
     try {
       if (e.action === 'recreate' && e.live) await this.deleteForRecreate(e, e.live);
       const retryNotFound = e.validation === 'deferred' || !e.served;
-      e.result = await withNotFoundRetry(retryNotFound, () =>
-        applyObject(this.ctx, e.mapping, e.applied, { dryRun: false, force: e.force }),
-      );
+      const body = this.options.sourceCommit ? withSourceCommit(e.applied, this.options.sourceCommit) : e.applied;
+      e.result = await withNotFoundRetry(retryNotFound, () => applyObject(this.ctx, e.mapping, body, { dryRun: false, force: e.force }));
       e.outcome = e.action === 'create' ? 'created' : e.action === 'recreate' ? 'recreated' : 'configured';
     } catch (err) {
       e.outcome = 'failed';
@@ -271,18 +308,28 @@ class ApplyRun {
   // Health
 
   private health(e: Entry): Health {
+    if (e.explained) return e.explained;
     if (e.trusted && !e.result) return e.trusted;
     const obj = e.result ?? e.live;
     if (!obj) return { status: 'NotFound', message: 'not in the cluster (not applied)' };
     return assessHealth(obj, this.ctx.settings.readyGroups);
   }
 
+  /**
+   * Waits for what something will report on: objects InProgress (a kind
+   * nothing reports on is Current once applied, see health.ts). Reads back
+   * off from `pollIntervalMs` to MAX_POLL_MS, so a long wait costs a few
+   * reads per object, not one every half second. What is still not Current
+   * at the deadline is reported once, with the reason (for a Deployment,
+   * read from its ReplicaSet and pods).
+   */
   private async waitForHealth(wait: NonNullable<ApplyOptions['wait']>): Promise<void> {
     const deadline = Date.now() + wait.timeoutMs;
-    const interval = wait.pollIntervalMs ?? 500;
+    let interval = wait.pollIntervalMs ?? 500;
     let pending = this.analysis.entries.filter((e) => this.health(e).status === 'InProgress');
     while (pending.length > 0 && Date.now() < deadline) {
       await sleep(Math.min(interval, Math.max(0, deadline - Date.now())));
+      interval = Math.min(interval * 2, Math.max(MAX_POLL_MS, wait.pollIntervalMs ?? 0));
       await mapLimit(pending, this.ctx.settings.concurrency, async (e) => {
         try {
           const live = await getIfExists(this.ctx, e.mapping, e.ref.namespace, e.ref.name);
@@ -296,14 +343,23 @@ class ApplyRun {
     for (const e of this.analysis.entries) {
       const h = this.health(e);
       if (h.status === 'Current') continue;
+      const reason = h.status === 'InProgress' ? await this.whyNotAvailable(e) : undefined;
+      if (reason) e.explained = { status: h.status, message: `${h.message}: ${reason}` };
+      const message = e.explained?.message ?? h.message;
       this.errors.push({
         code: h.status === 'Failed' ? 'unhealthy' : 'timeout',
         phase: 'health',
         ref: e.ref,
         ...(e.origin ? { origin: e.origin } : {}),
-        message: h.status === 'Failed' ? `unhealthy: ${h.message}` : `not healthy after ${wait.timeoutMs} ms: ${h.message}`,
+        message: h.status === 'Failed' ? `unhealthy: ${message}` : `not healthy after ${wait.timeoutMs} ms: ${message}`,
       });
     }
+  }
+
+  private async whyNotAvailable(e: Entry): Promise<string | undefined> {
+    const live = e.result ?? e.live;
+    if (!live || e.ref.kind !== 'Deployment' || e.mapping.group !== 'apps') return undefined;
+    return deploymentReason(this.ctx, live);
   }
 
   // -------------------------------------------------------------------------
@@ -349,7 +405,12 @@ class ApplyRun {
     const applyErrors = errors.filter((e) => e.phase !== 'health');
     const applied = this.appliedState(objects);
     return {
-      inventory: { id: this.ctx.applySetId, parent: this.ctx.parent, liveMembers: this.analysis.inventorySize },
+      inventory: {
+        id: this.ctx.applySetId,
+        parent: this.ctx.parent,
+        liveMembers: this.analysis.inventorySize,
+        ...(this.createdNamespace ? { createsNamespace: this.createdNamespace } : {}),
+      },
       ...(applied ? { applied } : {}),
       objects,
       pruned: this.pruned,

@@ -96,3 +96,30 @@ export function formatClusterError(e: ClusterError): string {
     .join('');
   return `${where}${what}${e.message} [${e.code}${e.httpStatus ? ` ${e.httpStatus}` : ''}]${causes}`;
 }
+
+/** The order a run goes through its phases: an error of an earlier phase is the cause of later ones. */
+const PHASE_ORDER: readonly ClusterPhase[] = ['input', 'discovery', 'inventory', 'preflight', 'apply', 'prune', 'health', 'status'];
+
+/**
+ * Errors as lines for a person: the earliest phase first (the cause comes
+ * before what followed from it), and at most `perGroup` lines for errors of
+ * the same code in the same phase, then one line counting the rest, so one
+ * cause repeated over a fleet reads as one problem.
+ */
+export function summarizeErrors(errors: readonly ClusterError[], perGroup = 3): string[] {
+  const groups = new Map<string, ClusterError[]>();
+  const ranked = [...errors].sort((a, b) => PHASE_ORDER.indexOf(a.phase) - PHASE_ORDER.indexOf(b.phase));
+  for (const e of ranked) {
+    const key = `${e.phase}/${e.code}`;
+    const group = groups.get(key);
+    if (group) group.push(e);
+    else groups.set(key, [e]);
+  }
+  const lines: string[] = [];
+  for (const [key, group] of groups) {
+    for (const e of group.slice(0, perGroup)) lines.push(formatClusterError(e));
+    const rest = group.length - perGroup;
+    if (rest > 0) lines.push(`... and ${rest} more ${key.replace('/', ' ')} error${rest === 1 ? '' : 's'} like these`);
+  }
+  return lines;
+}

@@ -1,7 +1,10 @@
 /**
  * kstatus-style health of live objects. Rules are about what the cluster
  * reports, never assumed: a Deployment with no controller (or no kubelet to
- * run its pods) stays InProgress and says why.
+ * run its pods) stays InProgress and says why. A kind nothing reports on (a
+ * custom resource without a controller, a ConfigMap, a ResourceQuota, a
+ * CronJob) is Current once applied, as in kstatus: waiting for a condition
+ * nobody writes could never end.
  */
 import { splitApiVersion } from './discovery.js';
 import { isObject } from './fieldset.js';
@@ -72,7 +75,7 @@ export function assessHealth(live: Record<string, unknown>, readyGroups: readonl
     case 'apps/DaemonSet':
       return daemonSetHealth(metadata.generation, status);
     case 'batch/Job':
-      return jobHealth(status, cond);
+      return jobHealth(spec, status, cond);
     case '/PersistentVolumeClaim':
       return status['phase'] === 'Bound' ? current('bound') : progressing(`claim is ${String(status['phase'] ?? 'not bound')}`);
     case '/Pod':
@@ -153,10 +156,12 @@ function daemonSetHealth(generation: number | undefined, status: Record<string, 
   return current(`${available} of ${want} pods available`);
 }
 
-function jobHealth(status: Record<string, unknown>, cond: (t: string) => Condition | undefined): Health {
+function jobHealth(spec: Record<string, unknown>, status: Record<string, unknown>, cond: (t: string) => Condition | undefined): Health {
   const failedCond = cond('Failed');
   if (failedCond?.status === 'True') return failed(`job failed: ${failedCond.reason ?? ''} ${failedCond.message ?? ''}`.trim());
   if (cond('Complete')?.status === 'True') return current(`job complete (${num(status['succeeded'])} succeeded)`);
+  // A suspended Job is where its author wants it (kstatus: Current); it runs when resumed.
+  if (spec['suspend'] === true) return current('job suspended');
   if (status['startTime'] === undefined) return progressing('job not started (waiting for the job controller)');
   return progressing(`job running: ${num(status['active'])} active, ${num(status['succeeded'])} succeeded, ${num(status['failed'])} failed`);
 }
@@ -173,7 +178,7 @@ function readyConditionHealth(generation: number | undefined, status: Record<str
   const stalled = cond('Stalled');
   if (stalled?.status === 'True') return failed(`stalled: ${stalled.reason ?? ''} ${stalled.message ?? ''}`.trim());
   const ready = cond('Ready');
-  if (!ready) return progressing('no Ready condition yet');
+  if (!ready) return current('applied; no controller reports a Ready condition');
   const observed = typeof ready.observedGeneration === 'number' ? ready.observedGeneration : status['observedGeneration'];
   if (generation !== undefined && typeof observed === 'number' && observed < generation) {
     return progressing(`Ready condition is for generation ${observed}, current is ${generation}`);

@@ -7,9 +7,9 @@
 export { planApply } from './plan.js';
 export { applySet } from './apply.js';
 export { writeStatus } from './status.js';
-export { formatPlanText, formatPlanJson, formatApplyResultText, formatApplyResultJson } from './render.js';
-export type { TextOptions } from './render.js';
-export { describeRef, formatClusterError } from './errors.js';
+export { formatPlanText, formatPlanJson, formatApplyResultText, formatApplyResultJson, wroteAnything } from './render.js';
+export type { ApplyTextOptions, TextOptions } from './render.js';
+export { describeRef, formatClusterError, summarizeErrors } from './errors.js';
 export { assessHealth } from './health.js';
 export { refuseInsecureSkipTlsVerify } from './transport.js';
 export {
@@ -23,3 +23,5 @@ export {
   PRUNE_DISABLED,
 } from './inventory.js';
 export type * from './types.js';
+export { MemberWatch, lastWriter } from './watch.js';
+export type { DriftEvent, MemberWatchOptions, WatchStats } from './watch.js';

@@ -21,6 +21,8 @@ export const APPLYSET_NAMESPACES_ANNOTATION = 'applyset.kubernetes.io/additional
 export const PRUNE_ANNOTATION = 'joch.dev/prune';
 export const PRUNE_DISABLED = 'disabled';
 export const TOOLING = 'joch/v1';
+/** On a namespace the cluster stage created for its inventory: the field manager that created it. */
+export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 
 export function parentKind(inv: InventoryRef): 'Secret' | 'ConfigMap' {
   return inv.kind ?? 'Secret';

@@ -7,6 +7,19 @@ import { isObject } from './fieldset.js';
 import { APPLYSET_PART_OF_LABEL } from './inventory.js';
 import type { FieldChange, KubeObject, ObjectRef } from './types.js';
 
+/** The commit that last changed an object's content (see PlanOptions.sourceCommit). */
+export const SOURCE_COMMIT_ANNOTATION = 'joch.dev/source-commit';
+
+/** `obj` with the source-commit annotation set to `commit`, or removed when undefined. */
+export function withSourceCommit(obj: KubeObject, commit: string | undefined): KubeObject {
+  const { [SOURCE_COMMIT_ANNOTATION]: _old, ...others } = obj.metadata.annotations ?? {};
+  const annotations = commit === undefined ? others : { ...others, [SOURCE_COMMIT_ANNOTATION]: commit };
+  const metadata = { ...obj.metadata };
+  if (Object.keys(annotations).length) metadata.annotations = annotations;
+  else delete metadata.annotations;
+  return { ...obj, metadata };
+}
+
 /** Server-populated metadata that must never be part of an apply configuration. */
 const SERVER_METADATA = ['uid', 'resourceVersion', 'generation', 'creationTimestamp', 'managedFields', 'selfLink', 'deletionTimestamp', 'deletionGracePeriodSeconds'];
 

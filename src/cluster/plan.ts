@@ -35,7 +35,12 @@ export function toPlan(ctx: RunContext, a: Analysis): Plan {
   }));
   const prune: PlannedPrune[] = a.prune.map((c) => ({ ref: c.ref, action: c.action, ...(c.reason ? { reason: c.reason } : {}) }));
   return {
-    inventory: { id: ctx.applySetId, parent: ctx.parent, liveMembers: a.inventorySize },
+    inventory: {
+      id: ctx.applySetId,
+      parent: ctx.parent,
+      liveMembers: a.inventorySize,
+      ...(a.createInventoryNamespace ? { createsNamespace: ctx.options.inventory.namespace } : {}),
+    },
     objects,
     prune,
     summary: summarize(objects, prune),

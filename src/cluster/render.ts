@@ -1,6 +1,11 @@
 /** Text and JSON renderings of plans and results for `joch diff` / `joch apply`. */
-import { formatClusterError } from './errors.js';
+import { formatClusterError, summarizeErrors } from './errors.js';
 import type { ApplyResult, FieldChange, ObjectRef, Origin, Plan, PlannedAction } from './types.js';
+
+export interface ApplyTextOptions {
+  /** Include the errors (summarised); default true. A CLI printing them on stderr leaves them out. */
+  errors?: boolean;
+}
 
 export interface TextOptions {
   /** List unchanged objects too; default false. */
@@ -18,6 +23,7 @@ export function formatPlanText(plan: Plan, opts: TextOptions = {}): string {
       `${s.create} to create, ${s.update} to update, ${s.recreate} to recreate, ${s.delete} to delete, ${s.unchanged} unchanged` +
       (s.keep ? `, ${s.keep} kept` : ''),
   ];
+  if (plan.inventory.createsNamespace) lines.push(`+ v1 Namespace ${plan.inventory.createsNamespace} [create]  (holds the ApplySet parent)`);
   for (const o of plan.objects) {
     if (o.action === 'unchanged' && !opts.showUnchanged) continue;
     const notes = [...o.reasons, ...(o.validation === 'deferred' ? [`validated during apply: ${o.deferredBecause ?? ''}`] : [])];
@@ -39,7 +45,7 @@ export function formatPlanJson(plan: Plan): string {
   return JSON.stringify(plan, null, 2) + '\n';
 }
 
-export function formatApplyResultText(result: ApplyResult): string {
+export function formatApplyResultText(result: ApplyResult, opts: ApplyTextOptions = {}): string {
   const count = (o: string): number => result.objects.filter((x) => x.outcome === o).length;
   const deleted = result.pruned.filter((p) => p.outcome === 'deleted').length;
   const c = result.counters;
@@ -48,13 +54,25 @@ export function formatApplyResultText(result: ApplyResult): string {
       `${count('unchanged')} unchanged, ${deleted} pruned, ${count('failed')} failed, ${count('skipped')} skipped` +
       ` in ${result.durationMs} ms (${c.lists} lists, ${c.reads} reads, ${c.dryRuns} dry-runs, ${c.writes} writes, ${c.deletes} deletes)`,
   ];
+  if (result.inventory.createsNamespace) lines.push(`  v1 Namespace ${result.inventory.createsNamespace}: created (holds the ApplySet parent)`);
+  if (!result.complete && !wroteAnything(result)) lines.push('  refused: nothing was written to the cluster');
   for (const o of result.objects) {
     if (o.outcome === 'unchanged' && o.health?.status === 'Current') continue;
+    // A refused run lists the objects it refused on in its errors, not every object it skipped.
+    if (o.outcome === 'skipped' && !result.complete) continue;
     lines.push(`  ${refText(o.ref)}: ${o.outcome}${o.health ? `, ${o.health.status}: ${o.health.message}` : ''}`);
   }
   for (const p of result.pruned) lines.push(`  ${refText(p.ref)}: ${p.outcome === 'deleted' ? 'pruned' : p.outcome}${p.reason ? ` (${p.reason})` : ''}`);
-  for (const e of result.errors) lines.push(`  error: ${formatClusterError(e)}`);
+  if (opts.errors ?? true) for (const line of summarizeErrors(result.errors)) lines.push(`  error: ${line}`);
   return lines.join('\n') + '\n';
+}
+
+/** Whether the run wrote any member or deleted any: a run that did neither was refused, and changed nothing a user sees. */
+export function wroteAnything(result: ApplyResult): boolean {
+  return (
+    result.objects.some((o) => o.outcome === 'created' || o.outcome === 'configured' || o.outcome === 'recreated') ||
+    result.pruned.some((p) => p.outcome === 'deleted')
+  );
 }
 
 export function formatApplyResultJson(result: ApplyResult): string {

@@ -9,7 +9,7 @@ import { Agent, request as httpsRequest } from 'node:https';
 import type { RequestOptions } from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { ApiCounters, ErrorCause } from './types.js';
+import type { ApiCounters, ErrorCause, KubeObject } from './types.js';
 
 /**
  * TLS verification stays on: a kubeconfig that turns it off is refused rather
@@ -66,6 +66,12 @@ export interface RequestSpec {
   contentType?: string;
   accept?: string;
   counter: CounterName;
+}
+
+/** One line of a watch stream. `object` is a Status for ERROR events. */
+export interface WatchEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: KubeObject & { code?: number };
 }
 
 export interface ClientSettings {
@@ -149,6 +155,52 @@ export class KubeClient {
         await sleep(retryDelayMs(err, attempt));
       }
     }
+  }
+
+  /**
+   * A watch: GET with `watch=1`, read as newline-delimited JSON events until
+   * the server ends it (its `timeoutSeconds`), `signal` aborts it (resolves),
+   * or the connection fails (TransportError). A non-2xx answer is an ApiError
+   * (410 Gone: the resourceVersion is too old, list again). Not retried here,
+   * and no request timeout: the caller reconnects.
+   */
+  async watch(path: string, query: Record<string, string | undefined>, onEvent: (event: WatchEvent) => void, signal: AbortSignal): Promise<void> {
+    const headers: Record<string, string> = { ...(await this.headers()), Accept: 'application/json' };
+    const fullPath = this.basePath + path + queryString({ ...query, watch: '1' });
+    await new Promise<void>((resolve, reject) => {
+      if (signal.aborted) return resolve();
+      // Not `signal` in the request options: a renewed watch must not leave a listener on it each time.
+      const stop = () => req.destroy();
+      signal.addEventListener('abort', stop, { once: true });
+      const settle = <T>(done: (v: T) => void) => (v: T) => {
+        signal.removeEventListener('abort', stop);
+        done(v);
+      };
+      resolve = settle(resolve);
+      reject = settle(reject);
+      const req = httpsRequest({ host: this.host, port: this.port, method: 'GET', path: fullPath, headers, agent: this.agent }, (res: IncomingMessage) => {
+        const status = res.statusCode ?? 0;
+        let pending = '';
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => {
+          if (status < 200 || status >= 300) return void chunks.push(c);
+          pending += c.toString('utf8');
+          let nl: number;
+          while ((nl = pending.indexOf('\n')) >= 0) {
+            const line = pending.slice(0, nl).trim();
+            pending = pending.slice(nl + 1);
+            if (line) onEvent(JSON.parse(line) as WatchEvent);
+          }
+        });
+        res.on('end', () => {
+          if (status >= 200 && status < 300) resolve();
+          else reject(toApiError(status, Buffer.concat(chunks).toString('utf8'), 'GET', path));
+        });
+        res.on('error', (e: NodeJS.ErrnoException) => (signal.aborted ? resolve() : reject(this.transportError(e))));
+      });
+      req.on('error', (e: NodeJS.ErrnoException) => (signal.aborted ? resolve() : reject(this.transportError(e))));
+      req.end();
+    });
   }
 
   private captureAuth(opts: RequestOptions): void {

@@ -87,10 +87,19 @@ export interface PlanOptions extends ClusterOptions {
   /** Delete and re-create objects whose change touches an immutable field. */
   recreateImmutable?: boolean;
   /**
-   * API groups whose custom resources are healthy only with a Ready=True
-   * condition; default: `joch.dev` and its subgroups.
+   * API groups whose custom resources, once a controller reports a Ready
+   * condition, are healthy only while it is True for the current generation
+   * (Unknown waits); without one they are Current once applied (kstatus).
+   * Default: `joch.dev` and its subgroups.
    */
   readyConditionGroups?: readonly string[];
+  /**
+   * The source commit being applied: stamped as the `joch.dev/source-commit`
+   * annotation on each object this run writes, so every object leads back to
+   * the commit that last changed it. Never a reason to write: an object whose
+   * content did not change keeps the commit it has.
+   */
+  sourceCommit?: string;
 }
 
 export interface ApplyOptions extends PlanOptions {
@@ -201,6 +210,8 @@ export interface InventoryInfo {
   parent: ObjectRef;
   /** Live objects carrying this ApplySet's part-of label. */
   liveMembers: number;
+  /** The parent's namespace is missing and is created before the parent (not a member: never pruned). */
+  createsNamespace?: string;
 }
 
 export interface PlanSummary {

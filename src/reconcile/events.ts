@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { refuseInsecureSkipTlsVerify, type ObjectRef } from '../cluster/index.js';
 import { errorMessage } from '../diagnostics/index.js';
 
-export type EventReason = 'Applied' | 'DriftCorrected' | 'ReconcileFailed';
+export type EventReason = 'Applied' | 'DriftCorrected' | 'ReconcileFailed' | 'ApplyRefused';
 
 export interface JochEvent {
   readonly object: ObjectRef;

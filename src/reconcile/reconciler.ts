@@ -169,6 +169,8 @@ export class Reconciler {
   private lastDrift: SyncSummary['lastDriftCorrection'];
   /** The revision an unattended replica last saw refused or failed, for `ready`. */
   private lastReport: CycleReport | undefined;
+  /** The member watch saw a change: the next cycle is a drift check. */
+  private driftRequested = false;
 
   constructor(private readonly options: ReconcilerOptions) {
     this.backoff = new Backoff(options.backoff);
@@ -196,6 +198,11 @@ export class Reconciler {
     return this.summary;
   }
 
+  /** A drift check was requested (by the member watch) and has not run yet. */
+  get driftPending(): boolean {
+    return this.driftRequested;
+  }
+
   /** The last applied revision, if any since start. */
   get appliedRevision(): string | undefined {
     return this.good?.compiled.revision;
@@ -216,6 +223,17 @@ export class Reconciler {
   start(): void {
     if (this.loopDone) return;
     this.loopDone = this.loop();
+  }
+
+  /**
+   * A drift check as soon as the current cycle (if any) ends: a member was
+   * changed by someone else (the member watch's way in). Requests while a
+   * check is pending make one check.
+   */
+  requestDriftCheck(reason = 'member changed'): void {
+    if (!this.good) return;
+    this.driftRequested = true;
+    this.trigger(reason);
   }
 
   /** A cycle as soon as the current one (if any) ends: the webhook's way in. */
@@ -301,7 +319,11 @@ export class Reconciler {
     const revision = update.revision;
     if (update.rewritten) this.options.logger?.warn({ revision }, 'the followed ref was rewritten (force-push or moved tag); following it');
 
-    const driftDue = this.good !== undefined && this.now().getTime() - this.lastApplyAt >= this.options.driftIntervalMs;
+    const intervalDue = this.good !== undefined && this.now().getTime() - this.lastApplyAt >= this.options.driftIntervalMs;
+    const driftDue = intervalDue || (this.good !== undefined && this.driftRequested);
+    // Asked for by the member watch alone: only the objects it reported need comparing.
+    const watchedOnly = this.driftRequested && !intervalDue && !force;
+    this.driftRequested = false;
     const fresh = revision !== this.decided || this.retry === revision;
     if (!fresh && !driftDue && !force) {
       // The source is back after an outage: the status says again what is applied.
@@ -329,7 +351,7 @@ export class Reconciler {
     if (this.suspendedFlag) return finish({ ...(await this.suspendedCycle(revision)), ranPipeline });
     // Going back to the last good revision after a failed apply is an apply, not a drift check.
     const driftCheck = this.good?.compiled.revision === subject.revision && this.retry === undefined;
-    return finish({ ...(await this.apply(subject, driftCheck, revision, timings)), ranPipeline });
+    return finish({ ...(await this.apply(subject, driftCheck, revision, timings, driftCheck && watchedOnly && !fresh)), ranPipeline });
   }
 
   // ---------------------------------------------------------------------------
@@ -410,6 +432,7 @@ export class Reconciler {
     driftCheck: boolean,
     observed: string,
     timings: Record<string, number>,
+    reportedOnly = false,
   ): Promise<Omit<CycleReport, 'durationMs' | 'timings' | 'reason' | 'ranPipeline'>> {
     const { revision, run } = compiled;
     const output = run.output;
@@ -422,7 +445,7 @@ export class Reconciler {
     // After a failed apply the retry reads the whole ApplySet: what the failed run saw may be partial.
     const trustLastApply = !driftCheck && !this.wasStandby && this.retry === undefined;
     this.wasStandby = false;
-    const result = await this.options.target.apply({ revision, output, desired: compiled.desired, driftCheck, trustLastApply });
+    const result = await this.options.target.apply({ revision, output, desired: compiled.desired, driftCheck, trustLastApply, reportedOnly });
     timings.apply = performance.now() - t;
     const errors = result.errors.map(fromClusterError);
     const now = this.now();

@@ -61,6 +61,8 @@ export interface SyncInfo {
 
 export interface SyncRuntime {
   readonly reconciler: Reconciler;
+  /** Where revisions go; a ClusterTarget watches the ApplySet's members once it applied. */
+  readonly target: SyncTarget;
   readonly metrics: SyncMetrics;
   readonly logger: Logger;
   readonly info: SyncInfo;
@@ -118,7 +120,13 @@ export async function createSyncRuntime(o: SyncOptions, ctx: SyncContext): Promi
   const status = o['no-status'] ? undefined : writerFor(o['status-repo'] && absolute(o['status-repo'], ctx.cwd), o['status-branch'], 'status');
   const target: SyncTarget =
     targetKind === 'cluster'
-      ? new ClusterTarget({ kubeconfig: kubeconfig as KubeConfig, inventory, fieldManager: o['field-manager'] })
+      ? new ClusterTarget({
+          kubeconfig: kubeconfig as KubeConfig,
+          inventory,
+          fieldManager: o['field-manager'],
+          // Not for --once: one cycle, then exit. `reconciler` exists by the time an apply completes.
+          onDrift: o.once ? undefined : (event) => reconciler.requestDriftCheck(`${event.type === 'DELETED' ? 'deleted' : 'changed'}: ${event.ref.kind} ${event.ref.namespace ?? ''}/${event.ref.name}`),
+        })
       : targetKind === 'folder'
         ? new FolderTarget(path.resolve(ctx.cwd, o.output as string))
         : new GitRenderedTarget(writerFor(o['rendered-repo'] && absolute(o['rendered-repo'], ctx.cwd), o['rendered-branch'], 'rendered'), source.url);
@@ -190,6 +198,7 @@ export async function createSyncRuntime(o: SyncOptions, ctx: SyncContext): Promi
   const rec = reconciler;
   return {
     reconciler: rec,
+    target,
     metrics,
     logger,
     info,
@@ -221,6 +230,7 @@ export async function createSyncRuntime(o: SyncOptions, ctx: SyncContext): Promi
       const finished = await rec.stop(graceMs);
       // A cycle still running may be mid-apply: releasing the Lease would let another replica apply beside it.
       // Kept, the Lease runs out on its own: a lease duration after the others last saw it renewed.
+      if (target instanceof ClusterTarget) await target.close();
       await leader?.stop({ release: finished });
       await Promise.all(servers.map((s) => s.close()));
       return finished;

@@ -119,6 +119,11 @@ export function appliedStatuses(input: AppliedInput): Map<string, ResourceStatus
     const previous = input.previous.get(r.key);
     const hash = input.hashes.get(r.key);
     const errors = input.errors.get(r.key) ?? [];
+    // A run that did not complete says nothing about resources it did not touch: they keep what they had.
+    if (!input.complete && errors.length === 0 && !touched(input.objects?.get(r.key))) {
+      if (previous) out.set(r.key, previous);
+      continue;
+    }
     const sameContent = previous?.compiledHash !== undefined && previous.compiledHash === hash && previous.sourceRevision !== undefined;
     const applied = errors.length === 0 && input.complete;
     const health = input.objects ? worstHealth(input.objects.get(r.key) ?? []) : undefined;
@@ -139,6 +144,11 @@ export function appliedStatuses(input: AppliedInput): Map<string, ResourceStatus
     });
   }
   return out;
+}
+
+/** Whether the run wrote (or failed to write) any of these objects. */
+function touched(objects: readonly AppliedObject[] | undefined): boolean {
+  return (objects ?? []).some((o) => o.outcome !== 'unchanged' && o.outcome !== 'skipped');
 }
 
 /**
@@ -289,8 +299,10 @@ export interface AfterApplyInput {
 
 /** Statuses after an apply, with objects and errors attributed to the resources they came from. */
 export function statusesAfterApply(input: AfterApplyInput): Map<string, ResourceStatus> {
+  // A health timeout is not an apply failure: it shows in the Healthy condition, from each object's health.
+  const applyErrors = input.errors.filter((e) => e.phase !== 'health');
   const errors = new Map(
-    [...groupBy(input.errors, (e) => ownerKey(input.view, e))].map(([k, list]) => [k, list.map(fromClusterError)] as const),
+    [...groupBy(applyErrors, (e) => ownerKey(input.view, e))].map(([k, list]) => [k, list.map(fromClusterError)] as const),
   );
   return appliedStatuses({
     resources: input.resources,

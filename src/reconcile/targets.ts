@@ -8,7 +8,9 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import path from 'node:path';
 import {
   applySet,
+  MemberWatch,
   type AppliedState,
+  type DriftEvent,
   type AppliedObject,
   type ApiCounters,
   type ClusterError,
@@ -34,6 +36,12 @@ export interface ApplyRequest {
    * another replica may have applied since.
    */
   readonly trustLastApply: boolean;
+  /**
+   * A drift check asked for by the member watch: only the members it
+   * reported changed or deleted are read and compared, the rest is trusted
+   * as last applied. The drift interval's check reads everything.
+   */
+  readonly reportedOnly?: boolean | undefined;
 }
 
 export interface ObjectChange {
@@ -69,6 +77,15 @@ export interface ClusterTargetOptions {
   readonly inventory: InventoryRef;
   readonly fieldManager?: string | undefined;
   readonly requestTimeoutMs?: number | undefined;
+  /**
+   * Called when a member of the ApplySet is changed or deleted by someone
+   * else: the members are watched once a revision is applied (see
+   * src/cluster/watch.ts), so drift is found in seconds, not on the drift
+   * interval.
+   */
+  readonly onDrift?: ((event: DriftEvent) => void) | undefined;
+  /** Server-side length of one watch request, seconds; default 300. */
+  readonly watchSeconds?: number | undefined;
 }
 
 export class ClusterTarget implements SyncTarget {
@@ -76,6 +93,9 @@ export class ClusterTarget implements SyncTarget {
   readonly description: string;
   /** What the last run left in place, for the next run's `since`. */
   private applied: AppliedState | undefined;
+  private watch: { readonly kinds: string; readonly members: MemberWatch } | undefined;
+  /** Keys of members the watch reported changed by someone else since the last apply. */
+  private reported = new Set<string>();
 
   constructor(private readonly options: ClusterTargetOptions) {
     const server = options.kubeconfig.getCurrentCluster()?.server ?? 'the cluster';
@@ -83,16 +103,19 @@ export class ClusterTarget implements SyncTarget {
   }
 
   async apply(request: ApplyRequest): Promise<TargetResult> {
+    const since = this.sinceFor(request);
     const result = await applySet(request.desired, {
+      sourceCommit: request.revision,
       kubeconfig: this.options.kubeconfig,
       inventory: this.options.inventory,
       ...(this.options.fieldManager ? { fieldManager: this.options.fieldManager } : {}),
       ...(this.options.requestTimeoutMs ? { requestTimeoutMs: this.options.requestTimeoutMs } : {}),
-      ...(request.trustLastApply && this.applied ? { since: this.applied } : {}),
+      ...(since ? { since } : {}),
       prune: true,
     });
     // Absent when the run did not see the whole ApplySet: the next run reads everything.
     this.applied = result.applied;
+    if (result.applied && result.complete) await this.watchMembers(result.applied);
     const changed: ObjectChange[] = [];
     for (const o of result.objects) {
       if (o.outcome !== 'created' && o.outcome !== 'configured' && o.outcome !== 'recreated') continue;
@@ -110,6 +133,78 @@ export class ClusterTarget implements SyncTarget {
       message: `${changed.length} changed, ${pruned.length} pruned, ${result.objects.length - changed.length} unchanged (API: ${c.writes} writes, ${c.dryRuns} dry-runs, ${c.deletes} deletes, ${c.reads + c.lists + c.discovery} reads)`,
     };
   }
+
+  /**
+   * What the run may take as up to date: everything of the last apply
+   * (incremental), that less the reported members (a drift check asked for
+   * by the watch), or nothing (a full drift check reads every member).
+   */
+  private sinceFor(request: ApplyRequest): AppliedState | undefined {
+    const reported = this.reported;
+    this.reported = new Set();
+    if (!this.applied) return undefined;
+    if (request.reportedOnly && reported.size > 0) {
+      return { applySetId: this.applied.applySetId, objects: Object.fromEntries(Object.entries(this.applied.objects).filter(([key]) => !reported.has(key))) };
+    }
+    return request.trustLastApply ? this.applied : undefined;
+  }
+
+  /** Watches the kinds of what is applied; a new set of kinds restarts the watch. Never fails an apply. */
+  private async watchMembers(applied: AppliedState): Promise<void> {
+    const onDrift = this.options.onDrift;
+    if (!onDrift) return;
+    const desired = new Set(Object.entries(applied.objects).filter(([, o]) => o.hash !== '').map(([k]) => k));
+    const kinds = [...new Set([...desired].map(groupKindOfKey))].sort();
+    if (this.watch?.kinds === kinds.join(',')) return;
+    await this.watch?.members.stop();
+    this.watch = undefined;
+    try {
+      const members = await MemberWatch.start({
+        kubeconfig: this.options.kubeconfig,
+        inventory: this.options.inventory,
+        ...(this.options.fieldManager ? { fieldManager: this.options.fieldManager } : {}),
+        groupKinds: kinds,
+        ...(this.options.watchSeconds ? { watchSeconds: this.options.watchSeconds } : {}),
+        // A member that left the desired set and was pruned is no drift.
+        onDrift: (event) => {
+          const current = this.applied?.objects ?? {};
+          const key = `${event.ref.apiVersion.includes('/') ? event.ref.apiVersion.split('/')[0] : ''}/${event.ref.kind}/${event.ref.namespace ?? ''}/${event.ref.name}`;
+          if (!current[key]?.hash) return;
+          this.reported.add(key);
+          onDrift(event);
+        },
+      });
+      this.watch = { kinds: kinds.join(','), members };
+    } catch {
+      // Without a watch, the drift interval still finds every change.
+    }
+  }
+
+  /** `Kind.group` of the kinds applied last time (benchmarks). */
+  appliedKinds(): string[] {
+    return [...new Set(Object.entries(this.applied?.objects ?? {}).filter(([, o]) => o.hash).map(([key]) => groupKindOfKey(key)))].sort();
+  }
+
+  /** Members the watch reported since the last apply (tests). */
+  get reportedCount(): number {
+    return this.reported.size;
+  }
+
+  /** The member watch, when one runs (tests, benchmarks). */
+  get memberWatch(): MemberWatch | undefined {
+    return this.watch?.members;
+  }
+
+  async close(): Promise<void> {
+    await this.watch?.members.stop();
+    this.watch = undefined;
+  }
+}
+
+/** `Kind.group` of an AppliedState key (`group/Kind/namespace/name`). */
+function groupKindOfKey(key: string): string {
+  const [group = '', kind = ''] = key.split('/');
+  return group ? `${kind}.${group}` : kind;
 }
 
 /** The folders of a rendered branch the loop owns: anything else on the branch (a README) is left alone. */

@@ -73,7 +73,7 @@ describeCluster(
 
       // Health: the CRD is Established; ConfigMaps are Current; the
       // Deployment waits for its controller; the Job has not run; the Widget
-      // (a joch.dev group) has no Ready condition.
+      // (a joch.dev group) has no controller reporting on it: Current (kstatus).
       const health = Object.fromEntries(result.objects.map((o) => [o.ref.kind, o.health?.status]));
       expect(health).toMatchObject({
         CustomResourceDefinition: 'Current',
@@ -82,7 +82,7 @@ describeCluster(
         Namespace: 'Current',
         Deployment: 'InProgress',
         Job: 'InProgress',
-        Widget: 'InProgress',
+        Widget: 'Current',
       });
       expect(result.healthy).toBe(false);
     });

@@ -35,23 +35,31 @@ describeCluster(
       desired(configMap('health-a', 'cfg', { a: '1' })),
     ];
 
-    it('waits for Joch custom resources to report Ready', async () => {
-      const first = await applySet(base(), opts({ wait: { timeoutMs: 1_500, pollIntervalMs: 200 } }));
+    it('a custom resource nothing reports on is Current once applied; one a controller reports on is waited for', async () => {
+      // kstatus: no controller has written a condition, so there is nothing to wait for.
+      const first = await applySet(base(), opts({ wait: { timeoutMs: 20_000, pollIntervalMs: 200 } }));
+      expect(first.errors).toEqual([]);
       expect(first.complete).toBe(true);
-      expect(first.healthy).toBe(false);
-      expect(first.errors).toEqual([
+      expect(first.healthy).toBe(true);
+      expect(first.objects.find((o) => o.ref.kind === 'Widget')?.health).toEqual({ status: 'Current', message: 'applied; no controller reports a Ready condition' });
+
+      // A controller (here: the test) reports Ready=False: the wait times out, once, saying why.
+      await writeStatus([{ ref: widgetRef, status: ready('False') }], statusOpts());
+      const notReady = await applySet(base(), opts({ wait: { timeoutMs: 1_500, pollIntervalMs: 200 } }));
+      expect(notReady.complete).toBe(true);
+      expect(notReady.healthy).toBe(false);
+      expect(notReady.errors).toEqual([
         expect.objectContaining({
           code: 'timeout',
           phase: 'health',
           ref: expect.objectContaining({ kind: 'Widget', name: 'agent-1' }),
           origin: expect.objectContaining({ file: 'manifests/widget-agent-1.yaml', line: 12 }),
-          message: expect.stringMatching(/no Ready condition yet/),
+          message: expect.stringMatching(/not ready: Waiting: from the test/),
         }),
       ]);
 
-      // A controller (here: the test) reports Ready while applySet waits.
+      // It reports Ready=True while applySet waits.
       const waiting = applySet(base(), opts({ wait: { timeoutMs: 20_000, pollIntervalMs: 100 } }));
-      await writeStatus([{ ref: widgetRef, status: ready('False') }], statusOpts());
       const notYet = await readLive(cluster().kubeconfig, widget('health-a', 'agent-1', {}));
       expect((notYet?.['status'] as JochStatus).phase).toBe('Pending');
       await writeStatus([{ ref: widgetRef, status: ready('True') }], statusOpts());
@@ -59,6 +67,16 @@ describeCluster(
       expect(result.errors).toEqual([]);
       expect(result.healthy).toBe(true);
       expect(result.objects.find((o) => o.ref.kind === 'Widget')?.health).toEqual({ status: 'Current', message: 'from the test' });
+    });
+
+    it('a long wait backs off: reads per pending object stay few', async () => {
+      await writeStatus([{ ref: widgetRef, status: ready('False') }], statusOpts());
+      const waited = await applySet(base(), opts({ wait: { timeoutMs: 6_000, pollIntervalMs: 100 } }));
+      expect(waited.healthy).toBe(false);
+      // At a fixed 100 ms that would be ~60 reads; backing off (100, 200, 400 ... ms) it is under 10.
+      expect(waited.counters.reads).toBeLessThan(12);
+      expect(waited.errors).toHaveLength(1);
+      await writeStatus([{ ref: widgetRef, status: ready('True') }], statusOpts());
     });
 
     it('writes status only when it changed, keeping transition times stable', async () => {
@@ -87,7 +105,7 @@ describeCluster(
       expect(missing.errors).toEqual([expect.objectContaining({ code: 'not-found', httpStatus: 404, origin: { file: 'agents/nope.yaml', line: 3, column: 1 } })]);
     });
 
-    it('reports a Deployment honestly: the controller runs, but no kubelet makes pods available', async () => {
+    it('reports a Deployment honestly: the controller runs, but no scheduler places its pod', async () => {
       const set = [...base(), desired(deployment('health-a', 'web'), 20)];
       const snapshot = await applySet(set, opts());
       expect(snapshot.errors).toEqual([]);
@@ -96,13 +114,42 @@ describeCluster(
 
       const waited = await applySet(set, opts({ wait: { timeoutMs: 2_000, pollIntervalMs: 200 } }));
       const dep = waited.objects.find((o) => o.ref.kind === 'Deployment');
-      expect(dep?.health).toEqual({ status: 'InProgress', message: '0 of 1 replicas available' });
+      expect(dep?.health).toEqual({
+        status: 'InProgress',
+        message: expect.stringMatching(/^0 of 1 replicas available: pod web-[a-z0-9]+-[a-z0-9]+: not scheduled: no scheduler has assigned it a node$/),
+      });
       expect(waited.healthy).toBe(false);
       expect(waited.errors).toEqual([
-        expect.objectContaining({ code: 'timeout', ref: expect.objectContaining({ kind: 'Deployment' }), origin: expect.objectContaining({ line: 20 }) }),
+        expect.objectContaining({
+          code: 'timeout',
+          ref: expect.objectContaining({ kind: 'Deployment' }),
+          origin: expect.objectContaining({ line: 20 }),
+          message: expect.stringContaining('no scheduler has assigned it a node'),
+        }),
       ]);
       // Waiting polled only what was not healthy: no write, no dry-run.
       expect(waited.counters).toMatchObject({ writes: 0, dryRuns: 0 });
+    });
+
+    it('says why a Deployment gets no pods: its ReplicaSet was refused them', async () => {
+      const set = [
+        desired(namespace('health-psa', { 'pod-security.kubernetes.io/enforce': 'restricted' })),
+        desired(deployment('health-psa', 'locked'), 7),
+      ];
+      const waited = await applySet(set, { kubeconfig: cluster().kubeconfig, inventory: { name: 'health-psa', namespace: 'health-psa' }, wait: { timeoutMs: 4_000, pollIntervalMs: 200 } });
+      expect(waited.complete).toBe(true);
+      const error = waited.errors.find((e) => e.ref?.kind === 'Deployment');
+      expect(error).toMatchObject({ code: 'timeout', phase: 'health', origin: expect.objectContaining({ line: 7 }) });
+      expect(error?.message).toMatch(/ReplicaSet locked-[a-z0-9]+: FailedCreate: .*violates PodSecurity "restricted/);
+      expect(waited.errors).toHaveLength(1);
+    });
+
+    it('a suspended Job is Current: it waits for nobody', async () => {
+      const suspended = job('health-a', 'later', ['true']);
+      (suspended['spec'] as Record<string, unknown>)['suspend'] = true;
+      const result = await applySet([...base(), desired(suspended)], opts({ wait: { timeoutMs: 10_000, pollIntervalMs: 100 } }));
+      expect(result.errors).toEqual([]);
+      expect(result.objects.find((o) => o.ref.name === 'later')?.health).toEqual({ status: 'Current', message: 'job suspended' });
     });
 
     it('a Job is healthy once complete, and failed when it failed', async () => {

@@ -120,14 +120,14 @@ describeCluster(
     it('reads again an unchanged workload that was not healthy, so its health is never stale', async () => {
       const kc = cluster().kubeconfig;
       const inventory = { name: 'inc-health', namespace: 'inc-h' };
-      // A custom resource in a Ready-condition group with no controller stays InProgress for good: it is trusted.
+      // A custom resource in a Ready-condition group with no controller is Current once applied: it is trusted.
       const objects = [desired(namespace('inc-h')), desired(deployment('inc-h', 'web')), desired(widgetCrd('dials', 'Dial')), desired(widget('inc-h', 'd1', { size: 1 }, 'Dial'))];
       // No controller runs here: the Deployment stays InProgress until its status is written by hand.
       const first = await applySet(objects, { kubeconfig: kc, inventory });
       expect(first.errors).toEqual([]);
       const healthOf = (kind: string) => Object.entries(stateOf(first).objects).find(([k]) => k.includes(kind))?.[1].health;
       expect(healthOf('Deployment')?.status).toBe('InProgress');
-      expect(healthOf('Dial')).toEqual({ status: 'InProgress', message: 'no Ready condition yet' });
+      expect(healthOf('Dial')).toEqual({ status: 'Current', message: 'applied; no controller reports a Ready condition' });
 
       const apps = kc.makeApiClient(AppsV1Api);
       const live = await apps.readNamespacedDeploymentStatus({ name: 'web', namespace: 'inc-h' });

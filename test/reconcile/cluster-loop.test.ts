@@ -9,15 +9,15 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CoreV1Api, KubernetesObjectApi, PatchStrategy, type KubeConfig } from '@kubernetes/client-node';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { CoreV1Api, KubernetesObjectApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { applySetId, defaultApplySetParent } from '../../src/model/applyset.js';
-import type { ObjectChange } from '../../src/reconcile/index.js';
+import { ClusterTarget, type ObjectChange } from '../../src/reconcile/index.js';
 import { describeCluster } from '../cluster/require-cluster.js';
 import { startGitHttpServer, type GitHttpServer } from '../support/git-http-server.js';
 import { ensureNamespace, getObject, kubeconfigVia, liveMembers, serverPort, type Obj } from './support/cluster.js';
-import { agentFile, agentFiles, branchLog, bumpAgent, desiredNames, eventually, fleetRepo, show, syncRuntime } from './support/fleet.js';
+import { agentFile, agentFiles, branchLog, bumpAgent, desiredNames, eventually, fleetRepo, show, syncRuntime as startRuntime } from './support/fleet.js';
 import { startProxy } from './support/proxy.js';
 
 let root: string;
@@ -28,6 +28,18 @@ const ID = applySetId(defaultApplySetParent());
 beforeAll(async () => {
   root = await mkdtemp(path.join(tmpdir(), 'joch-sync-cluster-'));
   git = await startGitHttpServer({ root });
+});
+
+/** Every runtime a test made is shut down after it: each watches the ApplySet's members once it applied. */
+const runtimes: Awaited<ReturnType<typeof startRuntime>>[] = [];
+async function syncRuntime(...args: Parameters<typeof startRuntime>): ReturnType<typeof startRuntime> {
+  const runtime = await startRuntime(...args);
+  runtimes.push(runtime);
+  return runtime;
+}
+
+afterEach(async () => {
+  for (const r of runtimes.splice(0)) await r.shutdown(5_000);
 });
 
 afterAll(async () => {
@@ -95,12 +107,14 @@ describeCluster(
       const cms = await kc.makeApiClient(CoreV1Api).listNamespacedConfigMap({ namespace: 'team-000', labelSelector: `applyset.kubernetes.io/part-of=${ID}` });
       const victim = cms.items[0]?.metadata?.name as string;
       await kc.makeApiClient(CoreV1Api).deleteNamespacedConfigMap({ name: victim, namespace: 'team-000' });
-      // Before the drift interval nothing is compared; once it passed, the next cycle puts both back.
-      expect((await sync.reconciler.runCycle()).result).toBe('unchanged');
-      sync.clock.advance(5 * 60_000);
+      // The member watch sees both at once: the next cycle is a drift check, long before the drift interval.
+      await eventually('the member watch to report both', () => (sync.target instanceof ClusterTarget && sync.target.reportedCount === 2) || undefined);
+      expect(sync.reconciler.driftPending).toBe(true);
       const drift = await sync.reconciler.runCycle();
       expect(drift).toMatchObject({ result: 'drift-checked', drifted: 2 });
       expect(changed(drift.changes)).toEqual(['Agent team-000/agent-00001', `ConfigMap team-000/${victim}`].sort());
+      // Only the two reported members were read: no listing of the ApplySet.
+      expect(drift.counters).toMatchObject({ lists: 0 });
       expect((await getObject(kc, 'joch.dev/v1alpha1', 'Agent', 'team-000', 'agent-00001'))?.spec?.displayName).toBe('Agent 1');
       expect(await getObject(kc, 'v1', 'ConfigMap', 'team-000', victim)).toBeDefined();
       expect(await events(kc, 'team-000', 'agent-00001')).toEqual(expect.arrayContaining([expect.stringMatching(/^DriftCorrected: put back/)]));
@@ -127,6 +141,33 @@ describeCluster(
       const metrics = await sync.metrics.text();
       expect(metrics).toMatch(/joch_objects_drift_corrected_total 2/);
       expect(metrics).toMatch(new RegExp(`joch_last_successful_revision_info\\{revision="${second}"\\} 1`));
+    }, 90_000);
+
+    it('a hand edit is reverted within seconds by the running loop, with the drift interval an hour away', async () => {
+      const kc = cluster().kubeconfig;
+      await ensureNamespace(kc, 'joch-system');
+      const { repo } = await fleetRepo(root, `watch-${++n}.git`, 2);
+      const sync = await syncRuntime(
+        { repo: git.url(repo.name), 'cache-dir': path.join(root, `cache-${n}`), kubeconfig: cluster().kubeconfigPath, interval: '1h', 'drift-interval': '1h' },
+        root,
+      );
+      await sync.start();
+      await eventually('the first apply', () => (sync.reconciler.appliedRevision ? true : undefined), 60_000);
+      const watch = await eventually('the member watch', () => (sync.target instanceof ClusterTarget ? sync.target.memberWatch : undefined), 60_000);
+      // An edit before the watches are open is found by the drift interval, not in seconds.
+      await watch.established();
+      const core = kc.makeApiClient(CoreV1Api);
+      const cms = await core.listNamespacedConfigMap({ namespace: 'team-000', labelSelector: `applyset.kubernetes.io/part-of=${ID}` });
+      const cm = cms.items[0];
+      const name = cm?.metadata?.name as string;
+      const before = cm?.data;
+      const key = Object.keys(before ?? {})[0] as string;
+      await core.patchNamespacedConfigMap({ name, namespace: 'team-000', body: { data: { [key]: 'edited by hand' } }, fieldManager: 'kubectl-edit' }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+      await eventually('the edit to be reverted', async () => {
+        const live = await core.readNamespacedConfigMap({ name, namespace: 'team-000' });
+        return JSON.stringify(live.data) === JSON.stringify(before) || undefined;
+      }, 20_000);
+      expect(sync.logs.lines.some((l) => String(l.msg).startsWith('drift corrected:') && l.object === `ConfigMap team-000/${name}`)).toBe(true);
     }, 90_000);
 
     it('going back to the last good revision after a failed apply applies it; it is not reported as drift', async () => {

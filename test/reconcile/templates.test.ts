@@ -21,12 +21,13 @@ import {
   KubernetesObjectApi,
   PatchStrategy,
   RbacAuthorizationV1Api,
+  setHeaderOptions,
   type KubeConfig,
   type KubernetesObject,
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { applySet, type ApplyOptions } from '../../src/cluster/index.js';
+import { applySet, applySetId, type ApplyOptions } from '../../src/cluster/index.js';
 import { crdName, DEFAULT_DATA_PLANE } from '../../src/compile/index.js';
 import { resolverFor } from '../../src/compile/secrets.js';
 import { TEAM_ROLES, teamRoleName } from '../../src/compile/tenancy.js';
@@ -56,11 +57,18 @@ afterAll(async () => {
 });
 
 function templates(): KubernetesObject[] {
-  const docs = readdirSync(TEMPLATES)
+  // In the order `kubectl apply -f templates/` reads them: by file name, then as written.
+  return readdirSync(TEMPLATES)
     .filter((f) => f.endsWith('.yaml'))
+    .sort()
     .flatMap((f) => parseAllDocuments(readFileSync(path.join(TEMPLATES, f), 'utf8')).map((d) => d.toJS() as KubernetesObject));
-  // Namespaces first, as kubectl apply -f does when told the order.
-  return docs.sort((a, b) => Number(b.kind === 'Namespace') - Number(a.kind === 'Namespace'));
+}
+
+/** What an administrator does to let joch-sync write in a namespace it did not create. */
+async function openToJoch(kc: KubeConfig, namespace: string): Promise<void> {
+  await kc
+    .makeApiClient(CoreV1Api)
+    .patchNamespace({ name: namespace, body: { metadata: { labels: { 'joch.dev/sync-allowed': 'true' } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
 }
 
 async function forbidden(call: () => Promise<unknown>): Promise<boolean> {
@@ -103,7 +111,7 @@ const roleBinding = (namespace: string, name: string, roleRef: { kind: string; n
 describeCluster(
   'install templates',
   (cluster) => {
-    it('apply cleanly, and grant by name exactly what the compiler emits under those names', async () => {
+    it('apply cleanly in one pass, in file order, and grant by name exactly what the compiler emits under those names', async () => {
       const admin = KubernetesObjectApi.makeApiClient(cluster().kubeconfig);
       const objects = templates();
       expect(new Set(objects.map((o) => o.kind))).toEqual(
@@ -138,12 +146,17 @@ describeCluster(
       // Nothing cluster-wide on Secrets or ClusterRoleBindings; on ClusterRoles, list, and the rest only by name.
       for (const r of clusterRole.rules) {
         for (const kind of ['secrets', 'clusterrolebindings']) expect(r.resources).not.toContain(kind);
-        if (r.resources?.includes('clusterroles') && r.verbs.some((v) => v !== 'list')) expect(r.resourceNames?.length).toBeGreaterThan(0);
+        if (r.resources?.includes('clusterroles') && r.verbs.some((v) => v !== 'list' && v !== 'watch')) expect(r.resourceNames?.length).toBeGreaterThan(0);
       }
-      const policy = objects.find((o) => o.kind === 'ValidatingAdmissionPolicy') as KubernetesObject & {
+      const policy = objects.find((o) => o.kind === 'ValidatingAdmissionPolicy' && o.metadata?.name === 'joch-sync-rbac') as KubernetesObject & {
         spec: { variables: { expression: string }[]; validations: { expression: string }[] };
       };
       expect(policy.spec.variables[0]?.expression).toBe(`object.metadata.name in [${secretRoles.map((n) => `'${n}'`).join(', ')}]`);
+      // The scope policy pins the ApplySet id of the default inventory, joch-system/joch-inventory.
+      const scope = objects.find((o) => o.kind === 'ValidatingAdmissionPolicy' && o.metadata?.name === 'joch-sync-scope') as KubernetesObject & {
+        spec: { variables: { name: string; expression: string }[] };
+      };
+      expect(scope.spec.variables.find((v) => v.name === 'applySetId')?.expression).toBe(`'${applySetId({ name: 'joch-inventory', namespace: 'joch-system' })}'`);
       // The groups a team ClusterRole may grant on are the Joch API groups.
       expect(policy.spec.validations.some((v) => v.expression.includes(`g in [${[...JOCH_GROUPS].sort().map((g) => `'${g}'`).join(', ')}]`))).toBe(true);
     });
@@ -195,6 +208,8 @@ describeCluster(
       const core = sa.kubeconfig.makeApiClient(CoreV1Api);
       await ensureNamespace(kc, 'outsider');
       const adminCore = kc.makeApiClient(CoreV1Api);
+      // Opened to joch by an administrator, so that what RBAC and joch-sync-rbac refuse is what is tested here.
+      await openToJoch(kc, 'outsider');
       await adminCore.createNamespacedSecret({ namespace: 'outsider', body: { metadata: { name: 'token' }, stringData: { token: 'x' } } });
       await adminCore.createNamespacedSecret({ namespace: 'joch-system', body: { metadata: { name: 'joch-server-key' }, stringData: { key: 'x' } } });
       await kc.makeApiClient(RbacAuthorizationV1Api).createNamespacedRole({
@@ -250,9 +265,9 @@ describeCluster(
       expect(await as(roleBinding('outsider', 'cluster-admin', { kind: 'ClusterRole', name: 'cluster-admin' }, me))).toMatch(notHeld);
       const team = { kind: 'ClusterRole', name: 'joch-team-admin' };
       const person = [{ apiGroup: RBAC, kind: 'User', name: 'alice@example.com' }];
-      expect(await as(roleBinding('kube-system', 'joch-team-admin', team, [{ apiGroup: RBAC, kind: 'Group', name: 'system:authenticated' }]))).toMatch(byPolicy);
-      expect(await as(roleBinding('kube-system', 'joch-team-admin', team, [{ apiGroup: RBAC, kind: 'User', name: 'system:anonymous' }]))).toMatch(byPolicy);
-      expect(await as(roleBinding('kube-system', 'joch-team-admin', team, me))).toMatch(byPolicy);
+      expect(await as(roleBinding('outsider', 'joch-team-admin', team, [{ apiGroup: RBAC, kind: 'Group', name: 'system:authenticated' }]))).toMatch(byPolicy);
+      expect(await as(roleBinding('outsider', 'joch-team-admin', team, [{ apiGroup: RBAC, kind: 'User', name: 'system:anonymous' }]))).toMatch(byPolicy);
+      expect(await as(roleBinding('outsider', 'joch-team-admin', team, me))).toMatch(byPolicy);
       expect(await as(roleBinding('outsider', 'admins', team, person))).toMatch(byPolicy);
       expect(await as(roleBinding('outsider', 'joch-team-admin', team, person))).toBeUndefined();
       expect(await as(roleBinding('outsider', 'secret-reader', { kind: 'Role', name: 'secret-reader' }, me))).toMatch(byPolicy);
@@ -260,6 +275,52 @@ describeCluster(
       expect(await as(roleBinding('outsider', 'agent', { kind: 'Role', name: 'secret-reader' }, [{ kind: 'ServiceAccount', name: 'agent', namespace: 'outsider' }]))).toMatch(byPolicy);
       expect(await as(roleBinding('outsider', 'joch-secrets-joch-gateway', { kind: 'Role', name: 'joch-secrets-joch-gateway' }, me))).toMatch(byPolicy);
       expect(await as(roleBinding('outsider', 'joch-secrets-joch-gateway', { kind: 'Role', name: 'joch-secrets-joch-gateway' }, [{ kind: 'ServiceAccount', name: 'joch-gateway', namespace: 'joch-system' }]))).toBeUndefined();
+    });
+
+    it('as that ServiceAccount: writes only where it may, deletes only namespaces it created, nothing in kube-system', async () => {
+      const kc = cluster().kubeconfig;
+      const sa = await cluster().serviceAccountIdentity('joch-system', 'joch-sync');
+      const as = (o: KubernetesObject) => denial(() => dryRunApply(sa.kubeconfig, o));
+      const byScope = /ValidatingAdmissionPolicy 'joch-sync-scope'/;
+      const deploymentIn = (namespace: string): KubernetesObject =>
+        ({
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          metadata: { name: 'agent', namespace },
+          spec: { selector: { matchLabels: { app: 'agent' } }, template: { metadata: { labels: { app: 'agent' } }, spec: { containers: [{ name: 'a', image: 'a' }] } } },
+        }) as KubernetesObject;
+      const serviceAccountIn = (namespace: string): KubernetesObject => ({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'agent', namespace } });
+      const bindingIn = (namespace: string) => roleBinding(namespace, 'agent', { kind: 'Role', name: 'agent' }, [{ kind: 'ServiceAccount', name: 'agent', namespace }]);
+
+      // kube-system: nothing, whatever the RBAC rules allow.
+      for (const o of [deploymentIn('kube-system'), serviceAccountIn('kube-system'), bindingIn('kube-system')]) {
+        expect(await as(o), o.kind).toMatch(/joch-sync may not write in namespace kube-system/);
+      }
+      // A namespace someone else made: refused until an administrator opens it.
+      await ensureNamespace(kc, 'someone-else');
+      for (const o of [deploymentIn('someone-else'), serviceAccountIn('someone-else'), bindingIn('someone-else')]) {
+        expect(await as(o), o.kind).toMatch(/joch-sync writes only in namespaces it created/);
+      }
+      // It cannot open one to itself, nor claim it as its own.
+      const saCore = sa.kubeconfig.makeApiClient(CoreV1Api);
+      const relabel = (name: string, labels: Record<string, string>) =>
+        denial(() => saCore.patchNamespace({ name, body: { metadata: { labels } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch)));
+      expect(await relabel('someone-else', { 'joch.dev/sync-allowed': 'true' })).toMatch(byScope);
+      expect(await relabel('someone-else', { 'applyset.kubernetes.io/part-of': applySetId({ name: 'joch-inventory', namespace: 'joch-system' }) })).toMatch(byScope);
+      // Namespaces: it deletes those it created, not the others (opened to it or not), never kube-system.
+      expect(await denial(() => saCore.deleteNamespace({ name: 'someone-else' }))).toMatch(byScope);
+      await openToJoch(kc, 'someone-else');
+      expect(await as(deploymentIn('someone-else'))).toBeUndefined();
+      expect(await denial(() => saCore.deleteNamespace({ name: 'someone-else' }))).toMatch(/joch-sync deletes only namespaces it created/);
+      expect(await denial(() => saCore.deleteNamespace({ name: 'kube-system' }))).toMatch(/forbidden/);
+      const own = { applySet: applySetId({ name: 'joch-inventory', namespace: 'joch-system' }) };
+      await saCore.createNamespace({ body: { metadata: { name: 'made-by-joch', labels: { 'applyset.kubernetes.io/part-of': own.applySet } } } });
+      expect(await as(deploymentIn('made-by-joch'))).toBeUndefined();
+      // A dry run: the namespace would otherwise stay a member of the ApplySet the later tests use.
+      expect(await denial(() => saCore.deleteNamespace({ name: 'made-by-joch', dryRun: 'All' }))).toBeUndefined();
+      await kc
+        .makeApiClient(CoreV1Api)
+        .patchNamespace({ name: 'made-by-joch', body: { metadata: { labels: { 'applyset.kubernetes.io/part-of': null } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
     });
 
     it('as that ServiceAccount: gives a Team access to namespaces that already exist', async () => {
@@ -270,11 +331,14 @@ describeCluster(
       const teamBindings = objects.filter((o) => o.kind === 'RoleBinding' && (o['roleRef'] as { kind: string }).kind === 'ClusterRole');
       const teamRoles = objects.filter((o) => o.kind === 'ClusterRole');
       // The namespaces are there, not yet the team roles: each binding is dry-run before its role exists.
-      for (const ns of new Set(teamBindings.map((b) => b.metadata.namespace as string))) await ensureNamespace(cluster().kubeconfig, ns);
+      const existing = [...new Set(teamBindings.map((b) => b.metadata.namespace as string))];
+      for (const ns of existing) await ensureNamespace(cluster().kubeconfig, ns);
       for (const r of teamRoles) expect(await getObject(cluster().kubeconfig, `${RBAC}/v1`, 'ClusterRole', undefined, r.metadata.name), r.metadata.name).toBeUndefined();
       // The one ApplySet parent it may write still holds the CRDs (and the Namespaces it could not prune).
       const crds = objects.filter((o) => o.kind === 'CustomResourceDefinition');
       const options: ApplyOptions = { kubeconfig: sa.kubeconfig, inventory: { name: 'joch-inventory', namespace: 'joch-system' } };
+      // Namespaces someone else made are opened to it by an administrator (the refusal before that: the test above).
+      for (const ns of existing) await openToJoch(cluster().kubeconfig, ns);
       const applied = await applySet([...crds, ...teamRoles, ...teamBindings].map((object) => ({ object })), options);
       expect(applied.errors).toEqual([]);
       for (const b of teamBindings) expect(await getObject(cluster().kubeconfig, `${RBAC}/v1`, 'RoleBinding', b.metadata.namespace, b.metadata.name)).toBeDefined();
