@@ -9,11 +9,11 @@
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Ajv, type ValidateFunction } from 'ajv';
-import addFormatsModule from 'ajv-formats';
+import type { ValidateFunction } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allCodes } from '../../src/diagnostics/index.js';
 import { ACTIONS_BOT, startGitHubStandIn, type GitHubStandIn } from './github-api.js';
+import { sarifValidator } from '../support/sarif.js';
 import { annotations, checkout, downloadAction, git, Origin, runAction, type Edits, type PullRequest, type RunResult } from './runner.js';
 
 const BOT_TOKEN = 'ghs_installation0123456789abcdefghijklmnop';
@@ -89,13 +89,7 @@ describe('the Action, run as the runner runs it', { timeout: 120_000 }, () => {
   let nextPr = 1;
 
   beforeAll(async () => {
-    const file = path.resolve(import.meta.dirname, '../../node_modules/@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json');
-    const { $schema: _draft, id, ...schema } = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-    const ajv = new Ajv({ strict: false, allErrors: true, unicodeRegExp: false });
-    const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule) as unknown as (a: Ajv) => Ajv;
-    addFormats(ajv);
-    validateSarif = ajv.compile({ ...schema, $id: String(id) });
-
+    validateSarif = sarifValidator();
     action = downloadAction();
     origin = await Origin.start({
       // A repository holds more than Joch records: none of these may be read as one.

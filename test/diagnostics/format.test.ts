@@ -4,11 +4,11 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Ajv, type ValidateFunction } from 'ajv';
-import addFormatsModule from 'ajv-formats';
+import type { ValidateFunction } from 'ajv';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { allCodes, codeFrame, formatDiagnostics, type Diagnostic, type Summary } from '../../src/diagnostics/index.js';
 import { cli, tmpRepo, yml, type JsonReport } from '../support/repo.js';
+import { sarifValidator } from '../support/sarif.js';
 
 const ESC = '\u001b[';
 
@@ -170,13 +170,7 @@ describe('sarif', () => {
   let validateSarif: ValidateFunction;
 
   beforeAll(() => {
-    // The official schema is draft-04; ajv's default (draft-07) reads it once its draft-04 `id` is renamed.
-    const file = path.resolve(import.meta.dirname, '../../node_modules/@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json');
-    const { $schema: _draft, id, ...schema } = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-    const ajv = new Ajv({ strict: false, allErrors: true, unicodeRegExp: false });
-    const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule) as unknown as (a: Ajv) => Ajv;
-    addFormats(ajv);
-    validateSarif = ajv.compile({ ...schema, $id: String(id) });
+    validateSarif = sarifValidator();
   });
 
   interface SarifLocation {
