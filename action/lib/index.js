@@ -40139,6 +40139,7 @@ var TABLE = [
   { code: "JOCH001", name: "invalid-config", severity: "error", summary: "joch.yaml is not valid.", locked: true },
   { code: "JOCH002", name: "path-not-found", severity: "error", summary: "A path given on the command line or in joch.yaml does not exist.", locked: true },
   { code: "JOCH003", name: "no-manifests", severity: "warning", summary: "No YAML files were found under the given paths." },
+  { code: "JOCH004", name: "config-unknown-name", severity: "warning", summary: "joch.yaml's workloads name an Environment or Team that no record defines; its settings apply to nothing." },
   // 1xx: reading and parsing files
   { code: "JOCH101", name: "yaml-syntax", severity: "error", summary: "The file is not valid YAML.", locked: true },
   { code: "JOCH102", name: "duplicate-key", severity: "error", summary: "A mapping has the same key twice.", locked: true },
@@ -47060,6 +47061,25 @@ var Walker = class {
   }
 };
 
+// src/pipeline/workloads.ts
+function unknownWorkloadNames(loaded, resources) {
+  const { workloads } = loaded.config;
+  const out = [];
+  for (const [section, kind2] of [
+    ["environments", "Environment"],
+    ["teams", "Team"]
+  ]) {
+    const defined3 = [...new Set(resources.filter((r) => r.kind === kind2).map((r) => r.name))].sort();
+    for (const name2 of Object.keys(workloads[section]).sort()) {
+      if (defined3.includes(name2)) continue;
+      const hint = didYouMean(name2, defined3);
+      const at7 = { file: loaded.file ?? "joch.yaml", doc: 0, path: ["workloads", section, name2] };
+      out.push(finding2("JOCH004", `joch.yaml: workloads.${section}.${name2} names no ${kind2} of the repository; its settings apply to nothing`, at7, hint ? { hint } : {}));
+    }
+  }
+  return out;
+}
+
 // src/pipeline/index.ts
 function resolveProject(input3) {
   const first = input3.paths[0] ? path4.resolve(input3.cwd, input3.paths[0]) : input3.cwd;
@@ -47136,6 +47156,8 @@ async function runValidate(input3) {
   const findings = [
     ...project.config.findings,
     ...project.findings,
+    // Names of the repository's records: a reference check, left out when only shapes are checked.
+    ...checks.has("references") ? unknownWorkloadNames(project.config, set2.resources) : [],
     ...source.findings,
     ...set2.findings,
     ...validation.findings,
@@ -47213,7 +47235,7 @@ function runSnapshot(input3) {
     "policy",
     () => evaluatePolicy({ resources: set2.resources, graphs, references: validation.references, options: config2.policy })
   );
-  const findings = [...loaded.findings, ...set2.findings, ...validation.findings, ...policy.findings];
+  const findings = [...loaded.findings, ...unknownWorkloadNames(loaded, set2.resources), ...set2.findings, ...validation.findings, ...policy.findings];
   if (snapshot.files.length === 0) {
     findings.push(finding2("JOCH003", "no YAML files were found", { file: loaded.file ?? displayPath(snapshot, "."), line: 1, column: 1 }));
   }

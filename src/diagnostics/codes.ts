@@ -21,6 +21,7 @@ const TABLE: readonly CodeInfo[] = [
   { code: 'JOCH001', name: 'invalid-config', severity: 'error', summary: 'joch.yaml is not valid.', locked: true },
   { code: 'JOCH002', name: 'path-not-found', severity: 'error', summary: 'A path given on the command line or in joch.yaml does not exist.', locked: true },
   { code: 'JOCH003', name: 'no-manifests', severity: 'warning', summary: 'No YAML files were found under the given paths.' },
+  { code: 'JOCH004', name: 'config-unknown-name', severity: 'warning', summary: "joch.yaml's workloads name an Environment or Team that no record defines; its settings apply to nothing." },
 
   // 1xx: reading and parsing files
   { code: 'JOCH101', name: 'yaml-syntax', severity: 'error', summary: 'The file is not valid YAML.', locked: true },

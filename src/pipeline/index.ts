@@ -13,6 +13,7 @@ import { buildAgentGraphs, type AgentGraph } from '../model/graph.js';
 import { evaluatePolicy, type PolicyResult } from '../policy/index.js';
 import { readLocalSource } from '../source/local.js';
 import { findingResolver } from './findings.js';
+import { unknownWorkloadNames } from './workloads.js';
 import type { Snapshot } from '../source/types.js';
 
 export interface ProjectInput {
@@ -152,6 +153,8 @@ export async function runValidate(input: ValidateInput): Promise<ValidationRun> 
   const findings: Finding[] = [
     ...project.config.findings,
     ...project.findings,
+    // Names of the repository's records: a reference check, left out when only shapes are checked.
+    ...(checks.has('references') ? unknownWorkloadNames(project.config, set.resources) : []),
     ...source.findings,
     ...set.findings,
     ...validation.findings,

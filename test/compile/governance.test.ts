@@ -207,3 +207,20 @@ describe('Team defaults the API server would refuse', () => {
     expect(run.refused).toBe(true);
   });
 });
+
+describe("joch.yaml's workloads name real records", () => {
+  it('warns at the key of an Environment or Team no record defines (JOCH004), with the nearest name', async () => {
+    const { dir, run, located } = await compileFleet({
+      'joch.yaml': WITH_WORKLOADS('  environments:\n    prd:\n      resources:\n        requests: { cpu: "2" }\n  teams:\n    nobody-here:\n      resources:\n        limits: { cpu: "2" }\n'),
+    });
+    expect(located('JOCH004')).toEqual([
+      { code: 'JOCH004', file: 'joch.yaml', ...positionOf(dir, 'joch.yaml', 'prd:') },
+      { code: 'JOCH004', file: 'joch.yaml', ...positionOf(dir, 'joch.yaml', 'nobody-here:') },
+    ]);
+    const prd = run.diagnostics.find((d) => d.code === 'JOCH004' && d.message.includes('workloads.environments.prd '));
+    expect(prd?.severity).toBe('warning');
+    expect(prd?.hint).toBe('did you mean "prod"?');
+    // A warning: the fleet still compiles.
+    expect(run.refused).toBe(false);
+  });
+});
