@@ -23,6 +23,7 @@ import {
   summarizeErrors,
   wroteAnything,
   writeStatus,
+  type ApplyProgress,
   type ApplyResult,
   type ClusterError,
   type InventoryRef,
@@ -177,7 +178,8 @@ export async function apply(input: CommandInput, ctx: CommandContext): Promise<n
   const wait = p.opts.wait ? { timeoutMs: durationMs(p.opts.wait) } : undefined;
   progress.step(`applying ${p.view.desired.length} objects${wait ? ` and waiting up to ${p.opts.wait} for them to be healthy` : ''}`);
   const revision = p.run.validation.snapshot.revision ?? (await workingTreeRevision(p.run.validation.snapshot)) ?? 'working-tree';
-  const result = await applySet(p.view.desired, { ...p.options, sourceCommit: revision, ...(wait ? { wait } : {}) });
+  const onProgress = (at: ApplyProgress) => progress.count(at.phase === 'applying' ? 'applying' : 'waiting for health:', at.done, at.total);
+  const result = await applySet(p.view.desired, { ...p.options, sourceCommit: revision, onProgress, ...(wait ? { wait } : {}) });
   progress.step('writing status');
   if (p.opts.output !== 'text') ctx.stdout(machine(p.opts.output, formatApplyResultJson(result)));
   else ctx.stdout(formatApplyResultText(result, { errors: false }));

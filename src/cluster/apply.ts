@@ -79,6 +79,9 @@ class ApplyRun {
   private down: ClusterError | undefined;
   private pruned: PrunedObject[] = [];
   private createdNamespace: string | undefined;
+  /** Objects written so far, and how many change, for `onProgress`. */
+  private written = 0;
+  private changing: number | undefined;
 
   constructor(
     private readonly ctx: RunContext,
@@ -221,7 +224,19 @@ class ApplyRun {
     for (const e of this.analysis.entries) if (later.includes(e.stage) && e.action !== 'unchanged' && !e.outcome) e.outcome = 'skipped';
   }
 
+  /** Objects to write, of those this run applies: for `onProgress`. */
+  private get toWrite(): number {
+    this.changing ??= this.analysis.entries.filter((e) => e.action !== 'unchanged').length;
+    return this.changing;
+  }
+
   private async applyEntry(e: Entry): Promise<void> {
+    if (this.written === 0) this.options.onProgress?.({ phase: 'applying', done: 0, total: this.toWrite });
+    await this.writeEntry(e);
+    this.options.onProgress?.({ phase: 'applying', done: ++this.written, total: this.toWrite });
+  }
+
+  private async writeEntry(e: Entry): Promise<void> {
     if (this.down) {
       e.outcome = 'skipped';
       return;
@@ -327,6 +342,8 @@ class ApplyRun {
     const deadline = Date.now() + wait.timeoutMs;
     let interval = wait.pollIntervalMs ?? 500;
     let pending = this.analysis.entries.filter((e) => this.health(e).status === 'InProgress');
+    const total = this.analysis.entries.length;
+    this.options.onProgress?.({ phase: 'waiting', done: total - pending.length, total });
     while (pending.length > 0 && Date.now() < deadline) {
       await sleep(Math.min(interval, Math.max(0, deadline - Date.now())));
       interval = Math.min(interval * 2, Math.max(MAX_POLL_MS, wait.pollIntervalMs ?? 0));
@@ -339,6 +356,7 @@ class ApplyRun {
         }
       });
       pending = pending.filter((e) => this.health(e).status === 'InProgress');
+      this.options.onProgress?.({ phase: 'waiting', done: total - pending.length, total });
     }
     for (const e of this.analysis.entries) {
       const h = this.health(e);

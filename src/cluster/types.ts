@@ -110,6 +110,15 @@ export interface ApplyOptions extends PlanOptions {
   wait?: { timeoutMs: number; pollIntervalMs?: number };
   /** How long to wait for new CRDs to become Established; default 60 000 ms. */
   crdTimeoutMs?: number;
+  /** Told as objects are written and, with `wait`, as they become healthy: for a progress line. */
+  onProgress?: (progress: ApplyProgress) => void;
+}
+
+/** How far a run is: `done` of `total` objects written (`applying`) or healthy (`waiting`). */
+export interface ApplyProgress {
+  readonly phase: 'applying' | 'waiting';
+  readonly done: number;
+  readonly total: number;
 }
 
 /** API calls made, by kind, for benchmarks and no-op checks. */

@@ -6,7 +6,7 @@ import { expect, it } from 'vitest';
 import { CoreV1Api } from '@kubernetes/client-node';
 import type { KubernetesObject, V1ConfigMap } from '@kubernetes/client-node';
 import { applySet, planApply } from '../../src/cluster/index.js';
-import type { ApplyOptions, DesiredObject, KubeObject } from '../../src/cluster/index.js';
+import type { ApplyOptions, ApplyProgress, DesiredObject, KubeObject } from '../../src/cluster/index.js';
 import { describeCluster } from './require-cluster.js';
 import {
   applyAs,
@@ -43,8 +43,12 @@ describeCluster(
     ];
 
     it('applies CRDs, then namespaces, then namespaced objects and custom resources', async () => {
-      const result = await applySet(baseSet(), opts());
+      const progress: ApplyProgress[] = [];
+      const result = await applySet(baseSet(), { ...opts(), onProgress: (p) => progress.push(p) });
       expect(result.errors).toEqual([]);
+      // Progress counts every written object once, in order, up to all seven.
+      expect(progress.every((p) => p.phase === 'applying' && p.total === 7)).toBe(true);
+      expect(progress.filter((p, i) => i === 0 || p.done !== progress[i - 1]?.done).map((p) => p.done)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
       expect(result.complete).toBe(true);
       const outcomes = Object.fromEntries(result.objects.map((o) => [`${o.ref.kind}/${o.ref.name}`, o.outcome]));
       expect(outcomes).toEqual({
@@ -88,7 +92,9 @@ describeCluster(
     });
 
     it('a re-apply with nothing changed makes no write and no dry-run', async () => {
-      const result = await applySet(baseSet(), opts());
+      const progress: ApplyProgress[] = [];
+      const result = await applySet(baseSet(), { ...opts(), onProgress: (p) => progress.push(p) });
+      expect(progress).toEqual([]);
       expect(result.errors).toEqual([]);
       expect(result.objects.every((o) => o.outcome === 'unchanged')).toBe(true);
       expect(result.counters).toMatchObject({ writes: 0, dryRuns: 0, deletes: 0 });
