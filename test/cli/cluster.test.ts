@@ -26,7 +26,8 @@ interface Run {
 async function joch(argv: string[], cwd: string): Promise<Run> {
   let stdout = '';
   let stderr = '';
-  const code = await runCli(argv, { cwd, env: { ...process.env, NO_COLOR: '1' }, stdout: (s) => (stdout += s), stderr: (s) => (stderr += s), isTTY: false });
+  // CI='' keeps the progress lines that CI runs print off stderr, which these tests read.
+  const code = await runCli(argv, { cwd, env: { ...process.env, NO_COLOR: '1', CI: '' }, stdout: (s) => (stdout += s), stderr: (s) => (stderr += s), isTTY: false });
   return { code, stdout, stderr };
 }
 
