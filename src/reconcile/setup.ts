@@ -3,7 +3,8 @@
  * (cluster, rendered branch or folder), the status writer, metrics, the HTTP
  * endpoints, leader election and Events. The defaults make `joch sync --once`
  * work on a fresh clone: the repository of the current folder, its current
- * branch, root `examples/fleet`, rendered manifests on the local branch
+ * branch, root `examples/fleet` (the CLI passes the folder of the nearest
+ * joch.yaml when there is one), rendered manifests on the local branch
  * `joch/rendered` and status on `joch/status`, no cluster needed.
  */
 import { createHash } from 'node:crypto';

@@ -14,6 +14,7 @@ export const INIT_FILES: readonly (readonly [string, string])[] = [
   ['<team>/budgets.yaml', 'Budget: a spending limit for the team'],
   ['<team>/deployments.yaml', 'Deployment: the agent in staging and in prod'],
   ['.vscode/settings.json', 'editor settings: schema validation and completion for Joch YAML'],
+  ['.joch/schemas/', "this joch version's JSON Schemas, which .vscode/settings.json maps the YAML files to (as `joch schemas` writes them)"],
   ['.github/workflows/joch.yaml', 'GitHub workflow: validate and review pull requests, AgBOM diff in the comment'],
 ];
 
