@@ -105,6 +105,11 @@ async function prepare(input: CommandInput, ctx: CommandContext, progress: Progr
  * own fallback (http://localhost:8080) is never used: with none of these the
  * user is told how to point joch at a cluster.
  */
+/** The kubeconfig named by a command's own `--kubeconfig`/`--context` values. */
+export function kubeConfigOf(input: CommandInput, ctx: CommandContext): KubeConfig {
+  return loadKubeConfig({ kubeconfig: input.opts.kubeconfig as string | undefined, context: input.opts.context as string | undefined }, ctx);
+}
+
 export function loadKubeConfig(opts: { readonly kubeconfig?: string | undefined; readonly context?: string | undefined }, ctx: CommandContext): KubeConfig {
   const kc = new KubeConfig();
   const files = opts.kubeconfig

@@ -55,6 +55,11 @@ export function clusterOptions(): Option[] {
   ];
 }
 
+/** Whether the command line names a cluster (`--kubeconfig` or `--context`): get, describe and version then read it. */
+export function namesCluster(opts: Readonly<Record<string, unknown>>): boolean {
+  return opts.kubeconfig !== undefined || opts.context !== undefined;
+}
+
 /** The output format asked for: `--format` (the older spelling) wins over the default of `-o`. */
 export function outputOf(opts: Readonly<Record<string, unknown>>): string {
   const format = opts.format;

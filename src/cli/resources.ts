@@ -12,7 +12,7 @@ import type { Resource } from '../model/resource.js';
 import { runValidate, type ValidationRun } from '../pipeline/index.js';
 import { explainAgent, renderExplanation } from '../policy/index.js';
 import { UsageError, type CommandContext, type CommandInput } from './context.js';
-import { inputPaths, outputOf } from './flags.js';
+import { inputPaths, namesCluster, outputOf } from './flags.js';
 import { renderData } from './output.js';
 import { Progress } from './progress.js';
 
@@ -41,19 +41,23 @@ export async function run(input: CommandInput, ctx: CommandContext): Promise<num
   const [typedKind = '', name] = input.args;
   const kind = resolveKind(typedKind);
   const namespace = input.opts['all-namespaces'] === true ? undefined : (input.opts.namespace as string | undefined);
-  const fromCluster = input.opts.kubeconfig !== undefined || input.opts.context !== undefined;
-  const rows = fromCluster ? await clusterRows(kind, namespace, input, ctx) : repositoryRows(await loadRepository(input, ctx), kind, namespace);
+  const rows = namesCluster(input.opts)
+    ? await clusterRows(kind, namespace, input, ctx)
+    : repositoryRows(await loadRepository(input, input.args.slice(2), ctx), kind, namespace);
   const selected = name === undefined ? rows : rows.filter((r) => r.name === name);
-  if (name !== undefined && selected.length === 0) {
-    const hint = didYouMean(name, rows.map((r) => r.name));
-    throw new UsageError(`${kind.kind} "${name}" not found${namespace ? ` in namespace ${namespace}` : ''}${hint ? `; ${hint}` : ''}`);
-  }
+  if (name !== undefined && selected.length === 0) throw notFound(kind, name, namespace, rows.map((r) => r.name));
   ctx.stdout(renderRows(selected, kind, outputOf(input.opts), { showNamespace: namespace === undefined && kind.scope === 'Namespaced', single: name !== undefined }));
   return 0;
 }
 
-async function loadRepository(input: CommandInput, ctx: CommandContext): Promise<ValidationRun> {
-  const paths = await inputPaths(input.opts, input.args.slice(2), ctx);
+/** A resource of this kind and name is not there: the nearest name, when one is close. */
+function notFound(kind: KindInfo, name: string, namespace: string | undefined, names: readonly string[]): UsageError {
+  const hint = didYouMean(name, names);
+  return new UsageError(`${kind.kind} "${name}" not found${namespace ? ` in namespace ${namespace}` : ''}${hint ? `; ${hint}` : ''}`);
+}
+
+async function loadRepository(input: CommandInput, operands: readonly string[], ctx: CommandContext): Promise<ValidationRun> {
+  const paths = await inputPaths(input.opts, operands, ctx);
   const progress = Progress.start(ctx, input.opts);
   progress.step('loading the repository');
   const run = await runValidate({ paths, cwd: ctx.cwd, configFile: input.opts.config as string | undefined });
@@ -61,9 +65,21 @@ async function loadRepository(input: CommandInput, ctx: CommandContext): Promise
   return run;
 }
 
+/** How many items share each key; items without one are not counted. */
+function countBy<T>(items: readonly T[], key: (item: T) => string | undefined): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const item of items) {
+    const k = key(item);
+    if (k !== undefined) counts.set(k, (counts.get(k) ?? 0) + 1);
+  }
+  return counts;
+}
+
 function repositoryRows(run: ValidationRun, kind: KindInfo, namespace: string | undefined): Row[] {
   const locator = new Locator((file) => run.set.texts.get(file));
-  const refs = run.validation.references;
+  // Counted once for the repository, not once per listed resource.
+  const references = countBy(run.validation.references, (x) => x.from);
+  const referencedBy = countBy(run.validation.references, (x) => x.to);
   return run.set.resources
     .filter((r) => r.kind === kind.kind && (namespace === undefined || r.namespace === namespace))
     .map((r) => ({
@@ -72,16 +88,16 @@ function repositoryRows(run: ValidationRun, kind: KindInfo, namespace: string | 
       namespace: r.namespace,
       name: r.name,
       where: `${r.file}:${locator.locate({ file: r.file, doc: r.doc, path: [] }).line}`,
-      references: refs.filter((x) => x.from === r.key).length,
-      referencedBy: refs.filter((x) => x.to === r.key).length,
+      references: references.get(r.key) ?? 0,
+      referencedBy: referencedBy.get(r.key) ?? 0,
       body: r.body,
     }));
 }
 
 async function clusterRows(kind: KindInfo, namespace: string | undefined, input: CommandInput, ctx: CommandContext): Promise<Row[]> {
   const { CustomObjectsApi } = await import('@kubernetes/client-node');
-  const { loadKubeConfig } = await import('./cluster.js');
-  const kc = loadKubeConfig({ kubeconfig: input.opts.kubeconfig as string | undefined, context: input.opts.context as string | undefined }, ctx);
+  const { kubeConfigOf } = await import('./cluster.js');
+  const kc = kubeConfigOf(input, ctx);
   const api = kc.makeApiClient(CustomObjectsApi);
   const base = { group: kind.group, version: kind.version, plural: kind.plural };
   const list = (namespace !== undefined && kind.scope === 'Namespaced'
@@ -139,18 +155,13 @@ export async function describe(input: CommandInput, ctx: CommandContext): Promis
   const name = slash > 0 ? first.slice(slash + 1) : second;
   if (!name) throw new UsageError('name the resource: joch describe KIND/NAME or KIND NAME');
   const kind = resolveKind(typedKind);
-  if (input.opts.kubeconfig !== undefined || input.opts.context !== undefined) return describeInCluster(kind, name, input, ctx);
-  const operands = slash > 0 ? input.args.slice(1) : input.args.slice(2);
-  const paths = await inputPaths(input.opts, operands, ctx);
-  const run = await runValidate({ paths, cwd: ctx.cwd, configFile: input.opts.config as string | undefined });
+  if (namesCluster(input.opts)) return describeInCluster(kind, name, input, ctx);
+  const run = await loadRepository(input, slash > 0 ? input.args.slice(1) : input.args.slice(2), ctx);
   const namespace = input.opts.namespace as string | undefined;
   const matches = run.set.resources.filter((r) => r.kind === kind.kind && r.name === name && (namespace === undefined || r.namespace === namespace));
   if (matches.length > 1) throw new UsageError(`${kind.kind} "${name}" exists in namespaces ${matches.map((r) => r.namespace).join(', ')}; choose one with -n`);
   const resource = matches[0];
-  if (!resource) {
-    const hint = didYouMean(name, run.set.resources.filter((r) => r.kind === kind.kind).map((r) => r.name));
-    throw new UsageError(`${kind.kind} "${name}" not found${namespace ? ` in namespace ${namespace}` : ''}${hint ? `; ${hint}` : ''}`);
-  }
+  if (!resource) throw notFound(kind, name, namespace, run.set.resources.filter((r) => r.kind === kind.kind).map((r) => r.name));
   const { explanation, ...view } = resolvedView(run, resource);
   const format = outputOf(input.opts);
   ctx.stdout(redactText(format === 'json' || format === 'yaml' ? renderData(format, view) : describeText({ ...view, ...(explanation === undefined ? {} : { explanation }) })));
@@ -162,8 +173,8 @@ async function describeInCluster(kind: KindInfo, name: string, input: CommandInp
   const namespace = input.opts.namespace as string | undefined;
   if (kind.scope === 'Namespaced' && namespace === undefined) throw new UsageError(`${kind.kind} is namespaced: name the namespace with -n`);
   const { CustomObjectsApi } = await import('@kubernetes/client-node');
-  const { loadKubeConfig } = await import('./cluster.js');
-  const kc = loadKubeConfig({ kubeconfig: input.opts.kubeconfig as string | undefined, context: input.opts.context as string | undefined }, ctx);
+  const { kubeConfigOf } = await import('./cluster.js');
+  const kc = kubeConfigOf(input, ctx);
   const api = kc.makeApiClient(CustomObjectsApi);
   const base = { group: kind.group, version: kind.version, plural: kind.plural, name };
   let item: Record<string, unknown>;

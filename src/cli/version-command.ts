@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import git from 'isomorphic-git';
 import type { CommandContext, CommandInput } from './context.js';
-import { outputOf } from './flags.js';
+import { namesCluster, outputOf } from './flags.js';
 import { renderData } from './output.js';
 import { version } from './version.js';
 
@@ -15,7 +15,7 @@ interface VersionReport {
 
 export async function run(input: CommandInput, ctx: CommandContext): Promise<number> {
   const report: VersionReport = { client: { version: version(), commit: await packageCommit(), node: process.version } };
-  const named = input.opts.kubeconfig !== undefined || input.opts.context !== undefined;
+  const named = namesCluster(input.opts);
   const full: VersionReport = named ? { ...report, server: await serverVersion(input, ctx) } : report;
   const format = outputOf(input.opts);
   if (format === 'json' || format === 'yaml') ctx.stdout(renderData(format, full));
@@ -62,8 +62,8 @@ function worktreeHead(dotGitFile: string): string | undefined {
 
 async function serverVersion(input: CommandInput, ctx: CommandContext): Promise<{ version: string; platform: string }> {
   const { VersionApi } = await import('@kubernetes/client-node');
-  const { loadKubeConfig } = await import('./cluster.js');
-  const kc = loadKubeConfig({ kubeconfig: input.opts.kubeconfig as string | undefined, context: input.opts.context as string | undefined }, ctx);
+  const { kubeConfigOf } = await import('./cluster.js');
+  const kc = kubeConfigOf(input, ctx);
   const info = await kc.makeApiClient(VersionApi).getCode();
   return { version: info.gitVersion, platform: info.platform };
 }
