@@ -43,6 +43,7 @@ import {
 } from '../agbom/index.js';
 import { buildRunAgBoms } from '../pipeline/agbom.js';
 import { validateRevision } from '../pipeline/revision.js';
+import { gitWorkTreeRoot } from '../source/revision.js';
 import { runValidate, type ValidationRun } from '../pipeline/index.js';
 import { UsageError, type CommandContext, type CommandInput } from './context.js';
 import { inputPaths } from './flags.js';
@@ -328,7 +329,7 @@ async function revisionSides(
 ): Promise<[InventoryView[], InventoryView[]] | undefined> {
   if (args.length > 1) throw new UsageError('with --from, name at most one folder: the records under it are compared');
   const folder = path.resolve(ctx.cwd, args[0] ?? '.');
-  const repo = findGitRoot(folder);
+  const repo = gitWorkTreeRoot(folder);
   if (!repo) throw new UsageError(`${args[0] ?? '.'} is not inside a Git repository; --from reads its history`);
   const root = path.relative(repo, folder).split(path.sep).join('/') || '.';
   const side = async (rev: string): Promise<InventoryView[] | undefined> => {
@@ -349,13 +350,6 @@ async function revisionSides(
   }
   const current = await loadFleet([folder], values, ctx, emptyState());
   return current ? [before, current.boms.map(viewOfAgBom)] : undefined;
-}
-
-function findGitRoot(start: string): string | undefined {
-  for (let dir = start; ; dir = path.dirname(dir)) {
-    if (existsSync(path.join(dir, '.git'))) return dir;
-    if (path.dirname(dir) === dir) return undefined;
-  }
 }
 
 function readView(file: string): InventoryView {

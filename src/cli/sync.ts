@@ -15,9 +15,9 @@ import {
   type SyncInfo,
   type SyncRuntime,
 } from '../reconcile/index.js';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { resolveRevision } from '../source/revision.js';
+import { findConfigFile } from '../config/index.js';
+import { gitWorkTreeRoot, resolveRevision } from '../source/revision.js';
 import { UsageError, useColor, type CommandContext, type CommandInput } from './context.js';
 import { version } from './version.js';
 
@@ -139,18 +139,11 @@ async function withResolvedCommit(flags: RawSyncOptions, ctx: CommandContext): P
   if (typeof commit !== 'string' || /^[0-9a-f]{40}$/.test(commit)) return flags;
   const repo = typeof flags.repo === 'string' ? flags.repo.replace(/^file:\/\//, '') : undefined;
   if (repo !== undefined && /^[a-z][a-z0-9+.-]*:\/\//i.test(repo)) throw new UsageError(`--commit ${commit}: give the full 40-character id for a remote repository`);
-  const dir = gitRoot(path.resolve(ctx.cwd, repo ?? '.'));
+  const dir = gitWorkTreeRoot(path.resolve(ctx.cwd, repo ?? '.'));
   if (!dir) throw new UsageError(`--commit ${commit}: ${repo ?? 'the current folder'} is not inside a Git repository`);
   const resolved = await resolveRevision(dir, commit);
   if (!resolved.ok) throw new UsageError(`--commit: ${resolved.reason}`);
   return { ...flags, commit: resolved.commit };
-}
-
-function gitRoot(start: string): string | undefined {
-  for (let dir = start; ; dir = path.dirname(dir)) {
-    if (existsSync(path.join(dir, '.git'))) return dir;
-    if (path.dirname(dir) === dir) return undefined;
-  }
 }
 
 /**
@@ -172,11 +165,8 @@ function logDestination(once: boolean, opts: Readonly<Record<string, unknown>>, 
  */
 function withProjectRoot(flags: RawSyncOptions, ctx: CommandContext): RawSyncOptions {
   if (flags.root !== undefined || flags.repo !== undefined || ctx.env[SYNC_FLAGS.root[0]] !== undefined || ctx.env[SYNC_FLAGS.repo[0]] !== undefined) return flags;
-  const repo = gitRoot(path.resolve(ctx.cwd));
-  if (!repo) return flags;
-  for (let dir = path.resolve(ctx.cwd); dir.startsWith(repo); dir = path.dirname(dir)) {
-    if (existsSync(path.join(dir, 'joch.yaml'))) return { ...flags, root: path.relative(repo, dir).split(path.sep).join('/') };
-    if (dir === repo) break;
-  }
-  return flags;
+  const repo = gitWorkTreeRoot(ctx.cwd);
+  const config = repo ? findConfigFile(ctx.cwd) : undefined;
+  if (!repo || !config) return flags;
+  return { ...flags, root: path.relative(repo, path.dirname(config)).split(path.sep).join('/') };
 }

@@ -12,6 +12,14 @@ export type RevisionResult = { readonly ok: true; readonly commit: string } | { 
 
 const SUFFIX = /(~|\^)(\d*)/g;
 
+/** The working tree holding `start`: the nearest folder at or above it with a `.git`. */
+export function gitWorkTreeRoot(start: string): string | undefined {
+  for (let dir = path.resolve(start); ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, '.git'))) return dir;
+    if (path.dirname(dir) === dir) return undefined;
+  }
+}
+
 /** Resolves `rev` in the repository whose working tree (or bare folder) is `dir`. */
 export async function resolveRevision(dir: string, rev: string): Promise<RevisionResult> {
   const at = rev.search(/[~^]/);
