@@ -15,6 +15,7 @@ import { refOf, type Resource } from '../model/resource.js';
 import type { UnitContext } from './context.js';
 import { LABEL, objectMeta } from './meta.js';
 import type { CompiledObject } from './types.js';
+import { parseQuantity } from '../model/quantity.js';
 
 type ResourceList = Record<string, string>;
 
@@ -58,29 +59,6 @@ export function containerResources(workloads: WorkloadSettings, place: WorkloadP
   return { requests: pick('requests'), limits: pick('limits') };
 }
 
-const SUFFIX: Readonly<Record<string, number>> = {
-  '': 1,
-  m: 1e-3,
-  k: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  P: 1e15,
-  E: 1e18,
-  Ki: 2 ** 10,
-  Mi: 2 ** 20,
-  Gi: 2 ** 30,
-  Ti: 2 ** 40,
-  Pi: 2 ** 50,
-  Ei: 2 ** 60,
-};
-
-/** A quantity as a number of base units (cores, bytes); undefined when it does not parse. */
-export function quantityValue(q: string): number | undefined {
-  const m = /^([0-9]+(?:\.[0-9]+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/.exec(q);
-  if (!m) return undefined;
-  return Number(m[1]) * (SUFFIX[m[2] ?? ''] ?? 1);
-}
 
 /**
  * The API server refuses a container whose request exceeds its limit. With
@@ -92,9 +70,9 @@ export function resourceConflicts(resources: ContainerResources, at: SourcePoint
   for (const [name, request] of Object.entries(resources.requests)) {
     const limit = resources.limits[name];
     if (limit === undefined) continue;
-    const r = quantityValue(request);
-    const l = quantityValue(limit);
-    if (r !== undefined && l !== undefined && r > l) {
+    const r = parseQuantity(request);
+    const l = parseQuantity(limit);
+    if (r !== undefined && l !== undefined && r.num * l.den > l.num * r.den) {
       const where = [place.environment ? `Environment "${place.environment}"` : '', place.team ? `Team "${place.team}"` : ''].filter(Boolean).join(' and ');
       out.push(
         finding('JOCH914', `the ${name} request ${request} exceeds its limit ${limit}: the API server would refuse the pod`, at, {

@@ -14,7 +14,7 @@ export const CONFIG_FILES = ['joch.yaml', 'joch.yml'];
 const SeverityOverride = z.enum(['off', 'info', 'warning', 'error']);
 
 /** A Kubernetes resource quantity such as `250m`, `1`, `512Mi` or `2Gi`. */
-export const QUANTITY_PATTERN = /^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
+const QUANTITY_PATTERN = /^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
 const Quantity = z.string().regex(QUANTITY_PATTERN, 'must be a Kubernetes quantity such as 250m, 1, 512Mi or 2Gi');
 const ResourceList = z.strictObject({ cpu: Quantity.optional(), memory: Quantity.optional(), 'ephemeral-storage': Quantity.optional() });
 /** Container requests and limits; each layer fills only what the more specific ones leave unset. */

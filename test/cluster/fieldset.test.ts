@@ -3,7 +3,8 @@
  * and diff depend on, with FieldsV1 shapes as the API server writes them.
  */
 import { describe, expect, it } from 'vitest';
-import { compareOwned, parseQuantity } from '../../src/cluster/fieldset.js';
+import { compareOwned } from '../../src/cluster/fieldset.js';
+import { parseQuantity } from '../../src/model/quantity.js';
 import type { FieldsNode } from '../../src/cluster/fieldset.js';
 
 const ctx = { quantities: true };
