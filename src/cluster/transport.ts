@@ -189,7 +189,14 @@ export class KubeClient {
           while ((nl = pending.indexOf('\n')) >= 0) {
             const line = pending.slice(0, nl).trim();
             pending = pending.slice(nl + 1);
-            if (line) onEvent(JSON.parse(line) as WatchEvent);
+            if (!line) continue;
+            // Thrown inside a stream handler this would escape every caller: end the watch with it instead.
+            try {
+              onEvent(JSON.parse(line) as WatchEvent);
+            } catch (e) {
+              req.destroy();
+              return reject(new Error(`unreadable watch event from ${this.server}: ${e instanceof Error ? e.message : String(e)}`));
+            }
           }
         });
         res.on('end', () => {
