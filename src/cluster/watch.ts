@@ -99,10 +99,8 @@ export class MemberWatch {
   private async follow(gk: string, mapping: ResourceMapping): Promise<void> {
     const selector = `${APPLYSET_PART_OF_LABEL}=${applySetId(this.options.inventory)}`;
     const backoff = this.options.backoff ?? { initialMs: 500, maxMs: 30_000 };
-    // A signal per kind: one shared by every kind's requests would collect a listener per open watch.
-    const own = new AbortController();
-    this.abort.signal.addEventListener('abort', () => own.abort(), { once: true });
-    const signal = own.signal;
+    // Each kind's open watch holds one listener on the shared signal, released when the watch settles.
+    const signal = this.abort.signal;
     let resourceVersion: string | undefined;
     let delay = backoff.initialMs;
     while (!signal.aborted) {
