@@ -10,6 +10,8 @@ export { writeStatus } from './status.js';
 export { formatPlanText, formatPlanJson, formatApplyResultText, formatApplyResultJson, wroteAnything } from './render.js';
 export type { ApplyTextOptions, TextOptions } from './render.js';
 export { describeRef, formatClusterError, summarizeErrors } from './errors.js';
+export { objectKey } from './context.js';
+export { groupKind } from './discovery.js';
 export { assessHealth } from './health.js';
 export { refuseInsecureSkipTlsVerify } from './transport.js';
 export {

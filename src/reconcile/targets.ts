@@ -8,7 +8,9 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import path from 'node:path';
 import {
   applySet,
+  groupKind,
   MemberWatch,
+  objectKey,
   type AppliedState,
   type DriftEvent,
   type AppliedObject,
@@ -84,8 +86,6 @@ export interface ClusterTargetOptions {
    * interval.
    */
   readonly onDrift?: ((event: DriftEvent) => void) | undefined;
-  /** Server-side length of one watch request, seconds; default 300. */
-  readonly watchSeconds?: number | undefined;
 }
 
 export class ClusterTarget implements SyncTarget {
@@ -115,7 +115,7 @@ export class ClusterTarget implements SyncTarget {
     });
     // Absent when the run did not see the whole ApplySet: the next run reads everything.
     this.applied = result.applied;
-    if (result.applied && result.complete) await this.watchMembers(result.applied);
+    if (result.applied && result.complete) await this.watchMembers();
     const changed: ObjectChange[] = [];
     for (const o of result.objects) {
       if (o.outcome !== 'created' && o.outcome !== 'configured' && o.outcome !== 'recreated') continue;
@@ -150,11 +150,10 @@ export class ClusterTarget implements SyncTarget {
   }
 
   /** Watches the kinds of what is applied; a new set of kinds restarts the watch. Never fails an apply. */
-  private async watchMembers(applied: AppliedState): Promise<void> {
+  private async watchMembers(): Promise<void> {
     const onDrift = this.options.onDrift;
     if (!onDrift) return;
-    const desired = new Set(Object.entries(applied.objects).filter(([, o]) => o.hash !== '').map(([k]) => k));
-    const kinds = [...new Set([...desired].map(groupKindOfKey))].sort();
+    const kinds = this.appliedKinds();
     if (this.watch?.kinds === kinds.join(',')) return;
     await this.watch?.members.stop();
     this.watch = undefined;
@@ -164,11 +163,10 @@ export class ClusterTarget implements SyncTarget {
         inventory: this.options.inventory,
         ...(this.options.fieldManager ? { fieldManager: this.options.fieldManager } : {}),
         groupKinds: kinds,
-        ...(this.options.watchSeconds ? { watchSeconds: this.options.watchSeconds } : {}),
         // A member that left the desired set and was pruned is no drift.
         onDrift: (event) => {
           const current = this.applied?.objects ?? {};
-          const key = `${event.ref.apiVersion.includes('/') ? event.ref.apiVersion.split('/')[0] : ''}/${event.ref.kind}/${event.ref.namespace ?? ''}/${event.ref.name}`;
+          const key = objectKey(event.ref.apiVersion, event.ref.kind, event.ref.namespace, event.ref.name);
           if (!current[key]?.hash) return;
           this.reported.add(key);
           onDrift(event);
@@ -180,7 +178,7 @@ export class ClusterTarget implements SyncTarget {
     }
   }
 
-  /** `Kind.group` of the kinds applied last time (benchmarks). */
+  /** `Kind.group` of the kinds applied last time: what the watch follows. */
   appliedKinds(): string[] {
     return [...new Set(Object.entries(this.applied?.objects ?? {}).filter(([, o]) => o.hash).map(([key]) => groupKindOfKey(key)))].sort();
   }
@@ -204,7 +202,7 @@ export class ClusterTarget implements SyncTarget {
 /** `Kind.group` of an AppliedState key (`group/Kind/namespace/name`). */
 function groupKindOfKey(key: string): string {
   const [group = '', kind = ''] = key.split('/');
-  return group ? `${kind}.${group}` : kind;
+  return groupKind(group, kind);
 }
 
 /** The folders of a rendered branch the loop owns: anything else on the branch (a README) is left alone. */
