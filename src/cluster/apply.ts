@@ -358,10 +358,14 @@ class ApplyRun {
       pending = pending.filter((e) => this.health(e).status === 'InProgress');
       this.options.onProgress?.({ phase: 'waiting', done: total - pending.length, total });
     }
+    // The reasons are read side by side, then reported in the entries' order.
+    const reasons = new Map<Entry, string | undefined>();
+    const stuck = this.analysis.entries.filter((e) => this.health(e).status === 'InProgress');
+    await mapLimit(stuck, this.ctx.settings.concurrency, async (e) => void reasons.set(e, await this.whyNotAvailable(e)));
     for (const e of this.analysis.entries) {
       const h = this.health(e);
       if (h.status === 'Current') continue;
-      const reason = h.status === 'InProgress' ? await this.whyNotAvailable(e) : undefined;
+      const reason = h.status === 'InProgress' ? reasons.get(e) : undefined;
       if (reason) e.explained = { status: h.status, message: `${h.message}: ${reason}` };
       const message = e.explained?.message ?? h.message;
       this.errors.push({
