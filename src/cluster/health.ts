@@ -10,7 +10,7 @@ import { splitApiVersion } from './discovery.js';
 import { isObject } from './fieldset.js';
 import type { Health } from './types.js';
 
-interface Condition {
+export interface Condition {
   type?: string;
   status?: string;
   reason?: string;
@@ -59,7 +59,7 @@ export function assessHealth(live: Record<string, unknown>, readyGroups: readonl
   if (metadata.deletionTimestamp) return progressing('being deleted');
   const status = isObject(live['status']) ? live['status'] : {};
   const spec = isObject(live['spec']) ? live['spec'] : {};
-  const conditions = Array.isArray(status['conditions']) ? (status['conditions'] as Condition[]) : [];
+  const conditions = conditionsOf(live);
   const cond = (type: string): Condition | undefined => conditions.find((c) => c.type === type);
 
   switch (`${group}/${kind}`) {
@@ -199,4 +199,10 @@ function genericHealth(generation: number | undefined, status: Record<string, un
   const ready = cond('Ready');
   if (ready?.status === 'False') return progressing(`not ready: ${ready.reason ?? ''}${ready.message ? `: ${ready.message}` : ''}`);
   return current();
+}
+
+/** The status conditions an object reports, none when it has no status yet. */
+export function conditionsOf(obj: Readonly<Record<string, unknown>>): Condition[] {
+  const status = isObject(obj['status']) ? obj['status'] : {};
+  return Array.isArray(status['conditions']) ? (status['conditions'] as Condition[]) : [];
 }

@@ -8,17 +8,8 @@
 import type { RunContext } from './context.js';
 import { listObjects } from './context.js';
 import { isObject } from './fieldset.js';
+import { conditionsOf } from './health.js';
 import type { KubeObject } from './types.js';
-
-interface Condition {
-  type?: string;
-  status?: string;
-  reason?: string;
-  message?: string;
-}
-
-/** At most this many pods are looked at for a reason. */
-const PODS_LOOKED_AT = 50;
 
 export async function deploymentReason(ctx: RunContext, deployment: KubeObject): Promise<string | undefined> {
   const selector = matchLabelsSelector(deployment);
@@ -30,9 +21,9 @@ export async function deploymentReason(ctx: RunContext, deployment: KubeObject):
     const replicaSets = (await listObjects(ctx, rsMapping, namespace, { labelSelector: selector })).filter((rs) => ownedBy(rs, deployment));
     const newest = newestReplicaSet(replicaSets);
     if (!newest) return 'the deployment controller has created no ReplicaSet for it';
-    const failure = conditions(newest).find((c) => c.type === 'ReplicaFailure' && c.status === 'True');
+    const failure = conditionsOf(newest).find((c) => c.type === 'ReplicaFailure' && c.status === 'True');
     if (failure) return `ReplicaSet ${newest.metadata.name}: ${failure.reason ?? 'ReplicaFailure'}: ${failure.message ?? ''}`.trim();
-    const pods = (await listObjects(ctx, podMapping, namespace, { labelSelector: selector, limit: PODS_LOOKED_AT })).filter((p) => ownedBy(p, newest));
+    const pods = (await listObjects(ctx, podMapping, namespace, { labelSelector: selector })).filter((p) => ownedBy(p, newest));
     if (pods.length === 0) return `ReplicaSet ${newest.metadata.name} has no pods yet`;
     for (const pod of pods) {
       const why = podReason(pod);
@@ -48,10 +39,11 @@ export async function deploymentReason(ctx: RunContext, deployment: KubeObject):
 /** The first thing keeping a pod from being ready, as the scheduler or the kubelet reported it. */
 export function podReason(pod: KubeObject): string | undefined {
   const status = isObject(pod['status']) ? pod['status'] : {};
+  const conditions = conditionsOf(pod);
   if (status['phase'] === 'Succeeded' || status['phase'] === 'Running') {
-    if (conditions(pod).find((c) => c.type === 'Ready')?.status === 'True') return undefined;
+    if (conditions.find((c) => c.type === 'Ready')?.status === 'True') return undefined;
   }
-  const scheduled = conditions(pod).find((c) => c.type === 'PodScheduled');
+  const scheduled = conditions.find((c) => c.type === 'PodScheduled');
   if (scheduled?.status === 'False') return `not scheduled: ${scheduled.message ?? scheduled.reason ?? ''}`.trim();
   const spec = isObject(pod['spec']) ? pod['spec'] : {};
   if (!scheduled && !spec['nodeName']) return 'not scheduled: no scheduler has assigned it a node';
@@ -67,11 +59,6 @@ export function podReason(pod: KubeObject): string | undefined {
   }
   if (status['phase'] === 'Pending') return 'pending on its node (the kubelet has not started it)';
   return 'running, not ready (readiness probe)';
-}
-
-function conditions(obj: KubeObject): Condition[] {
-  const status = isObject(obj['status']) ? obj['status'] : {};
-  return Array.isArray(status['conditions']) ? (status['conditions'] as Condition[]) : [];
 }
 
 function matchLabelsSelector(deployment: KubeObject): string | undefined {
