@@ -204,7 +204,6 @@ async function isAncestorIn(gitdir: string, cache: object, ancestor: string, des
   }
 }
 
-/** Resolves the Git directory of a repository on disk: a worktree's `.git`, or a bare repository. */
 /** Absolute path of a local repository named by `file://` URL or absolute path; undefined for anything else. */
 export function localRepositoryPath(url: string): string | undefined {
   if (url.startsWith('file://')) return decodeURIComponent(new URL(url).pathname);
@@ -212,6 +211,7 @@ export function localRepositoryPath(url: string): string | undefined {
   return undefined;
 }
 
+/** Resolves the Git directory of a repository on disk: a worktree's `.git`, or a bare repository. */
 export async function localGitdir(repoPath: string): Promise<string> {
   const dotGit = path.join(repoPath, '.git');
   try {

@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import path from 'node:path';
 import git from 'isomorphic-git';
+import { localGitdir, peelToCommit, type CacheRepo } from './git-transport.js';
 
 export type RevisionResult = { readonly ok: true; readonly commit: string } | { readonly ok: false; readonly reason: string };
 
@@ -26,7 +27,12 @@ export async function resolveRevision(dir: string, rev: string): Promise<Revisio
   const base = at < 0 ? rev : rev.slice(0, at);
   const suffixes = at < 0 ? '' : rev.slice(at);
   if (!base || suffixes.replace(SUFFIX, '') !== '') return { ok: false, reason: `"${rev}" is not a revision (write NAME, NAME~N or NAME^N)` };
-  const repo = path.resolve(dir);
+  let repo: CacheRepo;
+  try {
+    repo = { gitdir: await localGitdir(path.resolve(dir)), cache: {} };
+  } catch {
+    return { ok: false, reason: `${dir} is not a Git repository` };
+  }
   let commit = await resolveBase(repo, base);
   if (!commit) return { ok: false, reason: `"${base}" is not a commit, branch or tag of ${dir}` };
   for (const [, op, digits] of suffixes.matchAll(SUFFIX)) {
@@ -38,42 +44,30 @@ export async function resolveRevision(dir: string, rev: string): Promise<Revisio
   return { ok: true, commit };
 }
 
-async function resolveBase(dir: string, base: string): Promise<string | undefined> {
-  for (const ref of [base, `refs/tags/${base}`, `refs/heads/${base}`, `refs/remotes/${base}`]) {
-    try {
-      return await peelToCommit(dir, await git.resolveRef({ fs, dir, ref }));
-    } catch {
-      // Not this spelling of a ref.
-    }
+/** A ref in any of Git's spellings (resolveRef tries them in Git's order), else a full or abbreviated commit id. */
+async function resolveBase(repo: CacheRepo, base: string): Promise<string | undefined> {
+  const { gitdir, cache } = repo;
+  try {
+    return await peelToCommit(repo, await git.resolveRef({ fs, gitdir, ref: base }));
+  } catch {
+    // Not a ref: perhaps a commit id.
   }
   if (!/^[0-9a-f]{4,40}$/i.test(base)) return undefined;
   try {
-    return await peelToCommit(dir, await git.expandOid({ fs, dir, oid: base.toLowerCase() }));
+    return await peelToCommit(repo, await git.expandOid({ fs, gitdir, cache, oid: base.toLowerCase() }));
   } catch {
     return undefined;
   }
 }
 
-/** An annotated tag points at a tag object; a revision means the commit behind it. */
-async function peelToCommit(dir: string, oid: string): Promise<string> {
-  let current = oid;
-  for (let depth = 0; depth < 10; depth++) {
-    const { type, object } = await git.readObject({ fs, dir, oid: current, format: 'parsed' });
-    if (type === 'commit') return current;
-    if (type !== 'tag') throw new Error(`${oid} is a ${type}, not a commit`);
-    current = (object as { object: string }).object;
-  }
-  throw new Error(`${oid}: tags nested too deep`);
-}
-
-async function firstParentAncestor(dir: string, commit: string, n: number): Promise<string | undefined> {
+async function firstParentAncestor(repo: CacheRepo, commit: string, n: number): Promise<string | undefined> {
   let current: string | undefined = commit;
-  for (let i = 0; i < n && current; i++) current = await nthParent(dir, current, 1);
+  for (let i = 0; i < n && current; i++) current = await nthParent(repo, current, 1);
   return current;
 }
 
-async function nthParent(dir: string, commit: string, n: number): Promise<string | undefined> {
+async function nthParent(repo: CacheRepo, commit: string, n: number): Promise<string | undefined> {
   if (n === 0) return commit;
-  const { commit: c } = await git.readCommit({ fs, dir, oid: commit });
+  const { commit: c } = await git.readCommit({ fs, gitdir: repo.gitdir, cache: repo.cache, oid: commit });
   return c.parent[n - 1];
 }

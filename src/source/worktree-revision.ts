@@ -8,10 +8,10 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import path from 'node:path';
 import git from 'isomorphic-git';
-import type { Snapshot } from './types.js';
+import { YAML_FILE, type Snapshot } from './types.js';
 
 /** Appended to the commit when the files read differ from it (as `git describe --dirty`). */
-export const DIRTY_SUFFIX = '-dirty';
+const DIRTY_SUFFIX = '-dirty';
 
 /**
  * `<commit>` when every file of the snapshot is that commit's blob and no
@@ -62,7 +62,7 @@ function isClean(snapshot: Pick<Snapshot, 'root' | 'files'>, committed: Readonly
   }
   // A committed manifest that was not read: deleted in the working tree (dirty), or ignored (clean).
   for (const p of committed.keys()) {
-    if (!read.has(p) && /\.ya?ml$/i.test(p) && !fs.existsSync(path.join(snapshot.root, p))) return false;
+    if (!read.has(p) && YAML_FILE.test(p) && !fs.existsSync(path.join(snapshot.root, p))) return false;
   }
   return true;
 }
