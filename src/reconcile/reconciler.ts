@@ -13,9 +13,8 @@
 import { parse as parseYaml } from 'yaml';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { emissionFindings } from '../schema/emission.js';
-import { agbomEmissions } from '../pipeline/emission.js';
-import { buildFleet, digestFiles, parseState, renderCycloneDx, serializeCycloneDx, serializeState, sourceTimeOf, type GenerationState } from '../agbom/index.js';
+import { buildRunAgBoms } from '../pipeline/agbom.js';
+import { parseState, renderCycloneDx, serializeCycloneDx, serializeState, type GenerationState } from '../agbom/index.js';
 import { describeRef, writeStatus, type ApiCounters, type DesiredObject, type ObjectRef } from '../cluster/index.js';
 import type { CompileOptions, Compiler } from '../compile/index.js';
 import { createCompiler } from '../compile/index.js';
@@ -623,21 +622,16 @@ export class Reconciler {
 
   /** AgBOMs of every agent; a generation that is new is written to the status branch with the next status commit. */
   private buildAgboms(compiled: Compiled): Map<string, { generation: number; files: string[] }> {
-    const { run } = compiled;
-    const time = sourceTimeOf(run.snapshot.commitTime, this.options.env ?? {});
     const before = this.agbomState;
-    const { boms, state } = buildFleet(
-      { graphs: run.graphs, state: before, bundles: new Map(run.policy.bundles.map((b) => [b.agent, b])) },
-      { toolVersion: this.options.toolVersion, sourceTime: time.seconds, revision: compiled.revision, files: digestFiles(run.snapshot) },
-    );
     const out = new Map<string, { generation: number; files: string[] }>();
+    const built = buildRunAgBoms(compiled.run, { toolVersion: this.options.toolVersion, env: this.options.env ?? {}, state: before });
     // The emission guard: an AgBOM that would carry a credential is not written, and the generations do not move.
-    const leaks = emissionFindings(agbomEmissions(boms, run.set.resources));
-    if (leaks.length) {
-      const places = leaks.map((f) => ('path' in f.at ? `${f.at.file}` : `${f.at.file}:${f.at.line}`));
+    if (!built.ok) {
+      const places = built.blocking.map((d) => `${d.file}:${d.line}`);
       this.options.logger?.error({ code: 'JOCH603', files: [...new Set(places)] }, 'AgBOMs not written: one would carry what looks like a credential');
       return out;
     }
+    const { boms, state } = built;
     this.agbomState = state;
     for (const bom of boms) {
       const [, ns, name] = bom.inventory.agent.split('/');
