@@ -93,10 +93,10 @@ export function resourceConflicts(resources: ContainerResources, at: SourcePoint
 export function teamQuotaObjects(
   team: Resource,
   namespaces: readonly { namespace: string; index: number }[],
-  workloads: WorkloadSettings,
   ctx: UnitContext,
   findings: Finding[],
 ): CompiledObject[] {
+  const { workloads } = ctx;
   const quota = workloads.teams[team.name]?.quota;
   if (!quota || !Object.keys(quota).length) return [];
   const defaults = containerResources(workloads, { team: team.name });

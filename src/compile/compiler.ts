@@ -207,8 +207,8 @@ class CachingCompiler implements Compiler {
       const owned = ownedNamespaces(owner);
       for (const team of teams) {
         objects.push(...teamRoleBindings(team, owned.get(team.key) ?? [], ctx, findings));
-        const places = [...owner].filter(([, o]) => o.team === team).map(([namespace, o]) => ({ namespace, index: o.index }));
-        objects.push(...teamQuotaObjects(team, places.sort((a, b) => (a.namespace < b.namespace ? -1 : 1)), ctx.workloads, ctx, findings));
+        const places = (owned.get(team.key) ?? []).map((namespace) => ({ namespace, index: owner.get(namespace)?.index ?? 0 }));
+        objects.push(...teamQuotaObjects(team, places, ctx, findings));
       }
     }
     objects.push(...secretAccessObjects(ctx, compiled.filter((r) => r.kind === 'Secret')));

@@ -288,8 +288,11 @@ export function deploymentObjects(rt: AgentRuntime, deployment: Resource, enviro
   return out;
 }
 
-/** Triggers fired by something outside the cluster: their Job waits, suspended, until the trigger source resumes it. */
-const DEFERRED_TRIGGERS = new Set(['webhook', 'upstream']);
+/**
+ * Triggers whose Job waits, suspended, until something resumes it: those fired
+ * outside the cluster, and a schedule that names no cron expression.
+ */
+const DEFERRED_TRIGGERS = new Set(['webhook', 'upstream', 'schedule']);
 
 /**
  * The Joch Execution has no field for its recurrence ("cron-style", the spec
@@ -397,7 +400,8 @@ export function executionJob(rt: AgentRuntime, execution: Resource, image: strin
     };
     return [{ object: { apiVersion: 'batch/v1', kind: 'CronJob', metadata: metaFor(rt, execution, name, 'execution', ctx), spec }, origin }];
   }
-  const waits = DEFERRED_TRIGGERS.has(trigger) || trigger === 'schedule';
+  // A schedule with a valid cron expression became a CronJob above; without one the Job waits.
+  const waits = DEFERRED_TRIGGERS.has(trigger);
   const spec: Json = { ...(waits ? { suspend: true } : {}), ...job };
   return [{ object: { apiVersion: 'batch/v1', kind: 'Job', metadata: metaFor(rt, execution, name, 'execution', ctx), spec }, origin }];
 }
