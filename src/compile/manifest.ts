@@ -7,7 +7,7 @@ import type { SourcePointer } from '../diagnostics/index.js';
 import type { AgentGraph, Reached, ReachedMemory, ReachedRag, ReachedTool, RoutedModel } from '../model/graph.js';
 import { kubernetesName, labelValue } from '../model/names.js';
 import type { CapabilityDecision, PolicyBundle } from '../model/policy-bundle.js';
-import type { Resource } from '../model/resource.js';
+import { resourceKey, type Resource } from '../model/resource.js';
 import type { UnitContext } from './context.js';
 import { contentDigest, sha256 } from './hash.js';
 import { ANNOTATION, LABEL } from './meta.js';
@@ -200,7 +200,7 @@ function policyAudit(bundle: PolicyBundle, ctx: UnitContext): Json[] | undefined
   const out: Json[] = [];
   for (const p of bundle.policies) {
     if (p.source === 'baseline') continue;
-    const audit = ctx.byKey.get(`Policy/${p.namespace ?? ''}/${p.name}`)?.spec.audit;
+    const audit = ctx.byKey.get(resourceKey('Policy', p.namespace, p.name))?.spec.audit;
     if (audit !== undefined) out.push({ policy: `${p.namespace ? `${p.namespace}/` : ''}${p.name}`, ...rec(audit) });
   }
   return out.length ? out : undefined;

@@ -126,15 +126,15 @@ export function baselineRef(optionsFingerprint: string): PolicyRef {
   return { name: 'joch-baseline', source: 'baseline', version };
 }
 
-function describeRes(r: Resource): string {
+export function describeRes(r: Resource): string {
   return r.namespace ? `${r.kind} ${r.namespace}/${r.name}` : `${r.kind} ${r.name}`;
 }
 
-function agentName(r: Resource): string {
+export function agentName(r: Resource): string {
   return `${r.namespace ?? ''}/${r.name}`;
 }
 
-function at(r: Resource, path: readonly PathSegment[]): SourcePointer {
+export function at(r: Resource, path: readonly PathSegment[]): SourcePointer {
   return { file: r.file, doc: r.doc, path };
 }
 

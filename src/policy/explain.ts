@@ -6,6 +6,7 @@
  */
 import { isPointer, type Finding, type Location, type SourcePointer } from '../diagnostics/index.js';
 import type { ApprovalRequirement, BoundBudget, Outcome, RuntimeRule } from '../model/policy-bundle.js';
+import { isRecord } from './fleet.js';
 import type { AgentEvaluation, CapabilityVerdict, Contribution } from './types.js';
 
 /** Turns a pointer into file, line and column (the CLI passes the manifest Locator). */
@@ -113,14 +114,12 @@ export function explainAgent(e: AgentEvaluation, locate: Locate): Explanation {
     }),
     findings: e.findings.map((f) => explainFinding(f.finding, locate)),
     budgets: {
-      ...(isPlainRecord(e.agent.spec.budgets) ? { agent: e.agent.spec.budgets } : {}),
+      ...(isRecord(e.agent.spec.budgets) ? { agent: e.agent.spec.budgets } : {}),
       bound: e.budgets.map((b) => ({ ...b.budget, boundAt: b.at.map(where) })),
     },
     bundleHash: e.bundle.hash,
   };
 }
-
-const isPlainRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const limitText = (o: Readonly<Record<string, unknown>>): string =>
   Object.entries(o)

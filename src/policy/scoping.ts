@@ -6,17 +6,15 @@
  * is reachable only when its owner lets the agent in. Each finding points at
  * the reference that grants the capability.
  */
-import type { PathSegment, SourcePointer } from '../diagnostics/index.js';
+import type { SourcePointer } from '../diagnostics/index.js';
 import type { ReferenceEdge } from '../model/graph.js';
 import type { PolicyRef } from '../model/policy-bundle.js';
 import type { Resource } from '../model/resource.js';
+import { agentName, at, describeRes } from './baseline.js';
 import { isRecord, strings, type FleetIndex } from './fleet.js';
 import type { AgentSurface } from './surface.js';
 import type { Capability, Contribution, PendingFinding } from './types.js';
 
-const at = (r: Resource, path: readonly PathSegment[]): SourcePointer => ({ file: r.file, doc: r.doc, path });
-const describeRes = (r: Resource): string => (r.namespace ? `${r.kind} ${r.namespace}/${r.name}` : `${r.kind} ${r.name}`);
-const agentName = (r: Resource): string => `${r.namespace ?? ''}/${r.name}`;
 
 /** What a candidate model lacks of the route's requirements (capability flags and the context window). */
 export function unmetRequirements(route: Resource, model: Resource): string[] {
