@@ -37,7 +37,7 @@ export interface Escalation {
   readonly finding: Finding;
 }
 
-export interface EscalationInput {
+interface EscalationInput {
   readonly diffs: readonly AgBomDiff[];
   /** The head's agent graphs, where the references that grant capabilities are written. */
   readonly graphs: readonly AgentGraph[];

@@ -110,7 +110,7 @@ async function findOurComment(target: GitHubTarget, login: string | undefined): 
 }
 
 /** The marker, then the markdown, cut to what GitHub accepts. */
-export function commentBody(markdown: string, note = '\n\n_…cut to fit GitHub\'s comment limit; the job summary has the whole review._\n'): string {
+function commentBody(markdown: string, note = '\n\n_…cut to fit GitHub\'s comment limit; the job summary has the whole review._\n'): string {
   const body = `${COMMENT_MARKER}\n${markdown}`;
   if (body.length <= MAX_COMMENT_CHARS) return body;
   const room = MAX_COMMENT_CHARS - note.length;
@@ -118,7 +118,7 @@ export function commentBody(markdown: string, note = '\n\n_…cut to fit GitHub\
   return `${body.slice(0, cut > 0 ? cut : room)}${note}`;
 }
 
-export interface CommentOutcome {
+interface CommentOutcome {
   readonly action: 'created' | 'updated' | 'marked-stale' | 'none';
   readonly id?: number | undefined;
 }

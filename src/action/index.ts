@@ -26,10 +26,6 @@ import { readInputs, type ActionInputs } from './inputs.js';
 import { selectRecords, type RecordSelection } from './records.js';
 import { agentVerdicts, fitMarkdown, MAX_SUMMARY_BYTES, renderReport, type ReviewFacts } from './report.js';
 
-export { readInputs, InputError, type ActionInputs } from './inputs.js';
-export { upsertReviewComment, markCommentStale, COMMENT_MARKER, MAX_COMMENT_CHARS } from './github.js';
-export { ESCALATION_CODES, type Escalation } from './escalations.js';
-
 export interface ActionIO {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly stdout: (s: string) => void;

@@ -9,8 +9,8 @@ import { readFileSync } from 'node:fs';
 /** A misconfigured step: the message is the whole report. */
 export class InputError extends Error {}
 
-export const FAIL_ON = ['error', 'warning', 'never'] as const;
-export const FAIL_ON_RISK = ['high', 'medium', 'never'] as const;
+const FAIL_ON = ['error', 'warning', 'never'] as const;
+const FAIL_ON_RISK = ['high', 'medium', 'never'] as const;
 const BOOLEAN = ['true', 'false'] as const;
 
 export type FailOn = (typeof FAIL_ON)[number];

@@ -25,13 +25,13 @@ export interface ContainerResources {
 }
 
 /** Small enough to fit many agents on a node, large enough for a worker that waits on remote calls. */
-export const BUILT_IN_RESOURCES: ContainerResources = {
+const BUILT_IN_RESOURCES: ContainerResources = {
   requests: { cpu: '100m', memory: '256Mi' },
   limits: { cpu: '1', memory: '1Gi' },
 };
 
-export const TEAM_QUOTA_NAME = 'joch-team-quota';
-export const TEAM_LIMIT_RANGE_NAME = 'joch-team-defaults';
+const TEAM_QUOTA_NAME = 'joch-team-quota';
+const TEAM_LIMIT_RANGE_NAME = 'joch-team-defaults';
 
 /** Where a workload runs: the Environment it is deployed to and the Team that owns its namespace. */
 export interface WorkloadPlace {

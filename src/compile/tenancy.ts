@@ -68,7 +68,7 @@ export function namespaceOwners(teams: readonly Resource[], findings: Finding[])
   return out;
 }
 
-export const DEFAULT_DENY_POLICY = 'joch-default-deny';
+const DEFAULT_DENY_POLICY = 'joch-default-deny';
 
 /**
  * Pod Security labels: agent pods meet "restricted", so it is enforced unless

@@ -18,7 +18,7 @@ const rec = (v: unknown): Json => (typeof v === 'object' && v !== null && !Array
 const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
-export const REVISION_HISTORY_LIMIT = 5;
+const REVISION_HISTORY_LIMIT = 5;
 
 /** What the workloads of one agent share. */
 export interface AgentRuntime {
@@ -298,13 +298,13 @@ const DEFERRED_TRIGGERS = new Set(['webhook', 'upstream', 'schedule']);
  * The Joch Execution has no field for its recurrence ("cron-style", the spec
  * says, and no more), so a scheduled Execution names it in this annotation.
  */
-export const SCHEDULE_ANNOTATION = 'joch.dev/schedule';
+const SCHEDULE_ANNOTATION = 'joch.dev/schedule';
 
 const CRON_MACROS = new Set(['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly']);
 const CRON_FIELD = /^(\*|\?|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(\/[0-9]+)?(,(\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(\/[0-9]+)?)*$/;
 
 /** Whether the CronJob controller would accept the schedule: a macro or five cron fields. */
-export function validCronSchedule(text: string): boolean {
+function validCronSchedule(text: string): boolean {
   const s = text.trim();
   if (CRON_MACROS.has(s)) return true;
   const fields = s.split(/\s+/);

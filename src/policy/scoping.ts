@@ -17,7 +17,7 @@ import type { Capability, Contribution, PendingFinding } from './types.js';
 
 
 /** What a candidate model lacks of the route's requirements (capability flags and the context window). */
-export function unmetRequirements(route: Resource, model: Resource): string[] {
+function unmetRequirements(route: Resource, model: Resource): string[] {
   const wanted = isRecord(route.spec.requirements) ? route.spec.requirements : {};
   const has = isRecord(model.spec.capabilities) ? model.spec.capabilities : {};
   const limits = isRecord(model.spec.limits) ? model.spec.limits : {};
@@ -34,7 +34,7 @@ export function unmetRequirements(route: Resource, model: Resource): string[] {
 }
 
 /** Whether a model may serve data bound to a residency: one of its regions is the residency or lies in it (`EU` holds `eu-central`). */
-export function servesResidency(model: Resource, residency: string): boolean {
+function servesResidency(model: Resource, residency: string): boolean {
   const routing = isRecord(model.spec.routing) ? model.spec.routing : {};
   const want = residency.toLowerCase();
   return strings(routing.regions).some((r) => r.toLowerCase() === want || r.toLowerCase().startsWith(`${want}-`));
@@ -162,7 +162,7 @@ function referenceAt(holder: Resource, edge: ReferenceEdge): SourcePointer {
  * the tool's namespace), so a tool's owner opens it to other namespaces with
  * this annotation: a comma-separated list of namespaces.
  */
-export const ALLOWED_NAMESPACES_ANNOTATION = 'joch.dev/allowed-namespaces';
+const ALLOWED_NAMESPACES_ANNOTATION = 'joch.dev/allowed-namespaces';
 
 /**
  * JOCH715: a tool in another namespace is another team's; holding it needs

@@ -35,7 +35,7 @@ export function emissionFindings(emissions: Iterable<Emission>): Finding[] {
 }
 
 /** The first credential in a document, with its path inside the document. */
-export function firstCredential(value: unknown): { what: string; path: PathSegment[] } | undefined {
+function firstCredential(value: unknown): { what: string; path: PathSegment[] } | undefined {
   let found: { what: string; path: PathSegment[] } | undefined;
   walkScalars(
     value,
