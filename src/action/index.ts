@@ -12,7 +12,7 @@
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { diffFleets, viewOfAgBom, type AgBomDiff, type InventoryView } from '../agbom/index.js';
-import { formatDiagnostics, sortDiagnostics, summarize, type Summary } from '../diagnostics/index.js';
+import { formatDiagnostics, plural, sortDiagnostics, summarize, type Summary } from '../diagnostics/index.js';
 import { buildRunAgBoms } from '../pipeline/agbom.js';
 import { runCompile, type CompileRun } from '../pipeline/compile.js';
 import { findingResolver } from '../pipeline/findings.js';
@@ -131,10 +131,6 @@ function reasonsToFail(inputs: ActionInputs, s: Summary, review: AgBomReview, es
     out.push(`${review.note}; set \`fetch-depth: 0\` on actions/checkout, or \`fail-on-missing-base: false\` to review without the comparison`);
   }
   return out;
-}
-
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
 /** The AgBOMs of the base commit against those of the head. */

@@ -7,6 +7,7 @@
  */
 import path from 'node:path';
 import { DEFAULT_CONFIG, findConfigFile } from '../config/index.js';
+import { plural } from '../diagnostics/index.js';
 import { readLocalSourceSync } from '../source/local.js';
 
 export interface RecordSelection {
@@ -45,6 +46,6 @@ export function selectRecords(workspace: string, input: string | undefined): Rec
     empty: files.length === 0,
     baseRoot: '.',
     keep: (_file, bytes) => looksLikeJochRecord(bytes),
-    described: `the ${files.length} YAML file${files.length === 1 ? '' : 's'} that declare a Joch apiVersion (no joch.yaml)`,
+    described: `the ${plural(files.length, 'YAML file')} that declare a Joch apiVersion (no joch.yaml)`,
   };
 }

@@ -6,7 +6,7 @@
  * same lists the outputs, annotations and SARIF file are written from.
  */
 import { approvalSource, formatDiffMarkdown, type AgBomDiff, type InventoryView } from '../agbom/index.js';
-import type { Diagnostic } from '../diagnostics/index.js';
+import { plural, type Diagnostic } from '../diagnostics/index.js';
 import type { AgentGraph } from '../model/graph.js';
 import { agentName, type Escalation } from './escalations.js';
 
@@ -76,10 +76,6 @@ export function agentVerdicts(
   }
   const rank = (v: AgentVerdict) => (v.escalations.some((e) => e.level === 'high') ? 0 : v.escalations.length ? 1 : 2);
   return out.sort((a, b) => Number(b.production) - Number(a.production) || rank(a) - rank(b) || (a.agent < b.agent ? -1 : a.agent > b.agent ? 1 : 0));
-}
-
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
 function headline(f: ReviewFacts): string {

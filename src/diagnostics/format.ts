@@ -340,7 +340,8 @@ function summaryLine(s: Summary, color: boolean): string {
   return `${mark} ${parts} (${checked})`;
 }
 
-function plural(n: number, word: string): string {
+/** `1 error`, `2 errors`. */
+export function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 

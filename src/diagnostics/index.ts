@@ -6,6 +6,7 @@ export {
   sortDiagnostics,
   summarize,
   codeFrame,
+  plural,
   OUTPUT_FORMATS,
   type OutputFormat,
   type Summary,
