@@ -6,12 +6,13 @@
  * same way as every other finding: annotations, SARIF results with their own
  * rules, counts, and joch.yaml severity overrides.
  */
-import type { AgBomDiff, RiskFinding } from '../agbom/index.js';
+import type { AgBomDiff, RiskFinding, RiskSeverity } from '../agbom/index.js';
 import { finding, type Finding, type SourcePointer } from '../diagnostics/index.js';
 import type { AgentGraph, Reached } from '../model/graph.js';
-import type { Resource } from '../model/resource.js';
+import { refOf, type Resource } from '../model/resource.js';
 
-export type RiskLevel = 'high' | 'medium';
+/** Escalations are the risks above low. */
+export type RiskLevel = Exclude<RiskSeverity, 'low'>;
 
 /** The diagnostic code of each risk the diff reports; low-severity changes (a policy added) are not escalations. */
 export const ESCALATION_CODES: Readonly<Record<string, string>> = {
@@ -68,7 +69,7 @@ export function findEscalations(input: EscalationInput): Escalation[] {
         gained,
         finding: finding(code, `[${level}] ${message}`, place.at, {
           severity,
-          resource: { kind: graph.agent.kind, namespace: graph.agent.namespace, name: graph.agent.name },
+          resource: refOf(graph.agent),
           related: place.related,
         }),
       });
@@ -92,10 +93,9 @@ interface Place {
  */
 function placeOf(graph: AgentGraph, risk: RiskFinding, gained: boolean): Place {
   const reached = reachedBy(graph, risk.component);
-  const own = reached ? ownPlace(reached.resource, risk.code) : undefined;
-  const agentAt: SourcePointer = { file: graph.agent.file, doc: graph.agent.doc, path: ['metadata', 'name'] };
-  if (!reached) return { at: agentAt, related: [] };
-  if (gained || !own) return { at: reached.via, related: own ? [{ at: own, message: `${reached.resource.kind} ${reached.resource.name} is defined here` }] : [] };
+  if (!reached) return { at: { file: graph.agent.file, doc: graph.agent.doc, path: ['metadata', 'name'] }, related: [] };
+  const own = ownPlace(reached.resource, risk.code);
+  if (gained) return { at: reached.via, related: [{ at: own, message: `${reached.resource.kind} ${reached.resource.name} is defined here` }] };
   return { at: own, related: [{ at: reached.via, message: `${agentName(graph.agent.key)} reaches it here` }] };
 }
 

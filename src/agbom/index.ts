@@ -25,7 +25,7 @@ export { renderSwid } from './swid.js';
 export { signJsf, verifyJsf, signingInput, type JsfSignatureObject, type SignOptions, type VerifyResult } from './sign.js';
 export { diffViews, type AgBomDiff, type ComponentChange } from './diff.js';
 export { viewOfCycloneDx, NotAnAgBomError, type InventoryView, type ViewComponent } from './view.js';
-export { assessRisk, approvalSource, isPolicyFindingCode, type AgentRisk, type PolicyFinding, type RiskFinding } from './risk.js';
+export { assessRisk, approvalSource, isPolicyFindingCode, type AgentRisk, type PolicyFinding, type RiskFinding, type RiskSeverity } from './risk.js';
 export { formatDiffText, formatDiffMarkdown, formatRiskText } from './format.js';
 export { parseState, serializeState, emptyState, withGeneration, STATE_API_VERSION, type GenerationState } from './state.js';
 export { agbomSerial, uuidV5 } from './identity.js';
