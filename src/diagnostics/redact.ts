@@ -104,9 +104,16 @@ export const PLACEHOLDER = /^(?:|\$\{[^}]+\}|<[^>]+>|\*+|changeme|redacted|none|
 export const URL_USERINFO = /(?<![a-z0-9+.-])[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:[^/\s@]+@/i;
 export const URL_SECRET_QUERY = /[?&](?:access_token|api[_-]?key|apikey|token|password|secret|sig|signature)=[^&\s]{6,}/i;
 
-/** The detector a value's shape matches, if any. */
+/** Every detector of a credential's shape: the two URL forms and the token and key shapes. */
+const SHAPE_DETECTORS: readonly CredentialDetector[] = [
+  { what: 'a URL with a password', pattern: URL_USERINFO },
+  { what: 'a URL with a token in its query', pattern: URL_SECRET_QUERY },
+  ...VALUE_DETECTORS,
+];
+
+/** Whether a value's shape matches a detector. */
 function matchesShape(value: string): boolean {
-  return URL_USERINFO.test(value) || URL_SECRET_QUERY.test(value) || VALUE_DETECTORS.some((d) => detect(d, value));
+  return SHAPE_DETECTORS.some((d) => detect(d, value));
 }
 
 /** Whether a detector finds a credential in `value`, after its second look. */
@@ -126,11 +133,7 @@ export function isKeyedSecret(key: string, value: string): boolean {
   return namesSecret(key) && !PLACEHOLDER.test(value.trim()) && value.length >= 8;
 }
 
-const GLOBAL_DETECTORS: readonly CredentialDetector[] = [
-  { what: 'a URL with a password', pattern: URL_USERINFO },
-  { what: 'a URL with a token in its query', pattern: URL_SECRET_QUERY },
-  ...VALUE_DETECTORS,
-].map((d) => ({ ...d, pattern: new RegExp(d.pattern.source, `${d.pattern.flags}g`) }));
+const GLOBAL_DETECTORS: readonly CredentialDetector[] = SHAPE_DETECTORS.map((d) => ({ ...d, pattern: new RegExp(d.pattern.source, `${d.pattern.flags}g`) }));
 
 const stars = (s: string) => '*'.repeat(s.length);
 
