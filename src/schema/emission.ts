@@ -8,7 +8,7 @@
  * quoted.
  */
 import { finding, formatPath, type Finding, type PathSegment, type SourcePointer } from '../diagnostics/index.js';
-import { credentialIn, walkScalars } from './secrets.js';
+import { forEachCredential } from './secrets.js';
 
 /** One document about to be emitted and the Joch record it came from, when one stands behind it. */
 export interface Emission {
@@ -37,19 +37,8 @@ export function emissionFindings(emissions: Iterable<Emission>): Finding[] {
 /** The first credential in a document, with its path inside the document. */
 function firstCredential(value: unknown): { what: string; path: PathSegment[] } | undefined {
   let found: { what: string; path: PathSegment[] } | undefined;
-  walkScalars(
-    value,
-    [],
-    (text, path, key) => {
-      if (found) return;
-      const c = credentialIn(text, key);
-      if (c) found = { what: c.what, path: [...path] };
-    },
-    (key, path) => {
-      if (found) return;
-      const c = credentialIn(key, undefined);
-      if (c) found = { what: `${c.what} as a key`, path: [...path] };
-    },
-  );
+  forEachCredential(value, (c, path, part) => {
+    found ??= { what: part === 'key' ? `${c.what} as a key` : c.what, path: [...path] };
+  });
   return found;
 }

@@ -34,32 +34,43 @@ export function secretFindings(d: ManifestDocument, resource: ResourceRef | unde
       }),
     );
   }
-  walkScalars(
-    d.body,
-    [],
-    (value, path, key) => {
-      const what = credentialIn(value, key);
-      if (what) report(what.code, what.what, path);
-    },
-    (name, path) => {
-      const what = credentialIn(name, undefined);
-      if (what) report(what.code, `${what.what} as a mapping key`, path, 'key');
-    },
-  );
+  forEachCredential(d.body, (found, path, part) => report(found.code, part === 'key' ? `${found.what} as a mapping key` : found.what, path, part));
   return out;
 }
 
+export interface Credential {
+  readonly code: 'JOCH601' | 'JOCH602';
+  readonly what: string;
+}
+
+/**
+ * Calls `visit` for every credential in a document, in its values and in its
+ * mapping keys (`part: 'key'`). `path` is the walk's shared stack: copy it to keep it.
+ */
+export function forEachCredential(node: unknown, visit: (found: Credential, path: readonly PathSegment[], part?: 'key') => void): void {
+  walkScalars(
+    node,
+    [],
+    (value, path, key) => {
+      const found = credentialIn(value, key);
+      if (found) visit(found, path);
+    },
+    (name, path) => {
+      const found = credentialIn(name, undefined);
+      if (found) visit(found, path, 'key');
+    },
+  );
+}
+
 /** What credential a value (held under `key`) is, if any. */
-export function credentialIn(value: string, key: string | undefined): { code: 'JOCH601' | 'JOCH602'; what: string } | undefined {
+export function credentialIn(value: string, key: string | undefined): Credential | undefined {
   // The common case, a value with no credential shape, is settled by one scan of one pattern.
-  if (!ANY_SHAPE.test(value)) {
-    if (key !== undefined && isKeyedSecret(key, value)) return { code: 'JOCH601', what: `a credential (the key is "${key}")` };
-    return encodedSecret(value) ? { code: 'JOCH601', what: 'a base64-encoded credential' } : undefined;
-  }
-  if (URL_USERINFO.test(value)) return { code: 'JOCH602', what: 'a URL with a password' };
-  if (URL_SECRET_QUERY.test(value)) return { code: 'JOCH602', what: 'a URL with a token in its query' };
-  for (const det of VALUE_DETECTORS) {
-    if (detect(det, value)) return { code: 'JOCH601', what: det.what };
+  if (ANY_SHAPE.test(value)) {
+    if (URL_USERINFO.test(value)) return { code: 'JOCH602', what: 'a URL with a password' };
+    if (URL_SECRET_QUERY.test(value)) return { code: 'JOCH602', what: 'a URL with a token in its query' };
+    for (const det of VALUE_DETECTORS) {
+      if (detect(det, value)) return { code: 'JOCH601', what: det.what };
+    }
   }
   if (key !== undefined && isKeyedSecret(key, value)) return { code: 'JOCH601', what: `a credential (the key is "${key}")` };
   if (encodedSecret(value)) return { code: 'JOCH601', what: 'a base64-encoded credential' };
