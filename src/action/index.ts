@@ -18,7 +18,6 @@ import { runCompile, type CompileRun } from '../pipeline/compile.js';
 import { findingResolver } from '../pipeline/findings.js';
 import { runSnapshot } from '../pipeline/snapshot.js';
 import { CONFIG_FILES } from '../config/index.js';
-import { PRODUCTION_NAMES } from '../policy/index.js';
 import { ensureBase, readRevisionFiles } from './base.js';
 import { findEscalations, type Escalation, type RiskLevel } from './escalations.js';
 import { GitHubApiError, markCommentStale, MAX_COMMENT_CHARS, COMMENT_MARKER, tokenLogin, upsertReviewComment, type GitHubTarget } from './github.js';
@@ -98,7 +97,7 @@ export async function runAction(io: ActionIO): Promise<ActionResult> {
     headSha: inputs.headSha,
     baseSha: review.baseSha,
     noDiff: review.note,
-    verdicts: agentVerdicts(review.diffs, head.validation.graphs, review.headViews, escalations, productionNames(head)),
+    verdicts: agentVerdicts(review.diffs, head.validation.graphs, review.headViews, escalations, productionAgents(head)),
     escalations,
     findings: head.diagnostics,
     diffs: review.diffs,
@@ -113,8 +112,9 @@ export async function runAction(io: ActionIO): Promise<ActionResult> {
   return { exitCode: failReasons.length ? 1 : 0, errors: summary.errors, warnings: summary.warnings, agbomChanges, riskyChanges: escalations.length, escalations, report, comment };
 }
 
-function productionNames(head: CompileRun): Set<string> {
-  return new Set([...PRODUCTION_NAMES, ...head.validation.project.config.config.policy.productionEnvironments]);
+/** The agents the policy stage found production evidence for: one answer for the baseline and the review. */
+function productionAgents(head: CompileRun): Set<string> {
+  return new Set((head.validation.policy?.agents ?? []).filter((a) => a.production.length > 0).map((a) => a.agent.key));
 }
 
 function reasonsToFail(inputs: ActionInputs, s: Summary, review: AgBomReview, escalations: readonly Escalation[]): string[] {

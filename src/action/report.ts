@@ -49,7 +49,8 @@ export function agentVerdicts(
   graphs: readonly AgentGraph[],
   headViews: ReadonlyMap<string, InventoryView>,
   escalations: readonly Escalation[],
-  productionNames: ReadonlySet<string>,
+  /** Agent keys the policy stage counts as production (by Environment name, `env` label or compliance). */
+  productionAgents: ReadonlySet<string>,
 ): AgentVerdict[] {
   const graphOf = new Map(graphs.map((g) => [g.agent.key, g]));
   const out: AgentVerdict[] = [];
@@ -67,7 +68,7 @@ export function agentVerdicts(
     out.push({
       agent: d.agent,
       environments: envs,
-      production: envs.some((e) => productionNames.has(e)),
+      production: productionAgents.has(d.agent),
       gains: !d.before ? ['(new agent)'] : powers.filter((c) => c.kind === 'added').map((c) => describe(c.key, c.class, c.name)),
       loses: !d.after ? ['(agent removed)'] : powers.filter((c) => c.kind === 'removed').map((c) => `${c.class} \`${c.name}\``),
       changes: d.changes.length,
