@@ -222,7 +222,7 @@ function sarifRule(r: CodeInfo, helpUrl: string | undefined) {
     help: { text: t.helpText, markdown: t.helpMarkdown },
     ...(helpUrl ? { helpUri: `${helpUrl}#${codeAnchor(r.code)}` } : {}),
     defaultConfiguration: { level: SARIF_LEVEL[r.severity] },
-    properties: { tags: [...t.tags], ...(t.securitySeverity ? { 'security-severity': t.securitySeverity } : {}) },
+    properties: { tags: [...(t.family?.tags ?? [])], ...(t.family?.securitySeverity ? { 'security-severity': t.family.securitySeverity } : {}) },
   };
 }
 

@@ -7,7 +7,7 @@
  */
 import type { CodeInfo } from './codes.js';
 
-interface Family {
+export interface Family {
   readonly from: number;
   readonly to: number;
   readonly title: string;
@@ -43,13 +43,14 @@ export function codeAnchor(code: string): string {
 }
 
 export interface RuleText {
-  readonly family: string;
+  /** The family the code belongs to: its tags and security severity. */
+  readonly family?: Family | undefined;
   readonly fullDescription: string;
   readonly helpMarkdown: string;
   readonly helpText: string;
-  readonly securitySeverity?: string | undefined;
-  readonly tags: readonly string[];
 }
+
+const SENSITIVE_NOTE = 'The finding points at a secret value: no output shows the source there.';
 
 function configurable(info: CodeInfo): string {
   return info.locked
@@ -60,14 +61,12 @@ function configurable(info: CodeInfo): string {
 export function ruleText(info: CodeInfo): RuleText {
   const family = familyOf(info.code);
   const about = family?.about ?? '';
-  const sensitive = info.sensitive ? ' The finding points at a secret value: no output shows the source there.' : '';
+  const sensitive = info.sensitive ? ` ${SENSITIVE_NOTE}` : '';
   return {
-    family: family?.title ?? 'Other',
+    family,
     fullDescription: `${info.summary} ${about}`.trim(),
     helpText: `${info.code} ${info.name}: ${info.summary} ${about} ${configurable(info)}${sensitive}`.replace(/\s+/g, ' ').trim(),
     helpMarkdown: [`**${info.code} ${info.name}**: ${info.summary}`, '', about, '', `${configurable(info)}${sensitive}`].join('\n').trim(),
-    securitySeverity: family?.securitySeverity,
-    tags: family?.tags ?? [],
   };
 }
 
@@ -80,14 +79,14 @@ export function codesReference(codes: readonly CodeInfo[]): string {
     'Every finding joch reports has a stable code. SARIF rules link here (`helpUri`), and joch.yaml keys severity overrides on them.',
     '',
   ];
-  let family = '';
+  let title = '';
   for (const c of codes) {
-    const t = ruleText(c);
-    if (t.family !== family) {
-      family = t.family;
-      out.push(`## ${family}`, '', familyOf(c.code)?.about ?? '', '');
+    const family = familyOf(c.code);
+    if ((family?.title ?? 'Other') !== title) {
+      title = family?.title ?? 'Other';
+      out.push(`## ${title}`, '', family?.about ?? '', '');
     }
-    out.push(`### ${c.code}`, '', `\`${c.name}\`: ${c.summary}`, '', configurable(c), ...(c.sensitive ? ['', 'The finding points at a secret value: no output shows the source there.'] : []), '');
+    out.push(`### ${c.code}`, '', `\`${c.name}\`: ${c.summary}`, '', configurable(c), ...(c.sensitive ? ['', SENSITIVE_NOTE] : []), '');
   }
   return `${out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
 }
