@@ -18701,9 +18701,9 @@ var require_ignore = __commonJS({
     };
     var REGEX_REPLACE_TRAILING_DOUBLESTAR = /\uE001$/;
     var replaceTrailingDoublestar = () => "[\\s\\S]";
-    var separatorAfter = (run, at7) => {
+    var separatorAfter = (run, at6) => {
       let separator = EMPTY2;
-      for (let index = at7 + 1; index < run.length && !run[index].wildcard; index++) {
+      for (let index = at6 + 1; index < run.length && !run[index].wildcard; index++) {
         separator += run[index].single;
       }
       return separator;
@@ -18767,17 +18767,17 @@ var require_ignore = __commonJS({
       let run = [];
       const flush = () => {
         let lastWildcard;
-        run.forEach((token, at7) => {
+        run.forEach((token, at6) => {
           if (token.wildcard) {
-            lastWildcard = at7;
+            lastWildcard = at6;
           }
         });
-        run.forEach((token, at7) => {
+        run.forEach((token, at6) => {
           if (!token.wildcard) {
             out += token.single;
             return;
           }
-          out += at7 === lastWildcard ? WILDCARD : `(?:(?!${separatorAfter(run, at7)})[^\\/])*`;
+          out += at6 === lastWildcard ? WILDCARD : `(?:(?!${separatorAfter(run, at6)})[^\\/])*`;
         });
         run = [];
       };
@@ -31024,8 +31024,8 @@ var error43 = () => {
       case "not_multiple_of":
         return `N\xFAmero inv\xE1lido: deve ser m\xFAltiplo de ${issue2.divisor}`;
       case "unrecognized_keys": {
-        const plural5 = issue2.keys.length > 1 ? "s" : "";
-        return `Chave${plural5} inv\xE1lida${plural5}: ${joinValues(issue2.keys, ", ")}`;
+        const plural3 = issue2.keys.length > 1 ? "s" : "";
+        return `Chave${plural3} inv\xE1lida${plural3}: ${joinValues(issue2.keys, ", ")}`;
       }
       case "invalid_key":
         return `Entrada inv\xE1lida n${translateOriginWithArticle(issue2.origin, "definite")}`;
@@ -31169,8 +31169,8 @@ var error44 = () => {
       case "not_multiple_of":
         return `N\xFAmero inv\xE1lido: deve ser m\xFAltiplo de ${issue2.divisor}`;
       case "unrecognized_keys": {
-        const plural5 = issue2.keys.length > 1 ? "s" : "";
-        return `Chave${plural5} inv\xE1lida${plural5}: ${joinValues(issue2.keys, ", ")}`;
+        const plural3 = issue2.keys.length > 1 ? "s" : "";
+        return `Chave${plural3} inv\xE1lida${plural3}: ${joinValues(issue2.keys, ", ")}`;
       }
       case "invalid_key":
         return `Entrada inv\xE1lida n${translateOriginWithArticle(issue2.origin, "definite")}`;
@@ -40273,20 +40273,19 @@ function familyOf(code) {
 function codeAnchor(code) {
   return code.toLowerCase();
 }
+var SENSITIVE_NOTE = "The finding points at a secret value: no output shows the source there.";
 function configurable(info) {
   return info.locked ? `Default severity: ${info.severity}. Locked: joch.yaml may raise it but never lower or turn it off.` : `Default severity: ${info.severity}. joch.yaml's \`severity\` can set it to off, info, warning or error.`;
 }
 function ruleText(info) {
   const family = familyOf(info.code);
   const about = family?.about ?? "";
-  const sensitive = info.sensitive ? " The finding points at a secret value: no output shows the source there." : "";
+  const sensitive = info.sensitive ? ` ${SENSITIVE_NOTE}` : "";
   return {
-    family: family?.title ?? "Other",
+    family,
     fullDescription: `${info.summary} ${about}`.trim(),
     helpText: `${info.code} ${info.name}: ${info.summary} ${about} ${configurable(info)}${sensitive}`.replace(/\s+/g, " ").trim(),
-    helpMarkdown: [`**${info.code} ${info.name}**: ${info.summary}`, "", about, "", `${configurable(info)}${sensitive}`].join("\n").trim(),
-    securitySeverity: family?.securitySeverity,
-    tags: family?.tags ?? []
+    helpMarkdown: [`**${info.code} ${info.name}**: ${info.summary}`, "", about, "", `${configurable(info)}${sensitive}`].join("\n").trim()
   };
 }
 
@@ -40345,8 +40344,13 @@ function namesSecret(key2) {
 var PLACEHOLDER = /^(?:|\$\{[^}]+\}|<[^>]+>|\*+|changeme|redacted|none|null|true|false)$/i;
 var URL_USERINFO = /(?<![a-z0-9+.-])[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:[^/\s@]+@/i;
 var URL_SECRET_QUERY = /[?&](?:access_token|api[_-]?key|apikey|token|password|secret|sig|signature)=[^&\s]{6,}/i;
+var SHAPE_DETECTORS = [
+  { what: "a URL with a password", pattern: URL_USERINFO },
+  { what: "a URL with a token in its query", pattern: URL_SECRET_QUERY },
+  ...VALUE_DETECTORS
+];
 function matchesShape(value) {
-  return URL_USERINFO.test(value) || URL_SECRET_QUERY.test(value) || VALUE_DETECTORS.some((d) => detect(d, value));
+  return SHAPE_DETECTORS.some((d) => detect(d, value));
 }
 function detect(d, value) {
   if (!d.confirm) return d.pattern.test(value);
@@ -40359,11 +40363,7 @@ function looksSecret(value) {
 function isKeyedSecret(key2, value) {
   return namesSecret(key2) && !PLACEHOLDER.test(value.trim()) && value.length >= 8;
 }
-var GLOBAL_DETECTORS = [
-  { what: "a URL with a password", pattern: URL_USERINFO },
-  { what: "a URL with a token in its query", pattern: URL_SECRET_QUERY },
-  ...VALUE_DETECTORS
-].map((d) => ({ ...d, pattern: new RegExp(d.pattern.source, `${d.pattern.flags}g`) }));
+var GLOBAL_DETECTORS = SHAPE_DETECTORS.map((d) => ({ ...d, pattern: new RegExp(d.pattern.source, `${d.pattern.flags}g`) }));
 var stars = (s) => "*".repeat(s.length);
 function redactText(text) {
   let out = text;
@@ -40424,8 +40424,8 @@ function maskKeyedValue(line, heldUnder) {
   const [, lead = "", quote = "", key2 = "", sep = "", rest = ""] = m;
   const { props, bare } = valueOf(rest);
   if (/^[[{]/.test(bare) || BLOCK_SCALAR_HEADER.test(bare) || !masksUnder(heldUnder ?? key2, bare)) return line;
-  const at7 = lead.length + quote.length * 2 + key2.length + sep.length + props.length;
-  return line.slice(0, at7) + stars(bare) + line.slice(at7 + bare.length);
+  const at6 = lead.length + quote.length * 2 + key2.length + sep.length + props.length;
+  return line.slice(0, at6) + stars(bare) + line.slice(at6 + bare.length);
 }
 function redactSourceLine(line) {
   return maskKeyedValue(maskFlowPairs(redactText(line)));
@@ -40676,7 +40676,7 @@ function sarifRule(r, helpUrl) {
     help: { text: t.helpText, markdown: t.helpMarkdown },
     ...helpUrl ? { helpUri: `${helpUrl}#${codeAnchor(r.code)}` } : {},
     defaultConfiguration: { level: SARIF_LEVEL[r.severity] },
-    properties: { tags: [...t.tags], ...t.securitySeverity ? { "security-severity": t.securitySeverity } : {} }
+    properties: { tags: [...t.family?.tags ?? []], ...t.family?.securitySeverity ? { "security-severity": t.family.securitySeverity } : {} }
   };
 }
 function folderUri(dir) {
@@ -40826,14 +40826,14 @@ function didYouMean(word, candidates) {
 }
 
 // src/diagnostics/finding.ts
-function finding2(code, message, at7, extras = {}) {
+function finding2(code, message, at6, extras = {}) {
   const info = codeInfo(code);
   if (!info) throw new Error(`unregistered diagnostic code ${code}`);
   return {
     severity: extras.severity ?? info.severity,
     code,
     message,
-    at: at7,
+    at: at6,
     ...extras.resource ? { resource: extras.resource } : {},
     ...extras.hint ? { hint: extras.hint } : {},
     ...extras.related?.length ? { related: extras.related } : {}
@@ -41170,9 +41170,9 @@ var Locator = class {
       ...related?.length ? { related } : {}
     };
   }
-  place(at7) {
-    if (!isPointer(at7)) return at7;
-    return this.locate(at7);
+  place(at6) {
+    if (!isPointer(at6)) return at6;
+    return this.locate(at6);
   }
   locate(p) {
     const file2 = this.positioned(p.file);
@@ -41899,11 +41899,11 @@ function contentStart(text, range) {
   return start;
 }
 function documentEnd(text, last) {
-  for (let at7 = lineStart(text, last); at7 < text.length; ) {
-    const newline = text.indexOf("\n", at7);
+  for (let at6 = lineStart(text, last); at6 < text.length; ) {
+    const newline = text.indexOf("\n", at6);
     const lineEnd = newline === -1 ? text.length : newline;
-    if (MARKER.test(text.slice(at7, lineEnd))) return at7;
-    at7 = lineEnd + 1;
+    if (MARKER.test(text.slice(at6, lineEnd))) return at6;
+    at6 = lineEnd + 1;
   }
   return text.length;
 }
@@ -41986,29 +41986,30 @@ function secretFindings(d, resource) {
       })
     );
   }
-  walkScalars(
-    d.body,
-    [],
-    (value, path7, key2) => {
-      const what = credentialIn(value, key2);
-      if (what) report(what.code, what.what, path7);
-    },
-    (name2, path7) => {
-      const what = credentialIn(name2, void 0);
-      if (what) report(what.code, `${what.what} as a mapping key`, path7, "key");
-    }
-  );
+  forEachCredential(d.body, (found, path7, part) => report(found.code, part === "key" ? `${found.what} as a mapping key` : found.what, path7, part));
   return out;
 }
+function forEachCredential(node2, visit3) {
+  walkScalars(
+    node2,
+    [],
+    (value, path7, key2) => {
+      const found = credentialIn(value, key2);
+      if (found) visit3(found, path7);
+    },
+    (name2, path7) => {
+      const found = credentialIn(name2, void 0);
+      if (found) visit3(found, path7, "key");
+    }
+  );
+}
 function credentialIn(value, key2) {
-  if (!ANY_SHAPE.test(value)) {
-    if (key2 !== void 0 && isKeyedSecret(key2, value)) return { code: "JOCH601", what: `a credential (the key is "${key2}")` };
-    return encodedSecret(value) ? { code: "JOCH601", what: "a base64-encoded credential" } : void 0;
-  }
-  if (URL_USERINFO.test(value)) return { code: "JOCH602", what: "a URL with a password" };
-  if (URL_SECRET_QUERY.test(value)) return { code: "JOCH602", what: "a URL with a token in its query" };
-  for (const det of VALUE_DETECTORS) {
-    if (detect(det, value)) return { code: "JOCH601", what: det.what };
+  if (ANY_SHAPE.test(value)) {
+    if (URL_USERINFO.test(value)) return { code: "JOCH602", what: "a URL with a password" };
+    if (URL_SECRET_QUERY.test(value)) return { code: "JOCH602", what: "a URL with a token in its query" };
+    for (const det of VALUE_DETECTORS) {
+      if (detect(det, value)) return { code: "JOCH601", what: det.what };
+    }
   }
   if (key2 !== void 0 && isKeyedSecret(key2, value)) return { code: "JOCH601", what: `a credential (the key is "${key2}")` };
   if (encodedSecret(value)) return { code: "JOCH601", what: "a base64-encoded credential" };
@@ -42058,27 +42059,16 @@ function emissionFindings(emissions) {
     if (!leak) continue;
     const message = `${e.what} would carry what looks like ${leak.what} at ${formatPath(leak.path)}; nothing was emitted`;
     const hint = "a credential reached the output although validation did not flag its source: move it into your secret store and reference it with a secretRef";
-    const at7 = e.origin ?? { file: e.fallback?.file ?? ".", line: 1, column: 1 };
-    out.push(finding2("JOCH603", message, at7, { hint }));
+    const at6 = e.origin ?? { file: e.fallback?.file ?? ".", line: 1, column: 1 };
+    out.push(finding2("JOCH603", message, at6, { hint }));
   }
   return out;
 }
 function firstCredential(value) {
   let found;
-  walkScalars(
-    value,
-    [],
-    (text, path7, key2) => {
-      if (found) return;
-      const c = credentialIn(text, key2);
-      if (c) found = { what: c.what, path: [...path7] };
-    },
-    (key2, path7) => {
-      if (found) return;
-      const c = credentialIn(key2, void 0);
-      if (c) found = { what: `${c.what} as a key`, path: [...path7] };
-    }
-  );
+  forEachCredential(value, (c, path7, part) => {
+    found ??= { what: part === "key" ? `${c.what} as a key` : c.what, path: [...path7] };
+  });
   return found;
 }
 
@@ -42091,7 +42081,7 @@ function compiledEmissions(output2) {
 }
 function agbomEmissions(boms, resources) {
   const byKey = new Map(resources.map((r) => [r.key, r]));
-  const at7 = (key2) => {
+  const at6 = (key2) => {
     const r = byKey.get(key2);
     return r && { file: r.file, doc: r.doc, path: [] };
   };
@@ -42100,10 +42090,10 @@ function agbomEmissions(boms, resources) {
     const agent = bom.inventory.agent;
     for (const c of bom.inventory.components) {
       const { secret: _material, ...value } = c;
-      out.push({ what: `the AgBOM of ${agent} (component ${c.kind} ${c.name})`, value, origin: at7(recordKey(c.key)) ?? at7(agent) });
+      out.push({ what: `the AgBOM of ${agent} (component ${c.kind} ${c.name})`, value, origin: at6(recordKey(c.key)) ?? at6(agent) });
     }
     const { components: _components, ...rest } = bom.inventory;
-    out.push({ what: `the AgBOM of ${agent}`, value: { ...bom, inventory: rest }, origin: at7(agent) });
+    out.push({ what: `the AgBOM of ${agent}`, value: { ...bom, inventory: rest }, origin: at6(agent) });
   }
   return out;
 }
@@ -42255,11 +42245,11 @@ function applySeverityOverrides(findings, loaded) {
   const refused = [];
   for (const [code, wanted2] of Object.entries(overrides)) {
     const info = codeInfo(code);
-    const at7 = { file: loaded.file ?? "joch.yaml", doc: 0, path: ["severity", code] };
+    const at6 = { file: loaded.file ?? "joch.yaml", doc: 0, path: ["severity", code] };
     if (!info) {
-      refused.push(finding2("JOCH001", `joch.yaml: severity: ${code} is not a diagnostic code`, at7));
+      refused.push(finding2("JOCH001", `joch.yaml: severity: ${code} is not a diagnostic code`, at6));
     } else if (info.locked && (wanted2 === "off" || RANK[wanted2] < RANK[info.severity])) {
-      refused.push(finding2("JOCH001", `joch.yaml: severity: ${code} (${info.name}) can be raised but not lowered or turned off`, at7));
+      refused.push(finding2("JOCH001", `joch.yaml: severity: ${code} (${info.name}) can be raised but not lowered or turned off`, at6));
     }
   }
   const out = [];
@@ -42285,8 +42275,8 @@ function findingResolver(texts2, loaded) {
   const locator = new Locator((file2) => all.get(file2));
   return (findings) => locator.resolve(settleFindings(findings, loaded));
 }
-function pointerKey(at7) {
-  return "path" in at7 ? `${at7.file}#${at7.doc}#${at7.path.join(".")}` : `${at7.file}:${at7.line}:${at7.column}`;
+function pointerKey(at6) {
+  return "path" in at6 ? `${at6.file}#${at6.doc}#${at6.path.join(".")}` : `${at6.file}:${at6.line}:${at6.column}`;
 }
 function withoutEchoes(findings) {
   const reported = new Set(
@@ -42686,7 +42676,7 @@ function policyAudit(bundle, ctx) {
   const out = [];
   for (const p of bundle.policies) {
     if (p.source === "baseline") continue;
-    const audit = ctx.byKey.get(`Policy/${p.namespace ?? ""}/${p.name}`)?.spec.audit;
+    const audit = ctx.byKey.get(resourceKey("Policy", p.namespace, p.name))?.spec.audit;
     if (audit !== void 0) out.push({ policy: `${p.namespace ? `${p.namespace}/` : ""}${p.name}`, ...rec(audit) });
   }
   return out.length ? out : void 0;
@@ -43206,13 +43196,13 @@ function resolveReferences(resources, defaultNamespace) {
   return { references, findings };
 }
 function resolveSite(index, r, rule2, site, defaultNamespace) {
-  const at7 = { file: r.file, doc: r.doc, path: site.path };
+  const at6 = { file: r.file, doc: r.doc, path: site.path };
   const resource = refOf(r);
-  if (rule2.form === "providerModel") return resolveProviderModel(index, r, site, at7);
+  if (rule2.form === "providerModel") return resolveProviderModel(index, r, site, at6);
   if (site.declaredKind && site.declaredKind !== rule2.kind) {
     return {
       written: site.name,
-      finding: finding2("JOCH504", `${formatPath(site.path.slice(0, -1))} refers to a ${site.declaredKind}; only ${rule2.kind} is allowed here`, { ...at7, path: site.path.slice(0, -1) }, { resource })
+      finding: finding2("JOCH504", `${formatPath(site.path.slice(0, -1))} refers to a ${site.declaredKind}; only ${rule2.kind} is allowed here`, { ...at6, path: site.path.slice(0, -1) }, { resource })
     };
   }
   const target = kindInfo(rule2.kind);
@@ -43232,7 +43222,7 @@ function resolveSite(index, r, rule2, site, defaultNamespace) {
       const where = candidates.map((c) => c.namespace).join(", ");
       return {
         written: site.name,
-        finding: finding2("JOCH504", `${rule2.kind} "${site.name}" exists in several namespaces (${where}); name the namespace`, at7, {
+        finding: finding2("JOCH504", `${rule2.kind} "${site.name}" exists in several namespaces (${where}); name the namespace`, at6, {
           resource,
           hint: rule2.form === "ref" ? "add `namespace:` to the reference" : `write it as "<namespace>/${site.name}"`
         })
@@ -43246,18 +43236,18 @@ function resolveSite(index, r, rule2, site, defaultNamespace) {
   const elsewhere = candidates.length && target?.scope === "Namespaced" ? ` (it exists in ${candidates.map((c) => c.namespace).join(", ")})` : "";
   return {
     written: site.name,
-    finding: finding2("JOCH501", `${rule2.kind} "${site.name}" not found${searched}${elsewhere}`, at7, {
+    finding: finding2("JOCH501", `${rule2.kind} "${site.name}" not found${searched}${elsewhere}`, at6, {
       resource,
       hint: didYouMean(site.name, nearby)
     })
   };
 }
-function resolveProviderModel(index, r, site, at7) {
+function resolveProviderModel(index, r, site, at6) {
   const written = site.name;
   const colon = written.indexOf(":");
   const resource = refOf(r);
   if (colon <= 0) {
-    return { written, finding: finding2("JOCH504", `"${written}" is not of the form provider:model`, at7, { resource }) };
+    return { written, finding: finding2("JOCH504", `"${written}" is not of the form provider:model`, at6, { resource }) };
   }
   const provider = written.slice(0, colon);
   const modelName = written.slice(colon + 1);
@@ -43268,7 +43258,7 @@ function resolveProviderModel(index, r, site, at7) {
       return {
         written,
         to: byName.key,
-        finding: finding2("JOCH502", `Model "${modelName}" has provider "${String(actual)}", not "${provider}"`, at7, {
+        finding: finding2("JOCH502", `Model "${modelName}" has provider "${String(actual)}", not "${provider}"`, at6, {
           resource,
           hint: `write "${String(actual)}:${modelName}"`,
           related: [{ at: { file: byName.file, doc: byName.doc, path: ["spec", "provider"] }, message: "the Model" }]
@@ -43282,7 +43272,7 @@ function resolveProviderModel(index, r, site, at7) {
   const known = index.ofKind("Model").map((m) => `${String(m.spec.provider)}:${m.name}`);
   return {
     written,
-    finding: finding2("JOCH501", `no Model serves "${written}"`, at7, { resource, hint: didYouMean(written, known) ?? "add a Model with that name and provider" })
+    finding: finding2("JOCH501", `no Model serves "${written}"`, at6, { resource, hint: didYouMean(written, known) ?? "add a Model with that name and provider" })
   };
 }
 var NEEDS = [
@@ -43477,41 +43467,41 @@ function within(inner, outer) {
 function explain(e, d, resource) {
   const path7 = toPath(d.body, e.instancePath);
   const where = formatPath(path7) || "the top level";
-  const at7 = (p, part) => ({ file: d.file, doc: d.doc, path: p, ...part ? { part } : {} });
+  const at6 = (p, part) => ({ file: d.file, doc: d.doc, path: p, ...part ? { part } : {} });
   const parent = e.parentSchema;
   const opts = (hint) => ({ resource, hint });
   switch (e.keyword) {
     case "required": {
       const missing = String(e.params.missingProperty);
       const desc = describeProperty(parent, missing);
-      return finding2("JOCH302", `missing required field "${missing}" in ${where}`, at7([...path7, missing]), opts(desc));
+      return finding2("JOCH302", `missing required field "${missing}" in ${where}`, at6([...path7, missing]), opts(desc));
     }
     case "additionalProperties": {
       const extra = String(e.params.additionalProperty);
       const allowed = Object.keys(parent?.properties ?? {});
       const elsewhere = fieldPaths(d.kind.kind).get(extra);
       const hint = didYouMean(extra, allowed) ?? (elsewhere ? `"${extra}" belongs at ${elsewhere.join(" or ")}` : void 0) ?? (allowed.length ? `${d.kind.kind} allows here: ${allowed.join(", ")}` : void 0);
-      return finding2("JOCH303", `unknown field "${extra}" in ${where}`, at7([...path7, extra], "key"), opts(hint));
+      return finding2("JOCH303", `unknown field "${extra}" in ${where}`, at6([...path7, extra], "key"), opts(hint));
     }
     case "enum": {
       const allowed = (e.params.allowedValues ?? []).map((v) => String(v));
       const value = String(e.data);
-      return finding2("JOCH304", `${show(e.data)} is not an allowed value of ${where}; allowed: ${allowed.join(", ")}`, at7(path7), opts(didYouMean(value, allowed)));
+      return finding2("JOCH304", `${show(e.data)} is not an allowed value of ${where}; allowed: ${allowed.join(", ")}`, at6(path7), opts(didYouMean(value, allowed)));
     }
     case "const":
-      return finding2("JOCH304", `${where} must be ${show(e.params.allowedValue)}`, at7(path7), opts());
+      return finding2("JOCH304", `${where} must be ${show(e.params.allowedValue)}`, at6(path7), opts());
     case "type": {
       const expected = String(e.params.type);
-      return finding2("JOCH301", `${where} must be ${article(expected)}, not ${article(jsonType(e.data))}`, at7(path7), opts(describe4(parent)));
+      return finding2("JOCH301", `${where} must be ${article(expected)}, not ${article(jsonType(e.data))}`, at6(path7), opts(describe4(parent)));
     }
     case "pattern":
     case "format": {
       const rule2 = e.keyword === "format" ? `a valid ${String(e.params.format)}` : "in the required form";
-      return finding2("JOCH305", `${show(e.data)} at ${where} is not ${rule2}`, at7(path7), opts(describe4(parent)));
+      return finding2("JOCH305", `${show(e.data)} at ${where} is not ${rule2}`, at6(path7), opts(describe4(parent)));
     }
     case "propertyNames": {
       const name2 = String(e.params.propertyName);
-      return finding2("JOCH305", `the key "${name2}" in ${where} is not in the required form`, at7([...path7, name2], "key"), opts(describe4(parent)));
+      return finding2("JOCH305", `the key "${name2}" in ${where} is not in the required form`, at6([...path7, name2], "key"), opts(describe4(parent)));
     }
     case "minimum":
     case "maximum":
@@ -43523,12 +43513,12 @@ function explain(e, d, resource) {
     case "maxItems":
     case "minProperties":
     case "maxProperties":
-      return finding2("JOCH306", `${where} ${e.message ?? "is out of range"}`, at7(path7), opts(describe4(parent)));
+      return finding2("JOCH306", `${where} ${e.message ?? "is out of range"}`, at6(path7), opts(describe4(parent)));
     case "anyOf":
     case "oneOf":
-      return finding2("JOCH307", `${where} must be ${summarizeBranches(e.schema)}`, at7(path7), opts(describe4(parent)));
+      return finding2("JOCH307", `${where} must be ${summarizeBranches(e.schema)}`, at6(path7), opts(describe4(parent)));
     default:
-      return finding2("JOCH307", `${where} ${e.message ?? "is not valid"}`, at7(path7), opts(describe4(parent)));
+      return finding2("JOCH307", `${where} ${e.message ?? "is not valid"}`, at6(path7), opts(describe4(parent)));
   }
 }
 var FIELD_PATHS = /* @__PURE__ */ new Map();
@@ -43977,6 +43967,26 @@ function sortObjects(objects) {
   return objects.map((o) => ({ o, k: sortKey(o.object) })).sort((a, b) => compare(a.k, b.k) || (a.o.object.apiVersion < b.o.object.apiVersion ? -1 : a.o.object.apiVersion > b.o.object.apiVersion ? 1 : 0)).map((x) => x.o);
 }
 
+// src/model/quantity.ts
+var BINARY = { Ki: 1n << 10n, Mi: 1n << 20n, Gi: 1n << 30n, Ti: 1n << 40n, Pi: 1n << 50n, Ei: 1n << 60n };
+var DECIMAL = { n: -9, u: -6, m: -3, "": 0, k: 3, M: 6, G: 9, T: 12, P: 15, E: 18 };
+function parseQuantity(v) {
+  const text = typeof v === "number" ? String(v) : v;
+  if (typeof text !== "string") return void 0;
+  const m = /^([+-]?)(\d*)(?:\.(\d*))?(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])?)$/.exec(text.trim());
+  if (!m || !m[2] && !m[3]) return void 0;
+  const [, sign, int2 = "", frac = "", exp, suffix = ""] = m;
+  let num5 = BigInt(`${int2}${frac}` || "0");
+  let den = 10n ** BigInt(frac.length);
+  if (sign === "-") num5 = -num5;
+  const binary = BINARY[suffix];
+  if (binary !== void 0) return { num: num5 * binary, den };
+  const e = exp !== void 0 ? Number(exp.slice(1)) : DECIMAL[suffix] ?? 0;
+  if (e >= 0) num5 *= 10n ** BigInt(e);
+  else den *= 10n ** BigInt(-e);
+  return { num: num5, den };
+}
+
 // src/compile/bounds.ts
 var BUILT_IN_RESOURCES = {
   requests: { cpu: "100m", memory: "256Mi" },
@@ -44001,38 +44011,17 @@ function containerResources(workloads, place) {
   };
   return { requests: pick2("requests"), limits: pick2("limits") };
 }
-var SUFFIX = {
-  "": 1,
-  m: 1e-3,
-  k: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  P: 1e15,
-  E: 1e18,
-  Ki: 2 ** 10,
-  Mi: 2 ** 20,
-  Gi: 2 ** 30,
-  Ti: 2 ** 40,
-  Pi: 2 ** 50,
-  Ei: 2 ** 60
-};
-function quantityValue(q) {
-  const m = /^([0-9]+(?:\.[0-9]+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/.exec(q);
-  if (!m) return void 0;
-  return Number(m[1]) * (SUFFIX[m[2] ?? ""] ?? 1);
-}
-function resourceConflicts(resources, at7, from, place) {
+function resourceConflicts(resources, at6, from, place) {
   const out = [];
   for (const [name2, request] of Object.entries(resources.requests)) {
     const limit = resources.limits[name2];
     if (limit === void 0) continue;
-    const r = quantityValue(request);
-    const l = quantityValue(limit);
-    if (r !== void 0 && l !== void 0 && r > l) {
+    const r = parseQuantity(request);
+    const l = parseQuantity(limit);
+    if (r !== void 0 && l !== void 0 && r.num * l.den > l.num * r.den) {
       const where = [place.environment ? `Environment "${place.environment}"` : "", place.team ? `Team "${place.team}"` : ""].filter(Boolean).join(" and ");
       out.push(
-        finding2("JOCH914", `the ${name2} request ${request} exceeds its limit ${limit}: the API server would refuse the pod`, at7, {
+        finding2("JOCH914", `the ${name2} request ${request} exceeds its limit ${limit}: the API server would refuse the pod`, at6, {
           resource: refOf(from),
           hint: `joch.yaml workloads: the values come from ${where || "the repository default"} and the layers under it; set both in the same layer`
         })
@@ -44041,7 +44030,8 @@ function resourceConflicts(resources, at7, from, place) {
   }
   return out;
 }
-function teamQuotaObjects(team, namespaces, workloads, ctx, findings) {
+function teamQuotaObjects(team, namespaces, ctx, findings) {
+  const { workloads } = ctx;
   const quota = workloads.teams[team.name]?.quota;
   if (!quota || !Object.keys(quota).length) return [];
   const defaults = containerResources(workloads, { team: team.name });
@@ -44162,8 +44152,8 @@ function teamRoleBindings(team, ownedNamespaces2, ctx, findings) {
   const all = Array.isArray(team.spec.members) ? team.spec.members : [];
   const members2 = all.filter((m, index) => {
     if (typeof m.user !== "string" || !m.user.startsWith("system:")) return true;
-    const at7 = { file: team.file, doc: team.doc, path: ["spec", "members", index, "user"] };
-    findings.push(finding2("JOCH911", `Team member "${m.user}" is a system: identity; Team members are people`, at7, { resource: { kind: "Team", name: team.name } }));
+    const at6 = { file: team.file, doc: team.doc, path: ["spec", "members", index, "user"] };
+    findings.push(finding2("JOCH911", `Team member "${m.user}" is a system: identity; Team members are people`, at6, { resource: { kind: "Team", name: team.name } }));
     return false;
   });
   const out = [];
@@ -44417,7 +44407,7 @@ function deploymentObjects(rt, deployment, environment, ctx) {
   );
   return out;
 }
-var DEFERRED_TRIGGERS = /* @__PURE__ */ new Set(["webhook", "upstream"]);
+var DEFERRED_TRIGGERS = /* @__PURE__ */ new Set(["webhook", "upstream", "schedule"]);
 var SCHEDULE_ANNOTATION = "joch.dev/schedule";
 var CRON_MACROS = /* @__PURE__ */ new Set(["@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"]);
 var CRON_FIELD = /^(\*|\?|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(\/[0-9]+)?(,(\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(\/[0-9]+)?)*$/;
@@ -44500,7 +44490,7 @@ function executionJob(rt, execution, image, ctx) {
     };
     return [{ object: { apiVersion: "batch/v1", kind: "CronJob", metadata: metaFor(rt, execution, name2, "execution", ctx), spec: spec2 }, origin: origin2 }];
   }
-  const waits = DEFERRED_TRIGGERS.has(trigger) || trigger === "schedule";
+  const waits = DEFERRED_TRIGGERS.has(trigger);
   const spec = { ...waits ? { suspend: true } : {}, ...job };
   return [{ object: { apiVersion: "batch/v1", kind: "Job", metadata: metaFor(rt, execution, name2, "execution", ctx), spec }, origin: origin2 }];
 }
@@ -44549,8 +44539,8 @@ function agentInputs(graph, executions, bundle) {
 function buildAgent(graph, executions, bundle, ctx) {
   const findings = [];
   const agent = graph.agent;
-  const at7 = { file: agent.file, doc: agent.doc, path: ["spec", "framework", "adapterRef"] };
-  if (!graph.adapter) findings.push(finding2("JOCH907", "the FrameworkAdapter of the agent did not resolve; it cannot be compiled", at7, { resource: refOf(agent) }));
+  const at6 = { file: agent.file, doc: agent.doc, path: ["spec", "framework", "adapterRef"] };
+  if (!graph.adapter) findings.push(finding2("JOCH907", "the FrameworkAdapter of the agent did not resolve; it cannot be compiled", at6, { resource: refOf(agent) }));
   if (!bundle && ctx.options.requirePolicyBundles) {
     findings.push(finding2("JOCH906", "the policy stage produced no bundle for this agent", { file: agent.file, doc: agent.doc, path: [] }, { resource: refOf(agent) }));
   }
@@ -44667,8 +44657,8 @@ ${agentInputs(graph, executions, bundle)}`);
       const owned = ownedNamespaces(owner);
       for (const team of teams) {
         objects.push(...teamRoleBindings(team, owned.get(team.key) ?? [], ctx, findings));
-        const places = [...owner].filter(([, o]) => o.team === team).map(([namespace, o]) => ({ namespace, index: o.index }));
-        objects.push(...teamQuotaObjects(team, places.sort((a, b) => a.namespace < b.namespace ? -1 : 1), ctx.workloads, ctx, findings));
+        const places = (owned.get(team.key) ?? []).map((namespace) => ({ namespace, index: owner.get(namespace)?.index ?? 0 }));
+        objects.push(...teamQuotaObjects(team, places, ctx, findings));
       }
     }
     objects.push(...secretAccessObjects(ctx, compiled.filter((r) => r.kind === "Secret")));
@@ -45718,9 +45708,6 @@ function byCapability(a, b) {
 }
 
 // src/policy/scoping.ts
-var at4 = (r, path7) => ({ file: r.file, doc: r.doc, path: path7 });
-var describeRes2 = (r) => r.namespace ? `${r.kind} ${r.namespace}/${r.name}` : `${r.kind} ${r.name}`;
-var agentName2 = (r) => `${r.namespace ?? ""}/${r.name}`;
 function unmetRequirements(route, model2) {
   const wanted2 = isRecord2(route.spec.requirements) ? route.spec.requirements : {};
   const has = isRecord2(model2.spec.capabilities) ? model2.spec.capabilities : {};
@@ -45750,7 +45737,7 @@ function residencies(surface) {
   const route = surface.route;
   const constraints = route && isRecord2(route.spec.constraints) ? route.spec.constraints : {};
   if (route && typeof constraints.dataResidency === "string") {
-    out.push({ value: constraints.dataResidency, from: `${describeRes2(route)} (constraints.dataResidency)`, at: at4(route, ["spec", "constraints", "dataResidency"]) });
+    out.push({ value: constraints.dataResidency, from: `${describeRes(route)} (constraints.dataResidency)`, at: at3(route, ["spec", "constraints", "dataResidency"]) });
   }
   const seen = /* @__PURE__ */ new Set();
   for (const link2 of surface.deployments) {
@@ -45759,7 +45746,7 @@ function residencies(surface) {
     seen.add(env.key);
     const compliance2 = isRecord2(env.spec.compliance) ? env.spec.compliance : {};
     if (typeof compliance2.dataResidency === "string") {
-      out.push({ value: compliance2.dataResidency, from: `Environment ${env.name} (compliance.dataResidency)`, at: at4(env, ["spec", "compliance", "dataResidency"]) });
+      out.push({ value: compliance2.dataResidency, from: `Environment ${env.name} (compliance.dataResidency)`, at: at3(env, ["spec", "compliance", "dataResidency"]) });
     }
   }
   return out;
@@ -45771,7 +45758,7 @@ function modelScoping(cap, surface, ref2) {
   const problems = [];
   const unmet = route ? unmetRequirements(route, model2) : [];
   if (route && unmet.length) {
-    problems.push({ code: "JOCH711", what: `does not meet the requirements of ${describeRes2(route)}: ${unmet.join(", ")}`, related: [{ at: at4(route, ["spec", "requirements"]), message: "the route requirements" }] });
+    problems.push({ code: "JOCH711", what: `does not meet the requirements of ${describeRes(route)}: ${unmet.join(", ")}`, related: [{ at: at3(route, ["spec", "requirements"]), message: "the route requirements" }] });
   }
   for (const r of residencies(surface)) {
     if (!servesResidency(model2, r.value)) {
@@ -45779,7 +45766,7 @@ function modelScoping(cap, surface, ref2) {
     }
   }
   return problems.map((p) => {
-    const message = `${describeRes2(model2)}, the ${cap.role ?? "routed"} model of agent ${agentName2(surface.agent)}, ${p.what}`;
+    const message = `${describeRes(model2)}, the ${cap.role ?? "routed"} model of agent ${agentName(surface.agent)}, ${p.what}`;
     if (fallback) {
       return { outcome: "allow", policy: ref2, rule: "JOCH712", reason: `fallback-cannot-serve: ${p.what}`, finding: { code: "JOCH712", message: `${message}; the router will skip it`, related: p.related } };
     }
@@ -45826,17 +45813,17 @@ function secretScoping(cap, surface, fleet, ref2) {
       reason: "secret-out-of-scope",
       finding: {
         code: "JOCH714",
-        message: `${describeRes2(holder)}, held by agent ${agentName2(surface.agent)}, uses ${describeRes2(secret)}, whose scope.boundTo.${names2.list} ${allowed.length ? `names only ${allowed.join(", ")}` : "names none"}`,
+        message: `${describeRes(holder)}, held by agent ${agentName(surface.agent)}, uses ${describeRes(secret)}, whose scope.boundTo.${names2.list} ${allowed.length ? `names only ${allowed.join(", ")}` : "names none"}`,
         hint: `add ${holder.name} to the Secret's scope.boundTo.${names2.list}, or give the ${holder.kind} its own Secret`,
         at: referenceAt(holder, edge),
-        related: [{ at: at4(secret, ["spec", "scope", "boundTo"]), message: "what the Secret is bound to" }]
+        related: [{ at: at3(secret, ["spec", "scope", "boundTo"]), message: "what the Secret is bound to" }]
       }
     });
   }
   return out;
 }
 function referenceAt(holder, edge) {
-  return at4(holder, edge.path);
+  return at3(holder, edge.path);
 }
 var ALLOWED_NAMESPACES_ANNOTATION = "joch.dev/allowed-namespaces";
 function namespaceScoping(cap, surface, ref2) {
@@ -45855,7 +45842,7 @@ function namespaceScoping(cap, surface, ref2) {
       reason: "cross-namespace",
       finding: {
         code: "JOCH715",
-        message: `agent ${agentName2(agent)} references ${describeRes2(tool)} in another namespace, which does not let namespace ${agent.namespace ?? ""} in`,
+        message: `agent ${agentName(agent)} references ${describeRes(tool)} in another namespace, which does not let namespace ${agent.namespace ?? ""} in`,
         hint: `the tool's owner lists ${agent.namespace ?? ""} in its ${ALLOWED_NAMESPACES_ANNOTATION} annotation, or the agent uses a tool of its own namespace`
       }
     }
@@ -45863,7 +45850,7 @@ function namespaceScoping(cap, surface, ref2) {
 }
 
 // src/policy/budgets.ts
-var at5 = (r, path7) => ({ file: r.file, doc: r.doc, path: path7 });
+var at4 = (r, path7) => ({ file: r.file, doc: r.doc, path: path7 });
 function sorted(o) {
   return Object.fromEntries(
     Object.keys(o).sort().filter((k) => o[k] !== void 0).map((k) => [k, o[k]])
@@ -45874,17 +45861,17 @@ function reasonsFor(b, surface, fleet) {
   const ns = b.namespace ?? "";
   const scope = isRecord2(b.spec.scope) ? b.spec.scope : {};
   const out = [];
-  strings3(scope.agents).forEach((a, i) => agentKeyOf(a, ns) === agent.key && out.push({ why: `scope.agents names ${a}`, at: at5(b, ["spec", "scope", "agents", i]) }));
-  strings3(scope.namespaces).forEach((n, i) => n === agent.namespace && out.push({ why: `scope.namespaces names ${n}`, at: at5(b, ["spec", "scope", "namespaces", i]) }));
+  strings3(scope.agents).forEach((a, i) => agentKeyOf(a, ns) === agent.key && out.push({ why: `scope.agents names ${a}`, at: at4(b, ["spec", "scope", "agents", i]) }));
+  strings3(scope.namespaces).forEach((n, i) => n === agent.namespace && out.push({ why: `scope.namespaces names ${n}`, at: at4(b, ["spec", "scope", "namespaces", i]) }));
   const teams = new Set(surface.teams.map((t) => t.name));
   if (agent.labels.team !== void 0) teams.add(agent.labels.team);
-  strings3(scope.teams).forEach((t, i) => teams.has(t) && out.push({ why: `scope.teams names ${t}, the agent's Team`, at: at5(b, ["spec", "scope", "teams", i]) }));
+  strings3(scope.teams).forEach((t, i) => teams.has(t) && out.push({ why: `scope.teams names ${t}, the agent's Team`, at: at4(b, ["spec", "scope", "teams", i]) }));
   if (!strings3(scope.agents).length && !strings3(scope.namespaces).length && !strings3(scope.teams).length && ns === agent.namespace) {
-    out.push({ why: `it has no scope and lives in the agent's namespace`, at: at5(b, ["metadata", "name"]) });
+    out.push({ why: `it has no scope and lives in the agent's namespace`, at: at4(b, ["metadata", "name"]) });
   }
   const byAgent = isRecord2(b.spec.allocation) && isRecord2(b.spec.allocation.byAgent) ? b.spec.allocation.byAgent : {};
   for (const name2 of Object.keys(byAgent)) {
-    if (agentKeyOf(name2, ns) === agent.key) out.push({ why: `allocation.byAgent names ${name2}`, at: at5(b, ["spec", "allocation", "byAgent", name2]) });
+    if (agentKeyOf(name2, ns) === agent.key) out.push({ why: `allocation.byAgent names ${name2}`, at: at4(b, ["spec", "allocation", "byAgent", name2]) });
   }
   const binders = [...surface.teams, ...surface.deployments.flatMap((d) => d.environment ? [d.environment] : [])];
   const seen = /* @__PURE__ */ new Set();
@@ -45892,7 +45879,7 @@ function reasonsFor(b, surface, fleet) {
     if (seen.has(binder.key)) continue;
     seen.add(binder.key);
     for (const e of fleet.budgetBindings.get(binder.key) ?? []) {
-      if (e.to === b.key) out.push({ why: `${binder.kind} ${binder.name} binds it (${e.path.filter((p) => typeof p === "string").join(".")})`, at: at5(binder, e.path) });
+      if (e.to === b.key) out.push({ why: `${binder.kind} ${binder.name} binds it (${e.path.filter((p) => typeof p === "string").join(".")})`, at: at4(binder, e.path) });
     }
   }
   return out;
@@ -45939,9 +45926,9 @@ var RUNTIME_BIT = 2;
 var ABSENT_BIT = 4;
 var RUNTIME = TRUE | RUNTIME_BIT;
 var ABSENT = TRUE | ABSENT_BIT;
-function compileCondition(written, value, at7) {
+function compileCondition(written, value, at6) {
   const spec = lookupKey(written);
-  const keyAt = { ...at7, part: "key" };
+  const keyAt = { ...at6, part: "key" };
   if (!spec) {
     return {
       code: "JOCH801",
@@ -45951,15 +45938,15 @@ function compileCondition(written, value, at7) {
     };
   }
   if (typeof value !== "string" && typeof value !== "number" && typeof value !== "boolean") {
-    return { code: "JOCH802", message: `${written}: expected a scalar value, got ${describe5(value)}`, at: at7 };
+    return { code: "JOCH802", message: `${written}: expected a scalar value, got ${describe5(value)}`, at: at6 };
   }
   const matcher = compileMatcher(spec.value, value);
   if (typeof matcher === "string") {
     const hint = spec.value.type === "enum" && typeof value === "string" ? didYouMean(stripOp(value), spec.value.values) : void 0;
-    return { code: "JOCH802", message: `${written}: ${matcher}`, hint, at: at7 };
+    return { code: "JOCH802", message: `${written}: ${matcher}`, hint, at: at6 };
   }
   const test = spec.phase === "runtime" ? () => RUNTIME : (facts) => matcher(facts.get(spec.key));
-  return { key: spec.key, written: value, scope: spec.scope, phase: spec.phase, at: at7, test };
+  return { key: spec.key, written: value, scope: spec.scope, phase: spec.phase, at: at6, test };
 }
 function isConditionError(c) {
   return c.code !== void 0;
@@ -46093,19 +46080,19 @@ var matchAll = () => true;
 function labelOf(labels, key2) {
   return Object.hasOwn(labels, key2) ? labels[key2] : void 0;
 }
-function compileSelector(raw, at7) {
+function compileSelector(raw, at6) {
   if (raw === void 0 || raw === null) return matchAll;
-  if (!isRecord3(raw)) return { message: "the selector must be a mapping with matchLabels and/or matchExpressions", at: at7 };
+  if (!isRecord3(raw)) return { message: "the selector must be a mapping with matchLabels and/or matchExpressions", at: at6 };
   for (const k of Object.keys(raw)) {
     if (k !== "matchLabels" && k !== "matchExpressions") {
-      return { message: `unknown selector field "${k}"; a selector has matchLabels and matchExpressions`, at: child(at7, [k], "key") };
+      return { message: `unknown selector field "${k}"; a selector has matchLabels and matchExpressions`, at: child(at6, [k], "key") };
     }
   }
   const parts = [];
-  const labels = compileMatchLabels(raw.matchLabels, child(at7, ["matchLabels"]));
+  const labels = compileMatchLabels(raw.matchLabels, child(at6, ["matchLabels"]));
   if (isError(labels)) return labels;
   if (labels) parts.push(labels);
-  const exprs = compileMatchExpressions(raw.matchExpressions, child(at7, ["matchExpressions"]));
+  const exprs = compileMatchExpressions(raw.matchExpressions, child(at6, ["matchExpressions"]));
   if (isError(exprs)) return exprs;
   parts.push(...exprs);
   if (parts.length === 0) return matchAll;
@@ -46115,12 +46102,12 @@ function compileSelector(raw, at7) {
 function isSelectorError(m) {
   return typeof m !== "function";
 }
-function compileMatchLabels(raw, at7) {
+function compileMatchLabels(raw, at6) {
   if (raw === void 0) return void 0;
-  if (!isRecord3(raw)) return { message: "matchLabels must be a mapping of label to value", at: at7 };
+  if (!isRecord3(raw)) return { message: "matchLabels must be a mapping of label to value", at: at6 };
   const pairs = [];
   for (const [k, v] of Object.entries(raw)) {
-    if (typeof v !== "string") return { message: `matchLabels.${k} must be a string (quote it: "${String(v)}")`, at: child(at7, [k]) };
+    if (typeof v !== "string") return { message: `matchLabels.${k} must be a string (quote it: "${String(v)}")`, at: child(at6, [k]) };
     pairs.push([k, v]);
   }
   if (pairs.length === 1) {
@@ -46129,33 +46116,33 @@ function compileMatchLabels(raw, at7) {
   }
   return (l) => pairs.every(([k, v]) => labelOf(l, k) === v);
 }
-function compileMatchExpressions(raw, at7) {
+function compileMatchExpressions(raw, at6) {
   if (raw === void 0) return [];
-  if (!Array.isArray(raw)) return { message: "matchExpressions must be a list", at: at7 };
+  if (!Array.isArray(raw)) return { message: "matchExpressions must be a list", at: at6 };
   const out = [];
   for (let i = 0; i < raw.length; i++) {
-    const m = compileExpression(raw[i], child(at7, [i]));
+    const m = compileExpression(raw[i], child(at6, [i]));
     if (isError(m)) return m;
     out.push(m);
   }
   return out;
 }
-function compileExpression(raw, at7) {
-  if (!isRecord3(raw)) return { message: "a match expression must be a mapping with key, operator and values", at: at7 };
+function compileExpression(raw, at6) {
+  if (!isRecord3(raw)) return { message: "a match expression must be a mapping with key, operator and values", at: at6 };
   const extra = Object.keys(raw).find((k) => k !== "key" && k !== "operator" && k !== "values");
-  if (extra) return { message: `unknown field "${extra}" in a match expression`, at: child(at7, [extra], "key") };
+  if (extra) return { message: `unknown field "${extra}" in a match expression`, at: child(at6, [extra], "key") };
   const { key: key2, operator, values } = raw;
-  if (typeof key2 !== "string" || key2 === "") return { message: "a match expression needs a label key", at: child(at7, ["key"]) };
+  if (typeof key2 !== "string" || key2 === "") return { message: "a match expression needs a label key", at: child(at6, ["key"]) };
   if (typeof operator !== "string" || !OPERATORS.includes(operator)) {
-    return { message: `operator ${JSON.stringify(operator)} is not one of ${OPERATORS.join(", ")}`, at: child(at7, ["operator"]) };
+    return { message: `operator ${JSON.stringify(operator)} is not one of ${OPERATORS.join(", ")}`, at: child(at6, ["operator"]) };
   }
   const op = operator;
   if (values !== void 0 && (!Array.isArray(values) || values.some((v) => typeof v !== "string"))) {
-    return { message: "values must be a list of strings", at: child(at7, ["values"]) };
+    return { message: "values must be a list of strings", at: child(at6, ["values"]) };
   }
   const list2 = values ?? [];
-  if ((op === "In" || op === "NotIn") && list2.length === 0) return { message: `${op} needs at least one value`, at: child(at7, ["operator"]) };
-  if ((op === "Exists" || op === "DoesNotExist") && list2.length > 0) return { message: `${op} takes no values`, at: child(at7, ["values"]) };
+  if ((op === "In" || op === "NotIn") && list2.length === 0) return { message: `${op} needs at least one value`, at: child(at6, ["operator"]) };
+  if ((op === "Exists" || op === "DoesNotExist") && list2.length > 0) return { message: `${op} takes no values`, at: child(at6, ["values"]) };
   const set2 = new Set(list2);
   switch (op) {
     case "In":
@@ -46177,8 +46164,8 @@ function compileExpression(raw, at7) {
 function isError(v) {
   return typeof v === "object" && v !== null && !Array.isArray(v) && "message" in v;
 }
-function child(at7, more, part) {
-  return { file: at7.file, doc: at7.doc, path: [...at7.path, ...more], ...part ? { part } : {} };
+function child(at6, more, part) {
+  return { file: at6.file, doc: at6.doc, path: [...at6.path, ...more], ...part ? { part } : {} };
 }
 function isRecord3(v) {
   return typeof v === "object" && v !== null && !Array.isArray(v);
@@ -46262,7 +46249,7 @@ function compileSelection(resource, here, defects) {
   return { kind: "selector", namespaces, match };
 }
 function compileRule(raw, index, here) {
-  const at7 = here(["spec", "rules", index]);
+  const at6 = here(["spec", "rules", index]);
   const whenAt = here(["spec", "rules", index, "when"]);
   const name2 = isRecord4(raw) && typeof raw.name === "string" && raw.name !== "" ? raw.name : void 0;
   const id = name2 ?? `rules[${index}]`;
@@ -46274,11 +46261,11 @@ function compileRule(raw, index, here) {
   const requestConditions = [];
   let effect = { outcome: "deny", stops: true };
   if (!isRecord4(raw)) {
-    defect("JOCH805", "a rule must be a mapping with when and an action or a requirement", at7);
+    defect("JOCH805", "a rule must be a mapping with when and an action or a requirement", at6);
   } else {
     const when = raw.when;
     if (!isRecord4(when) || Object.keys(when).length === 0) {
-      defect("JOCH805", "the rule needs a `when` mapping with at least one condition", isRecord4(when) ? whenAt : at7);
+      defect("JOCH805", "the rule needs a `when` mapping with at least one condition", isRecord4(when) ? whenAt : at6);
     } else {
       for (const [k, v] of Object.entries(when)) {
         const c = compileCondition(k, v, here(["spec", "rules", index, "when", k]));
@@ -46309,7 +46296,7 @@ function compileRule(raw, index, here) {
   return {
     index,
     id,
-    at: at7,
+    at: at6,
     whenAt,
     subject,
     conditions,
@@ -46366,9 +46353,9 @@ function parseEffect(rule2, index, here) {
   if (stops) return { outcome: "allow", stops, ...base };
   return { message: "the action neither allows, denies, redacts nor modifies", at: actionAt };
 }
-function parseRequire(raw, at7) {
-  const sub = (k) => ({ ...at7, path: [...at7.path, k] });
-  if (!isRecord4(raw)) return { message: "require must be a mapping", at: at7 };
+function parseRequire(raw, at6) {
+  const sub = (k) => ({ ...at6, path: [...at6.path, k] });
+  if (!isRecord4(raw)) return { message: "require must be a mapping", at: at6 };
   if (raw.approval !== "human") return { message: `require.approval must be "human", got ${JSON.stringify(raw.approval)}`, at: sub("approval") };
   const routing = raw.approvalRouting;
   if (routing !== void 0 && !isRecord4(routing)) return { message: "approvalRouting must be a mapping", at: sub("approvalRouting") };
@@ -46593,7 +46580,7 @@ function denialFinding(b, rule2, cap, surface, assumed) {
   const note = assumed?.length ? `; ${assumed.join(", ")} not declared, taken as matching (fail closed)` : "";
   return {
     code: "JOCH811",
-    message: `Policy ${b.ref.namespace ?? ""}/${b.ref.name} rule "${rule2.id}" denies ${what} to agent ${agentName3(surface.agent)}${because}${note}`,
+    message: `Policy ${b.ref.namespace ?? ""}/${b.ref.name} rule "${rule2.id}" denies ${what} to agent ${agentName2(surface.agent)}${because}${note}`,
     related: [{ at: rule2.at, message: `rule "${rule2.id}" of Policy ${b.ref.namespace ?? ""}/${b.ref.name}` }]
   };
 }
@@ -46627,7 +46614,7 @@ function deferredMatch(b, rule2, cap) {
 function describeRef(ref2) {
   return ref2.namespace ? `${ref2.kind} ${ref2.namespace}/${ref2.name}` : `${ref2.kind} ${ref2.name}`;
 }
-function agentName3(r) {
+function agentName2(r) {
   return `${r.namespace ?? ""}/${r.name}`;
 }
 function resourceRef(r) {
@@ -46684,7 +46671,7 @@ var Run = class {
     return {
       agent,
       production: surface.production,
-      policies: [{ ref: this.baseline, key: "joch-baseline", at: surface.self.via, via: surface.self.via }, ...p.bindings.map(({ ref: ref2, key: key2, at: at7, via }) => ({ ref: ref2, key: key2, at: at7, via }))],
+      policies: [{ ref: this.baseline, key: "joch-baseline", at: surface.self.via, via: surface.self.via }, ...p.bindings.map(({ ref: ref2, key: key2, at: at6, via }) => ({ ref: ref2, key: key2, at: at6, via }))],
       verdicts,
       runtimeRules,
       findings,
@@ -46703,7 +46690,7 @@ var Run = class {
       entry.agents.push(agent.key);
       this.sharedHoles.set(id, entry);
     }
-    return composeVerdict(cap, [unresolvedBaseline(cap, `agent ${agentName3(agent)}`, this.baseline)], []);
+    return composeVerdict(cap, [unresolvedBaseline(cap, `agent ${agentName2(agent)}`, this.baseline)], []);
   }
   /** A policy with defects denies the agent: one contribution per defect, on the policy as a capability. */
   defects(b) {
@@ -46841,10 +46828,10 @@ function failedClosed(input3, why) {
     return { agent: g.agent, production: [], policies: [], verdicts: [verdict], runtimeRules: [], findings: [], budgets: [], bundle: makeBundle(g.agent.key, [ref2], [verdict], []) };
   });
   const first = input3.graphs[0]?.agent;
-  const at7 = first ? { file: first.file, doc: first.doc, path: ["metadata", "name"] } : { file: ".", line: 1, column: 1 };
+  const at6 = first ? { file: first.file, doc: first.doc, path: ["metadata", "name"] } : { file: ".", line: 1, column: 1 };
   const bundles = agents.map((a) => a.bundle);
   return {
-    findings: [finding2("JOCH800", `policy evaluation failed, so every agent is denied (fail closed): ${why}`, at7)],
+    findings: [finding2("JOCH800", `policy evaluation failed, so every agent is denied (fail closed): ${why}`, at6)],
     agents,
     bundles,
     deferred: [],
@@ -46880,10 +46867,10 @@ function readLocalSourceSync(options) {
       files.push({ path: rel, bytes: read.bytes });
     } else if (read.size !== void 0) {
       findings.push(
-        finding2("JOCH106", `the file is ${read.size} bytes; the limit is ${options.maxFileBytes} (limits.maxFileBytes in joch.yaml)`, at6(display(rel)))
+        finding2("JOCH106", `the file is ${read.size} bytes; the limit is ${options.maxFileBytes} (limits.maxFileBytes in joch.yaml)`, at5(display(rel)))
       );
     } else {
-      findings.push(finding2("JOCH110", `cannot read the file: ${read.error}`, at6(display(rel))));
+      findings.push(finding2("JOCH110", `cannot read the file: ${read.error}`, at5(display(rel))));
     }
   }
   return { snapshot: { root, displayPrefix, files }, findings };
@@ -46908,7 +46895,7 @@ function readBounded(file2, limit) {
     if (fd !== void 0) closeSync(fd);
   }
 }
-function at6(file2) {
+function at5(file2) {
   return { file: file2, line: 1, column: 1 };
 }
 function outside(root, target) {
@@ -46960,12 +46947,12 @@ var Walker = class {
     const real = realPathOrUndefined(abs);
     if (real !== void 0 && !rel.startsWith("..") && outside(this.realRoot, real)) {
       const shown = this.display(rel) || ".";
-      this.findings.push(finding2("JOCH002", `${shown} leads outside the project root through a symbolic link; it was not read`, at6(shown)));
+      this.findings.push(finding2("JOCH002", `${shown} leads outside the project root through a symbolic link; it was not read`, at5(shown)));
       return;
     }
     if (!namedByUser && real !== void 0 && !(YAML_FILE.test(rel) && YAML_FILE.test(real)) && statSync(real).isFile()) {
       const shown = this.display(rel);
-      this.findings.push(finding2("JOCH002", `${shown} is not a YAML file; only .yaml and .yml files are read from the configured paths`, at6(shown)));
+      this.findings.push(finding2("JOCH002", `${shown} is not a YAML file; only .yaml and .yml files are read from the configured paths`, at5(shown)));
       return;
     }
     this.visit(abs, namedByUser);
@@ -46974,14 +46961,14 @@ var Walker = class {
   visit(abs, explicit) {
     const rel = toPosix(path3.relative(this.root, abs));
     if (rel.startsWith("..") || path3.isAbsolute(rel)) {
-      this.findings.push(finding2("JOCH002", `${abs} is outside the project root ${this.root}`, at6(abs)));
+      this.findings.push(finding2("JOCH002", `${abs} is outside the project root ${this.root}`, at5(abs)));
       return;
     }
     let info;
     try {
       info = lstatSync(abs);
     } catch {
-      this.findings.push(finding2("JOCH002", `no such file or folder: ${this.display(rel) || "."}`, at6(this.display(rel) || ".")));
+      this.findings.push(finding2("JOCH002", `no such file or folder: ${this.display(rel) || "."}`, at5(this.display(rel) || ".")));
       return;
     }
     const link2 = info.isSymbolicLink();
@@ -47010,14 +46997,14 @@ var Walker = class {
       target = realpathSync(abs);
     } catch {
       if (mayHoldManifests(void 0)) {
-        this.findings.push(finding2("JOCH107", "the symbolic link is broken; it was not followed", at6(this.display(rel))));
+        this.findings.push(finding2("JOCH107", "the symbolic link is broken; it was not followed", at5(this.display(rel))));
       }
       return void 0;
     }
     if (outside(this.realRoot, target)) {
       if (mayHoldManifests(statSync(target))) {
         this.findings.push(
-          finding2("JOCH107", "the symbolic link points outside the repository root; it was not followed", at6(this.display(rel)), {
+          finding2("JOCH107", "the symbolic link points outside the repository root; it was not followed", at5(this.display(rel)), {
             hint: "copy the target into the repository, or list the link in .jochignore"
           })
         );
@@ -47040,7 +47027,7 @@ var Walker = class {
       return readdirSync2(abs, { withFileTypes: true }).sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
     } catch (e) {
       const shown = this.display(rel) || ".";
-      this.findings.push(finding2("JOCH110", `cannot read the folder: ${e.code ?? String(e)}; the files in it were not read`, at6(shown)));
+      this.findings.push(finding2("JOCH110", `cannot read the folder: ${e.code ?? String(e)}; the files in it were not read`, at5(shown)));
       return void 0;
     }
   }
@@ -47073,8 +47060,8 @@ function unknownWorkloadNames(loaded, resources) {
     for (const name2 of Object.keys(workloads[section]).sort()) {
       if (defined3.includes(name2)) continue;
       const hint = didYouMean(name2, defined3);
-      const at7 = { file: loaded.file ?? "joch.yaml", doc: 0, path: ["workloads", section, name2] };
-      out.push(finding2("JOCH004", `joch.yaml: workloads.${section}.${name2} names no ${kind2} of the repository; its settings apply to nothing`, at7, hint ? { hint } : {}));
+      const at6 = { file: loaded.file ?? "joch.yaml", doc: 0, path: ["workloads", section, name2] };
+      out.push(finding2("JOCH004", `joch.yaml: workloads.${section}.${name2} names no ${kind2} of the repository; its settings apply to nothing`, at6, hint ? { hint } : {}));
     }
   }
   return out;
@@ -47097,8 +47084,8 @@ function configuredPaths(loaded) {
     const abs = path4.resolve(loaded.root, p);
     const rel = path4.relative(loaded.root, abs);
     if (rel === ".." || rel.startsWith(`..${path4.sep}`) || path4.isAbsolute(rel)) {
-      const at7 = { file: loaded.file ?? "joch.yaml", doc: 0, path: ["paths", i] };
-      findings.push(finding2("JOCH002", `joch.yaml: paths: ${p} is outside the project root; only files and folders inside it are read`, at7));
+      const at6 = { file: loaded.file ?? "joch.yaml", doc: 0, path: ["paths", i] };
+      findings.push(finding2("JOCH002", `joch.yaml: paths: ${p} is outside the project root; only files and folders inside it are read`, at6));
     } else {
       include.push(abs);
     }
@@ -47192,8 +47179,8 @@ async function runCompile(input3) {
   const timings = { ...run.timings };
   const extra = [];
   if (input3.withoutPolicy) {
-    const at7 = { file: run.project.config.file ?? ".", line: 1, column: 1 };
-    extra.push(finding2("JOCH910", "compiled without the policy stage: the CompiledAgentManifests have no policy section", at7));
+    const at6 = { file: run.project.config.file ?? ".", line: 1, column: 1 };
+    extra.push(finding2("JOCH910", "compiled without the policy stage: the CompiledAgentManifests have no policy section", at6));
   }
   const resolve = findingResolver(run.set.texts, run.project.config);
   const before = [...run.diagnostics, ...resolve(extra)];
@@ -47347,14 +47334,14 @@ function catBlobs(workspace, oids) {
       if (code !== 0) return resolve({ ok: false, reason: `git cat-file exited with ${code}: ${stderr.trim()}` });
       const out = Buffer.concat(chunks);
       const contents = [];
-      let at7 = 0;
+      let at6 = 0;
       for (const oid of oids) {
-        const eol = out.indexOf(10, at7);
-        const header = out.subarray(at7, eol).toString("latin1").split(" ");
+        const eol = out.indexOf(10, at6);
+        const header = out.subarray(at6, eol).toString("latin1").split(" ");
         if (header[0] !== oid || header[1] !== "blob") return resolve({ ok: false, reason: `git cat-file: object ${oid} is missing from the checkout` });
         const size = Number(header[2]);
         contents.push(out.subarray(eol + 1, eol + 1 + size));
-        at7 = eol + 1 + size + 1;
+        at6 = eol + 1 + size + 1;
       }
       resolve({ ok: true, contents });
     });
@@ -47388,7 +47375,7 @@ function findEscalations(input3) {
       if (!code || risk.severity === "low") continue;
       const level2 = risk.severity;
       const gained = added.has(risk.component) || !diff.before;
-      const message = `${agentName4(diff.agent)}: ${risk.message}`;
+      const message = `${agentName3(diff.agent)}: ${risk.message}`;
       const place = placeOf(graph, risk, gained);
       const severity = input3.failAt && (input3.failAt === "medium" || level2 === "high") ? "error" : "warning";
       out.push({
@@ -47398,7 +47385,7 @@ function findEscalations(input3) {
         gained,
         finding: finding2(code, `[${level2}] ${message}`, place.at, {
           severity,
-          resource: { kind: graph.agent.kind, namespace: graph.agent.namespace, name: graph.agent.name },
+          resource: refOf(graph.agent),
           related: place.related
         })
       });
@@ -47406,16 +47393,15 @@ function findEscalations(input3) {
   }
   return out;
 }
-function agentName4(key2) {
+function agentName3(key2) {
   return key2.replace(/^Agent\//, "");
 }
 function placeOf(graph, risk, gained) {
   const reached2 = reachedBy(graph, risk.component);
-  const own2 = reached2 ? ownPlace(reached2.resource, risk.code) : void 0;
-  const agentAt = { file: graph.agent.file, doc: graph.agent.doc, path: ["metadata", "name"] };
-  if (!reached2) return { at: agentAt, related: [] };
-  if (gained || !own2) return { at: reached2.via, related: own2 ? [{ at: own2, message: `${reached2.resource.kind} ${reached2.resource.name} is defined here` }] : [] };
-  return { at: own2, related: [{ at: reached2.via, message: `${agentName4(graph.agent.key)} reaches it here` }] };
+  if (!reached2) return { at: { file: graph.agent.file, doc: graph.agent.doc, path: ["metadata", "name"] }, related: [] };
+  const own2 = ownPlace(reached2.resource, risk.code);
+  if (gained) return { at: reached2.via, related: [{ at: own2, message: `${reached2.resource.kind} ${reached2.resource.name} is defined here` }] };
+  return { at: own2, related: [{ at: reached2.via, message: `${agentName3(graph.agent.key)} reaches it here` }] };
 }
 function reachedBy(graph, key2) {
   const lists = [
@@ -47453,8 +47439,8 @@ function ownPlace(r, riskCode) {
     node2 = node2[seg];
     depth++;
   }
-  const at7 = depth ? wanted2.slice(0, depth) : ["metadata", "name"];
-  return { file: r.file, doc: r.doc, path: at7 };
+  const at6 = depth ? wanted2.slice(0, depth) : ["metadata", "name"];
+  return { file: r.file, doc: r.doc, path: at6 };
 }
 
 // src/action/github.ts
@@ -47659,13 +47645,13 @@ function selectRecords(workspace, input3) {
     empty: files.length === 0,
     baseRoot: ".",
     keep: (_file2, bytes) => looksLikeJochRecord(bytes),
-    described: `the ${files.length} YAML file${files.length === 1 ? "" : "s"} that declare a Joch apiVersion (no joch.yaml)`
+    described: `the ${plural2(files.length, "YAML file")} that declare a Joch apiVersion (no joch.yaml)`
   };
 }
 
 // src/action/report.ts
 var POWER_CLASSES = /* @__PURE__ */ new Set(["tool", "mcp-server", "model", "memory", "rag", "agent", "policy"]);
-function agentVerdicts(diffs, graphs, headViews, escalations, productionNames2) {
+function agentVerdicts(diffs, graphs, headViews, escalations, productionAgents2) {
   const graphOf = new Map(graphs.map((g) => [g.agent.key, g]));
   const out = [];
   for (const d of diffs) {
@@ -47682,7 +47668,7 @@ function agentVerdicts(diffs, graphs, headViews, escalations, productionNames2) 
     out.push({
       agent: d.agent,
       environments: envs,
-      production: envs.some((e) => productionNames2.has(e)),
+      production: productionAgents2.has(d.agent),
       gains: !d.before ? ["(new agent)"] : powers.filter((c) => c.kind === "added").map((c) => describe6(c.key, c.class, c.name)),
       loses: !d.after ? ["(agent removed)"] : powers.filter((c) => c.kind === "removed").map((c) => `${c.class} \`${c.name}\``),
       changes: d.changes.length,
@@ -47692,13 +47678,10 @@ function agentVerdicts(diffs, graphs, headViews, escalations, productionNames2) 
   const rank = (v) => v.escalations.some((e) => e.level === "high") ? 0 : v.escalations.length ? 1 : 2;
   return out.sort((a, b) => Number(b.production) - Number(a.production) || rank(a) - rank(b) || (a.agent < b.agent ? -1 : a.agent > b.agent ? 1 : 0));
 }
-function plural3(n, word) {
-  return `${n} ${word}${n === 1 ? "" : "s"}`;
-}
 function headline(f) {
   const high = f.escalations.filter((e) => e.level === "high").length;
-  const esc2 = f.escalations.length ? `${plural3(f.escalations.length, "escalation")}${high ? ` (${high} high)` : ""}` : "no escalation";
-  const counts = `${plural3(f.errors, "error")}, ${plural3(f.warnings, "warning")}, ${esc2}`;
+  const esc2 = f.escalations.length ? `${plural2(f.escalations.length, "escalation")}${high ? ` (${high} high)` : ""}` : "no escalation";
+  const counts = `${plural2(f.errors, "error")}, ${plural2(f.warnings, "warning")}, ${esc2}`;
   if (f.failed) return `\u274C **The check fails**: ${f.failReasons.join("; ")}. (${counts})`;
   if (f.escalations.length) return `\u26A0\uFE0F **The check passes, with ${esc2} for a reviewer**: ${counts}.`;
   return `\u2705 **The check passes**: ${counts}.`;
@@ -47709,10 +47692,10 @@ function verdictLine(v) {
   const where = v.environments.length ? `${v.production ? "**production**" : "not production"}: ${v.environments.join(", ")}` : "not deployed";
   const gains = v.gains.length ? `gains ${v.gains.join(", ")}` : "gains no capability";
   const loses = v.loses.length ? `loses ${v.loses.join(", ")}` : "loses none";
-  const esc2 = v.escalations.length ? ` \xB7 ${plural3(v.escalations.length, "escalation")}${high ? ` (${high} high)` : ""}` : "";
+  const esc2 = v.escalations.length ? ` \xB7 ${plural2(v.escalations.length, "escalation")}${high ? ` (${high} high)` : ""}` : "";
   const changed = v.escalations.filter((e) => !e.gained).map((e) => e.risk.message);
   const changes = changed.length ? ` \xB7 ${changed.slice(0, 3).join("; ")}${changed.length > 3 ? `; and ${changed.length - 3} more` : ""}` : "";
-  return `- ${mark} **${agentName4(v.agent)}** (${where}) \xB7 ${gains} \xB7 ${loses}${changes}${esc2}`;
+  return `- ${mark} **${agentName3(v.agent)}** (${where}) \xB7 ${gains} \xB7 ${loses}${changes}${esc2}`;
 }
 var OPEN_VERDICTS = 30;
 var MAX_ROWS = 50;
@@ -47724,8 +47707,8 @@ function renderReport(f) {
   const lines = ["## Joch review", "", headline(f), ""];
   const reviewed = f.headSha ? `Reviewed \`${f.headSha.slice(0, 12)}\`` : "Reviewed the workspace";
   const against = f.baseSha ? ` against base \`${f.baseSha.slice(0, 12)}\`` : "";
-  const compiled = f.objects !== void 0 ? `compiled to ${plural3(f.objects, "Kubernetes object")}` : "not compiled (fix the errors first)";
-  lines.push(`${reviewed}${against}: ${plural3(f.resources, "resource")} in ${plural3(f.files, "file")} (${f.records}), ${compiled}.`, "");
+  const compiled = f.objects !== void 0 ? `compiled to ${plural2(f.objects, "Kubernetes object")}` : "not compiled (fix the errors first)";
+  lines.push(`${reviewed}${against}: ${plural2(f.resources, "resource")} in ${plural2(f.files, "file")} (${f.records}), ${compiled}.`, "");
   lines.push("### What changes for each agent", "");
   if (f.noDiff) lines.push(`_No comparison with the base: ${f.noDiff}._`, "");
   else if (!f.verdicts.length) lines.push("No agent gains or loses a capability; no agent's powers change.", "");
@@ -47735,16 +47718,16 @@ function renderReport(f) {
     lines.push(...open2.map(verdictLine), "");
     if (folded.length) {
       const escalated = folded.filter((v) => v.escalations.length).length;
-      lines.push(`<details><summary>${plural3(folded.length, "more agent")} (${escalated} with escalations)</summary>`, "", ...folded.map(verdictLine), "", "</details>", "");
+      lines.push(`<details><summary>${plural2(folded.length, "more agent")} (${escalated} with escalations)</summary>`, "", ...folded.map(verdictLine), "", "</details>", "");
     }
   }
   if (f.escalations.length) {
     lines.push(`### Escalations (${f.escalations.length})`, "", "| | agent | where | what |", "|---|---|---|---|");
     const rows = f.escalations.slice(0, MAX_ROWS);
     for (const e of rows) {
-      const at7 = e.finding.at;
-      const where = "line" in at7 ? `${at7.file}:${at7.line}` : at7.file;
-      lines.push(`| ${e.level} | ${agentName4(e.agent)} | \`${cell2(where)}\` | ${cell2(e.risk.message)} |`);
+      const at6 = e.finding.at;
+      const where = "line" in at6 ? `${at6.file}:${at6.line}` : at6.file;
+      lines.push(`| ${e.level} | ${agentName3(e.agent)} | \`${cell2(where)}\` | ${cell2(e.risk.message)} |`);
     }
     if (f.escalations.length > rows.length) lines.push("", `\u2026and ${f.escalations.length - rows.length} more; the annotations and the SARIF file have them all.`);
     lines.push("");
@@ -47760,7 +47743,7 @@ function renderReport(f) {
     lines.push("");
   }
   if (!f.noDiff && f.verdicts.length > MAX_COMPONENT_TABLES) {
-    lines.push(`_Component tables are left out for ${plural3(f.verdicts.length, "agent")}; \`joch agbom diff --from <base>\` prints them._`, "");
+    lines.push(`_Component tables are left out for ${plural2(f.verdicts.length, "agent")}; \`joch agbom diff --from <base>\` prints them._`, "");
   } else if (!f.noDiff && f.verdicts.length) {
     lines.push("<details><summary>Component changes, agent by agent</summary>", "", formatDiffMarkdown(f.diffs, { title: "AgBOM changes", level: 4 }), "</details>", "");
   }
@@ -47818,7 +47801,7 @@ async function runAction(io) {
     headSha: inputs.headSha,
     baseSha: review.baseSha,
     noDiff: review.note,
-    verdicts: agentVerdicts(review.diffs, head.validation.graphs, review.headViews, escalations, productionNames(head)),
+    verdicts: agentVerdicts(review.diffs, head.validation.graphs, review.headViews, escalations, productionAgents(head)),
     escalations,
     findings: head.diagnostics,
     diffs: review.diffs
@@ -47832,25 +47815,22 @@ async function runAction(io) {
 `);
   return { exitCode: failReasons.length ? 1 : 0, errors: summary.errors, warnings: summary.warnings, agbomChanges, riskyChanges: escalations.length, escalations, report, comment };
 }
-function productionNames(head) {
-  return /* @__PURE__ */ new Set([...PRODUCTION_NAMES, ...head.validation.project.config.config.policy.productionEnvironments]);
+function productionAgents(head) {
+  return new Set((head.validation.policy?.agents ?? []).filter((a) => a.production.length > 0).map((a) => a.agent.key));
 }
 function reasonsToFail(inputs, s, review, escalations) {
   const out = [];
   const risky = escalations.filter((e) => e.finding.severity === "error").length;
   const errors = s.errors - risky;
-  if (inputs.failOn !== "never" && errors > 0) out.push(plural4(errors, "error"));
+  if (inputs.failOn !== "never" && errors > 0) out.push(plural2(errors, "error"));
   if (risky > 0 && (inputs.failOnRisk !== "never" || inputs.failOn !== "never")) {
-    out.push(`${plural4(risky, "escalation")} at or above ${inputs.failOnRisk === "never" ? "the severity joch.yaml sets" : `${inputs.failOnRisk} (fail-on-risk)`}`);
+    out.push(`${plural2(risky, "escalation")} at or above ${inputs.failOnRisk === "never" ? "the severity joch.yaml sets" : `${inputs.failOnRisk} (fail-on-risk)`}`);
   }
-  if (inputs.failOn === "warning" && s.warnings > 0) out.push(`${plural4(s.warnings, "warning")} (fail-on: warning)`);
+  if (inputs.failOn === "warning" && s.warnings > 0) out.push(`${plural2(s.warnings, "warning")} (fail-on: warning)`);
   if (review.baseMissing && inputs.failOnMissingBase) {
     out.push(`${review.note}; set \`fetch-depth: 0\` on actions/checkout, or \`fail-on-missing-base: false\` to review without the comparison`);
   }
   return out;
-}
-function plural4(n, word) {
-  return `${n} ${word}${n === 1 ? "" : "s"}`;
 }
 async function agbomReview(inputs, selection, head, io) {
   const after = buildRunAgBoms(head.validation, { toolVersion: io.toolVersion, env: io.env });

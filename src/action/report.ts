@@ -53,6 +53,12 @@ export function agentVerdicts(
   productionAgents: ReadonlySet<string>,
 ): AgentVerdict[] {
   const graphOf = new Map(graphs.map((g) => [g.agent.key, g]));
+  const escalationsOf = new Map<string, Escalation[]>();
+  for (const e of escalations) {
+    const list = escalationsOf.get(e.agent);
+    if (list) list.push(e);
+    else escalationsOf.set(e.agent, [e]);
+  }
   const out: AgentVerdict[] = [];
   for (const d of diffs) {
     if (!d.changes.length) continue;
@@ -72,16 +78,21 @@ export function agentVerdicts(
       gains: !d.before ? ['(new agent)'] : powers.filter((c) => c.kind === 'added').map((c) => describe(c.key, c.class, c.name)),
       loses: !d.after ? ['(agent removed)'] : powers.filter((c) => c.kind === 'removed').map((c) => `${c.class} \`${c.name}\``),
       changes: d.changes.length,
-      escalations: escalations.filter((e) => e.agent === d.agent),
+      escalations: escalationsOf.get(d.agent) ?? [],
     });
   }
   const rank = (v: AgentVerdict) => (v.escalations.some((e) => e.level === 'high') ? 0 : v.escalations.length ? 1 : 2);
   return out.sort((a, b) => Number(b.production) - Number(a.production) || rank(a) - rank(b) || (a.agent < b.agent ? -1 : a.agent > b.agent ? 1 : 0));
 }
 
+/** `3 escalations (1 high)`; empty for none. */
+function escalationPhrase(list: readonly Escalation[]): string {
+  const high = list.filter((e) => e.level === 'high').length;
+  return list.length ? `${plural(list.length, 'escalation')}${high ? ` (${high} high)` : ''}` : '';
+}
+
 function headline(f: ReviewFacts): string {
-  const high = f.escalations.filter((e) => e.level === 'high').length;
-  const esc = f.escalations.length ? `${plural(f.escalations.length, 'escalation')}${high ? ` (${high} high)` : ''}` : 'no escalation';
+  const esc = escalationPhrase(f.escalations) || 'no escalation';
   const counts = `${plural(f.errors, 'error')}, ${plural(f.warnings, 'warning')}, ${esc}`;
   if (f.failed) return `❌ **The check fails**: ${f.failReasons.join('; ')}. (${counts})`;
   if (f.escalations.length) return `⚠️ **The check passes, with ${esc} for a reviewer**: ${counts}.`;
@@ -94,7 +105,7 @@ function verdictLine(v: AgentVerdict): string {
   const where = v.environments.length ? `${v.production ? '**production**' : 'not production'}: ${v.environments.join(', ')}` : 'not deployed';
   const gains = v.gains.length ? `gains ${v.gains.join(', ')}` : 'gains no capability';
   const loses = v.loses.length ? `loses ${v.loses.join(', ')}` : 'loses none';
-  const esc = v.escalations.length ? ` · ${plural(v.escalations.length, 'escalation')}${high ? ` (${high} high)` : ''}` : '';
+  const esc = v.escalations.length ? ` · ${escalationPhrase(v.escalations)}` : '';
   // An escalation on something the agent already had is a change, not a gain: say what it is.
   const changed = v.escalations.filter((e) => !e.gained).map((e) => e.risk.message);
   const changes = changed.length ? ` · ${changed.slice(0, 3).join('; ')}${changed.length > 3 ? `; and ${changed.length - 3} more` : ''}` : '';
