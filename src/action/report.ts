@@ -8,6 +8,7 @@
 import { approvalSource, formatDiffMarkdown, type AgBomDiff, type InventoryView } from '../agbom/index.js';
 import { plural, type Diagnostic } from '../diagnostics/index.js';
 import type { AgentGraph } from '../model/graph.js';
+import { groupBy } from '../model/group.js';
 import { agentName, type Escalation } from './escalations.js';
 
 export interface AgentVerdict {
@@ -53,12 +54,7 @@ export function agentVerdicts(
   productionAgents: ReadonlySet<string>,
 ): AgentVerdict[] {
   const graphOf = new Map(graphs.map((g) => [g.agent.key, g]));
-  const escalationsOf = new Map<string, Escalation[]>();
-  for (const e of escalations) {
-    const list = escalationsOf.get(e.agent);
-    if (list) list.push(e);
-    else escalationsOf.set(e.agent, [e]);
-  }
+  const escalationsOf = groupBy(escalations, (e) => e.agent);
   const out: AgentVerdict[] = [];
   for (const d of diffs) {
     if (!d.changes.length) continue;

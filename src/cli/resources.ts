@@ -8,6 +8,7 @@ import { stringify } from 'yaml';
 import { didYouMean, redactText, type PathSegment } from '../diagnostics/index.js';
 import { Locator } from '../manifests/index.js';
 import { KINDS, type KindInfo } from '../model/kinds.js';
+import { groupBy } from '../model/group.js';
 import type { Resource } from '../model/resource.js';
 import { runValidate, type ValidationRun } from '../pipeline/index.js';
 import { explainAgent, renderExplanation } from '../policy/index.js';
@@ -65,21 +66,11 @@ async function loadRepository(input: CommandInput, operands: readonly string[], 
   return run;
 }
 
-/** How many items share each key; items without one are not counted. */
-function countBy<T>(items: readonly T[], key: (item: T) => string | undefined): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const item of items) {
-    const k = key(item);
-    if (k !== undefined) counts.set(k, (counts.get(k) ?? 0) + 1);
-  }
-  return counts;
-}
-
 function repositoryRows(run: ValidationRun, kind: KindInfo, namespace: string | undefined): Row[] {
   const locator = new Locator((file) => run.set.texts.get(file));
   // Counted once for the repository, not once per listed resource.
-  const references = countBy(run.validation.references, (x) => x.from);
-  const referencedBy = countBy(run.validation.references, (x) => x.to);
+  const references = groupBy(run.validation.references, (x) => x.from);
+  const referencedBy = groupBy(run.validation.references, (x) => x.to);
   return run.set.resources
     .filter((r) => r.kind === kind.kind && (namespace === undefined || r.namespace === namespace))
     .map((r) => ({
@@ -88,8 +79,8 @@ function repositoryRows(run: ValidationRun, kind: KindInfo, namespace: string | 
       namespace: r.namespace,
       name: r.name,
       where: `${r.file}:${locator.locate({ file: r.file, doc: r.doc, path: [] }).line}`,
-      references: references.get(r.key) ?? 0,
-      referencedBy: referencedBy.get(r.key) ?? 0,
+      references: references.get(r.key)?.length ?? 0,
+      referencedBy: referencedBy.get(r.key)?.length ?? 0,
       body: r.body,
     }));
 }

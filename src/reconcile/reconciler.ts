@@ -13,6 +13,7 @@
 import { parse as parseYaml } from 'yaml';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { groupBy } from '../model/group.js';
 import { buildRunAgBoms } from '../pipeline/agbom.js';
 import { parseState, renderCycloneDx, serializeCycloneDx, serializeState, type GenerationState } from '../agbom/index.js';
 import { describeRef, writeStatus, type ApiCounters, type DesiredObject, type ObjectRef } from '../cluster/index.js';
@@ -34,7 +35,6 @@ import {
   statusesAfterApply,
   fromClusterError,
   fromDiagnostic,
-  groupBy,
   ownerKey,
   refusedStatuses,
   renderStatusFiles,

@@ -18,6 +18,7 @@ import { stringify } from 'yaml';
 import type { AppliedObject, ClusterError, HealthStatus, JochStatus, ObjectRef, StatusUpdate } from '../cluster/index.js';
 import { objectRefKey, type CompiledView } from '../pipeline/origins.js';
 import type { Diagnostic } from '../diagnostics/index.js';
+import { groupBy } from '../model/group.js';
 import type { Resource } from '../model/resource.js';
 
 export const SUMMARY_FILE = 'summary.yaml';
@@ -274,15 +275,6 @@ export function ownerKey(
 ): string | undefined {
   if (x.origin?.resource) return keyOf(x.origin.resource);
   return x.ref ? view.owners.get(objectRefKey(x.ref)) : undefined;
-}
-
-export function groupBy<T>(items: readonly T[], key: (item: T) => string | undefined): Map<string, T[]> {
-  const out = new Map<string, T[]>();
-  for (const item of items) {
-    const k = key(item);
-    if (k) (out.get(k) ?? out.set(k, []).get(k))?.push(item);
-  }
-  return out;
 }
 
 export interface AfterApplyInput {
