@@ -47649,10 +47649,21 @@ function selectRecords(workspace, input3) {
   };
 }
 
+// src/model/group.ts
+function groupBy(items, key2) {
+  const out = /* @__PURE__ */ new Map();
+  for (const item of items) {
+    const k = key2(item);
+    if (k) (out.get(k) ?? out.set(k, []).get(k))?.push(item);
+  }
+  return out;
+}
+
 // src/action/report.ts
 var POWER_CLASSES = /* @__PURE__ */ new Set(["tool", "mcp-server", "model", "memory", "rag", "agent", "policy"]);
 function agentVerdicts(diffs, graphs, headViews, escalations, productionAgents2) {
   const graphOf = new Map(graphs.map((g) => [g.agent.key, g]));
+  const escalationsOf = groupBy(escalations, (e) => e.agent);
   const out = [];
   for (const d of diffs) {
     if (!d.changes.length) continue;
@@ -47672,15 +47683,18 @@ function agentVerdicts(diffs, graphs, headViews, escalations, productionAgents2)
       gains: !d.before ? ["(new agent)"] : powers.filter((c) => c.kind === "added").map((c) => describe6(c.key, c.class, c.name)),
       loses: !d.after ? ["(agent removed)"] : powers.filter((c) => c.kind === "removed").map((c) => `${c.class} \`${c.name}\``),
       changes: d.changes.length,
-      escalations: escalations.filter((e) => e.agent === d.agent)
+      escalations: escalationsOf.get(d.agent) ?? []
     });
   }
   const rank = (v) => v.escalations.some((e) => e.level === "high") ? 0 : v.escalations.length ? 1 : 2;
   return out.sort((a, b) => Number(b.production) - Number(a.production) || rank(a) - rank(b) || (a.agent < b.agent ? -1 : a.agent > b.agent ? 1 : 0));
 }
+function escalationPhrase(list2) {
+  const high = list2.filter((e) => e.level === "high").length;
+  return list2.length ? `${plural2(list2.length, "escalation")}${high ? ` (${high} high)` : ""}` : "";
+}
 function headline(f) {
-  const high = f.escalations.filter((e) => e.level === "high").length;
-  const esc2 = f.escalations.length ? `${plural2(f.escalations.length, "escalation")}${high ? ` (${high} high)` : ""}` : "no escalation";
+  const esc2 = escalationPhrase(f.escalations) || "no escalation";
   const counts = `${plural2(f.errors, "error")}, ${plural2(f.warnings, "warning")}, ${esc2}`;
   if (f.failed) return `\u274C **The check fails**: ${f.failReasons.join("; ")}. (${counts})`;
   if (f.escalations.length) return `\u26A0\uFE0F **The check passes, with ${esc2} for a reviewer**: ${counts}.`;
@@ -47692,7 +47706,7 @@ function verdictLine(v) {
   const where = v.environments.length ? `${v.production ? "**production**" : "not production"}: ${v.environments.join(", ")}` : "not deployed";
   const gains = v.gains.length ? `gains ${v.gains.join(", ")}` : "gains no capability";
   const loses = v.loses.length ? `loses ${v.loses.join(", ")}` : "loses none";
-  const esc2 = v.escalations.length ? ` \xB7 ${plural2(v.escalations.length, "escalation")}${high ? ` (${high} high)` : ""}` : "";
+  const esc2 = v.escalations.length ? ` \xB7 ${escalationPhrase(v.escalations)}` : "";
   const changed = v.escalations.filter((e) => !e.gained).map((e) => e.risk.message);
   const changes = changed.length ? ` \xB7 ${changed.slice(0, 3).join("; ")}${changed.length > 3 ? `; and ${changed.length - 3} more` : ""}` : "";
   return `- ${mark} **${agentName3(v.agent)}** (${where}) \xB7 ${gains} \xB7 ${loses}${changes}${esc2}`;
