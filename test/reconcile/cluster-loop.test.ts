@@ -167,7 +167,10 @@ describeCluster(
         const live = await core.readNamespacedConfigMap({ name, namespace: 'team-000' });
         return JSON.stringify(live.data) === JSON.stringify(before) || undefined;
       }, 20_000);
-      expect(sync.logs.lines.some((l) => String(l.msg).startsWith('drift corrected:') && l.object === `ConfigMap team-000/${name}`)).toBe(true);
+      // The loop logs the correction once its apply has returned, a moment after the write itself.
+      const corrected = () => sync.logs.lines.some((l) => String(l.msg).startsWith('drift corrected:') && l.object === `ConfigMap team-000/${name}`);
+      await eventually('the correction to be logged', () => corrected() || undefined, 20_000).catch(() => undefined);
+      expect(corrected()).toBe(true);
     }, 90_000);
 
     it('going back to the last good revision after a failed apply applies it; it is not reported as drift', async () => {
