@@ -28,8 +28,15 @@ import {
   type ClusterError,
   type InventoryRef,
   type PlanOptions,
+  type Plan,
+  clusterInventory,
+  kubeConfigForCluster,
+  sharedInventories,
+  ClusterAccessError,
 } from '../cluster/index.js';
-import { formatDiagnostics } from '../diagnostics/index.js';
+import { placeObjects, shareOf, unmappedClusterFindings, type Placement } from '../compile/index.js';
+import { formatDiagnostics, sortDiagnostics, summarize } from '../diagnostics/index.js';
+import { findingResolver } from '../pipeline/findings.js';
 import { runCompile, type CompileRun } from '../pipeline/compile.js';
 import { OriginResolver, type CompiledView } from '../pipeline/origins.js';
 import { customResourceUpdates, EventRecorder, statusesAfterApply } from '../reconcile/index.js';
@@ -61,42 +68,103 @@ const Options = z.object({
     .regex(/^\d+(ms|s|m)$/, 'must be a duration such as 90s or 5m')
     .optional(),
   'show-unchanged': z.boolean().default(false),
+  cluster: z.string().min(1).optional(),
 });
 
 type Opts = z.infer<typeof Options>;
 
 interface Prepared {
   readonly opts: Opts;
-  readonly kubeconfig: KubeConfig;
   readonly run: CompileRun;
-  readonly view: CompiledView | undefined;
+  readonly placement: Placement | undefined;
+  /** One per cluster the command works on; empty when the run was refused. */
+  readonly targets: readonly Target[];
+  /** Clusters that could not be reached with what joch.yaml says: the others go on. */
+  readonly unreachable: readonly ClusterAccessError[];
+}
+
+/** One cluster's share, how to reach it, and its own ApplySet. */
+interface Target {
+  /** Undefined without joch.yaml `clusters`: the one cluster of the kubeconfig. */
+  readonly cluster: string | undefined;
+  readonly kubeconfig: KubeConfig;
+  readonly view: CompiledView;
   readonly options: PlanOptions;
 }
 
 async function prepare(input: CommandInput, ctx: CommandContext, progress: Progress): Promise<Prepared> {
   const opts = checkOptions({ ...input.opts, output: outputOf(input.opts) }, Options);
   const paths = await inputPaths(input.opts, input.args, ctx);
-  const kubeconfig = loadKubeConfig(opts, ctx);
   progress.step('loading, validating and compiling');
-  const run = await runCompile({ paths, cwd: ctx.cwd, configFile: opts.config });
-  const view = run.output ? new OriginResolver().view(run.validation.set, run.output.objects) : undefined;
+  let run = await runCompile({ paths, cwd: ctx.cwd, configFile: opts.config });
+  const loaded = run.validation.project.config;
+  const clusters = loaded.config.clusters;
+  if (!clusters) {
+    if (opts.cluster !== undefined) throw new UsageError(`--cluster ${opts.cluster}: joch.yaml maps no clusters; without them everything goes to the kubeconfig's cluster`);
+    // Today's single cluster: no placement, the kubeconfig as kubectl finds it.
+    const kubeconfig = loadKubeConfig(opts, ctx);
+    const view = run.output ? new OriginResolver().view(run.validation.set, run.output.objects) : undefined;
+    const targets = view ? [{ cluster: undefined, kubeconfig, view, options: planOptions(opts, kubeconfig, inventoryOf(opts)) }] : [];
+    return { opts, run, placement: undefined, targets, unreachable: [] };
+  }
+  const placement = run.output ? placeObjects({ resources: run.validation.set.resources, graphs: run.validation.graphs, output: run.output, config: loaded.config }) : undefined;
+  const chosen = opts.cluster === undefined ? Object.keys(clusters).sort() : [opts.cluster];
+  if (opts.cluster !== undefined && !(opts.cluster in clusters)) {
+    // An Environment names it: an error at that Environment's line. Nobody does: a usage error.
+    const located = unmappedClusterFindings(run.validation.set.resources, loaded.config, new Set([opts.cluster])).filter((f) => f.severity === 'error');
+    if (located.length === 0) throw new UsageError(`--cluster ${opts.cluster}: no such cluster in joch.yaml clusters (${Object.keys(clusters).sort().join(', ')}) and no Environment names it`);
+    run = withFindings(run, located);
+    return { opts, run, placement, targets: [], unreachable: [] };
+  }
+  if (!placement) return { opts, run, placement, targets: [], unreachable: [] };
+  const base = () => loadKubeConfig(opts, ctx);
+  const targets: Target[] = [];
+  const unreachable: ClusterAccessError[] = [];
+  for (const cluster of chosen) {
+    const access = clusters[cluster];
+    if (!access) continue;
+    let kubeconfig: KubeConfig;
+    try {
+      kubeconfig = await kubeConfigForCluster(cluster, access, { baseDir: loaded.root, base });
+    } catch (e) {
+      if (!(e instanceof ClusterAccessError)) throw e;
+      unreachable.push(e);
+      continue;
+    }
+    const share = shareOf(placement, cluster);
+    const view = new OriginResolver().view(run.validation.set, share?.objects ?? []);
+    targets.push({ cluster, kubeconfig, view, options: planOptions(opts, kubeconfig, clusterInventory(access, inventoryOf(opts))) });
+  }
+  const shared = sharedInventories(targets.map((t) => ({ cluster: t.cluster as string, kubeconfig: t.kubeconfig, inventory: t.options.inventory })));
+  if (shared.length) throw new UsageError(shared.join('; '));
+  return { opts, run, placement, targets, unreachable };
+}
+
+function inventoryOf(opts: Opts): InventoryRef {
   const [namespace, name] = opts.inventory.split('/') as [string, string];
-  const inventory: InventoryRef = { namespace, name };
+  return { namespace, name };
+}
+
+function planOptions(opts: Opts, kubeconfig: KubeConfig, inventory: InventoryRef): PlanOptions {
   return {
-    opts,
     kubeconfig,
-    run,
-    view,
-    options: {
-      kubeconfig,
-      inventory,
-      fieldManager: opts['field-manager'],
-      prune: !opts['no-prune'],
-      force: opts.force,
-      recreateImmutable: opts.recreate,
-      pruneGuard: { maxShare: opts['max-prune-share'], allowMassPrune: opts['allow-mass-prune'] },
-    },
+    inventory,
+    fieldManager: opts['field-manager'],
+    prune: !opts['no-prune'],
+    force: opts.force,
+    recreateImmutable: opts.recreate,
+    pruneGuard: { maxShare: opts['max-prune-share'], allowMassPrune: opts['allow-mass-prune'] },
   };
+}
+
+/** The run with more findings, which refuse it when one is an error. */
+function withFindings(run: CompileRun, findings: Parameters<ReturnType<typeof findingResolver>>[0]): CompileRun {
+  const added = findingResolver(run.validation.set.texts, run.validation.project.config)(findings);
+  // The note the validate stage made at the same place says less than the error now.
+  const kept = run.diagnostics.filter((d) => !(d.code === 'JOCH005' && added.some((a) => a.code === 'JOCH005' && a.file === d.file && a.line === d.line)));
+  const diagnostics = sortDiagnostics([...kept, ...added]);
+  const summary = summarize(diagnostics, run.summary.files, run.summary.resources);
+  return { ...run, diagnostics, summary, refused: run.refused || summary.errors > 0, output: summary.errors > 0 ? undefined : run.output };
 }
 
 /**
@@ -151,79 +219,116 @@ function printErrors(errors: readonly ClusterError[], ctx: CommandContext): void
   for (const line of summarizeErrors(errors)) ctx.stderr(`${line}\n`);
 }
 
+/** A line that says which cluster the output below is about, when there are several. */
+function clusterHeading(t: Target, p: Prepared): string {
+  return t.cluster !== undefined && p.opts.cluster === undefined ? `cluster ${t.cluster}:\n` : '';
+}
+
+/** What could not be reached, on stderr; true when there was anything. */
+function printUnreachable(p: Prepared, ctx: CommandContext): boolean {
+  for (const e of p.unreachable) ctx.stderr(`joch: ${e.message}\n`);
+  return p.unreachable.length > 0;
+}
+
 export async function diff(input: CommandInput, ctx: CommandContext): Promise<number> {
   const progress = Progress.start(ctx, input.opts);
   const p = await prepare(input, ctx, progress);
-  if (!p.view) {
+  if (!p.run.output) {
     progress.done();
     printRefusal(p, ctx);
     return 2;
   }
-  progress.step(`comparing ${p.view.desired.length} objects with the cluster`);
-  const plan = await planApply(p.view.desired, p.options);
-  progress.done();
-  if (p.opts.output !== 'text') ctx.stdout(machine(p.opts.output, formatPlanJson(plan)));
-  else ctx.stdout(formatPlanText(plan, { showUnchanged: p.opts['show-unchanged'] }));
-  if (plan.errors.length) {
-    printErrors(plan.errors, ctx);
-    return 2;
+  const plans: { target: Target; plan: Plan }[] = [];
+  for (const t of p.targets) {
+    progress.step(`comparing ${t.view.desired.length} objects with ${t.cluster === undefined ? 'the cluster' : `cluster ${t.cluster}`}`);
+    plans.push({ target: t, plan: await planApply(t.view.desired, t.options) });
   }
-  const s = plan.summary;
-  return s.create + s.update + s.recreate + s.delete > 0 ? 1 : 0;
+  progress.done();
+  if (p.opts.output !== 'text') {
+    ctx.stdout(machine(p.opts.output, byCluster(p, plans.map(({ target, plan }) => [target, formatPlanJson(plan)]))));
+  } else {
+    for (const { target, plan } of plans) ctx.stdout(clusterHeading(target, p) + formatPlanText(plan, { showUnchanged: p.opts['show-unchanged'] }));
+  }
+  let failed = printUnreachable(p, ctx);
+  for (const { plan } of plans) {
+    if (plan.errors.length) printErrors(plan.errors, ctx);
+    failed ||= plan.errors.length > 0;
+  }
+  if (failed) return 2;
+  return plans.some(({ plan: { summary: s } }) => s.create + s.update + s.recreate + s.delete > 0) ? 1 : 0;
+}
+
+/**
+ * One JSON document for the command's output: the cluster stage's own when
+ * it worked on one cluster as before, else `{clusters: {NAME: ...}}`.
+ */
+function byCluster(p: Prepared, docs: readonly (readonly [Target, string])[]): string {
+  const [only] = docs;
+  if (only && docs.length === 1 && (only[0].cluster === undefined || p.opts.cluster !== undefined)) return only[1];
+  return JSON.stringify({ clusters: Object.fromEntries(docs.map(([t, json]) => [t.cluster as string, JSON.parse(json) as unknown])) });
 }
 
 export async function apply(input: CommandInput, ctx: CommandContext): Promise<number> {
   const progress = Progress.start(ctx, input.opts);
   const p = await prepare(input, ctx, progress);
-  if (!p.view) {
+  if (!p.run.output) {
     progress.done();
     printRefusal(p, ctx);
     return 1;
   }
   const wait = p.opts.wait ? { timeoutMs: durationMs(p.opts.wait) } : undefined;
-  progress.step(`applying ${p.view.desired.length} objects${wait ? ` and waiting up to ${p.opts.wait} for them to be healthy` : ''}`);
   const revision = p.run.validation.snapshot.revision ?? (await workingTreeRevision(p.run.validation.snapshot)) ?? 'working-tree';
-  const onProgress = (at: ApplyProgress) => progress.count(at.phase === 'applying' ? 'applying' : 'waiting for health:', at.done, at.total);
-  const result = await applySet(p.view.desired, { ...p.options, sourceCommit: revision, onProgress, ...(wait ? { wait } : {}) });
-  progress.step('writing status');
-  if (p.opts.output !== 'text') ctx.stdout(machine(p.opts.output, formatApplyResultJson(result)));
-  else ctx.stdout(formatApplyResultText(result, { errors: false }));
-
-  // A refused run changed nothing, so it rewrites no status: the refusal goes on the inventory as an Event.
-  const refused = !result.complete && !wroteAnything(result);
-  const statusErrors = refused ? [] : await writeResourceStatus(p, result, revision);
-  if (refused) await recordRefusal(p, result);
+  // Cluster by cluster: one that fails or cannot be reached does not keep the others from their share.
+  const results: { target: Target; result: ApplyResult; statusErrors: ClusterError[] }[] = [];
+  for (const t of p.targets) {
+    const where = t.cluster === undefined ? '' : ` to cluster ${t.cluster}`;
+    progress.step(`applying ${t.view.desired.length} objects${where}${wait ? ` and waiting up to ${p.opts.wait} for them to be healthy` : ''}`);
+    const onProgress = (at: ApplyProgress) => progress.count(at.phase === 'applying' ? 'applying' : 'waiting for health:', at.done, at.total);
+    const result = await applySet(t.view.desired, { ...t.options, sourceCommit: revision, onProgress, ...(wait ? { wait } : {}) });
+    progress.step('writing status');
+    // A refused run changed nothing, so it rewrites no status: the refusal goes on the inventory as an Event.
+    const refused = !result.complete && !wroteAnything(result);
+    const statusErrors = refused ? [] : await writeResourceStatus(p, t, result, revision);
+    if (refused) await recordRefusal(t, result);
+    results.push({ target: t, result, statusErrors });
+  }
   progress.done();
-  for (const line of summarizeErrors([...result.errors, ...statusErrors])) ctx.stderr(`${line}\n`);
-  return result.complete && result.errors.length === 0 ? 0 : 1;
+  if (p.opts.output !== 'text') ctx.stdout(machine(p.opts.output, byCluster(p, results.map(({ target, result }) => [target, formatApplyResultJson(result)]))));
+  else for (const { target, result } of results) ctx.stdout(clusterHeading(target, p) + formatApplyResultText(result, { errors: false }));
+  let ok = !printUnreachable(p, ctx);
+  for (const { target, result, statusErrors } of results) {
+    const prefix = target.cluster !== undefined && results.length > 1 ? `cluster ${target.cluster}: ` : '';
+    for (const line of summarizeErrors([...result.errors, ...statusErrors])) ctx.stderr(`${prefix}${line}\n`);
+    ok &&= result.complete && result.errors.length === 0;
+  }
+  return ok ? 0 : 1;
 }
 
 /** Each touched Joch resource's custom resource gets its status: applied or failed, health, revision, compiled hash. */
-async function writeResourceStatus(p: Prepared, result: ApplyResult, revision: string): Promise<ClusterError[]> {
-  const view = p.view as CompiledView;
+async function writeResourceStatus(p: Prepared, t: Target, result: ApplyResult, revision: string): Promise<ClusterError[]> {
   const statuses = statusesAfterApply({
     resources: p.run.validation.set.resources,
     revision,
     previous: new Map(),
-    view,
+    view: t.view,
     agbom: new Map(),
     objects: result.objects,
     errors: result.errors,
     complete: result.complete,
   });
-  const written = await writeStatus(customResourceUpdates(statuses.values(), view.customResources), {
-    kubeconfig: p.kubeconfig,
+  const written = await writeStatus(customResourceUpdates(statuses.values(), t.view.customResources), {
+    kubeconfig: t.kubeconfig,
     fieldManager: p.opts['field-manager'],
   });
   return written.errors;
 }
 
 /** An Event on the ApplySet parent, where `kubectl describe` shows it; not when the API server could not be reached at all. */
-async function recordRefusal(p: Prepared, result: ApplyResult): Promise<void> {
+async function recordRefusal(t: Target, result: ApplyResult): Promise<void> {
   if (result.errors.some((e) => e.code === 'unreachable')) return;
   const first = result.errors[0];
   const message = `apply refused, nothing written: ${result.errors.length} error(s)${first ? `; first: ${formatClusterError(first)}` : ''}`;
-  await new EventRecorder(p.kubeconfig, 'joch-apply').record([{ object: result.inventory.parent, reason: 'ApplyRefused', message }]);
+  await new EventRecorder(t.kubeconfig, 'joch-apply').record([{ object: result.inventory.parent, reason: 'ApplyRefused', message }]);
 }
 
 function durationMs(s: string): number {

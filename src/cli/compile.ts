@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { AGBOM_FORMATS, renderAgBom } from '../agbom/index.js';
-import { renderFiles, renderStream, selectObjects, writeFiles, type OutputFile } from '../compile/index.js';
+import { placeObjects, renderFiles, renderStream, selectObjects, shareOf, shareOutput, writeFiles, type ClusterShare, type CompileOutput, type OutputFile } from '../compile/index.js';
 import { summarize, type Diagnostic } from '../diagnostics/index.js';
 import { buildRunAgBoms } from '../pipeline/agbom.js';
 import { runCompile, type CompileRun } from '../pipeline/compile.js';
@@ -22,6 +22,7 @@ const Options = z
     output: z.enum(FINDINGS_FORMATS).default('text'),
     config: z.string().optional(),
     quiet: z.boolean().default(false),
+    cluster: z.string().min(1).optional(),
   })
   .refine((o) => Boolean(o['output-dir']) !== o.stdout, { message: 'give exactly one of --output-dir DIR and --stdout', path: ['output-dir'] });
 
@@ -61,12 +62,17 @@ export async function run(input: CommandInput, ctx: CommandContext): Promise<num
     return 1;
   }
 
+  const shares = sharesToWrite(result, opts.cluster);
   if (opts.stdout) {
-    ctx.stdout(renderStream(selectObjects(result.output.objects, opts.crds)));
+    ctx.stdout(renderStream(selectObjects(shares.only?.objects ?? result.output.objects, opts.crds)));
     return 0;
   }
   const dir = path.resolve(ctx.cwd, opts['output-dir'] as string);
-  const files = renderFiles(result.output, { singleFile: opts['single-file'], crds: opts.crds });
+  const parts: { prefix: string; output: CompileOutput; agents: ReadonlySet<string> | undefined }[] = shares.perCluster
+    ? shares.perCluster.map((share) => ({ prefix: `${share.cluster}/`, output: shareOutput(result.output as CompileOutput, share), agents: new Set(share.agents) }))
+    : [{ prefix: '', output: shares.only ? shareOutput(result.output, shares.only) : result.output, agents: shares.only ? new Set(shares.only.agents) : undefined }];
+  const files: OutputFile[] = [];
+  for (const part of parts) files.push(...renderFiles(part.output, { singleFile: opts['single-file'], crds: opts.crds }).map((f) => ({ ...f, path: part.prefix + f.path })));
   if (!opts['no-agbom'] && opts.crds !== 'only') {
     progress.step('building AgBOMs');
     const boms = agbomFiles(result, ctx);
@@ -82,14 +88,17 @@ export async function run(input: CommandInput, ctx: CommandContext): Promise<num
       if (opts.output === 'text' || opts.output === 'table') report('joch compile: nothing was emitted because of the errors above\n');
       return 1;
     }
-    files.push(...boms.files);
+    for (const part of parts) {
+      for (const bom of boms.files) if (!part.agents || part.agents.has(bom.agent)) files.push({ path: part.prefix + bom.file.path, content: bom.file.content });
+    }
   }
   progress.step(`writing ${files.length} files`);
   const stats = writeFiles(dir, files);
   progress.done();
   if (opts.output === 'text' || opts.output === 'table') {
     report(
-      `joch compile: ${result.output.objects.length} objects and ${result.output.manifests.length} agent manifests in ${path.relative(ctx.cwd, dir) || '.'} ` +
+      `joch compile: ${result.output.objects.length} objects and ${result.output.manifests.length} agent manifests in ${path.relative(ctx.cwd, dir) || '.'}` +
+        `${shares.perCluster ? `, one folder per cluster (${shares.perCluster.map((c) => c.cluster).join(', ')})` : shares.only ? `, the share of cluster ${shares.only.cluster} (${shares.only.objects.length} objects)` : ''} ` +
         `(${stats.written} written, ${stats.unchanged} unchanged, ${stats.removed} removed)\n`,
     );
   }
@@ -101,17 +110,40 @@ export async function run(input: CommandInput, ctx: CommandContext): Promise<num
  * the path does not carry the generation, so the file is rewritten only when
  * the inventory changes (the generation lives in the document).
  */
-function agbomFiles(result: CompileRun, ctx: CommandContext): { ok: true; files: OutputFile[] } | { ok: false; blocking: readonly Diagnostic[] } {
+function agbomFiles(result: CompileRun, ctx: CommandContext): { ok: true; files: AgBomFile[] } | { ok: false; blocking: readonly Diagnostic[] } {
   const built = buildRunAgBoms(result.validation, { toolVersion: version(), env: ctx.env });
   if (!built.ok) return { ok: false, blocking: built.blocking };
-  const out: OutputFile[] = [];
+  const out: AgBomFile[] = [];
   for (const bom of built.boms) {
     const [, ns = '', name = ''] = bom.inventory.agent.split('/');
     for (const format of AGBOM_FORMATS) {
       const r = renderAgBom(bom, format);
-      out.push({ path: `agbom/${ns}/${name}${r.extension}`, content: r.text });
+      out.push({ agent: `Agent/${ns}/${name}`, file: { path: `agbom/${ns}/${name}${r.extension}`, content: r.text } });
     }
   }
   return { ok: true, files: out };
 }
 
+
+interface AgBomFile {
+  /** Key of the agent the AgBOM is about. */
+  readonly agent: string;
+  readonly file: OutputFile;
+}
+
+/**
+ * What goes where: without joch.yaml `clusters`, everything as one output;
+ * with them, the share of `--cluster`, or else one folder per cluster.
+ */
+function sharesToWrite(result: CompileRun, cluster: string | undefined): { only?: ClusterShare; perCluster?: readonly ClusterShare[] } {
+  const loaded = result.validation.project.config;
+  if (!loaded.config.clusters) {
+    if (cluster !== undefined) throw new UsageError(`--cluster ${cluster}: joch.yaml maps no clusters; without them everything goes to the kubeconfig's cluster`);
+    return {};
+  }
+  const placement = placeObjects({ resources: result.validation.set.resources, graphs: result.validation.graphs, output: result.output as CompileOutput, config: loaded.config });
+  if (cluster === undefined) return { perCluster: placement.shares };
+  const share = shareOf(placement, cluster);
+  if (!share) throw new UsageError(`--cluster ${cluster}: no such cluster in joch.yaml clusters (${placement.shares.map((s) => s.cluster).join(', ')}) and no Environment names it`);
+  return { only: share };
+}

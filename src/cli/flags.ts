@@ -55,6 +55,11 @@ export function clusterOptions(): Option[] {
   ];
 }
 
+/** `--cluster NAME`: one cluster of joch.yaml `clusters` and the share its Environments place there. */
+export function placementOption(): Option {
+  return new Option('--cluster <name>', "only this cluster of joch.yaml's clusters and what its Environments place there (default: every mapped cluster)");
+}
+
 /** Whether the command line names a cluster (`--kubeconfig` or `--context`): get, describe and version then read it. */
 export function namesCluster(opts: Readonly<Record<string, unknown>>): boolean {
   return opts.kubeconfig !== undefined || opts.context !== undefined;

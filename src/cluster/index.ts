@@ -27,3 +27,5 @@ export {
 export type * from './types.js';
 export { MemberWatch, lastWriter } from './watch.js';
 export type { DriftEvent, MemberWatchOptions, WatchStats } from './watch.js';
+export { kubeConfigForCluster, clusterInventory, sharedInventories, ClusterAccessError } from './connect.js';
+export type { AccessEnvironment } from './connect.js';

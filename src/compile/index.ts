@@ -11,6 +11,19 @@ export { jochCrds, crdName, CATEGORY } from './crd.js';
 export { renderFiles, renderStream, writeFiles, objectPath, selectObjects, INDEX_FILE, type OutputFile, type RenderOptions, type CrdSelection, type WriteStats } from './output.js';
 export { toYaml, toYamlStream, type JsonValue } from './yaml.js';
 export { LABEL, ANNOTATION } from './meta.js';
+export {
+  placeObjects,
+  shareOf,
+  shareOutput,
+  environmentCluster,
+  unmappedClusters,
+  unmappedClusterFindings,
+  IMPLICIT_CLUSTER,
+  type Placement,
+  type PlacementInput,
+  type ClusterShare,
+  type UnmappedCluster,
+} from './placement.js';
 export type {
   CompileInput,
   CompileOptions,

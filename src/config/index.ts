@@ -44,6 +44,36 @@ const WorkloadsSchema = z.strictObject({
 });
 
 export type WorkloadSettings = z.infer<typeof WorkloadsSchema>;
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const ClusterName = z.string().regex(DNS_LABEL, 'must be a DNS-1123 label (lowercase letters, digits and "-")').max(63);
+const InventoryName = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/, 'must be NAMESPACE/NAME');
+
+/**
+ * How to reach one cluster: exactly one of a context of the kubeconfig in
+ * use, a kubeconfig file (optionally with its context), the in-cluster
+ * service account, or a Kubernetes Secret holding a kubeconfig (read by
+ * `joch sync` through the cluster it runs in).
+ */
+const ClusterAccess = z
+  .strictObject({
+    context: z.string().min(1).optional(),
+    /** Relative to joch.yaml's folder for the CLI, to the working folder for `joch sync`. */
+    kubeconfig: z.string().min(1).optional(),
+    inCluster: z.literal(true).optional(),
+    secretRef: z.strictObject({ namespace: ClusterName, name: z.string().min(1), key: z.string().min(1).default('kubeconfig') }).optional(),
+    /** The ApplySet parent in this cluster (default: the command's --inventory, joch-system/joch-inventory). */
+    inventory: InventoryName.optional(),
+  })
+  .refine((c) => [c.kubeconfig ?? c.context, c.inCluster, c.secretRef].filter((x) => x !== undefined).length === 1, {
+    message: 'give exactly one way to reach the cluster: context, kubeconfig (with an optional context), inCluster or secretRef',
+  })
+  .refine((c) => c.context === undefined || c.inCluster === undefined, { message: 'inCluster takes no context', path: ['context'] })
+  .refine((c) => c.context === undefined || c.secretRef === undefined, { message: 'secretRef takes no context', path: ['context'] });
+
+export type ClusterAccess = z.infer<typeof ClusterAccess>;
 export type ResourceSettings = z.infer<typeof Resources>;
 
 export const ConfigSchema = z.strictObject({
@@ -78,7 +108,32 @@ export const ConfigSchema = z.strictObject({
     })
     .prefault({}),
   workloads: WorkloadsSchema.prefault({}),
-});
+  /**
+   * Placement: the clusters Environments name (`spec.runtime.cluster`) and how
+   * to reach each. Without it everything goes to the one cluster of the
+   * kubeconfig in use, as before clusters could be named.
+   */
+  clusters: z
+    .record(z.string(), ClusterAccess)
+    .superRefine((clusters, ctx) => {
+      // On the key itself, with the rule: zod's own record-key message does not say what is wrong.
+      for (const name of Object.keys(clusters)) {
+        if (!ClusterName.safeParse(name).success) ctx.addIssue({ code: 'custom', message: 'a cluster name must be a DNS-1123 label (lowercase letters, digits and "-")', path: [name] });
+      }
+    })
+    .optional(),
+  /** The cluster that receives what no Environment places; may be left out when one cluster is mapped. */
+  defaultCluster: ClusterName.optional(),
+})
+  .refine((c) => c.defaultCluster === undefined || (c.clusters !== undefined && c.defaultCluster in c.clusters), {
+    message: 'must name a cluster of `clusters`',
+    path: ['defaultCluster'],
+  })
+  .refine((c) => c.clusters === undefined || c.defaultCluster !== undefined || Object.keys(c.clusters).length === 1, {
+    message: 'name the cluster that receives what no Environment places (defaultCluster) when more than one is mapped',
+    path: ['clusters'],
+  })
+  .refine((c) => c.clusters === undefined || Object.keys(c.clusters).length > 0, { message: 'map at least one cluster, or leave `clusters` out', path: ['clusters'] });
 
 export type Config = z.infer<typeof ConfigSchema>;
 

@@ -22,6 +22,7 @@ const TABLE: readonly CodeInfo[] = [
   { code: 'JOCH002', name: 'path-not-found', severity: 'error', summary: 'A path given on the command line or in joch.yaml does not exist.', locked: true },
   { code: 'JOCH003', name: 'no-manifests', severity: 'warning', summary: 'No YAML files were found under the given paths.' },
   { code: 'JOCH004', name: 'config-unknown-name', severity: 'warning', summary: "joch.yaml's workloads name an Environment or Team that no record defines; its settings apply to nothing." },
+  { code: 'JOCH005', name: 'cluster-not-mapped', severity: 'info', summary: "An Environment runs on a cluster that joch.yaml's clusters does not map: its share is compiled but not applied; applying to that cluster is an error." },
 
   // 1xx: reading and parsing files
   { code: 'JOCH101', name: 'yaml-syntax', severity: 'error', summary: 'The file is not valid YAML.', locked: true },

@@ -14,6 +14,7 @@ import { evaluatePolicy, type PolicyResult } from '../policy/index.js';
 import { readLocalSource } from '../source/local.js';
 import { findingResolver } from './findings.js';
 import { unknownWorkloadNames } from './workloads.js';
+import { unmappedClusterFindings } from '../compile/placement.js';
 import type { Snapshot } from '../source/types.js';
 
 export interface ProjectInput {
@@ -155,6 +156,7 @@ export async function runValidate(input: ValidateInput): Promise<ValidationRun> 
     ...project.findings,
     // Names of the repository's records: a reference check, left out when only shapes are checked.
     ...(checks.has('references') ? unknownWorkloadNames(project.config, set.resources) : []),
+    ...(checks.has('references') ? unmappedClusterFindings(set.resources, config) : []),
     ...source.findings,
     ...set.findings,
     ...validation.findings,

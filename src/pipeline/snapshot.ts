@@ -18,6 +18,7 @@ import { displayPath, type Snapshot, type SourceFile } from '../source/types.js'
 import { emissionFindings } from '../schema/emission.js';
 import { compiledEmissions } from './emission.js';
 import { unknownWorkloadNames } from './workloads.js';
+import { unmappedClusterFindings } from '../compile/placement.js';
 import { findingResolver } from './findings.js';
 import { stageTimer, type Timings } from './index.js';
 
@@ -73,7 +74,7 @@ export function runSnapshot(input: SnapshotRunInput): SnapshotRun {
   const policy = time('policy', () =>
     evaluatePolicy({ resources: set.resources, graphs, references: validation.references, options: config.policy }),
   );
-  const findings: Finding[] = [...loaded.findings, ...unknownWorkloadNames(loaded, set.resources), ...set.findings, ...validation.findings, ...policy.findings];
+  const findings: Finding[] = [...loaded.findings, ...unknownWorkloadNames(loaded, set.resources), ...unmappedClusterFindings(set.resources, loaded.config), ...set.findings, ...validation.findings, ...policy.findings];
   if (snapshot.files.length === 0) {
     findings.push(finding('JOCH003', 'no YAML files were found', { file: loaded.file ?? displayPath(snapshot, '.'), line: 1, column: 1 }));
   }

@@ -1,5 +1,5 @@
 import { Option } from 'commander';
-import { clusterOptions, configOption, filenameOption, formatAlias, outputOption } from '../flags.js';
+import { clusterOptions, configOption, filenameOption, formatAlias, outputOption, placementOption } from '../flags.js';
 import { examples, type DefineCommand } from './types.js';
 
 const FORMATS = ['text', 'json', 'yaml'] as const;
@@ -8,6 +8,7 @@ function common(): Option[] {
   return [
     filenameOption(),
     ...clusterOptions(),
+    placementOption(),
     new Option('--inventory <namespace/name>', 'the ApplySet parent Secret that records what joch applied').default('joch-system/joch-inventory'),
     new Option('--field-manager <name>', 'server-side apply field manager').default('joch'),
     new Option('--no-prune', 'keep objects that joch applied before and the repository no longer has'),
@@ -22,7 +23,7 @@ export const defineDiff: DefineCommand = (cmd, wire) => {
   for (const o of common()) cmd.addOption(o);
   cmd
     .option('--show-unchanged', 'list the objects that would not change too')
-    .addHelpText('after', `\nExit codes: 0 no changes, 1 changes, 2 error (as flux diff and argocd app diff).\n${examples('joch diff', 'joch diff --context staging -o json')}`)
+    .addHelpText('after', `\nExit codes: 0 no changes, 1 changes, 2 error (as flux diff and argocd app diff).\n${examples('joch diff', 'joch diff --context staging -o json', 'joch diff --cluster prod-eu')}`)
     .action(wire(async () => ({ run: (await import('../cluster.js')).diff })));
 };
 
@@ -35,6 +36,6 @@ export const defineApply: DefineCommand = (cmd, wire) => {
     .addOption(new Option('--max-prune-share <fraction>', 'refuse to prune more than this share of the inventory').default('0.5'))
     .option('--allow-mass-prune', 'prune even beyond --max-prune-share')
     .option('--wait <duration>', 'wait for the applied objects to become healthy, e.g. 90s or 5m')
-    .addHelpText('after', examples('joch apply --wait 2m', 'joch apply --kubeconfig kind.kubeconfig --context kind-joch'))
+    .addHelpText('after', examples('joch apply --wait 2m', 'joch apply --kubeconfig kind.kubeconfig --context kind-joch', 'joch apply --cluster staging-eu'))
     .action(wire(async () => ({ run: (await import('../cluster.js')).apply })));
 };

@@ -1,0 +1,207 @@
+/**
+ * Placement: which cluster receives each compiled object.
+ *
+ * An Environment names its cluster (`spec.runtime.cluster`); joch.yaml
+ * `clusters` says how to reach each one. The rule, per object:
+ * - a Deployment's objects (its workloads and its own record) go to the
+ *   cluster of its Environment;
+ * - an agent's objects (its identity, manifest, network policy, roles, its
+ *   record) go to every cluster where something of it runs: the clusters of
+ *   its Deployments, and the default cluster when it has an Execution or no
+ *   Deployment at all;
+ * - an Execution names no Environment: it goes to the default cluster;
+ * - everything else goes to every cluster: the CRDs, the namespaces with
+ *   their guardrails (default-deny policy, quotas, team access), the
+ *   data-plane secret access, and the other Joch records (tools, routes,
+ *   models, policies, budgets, evals...), which are references and
+ *   settings, never values, and must resolve wherever an agent runs.
+ * A Deployment whose Environment names no cluster goes to the default one.
+ *
+ * Without joch.yaml `clusters` there is one cluster, the kubeconfig's, and
+ * it receives everything: output is then what it was before placement.
+ */
+import type { Config } from '../config/index.js';
+import { finding, type Finding } from '../diagnostics/index.js';
+import type { AgentGraph } from '../model/graph.js';
+import type { Resource } from '../model/resource.js';
+import type { CompiledManifestEntry, CompiledObject, CompileOutput } from './types.js';
+
+/** The cluster of a configuration without `clusters`: the kubeconfig's current context. */
+export const IMPLICIT_CLUSTER = 'default';
+
+export interface PlacementInput {
+  readonly resources: readonly Resource[];
+  readonly graphs: readonly AgentGraph[];
+  readonly output: Pick<CompileOutput, 'objects' | 'manifests'>;
+  readonly config: Pick<Config, 'clusters' | 'defaultCluster'>;
+}
+
+/** A cluster an Environment names that joch.yaml does not map. */
+export interface UnmappedCluster {
+  readonly cluster: string;
+  /** Keys of the Environments that name it. */
+  readonly environments: readonly string[];
+}
+
+export interface ClusterShare {
+  readonly cluster: string;
+  /** Whether joch.yaml says how to reach it. */
+  readonly mapped: boolean;
+  /** In the compiler's order. */
+  readonly objects: readonly CompiledObject[];
+  /** The manifests of the agents placed here. */
+  readonly manifests: readonly CompiledManifestEntry[];
+  /** Keys of the agents with objects here. */
+  readonly agents: readonly string[];
+}
+
+export interface Placement {
+  /** False when joch.yaml has no `clusters`: one implicit cluster receives everything. */
+  readonly multiCluster: boolean;
+  readonly defaultCluster: string;
+  /** Every cluster that receives something, mapped or not, sorted by name; mapped ones with nothing placed too. */
+  readonly shares: readonly ClusterShare[];
+  readonly unmapped: readonly UnmappedCluster[];
+}
+
+/** The cluster an Environment names, if any. */
+export function environmentCluster(environment: Resource | undefined): string | undefined {
+  const runtime = environment?.spec['runtime'];
+  const cluster = runtime && typeof runtime === 'object' ? (runtime as Record<string, unknown>)['cluster'] : undefined;
+  return typeof cluster === 'string' && cluster.length > 0 ? cluster : undefined;
+}
+
+/** Which objects each cluster receives. A plain function of the compile output and the configuration. */
+export function placeObjects(input: PlacementInput): Placement {
+  const { clusters } = input.config;
+  if (!clusters) {
+    const agents = input.graphs.map((g) => g.agent.key);
+    return {
+      multiCluster: false,
+      defaultCluster: IMPLICIT_CLUSTER,
+      shares: [{ cluster: IMPLICIT_CLUSTER, mapped: true, objects: input.output.objects, manifests: input.output.manifests, agents }],
+      unmapped: [],
+    };
+  }
+  const mapped = Object.keys(clusters).sort();
+  const defaultCluster = input.config.defaultCluster ?? (mapped[0] as string);
+  const rules = placementRules(input, defaultCluster);
+  const names = [...new Set([...mapped, defaultCluster, ...rules.named])].sort();
+
+  const objects = new Map<string, CompiledObject[]>(names.map((n) => [n, []]));
+  for (const o of input.output.objects) {
+    for (const c of rules.clustersOf(o) ?? names) objects.get(c)?.push(o);
+  }
+  const shares = names.map((cluster): ClusterShare => {
+    const agents = [...rules.agentClusters].filter(([, cs]) => cs.has(cluster)).map(([a]) => a).sort();
+    const placed = new Set(agents);
+    return {
+      cluster,
+      mapped: cluster in clusters,
+      objects: objects.get(cluster) ?? [],
+      manifests: input.output.manifests.filter((m) => placed.has(m.agent)),
+      agents,
+    };
+  });
+  return { multiCluster: true, defaultCluster, shares, unmapped: unmappedClusters(input.resources, input.config) };
+}
+
+/** The share of one cluster; undefined when nothing names it. */
+export function shareOf(placement: Placement, cluster: string): ClusterShare | undefined {
+  return placement.shares.find((s) => s.cluster === cluster);
+}
+
+/** The share as a compile output of its own, for writing it to a folder. */
+export function shareOutput<T extends Pick<CompileOutput, 'objects' | 'manifests'>>(output: T, share: ClusterShare): T {
+  return { ...output, objects: share.objects, manifests: share.manifests };
+}
+
+interface Rules {
+  /** The clusters of one object; undefined for every cluster. */
+  clustersOf(o: CompiledObject): ReadonlySet<string> | undefined;
+  readonly agentClusters: ReadonlyMap<string, ReadonlySet<string>>;
+  /** Clusters named by Environments that place something. */
+  readonly named: ReadonlySet<string>;
+}
+
+function placementRules(input: PlacementInput, defaultCluster: string): Rules {
+  const byPlace = new Map(input.resources.map((r) => [`${r.file}\u0000${r.doc}`, r]));
+  const deploymentCluster = new Map<string, string>();
+  const agentClusters = new Map<string, Set<string>>();
+  const named = new Set<string>();
+  for (const g of input.graphs) {
+    const set = new Set<string>();
+    for (const d of g.deployments) {
+      const c = environmentCluster(d.environment) ?? defaultCluster;
+      deploymentCluster.set(d.deployment.key, c);
+      set.add(c);
+      named.add(c);
+    }
+    agentClusters.set(g.agent.key, set);
+  }
+  // Executions run where the default cluster is; their agent must be there too.
+  const agentOf = (r: Resource): string | undefined => {
+    const ref = r.spec['agentRef'];
+    const name = ref && typeof ref === 'object' ? (ref as Record<string, unknown>)['name'] : undefined;
+    const ns = ref && typeof ref === 'object' ? ((ref as Record<string, unknown>)['namespace'] ?? r.namespace) : r.namespace;
+    return typeof name === 'string' ? `Agent/${String(ns ?? '')}/${name}` : undefined;
+  };
+  for (const r of input.resources) {
+    if (r.kind !== 'Execution') continue;
+    const agent = agentOf(r);
+    if (agent) agentClusters.get(agent)?.add(defaultCluster);
+  }
+  for (const set of agentClusters.values()) if (set.size === 0) set.add(defaultCluster);
+
+  const only = (c: string) => new Set([c]);
+  return {
+    agentClusters,
+    named,
+    clustersOf(o) {
+      const from = o.origin ? byPlace.get(`${o.origin.file}\u0000${o.origin.doc}`) : undefined;
+      if (!from) return undefined;
+      if (from.kind === 'Deployment') return only(deploymentCluster.get(from.key) ?? defaultCluster);
+      if (from.kind === 'Execution') return only(defaultCluster);
+      if (from.kind === 'Agent') return agentClusters.get(from.key) ?? only(defaultCluster);
+      return undefined;
+    },
+  };
+}
+
+/** The clusters Environments name that joch.yaml `clusters` does not map (none without `clusters`). */
+export function unmappedClusters(resources: readonly Resource[], config: Pick<Config, 'clusters'>): UnmappedCluster[] {
+  if (!config.clusters) return [];
+  const byCluster = new Map<string, string[]>();
+  for (const r of resources) {
+    if (r.kind !== 'Environment') continue;
+    const c = environmentCluster(r);
+    if (c === undefined || c in config.clusters) continue;
+    byCluster.set(c, [...(byCluster.get(c) ?? []), r.key]);
+  }
+  return [...byCluster].sort(([a], [b]) => (a < b ? -1 : 1)).map(([cluster, environments]) => ({ cluster, environments: environments.sort() }));
+}
+
+/**
+ * JOCH005 at each Environment's `spec.runtime.cluster` that joch.yaml does
+ * not map: a note, or an error for the clusters being applied to (`target`).
+ */
+export function unmappedClusterFindings(resources: readonly Resource[], config: Pick<Config, 'clusters'>, target?: ReadonlySet<string>): Finding[] {
+  if (!config.clusters) return [];
+  const known = Object.keys(config.clusters).sort().join(', ');
+  const out: Finding[] = [];
+  for (const r of resources) {
+    if (r.kind !== 'Environment') continue;
+    const c = environmentCluster(r);
+    if (c === undefined || c in config.clusters) continue;
+    const applying = target?.has(c) ?? false;
+    out.push(
+      finding(
+        'JOCH005',
+        `Environment ${r.name} runs on cluster ${c}, which joch.yaml clusters does not map (it maps ${known})${applying ? ': nothing can be applied to it' : '; its share is compiled but not applied'}`,
+        { file: r.file, doc: r.doc, path: ['spec', 'runtime', 'cluster'] },
+        { resource: { kind: r.kind, name: r.name }, hint: `add ${c} to joch.yaml clusters with a context, kubeconfig, inCluster or secretRef`, ...(applying ? { severity: 'error' as const } : {}) },
+      ),
+    );
+  }
+  return out;
+}
