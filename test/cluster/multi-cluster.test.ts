@@ -1,0 +1,178 @@
+/**
+ * One repository, two clusters: two real kube-apiservers, each reached
+ * through its own kubeconfig named in joch.yaml `clusters`. Each receives
+ * exactly the share its Environments place there, keeps its own ApplySet,
+ * and a prune in one leaves the other alone.
+ */
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { placeObjects, shareOf } from '../../src/compile/index.js';
+import type { KubeObject } from '../../src/cluster/index.js';
+import { runCompile } from '../../src/pipeline/compile.js';
+import { cli, tmpRepo } from '../support/repo.js';
+import { readLive } from './engine-fixtures.js';
+import { startTestCluster, type TestCluster } from './harness.js';
+import { describeCluster } from './require-cluster.js';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+
+interface ApplyJson {
+  readonly complete: boolean;
+  readonly objects: readonly { readonly ref: { readonly apiVersion: string; readonly kind: string; readonly namespace?: string; readonly name: string } }[];
+  readonly pruned: readonly { readonly ref: { readonly kind: string; readonly name: string }; readonly outcome: string }[];
+  readonly errors: readonly unknown[];
+}
+
+const workload = (namespace: string, name: string): KubeObject => ({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { namespace, name } });
+const cronJob = (namespace: string, name: string): KubeObject => ({ apiVersion: 'batch/v1', kind: 'CronJob', metadata: { namespace, name } });
+
+async function exists(kc: KubeConfig, o: KubeObject): Promise<boolean> {
+  return (await readLive(kc, o)) !== undefined;
+}
+
+/** A copy of an example with joch.yaml's clusters pointing at the test clusters' kubeconfig files. */
+function repoOf(example: string, clusters: string): string {
+  const repo = tmpRepo();
+  cpSync(path.join(ROOT, 'examples', example), repo.root, { recursive: true });
+  const file = path.join(repo.root, 'joch.yaml');
+  const config = readFileSync(file, 'utf8').replace(/\nclusters:\n( {2}.*\n|\s*#.*\n)*/, '\n').replace(/\ndefaultCluster: .*\n/, '\n');
+  writeFileSync(file, `${config}${clusters}`);
+  return repo.root;
+}
+
+const refKey = (r: ApplyJson['objects'][number]['ref']) => `${r.apiVersion.split('/').slice(0, -1).join('/') || ''}/${r.kind}/${r.namespace ?? ''}/${r.name}`;
+const objectKey = (o: KubeObject) => `${o.apiVersion.split('/').slice(0, -1).join('/') || ''}/${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+
+describeCluster(
+  'two clusters from one repository',
+  (first) => {
+    let second: TestCluster | undefined;
+    const staging = () => first();
+    const prod = () => {
+      if (!second) throw new Error('the second cluster did not start');
+      return second;
+    };
+    beforeAll(async () => {
+      second = await startTestCluster();
+    }, 120_000);
+    afterAll(async () => {
+      await second?.stop();
+    }, 30_000);
+
+    it('the example fleet: staging and prod workloads each go to their own cluster, dev (not mapped) to none', async () => {
+      const root = repoOf(
+        'fleet',
+        [
+          'clusters:',
+          `  staging-agent-cluster: {kubeconfig: ${JSON.stringify(staging().kubeconfigPath)}}`,
+          `  prod-agent-cluster: {kubeconfig: ${JSON.stringify(prod().kubeconfigPath)}}`,
+          'defaultCluster: staging-agent-cluster',
+          '',
+        ].join('\n'),
+      );
+      const r = await cli(['apply', '-o', 'json'], root);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const results = (JSON.parse(r.stdout) as { clusters: Record<string, ApplyJson> }).clusters;
+      expect(Object.keys(results).sort()).toEqual(['prod-agent-cluster', 'staging-agent-cluster']);
+
+      // Each cluster received exactly its share, object for object.
+      const run = await runCompile({ paths: [], cwd: root });
+      const placement = placeObjects({ resources: run.validation.set.resources, graphs: run.validation.graphs, output: run.output!, config: run.validation.project.config.config });
+      for (const name of ['staging-agent-cluster', 'prod-agent-cluster']) {
+        const share = shareOf(placement, name)!.objects.map((o) => objectKey(o.object)).sort();
+        expect(results[name]?.objects.map((o) => refKey(o.ref)).sort(), name).toEqual(share);
+        expect(results[name]?.complete).toBe(true);
+      }
+
+      const s = staging().kubeconfig;
+      const p = prod().kubeconfig;
+      expect(await exists(s, workload('support-platform', 'support-triage-staging'))).toBe(true);
+      expect(await exists(s, cronJob('finance-ops', 'billing-reconcile-nightly'))).toBe(true);
+      expect(await exists(s, workload('support-platform', 'support-triage-prod'))).toBe(false);
+      expect(await exists(p, workload('support-platform', 'support-triage-prod'))).toBe(true);
+      expect(await exists(p, workload('finance-ops', 'billing-agent-prod'))).toBe(true);
+      expect(await exists(p, workload('support-platform', 'support-triage-staging'))).toBe(false);
+      expect(await exists(p, cronJob('finance-ops', 'billing-reconcile-nightly'))).toBe(false);
+      for (const kc of [s, p]) expect(await exists(kc, workload('research', 'market-researcher-dev'))).toBe(false);
+      // support-escalation runs only in prod: its identity is not in staging.
+      expect(await exists(p, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { namespace: 'support-platform', name: 'support-escalation' } })).toBe(true);
+      expect(await exists(s, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { namespace: 'support-platform', name: 'support-escalation' } })).toBe(false);
+
+      // Nothing left to do in either.
+      const again = await cli(['diff'], root);
+      expect(again.code).toBe(0);
+      expect(again.stdout).toContain('cluster prod-agent-cluster:');
+      expect(again.stdout).toContain('cluster staging-agent-cluster:');
+    });
+
+    it('applying to the cluster dev names, which joch.yaml does not map, is an error at the Environment', async () => {
+      const root = repoOf('fleet', `clusters:\n  staging-agent-cluster: {kubeconfig: ${JSON.stringify(staging().kubeconfigPath)}}\n`);
+      const r = await cli(['apply', '--cluster', 'dev-agent-cluster'], root);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('platform/environments.yaml:12:14 error JOCH005 Environment dev runs on cluster dev-agent-cluster, which joch.yaml clusters does not map');
+      expect(r.stderr).toContain('nothing was sent to the cluster');
+    });
+
+    it('the two-cluster example replaces the fleet: each cluster prunes only its own, and a prune in one leaves the other untouched', async () => {
+      const clusters = [
+        'clusters:',
+        `  staging-eu: {kubeconfig: ${JSON.stringify(staging().kubeconfigPath)}}`,
+        `  prod-eu: {kubeconfig: ${JSON.stringify(prod().kubeconfigPath)}}`,
+        'defaultCluster: staging-eu',
+        '',
+      ].join('\n');
+      const root = repoOf('two-clusters', clusters);
+      const s = staging().kubeconfig;
+      const p = prod().kubeconfig;
+      const r = await cli(['apply', '--allow-mass-prune', '-o', 'json'], root);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const results = (JSON.parse(r.stdout) as { clusters: Record<string, ApplyJson> }).clusters;
+      // The fleet's workloads left each cluster through its own inventory.
+      const deleted = (c: string) => results[c]!.pruned.filter((x) => x.outcome === 'deleted' && x.ref.kind === 'Deployment').map((x) => x.ref.name).sort();
+      expect(deleted('staging-eu')).toEqual(expect.arrayContaining(['billing-agent-staging', 'market-researcher-staging', 'support-triage-staging']));
+      expect(deleted('staging-eu')).not.toContain('support-triage-prod');
+      expect(deleted('prod-eu')).toEqual(expect.arrayContaining(['billing-agent-prod', 'support-escalation-prod', 'support-triage-prod']));
+      expect(deleted('prod-eu')).not.toContain('support-triage-staging');
+      expect(await exists(s, workload('support', 'support-triage-staging'))).toBe(true);
+      expect(await exists(p, workload('support', 'support-triage-prod'))).toBe(true);
+      expect(await exists(p, workload('support', 'support-digest-prod'))).toBe(true);
+      expect(await exists(s, workload('support', 'support-digest-prod'))).toBe(false);
+
+      // support-digest leaves the repository. Applying only to staging changes nothing anywhere:
+      // it never ran there, and prod is not touched until it is applied to.
+      const file = path.join(root, 'support.yaml');
+      const docs = readFileSync(file, 'utf8').split('\n---\n');
+      writeFileSync(file, docs.filter((d) => !/name: support-digest(-prod)?\n/.test(d)).join('\n---\n'));
+      const onlyStaging = await cli(['apply', '--cluster', 'staging-eu', '-o', 'json'], root);
+      expect(onlyStaging.code).toBe(0);
+      // (The fleet's namespaces stay Terminating without a namespace controller, so they are pruned again.)
+      expect((JSON.parse(onlyStaging.stdout) as ApplyJson).pruned.filter((x) => x.outcome === 'deleted' && x.ref.kind !== 'Namespace')).toEqual([]);
+      expect(await exists(p, workload('support', 'support-digest-prod'))).toBe(true);
+
+      const onlyProd = await cli(['apply', '--cluster', 'prod-eu', '-o', 'json'], root);
+      expect(onlyProd.code).toBe(0);
+      const pruned = (JSON.parse(onlyProd.stdout) as ApplyJson).pruned.filter((x) => x.outcome === 'deleted').map((x) => `${x.ref.kind} ${x.ref.name}`);
+      expect(pruned).toEqual(expect.arrayContaining(['Deployment support-digest-prod', 'ServiceAccount support-digest', 'Agent support-digest']));
+      expect(await exists(p, workload('support', 'support-digest-prod'))).toBe(false);
+      expect(await exists(p, workload('support', 'support-triage-prod'))).toBe(true);
+      expect(await exists(s, workload('support', 'support-triage-staging'))).toBe(true);
+      rmSync(root, { recursive: true, force: true });
+    });
+
+    it('two cluster names that reach one API server with one inventory are refused before anything is sent', async () => {
+      const root = repoOf(
+        'two-clusters',
+        ['clusters:', `  staging-eu: {kubeconfig: ${JSON.stringify(staging().kubeconfigPath)}}`, `  prod-eu: {kubeconfig: ${JSON.stringify(staging().kubeconfigPath)}}`, 'defaultCluster: staging-eu', ''].join('\n'),
+      );
+      const r = await cli(['apply'], root);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('clusters prod-eu and staging-eu reach the same API server with the same inventory joch-system/joch-inventory');
+      expect(await exists(staging().kubeconfig, workload('support', 'support-triage-prod'))).toBe(false);
+    });
+  },
+  { testTimeoutMs: 180_000 },
+);
