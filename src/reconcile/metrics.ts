@@ -46,6 +46,18 @@ export class SyncMetrics {
   readonly gitFetchErrors = new Counter({ name: 'joch_git_fetch_errors_total', help: 'Failed Git updates, by reason.', labelNames: ['reason'] as const, registers: [this.registry] });
   readonly statusWriteErrors = new Counter({ name: 'joch_status_write_errors_total', help: 'Failed status commits, by reason.', labelNames: ['reason'] as const, registers: [this.registry] });
   readonly leader = new Gauge({ name: 'joch_leader', help: '1 while this replica holds the Lease (always 1 without leader election).', registers: [this.registry] });
+  readonly clusterSynced = new Gauge({
+    name: 'joch_cluster_synced',
+    help: "1 when the cluster's share of the last applied revision is applied, 0 when it failed or the cluster could not be reached (joch.yaml clusters only).",
+    labelNames: ['cluster'] as const,
+    registers: [this.registry],
+  });
+  readonly clusterLastSuccessTime = new Gauge({
+    name: 'joch_cluster_last_successful_apply_timestamp_seconds',
+    help: "When the cluster's share was last applied without error (joch.yaml clusters only).",
+    labelNames: ['cluster'] as const,
+    registers: [this.registry],
+  });
   readonly suspended = new Gauge({ name: 'joch_suspended', help: '1 while applying is suspended.', registers: [this.registry] });
 
   constructor(options: { readonly processMetrics?: boolean } = {}) {

@@ -60,7 +60,7 @@ export const SYNC_FLAGS = {
   'rendered-branch': ['JOCH_SYNC_RENDERED_BRANCH', 'string', 'branch for rendered manifests (default joch/rendered)'],
   'rendered-repo': ['JOCH_SYNC_RENDERED_REPO', 'string', 'repository for rendered manifests (default: the manifest repository)'],
   output: ['JOCH_SYNC_OUTPUT', 'string', 'folder for rendered manifests (target folder)'],
-  'status-branch': ['JOCH_SYNC_STATUS_BRANCH', 'string', 'status branch (default joch/status)'],
+  'status-branch': ['JOCH_SYNC_STATUS_BRANCH', 'string', 'status branch (default joch/status; joch/status-CLUSTER for a shard)'],
   'status-repo': ['JOCH_SYNC_STATUS_REPO', 'string', 'repository for status commits (default: the manifest repository)'],
   'no-status': ['JOCH_SYNC_NO_STATUS', 'boolean', 'write no status commits'],
   'bot-name': ['JOCH_SYNC_BOT_NAME', 'string', 'author name of status commits (default joch-bot)'],
@@ -73,10 +73,15 @@ export const SYNC_FLAGS = {
   'metrics-port': ['JOCH_SYNC_METRICS_PORT', 'port', 'port of /metrics, /healthz and /readyz (may equal the webhook port); off when unset'],
   'bind-address': ['JOCH_SYNC_BIND_ADDRESS', 'string', 'address the HTTP servers listen on (default 0.0.0.0 in a pod, else 127.0.0.1)'],
   'leader-elect': ['JOCH_SYNC_LEADER_ELECT', 'boolean', 'hold a coordination.k8s.io Lease before applying'],
-  'lease-name': ['JOCH_SYNC_LEASE_NAME', 'string', 'Lease name (default joch-sync)'],
+  'lease-name': ['JOCH_SYNC_LEASE_NAME', 'string', 'Lease name (default joch-sync; joch-sync-CLUSTER for a shard)'],
   'lease-namespace': ['JOCH_SYNC_LEASE_NAMESPACE', 'string', 'Lease namespace (default: the pod namespace, else joch-system)'],
   'lease-duration': ['JOCH_SYNC_LEASE_DURATION', 'duration', 'Lease duration (default 15s; renewals every duration/5)'],
   identity: ['JOCH_SYNC_IDENTITY', 'string', 'this replica in the Lease (default: POD_NAME or hostname and pid)'],
+  cluster: [
+    'JOCH_SYNC_CLUSTER',
+    'strings',
+    "only this cluster of joch.yaml's clusters (repeatable): one replica per cluster shards the sync; the Lease and status branch then default to per-shard names",
+  ],
   'inventory-name': ['JOCH_SYNC_INVENTORY_NAME', 'string', 'ApplySet parent Secret (default joch-inventory)'],
   'inventory-namespace': ['JOCH_SYNC_INVENTORY_NAMESPACE', 'string', 'ApplySet parent namespace (default joch-system)'],
   'field-manager': ['JOCH_SYNC_FIELD_MANAGER', 'string', 'server-side apply field manager (default joch)'],
@@ -115,7 +120,7 @@ export const SyncOptionsSchema = z
     'rendered-branch': BranchName.default('joch/rendered'),
     'rendered-repo': Name.optional(),
     output: Name.optional(),
-    'status-branch': BranchName.default('joch/status'),
+    'status-branch': BranchName.optional(),
     'status-repo': Name.optional(),
     'no-status': Bool.default(false),
     'bot-name': Name.default('joch-bot'),
@@ -128,7 +133,8 @@ export const SyncOptionsSchema = z
     'metrics-port': Port.optional(),
     'bind-address': Name.optional(),
     'leader-elect': Bool.default(false),
-    'lease-name': z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a DNS-1123 name').default('joch-sync'),
+    'lease-name': z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a DNS-1123 name').optional(),
+    cluster: z.array(z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a cluster name of joch.yaml (a DNS-1123 label)')).default([]),
     'lease-namespace': z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/).optional(),
     'lease-duration': Duration.default(15_000).pipe(z.number().min(1000, 'must be at least 1s')),
     identity: Name.optional(),
@@ -160,7 +166,26 @@ export const SyncOptionsSchema = z
   })
   .refine((o) => o.target !== 'folder' || o.output !== undefined, { message: 'target folder needs --output DIR', path: ['output'] })
   .refine((o) => o['backoff-max'] >= o['backoff-initial'], { message: 'must not be below --backoff-initial', path: ['backoff-max'] })
-  .refine((o) => o['status-branch'] !== o['rendered-branch'], { message: 'the status and rendered branches must differ', path: ['status-branch'] });
+  .refine((o) => o['status-branch'] !== o['rendered-branch'], { message: 'the status and rendered branches must differ', path: ['status-branch'] })
+  .refine((o) => o.cluster.length === 0 || o.target === undefined || o.target === 'cluster', { message: '--cluster shards a sync to clusters: it goes with --target cluster', path: ['cluster'] })
+  .transform((o) => ({ ...o, 'status-branch': o['status-branch'] ?? shardName('joch/status', o.cluster), 'lease-name': o['lease-name'] ?? shardName('joch-sync', o.cluster) }));
+
+/**
+ * The default name of a shard's Lease and status branch: two replicas of
+ * different shards never contend for one Lease nor rewrite each other's
+ * summary. Without shards, the names of a single reconciler.
+ */
+export function shardName(base: string, clusters: readonly string[]): string {
+  if (clusters.length === 0) return base;
+  const name = `${base}-${[...new Set(clusters)].sort().join('-')}`;
+  return name.length <= 63 ? name : `${name.slice(0, 54)}-${hash8(name)}`;
+}
+
+function hash8(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, '0');
+}
 
 export type SyncOptions = z.infer<typeof SyncOptionsSchema>;
 

@@ -46,7 +46,9 @@ import {
   type SyncPhase,
   type SyncSummary,
 } from './status.js';
-import type { ObjectChange, SyncTarget, TargetResult } from './targets.js';
+import type { ApplyRequest, ObjectChange, SyncTarget, TargetResult } from './targets.js';
+import { PlacedClusterTarget } from './clusters.js';
+import { placeObjects } from '../compile/index.js';
 import { Wakeup } from './wakeup.js';
 import { errorMessage } from '../diagnostics/index.js';
 
@@ -125,6 +127,8 @@ interface Compiled {
   readonly customResources: ReadonlyMap<string, ObjectRef>;
   /** Object `apiVersion/kind/ns/name` -> resource key. */
   readonly owners: ReadonlyMap<string, string>;
+  /** When the revision's joch.yaml maps clusters: which objects go where. */
+  readonly placement: ApplyRequest['placement'];
 }
 
 interface Good {
@@ -166,6 +170,8 @@ export class Reconciler {
   private statusDirty = false;
   private restored = false;
   private lastDrift: SyncSummary['lastDriftCorrection'];
+  /** Per cluster, the last apply's outcome, when the revision placed objects on several. */
+  private clusters: SyncSummary['clusters'];
   /** The revision an unattended replica last saw refused or failed, for `ready`. */
   private lastReport: CycleReport | undefined;
   /** The member watch saw a change: the next cycle is a drift check. */
@@ -369,6 +375,7 @@ export class Reconciler {
       hashes: view?.hashes ?? new Map(),
       customResources: view?.customResources ?? new Map(),
       owners: view?.owners ?? new Map(),
+      placement: placementOf(run),
     };
     return this.compiled;
   }
@@ -444,8 +451,9 @@ export class Reconciler {
     // After a failed apply the retry reads the whole ApplySet: what the failed run saw may be partial.
     const trustLastApply = !driftCheck && !this.wasStandby && this.retry === undefined;
     this.wasStandby = false;
-    const result = await this.options.target.apply({ revision, output, desired: compiled.desired, driftCheck, trustLastApply, reportedOnly });
+    const result = await this.options.target.apply({ revision, output, desired: compiled.desired, driftCheck, trustLastApply, reportedOnly, placement: compiled.placement });
     timings.apply = performance.now() - t;
+    this.recordClusters(result);
     const errors = result.errors.map(fromClusterError);
     const now = this.now();
     if (!result.complete) {
@@ -518,6 +526,17 @@ export class Reconciler {
     };
   }
 
+  /** The per-cluster outcome into the summary and the metrics; cleared by a revision with one cluster. */
+  private recordClusters(result: TargetResult): void {
+    this.clusters = result.clusters?.map((c) => ({ name: c.cluster, phase: c.phase, message: c.message }));
+    const at = this.now();
+    for (const c of result.clusters ?? []) {
+      this.options.metrics?.clusterSynced.set({ cluster: c.cluster }, c.phase === 'Synced' ? 1 : 0);
+      if (c.phase === 'Synced') this.options.metrics?.clusterLastSuccessTime.set({ cluster: c.cluster }, at.getTime() / 1000);
+      else this.options.logger?.error({ cluster: c.cluster, phase: c.phase }, `cluster ${c.cluster}: ${c.message}`);
+    }
+  }
+
   private reportDrift(compiled: Compiled, drifted: readonly ObjectChange[], now: Date): void {
     const names = drifted.map((c) => describeRef(c.ref));
     this.lastDrift = { at: now.toISOString(), revision: compiled.revision, objects: names.slice(0, 50) };
@@ -566,6 +585,7 @@ export class Reconciler {
       suspended: this.suspendedFlag,
       objects: good ? { desired: good.compiled.desired.length } : this.summary?.objects,
       lastDriftCorrection: this.lastDrift,
+      ...(this.clusters ? { clusters: this.clusters } : {}),
       errors,
     };
     if (phase !== 'SourceUnavailable') this.outcome = this.summary;
@@ -652,6 +672,15 @@ export class Reconciler {
     if (!cluster || !changed.length) return;
     const updates = customResourceUpdates(changed, compiled.customResources);
     if (!updates.length) return;
+    // Placed on several clusters: each custom resource's status goes to the clusters that hold it.
+    const target = this.options.target;
+    if (target instanceof PlacedClusterTarget) {
+      const placed = await target.writeResourceStatus(updates, cluster.fieldManager);
+      if (placed.written) {
+        if (placed.errors.length) this.options.logger?.warn({ errors: placed.errors.length, first: placed.errors[0]?.message }, 'some Joch resource statuses were not written');
+        return;
+      }
+    }
     const result = await writeStatus(updates, { kubeconfig: cluster.kubeconfig, ...(cluster.fieldManager ? { fieldManager: cluster.fieldManager } : {}) });
     if (result.errors.length) {
       this.options.logger?.warn({ errors: result.errors.length, first: result.errors[0]?.message }, 'some Joch resource statuses were not written');
@@ -689,6 +718,13 @@ export class Reconciler {
   private async recordEvents(events: readonly JochEvent[]): Promise<void> {
     if (this.options.events && events.length) await this.options.events.record(events);
   }
+}
+
+/** The revision's placement, when its joch.yaml maps clusters. */
+function placementOf(run: SnapshotRun): ApplyRequest['placement'] {
+  const access = run.config.config.clusters;
+  if (!access || !run.output) return undefined;
+  return { placement: placeObjects({ resources: run.set.resources, graphs: run.graphs, output: run.output, config: run.config.config }), access };
 }
 
 /** The parts of a summary read back from the branch that carry over a restart. */

@@ -28,6 +28,7 @@ import type { SyncOptions } from './options.js';
 import { Reconciler } from './reconciler.js';
 import { startSyncServer, type SyncServer } from './server.js';
 import { ClusterTarget, FolderTarget, GitRenderedTarget, type SyncTarget } from './targets.js';
+import { PlacedClusterTarget } from './clusters.js';
 import { errorMessage } from '../diagnostics/index.js';
 
 /** A configuration that cannot run (not a repository, unreadable key, ...): exit code 2. */
@@ -94,7 +95,7 @@ export async function createSyncRuntime(o: SyncOptions, ctx: SyncContext): Promi
   const source = await resolveSource(o, ctx);
   const cacheRoot = await cacheDirFor(o, source, ctx);
   const kubeconfig = loadKubeconfig(o, ctx.env);
-  const targetKind = o.target ?? (kubeconfig ? 'cluster' : 'git');
+  const targetKind = o.target ?? (kubeconfig || o.cluster.length ? 'cluster' : 'git');
   if (targetKind === 'cluster' && !kubeconfig) throw new SyncSetupError('the cluster target needs --kubeconfig, KUBECONFIG or an in-cluster service account');
   if (o['leader-elect'] && !kubeconfig) throw new SyncSetupError('--leader-elect needs a cluster: --kubeconfig or in-cluster config');
   // The target, the Lease and the Events would each refuse it later; say so now, as a setup error.
@@ -121,10 +122,13 @@ export async function createSyncRuntime(o: SyncOptions, ctx: SyncContext): Promi
   const status = o['no-status'] ? undefined : writerFor(o['status-repo'] && absolute(o['status-repo'], ctx.cwd), o['status-branch'], 'status');
   const target: SyncTarget =
     targetKind === 'cluster'
-      ? new ClusterTarget({
+      ? new PlacedClusterTarget({
           kubeconfig: kubeconfig as KubeConfig,
           inventory,
           fieldManager: o['field-manager'],
+          // A shard (--cluster) applies only its clusters; without one, every cluster joch.yaml maps.
+          only: o.cluster,
+          baseDir: ctx.cwd,
           // Not for --once: one cycle, then exit. `reconciler` exists by the time an apply completes.
           onDrift: o.once ? undefined : (event) => reconciler.requestDriftCheck(`${event.type === 'DELETED' ? 'deleted' : 'changed'}: ${event.ref.kind} ${event.ref.namespace ?? ''}/${event.ref.name}`),
         })

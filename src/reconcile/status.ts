@@ -77,6 +77,8 @@ export interface SyncSummary {
   /** Objects of the last applied revision. */
   readonly objects?: { readonly desired: number } | undefined;
   readonly lastDriftCorrection?: { readonly at: string; readonly revision: string; readonly objects: readonly string[] } | undefined;
+  /** Per cluster of joch.yaml `clusters` applied to: whether its share is applied, failed or unreachable. */
+  readonly clusters?: readonly { readonly name: string; readonly phase: 'Synced' | 'Failed' | 'Unreachable'; readonly message: string }[] | undefined;
   readonly errors: readonly StatusError[];
 }
 
@@ -254,6 +256,7 @@ function renderSummary(summary: SyncSummary, statuses: ReadonlyMap<string, Resou
     resources: { total: statuses.size, ...phaseCounts(statuses) },
     ...(summary.objects ? { objects: summary.objects } : {}),
     ...(summary.lastDriftCorrection ? { lastDriftCorrection: summary.lastDriftCorrection } : {}),
+    ...(summary.clusters ? { clusters: Object.fromEntries(summary.clusters.map((c) => [c.name, { phase: c.phase, message: redactText(c.message) }])) } : {}),
     errors: summary.errors.slice(0, MAX_SUMMARY_ERRORS),
     ...(summary.errors.length > MAX_SUMMARY_ERRORS ? { moreErrors: summary.errors.length - MAX_SUMMARY_ERRORS } : {}),
   };

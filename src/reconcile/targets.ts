@@ -21,7 +21,8 @@ import {
   type ObjectRef,
   type Origin,
 } from '../cluster/index.js';
-import { renderFiles, writeFiles, type CompileOutput } from '../compile/index.js';
+import { renderFiles, writeFiles, type CompileOutput, type Placement } from '../compile/index.js';
+import type { ClusterAccess } from '../config/index.js';
 import type { StatusWriter } from '../source/git.js';
 
 export interface ApplyRequest {
@@ -44,6 +45,12 @@ export interface ApplyRequest {
    * as last applied. The drift interval's check reads everything.
    */
   readonly reportedOnly?: boolean | undefined;
+  /**
+   * The revision's placement when its joch.yaml maps clusters: each share
+   * goes to its cluster (src/reconcile/clusters.ts). Rendered targets write
+   * every object, as before.
+   */
+  readonly placement?: { readonly placement: Placement; readonly access: Readonly<Record<string, ClusterAccess>> } | undefined;
 }
 
 export interface ObjectChange {
@@ -65,6 +72,8 @@ export interface TargetResult {
   readonly counters?: ApiCounters | undefined;
   /** One line for logs and the status summary. */
   readonly message: string;
+  /** Per cluster, when the revision placed its objects on several. */
+  readonly clusters?: readonly { readonly cluster: string; readonly phase: 'Synced' | 'Failed' | 'Unreachable'; readonly message: string }[] | undefined;
 }
 
 export interface SyncTarget {
@@ -191,6 +200,11 @@ export class ClusterTarget implements SyncTarget {
   /** The member watch, when one runs (tests, benchmarks). */
   get memberWatch(): MemberWatch | undefined {
     return this.watch?.members;
+  }
+
+  /** The cluster this target applies to. */
+  get kubeconfig(): KubeConfig {
+    return this.options.kubeconfig;
   }
 
   async close(): Promise<void> {

@@ -4,19 +4,46 @@
  * exactly the share its Environments place there, keeps its own ApplySet,
  * and a prune in one leaves the other alone.
  */
-import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { placeObjects, shareOf } from '../../src/compile/index.js';
 import type { KubeObject } from '../../src/cluster/index.js';
 import { runCompile } from '../../src/pipeline/compile.js';
 import { cli, tmpRepo } from '../support/repo.js';
+import { RepoFixture, startGitHttpServer, type GitHttpServer } from '../support/git-http-server.js';
+import { ensureNamespace, getObject, kubeconfigVia } from '../reconcile/support/cluster.js';
+import { show, syncRuntime } from '../reconcile/support/fleet.js';
 import { readLive } from './engine-fixtures.js';
 import { startTestCluster, type TestCluster } from './harness.js';
 import { describeCluster } from './require-cluster.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
+
+/** A port nothing listens on: a cluster that is down. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** joch.yaml of examples/two-clusters with its clusters reached through these kubeconfig files. */
+function twoClusterConfig(staging: string, prod: string): string {
+  const example = readFileSync(path.join(ROOT, 'examples/two-clusters/joch.yaml'), 'utf8');
+  const base = example.replace(/\nclusters:\n( {2}.*\n|\s*#.*\n)*/, '\n').replace(/\ndefaultCluster: .*\n/, '\n');
+  return `${base}clusters:\n  staging-eu: {kubeconfig: ${JSON.stringify(staging)}}\n  prod-eu: {kubeconfig: ${JSON.stringify(prod)}}\ndefaultCluster: staging-eu\n`;
+}
+
+interface SummaryYaml {
+  readonly phase: string;
+  readonly clusters?: Record<string, { readonly phase: string; readonly message: string }>;
+}
 
 interface ApplyJson {
   readonly complete: boolean;
@@ -172,6 +199,108 @@ describeCluster(
       expect(r.code).toBe(2);
       expect(r.stderr).toContain('clusters prod-eu and staging-eu reach the same API server with the same inventory joch-system/joch-inventory');
       expect(await exists(staging().kubeconfig, workload('support', 'support-triage-prod'))).toBe(false);
+    });
+  },
+  { testTimeoutMs: 180_000 },
+);
+
+describeCluster(
+  'joch sync over two clusters',
+  (first) => {
+    let second: TestCluster | undefined;
+    let git: GitHttpServer | undefined;
+    let dir = '';
+    const runtimes: Awaited<ReturnType<typeof syncRuntime>>[] = [];
+    const prod = () => {
+      if (!second) throw new Error('the second cluster did not start');
+      return second;
+    };
+    beforeAll(async () => {
+      dir = mkdtempSync(path.join(tmpdir(), 'joch-multi-sync-'));
+      git = await startGitHttpServer({ root: dir });
+      second = await startTestCluster();
+    }, 120_000);
+    afterEach(async () => {
+      for (const r of runtimes.splice(0)) await r.shutdown(5_000);
+    });
+    afterAll(async () => {
+      await git?.close();
+      await second?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }, 30_000);
+
+    /** A served repository holding examples/two-clusters with these kubeconfig files in joch.yaml. */
+    async function servedRepo(name: string, staging: string, prodKubeconfig: string): Promise<RepoFixture> {
+      const repo = await RepoFixture.create(dir, name);
+      for (const f of readdirSync(path.join(ROOT, 'examples/two-clusters'))) cpSync(path.join(ROOT, 'examples/two-clusters', f), path.join(repo.work, f));
+      await repo.write({ 'joch.yaml': twoClusterConfig(staging, prodKubeconfig) });
+      await repo.commit('two clusters');
+      await repo.push('HEAD:refs/heads/main');
+      return repo;
+    }
+
+    async function start(repo: RepoFixture, flags: Parameters<typeof syncRuntime>[0]) {
+      const runtime = await syncRuntime({ repo: git!.url(repo.name), 'cache-dir': path.join(dir, `cache-${repo.name}-${runtimes.length}`), interval: '1h', target: 'cluster', ...flags }, dir);
+      runtimes.push(runtime);
+      return runtime;
+    }
+
+    it('with one cluster down, applies the other and reports the outage in the status commit and the metrics; then converges both', async () => {
+      const down = await kubeconfigVia(prod(), await closedPort(), dir, 'prod-down.kubeconfig');
+      const repo = await servedRepo('outage.git', first().kubeconfigPath, down);
+      const sync = await start(repo, { kubeconfig: first().kubeconfigPath, 'metrics-port': '0' });
+
+      const r1 = await sync.reconciler.runCycle();
+      expect(r1.result).toBe('failed');
+      expect(r1.errors.map((e) => e.message).join('\n')).toContain('cluster prod-eu:');
+      // Staging got its share all the same.
+      expect(await exists(first().kubeconfig, workload('support', 'support-triage-staging'))).toBe(true);
+      expect(await exists(prod().kubeconfig, workload('support', 'support-triage-prod'))).toBe(false);
+      const summary = parse(await show(repo, 'joch/status:summary.yaml')) as SummaryYaml;
+      expect(summary.phase).toBe('Failed');
+      expect(summary.clusters?.['staging-eu']?.phase).toBe('Synced');
+      expect(summary.clusters?.['prod-eu']?.phase).toBe('Unreachable');
+      const metrics = await sync.metrics.text();
+      expect(metrics).toContain('joch_cluster_synced{cluster="staging-eu"} 1');
+      expect(metrics).toContain('joch_cluster_synced{cluster="prod-eu"} 0');
+
+      // The cluster comes back (its kubeconfig is fixed in Git): the next cycle applies its share, and says so.
+      await repo.commitAndPush({ 'joch.yaml': twoClusterConfig(first().kubeconfigPath, prod().kubeconfigPath) }, 'prod is reachable again');
+      const r2 = await sync.reconciler.runCycle();
+      expect(r2.result, JSON.stringify(r2.errors)).toBe('applied');
+      expect(await exists(prod().kubeconfig, workload('support', 'support-triage-prod'))).toBe(true);
+      expect(await exists(prod().kubeconfig, workload('support', 'support-triage-staging'))).toBe(false);
+      const after = parse(await show(repo, 'joch/status:summary.yaml')) as SummaryYaml;
+      // Progressing: the workloads never become ready without a controller manager; nothing failed.
+      expect(['Synced', 'Progressing']).toContain(after.phase);
+      expect(Object.fromEntries(Object.entries(after.clusters ?? {}).map(([k, v]) => [k, v.phase]))).toEqual({ 'prod-eu': 'Synced', 'staging-eu': 'Synced' });
+      // The status of a custom resource is written in the cluster that holds it.
+      const cr = await getObject(prod().kubeconfig, 'ops.joch.dev/v1alpha1', 'Deployment', 'support', 'support-triage-prod');
+      expect((cr?.status as { phase?: string } | undefined)?.phase).toBeDefined();
+    });
+
+    it('a shard (--cluster) applies only its cluster, under its own Lease and status branch', async () => {
+      const repo = await servedRepo('shard.git', first().kubeconfigPath, prod().kubeconfigPath);
+      const shard = await start(repo, { kubeconfig: prod().kubeconfigPath, cluster: ['prod-eu'], 'leader-elect': true, identity: 'prod-replica' });
+      expect(shard.info.statusBranch).toBe('joch/status-prod-eu');
+      await ensureNamespace(prod().kubeconfig, 'joch-system');
+      shard.leader?.start();
+      await shard.leader?.whenLeading();
+      // A new image for support-triage: the prod shard applies it to prod only.
+      const file = path.join(repo.work, 'support.yaml');
+      writeFileSync(file, readFileSync(file, 'utf8').replace('support-triage:1.4.0', 'support-triage:1.5.0'));
+      await repo.commit('support-triage 1.5.0');
+      await repo.push('HEAD:refs/heads/main');
+      const image = async (kc: KubeConfig) => ((await getObject(kc, 'joch.dev/v1alpha1', 'Agent', 'support', 'support-triage'))?.spec as { framework?: { image?: string } } | undefined)?.framework?.image;
+      const before = await image(first().kubeconfig);
+      const r = await shard.reconciler.runCycle();
+      expect(r.result, JSON.stringify(r.errors)).toBe('applied');
+      expect(await image(prod().kubeconfig)).toBe('ghcr.io/example/support-triage:1.5.0');
+      expect(await image(first().kubeconfig)).toBe(before);
+      const summary = parse(await show(repo, 'joch/status-prod-eu:summary.yaml')) as SummaryYaml;
+      expect(Object.keys(summary.clusters ?? {})).toEqual(['prod-eu']);
+      const lease = await getObject(prod().kubeconfig, 'coordination.k8s.io/v1', 'Lease', 'joch-system', 'joch-sync-prod-eu');
+      expect((lease?.spec as { holderIdentity?: string } | undefined)?.holderIdentity).toBe('prod-replica');
     });
   },
   { testTimeoutMs: 180_000 },
