@@ -215,8 +215,8 @@ function printRefusal(p: Prepared, ctx: CommandContext): void {
   ctx.stderr('joch: nothing was sent to the cluster\n');
 }
 
-function printErrors(errors: readonly ClusterError[], ctx: CommandContext): void {
-  for (const line of summarizeErrors(errors)) ctx.stderr(`${line}\n`);
+function printErrors(errors: readonly ClusterError[], ctx: CommandContext, prefix = ''): void {
+  for (const line of summarizeErrors(errors)) ctx.stderr(`${prefix}${line}\n`);
 }
 
 /** A line that says which cluster the output below is about, when there are several. */
@@ -250,8 +250,8 @@ export async function diff(input: CommandInput, ctx: CommandContext): Promise<nu
     for (const { target, plan } of plans) ctx.stdout(clusterHeading(target, p) + formatPlanText(plan, { showUnchanged: p.opts['show-unchanged'] }));
   }
   let failed = printUnreachable(p, ctx);
-  for (const { plan } of plans) {
-    if (plan.errors.length) printErrors(plan.errors, ctx);
+  for (const { target, plan } of plans) {
+    if (plan.errors.length) printErrors(plan.errors, ctx, target.cluster !== undefined && p.opts.cluster === undefined ? `cluster ${target.cluster}: ` : '');
     failed ||= plan.errors.length > 0;
   }
   if (failed) return 2;
@@ -297,7 +297,7 @@ export async function apply(input: CommandInput, ctx: CommandContext): Promise<n
   else for (const { target, result } of results) ctx.stdout(clusterHeading(target, p) + formatApplyResultText(result, { errors: false }));
   let ok = !printUnreachable(p, ctx);
   for (const { target, result, statusErrors } of results) {
-    const prefix = target.cluster !== undefined && results.length > 1 ? `cluster ${target.cluster}: ` : '';
+    const prefix = target.cluster !== undefined && p.opts.cluster === undefined ? `cluster ${target.cluster}: ` : '';
     for (const line of summarizeErrors([...result.errors, ...statusErrors])) ctx.stderr(`${prefix}${line}\n`);
     ok &&= result.complete && result.errors.length === 0;
   }

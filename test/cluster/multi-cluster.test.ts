@@ -190,6 +190,19 @@ describeCluster(
       rmSync(root, { recursive: true, force: true });
     });
 
+    it('apply with one cluster down: the other gets its share, the outage is reported, the exit code is 1', async () => {
+      const down = await kubeconfigVia(prod(), await closedPort(), tmpRepo().root, 'down.kubeconfig');
+      const root = repoOf('two-clusters', twoClusterConfig(staging().kubeconfigPath, down).replace(/^[\s\S]*?\nclusters:/, 'clusters:'));
+      const file = path.join(root, 'support.yaml');
+      writeFileSync(file, readFileSync(file, 'utf8').replace('support-triage:1.4.0', 'support-triage:1.6.0'));
+      const r = await cli(['apply'], root);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toContain('cluster staging-eu:');
+      expect(r.stderr).toMatch(/cluster prod-eu: .*(unreachable|connect|ECONNREFUSED)/i);
+      const agent = await readLive(staging().kubeconfig, { apiVersion: 'joch.dev/v1alpha1', kind: 'Agent', metadata: { namespace: 'support', name: 'support-triage' } });
+      expect((agent?.['spec'] as { framework?: { image?: string } } | undefined)?.framework?.image).toBe('ghcr.io/example/support-triage:1.6.0');
+    });
+
     it('two cluster names that reach one API server with one inventory are refused before anything is sent', async () => {
       const root = repoOf(
         'two-clusters',
