@@ -166,7 +166,7 @@ export const SyncOptionsSchema = z
   })
   .refine((o) => o.target !== 'folder' || o.output !== undefined, { message: 'target folder needs --output DIR', path: ['output'] })
   .refine((o) => o['backoff-max'] >= o['backoff-initial'], { message: 'must not be below --backoff-initial', path: ['backoff-max'] })
-  .refine((o) => o['status-branch'] !== o['rendered-branch'], { message: 'the status and rendered branches must differ', path: ['status-branch'] })
+  .refine((o) => (o['status-branch'] ?? shardName('joch/status', o.cluster)) !== o['rendered-branch'], { message: 'the status and rendered branches must differ', path: ['status-branch'] })
   .refine((o) => o.cluster.length === 0 || o.target === undefined || o.target === 'cluster', { message: '--cluster shards a sync to clusters: it goes with --target cluster', path: ['cluster'] })
   .transform((o) => ({ ...o, 'status-branch': o['status-branch'] ?? shardName('joch/status', o.cluster), 'lease-name': o['lease-name'] ?? shardName('joch-sync', o.cluster) }));
 

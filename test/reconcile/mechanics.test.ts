@@ -92,6 +92,35 @@ describe('sync options', () => {
   });
 });
 
+describe('sync shards', () => {
+  it('--cluster names the shard: its Lease and status branch default to names of their own', () => {
+    const r = parseSyncOptions({ cluster: ['prod-eu'] }, {});
+    if (!r.ok) throw new Error(r.errors.join('\n'));
+    expect(r.options).toMatchObject({ cluster: ['prod-eu'], 'lease-name': 'joch-sync-prod-eu', 'status-branch': 'joch/status-prod-eu' });
+    const env = parseSyncOptions({}, { JOCH_SYNC_CLUSTER: 'us-east, eu-west' });
+    if (!env.ok) throw new Error(env.errors.join('\n'));
+    expect(env.options).toMatchObject({ cluster: ['us-east', 'eu-west'], 'lease-name': 'joch-sync-eu-west-us-east', 'status-branch': 'joch/status-eu-west-us-east' });
+    // Without shards, and with names given, nothing changes.
+    const plain = parseSyncOptions({}, {});
+    if (!plain.ok) throw new Error(plain.errors.join('\n'));
+    expect(plain.options).toMatchObject({ cluster: [], 'lease-name': 'joch-sync', 'status-branch': 'joch/status' });
+    const named = parseSyncOptions({ cluster: ['prod-eu'], 'lease-name': 'mine', 'status-branch': 'status/prod' }, {});
+    expect(named.ok && named.options).toMatchObject({ 'lease-name': 'mine', 'status-branch': 'status/prod' });
+    // A Lease name stays a DNS name however many clusters a shard has.
+    const many = parseSyncOptions({ cluster: Array.from({ length: 12 }, (_, i) => `cluster-number-${i}`) }, {});
+    expect(many.ok && many.options['lease-name'].length).toBeLessThanOrEqual(63);
+  });
+
+  it('refuses a shard of a rendered target, a cluster name that is not a DNS label, and a default status branch equal to the rendered one', () => {
+    const r = parseSyncOptions({ cluster: ['prod-eu'], target: 'git' }, {});
+    expect(!r.ok && r.errors.join('\n')).toContain('--cluster (JOCH_SYNC_CLUSTER): --cluster shards a sync to clusters: it goes with --target cluster');
+    const bad = parseSyncOptions({ cluster: ['Prod_EU'] }, {});
+    expect(!bad.ok && bad.errors.join('\n')).toContain('--cluster (JOCH_SYNC_CLUSTER): must be a cluster name of joch.yaml');
+    const same = parseSyncOptions({ 'rendered-branch': 'joch/status' }, {});
+    expect(!same.ok && same.errors.join('\n')).toContain('the status and rendered branches must differ');
+  });
+});
+
 describe('GitHub webhook signature and push filter', () => {
   const secret = "It's a Secret to Everybody";
   const body = Buffer.from('Hello, World!');
