@@ -35,7 +35,7 @@ import {
   ClusterAccessError,
 } from '../cluster/index.js';
 import { placeObjects, shareOf, unmappedClusterFindings, type Placement } from '../compile/index.js';
-import { formatDiagnostics, sortDiagnostics, summarize } from '../diagnostics/index.js';
+import { formatDiagnostics, sortDiagnostics, summarize, type Finding } from '../diagnostics/index.js';
 import { findingResolver } from '../pipeline/findings.js';
 import { runCompile, type CompileRun } from '../pipeline/compile.js';
 import { OriginResolver, type CompiledView } from '../pipeline/origins.js';
@@ -158,7 +158,7 @@ function planOptions(opts: Opts, kubeconfig: KubeConfig, inventory: InventoryRef
 }
 
 /** The run with more findings, which refuse it when one is an error. */
-function withFindings(run: CompileRun, findings: Parameters<ReturnType<typeof findingResolver>>[0]): CompileRun {
+function withFindings(run: CompileRun, findings: readonly Finding[]): CompileRun {
   const added = findingResolver(run.validation.set.texts, run.validation.project.config)(findings);
   // The note the validate stage made at the same place says less than the error now.
   const kept = run.diagnostics.filter((d) => !(d.code === 'JOCH005' && added.some((a) => a.code === 'JOCH005' && a.file === d.file && a.line === d.line)));
