@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { AGBOM_FORMATS, renderAgBom } from '../agbom/index.js';
-import { placeObjects, renderFiles, renderStream, selectObjects, shareOf, shareOutput, writeFiles, type ClusterShare, type CompileOutput, type OutputFile } from '../compile/index.js';
+import { labelledForCluster, placeObjects, renderFiles, renderStream, selectObjects, shareOf, shareOutput, writeFiles, type ClusterShare, type CompileOutput, type OutputFile } from '../compile/index.js';
 import { summarize, type Diagnostic } from '../diagnostics/index.js';
 import { buildRunAgBoms } from '../pipeline/agbom.js';
 import { runCompile, type CompileRun } from '../pipeline/compile.js';
@@ -142,8 +142,9 @@ function sharesToWrite(result: CompileRun, cluster: string | undefined): { only?
     return {};
   }
   const placement = placeObjects({ resources: result.validation.set.resources, graphs: result.validation.graphs, output: result.output as CompileOutput, config: loaded.config });
-  if (cluster === undefined) return { perCluster: placement.shares };
-  const share = shareOf(placement, cluster);
+  if (cluster === undefined) return { perCluster: placement.shares.map((s) => labelledForCluster(s, loaded.config)) };
+  const found = shareOf(placement, cluster);
+  const share = found && labelledForCluster(found, loaded.config);
   if (!share) throw new UsageError(`--cluster ${cluster}: no such cluster in joch.yaml clusters (${placement.shares.map((s) => s.cluster).join(', ')}) and no Environment names it`);
   return { only: share };
 }

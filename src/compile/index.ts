@@ -15,6 +15,7 @@ export {
   placeObjects,
   shareOf,
   shareOutput,
+  labelledForCluster,
   environmentCluster,
   unmappedClusters,
   unmappedClusterFindings,

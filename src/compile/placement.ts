@@ -22,6 +22,7 @@
  */
 import type { Config } from '../config/index.js';
 import { finding, type Finding } from '../diagnostics/index.js';
+import { APPLYSET_PART_OF, applySetId } from '../model/applyset.js';
 import type { AgentGraph } from '../model/graph.js';
 import type { Resource } from '../model/resource.js';
 import type { CompiledManifestEntry, CompiledObject, CompileOutput } from './types.js';
@@ -114,6 +115,20 @@ export function shareOf(placement: Placement, cluster: string): ClusterShare | u
 /** The share as a compile output of its own, for writing it to a folder. */
 export function shareOutput<T extends Pick<CompileOutput, 'objects' | 'manifests'>>(output: T, share: ClusterShare): T {
   return { ...output, objects: share.objects, manifests: share.manifests };
+}
+
+/**
+ * The share labelled for the cluster's own inventory when joch.yaml gives it
+ * one (`clusters.NAME.inventory`), so written files say the ApplySet the
+ * apply puts them in; unchanged otherwise.
+ */
+export function labelledForCluster(share: ClusterShare, config: Pick<Config, 'clusters'>): ClusterShare {
+  const inventory = config.clusters?.[share.cluster]?.inventory;
+  if (!inventory) return share;
+  const [namespace = '', name = ''] = inventory.split('/');
+  const id = applySetId({ name, namespace, kind: 'Secret', group: '' });
+  const objects = share.objects.map((o) => ({ ...o, object: { ...o.object, metadata: { ...o.object.metadata, labels: { ...o.object.metadata.labels, [APPLYSET_PART_OF]: id } } } }));
+  return { ...share, objects };
 }
 
 interface Rules {

@@ -10,6 +10,7 @@ import { parseConfigText } from '../../src/config/index.js';
 import { placeObjects, renderStream, shareOf, type ClusterShare } from '../../src/compile/index.js';
 import { runCompile, type CompileRun } from '../../src/pipeline/compile.js';
 import { at, cli, tmpRepo } from '../support/repo.js';
+import { applySetId, defaultApplySetParent } from '../../src/model/applyset.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const TWO_CLUSTERS = path.join(ROOT, 'examples/two-clusters');
@@ -170,6 +171,17 @@ describe('joch compile with clusters', () => {
     expect(r.stdout).not.toContain('-prod\n');
     const run = await compiled(root);
     expect(r.stdout).toBe(renderStream(shareOf(place(run), 'staging-eu')!.objects));
+  });
+
+  it("labels a cluster's share with its own inventory's ApplySet id when joch.yaml gives it one", async () => {
+    const root = copyOf(TWO_CLUSTERS);
+    const config = path.join(root, 'joch.yaml');
+    writeFileSync(config, readFileSync(config, 'utf8').replace('    context: kind-joch-prod\n', '    context: kind-joch-prod\n    inventory: joch-system/prod-inventory\n'));
+    const partOf = (stream: string) => [...new Set([...stream.matchAll(/applyset\.kubernetes\.io\/part-of: (\S+)/g)].map((m) => m[1]))];
+    const prod = await cli(['compile', '--cluster', 'prod-eu', '--stdout'], root);
+    const staging = await cli(['compile', '--cluster', 'staging-eu', '--stdout'], root);
+    expect(partOf(prod.stdout)).toEqual([applySetId({ name: 'prod-inventory', namespace: 'joch-system', kind: 'Secret', group: '' })]);
+    expect(partOf(staging.stdout)).toEqual([applySetId(defaultApplySetParent())]);
   });
 
   it('--cluster that nothing names, or without clusters, is a usage error', async () => {
