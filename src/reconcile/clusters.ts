@@ -16,8 +16,10 @@ import {
   writeStatus,
   type ApiCounters,
   type ClusterError,
+  type ObjectRef,
   type StatusUpdate,
 } from '../cluster/index.js';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { shareOf, shareOutput, type ClusterShare } from '../compile/index.js';
 import type { ClusterAccess } from '../config/index.js';
 import { objectRefKey } from '../pipeline/origins.js';
@@ -91,6 +93,19 @@ export class PlacedClusterTarget extends ClusterTarget {
       errors.push(...result.errors);
     }
     return { written: true, errors };
+  }
+
+  /**
+   * Events grouped by the clusters holding the custom resource they are
+   * about; undefined when no placement was in effect (the caller records
+   * them in its own cluster). A resource in two clusters gets its Event in
+   * both.
+   */
+  eventsByCluster<E extends { readonly object: ObjectRef }>(events: readonly E[]): { readonly kubeconfig: KubeConfig; readonly events: readonly E[] }[] | undefined {
+    if (!this.placed) return undefined;
+    return [...this.members.values()]
+      .map((m) => ({ kubeconfig: m.target.kubeconfig, events: events.filter((e) => m.customResources.has(objectRefKey(e.object))) }))
+      .filter((g) => g.events.length > 0);
   }
 
   override async close(): Promise<void> {

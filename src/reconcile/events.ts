@@ -34,6 +34,11 @@ export class EventRecorder {
     this.api = kubeconfig.makeApiClient(CoreV1Api);
   }
 
+  /** A recorder of the same instance for another cluster, where the objects its Events are about live. */
+  forCluster(kubeconfig: KubeConfig): EventRecorder {
+    return new EventRecorder(kubeconfig, this.instance, this.logger);
+  }
+
   /** Records up to MAX_EVENTS_PER_CYCLE events, a few at a time; says how many were left out. */
   async record(events: readonly JochEvent[]): Promise<void> {
     const kept = events.slice(0, MAX_EVENTS_PER_CYCLE);

@@ -170,6 +170,8 @@ export class Reconciler {
   private statusDirty = false;
   private restored = false;
   private lastDrift: SyncSummary['lastDriftCorrection'];
+  /** Event recorders of the clusters of joch.yaml, by the KubeConfig their target uses. */
+  private readonly clusterRecorders = new WeakMap<KubeConfig, EventRecorder>();
   /** Per cluster, the last apply's outcome, when the revision placed objects on several. */
   private clusters: SyncSummary['clusters'];
   /** The revision an unattended replica last saw refused or failed, for `ready`. */
@@ -716,7 +718,19 @@ export class Reconciler {
   }
 
   private async recordEvents(events: readonly JochEvent[]): Promise<void> {
-    if (this.options.events && events.length) await this.options.events.record(events);
+    const recorder = this.options.events;
+    if (!recorder || !events.length) return;
+    // Placed on several clusters: each Event goes where the resource it is about lives.
+    const target = this.options.target;
+    const groups = target instanceof PlacedClusterTarget ? target.eventsByCluster(events) : undefined;
+    if (!groups) return recorder.record(events);
+    for (const g of groups) await (this.clusterRecorders.get(g.kubeconfig) ?? this.rememberRecorder(g.kubeconfig, recorder)).record(g.events);
+  }
+
+  private rememberRecorder(kubeconfig: KubeConfig, home: EventRecorder): EventRecorder {
+    const r = home.forCluster(kubeconfig);
+    this.clusterRecorders.set(kubeconfig, r);
+    return r;
   }
 }
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import type { KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { placeObjects, shareOf } from '../../src/compile/index.js';
 import type { KubeObject } from '../../src/cluster/index.js';
 import { runCompile } from '../../src/pipeline/compile.js';
@@ -287,9 +287,13 @@ describeCluster(
       // Progressing: the workloads never become ready without a controller manager; nothing failed.
       expect(['Synced', 'Progressing']).toContain(after.phase);
       expect(Object.fromEntries(Object.entries(after.clusters ?? {}).map(([k, v]) => [k, v.phase]))).toEqual({ 'prod-eu': 'Synced', 'staging-eu': 'Synced' });
-      // The status of a custom resource is written in the cluster that holds it.
+      // The status of a custom resource is written in the cluster that holds it, and so are its Events.
       const cr = await getObject(prod().kubeconfig, 'ops.joch.dev/v1alpha1', 'Deployment', 'support', 'support-triage-prod');
       expect((cr?.status as { phase?: string } | undefined)?.phase).toBeDefined();
+      const events = async (kc: KubeConfig) =>
+        (await kc.makeApiClient(CoreV1Api).listNamespacedEvent({ namespace: 'support', fieldSelector: 'involvedObject.name=support-triage-prod' })).items.map((e) => e.reason);
+      expect(await events(prod().kubeconfig)).toContain('Applied');
+      expect(await events(first().kubeconfig)).toEqual([]);
     });
 
     it('a shard (--cluster) applies only its cluster, under its own Lease and status branch', async () => {
