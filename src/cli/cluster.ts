@@ -117,7 +117,8 @@ async function prepare(input: CommandInput, ctx: CommandContext, progress: Progr
     return { opts, run, placement, targets: [], unreachable: [] };
   }
   if (!placement) return { opts, run, placement, targets: [], unreachable: [] };
-  const base = () => loadKubeConfig(opts, ctx);
+  // joch.yaml's `context` entries pick their own context: the file need not name a current one.
+  const base = () => loadKubeConfig(opts, ctx, { requireCurrent: false });
   const targets: Target[] = [];
   const unreachable: ClusterAccessError[] = [];
   for (const cluster of chosen) {
@@ -178,7 +179,11 @@ export function kubeConfigOf(input: CommandInput, ctx: CommandContext): KubeConf
   return loadKubeConfig({ kubeconfig: input.opts.kubeconfig as string | undefined, context: input.opts.context as string | undefined }, ctx);
 }
 
-export function loadKubeConfig(opts: { readonly kubeconfig?: string | undefined; readonly context?: string | undefined }, ctx: CommandContext): KubeConfig {
+export function loadKubeConfig(
+  opts: { readonly kubeconfig?: string | undefined; readonly context?: string | undefined },
+  ctx: CommandContext,
+  { requireCurrent = true }: { readonly requireCurrent?: boolean } = {},
+): KubeConfig {
   const kc = new KubeConfig();
   const files = opts.kubeconfig
     ? [path.resolve(ctx.cwd, opts.kubeconfig)]
@@ -197,7 +202,7 @@ export function loadKubeConfig(opts: { readonly kubeconfig?: string | undefined;
     if (e instanceof UsageError || e instanceof NoClusterError) throw e;
     throw new UsageError(`cannot load the kubeconfig: ${(e as Error).message}`);
   }
-  if (!kc.getCurrentCluster()) throw new NoClusterError('the kubeconfig names no current cluster');
+  if (requireCurrent && !kc.getCurrentCluster()) throw new NoClusterError('the kubeconfig names no current cluster');
   return kc;
 }
 

@@ -203,6 +203,22 @@ describeCluster(
       expect((agent?.['spec'] as { framework?: { image?: string } } | undefined)?.framework?.image).toBe('ghcr.io/example/support-triage:1.6.0');
     });
 
+    it('examples/two-clusters as committed: its contexts come from the kubeconfig in use, which needs no current context', async () => {
+      const entry = (name: string, c: TestCluster) => ({
+        cluster: { name, cluster: { server: c.server, 'certificate-authority-data': Buffer.from(c.caPem).toString('base64') } },
+        user: { name, user: { token: c.adminToken } },
+        context: { name: `kind-joch-${name}`, context: { cluster: name, user: name } },
+      });
+      const both = [entry('staging', staging()), entry('prod', prod())];
+      const file = path.join(tmpRepo().root, 'kubeconfig');
+      writeFileSync(file, JSON.stringify({ apiVersion: 'v1', kind: 'Config', clusters: both.map((b) => b.cluster), users: both.map((b) => b.user), contexts: both.map((b) => b.context) }));
+      const r = await cli(['diff', '--kubeconfig', file, 'examples/two-clusters'], ROOT);
+      expect(r.stderr).toBe('');
+      // The earlier tests left prod without support-digest and staging with another image: both differ.
+      expect(r.code).toBe(1);
+      expect(r.stdout).toMatch(/cluster prod-eu:[\s\S]*support-digest-prod[\s\S]*cluster staging-eu:/);
+    });
+
     it('two cluster names that reach one API server with one inventory are refused before anything is sent', async () => {
       const root = repoOf(
         'two-clusters',
