@@ -127,12 +127,6 @@ export async function checkFiles(files: readonly FileInput[], options: FileCheck
   return results as FileCheck[];
 }
 
-/**
- * Feeds one worker chunks until the queue is empty. Two chunks are in flight
- * so the worker never waits for the main thread. Resolves when the worker
- * has answered everything it was given, or has died (its chunks then go to
- * `retry`).
- */
 /** What the main thread and the workers' handlers share. */
 interface SharedState {
   readonly queue: Chunk[];
@@ -143,6 +137,12 @@ interface SharedState {
   failure: { readonly error: unknown } | undefined;
 }
 
+/**
+ * Feeds one worker chunks until the queue is empty. Two chunks are in flight
+ * so the worker never waits for the main thread. Resolves when the worker
+ * has answered everything it was given, or has died (its chunks then go to
+ * `retry`).
+ */
 function drive(worker: Worker, files: readonly FileInput[], options: FileCheckOptions, shared: SharedState, onChecked: ParallelOptions['onChecked']): Promise<void> {
   const { queue, retry, results } = shared;
   const inFlight = new Map<number, Chunk>();
