@@ -252,8 +252,12 @@ export function checkForWire(file: FileInput, options: FileCheckOptions): WireCh
   return { parsed: { ...parsed, docs }, values: parsed.docs.map((d) => encodeValue(d.value)), documentFindings };
 }
 
-/** The main thread's half: values back, documents classified again (their KindInfo is then the catalog's own). */
-function fromWire(wire: WireCheck, options: FileCheckOptions): FileCheck {
+/**
+ * The main thread's half: values back, documents classified again (their
+ * KindInfo is then the catalog's own). With checkForWire, also the form a
+ * file's check can be stored in and read back from.
+ */
+export function fromWire(wire: WireCheck, options: FileCheckOptions): FileCheck {
   const parsed: ParsedFile = { ...wire.parsed, docs: wire.parsed.docs.map((d, i) => ({ ...d, value: decodeValue(wire.values[i]) })) };
   const load = classifyFile(parsed, options.defaultNamespace);
   // Classification is deterministic, so the counts agree; if they ever did not, check here rather than misattribute findings.

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateFleet } from '../../bench/fleet.js';
 import { DEFAULT_PARSE_LIMITS } from '../../src/manifests/index.js';
-import { checkFile, checkFiles, PARALLEL_MIN_BYTES, threadsFor, type FileCheck, type FileCheckOptions, type FileInput } from '../../src/schema/index.js';
+import { checkFile, checkFiles, checkForWire, fromWire, PARALLEL_MIN_BYTES, threadsFor, type FileCheck, type FileCheckOptions, type FileInput } from '../../src/schema/index.js';
 
 const OPTIONS: FileCheckOptions = { defaultNamespace: 'default', limits: DEFAULT_PARSE_LIMITS, schema: true };
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -114,6 +114,12 @@ describe('checkFiles', () => {
     const bad: FileInput = { path: 'odd/not-bytes.yaml', bytes: { byteLength: 3 } as unknown as Uint8Array };
     await expect(checkFiles([...files.slice(0, 300), bad], OPTIONS, { threads: 2, mainShare: false })).rejects.toThrow(/^odd\/not-bytes\.yaml: /);
   }, 120_000);
+});
+
+describe('the wire form of a file check', () => {
+  it.each(ODD_FILES.map((f) => [f.path, f] as const))('reads back as the check itself (%s)', (_path, file) => {
+    expect(fromWire(structuredClone(checkForWire(file, OPTIONS)), OPTIONS)).toEqual(checkFile(file, OPTIONS));
+  });
 });
 
 describe('threadsFor', () => {
