@@ -14,7 +14,7 @@
  * alias) is cloned instead.
  */
 import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parentPort, Worker, type MessagePort } from 'node:worker_threads';
 import { errorMessage } from '../diagnostics/index.js';
@@ -50,10 +50,17 @@ export interface ParallelOptions {
   readonly onChecked?: ((by: 'main' | 'worker' | 'retry', files: number) => void) | undefined;
 }
 
-/** A request to a worker: check these files. */
+/**
+ * A request to a worker: check these files. Their bytes travel in one
+ * transferred buffer: a file read by Node is often a view of a shared 8 KiB
+ * pool, which a structured clone would copy whole for every file.
+ */
 interface CheckRequest {
   readonly id: number;
-  readonly files: readonly FileInput[];
+  readonly paths: readonly string[];
+  /** Where each file ends in `bytes`. */
+  readonly ends: readonly number[];
+  readonly bytes: Uint8Array<ArrayBuffer>;
   readonly options: FileCheckOptions;
 }
 
@@ -81,13 +88,18 @@ interface Chunk {
 
 /**
  * How many threads a batch of `totalBytes` deserves: JOCH_THREADS when set (1
- * turns workers off), else one per core, but only as many as there is work for.
+ * turns workers off); else one per core that is free, by the load average
+ * (as `make -l` does), and only as many as there is work for. On cores other
+ * processes keep busy, a worker only adds its start-up and the trip of its
+ * results (about half again the CPU time of one thread) and finishes later.
  */
-export function threadsFor(totalBytes: number, env: NodeJS.ProcessEnv = process.env): number {
+export function threadsFor(totalBytes: number, env: NodeJS.ProcessEnv = process.env, load: number = loadavg()[0] ?? 0): number {
   const forced = Number.parseInt(env.JOCH_THREADS ?? '', 10);
   if (Number.isInteger(forced) && forced >= 1) return forced;
   if (totalBytes < PARALLEL_MIN_BYTES) return 1;
-  return Math.max(1, Math.min(availableParallelism(), Math.floor(totalBytes / BYTES_PER_THREAD)));
+  const cores = availableParallelism();
+  const free = Math.max(1, Math.min(cores, Math.floor(cores - load) + 1));
+  return Math.max(1, Math.min(free, Math.floor(totalBytes / BYTES_PER_THREAD)));
 }
 
 /** Checks every file; the results are in the order of `files`. */
@@ -159,8 +171,8 @@ function drive(worker: Worker, files: readonly FileInput[], options: FileCheckOp
       const c = shared.failure ? undefined : queue.shift();
       if (!c) return false;
       inFlight.set(c.id, c);
-      const request: CheckRequest = { id: c.id, files: files.slice(c.start, c.end), options };
-      worker.postMessage(request);
+      const request = packRequest(c.id, files.slice(c.start, c.end), options);
+      worker.postMessage(request, [request.bytes.buffer]);
       return true;
     };
     worker.on('message', (reply: CheckReply) => {
@@ -202,6 +214,22 @@ function checkOnMain(file: FileInput, options: FileCheckOptions): FileCheck {
   } catch (e) {
     throw new Error(`${file.path}: ${errorMessage(e)}`, { cause: e });
   }
+}
+
+function packRequest(id: number, files: readonly FileInput[], options: FileCheckOptions): CheckRequest {
+  const bytes = new Uint8Array(files.reduce((n, f) => n + f.bytes.byteLength, 0));
+  const ends: number[] = [];
+  let at = 0;
+  for (const f of files) {
+    bytes.set(f.bytes, at);
+    at += f.bytes.byteLength;
+    ends.push(at);
+  }
+  return { id, paths: files.map((f) => f.path), ends, bytes, options };
+}
+
+function unpackFiles(request: CheckRequest): FileInput[] {
+  return request.paths.map((path, i) => ({ path, bytes: request.bytes.subarray(request.ends[i - 1] ?? 0, request.ends[i]) }));
 }
 
 /** Contiguous runs of files of about CHUNK_BYTES each, in input order. */
@@ -306,7 +334,7 @@ function jsonExact(v: unknown, seen: Set<object>): boolean {
 export function serveChecks(port: MessagePort | null = parentPort, check: (file: FileInput, options: FileCheckOptions) => WireCheck = checkForWire): void {
   if (!port) throw new Error('serveChecks runs in a worker thread');
   port.on('message', (request: CheckRequest) => {
-    const results = request.files.map((f) => {
+    const results = unpackFiles(request).map((f) => {
       try {
         return check(f, request.options);
       } catch (e) {

@@ -4,7 +4,7 @@
  * the files hold; a worker that fails or dies changes nothing but the time.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateFleet } from '../../bench/fleet.js';
@@ -109,10 +109,13 @@ describe('checkFiles', () => {
     expect(counts).toEqual({ retry: 400 });
   }, 120_000);
 
-  it('reports a file that cannot be checked at all by its path', async () => {
-    // Not bytes at all: the worker fails, then the main thread, which says which file.
+  it('reports a file that cannot be checked at all by its path, on one thread or after a worker failed on it', async () => {
+    // Not bytes at all: checking it throws, and the error names the file.
     const bad: FileInput = { path: 'odd/not-bytes.yaml', bytes: { byteLength: 3 } as unknown as Uint8Array };
-    await expect(checkFiles([...files.slice(0, 300), bad], OPTIONS, { threads: 2, mainShare: false })).rejects.toThrow(/^odd\/not-bytes\.yaml: /);
+    const batch = [...files.slice(0, 300), bad];
+    await expect(checkFiles(batch, OPTIONS, { threads: 1 })).rejects.toThrow(/^odd\/not-bytes\.yaml: /);
+    const failing = workerModule(`serveChecks(undefined, () => { throw new Error('worker bug'); });`);
+    await expect(checkFiles(batch, OPTIONS, { threads: 2, workerUrl: failing, mainShare: false })).rejects.toThrow(/^odd\/not-bytes\.yaml: /);
   }, 120_000);
 });
 
@@ -123,11 +126,23 @@ describe('the wire form of a file check', () => {
 });
 
 describe('threadsFor', () => {
-  it('keeps a small repository on one thread and honours JOCH_THREADS', () => {
-    expect(threadsFor(PARALLEL_MIN_BYTES - 1, {})).toBe(1);
-    expect(threadsFor(100 * PARALLEL_MIN_BYTES, {})).toBeGreaterThanOrEqual(1);
-    expect(threadsFor(10, { JOCH_THREADS: '3' })).toBe(3);
-    expect(threadsFor(100 * PARALLEL_MIN_BYTES, { JOCH_THREADS: '1' })).toBe(1);
-    expect(threadsFor(10, { JOCH_THREADS: 'many' })).toBe(1);
+  const cores = availableParallelism();
+  it('keeps a small repository on one thread', () => {
+    expect(threadsFor(PARALLEL_MIN_BYTES - 1, {}, 0)).toBe(1);
+  });
+
+  it('uses the cores that are free', () => {
+    expect(threadsFor(100 * PARALLEL_MIN_BYTES, {}, 0)).toBe(cores);
+    expect(threadsFor(100 * PARALLEL_MIN_BYTES, {}, cores)).toBe(1);
+    expect(threadsFor(100 * PARALLEL_MIN_BYTES, {}, cores + 5)).toBe(1);
+    // No more threads than there is work for.
+    expect(threadsFor(PARALLEL_MIN_BYTES, {}, 0)).toBe(Math.min(cores, 4));
+  });
+
+  it('honours JOCH_THREADS whatever the load', () => {
+    expect(threadsFor(10, { JOCH_THREADS: '3' }, 0)).toBe(3);
+    expect(threadsFor(10, { JOCH_THREADS: '3' }, 100)).toBe(3);
+    expect(threadsFor(100 * PARALLEL_MIN_BYTES, { JOCH_THREADS: '1' }, 0)).toBe(1);
+    expect(threadsFor(PARALLEL_MIN_BYTES - 1, { JOCH_THREADS: 'many' }, 0)).toBe(1);
   });
 });
