@@ -5,7 +5,7 @@
  * run on the same machine. Figures, not assertions: these machines are shared
  * and noisy, so each measurement is the best of a few runs.
  *
- * Sections: validate, policy, compile, agbom, git, cluster, sync.
+ * Sections: validate, kubeconform, startup, policy, compile, agbom, git, cluster, sync.
  * Options: --sizes 100,1000   --runs 3   --only validate,sync
  */
 import { spawnSync } from 'node:child_process';
@@ -15,6 +15,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateFleet, type FleetStats } from './fleet.js';
 import { naiveValidate } from './reference.js';
+import { benchKubeconform } from './kubeconform.js';
+import { benchStartup } from './startup.js';
 import { benchSync } from './sync.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -116,6 +118,8 @@ const thousand = (ctx: BenchContext) => String(ctx.sizes.includes(1000) ? 1000 :
 /** Stage benchmarks register here; each prints its own table. */
 const SECTIONS: Record<string, Section> = {
   validate: benchValidate,
+  kubeconform: benchKubeconform,
+  startup: benchStartup,
   policy: script('policy', 'policy.ts', (ctx) => [thousand(ctx), '20']),
   compile: script('compile', 'compile.ts', (ctx) => ['--sizes', ctx.sizes.join(','), '--runs', String(ctx.runs)]),
   agbom: script('AgBOM', 'agbom.ts', (ctx) => ['--agents', thousand(ctx), '--runs', String(ctx.runs)]),

@@ -1,6 +1,7 @@
 /**
  * Builds the Action's committed bundle, action/lib/: the entry with every
- * dependency inlined (index.js), and the precompiled schema validators with
+ * dependency inlined (index.js), the worker thread that checks files of a
+ * large repository (worker.js), and the precompiled schema validators with
  * theirs (validators.generated.cjs), so a workflow runs the Action from its
  * checkout with nothing installed. The bundle sits two folders deep, like
  * src/schema and dist/schema, so the `../../schemas/` and `../../package.json`
@@ -21,7 +22,7 @@ import { precompiledSource } from '../schema/precompile.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const BUNDLE_DIR = 'action/lib';
-export const BUNDLE_FILES = ['index.js', 'validators.generated.cjs'] as const;
+export const BUNDLE_FILES = ['index.js', 'worker.js', 'validators.generated.cjs'] as const;
 export const REBUILD_COMMAND = 'npm run build:action';
 
 /** Node 24 is what `runs.using: node24` gives; the syntax target follows it. */
@@ -41,6 +42,19 @@ export async function buildActionBundle(outDir: string): Promise<void> {
     legalComments: 'eof',
     logLevel: 'warning',
     // Bundled CommonJS dependencies call require() for node: built-ins; an ES module has none.
+    banner: { js: "import { createRequire as __jochRequire } from 'node:module';\nconst require = __jochRequire(import.meta.url);" },
+  });
+  // The worker thread of src/schema/parallel.ts, which looks for worker.js beside the module that starts it.
+  await build({
+    absWorkingDir: REPO_ROOT,
+    entryPoints: ['src/schema/worker.ts'],
+    outfile: path.join(outDir, 'worker.js'),
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: TARGET,
+    legalComments: 'eof',
+    logLevel: 'warning',
     banner: { js: "import { createRequire as __jochRequire } from 'node:module';\nconst require = __jochRequire(import.meta.url);" },
   });
   // The registry loads the validators with require() at run time: bundle them

@@ -7,10 +7,10 @@ import type { Resource } from '../model/resource.js';
 import { displayPath, type Snapshot, type SourceFile } from '../source/types.js';
 import { classifyDocument, type ManifestDocument } from './classify.js';
 import { Locator } from './locate.js';
-import { DEFAULT_PARSE_LIMITS, parseFileBytes, type ParseLimits } from './parse.js';
+import { DEFAULT_PARSE_LIMITS, parseFileBytes, type ParsedFile, type ParseLimits } from './parse.js';
 
 export type { ManifestDocument } from './classify.js';
-export { DEFAULT_PARSE_LIMITS, deepNesting, MAX_NESTING_DEPTH, parseFileBytes, parseFileText, type ParseLimits, type ParsedFile } from './parse.js';
+export { DEFAULT_PARSE_LIMITS, deepNesting, MAX_NESTING_DEPTH, parseFileBytes, parseFileText, type ParseLimits, type ParsedDocument, type ParsedFile } from './parse.js';
 export { Locator } from './locate.js';
 export { parseYamlFast } from './yaml-fast.js';
 
@@ -88,8 +88,14 @@ export function loadManifests(snapshot: Snapshot, options: LoadOptions): Manifes
   };
 }
 
-function loadFile(file: string, bytes: Uint8Array, limits: ParseLimits, defaultNamespace: string): FileLoad {
-  const parsed = parseFileBytes(file, bytes, limits);
+/** One file, from bytes to documents, resources and findings. */
+export function loadFile(file: string, bytes: Uint8Array, limits: ParseLimits, defaultNamespace: string): FileLoad {
+  return classifyFile(parseFileBytes(file, bytes, limits), defaultNamespace);
+}
+
+/** A parsed file's documents classified: catalog documents, resources and findings. */
+export function classifyFile(parsed: ParsedFile, defaultNamespace: string): FileLoad {
+  const file = parsed.path;
   const documents: ManifestDocument[] = [];
   const resources: Resource[] = [];
   const findings: Finding[] = [...parsed.findings];

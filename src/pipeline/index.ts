@@ -6,8 +6,8 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig, type LoadedConfig } from '../config/index.js';
 import { finding, sortDiagnostics, summarize, type Diagnostic, type Finding, type Summary } from '../diagnostics/index.js';
-import { loadManifests, type ManifestSet } from '../manifests/index.js';
-import { ALL_CHECKS, validateManifests, type Check, type ValidationResult } from '../schema/index.js';
+import { DEFAULT_PARSE_LIMITS, loadManifests, type ManifestSet } from '../manifests/index.js';
+import { ALL_CHECKS, prepareSnapshot, validateManifests, type Check, type ValidationResult } from '../schema/index.js';
 import { resolveReferences } from '../schema/references.js';
 import { buildAgentGraphs, type AgentGraph } from '../model/graph.js';
 import { evaluatePolicy, type PolicyResult } from '../policy/index.js';
@@ -136,10 +136,19 @@ export async function runValidate(input: ValidateInput): Promise<ValidationRun> 
     namedByUser: project.namedByUser,
   });
   timings.source = performance.now() - start;
-  const set = time('load', () => loadManifests(source.snapshot, { defaultNamespace: config.defaultNamespace, limits: config.limits }));
   const checks: ReadonlySet<PipelineCheck> = input.checks ?? new Set(PIPELINE_CHECKS);
+  // A large repository is parsed and checked file by file on every core first; the two stages then only assemble.
+  const threaded = performance.now();
+  const limits = { ...DEFAULT_PARSE_LIMITS, ...config.limits };
+  const prepared = await prepareSnapshot(source.snapshot, { defaultNamespace: config.defaultNamespace, limits, schema: checks.has('schema') });
+  if (prepared) timings[`files (${prepared.threads} threads, ${prepared.byWorkers} by workers)`] = performance.now() - threaded;
+  const set = time('load', () => loadManifests(source.snapshot, { defaultNamespace: config.defaultNamespace, limits: config.limits, cache: prepared?.files }));
   const validation = time('validate', () =>
-    validateManifests(set, { checks: new Set(ALL_CHECKS.filter((c) => checks.has(c))), defaultNamespace: config.defaultNamespace }),
+    validateManifests(set, {
+      checks: new Set(ALL_CHECKS.filter((c) => checks.has(c))),
+      defaultNamespace: config.defaultNamespace,
+      documentCache: prepared?.documents,
+    }),
   );
   // Policy needs every reference, holes included, even when their findings were not asked for.
   const references =

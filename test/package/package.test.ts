@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateFleet } from '../../bench/fleet.js';
 import { copyOf, dockerIgnore, envOf, execForm, parseDockerfile, type Instruction, type Stage } from './dockerfile.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -196,6 +197,19 @@ describe('a global install of the tarball', () => {
     expect(fromCheckout.code).toBe(0);
     sameTree(path.join(work, 'checkout'), path.join(work, 'installed'));
     expect(listFiles(path.join(work, 'installed')).some((f) => f.startsWith('crds/'))).toBe(true);
+  });
+
+  it('checks files on worker threads, with the output of one thread', () => {
+    const fleet = path.join(tmp, 'threads-fleet');
+    generateFleet(fleet, 30);
+    const joch = path.join(prefix, 'bin', 'joch');
+    const one = run(joch, ['validate', '-o', 'json', '--timings'], { cwd: fleet, env: { ...process.env, JOCH_THREADS: '1' } });
+    const two = run(joch, ['validate', '-o', 'json', '--timings'], { cwd: fleet, env: { ...process.env, JOCH_THREADS: '2' } });
+    // The installed worker module ran: it was given files before the main thread started on its own share.
+    expect(two.stderr).toMatch(/files \(2 threads, [1-9]\d* by workers\)/);
+    expect(two.code).toBe(one.code);
+    expect(two.stdout).toBe(one.stdout);
+    expect(JSON.parse(two.stdout)).toMatchObject({ summary: { errors: 0 } });
   });
 
   it('serves its library entries by package name, with their type declarations', () => {

@@ -1,0 +1,46 @@
+/**
+ * `--only startup`: how long `joch validate` takes on a small repository (the
+ * example fleet), as a multiple of the floor of any Node command, `node -e 0`,
+ * measured in the same run. Pre-commit hooks and editors call a validator on
+ * every save, so this is the figure they feel.
+ */
+import path from 'node:path';
+import { measure, type ProcessMeasurement } from './kubeconform.js';
+import type { BenchContext } from './run.js';
+
+const ROOT = new URL('..', import.meta.url).pathname;
+const BIN = path.join(ROOT, 'bin/joch.js');
+
+export async function benchStartup(ctx: BenchContext): Promise<void> {
+  // Start-up figures are tens of milliseconds: more runs, interleaved, so a busy moment hits all of them alike.
+  const runs = Math.max(ctx.runs, 7);
+  const commands: Record<string, readonly string[]> = {
+    'node -e 0': ['-e', '0'],
+    'joch --version': [BIN, '--version'],
+    'joch validate examples/fleet': [BIN, 'validate', 'examples/fleet'],
+    'joch validate examples/fleet (no compile cache)': [BIN, 'validate', 'examples/fleet'],
+  };
+  const noCache = { ...process.env, NODE_DISABLE_COMPILE_CACHE: '1' };
+  const best = new Map<string, ProcessMeasurement>();
+  for (let i = 0; i < runs; i++) {
+    for (const [name, args] of Object.entries(commands)) {
+      const m = measure(process.execPath, args, 1, name.includes('no compile cache') ? noCache : process.env);
+      const prev = best.get(name);
+      if (!prev || m.seconds < prev.seconds) best.set(name, m);
+    }
+  }
+  const floor = (best.get('node -e 0') as ProcessMeasurement).seconds;
+  ctx.report('## start-up on a small repository (fresh processes)');
+  ctx.report('');
+  ctx.report(`Best of ${runs}, interleaved. The example fleet: 22 files, 79 resources.`);
+  ctx.report('');
+  ctx.report('| command | wall | CPU (user+sys) | peak | / node -e 0 |');
+  ctx.report('|---|---:|---:|---:|---:|');
+  for (const [name, m] of best) {
+    ctx.report(`| ${name} | ${(m.seconds * 1000).toFixed(0)} ms | ${(m.cpu * 1000).toFixed(0)} ms | ${m.peakMiB?.toFixed(0) ?? 'n/a'} MiB | ${(m.seconds / floor).toFixed(1)}x |`);
+  }
+  const validate = (best.get('joch validate examples/fleet') as ProcessMeasurement).seconds;
+  ctx.report('');
+  ctx.report(`**joch validate / node -e 0: ${(validate / floor).toFixed(1)}x** (goal: at most 2.5x).`);
+  ctx.report('');
+}
