@@ -170,6 +170,11 @@ function repositoryErrors(project: Project): Diagnostic[] {
 export async function promote(input: PromoteInput): Promise<PromotionResult> {
   if (input.from === input.to) throw new PromoteUsageError('--from and --to name the same Environment');
   const project = await openProject(input);
+  const repoErrors = repositoryErrors(project);
+  if (repoErrors.length) {
+    const asked = `${input.namespace ? `${input.namespace}/` : ''}${input.agent}`;
+    return { agent: asked, deployment: '', base: project.base, from: input.from, to: input.to, created: false, files: [], message: '', branch: undefined, commit: undefined, tree: undefined, outcome: 'refused', version: undefined, gates: [], diagnostics: repoErrors };
+  }
   const agent = findAgent(project, input.agent, input.namespace);
   const agentName = `${agent.namespace}/${agent.name}`;
   requireEnvironment(project, input.from);
@@ -182,11 +187,8 @@ export async function promote(input: PromoteInput): Promise<PromotionResult> {
   const empty = { agent: agentName, deployment: `${source.namespace}/${targetName}`, base: project.base, from: input.from, to: input.to, created: !target };
   const nothing = { files: [], message: '', branch: undefined, commit: undefined, tree: undefined };
 
-  const repoErrors = repositoryErrors(project);
   const version = versionOf(project.run, agent);
-  if (repoErrors.length || !version) {
-    return { ...empty, ...nothing, outcome: 'refused', version, gates: [], diagnostics: repoErrors };
-  }
+  if (!version) throw new Error(`agent ${agentName} was not compiled`);
 
   // The release gates, judged at the base commit.
   const statusBranch = input.statusBranch ?? DEFAULT_STATUS_BRANCH;

@@ -35,12 +35,17 @@ export function documentIndex(text: string, m: RecordMatch): number {
   return parseAllDocuments(text).findIndex((d) => !('empty' in d) && matches(d, m));
 }
 
-/** The text of one document of a file (with its comments), as a standalone YAML file. */
+/**
+ * The text of one document of a file as it is written there (its comments
+ * included, its `---` left out): restoring it restores those exact bytes.
+ */
 export function documentText(text: string, index: number): string | undefined {
   const docs = parseAllDocuments(text);
   const doc = docs[index];
   if (!doc || 'empty' in doc) return undefined;
-  return stripDocStart(doc.toString({ lineWidth: 0 }));
+  const range = doc.range ?? [0, text.length, text.length];
+  const raw = text.slice(index === 0 ? 0 : range[0], range[2]);
+  return stripDocStart(raw);
 }
 
 function stripDocStart(s: string): string {

@@ -1,0 +1,307 @@
+/**
+ * `joch promote` and `joch rollback` on real Git repositories (made with the
+ * git binary): the commit a promotion writes, each release gate refusing at
+ * its file and line, the target Environment's policy, and a rollback from
+ * the repository's history.
+ */
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { cli, type JsonDiagnostic } from '../support/repo.js';
+
+const FLEET = path.resolve(import.meta.dirname, '../../examples/fleet');
+const ENV = { ...process.env, GIT_AUTHOR_NAME: 'Dev', GIT_AUTHOR_EMAIL: 'dev@example.com', GIT_COMMITTER_NAME: 'Dev', GIT_COMMITTER_EMAIL: 'dev@example.com' };
+
+function git(cwd: string, args: string[], input?: string): string {
+  return execFileSync('git', args, { cwd, env: ENV, encoding: 'utf8', input }).trim();
+}
+
+/** The example fleet as a Git repository of its own, one commit on main. */
+function fleetRepo(): string {
+  const root = realpathSync(mkdtempSync(path.join(tmpdir(), 'joch-promote-')));
+  onTestFinished(() => rmSync(root, { recursive: true, force: true }));
+  cpSync(FLEET, root, { recursive: true });
+  git(root, ['init', '-q', '-b', 'main']);
+  git(root, ['config', 'user.name', 'Dev']);
+  git(root, ['config', 'user.email', 'dev@example.com']);
+  git(root, ['add', '-A']);
+  git(root, ['commit', '-qm', 'fleet']);
+  return root;
+}
+
+function commitAll(root: string, message: string): void {
+  git(root, ['add', '-A']);
+  git(root, ['commit', '-qm', message]);
+}
+
+/** Commits files on a branch without touching the working tree, as the sync loop's status writer does. */
+function commitOnBranch(root: string, branch: string, files: Record<string, string>): void {
+  const index = path.join(mkdtempSync(path.join(tmpdir(), 'joch-index-')), 'index');
+  const env = { ...ENV, GIT_INDEX_FILE: index };
+  const parent = (() => {
+    try {
+      return git(root, ['rev-parse', '--verify', '-q', `refs/heads/${branch}`]);
+    } catch {
+      return undefined;
+    }
+  })();
+  const run = (args: string[], input?: string) => execFileSync('git', args, { cwd: root, env, encoding: 'utf8', input }).trim();
+  if (parent) run(['read-tree', parent]);
+  for (const [p, text] of Object.entries(files)) run(['update-index', '--add', '--cacheinfo', `100644,${run(['hash-object', '-w', '--stdin'], text)},${p}`]);
+  const tree = run(['write-tree']);
+  const commit = run(['commit-tree', tree, ...(parent ? ['-p', parent] : []), '-m', 'eval results [skip ci]']);
+  run(['update-ref', `refs/heads/${branch}`, commit]);
+  rmSync(path.dirname(index), { recursive: true, force: true });
+}
+
+interface Json {
+  outcome: string;
+  version: string;
+  branch?: string;
+  commit?: string;
+  tree?: string;
+  created: boolean;
+  gates: { kind: string; name: string; passed: boolean; evidence: string }[];
+  diagnostics: JsonDiagnostic[];
+  files: { path: string }[];
+  revisions?: { revision: number; commit: string; version?: string }[];
+  compiledVersion?: string;
+}
+
+async function joch(root: string, args: string[]): Promise<{ code: number; json: Json; stdout: string }> {
+  const r = await cli([...args, '-o', 'json'], root);
+  if (r.code === 2) throw new Error(`usage error: ${r.stderr}`);
+  return { code: r.code, json: JSON.parse(r.stdout) as Json, stdout: r.stdout };
+}
+
+const promoteTriage = (root: string, extra: string[] = []) => joch(root, ['promote', 'agent/support-triage', '--from', 'staging', '--to', 'prod', ...extra]);
+
+function lineOf(file: string, needle: string): number {
+  const lines = readFileSync(file, 'utf8').split('\n');
+  const i = lines.findIndex((l) => l.includes(needle));
+  if (i < 0) throw new Error(`${needle} not in ${file}`);
+  return i + 1;
+}
+
+/** Records passing scores for the version on joch/status and commits an Approval record for it. */
+function passGates(root: string, version: string, scores = 'task_success: 0.91\n      cost_per_case: 0.22\n      pii_leakage: 0.0'): void {
+  commitOnBranch(root, 'joch/status', {
+    'evals/support-platform/support-triage-quality.yaml': `results:\n  - version: ${version}\n    scores:\n      ${scores}\n`,
+  });
+  writeFileSync(
+    path.join(root, `support-platform/approval-${version.slice(7, 19)}.yaml`),
+    [
+      'apiVersion: runtime.joch.dev/v1alpha1',
+      'kind: Approval',
+      'metadata:',
+      `  name: promote-support-triage-prod-${version.slice(7, 19)}`,
+      '  namespace: support-platform',
+      '  labels:',
+      '    joch.dev/agent: support-triage',
+      '    joch.dev/environment: prod',
+      '  annotations:',
+      `    joch.dev/version: "${version}"`,
+      'spec:',
+      '  action:',
+      '    type: promotion',
+      '  routing:',
+      '    approvers: [release-manager]',
+      '',
+    ].join('\n'),
+  );
+  commitAll(root, `approve support-triage ${version.slice(7, 19)} for prod`);
+}
+
+function trailers(root: string, rev: string): Record<string, string[]> {
+  const parsed = git(root, ['interpret-trailers', '--parse'], git(root, ['log', '-1', '--format=%B', rev]));
+  const out: Record<string, string[]> = {};
+  for (const line of parsed.split('\n')) {
+    const at = line.indexOf(': ');
+    (out[line.slice(0, at)] ??= []).push(line.slice(at + 2));
+  }
+  return out;
+}
+
+function deploymentDoc(text: string, name: string): Record<string, unknown> {
+  const doc = parseAllDocuments(text)
+    .map((d) => d.toJS() as { metadata: { name: string } })
+    .find((d) => d.metadata.name === name);
+  if (!doc) throw new Error(`no ${name}`);
+  return doc as unknown as Record<string, unknown>;
+}
+
+describe('joch promote', () => {
+  it('refuses when the Eval has no result and no Approval exists, naming each gate at its file and line, and writes nothing', async () => {
+    const root = fleetRepo();
+    const head = git(root, ['rev-parse', 'HEAD']);
+    const { code, json } = await promoteTriage(root);
+    expect(code).toBe(1);
+    expect(json.outcome).toBe('refused');
+    const file = path.join(root, 'support-platform/deployments.yaml');
+    const places = json.diagnostics.map((d) => `${d.code} ${d.file}:${d.line}`);
+    expect(places).toEqual([
+      `JOCH720 support-platform/deployments.yaml:${lineOf(file, 'requiresEval: support-triage-quality')}`,
+      `JOCH722 support-platform/deployments.yaml:${lineOf(file, 'requiresApproval: release-manager')}`,
+    ]);
+    expect(json.diagnostics[0]?.message).toContain('support-platform/support-triage-quality');
+    expect(json.gates.find((g) => g.kind === 'policy')?.passed).toBe(true);
+    expect(git(root, ['branch', '--list', 'joch/promote/*'])).toBe('');
+    expect(git(root, ['rev-parse', 'HEAD'])).toBe(head);
+  });
+
+  it('refuses a recorded result that fails a threshold, pointing at the gate and the threshold', async () => {
+    const root = fleetRepo();
+    const { json: first } = await promoteTriage(root);
+    passGates(root, first.version, 'task_success: 0.70\n      cost_per_case: 0.22\n      pii_leakage: 0.0');
+    const { code, json } = await promoteTriage(root);
+    expect(code).toBe(1);
+    const failing = json.diagnostics.find((d) => d.code === 'JOCH721');
+    expect(failing?.message).toContain('task_success 0.7 fails >= 0.85');
+    expect(failing?.line).toBe(lineOf(path.join(root, 'support-platform/deployments.yaml'), 'requiresEval:'));
+    expect(failing?.related?.map((r) => `${r.file}:${r.line}`)).toEqual([`support-platform/operations.yaml:${lineOf(path.join(root, 'support-platform/operations.yaml'), 'task_success: 0.85')}`]);
+    // The approval is for this version, so only the Eval gate fails.
+    expect(json.diagnostics.map((d) => d.code)).toEqual(['JOCH721']);
+  });
+
+  it('writes the promotion as one commit on a new branch, with the gates as trailers, leaving the working tree alone', async () => {
+    const root = fleetRepo();
+    const { json: first } = await promoteTriage(root);
+    const version = first.version;
+    expect(version).toMatch(/^sha256:[0-9a-f]{64}$/);
+    passGates(root, version);
+    const head = git(root, ['rev-parse', 'HEAD']);
+    const before = readFileSync(path.join(root, 'support-platform/deployments.yaml'), 'utf8');
+
+    const { code, json } = await promoteTriage(root);
+    expect(code).toBe(0);
+    expect(json.outcome).toBe('written');
+    expect(json.branch).toBe(`joch/promote/support-triage-prod-${version.slice(7, 19)}`);
+    expect(json.gates.map((g) => `${g.kind} ${g.name} ${g.passed}`)).toEqual(['eval support-platform/support-triage-quality true', 'approval release-manager true', 'policy prod true']);
+
+    // The user's checkout did not move.
+    expect(git(root, ['rev-parse', 'HEAD'])).toBe(head);
+    expect(git(root, ['status', '--porcelain'])).toBe('');
+    expect(git(root, ['fsck', '--no-progress'])).toBe('');
+
+    const branch = json.branch as string;
+    expect(git(root, ['rev-parse', `${branch}^`])).toBe(head);
+    expect(git(root, ['diff', '--name-only', head, branch])).toBe('support-platform/deployments.yaml');
+    const after = git(root, ['show', `${branch}:support-platform/deployments.yaml`]) + '\n';
+    const prod = deploymentDoc(after, 'support-triage-prod') as { metadata: { annotations: Record<string, string> }; spec: unknown };
+    expect(prod.metadata.annotations).toEqual({ 'joch.dev/version': version, 'joch.dev/promoted-from': 'staging', 'joch.dev/source-revision': head });
+    expect(prod.spec).toEqual((deploymentDoc(before, 'support-triage-prod') as { spec: unknown }).spec);
+    // Only the target document changed: the staging one keeps its bytes.
+    const stagingEnd = before.indexOf('---');
+    expect(after.slice(0, stagingEnd)).toBe(before.slice(0, stagingEnd));
+
+    const t = trailers(root, branch);
+    expect(t['Joch-Promote']).toEqual(['Agent/support-platform/support-triage']);
+    expect(t['Joch-From']).toEqual(['staging']);
+    expect(t['Joch-To']).toEqual(['prod']);
+    expect(t['Joch-Version']).toEqual([version]);
+    expect(t['Joch-Source-Revision']).toEqual([head]);
+    expect(t['Joch-Gate-Eval']?.[0]).toMatch(/^support-platform\/support-triage-quality passed; passed: cost_per_case 0.22 meets < 0.4, pii_leakage 0 meets >= 0, task_success 0.91 meets >= 0.85$/);
+    expect(t['Joch-Gate-Approval']?.[0]).toMatch(/^release-manager passed; Approval support-platform\/promote-support-triage-prod-/);
+    expect(t['Joch-Gate-Policy']?.[0]).toMatch(/^prod passed; allowed: baseline \+ .*platform\/prod-guardrails@/);
+
+    // The branch compiles the agent to the promoted version, and a second run refuses to overwrite it.
+    const again = await joch(root, ['promote', 'agent/support-triage', '--from', 'staging', '--to', 'prod', '--base', branch, '--dry-run', '--branch', 'check']);
+    expect(again.json.version).toBe(version);
+    const clash = await cli(['promote', 'agent/support-triage', '--from', 'staging', '--to', 'prod'], root);
+    expect(clash.code).toBe(2);
+    expect(clash.stderr).toContain(`branch ${branch} exists`);
+  });
+
+  it('is deterministic: the same repository and gates give the same tree, whatever the time', async () => {
+    const root = fleetRepo();
+    const { json: first } = await promoteTriage(root);
+    passGates(root, first.version);
+    const a = await promoteTriage(root, ['--dry-run']);
+    const b = await promoteTriage(root, ['--branch', 'promote-a']);
+    expect(a.json.outcome).toBe('planned');
+    expect(a.json.tree).toBe(b.json.tree);
+    expect(git(root, ['rev-parse', 'promote-a^{tree}'])).toBe(a.json.tree);
+    expect(git(root, ['branch', '--list', 'joch/promote/*'])).toBe('');
+  });
+
+  it("evaluates the target Environment's policies: an agent prod's guardrails deny is refused, with the denial located", async () => {
+    const root = fleetRepo();
+    // market-researcher runs in staging on a Gemini-first route; prod's guardrails deny Google models.
+    const { code, json } = await joch(root, ['promote', 'agent/research/market-researcher', '--from', 'staging', '--to', 'prod']);
+    expect(code).toBe(1);
+    expect(json.created).toBe(true);
+    const policy = json.gates.find((g) => g.kind === 'policy');
+    expect(policy?.passed).toBe(false);
+    const denial = json.diagnostics.find((d) => d.code === 'JOCH811' && d.message.includes('prod-guardrails'));
+    expect(denial, JSON.stringify(json.diagnostics.map((d) => `${d.code} ${d.file}:${d.line} ${d.message}`), null, 1)).toBeDefined();
+    expect(json.diagnostics.some((d) => d.code === 'JOCH723' && d.file === 'research/research.yaml')).toBe(true);
+    expect(git(root, ['branch', '--list', 'joch/promote/*'])).toBe('');
+  });
+
+  it('creates the target Deployment when the agent has none there, without the source gates', async () => {
+    const root = fleetRepo();
+    // Without the Google guardrail, the same promotion goes through and adds a Deployment.
+    const policies = path.join(root, 'platform/policies.yaml');
+    writeFileSync(policies, readFileSync(policies, 'utf8').replace('model.provider: google', 'model.provider: nobody-uses-this'));
+    commitAll(root, 'relax prod guardrails');
+    const { code, json } = await joch(root, ['promote', 'agent/research/market-researcher', '--from', 'staging', '--to', 'prod']);
+    expect(json.diagnostics.map((d) => `${d.code} ${d.file}:${d.line} ${d.message}`)).toEqual([]);
+    expect(code).toBe(0);
+    expect(json.created).toBe(true);
+    const text = git(root, ['show', `${json.branch as string}:research/research.yaml`]);
+    const created = deploymentDoc(text, 'market-researcher-prod') as { spec: { environmentRef: unknown; promotion?: unknown }; metadata: { annotations: Record<string, string> } };
+    expect(created.spec.environmentRef).toEqual({ name: 'prod' });
+    expect(created.metadata.annotations['joch.dev/version']).toBe(json.version);
+  });
+});
+
+describe('joch rollback', () => {
+  it('restores a prior revision of the Deployment and the agent it ran, from the history', async () => {
+    const root = fleetRepo();
+    // Revision 1: the Deployment as first written. Revision 2: version A promoted.
+    const a = (await promoteTriage(root)).json.version;
+    passGates(root, a);
+    const pa = await promoteTriage(root);
+    git(root, ['merge', '-q', '--ff-only', pa.json.branch as string]);
+    const agentFile = path.join(root, 'support-platform/agents/support-triage.yaml');
+    const agentA = readFileSync(agentFile, 'utf8');
+    // A change to the agent, then revision 3: version B promoted.
+    writeFileSync(agentFile, agentA.replace('displayName: Support Triage', 'displayName: Support Triage v2'));
+    commitAll(root, 'support-triage v2');
+    const b = (await promoteTriage(root)).json.version;
+    expect(b).not.toBe(a);
+    passGates(root, b);
+    const pb = await promoteTriage(root);
+    expect(pb.code).toBe(0);
+    git(root, ['merge', '-q', '--ff-only', pb.json.branch as string]);
+    const head = git(root, ['rev-parse', 'HEAD']);
+
+    const { code, json } = await joch(root, ['rollback', 'deployment/support-triage-prod', '--to-version', '2']);
+    expect(code).toBe(0);
+    expect(json.revisions?.map((r) => [r.revision, r.version])).toEqual([
+      [1, undefined],
+      [2, a],
+      [3, b],
+    ]);
+    expect(json.compiledVersion).toBe(a);
+    expect(json.branch).toBe('joch/rollback/support-triage-prod-r2');
+    expect(git(root, ['diff', '--name-only', head, json.branch as string]).split('\n').sort()).toEqual(['support-platform/agents/support-triage.yaml', 'support-platform/deployments.yaml']);
+    expect(git(root, ['show', `${json.branch as string}:support-platform/agents/support-triage.yaml`]) + '\n').toBe(agentA);
+    const restored = deploymentDoc(git(root, ['show', `${json.branch as string}:support-platform/deployments.yaml`]), 'support-triage-prod') as { metadata: { annotations: Record<string, string> } };
+    expect(restored.metadata.annotations['joch.dev/version']).toBe(a);
+    const t = trailers(root, json.branch as string);
+    expect(t['Joch-Rollback']).toEqual(['Deployment/support-platform/support-triage-prod']);
+    expect(t['Joch-From-Revision']).toEqual(['3']);
+    expect(t['Joch-To-Revision']).toEqual(['2']);
+    expect(t['Joch-Version']).toEqual([a]);
+    expect(t['Joch-Compiled-Version']).toEqual([a]);
+    expect(git(root, ['status', '--porcelain'])).toBe('');
+
+    const bad = await cli(['rollback', 'deployment/support-triage-prod', '--to-version', '7'], root);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('has revisions 1 to 3');
+  });
+});
