@@ -256,6 +256,38 @@ describe('joch promote', () => {
     expect(created.spec.environmentRef).toEqual({ name: 'prod' });
     expect(created.metadata.annotations['joch.dev/version']).toBe(json.version);
   });
+
+  it('prints the diff with --dry-run and, once written, the commands to push and open a pull request', async () => {
+    const root = fleetRepo();
+    const { json: first } = await promoteTriage(root);
+    passGates(root, first.version);
+    const dry = await cli(['promote', 'agent/support-triage', '--from', 'staging', '--to', 'prod', '--dry-run'], root);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain('would write: promote support-platform/support-triage from staging to prod');
+    expect(dry.stdout).toContain('--- a/support-platform/deployments.yaml');
+    expect(dry.stdout).toContain(`+    joch.dev/version: ${first.version}`);
+    expect(git(root, ['branch', '--list', 'joch/promote/*'])).toBe('');
+    const done = await cli(['promote', 'agent/support-triage', '--from', 'staging', '--to', 'prod'], root);
+    expect(done.code).toBe(0);
+    const branch = `joch/promote/support-triage-prod-${first.version.slice(7, 19)}`;
+    expect(done.stdout).toContain(`git push origin ${branch}`);
+    expect(git(root, ['branch', '--list', 'joch/promote/*'])).toBe(branch);
+  });
+
+  it('works on a project in a folder of a larger repository, changing only files under it', async () => {
+    const root = realpathSync(mkdtempSync(path.join(tmpdir(), 'joch-promote-')));
+    onTestFinished(() => rmSync(root, { recursive: true, force: true }));
+    cpSync(FLEET, path.join(root, 'agents/fleet'), { recursive: true });
+    writeFileSync(path.join(root, 'README.md'), 'other things\n');
+    git(root, ['init', '-q', '-b', 'main']);
+    commitAll(root, 'monorepo');
+    const project = path.join(root, 'agents/fleet');
+    const r = await cli(['promote', 'agent/research/market-researcher', '--from', 'dev', '--to', 'staging', '-o', 'json', '--branch', 'p'], project);
+    const json = JSON.parse(r.stdout) as Json;
+    expect(json.diagnostics).toEqual([]);
+    expect(r.code).toBe(0);
+    expect(git(root, ['diff', '--name-only', 'main', 'p'])).toBe('agents/fleet/research/research.yaml');
+  });
 });
 
 describe('joch rollback', () => {
