@@ -387,7 +387,8 @@ export async function rollback(input: RollbackInput): Promise<RollbackResult> {
   const { revisions, texts } = await deploymentRevisions(project, deployment);
   const current = revisions.length;
   if (!Number.isInteger(input.toVersion) || input.toVersion < 1 || input.toVersion > current) {
-    throw new PromoteUsageError(`Deployment ${deploymentName} has revisions 1 to ${current}; --to-version ${input.toVersion} is not one of them`);
+    const list = revisions.map((r) => `${r.revision}: ${r.commit.slice(0, 12)}${r.version ? ` version ${shortVersion(r.version)}` : ''}`).join(', ');
+    throw new PromoteUsageError(`Deployment ${deploymentName} has revisions 1 to ${current} (${list}); --to-version ${input.toVersion} is not one of them`);
   }
   if (input.toVersion === current) throw new PromoteUsageError(`Deployment ${deploymentName} is at revision ${current} already`);
   const chosen = revisions[input.toVersion - 1] as DeploymentRevision;

@@ -334,6 +334,7 @@ describe('joch rollback', () => {
 
     const bad = await cli(['rollback', 'deployment/support-triage-prod', '--to-version', '7'], root);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain('has revisions 1 to 3');
+    expect(bad.stderr).toContain(`has revisions 1 to 3 (1: ${git(root, ['rev-list', '--max-parents=0', 'HEAD']).slice(0, 12)}, 2: `);
+    expect(bad.stderr).toContain(`version ${b.slice(7, 19)})`);
   });
 });
