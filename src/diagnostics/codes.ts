@@ -95,6 +95,7 @@ const TABLE: readonly CodeInfo[] = [
   { code: 'JOCH721', name: 'promotion-eval-failing', severity: 'error', summary: "The recorded result of a release gate's Eval for the version being promoted fails the Eval's thresholds.", locked: true },
   { code: 'JOCH722', name: 'promotion-approval-missing', severity: 'error', summary: 'A release gate requires an approval and no Approval record approves this agent, Environment and version.', locked: true },
   { code: 'JOCH723', name: 'promotion-refused', severity: 'error', summary: "The repository with the promotion or rollback applied has errors: the target Environment's policies deny the agent there, or the change is invalid.", locked: true },
+  { code: 'JOCH724', name: 'promotion-not-running', severity: 'error', summary: 'The status branch records that the source Environment does not run the version being promoted (it failed there, is not healthy yet, or runs another version).', locked: true },
 
   // 8xx: Policy resources and their decisions
   { code: 'JOCH800', name: 'policy-evaluation-failed', severity: 'error', summary: 'The policy stage could not complete; every agent is denied (fail closed).', locked: true },

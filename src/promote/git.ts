@@ -104,6 +104,23 @@ async function collect(repo: Repo, tree: string, at: string, out: SourceFile[]):
   }
 }
 
+/**
+ * Paths of the commit's files named `name` in a folder named `folder`, at
+ * any depth, skipping the folders in `skip` (large generated content).
+ */
+export async function findFiles(repo: Repo, commit: string, folder: string, name: string, skip: ReadonlySet<string>): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (tree: string, at: string): Promise<void> => {
+    for (const e of await readTree(repo, tree)) {
+      const p = at ? `${at}/${e.path}` : e.path;
+      if (e.type === 'tree' && !skip.has(e.path)) await walk(e.oid, p);
+      else if (e.type === 'blob' && e.path === name && (at === folder || at.endsWith(`/${folder}`))) out.push(p);
+    }
+  };
+  await walk((await readCommitInfo(repo, commit)).tree, '');
+  return out.sort();
+}
+
 /** One version of a file along the first-parent history, oldest first; consecutive commits with the same blob are one entry. */
 export interface FileVersion {
   /** The first commit (oldest) that has this content. */

@@ -18,6 +18,7 @@ import { evalGateSources, evalResultsPath, judgeApprovalGate, judgeEvalGate } fr
 import {
   blobOid,
   branchExists,
+  findFiles,
   committer,
   createBranch,
   firstParentHistory,
@@ -64,6 +65,8 @@ interface Project {
   /** A diagnostic path (as `Resource.file` shows it) to its path in the repository. */
   readonly gitPath: (file: string) => string;
   readonly defaultNamespace: string;
+  /** The project root inside the repository ('' at its root). */
+  readonly prefix: string;
 }
 
 async function openProject(input: RepositoryInput): Promise<Project> {
@@ -79,7 +82,7 @@ async function openProject(input: RepositoryInput): Promise<Project> {
     const rel = display && file.startsWith(`${display}/`) ? file.slice(display.length + 1) : file;
     return prefix ? `${prefix}/${rel}` : rel;
   };
-  return { repo, base: resolved.commit, snapshot, run, gitPath, defaultNamespace: run.config.config.defaultNamespace };
+  return { repo, base: resolved.commit, snapshot, run, gitPath, defaultNamespace: run.config.config.defaultNamespace, prefix };
 }
 
 /** The same project with some files changed, judged by the whole pipeline again. */
@@ -195,6 +198,9 @@ export async function promote(input: PromoteInput): Promise<PromotionResult> {
   const statusTip = await statusCommit(project.repo, statusBranch);
   const gates: GateResult[] = [];
   const gateFindings: Finding[] = [];
+  const running = await runningGate(project, statusTip, statusBranch, source, agent, version);
+  gates.push(running.gate);
+  if (running.finding) gateFindings.push(running.finding);
   for (const src of evalGateSources(project.run.set.resources, agent, input.to, target)) {
     const judged = judgeEvalGate(src, version, await statusFile(project.repo, statusTip, evalResultsPath(src.eval)), statusBranch);
     gates.push(judged.gate);
@@ -261,6 +267,78 @@ async function promotionChange(
   return { path: file, before, after: appendDocument(before, deploymentForTarget(sourceDoc, targetName, to, annotations)) };
 }
 
+const NOT_CHECKED = 'not checked: ';
+
+/** The phases in which the status branch says a resource's objects run as applied. */
+const RUNNING_PHASES = new Set(['Ready', 'Applied']);
+
+interface StatusRecord {
+  readonly file: string;
+  readonly phase: string;
+  readonly sourceRevision: string | undefined;
+}
+
+/** The source Deployment's entries in the status files (one per cluster where the status is kept per cluster). */
+async function statusRecords(project: Project, tip: string, deployment: Resource): Promise<StatusRecord[]> {
+  const name = `${deployment.namespace ?? '_cluster'}.yaml`;
+  const out: StatusRecord[] = [];
+  for (const file of await findFiles(project.repo, tip, 'resources', name, new Set(['agbom', 'evals']))) {
+    const doc = parseQuietly((await statusFile(project.repo, tip, file)) ?? '');
+    const entry = isRecord(doc) ? doc[`Deployment/${deployment.name}`] : undefined;
+    if (!isRecord(entry)) continue;
+    out.push({ file, phase: typeof entry.phase === 'string' ? entry.phase : 'unknown', sourceRevision: typeof entry.sourceRevision === 'string' ? entry.sourceRevision : undefined });
+  }
+  return out;
+}
+
+/** The agent's version compiled from another commit of the repository. */
+async function versionAt(project: Project, commit: string, agent: Resource): Promise<string | undefined> {
+  if (commit === project.base) return versionOf(project.run, agent);
+  const known = await resolveCommit(project.repo, commit);
+  if (!known) return undefined;
+  const snapshot = await readSnapshot(project.repo, known, project.prefix, project.snapshot.root, project.snapshot.displayPrefix);
+  return versionOf(runSnapshot({ snapshot }), agent);
+}
+
+/**
+ * Freight must be verified upstream: when the status branch records the
+ * source Deployment, it must run there, healthy, at this version. With no
+ * record (no sync loop writes status), the gate says it was not checked.
+ */
+async function runningGate(
+  project: Project,
+  tip: string | undefined,
+  statusBranch: string,
+  source: Resource,
+  agent: Resource,
+  version: string,
+): Promise<{ gate: GateResult; finding?: Finding }> {
+  const env = refName(source.spec.environmentRef) ?? '';
+  const records = tip ? await statusRecords(project, tip, source) : [];
+  if (records.length === 0) return { gate: { kind: 'running', name: env, passed: true, evidence: `${NOT_CHECKED}${statusBranch} has no status of Deployment ${source.namespace}/${source.name}` } };
+  const problems: string[] = [];
+  for (const r of records) {
+    if (!RUNNING_PHASES.has(r.phase)) problems.push(`${r.file}: phase ${r.phase}`);
+    else if (!r.sourceRevision) problems.push(`${r.file}: no source revision`);
+    else {
+      const ran = await versionAt(project, r.sourceRevision, agent);
+      if (ran === undefined) problems.push(`${r.file}: revision ${r.sourceRevision.slice(0, 12)} is not in this repository (fetch it) or does not compile`);
+      else if (ran !== version) problems.push(`${r.file}: runs version ${ran} (from ${r.sourceRevision.slice(0, 12)})`);
+    }
+  }
+  const evidence = records.map((r) => `${r.file} ${r.phase} at ${(r.sourceRevision ?? 'unknown').slice(0, 12)}`).join(', ');
+  if (problems.length === 0) return { gate: { kind: 'running', name: env, passed: true, evidence: `runs in ${env}: ${evidence}` } };
+  return {
+    gate: { kind: 'running', name: env, passed: false, evidence: problems.join('; ') },
+    finding: finding(
+      'JOCH724',
+      `release gate: ${statusBranch} does not show version ${version} running in ${env} for Deployment ${source.namespace}/${source.name}: ${problems.join('; ')}`,
+      { file: source.file, doc: source.doc, path: ['spec', 'environmentRef', 'name'] },
+      { hint: `promote what runs in ${env}, or let it apply and become healthy there first` },
+    ),
+  };
+}
+
 interface MessageFacts {
   readonly agentName: string;
   readonly from: string;
@@ -275,8 +353,10 @@ interface MessageFacts {
 const oneLine = (s: string): string => s.replace(/\s+/g, ' ').trim();
 
 export function gateTrailer(g: GateResult): string {
-  const label = g.kind === 'eval' ? 'Joch-Gate-Eval' : g.kind === 'approval' ? 'Joch-Gate-Approval' : 'Joch-Gate-Policy';
-  return `${label}: ${g.name} ${g.passed ? 'passed' : 'failed'}; ${oneLine(g.evidence)}`;
+  const label = { running: 'Joch-Gate-Running', eval: 'Joch-Gate-Eval', approval: 'Joch-Gate-Approval', policy: 'Joch-Gate-Policy' }[g.kind];
+  const unchecked = g.passed && g.evidence.startsWith(NOT_CHECKED);
+  const verdict = !g.passed ? 'failed' : unchecked ? 'not checked' : 'passed';
+  return `${label}: ${g.name} ${verdict}; ${oneLine(unchecked ? g.evidence.slice(NOT_CHECKED.length) : g.evidence)}`;
 }
 
 function promotionMessage(f: MessageFacts): string {
@@ -285,7 +365,7 @@ function promotionMessage(f: MessageFacts): string {
     '',
     `${f.created ? 'Creates' : 'Updates'} Deployment ${f.deployment} to run agent ${f.agentName}`,
     `at version ${f.version}, the version that runs in ${f.from} at ${f.base.slice(0, 12)}.`,
-    `${f.gates.length} release gate(s) passed.`,
+    `${f.gates.filter((g) => g.passed && !g.evidence.startsWith(NOT_CHECKED)).length} release gate(s) passed.`,
     '',
     `Joch-Promote: Agent/${f.agentName}`,
     `Joch-From: ${f.from}`,

@@ -40,7 +40,7 @@ export interface RollbackInput extends RepositoryInput {
 }
 
 export interface GateResult {
-  readonly kind: 'eval' | 'approval' | 'policy';
+  readonly kind: 'running' | 'eval' | 'approval' | 'policy';
   readonly name: string;
   readonly passed: boolean;
   /** What the verdict rests on: scores against thresholds, the Approval record, the policy verdict. */

@@ -179,7 +179,7 @@ describe('joch promote', () => {
     expect(code).toBe(0);
     expect(json.outcome).toBe('written');
     expect(json.branch).toBe(`joch/promote/support-triage-prod-${version.slice(7, 19)}`);
-    expect(json.gates.map((g) => `${g.kind} ${g.name} ${g.passed}`)).toEqual(['eval support-platform/support-triage-quality true', 'approval release-manager true', 'policy prod true']);
+    expect(json.gates.map((g) => `${g.kind} ${g.name} ${g.passed}`)).toEqual(['running staging true', 'eval support-platform/support-triage-quality true', 'approval release-manager true', 'policy prod true']);
 
     // The user's checkout did not move.
     expect(git(root, ['rev-parse', 'HEAD'])).toBe(head);
@@ -206,6 +206,8 @@ describe('joch promote', () => {
     expect(t['Joch-Gate-Eval']?.[0]).toMatch(/^support-platform\/support-triage-quality passed; passed: cost_per_case 0.22 meets < 0.4, pii_leakage 0 meets >= 0, task_success 0.91 meets >= 0.85$/);
     expect(t['Joch-Gate-Approval']?.[0]).toMatch(/^release-manager passed; Approval support-platform\/promote-support-triage-prod-/);
     expect(t['Joch-Gate-Policy']?.[0]).toMatch(/^prod passed; allowed: baseline \+ .*platform\/prod-guardrails@/);
+    // No sync loop wrote status here: the upstream check says it did not run.
+    expect(t['Joch-Gate-Running']).toEqual(['staging not checked; joch/status has no status of Deployment support-platform/support-triage-staging']);
 
     // The branch compiles the agent to the promoted version, and a second run refuses to overwrite it.
     const again = await joch(root, ['promote', 'agent/support-triage', '--from', 'staging', '--to', 'prod', '--base', branch, '--dry-run', '--branch', 'check']);
@@ -287,6 +289,41 @@ describe('joch promote', () => {
     expect(json.diagnostics).toEqual([]);
     expect(r.code).toBe(0);
     expect(git(root, ['diff', '--name-only', 'main', 'p'])).toBe('agents/fleet/research/research.yaml');
+  });
+
+  it('checks on the status branch that the version runs in the source Environment: failed there or another version refuses', async () => {
+    const root = fleetRepo();
+    const first = git(root, ['rev-parse', 'HEAD']);
+    const agentFile = path.join(root, 'support-platform/agents/support-triage.yaml');
+    writeFileSync(agentFile, readFileSync(agentFile, 'utf8').replace('displayName: Support Triage', 'displayName: Support Triage v2'));
+    commitAll(root, 'support-triage v2');
+    const version = (await promoteTriage(root)).json.version;
+    passGates(root, version);
+    const head = git(root, ['rev-parse', 'HEAD']);
+    const status = (phase: string, revision: string) =>
+      commitOnBranch(root, 'joch/status', { 'resources/support-platform.yaml': `Deployment/support-triage-staging:\n  file: support-platform/deployments.yaml\n  phase: ${phase}\n  sourceRevision: ${revision}\n` });
+    const deployments = path.join(root, 'support-platform/deployments.yaml');
+    const stagingEnv = `support-platform/deployments.yaml:${lineOf(deployments, 'name: staging')}`;
+
+    status('Failed', head);
+    let r = await promoteTriage(root, ['--dry-run']);
+    expect(r.code).toBe(1);
+    expect(r.json.diagnostics.map((d) => `${d.code} ${d.file}:${d.line}`)).toEqual([`JOCH724 ${stagingEnv}`]);
+    expect(r.json.diagnostics[0]?.message).toContain('resources/support-platform.yaml: phase Failed');
+
+    // Staging still runs the version compiled from the first commit.
+    status('Ready', first);
+    r = await promoteTriage(root, ['--dry-run']);
+    expect(r.code).toBe(1);
+    const ran = /runs version (sha256:[0-9a-f]{64}) \(from ([0-9a-f]{12})\)/.exec(r.json.diagnostics[0]?.message ?? '');
+    expect(ran?.[2]).toBe(first.slice(0, 12));
+    expect(ran?.[1]).not.toBe(version);
+
+    status('Ready', head);
+    r = await promoteTriage(root, ['--dry-run']);
+    expect(r.json.diagnostics).toEqual([]);
+    expect(r.code).toBe(0);
+    expect(r.json.gates[0]).toEqual({ kind: 'running', name: 'staging', passed: true, evidence: `runs in staging: resources/support-platform.yaml Ready at ${head.slice(0, 12)}` });
   });
 });
 
