@@ -19,9 +19,10 @@ export async function run(input: CommandInput, ctx: CommandContext): Promise<num
       namespace: (input.opts.namespace as string | undefined) ?? target.namespace,
       environment: input.opts.env as string | undefined,
       toVersion: Number(raw),
+      statusBranch: input.opts['status-branch'] as string | undefined,
     }),
   );
-  const history = result.revisions.map((r) => `  ${r.revision === result.restored ? '->' : '  '} ${r.revision} ${r.commit.slice(0, 12)} ${r.version ?? '(no version)'} ${r.subject}`);
+  const history = result.revisions.map((r) => `  ${r.revision === result.restored ? '->' : '  '} ${r.revision} ${r.commit.slice(0, 12)} ${r.version ?? '(no version)'}${r.ran === undefined ? '' : r.ran ? ' ran' : ' (never recorded running)'} ${r.subject}`);
   if ((input.opts.output ?? 'text') === 'text') ctx.stdout(`revisions of Deployment ${result.deployment}:\n${history.join('\n')}\n`);
   const note = result.version && result.compiledVersion && result.version !== result.compiledVersion ? `; the agent now compiles to ${result.compiledVersion}, not ${result.version}: records it reaches changed since` : '';
   return printChange(result, `roll back ${result.deployment} to revision ${result.restored ?? '?'}${note}`, input, ctx);

@@ -121,6 +121,17 @@ export async function findFiles(repo: Repo, commit: string, folder: string, name
   return out.sort();
 }
 
+/** The first-parent history of a branch, newest first, at most `limit` commits. */
+export async function firstParents(repo: Repo, head: string, limit: number): Promise<string[]> {
+  const out: string[] = [];
+  let oid: string | undefined = head;
+  while (oid && out.length < limit) {
+    out.push(oid);
+    oid = (await readCommitInfo(repo, oid)).parent;
+  }
+  return out;
+}
+
 /** One version of a file along the first-parent history, oldest first; consecutive commits with the same blob are one entry. */
 export interface FileVersion {
   /** The first commit (oldest) that has this content. */

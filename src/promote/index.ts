@@ -19,6 +19,7 @@ import {
   blobOid,
   branchExists,
   findFiles,
+  firstParents,
   committer,
   createBranch,
   firstParentHistory,
@@ -417,9 +418,49 @@ async function deploymentRevisions(project: Project, deployment: Resource): Prom
   for (const f of found) {
     if (texts.length && texts[texts.length - 1] === f.text) continue;
     texts.push(f.text);
-    revisions.push({ revision: revisions.length + 1, commit: f.commit, subject: f.subject, version: annotationIn(f.text, ANNOTATION.version) });
+    revisions.push({ revision: revisions.length + 1, commit: f.commit, subject: f.subject, version: annotationIn(f.text, ANNOTATION.version), ran: undefined });
   }
   return { revisions, texts };
+}
+
+/** How many status commits a rollback reads back: months of a busy loop, and a bound on the work. */
+const MAX_STATUS_HISTORY = 500;
+
+/**
+ * Which revisions the status branch records as having run: every status
+ * commit's record of the Deployment (Ready or Applied) names the source
+ * revision applied; the Deployment's document at that revision says which
+ * of its revisions that was.
+ */
+async function markRan(project: Project, tip: string | undefined, deployment: Resource, revisions: readonly DeploymentRevision[], texts: readonly string[]): Promise<DeploymentRevision[]> {
+  if (!tip) return [...revisions];
+  const ns = `${deployment.namespace ?? '_cluster'}.yaml`;
+  const paths = await findFiles(project.repo, tip, 'resources', ns, new Set(['agbom', 'evals']));
+  const applied = new Set<string>();
+  const seenBlobs = new Set<string>();
+  for (const commit of await firstParents(project.repo, tip, MAX_STATUS_HISTORY)) {
+    for (const p of paths) {
+      const blob = await blobOid(project.repo, commit, p);
+      if (!blob || seenBlobs.has(blob)) continue;
+      seenBlobs.add(blob);
+      const doc = parseQuietly(await readBlobText(project.repo, blob));
+      const entry = isRecord(doc) ? doc[`Deployment/${deployment.name}`] : undefined;
+      if (isRecord(entry) && typeof entry.phase === 'string' && RUNNING_PHASES.has(entry.phase) && typeof entry.sourceRevision === 'string') applied.add(entry.sourceRevision);
+    }
+  }
+  if (seenBlobs.size === 0) return [...revisions];
+  const ran = new Set<number>();
+  const file = project.gitPath(deployment.file);
+  const match = { kind: 'Deployment', name: deployment.name, namespace: deployment.namespace, defaultNamespace: project.defaultNamespace };
+  for (const commit of applied) {
+    const blob = (await resolveCommit(project.repo, commit)) ? await blobOid(project.repo, commit, file) : undefined;
+    if (!blob) continue;
+    const text = await readBlobText(project.repo, blob);
+    const index = documentIndex(text, match);
+    const at = index >= 0 ? texts.lastIndexOf(documentText(text, index) ?? '') : -1;
+    if (at >= 0) ran.add(at);
+  }
+  return revisions.map((r, i) => ({ ...r, ran: ran.has(i) }));
 }
 
 function annotationIn(docText: string, key: string): string | undefined {
@@ -464,7 +505,10 @@ export async function rollback(input: RollbackInput): Promise<RollbackResult> {
   }
   const agentName = `${agent.namespace}/${agent.name}`;
   const deploymentName = `${deployment.namespace}/${deployment.name}`;
-  const { revisions, texts } = await deploymentRevisions(project, deployment);
+  const history = await deploymentRevisions(project, deployment);
+  const statusBranch = input.statusBranch ?? DEFAULT_STATUS_BRANCH;
+  const revisions = await markRan(project, await statusCommit(project.repo, statusBranch), deployment, history.revisions, history.texts);
+  const texts = history.texts;
   const current = revisions.length;
   if (!Number.isInteger(input.toVersion) || input.toVersion < 1 || input.toVersion > current) {
     const list = revisions.map((r) => `${r.revision}: ${r.commit.slice(0, 12)}${r.version ? ` version ${shortVersion(r.version)}` : ''}`).join(', ');
@@ -519,6 +563,7 @@ export async function rollback(input: RollbackInput): Promise<RollbackResult> {
     `Joch-From-Revision: ${current}`,
     `Joch-To-Revision: ${input.toVersion}`,
     `Joch-Revision-Commit: ${chosen.commit}`,
+    `Joch-Revision-Ran: ${chosen.ran === undefined ? `unknown; ${statusBranch} records nothing of this Deployment` : chosen.ran ? `yes; recorded on ${statusBranch}` : `no record on ${statusBranch}`}`,
     ...(chosen.version ? [`Joch-Version: ${chosen.version}`] : []),
     ...(compiledVersion ? [`Joch-Compiled-Version: ${compiledVersion}`] : []),
     gateTrailer(policy),

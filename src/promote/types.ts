@@ -37,6 +37,8 @@ export interface RollbackInput extends RepositoryInput {
   readonly environment?: string | undefined;
   /** The Deployment revision to restore (1 is the oldest). */
   readonly toVersion: number;
+  /** The branch whose history records what ran: default joch/status (local, else origin's). */
+  readonly statusBranch?: string | undefined;
 }
 
 export interface GateResult {
@@ -61,6 +63,8 @@ export interface DeploymentRevision {
   readonly subject: string;
   /** The version it pinned (joch.dev/version), when it was promoted. */
   readonly version: string | undefined;
+  /** Whether the status branch records it applied (Ready or Applied); undefined when the branch records nothing of this Deployment. */
+  readonly ran: boolean | undefined;
 }
 
 export interface ChangeResult {

@@ -67,7 +67,7 @@ interface Json {
   gates: { kind: string; name: string; passed: boolean; evidence: string }[];
   diagnostics: JsonDiagnostic[];
   files: { path: string }[];
-  revisions?: { revision: number; commit: string; version?: string }[];
+  revisions?: { revision: number; commit: string; version?: string; ran?: boolean }[];
   compiledVersion?: string;
 }
 
@@ -335,6 +335,10 @@ describe('joch rollback', () => {
     passGates(root, a);
     const pa = await promoteTriage(root);
     git(root, ['merge', '-q', '--ff-only', pa.json.branch as string]);
+    const runningA = git(root, ['rev-parse', 'HEAD']);
+    const prodStatus = (revision: string) =>
+      commitOnBranch(root, 'joch/status', { 'resources/support-platform.yaml': `Deployment/support-triage-prod:\n  phase: Ready\n  sourceRevision: ${revision}\n` });
+    prodStatus(runningA);
     const agentFile = path.join(root, 'support-platform/agents/support-triage.yaml');
     const agentA = readFileSync(agentFile, 'utf8');
     // A change to the agent, then revision 3: version B promoted.
@@ -347,13 +351,15 @@ describe('joch rollback', () => {
     expect(pb.code).toBe(0);
     git(root, ['merge', '-q', '--ff-only', pb.json.branch as string]);
     const head = git(root, ['rev-parse', 'HEAD']);
+    prodStatus(head);
 
     const { code, json } = await joch(root, ['rollback', 'deployment/support-triage-prod', '--to-version', '2']);
     expect(code).toBe(0);
-    expect(json.revisions?.map((r) => [r.revision, r.version])).toEqual([
-      [1, undefined],
-      [2, a],
-      [3, b],
+    // The status branch's history says which revisions ran: the first was never applied by the loop.
+    expect(json.revisions?.map((r) => [r.revision, r.version, r.ran])).toEqual([
+      [1, undefined, false],
+      [2, a, true],
+      [3, b, true],
     ]);
     expect(json.compiledVersion).toBe(a);
     expect(json.branch).toBe('joch/rollback/support-triage-prod-r2');
@@ -367,6 +373,7 @@ describe('joch rollback', () => {
     expect(t['Joch-To-Revision']).toEqual(['2']);
     expect(t['Joch-Version']).toEqual([a]);
     expect(t['Joch-Compiled-Version']).toEqual([a]);
+    expect(t['Joch-Revision-Ran']).toEqual(['yes; recorded on joch/status']);
     expect(git(root, ['status', '--porcelain'])).toBe('');
 
     const bad = await cli(['rollback', 'deployment/support-triage-prod', '--to-version', '7'], root);

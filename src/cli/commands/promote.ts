@@ -41,6 +41,7 @@ export const defineRollback: DefineCommand = (cmd, wire) => {
   cmd.addOption(new Option('--env <environment>', 'with agent/NAME: the Environment whose Deployment is rolled back'));
   for (const o of changeOptions()) cmd.addOption(o);
   cmd
+    .addOption(new Option('--status-branch <branch>', 'the branch whose history records which revisions ran (local, else origin/BRANCH)').default('joch/status'))
     .addOption(outputOption(FORMATS, 'text'))
     .addOption(configOption())
     .addHelpText(
