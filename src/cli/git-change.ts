@@ -73,7 +73,8 @@ export function fileDiff(f: FileChange): string {
 
 /** The result without file contents, for -o json|yaml. */
 export function machineResult(result: ChangeResult): unknown {
-  return { ...result, files: result.files.map((f) => ({ path: f.path, created: f.before === undefined })) };
+  const { texts: _texts, ...rest } = result;
+  return { ...rest, files: result.files.map((f) => ({ path: f.path, created: f.before === undefined })) };
 }
 
 export function printChange(result: ChangeResult, headline: string, input: CommandInput, ctx: CommandContext): number {
@@ -84,7 +85,7 @@ export function printChange(result: ChangeResult, headline: string, input: Comma
   }
   if (result.diagnostics.length) {
     const summary = summarize(result.diagnostics, result.files.length, 0);
-    ctx.stdout(renderFindings('text', result.diagnostics, summary, { color: useColor(input.opts, ctx), toolVersion: version() }));
+    ctx.stdout(renderFindings('text', result.diagnostics, summary, { color: useColor(input.opts, ctx), toolVersion: version(), sourceText: (file) => result.texts.get(file) }));
   }
   const lines: string[] = [];
   lines.push(`${result.outcome === 'refused' ? 'refused' : result.outcome === 'planned' ? 'would write' : 'wrote'}: ${headline}`);

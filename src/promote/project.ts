@@ -139,6 +139,16 @@ export function resolveAt(project: Project, findings: readonly Finding[]): Diagn
   return findingResolver(project.run.set.texts, project.run.config)(findings);
 }
 
+/**
+ * The texts the diagnostics point into, for code frames: the base commit's,
+ * and those only the changed tree has. Gates are located at the base.
+ */
+export function diagnosticTexts(project: Project, after?: SnapshotRun): ReadonlyMap<string, string> {
+  const texts = new Map(after?.set.texts ?? []);
+  for (const [file, text] of project.run.set.texts) texts.set(file, text);
+  return texts;
+}
+
 /** A change is made only on a repository that is valid as it is. */
 export function repositoryErrors(project: Project): Diagnostic[] {
   return project.run.diagnostics.filter((d) => d.severity === 'error');

@@ -33,6 +33,7 @@ import {
   statusCommit,
   statusFile,
   versionOf,
+  diagnosticTexts,
   type Project,
 } from './project.js';
 import { PromoteUsageError, type FileChange, type GateResult, type PromoteInput, type PromotionResult } from './types.js';
@@ -47,7 +48,7 @@ export async function promote(input: PromoteInput): Promise<PromotionResult> {
   const repoErrors = repositoryErrors(project);
   if (repoErrors.length) {
     const asked = `${input.namespace ? `${input.namespace}/` : ''}${input.agent}`;
-    return { agent: asked, deployment: '', base: project.base, from: input.from, to: input.to, created: false, files: [], message: '', branch: undefined, commit: undefined, tree: undefined, outcome: 'refused', version: undefined, gates: [], diagnostics: repoErrors };
+    return { agent: asked, deployment: '', base: project.base, from: input.from, to: input.to, created: false, files: [], message: '', branch: undefined, commit: undefined, tree: undefined, outcome: 'refused', version: undefined, gates: [], diagnostics: repoErrors, texts: diagnosticTexts(project) };
   }
   const agent = findAgent(project, input.agent, input.namespace);
   const agentName = `${agent.namespace}/${agent.name}`;
@@ -64,25 +65,8 @@ export async function promote(input: PromoteInput): Promise<PromotionResult> {
   const version = versionOf(project.run, agent);
   if (!version) throw new Error(`agent ${agentName} was not compiled`);
 
-  // The release gates, judged at the base commit.
   const statusBranch = input.statusBranch ?? DEFAULT_STATUS_BRANCH;
-  const statusTip = await statusCommit(project.repo, statusBranch);
-  const gates: GateResult[] = [];
-  const gateFindings: Finding[] = [];
-  const running = await runningGate(project, statusTip, statusBranch, source, agent, version);
-  gates.push(running.gate);
-  if (running.finding) gateFindings.push(running.finding);
-  for (const src of evalGateSources(project.run.set.resources, agent, input.to, target)) {
-    const judged = judgeEvalGate(src, version, await statusFile(project.repo, statusTip, evalResultsPath(src.eval)), statusBranch);
-    gates.push(judged.gate);
-    if (judged.finding) gateFindings.push(judged.finding);
-  }
-  const approver = target && isRecord(target.spec.promotion) ? target.spec.promotion.requiresApproval : undefined;
-  if (target && typeof approver === 'string') {
-    const judged = judgeApprovalGate(project.run.set.resources, agent, target, input.to, version, approver);
-    gates.push(judged.gate);
-    if (judged.finding) gateFindings.push(judged.finding);
-  }
+  const { gates, findings: gateFindings } = await releaseGates(project, { statusBranch, source, target, agent, to: input.to, version });
 
   // The change, and the target Environment's verdict on it.
   const annotations = { [ANNOTATION.version]: version, [ANNOTATION.promotedFrom]: input.from, [ANNOTATION.sourceRevision]: project.base };
@@ -102,12 +86,34 @@ export async function promote(input: PromoteInput): Promise<PromotionResult> {
   }
   const files = [change];
   if (gates.some((g) => !g.passed)) {
-    return { ...empty, ...nothing, files, outcome: 'refused', version, gates, diagnostics: sortDiagnostics(diagnostics) };
+    return { ...empty, ...nothing, files, outcome: 'refused', version, gates, diagnostics: sortDiagnostics(diagnostics), texts: diagnosticTexts(project, after) };
   }
-  const message = promotionMessage({ agentName, from: input.from, to: input.to, version, base: project.base, deployment: `${source.namespace}/${targetName}`, created: !target, gates });
+  const workerImage = isRecord(source.spec.runtime) && typeof source.spec.runtime.workerImage === 'string' ? source.spec.runtime.workerImage : undefined;
+  const message = promotionMessage({ agentName, from: input.from, to: input.to, version, workerImage, base: project.base, deployment: `${source.namespace}/${targetName}`, created: !target, gates });
   const branch = input.branch ?? `joch/promote/${agent.name}-${input.to}-${shortVersion(version)}`;
   const written = await commitChange(project, input, branch, files, message);
-  return { ...empty, ...written, files, message, version, gates, diagnostics: sortDiagnostics(diagnostics) };
+  return { ...empty, ...written, files, message, version, gates, diagnostics: sortDiagnostics(diagnostics), texts: diagnosticTexts(project, after) };
+}
+
+interface GateContext {
+  readonly statusBranch: string;
+  readonly source: Resource;
+  readonly target: Resource | undefined;
+  readonly agent: Resource;
+  readonly to: string;
+  readonly version: string;
+}
+
+/** The gates judged at the base commit: the version runs upstream, its Evals pass, it is approved. */
+async function releaseGates(project: Project, c: GateContext): Promise<{ gates: GateResult[]; findings: Finding[] }> {
+  const tip = await statusCommit(project.repo, c.statusBranch);
+  const judged: { gate: GateResult; finding?: Finding }[] = [await runningGate(project, tip, c.statusBranch, c.source, c.agent, c.version)];
+  for (const src of evalGateSources(project.run.set.resources, c.agent, c.to, c.target)) {
+    judged.push(judgeEvalGate(src, c.version, await statusFile(project.repo, tip, evalResultsPath(src.eval)), c.statusBranch));
+  }
+  const approver = c.target && isRecord(c.target.spec.promotion) ? c.target.spec.promotion.requiresApproval : undefined;
+  if (c.target && typeof approver === 'string') judged.push(judgeApprovalGate(project.run.set.resources, c.agent, c.target, c.to, c.version, approver));
+  return { gates: judged.map((j) => j.gate), findings: judged.flatMap((j) => (j.finding ? [j.finding] : [])) };
 }
 
 async function promotionChange(
@@ -210,6 +216,7 @@ interface MessageFacts {
   readonly from: string;
   readonly to: string;
   readonly version: string;
+  readonly workerImage: string | undefined;
   readonly base: string;
   readonly deployment: string;
   readonly created: boolean;
@@ -228,6 +235,7 @@ function promotionMessage(f: MessageFacts): string {
     `Joch-From: ${f.from}`,
     `Joch-To: ${f.to}`,
     `Joch-Version: ${f.version}`,
+    ...(f.workerImage ? [`Joch-Worker-Image: ${f.workerImage}`] : []),
     `Joch-Source-Revision: ${f.base}`,
     ...f.gates.map(gateTrailer),
     '',

@@ -30,6 +30,7 @@ import {
   shortVersion,
   statusCommit,
   versionOf,
+  diagnosticTexts,
   type Project,
 } from './project.js';
 import { PromoteUsageError, type DeploymentRevision, type FileChange, type RollbackInput, type RollbackResult } from './types.js';
@@ -182,7 +183,7 @@ export async function rollback(input: RollbackInput): Promise<RollbackResult> {
       ...after.diagnostics.filter((d) => d.severity === 'error'),
       ...resolveAt(project, [finding('JOCH723', `rollback of ${deploymentName} to revision ${input.toVersion} is refused: the repository with it has errors (${policy.evidence})`, { file: deployment.file, doc: deployment.doc, path: ['metadata', 'name'] })]),
     ];
-    return { ...base, ...nothing, files: changed, outcome: 'refused', gates: [policy], diagnostics: sortDiagnostics(diagnostics) };
+    return { ...base, ...nothing, files: changed, outcome: 'refused', gates: [policy], diagnostics: sortDiagnostics(diagnostics), texts: diagnosticTexts(project, after) };
   }
   const message = [
     `joch: roll back ${deploymentName} to revision ${input.toVersion}${chosen.version ? ` (${shortVersion(chosen.version)})` : ''}`,
@@ -202,6 +203,6 @@ export async function rollback(input: RollbackInput): Promise<RollbackResult> {
   ].join('\n');
   const branch = input.branch ?? `joch/rollback/${deployment.name}-r${input.toVersion}`;
   const written = await commitChange(project, input, branch, changed, message);
-  return { ...base, ...written, files: changed, message, gates: [policy], diagnostics: [] };
+  return { ...base, ...written, files: changed, message, gates: [policy], diagnostics: [], texts: diagnosticTexts(project, after) };
 }
 

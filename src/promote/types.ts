@@ -81,6 +81,8 @@ export interface ChangeResult {
   readonly tree: string | undefined;
   /** Errors that refused the change, and notes. */
   readonly diagnostics: readonly Diagnostic[];
+  /** The files the diagnostics point into, by their displayed path. */
+  readonly texts: ReadonlyMap<string, string>;
 }
 
 export interface PromotionResult extends ChangeResult {

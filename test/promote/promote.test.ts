@@ -150,6 +150,14 @@ describe('joch promote', () => {
     expect(json.gates.find((g) => g.kind === 'policy')?.passed).toBe(true);
     expect(git(root, ['branch', '--list', 'joch/promote/*'])).toBe('');
     expect(git(root, ['rev-parse', 'HEAD'])).toBe(head);
+
+    // As text: each refusal with its code frame, then the verdict per gate.
+    const text = await cli(['promote', 'agent/support-triage', '--from', 'staging', '--to', 'prod', '--no-color'], root);
+    expect(text.code).toBe(1);
+    expect(text.stdout).toContain(`support-platform/deployments.yaml:${lineOf(file, 'requiresEval:')}`);
+    expect(text.stdout).toMatch(/\|\s+requiresEval: support-triage-quality/);
+    expect(text.stdout).toContain('refused: promote support-platform/support-triage from staging to prod');
+    expect(text.stdout).toContain('FAIL approval release-manager: no Approval record');
   });
 
   it('refuses a recorded result that fails a threshold, pointing at the gate and the threshold', async () => {
@@ -168,6 +176,12 @@ describe('joch promote', () => {
 
   it('writes the promotion as one commit on a new branch, with the gates as trailers, leaving the working tree alone', async () => {
     const root = fleetRepo();
+    // Staging runs a newer worker image: it moves to prod with the agent.
+    const deployments = path.join(root, 'support-platform/deployments.yaml');
+    const original = readFileSync(deployments, 'utf8');
+    const stagingEnd = original.indexOf('---');
+    writeFileSync(deployments, original.slice(0, stagingEnd).replace('joch-worker:1.0.0', 'joch-worker:1.1.0') + original.slice(stagingEnd));
+    commitAll(root, 'staging: worker 1.1.0');
     const { json: first } = await promoteTriage(root);
     const version = first.version;
     expect(version).toMatch(/^sha256:[0-9a-f]{64}$/);
@@ -192,9 +206,10 @@ describe('joch promote', () => {
     const after = git(root, ['show', `${branch}:support-platform/deployments.yaml`]) + '\n';
     const prod = deploymentDoc(after, 'support-triage-prod') as { metadata: { annotations: Record<string, string> }; spec: unknown };
     expect(prod.metadata.annotations).toEqual({ 'joch.dev/version': version, 'joch.dev/promoted-from': 'staging', 'joch.dev/source-revision': head });
-    expect(prod.spec).toEqual((deploymentDoc(before, 'support-triage-prod') as { spec: unknown }).spec);
+    const prodBefore = deploymentDoc(before, 'support-triage-prod') as { spec: { runtime: Record<string, unknown> } };
+    expect(prodBefore.spec.runtime.workerImage).toBe('ghcr.io/peasantsai/joch-worker:1.0.0');
+    expect(prod.spec).toEqual({ ...prodBefore.spec, runtime: { ...prodBefore.spec.runtime, workerImage: 'ghcr.io/peasantsai/joch-worker:1.1.0' } });
     // Only the target document changed: the staging one keeps its bytes.
-    const stagingEnd = before.indexOf('---');
     expect(after.slice(0, stagingEnd)).toBe(before.slice(0, stagingEnd));
 
     const t = trailers(root, branch);
@@ -203,6 +218,7 @@ describe('joch promote', () => {
     expect(t['Joch-To']).toEqual(['prod']);
     expect(t['Joch-Version']).toEqual([version]);
     expect(t['Joch-Source-Revision']).toEqual([head]);
+    expect(t['Joch-Worker-Image']).toEqual(['ghcr.io/peasantsai/joch-worker:1.1.0']);
     expect(t['Joch-Gate-Eval']?.[0]).toMatch(/^support-platform\/support-triage-quality passed; passed: cost_per_case 0.22 meets < 0.4, pii_leakage 0 meets >= 0, task_success 0.91 meets >= 0.85$/);
     expect(t['Joch-Gate-Approval']?.[0]).toMatch(/^release-manager passed; Approval support-platform\/promote-support-triage-prod-/);
     expect(t['Joch-Gate-Policy']?.[0]).toMatch(/^prod passed; allowed: baseline \+ .*platform\/prod-guardrails@/);
