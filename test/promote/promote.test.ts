@@ -341,6 +341,19 @@ describe('joch promote', () => {
     expect(r.code).toBe(0);
     expect(r.json.gates[0]).toEqual({ kind: 'running', name: 'staging', passed: true, evidence: `runs in staging: resources/support-platform.yaml Ready at ${head.slice(0, 12)}` });
   });
+
+  it('judges the latest result recorded for the version: a failed re-run blocks a version that passed before', async () => {
+    const root = fleetRepo();
+    const { json: first } = await promoteTriage(root);
+    passGates(root, first.version);
+    expect((await promoteTriage(root, ['--dry-run'])).code).toBe(0);
+    const entry = (success: number) => `  - version: ${first.version}\n    scores: {task_success: ${success}, cost_per_case: 0.2, pii_leakage: 0}\n`;
+    commitOnBranch(root, 'joch/status', { 'evals/support-platform/support-triage-quality.yaml': `results:\n${entry(0.9)}${entry(0.6)}` });
+    const { code, json } = await promoteTriage(root, ['--dry-run']);
+    expect(code).toBe(1);
+    expect(json.diagnostics.map((d) => d.code)).toEqual(['JOCH721']);
+    expect(json.diagnostics[0]?.message).toContain('task_success 0.6 fails >= 0.85');
+  });
 });
 
 describe('joch rollback', () => {
