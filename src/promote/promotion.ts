@@ -65,6 +65,10 @@ export async function promote(input: PromoteInput): Promise<PromotionResult> {
   const version = versionOf(project.run, agent);
   if (!version) throw new Error(`agent ${agentName} was not compiled`);
 
+  const workerImage = isRecord(source.spec.runtime) && typeof source.spec.runtime.workerImage === 'string' ? source.spec.runtime.workerImage : undefined;
+  if (target && alreadyThere(target, version, workerImage)) {
+    return { ...empty, ...nothing, outcome: 'unchanged', version, gates: [], diagnostics: [], texts: new Map() };
+  }
   const statusBranch = input.statusBranch ?? DEFAULT_STATUS_BRANCH;
   const { gates, findings: gateFindings } = await releaseGates(project, { statusBranch, source, target, agent, to: input.to, version });
 
@@ -88,11 +92,16 @@ export async function promote(input: PromoteInput): Promise<PromotionResult> {
   if (gates.some((g) => !g.passed)) {
     return { ...empty, ...nothing, files, outcome: 'refused', version, gates, diagnostics: sortDiagnostics(diagnostics), texts: diagnosticTexts(project, after) };
   }
-  const workerImage = isRecord(source.spec.runtime) && typeof source.spec.runtime.workerImage === 'string' ? source.spec.runtime.workerImage : undefined;
   const message = promotionMessage({ agentName, from: input.from, to: input.to, version, workerImage, base: project.base, deployment: `${source.namespace}/${targetName}`, created: !target, gates });
   const branch = input.branch ?? `joch/promote/${agent.name}-${input.to}-${shortVersion(version)}`;
   const written = await commitChange(project, input, branch, files, message);
   return { ...empty, ...written, files, message, version, gates, diagnostics: sortDiagnostics(diagnostics), texts: diagnosticTexts(project, after) };
+}
+
+/** The target pins this version and runs the same worker image: a promotion would change nothing that runs. */
+function alreadyThere(target: Resource, version: string, workerImage: string | undefined): boolean {
+  const image = isRecord(target.spec.runtime) ? target.spec.runtime.workerImage : undefined;
+  return target.annotations[ANNOTATION.version] === version && image === workerImage;
 }
 
 interface GateContext {

@@ -68,7 +68,8 @@ export interface DeploymentRevision {
 }
 
 export interface ChangeResult {
-  readonly outcome: 'written' | 'planned' | 'refused';
+  /** `unchanged`: the target already runs this version; nothing is written. */
+  readonly outcome: 'written' | 'planned' | 'refused' | 'unchanged';
   readonly agent: string;
   readonly deployment: string;
   readonly base: string;

@@ -190,6 +190,7 @@ describe('joch promote', () => {
     const before = readFileSync(path.join(root, 'support-platform/deployments.yaml'), 'utf8');
 
     const { code, json } = await promoteTriage(root);
+    expect(json.diagnostics).toEqual([]);
     expect(code).toBe(0);
     expect(json.outcome).toBe('written');
     expect(json.branch).toBe(`joch/promote/support-triage-prod-${version.slice(7, 19)}`);
@@ -231,6 +232,10 @@ describe('joch promote', () => {
     const clash = await cli(['promote', 'agent/support-triage', '--from', 'staging', '--to', 'prod'], root);
     expect(clash.code).toBe(2);
     expect(clash.stderr).toContain(`branch ${branch} exists`);
+    // Once merged, promoting the same version again changes nothing.
+    git(root, ['merge', '-q', '--ff-only', branch]);
+    const same = await promoteTriage(root);
+    expect([same.code, same.json.outcome, same.json.branch]).toEqual([0, 'unchanged', undefined]);
   });
 
   it('is deterministic: the same repository and gates give the same tree, whatever the time', async () => {
