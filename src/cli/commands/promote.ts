@@ -26,7 +26,7 @@ export const definePromote: DefineCommand = (cmd, wire) => {
     .addOption(configOption())
     .addHelpText(
       'after',
-      `\nWrites one commit on a new branch, never to a cluster; the working tree, index and HEAD are not touched.\nExit codes: 0 written (or planned with --dry-run), 1 a release gate refused it, 2 usage.\n${examples(
+      `\nWrites one commit on a new branch, never to a cluster; the working tree, index and HEAD are not touched.\nExit codes: 0 written (or planned with --dry-run, or nothing to change), 1 a release gate refused it, 2 usage.\n${examples(
         'joch promote agent/support-triage --from staging --to prod',
         'joch promote agent/support-platform/support-triage --from staging --to prod --dry-run',
         'git push origin joch/promote/support-triage-prod-<version>',
