@@ -88,7 +88,7 @@ export function printChange(result: ChangeResult, headline: string, input: Comma
     ctx.stdout(renderFindings('text', result.diagnostics, summary, { color: useColor(input.opts, ctx), toolVersion: version(), sourceText: (file) => result.texts.get(file) }));
   }
   const lines: string[] = [];
-  const verb = { refused: 'refused', planned: 'would write', written: 'wrote', unchanged: 'nothing to write, the target already runs this version' }[result.outcome];
+  const verb = { refused: 'refused', planned: 'would write', written: 'wrote', unchanged: 'nothing to change' }[result.outcome];
   lines.push(`${verb}: ${headline}`);
   if (result.version) lines.push(`  version: ${result.version}`);
   for (const g of result.gates) lines.push(`  ${g.passed ? 'pass' : 'FAIL'} ${g.kind} ${g.name}: ${g.evidence}`);

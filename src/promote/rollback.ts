@@ -33,7 +33,7 @@ import {
   diagnosticTexts,
   type Project,
 } from './project.js';
-import { PromoteUsageError, type DeploymentRevision, type FileChange, type RollbackInput, type RollbackResult } from './types.js';
+import { PromoteUsageError, type DeploymentRevision, type FileChange, type GateResult, type RollbackInput, type RollbackResult } from './types.js';
 
 /**
  * The revisions of a Deployment record along the first-parent history: each
@@ -118,29 +118,12 @@ function annotationIn(docText: string, key: string): string | undefined {
  */
 export async function rollback(input: RollbackInput): Promise<RollbackResult> {
   const project = await openProject(input);
-  let deployment: Resource;
-  let agent: Resource;
-  if (input.kind === 'Agent') {
-    if (!input.environment) throw new PromoteUsageError('name the Environment to roll back with --env');
-    agent = findAgent(project, input.name, input.namespace);
-    requireEnvironment(project, input.environment);
-    const d = deploymentIn(deploymentsOf(project, agent), input.environment, agent);
-    if (!d) throw new PromoteUsageError(`agent ${agent.namespace}/${agent.name} has no Deployment in Environment ${input.environment}`);
-    deployment = d;
-  } else {
-    const hits = project.run.set.resources.filter((r) => r.kind === 'Deployment' && r.name === input.name && (input.namespace === undefined || r.namespace === input.namespace));
-    if (hits.length !== 1) throw new PromoteUsageError(hits.length ? `Deployment "${input.name}" exists in several namespaces; name one with -n` : `no Deployment "${input.name}"`);
-    deployment = hits[0] as Resource;
-    const agentRef = refName(deployment.spec.agentRef);
-    if (!agentRef) throw new PromoteUsageError(`Deployment ${deployment.name} names no agent`);
-    agent = findAgent(project, agentRef, isRecord(deployment.spec.agentRef) && typeof deployment.spec.agentRef.namespace === 'string' ? deployment.spec.agentRef.namespace : deployment.namespace);
-  }
+  const { deployment, agent } = pickDeployment(project, input);
   const agentName = `${agent.namespace}/${agent.name}`;
   const deploymentName = `${deployment.namespace}/${deployment.name}`;
   const history = await deploymentRevisions(project, deployment);
   const statusBranch = input.statusBranch ?? DEFAULT_STATUS_BRANCH;
   const revisions = await markRan(project, await statusCommit(project.repo, statusBranch), deployment, history.revisions, history.texts);
-  const texts = history.texts;
   const current = revisions.length;
   if (!Number.isInteger(input.toVersion) || input.toVersion < 1 || input.toVersion > current) {
     const list = revisions.map((r) => `${r.revision}: ${r.commit.slice(0, 12)}${r.version ? ` version ${shortVersion(r.version)}` : ''}`).join(', ');
@@ -148,61 +131,97 @@ export async function rollback(input: RollbackInput): Promise<RollbackResult> {
   }
   if (input.toVersion === current) throw new PromoteUsageError(`Deployment ${deploymentName} is at revision ${current} already`);
   const chosen = revisions[input.toVersion - 1] as DeploymentRevision;
-  const restoredText = texts[input.toVersion - 1] as string;
-
-  const files: FileChange[] = [];
-  const depFile = project.gitPath(deployment.file);
-  const depBefore = await fileText(project, depFile);
-  const match = (r: Resource) => ({ kind: r.kind, name: r.name, namespace: r.namespace, defaultNamespace: project.defaultNamespace });
-  let depAfter = replaceDocument(depBefore, documentIndex(depBefore, match(deployment)), restoredText);
+  const restoredText = history.texts[input.toVersion - 1] as string;
   // The agent as it was where the restored version was compiled (or at the revision's commit).
   const agentAt = annotationIn(restoredText, ANNOTATION.sourceRevision) ?? chosen.commit;
-  const agentFile = project.gitPath(agent.file);
-  const oldAgentBlob = (await resolveCommitSafe(project.repo, agentAt)) ? await blobOid(project.repo, agentAt, agentFile) : undefined;
-  if (oldAgentBlob) {
-    const oldText = await readBlobText(project.repo, oldAgentBlob);
-    const oldIndex = documentIndex(oldText, match(agent));
-    const oldDoc = oldIndex >= 0 ? documentText(oldText, oldIndex) : undefined;
-    if (oldDoc !== undefined) {
-      const base = agentFile === depFile ? depAfter : await fileText(project, agentFile);
-      const restored = replaceDocument(base, documentIndex(base, match(agent)), oldDoc);
-      if (agentFile === depFile) depAfter = restored;
-      else if (restored !== base) files.push({ path: agentFile, before: base, after: restored });
-    }
-  }
-  files.unshift({ path: depFile, before: depBefore, after: depAfter });
-  const changed = files.filter((f) => f.before !== f.after);
+  const changed = await restoreChange(project, deployment, restoredText, agent, agentAt);
 
   const after = rerun(project, changed);
   const policy = policyGate(after, agent, refName(deployment.spec.environmentRef) ?? '');
   const compiledVersion = versionOf(after, agent);
-  const base = { agent: agentName, deployment: deploymentName, base: project.base, revisions, restored: input.toVersion, compiledVersion, version: chosen.version };
+  const summary = { agent: agentName, deployment: deploymentName, base: project.base, revisions, restored: input.toVersion, compiledVersion, version: chosen.version, texts: diagnosticTexts(project, after) };
   const nothing = { message: '', branch: undefined, commit: undefined, tree: undefined };
+  if (changed.length === 0) return { ...summary, ...nothing, files: [], outcome: 'unchanged', gates: [], diagnostics: [] };
   if (!policy.passed) {
     const diagnostics = [
       ...after.diagnostics.filter((d) => d.severity === 'error'),
       ...resolveAt(project, [finding('JOCH723', `rollback of ${deploymentName} to revision ${input.toVersion} is refused: the repository with it has errors (${policy.evidence})`, { file: deployment.file, doc: deployment.doc, path: ['metadata', 'name'] })]),
     ];
-    return { ...base, ...nothing, files: changed, outcome: 'refused', gates: [policy], diagnostics: sortDiagnostics(diagnostics), texts: diagnosticTexts(project, after) };
+    return { ...summary, ...nothing, files: changed, outcome: 'refused', gates: [policy], diagnostics: sortDiagnostics(diagnostics) };
   }
-  const message = [
-    `joch: roll back ${deploymentName} to revision ${input.toVersion}${chosen.version ? ` (${shortVersion(chosen.version)})` : ''}`,
-    '',
-    `Restores Deployment ${deploymentName} as of ${chosen.commit.slice(0, 12)} ("${oneLine(chosen.subject)}")`,
-    `and agent ${agentName} as of ${agentAt.slice(0, 12)}; the Deployment was at revision ${current}.`,
-    '',
-    `Joch-Rollback: Deployment/${deploymentName}`,
-    `Joch-From-Revision: ${current}`,
-    `Joch-To-Revision: ${input.toVersion}`,
-    `Joch-Revision-Commit: ${chosen.commit}`,
-    `Joch-Revision-Ran: ${chosen.ran === undefined ? `unknown; ${statusBranch} records nothing of this Deployment` : chosen.ran ? `yes; recorded on ${statusBranch}` : `no record on ${statusBranch}`}`,
-    ...(chosen.version ? [`Joch-Version: ${chosen.version}`] : []),
-    ...(compiledVersion ? [`Joch-Compiled-Version: ${compiledVersion}`] : []),
-    gateTrailer(policy),
-    '',
-  ].join('\n');
+  const message = rollbackMessage({ deploymentName, agentName, chosen, current, agentAt, statusBranch, compiledVersion, policy });
   const branch = input.branch ?? `joch/rollback/${deployment.name}-r${input.toVersion}`;
   const written = await commitChange(project, input, branch, changed, message);
-  return { ...base, ...written, files: changed, message, gates: [policy], diagnostics: [], texts: diagnosticTexts(project, after) };
+  return { ...summary, ...written, files: changed, message, gates: [policy], diagnostics: [] };
 }
 
+/** The Deployment named (or the agent's in the named Environment), and its agent. */
+function pickDeployment(project: Project, input: RollbackInput): { deployment: Resource; agent: Resource } {
+  if (input.kind === 'Agent') {
+    if (!input.environment) throw new PromoteUsageError('name the Environment to roll back with --env');
+    const agent = findAgent(project, input.name, input.namespace);
+    requireEnvironment(project, input.environment);
+    const deployment = deploymentIn(deploymentsOf(project, agent), input.environment, agent);
+    if (!deployment) throw new PromoteUsageError(`agent ${agent.namespace}/${agent.name} has no Deployment in Environment ${input.environment}`);
+    return { deployment, agent };
+  }
+  const hits = project.run.set.resources.filter((r) => r.kind === 'Deployment' && r.name === input.name && (input.namespace === undefined || r.namespace === input.namespace));
+  if (hits.length !== 1) throw new PromoteUsageError(hits.length ? `Deployment "${input.name}" exists in several namespaces; name one with -n` : `no Deployment "${input.name}"`);
+  const deployment = hits[0] as Resource;
+  const agentRef = refName(deployment.spec.agentRef);
+  if (!agentRef) throw new PromoteUsageError(`Deployment ${deployment.name} names no agent`);
+  const agentNamespace = isRecord(deployment.spec.agentRef) && typeof deployment.spec.agentRef.namespace === 'string' ? deployment.spec.agentRef.namespace : deployment.namespace;
+  return { deployment, agent: findAgent(project, agentRef, agentNamespace) };
+}
+
+/** The Deployment's document as restored, and the agent's document as of `agentAt`; files that do not change are left out. */
+async function restoreChange(project: Project, deployment: Resource, restoredText: string, agent: Resource, agentAt: string): Promise<FileChange[]> {
+  const match = (r: Resource) => ({ kind: r.kind, name: r.name, namespace: r.namespace, defaultNamespace: project.defaultNamespace });
+  const depFile = project.gitPath(deployment.file);
+  const depBefore = await fileText(project, depFile);
+  let depAfter = replaceDocument(depBefore, documentIndex(depBefore, match(deployment)), restoredText);
+  const files: FileChange[] = [];
+  const agentFile = project.gitPath(agent.file);
+  const oldAgentBlob = (await resolveCommitSafe(project.repo, agentAt)) ? await blobOid(project.repo, agentAt, agentFile) : undefined;
+  const oldText = oldAgentBlob ? await readBlobText(project.repo, oldAgentBlob) : undefined;
+  const oldIndex = oldText === undefined ? -1 : documentIndex(oldText, match(agent));
+  const oldDoc = oldText !== undefined && oldIndex >= 0 ? documentText(oldText, oldIndex) : undefined;
+  if (oldDoc !== undefined) {
+    const current = agentFile === depFile ? depAfter : await fileText(project, agentFile);
+    const restored = replaceDocument(current, documentIndex(current, match(agent)), oldDoc);
+    if (agentFile === depFile) depAfter = restored;
+    else files.push({ path: agentFile, before: current, after: restored });
+  }
+  return [{ path: depFile, before: depBefore, after: depAfter }, ...files].filter((f) => f.before !== f.after);
+}
+
+interface RollbackFacts {
+  readonly deploymentName: string;
+  readonly agentName: string;
+  readonly chosen: DeploymentRevision;
+  readonly current: number;
+  readonly agentAt: string;
+  readonly statusBranch: string;
+  readonly compiledVersion: string | undefined;
+  readonly policy: GateResult;
+}
+
+function rollbackMessage(f: RollbackFacts): string {
+  const ran = f.chosen.ran === undefined ? `unknown; ${f.statusBranch} records nothing of this Deployment` : f.chosen.ran ? `yes; recorded on ${f.statusBranch}` : `no record on ${f.statusBranch}`;
+  return [
+    `joch: roll back ${f.deploymentName} to revision ${f.chosen.revision}${f.chosen.version ? ` (${shortVersion(f.chosen.version)})` : ''}`,
+    '',
+    `Restores Deployment ${f.deploymentName} as of ${f.chosen.commit.slice(0, 12)} ("${oneLine(f.chosen.subject)}")`,
+    `and agent ${f.agentName} as of ${f.agentAt.slice(0, 12)}; the Deployment was at revision ${f.current}.`,
+    '',
+    `Joch-Rollback: Deployment/${f.deploymentName}`,
+    `Joch-From-Revision: ${f.current}`,
+    `Joch-To-Revision: ${f.chosen.revision}`,
+    `Joch-Revision-Commit: ${f.chosen.commit}`,
+    `Joch-Revision-Ran: ${ran}`,
+    ...(f.chosen.version ? [`Joch-Version: ${f.chosen.version}`] : []),
+    ...(f.compiledVersion ? [`Joch-Compiled-Version: ${f.compiledVersion}`] : []),
+    gateTrailer(f.policy),
+    '',
+  ].join('\n');
+}

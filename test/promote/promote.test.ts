@@ -415,4 +415,18 @@ describe('joch rollback', () => {
     expect(bad.stderr).toContain(`has revisions 1 to 3 (1: ${git(root, ['rev-list', '--max-parents=0', 'HEAD']).slice(0, 12)}, 2: `);
     expect(bad.stderr).toContain(`version ${b.slice(7, 19)})`);
   });
+
+  it('says there is nothing to change when the revision restored is what the repository has now', async () => {
+    const root = fleetRepo();
+    const deployments = path.join(root, 'support-platform/deployments.yaml');
+    const original = readFileSync(deployments, 'utf8');
+    writeFileSync(deployments, original.replace('replicas: 3', 'replicas: 4'));
+    commitAll(root, 'prod: 4 replicas');
+    writeFileSync(deployments, original);
+    commitAll(root, 'prod: 3 replicas again');
+    const { code, json } = await joch(root, ['rollback', 'agent/support-triage', '--env', 'prod', '--to-version', '1']);
+    expect(json.revisions?.map((r) => r.revision)).toEqual([1, 2, 3]);
+    expect([code, json.outcome, json.files]).toEqual([0, 'unchanged', []]);
+    expect(git(root, ['branch', '--list', 'joch/rollback/*'])).toBe('');
+  });
 });
