@@ -22,7 +22,16 @@ export function repositoryInput(input: CommandInput, ctx: CommandContext): Repos
     branch: input.opts.branch as string | undefined,
     force: input.opts.force === true,
     dryRun: input.opts['dry-run'] === true,
+    time: commitTime(ctx),
   };
+}
+
+/** SOURCE_DATE_EPOCH (reproducible-builds.org) fixes the commit time, so the same change is the same commit. */
+function commitTime(ctx: CommandContext): number | undefined {
+  const raw = ctx.env.SOURCE_DATE_EPOCH;
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^[0-9]+$/.test(raw)) throw new UsageError(`SOURCE_DATE_EPOCH must be whole seconds since the epoch, not "${raw}"`);
+  return Number(raw);
 }
 
 /** `agent/NAME`, `agent/NAMESPACE/NAME`, `deployment/NAME`: the kind and the name. */

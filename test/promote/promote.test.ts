@@ -248,6 +248,14 @@ describe('joch promote', () => {
     expect(a.json.tree).toBe(b.json.tree);
     expect(git(root, ['rev-parse', 'promote-a^{tree}'])).toBe(a.json.tree);
     expect(git(root, ['branch', '--list', 'joch/promote/*'])).toBe('');
+    // With SOURCE_DATE_EPOCH the commit itself is reproducible.
+    const args = ['promote', 'agent/support-triage', '--from', 'staging', '--to', 'prod', '--branch', 'promote-b', '--force', '-o', 'json'];
+    const env = { SOURCE_DATE_EPOCH: '1767225600' };
+    const c1 = JSON.parse((await cli(args, root, { env })).stdout) as Json;
+    const c2 = JSON.parse((await cli(args, root, { env })).stdout) as Json;
+    expect(c1.commit).toMatch(/^[0-9a-f]{40}$/);
+    expect(c2.commit).toBe(c1.commit);
+    expect(git(root, ['log', '-1', '--format=%at', 'promote-b'])).toBe('1767225600');
   });
 
   it("evaluates the target Environment's policies: an agent prod's guardrails deny is refused, with the denial located", async () => {
