@@ -96,6 +96,9 @@ const TABLE: readonly CodeInfo[] = [
   { code: 'JOCH722', name: 'promotion-approval-missing', severity: 'error', summary: 'A release gate requires an approval and no Approval record approves this agent, Environment and version.', locked: true },
   { code: 'JOCH723', name: 'promotion-refused', severity: 'error', summary: "The repository with the promotion or rollback applied has errors: the target Environment's policies deny the agent there, or the change is invalid.", locked: true },
   { code: 'JOCH724', name: 'promotion-not-running', severity: 'error', summary: 'The status branch records that the source Environment does not run the version being promoted (it failed there, is not healthy yet, or runs another version).', locked: true },
+  { code: 'JOCH725', name: 'pinned-version-held', severity: 'info', summary: 'A Deployment pinned to a promoted version keeps running it while the agent at HEAD compiles to another version; promoting again moves it.' },
+  { code: 'JOCH726', name: 'pinned-revision-unreadable', severity: 'error', summary: 'The source revision a Deployment is pinned to cannot be read (not a Git repository, a shallow clone, or the commit is missing): nothing is compiled rather than running the agent at HEAD.', locked: true },
+  { code: 'JOCH727', name: 'pinned-version-mismatch', severity: 'error', summary: 'The source revision a Deployment is pinned to does not compile the agent to the pinned version.', locked: true },
 
   // 8xx: Policy resources and their decisions
   { code: 'JOCH800', name: 'policy-evaluation-failed', severity: 'error', summary: 'The policy stage could not complete; every agent is denied (fail closed).', locked: true },
