@@ -19,7 +19,7 @@ import { gitWorkTreeRoot, resolveRevision } from '../source/revision.js';
 import type { Snapshot } from '../source/types.js';
 import { findingResolver } from './findings.js';
 import type { ValidationRun } from './index.js';
-import { runSnapshot } from './snapshot.js';
+import { runSnapshot, type SnapshotRun, type SnapshotRunInput } from './snapshot.js';
 
 export const PIN_ANNOTATION = { version: 'joch.dev/version', sourceRevision: 'joch.dev/source-revision', promotedFrom: 'joch.dev/promoted-from' } as const;
 
@@ -45,12 +45,12 @@ export function pinsOf(graphs: readonly AgentGraph[]): Pin[] {
   return out;
 }
 
-/** Where the project's history is read: its Git repository and the project's folder in it. */
+export type RevisionSnapshot = { readonly ok: true; readonly snapshot: Snapshot } | { readonly ok: false; readonly reason: string };
+
+/** Where the project's history is read: the local repository for the CLI, the sync loop's Git cache for `joch sync`. */
 export interface PinSource {
-  /** The snapshot compiled at HEAD: its root and display prefix are kept for the pinned revision. */
-  readonly snapshot: Snapshot;
-  /** The working tree (or a clone's folder) holding the project; undefined when it is not in a Git repository. */
-  readonly worktree: string | undefined;
+  /** The project's files as of a commit, read as the HEAD snapshot was. */
+  readonly snapshotAt: (commit: string) => Promise<RevisionSnapshot>;
   readonly compileOptions?: Partial<CompileOptions> | undefined;
 }
 
@@ -65,7 +65,19 @@ const at = (pin: Pin, key: string): SourcePointer => ({ file: pin.deployment.fil
 
 /** The local project folder's repository, for the CLI: the nearest `.git` at or above the project root. */
 export function localPinSource(snapshot: Snapshot, compileOptions?: Partial<CompileOptions>): PinSource {
-  return { snapshot, worktree: gitWorkTreeRoot(snapshot.root), compileOptions };
+  const worktree = gitWorkTreeRoot(snapshot.root);
+  let repo: Promise<Repo | undefined> | undefined;
+  const snapshotAt = async (commit: string): Promise<RevisionSnapshot> => {
+    repo ??= worktree ? openRepo(worktree).catch(() => undefined) : Promise.resolve(undefined);
+    const opened = await repo;
+    if (!opened || !worktree) return { ok: false, reason: 'the project is not in a Git repository' };
+    if (!/^[0-9a-f]{40}$/.test(commit)) return { ok: false, reason: `"${commit}" is not a full commit id` };
+    const resolved = await resolveRevision(worktree, commit);
+    if (!resolved.ok) return { ok: false, reason: `commit ${short(commit)} is not in the repository (a shallow clone, or history not fetched)` };
+    const prefix = path.relative(worktree, snapshot.root).split(path.sep).join('/');
+    return { ok: true, snapshot: await readSnapshot(opened, resolved.commit, prefix, snapshot.root, snapshot.displayPrefix) };
+  };
+  return { snapshotAt, compileOptions };
 }
 
 /**
@@ -79,7 +91,7 @@ export async function resolvePins(graphs: readonly AgentGraph[], head: CompileOu
   if (diverging.length === 0) return { pinned: new Map(), findings: [] };
   const pinned = new Map<string, CompiledManifestEntry>();
   const findings: Finding[] = [];
-  const reader = await revisionReader(source);
+  const reader = revisionReader(source);
   for (const pin of diverging) {
     const compiled = await reader(pin.sourceRevision);
     if (!compiled.ok) {
@@ -100,24 +112,12 @@ export async function resolvePins(graphs: readonly AgentGraph[], head: CompileOu
 type Compiled = { readonly ok: true; readonly manifests: readonly CompiledManifestEntry[] } | { readonly ok: false; readonly reason: string };
 
 /** Compiles the project as of a commit, once per commit however many Deployments pin it. */
-async function revisionReader(source: PinSource): Promise<(revision: string) => Promise<Compiled>> {
-  const { worktree, snapshot } = source;
-  let repo: Repo | undefined;
-  if (worktree) {
-    try {
-      repo = await openRepo(worktree);
-    } catch {
-      repo = undefined;
-    }
-  }
+function revisionReader(source: PinSource): (revision: string) => Promise<Compiled> {
   const done = new Map<string, Promise<Compiled>>();
   const read = async (revision: string): Promise<Compiled> => {
-    if (!repo || !worktree) return { ok: false, reason: 'the project is not in a Git repository' };
-    const resolved = /^[0-9a-f]{40}$/.test(revision) ? await resolveRevision(worktree, revision) : { ok: false as const, reason: `"${revision}" is not a full commit id` };
-    if (!resolved.ok) return { ok: false, reason: resolved.reason.includes('is not a commit') ? `commit ${short(revision)} is not in the repository (a shallow clone, or history not fetched)` : resolved.reason };
-    const prefix = path.relative(worktree, snapshot.root).split(path.sep).join('/');
-    const old = await readSnapshot(repo, resolved.commit, prefix, snapshot.root, snapshot.displayPrefix);
-    const run = runSnapshot({ snapshot: old, compileOptions: source.compileOptions });
+    const at = await source.snapshotAt(revision);
+    if (!at.ok) return at;
+    const run = runSnapshot({ snapshot: at.snapshot, compileOptions: source.compileOptions });
     if (!run.output) return { ok: false, reason: `the project at ${short(revision)} does not compile (${run.summary.errors} error(s))` };
     return { ok: true, manifests: run.output.manifests };
   };
@@ -185,4 +185,17 @@ export async function pinDiagnostics(run: ValidationRun): Promise<Diagnostic[]> 
   }, { requirePolicyBundles: true });
   const { findings } = await resolvePins(run.graphs, head, localPinSource(run.snapshot, { requirePolicyBundles: true }));
   return findingResolver(run.set.texts, run.project.config)(findings);
+}
+
+/**
+ * `runSnapshot` for the sync loop, with its Deployments held on their pinned
+ * versions: a second compile (of the changed agent units only) when a pin
+ * diverges from HEAD.
+ */
+export async function runPinnedSnapshot(input: SnapshotRunInput, source: PinSource): Promise<SnapshotRun> {
+  const first = runSnapshot(input);
+  if (!first.output) return first;
+  const { pinned, findings } = await resolvePins(first.graphs, first.output, source);
+  if (findings.length === 0) return first;
+  return runSnapshot({ ...input, pinned, pinFindings: findings });
 }
