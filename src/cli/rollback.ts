@@ -1,7 +1,8 @@
 /**
  * `joch rollback deployment/NAME --to-version N` (or `agent/NAME --env ENV`):
- * the Git change that restores revision N of the Deployment record and the
- * agent record it ran. Exit 0 written or planned, 1 refused, 2 usage.
+ * the Git change that restores revision N of the Deployment record (and,
+ * when that revision pins no version, the agent record it ran). Exit 0
+ * written or planned, 1 refused, 2 usage.
  */
 import { rollback } from '../promote/index.js';
 import { UsageError, type CommandContext, type CommandInput } from './context.js';

@@ -106,6 +106,15 @@ export function versionOf(run: SnapshotRun, agent: Resource): string | undefined
   return run.output?.manifests.find((m) => m.agent === agent.key)?.hash;
 }
 
+/** The agent's version compiled from another commit of the repository. */
+export async function versionAt(project: Project, commit: string, agent: Resource): Promise<string | undefined> {
+  if (commit === project.base) return versionOf(project.run, agent);
+  const known = await resolveCommit(project.repo, commit);
+  if (!known) return undefined;
+  const snapshot = await readSnapshot(project.repo, known, project.prefix, project.snapshot.root, project.snapshot.displayPrefix);
+  return versionOf(runSnapshot({ snapshot }), agent);
+}
+
 export async function fileText(project: Project, gitPath: string): Promise<string> {
   const oid = await blobOid(project.repo, project.base, gitPath);
   if (!oid) throw new Error(`${gitPath} is not in ${project.base}`);

@@ -6,10 +6,9 @@
  */
 import { finding, sortDiagnostics, type Diagnostic, type Finding } from '../diagnostics/index.js';
 import type { Resource } from '../model/resource.js';
-import { runSnapshot } from '../pipeline/snapshot.js';
 import { evalGateSources, evalResultsPath, judgeApprovalGate, judgeEvalGate } from './gates.js';
 import { documentIndex, documentText, editDocument, appendDocument, deploymentForTarget, setAnnotations, ANNOTATION } from './records.js';
-import { findFiles, readSnapshot, resolveCommit } from './git.js';
+import { findFiles } from './git.js';
 import {
   commitChange,
   DEFAULT_STATUS_BRANCH,
@@ -32,6 +31,7 @@ import {
   shortVersion,
   statusCommit,
   statusFile,
+  versionAt,
   versionOf,
   diagnosticTexts,
   type Project,
@@ -172,14 +172,6 @@ async function statusRecords(project: Project, tip: string, deployment: Resource
   return out;
 }
 
-/** The agent's version compiled from another commit of the repository. */
-async function versionAt(project: Project, commit: string, agent: Resource): Promise<string | undefined> {
-  if (commit === project.base) return versionOf(project.run, agent);
-  const known = await resolveCommit(project.repo, commit);
-  if (!known) return undefined;
-  const snapshot = await readSnapshot(project.repo, known, project.prefix, project.snapshot.root, project.snapshot.displayPrefix);
-  return versionOf(runSnapshot({ snapshot }), agent);
-}
 
 /**
  * Freight must be verified upstream: when the status branch records the

@@ -1,6 +1,8 @@
 /**
- * `joch rollback`: a prior revision of a Deployment record restored, with
- * the agent record as it was where that version was compiled. Revisions come
+ * `joch rollback`: a prior revision of a Deployment record restored. A
+ * revision that pins a version (joch.dev/version and source-revision) runs
+ * it by the pin alone; one that does not brings back the agent record as it
+ * was at that revision's commit. Revisions come
  * from the first-parent history of the repository; the status branch's
  * history says which of them ran.
  */
@@ -29,6 +31,7 @@ import {
   RUNNING_PHASES,
   shortVersion,
   statusCommit,
+  versionAt,
   versionOf,
   diagnosticTexts,
   type Project,
@@ -113,8 +116,8 @@ function annotationIn(docText: string, key: string): string | undefined {
 
 /**
  * `joch rollback`: the Git change that restores revision N of a Deployment
- * record and the agent record as it was at the revision the version was
- * compiled from.
+ * record, and, when that revision pins no version, the agent record as it
+ * was at its commit.
  */
 export async function rollback(input: RollbackInput): Promise<RollbackResult> {
   const project = await openProject(input);
@@ -132,13 +135,16 @@ export async function rollback(input: RollbackInput): Promise<RollbackResult> {
   if (input.toVersion === current) throw new PromoteUsageError(`Deployment ${deploymentName} is at revision ${current} already`);
   const chosen = revisions[input.toVersion - 1] as DeploymentRevision;
   const restoredText = history.texts[input.toVersion - 1] as string;
-  // The agent as it was where the restored version was compiled (or at the revision's commit).
-  const agentAt = annotationIn(restoredText, ANNOTATION.sourceRevision) ?? chosen.commit;
-  const changed = await restoreChange(project, deployment, restoredText, agent, agentAt);
+  // A restored pin (version and source revision) is enforced by the compiler: the Deployment runs that
+  // version and the agent record stays, so the other Environments keep theirs. Without a pin, the agent
+  // is restored as it was at the revision's commit.
+  const pinnedAt = chosen.version !== undefined ? annotationIn(restoredText, ANNOTATION.sourceRevision) : undefined;
+  const agentAt = pinnedAt ?? chosen.commit;
+  const changed = await restoreChange(project, deployment, restoredText, pinnedAt === undefined ? agent : undefined, agentAt);
 
   const after = rerun(project, changed);
   const policy = policyGate(after, agent, refName(deployment.spec.environmentRef) ?? '');
-  const compiledVersion = versionOf(after, agent);
+  const compiledVersion = pinnedAt !== undefined ? await versionAt(project, pinnedAt, agent) : versionOf(after, agent);
   const summary = { agent: agentName, deployment: deploymentName, base: project.base, revisions, restored: input.toVersion, compiledVersion, version: chosen.version, texts: diagnosticTexts(project, after) };
   const nothing = { message: '', branch: undefined, commit: undefined, tree: undefined };
   if (changed.length === 0) return { ...summary, ...nothing, files: [], outcome: 'unchanged', gates: [], diagnostics: [] };
@@ -149,7 +155,7 @@ export async function rollback(input: RollbackInput): Promise<RollbackResult> {
     ];
     return { ...summary, ...nothing, files: changed, outcome: 'refused', gates: [policy], diagnostics: sortDiagnostics(diagnostics) };
   }
-  const message = rollbackMessage({ deploymentName, agentName, chosen, current, agentAt, statusBranch, compiledVersion, policy });
+  const message = rollbackMessage({ deploymentName, agentName, chosen, current, agentAt, pinned: pinnedAt !== undefined, statusBranch, compiledVersion, policy });
   const branch = input.branch ?? `joch/rollback/${deployment.name}-r${input.toVersion}`;
   const written = await commitChange(project, input, branch, changed, message);
   return { ...summary, ...written, files: changed, message, gates: [policy], diagnostics: [] };
@@ -174,13 +180,14 @@ function pickDeployment(project: Project, input: RollbackInput): { deployment: R
   return { deployment, agent: findAgent(project, agentRef, agentNamespace) };
 }
 
-/** The Deployment's document as restored, and the agent's document as of `agentAt`; files that do not change are left out. */
-async function restoreChange(project: Project, deployment: Resource, restoredText: string, agent: Resource, agentAt: string): Promise<FileChange[]> {
+/** The Deployment's document as restored, and (when given) the agent's document as of `agentAt`; files that do not change are left out. */
+async function restoreChange(project: Project, deployment: Resource, restoredText: string, agent: Resource | undefined, agentAt: string): Promise<FileChange[]> {
   const match = (r: Resource) => ({ kind: r.kind, name: r.name, namespace: r.namespace, defaultNamespace: project.defaultNamespace });
   const depFile = project.gitPath(deployment.file);
   const depBefore = await fileText(project, depFile);
   let depAfter = replaceDocument(depBefore, documentIndex(depBefore, match(deployment)), restoredText);
   const files: FileChange[] = [];
+  if (!agent) return [{ path: depFile, before: depBefore, after: depAfter }].filter((f) => f.before !== f.after);
   const agentFile = project.gitPath(agent.file);
   const oldAgentBlob = (await resolveCommitSafe(project.repo, agentAt)) ? await blobOid(project.repo, agentAt, agentFile) : undefined;
   const oldText = oldAgentBlob ? await readBlobText(project.repo, oldAgentBlob) : undefined;
@@ -201,6 +208,8 @@ interface RollbackFacts {
   readonly chosen: DeploymentRevision;
   readonly current: number;
   readonly agentAt: string;
+  /** The restored document pins its version: the agent record was left as it is. */
+  readonly pinned: boolean;
   readonly statusBranch: string;
   readonly compiledVersion: string | undefined;
   readonly policy: GateResult;
@@ -212,7 +221,9 @@ function rollbackMessage(f: RollbackFacts): string {
     `joch: roll back ${f.deploymentName} to revision ${f.chosen.revision}${f.chosen.version ? ` (${shortVersion(f.chosen.version)})` : ''}`,
     '',
     `Restores Deployment ${f.deploymentName} as of ${f.chosen.commit.slice(0, 12)} ("${oneLine(f.chosen.subject)}")`,
-    `and agent ${f.agentName} as of ${f.agentAt.slice(0, 12)}; the Deployment was at revision ${f.current}.`,
+    f.pinned
+      ? `pinned to the version compiled from ${f.agentAt.slice(0, 12)}; agent ${f.agentName} is left as it is. The Deployment was at revision ${f.current}.`
+      : `and agent ${f.agentName} as of ${f.agentAt.slice(0, 12)}; the Deployment was at revision ${f.current}.`,
     '',
     `Joch-Rollback: Deployment/${f.deploymentName}`,
     `Joch-From-Revision: ${f.current}`,

@@ -133,6 +133,28 @@ describe('a promoted Deployment runs the promoted version', () => {
     expect(moved.objects.some((o) => /^support-triage-manifest-/.test(o.metadata.name))).toBe(false);
   });
 
+  it('runs the version a rollback restores by its pin alone, while staging keeps the agent at HEAD', async () => {
+    const root = fleetRepo();
+    const a = await promoteToProd(root);
+    const runningA = await compileObjects(root);
+    editAgent(root, 'displayName: Support Triage', 'displayName: Support Triage (new tone)');
+    const b = await promoteToProd(root);
+    expect(b).not.toBe(a);
+
+    // Revisions of prod: 1 as first written, 2 pinned to A, 3 pinned to B.
+    const r = await cli(['rollback', 'deployment/support-triage-prod', '--to-version', '2', '-o', 'json'], root);
+    const json = JSON.parse(r.stdout) as { outcome: string; branch: string; compiledVersion: string; files: { path: string }[] };
+    expect([r.code, json.outcome, json.compiledVersion, json.files.map((f) => f.path)]).toEqual([0, 'written', a, [DEPLOYMENTS]]);
+    git(root, ['merge', '-q', '--ff-only', json.branch]);
+
+    const after = await compileObjects(root);
+    const prod = workload(after.objects, 'support-triage-prod');
+    expect([manifestHash(prod), manifestVolume(prod)]).toEqual([a, `support-triage-manifest-${a.slice(7, 19)}`]);
+    expect(one(after.objects, 'ConfigMap', `support-triage-manifest-${a.slice(7, 19)}`).data).toEqual(one(runningA.objects, 'ConfigMap', 'support-triage-manifest').data);
+    expect(manifestHash(workload(after.objects, 'support-triage-staging'))).toBe(b);
+    expect(after.diagnostics.filter((d) => d.code === 'JOCH725')).toHaveLength(1);
+  });
+
   it('refuses the run when the pinned commit is not in the repository, at the source-revision line, and says how to fix it', async () => {
     const root = fleetRepo();
     await promoteToProd(root);

@@ -298,7 +298,7 @@ describe('joch promote', () => {
 });
 
 describe('joch rollback', () => {
-  it('restores a prior revision of the Deployment and the agent it ran, from the history', async () => {
+  it('restores a prior revision of the Deployment, whose pin runs the version it ran, from the history', async () => {
     const root = fleetRepo();
     // Revision 1: the Deployment as first written. Revision 2: version A promoted.
     const a = (await promoteTriage(root)).json.version;
@@ -333,8 +333,9 @@ describe('joch rollback', () => {
     ]);
     expect(json.compiledVersion).toBe(a);
     expect(json.branch).toBe('joch/rollback/support-triage-prod-r2');
-    expect(git(root, ['diff', '--name-only', head, json.branch as string]).split('\n').sort()).toEqual(['support-platform/agents/support-triage.yaml', 'support-platform/deployments.yaml']);
-    expect(git(root, ['show', `${json.branch as string}:support-platform/agents/support-triage.yaml`]) + '\n').toBe(agentA);
+    // The restored document pins version A: the pin alone runs it, and the agent record (staging's) stays at B.
+    expect(git(root, ['diff', '--name-only', head, json.branch as string]).split('\n')).toEqual(['support-platform/deployments.yaml']);
+    expect(git(root, ['show', `${json.branch as string}:support-platform/agents/support-triage.yaml`]) + '\n').not.toBe(agentA);
     const restored = deploymentDoc(git(root, ['show', `${json.branch as string}:support-platform/deployments.yaml`]), 'support-triage-prod') as { metadata: { annotations: Record<string, string> } };
     expect(restored.metadata.annotations['joch.dev/version']).toBe(a);
     const t = trailers(root, json.branch as string);

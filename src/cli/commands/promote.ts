@@ -46,7 +46,7 @@ export const defineRollback: DefineCommand = (cmd, wire) => {
     .addOption(configOption())
     .addHelpText(
       'after',
-      `\nWrites one commit on a new branch that restores the Deployment record as of revision N and the agent record as of the commit that version was compiled from.\nExit codes: 0 written (or planned with --dry-run), 1 the repository with the rollback has errors, 2 usage.\n${examples(
+      `\nWrites one commit on a new branch that restores the Deployment record as of revision N. A revision that pins a version (joch.dev/version, joch.dev/source-revision) runs it by the pin and leaves the agent record alone; one without a pin restores the agent record as of its commit too.\nExit codes: 0 written (or planned with --dry-run), 1 the repository with the rollback has errors, 2 usage.\n${examples(
         'joch rollback deployment/support-triage-prod --to-version 2',
         'joch rollback agent/support-triage --env prod --to-version 1 --dry-run',
       )}`,
