@@ -18,7 +18,7 @@ export { version } from './version.js';
 /** The exit codes of every command, in one table (docs/CLI.md prints it). */
 export const EXIT_CODES: readonly { readonly code: number; readonly meaning: string }[] = [
   { code: 0, meaning: 'success: no errors; for `diff`, no changes; for `agbom diff`, no AgBOM changes' },
-  { code: 1, meaning: 'the command ran and found something: errors in the repository, changes (`diff`, `agbom diff`), a denied capability (`explain`), a failed policy test case, a failed apply or sync cycle, high-risk agents (`agbom ls --high-risk`)' },
+  { code: 1, meaning: 'the command ran and found something: errors in the repository, changes (`diff`, `agbom diff`), a denied capability (`explain`), a failed policy test case, a failed apply or sync cycle, high-risk agents (`agbom ls --high-risk`), a release gate that refuses a promotion (`promote`) or a refused rollback' },
   { code: 2, meaning: 'the command could not run: a usage error (unknown flag, bad value, missing file), no cluster configured or reachable, an internal error; `diff` also exits 2 when the plan failed' },
 ];
 

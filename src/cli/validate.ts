@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { sortDiagnostics, summarize } from '../diagnostics/index.js';
 import { PIPELINE_CHECKS, runValidate, type PipelineCheck } from '../pipeline/index.js';
+import { pinDiagnostics } from '../pipeline/pins.js';
 import { checkOptions, UsageError, useColor, type CommandContext, type CommandInput } from './context.js';
 import { FINDINGS_FORMATS, inputPaths, outputOf, pipelineCwd } from './flags.js';
 import { renderFindings } from './output.js';
@@ -34,7 +36,11 @@ export async function run(input: CommandInput, ctx: CommandContext): Promise<num
   if (opts.config !== undefined && !existsSync(path.resolve(ctx.cwd, opts.config))) throw new UsageError(`no such file or folder: ${opts.config}`);
   const progress = Progress.start(ctx, input.opts);
   progress.step('loading and validating');
-  const run = await runValidate({ paths, cwd: pipelineCwd(paths, input.opts, ctx), configFile: opts.config, checks: opts.checks });
+  const validated = await runValidate({ paths, cwd: pipelineCwd(paths, input.opts, ctx), configFile: opts.config, checks: opts.checks });
+  // Deployments held on a promoted version: what compile would say about them.
+  const pinned = await pinDiagnostics(validated);
+  const diagnostics = pinned.length ? sortDiagnostics([...validated.diagnostics, ...pinned]) : validated.diagnostics;
+  const run = pinned.length ? { ...validated, diagnostics, summary: summarize(diagnostics, validated.summary.files, validated.summary.resources) } : validated;
   progress.done();
   const color = useColor(input.opts, ctx);
   const texts = run.set.texts;

@@ -42,9 +42,10 @@ export function manifestConfigMap(graph: AgentGraph, manifest: CompiledAgentMani
   };
 }
 
-export function identityObjects(graph: AgentGraph, names: AgentObjectNames, namespace: string, ctx: UnitContext): CompiledObject[] {
+/** `pinnedConfigMaps`: the manifests of pinned versions that pods in the namespace read besides the agent's own. */
+export function identityObjects(graph: AgentGraph, names: AgentObjectNames, namespace: string, ctx: UnitContext, pinnedConfigMaps: readonly string[] = []): CompiledObject[] {
   const sa = names.serviceAccount;
-  const rules: Json[] = [{ apiGroups: [''], resources: ['configmaps'], resourceNames: [names.configMap], verbs: ['get', 'watch'] }];
+  const rules: Json[] = [{ apiGroups: [''], resources: ['configmaps'], resourceNames: [names.configMap, ...pinnedConfigMaps], verbs: ['get', 'watch'] }];
   if (graph.agent.namespace === namespace) {
     rules.push({ apiGroups: ['joch.dev'], resources: ['agents'], resourceNames: [kubernetesName(graph.agent.name)], verbs: ['get'] });
   }

@@ -16,7 +16,7 @@ import { unitContext, type UnitContext } from './context.js';
 import { jochCrds } from './crd.js';
 import { customResource, isCompiledKind } from './custom-resources.js';
 import { sha256, shortDigest } from './hash.js';
-import { compiledManifest, withCommit } from './manifest.js';
+import { compiledManifest, withCommit, withoutCommit } from './manifest.js';
 import { compileOptions } from './options.js';
 import { sortObjects } from './order.js';
 import { secretAccessObjects } from './secrets.js';
@@ -74,7 +74,23 @@ function agentInputs(graph: AgentGraph, executions: readonly Resource[], bundle:
   return lines.join('\n');
 }
 
-function buildAgent(graph: AgentGraph, executions: readonly Resource[], bundle: PolicyBundle | undefined, ctx: UnitContext): Omit<Unit, 'key'> {
+/** The ConfigMap of a pinned version: beside the agent's own, named by the version so two pins never share one. */
+function pinnedConfigMapName(agent: string, version: string): string {
+  return kubernetesLabelName(agent, 'manifest', version.replace(/^sha256:/, '').slice(0, 12));
+}
+
+/** What the unit key adds for the agent's pinned Deployments: the versions they run. */
+function pinnedInputs(graph: AgentGraph, pinned: ReadonlyMap<string, CompiledManifestEntry>): string {
+  return graph.deployments.map(({ deployment }) => `pin@${deployment.key}@${pinned.get(deployment.key)?.hash ?? 'none'}`).join('\n');
+}
+
+function buildAgent(
+  graph: AgentGraph,
+  executions: readonly Resource[],
+  bundle: PolicyBundle | undefined,
+  ctx: UnitContext,
+  pinned: ReadonlyMap<string, CompiledManifestEntry>,
+): Omit<Unit, 'key'> {
   const findings: Finding[] = [];
   const agent = graph.agent;
   const at = { file: agent.file, doc: agent.doc, path: ['spec', 'framework', 'adapterRef'] };
@@ -87,6 +103,17 @@ function buildAgent(graph: AgentGraph, executions: readonly Resource[], bundle: 
   const rt: AgentRuntime = { graph, serviceAccount: names.serviceAccount, configMap: names.configMap, manifestHash: manifest.hash, findings };
 
   const workloads: CompiledObject[] = [];
+  // A Deployment pinned to another version than HEAD's reads that version's manifest from its own ConfigMap.
+  const pinnedMaps = new Map<string, Map<string, CompiledManifestEntry>>();
+  const runtimeOf = (deployment: Resource): AgentRuntime => {
+    const pin = pinned.get(deployment.key);
+    if (!pin || pin.hash === manifest.hash) return rt;
+    const configMap = pinnedConfigMapName(agent.name, pin.hash);
+    const ns = deployment.namespace ?? '';
+    if (!pinnedMaps.has(ns)) pinnedMaps.set(ns, new Map());
+    pinnedMaps.get(ns)?.set(configMap, pin);
+    return { ...rt, configMap, manifestHash: pin.hash };
+  };
   for (const { deployment, environment } of graph.deployments) {
     if (!runsOnKubernetes(deployment, environment)) {
       findings.push(
@@ -96,7 +123,7 @@ function buildAgent(graph: AgentGraph, executions: readonly Resource[], bundle: 
       );
       continue;
     }
-    workloads.push(...deploymentObjects(rt, deployment, environment, ctx));
+    workloads.push(...deploymentObjects(runtimeOf(deployment), deployment, environment, ctx));
   }
   const image = executionImage(graph);
   for (const e of executions) workloads.push(...executionJob(rt, e, image, ctx));
@@ -107,7 +134,9 @@ function buildAgent(graph: AgentGraph, executions: readonly Resource[], bundle: 
   const objects: CompiledObject[] = [manifestConfigMap(graph, manifest.manifest, names, agent.namespace ?? '', ctx)];
   for (const ns of [...runtimeNamespaces].sort()) {
     if (ns !== agent.namespace) objects.push(manifestConfigMap(graph, manifest.manifest, names, ns, ctx));
-    objects.push(...identityObjects(graph, names, ns, ctx), networkPolicy(graph, names.serviceAccount, ns, ctx));
+    const pins = [...(pinnedMaps.get(ns) ?? new Map<string, CompiledManifestEntry>())].sort(([a], [b]) => (a < b ? -1 : 1));
+    for (const [configMap, pin] of pins) objects.push(manifestConfigMap(graph, withoutCommit(pin.manifest), { ...names, configMap }, ns, ctx));
+    objects.push(...identityObjects(graph, names, ns, ctx, pins.map(([configMap]) => configMap)), networkPolicy(graph, names.serviceAccount, ns, ctx));
   }
   objects.push(...workloads);
   return { objects: synthUnit(`agent-${agent.key}`, objects), findings, manifest };
@@ -165,8 +194,9 @@ class CachingCompiler implements Compiler {
     for (const graph of input.graphs) {
       const executions = executionsOf(graph.agent, ctx);
       const bundle = input.bundles.get(graph.agent.key);
-      const key = sha256(`${agentKey}\n${agentInputs(graph, executions, bundle)}`);
-      unit(`agent:${graph.agent.key}`, key, () => buildAgent(graph, executions, bundle, ctx));
+      const pinned = input.pinned ?? new Map<string, CompiledManifestEntry>();
+      const key = sha256(`${agentKey}\n${agentInputs(graph, executions, bundle)}\n${pinnedInputs(graph, pinned)}`);
+      unit(`agent:${graph.agent.key}`, key, () => buildAgent(graph, executions, bundle, ctx, pinned));
     }
     // Shared units read many resources and are cheap: rebuilt every run.
     const shared = this.sharedObjects(input, ctx, owner, ownerFindings);

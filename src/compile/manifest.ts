@@ -322,3 +322,11 @@ export function withCommit(entry: CompiledManifestEntry, revision: string | unde
   };
   return { ...entry, manifest: { ...entry.manifest, metadata: { ...entry.manifest.metadata, annotations } } };
 }
+
+/** The manifest as its agent's ConfigMap holds it: without the source commit `withCommit` added. */
+export function withoutCommit(manifest: CompiledAgentManifest): CompiledAgentManifest {
+  const annotations = Object.fromEntries(
+    Object.entries(manifest.metadata.annotations).filter(([k]) => k !== ANNOTATION.sourceCommit && k !== ANNOTATION.sourceCommitTime),
+  );
+  return { ...manifest, metadata: { ...manifest.metadata, annotations } };
+}

@@ -110,6 +110,12 @@ export interface CompileInput {
   readonly displayPrefix?: string | undefined;
   /** joch.yaml `workloads`; the defaults when left out. */
   readonly workloads?: WorkloadSettings | undefined;
+  /**
+   * Deployments pinned (joch.dev/version) to a promoted version that the agent
+   * at HEAD no longer compiles to, by Deployment key: the manifest of that
+   * version, compiled from its source revision. Their workloads run it.
+   */
+  readonly pinned?: ReadonlyMap<string, CompiledManifestEntry> | undefined;
 }
 
 export interface CompileStats {

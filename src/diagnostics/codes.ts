@@ -91,6 +91,15 @@ const TABLE: readonly CodeInfo[] = [
   { code: 'JOCH713', name: 'data-residency-violated', severity: 'error', summary: "The primary model of an agent's route has no region in the residency its route or one of its Environments requires.", locked: true },
   { code: 'JOCH714', name: 'secret-out-of-scope', severity: 'error', summary: 'A tool, model or MCP server uses a Secret whose scope.boundTo does not name it.', locked: true },
   { code: 'JOCH715', name: 'cross-namespace-capability', severity: 'error', summary: "An agent references a tool in another namespace whose joch.dev/allowed-namespaces annotation does not list the agent's namespace.", locked: true },
+  // Release gates of `joch promote` and `joch rollback` (checked on the change, not on every run).
+  { code: 'JOCH720', name: 'promotion-eval-missing', severity: 'error', summary: 'A release gate names an Eval that has no recorded result for the version being promoted.', locked: true },
+  { code: 'JOCH721', name: 'promotion-eval-failing', severity: 'error', summary: "The recorded result of a release gate's Eval for the version being promoted fails the Eval's thresholds.", locked: true },
+  { code: 'JOCH722', name: 'promotion-approval-missing', severity: 'error', summary: 'A release gate requires an approval and no Approval record approves this agent, Environment and version.', locked: true },
+  { code: 'JOCH723', name: 'promotion-refused', severity: 'error', summary: "The repository with the promotion or rollback applied has errors: the target Environment's policies deny the agent there, or the change is invalid.", locked: true },
+  { code: 'JOCH724', name: 'promotion-not-running', severity: 'error', summary: 'The status branch records that the source Environment does not run the version being promoted (it failed there, is not healthy yet, or runs another version).', locked: true },
+  { code: 'JOCH725', name: 'pinned-version-held', severity: 'info', summary: 'A Deployment pinned to a promoted version keeps running it while the agent at HEAD compiles to another version; promoting again moves it.' },
+  { code: 'JOCH726', name: 'pinned-revision-unreadable', severity: 'error', summary: 'The source revision a Deployment is pinned to cannot be read (not a Git repository, a shallow clone, or the commit is missing): nothing is compiled rather than running the agent at HEAD.', locked: true },
+  { code: 'JOCH727', name: 'pinned-version-mismatch', severity: 'error', summary: 'The source revision a Deployment is pinned to does not compile the agent to the pinned version.', locked: true },
 
   // 8xx: Policy resources and their decisions
   { code: 'JOCH800', name: 'policy-evaluation-failed', severity: 'error', summary: 'The policy stage could not complete; every agent is denied (fail closed).', locked: true },

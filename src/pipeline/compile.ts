@@ -6,6 +6,7 @@
 import { emissionFindings } from '../schema/emission.js';
 import { compiledEmissions } from './emission.js';
 import { findingResolver } from './findings.js';
+import { localPinSource, resolvePins } from './pins.js';
 import { sortDiagnostics, summarize, finding, type Diagnostic, type Finding, type Summary } from '../diagnostics/index.js';
 import { createCompiler, type Compiler, type CompileOptions, type CompileOutput } from '../compile/index.js';
 import { ALL_CHECKS } from '../schema/index.js';
@@ -56,9 +57,10 @@ export async function runCompile(input: CompileRunInput): Promise<CompileRun> {
   const before = [...run.diagnostics, ...resolve(extra)];
   if (run.summary.errors > 0) return finish(run, before, undefined, timings);
 
-  const compiler = input.compiler ?? createCompiler({ requirePolicyBundles: !input.withoutPolicy, ...input.options });
+  const options = { requirePolicyBundles: !input.withoutPolicy, ...input.options };
+  const compiler = input.compiler ?? createCompiler(options);
   const start = performance.now();
-  const output = compiler.compile({
+  const compileInput = {
     resources: run.set.resources,
     graphs: run.graphs,
     references: run.validation.references,
@@ -67,8 +69,14 @@ export async function runCompile(input: CompileRunInput): Promise<CompileRun> {
     commitTime: run.snapshot.commitTime ?? input.sourceDateEpoch,
     displayPrefix: run.snapshot.displayPrefix,
     workloads: run.project.config.config.workloads,
-  });
+  };
+  const atHead = compiler.compile(compileInput);
   timings.compile = performance.now() - start;
+  // Deployments pinned to a promoted version run it, whatever the agent at HEAD compiles to.
+  const pinStart = performance.now();
+  const pins = await resolvePins(run.graphs, atHead, localPinSource(run.snapshot, options));
+  const output = pins.pinned.size ? compiler.compile({ ...compileInput, pinned: pins.pinned }) : atHead;
+  if (pins.findings.length) timings.pins = performance.now() - pinStart;
   const leaks = emissionFindings(compiledEmissions(output));
-  return finish(run, [...before, ...resolve([...output.findings, ...leaks])], output, timings);
+  return finish(run, [...before, ...resolve([...pins.findings, ...output.findings, ...leaks])], output, timings);
 }

@@ -8,7 +8,7 @@
  */
 import ignore from 'ignore';
 import { CONFIG_FILES, DEFAULT_CONFIG, parseConfigText, type LoadedConfig } from '../config/index.js';
-import { createCompiler, type CompileOptions, type CompileOutput, type Compiler } from '../compile/index.js';
+import { createCompiler, type CompiledManifestEntry, type CompileOptions, type CompileOutput, type Compiler } from '../compile/index.js';
 import { finding, sortDiagnostics, summarize, type Diagnostic, type Finding, type Summary } from '../diagnostics/index.js';
 import { loadManifests, type FileLoad, type LoadOptions, type ManifestDocument, type ManifestSet } from '../manifests/index.js';
 import { buildAgentGraphs, type AgentGraph } from '../model/graph.js';
@@ -37,6 +37,9 @@ export interface SnapshotRunInput {
    * object) are neither parsed nor checked again.
    */
   readonly cache?: SnapshotCache | undefined;
+  /** Pinned Deployments held on another version than HEAD's, and what resolving the pins found (see pins.ts). */
+  readonly pinned?: ReadonlyMap<string, CompiledManifestEntry> | undefined;
+  readonly pinFindings?: readonly Finding[] | undefined;
 }
 
 export interface SnapshotRun {
@@ -93,10 +96,11 @@ export function runSnapshot(input: SnapshotRunInput): SnapshotRun {
         commitTime: snapshot.commitTime,
         displayPrefix: snapshot.displayPrefix,
         workloads: config.workloads,
+        pinned: input.pinned,
       }),
     );
     const leaks = time('guard', () => (output ? emissionFindings(compiledEmissions(output)) : []));
-    diagnostics = [...diagnostics, ...time('report', () => resolve([...(output?.findings ?? []), ...leaks]))];
+    diagnostics = [...diagnostics, ...time('report', () => resolve([...(input.pinFindings ?? []), ...(output?.findings ?? []), ...leaks]))];
   }
   const sorted = sortDiagnostics(diagnostics);
   const summary = summarize(sorted, set.files.length, set.resources.length);

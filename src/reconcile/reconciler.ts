@@ -21,7 +21,8 @@ import type { CompileOptions, Compiler } from '../compile/index.js';
 import { createCompiler } from '../compile/index.js';
 import { deepNesting } from '../manifests/index.js';
 import { isPolicyFindingCode } from '../agbom/index.js';
-import { runSnapshot, SnapshotCache, type SnapshotRun } from '../pipeline/snapshot.js';
+import { runPinnedSnapshot } from '../pipeline/pins.js';
+import { SnapshotCache, type SnapshotRun } from '../pipeline/snapshot.js';
 import type { GitSnapshotResult, GitSource, GitUpdateFailure, StatusWriter } from '../source/git.js';
 import { Backoff, jittered } from './backoff.js';
 import type { EventRecorder, JochEvent } from './events.js';
@@ -346,7 +347,7 @@ export class Reconciler {
     let ranPipeline = false;
     if (fresh && !compiled) {
       t = performance.now();
-      compiled = this.compile(update, timings);
+      compiled = await this.compile(update, timings);
       timings.pipeline = performance.now() - t;
       ranPipeline = true;
     }
@@ -364,8 +365,10 @@ export class Reconciler {
   // ---------------------------------------------------------------------------
   // Pipeline
 
-  private compile(update: GitSnapshotResult, timings: Record<string, number>): Compiled {
-    const run = runSnapshot({ snapshot: update.snapshot, compiler: this.compiler, cache: this.cache, compileOptions: this.options.compileOptions });
+  private async compile(update: GitSnapshotResult, timings: Record<string, number>): Promise<Compiled> {
+    // Deployments pinned by a promotion run their version, compiled from its commit in the source's cache.
+    const pins = { snapshotAt: (commit: string) => this.options.source.snapshotAt(commit), compileOptions: this.options.compileOptions };
+    const run = await runPinnedSnapshot({ snapshot: update.snapshot, compiler: this.compiler, cache: this.cache, compileOptions: this.options.compileOptions }, pins);
     for (const [k, v] of Object.entries(run.timings)) timings[k] = v;
     const t = performance.now();
     const view = run.output ? this.origins.view(run.set, run.output.objects) : undefined;

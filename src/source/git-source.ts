@@ -33,6 +33,7 @@ import {
   packCount,
   LocalTransport,
   openCache,
+  FETCHED_REF,
   readRef,
   writeRef,
   type CacheRepo,
@@ -157,6 +158,48 @@ export class GitSource {
     const run = this.queue.then(() => this.updateNow());
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * The files of an older commit of the selected ref (a pinned Deployment's
+   * source revision), read as update() reads a revision. A commit the cache
+   * lacks (its first fetch is shallow) is fetched with the ref's history.
+   * Changes neither the delivered revision nor what the next update() reports.
+   */
+  snapshotAt(commit: string): Promise<{ readonly ok: true; readonly snapshot: Snapshot } | { readonly ok: false; readonly reason: string }> {
+    const run = this.queue.then(() => this.readAt(commit));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async readAt(commit: string): Promise<{ readonly ok: true; readonly snapshot: Snapshot } | { readonly ok: false; readonly reason: string }> {
+    try {
+      const { transport, repo } = await this.open();
+      if (!(await hasCommit(repo, commit))) {
+        const fetchRef = this.last?.ref.fetchRef;
+        if (!fetchRef) return { ok: false, reason: `commit ${commit.slice(0, 12)} is not in the cache and no ref was fetched yet` };
+        // The regular fetch negotiates from this ref: put it back once the older commit is in.
+        const fetched = await readRef(repo, FETCHED_REF);
+        try {
+          await transport.fetch({ kind: 'commit', name: commit, fetchRef, commit });
+        } finally {
+          if (fetched) await writeRef(repo, FETCHED_REF, fetched);
+        }
+        if (!(await hasCommit(repo, commit))) return { ok: false, reason: `commit ${commit.slice(0, 12)} is not reachable from ${fetchRef} on the remote` };
+      }
+      const reader = new SnapshotReader(repo, {
+        root: this.root,
+        maxFileBytes: this.options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
+        ignoreFile: this.options.ignoreFile ?? IGNORE_FILE,
+        exclude: this.options.exclude ?? [],
+      });
+      const read = await reader.read(commit);
+      if (isFailure(read)) return { ok: false, reason: read.message };
+      return { ok: true, snapshot: { root: this.url, displayPrefix: this.root, revision: commit, commitTime: read.commitTime, files: read.files } };
+    } catch (e) {
+      const failure = e instanceof GitSourceError ? e.failure : transferFailure(e, this.url, this.secrets);
+      return { ok: false, reason: failure.message };
+    }
   }
 
   private async updateNow(): Promise<GitUpdateResult> {

@@ -9,6 +9,7 @@ import { defineExplain } from './explain.js';
 import { defineInit } from './init.js';
 import { defineAction, defineCompletion, defineVersion } from './misc.js';
 import { definePolicy } from './policy.js';
+import { definePromote, defineRollback } from './promote.js';
 import { defineSchemas } from './schemas.js';
 import { defineDescribe, defineGet } from './resources.js';
 import { defineSync } from './sync.js';
@@ -32,6 +33,8 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'diff', summary: 'Show what applying the repository would change in the cluster', define: defineDiff },
   { name: 'apply', summary: 'Apply the compiled repository to the cluster: server-side apply, pruning, health, status', define: defineApply },
   { name: 'sync', summary: 'Continuously reconcile a Git repository: validate, govern, compile, apply, AgBOM, status commits', define: defineSync },
+  { name: 'promote', summary: "Write the Git change that promotes an agent's version to another Environment, if its release gates pass", define: definePromote },
+  { name: 'rollback', summary: 'Write the Git change that restores a prior revision of a Deployment (its pinned version, else its agent too)', define: defineRollback },
   { name: 'agbom', summary: 'Agent Bills of Materials: generate (CycloneDX, SPDX, SWID), list risks, diff, verify signatures', define: defineAgbom },
   { name: 'policy', summary: 'Policy tools: run table-driven policy tests', define: definePolicy },
   { name: 'schemas', summary: "Copy joch's JSON Schemas into a repository and map its YAML files to them for editors (VS Code yaml.schemas)", define: defineSchemas },
