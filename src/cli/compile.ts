@@ -5,6 +5,7 @@ import { renderFiles, renderStream, selectObjects, writeFiles, type OutputFile }
 import { summarize, type Diagnostic } from '../diagnostics/index.js';
 import { buildRunAgBoms } from '../pipeline/agbom.js';
 import { runCompile, type CompileRun } from '../pipeline/compile.js';
+import { commandCache } from './cache.js';
 import { checkOptions, UsageError, useColor, type CommandContext, type CommandInput } from './context.js';
 import { FINDINGS_FORMATS, inputPaths, outputOf, pipelineCwd } from './flags.js';
 import { renderFindings } from './output.js';
@@ -33,6 +34,7 @@ export async function run(input: CommandInput, ctx: CommandContext): Promise<num
   const epoch = ctx.env.SOURCE_DATE_EPOCH === undefined ? undefined : Epoch.safeParse(ctx.env.SOURCE_DATE_EPOCH);
   if (epoch && !epoch.success) throw new UsageError('SOURCE_DATE_EPOCH must be a whole number of seconds');
 
+  const cache = commandCache(input.opts, ctx);
   const progress = Progress.start(ctx, input.opts);
   progress.step('loading, validating and compiling');
   const result = await runCompile({
@@ -41,7 +43,9 @@ export async function run(input: CommandInput, ctx: CommandContext): Promise<num
     configFile: opts.config,
     withoutPolicy: opts['without-policy'],
     sourceDateEpoch: epoch?.data,
+    cache,
   });
+  cache?.collect();
   progress.done();
 
   // With --stdout the objects own stdout: diagnostics go to stderr.

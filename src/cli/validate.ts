@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { PIPELINE_CHECKS, runValidate, type PipelineCheck } from '../pipeline/index.js';
+import { commandCache } from './cache.js';
 import { checkOptions, UsageError, useColor, type CommandContext, type CommandInput } from './context.js';
 import { FINDINGS_FORMATS, inputPaths, outputOf, pipelineCwd } from './flags.js';
 import { renderFindings } from './output.js';
@@ -32,9 +33,11 @@ export async function run(input: CommandInput, ctx: CommandContext): Promise<num
   // A path that does not exist is a mistake in the command line, not a finding.
   const paths = await inputPaths(input.opts, input.args, ctx);
   if (opts.config !== undefined && !existsSync(path.resolve(ctx.cwd, opts.config))) throw new UsageError(`no such file or folder: ${opts.config}`);
+  const cache = commandCache(input.opts, ctx);
   const progress = Progress.start(ctx, input.opts);
   progress.step('loading and validating');
-  const run = await runValidate({ paths, cwd: pipelineCwd(paths, input.opts, ctx), configFile: opts.config, checks: opts.checks });
+  const run = await runValidate({ paths, cwd: pipelineCwd(paths, input.opts, ctx), configFile: opts.config, checks: opts.checks, cache });
+  cache?.collect();
   progress.done();
   const color = useColor(input.opts, ctx);
   const texts = run.set.texts;

@@ -3,12 +3,12 @@
  * policy found an error, and nothing should be written when compilation did:
  * `refused` says so. Returns data; the CLI renders and writes.
  */
-import { emissionFindings } from '../schema/emission.js';
-import { compiledEmissions } from './emission.js';
+import { outputLeaks, unitEmissionFindings } from './emission.js';
 import { findingResolver } from './findings.js';
 import { sortDiagnostics, summarize, finding, type Diagnostic, type Finding, type Summary } from '../diagnostics/index.js';
 import { createCompiler, type Compiler, type CompileOptions, type CompileOutput } from '../compile/index.js';
 import { ALL_CHECKS } from '../schema/index.js';
+import type { CacheStore } from '../cache/index.js';
 import { PIPELINE_CHECKS, runValidate, type ProjectInput, type Timings, type ValidationRun } from './index.js';
 
 export interface CompileRunInput extends ProjectInput {
@@ -23,6 +23,8 @@ export interface CompileRunInput extends ProjectInput {
   readonly compiler?: Compiler | undefined;
   /** SOURCE_DATE_EPOCH: the time written when the source is not a Git commit. */
   readonly sourceDateEpoch?: number | undefined;
+  /** The persistent cache (src/cache): unchanged files and compiled units are reused. */
+  readonly cache?: CacheStore | undefined;
 }
 
 export interface CompileRun {
@@ -45,7 +47,7 @@ function finish(run: ValidationRun, diagnostics: Diagnostic[], output: CompileOu
 /** validate (which governs too) -> compile; refuses when either of the first two found an error. */
 export async function runCompile(input: CompileRunInput): Promise<CompileRun> {
   const checks = new Set(input.withoutPolicy ? ALL_CHECKS : PIPELINE_CHECKS);
-  const run = await runValidate({ paths: input.paths, cwd: input.cwd, configFile: input.configFile, checks });
+  const run = await runValidate({ paths: input.paths, cwd: input.cwd, configFile: input.configFile, checks, cache: input.cache });
   const timings: Timings = { ...run.timings };
   const extra: Finding[] = [];
   if (input.withoutPolicy) {
@@ -56,7 +58,8 @@ export async function runCompile(input: CompileRunInput): Promise<CompileRun> {
   const before = [...run.diagnostics, ...resolve(extra)];
   if (run.summary.errors > 0) return finish(run, before, undefined, timings);
 
-  const compiler = input.compiler ?? createCompiler({ requirePolicyBundles: !input.withoutPolicy, ...input.options });
+  const compiler =
+    input.compiler ?? createCompiler({ requirePolicyBundles: !input.withoutPolicy, ...input.options }, { store: input.cache, guard: unitEmissionFindings });
   const start = performance.now();
   const output = compiler.compile({
     resources: run.set.resources,
@@ -69,6 +72,6 @@ export async function runCompile(input: CompileRunInput): Promise<CompileRun> {
     workloads: run.project.config.config.workloads,
   });
   timings.compile = performance.now() - start;
-  const leaks = emissionFindings(compiledEmissions(output));
+  const leaks = outputLeaks(output);
   return finish(run, [...before, ...resolve([...output.findings, ...leaks])], output, timings);
 }

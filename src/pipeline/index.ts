@@ -13,6 +13,8 @@ import { buildAgentGraphs, type AgentGraph } from '../model/graph.js';
 import { evaluatePolicy, type PolicyResult } from '../policy/index.js';
 import { readLocalSource } from '../source/local.js';
 import { findingResolver } from './findings.js';
+import { PersistentFiles } from './file-cache.js';
+import type { CacheStore } from '../cache/index.js';
 import { unknownWorkloadNames } from './workloads.js';
 import type { Snapshot } from '../source/types.js';
 
@@ -117,6 +119,8 @@ export const PIPELINE_CHECKS: readonly PipelineCheck[] = [...ALL_CHECKS, 'policy
 export interface ValidateInput extends ProjectInput {
   /** Default: every check, policy included. */
   readonly checks?: ReadonlySet<PipelineCheck> | undefined;
+  /** The persistent cache (src/cache): unchanged files are neither parsed nor checked again. */
+  readonly cache?: CacheStore | undefined;
 }
 
 export async function runValidate(input: ValidateInput): Promise<ValidationRun> {
@@ -135,11 +139,21 @@ export async function runValidate(input: ValidateInput): Promise<ValidationRun> 
     namedByUser: project.namedByUser,
   });
   timings.source = performance.now() - start;
-  const set = time('load', () => loadManifests(source.snapshot, { defaultNamespace: config.defaultNamespace, limits: config.limits }));
   const checks: ReadonlySet<PipelineCheck> = input.checks ?? new Set(PIPELINE_CHECKS);
-  const validation = time('validate', () =>
-    validateManifests(set, { checks: new Set(ALL_CHECKS.filter((c) => checks.has(c))), defaultNamespace: config.defaultNamespace }),
+  const stored = input.cache
+    ? new PersistentFiles(input.cache, { defaultNamespace: config.defaultNamespace, limits: config.limits, schema: checks.has('schema') })
+    : undefined;
+  const set = time('load', () =>
+    loadManifests(source.snapshot, { defaultNamespace: config.defaultNamespace, limits: config.limits, cache: stored?.prime(source.snapshot) }),
   );
+  const validation = time('validate', () =>
+    validateManifests(set, {
+      checks: new Set(ALL_CHECKS.filter((c) => checks.has(c))),
+      defaultNamespace: config.defaultNamespace,
+      documentCache: stored?.documents,
+    }),
+  );
+  if (stored) time('cache', () => stored.save());
   // Policy needs every reference, holes included, even when their findings were not asked for.
   const references =
     checks.has('policy') && !checks.has('references')

@@ -19,6 +19,8 @@ import { parseState, renderCycloneDx, serializeCycloneDx, serializeState, type G
 import { describeRef, writeStatus, type ApiCounters, type DesiredObject, type ObjectRef } from '../cluster/index.js';
 import type { CompileOptions, Compiler } from '../compile/index.js';
 import { createCompiler } from '../compile/index.js';
+import type { CacheStore } from '../cache/index.js';
+import { unitEmissionFindings } from '../pipeline/emission.js';
 import { deepNesting } from '../manifests/index.js';
 import { isPolicyFindingCode } from '../agbom/index.js';
 import { runSnapshot, SnapshotCache, type SnapshotRun } from '../pipeline/snapshot.js';
@@ -91,6 +93,12 @@ export interface CycleReport {
 
 export interface ReconcilerOptions {
   readonly source: GitSource;
+  /**
+   * The persistent cache (src/cache): after a restart, the first cycle reuses
+   * the files and compiled units an earlier process worked out. Steady state
+   * is served by the in-memory caches.
+   */
+  readonly store?: CacheStore | undefined;
   readonly target: SyncTarget;
   /** Status commits; none without it. */
   readonly status?: StatusWriter | undefined;
@@ -136,7 +144,7 @@ export class Reconciler {
   private readonly backoff: Backoff;
   private readonly wake = new Wakeup();
   private readonly origins = new OriginResolver();
-  private readonly cache = new SnapshotCache();
+  private readonly cache: SnapshotCache;
   private readonly compiler: Compiler;
   private queue: Promise<unknown> = Promise.resolve();
   private loopDone: Promise<void> | undefined;
@@ -173,7 +181,8 @@ export class Reconciler {
 
   constructor(private readonly options: ReconcilerOptions) {
     this.backoff = new Backoff(options.backoff);
-    this.compiler = createCompiler({ requirePolicyBundles: true, ...options.compileOptions });
+    this.cache = new SnapshotCache(options.store);
+    this.compiler = createCompiler({ requirePolicyBundles: true, ...options.compileOptions }, { store: options.store, guard: unitEmissionFindings });
     this.suspendedFlag = options.suspended ?? false;
     options.metrics?.suspended.set(this.suspendedFlag ? 1 : 0);
     options.metrics?.leader.set(options.leader ? 0 : 1);
@@ -358,6 +367,7 @@ export class Reconciler {
 
   private compile(update: GitSnapshotResult, timings: Record<string, number>): Compiled {
     const run = runSnapshot({ snapshot: update.snapshot, compiler: this.compiler, cache: this.cache, compileOptions: this.options.compileOptions });
+    this.options.store?.collect();
     for (const [k, v] of Object.entries(run.timings)) timings[k] = v;
     const t = performance.now();
     const view = run.output ? this.origins.view(run.set, run.output.objects) : undefined;
