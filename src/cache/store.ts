@@ -103,11 +103,14 @@ export class CacheStore {
       MAGIC.copy(header, 0);
       digest.copy(header, MAGIC.length);
       header.writeUInt32LE(payload.length, MAGIC.length + DIGEST_BYTES);
-      this.ensureFolder(path.dirname(file));
-      // A name no other writer uses: two processes writing the same entry each rename a whole file.
-      const tmp = `${file}.${process.pid}.${(tmpCounter++).toString(36)}.tmp`;
-      writeFileSync(tmp, Buffer.concat([header, payload]), { mode: 0o600 });
-      renameSync(tmp, file);
+      const bytes = Buffer.concat([header, payload]);
+      try {
+        this.writeAtomically(file, bytes);
+      } catch {
+        // The folder may have been removed since it was made (`joch cache clear` meanwhile): make it again, once.
+        this.made.clear();
+        this.writeAtomically(file, bytes);
+      }
       this.counters.writes++;
       this.counters.bytesWritten += HEADER_BYTES + payload.length;
     } catch {
@@ -176,6 +179,19 @@ export class CacheStore {
       return MISS;
     } finally {
       closeSync(fd);
+    }
+  }
+
+  private writeAtomically(file: string, bytes: Buffer): void {
+    this.ensureFolder(path.dirname(file));
+    // A name no other writer uses: two processes writing the same entry each rename a whole file.
+    const tmp = `${file}.${process.pid}.${(tmpCounter++).toString(36)}.tmp`;
+    try {
+      writeFileSync(tmp, bytes, { mode: 0o600 });
+      renameSync(tmp, file);
+    } catch (e) {
+      removeQuietly(tmp);
+      throw e;
     }
   }
 
