@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { AGBOM_FORMATS, renderAgBom } from '../agbom/index.js';
 import { renderFiles, renderStream, selectObjects, writeFiles, type OutputFile } from '../compile/index.js';
 import { summarize, type Diagnostic } from '../diagnostics/index.js';
-import { buildRunAgBoms } from '../pipeline/agbom.js';
+import { renderRunAgBomFiles } from '../pipeline/agbom-cache.js';
+import type { CacheStore } from '../cache/index.js';
 import { runCompile, type CompileRun } from '../pipeline/compile.js';
 import { commandCache } from './cache.js';
 import { checkOptions, UsageError, useColor, type CommandContext, type CommandInput } from './context.js';
@@ -73,7 +73,7 @@ export async function run(input: CommandInput, ctx: CommandContext): Promise<num
   const files = renderFiles(result.output, { singleFile: opts['single-file'], crds: opts.crds });
   if (!opts['no-agbom'] && opts.crds !== 'only') {
     progress.step('building AgBOMs');
-    const boms = agbomFiles(result, ctx);
+    const boms = agbomFiles(result, ctx, cache);
     if (!boms.ok) {
       progress.done();
       report(
@@ -105,17 +105,10 @@ export async function run(input: CommandInput, ctx: CommandContext): Promise<num
  * the path does not carry the generation, so the file is rewritten only when
  * the inventory changes (the generation lives in the document).
  */
-function agbomFiles(result: CompileRun, ctx: CommandContext): { ok: true; files: OutputFile[] } | { ok: false; blocking: readonly Diagnostic[] } {
-  const built = buildRunAgBoms(result.validation, { toolVersion: version(), env: ctx.env });
-  if (!built.ok) return { ok: false, blocking: built.blocking };
-  const out: OutputFile[] = [];
-  for (const bom of built.boms) {
-    const [, ns = '', name = ''] = bom.inventory.agent.split('/');
-    for (const format of AGBOM_FORMATS) {
-      const r = renderAgBom(bom, format);
-      out.push({ path: `agbom/${ns}/${name}${r.extension}`, content: r.text });
-    }
-  }
-  return { ok: true, files: out };
+function agbomFiles(
+  result: CompileRun,
+  ctx: CommandContext,
+  cache: CacheStore | undefined,
+): { ok: true; files: OutputFile[] } | { ok: false; blocking: readonly Diagnostic[] } {
+  return renderRunAgBomFiles(result.validation, { toolVersion: version(), env: ctx.env }, cache);
 }
-

@@ -158,6 +158,25 @@ describe('compile with and without the cache', () => {
     expect(runs[1]).toEqual(runs[0]);
     expect(runs[2]).toEqual(runs[0]);
 
+    // Records many agents read (a model, a policy, a tool): every output that depends on one follows its change.
+    for (const [rel, from, to] of [
+      ['platform/models.yaml', 'inputPerMillionTokens: 5\n', 'inputPerMillionTokens: 6\n'],
+      ['platform/policies.yaml', '- name: allowlisted-providers\n', '- name: allowlisted-model-providers\n'],
+      ['support-platform/tools/zendesk.yaml', /(description: .*)\n/, '$1 Now faster.\n'],
+    ] as const) {
+      const file = path.join(repo, rel);
+      const text = readFileSync(file, 'utf8');
+      writeFileSync(file, text.replace(from, to));
+      expect(readFileSync(file, 'utf8'), rel).not.toBe(text);
+      const before = tree(path.join(out, 'warm'));
+      const cached = await cli(['compile', '--output-dir', path.join(out, 'warm'), '-o', 'json'], repo, { env });
+      const fresh = await cli(['compile', '--output-dir', path.join(out, 'uncached'), '-o', 'json', '--no-cache'], repo, { env });
+      expect([cached.code, fresh.code], rel).toEqual([0, 0]);
+      expect(tree(path.join(out, 'warm')), rel).not.toEqual(before);
+      expect(cached.stdout, rel).toBe(fresh.stdout);
+      expect(tree(path.join(out, 'warm')), rel).toEqual(tree(path.join(out, 'uncached')));
+    }
+
     // From a fresh process's point of view (a new compiler), every unit comes from the store.
     const store = new CacheStore({ dir: cacheDir, buildId: 'compile-test' });
     await runCompile({ paths: [], cwd: repo, cache: store });
