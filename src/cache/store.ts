@@ -28,8 +28,8 @@ import { deserialize, serialize } from 'node:v8';
 const MAGIC = Buffer.from('JOCHC01\n', 'latin1');
 const DIGEST_BYTES = 32;
 const HEADER_BYTES = MAGIC.length + DIGEST_BYTES + 4;
-/** An entry bigger than this is not worth a cache file. */
-const MAX_ENTRY_BYTES = 64 << 20;
+/** The largest entry (a project's files or units are one entry each); the length field has 32 bits. */
+const MAX_ENTRY_BYTES = 1 << 30;
 /** A hit refreshes its entry's mtime (the LRU clock) at most this often. */
 const TOUCH_AFTER_MS = 24 * 3600_000;
 /** The size bound is checked at most this often, by a run that wrote. */

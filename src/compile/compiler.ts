@@ -52,12 +52,15 @@ export interface UnitStore {
 export type UnitGuard = (objects: readonly CompiledObject[], manifest: CompiledManifestEntry | undefined) => Finding[];
 
 export interface CompilerExtras {
+  /** Units are stored as one entry per project and options, and reused by a later process. */
   readonly store?: UnitStore | undefined;
+  /** The project the units belong to (its root folder or repository URL): its own entry in the store. */
+  readonly scope?: string | undefined;
   readonly guard?: UnitGuard | undefined;
 }
 
-/** Bumped when a stored unit's shape changes (the store's build id covers the code that builds units). */
-const UNIT_KIND = 'compile-unit-v1';
+/** Bumped when the stored shape changes (the store's build id covers the code that builds units). */
+const UNIT_PACK_KIND = 'compile-units-v1';
 
 /** The agent a Deployment, Execution, Eval or AgBOM belongs to. */
 function agentOf(r: Resource, ctx: UnitContext): Resource | undefined {
@@ -160,25 +163,33 @@ function collisions(objects: readonly CompiledObject[]): Finding[] {
 class CachingCompiler implements Compiler {
   private cache = new Map<string, Unit>();
   private readonly storeScope: string;
+  /** The units a previous process stored for this project, read when the first unit is not in memory. */
+  private stored: ReadonlyMap<string, Unit> | undefined;
 
   constructor(
     private readonly options: CompileOptions,
     private readonly extras: CompilerExtras = {},
   ) {
-    this.storeScope = shortDigest({ options, guarded: extras.guard !== undefined });
+    this.storeScope = `${shortDigest({ options, guarded: extras.guard !== undefined })}\n${extras.scope ?? ''}`;
   }
 
   /** A unit from memory, else from the persistent store, else built (and stored). */
   private resolveUnit(id: string, key: string, build: () => Omit<Unit, 'key'>): { unit: Unit; built: boolean } {
     const hit = this.cache.get(id);
     if (hit && hit.key === key) return { unit: hit, built: false };
-    const storeKey = `${this.storeScope}\n${id}\n${key}`;
-    const stored = this.extras.store?.get<Unit>(UNIT_KIND, storeKey);
-    if (stored && stored.key === key && Array.isArray(stored.objects)) return { unit: stored, built: false };
+    if (this.extras.store) {
+      this.stored ??= this.readStored();
+      const stored = this.stored.get(id);
+      if (stored && stored.key === key && Array.isArray(stored.objects)) return { unit: stored, built: false };
+    }
     const made = build();
     const unit: Unit = { key, ...made, ...(this.extras.guard ? { leaks: this.extras.guard(made.objects, made.manifest) } : {}) };
-    this.extras.store?.put(UNIT_KIND, storeKey, unit);
     return { unit, built: true };
+  }
+
+  private readStored(): ReadonlyMap<string, Unit> {
+    const units = this.extras.store?.get<Map<string, Unit>>(UNIT_PACK_KIND, this.storeScope);
+    return units instanceof Map ? units : new Map();
   }
 
   compile(input: CompileInput): CompileOutput {
@@ -211,6 +222,8 @@ class CachingCompiler implements Compiler {
     }
     // Shared units read many resources and are cheap: rebuilt every run.
     const shared = this.sharedObjects(input, ctx, owner, ownerFindings);
+    if (built > 0 || next.size !== this.stored?.size) this.extras.store?.put(UNIT_PACK_KIND, this.storeScope, next);
+    this.stored = next;
     built += 1;
     this.cache = next;
 

@@ -59,7 +59,11 @@ export async function runCompile(input: CompileRunInput): Promise<CompileRun> {
   if (run.summary.errors > 0) return finish(run, before, undefined, timings);
 
   const compiler =
-    input.compiler ?? createCompiler({ requirePolicyBundles: !input.withoutPolicy, ...input.options }, { store: input.cache, guard: unitEmissionFindings });
+    input.compiler ?? createCompiler({ requirePolicyBundles: !input.withoutPolicy, ...input.options }, {
+      store: input.cache,
+      scope: run.project.root,
+      guard: unitEmissionFindings,
+    });
   const start = performance.now();
   const output = compiler.compile({
     resources: run.set.resources,

@@ -110,6 +110,8 @@ export interface ValidationRun {
   readonly diagnostics: Diagnostic[];
   readonly summary: Summary;
   readonly timings: Timings;
+  /** With the persistent cache: files it served, and files worked out. */
+  readonly cached?: { readonly reused: number; readonly worked: number } | undefined;
 }
 
 /** The checks of `joch validate`: the validate stage's, then policy. */
@@ -188,5 +190,6 @@ export async function runValidate(input: ValidateInput): Promise<ValidationRun> 
     diagnostics,
     summary: summarize(diagnostics, set.files.length, set.resources.length),
     timings,
+    cached: stored ? { ...stored.counts } : undefined,
   };
 }

@@ -88,7 +88,11 @@ export function runSnapshot(input: SnapshotRunInput): SnapshotRun {
   let diagnostics = time('report', () => resolve(findings));
   let output: CompileOutput | undefined;
   if (input.compile !== false && !diagnostics.some((d) => d.severity === 'error')) {
-    const compiler = input.compiler ?? createCompiler({ requirePolicyBundles: true, ...input.compileOptions }, { store: input.store, guard: unitEmissionFindings });
+    const compiler = input.compiler ?? createCompiler({ requirePolicyBundles: true, ...input.compileOptions }, {
+      store: input.store,
+      scope: input.snapshot.root,
+      guard: unitEmissionFindings,
+    });
     output = time('compile', () =>
       compiler.compile({
         resources: set.resources,
@@ -166,9 +170,10 @@ export class SnapshotCache {
       this.files = new WeakMap();
       this.checks = new WeakMap();
       this.key = key;
+      this.persistent = undefined;
     }
     if (this.store) {
-      this.persistent = new PersistentFiles(
+      this.persistent ??= new PersistentFiles(
         this.store,
         { defaultNamespace: options.defaultNamespace, limits: options.limits, schema: true },
         { files: this.files, documents: this.checks },
@@ -182,7 +187,6 @@ export class SnapshotCache {
   validate(set: ManifestSet, defaultNamespace: string): ValidationResult {
     const result = validateManifests(set, { checks: new Set(ALL_CHECKS), defaultNamespace, documentCache: this.checks });
     this.persistent?.save();
-    this.persistent = undefined;
     return result;
   }
 }

@@ -182,7 +182,11 @@ export class Reconciler {
   constructor(private readonly options: ReconcilerOptions) {
     this.backoff = new Backoff(options.backoff);
     this.cache = new SnapshotCache(options.store);
-    this.compiler = createCompiler({ requirePolicyBundles: true, ...options.compileOptions }, { store: options.store, guard: unitEmissionFindings });
+    this.compiler = createCompiler({ requirePolicyBundles: true, ...options.compileOptions }, {
+      store: options.store,
+      scope: options.sourceInfo.url,
+      guard: unitEmissionFindings,
+    });
     this.suspendedFlag = options.suspended ?? false;
     options.metrics?.suspended.set(this.suspendedFlag ? 1 : 0);
     options.metrics?.leader.set(options.leader ? 0 : 1);
