@@ -127,7 +127,10 @@ export class PersistentFiles {
     }
     this.missed.clear();
     if (!changed) return;
+    // Files of the project this run did not read (a run on one folder or file) stay, one version per path.
+    const read = new Set(snapshot.files.map((f) => displayPath(snapshot, f.path)));
     const files = new Map<string, StoredFile>();
+    for (const [key, stored] of this.pack?.files ?? []) if (!read.has(stored.file.path)) files.set(key, stored);
     const unstored = new Set<string>();
     for (const source of snapshot.files) {
       const entry = this.entries.get(source);

@@ -106,6 +106,18 @@ describe('validate with and without the cache', () => {
     expect(changed.diagnostics).toEqual(uncached.diagnostics);
   });
 
+  it('keeps the files a narrower run did not read', async () => {
+    const repo = copyOf(CONFORMANCE);
+    const dir = tmp('joch-cache-');
+    const whole = await runValidate({ paths: [], cwd: repo, cache: new CacheStore({ dir, buildId: 't' }) });
+    const one = whole.set.files[0]?.path as string;
+    writeFileSync(path.join(repo, one), `${readFileSync(path.join(repo, one), 'utf8')}\n# edited\n`);
+    const narrow = await runValidate({ paths: [one], cwd: repo, cache: new CacheStore({ dir, buildId: 't' }) });
+    expect(narrow.cached).toEqual({ reused: 0, worked: 1 });
+    const again = await runValidate({ paths: [], cwd: repo, cache: new CacheStore({ dir, buildId: 't' }) });
+    expect(again.cached).toEqual({ reused: whole.set.files.length, worked: 0 });
+  });
+
   it('never reads an entry written by another version of the tool', async () => {
     const repo = copyOf(CONFORMANCE);
     const dir = tmp('joch-cache-');
