@@ -4,6 +4,7 @@
  * did not change gets its three documents from the store instead of being
  * built, guarded and rendered again.
  */
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { AGBOM_FORMATS, buildFleet, digestFiles, renderAgBom, sourceTimeOf, type FileDigest } from '../agbom/index.js';
 import type { CacheStore } from '../cache/index.js';
 import { canonicalJson, sha256 } from '../compile/hash.js';
@@ -17,15 +18,16 @@ import { blockingFindings, type AgBomSource, type RunAgBomOptions, type RunAgBom
 import { agbomEmissions } from './emission.js';
 
 /** Bumped when the stored shape changes (the store's build id covers the code that renders). */
-const ENTRY_KIND = 'agbom-v1';
+const ENTRY_KIND = 'agbom-v2';
 
 export interface AgBomFile {
   readonly path: string;
   readonly content: string;
 }
 
+/** The documents deflated: they are as big as the output (about 115 kB an agent) and shrink ninefold. */
 interface StoredAgBom {
-  readonly files: readonly AgBomFile[];
+  readonly files: readonly { readonly path: string; readonly deflated: Uint8Array }[];
 }
 
 /** `agbom/<namespace>/<agent>.<ext>` for every agent and format, or the errors that keep them from being built. */
@@ -47,8 +49,9 @@ export function renderRunAgBomFiles(
     const previous = options.state?.agents[graph.agent.key];
     const key = store ? agentKey(graph, bundle, digests, { ...context, previous: previous ?? null }) : '';
     const hit = store?.get<StoredAgBom>(ENTRY_KIND, key);
-    if (hit && Array.isArray(hit.files)) {
-      files.push(...hit.files);
+    const restored = hit && inflate(hit);
+    if (restored) {
+      files.push(...restored);
       continue;
     }
     const { boms } = buildFleet({ graphs: [graph], bundles, state: options.state }, { ...context, files: digests });
@@ -64,11 +67,25 @@ export function renderRunAgBomFiles(
     }
     files.push(...own);
     // A document the guard refused is never stored: it would hold the credential.
-    if (store && found.length === 0) store.put(ENTRY_KIND, key, { files: own } satisfies StoredAgBom);
+    if (store && found.length === 0) store.put(ENTRY_KIND, key, deflate(own));
   }
   // Refused as a whole: an AgBOM without the component that leaked would be a wrong inventory.
   if (leaks.length) return { ok: false, blocking: resolveFindings(run.set, leaks) };
   return { ok: true, files };
+}
+
+function deflate(files: readonly AgBomFile[]): StoredAgBom {
+  return { files: files.map((f) => ({ path: f.path, deflated: deflateRawSync(f.content, { level: 1 }) })) };
+}
+
+/** The stored documents, or undefined when the entry does not inflate (a miss). */
+function inflate(stored: StoredAgBom): AgBomFile[] | undefined {
+  if (!Array.isArray(stored.files)) return undefined;
+  try {
+    return stored.files.map((f) => ({ path: f.path, content: inflateRawSync(f.deflated).toString('utf8') }));
+  } catch {
+    return undefined;
+  }
 }
 
 /**
