@@ -95,7 +95,9 @@ function git(cwd: string, ...args: string[]): string {
 }
 
 function editAgent(file: string, original: string, n: number): void {
-  writeFileSync(file, original.replace(/displayName: Agent 0\n/, `displayName: Agent 0 (revision ${n})\n`));
+  const changed = original.replace(/displayName: Agent 0( \(revision \d+\))?\n/, `displayName: Agent 0 (revision ${n})\n`);
+  if (changed === original) throw new Error(`${file}: no displayName line to change`);
+  writeFileSync(file, changed);
 }
 
 function workspaces(agents: number, commands: readonly string[]): Map<string, Workspace> {
@@ -120,13 +122,13 @@ function workspaces(agents: number, commands: readonly string[]): Map<string, Wo
       git(repo, 'commit', '-q', '-m', 'fleet');
     }
     const gitFile = path.join(repo, CHANGED);
-    const gitOriginal = git(repo, 'show', `HEAD:${CHANGED}`);
     out.set('action', {
       cwd: repo,
       args: ['action'],
       change: (n) => {
-        editAgent(gitFile, `${gitOriginal}\n`, n);
-        git(repo, 'commit', '-q', '-am', `change ${n}`);
+        // Numbered after the commits already there, so a second run of the bench still changes the file.
+        editAgent(gitFile, readFileSync(gitFile, 'utf8'), Number(git(repo, 'rev-list', '--count', 'HEAD')) * 1000 + n);
+        git(repo, 'commit', '-q', '-m', `change ${n}`, '--', CHANGED);
       },
       restore: () => undefined,
     });
