@@ -12,8 +12,6 @@ import { DEFAULT_PARSE_LIMITS, parseFileBytes, type ParseLimits } from './parse.
 export type { ManifestDocument } from './classify.js';
 export { DEFAULT_PARSE_LIMITS, deepNesting, MAX_NESTING_DEPTH, parseFileBytes, parseFileText, type ParseLimits, type ParsedFile } from './parse.js';
 export { Locator } from './locate.js';
-export { decodeText } from './decode.js';
-export { hashBytes } from './parse.js';
 export { parseYamlFast } from './yaml-fast.js';
 
 export interface LoadOptions {

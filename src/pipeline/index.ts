@@ -146,16 +146,13 @@ export async function runValidate(input: ValidateInput): Promise<ValidationRun> 
     ? new PersistentFiles(input.cache, { defaultNamespace: config.defaultNamespace, limits: config.limits, schema: checks.has('schema') })
     : undefined;
   const set = time('load', () =>
-    loadManifests(source.snapshot, { defaultNamespace: config.defaultNamespace, limits: config.limits, cache: stored?.prime(source.snapshot) }),
+    loadManifests(source.snapshot, { defaultNamespace: config.defaultNamespace, limits: config.limits }),
   );
+  const documentCache = stored && time('cache', () => stored.prime(set));
   const validation = time('validate', () =>
-    validateManifests(set, {
-      checks: new Set(ALL_CHECKS.filter((c) => checks.has(c))),
-      defaultNamespace: config.defaultNamespace,
-      documentCache: stored?.documents,
-    }),
+    validateManifests(set, { checks: new Set(ALL_CHECKS.filter((c) => checks.has(c))), defaultNamespace: config.defaultNamespace, documentCache }),
   );
-  if (stored) time('cache', () => stored.save());
+  if (stored) time('cache', () => stored.save(set));
   // Policy needs every reference, holes included, even when their findings were not asked for.
   const references =
     checks.has('policy') && !checks.has('references')

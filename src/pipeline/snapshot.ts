@@ -173,20 +173,16 @@ export class SnapshotCache {
       this.persistent = undefined;
     }
     if (this.store) {
-      this.persistent ??= new PersistentFiles(
-        this.store,
-        { defaultNamespace: options.defaultNamespace, limits: options.limits, schema: true },
-        { files: this.files, documents: this.checks },
-      );
-      this.persistent.prime(snapshot);
+      this.persistent ??= new PersistentFiles(this.store, { defaultNamespace: options.defaultNamespace, limits: options.limits, schema: true }, this.checks);
     }
     return loadManifests(snapshot, { ...options, cache: this.files });
   }
 
   /** `validateManifests` with every check. */
   validate(set: ManifestSet, defaultNamespace: string): ValidationResult {
+    this.persistent?.prime(set);
     const result = validateManifests(set, { checks: new Set(ALL_CHECKS), defaultNamespace, documentCache: this.checks });
-    this.persistent?.save();
+    this.persistent?.save(set);
     return result;
   }
 }
