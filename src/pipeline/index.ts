@@ -148,11 +148,13 @@ export async function runValidate(input: ValidateInput): Promise<ValidationRun> 
   const set = time('load', () =>
     loadManifests(source.snapshot, { defaultNamespace: config.defaultNamespace, limits: config.limits }),
   );
-  const documentCache = stored && time('cache', () => stored.prime(set));
-  const validation = time('validate', () =>
-    validateManifests(set, { checks: new Set(ALL_CHECKS.filter((c) => checks.has(c))), defaultNamespace: config.defaultNamespace, documentCache }),
-  );
-  if (stored) time('cache', () => stored.save(set));
+  // The cache's reads and writes count as the validate stage they stand in for.
+  const validation = time('validate', () => {
+    const documentCache = stored?.prime(set);
+    const result = validateManifests(set, { checks: new Set(ALL_CHECKS.filter((c) => checks.has(c))), defaultNamespace: config.defaultNamespace, documentCache });
+    stored?.save(set);
+    return result;
+  });
   // Policy needs every reference, holes included, even when their findings were not asked for.
   const references =
     checks.has('policy') && !checks.has('references')
