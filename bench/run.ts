@@ -5,7 +5,7 @@
  * run on the same machine. Figures, not assertions: these machines are shared
  * and noisy, so each measurement is the best of a few runs.
  *
- * Sections: validate, kubeconform, startup, policy, compile, agbom, git, cluster, sync.
+ * Sections: validate, kubeconform, startup, policy, compile, agbom, git, cluster, sync, incremental.
  * Options: --sizes 100,1000   --runs 3   --only validate,sync
  */
 import { spawnSync } from 'node:child_process';
@@ -126,6 +126,7 @@ const SECTIONS: Record<string, Section> = {
   git: script('Git source', 'git-source.ts', () => ['10000', '50', '10']),
   cluster: script('apply', 'cluster.ts', (ctx) => [thousand(ctx)]),
   sync: benchSync,
+  incremental: script('incremental (persistent cache)', 'incremental.ts', (ctx) => ['--sizes', ctx.sizes.join(','), '--runs', String(ctx.runs)]),
 };
 
 async function main(): Promise<void> {

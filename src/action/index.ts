@@ -9,6 +9,7 @@
  * fail-on-missing-base is false) and leaves the earlier comment marked stale
  * rather than replaced by a review that compared nothing.
  */
+import { openCache, type CacheStore } from '../cache/index.js';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { diffFleets, viewOfAgBom, type AgBomDiff, type InventoryView } from '../agbom/index.js';
@@ -60,8 +61,11 @@ export async function runAction(io: ActionIO): Promise<ActionResult> {
   const inputs = readInputs(io.env);
   const selection = selectRecords(inputs.workspace, inputs.path);
   if (selection.empty) return noRecords(inputs, io);
-  const head = await runCompile({ paths: selection.paths, cwd: inputs.workspace });
-  const review = await agbomReview(inputs, selection, head, io);
+  // The base commit shares most files with the head: its review reuses what the head's run stored.
+  const store = openCache({ env: io.env });
+  const head = await runCompile({ paths: selection.paths, cwd: inputs.workspace, cache: store });
+  const review = await agbomReview(inputs, selection, head, io, store);
+  store?.collect();
   const found = findEscalations({
     diffs: review.diffs,
     graphs: head.validation.graphs,
@@ -134,7 +138,7 @@ function reasonsToFail(inputs: ActionInputs, s: Summary, review: AgBomReview, es
 }
 
 /** The AgBOMs of the base commit against those of the head. */
-async function agbomReview(inputs: ActionInputs, selection: RecordSelection, head: CompileRun, io: ActionIO): Promise<AgBomReview> {
+async function agbomReview(inputs: ActionInputs, selection: RecordSelection, head: CompileRun, io: ActionIO, store: CacheStore | undefined): Promise<AgBomReview> {
   const after = buildRunAgBoms(head.validation, { toolVersion: io.toolVersion, env: io.env });
   if (!after.ok) return { diffs: [], headViews: new Map(), note: 'the head has errors outside policy, so its AgBOMs were not built' };
   const headViews = new Map(after.boms.map((b) => viewOfAgBom(b)).map((v) => [v.agent, v]));
@@ -145,7 +149,7 @@ async function agbomReview(inputs: ActionInputs, selection: RecordSelection, hea
   if (!files.ok) return { diffs: [], headViews, baseSha: base.sha, note: files.reason, baseMissing: true };
   // joch.yaml is read from the revision before the selection applies to the records.
   const chosen = files.snapshot.files.filter((f) => CONFIG_FILES.includes(f.path) || selection.keep(f.path, f.bytes));
-  const before = runSnapshot({ snapshot: { ...files.snapshot, files: chosen }, compile: false });
+  const before = runSnapshot({ snapshot: { ...files.snapshot, files: chosen }, compile: false, store });
   const built = buildRunAgBoms(before, { toolVersion: io.toolVersion, env: io.env });
   // A broken base is no reason to hide the head's powers: every agent is then new.
   const views = built.ok ? built.boms.map(viewOfAgBom) : [];

@@ -12,9 +12,9 @@ import { buildAgBom, type AgBomContext, type FileDigest } from './agbom.js';
 import { renderCycloneDx, serializeCycloneDx, type CycloneDxVersion } from './cyclonedx.js';
 import { diffViews, type AgBomDiff } from './diff.js';
 import { sha256Hex } from './identity.js';
-import type { AgBom } from './model.js';
+import type { AgBom, GenerationRecord } from './model.js';
 import { renderSpdx, serializeSpdx } from './spdx.js';
-import { emptyState, withGeneration, type GenerationState } from './state.js';
+import { emptyState, STATE_API_VERSION, type GenerationState } from './state.js';
 import { renderSwid } from './swid.js';
 import { viewOfCycloneDx, type InventoryView } from './view.js';
 
@@ -69,14 +69,15 @@ export interface FleetInput {
 
 /** Every agent's AgBOM and the state to store next. */
 export function buildFleet(input: FleetInput, ctx: Omit<AgBomContext, 'previous'>): { boms: AgBom[]; state: GenerationState } {
-  let state = input.state ?? emptyState();
+  // One record updated in place: a copy per agent (withGeneration) made this quadratic in the fleet's size.
+  const agents: Record<string, GenerationRecord> = { ...(input.state ?? emptyState()).agents };
   const boms: AgBom[] = [];
   for (const g of input.graphs) {
-    const bom = buildAgBom(g, input.bundles?.get(g.agent.key), { ...ctx, previous: state.agents[g.agent.key] });
-    state = withGeneration(state, g.agent.key, bom.generation);
+    const bom = buildAgBom(g, input.bundles?.get(g.agent.key), { ...ctx, previous: agents[g.agent.key] });
+    agents[g.agent.key] = bom.generation;
     boms.push(bom);
   }
-  return { boms, state };
+  return { boms, state: { apiVersion: STATE_API_VERSION, agents } };
 }
 
 /** The comparable view of a freshly built AgBOM (the same reader a stored document goes through). */

@@ -1,10 +1,11 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { AGBOM_FORMATS, renderAgBom } from '../agbom/index.js';
 import { labelledForCluster, placeObjects, renderFiles, renderStream, selectObjects, shareOf, shareOutput, writeFiles, type ClusterShare, type CompileOutput, type OutputFile } from '../compile/index.js';
 import { summarize, type Diagnostic } from '../diagnostics/index.js';
-import { buildRunAgBoms } from '../pipeline/agbom.js';
+import { renderRunAgBomFiles, type AgentAgBomFile } from '../pipeline/agbom-cache.js';
+import type { CacheStore } from '../cache/index.js';
 import { runCompile, type CompileRun } from '../pipeline/compile.js';
+import { commandCache } from './cache.js';
 import { checkOptions, UsageError, useColor, type CommandContext, type CommandInput } from './context.js';
 import { FINDINGS_FORMATS, inputPaths, outputOf, pipelineCwd } from './flags.js';
 import { renderFindings } from './output.js';
@@ -34,6 +35,7 @@ export async function run(input: CommandInput, ctx: CommandContext): Promise<num
   const epoch = ctx.env.SOURCE_DATE_EPOCH === undefined ? undefined : Epoch.safeParse(ctx.env.SOURCE_DATE_EPOCH);
   if (epoch && !epoch.success) throw new UsageError('SOURCE_DATE_EPOCH must be a whole number of seconds');
 
+  const cache = commandCache(input.opts, ctx);
   const progress = Progress.start(ctx, input.opts);
   progress.step('loading, validating and compiling');
   const result = await runCompile({
@@ -42,7 +44,9 @@ export async function run(input: CommandInput, ctx: CommandContext): Promise<num
     configFile: opts.config,
     withoutPolicy: opts['without-policy'],
     sourceDateEpoch: epoch?.data,
+    cache,
   });
+  cache?.collect();
   progress.done();
 
   // With --stdout the objects own stdout: diagnostics go to stderr.
@@ -75,7 +79,7 @@ export async function run(input: CommandInput, ctx: CommandContext): Promise<num
   for (const part of parts) files.push(...renderFiles(part.output, { singleFile: opts['single-file'], crds: opts.crds }).map((f) => ({ ...f, path: part.prefix + f.path })));
   if (!opts['no-agbom'] && opts.crds !== 'only') {
     progress.step('building AgBOMs');
-    const boms = agbomFiles(result, ctx);
+    const boms = agbomFiles(result, ctx, cache);
     if (!boms.ok) {
       progress.done();
       report(
@@ -89,7 +93,7 @@ export async function run(input: CommandInput, ctx: CommandContext): Promise<num
       return 1;
     }
     for (const part of parts) {
-      for (const bom of boms.files) if (!part.agents || part.agents.has(bom.agent)) files.push({ path: part.prefix + bom.file.path, content: bom.file.content });
+      for (const bom of boms.files) if (!part.agents || part.agents.has(bom.agent)) files.push({ path: part.prefix + bom.path, content: bom.content });
     }
   }
   progress.step(`writing ${files.length} files`);
@@ -110,25 +114,12 @@ export async function run(input: CommandInput, ctx: CommandContext): Promise<num
  * the path does not carry the generation, so the file is rewritten only when
  * the inventory changes (the generation lives in the document).
  */
-function agbomFiles(result: CompileRun, ctx: CommandContext): { ok: true; files: AgBomFile[] } | { ok: false; blocking: readonly Diagnostic[] } {
-  const built = buildRunAgBoms(result.validation, { toolVersion: version(), env: ctx.env });
-  if (!built.ok) return { ok: false, blocking: built.blocking };
-  const out: AgBomFile[] = [];
-  for (const bom of built.boms) {
-    const [, ns = '', name = ''] = bom.inventory.agent.split('/');
-    for (const format of AGBOM_FORMATS) {
-      const r = renderAgBom(bom, format);
-      out.push({ agent: `Agent/${ns}/${name}`, file: { path: `agbom/${ns}/${name}${r.extension}`, content: r.text } });
-    }
-  }
-  return { ok: true, files: out };
-}
-
-
-interface AgBomFile {
-  /** Key of the agent the AgBOM is about. */
-  readonly agent: string;
-  readonly file: OutputFile;
+function agbomFiles(
+  result: CompileRun,
+  ctx: CommandContext,
+  cache: CacheStore | undefined,
+): { ok: true; files: AgentAgBomFile[] } | { ok: false; blocking: readonly Diagnostic[] } {
+  return renderRunAgBomFiles(result.validation, { toolVersion: version(), env: ctx.env }, cache);
 }
 
 /**

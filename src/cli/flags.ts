@@ -44,6 +44,11 @@ export function configOption(): Option {
   return new Option('-c, --config <file>', 'joch.yaml to use (default: the nearest one above the paths)');
 }
 
+/** `--no-cache`: neither read nor write the persistent cache (JOCH_NO_CACHE=1 does the same). */
+export function noCacheOption(): Option {
+  return new Option('--no-cache', 'neither read nor write the cache of checked files and compiled units (JOCH_NO_CACHE=1 does the same)');
+}
+
 export function namespaceOptions(): Option[] {
   return [new Option('-n, --namespace <namespace>', 'only this namespace'), new Option('-A, --all-namespaces', 'every namespace (the default over a repository)')];
 }

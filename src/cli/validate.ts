@@ -3,7 +3,8 @@ import path from 'node:path';
 import { z } from 'zod';
 import { sortDiagnostics, summarize } from '../diagnostics/index.js';
 import { PIPELINE_CHECKS, runValidate, type PipelineCheck } from '../pipeline/index.js';
-import { pinDiagnostics } from '../pipeline/pins.js';
+import { pinsOf } from '../model/pins.js';
+import { commandCache } from './cache.js';
 import { checkOptions, UsageError, useColor, type CommandContext, type CommandInput } from './context.js';
 import { FINDINGS_FORMATS, inputPaths, outputOf, pipelineCwd } from './flags.js';
 import { renderFindings } from './output.js';
@@ -34,13 +35,15 @@ export async function run(input: CommandInput, ctx: CommandContext): Promise<num
   // A path that does not exist is a mistake in the command line, not a finding.
   const paths = await inputPaths(input.opts, input.args, ctx);
   if (opts.config !== undefined && !existsSync(path.resolve(ctx.cwd, opts.config))) throw new UsageError(`no such file or folder: ${opts.config}`);
+  const cache = commandCache(input.opts, ctx);
   const progress = Progress.start(ctx, input.opts);
   progress.step('loading and validating');
-  const validated = await runValidate({ paths, cwd: pipelineCwd(paths, input.opts, ctx), configFile: opts.config, checks: opts.checks });
-  // Deployments held on a promoted version: what compile would say about them.
-  const pinned = await pinDiagnostics(validated);
+  const validated = await runValidate({ paths, cwd: pipelineCwd(paths, input.opts, ctx), configFile: opts.config, checks: opts.checks, cache });
+  // Deployments held on a promoted version: what compile would say about them (Git and compile load only then).
+  const pinned = pinsOf(validated.graphs).length ? await (await import('../pipeline/pins.js')).pinDiagnostics(validated) : [];
   const diagnostics = pinned.length ? sortDiagnostics([...validated.diagnostics, ...pinned]) : validated.diagnostics;
   const run = pinned.length ? { ...validated, diagnostics, summary: summarize(diagnostics, validated.summary.files, validated.summary.resources) } : validated;
+  cache?.collect();
   progress.done();
   const color = useColor(input.opts, ctx);
   const texts = run.set.texts;

@@ -30,11 +30,37 @@ interface Unit {
   readonly objects: readonly CompiledObject[];
   readonly findings: readonly Finding[];
   readonly manifest?: CompiledManifestEntry | undefined;
+  /** The emission guard's findings on this unit's documents, when the compiler has a guard. */
+  readonly leaks?: readonly Finding[] | undefined;
 }
 
 export interface Compiler {
   compile(input: CompileInput): CompileOutput;
 }
+
+/** A persistent store of units (src/cache's CacheStore): units of an earlier process are reused by key. */
+export interface UnitStore {
+  get<T>(kind: string, key: string): T | undefined;
+  put(kind: string, key: string, value: unknown): void;
+}
+
+/**
+ * Checks the documents of one unit before they are emitted (the pipeline's
+ * emission guard): run when the unit is built and kept with it, so an
+ * unchanged unit is not checked again.
+ */
+export type UnitGuard = (objects: readonly CompiledObject[], manifest: CompiledManifestEntry | undefined) => Finding[];
+
+export interface CompilerExtras {
+  /** Units are stored as one entry per project and options, and reused by a later process. */
+  readonly store?: UnitStore | undefined;
+  /** The project the units belong to (its root folder or repository URL): its own entry in the store. */
+  readonly scope?: string | undefined;
+  readonly guard?: UnitGuard | undefined;
+}
+
+/** Bumped when the stored shape changes (the store's build id covers the code that builds units). */
+const UNIT_PACK_KIND = 'compile-units-v1';
 
 /** The agent a Deployment, Execution, Eval or AgBOM belongs to. */
 function agentOf(r: Resource, ctx: UnitContext): Resource | undefined {
@@ -165,8 +191,35 @@ function collisions(objects: readonly CompiledObject[]): Finding[] {
 
 class CachingCompiler implements Compiler {
   private cache = new Map<string, Unit>();
+  private readonly storeScope: string;
+  /** The units a previous process stored for this project, read when the first unit is not in memory. */
+  private stored: ReadonlyMap<string, Unit> | undefined;
 
-  constructor(private readonly options: CompileOptions) {}
+  constructor(
+    private readonly options: CompileOptions,
+    private readonly extras: CompilerExtras = {},
+  ) {
+    this.storeScope = `${shortDigest({ options, guarded: extras.guard !== undefined })}\n${extras.scope ?? ''}`;
+  }
+
+  /** A unit from memory, else from the persistent store, else built (and stored). */
+  private resolveUnit(id: string, key: string, build: () => Omit<Unit, 'key'>): { unit: Unit; built: boolean } {
+    const hit = this.cache.get(id);
+    if (hit && hit.key === key) return { unit: hit, built: false };
+    if (this.extras.store) {
+      this.stored ??= this.readStored();
+      const stored = this.stored.get(id);
+      if (stored && stored.key === key && Array.isArray(stored.objects)) return { unit: stored, built: false };
+    }
+    const made = build();
+    const unit: Unit = { key, ...made, ...(this.extras.guard ? { leaks: this.extras.guard(made.objects, made.manifest) } : {}) };
+    return { unit, built: true };
+  }
+
+  private readStored(): ReadonlyMap<string, Unit> {
+    const units = this.extras.store?.get<Map<string, Unit>>(UNIT_PACK_KIND, this.storeScope);
+    return units instanceof Map ? units : new Map();
+  }
 
   compile(input: CompileInput): CompileOutput {
     const ownerFindings: Finding[] = [];
@@ -182,11 +235,10 @@ class CachingCompiler implements Compiler {
     const next = new Map<string, Unit>();
     let built = 0;
     const unit = (id: string, key: string, build: () => Omit<Unit, 'key'>): Unit => {
-      const hit = this.cache.get(id);
-      const u = hit && hit.key === key ? hit : { key, ...build() };
-      if (u !== hit) built++;
-      next.set(id, u);
-      return u;
+      const r = this.resolveUnit(id, key, build);
+      if (r.built) built++;
+      next.set(id, r.unit);
+      return r.unit;
     };
 
     if (this.options.crds) unit('crds', optionsKey, () => ({ objects: synthUnit('crds', jochCrds(this.options.applySetId).map((object) => ({ object, origin: undefined }))), findings: [] }));
@@ -200,6 +252,8 @@ class CachingCompiler implements Compiler {
     }
     // Shared units read many resources and are cheap: rebuilt every run.
     const shared = this.sharedObjects(input, ctx, owner, ownerFindings);
+    if (built > 0 || next.size !== this.stored?.size) this.extras.store?.put(UNIT_PACK_KIND, this.storeScope, next);
+    this.stored = next;
     built += 1;
     this.cache = next;
 
@@ -209,7 +263,9 @@ class CachingCompiler implements Compiler {
       .flatMap((u) => (u.manifest ? [withCommit(u.manifest, input.revision, input.commitTime)] : []))
       .sort((a, b) => (a.agent < b.agent ? -1 : a.agent > b.agent ? 1 : 0));
     const findings = [...units.flatMap((u) => u.findings), ...shared.findings, ...collisions(objects)];
-    return { objects, manifests, findings, stats: { units: next.size + 1, built } };
+    const guard = this.extras.guard;
+    const leaks = guard ? [...units.flatMap((u) => u.leaks ?? []), ...guard(shared.objects, undefined)] : undefined;
+    return { objects, manifests, findings, stats: { units: next.size + 1, built }, ...(leaks ? { leaks } : {}) };
   }
 
   private customResources(input: CompileInput, ctx: UnitContext, optionsKey: string, unit: (id: string, key: string, build: () => Omit<Unit, 'key'>) => Unit): void {
@@ -247,8 +303,8 @@ class CachingCompiler implements Compiler {
 }
 
 /** A compiler that remembers its last run: for the sync loop and watch mode. */
-export function createCompiler(options: Partial<CompileOptions> = {}): Compiler {
-  return new CachingCompiler(compileOptions(options));
+export function createCompiler(options: Partial<CompileOptions> = {}, extras: CompilerExtras = {}): Compiler {
+  return new CachingCompiler(compileOptions(options), extras);
 }
 
 /** One compilation, nothing remembered. */

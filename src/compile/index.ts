@@ -5,7 +5,7 @@
  * (objects with their origin, manifests, findings); rendering and writing
  * files are separate functions the CLI calls.
  */
-export { compile, createCompiler, type Compiler } from './compiler.js';
+export { compile, createCompiler, type Compiler, type CompilerExtras, type UnitGuard, type UnitStore } from './compiler.js';
 export { compileOptions, defaultCompileOptions, DEFAULT_DATA_PLANE } from './options.js';
 export { jochCrds, crdName, CATEGORY } from './crd.js';
 export { renderFiles, renderStream, writeFiles, objectPath, selectObjects, INDEX_FILE, type OutputFile, type RenderOptions, type CrdSelection, type WriteStats } from './output.js';

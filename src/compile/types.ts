@@ -132,4 +132,9 @@ export interface CompileOutput {
   readonly manifests: readonly CompiledManifestEntry[];
   readonly findings: readonly Finding[];
   readonly stats: CompileStats;
+  /**
+   * The emission guard's findings, when the compiler was given a guard (it
+   * checks each unit once, when the unit is built); otherwise the caller runs it.
+   */
+  readonly leaks?: readonly Finding[] | undefined;
 }

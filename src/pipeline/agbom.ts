@@ -33,9 +33,13 @@ export type RunAgBoms =
 /** What an AgBOM needs of a run: a local one (ValidationRun) or one of a Git snapshot (SnapshotRun). */
 export type AgBomSource = Pick<ValidationRun, 'diagnostics' | 'snapshot' | 'graphs' | 'policy' | 'set'>;
 
+/** Policy findings are part of what an AgBOM reports (ls --high-risk); any other error means a wrong inventory. */
+export function blockingFindings(run: Pick<AgBomSource, 'diagnostics'>): Diagnostic[] {
+  return run.diagnostics.filter((d) => d.severity === 'error' && !isPolicyFindingCode(d.code));
+}
+
 export function buildRunAgBoms(run: AgBomSource, options: RunAgBomOptions): RunAgBoms {
-  // Policy findings are part of what an AgBOM reports (ls --high-risk); any other error means a wrong inventory.
-  const blocking = run.diagnostics.filter((d) => d.severity === 'error' && !isPolicyFindingCode(d.code));
+  const blocking = blockingFindings(run);
   if (blocking.length) return { ok: false, blocking };
   const time = sourceTimeOf(run.snapshot.commitTime, options.env);
   const built = buildFleet(

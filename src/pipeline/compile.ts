@@ -3,13 +3,13 @@
  * policy found an error, and nothing should be written when compilation did:
  * `refused` says so. Returns data; the CLI renders and writes.
  */
-import { emissionFindings } from '../schema/emission.js';
-import { compiledEmissions } from './emission.js';
+import { outputLeaks, unitEmissionFindings } from './emission.js';
 import { findingResolver } from './findings.js';
 import { localPinSource, resolvePins } from './pins.js';
 import { sortDiagnostics, summarize, finding, type Diagnostic, type Finding, type Summary } from '../diagnostics/index.js';
 import { createCompiler, type Compiler, type CompileOptions, type CompileOutput } from '../compile/index.js';
 import { ALL_CHECKS } from '../schema/index.js';
+import type { CacheStore } from '../cache/index.js';
 import { PIPELINE_CHECKS, runValidate, type ProjectInput, type Timings, type ValidationRun } from './index.js';
 
 export interface CompileRunInput extends ProjectInput {
@@ -24,6 +24,8 @@ export interface CompileRunInput extends ProjectInput {
   readonly compiler?: Compiler | undefined;
   /** SOURCE_DATE_EPOCH: the time written when the source is not a Git commit. */
   readonly sourceDateEpoch?: number | undefined;
+  /** The persistent cache (src/cache): unchanged files and compiled units are reused. */
+  readonly cache?: CacheStore | undefined;
 }
 
 export interface CompileRun {
@@ -46,7 +48,7 @@ function finish(run: ValidationRun, diagnostics: Diagnostic[], output: CompileOu
 /** validate (which governs too) -> compile; refuses when either of the first two found an error. */
 export async function runCompile(input: CompileRunInput): Promise<CompileRun> {
   const checks = new Set(input.withoutPolicy ? ALL_CHECKS : PIPELINE_CHECKS);
-  const run = await runValidate({ paths: input.paths, cwd: input.cwd, configFile: input.configFile, checks });
+  const run = await runValidate({ paths: input.paths, cwd: input.cwd, configFile: input.configFile, checks, cache: input.cache });
   const timings: Timings = { ...run.timings };
   const extra: Finding[] = [];
   if (input.withoutPolicy) {
@@ -58,7 +60,7 @@ export async function runCompile(input: CompileRunInput): Promise<CompileRun> {
   if (run.summary.errors > 0) return finish(run, before, undefined, timings);
 
   const options = { requirePolicyBundles: !input.withoutPolicy, ...input.options };
-  const compiler = input.compiler ?? createCompiler(options);
+  const compiler = input.compiler ?? createCompiler(options, { store: input.cache, scope: run.project.root, guard: unitEmissionFindings });
   const start = performance.now();
   const compileInput = {
     resources: run.set.resources,
@@ -77,6 +79,6 @@ export async function runCompile(input: CompileRunInput): Promise<CompileRun> {
   const pins = await resolvePins(run.graphs, atHead, localPinSource(run.snapshot, options));
   const output = pins.pinned.size ? compiler.compile({ ...compileInput, pinned: pins.pinned }) : atHead;
   if (pins.findings.length) timings.pins = performance.now() - pinStart;
-  const leaks = emissionFindings(compiledEmissions(output));
+  const leaks = outputLeaks(output);
   return finish(run, [...before, ...resolve([...pins.findings, ...output.findings, ...leaks])], output, timings);
 }

@@ -5,16 +5,27 @@
  * it came from.
  */
 import type { AgBom } from '../agbom/index.js';
-import type { CompileOutput } from '../compile/index.js';
+import type { CompiledManifestEntry, CompiledObject, CompileOutput } from '../compile/index.js';
+import { emissionFindings, type Emission } from '../schema/emission.js';
+import type { Finding } from '../diagnostics/index.js';
 import type { SourcePointer } from '../diagnostics/index.js';
 import type { Resource } from '../model/resource.js';
-import type { Emission } from '../schema/emission.js';
 
-export function compiledEmissions(output: CompileOutput): Emission[] {
+export function compiledEmissions(output: Pick<CompileOutput, 'objects' | 'manifests'>): Emission[] {
   return [
     ...output.objects.map((o) => ({ what: `the compiled ${o.object.kind} ${objectName(o.object.metadata)}`, value: o.object, origin: o.origin })),
     ...output.manifests.map((m) => ({ what: `the CompiledAgentManifest of ${m.agent}`, value: m.manifest, origin: m.origin })),
   ];
+}
+
+/** The emission guard over one compile unit, for the compiler to run as it builds the unit. */
+export function unitEmissionFindings(objects: readonly CompiledObject[], manifest: CompiledManifestEntry | undefined): Finding[] {
+  return emissionFindings(compiledEmissions({ objects, manifests: manifest ? [manifest] : [] }));
+}
+
+/** The guard's findings on a compile output: kept by the compiler per unit, else computed over everything. */
+export function outputLeaks(output: CompileOutput): readonly Finding[] {
+  return output.leaks ?? emissionFindings(compiledEmissions(output));
 }
 
 /** An AgBOM as its components (each pointing at its record) and the document facts around them (pointing at the agent). */

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { compile, type CompileOptions, type CompiledManifestEntry, type CompileOutput } from '../compile/index.js';
 import { finding, type Diagnostic, type Finding, type SourcePointer } from '../diagnostics/index.js';
 import type { AgentGraph } from '../model/graph.js';
+import { PIN_ANNOTATION, pinsOf, type Pin } from '../model/pins.js';
 import { refOf, type Resource } from '../model/resource.js';
 import { openRepo, readSnapshot, type Repo } from '../promote/git.js';
 import { gitWorkTreeRoot, resolveRevision } from '../source/revision.js';
@@ -21,29 +22,7 @@ import { findingResolver } from './findings.js';
 import type { ValidationRun } from './index.js';
 import { runSnapshot, type SnapshotRun, type SnapshotRunInput } from './snapshot.js';
 
-export const PIN_ANNOTATION = { version: 'joch.dev/version', sourceRevision: 'joch.dev/source-revision', promotedFrom: 'joch.dev/promoted-from' } as const;
-
-export interface Pin {
-  readonly deployment: Resource;
-  readonly agent: Resource;
-  readonly version: string;
-  readonly sourceRevision: string;
-  readonly promotedFrom: string | undefined;
-}
-
-/** Deployments whose record names both a version and the commit it came from. */
-export function pinsOf(graphs: readonly AgentGraph[]): Pin[] {
-  const out: Pin[] = [];
-  for (const graph of graphs) {
-    for (const { deployment } of graph.deployments) {
-      const version = deployment.annotations[PIN_ANNOTATION.version];
-      const sourceRevision = deployment.annotations[PIN_ANNOTATION.sourceRevision];
-      if (version === undefined || sourceRevision === undefined) continue;
-      out.push({ deployment, agent: graph.agent, version, sourceRevision, promotedFrom: deployment.annotations[PIN_ANNOTATION.promotedFrom] });
-    }
-  }
-  return out;
-}
+export { PIN_ANNOTATION, pinsOf, type Pin } from '../model/pins.js';
 
 export type RevisionSnapshot = { readonly ok: true; readonly snapshot: Snapshot } | { readonly ok: false; readonly reason: string };
 

@@ -15,8 +15,9 @@ import { buildAgentGraphs, type AgentGraph } from '../model/graph.js';
 import { evaluatePolicy, type PolicyResult } from '../policy/index.js';
 import { ALL_CHECKS, validateManifests, type ValidationResult } from '../schema/index.js';
 import { displayPath, type Snapshot, type SourceFile } from '../source/types.js';
-import { emissionFindings } from '../schema/emission.js';
-import { compiledEmissions } from './emission.js';
+import { outputLeaks, unitEmissionFindings } from './emission.js';
+import type { CacheStore } from '../cache/index.js';
+import { PersistentFiles } from './file-cache.js';
 import { unknownWorkloadNames } from './workloads.js';
 import { unmappedClusterFindings } from '../compile/placement.js';
 import { findingResolver } from './findings.js';
@@ -40,6 +41,12 @@ export interface SnapshotRunInput {
   /** Pinned Deployments held on another version than HEAD's, and what resolving the pins found (see pins.ts). */
   readonly pinned?: ReadonlyMap<string, CompiledManifestEntry> | undefined;
   readonly pinFindings?: readonly Finding[] | undefined;
+  /**
+   * The persistent cache (src/cache): files and compiled units an earlier
+   * process worked out are reused (a restarted loop, the Action's base).
+   * A `cache` given too should be built on the same store.
+   */
+  readonly store?: CacheStore | undefined;
 }
 
 export interface SnapshotRun {
@@ -65,7 +72,7 @@ export function runSnapshot(input: SnapshotRunInput): SnapshotRun {
   const loaded = time('config', () => configOfSnapshot(input.snapshot));
   const { config } = loaded;
   const snapshot = time('select', () => selectFiles(input.snapshot, loaded));
-  const cache = input.cache;
+  const cache = input.cache ?? (input.store ? new SnapshotCache(input.store) : undefined);
   const loadOptions = { defaultNamespace: config.defaultNamespace, limits: config.limits };
   const set = time('load', () => (cache ? cache.load(snapshot, loadOptions) : loadManifests(snapshot, loadOptions)));
   const validation = time('validate', () =>
@@ -85,7 +92,11 @@ export function runSnapshot(input: SnapshotRunInput): SnapshotRun {
   let diagnostics = time('report', () => resolve(findings));
   let output: CompileOutput | undefined;
   if (input.compile !== false && !diagnostics.some((d) => d.severity === 'error')) {
-    const compiler = input.compiler ?? createCompiler({ requirePolicyBundles: true, ...input.compileOptions });
+    const compiler = input.compiler ?? createCompiler({ requirePolicyBundles: true, ...input.compileOptions }, {
+      store: input.store,
+      scope: input.snapshot.root,
+      guard: unitEmissionFindings,
+    });
     output = time('compile', () =>
       compiler.compile({
         resources: set.resources,
@@ -99,7 +110,7 @@ export function runSnapshot(input: SnapshotRunInput): SnapshotRun {
         pinned: input.pinned,
       }),
     );
-    const leaks = time('guard', () => (output ? emissionFindings(compiledEmissions(output)) : []));
+    const leaks = time('guard', () => (output ? outputLeaks(output) : []));
     diagnostics = [...diagnostics, ...time('report', () => resolve([...(input.pinFindings ?? []), ...(output?.findings ?? []), ...leaks]))];
   }
   const sorted = sortDiagnostics(diagnostics);
@@ -153,6 +164,10 @@ export class SnapshotCache {
   private files = new WeakMap<SourceFile, FileLoad>();
   private checks = new WeakMap<ManifestDocument, readonly Finding[]>();
   private key = '';
+  private persistent: PersistentFiles | undefined;
+
+  /** With a store, files not in memory (the first cycle after a start) are looked up there too. */
+  constructor(private readonly store?: CacheStore | undefined) {}
 
   load(snapshot: Snapshot, options: LoadOptions): ManifestSet {
     const key = JSON.stringify([snapshot.displayPrefix ?? '', options.defaultNamespace, options.limits]);
@@ -160,12 +175,19 @@ export class SnapshotCache {
       this.files = new WeakMap();
       this.checks = new WeakMap();
       this.key = key;
+      this.persistent = undefined;
+    }
+    if (this.store) {
+      this.persistent ??= new PersistentFiles(this.store, { defaultNamespace: options.defaultNamespace, limits: options.limits, schema: true }, this.checks);
     }
     return loadManifests(snapshot, { ...options, cache: this.files });
   }
 
   /** `validateManifests` with every check. */
   validate(set: ManifestSet, defaultNamespace: string): ValidationResult {
-    return validateManifests(set, { checks: new Set(ALL_CHECKS), defaultNamespace, documentCache: this.checks });
+    this.persistent?.prime(set);
+    const result = validateManifests(set, { checks: new Set(ALL_CHECKS), defaultNamespace, documentCache: this.checks });
+    this.persistent?.save(set);
+    return result;
   }
 }

@@ -19,6 +19,8 @@ import { parseState, renderCycloneDx, serializeCycloneDx, serializeState, type G
 import { describeRef, writeStatus, type ApiCounters, type DesiredObject, type ObjectRef } from '../cluster/index.js';
 import type { CompileOptions, Compiler } from '../compile/index.js';
 import { createCompiler } from '../compile/index.js';
+import type { CacheStore } from '../cache/index.js';
+import { unitEmissionFindings } from '../pipeline/emission.js';
 import { deepNesting } from '../manifests/index.js';
 import { isPolicyFindingCode } from '../agbom/index.js';
 import { runPinnedSnapshot } from '../pipeline/pins.js';
@@ -94,6 +96,12 @@ export interface CycleReport {
 
 export interface ReconcilerOptions {
   readonly source: GitSource;
+  /**
+   * The persistent cache (src/cache): after a restart, the first cycle reuses
+   * the files and compiled units an earlier process worked out. Steady state
+   * is served by the in-memory caches.
+   */
+  readonly store?: CacheStore | undefined;
   readonly target: SyncTarget;
   /** Status commits; none without it. */
   readonly status?: StatusWriter | undefined;
@@ -141,7 +149,7 @@ export class Reconciler {
   private readonly backoff: Backoff;
   private readonly wake = new Wakeup();
   private readonly origins = new OriginResolver();
-  private readonly cache = new SnapshotCache();
+  private readonly cache: SnapshotCache;
   private readonly compiler: Compiler;
   private queue: Promise<unknown> = Promise.resolve();
   private loopDone: Promise<void> | undefined;
@@ -182,7 +190,12 @@ export class Reconciler {
 
   constructor(private readonly options: ReconcilerOptions) {
     this.backoff = new Backoff(options.backoff);
-    this.compiler = createCompiler({ requirePolicyBundles: true, ...options.compileOptions });
+    this.cache = new SnapshotCache(options.store);
+    this.compiler = createCompiler({ requirePolicyBundles: true, ...options.compileOptions }, {
+      store: options.store,
+      scope: options.sourceInfo.url,
+      guard: unitEmissionFindings,
+    });
     this.suspendedFlag = options.suspended ?? false;
     options.metrics?.suspended.set(this.suspendedFlag ? 1 : 0);
     options.metrics?.leader.set(options.leader ? 0 : 1);
@@ -369,6 +382,7 @@ export class Reconciler {
     // Deployments pinned by a promotion run their version, compiled from its commit in the source's cache.
     const pins = { snapshotAt: (commit: string) => this.options.source.snapshotAt(commit), compileOptions: this.options.compileOptions };
     const run = await runPinnedSnapshot({ snapshot: update.snapshot, compiler: this.compiler, cache: this.cache, compileOptions: this.options.compileOptions }, pins);
+    this.options.store?.collect();
     for (const [k, v] of Object.entries(run.timings)) timings[k] = v;
     const t = performance.now();
     const view = run.output ? this.origins.view(run.set, run.output.objects) : undefined;

@@ -7,6 +7,7 @@
  * joch.yaml when there is one), rendered manifests on the local branch
  * `joch/rendered` and status on `joch/status`, no cluster needed.
  */
+import { openCache } from '../cache/index.js';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -166,6 +167,7 @@ export async function createSyncRuntime(o: SyncOptions, ctx: SyncContext): Promi
   );
   const reconciler = new Reconciler({
     source: sourceGit,
+    store: openCache({ env: ctx.env }),
     target,
     status,
     metrics,

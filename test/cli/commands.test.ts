@@ -71,7 +71,7 @@ describe('the shared flags on each command', () => {
   it('-f - reads standard input', async () => {
     const text = readFileSync(path.join(ROOT, FLEET, 'support-platform/tools/zendesk.yaml'), 'utf8');
     let stdout = '';
-    const ctx: CommandContext = { cwd: ROOT, env: {}, stdout: (s) => void (stdout += s), stderr: () => undefined, isTTY: false, readStdin: () => Promise.resolve(text) };
+    const ctx: CommandContext = { cwd: ROOT, env: { JOCH_CACHE_DIR: process.env.JOCH_CACHE_DIR }, stdout: (s) => void (stdout += s), stderr: () => undefined, isTTY: false, readStdin: () => Promise.resolve(text) };
     const code = await runCli(['validate', '-f', '-', '--checks', 'schema', '-o', 'json'], ctx);
     expect(code).toBe(0);
     const report = JSON.parse(stdout) as JsonReport;
@@ -110,7 +110,7 @@ describe('the shared flags on each command', () => {
     mkdirSync(path.join(dir, 'test'));
     writeFileSync(path.join(dir, 'test/fixture.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n');
     let stderr = '';
-    const ctx: CommandContext = { cwd: dir, env: {}, stdout: () => undefined, stderr: (s) => void (stderr += s), isTTY: true, stderrIsTTY: true };
+    const ctx: CommandContext = { cwd: dir, env: { JOCH_CACHE_DIR: process.env.JOCH_CACHE_DIR }, stdout: () => undefined, stderr: (s) => void (stderr += s), isTTY: true, stderrIsTTY: true };
     await runCli(['validate'], ctx);
     expect(stderr).toContain('joch validate: no joch.yaml, so every YAML file under . was read (1); list the folders to read in joch.yaml (`joch init` writes one)');
     writeFileSync(path.join(dir, 'joch.yaml'), 'paths: [agents]\n');
@@ -423,7 +423,7 @@ describe('sync logs at a terminal', () => {
     await git.add({ fs, dir, filepath: '.' });
     await git.commit({ fs, dir, message: 'first fleet', author: { name: 'Test', email: 'test@example.com', timestamp: 1_700_000_000, timezoneOffset: 0 } });
     let stderr = '';
-    const ctx: CommandContext = { cwd: dir, env: {}, stdout: () => undefined, stderr: (s) => void (stderr += s), isTTY: true, stderrIsTTY: true };
+    const ctx: CommandContext = { cwd: dir, env: { JOCH_CACHE_DIR: process.env.JOCH_CACHE_DIR }, stdout: () => undefined, stderr: (s) => void (stderr += s), isTTY: true, stderrIsTTY: true };
     expect(await runCli(['sync', '--once', '--log-level', 'info', '--no-color'], ctx)).toBe(0);
     expect(stderr).toMatch(/^\d\d:\d\d:\d\d INFO {2}status committed commit=[0-9a-f]{12} branch=joch\/status attempts=1$/m);
     expect(stderr).not.toContain('{"level"');

@@ -98,7 +98,8 @@ export async function cli(argv: string[], cwd: string, options: CliOptions = {})
   let stderr = '';
   const code = await runCli(argv, {
     cwd,
-    env: options.env ?? {},
+    // The run's cache stays in the test cache folder (vitest.config.ts), whatever environment the test gives.
+    env: { JOCH_CACHE_DIR: process.env.JOCH_CACHE_DIR, ...options.env },
     stdout: (s) => void (stdout += s),
     stderr: (s) => void (stderr += s),
     isTTY: options.isTTY ?? false,

@@ -1,5 +1,5 @@
 import { Option } from 'commander';
-import { configOption, FINDINGS_FORMATS, filenameOption, formatAlias, outputOption, placementOption } from '../flags.js';
+import { configOption, noCacheOption, FINDINGS_FORMATS, filenameOption, formatAlias, outputOption, placementOption } from '../flags.js';
 import { examples, type DefineCommand } from './types.js';
 
 /** What `-o DIR` (the older spelling) should be written as now. */
@@ -21,6 +21,7 @@ export const defineCompile: DefineCommand = (cmd, wire) => {
     .addOption(outputOption(FINDINGS_FORMATS, 'text', compileOutputMisuse))
     .addOption(formatAlias(FINDINGS_FORMATS))
     .addOption(configOption())
+    .addOption(noCacheOption())
     .addHelpText(
       'after',
       examples('joch compile --output-dir rendered/', 'joch compile --stdout | kubectl apply --server-side -f -', 'joch compile --stdout --crds only', 'joch compile --cluster prod-eu --stdout'),

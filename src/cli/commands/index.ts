@@ -3,6 +3,7 @@
  * writing its definition module here and its implementation beside main.ts.
  */
 import { defineAgbom } from './agbom.js';
+import { defineCache } from './cache.js';
 import { defineApply, defineDiff } from './cluster.js';
 import { defineCompile } from './compile.js';
 import { defineExplain } from './explain.js';
@@ -38,6 +39,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'agbom', summary: 'Agent Bills of Materials: generate (CycloneDX, SPDX, SWID), list risks, diff, verify signatures', define: defineAgbom },
   { name: 'policy', summary: 'Policy tools: run table-driven policy tests', define: definePolicy },
   { name: 'schemas', summary: "Copy joch's JSON Schemas into a repository and map its YAML files to them for editors (VS Code yaml.schemas)", define: defineSchemas },
+  { name: 'cache', summary: 'The cache of checked files and compiled units: print its folder, its size, or clear it', define: defineCache },
   { name: 'version', summary: 'Print the client version and commit, and the server version given a cluster', define: defineVersion },
   { name: 'completion', summary: 'Print a shell completion script for bash, zsh or fish', define: defineCompletion },
   { name: 'action', summary: 'Run the GitHub Action: review a pull request (reads INPUT_* and GITHUB_* variables)', define: defineAction },

@@ -1,4 +1,4 @@
-import { configOption, FINDINGS_FORMATS, filenameOption, formatAlias, outputOption } from '../flags.js';
+import { configOption, noCacheOption, FINDINGS_FORMATS, filenameOption, formatAlias, outputOption } from '../flags.js';
 import { examples, type DefineCommand } from './types.js';
 
 /** Kept here as plain names so the help needs no pipeline; a test checks them against the pipeline's list. */
@@ -13,6 +13,7 @@ export const defineValidate: DefineCommand = (cmd, wire) => {
     .option('--checks <list>', `comma-separated checks to run (default: all of ${CHECK_NAMES.join(', ')})`)
     .addOption(configOption())
     .option('--timings', 'print how long each stage took, on stderr')
+    .addOption(noCacheOption())
     .addHelpText(
       'after',
       examples(

@@ -76,7 +76,9 @@ export async function syncRuntime(
   if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
   const logs = logSink();
   const clock = new TestClock();
-  const runtime = await createSyncRuntime(parsed.options, { cwd, env, toolVersion: '0.0.0-test', logDestination: logs.stream, now: () => clock.now() });
+  // The loop's cache stays in the test cache folder (vitest.config.ts), whatever environment the test gives.
+  const cache = process.env.JOCH_CACHE_DIR ? { JOCH_CACHE_DIR: process.env.JOCH_CACHE_DIR } : {};
+  const runtime = await createSyncRuntime(parsed.options, { cwd, env: { ...cache, ...env }, toolVersion: '0.0.0-test', logDestination: logs.stream, now: () => clock.now() });
   return Object.assign(runtime, { logs, clock });
 }
 

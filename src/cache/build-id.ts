@@ -1,0 +1,65 @@
+/**
+ * What makes a cached entry trustworthy: the package version, the schemas and
+ * the code that produced it. Any change to one of them is a new id, so an
+ * entry is never read by another version of the tool, nor by a checkout whose
+ * sources changed since the entry was written.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The folders whose code produces cached entries (load, checks, policy, compile, and what they share). */
+const PRODUCER_FOLDERS = ['cache', 'compile', 'config', 'diagnostics', 'manifests', 'model', 'pipeline', 'policy', 'schema'];
+const CODE_FILE = /\.(?:[cm]?js|ts|json)$/;
+
+let memo: string | undefined;
+
+/** sha256 over the version, `schemas/` and the producing code; computed once per process. */
+export function buildId(): string {
+  memo ??= computeBuildId(fileURLToPath(new URL('../../', import.meta.url)), fileURLToPath(import.meta.url));
+  return memo;
+}
+
+/**
+ * `packageRoot` holds package.json and schemas/. `self` is this module's
+ * file: beside the stage folders in src/ and dist/, or a single bundle (the
+ * GitHub Action), whose own bytes are then the code.
+ */
+export function computeBuildId(packageRoot: string, self: string): string {
+  const h = createHash('sha256');
+  h.update(`version\0${readVersion(packageRoot)}\0`);
+  hashTree(h, path.join(packageRoot, 'schemas'), 'schemas');
+  const codeRoot = path.dirname(path.dirname(self));
+  if (existsSync(path.join(codeRoot, 'manifests'))) {
+    for (const folder of PRODUCER_FOLDERS) hashTree(h, path.join(codeRoot, folder), folder);
+  } else {
+    h.update(`bundle\0`).update(readFileSync(self));
+  }
+  return h.digest('hex');
+}
+
+function readVersion(packageRoot: string): string {
+  try {
+    return String((JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version?: unknown }).version);
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Every code file under `dir`, in sorted order, name and bytes. */
+function hashTree(h: ReturnType<typeof createHash>, dir: string, label: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir).sort();
+  } catch {
+    h.update(`missing\0${label}\0`);
+    return;
+  }
+  for (const name of names) {
+    const full = path.join(dir, name);
+    const rel = `${label}/${name}`;
+    if (statSync(full).isDirectory()) hashTree(h, full, rel);
+    else if (CODE_FILE.test(name) && !name.endsWith('.d.ts')) h.update(`${rel}\0`).update(readFileSync(full)).update('\0');
+  }
+}
