@@ -34,7 +34,8 @@ import {
   sharedInventories,
   ClusterAccessError,
 } from '../cluster/index.js';
-import { placeObjects, shareOf, unmappedClusterFindings, type Placement } from '../compile/index.js';
+import { placeObjects, shareOf, type Placement } from '../compile/index.js';
+import { unmappedClusterFindings } from '../pipeline/clusters.js';
 import { formatDiagnostics, sortDiagnostics, summarize, type Finding } from '../diagnostics/index.js';
 import { findingResolver } from '../pipeline/findings.js';
 import { runCompile, type CompileRun } from '../pipeline/compile.js';

@@ -18,7 +18,6 @@ export {
   labelledForCluster,
   environmentCluster,
   unmappedClusters,
-  unmappedClusterFindings,
   IMPLICIT_CLUSTER,
   type Placement,
   type PlacementInput,

@@ -21,10 +21,12 @@
  * it receives everything: output is then what it was before placement.
  */
 import type { Config } from '../config/index.js';
-import { finding, type Finding } from '../diagnostics/index.js';
 import { APPLYSET_PART_OF, applySetId } from '../model/applyset.js';
 import type { AgentGraph } from '../model/graph.js';
+import { environmentCluster, unmappedClusters, type UnmappedCluster } from '../model/clusters.js';
 import type { Resource } from '../model/resource.js';
+
+export { environmentCluster, unmappedClusters, type UnmappedCluster } from '../model/clusters.js';
 import type { CompiledManifestEntry, CompiledObject, CompileOutput } from './types.js';
 
 /** The cluster of a configuration without `clusters`: the kubeconfig's current context. */
@@ -35,13 +37,6 @@ export interface PlacementInput {
   readonly graphs: readonly AgentGraph[];
   readonly output: Pick<CompileOutput, 'objects' | 'manifests'>;
   readonly config: Pick<Config, 'clusters' | 'defaultCluster'>;
-}
-
-/** A cluster an Environment names that joch.yaml does not map. */
-export interface UnmappedCluster {
-  readonly cluster: string;
-  /** Keys of the Environments that name it. */
-  readonly environments: readonly string[];
 }
 
 export interface ClusterShare {
@@ -63,13 +58,6 @@ export interface Placement {
   /** Every cluster that receives something, mapped or not, sorted by name; mapped ones with nothing placed too. */
   readonly shares: readonly ClusterShare[];
   readonly unmapped: readonly UnmappedCluster[];
-}
-
-/** The cluster an Environment names, if any. */
-export function environmentCluster(environment: Resource | undefined): string | undefined {
-  const runtime = environment?.spec['runtime'];
-  const cluster = runtime && typeof runtime === 'object' ? (runtime as Record<string, unknown>)['cluster'] : undefined;
-  return typeof cluster === 'string' && cluster.length > 0 ? cluster : undefined;
 }
 
 /** Which objects each cluster receives. A plain function of the compile output and the configuration. */
@@ -181,42 +169,4 @@ function placementRules(input: PlacementInput, defaultCluster: string): Rules {
       return undefined;
     },
   };
-}
-
-/** The clusters Environments name that joch.yaml `clusters` does not map (none without `clusters`). */
-export function unmappedClusters(resources: readonly Resource[], config: Pick<Config, 'clusters'>): UnmappedCluster[] {
-  if (!config.clusters) return [];
-  const byCluster = new Map<string, string[]>();
-  for (const r of resources) {
-    if (r.kind !== 'Environment') continue;
-    const c = environmentCluster(r);
-    if (c === undefined || c in config.clusters) continue;
-    byCluster.set(c, [...(byCluster.get(c) ?? []), r.key]);
-  }
-  return [...byCluster].sort(([a], [b]) => (a < b ? -1 : 1)).map(([cluster, environments]) => ({ cluster, environments: environments.sort() }));
-}
-
-/**
- * JOCH005 at each Environment's `spec.runtime.cluster` that joch.yaml does
- * not map: a note, or an error for the clusters being applied to (`target`).
- */
-export function unmappedClusterFindings(resources: readonly Resource[], config: Pick<Config, 'clusters'>, target?: ReadonlySet<string>): Finding[] {
-  if (!config.clusters) return [];
-  const known = Object.keys(config.clusters).sort().join(', ');
-  const out: Finding[] = [];
-  for (const r of resources) {
-    if (r.kind !== 'Environment') continue;
-    const c = environmentCluster(r);
-    if (c === undefined || c in config.clusters) continue;
-    const applying = target?.has(c) ?? false;
-    out.push(
-      finding(
-        'JOCH005',
-        `Environment ${r.name} runs on cluster ${c}, which joch.yaml clusters does not map (it maps ${known})${applying ? ': nothing can be applied to it' : '; its share is compiled but not applied'}`,
-        { file: r.file, doc: r.doc, path: ['spec', 'runtime', 'cluster'] },
-        { resource: { kind: r.kind, name: r.name }, hint: `add ${c} to joch.yaml clusters with a context, kubeconfig, inCluster or secretRef`, ...(applying ? { severity: 'error' as const } : {}) },
-      ),
-    );
-  }
-  return out;
 }

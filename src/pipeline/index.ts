@@ -16,7 +16,7 @@ import { findingResolver } from './findings.js';
 import { PersistentFiles } from './file-cache.js';
 import type { CacheStore } from '../cache/index.js';
 import { unknownWorkloadNames } from './workloads.js';
-import { unmappedClusterFindings } from '../compile/placement.js';
+import { unmappedClusterFindings } from './clusters.js';
 import type { Snapshot } from '../source/types.js';
 
 export interface ProjectInput {

@@ -14,7 +14,7 @@ import { compile, type CompileOptions, type CompiledManifestEntry, type CompileO
 import { finding, type Diagnostic, type Finding, type SourcePointer } from '../diagnostics/index.js';
 import type { AgentGraph } from '../model/graph.js';
 import { PIN_ANNOTATION, pinsOf, type Pin } from '../model/pins.js';
-import { refOf, type Resource } from '../model/resource.js';
+import { refOf } from '../model/resource.js';
 import { openRepo, readSnapshot, type Repo } from '../promote/git.js';
 import { gitWorkTreeRoot, resolveRevision } from '../source/revision.js';
 import type { Snapshot } from '../source/types.js';

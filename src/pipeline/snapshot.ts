@@ -19,7 +19,7 @@ import { outputLeaks, unitEmissionFindings } from './emission.js';
 import type { CacheStore } from '../cache/index.js';
 import { PersistentFiles } from './file-cache.js';
 import { unknownWorkloadNames } from './workloads.js';
-import { unmappedClusterFindings } from '../compile/placement.js';
+import { unmappedClusterFindings } from './clusters.js';
 import { findingResolver } from './findings.js';
 import { stageTimer, type Timings } from './index.js';
 

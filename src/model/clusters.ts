@@ -1,0 +1,34 @@
+/**
+ * The clusters Environments name (`spec.runtime.cluster`), read from the
+ * records alone: validation reports unmapped ones without loading the
+ * compile stage, which places objects on them (src/compile/placement.ts).
+ */
+import type { Config } from '../config/index.js';
+import type { Resource } from './resource.js';
+
+/** A cluster an Environment names that joch.yaml does not map. */
+export interface UnmappedCluster {
+  readonly cluster: string;
+  /** Keys of the Environments that name it. */
+  readonly environments: readonly string[];
+}
+
+/** The cluster an Environment names, if any. */
+export function environmentCluster(environment: Resource | undefined): string | undefined {
+  const runtime = environment?.spec['runtime'];
+  const cluster = runtime && typeof runtime === 'object' ? (runtime as Record<string, unknown>)['cluster'] : undefined;
+  return typeof cluster === 'string' && cluster.length > 0 ? cluster : undefined;
+}
+
+/** The clusters Environments name that joch.yaml `clusters` does not map (none without `clusters`). */
+export function unmappedClusters(resources: readonly Resource[], config: Pick<Config, 'clusters'>): UnmappedCluster[] {
+  if (!config.clusters) return [];
+  const byCluster = new Map<string, string[]>();
+  for (const r of resources) {
+    if (r.kind !== 'Environment') continue;
+    const c = environmentCluster(r);
+    if (c === undefined || c in config.clusters) continue;
+    byCluster.set(c, [...(byCluster.get(c) ?? []), r.key]);
+  }
+  return [...byCluster].sort(([a], [b]) => (a < b ? -1 : 1)).map(([cluster, environments]) => ({ cluster, environments: environments.sort() }));
+}
