@@ -31,65 +31,9 @@ const Bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no
 const Name = z.string().min(1);
 const BranchName = z.string().regex(/^(?!-)(?!.*\.\.)(?!.*\/\/)[^\s~^:?*[\\]+(?<!\/)(?<!\.lock)$/, 'must be a valid branch name');
 
-/** The flag table: name -> [environment variable, type, description]. */
-export const SYNC_FLAGS = {
-  once: ['JOCH_SYNC_ONCE', 'boolean', 'run one cycle and exit: 0 applied or nothing to do, 1 refused or failed'],
-  repo: ['JOCH_SYNC_REPO', 'string', 'manifest repository: https URL, file:// URL or path (default: the Git repository of the current folder)'],
-  branch: ['JOCH_SYNC_BRANCH', 'string', 'branch to follow (default: main; the current branch for the local default)'],
-  tag: ['JOCH_SYNC_TAG', 'string', 'follow a tag'],
-  semver: ['JOCH_SYNC_SEMVER', 'string', 'follow the highest tag in a semver range, e.g. ">=1.2 <2"'],
-  commit: ['JOCH_SYNC_COMMIT', 'string', 'apply exactly this commit'],
-  root: ['JOCH_SYNC_ROOT', 'string', 'subdirectory of the repository holding joch.yaml (default: the folder of the nearest joch.yaml above the current folder, else examples/fleet)'],
-  'ignore-file': ['JOCH_SYNC_IGNORE_FILE', 'string', 'ignore file at the root (default .jochignore)'],
-  'cache-dir': ['JOCH_SYNC_CACHE_DIR', 'string', 'folder for the Git caches (default: inside .git for a local repository, else ~/.cache/joch)'],
-  'token-file': ['JOCH_SYNC_TOKEN_FILE', 'string', 'HTTPS token from a file (a mounted Secret)'],
-  'token-env': ['JOCH_SYNC_TOKEN_ENV', 'string', 'HTTPS token from this environment variable'],
-  username: ['JOCH_SYNC_USERNAME', 'string', 'basic auth user name'],
-  'password-file': ['JOCH_SYNC_PASSWORD_FILE', 'string', 'basic auth password from a file'],
-  'password-env': ['JOCH_SYNC_PASSWORD_ENV', 'string', 'basic auth password from this environment variable'],
-  'auth-secret': ['JOCH_SYNC_AUTH_SECRET', 'string', 'NAMESPACE/NAME of a Kubernetes Secret with `token`, or `username` and `password`'],
-  'verify-key': ['JOCH_SYNC_VERIFY_KEY', 'strings', 'armored OpenPGP public key file; commits must be signed by one (repeatable)'],
-  interval: ['JOCH_SYNC_INTERVAL', 'duration', 'poll interval (default 60s)'],
-  jitter: ['JOCH_SYNC_JITTER', 'number', 'poll jitter as a fraction of the interval (default 0.1)'],
-  'drift-interval': ['JOCH_SYNC_DRIFT_INTERVAL', 'duration', 'how often the cluster is compared with the last good revision (default 5m)'],
-  'backoff-initial': ['JOCH_SYNC_BACKOFF_INITIAL', 'duration', 'first retry delay after a failed cycle (default 2s)'],
-  'backoff-max': ['JOCH_SYNC_BACKOFF_MAX', 'duration', 'retry delay ceiling (default 5m)'],
-  suspend: ['JOCH_SYNC_SUSPEND', 'boolean', 'fetch and report status, but apply nothing'],
-  target: ['JOCH_SYNC_TARGET', 'string', 'cluster, git (rendered manifests on a branch) or folder (default: cluster with a kubeconfig, else git)'],
-  kubeconfig: ['JOCH_SYNC_KUBECONFIG', 'string', 'kubeconfig file (in a pod the in-cluster config is used; KUBECONFIG and ~/.kube/config are read only with --target cluster or --leader-elect)'],
-  'rendered-branch': ['JOCH_SYNC_RENDERED_BRANCH', 'string', 'branch for rendered manifests (default joch/rendered)'],
-  'rendered-repo': ['JOCH_SYNC_RENDERED_REPO', 'string', 'repository for rendered manifests (default: the manifest repository)'],
-  output: ['JOCH_SYNC_OUTPUT', 'string', 'folder for rendered manifests (target folder)'],
-  'status-branch': ['JOCH_SYNC_STATUS_BRANCH', 'string', 'status branch (default joch/status; joch/status-CLUSTER for a shard)'],
-  'status-repo': ['JOCH_SYNC_STATUS_REPO', 'string', 'repository for status commits (default: the manifest repository)'],
-  'no-status': ['JOCH_SYNC_NO_STATUS', 'boolean', 'write no status commits'],
-  'bot-name': ['JOCH_SYNC_BOT_NAME', 'string', 'author name of status commits (default joch-bot)'],
-  'bot-email': ['JOCH_SYNC_BOT_EMAIL', 'string', 'author email of status commits'],
-  'sign-key': ['JOCH_SYNC_SIGN_KEY', 'string', 'armored OpenPGP private key file to sign status commits'],
-  'sign-passphrase-env': ['JOCH_SYNC_SIGN_PASSPHRASE_ENV', 'string', 'environment variable holding the signing key passphrase'],
-  'webhook-port': ['JOCH_SYNC_WEBHOOK_PORT', 'port', 'port of the GitHub push webhook (POST /webhook); off when unset'],
-  'webhook-secret-file': ['JOCH_SYNC_WEBHOOK_SECRET_FILE', 'string', 'file holding the webhook HMAC secret'],
-  'webhook-secret-env': ['JOCH_SYNC_WEBHOOK_SECRET_ENV', 'string', 'environment variable holding the webhook HMAC secret'],
-  'metrics-port': ['JOCH_SYNC_METRICS_PORT', 'port', 'port of /metrics, /healthz and /readyz (may equal the webhook port); off when unset'],
-  'bind-address': ['JOCH_SYNC_BIND_ADDRESS', 'string', 'address the HTTP servers listen on (default 0.0.0.0 in a pod, else 127.0.0.1)'],
-  'leader-elect': ['JOCH_SYNC_LEADER_ELECT', 'boolean', 'hold a coordination.k8s.io Lease before applying'],
-  'lease-name': ['JOCH_SYNC_LEASE_NAME', 'string', 'Lease name (default joch-sync; joch-sync-CLUSTER for a shard)'],
-  'lease-namespace': ['JOCH_SYNC_LEASE_NAMESPACE', 'string', 'Lease namespace (default: the pod namespace, else joch-system)'],
-  'lease-duration': ['JOCH_SYNC_LEASE_DURATION', 'duration', 'Lease duration (default 15s; renewals every duration/5)'],
-  identity: ['JOCH_SYNC_IDENTITY', 'string', 'this replica in the Lease (default: POD_NAME or hostname and pid)'],
-  cluster: [
-    'JOCH_SYNC_CLUSTER',
-    'strings',
-    "only this cluster of joch.yaml's clusters (repeatable): one replica per cluster shards the sync; the Lease and status branch then default to per-shard names",
-  ],
-  'inventory-name': ['JOCH_SYNC_INVENTORY_NAME', 'string', 'ApplySet parent Secret (default joch-inventory)'],
-  'inventory-namespace': ['JOCH_SYNC_INVENTORY_NAMESPACE', 'string', 'ApplySet parent namespace (default joch-system)'],
-  'field-manager': ['JOCH_SYNC_FIELD_MANAGER', 'string', 'server-side apply field manager (default joch)'],
-  'shutdown-grace': ['JOCH_SYNC_SHUTDOWN_GRACE', 'duration', 'how long SIGTERM waits for the current apply (default 30s)'],
-  'log-level': ['JOCH_SYNC_LOG_LEVEL', 'string', 'trace, debug, info, warn, error (default info)'],
-} as const;
+import { SYNC_FLAGS, type SyncFlag } from './flags.js';
 
-export type SyncFlag = keyof typeof SYNC_FLAGS;
+export { SYNC_FLAGS, type SyncFlag } from './flags.js';
 
 export const SyncOptionsSchema = z
   .strictObject({

@@ -60,14 +60,16 @@ describe('the validate path', () => {
     expect(fromPackage(modules, 'yaml').length).toBeGreaterThan(0);
     expect(modules.some((m) => m.endsWith('/dist/schema/validators.generated.cjs'))).toBe(true);
     for (const name of HEAVY) expect(fromPackage(modules, name), name).toEqual([]);
-    // The sync command's definition reads its flag table from reconcile/options.js; nothing else of the sync loop loads.
+    // The sync command's definition reads its flag table from reconcile/flags.js (no zod); nothing else of the sync loop loads.
     const stages = modules.filter((m) => /\/dist\/(cluster|compile|reconcile|agbom|source\/git)/.test(m));
-    expect(stages.map((m) => m.replace(/^.*\/dist\//, ''))).toEqual(['reconcile/options.js']);
+    expect(stages.map((m) => m.replace(/^.*\/dist\//, ''))).toEqual(['reconcile/flags.js']);
     expect(modules).not.toContain('worker-thread');
   }, 60_000);
 
   it('--version loads no pipeline stage', async () => {
     const modules = await modulesLoadedBy(['--version']);
     expect(modules.filter((m) => /\/dist\/(pipeline|schema|manifests|policy|source)\//.test(m))).toEqual([]);
+    // Nor the option schemas: every command's definition is built at start, and none may pull zod in for the others.
+    expect(fromPackage(modules, 'zod')).toEqual([]);
   }, 60_000);
 });

@@ -1,5 +1,5 @@
 import { Option } from 'commander';
-import { SYNC_FLAGS } from '../../reconcile/options.js';
+import { SYNC_FLAGS } from '../../reconcile/flags.js';
 import { examples, type DefineCommand } from './types.js';
 
 function collect(value: string, previous: string[] | undefined): string[] {
