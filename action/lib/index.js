@@ -117,17 +117,17 @@ var require_visit = __commonJS({
     visit3.BREAK = BREAK;
     visit3.SKIP = SKIP;
     visit3.REMOVE = REMOVE;
-    function visit_(key2, node2, visitor, path7) {
-      const ctrl = callVisitor(key2, node2, visitor, path7);
+    function visit_(key2, node2, visitor, path13) {
+      const ctrl = callVisitor(key2, node2, visitor, path13);
       if (identity2.isNode(ctrl) || identity2.isPair(ctrl)) {
-        replaceNode(key2, path7, ctrl);
-        return visit_(key2, ctrl, visitor, path7);
+        replaceNode(key2, path13, ctrl);
+        return visit_(key2, ctrl, visitor, path13);
       }
       if (typeof ctrl !== "symbol") {
         if (identity2.isCollection(node2)) {
-          path7 = Object.freeze(path7.concat(node2));
+          path13 = Object.freeze(path13.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = visit_(i, node2.items[i], visitor, path7);
+            const ci = visit_(i, node2.items[i], visitor, path13);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -138,13 +138,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity2.isPair(node2)) {
-          path7 = Object.freeze(path7.concat(node2));
-          const ck = visit_("key", node2.key, visitor, path7);
+          path13 = Object.freeze(path13.concat(node2));
+          const ck = visit_("key", node2.key, visitor, path13);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = visit_("value", node2.value, visitor, path7);
+          const cv = visit_("value", node2.value, visitor, path13);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -165,17 +165,17 @@ var require_visit = __commonJS({
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key2, node2, visitor, path7) {
-      const ctrl = await callVisitor(key2, node2, visitor, path7);
+    async function visitAsync_(key2, node2, visitor, path13) {
+      const ctrl = await callVisitor(key2, node2, visitor, path13);
       if (identity2.isNode(ctrl) || identity2.isPair(ctrl)) {
-        replaceNode(key2, path7, ctrl);
-        return visitAsync_(key2, ctrl, visitor, path7);
+        replaceNode(key2, path13, ctrl);
+        return visitAsync_(key2, ctrl, visitor, path13);
       }
       if (typeof ctrl !== "symbol") {
         if (identity2.isCollection(node2)) {
-          path7 = Object.freeze(path7.concat(node2));
+          path13 = Object.freeze(path13.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = await visitAsync_(i, node2.items[i], visitor, path7);
+            const ci = await visitAsync_(i, node2.items[i], visitor, path13);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -186,13 +186,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity2.isPair(node2)) {
-          path7 = Object.freeze(path7.concat(node2));
-          const ck = await visitAsync_("key", node2.key, visitor, path7);
+          path13 = Object.freeze(path13.concat(node2));
+          const ck = await visitAsync_("key", node2.key, visitor, path13);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = await visitAsync_("value", node2.value, visitor, path7);
+          const cv = await visitAsync_("value", node2.value, visitor, path13);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -219,23 +219,23 @@ var require_visit = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key2, node2, visitor, path7) {
+    function callVisitor(key2, node2, visitor, path13) {
       if (typeof visitor === "function")
-        return visitor(key2, node2, path7);
+        return visitor(key2, node2, path13);
       if (identity2.isMap(node2))
-        return visitor.Map?.(key2, node2, path7);
+        return visitor.Map?.(key2, node2, path13);
       if (identity2.isSeq(node2))
-        return visitor.Seq?.(key2, node2, path7);
+        return visitor.Seq?.(key2, node2, path13);
       if (identity2.isPair(node2))
-        return visitor.Pair?.(key2, node2, path7);
+        return visitor.Pair?.(key2, node2, path13);
       if (identity2.isScalar(node2))
-        return visitor.Scalar?.(key2, node2, path7);
+        return visitor.Scalar?.(key2, node2, path13);
       if (identity2.isAlias(node2))
-        return visitor.Alias?.(key2, node2, path7);
+        return visitor.Alias?.(key2, node2, path13);
       return void 0;
     }
-    function replaceNode(key2, path7, node2) {
-      const parent = path7[path7.length - 1];
+    function replaceNode(key2, path13, node2) {
+      const parent = path13[path13.length - 1];
       if (identity2.isCollection(parent)) {
         parent.items[key2] = node2;
       } else if (identity2.isPair(parent)) {
@@ -847,10 +847,10 @@ var require_Collection = __commonJS({
     var createNode = require_createNode();
     var identity2 = require_identity();
     var Node = require_Node();
-    function collectionFromPath(schema, path7, value) {
+    function collectionFromPath(schema, path13, value) {
       let v = value;
-      for (let i = path7.length - 1; i >= 0; --i) {
-        const k = path7[i];
+      for (let i = path13.length - 1; i >= 0; --i) {
+        const k = path13[i];
         if (typeof k === "number" && Number.isInteger(k) && k >= 0) {
           const a = [];
           a[k] = v;
@@ -869,7 +869,7 @@ var require_Collection = __commonJS({
         sourceObjects: /* @__PURE__ */ new Map()
       });
     }
-    var isEmptyPath = (path7) => path7 == null || typeof path7 === "object" && !!path7[Symbol.iterator]().next().done;
+    var isEmptyPath = (path13) => path13 == null || typeof path13 === "object" && !!path13[Symbol.iterator]().next().done;
     var Collection = class extends Node.NodeBase {
       constructor(type, schema) {
         super(type);
@@ -899,11 +899,11 @@ var require_Collection = __commonJS({
        * be a Pair instance or a `{ key, value }` object, which may not have a key
        * that already exists in the map.
        */
-      addIn(path7, value) {
-        if (isEmptyPath(path7))
+      addIn(path13, value) {
+        if (isEmptyPath(path13))
           this.add(value);
         else {
-          const [key2, ...rest] = path7;
+          const [key2, ...rest] = path13;
           const node2 = this.get(key2, true);
           if (identity2.isCollection(node2))
             node2.addIn(rest, value);
@@ -917,8 +917,8 @@ var require_Collection = __commonJS({
        * Removes a value from the collection.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path7) {
-        const [key2, ...rest] = path7;
+      deleteIn(path13) {
+        const [key2, ...rest] = path13;
         if (rest.length === 0)
           return this.delete(key2);
         const node2 = this.get(key2, true);
@@ -932,8 +932,8 @@ var require_Collection = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path7, keepScalar) {
-        const [key2, ...rest] = path7;
+      getIn(path13, keepScalar) {
+        const [key2, ...rest] = path13;
         const node2 = this.get(key2, true);
         if (rest.length === 0)
           return !keepScalar && identity2.isScalar(node2) ? node2.value : node2;
@@ -951,8 +951,8 @@ var require_Collection = __commonJS({
       /**
        * Checks if the collection includes a value with the key `key`.
        */
-      hasIn(path7) {
-        const [key2, ...rest] = path7;
+      hasIn(path13) {
+        const [key2, ...rest] = path13;
         if (rest.length === 0)
           return this.has(key2);
         const node2 = this.get(key2, true);
@@ -962,8 +962,8 @@ var require_Collection = __commonJS({
        * Sets a value in this collection. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path7, value) {
-        const [key2, ...rest] = path7;
+      setIn(path13, value) {
+        const [key2, ...rest] = path13;
         if (rest.length === 0) {
           this.set(key2, value);
         } else {
@@ -3478,9 +3478,9 @@ var require_Document = __commonJS({
           this.contents.add(value);
       }
       /** Adds a value to the document. */
-      addIn(path7, value) {
+      addIn(path13, value) {
         if (assertCollection(this.contents))
-          this.contents.addIn(path7, value);
+          this.contents.addIn(path13, value);
       }
       /**
        * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
@@ -3555,14 +3555,14 @@ var require_Document = __commonJS({
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path7) {
-        if (Collection.isEmptyPath(path7)) {
+      deleteIn(path13) {
+        if (Collection.isEmptyPath(path13)) {
           if (this.contents == null)
             return false;
           this.contents = null;
           return true;
         }
-        return assertCollection(this.contents) ? this.contents.deleteIn(path7) : false;
+        return assertCollection(this.contents) ? this.contents.deleteIn(path13) : false;
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
@@ -3577,10 +3577,10 @@ var require_Document = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path7, keepScalar) {
-        if (Collection.isEmptyPath(path7))
+      getIn(path13, keepScalar) {
+        if (Collection.isEmptyPath(path13))
           return !keepScalar && identity2.isScalar(this.contents) ? this.contents.value : this.contents;
-        return identity2.isCollection(this.contents) ? this.contents.getIn(path7, keepScalar) : void 0;
+        return identity2.isCollection(this.contents) ? this.contents.getIn(path13, keepScalar) : void 0;
       }
       /**
        * Checks if the document includes a value with the key `key`.
@@ -3591,10 +3591,10 @@ var require_Document = __commonJS({
       /**
        * Checks if the document includes a value at `path`.
        */
-      hasIn(path7) {
-        if (Collection.isEmptyPath(path7))
+      hasIn(path13) {
+        if (Collection.isEmptyPath(path13))
           return this.contents !== void 0;
-        return identity2.isCollection(this.contents) ? this.contents.hasIn(path7) : false;
+        return identity2.isCollection(this.contents) ? this.contents.hasIn(path13) : false;
       }
       /**
        * Sets a value in this document. For `!!set`, `value` needs to be a
@@ -3611,13 +3611,13 @@ var require_Document = __commonJS({
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path7, value) {
-        if (Collection.isEmptyPath(path7)) {
+      setIn(path13, value) {
+        if (Collection.isEmptyPath(path13)) {
           this.contents = value;
         } else if (this.contents == null) {
-          this.contents = Collection.collectionFromPath(this.schema, Array.from(path7), value);
+          this.contents = Collection.collectionFromPath(this.schema, Array.from(path13), value);
         } else if (assertCollection(this.contents)) {
-          this.contents.setIn(path7, value);
+          this.contents.setIn(path13, value);
         }
       }
       /**
@@ -5578,9 +5578,9 @@ var require_cst_visit = __commonJS({
     visit3.BREAK = BREAK;
     visit3.SKIP = SKIP;
     visit3.REMOVE = REMOVE;
-    visit3.itemAtPath = (cst, path7) => {
+    visit3.itemAtPath = (cst, path13) => {
       let item = cst;
-      for (const [field, index] of path7) {
+      for (const [field, index] of path13) {
         const tok = item?.[field];
         if (tok && "items" in tok) {
           item = tok.items[index];
@@ -5589,23 +5589,23 @@ var require_cst_visit = __commonJS({
       }
       return item;
     };
-    visit3.parentCollection = (cst, path7) => {
-      const parent = visit3.itemAtPath(cst, path7.slice(0, -1));
-      const field = path7[path7.length - 1][0];
+    visit3.parentCollection = (cst, path13) => {
+      const parent = visit3.itemAtPath(cst, path13.slice(0, -1));
+      const field = path13[path13.length - 1][0];
       const coll = parent?.[field];
       if (coll && "items" in coll)
         return coll;
       throw new Error("Parent collection not found");
     };
-    function _visit(path7, item, visitor) {
-      let ctrl = visitor(item, path7);
+    function _visit(path13, item, visitor) {
+      let ctrl = visitor(item, path13);
       if (typeof ctrl === "symbol")
         return ctrl;
       for (const field of ["key", "value"]) {
         const token = item[field];
         if (token && "items" in token) {
           for (let i = 0; i < token.items.length; ++i) {
-            const ci = _visit(Object.freeze(path7.concat([[field, i]])), token.items[i], visitor);
+            const ci = _visit(Object.freeze(path13.concat([[field, i]])), token.items[i], visitor);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -5616,10 +5616,10 @@ var require_cst_visit = __commonJS({
             }
           }
           if (typeof ctrl === "function" && field === "key")
-            ctrl = ctrl(item, path7);
+            ctrl = ctrl(item, path13);
         }
       }
-      return typeof ctrl === "function" ? ctrl(item, path7) : ctrl;
+      return typeof ctrl === "function" ? ctrl(item, path13) : ctrl;
     }
     exports.visit = visit3;
   }
@@ -6921,14 +6921,14 @@ var require_parser = __commonJS({
             case "scalar":
             case "single-quoted-scalar":
             case "double-quoted-scalar": {
-              const fs = this.flowScalar(this.type);
+              const fs4 = this.flowScalar(this.type);
               if (atNextItem || it.value) {
-                map2.items.push({ start, key: fs, sep: [] });
+                map2.items.push({ start, key: fs4, sep: [] });
                 this.onKeyLine = true;
               } else if (it.sep) {
-                this.stack.push(fs);
+                this.stack.push(fs4);
               } else {
-                Object.assign(it, { key: fs, sep: [] });
+                Object.assign(it, { key: fs4, sep: [] });
                 this.onKeyLine = true;
               }
               return;
@@ -7056,13 +7056,13 @@ var require_parser = __commonJS({
             case "scalar":
             case "single-quoted-scalar":
             case "double-quoted-scalar": {
-              const fs = this.flowScalar(this.type);
+              const fs4 = this.flowScalar(this.type);
               if (!it || it.value)
-                fc.items.push({ start: [], key: fs, sep: [] });
+                fc.items.push({ start: [], key: fs4, sep: [] });
               else if (it.sep)
-                this.stack.push(fs);
+                this.stack.push(fs4);
               else
-                Object.assign(it, { key: fs, sep: [] });
+                Object.assign(it, { key: fs4, sep: [] });
               return;
             }
             case "flow-map-end":
@@ -7476,11 +7476,11 @@ var require_node_addr = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.ADDR_SEP = void 0;
     exports.addressOf = addressOf;
-    var crypto = __importStar(__require("crypto"));
+    var crypto2 = __importStar(__require("crypto"));
     var HIDDEN_ID = "Default";
     exports.ADDR_SEP = "\n";
     function addressOf(components) {
-      const hash2 = crypto.createHash("sha1");
+      const hash2 = crypto2.createHash("sha1");
       for (const c of components) {
         if (c === HIDDEN_ID) {
           continue;
@@ -8341,7 +8341,7 @@ var require_names = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Names = void 0;
     var JSII_RTTI_SYMBOL_1 = /* @__PURE__ */ Symbol.for("jsii.rtti");
-    var crypto = __importStar(__require("crypto"));
+    var crypto2 = __importStar(__require("crypto"));
     var MAX_LEN = 63;
     var VALIDATE = /^[0-9a-z-]+$/;
     var VALIDATE_LABEL_VALUE = /^(([0-9a-zA-Z][0-9a-zA-Z-_.]*)?[0-9a-zA-Z])?$/;
@@ -8464,7 +8464,7 @@ var require_names = __commonJS({
     }
     function calcHash(node2, maxLen) {
       if (process.env.CDK8S_LEGACY_HASH) {
-        const hash2 = crypto.createHash("sha256");
+        const hash2 = crypto2.createHash("sha256");
         hash2.update(node2.path);
         return hash2.digest("hex").slice(0, maxLen);
       }
@@ -8675,17 +8675,17 @@ var require_visit2 = __commonJS({
     visit3.BREAK = BREAK;
     visit3.SKIP = SKIP;
     visit3.REMOVE = REMOVE;
-    function visit_(key2, node2, visitor, path7) {
-      const ctrl = callVisitor(key2, node2, visitor, path7);
+    function visit_(key2, node2, visitor, path13) {
+      const ctrl = callVisitor(key2, node2, visitor, path13);
       if (identity2.isNode(ctrl) || identity2.isPair(ctrl)) {
-        replaceNode(key2, path7, ctrl);
-        return visit_(key2, ctrl, visitor, path7);
+        replaceNode(key2, path13, ctrl);
+        return visit_(key2, ctrl, visitor, path13);
       }
       if (typeof ctrl !== "symbol") {
         if (identity2.isCollection(node2)) {
-          path7 = Object.freeze(path7.concat(node2));
+          path13 = Object.freeze(path13.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = visit_(i, node2.items[i], visitor, path7);
+            const ci = visit_(i, node2.items[i], visitor, path13);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -8696,13 +8696,13 @@ var require_visit2 = __commonJS({
             }
           }
         } else if (identity2.isPair(node2)) {
-          path7 = Object.freeze(path7.concat(node2));
-          const ck = visit_("key", node2.key, visitor, path7);
+          path13 = Object.freeze(path13.concat(node2));
+          const ck = visit_("key", node2.key, visitor, path13);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = visit_("value", node2.value, visitor, path7);
+          const cv = visit_("value", node2.value, visitor, path13);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -8723,17 +8723,17 @@ var require_visit2 = __commonJS({
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key2, node2, visitor, path7) {
-      const ctrl = await callVisitor(key2, node2, visitor, path7);
+    async function visitAsync_(key2, node2, visitor, path13) {
+      const ctrl = await callVisitor(key2, node2, visitor, path13);
       if (identity2.isNode(ctrl) || identity2.isPair(ctrl)) {
-        replaceNode(key2, path7, ctrl);
-        return visitAsync_(key2, ctrl, visitor, path7);
+        replaceNode(key2, path13, ctrl);
+        return visitAsync_(key2, ctrl, visitor, path13);
       }
       if (typeof ctrl !== "symbol") {
         if (identity2.isCollection(node2)) {
-          path7 = Object.freeze(path7.concat(node2));
+          path13 = Object.freeze(path13.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = await visitAsync_(i, node2.items[i], visitor, path7);
+            const ci = await visitAsync_(i, node2.items[i], visitor, path13);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -8744,13 +8744,13 @@ var require_visit2 = __commonJS({
             }
           }
         } else if (identity2.isPair(node2)) {
-          path7 = Object.freeze(path7.concat(node2));
-          const ck = await visitAsync_("key", node2.key, visitor, path7);
+          path13 = Object.freeze(path13.concat(node2));
+          const ck = await visitAsync_("key", node2.key, visitor, path13);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = await visitAsync_("value", node2.value, visitor, path7);
+          const cv = await visitAsync_("value", node2.value, visitor, path13);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -8777,23 +8777,23 @@ var require_visit2 = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key2, node2, visitor, path7) {
+    function callVisitor(key2, node2, visitor, path13) {
       if (typeof visitor === "function")
-        return visitor(key2, node2, path7);
+        return visitor(key2, node2, path13);
       if (identity2.isMap(node2))
-        return visitor.Map?.(key2, node2, path7);
+        return visitor.Map?.(key2, node2, path13);
       if (identity2.isSeq(node2))
-        return visitor.Seq?.(key2, node2, path7);
+        return visitor.Seq?.(key2, node2, path13);
       if (identity2.isPair(node2))
-        return visitor.Pair?.(key2, node2, path7);
+        return visitor.Pair?.(key2, node2, path13);
       if (identity2.isScalar(node2))
-        return visitor.Scalar?.(key2, node2, path7);
+        return visitor.Scalar?.(key2, node2, path13);
       if (identity2.isAlias(node2))
-        return visitor.Alias?.(key2, node2, path7);
+        return visitor.Alias?.(key2, node2, path13);
       return void 0;
     }
-    function replaceNode(key2, path7, node2) {
-      const parent = path7[path7.length - 1];
+    function replaceNode(key2, path13, node2) {
+      const parent = path13[path13.length - 1];
       if (identity2.isCollection(parent)) {
         parent.items[key2] = node2;
       } else if (identity2.isPair(parent)) {
@@ -9405,10 +9405,10 @@ var require_Collection2 = __commonJS({
     var createNode = require_createNode2();
     var identity2 = require_identity2();
     var Node = require_Node2();
-    function collectionFromPath(schema, path7, value) {
+    function collectionFromPath(schema, path13, value) {
       let v = value;
-      for (let i = path7.length - 1; i >= 0; --i) {
-        const k = path7[i];
+      for (let i = path13.length - 1; i >= 0; --i) {
+        const k = path13[i];
         if (typeof k === "number" && Number.isInteger(k) && k >= 0) {
           const a = [];
           a[k] = v;
@@ -9427,7 +9427,7 @@ var require_Collection2 = __commonJS({
         sourceObjects: /* @__PURE__ */ new Map()
       });
     }
-    var isEmptyPath = (path7) => path7 == null || typeof path7 === "object" && !!path7[Symbol.iterator]().next().done;
+    var isEmptyPath = (path13) => path13 == null || typeof path13 === "object" && !!path13[Symbol.iterator]().next().done;
     var Collection = class extends Node.NodeBase {
       constructor(type, schema) {
         super(type);
@@ -9457,11 +9457,11 @@ var require_Collection2 = __commonJS({
        * be a Pair instance or a `{ key, value }` object, which may not have a key
        * that already exists in the map.
        */
-      addIn(path7, value) {
-        if (isEmptyPath(path7))
+      addIn(path13, value) {
+        if (isEmptyPath(path13))
           this.add(value);
         else {
-          const [key2, ...rest] = path7;
+          const [key2, ...rest] = path13;
           const node2 = this.get(key2, true);
           if (identity2.isCollection(node2))
             node2.addIn(rest, value);
@@ -9475,8 +9475,8 @@ var require_Collection2 = __commonJS({
        * Removes a value from the collection.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path7) {
-        const [key2, ...rest] = path7;
+      deleteIn(path13) {
+        const [key2, ...rest] = path13;
         if (rest.length === 0)
           return this.delete(key2);
         const node2 = this.get(key2, true);
@@ -9490,8 +9490,8 @@ var require_Collection2 = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path7, keepScalar) {
-        const [key2, ...rest] = path7;
+      getIn(path13, keepScalar) {
+        const [key2, ...rest] = path13;
         const node2 = this.get(key2, true);
         if (rest.length === 0)
           return !keepScalar && identity2.isScalar(node2) ? node2.value : node2;
@@ -9509,8 +9509,8 @@ var require_Collection2 = __commonJS({
       /**
        * Checks if the collection includes a value with the key `key`.
        */
-      hasIn(path7) {
-        const [key2, ...rest] = path7;
+      hasIn(path13) {
+        const [key2, ...rest] = path13;
         if (rest.length === 0)
           return this.has(key2);
         const node2 = this.get(key2, true);
@@ -9520,8 +9520,8 @@ var require_Collection2 = __commonJS({
        * Sets a value in this collection. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path7, value) {
-        const [key2, ...rest] = path7;
+      setIn(path13, value) {
+        const [key2, ...rest] = path13;
         if (rest.length === 0) {
           this.set(key2, value);
         } else {
@@ -12036,9 +12036,9 @@ var require_Document2 = __commonJS({
           this.contents.add(value);
       }
       /** Adds a value to the document. */
-      addIn(path7, value) {
+      addIn(path13, value) {
         if (assertCollection(this.contents))
-          this.contents.addIn(path7, value);
+          this.contents.addIn(path13, value);
       }
       /**
        * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
@@ -12113,14 +12113,14 @@ var require_Document2 = __commonJS({
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path7) {
-        if (Collection.isEmptyPath(path7)) {
+      deleteIn(path13) {
+        if (Collection.isEmptyPath(path13)) {
           if (this.contents == null)
             return false;
           this.contents = null;
           return true;
         }
-        return assertCollection(this.contents) ? this.contents.deleteIn(path7) : false;
+        return assertCollection(this.contents) ? this.contents.deleteIn(path13) : false;
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
@@ -12135,10 +12135,10 @@ var require_Document2 = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path7, keepScalar) {
-        if (Collection.isEmptyPath(path7))
+      getIn(path13, keepScalar) {
+        if (Collection.isEmptyPath(path13))
           return !keepScalar && identity2.isScalar(this.contents) ? this.contents.value : this.contents;
-        return identity2.isCollection(this.contents) ? this.contents.getIn(path7, keepScalar) : void 0;
+        return identity2.isCollection(this.contents) ? this.contents.getIn(path13, keepScalar) : void 0;
       }
       /**
        * Checks if the document includes a value with the key `key`.
@@ -12149,10 +12149,10 @@ var require_Document2 = __commonJS({
       /**
        * Checks if the document includes a value at `path`.
        */
-      hasIn(path7) {
-        if (Collection.isEmptyPath(path7))
+      hasIn(path13) {
+        if (Collection.isEmptyPath(path13))
           return this.contents !== void 0;
-        return identity2.isCollection(this.contents) ? this.contents.hasIn(path7) : false;
+        return identity2.isCollection(this.contents) ? this.contents.hasIn(path13) : false;
       }
       /**
        * Sets a value in this document. For `!!set`, `value` needs to be a
@@ -12169,13 +12169,13 @@ var require_Document2 = __commonJS({
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path7, value) {
-        if (Collection.isEmptyPath(path7)) {
+      setIn(path13, value) {
+        if (Collection.isEmptyPath(path13)) {
           this.contents = value;
         } else if (this.contents == null) {
-          this.contents = Collection.collectionFromPath(this.schema, Array.from(path7), value);
+          this.contents = Collection.collectionFromPath(this.schema, Array.from(path13), value);
         } else if (assertCollection(this.contents)) {
-          this.contents.setIn(path7, value);
+          this.contents.setIn(path13, value);
         }
       }
       /**
@@ -14136,9 +14136,9 @@ var require_cst_visit2 = __commonJS({
     visit3.BREAK = BREAK;
     visit3.SKIP = SKIP;
     visit3.REMOVE = REMOVE;
-    visit3.itemAtPath = (cst, path7) => {
+    visit3.itemAtPath = (cst, path13) => {
       let item = cst;
-      for (const [field, index] of path7) {
+      for (const [field, index] of path13) {
         const tok = item?.[field];
         if (tok && "items" in tok) {
           item = tok.items[index];
@@ -14147,23 +14147,23 @@ var require_cst_visit2 = __commonJS({
       }
       return item;
     };
-    visit3.parentCollection = (cst, path7) => {
-      const parent = visit3.itemAtPath(cst, path7.slice(0, -1));
-      const field = path7[path7.length - 1][0];
+    visit3.parentCollection = (cst, path13) => {
+      const parent = visit3.itemAtPath(cst, path13.slice(0, -1));
+      const field = path13[path13.length - 1][0];
       const coll = parent?.[field];
       if (coll && "items" in coll)
         return coll;
       throw new Error("Parent collection not found");
     };
-    function _visit(path7, item, visitor) {
-      let ctrl = visitor(item, path7);
+    function _visit(path13, item, visitor) {
+      let ctrl = visitor(item, path13);
       if (typeof ctrl === "symbol")
         return ctrl;
       for (const field of ["key", "value"]) {
         const token = item[field];
         if (token && "items" in token) {
           for (let i = 0; i < token.items.length; ++i) {
-            const ci = _visit(Object.freeze(path7.concat([[field, i]])), token.items[i], visitor);
+            const ci = _visit(Object.freeze(path13.concat([[field, i]])), token.items[i], visitor);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -14174,10 +14174,10 @@ var require_cst_visit2 = __commonJS({
             }
           }
           if (typeof ctrl === "function" && field === "key")
-            ctrl = ctrl(item, path7);
+            ctrl = ctrl(item, path13);
         }
       }
-      return typeof ctrl === "function" ? ctrl(item, path7) : ctrl;
+      return typeof ctrl === "function" ? ctrl(item, path13) : ctrl;
     }
     exports.visit = visit3;
   }
@@ -15479,14 +15479,14 @@ var require_parser2 = __commonJS({
             case "scalar":
             case "single-quoted-scalar":
             case "double-quoted-scalar": {
-              const fs = this.flowScalar(this.type);
+              const fs4 = this.flowScalar(this.type);
               if (atNextItem || it.value) {
-                map2.items.push({ start, key: fs, sep: [] });
+                map2.items.push({ start, key: fs4, sep: [] });
                 this.onKeyLine = true;
               } else if (it.sep) {
-                this.stack.push(fs);
+                this.stack.push(fs4);
               } else {
-                Object.assign(it, { key: fs, sep: [] });
+                Object.assign(it, { key: fs4, sep: [] });
                 this.onKeyLine = true;
               }
               return;
@@ -15614,13 +15614,13 @@ var require_parser2 = __commonJS({
             case "scalar":
             case "single-quoted-scalar":
             case "double-quoted-scalar": {
-              const fs = this.flowScalar(this.type);
+              const fs4 = this.flowScalar(this.type);
               if (!it || it.value)
-                fc.items.push({ start: [], key: fs, sep: [] });
+                fc.items.push({ start: [], key: fs4, sep: [] });
               else if (it.sep)
-                this.stack.push(fs);
+                this.stack.push(fs4);
               else
-                Object.assign(it, { key: fs, sep: [] });
+                Object.assign(it, { key: fs4, sep: [] });
               return;
             }
             case "flow-map-end":
@@ -15973,9 +15973,9 @@ var require_yaml = __commonJS({
     exports.Yaml = void 0;
     var JSII_RTTI_SYMBOL_1 = /* @__PURE__ */ Symbol.for("jsii.rtti");
     var child_process_1 = __require("child_process");
-    var fs = __importStar(__require("fs"));
-    var os = __importStar(__require("os"));
-    var path7 = __importStar(__require("path"));
+    var fs4 = __importStar(__require("fs"));
+    var os2 = __importStar(__require("os"));
+    var path13 = __importStar(__require("path"));
     var YAML = __importStar(require_dist2());
     var MAX_DOWNLOAD_BUFFER = 10 * 1024 * 1024;
     var yamlSchemaVersion = "1.1";
@@ -15994,7 +15994,7 @@ var require_yaml = __commonJS({
        */
       static save(filePath, docs) {
         const data = this.stringify(...docs);
-        fs.writeFileSync(filePath, data, { encoding: "utf8" });
+        fs4.writeFileSync(filePath, data, { encoding: "utf8" });
       }
       /**
        * Stringify a document (or multiple documents) into YAML
@@ -16015,8 +16015,8 @@ var require_yaml = __commonJS({
        * @param docs the set of documents to save
        */
       static tmp(docs) {
-        const tmpdir = fs.mkdtempSync(path7.join(os.tmpdir(), "cdk8s-"));
-        const filePath = path7.join(tmpdir, "temp.yaml");
+        const tmpdir = fs4.mkdtempSync(path13.join(os2.tmpdir(), "cdk8s-"));
+        const filePath = path13.join(tmpdir, "temp.yaml");
         _Yaml.save(filePath, docs);
         return filePath;
       }
@@ -16061,7 +16061,7 @@ var require_yaml = __commonJS({
     };
     exports.Yaml = Yaml;
     function loadurl(url3) {
-      const script = path7.join(__dirname, "_loadurl.mjs");
+      const script = path13.join(__dirname, "_loadurl.mjs");
       return (0, child_process_1.execFileSync)(process.execPath, [script, url3], {
         encoding: "utf-8",
         maxBuffer: MAX_DOWNLOAD_BUFFER
@@ -16114,8 +16114,8 @@ var require_app = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.App = exports.YamlOutputType = void 0;
     var JSII_RTTI_SYMBOL_1 = /* @__PURE__ */ Symbol.for("jsii.rtti");
-    var fs = __importStar(__require("fs"));
-    var path7 = __importStar(__require("path"));
+    var fs4 = __importStar(__require("fs"));
+    var path13 = __importStar(__require("path"));
     var constructs_1 = require_lib();
     var api_object_1 = require_api_object();
     var chart_1 = require_chart();
@@ -16212,7 +16212,7 @@ var require_app = __commonJS({
        * Synthesizes all manifests to the output directory
        */
       synth() {
-        fs.mkdirSync(this.outdir, { recursive: true });
+        fs4.mkdirSync(this.outdir, { recursive: true });
         const cache2 = new SynthRequestCache();
         validate2(this, cache2);
         const hasDependantCharts = resolveDependencies(this, cache2);
@@ -16225,7 +16225,7 @@ var require_app = __commonJS({
             }
             if (charts.length > 0) {
               yaml_1.Yaml.save(
-                path7.join(this.outdir, `app${this.outputFileExtension}`),
+                path13.join(this.outdir, `app${this.outputFileExtension}`),
                 // There is no "app name", so we just hardcode the file name
                 apiObjectsList
               );
@@ -16236,7 +16236,7 @@ var require_app = __commonJS({
             for (const chart of charts) {
               const chartName = namer.name(chart);
               const objects = Object.values(chart.toJson());
-              yaml_1.Yaml.save(path7.join(this.outdir, chartName + this.outputFileExtension), objects);
+              yaml_1.Yaml.save(path13.join(this.outdir, chartName + this.outputFileExtension), objects);
             }
             break;
           case YamlOutputType.FILE_PER_RESOURCE:
@@ -16245,7 +16245,7 @@ var require_app = __commonJS({
               apiObjects.forEach((apiObject) => {
                 if (!(apiObject === void 0)) {
                   const fileName = `${`${apiObject.kind}.${apiObject.metadata.name}`.replace(/[^0-9a-zA-Z-_.]/g, "")}`;
-                  yaml_1.Yaml.save(path7.join(this.outdir, fileName + this.outputFileExtension), [apiObject]);
+                  yaml_1.Yaml.save(path13.join(this.outdir, fileName + this.outputFileExtension), [apiObject]);
                 }
               });
             }
@@ -16255,12 +16255,12 @@ var require_app = __commonJS({
             for (const chart of charts) {
               const chartName = folderNamer.name(chart);
               const apiObjects = chartToKube(chart);
-              const fullOutDir = path7.join(this.outdir, chartName);
-              fs.mkdirSync(fullOutDir, { recursive: true });
+              const fullOutDir = path13.join(this.outdir, chartName);
+              fs4.mkdirSync(fullOutDir, { recursive: true });
               apiObjects.forEach((apiObject) => {
                 if (!(apiObject === void 0)) {
                   const fileName = `${`${apiObject.kind}.${apiObject.metadata.name}`.replace(/[^0-9a-zA-Z-_.]/g, "")}`;
-                  yaml_1.Yaml.save(path7.join(fullOutDir, fileName + this.outputFileExtension), [apiObject.toJson()]);
+                  yaml_1.Yaml.save(path13.join(fullOutDir, fileName + this.outputFileExtension), [apiObject.toJson()]);
                 }
               });
             }
@@ -16294,7 +16294,7 @@ var require_app = __commonJS({
         for (const apiObject of apiObjects) {
           resources[apiObject.name] = { path: apiObject.node.path };
         }
-        fs.writeFileSync(path7.join(this.outdir, "construct-metadata.json"), JSON.stringify({
+        fs4.writeFileSync(path13.join(this.outdir, "construct-metadata.json"), JSON.stringify({
           version: "1.0.0",
           resources
         }));
@@ -16596,14 +16596,14 @@ var require_helpers = __commonJS({
       return true;
     }
     exports.isInteger = isInteger;
-    function escapePathComponent(path7) {
-      if (path7.indexOf("/") === -1 && path7.indexOf("~") === -1)
-        return path7;
-      return path7.replace(/~/g, "~0").replace(/\//g, "~1");
+    function escapePathComponent(path13) {
+      if (path13.indexOf("/") === -1 && path13.indexOf("~") === -1)
+        return path13;
+      return path13.replace(/~/g, "~0").replace(/\//g, "~1");
     }
     exports.escapePathComponent = escapePathComponent;
-    function unescapePathComponent(path7) {
-      return path7.replace(/~1/g, "/").replace(/~0/g, "~");
+    function unescapePathComponent(path13) {
+      return path13.replace(/~1/g, "/").replace(/~0/g, "~");
     }
     exports.unescapePathComponent = unescapePathComponent;
     function _getPathRecursive(root, obj2) {
@@ -16627,11 +16627,11 @@ var require_helpers = __commonJS({
       if (root === obj2) {
         return "/";
       }
-      var path7 = _getPathRecursive(root, obj2);
-      if (path7 === "") {
+      var path13 = _getPathRecursive(root, obj2);
+      if (path13 === "") {
         throw new Error("Object not found in root");
       }
-      return "/" + path7;
+      return "/" + path13;
     }
     exports.getPath = getPath;
     function hasUndefined(obj2) {
@@ -16698,75 +16698,75 @@ var require_core = __commonJS({
     exports.JsonPatchError = helpers_js_1.PatchError;
     exports.deepClone = helpers_js_1._deepClone;
     var objOps = {
-      add: function(obj2, key2, document) {
+      add: function(obj2, key2, document2) {
         obj2[key2] = this.value;
-        return { newDocument: document };
+        return { newDocument: document2 };
       },
-      remove: function(obj2, key2, document) {
+      remove: function(obj2, key2, document2) {
         var removed = obj2[key2];
         delete obj2[key2];
-        return { newDocument: document, removed };
+        return { newDocument: document2, removed };
       },
-      replace: function(obj2, key2, document) {
+      replace: function(obj2, key2, document2) {
         var removed = obj2[key2];
         obj2[key2] = this.value;
-        return { newDocument: document, removed };
+        return { newDocument: document2, removed };
       },
-      move: function(obj2, key2, document) {
-        var removed = getValueByPointer(document, this.path);
+      move: function(obj2, key2, document2) {
+        var removed = getValueByPointer(document2, this.path);
         if (removed) {
           removed = helpers_js_1._deepClone(removed);
         }
-        var originalValue = applyOperation(document, { op: "remove", path: this.from }).removed;
-        applyOperation(document, { op: "add", path: this.path, value: originalValue });
-        return { newDocument: document, removed };
+        var originalValue = applyOperation(document2, { op: "remove", path: this.from }).removed;
+        applyOperation(document2, { op: "add", path: this.path, value: originalValue });
+        return { newDocument: document2, removed };
       },
-      copy: function(obj2, key2, document) {
-        var valueToCopy = getValueByPointer(document, this.from);
-        applyOperation(document, { op: "add", path: this.path, value: helpers_js_1._deepClone(valueToCopy) });
-        return { newDocument: document };
+      copy: function(obj2, key2, document2) {
+        var valueToCopy = getValueByPointer(document2, this.from);
+        applyOperation(document2, { op: "add", path: this.path, value: helpers_js_1._deepClone(valueToCopy) });
+        return { newDocument: document2 };
       },
-      test: function(obj2, key2, document) {
-        return { newDocument: document, test: _areEquals(obj2[key2], this.value) };
+      test: function(obj2, key2, document2) {
+        return { newDocument: document2, test: _areEquals(obj2[key2], this.value) };
       },
-      _get: function(obj2, key2, document) {
+      _get: function(obj2, key2, document2) {
         this.value = obj2[key2];
-        return { newDocument: document };
+        return { newDocument: document2 };
       }
     };
     var arrOps = {
-      add: function(arr, i, document) {
+      add: function(arr, i, document2) {
         if (helpers_js_1.isInteger(i)) {
           arr.splice(i, 0, this.value);
         } else {
           arr[i] = this.value;
         }
-        return { newDocument: document, index: i };
+        return { newDocument: document2, index: i };
       },
-      remove: function(arr, i, document) {
+      remove: function(arr, i, document2) {
         var removedList = arr.splice(i, 1);
-        return { newDocument: document, removed: removedList[0] };
+        return { newDocument: document2, removed: removedList[0] };
       },
-      replace: function(arr, i, document) {
+      replace: function(arr, i, document2) {
         var removed = arr[i];
         arr[i] = this.value;
-        return { newDocument: document, removed };
+        return { newDocument: document2, removed };
       },
       move: objOps.move,
       copy: objOps.copy,
       test: objOps.test,
       _get: objOps._get
     };
-    function getValueByPointer(document, pointer3) {
+    function getValueByPointer(document2, pointer3) {
       if (pointer3 == "") {
-        return document;
+        return document2;
       }
       var getOriginalDestination = { op: "_get", path: pointer3 };
-      applyOperation(document, getOriginalDestination);
+      applyOperation(document2, getOriginalDestination);
       return getOriginalDestination.value;
     }
     exports.getValueByPointer = getValueByPointer;
-    function applyOperation(document, operation, validateOperation, mutateDocument, banPrototypeModifications, index) {
+    function applyOperation(document2, operation, validateOperation, mutateDocument, banPrototypeModifications, index) {
       if (validateOperation === void 0) {
         validateOperation = false;
       }
@@ -16781,54 +16781,54 @@ var require_core = __commonJS({
       }
       if (validateOperation) {
         if (typeof validateOperation == "function") {
-          validateOperation(operation, 0, document, operation.path);
+          validateOperation(operation, 0, document2, operation.path);
         } else {
           validator(operation, 0);
         }
       }
       if (operation.path === "") {
-        var returnValue = { newDocument: document };
+        var returnValue = { newDocument: document2 };
         if (operation.op === "add") {
           returnValue.newDocument = operation.value;
           return returnValue;
         } else if (operation.op === "replace") {
           returnValue.newDocument = operation.value;
-          returnValue.removed = document;
+          returnValue.removed = document2;
           return returnValue;
         } else if (operation.op === "move" || operation.op === "copy") {
-          returnValue.newDocument = getValueByPointer(document, operation.from);
+          returnValue.newDocument = getValueByPointer(document2, operation.from);
           if (operation.op === "move") {
-            returnValue.removed = document;
+            returnValue.removed = document2;
           }
           return returnValue;
         } else if (operation.op === "test") {
-          returnValue.test = _areEquals(document, operation.value);
+          returnValue.test = _areEquals(document2, operation.value);
           if (returnValue.test === false) {
-            throw new exports.JsonPatchError("Test operation failed", "TEST_OPERATION_FAILED", index, operation, document);
+            throw new exports.JsonPatchError("Test operation failed", "TEST_OPERATION_FAILED", index, operation, document2);
           }
-          returnValue.newDocument = document;
+          returnValue.newDocument = document2;
           return returnValue;
         } else if (operation.op === "remove") {
-          returnValue.removed = document;
+          returnValue.removed = document2;
           returnValue.newDocument = null;
           return returnValue;
         } else if (operation.op === "_get") {
-          operation.value = document;
+          operation.value = document2;
           return returnValue;
         } else {
           if (validateOperation) {
-            throw new exports.JsonPatchError("Operation `op` property is not one of operations defined in RFC-6902", "OPERATION_OP_INVALID", index, operation, document);
+            throw new exports.JsonPatchError("Operation `op` property is not one of operations defined in RFC-6902", "OPERATION_OP_INVALID", index, operation, document2);
           } else {
             return returnValue;
           }
         }
       } else {
         if (!mutateDocument) {
-          document = helpers_js_1._deepClone(document);
+          document2 = helpers_js_1._deepClone(document2);
         }
-        var path7 = operation.path || "";
-        var keys2 = path7.split("/");
-        var obj2 = document;
+        var path13 = operation.path || "";
+        var keys2 = path13.split("/");
+        var obj2 = document2;
         var t = 1;
         var len = keys2.length;
         var existingPathFragment = void 0;
@@ -16855,7 +16855,7 @@ var require_core = __commonJS({
                 existingPathFragment = operation.path;
               }
               if (existingPathFragment !== void 0) {
-                validateFunction(operation, 0, document, existingPathFragment);
+                validateFunction(operation, 0, document2, existingPathFragment);
               }
             }
           }
@@ -16865,39 +16865,39 @@ var require_core = __commonJS({
               key2 = obj2.length;
             } else {
               if (validateOperation && !helpers_js_1.isInteger(key2)) {
-                throw new exports.JsonPatchError("Expected an unsigned base-10 integer value, making the new referenced value the array element with the zero-based index", "OPERATION_PATH_ILLEGAL_ARRAY_INDEX", index, operation, document);
+                throw new exports.JsonPatchError("Expected an unsigned base-10 integer value, making the new referenced value the array element with the zero-based index", "OPERATION_PATH_ILLEGAL_ARRAY_INDEX", index, operation, document2);
               } else if (helpers_js_1.isInteger(key2)) {
                 key2 = ~~key2;
               }
             }
             if (t >= len) {
               if (validateOperation && operation.op === "add" && key2 > obj2.length) {
-                throw new exports.JsonPatchError("The specified index MUST NOT be greater than the number of elements in the array", "OPERATION_VALUE_OUT_OF_BOUNDS", index, operation, document);
+                throw new exports.JsonPatchError("The specified index MUST NOT be greater than the number of elements in the array", "OPERATION_VALUE_OUT_OF_BOUNDS", index, operation, document2);
               }
-              var returnValue = arrOps[operation.op].call(operation, obj2, key2, document);
+              var returnValue = arrOps[operation.op].call(operation, obj2, key2, document2);
               if (returnValue.test === false) {
-                throw new exports.JsonPatchError("Test operation failed", "TEST_OPERATION_FAILED", index, operation, document);
+                throw new exports.JsonPatchError("Test operation failed", "TEST_OPERATION_FAILED", index, operation, document2);
               }
               return returnValue;
             }
           } else {
             if (t >= len) {
-              var returnValue = objOps[operation.op].call(operation, obj2, key2, document);
+              var returnValue = objOps[operation.op].call(operation, obj2, key2, document2);
               if (returnValue.test === false) {
-                throw new exports.JsonPatchError("Test operation failed", "TEST_OPERATION_FAILED", index, operation, document);
+                throw new exports.JsonPatchError("Test operation failed", "TEST_OPERATION_FAILED", index, operation, document2);
               }
               return returnValue;
             }
           }
           obj2 = obj2[key2];
           if (validateOperation && t < len && (!obj2 || typeof obj2 !== "object")) {
-            throw new exports.JsonPatchError("Cannot perform operation at the desired path", "OPERATION_PATH_UNRESOLVABLE", index, operation, document);
+            throw new exports.JsonPatchError("Cannot perform operation at the desired path", "OPERATION_PATH_UNRESOLVABLE", index, operation, document2);
           }
         }
       }
     }
     exports.applyOperation = applyOperation;
-    function applyPatch(document, patch, validateOperation, mutateDocument, banPrototypeModifications) {
+    function applyPatch(document2, patch, validateOperation, mutateDocument, banPrototypeModifications) {
       if (mutateDocument === void 0) {
         mutateDocument = true;
       }
@@ -16910,72 +16910,72 @@ var require_core = __commonJS({
         }
       }
       if (!mutateDocument) {
-        document = helpers_js_1._deepClone(document);
+        document2 = helpers_js_1._deepClone(document2);
       }
       var results = new Array(patch.length);
       for (var i = 0, length_1 = patch.length; i < length_1; i++) {
-        results[i] = applyOperation(document, patch[i], validateOperation, true, banPrototypeModifications, i);
-        document = results[i].newDocument;
+        results[i] = applyOperation(document2, patch[i], validateOperation, true, banPrototypeModifications, i);
+        document2 = results[i].newDocument;
       }
-      results.newDocument = document;
+      results.newDocument = document2;
       return results;
     }
     exports.applyPatch = applyPatch;
-    function applyReducer(document, operation, index) {
-      var operationResult = applyOperation(document, operation);
+    function applyReducer(document2, operation, index) {
+      var operationResult = applyOperation(document2, operation);
       if (operationResult.test === false) {
-        throw new exports.JsonPatchError("Test operation failed", "TEST_OPERATION_FAILED", index, operation, document);
+        throw new exports.JsonPatchError("Test operation failed", "TEST_OPERATION_FAILED", index, operation, document2);
       }
       return operationResult.newDocument;
     }
     exports.applyReducer = applyReducer;
-    function validator(operation, index, document, existingPathFragment) {
+    function validator(operation, index, document2, existingPathFragment) {
       if (typeof operation !== "object" || operation === null || Array.isArray(operation)) {
-        throw new exports.JsonPatchError("Operation is not an object", "OPERATION_NOT_AN_OBJECT", index, operation, document);
+        throw new exports.JsonPatchError("Operation is not an object", "OPERATION_NOT_AN_OBJECT", index, operation, document2);
       } else if (!objOps[operation.op]) {
-        throw new exports.JsonPatchError("Operation `op` property is not one of operations defined in RFC-6902", "OPERATION_OP_INVALID", index, operation, document);
+        throw new exports.JsonPatchError("Operation `op` property is not one of operations defined in RFC-6902", "OPERATION_OP_INVALID", index, operation, document2);
       } else if (typeof operation.path !== "string") {
-        throw new exports.JsonPatchError("Operation `path` property is not a string", "OPERATION_PATH_INVALID", index, operation, document);
+        throw new exports.JsonPatchError("Operation `path` property is not a string", "OPERATION_PATH_INVALID", index, operation, document2);
       } else if (operation.path.indexOf("/") !== 0 && operation.path.length > 0) {
-        throw new exports.JsonPatchError('Operation `path` property must start with "/"', "OPERATION_PATH_INVALID", index, operation, document);
+        throw new exports.JsonPatchError('Operation `path` property must start with "/"', "OPERATION_PATH_INVALID", index, operation, document2);
       } else if ((operation.op === "move" || operation.op === "copy") && typeof operation.from !== "string") {
-        throw new exports.JsonPatchError("Operation `from` property is not present (applicable in `move` and `copy` operations)", "OPERATION_FROM_REQUIRED", index, operation, document);
+        throw new exports.JsonPatchError("Operation `from` property is not present (applicable in `move` and `copy` operations)", "OPERATION_FROM_REQUIRED", index, operation, document2);
       } else if ((operation.op === "add" || operation.op === "replace" || operation.op === "test") && operation.value === void 0) {
-        throw new exports.JsonPatchError("Operation `value` property is not present (applicable in `add`, `replace` and `test` operations)", "OPERATION_VALUE_REQUIRED", index, operation, document);
+        throw new exports.JsonPatchError("Operation `value` property is not present (applicable in `add`, `replace` and `test` operations)", "OPERATION_VALUE_REQUIRED", index, operation, document2);
       } else if ((operation.op === "add" || operation.op === "replace" || operation.op === "test") && helpers_js_1.hasUndefined(operation.value)) {
-        throw new exports.JsonPatchError("Operation `value` property is not present (applicable in `add`, `replace` and `test` operations)", "OPERATION_VALUE_CANNOT_CONTAIN_UNDEFINED", index, operation, document);
-      } else if (document) {
+        throw new exports.JsonPatchError("Operation `value` property is not present (applicable in `add`, `replace` and `test` operations)", "OPERATION_VALUE_CANNOT_CONTAIN_UNDEFINED", index, operation, document2);
+      } else if (document2) {
         if (operation.op == "add") {
           var pathLen = operation.path.split("/").length;
           var existingPathLen = existingPathFragment.split("/").length;
           if (pathLen !== existingPathLen + 1 && pathLen !== existingPathLen) {
-            throw new exports.JsonPatchError("Cannot perform an `add` operation at the desired path", "OPERATION_PATH_CANNOT_ADD", index, operation, document);
+            throw new exports.JsonPatchError("Cannot perform an `add` operation at the desired path", "OPERATION_PATH_CANNOT_ADD", index, operation, document2);
           }
         } else if (operation.op === "replace" || operation.op === "remove" || operation.op === "_get") {
           if (operation.path !== existingPathFragment) {
-            throw new exports.JsonPatchError("Cannot perform the operation at a path that does not exist", "OPERATION_PATH_UNRESOLVABLE", index, operation, document);
+            throw new exports.JsonPatchError("Cannot perform the operation at a path that does not exist", "OPERATION_PATH_UNRESOLVABLE", index, operation, document2);
           }
         } else if (operation.op === "move" || operation.op === "copy") {
           var existingValue = { op: "_get", path: operation.from, value: void 0 };
-          var error62 = validate2([existingValue], document);
+          var error62 = validate2([existingValue], document2);
           if (error62 && error62.name === "OPERATION_PATH_UNRESOLVABLE") {
-            throw new exports.JsonPatchError("Cannot perform the operation from a path that does not exist", "OPERATION_FROM_UNRESOLVABLE", index, operation, document);
+            throw new exports.JsonPatchError("Cannot perform the operation from a path that does not exist", "OPERATION_FROM_UNRESOLVABLE", index, operation, document2);
           }
         }
       }
     }
     exports.validator = validator;
-    function validate2(sequence, document, externalValidator) {
+    function validate2(sequence, document2, externalValidator) {
       try {
         if (!Array.isArray(sequence)) {
           throw new exports.JsonPatchError("Patch sequence must be an array", "SEQUENCE_NOT_AN_ARRAY");
         }
-        if (document) {
-          applyPatch(helpers_js_1._deepClone(document), helpers_js_1._deepClone(sequence), externalValidator || true);
+        if (document2) {
+          applyPatch(helpers_js_1._deepClone(document2), helpers_js_1._deepClone(sequence), externalValidator || true);
         } else {
           externalValidator = externalValidator || validator;
           for (var i = 0; i < sequence.length; i++) {
-            externalValidator(sequence[i], i, document, void 0);
+            externalValidator(sequence[i], i, document2, void 0);
           }
         }
       } catch (e) {
@@ -17134,7 +17134,7 @@ var require_duplex = __commonJS({
       return temp;
     }
     exports.generate = generate;
-    function _generate(mirror, obj2, patches, path7, invertible) {
+    function _generate(mirror, obj2, patches, path13, invertible) {
       if (obj2 === mirror) {
         return;
       }
@@ -17151,27 +17151,27 @@ var require_duplex = __commonJS({
         if (helpers_js_1.hasOwnProperty(obj2, key2) && !(obj2[key2] === void 0 && oldVal !== void 0 && Array.isArray(obj2) === false)) {
           var newVal = obj2[key2];
           if (typeof oldVal == "object" && oldVal != null && typeof newVal == "object" && newVal != null && Array.isArray(oldVal) === Array.isArray(newVal)) {
-            _generate(oldVal, newVal, patches, path7 + "/" + helpers_js_1.escapePathComponent(key2), invertible);
+            _generate(oldVal, newVal, patches, path13 + "/" + helpers_js_1.escapePathComponent(key2), invertible);
           } else {
             if (oldVal !== newVal) {
               changed = true;
               if (invertible) {
-                patches.push({ op: "test", path: path7 + "/" + helpers_js_1.escapePathComponent(key2), value: helpers_js_1._deepClone(oldVal) });
+                patches.push({ op: "test", path: path13 + "/" + helpers_js_1.escapePathComponent(key2), value: helpers_js_1._deepClone(oldVal) });
               }
-              patches.push({ op: "replace", path: path7 + "/" + helpers_js_1.escapePathComponent(key2), value: helpers_js_1._deepClone(newVal) });
+              patches.push({ op: "replace", path: path13 + "/" + helpers_js_1.escapePathComponent(key2), value: helpers_js_1._deepClone(newVal) });
             }
           }
         } else if (Array.isArray(mirror) === Array.isArray(obj2)) {
           if (invertible) {
-            patches.push({ op: "test", path: path7 + "/" + helpers_js_1.escapePathComponent(key2), value: helpers_js_1._deepClone(oldVal) });
+            patches.push({ op: "test", path: path13 + "/" + helpers_js_1.escapePathComponent(key2), value: helpers_js_1._deepClone(oldVal) });
           }
-          patches.push({ op: "remove", path: path7 + "/" + helpers_js_1.escapePathComponent(key2) });
+          patches.push({ op: "remove", path: path13 + "/" + helpers_js_1.escapePathComponent(key2) });
           deleted = true;
         } else {
           if (invertible) {
-            patches.push({ op: "test", path: path7, value: mirror });
+            patches.push({ op: "test", path: path13, value: mirror });
           }
-          patches.push({ op: "replace", path: path7, value: obj2 });
+          patches.push({ op: "replace", path: path13, value: obj2 });
           changed = true;
         }
       }
@@ -17181,7 +17181,7 @@ var require_duplex = __commonJS({
       for (var t = 0; t < newKeys.length; t++) {
         var key2 = newKeys[t];
         if (!helpers_js_1.hasOwnProperty(mirror, key2) && obj2[key2] !== void 0) {
-          patches.push({ op: "add", path: path7 + "/" + helpers_js_1.escapePathComponent(key2), value: helpers_js_1._deepClone(obj2[key2]) });
+          patches.push({ op: "add", path: path13 + "/" + helpers_js_1.escapePathComponent(key2), value: helpers_js_1._deepClone(obj2[key2]) });
         }
       }
     }
@@ -17229,8 +17229,8 @@ var require_json_patch = __commonJS({
        * @param ops The operations to apply
        * @returns The result document
        */
-      static apply(document, ...ops) {
-        const result = (0, fast_json_patch_1.applyPatch)(document, (0, fast_json_patch_1.deepClone)(ops.map((o) => o._toJson())));
+      static apply(document2, ...ops) {
+        const result = (0, fast_json_patch_1.applyPatch)(document2, (0, fast_json_patch_1.deepClone)(ops.map((o) => o._toJson())));
         return result.newDocument;
       }
       /**
@@ -17240,8 +17240,8 @@ var require_json_patch = __commonJS({
        *
        * @example JsonPatch.add('/biscuits/1', { "name": "Ginger Nut" })
        */
-      static add(path7, value) {
-        return new _JsonPatch({ op: "add", path: path7, value });
+      static add(path13, value) {
+        return new _JsonPatch({ op: "add", path: path13, value });
       }
       /**
        * Removes a value from an object or array.
@@ -17249,16 +17249,16 @@ var require_json_patch = __commonJS({
        * @example JsonPatch.remove('/biscuits')
        * @example JsonPatch.remove('/biscuits/0')
        */
-      static remove(path7) {
-        return new _JsonPatch({ op: "remove", path: path7 });
+      static remove(path13) {
+        return new _JsonPatch({ op: "remove", path: path13 });
       }
       /**
        * Replaces a value. Equivalent to a “remove” followed by an “add”.
        *
        * @example JsonPatch.replace('/biscuits/0/name', 'Chocolate Digestive')
        */
-      static replace(path7, value) {
-        return new _JsonPatch({ op: "replace", path: path7, value });
+      static replace(path13, value) {
+        return new _JsonPatch({ op: "replace", path: path13, value });
       }
       /**
        * Copies a value from one location to another within the JSON document. Both
@@ -17266,16 +17266,16 @@ var require_json_patch = __commonJS({
        *
        * @example JsonPatch.copy('/biscuits/0', '/best_biscuit')
        */
-      static copy(from, path7) {
-        return new _JsonPatch({ op: "copy", from, path: path7 });
+      static copy(from, path13) {
+        return new _JsonPatch({ op: "copy", from, path: path13 });
       }
       /**
        * Moves a value from one location to the other. Both from and path are JSON Pointers.
        *
        * @example JsonPatch.move('/biscuits', '/cookies')
        */
-      static move(from, path7) {
-        return new _JsonPatch({ op: "move", from, path: path7 });
+      static move(from, path13) {
+        return new _JsonPatch({ op: "move", from, path: path13 });
       }
       /**
        * Tests that the specified value is set in the document. If the test fails,
@@ -17283,8 +17283,8 @@ var require_json_patch = __commonJS({
        *
        * @example JsonPatch.test('/best_biscuit/name', 'Choco Leibniz')
        */
-      static test(path7, value) {
-        return new _JsonPatch({ op: "test", path: path7, value });
+      static test(path13, value) {
+        return new _JsonPatch({ op: "test", path: path13, value });
       }
       constructor(operation) {
         this.operation = operation;
@@ -17655,9 +17655,9 @@ var require_testing = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Testing = void 0;
     var JSII_RTTI_SYMBOL_1 = /* @__PURE__ */ Symbol.for("jsii.rtti");
-    var fs = __importStar(__require("fs"));
-    var os = __importStar(__require("os"));
-    var path7 = __importStar(__require("path"));
+    var fs4 = __importStar(__require("fs"));
+    var os2 = __importStar(__require("os"));
+    var path13 = __importStar(__require("path"));
     var app_1 = require_app();
     var chart_1 = require_chart();
     var Testing = class {
@@ -17669,9 +17669,9 @@ var require_testing = __commonJS({
       static app(props) {
         let outdir;
         if (props) {
-          outdir = props.outdir ?? fs.mkdtempSync(path7.join(os.tmpdir(), "cdk8s.outdir."));
+          outdir = props.outdir ?? fs4.mkdtempSync(path13.join(os2.tmpdir(), "cdk8s.outdir."));
         } else {
-          outdir = fs.mkdtempSync(path7.join(os.tmpdir(), "cdk8s.outdir."));
+          outdir = fs4.mkdtempSync(path13.join(os2.tmpdir(), "cdk8s.outdir."));
         }
         return new app_1.App({ outdir, ...props });
       }
@@ -17786,9 +17786,9 @@ var require_helm = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Helm = void 0;
     var JSII_RTTI_SYMBOL_1 = /* @__PURE__ */ Symbol.for("jsii.rtti");
-    var fs = __importStar(__require("fs"));
-    var os = __importStar(__require("os"));
-    var path7 = __importStar(__require("path"));
+    var fs4 = __importStar(__require("fs"));
+    var os2 = __importStar(__require("os"));
+    var path13 = __importStar(__require("path"));
     var _child_process_1 = require_child_process();
     var include_1 = require_include();
     var names_1 = require_names();
@@ -17801,12 +17801,12 @@ var require_helm = __commonJS({
        */
       releaseName;
       constructor(scope, id, props) {
-        const workdir = fs.mkdtempSync(path7.join(os.tmpdir(), "cdk8s-helm-"));
+        const workdir = fs4.mkdtempSync(path13.join(os2.tmpdir(), "cdk8s-helm-"));
         const args = new Array();
         args.push("template");
         if (props.values && Object.keys(props.values).length > 0) {
-          const valuesPath = path7.join(workdir, "overrides.yaml");
-          fs.writeFileSync(valuesPath, yaml_1.Yaml.stringify(props.values));
+          const valuesPath = path13.join(workdir, "overrides.yaml");
+          fs4.writeFileSync(valuesPath, yaml_1.Yaml.stringify(props.values));
           args.push("-f", valuesPath);
         }
         if (props.repo) {
@@ -17845,9 +17845,9 @@ var require_helm = __commonJS({
       if (helm.status !== 0) {
         throw new Error(helm.stderr.toString());
       }
-      const outputFile = path7.join(workdir, "chart.yaml");
+      const outputFile = path13.join(workdir, "chart.yaml");
       const stdout = helm.stdout;
-      fs.writeFileSync(outputFile, stdout);
+      fs4.writeFileSync(outputFile, stdout);
       return outputFile;
     }
   }
@@ -18328,8 +18328,19159 @@ var require_lib2 = __commonJS({
   }
 });
 
-// node_modules/ignore/index.js
+// node_modules/inherits/inherits_browser.js
+var require_inherits_browser = __commonJS({
+  "node_modules/inherits/inherits_browser.js"(exports, module) {
+    if (typeof Object.create === "function") {
+      module.exports = function inherits(ctor, superCtor) {
+        if (superCtor) {
+          ctor.super_ = superCtor;
+          ctor.prototype = Object.create(superCtor.prototype, {
+            constructor: {
+              value: ctor,
+              enumerable: false,
+              writable: true,
+              configurable: true
+            }
+          });
+        }
+      };
+    } else {
+      module.exports = function inherits(ctor, superCtor) {
+        if (superCtor) {
+          ctor.super_ = superCtor;
+          var TempCtor = function() {
+          };
+          TempCtor.prototype = superCtor.prototype;
+          ctor.prototype = new TempCtor();
+          ctor.prototype.constructor = ctor;
+        }
+      };
+    }
+  }
+});
+
+// node_modules/inherits/inherits.js
+var require_inherits = __commonJS({
+  "node_modules/inherits/inherits.js"(exports, module) {
+    try {
+      util = __require("util");
+      if (typeof util.inherits !== "function") throw "";
+      module.exports = util.inherits;
+    } catch (e) {
+      module.exports = require_inherits_browser();
+    }
+    var util;
+  }
+});
+
+// node_modules/safe-buffer/index.js
+var require_safe_buffer = __commonJS({
+  "node_modules/safe-buffer/index.js"(exports, module) {
+    var buffer = __require("buffer");
+    var Buffer2 = buffer.Buffer;
+    function copyProps(src, dst) {
+      for (var key2 in src) {
+        dst[key2] = src[key2];
+      }
+    }
+    if (Buffer2.from && Buffer2.alloc && Buffer2.allocUnsafe && Buffer2.allocUnsafeSlow) {
+      module.exports = buffer;
+    } else {
+      copyProps(buffer, exports);
+      exports.Buffer = SafeBuffer;
+    }
+    function SafeBuffer(arg, encodingOrOffset, length) {
+      return Buffer2(arg, encodingOrOffset, length);
+    }
+    SafeBuffer.prototype = Object.create(Buffer2.prototype);
+    copyProps(Buffer2, SafeBuffer);
+    SafeBuffer.from = function(arg, encodingOrOffset, length) {
+      if (typeof arg === "number") {
+        throw new TypeError("Argument must not be a number");
+      }
+      return Buffer2(arg, encodingOrOffset, length);
+    };
+    SafeBuffer.alloc = function(size, fill, encoding) {
+      if (typeof size !== "number") {
+        throw new TypeError("Argument must be a number");
+      }
+      var buf = Buffer2(size);
+      if (fill !== void 0) {
+        if (typeof encoding === "string") {
+          buf.fill(fill, encoding);
+        } else {
+          buf.fill(fill);
+        }
+      } else {
+        buf.fill(0);
+      }
+      return buf;
+    };
+    SafeBuffer.allocUnsafe = function(size) {
+      if (typeof size !== "number") {
+        throw new TypeError("Argument must be a number");
+      }
+      return Buffer2(size);
+    };
+    SafeBuffer.allocUnsafeSlow = function(size) {
+      if (typeof size !== "number") {
+        throw new TypeError("Argument must be a number");
+      }
+      return buffer.SlowBuffer(size);
+    };
+  }
+});
+
+// node_modules/isarray/index.js
+var require_isarray = __commonJS({
+  "node_modules/isarray/index.js"(exports, module) {
+    var toString = {}.toString;
+    module.exports = Array.isArray || function(arr) {
+      return toString.call(arr) == "[object Array]";
+    };
+  }
+});
+
+// node_modules/es-errors/type.js
+var require_type = __commonJS({
+  "node_modules/es-errors/type.js"(exports, module) {
+    "use strict";
+    module.exports = TypeError;
+  }
+});
+
+// node_modules/es-object-atoms/index.js
+var require_es_object_atoms = __commonJS({
+  "node_modules/es-object-atoms/index.js"(exports, module) {
+    "use strict";
+    module.exports = Object;
+  }
+});
+
+// node_modules/es-errors/index.js
+var require_es_errors = __commonJS({
+  "node_modules/es-errors/index.js"(exports, module) {
+    "use strict";
+    module.exports = Error;
+  }
+});
+
+// node_modules/es-errors/eval.js
+var require_eval = __commonJS({
+  "node_modules/es-errors/eval.js"(exports, module) {
+    "use strict";
+    module.exports = EvalError;
+  }
+});
+
+// node_modules/es-errors/range.js
+var require_range = __commonJS({
+  "node_modules/es-errors/range.js"(exports, module) {
+    "use strict";
+    module.exports = RangeError;
+  }
+});
+
+// node_modules/es-errors/ref.js
+var require_ref = __commonJS({
+  "node_modules/es-errors/ref.js"(exports, module) {
+    "use strict";
+    module.exports = ReferenceError;
+  }
+});
+
+// node_modules/es-errors/syntax.js
+var require_syntax = __commonJS({
+  "node_modules/es-errors/syntax.js"(exports, module) {
+    "use strict";
+    module.exports = SyntaxError;
+  }
+});
+
+// node_modules/es-errors/uri.js
+var require_uri = __commonJS({
+  "node_modules/es-errors/uri.js"(exports, module) {
+    "use strict";
+    module.exports = URIError;
+  }
+});
+
+// node_modules/math-intrinsics/abs.js
+var require_abs = __commonJS({
+  "node_modules/math-intrinsics/abs.js"(exports, module) {
+    "use strict";
+    module.exports = Math.abs;
+  }
+});
+
+// node_modules/math-intrinsics/floor.js
+var require_floor = __commonJS({
+  "node_modules/math-intrinsics/floor.js"(exports, module) {
+    "use strict";
+    module.exports = Math.floor;
+  }
+});
+
+// node_modules/math-intrinsics/max.js
+var require_max = __commonJS({
+  "node_modules/math-intrinsics/max.js"(exports, module) {
+    "use strict";
+    module.exports = Math.max;
+  }
+});
+
+// node_modules/math-intrinsics/min.js
+var require_min = __commonJS({
+  "node_modules/math-intrinsics/min.js"(exports, module) {
+    "use strict";
+    module.exports = Math.min;
+  }
+});
+
+// node_modules/math-intrinsics/pow.js
+var require_pow = __commonJS({
+  "node_modules/math-intrinsics/pow.js"(exports, module) {
+    "use strict";
+    module.exports = Math.pow;
+  }
+});
+
+// node_modules/math-intrinsics/round.js
+var require_round = __commonJS({
+  "node_modules/math-intrinsics/round.js"(exports, module) {
+    "use strict";
+    module.exports = Math.round;
+  }
+});
+
+// node_modules/math-intrinsics/isNaN.js
+var require_isNaN = __commonJS({
+  "node_modules/math-intrinsics/isNaN.js"(exports, module) {
+    "use strict";
+    module.exports = Number.isNaN || function isNaN2(a) {
+      return a !== a;
+    };
+  }
+});
+
+// node_modules/math-intrinsics/sign.js
+var require_sign = __commonJS({
+  "node_modules/math-intrinsics/sign.js"(exports, module) {
+    "use strict";
+    var $isNaN = require_isNaN();
+    module.exports = function sign(number4) {
+      if ($isNaN(number4) || number4 === 0) {
+        return number4;
+      }
+      return number4 < 0 ? -1 : 1;
+    };
+  }
+});
+
+// node_modules/gopd/gOPD.js
+var require_gOPD = __commonJS({
+  "node_modules/gopd/gOPD.js"(exports, module) {
+    "use strict";
+    module.exports = Object.getOwnPropertyDescriptor;
+  }
+});
+
+// node_modules/gopd/index.js
+var require_gopd = __commonJS({
+  "node_modules/gopd/index.js"(exports, module) {
+    "use strict";
+    var $gOPD = require_gOPD();
+    if ($gOPD) {
+      try {
+        $gOPD([], "length");
+      } catch (e) {
+        $gOPD = null;
+      }
+    }
+    module.exports = $gOPD;
+  }
+});
+
+// node_modules/es-define-property/index.js
+var require_es_define_property = __commonJS({
+  "node_modules/es-define-property/index.js"(exports, module) {
+    "use strict";
+    var $defineProperty = Object.defineProperty || false;
+    if ($defineProperty) {
+      try {
+        $defineProperty({}, "a", { value: 1 });
+      } catch (e) {
+        $defineProperty = false;
+      }
+    }
+    module.exports = $defineProperty;
+  }
+});
+
+// node_modules/has-symbols/shams.js
+var require_shams = __commonJS({
+  "node_modules/has-symbols/shams.js"(exports, module) {
+    "use strict";
+    module.exports = function hasSymbols() {
+      if (typeof Symbol !== "function" || typeof Object.getOwnPropertySymbols !== "function") {
+        return false;
+      }
+      if (typeof Symbol.iterator === "symbol") {
+        return true;
+      }
+      var obj2 = {};
+      var sym = /* @__PURE__ */ Symbol("test");
+      var symObj = Object(sym);
+      if (typeof sym === "string") {
+        return false;
+      }
+      if (Object.prototype.toString.call(sym) !== "[object Symbol]") {
+        return false;
+      }
+      if (Object.prototype.toString.call(symObj) !== "[object Symbol]") {
+        return false;
+      }
+      var symVal = 42;
+      obj2[sym] = symVal;
+      for (var _ in obj2) {
+        return false;
+      }
+      if (typeof Object.keys === "function" && Object.keys(obj2).length !== 0) {
+        return false;
+      }
+      if (typeof Object.getOwnPropertyNames === "function" && Object.getOwnPropertyNames(obj2).length !== 0) {
+        return false;
+      }
+      var syms = Object.getOwnPropertySymbols(obj2);
+      if (syms.length !== 1 || syms[0] !== sym) {
+        return false;
+      }
+      if (!Object.prototype.propertyIsEnumerable.call(obj2, sym)) {
+        return false;
+      }
+      if (typeof Object.getOwnPropertyDescriptor === "function") {
+        var descriptor = (
+          /** @type {PropertyDescriptor} */
+          Object.getOwnPropertyDescriptor(obj2, sym)
+        );
+        if (descriptor.value !== symVal || descriptor.enumerable !== true) {
+          return false;
+        }
+      }
+      return true;
+    };
+  }
+});
+
+// node_modules/has-symbols/index.js
+var require_has_symbols = __commonJS({
+  "node_modules/has-symbols/index.js"(exports, module) {
+    "use strict";
+    var origSymbol = typeof Symbol !== "undefined" && Symbol;
+    var hasSymbolSham = require_shams();
+    module.exports = function hasNativeSymbols() {
+      if (typeof origSymbol !== "function") {
+        return false;
+      }
+      if (typeof Symbol !== "function") {
+        return false;
+      }
+      if (typeof origSymbol("foo") !== "symbol") {
+        return false;
+      }
+      if (typeof /* @__PURE__ */ Symbol("bar") !== "symbol") {
+        return false;
+      }
+      return hasSymbolSham();
+    };
+  }
+});
+
+// node_modules/get-proto/Reflect.getPrototypeOf.js
+var require_Reflect_getPrototypeOf = __commonJS({
+  "node_modules/get-proto/Reflect.getPrototypeOf.js"(exports, module) {
+    "use strict";
+    module.exports = typeof Reflect !== "undefined" && Reflect.getPrototypeOf || null;
+  }
+});
+
+// node_modules/get-proto/Object.getPrototypeOf.js
+var require_Object_getPrototypeOf = __commonJS({
+  "node_modules/get-proto/Object.getPrototypeOf.js"(exports, module) {
+    "use strict";
+    var $Object = require_es_object_atoms();
+    module.exports = $Object.getPrototypeOf || null;
+  }
+});
+
+// node_modules/function-bind/implementation.js
+var require_implementation = __commonJS({
+  "node_modules/function-bind/implementation.js"(exports, module) {
+    "use strict";
+    var ERROR_MESSAGE = "Function.prototype.bind called on incompatible ";
+    var toStr = Object.prototype.toString;
+    var max = Math.max;
+    var funcType = "[object Function]";
+    var concatty = function concatty2(a, b) {
+      var arr = [];
+      for (var i = 0; i < a.length; i += 1) {
+        arr[i] = a[i];
+      }
+      for (var j = 0; j < b.length; j += 1) {
+        arr[j + a.length] = b[j];
+      }
+      return arr;
+    };
+    var slicy = function slicy2(arrLike, offset) {
+      var arr = [];
+      for (var i = offset || 0, j = 0; i < arrLike.length; i += 1, j += 1) {
+        arr[j] = arrLike[i];
+      }
+      return arr;
+    };
+    var joiny = function(arr, joiner) {
+      var str6 = "";
+      for (var i = 0; i < arr.length; i += 1) {
+        str6 += arr[i];
+        if (i + 1 < arr.length) {
+          str6 += joiner;
+        }
+      }
+      return str6;
+    };
+    module.exports = function bind(that) {
+      var target = this;
+      if (typeof target !== "function" || toStr.apply(target) !== funcType) {
+        throw new TypeError(ERROR_MESSAGE + target);
+      }
+      var args = slicy(arguments, 1);
+      var bound;
+      var binder = function() {
+        if (this instanceof bound) {
+          var result = target.apply(
+            this,
+            concatty(args, arguments)
+          );
+          if (Object(result) === result) {
+            return result;
+          }
+          return this;
+        }
+        return target.apply(
+          that,
+          concatty(args, arguments)
+        );
+      };
+      var boundLength = max(0, target.length - args.length);
+      var boundArgs = [];
+      for (var i = 0; i < boundLength; i++) {
+        boundArgs[i] = "$" + i;
+      }
+      bound = Function("binder", "return function (" + joiny(boundArgs, ",") + "){ return binder.apply(this,arguments); }")(binder);
+      if (target.prototype) {
+        var Empty = function Empty2() {
+        };
+        Empty.prototype = target.prototype;
+        bound.prototype = new Empty();
+        Empty.prototype = null;
+      }
+      return bound;
+    };
+  }
+});
+
+// node_modules/function-bind/index.js
+var require_function_bind = __commonJS({
+  "node_modules/function-bind/index.js"(exports, module) {
+    "use strict";
+    var implementation = require_implementation();
+    module.exports = Function.prototype.bind || implementation;
+  }
+});
+
+// node_modules/call-bind-apply-helpers/functionCall.js
+var require_functionCall = __commonJS({
+  "node_modules/call-bind-apply-helpers/functionCall.js"(exports, module) {
+    "use strict";
+    module.exports = Function.prototype.call;
+  }
+});
+
+// node_modules/call-bind-apply-helpers/functionApply.js
+var require_functionApply = __commonJS({
+  "node_modules/call-bind-apply-helpers/functionApply.js"(exports, module) {
+    "use strict";
+    module.exports = Function.prototype.apply;
+  }
+});
+
+// node_modules/call-bind-apply-helpers/reflectApply.js
+var require_reflectApply = __commonJS({
+  "node_modules/call-bind-apply-helpers/reflectApply.js"(exports, module) {
+    "use strict";
+    module.exports = typeof Reflect !== "undefined" && Reflect && Reflect.apply;
+  }
+});
+
+// node_modules/call-bind-apply-helpers/actualApply.js
+var require_actualApply = __commonJS({
+  "node_modules/call-bind-apply-helpers/actualApply.js"(exports, module) {
+    "use strict";
+    var bind = require_function_bind();
+    var $apply = require_functionApply();
+    var $call = require_functionCall();
+    var $reflectApply = require_reflectApply();
+    module.exports = $reflectApply || bind.call($call, $apply);
+  }
+});
+
+// node_modules/call-bind-apply-helpers/index.js
+var require_call_bind_apply_helpers = __commonJS({
+  "node_modules/call-bind-apply-helpers/index.js"(exports, module) {
+    "use strict";
+    var bind = require_function_bind();
+    var $TypeError = require_type();
+    var $call = require_functionCall();
+    var $actualApply = require_actualApply();
+    module.exports = function callBindBasic(args) {
+      if (args.length < 1 || typeof args[0] !== "function") {
+        throw new $TypeError("a function is required");
+      }
+      return $actualApply(bind, $call, args);
+    };
+  }
+});
+
+// node_modules/dunder-proto/get.js
+var require_get = __commonJS({
+  "node_modules/dunder-proto/get.js"(exports, module) {
+    "use strict";
+    var callBind = require_call_bind_apply_helpers();
+    var gOPD = require_gopd();
+    var hasProtoAccessor;
+    try {
+      hasProtoAccessor = /** @type {{ __proto__?: typeof Array.prototype }} */
+      [].__proto__ === Array.prototype;
+    } catch (e) {
+      if (!e || typeof e !== "object" || !("code" in e) || e.code !== "ERR_PROTO_ACCESS") {
+        throw e;
+      }
+    }
+    var desc = !!hasProtoAccessor && gOPD && gOPD(
+      Object.prototype,
+      /** @type {keyof typeof Object.prototype} */
+      "__proto__"
+    );
+    var $Object = Object;
+    var $getPrototypeOf = $Object.getPrototypeOf;
+    module.exports = desc && typeof desc.get === "function" ? callBind([desc.get]) : typeof $getPrototypeOf === "function" ? (
+      /** @type {import('./get')} */
+      function getDunder(value) {
+        return $getPrototypeOf(value == null ? value : $Object(value));
+      }
+    ) : false;
+  }
+});
+
+// node_modules/get-proto/index.js
+var require_get_proto = __commonJS({
+  "node_modules/get-proto/index.js"(exports, module) {
+    "use strict";
+    var reflectGetProto = require_Reflect_getPrototypeOf();
+    var originalGetProto = require_Object_getPrototypeOf();
+    var getDunderProto = require_get();
+    module.exports = reflectGetProto ? function getProto(O) {
+      return reflectGetProto(O);
+    } : originalGetProto ? function getProto(O) {
+      if (!O || typeof O !== "object" && typeof O !== "function") {
+        throw new TypeError("getProto: not an object");
+      }
+      return originalGetProto(O);
+    } : getDunderProto ? function getProto(O) {
+      return getDunderProto(O);
+    } : null;
+  }
+});
+
+// node_modules/async-function/index.js
+var require_async_function = __commonJS({
+  "node_modules/async-function/index.js"(exports, module) {
+    "use strict";
+    var cached2 = (
+      /** @type {import('.').AsyncFunctionConstructor} */
+      async function() {
+      }.constructor
+    );
+    module.exports = () => cached2;
+  }
+});
+
+// node_modules/generator-function/index.js
+var require_generator_function = __commonJS({
+  "node_modules/generator-function/index.js"(exports, module) {
+    "use strict";
+    var cached2 = (
+      /** @type {GeneratorFunctionConstructor} */
+      function* () {
+      }.constructor
+    );
+    module.exports = () => cached2;
+  }
+});
+
+// node_modules/async-generator-function/index.js
+var require_async_generator_function = __commonJS({
+  "node_modules/async-generator-function/index.js"(exports, module) {
+    "use strict";
+    var cached2 = (
+      /** @type {import('.').AsyncGeneratorFunctionConstructor} */
+      async function* () {
+      }.constructor
+    );
+    module.exports = () => cached2;
+  }
+});
+
+// node_modules/hasown/index.js
+var require_hasown = __commonJS({
+  "node_modules/hasown/index.js"(exports, module) {
+    "use strict";
+    var call2 = Function.prototype.call;
+    var $hasOwn = Object.prototype.hasOwnProperty;
+    var bind = require_function_bind();
+    module.exports = bind.call(call2, $hasOwn);
+  }
+});
+
+// node_modules/get-intrinsic/index.js
+var require_get_intrinsic = __commonJS({
+  "node_modules/get-intrinsic/index.js"(exports, module) {
+    "use strict";
+    var undefined2;
+    var $Object = require_es_object_atoms();
+    var $Error = require_es_errors();
+    var $EvalError = require_eval();
+    var $RangeError = require_range();
+    var $ReferenceError = require_ref();
+    var $SyntaxError = require_syntax();
+    var $TypeError = require_type();
+    var $URIError = require_uri();
+    var abs = require_abs();
+    var floor = require_floor();
+    var max = require_max();
+    var min = require_min();
+    var pow = require_pow();
+    var round = require_round();
+    var sign = require_sign();
+    var $gOPD = require_gopd();
+    var $defineProperty = require_es_define_property();
+    var throwTypeError = function() {
+      throw new $TypeError();
+    };
+    var ThrowTypeError = $gOPD ? (function() {
+      try {
+        arguments.callee;
+        return throwTypeError;
+      } catch (calleeThrows) {
+        try {
+          return $gOPD(arguments, "callee").get;
+        } catch (gOPDthrows) {
+          return throwTypeError;
+        }
+      }
+    })() : throwTypeError;
+    var hasSymbols = require_has_symbols()();
+    var getProto = require_get_proto();
+    var $ObjectGPO = require_Object_getPrototypeOf();
+    var $ReflectGPO = require_Reflect_getPrototypeOf();
+    var $apply = require_functionApply();
+    var $call = require_functionCall();
+    var needsEval = {};
+    var TypedArray = typeof Uint8Array === "undefined" || !getProto ? undefined2 : getProto(Uint8Array);
+    var INTRINSICS = {
+      __proto__: null,
+      "%AggregateError%": typeof AggregateError === "undefined" ? undefined2 : AggregateError,
+      "%Array%": Array,
+      "%ArrayBuffer%": typeof ArrayBuffer === "undefined" ? undefined2 : ArrayBuffer,
+      "%ArrayIteratorPrototype%": hasSymbols && getProto ? getProto([][Symbol.iterator]()) : undefined2,
+      "%AsyncFromSyncIteratorPrototype%": undefined2,
+      "%AsyncFunction%": needsEval,
+      "%AsyncGenerator%": needsEval,
+      "%AsyncGeneratorFunction%": needsEval,
+      "%AsyncIteratorPrototype%": needsEval,
+      "%Atomics%": typeof Atomics === "undefined" ? undefined2 : Atomics,
+      "%BigInt%": typeof BigInt === "undefined" ? undefined2 : BigInt,
+      "%BigInt64Array%": typeof BigInt64Array === "undefined" ? undefined2 : BigInt64Array,
+      "%BigUint64Array%": typeof BigUint64Array === "undefined" ? undefined2 : BigUint64Array,
+      "%Boolean%": Boolean,
+      "%DataView%": typeof DataView === "undefined" ? undefined2 : DataView,
+      "%Date%": Date,
+      "%decodeURI%": decodeURI,
+      "%decodeURIComponent%": decodeURIComponent,
+      "%encodeURI%": encodeURI,
+      "%encodeURIComponent%": encodeURIComponent,
+      "%Error%": $Error,
+      "%eval%": eval,
+      // eslint-disable-line no-eval
+      "%EvalError%": $EvalError,
+      "%Float16Array%": typeof Float16Array === "undefined" ? undefined2 : Float16Array,
+      "%Float32Array%": typeof Float32Array === "undefined" ? undefined2 : Float32Array,
+      "%Float64Array%": typeof Float64Array === "undefined" ? undefined2 : Float64Array,
+      "%FinalizationRegistry%": typeof FinalizationRegistry === "undefined" ? undefined2 : FinalizationRegistry,
+      "%Function%": Function,
+      "%GeneratorFunction%": needsEval,
+      "%Int8Array%": typeof Int8Array === "undefined" ? undefined2 : Int8Array,
+      "%Int16Array%": typeof Int16Array === "undefined" ? undefined2 : Int16Array,
+      "%Int32Array%": typeof Int32Array === "undefined" ? undefined2 : Int32Array,
+      "%isFinite%": isFinite,
+      "%isNaN%": isNaN,
+      "%IteratorPrototype%": hasSymbols && getProto ? getProto(getProto([][Symbol.iterator]())) : undefined2,
+      "%JSON%": typeof JSON === "object" ? JSON : undefined2,
+      "%Map%": typeof Map === "undefined" ? undefined2 : Map,
+      "%MapIteratorPrototype%": typeof Map === "undefined" || !hasSymbols || !getProto ? undefined2 : getProto((/* @__PURE__ */ new Map())[Symbol.iterator]()),
+      "%Math%": Math,
+      "%Number%": Number,
+      "%Object%": $Object,
+      "%Object.getOwnPropertyDescriptor%": $gOPD,
+      "%parseFloat%": parseFloat,
+      "%parseInt%": parseInt,
+      "%Promise%": typeof Promise === "undefined" ? undefined2 : Promise,
+      "%Proxy%": typeof Proxy === "undefined" ? undefined2 : Proxy,
+      "%RangeError%": $RangeError,
+      "%ReferenceError%": $ReferenceError,
+      "%Reflect%": typeof Reflect === "undefined" ? undefined2 : Reflect,
+      "%RegExp%": RegExp,
+      "%Set%": typeof Set === "undefined" ? undefined2 : Set,
+      "%SetIteratorPrototype%": typeof Set === "undefined" || !hasSymbols || !getProto ? undefined2 : getProto((/* @__PURE__ */ new Set())[Symbol.iterator]()),
+      "%SharedArrayBuffer%": typeof SharedArrayBuffer === "undefined" ? undefined2 : SharedArrayBuffer,
+      "%String%": String,
+      "%StringIteratorPrototype%": hasSymbols && getProto ? getProto(""[Symbol.iterator]()) : undefined2,
+      "%Symbol%": hasSymbols ? Symbol : undefined2,
+      "%SyntaxError%": $SyntaxError,
+      "%ThrowTypeError%": ThrowTypeError,
+      "%TypedArray%": TypedArray,
+      "%TypeError%": $TypeError,
+      "%Uint8Array%": typeof Uint8Array === "undefined" ? undefined2 : Uint8Array,
+      "%Uint8ClampedArray%": typeof Uint8ClampedArray === "undefined" ? undefined2 : Uint8ClampedArray,
+      "%Uint16Array%": typeof Uint16Array === "undefined" ? undefined2 : Uint16Array,
+      "%Uint32Array%": typeof Uint32Array === "undefined" ? undefined2 : Uint32Array,
+      "%URIError%": $URIError,
+      "%WeakMap%": typeof WeakMap === "undefined" ? undefined2 : WeakMap,
+      "%WeakRef%": typeof WeakRef === "undefined" ? undefined2 : WeakRef,
+      "%WeakSet%": typeof WeakSet === "undefined" ? undefined2 : WeakSet,
+      "%Function.prototype.call%": $call,
+      "%Function.prototype.apply%": $apply,
+      "%Object.defineProperty%": $defineProperty,
+      "%Object.getPrototypeOf%": $ObjectGPO,
+      "%Math.abs%": abs,
+      "%Math.floor%": floor,
+      "%Math.max%": max,
+      "%Math.min%": min,
+      "%Math.pow%": pow,
+      "%Math.round%": round,
+      "%Math.sign%": sign,
+      "%Reflect.getPrototypeOf%": $ReflectGPO
+    };
+    if (getProto) {
+      try {
+        null.error;
+      } catch (e) {
+        errorProto = getProto(getProto(e));
+        INTRINSICS["%Error.prototype%"] = errorProto;
+      }
+    }
+    var errorProto;
+    var getAsyncFunction = require_async_function();
+    var getGeneratorFunction = require_generator_function();
+    var getAsyncGeneratorFunction = require_async_generator_function();
+    var doEval = function doEval2(name2) {
+      var value;
+      if (name2 === "%AsyncFunction%") {
+        value = getAsyncFunction() || void undefined2;
+      } else if (name2 === "%GeneratorFunction%") {
+        value = getGeneratorFunction() || void undefined2;
+      } else if (name2 === "%AsyncGeneratorFunction%") {
+        value = getAsyncGeneratorFunction() || void undefined2;
+      } else if (name2 === "%AsyncGenerator%") {
+        var fn = doEval2("%AsyncGeneratorFunction%");
+        if (fn) {
+          value = fn.prototype;
+        }
+      } else if (name2 === "%AsyncIteratorPrototype%") {
+        var gen = doEval2("%AsyncGenerator%");
+        if (gen && getProto) {
+          value = getProto(gen.prototype);
+        }
+      }
+      INTRINSICS[name2] = value;
+      return value;
+    };
+    var LEGACY_ALIASES = {
+      __proto__: null,
+      "%ArrayBufferPrototype%": ["ArrayBuffer", "prototype"],
+      "%ArrayPrototype%": ["Array", "prototype"],
+      "%ArrayProto_entries%": ["Array", "prototype", "entries"],
+      "%ArrayProto_forEach%": ["Array", "prototype", "forEach"],
+      "%ArrayProto_keys%": ["Array", "prototype", "keys"],
+      "%ArrayProto_values%": ["Array", "prototype", "values"],
+      "%AsyncFunctionPrototype%": ["AsyncFunction", "prototype"],
+      "%AsyncGenerator%": ["AsyncGeneratorFunction", "prototype"],
+      "%AsyncGeneratorPrototype%": ["AsyncGeneratorFunction", "prototype", "prototype"],
+      "%BooleanPrototype%": ["Boolean", "prototype"],
+      "%DataViewPrototype%": ["DataView", "prototype"],
+      "%DatePrototype%": ["Date", "prototype"],
+      "%ErrorPrototype%": ["Error", "prototype"],
+      "%EvalErrorPrototype%": ["EvalError", "prototype"],
+      "%Float32ArrayPrototype%": ["Float32Array", "prototype"],
+      "%Float64ArrayPrototype%": ["Float64Array", "prototype"],
+      "%FunctionPrototype%": ["Function", "prototype"],
+      "%Generator%": ["GeneratorFunction", "prototype"],
+      "%GeneratorPrototype%": ["GeneratorFunction", "prototype", "prototype"],
+      "%Int8ArrayPrototype%": ["Int8Array", "prototype"],
+      "%Int16ArrayPrototype%": ["Int16Array", "prototype"],
+      "%Int32ArrayPrototype%": ["Int32Array", "prototype"],
+      "%JSONParse%": ["JSON", "parse"],
+      "%JSONStringify%": ["JSON", "stringify"],
+      "%MapPrototype%": ["Map", "prototype"],
+      "%NumberPrototype%": ["Number", "prototype"],
+      "%ObjectPrototype%": ["Object", "prototype"],
+      "%ObjProto_toString%": ["Object", "prototype", "toString"],
+      "%ObjProto_valueOf%": ["Object", "prototype", "valueOf"],
+      "%PromisePrototype%": ["Promise", "prototype"],
+      "%PromiseProto_then%": ["Promise", "prototype", "then"],
+      "%Promise_all%": ["Promise", "all"],
+      "%Promise_reject%": ["Promise", "reject"],
+      "%Promise_resolve%": ["Promise", "resolve"],
+      "%RangeErrorPrototype%": ["RangeError", "prototype"],
+      "%ReferenceErrorPrototype%": ["ReferenceError", "prototype"],
+      "%RegExpPrototype%": ["RegExp", "prototype"],
+      "%SetPrototype%": ["Set", "prototype"],
+      "%SharedArrayBufferPrototype%": ["SharedArrayBuffer", "prototype"],
+      "%StringPrototype%": ["String", "prototype"],
+      "%SymbolPrototype%": ["Symbol", "prototype"],
+      "%SyntaxErrorPrototype%": ["SyntaxError", "prototype"],
+      "%TypedArrayPrototype%": ["TypedArray", "prototype"],
+      "%TypeErrorPrototype%": ["TypeError", "prototype"],
+      "%Uint8ArrayPrototype%": ["Uint8Array", "prototype"],
+      "%Uint8ClampedArrayPrototype%": ["Uint8ClampedArray", "prototype"],
+      "%Uint16ArrayPrototype%": ["Uint16Array", "prototype"],
+      "%Uint32ArrayPrototype%": ["Uint32Array", "prototype"],
+      "%URIErrorPrototype%": ["URIError", "prototype"],
+      "%WeakMapPrototype%": ["WeakMap", "prototype"],
+      "%WeakSetPrototype%": ["WeakSet", "prototype"]
+    };
+    var bind = require_function_bind();
+    var hasOwn = require_hasown();
+    var $concat = bind.call($call, Array.prototype.concat);
+    var $spliceApply = bind.call($apply, Array.prototype.splice);
+    var $replace = bind.call($call, String.prototype.replace);
+    var $strSlice = bind.call($call, String.prototype.slice);
+    var $exec = bind.call($call, RegExp.prototype.exec);
+    var rePropName = /[^%.[\]]+|\[(?:(-?\d+(?:\.\d+)?)|(["'])((?:(?!\2)[^\\]|\\.)*?)\2)\]|(?=(?:\.|\[\])(?:\.|\[\]|%$))/g;
+    var reEscapeChar = /\\(\\)?/g;
+    var stringToPath = function stringToPath2(string4) {
+      var first = $strSlice(string4, 0, 1);
+      var last = $strSlice(string4, -1);
+      if (first === "%" && last !== "%") {
+        throw new $SyntaxError("invalid intrinsic syntax, expected closing `%`");
+      } else if (last === "%" && first !== "%") {
+        throw new $SyntaxError("invalid intrinsic syntax, expected opening `%`");
+      }
+      var result = [];
+      $replace(string4, rePropName, function(match, number4, quote, subString) {
+        result[result.length] = quote ? $replace(subString, reEscapeChar, "$1") : number4 || match;
+      });
+      return result;
+    };
+    var getBaseIntrinsic = function getBaseIntrinsic2(name2, allowMissing) {
+      var intrinsicName = name2;
+      var alias;
+      if (hasOwn(LEGACY_ALIASES, intrinsicName)) {
+        alias = LEGACY_ALIASES[intrinsicName];
+        intrinsicName = "%" + alias[0] + "%";
+      }
+      if (hasOwn(INTRINSICS, intrinsicName)) {
+        var value = INTRINSICS[intrinsicName];
+        if (value === needsEval) {
+          value = doEval(intrinsicName);
+        }
+        if (typeof value === "undefined" && !allowMissing) {
+          throw new $TypeError("intrinsic " + name2 + " exists, but is not available. Please file an issue!");
+        }
+        return {
+          alias,
+          name: intrinsicName,
+          value
+        };
+      }
+      throw new $SyntaxError("intrinsic " + name2 + " does not exist!");
+    };
+    module.exports = function GetIntrinsic(name2, allowMissing) {
+      if (typeof name2 !== "string" || name2.length === 0) {
+        throw new $TypeError("intrinsic name must be a non-empty string");
+      }
+      if (arguments.length > 1 && typeof allowMissing !== "boolean") {
+        throw new $TypeError('"allowMissing" argument must be a boolean');
+      }
+      if ($exec(/^%?[^%]*%?$/, name2) === null) {
+        throw new $SyntaxError("`%` may not be present anywhere but at the beginning and end of the intrinsic name");
+      }
+      var parts = stringToPath(name2);
+      var intrinsicBaseName = parts.length > 0 ? parts[0] : "";
+      var intrinsic = getBaseIntrinsic("%" + intrinsicBaseName + "%", allowMissing);
+      var intrinsicRealName = intrinsic.name;
+      var value = intrinsic.value;
+      var skipFurtherCaching = false;
+      var alias = intrinsic.alias;
+      if (alias) {
+        intrinsicBaseName = alias[0];
+        $spliceApply(parts, $concat([0, 1], alias));
+      }
+      for (var i = 1, isOwn = true; i < parts.length; i += 1) {
+        var part = parts[i];
+        var first = $strSlice(part, 0, 1);
+        var last = $strSlice(part, -1);
+        if ((first === '"' || first === "'" || first === "`" || (last === '"' || last === "'" || last === "`")) && first !== last) {
+          throw new $SyntaxError("property names with quotes must have matching quotes");
+        }
+        if (part === "constructor" || !isOwn) {
+          skipFurtherCaching = true;
+        }
+        intrinsicBaseName += "." + part;
+        intrinsicRealName = "%" + intrinsicBaseName + "%";
+        if (hasOwn(INTRINSICS, intrinsicRealName)) {
+          value = INTRINSICS[intrinsicRealName];
+        } else if (value != null) {
+          if (!(part in value)) {
+            if (!allowMissing) {
+              throw new $TypeError("base intrinsic for " + name2 + " exists, but the property is not available.");
+            }
+            return void undefined2;
+          }
+          if ($gOPD && i + 1 >= parts.length) {
+            var desc = $gOPD(value, part);
+            isOwn = !!desc;
+            if (isOwn && "get" in desc && !("originalValue" in desc.get)) {
+              value = desc.get;
+            } else {
+              value = value[part];
+            }
+          } else {
+            isOwn = hasOwn(value, part);
+            value = value[part];
+          }
+          if (isOwn && !skipFurtherCaching) {
+            INTRINSICS[intrinsicRealName] = value;
+          }
+        }
+      }
+      return value;
+    };
+  }
+});
+
+// node_modules/call-bound/index.js
+var require_call_bound = __commonJS({
+  "node_modules/call-bound/index.js"(exports, module) {
+    "use strict";
+    var GetIntrinsic = require_get_intrinsic();
+    var callBindBasic = require_call_bind_apply_helpers();
+    var $indexOf = callBindBasic([GetIntrinsic("%String.prototype.indexOf%")]);
+    module.exports = function callBoundIntrinsic(name2, allowMissing) {
+      var intrinsic = (
+        /** @type {(this: unknown, ...args: unknown[]) => unknown} */
+        GetIntrinsic(name2, !!allowMissing)
+      );
+      if (typeof intrinsic === "function" && $indexOf(name2, ".prototype.") > -1) {
+        return callBindBasic(
+          /** @type {const} */
+          [intrinsic]
+        );
+      }
+      return intrinsic;
+    };
+  }
+});
+
+// node_modules/is-callable/index.js
+var require_is_callable = __commonJS({
+  "node_modules/is-callable/index.js"(exports, module) {
+    "use strict";
+    var fnToStr = Function.prototype.toString;
+    var reflectApply = typeof Reflect === "object" && Reflect !== null && Reflect.apply;
+    var badArrayLike;
+    var isCallableMarker;
+    if (typeof reflectApply === "function" && typeof Object.defineProperty === "function") {
+      try {
+        badArrayLike = Object.defineProperty({}, "length", {
+          get: function() {
+            throw isCallableMarker;
+          }
+        });
+        isCallableMarker = {};
+        reflectApply(function() {
+          throw 42;
+        }, null, badArrayLike);
+      } catch (_) {
+        if (_ !== isCallableMarker) {
+          reflectApply = null;
+        }
+      }
+    } else {
+      reflectApply = null;
+    }
+    var constructorRegex = /^\s*class\b/;
+    var isES6ClassFn = function isES6ClassFunction(value) {
+      try {
+        var fnStr = fnToStr.call(value);
+        return constructorRegex.test(fnStr);
+      } catch (e) {
+        return false;
+      }
+    };
+    var tryFunctionObject = function tryFunctionToStr(value) {
+      try {
+        if (isES6ClassFn(value)) {
+          return false;
+        }
+        fnToStr.call(value);
+        return true;
+      } catch (e) {
+        return false;
+      }
+    };
+    var toStr = Object.prototype.toString;
+    var objectClass = "[object Object]";
+    var fnClass = "[object Function]";
+    var genClass = "[object GeneratorFunction]";
+    var ddaClass = "[object HTMLAllCollection]";
+    var ddaClass2 = "[object HTML document.all class]";
+    var ddaClass3 = "[object HTMLCollection]";
+    var hasToStringTag = typeof Symbol === "function" && !!Symbol.toStringTag;
+    var isIE68 = !(0 in [,]);
+    var isDDA = function isDocumentDotAll() {
+      return false;
+    };
+    if (typeof document === "object") {
+      all = document.all;
+      if (toStr.call(all) === toStr.call(document.all)) {
+        isDDA = function isDocumentDotAll(value) {
+          if ((isIE68 || !value) && (typeof value === "undefined" || typeof value === "object")) {
+            try {
+              var str6 = toStr.call(value);
+              return (str6 === ddaClass || str6 === ddaClass2 || str6 === ddaClass3 || str6 === objectClass) && value("") == null;
+            } catch (e) {
+            }
+          }
+          return false;
+        };
+      }
+    }
+    var all;
+    module.exports = reflectApply ? function isCallable(value) {
+      if (isDDA(value)) {
+        return true;
+      }
+      if (!value) {
+        return false;
+      }
+      if (typeof value !== "function" && typeof value !== "object") {
+        return false;
+      }
+      try {
+        reflectApply(value, null, badArrayLike);
+      } catch (e) {
+        if (e !== isCallableMarker) {
+          return false;
+        }
+      }
+      return !isES6ClassFn(value) && tryFunctionObject(value);
+    } : function isCallable(value) {
+      if (isDDA(value)) {
+        return true;
+      }
+      if (!value) {
+        return false;
+      }
+      if (typeof value !== "function" && typeof value !== "object") {
+        return false;
+      }
+      if (hasToStringTag) {
+        return tryFunctionObject(value);
+      }
+      if (isES6ClassFn(value)) {
+        return false;
+      }
+      var strClass = toStr.call(value);
+      if (strClass !== fnClass && strClass !== genClass && !/^\[object HTML/.test(strClass)) {
+        return false;
+      }
+      return tryFunctionObject(value);
+    };
+  }
+});
+
+// node_modules/for-each/index.js
+var require_for_each = __commonJS({
+  "node_modules/for-each/index.js"(exports, module) {
+    "use strict";
+    var isCallable = require_is_callable();
+    var toStr = Object.prototype.toString;
+    var hasOwnProperty = Object.prototype.hasOwnProperty;
+    var forEachArray = function forEachArray2(array2, iterator, receiver) {
+      for (var i = 0, len = array2.length; i < len; i++) {
+        if (hasOwnProperty.call(array2, i)) {
+          if (receiver == null) {
+            iterator(array2[i], i, array2);
+          } else {
+            iterator.call(receiver, array2[i], i, array2);
+          }
+        }
+      }
+    };
+    var forEachString = function forEachString2(string4, iterator, receiver) {
+      for (var i = 0, len = string4.length; i < len; i++) {
+        if (receiver == null) {
+          iterator(string4.charAt(i), i, string4);
+        } else {
+          iterator.call(receiver, string4.charAt(i), i, string4);
+        }
+      }
+    };
+    var forEachObject = function forEachObject2(object2, iterator, receiver) {
+      for (var k in object2) {
+        if (hasOwnProperty.call(object2, k)) {
+          if (receiver == null) {
+            iterator(object2[k], k, object2);
+          } else {
+            iterator.call(receiver, object2[k], k, object2);
+          }
+        }
+      }
+    };
+    function isArray(x) {
+      return toStr.call(x) === "[object Array]";
+    }
+    module.exports = function forEach(list2, iterator, thisArg) {
+      if (!isCallable(iterator)) {
+        throw new TypeError("iterator must be a function");
+      }
+      var receiver;
+      if (arguments.length >= 3) {
+        receiver = thisArg;
+      }
+      if (isArray(list2)) {
+        forEachArray(list2, iterator, receiver);
+      } else if (typeof list2 === "string") {
+        forEachString(list2, iterator, receiver);
+      } else {
+        forEachObject(list2, iterator, receiver);
+      }
+    };
+  }
+});
+
+// node_modules/possible-typed-array-names/index.js
+var require_possible_typed_array_names = __commonJS({
+  "node_modules/possible-typed-array-names/index.js"(exports, module) {
+    "use strict";
+    module.exports = [
+      "Float16Array",
+      "Float32Array",
+      "Float64Array",
+      "Int8Array",
+      "Int16Array",
+      "Int32Array",
+      "Uint8Array",
+      "Uint8ClampedArray",
+      "Uint16Array",
+      "Uint32Array",
+      "BigInt64Array",
+      "BigUint64Array"
+    ];
+  }
+});
+
+// node_modules/available-typed-arrays/index.js
+var require_available_typed_arrays = __commonJS({
+  "node_modules/available-typed-arrays/index.js"(exports, module) {
+    "use strict";
+    var possibleNames = require_possible_typed_array_names();
+    var g = typeof globalThis === "undefined" ? global : globalThis;
+    module.exports = function availableTypedArrays() {
+      var out = [];
+      for (var i = 0; i < possibleNames.length; i++) {
+        if (typeof g[possibleNames[i]] === "function") {
+          out[out.length] = possibleNames[i];
+        }
+      }
+      return out;
+    };
+  }
+});
+
+// node_modules/define-data-property/index.js
+var require_define_data_property = __commonJS({
+  "node_modules/define-data-property/index.js"(exports, module) {
+    "use strict";
+    var $defineProperty = require_es_define_property();
+    var $SyntaxError = require_syntax();
+    var $TypeError = require_type();
+    var gopd = require_gopd();
+    module.exports = function defineDataProperty(obj2, property, value) {
+      if (!obj2 || typeof obj2 !== "object" && typeof obj2 !== "function") {
+        throw new $TypeError("`obj` must be an object or a function`");
+      }
+      if (typeof property !== "string" && typeof property !== "symbol") {
+        throw new $TypeError("`property` must be a string or a symbol`");
+      }
+      if (arguments.length > 3 && typeof arguments[3] !== "boolean" && arguments[3] !== null) {
+        throw new $TypeError("`nonEnumerable`, if provided, must be a boolean or null");
+      }
+      if (arguments.length > 4 && typeof arguments[4] !== "boolean" && arguments[4] !== null) {
+        throw new $TypeError("`nonWritable`, if provided, must be a boolean or null");
+      }
+      if (arguments.length > 5 && typeof arguments[5] !== "boolean" && arguments[5] !== null) {
+        throw new $TypeError("`nonConfigurable`, if provided, must be a boolean or null");
+      }
+      if (arguments.length > 6 && typeof arguments[6] !== "boolean") {
+        throw new $TypeError("`loose`, if provided, must be a boolean");
+      }
+      var nonEnumerable = arguments.length > 3 ? arguments[3] : null;
+      var nonWritable = arguments.length > 4 ? arguments[4] : null;
+      var nonConfigurable = arguments.length > 5 ? arguments[5] : null;
+      var loose = arguments.length > 6 ? arguments[6] : false;
+      var desc = !!gopd && gopd(obj2, property);
+      if ($defineProperty) {
+        $defineProperty(obj2, property, {
+          configurable: nonConfigurable === null && desc ? desc.configurable : !nonConfigurable,
+          enumerable: nonEnumerable === null && desc ? desc.enumerable : !nonEnumerable,
+          value,
+          writable: nonWritable === null && desc ? desc.writable : !nonWritable
+        });
+      } else if (loose || !nonEnumerable && !nonWritable && !nonConfigurable) {
+        obj2[property] = value;
+      } else {
+        throw new $SyntaxError("This environment does not support defining a property as non-configurable, non-writable, or non-enumerable.");
+      }
+    };
+  }
+});
+
+// node_modules/has-property-descriptors/index.js
+var require_has_property_descriptors = __commonJS({
+  "node_modules/has-property-descriptors/index.js"(exports, module) {
+    "use strict";
+    var $defineProperty = require_es_define_property();
+    var hasPropertyDescriptors = function hasPropertyDescriptors2() {
+      return !!$defineProperty;
+    };
+    hasPropertyDescriptors.hasArrayLengthDefineBug = function hasArrayLengthDefineBug() {
+      if (!$defineProperty) {
+        return null;
+      }
+      try {
+        return $defineProperty([], "length", { value: 1 }).length !== 1;
+      } catch (e) {
+        return true;
+      }
+    };
+    module.exports = hasPropertyDescriptors;
+  }
+});
+
+// node_modules/set-function-length/index.js
+var require_set_function_length = __commonJS({
+  "node_modules/set-function-length/index.js"(exports, module) {
+    "use strict";
+    var GetIntrinsic = require_get_intrinsic();
+    var define2 = require_define_data_property();
+    var hasDescriptors = require_has_property_descriptors()();
+    var gOPD = require_gopd();
+    var $TypeError = require_type();
+    var $floor = GetIntrinsic("%Math.floor%");
+    module.exports = function setFunctionLength(fn, length) {
+      if (typeof fn !== "function") {
+        throw new $TypeError("`fn` is not a function");
+      }
+      if (typeof length !== "number" || length < 0 || length > 4294967295 || $floor(length) !== length) {
+        throw new $TypeError("`length` must be a positive 32-bit integer");
+      }
+      var loose = arguments.length > 2 && !!arguments[2];
+      var functionLengthIsConfigurable = true;
+      var functionLengthIsWritable = true;
+      if ("length" in fn && gOPD) {
+        var desc = gOPD(fn, "length");
+        if (desc && !desc.configurable) {
+          functionLengthIsConfigurable = false;
+        }
+        if (desc && !desc.writable) {
+          functionLengthIsWritable = false;
+        }
+      }
+      if (functionLengthIsConfigurable || functionLengthIsWritable || !loose) {
+        if (hasDescriptors) {
+          define2(
+            /** @type {Parameters<define>[0]} */
+            fn,
+            "length",
+            length,
+            true,
+            true
+          );
+        } else {
+          define2(
+            /** @type {Parameters<define>[0]} */
+            fn,
+            "length",
+            length
+          );
+        }
+      }
+      return fn;
+    };
+  }
+});
+
+// node_modules/call-bind-apply-helpers/applyBind.js
+var require_applyBind = __commonJS({
+  "node_modules/call-bind-apply-helpers/applyBind.js"(exports, module) {
+    "use strict";
+    var bind = require_function_bind();
+    var $apply = require_functionApply();
+    var actualApply = require_actualApply();
+    module.exports = function applyBind() {
+      return actualApply(bind, $apply, arguments);
+    };
+  }
+});
+
+// node_modules/call-bind/index.js
+var require_call_bind = __commonJS({
+  "node_modules/call-bind/index.js"(exports, module) {
+    "use strict";
+    var setFunctionLength = require_set_function_length();
+    var $defineProperty = require_es_define_property();
+    var callBindBasic = require_call_bind_apply_helpers();
+    var applyBind = require_applyBind();
+    module.exports = function callBind(originalFunction) {
+      var func = callBindBasic(arguments);
+      var adjustedLength = 1 + originalFunction.length - (arguments.length - 1);
+      return setFunctionLength(
+        func,
+        adjustedLength > 0 ? adjustedLength : 0,
+        true
+      );
+    };
+    if ($defineProperty) {
+      $defineProperty(module.exports, "apply", { value: applyBind });
+    } else {
+      module.exports.apply = applyBind;
+    }
+  }
+});
+
+// node_modules/has-tostringtag/shams.js
+var require_shams2 = __commonJS({
+  "node_modules/has-tostringtag/shams.js"(exports, module) {
+    "use strict";
+    var hasSymbols = require_shams();
+    module.exports = function hasToStringTagShams() {
+      return hasSymbols() && !!Symbol.toStringTag;
+    };
+  }
+});
+
+// node_modules/which-typed-array/index.js
+var require_which_typed_array = __commonJS({
+  "node_modules/which-typed-array/index.js"(exports, module) {
+    "use strict";
+    var forEach = require_for_each();
+    var availableTypedArrays = require_available_typed_arrays();
+    var callBind = require_call_bind();
+    var callBound = require_call_bound();
+    var gOPD = require_gopd();
+    var getProto = require_get_proto();
+    var $toString = callBound("Object.prototype.toString");
+    var hasToStringTag = require_shams2()();
+    var g = typeof globalThis === "undefined" ? global : globalThis;
+    var typedArrays = availableTypedArrays();
+    var $slice = callBound("String.prototype.slice");
+    var $indexOf = callBound("Array.prototype.indexOf", true) || function indexOf(array2, value) {
+      for (var i = 0; i < array2.length; i += 1) {
+        if (array2[i] === value) {
+          return i;
+        }
+      }
+      return -1;
+    };
+    var cache2 = { __proto__: null };
+    if (hasToStringTag && gOPD && getProto) {
+      forEach(typedArrays, function(typedArray) {
+        var arr = new g[typedArray]();
+        if (Symbol.toStringTag in arr && getProto) {
+          var proto = getProto(arr);
+          var descriptor = gOPD(proto, Symbol.toStringTag);
+          if (!descriptor && proto) {
+            var superProto = getProto(proto);
+            descriptor = gOPD(superProto, Symbol.toStringTag);
+          }
+          if (descriptor && descriptor.get) {
+            var bound = callBind(descriptor.get);
+            cache2[
+              /** @type {`$${TypedArrayName}`} */
+              "$" + typedArray
+            ] = bound;
+          }
+        }
+      });
+    } else {
+      forEach(typedArrays, function(typedArray) {
+        var arr = new g[typedArray]();
+        var fn = arr.slice || arr.set;
+        if (fn) {
+          var bound = (
+            /** @type {typeof BoundSlice | typeof BoundSet} */
+            // @ts-expect-error TODO FIXME
+            callBind(fn)
+          );
+          cache2[
+            /** @type {`$${TypedArrayName}`} */
+            "$" + typedArray
+          ] = bound;
+        }
+      });
+    }
+    function tryTypedArrays(value) {
+      var found = false;
+      forEach(
+        /** @type {Record<`$${TypedArrayName}`, Getter>} */
+        cache2,
+        /** @param {Getter} getter @param {`$${TypedArrayName}`} typedArray */
+        function(getter, typedArray) {
+          if (!found) {
+            try {
+              if ("$" + getter(value) === typedArray) {
+                found = /** @type {TypedArrayName} */
+                $slice(typedArray, 1);
+              }
+            } catch (e) {
+            }
+          }
+        }
+      );
+      return found;
+    }
+    function trySlices(value) {
+      var found = false;
+      forEach(
+        /** @type {Record<`$${TypedArrayName}`, Getter>} */
+        cache2,
+        /** @param {Getter} getter @param {`$${TypedArrayName}`} name */
+        function(getter, name2) {
+          if (!found) {
+            try {
+              getter(value);
+              found = /** @type {TypedArrayName} */
+              $slice(name2, 1);
+            } catch (e) {
+            }
+          }
+        }
+      );
+      return found;
+    }
+    function isTATag(tag) {
+      return $indexOf(typedArrays, tag) > -1;
+    }
+    function whichTypedArray(value) {
+      if (!value || typeof value !== "object") {
+        return false;
+      }
+      if (!hasToStringTag) {
+        var tag = $slice($toString(value), 8, -1);
+        if (isTATag(tag)) {
+          return tag;
+        }
+        if (tag !== "Object") {
+          return false;
+        }
+        return trySlices(value);
+      }
+      if (!gOPD) {
+        return null;
+      }
+      return tryTypedArrays(value);
+    }
+    module.exports = whichTypedArray;
+  }
+});
+
+// node_modules/is-typed-array/index.js
+var require_is_typed_array = __commonJS({
+  "node_modules/is-typed-array/index.js"(exports, module) {
+    "use strict";
+    var whichTypedArray = require_which_typed_array();
+    module.exports = function isTypedArray(value) {
+      return !!whichTypedArray(value);
+    };
+  }
+});
+
+// node_modules/typed-array-buffer/index.js
+var require_typed_array_buffer = __commonJS({
+  "node_modules/typed-array-buffer/index.js"(exports, module) {
+    "use strict";
+    var $TypeError = require_type();
+    var callBound = require_call_bound();
+    var $typedArrayBuffer = callBound("TypedArray.prototype.buffer", true);
+    var isTypedArray = require_is_typed_array();
+    module.exports = $typedArrayBuffer || function typedArrayBuffer(x) {
+      if (!isTypedArray(x)) {
+        throw new $TypeError("Not a Typed Array");
+      }
+      return x.buffer;
+    };
+  }
+});
+
+// node_modules/to-buffer/index.js
+var require_to_buffer = __commonJS({
+  "node_modules/to-buffer/index.js"(exports, module) {
+    "use strict";
+    var Buffer2 = require_safe_buffer().Buffer;
+    var isArray = require_isarray();
+    var typedArrayBuffer = require_typed_array_buffer();
+    var isView = ArrayBuffer.isView || function isView2(obj2) {
+      try {
+        typedArrayBuffer(obj2);
+        return true;
+      } catch (e) {
+        return false;
+      }
+    };
+    var useUint8Array = typeof Uint8Array !== "undefined";
+    var useArrayBuffer = typeof ArrayBuffer !== "undefined" && typeof Uint8Array !== "undefined";
+    var useFromArrayBuffer = useArrayBuffer && (Buffer2.prototype instanceof Uint8Array || Buffer2.TYPED_ARRAY_SUPPORT);
+    module.exports = function toBuffer(data, encoding) {
+      if (Buffer2.isBuffer(data)) {
+        if (data.constructor && !("isBuffer" in data)) {
+          return Buffer2.from(data);
+        }
+        return data;
+      }
+      if (typeof data === "string") {
+        return Buffer2.from(data, encoding);
+      }
+      if (useArrayBuffer && isView(data)) {
+        if (data.byteLength === 0) {
+          return Buffer2.alloc(0);
+        }
+        if (useFromArrayBuffer) {
+          var res = Buffer2.from(data.buffer, data.byteOffset, data.byteLength);
+          if (res.byteLength === data.byteLength) {
+            return res;
+          }
+        }
+        var uint8 = data instanceof Uint8Array ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+        var result = Buffer2.from(uint8);
+        if (result.length === data.byteLength) {
+          return result;
+        }
+      }
+      if (useUint8Array && data instanceof Uint8Array) {
+        return Buffer2.from(data);
+      }
+      var isArr = isArray(data);
+      if (isArr) {
+        for (var i = 0; i < data.length; i += 1) {
+          var x = data[i];
+          if (typeof x !== "number" || x < 0 || x > 255 || ~~x !== x) {
+            throw new RangeError("Array items must be numbers in the range 0-255.");
+          }
+        }
+      }
+      if (isArr || Buffer2.isBuffer(data) && data.constructor && typeof data.constructor.isBuffer === "function" && data.constructor.isBuffer(data)) {
+        return Buffer2.from(data);
+      }
+      throw new TypeError('The "data" argument must be a string, an Array, a Buffer, a Uint8Array, or a DataView.');
+    };
+  }
+});
+
+// node_modules/sha.js/hash.js
+var require_hash = __commonJS({
+  "node_modules/sha.js/hash.js"(exports, module) {
+    "use strict";
+    var Buffer2 = require_safe_buffer().Buffer;
+    var toBuffer = require_to_buffer();
+    function Hash(blockSize, finalSize) {
+      this._block = Buffer2.alloc(blockSize);
+      this._finalSize = finalSize;
+      this._blockSize = blockSize;
+      this._len = 0;
+    }
+    Hash.prototype.update = function(data, enc) {
+      data = toBuffer(data, enc || "utf8");
+      var block = this._block;
+      var blockSize = this._blockSize;
+      var length = data.length;
+      var accum = this._len;
+      for (var offset = 0; offset < length; ) {
+        var assigned = accum % blockSize;
+        var remainder = Math.min(length - offset, blockSize - assigned);
+        for (var i = 0; i < remainder; i++) {
+          block[assigned + i] = data[offset + i];
+        }
+        accum += remainder;
+        offset += remainder;
+        if (accum % blockSize === 0) {
+          this._update(block);
+        }
+      }
+      this._len += length;
+      return this;
+    };
+    Hash.prototype.digest = function(enc) {
+      var rem = this._len % this._blockSize;
+      this._block[rem] = 128;
+      this._block.fill(0, rem + 1);
+      if (rem >= this._finalSize) {
+        this._update(this._block);
+        this._block.fill(0);
+      }
+      var bits = this._len * 8;
+      if (bits <= 4294967295) {
+        this._block.writeUInt32BE(bits, this._blockSize - 4);
+      } else {
+        var lowBits = (bits & 4294967295) >>> 0;
+        var highBits = (bits - lowBits) / 4294967296;
+        this._block.writeUInt32BE(highBits, this._blockSize - 8);
+        this._block.writeUInt32BE(lowBits, this._blockSize - 4);
+      }
+      this._update(this._block);
+      var hash2 = this._hash();
+      return enc ? hash2.toString(enc) : hash2;
+    };
+    Hash.prototype._update = function() {
+      throw new Error("_update must be implemented by subclass");
+    };
+    module.exports = Hash;
+  }
+});
+
+// node_modules/sha.js/sha1.js
+var require_sha1 = __commonJS({
+  "node_modules/sha.js/sha1.js"(exports, module) {
+    "use strict";
+    var inherits = require_inherits();
+    var Hash = require_hash();
+    var Buffer2 = require_safe_buffer().Buffer;
+    var K = [
+      1518500249,
+      1859775393,
+      2400959708 | 0,
+      3395469782 | 0
+    ];
+    var W = new Array(80);
+    function Sha1() {
+      this.init();
+      this._w = W;
+      Hash.call(this, 64, 56);
+    }
+    inherits(Sha1, Hash);
+    Sha1.prototype.init = function() {
+      this._a = 1732584193;
+      this._b = 4023233417;
+      this._c = 2562383102;
+      this._d = 271733878;
+      this._e = 3285377520;
+      return this;
+    };
+    function rotl1(num5) {
+      return num5 << 1 | num5 >>> 31;
+    }
+    function rotl5(num5) {
+      return num5 << 5 | num5 >>> 27;
+    }
+    function rotl30(num5) {
+      return num5 << 30 | num5 >>> 2;
+    }
+    function ft(s, b, c, d) {
+      if (s === 0) {
+        return b & c | ~b & d;
+      }
+      if (s === 2) {
+        return b & c | b & d | c & d;
+      }
+      return b ^ c ^ d;
+    }
+    Sha1.prototype._update = function(M) {
+      var w = this._w;
+      var a = this._a | 0;
+      var b = this._b | 0;
+      var c = this._c | 0;
+      var d = this._d | 0;
+      var e = this._e | 0;
+      for (var i = 0; i < 16; ++i) {
+        w[i] = M.readInt32BE(i * 4);
+      }
+      for (; i < 80; ++i) {
+        w[i] = rotl1(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16]);
+      }
+      for (var j = 0; j < 80; ++j) {
+        var s = ~~(j / 20);
+        var t = rotl5(a) + ft(s, b, c, d) + e + w[j] + K[s] | 0;
+        e = d;
+        d = c;
+        c = rotl30(b);
+        b = a;
+        a = t;
+      }
+      this._a = a + this._a | 0;
+      this._b = b + this._b | 0;
+      this._c = c + this._c | 0;
+      this._d = d + this._d | 0;
+      this._e = e + this._e | 0;
+    };
+    Sha1.prototype._hash = function() {
+      var H = Buffer2.allocUnsafe(20);
+      H.writeInt32BE(this._a | 0, 0);
+      H.writeInt32BE(this._b | 0, 4);
+      H.writeInt32BE(this._c | 0, 8);
+      H.writeInt32BE(this._d | 0, 12);
+      H.writeInt32BE(this._e | 0, 16);
+      return H;
+    };
+    module.exports = Sha1;
+  }
+});
+
+// node_modules/async-lock/lib/index.js
+var require_lib3 = __commonJS({
+  "node_modules/async-lock/lib/index.js"(exports, module) {
+    "use strict";
+    var AsyncLock = function(opts) {
+      opts = opts || {};
+      this.Promise = opts.Promise || Promise;
+      this.queues = /* @__PURE__ */ Object.create(null);
+      this.domainReentrant = opts.domainReentrant || false;
+      if (this.domainReentrant) {
+        if (typeof process === "undefined" || typeof process.domain === "undefined") {
+          throw new Error(
+            "Domain-reentrant locks require `process.domain` to exist. Please flip `opts.domainReentrant = false`, use a NodeJS version that still implements Domain, or install a browser polyfill."
+          );
+        }
+        this.domains = /* @__PURE__ */ Object.create(null);
+      }
+      this.timeout = opts.timeout || AsyncLock.DEFAULT_TIMEOUT;
+      this.maxOccupationTime = opts.maxOccupationTime || AsyncLock.DEFAULT_MAX_OCCUPATION_TIME;
+      this.maxExecutionTime = opts.maxExecutionTime || AsyncLock.DEFAULT_MAX_EXECUTION_TIME;
+      if (opts.maxPending === Infinity || Number.isInteger(opts.maxPending) && opts.maxPending >= 0) {
+        this.maxPending = opts.maxPending;
+      } else {
+        this.maxPending = AsyncLock.DEFAULT_MAX_PENDING;
+      }
+    };
+    AsyncLock.DEFAULT_TIMEOUT = 0;
+    AsyncLock.DEFAULT_MAX_OCCUPATION_TIME = 0;
+    AsyncLock.DEFAULT_MAX_EXECUTION_TIME = 0;
+    AsyncLock.DEFAULT_MAX_PENDING = 1e3;
+    AsyncLock.prototype.acquire = function(key2, fn, cb, opts) {
+      if (Array.isArray(key2)) {
+        return this._acquireBatch(key2, fn, cb, opts);
+      }
+      if (typeof fn !== "function") {
+        throw new Error("You must pass a function to execute");
+      }
+      var deferredResolve = null;
+      var deferredReject = null;
+      var deferred = null;
+      if (typeof cb !== "function") {
+        opts = cb;
+        cb = null;
+        deferred = new this.Promise(function(resolve, reject) {
+          deferredResolve = resolve;
+          deferredReject = reject;
+        });
+      }
+      opts = opts || {};
+      var resolved = false;
+      var timer = null;
+      var occupationTimer = null;
+      var executionTimer = null;
+      var self = this;
+      var done = function(locked, err, ret) {
+        if (occupationTimer) {
+          clearTimeout(occupationTimer);
+          occupationTimer = null;
+        }
+        if (executionTimer) {
+          clearTimeout(executionTimer);
+          executionTimer = null;
+        }
+        if (locked) {
+          if (!!self.queues[key2] && self.queues[key2].length === 0) {
+            delete self.queues[key2];
+          }
+          if (self.domainReentrant) {
+            delete self.domains[key2];
+          }
+        }
+        if (!resolved) {
+          if (!deferred) {
+            if (typeof cb === "function") {
+              cb(err, ret);
+            }
+          } else {
+            if (err) {
+              deferredReject(err);
+            } else {
+              deferredResolve(ret);
+            }
+          }
+          resolved = true;
+        }
+        if (locked) {
+          if (!!self.queues[key2] && self.queues[key2].length > 0) {
+            self.queues[key2].shift()();
+          }
+        }
+      };
+      var exec = function(locked) {
+        if (resolved) {
+          return done(locked);
+        }
+        if (timer) {
+          clearTimeout(timer);
+          timer = null;
+        }
+        if (self.domainReentrant && locked) {
+          self.domains[key2] = process.domain;
+        }
+        var maxExecutionTime = opts.maxExecutionTime || self.maxExecutionTime;
+        if (maxExecutionTime) {
+          executionTimer = setTimeout(function() {
+            if (!!self.queues[key2]) {
+              done(locked, new Error("Maximum execution time is exceeded " + key2));
+            }
+          }, maxExecutionTime);
+        }
+        if (fn.length === 1) {
+          var called = false;
+          try {
+            fn(function(err, ret) {
+              if (!called) {
+                called = true;
+                done(locked, err, ret);
+              }
+            });
+          } catch (err) {
+            if (!called) {
+              called = true;
+              done(locked, err);
+            }
+          }
+        } else {
+          self._promiseTry(function() {
+            return fn();
+          }).then(function(ret) {
+            done(locked, void 0, ret);
+          }, function(error62) {
+            done(locked, error62);
+          });
+        }
+      };
+      if (self.domainReentrant && !!process.domain) {
+        exec = process.domain.bind(exec);
+      }
+      var maxPending = opts.maxPending || self.maxPending;
+      if (!self.queues[key2]) {
+        self.queues[key2] = [];
+        exec(true);
+      } else if (self.domainReentrant && !!process.domain && process.domain === self.domains[key2]) {
+        exec(false);
+      } else if (self.queues[key2].length >= maxPending) {
+        done(false, new Error("Too many pending tasks in queue " + key2));
+      } else {
+        var taskFn = function() {
+          exec(true);
+        };
+        if (opts.skipQueue) {
+          self.queues[key2].unshift(taskFn);
+        } else {
+          self.queues[key2].push(taskFn);
+        }
+        var timeout = opts.timeout || self.timeout;
+        if (timeout) {
+          timer = setTimeout(function() {
+            timer = null;
+            done(false, new Error("async-lock timed out in queue " + key2));
+          }, timeout);
+        }
+      }
+      var maxOccupationTime = opts.maxOccupationTime || self.maxOccupationTime;
+      if (maxOccupationTime) {
+        occupationTimer = setTimeout(function() {
+          if (!!self.queues[key2]) {
+            done(false, new Error("Maximum occupation time is exceeded in queue " + key2));
+          }
+        }, maxOccupationTime);
+      }
+      if (deferred) {
+        return deferred;
+      }
+    };
+    AsyncLock.prototype._acquireBatch = function(keys2, fn, cb, opts) {
+      var seen = /* @__PURE__ */ Object.create(null);
+      keys2 = keys2.filter(function(key2) {
+        if (seen[key2]) {
+          return false;
+        }
+        seen[key2] = true;
+        return true;
+      });
+      if (typeof cb !== "function") {
+        opts = cb;
+        cb = null;
+      }
+      var self = this;
+      var getFn = function(key2, fn2) {
+        return function(cb2) {
+          self.acquire(key2, fn2, cb2, opts);
+        };
+      };
+      var fnx = keys2.reduceRight(function(prev, key2) {
+        return getFn(key2, prev);
+      }, fn);
+      if (typeof cb === "function") {
+        fnx(cb);
+      } else {
+        return new this.Promise(function(resolve, reject) {
+          if (fnx.length === 1) {
+            fnx(function(err, ret) {
+              if (err) {
+                reject(err);
+              } else {
+                resolve(ret);
+              }
+            });
+          } else {
+            resolve(fnx());
+          }
+        });
+      }
+    };
+    AsyncLock.prototype.isBusy = function(key2) {
+      if (!key2) {
+        return Object.keys(this.queues).length > 0;
+      } else {
+        return !!this.queues[key2];
+      }
+    };
+    AsyncLock.prototype._promiseTry = function(fn) {
+      try {
+        return this.Promise.resolve(fn());
+      } catch (e) {
+        return this.Promise.reject(e);
+      }
+    };
+    module.exports = AsyncLock;
+  }
+});
+
+// node_modules/async-lock/index.js
+var require_async_lock = __commonJS({
+  "node_modules/async-lock/index.js"(exports, module) {
+    "use strict";
+    module.exports = require_lib3();
+  }
+});
+
+// node_modules/clean-git-ref/lib/index.js
+var require_lib4 = __commonJS({
+  "node_modules/clean-git-ref/lib/index.js"(exports, module) {
+    "use strict";
+    function escapeRegExp(string4) {
+      return string4.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    }
+    function replaceAll(str6, search, replacement) {
+      search = search instanceof RegExp ? search : new RegExp(escapeRegExp(search), "g");
+      return str6.replace(search, replacement);
+    }
+    var CleanGitRef = {
+      clean: function clean(value) {
+        if (typeof value !== "string") {
+          throw new Error("Expected a string, received: " + value);
+        }
+        value = replaceAll(value, "./", "/");
+        value = replaceAll(value, "..", ".");
+        value = replaceAll(value, " ", "-");
+        value = replaceAll(value, /^[~^:?*\\\-]/g, "");
+        value = replaceAll(value, /[~^:?*\\]/g, "-");
+        value = replaceAll(value, /[~^:?*\\\-]$/g, "");
+        value = replaceAll(value, "@{", "-");
+        value = replaceAll(value, /\.$/g, "");
+        value = replaceAll(value, /\/$/g, "");
+        value = replaceAll(value, /\.lock$/g, "");
+        return value;
+      }
+    };
+    module.exports = CleanGitRef;
+  }
+});
+
+// node_modules/crc-32/crc32.js
+var require_crc32 = __commonJS({
+  "node_modules/crc-32/crc32.js"(exports) {
+    var CRC32;
+    (function(factory) {
+      if (typeof DO_NOT_EXPORT_CRC === "undefined") {
+        if ("object" === typeof exports) {
+          factory(exports);
+        } else if ("function" === typeof define && define.amd) {
+          define(function() {
+            var module2 = {};
+            factory(module2);
+            return module2;
+          });
+        } else {
+          factory(CRC32 = {});
+        }
+      } else {
+        factory(CRC32 = {});
+      }
+    })(function(CRC322) {
+      CRC322.version = "1.2.2";
+      function signed_crc_table() {
+        var c = 0, table2 = new Array(256);
+        for (var n = 0; n != 256; ++n) {
+          c = n;
+          c = c & 1 ? -306674912 ^ c >>> 1 : c >>> 1;
+          c = c & 1 ? -306674912 ^ c >>> 1 : c >>> 1;
+          c = c & 1 ? -306674912 ^ c >>> 1 : c >>> 1;
+          c = c & 1 ? -306674912 ^ c >>> 1 : c >>> 1;
+          c = c & 1 ? -306674912 ^ c >>> 1 : c >>> 1;
+          c = c & 1 ? -306674912 ^ c >>> 1 : c >>> 1;
+          c = c & 1 ? -306674912 ^ c >>> 1 : c >>> 1;
+          c = c & 1 ? -306674912 ^ c >>> 1 : c >>> 1;
+          table2[n] = c;
+        }
+        return typeof Int32Array !== "undefined" ? new Int32Array(table2) : table2;
+      }
+      var T0 = signed_crc_table();
+      function slice_by_16_tables(T) {
+        var c = 0, v = 0, n = 0, table2 = typeof Int32Array !== "undefined" ? new Int32Array(4096) : new Array(4096);
+        for (n = 0; n != 256; ++n) table2[n] = T[n];
+        for (n = 0; n != 256; ++n) {
+          v = T[n];
+          for (c = 256 + n; c < 4096; c += 256) v = table2[c] = v >>> 8 ^ T[v & 255];
+        }
+        var out = [];
+        for (n = 1; n != 16; ++n) out[n - 1] = typeof Int32Array !== "undefined" ? table2.subarray(n * 256, n * 256 + 256) : table2.slice(n * 256, n * 256 + 256);
+        return out;
+      }
+      var TT = slice_by_16_tables(T0);
+      var T1 = TT[0], T2 = TT[1], T3 = TT[2], T4 = TT[3], T5 = TT[4];
+      var T6 = TT[5], T7 = TT[6], T8 = TT[7], T9 = TT[8], Ta = TT[9];
+      var Tb = TT[10], Tc = TT[11], Td = TT[12], Te = TT[13], Tf = TT[14];
+      function crc32_bstr(bstr, seed) {
+        var C = seed ^ -1;
+        for (var i = 0, L = bstr.length; i < L; ) C = C >>> 8 ^ T0[(C ^ bstr.charCodeAt(i++)) & 255];
+        return ~C;
+      }
+      function crc32_buf(B, seed) {
+        var C = seed ^ -1, L = B.length - 15, i = 0;
+        for (; i < L; ) C = Tf[B[i++] ^ C & 255] ^ Te[B[i++] ^ C >> 8 & 255] ^ Td[B[i++] ^ C >> 16 & 255] ^ Tc[B[i++] ^ C >>> 24] ^ Tb[B[i++]] ^ Ta[B[i++]] ^ T9[B[i++]] ^ T8[B[i++]] ^ T7[B[i++]] ^ T6[B[i++]] ^ T5[B[i++]] ^ T4[B[i++]] ^ T3[B[i++]] ^ T2[B[i++]] ^ T1[B[i++]] ^ T0[B[i++]];
+        L += 15;
+        while (i < L) C = C >>> 8 ^ T0[(C ^ B[i++]) & 255];
+        return ~C;
+      }
+      function crc32_str(str6, seed) {
+        var C = seed ^ -1;
+        for (var i = 0, L = str6.length, c = 0, d = 0; i < L; ) {
+          c = str6.charCodeAt(i++);
+          if (c < 128) {
+            C = C >>> 8 ^ T0[(C ^ c) & 255];
+          } else if (c < 2048) {
+            C = C >>> 8 ^ T0[(C ^ (192 | c >> 6 & 31)) & 255];
+            C = C >>> 8 ^ T0[(C ^ (128 | c & 63)) & 255];
+          } else if (c >= 55296 && c < 57344) {
+            c = (c & 1023) + 64;
+            d = str6.charCodeAt(i++) & 1023;
+            C = C >>> 8 ^ T0[(C ^ (240 | c >> 8 & 7)) & 255];
+            C = C >>> 8 ^ T0[(C ^ (128 | c >> 2 & 63)) & 255];
+            C = C >>> 8 ^ T0[(C ^ (128 | d >> 6 & 15 | (c & 3) << 4)) & 255];
+            C = C >>> 8 ^ T0[(C ^ (128 | d & 63)) & 255];
+          } else {
+            C = C >>> 8 ^ T0[(C ^ (224 | c >> 12 & 15)) & 255];
+            C = C >>> 8 ^ T0[(C ^ (128 | c >> 6 & 63)) & 255];
+            C = C >>> 8 ^ T0[(C ^ (128 | c & 63)) & 255];
+          }
+        }
+        return ~C;
+      }
+      CRC322.table = T0;
+      CRC322.bstr = crc32_bstr;
+      CRC322.buf = crc32_buf;
+      CRC322.str = crc32_str;
+    });
+  }
+});
+
+// node_modules/pako/lib/utils/common.js
+var require_common = __commonJS({
+  "node_modules/pako/lib/utils/common.js"(exports) {
+    "use strict";
+    var TYPED_OK = typeof Uint8Array !== "undefined" && typeof Uint16Array !== "undefined" && typeof Int32Array !== "undefined";
+    function _has(obj2, key2) {
+      return Object.prototype.hasOwnProperty.call(obj2, key2);
+    }
+    exports.assign = function(obj2) {
+      var sources = Array.prototype.slice.call(arguments, 1);
+      while (sources.length) {
+        var source = sources.shift();
+        if (!source) {
+          continue;
+        }
+        if (typeof source !== "object") {
+          throw new TypeError(source + "must be non-object");
+        }
+        for (var p in source) {
+          if (_has(source, p)) {
+            obj2[p] = source[p];
+          }
+        }
+      }
+      return obj2;
+    };
+    exports.shrinkBuf = function(buf, size) {
+      if (buf.length === size) {
+        return buf;
+      }
+      if (buf.subarray) {
+        return buf.subarray(0, size);
+      }
+      buf.length = size;
+      return buf;
+    };
+    var fnTyped = {
+      arraySet: function(dest, src, src_offs, len, dest_offs) {
+        if (src.subarray && dest.subarray) {
+          dest.set(src.subarray(src_offs, src_offs + len), dest_offs);
+          return;
+        }
+        for (var i = 0; i < len; i++) {
+          dest[dest_offs + i] = src[src_offs + i];
+        }
+      },
+      // Join array of chunks to single array.
+      flattenChunks: function(chunks) {
+        var i, l, len, pos, chunk, result;
+        len = 0;
+        for (i = 0, l = chunks.length; i < l; i++) {
+          len += chunks[i].length;
+        }
+        result = new Uint8Array(len);
+        pos = 0;
+        for (i = 0, l = chunks.length; i < l; i++) {
+          chunk = chunks[i];
+          result.set(chunk, pos);
+          pos += chunk.length;
+        }
+        return result;
+      }
+    };
+    var fnUntyped = {
+      arraySet: function(dest, src, src_offs, len, dest_offs) {
+        for (var i = 0; i < len; i++) {
+          dest[dest_offs + i] = src[src_offs + i];
+        }
+      },
+      // Join array of chunks to single array.
+      flattenChunks: function(chunks) {
+        return [].concat.apply([], chunks);
+      }
+    };
+    exports.setTyped = function(on) {
+      if (on) {
+        exports.Buf8 = Uint8Array;
+        exports.Buf16 = Uint16Array;
+        exports.Buf32 = Int32Array;
+        exports.assign(exports, fnTyped);
+      } else {
+        exports.Buf8 = Array;
+        exports.Buf16 = Array;
+        exports.Buf32 = Array;
+        exports.assign(exports, fnUntyped);
+      }
+    };
+    exports.setTyped(TYPED_OK);
+  }
+});
+
+// node_modules/pako/lib/zlib/trees.js
+var require_trees = __commonJS({
+  "node_modules/pako/lib/zlib/trees.js"(exports) {
+    "use strict";
+    var utils = require_common();
+    var Z_FIXED = 4;
+    var Z_BINARY = 0;
+    var Z_TEXT = 1;
+    var Z_UNKNOWN = 2;
+    function zero(buf) {
+      var len = buf.length;
+      while (--len >= 0) {
+        buf[len] = 0;
+      }
+    }
+    var STORED_BLOCK = 0;
+    var STATIC_TREES = 1;
+    var DYN_TREES = 2;
+    var MIN_MATCH = 3;
+    var MAX_MATCH = 258;
+    var LENGTH_CODES = 29;
+    var LITERALS = 256;
+    var L_CODES = LITERALS + 1 + LENGTH_CODES;
+    var D_CODES = 30;
+    var BL_CODES = 19;
+    var HEAP_SIZE = 2 * L_CODES + 1;
+    var MAX_BITS = 15;
+    var Buf_size = 16;
+    var MAX_BL_BITS = 7;
+    var END_BLOCK = 256;
+    var REP_3_6 = 16;
+    var REPZ_3_10 = 17;
+    var REPZ_11_138 = 18;
+    var extra_lbits = (
+      /* extra bits for each length code */
+      [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0]
+    );
+    var extra_dbits = (
+      /* extra bits for each distance code */
+      [0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13]
+    );
+    var extra_blbits = (
+      /* extra bits for each bit length code */
+      [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 3, 7]
+    );
+    var bl_order = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
+    var DIST_CODE_LEN = 512;
+    var static_ltree = new Array((L_CODES + 2) * 2);
+    zero(static_ltree);
+    var static_dtree = new Array(D_CODES * 2);
+    zero(static_dtree);
+    var _dist_code = new Array(DIST_CODE_LEN);
+    zero(_dist_code);
+    var _length_code = new Array(MAX_MATCH - MIN_MATCH + 1);
+    zero(_length_code);
+    var base_length = new Array(LENGTH_CODES);
+    zero(base_length);
+    var base_dist = new Array(D_CODES);
+    zero(base_dist);
+    function StaticTreeDesc(static_tree, extra_bits, extra_base, elems, max_length) {
+      this.static_tree = static_tree;
+      this.extra_bits = extra_bits;
+      this.extra_base = extra_base;
+      this.elems = elems;
+      this.max_length = max_length;
+      this.has_stree = static_tree && static_tree.length;
+    }
+    var static_l_desc;
+    var static_d_desc;
+    var static_bl_desc;
+    function TreeDesc(dyn_tree, stat_desc) {
+      this.dyn_tree = dyn_tree;
+      this.max_code = 0;
+      this.stat_desc = stat_desc;
+    }
+    function d_code(dist) {
+      return dist < 256 ? _dist_code[dist] : _dist_code[256 + (dist >>> 7)];
+    }
+    function put_short(s, w) {
+      s.pending_buf[s.pending++] = w & 255;
+      s.pending_buf[s.pending++] = w >>> 8 & 255;
+    }
+    function send_bits(s, value, length) {
+      if (s.bi_valid > Buf_size - length) {
+        s.bi_buf |= value << s.bi_valid & 65535;
+        put_short(s, s.bi_buf);
+        s.bi_buf = value >> Buf_size - s.bi_valid;
+        s.bi_valid += length - Buf_size;
+      } else {
+        s.bi_buf |= value << s.bi_valid & 65535;
+        s.bi_valid += length;
+      }
+    }
+    function send_code(s, c, tree) {
+      send_bits(
+        s,
+        tree[c * 2],
+        tree[c * 2 + 1]
+        /*.Len*/
+      );
+    }
+    function bi_reverse(code, len) {
+      var res = 0;
+      do {
+        res |= code & 1;
+        code >>>= 1;
+        res <<= 1;
+      } while (--len > 0);
+      return res >>> 1;
+    }
+    function bi_flush(s) {
+      if (s.bi_valid === 16) {
+        put_short(s, s.bi_buf);
+        s.bi_buf = 0;
+        s.bi_valid = 0;
+      } else if (s.bi_valid >= 8) {
+        s.pending_buf[s.pending++] = s.bi_buf & 255;
+        s.bi_buf >>= 8;
+        s.bi_valid -= 8;
+      }
+    }
+    function gen_bitlen(s, desc) {
+      var tree = desc.dyn_tree;
+      var max_code = desc.max_code;
+      var stree = desc.stat_desc.static_tree;
+      var has_stree = desc.stat_desc.has_stree;
+      var extra = desc.stat_desc.extra_bits;
+      var base = desc.stat_desc.extra_base;
+      var max_length = desc.stat_desc.max_length;
+      var h;
+      var n, m;
+      var bits;
+      var xbits;
+      var f;
+      var overflow = 0;
+      for (bits = 0; bits <= MAX_BITS; bits++) {
+        s.bl_count[bits] = 0;
+      }
+      tree[s.heap[s.heap_max] * 2 + 1] = 0;
+      for (h = s.heap_max + 1; h < HEAP_SIZE; h++) {
+        n = s.heap[h];
+        bits = tree[tree[n * 2 + 1] * 2 + 1] + 1;
+        if (bits > max_length) {
+          bits = max_length;
+          overflow++;
+        }
+        tree[n * 2 + 1] = bits;
+        if (n > max_code) {
+          continue;
+        }
+        s.bl_count[bits]++;
+        xbits = 0;
+        if (n >= base) {
+          xbits = extra[n - base];
+        }
+        f = tree[n * 2];
+        s.opt_len += f * (bits + xbits);
+        if (has_stree) {
+          s.static_len += f * (stree[n * 2 + 1] + xbits);
+        }
+      }
+      if (overflow === 0) {
+        return;
+      }
+      do {
+        bits = max_length - 1;
+        while (s.bl_count[bits] === 0) {
+          bits--;
+        }
+        s.bl_count[bits]--;
+        s.bl_count[bits + 1] += 2;
+        s.bl_count[max_length]--;
+        overflow -= 2;
+      } while (overflow > 0);
+      for (bits = max_length; bits !== 0; bits--) {
+        n = s.bl_count[bits];
+        while (n !== 0) {
+          m = s.heap[--h];
+          if (m > max_code) {
+            continue;
+          }
+          if (tree[m * 2 + 1] !== bits) {
+            s.opt_len += (bits - tree[m * 2 + 1]) * tree[m * 2];
+            tree[m * 2 + 1] = bits;
+          }
+          n--;
+        }
+      }
+    }
+    function gen_codes(tree, max_code, bl_count) {
+      var next_code = new Array(MAX_BITS + 1);
+      var code = 0;
+      var bits;
+      var n;
+      for (bits = 1; bits <= MAX_BITS; bits++) {
+        next_code[bits] = code = code + bl_count[bits - 1] << 1;
+      }
+      for (n = 0; n <= max_code; n++) {
+        var len = tree[n * 2 + 1];
+        if (len === 0) {
+          continue;
+        }
+        tree[n * 2] = bi_reverse(next_code[len]++, len);
+      }
+    }
+    function tr_static_init() {
+      var n;
+      var bits;
+      var length;
+      var code;
+      var dist;
+      var bl_count = new Array(MAX_BITS + 1);
+      length = 0;
+      for (code = 0; code < LENGTH_CODES - 1; code++) {
+        base_length[code] = length;
+        for (n = 0; n < 1 << extra_lbits[code]; n++) {
+          _length_code[length++] = code;
+        }
+      }
+      _length_code[length - 1] = code;
+      dist = 0;
+      for (code = 0; code < 16; code++) {
+        base_dist[code] = dist;
+        for (n = 0; n < 1 << extra_dbits[code]; n++) {
+          _dist_code[dist++] = code;
+        }
+      }
+      dist >>= 7;
+      for (; code < D_CODES; code++) {
+        base_dist[code] = dist << 7;
+        for (n = 0; n < 1 << extra_dbits[code] - 7; n++) {
+          _dist_code[256 + dist++] = code;
+        }
+      }
+      for (bits = 0; bits <= MAX_BITS; bits++) {
+        bl_count[bits] = 0;
+      }
+      n = 0;
+      while (n <= 143) {
+        static_ltree[n * 2 + 1] = 8;
+        n++;
+        bl_count[8]++;
+      }
+      while (n <= 255) {
+        static_ltree[n * 2 + 1] = 9;
+        n++;
+        bl_count[9]++;
+      }
+      while (n <= 279) {
+        static_ltree[n * 2 + 1] = 7;
+        n++;
+        bl_count[7]++;
+      }
+      while (n <= 287) {
+        static_ltree[n * 2 + 1] = 8;
+        n++;
+        bl_count[8]++;
+      }
+      gen_codes(static_ltree, L_CODES + 1, bl_count);
+      for (n = 0; n < D_CODES; n++) {
+        static_dtree[n * 2 + 1] = 5;
+        static_dtree[n * 2] = bi_reverse(n, 5);
+      }
+      static_l_desc = new StaticTreeDesc(static_ltree, extra_lbits, LITERALS + 1, L_CODES, MAX_BITS);
+      static_d_desc = new StaticTreeDesc(static_dtree, extra_dbits, 0, D_CODES, MAX_BITS);
+      static_bl_desc = new StaticTreeDesc(new Array(0), extra_blbits, 0, BL_CODES, MAX_BL_BITS);
+    }
+    function init_block(s) {
+      var n;
+      for (n = 0; n < L_CODES; n++) {
+        s.dyn_ltree[n * 2] = 0;
+      }
+      for (n = 0; n < D_CODES; n++) {
+        s.dyn_dtree[n * 2] = 0;
+      }
+      for (n = 0; n < BL_CODES; n++) {
+        s.bl_tree[n * 2] = 0;
+      }
+      s.dyn_ltree[END_BLOCK * 2] = 1;
+      s.opt_len = s.static_len = 0;
+      s.last_lit = s.matches = 0;
+    }
+    function bi_windup(s) {
+      if (s.bi_valid > 8) {
+        put_short(s, s.bi_buf);
+      } else if (s.bi_valid > 0) {
+        s.pending_buf[s.pending++] = s.bi_buf;
+      }
+      s.bi_buf = 0;
+      s.bi_valid = 0;
+    }
+    function copy_block(s, buf, len, header) {
+      bi_windup(s);
+      if (header) {
+        put_short(s, len);
+        put_short(s, ~len);
+      }
+      utils.arraySet(s.pending_buf, s.window, buf, len, s.pending);
+      s.pending += len;
+    }
+    function smaller(tree, n, m, depth) {
+      var _n2 = n * 2;
+      var _m2 = m * 2;
+      return tree[_n2] < tree[_m2] || tree[_n2] === tree[_m2] && depth[n] <= depth[m];
+    }
+    function pqdownheap(s, tree, k) {
+      var v = s.heap[k];
+      var j = k << 1;
+      while (j <= s.heap_len) {
+        if (j < s.heap_len && smaller(tree, s.heap[j + 1], s.heap[j], s.depth)) {
+          j++;
+        }
+        if (smaller(tree, v, s.heap[j], s.depth)) {
+          break;
+        }
+        s.heap[k] = s.heap[j];
+        k = j;
+        j <<= 1;
+      }
+      s.heap[k] = v;
+    }
+    function compress_block(s, ltree, dtree) {
+      var dist;
+      var lc;
+      var lx = 0;
+      var code;
+      var extra;
+      if (s.last_lit !== 0) {
+        do {
+          dist = s.pending_buf[s.d_buf + lx * 2] << 8 | s.pending_buf[s.d_buf + lx * 2 + 1];
+          lc = s.pending_buf[s.l_buf + lx];
+          lx++;
+          if (dist === 0) {
+            send_code(s, lc, ltree);
+          } else {
+            code = _length_code[lc];
+            send_code(s, code + LITERALS + 1, ltree);
+            extra = extra_lbits[code];
+            if (extra !== 0) {
+              lc -= base_length[code];
+              send_bits(s, lc, extra);
+            }
+            dist--;
+            code = d_code(dist);
+            send_code(s, code, dtree);
+            extra = extra_dbits[code];
+            if (extra !== 0) {
+              dist -= base_dist[code];
+              send_bits(s, dist, extra);
+            }
+          }
+        } while (lx < s.last_lit);
+      }
+      send_code(s, END_BLOCK, ltree);
+    }
+    function build_tree(s, desc) {
+      var tree = desc.dyn_tree;
+      var stree = desc.stat_desc.static_tree;
+      var has_stree = desc.stat_desc.has_stree;
+      var elems = desc.stat_desc.elems;
+      var n, m;
+      var max_code = -1;
+      var node2;
+      s.heap_len = 0;
+      s.heap_max = HEAP_SIZE;
+      for (n = 0; n < elems; n++) {
+        if (tree[n * 2] !== 0) {
+          s.heap[++s.heap_len] = max_code = n;
+          s.depth[n] = 0;
+        } else {
+          tree[n * 2 + 1] = 0;
+        }
+      }
+      while (s.heap_len < 2) {
+        node2 = s.heap[++s.heap_len] = max_code < 2 ? ++max_code : 0;
+        tree[node2 * 2] = 1;
+        s.depth[node2] = 0;
+        s.opt_len--;
+        if (has_stree) {
+          s.static_len -= stree[node2 * 2 + 1];
+        }
+      }
+      desc.max_code = max_code;
+      for (n = s.heap_len >> 1; n >= 1; n--) {
+        pqdownheap(s, tree, n);
+      }
+      node2 = elems;
+      do {
+        n = s.heap[
+          1
+          /*SMALLEST*/
+        ];
+        s.heap[
+          1
+          /*SMALLEST*/
+        ] = s.heap[s.heap_len--];
+        pqdownheap(
+          s,
+          tree,
+          1
+          /*SMALLEST*/
+        );
+        m = s.heap[
+          1
+          /*SMALLEST*/
+        ];
+        s.heap[--s.heap_max] = n;
+        s.heap[--s.heap_max] = m;
+        tree[node2 * 2] = tree[n * 2] + tree[m * 2];
+        s.depth[node2] = (s.depth[n] >= s.depth[m] ? s.depth[n] : s.depth[m]) + 1;
+        tree[n * 2 + 1] = tree[m * 2 + 1] = node2;
+        s.heap[
+          1
+          /*SMALLEST*/
+        ] = node2++;
+        pqdownheap(
+          s,
+          tree,
+          1
+          /*SMALLEST*/
+        );
+      } while (s.heap_len >= 2);
+      s.heap[--s.heap_max] = s.heap[
+        1
+        /*SMALLEST*/
+      ];
+      gen_bitlen(s, desc);
+      gen_codes(tree, max_code, s.bl_count);
+    }
+    function scan_tree(s, tree, max_code) {
+      var n;
+      var prevlen = -1;
+      var curlen;
+      var nextlen = tree[0 * 2 + 1];
+      var count = 0;
+      var max_count = 7;
+      var min_count = 4;
+      if (nextlen === 0) {
+        max_count = 138;
+        min_count = 3;
+      }
+      tree[(max_code + 1) * 2 + 1] = 65535;
+      for (n = 0; n <= max_code; n++) {
+        curlen = nextlen;
+        nextlen = tree[(n + 1) * 2 + 1];
+        if (++count < max_count && curlen === nextlen) {
+          continue;
+        } else if (count < min_count) {
+          s.bl_tree[curlen * 2] += count;
+        } else if (curlen !== 0) {
+          if (curlen !== prevlen) {
+            s.bl_tree[curlen * 2]++;
+          }
+          s.bl_tree[REP_3_6 * 2]++;
+        } else if (count <= 10) {
+          s.bl_tree[REPZ_3_10 * 2]++;
+        } else {
+          s.bl_tree[REPZ_11_138 * 2]++;
+        }
+        count = 0;
+        prevlen = curlen;
+        if (nextlen === 0) {
+          max_count = 138;
+          min_count = 3;
+        } else if (curlen === nextlen) {
+          max_count = 6;
+          min_count = 3;
+        } else {
+          max_count = 7;
+          min_count = 4;
+        }
+      }
+    }
+    function send_tree(s, tree, max_code) {
+      var n;
+      var prevlen = -1;
+      var curlen;
+      var nextlen = tree[0 * 2 + 1];
+      var count = 0;
+      var max_count = 7;
+      var min_count = 4;
+      if (nextlen === 0) {
+        max_count = 138;
+        min_count = 3;
+      }
+      for (n = 0; n <= max_code; n++) {
+        curlen = nextlen;
+        nextlen = tree[(n + 1) * 2 + 1];
+        if (++count < max_count && curlen === nextlen) {
+          continue;
+        } else if (count < min_count) {
+          do {
+            send_code(s, curlen, s.bl_tree);
+          } while (--count !== 0);
+        } else if (curlen !== 0) {
+          if (curlen !== prevlen) {
+            send_code(s, curlen, s.bl_tree);
+            count--;
+          }
+          send_code(s, REP_3_6, s.bl_tree);
+          send_bits(s, count - 3, 2);
+        } else if (count <= 10) {
+          send_code(s, REPZ_3_10, s.bl_tree);
+          send_bits(s, count - 3, 3);
+        } else {
+          send_code(s, REPZ_11_138, s.bl_tree);
+          send_bits(s, count - 11, 7);
+        }
+        count = 0;
+        prevlen = curlen;
+        if (nextlen === 0) {
+          max_count = 138;
+          min_count = 3;
+        } else if (curlen === nextlen) {
+          max_count = 6;
+          min_count = 3;
+        } else {
+          max_count = 7;
+          min_count = 4;
+        }
+      }
+    }
+    function build_bl_tree(s) {
+      var max_blindex;
+      scan_tree(s, s.dyn_ltree, s.l_desc.max_code);
+      scan_tree(s, s.dyn_dtree, s.d_desc.max_code);
+      build_tree(s, s.bl_desc);
+      for (max_blindex = BL_CODES - 1; max_blindex >= 3; max_blindex--) {
+        if (s.bl_tree[bl_order[max_blindex] * 2 + 1] !== 0) {
+          break;
+        }
+      }
+      s.opt_len += 3 * (max_blindex + 1) + 5 + 5 + 4;
+      return max_blindex;
+    }
+    function send_all_trees(s, lcodes, dcodes, blcodes) {
+      var rank;
+      send_bits(s, lcodes - 257, 5);
+      send_bits(s, dcodes - 1, 5);
+      send_bits(s, blcodes - 4, 4);
+      for (rank = 0; rank < blcodes; rank++) {
+        send_bits(s, s.bl_tree[bl_order[rank] * 2 + 1], 3);
+      }
+      send_tree(s, s.dyn_ltree, lcodes - 1);
+      send_tree(s, s.dyn_dtree, dcodes - 1);
+    }
+    function detect_data_type(s) {
+      var black_mask = 4093624447;
+      var n;
+      for (n = 0; n <= 31; n++, black_mask >>>= 1) {
+        if (black_mask & 1 && s.dyn_ltree[n * 2] !== 0) {
+          return Z_BINARY;
+        }
+      }
+      if (s.dyn_ltree[9 * 2] !== 0 || s.dyn_ltree[10 * 2] !== 0 || s.dyn_ltree[13 * 2] !== 0) {
+        return Z_TEXT;
+      }
+      for (n = 32; n < LITERALS; n++) {
+        if (s.dyn_ltree[n * 2] !== 0) {
+          return Z_TEXT;
+        }
+      }
+      return Z_BINARY;
+    }
+    var static_init_done = false;
+    function _tr_init(s) {
+      if (!static_init_done) {
+        tr_static_init();
+        static_init_done = true;
+      }
+      s.l_desc = new TreeDesc(s.dyn_ltree, static_l_desc);
+      s.d_desc = new TreeDesc(s.dyn_dtree, static_d_desc);
+      s.bl_desc = new TreeDesc(s.bl_tree, static_bl_desc);
+      s.bi_buf = 0;
+      s.bi_valid = 0;
+      init_block(s);
+    }
+    function _tr_stored_block(s, buf, stored_len, last) {
+      send_bits(s, (STORED_BLOCK << 1) + (last ? 1 : 0), 3);
+      copy_block(s, buf, stored_len, true);
+    }
+    function _tr_align(s) {
+      send_bits(s, STATIC_TREES << 1, 3);
+      send_code(s, END_BLOCK, static_ltree);
+      bi_flush(s);
+    }
+    function _tr_flush_block(s, buf, stored_len, last) {
+      var opt_lenb, static_lenb;
+      var max_blindex = 0;
+      if (s.level > 0) {
+        if (s.strm.data_type === Z_UNKNOWN) {
+          s.strm.data_type = detect_data_type(s);
+        }
+        build_tree(s, s.l_desc);
+        build_tree(s, s.d_desc);
+        max_blindex = build_bl_tree(s);
+        opt_lenb = s.opt_len + 3 + 7 >>> 3;
+        static_lenb = s.static_len + 3 + 7 >>> 3;
+        if (static_lenb <= opt_lenb) {
+          opt_lenb = static_lenb;
+        }
+      } else {
+        opt_lenb = static_lenb = stored_len + 5;
+      }
+      if (stored_len + 4 <= opt_lenb && buf !== -1) {
+        _tr_stored_block(s, buf, stored_len, last);
+      } else if (s.strategy === Z_FIXED || static_lenb === opt_lenb) {
+        send_bits(s, (STATIC_TREES << 1) + (last ? 1 : 0), 3);
+        compress_block(s, static_ltree, static_dtree);
+      } else {
+        send_bits(s, (DYN_TREES << 1) + (last ? 1 : 0), 3);
+        send_all_trees(s, s.l_desc.max_code + 1, s.d_desc.max_code + 1, max_blindex + 1);
+        compress_block(s, s.dyn_ltree, s.dyn_dtree);
+      }
+      init_block(s);
+      if (last) {
+        bi_windup(s);
+      }
+    }
+    function _tr_tally(s, dist, lc) {
+      s.pending_buf[s.d_buf + s.last_lit * 2] = dist >>> 8 & 255;
+      s.pending_buf[s.d_buf + s.last_lit * 2 + 1] = dist & 255;
+      s.pending_buf[s.l_buf + s.last_lit] = lc & 255;
+      s.last_lit++;
+      if (dist === 0) {
+        s.dyn_ltree[lc * 2]++;
+      } else {
+        s.matches++;
+        dist--;
+        s.dyn_ltree[(_length_code[lc] + LITERALS + 1) * 2]++;
+        s.dyn_dtree[d_code(dist) * 2]++;
+      }
+      return s.last_lit === s.lit_bufsize - 1;
+    }
+    exports._tr_init = _tr_init;
+    exports._tr_stored_block = _tr_stored_block;
+    exports._tr_flush_block = _tr_flush_block;
+    exports._tr_tally = _tr_tally;
+    exports._tr_align = _tr_align;
+  }
+});
+
+// node_modules/pako/lib/zlib/adler32.js
+var require_adler32 = __commonJS({
+  "node_modules/pako/lib/zlib/adler32.js"(exports, module) {
+    "use strict";
+    function adler32(adler, buf, len, pos) {
+      var s1 = adler & 65535 | 0, s2 = adler >>> 16 & 65535 | 0, n = 0;
+      while (len !== 0) {
+        n = len > 2e3 ? 2e3 : len;
+        len -= n;
+        do {
+          s1 = s1 + buf[pos++] | 0;
+          s2 = s2 + s1 | 0;
+        } while (--n);
+        s1 %= 65521;
+        s2 %= 65521;
+      }
+      return s1 | s2 << 16 | 0;
+    }
+    module.exports = adler32;
+  }
+});
+
+// node_modules/pako/lib/zlib/crc32.js
+var require_crc322 = __commonJS({
+  "node_modules/pako/lib/zlib/crc32.js"(exports, module) {
+    "use strict";
+    function makeTable() {
+      var c, table2 = [];
+      for (var n = 0; n < 256; n++) {
+        c = n;
+        for (var k = 0; k < 8; k++) {
+          c = c & 1 ? 3988292384 ^ c >>> 1 : c >>> 1;
+        }
+        table2[n] = c;
+      }
+      return table2;
+    }
+    var crcTable = makeTable();
+    function crc32(crc, buf, len, pos) {
+      var t = crcTable, end = pos + len;
+      crc ^= -1;
+      for (var i = pos; i < end; i++) {
+        crc = crc >>> 8 ^ t[(crc ^ buf[i]) & 255];
+      }
+      return crc ^ -1;
+    }
+    module.exports = crc32;
+  }
+});
+
+// node_modules/pako/lib/zlib/messages.js
+var require_messages = __commonJS({
+  "node_modules/pako/lib/zlib/messages.js"(exports, module) {
+    "use strict";
+    module.exports = {
+      2: "need dictionary",
+      /* Z_NEED_DICT       2  */
+      1: "stream end",
+      /* Z_STREAM_END      1  */
+      0: "",
+      /* Z_OK              0  */
+      "-1": "file error",
+      /* Z_ERRNO         (-1) */
+      "-2": "stream error",
+      /* Z_STREAM_ERROR  (-2) */
+      "-3": "data error",
+      /* Z_DATA_ERROR    (-3) */
+      "-4": "insufficient memory",
+      /* Z_MEM_ERROR     (-4) */
+      "-5": "buffer error",
+      /* Z_BUF_ERROR     (-5) */
+      "-6": "incompatible version"
+      /* Z_VERSION_ERROR (-6) */
+    };
+  }
+});
+
+// node_modules/pako/lib/zlib/deflate.js
+var require_deflate = __commonJS({
+  "node_modules/pako/lib/zlib/deflate.js"(exports) {
+    "use strict";
+    var utils = require_common();
+    var trees = require_trees();
+    var adler32 = require_adler32();
+    var crc32 = require_crc322();
+    var msg = require_messages();
+    var Z_NO_FLUSH = 0;
+    var Z_PARTIAL_FLUSH = 1;
+    var Z_FULL_FLUSH = 3;
+    var Z_FINISH = 4;
+    var Z_BLOCK = 5;
+    var Z_OK = 0;
+    var Z_STREAM_END = 1;
+    var Z_STREAM_ERROR = -2;
+    var Z_DATA_ERROR = -3;
+    var Z_BUF_ERROR = -5;
+    var Z_DEFAULT_COMPRESSION = -1;
+    var Z_FILTERED = 1;
+    var Z_HUFFMAN_ONLY = 2;
+    var Z_RLE = 3;
+    var Z_FIXED = 4;
+    var Z_DEFAULT_STRATEGY = 0;
+    var Z_UNKNOWN = 2;
+    var Z_DEFLATED = 8;
+    var MAX_MEM_LEVEL = 9;
+    var MAX_WBITS = 15;
+    var DEF_MEM_LEVEL = 8;
+    var LENGTH_CODES = 29;
+    var LITERALS = 256;
+    var L_CODES = LITERALS + 1 + LENGTH_CODES;
+    var D_CODES = 30;
+    var BL_CODES = 19;
+    var HEAP_SIZE = 2 * L_CODES + 1;
+    var MAX_BITS = 15;
+    var MIN_MATCH = 3;
+    var MAX_MATCH = 258;
+    var MIN_LOOKAHEAD = MAX_MATCH + MIN_MATCH + 1;
+    var PRESET_DICT = 32;
+    var INIT_STATE = 42;
+    var EXTRA_STATE = 69;
+    var NAME_STATE = 73;
+    var COMMENT_STATE = 91;
+    var HCRC_STATE = 103;
+    var BUSY_STATE = 113;
+    var FINISH_STATE = 666;
+    var BS_NEED_MORE = 1;
+    var BS_BLOCK_DONE = 2;
+    var BS_FINISH_STARTED = 3;
+    var BS_FINISH_DONE = 4;
+    var OS_CODE = 3;
+    function err(strm, errorCode) {
+      strm.msg = msg[errorCode];
+      return errorCode;
+    }
+    function rank(f) {
+      return (f << 1) - (f > 4 ? 9 : 0);
+    }
+    function zero(buf) {
+      var len = buf.length;
+      while (--len >= 0) {
+        buf[len] = 0;
+      }
+    }
+    function flush_pending(strm) {
+      var s = strm.state;
+      var len = s.pending;
+      if (len > strm.avail_out) {
+        len = strm.avail_out;
+      }
+      if (len === 0) {
+        return;
+      }
+      utils.arraySet(strm.output, s.pending_buf, s.pending_out, len, strm.next_out);
+      strm.next_out += len;
+      s.pending_out += len;
+      strm.total_out += len;
+      strm.avail_out -= len;
+      s.pending -= len;
+      if (s.pending === 0) {
+        s.pending_out = 0;
+      }
+    }
+    function flush_block_only(s, last) {
+      trees._tr_flush_block(s, s.block_start >= 0 ? s.block_start : -1, s.strstart - s.block_start, last);
+      s.block_start = s.strstart;
+      flush_pending(s.strm);
+    }
+    function put_byte(s, b) {
+      s.pending_buf[s.pending++] = b;
+    }
+    function putShortMSB(s, b) {
+      s.pending_buf[s.pending++] = b >>> 8 & 255;
+      s.pending_buf[s.pending++] = b & 255;
+    }
+    function read_buf(strm, buf, start, size) {
+      var len = strm.avail_in;
+      if (len > size) {
+        len = size;
+      }
+      if (len === 0) {
+        return 0;
+      }
+      strm.avail_in -= len;
+      utils.arraySet(buf, strm.input, strm.next_in, len, start);
+      if (strm.state.wrap === 1) {
+        strm.adler = adler32(strm.adler, buf, len, start);
+      } else if (strm.state.wrap === 2) {
+        strm.adler = crc32(strm.adler, buf, len, start);
+      }
+      strm.next_in += len;
+      strm.total_in += len;
+      return len;
+    }
+    function longest_match(s, cur_match) {
+      var chain_length = s.max_chain_length;
+      var scan = s.strstart;
+      var match;
+      var len;
+      var best_len = s.prev_length;
+      var nice_match = s.nice_match;
+      var limit = s.strstart > s.w_size - MIN_LOOKAHEAD ? s.strstart - (s.w_size - MIN_LOOKAHEAD) : 0;
+      var _win = s.window;
+      var wmask = s.w_mask;
+      var prev = s.prev;
+      var strend = s.strstart + MAX_MATCH;
+      var scan_end1 = _win[scan + best_len - 1];
+      var scan_end = _win[scan + best_len];
+      if (s.prev_length >= s.good_match) {
+        chain_length >>= 2;
+      }
+      if (nice_match > s.lookahead) {
+        nice_match = s.lookahead;
+      }
+      do {
+        match = cur_match;
+        if (_win[match + best_len] !== scan_end || _win[match + best_len - 1] !== scan_end1 || _win[match] !== _win[scan] || _win[++match] !== _win[scan + 1]) {
+          continue;
+        }
+        scan += 2;
+        match++;
+        do {
+        } while (_win[++scan] === _win[++match] && _win[++scan] === _win[++match] && _win[++scan] === _win[++match] && _win[++scan] === _win[++match] && _win[++scan] === _win[++match] && _win[++scan] === _win[++match] && _win[++scan] === _win[++match] && _win[++scan] === _win[++match] && scan < strend);
+        len = MAX_MATCH - (strend - scan);
+        scan = strend - MAX_MATCH;
+        if (len > best_len) {
+          s.match_start = cur_match;
+          best_len = len;
+          if (len >= nice_match) {
+            break;
+          }
+          scan_end1 = _win[scan + best_len - 1];
+          scan_end = _win[scan + best_len];
+        }
+      } while ((cur_match = prev[cur_match & wmask]) > limit && --chain_length !== 0);
+      if (best_len <= s.lookahead) {
+        return best_len;
+      }
+      return s.lookahead;
+    }
+    function fill_window(s) {
+      var _w_size = s.w_size;
+      var p, n, m, more, str6;
+      do {
+        more = s.window_size - s.lookahead - s.strstart;
+        if (s.strstart >= _w_size + (_w_size - MIN_LOOKAHEAD)) {
+          utils.arraySet(s.window, s.window, _w_size, _w_size, 0);
+          s.match_start -= _w_size;
+          s.strstart -= _w_size;
+          s.block_start -= _w_size;
+          n = s.hash_size;
+          p = n;
+          do {
+            m = s.head[--p];
+            s.head[p] = m >= _w_size ? m - _w_size : 0;
+          } while (--n);
+          n = _w_size;
+          p = n;
+          do {
+            m = s.prev[--p];
+            s.prev[p] = m >= _w_size ? m - _w_size : 0;
+          } while (--n);
+          more += _w_size;
+        }
+        if (s.strm.avail_in === 0) {
+          break;
+        }
+        n = read_buf(s.strm, s.window, s.strstart + s.lookahead, more);
+        s.lookahead += n;
+        if (s.lookahead + s.insert >= MIN_MATCH) {
+          str6 = s.strstart - s.insert;
+          s.ins_h = s.window[str6];
+          s.ins_h = (s.ins_h << s.hash_shift ^ s.window[str6 + 1]) & s.hash_mask;
+          while (s.insert) {
+            s.ins_h = (s.ins_h << s.hash_shift ^ s.window[str6 + MIN_MATCH - 1]) & s.hash_mask;
+            s.prev[str6 & s.w_mask] = s.head[s.ins_h];
+            s.head[s.ins_h] = str6;
+            str6++;
+            s.insert--;
+            if (s.lookahead + s.insert < MIN_MATCH) {
+              break;
+            }
+          }
+        }
+      } while (s.lookahead < MIN_LOOKAHEAD && s.strm.avail_in !== 0);
+    }
+    function deflate_stored(s, flush) {
+      var max_block_size = 65535;
+      if (max_block_size > s.pending_buf_size - 5) {
+        max_block_size = s.pending_buf_size - 5;
+      }
+      for (; ; ) {
+        if (s.lookahead <= 1) {
+          fill_window(s);
+          if (s.lookahead === 0 && flush === Z_NO_FLUSH) {
+            return BS_NEED_MORE;
+          }
+          if (s.lookahead === 0) {
+            break;
+          }
+        }
+        s.strstart += s.lookahead;
+        s.lookahead = 0;
+        var max_start = s.block_start + max_block_size;
+        if (s.strstart === 0 || s.strstart >= max_start) {
+          s.lookahead = s.strstart - max_start;
+          s.strstart = max_start;
+          flush_block_only(s, false);
+          if (s.strm.avail_out === 0) {
+            return BS_NEED_MORE;
+          }
+        }
+        if (s.strstart - s.block_start >= s.w_size - MIN_LOOKAHEAD) {
+          flush_block_only(s, false);
+          if (s.strm.avail_out === 0) {
+            return BS_NEED_MORE;
+          }
+        }
+      }
+      s.insert = 0;
+      if (flush === Z_FINISH) {
+        flush_block_only(s, true);
+        if (s.strm.avail_out === 0) {
+          return BS_FINISH_STARTED;
+        }
+        return BS_FINISH_DONE;
+      }
+      if (s.strstart > s.block_start) {
+        flush_block_only(s, false);
+        if (s.strm.avail_out === 0) {
+          return BS_NEED_MORE;
+        }
+      }
+      return BS_NEED_MORE;
+    }
+    function deflate_fast(s, flush) {
+      var hash_head;
+      var bflush;
+      for (; ; ) {
+        if (s.lookahead < MIN_LOOKAHEAD) {
+          fill_window(s);
+          if (s.lookahead < MIN_LOOKAHEAD && flush === Z_NO_FLUSH) {
+            return BS_NEED_MORE;
+          }
+          if (s.lookahead === 0) {
+            break;
+          }
+        }
+        hash_head = 0;
+        if (s.lookahead >= MIN_MATCH) {
+          s.ins_h = (s.ins_h << s.hash_shift ^ s.window[s.strstart + MIN_MATCH - 1]) & s.hash_mask;
+          hash_head = s.prev[s.strstart & s.w_mask] = s.head[s.ins_h];
+          s.head[s.ins_h] = s.strstart;
+        }
+        if (hash_head !== 0 && s.strstart - hash_head <= s.w_size - MIN_LOOKAHEAD) {
+          s.match_length = longest_match(s, hash_head);
+        }
+        if (s.match_length >= MIN_MATCH) {
+          bflush = trees._tr_tally(s, s.strstart - s.match_start, s.match_length - MIN_MATCH);
+          s.lookahead -= s.match_length;
+          if (s.match_length <= s.max_lazy_match && s.lookahead >= MIN_MATCH) {
+            s.match_length--;
+            do {
+              s.strstart++;
+              s.ins_h = (s.ins_h << s.hash_shift ^ s.window[s.strstart + MIN_MATCH - 1]) & s.hash_mask;
+              hash_head = s.prev[s.strstart & s.w_mask] = s.head[s.ins_h];
+              s.head[s.ins_h] = s.strstart;
+            } while (--s.match_length !== 0);
+            s.strstart++;
+          } else {
+            s.strstart += s.match_length;
+            s.match_length = 0;
+            s.ins_h = s.window[s.strstart];
+            s.ins_h = (s.ins_h << s.hash_shift ^ s.window[s.strstart + 1]) & s.hash_mask;
+          }
+        } else {
+          bflush = trees._tr_tally(s, 0, s.window[s.strstart]);
+          s.lookahead--;
+          s.strstart++;
+        }
+        if (bflush) {
+          flush_block_only(s, false);
+          if (s.strm.avail_out === 0) {
+            return BS_NEED_MORE;
+          }
+        }
+      }
+      s.insert = s.strstart < MIN_MATCH - 1 ? s.strstart : MIN_MATCH - 1;
+      if (flush === Z_FINISH) {
+        flush_block_only(s, true);
+        if (s.strm.avail_out === 0) {
+          return BS_FINISH_STARTED;
+        }
+        return BS_FINISH_DONE;
+      }
+      if (s.last_lit) {
+        flush_block_only(s, false);
+        if (s.strm.avail_out === 0) {
+          return BS_NEED_MORE;
+        }
+      }
+      return BS_BLOCK_DONE;
+    }
+    function deflate_slow(s, flush) {
+      var hash_head;
+      var bflush;
+      var max_insert;
+      for (; ; ) {
+        if (s.lookahead < MIN_LOOKAHEAD) {
+          fill_window(s);
+          if (s.lookahead < MIN_LOOKAHEAD && flush === Z_NO_FLUSH) {
+            return BS_NEED_MORE;
+          }
+          if (s.lookahead === 0) {
+            break;
+          }
+        }
+        hash_head = 0;
+        if (s.lookahead >= MIN_MATCH) {
+          s.ins_h = (s.ins_h << s.hash_shift ^ s.window[s.strstart + MIN_MATCH - 1]) & s.hash_mask;
+          hash_head = s.prev[s.strstart & s.w_mask] = s.head[s.ins_h];
+          s.head[s.ins_h] = s.strstart;
+        }
+        s.prev_length = s.match_length;
+        s.prev_match = s.match_start;
+        s.match_length = MIN_MATCH - 1;
+        if (hash_head !== 0 && s.prev_length < s.max_lazy_match && s.strstart - hash_head <= s.w_size - MIN_LOOKAHEAD) {
+          s.match_length = longest_match(s, hash_head);
+          if (s.match_length <= 5 && (s.strategy === Z_FILTERED || s.match_length === MIN_MATCH && s.strstart - s.match_start > 4096)) {
+            s.match_length = MIN_MATCH - 1;
+          }
+        }
+        if (s.prev_length >= MIN_MATCH && s.match_length <= s.prev_length) {
+          max_insert = s.strstart + s.lookahead - MIN_MATCH;
+          bflush = trees._tr_tally(s, s.strstart - 1 - s.prev_match, s.prev_length - MIN_MATCH);
+          s.lookahead -= s.prev_length - 1;
+          s.prev_length -= 2;
+          do {
+            if (++s.strstart <= max_insert) {
+              s.ins_h = (s.ins_h << s.hash_shift ^ s.window[s.strstart + MIN_MATCH - 1]) & s.hash_mask;
+              hash_head = s.prev[s.strstart & s.w_mask] = s.head[s.ins_h];
+              s.head[s.ins_h] = s.strstart;
+            }
+          } while (--s.prev_length !== 0);
+          s.match_available = 0;
+          s.match_length = MIN_MATCH - 1;
+          s.strstart++;
+          if (bflush) {
+            flush_block_only(s, false);
+            if (s.strm.avail_out === 0) {
+              return BS_NEED_MORE;
+            }
+          }
+        } else if (s.match_available) {
+          bflush = trees._tr_tally(s, 0, s.window[s.strstart - 1]);
+          if (bflush) {
+            flush_block_only(s, false);
+          }
+          s.strstart++;
+          s.lookahead--;
+          if (s.strm.avail_out === 0) {
+            return BS_NEED_MORE;
+          }
+        } else {
+          s.match_available = 1;
+          s.strstart++;
+          s.lookahead--;
+        }
+      }
+      if (s.match_available) {
+        bflush = trees._tr_tally(s, 0, s.window[s.strstart - 1]);
+        s.match_available = 0;
+      }
+      s.insert = s.strstart < MIN_MATCH - 1 ? s.strstart : MIN_MATCH - 1;
+      if (flush === Z_FINISH) {
+        flush_block_only(s, true);
+        if (s.strm.avail_out === 0) {
+          return BS_FINISH_STARTED;
+        }
+        return BS_FINISH_DONE;
+      }
+      if (s.last_lit) {
+        flush_block_only(s, false);
+        if (s.strm.avail_out === 0) {
+          return BS_NEED_MORE;
+        }
+      }
+      return BS_BLOCK_DONE;
+    }
+    function deflate_rle(s, flush) {
+      var bflush;
+      var prev;
+      var scan, strend;
+      var _win = s.window;
+      for (; ; ) {
+        if (s.lookahead <= MAX_MATCH) {
+          fill_window(s);
+          if (s.lookahead <= MAX_MATCH && flush === Z_NO_FLUSH) {
+            return BS_NEED_MORE;
+          }
+          if (s.lookahead === 0) {
+            break;
+          }
+        }
+        s.match_length = 0;
+        if (s.lookahead >= MIN_MATCH && s.strstart > 0) {
+          scan = s.strstart - 1;
+          prev = _win[scan];
+          if (prev === _win[++scan] && prev === _win[++scan] && prev === _win[++scan]) {
+            strend = s.strstart + MAX_MATCH;
+            do {
+            } while (prev === _win[++scan] && prev === _win[++scan] && prev === _win[++scan] && prev === _win[++scan] && prev === _win[++scan] && prev === _win[++scan] && prev === _win[++scan] && prev === _win[++scan] && scan < strend);
+            s.match_length = MAX_MATCH - (strend - scan);
+            if (s.match_length > s.lookahead) {
+              s.match_length = s.lookahead;
+            }
+          }
+        }
+        if (s.match_length >= MIN_MATCH) {
+          bflush = trees._tr_tally(s, 1, s.match_length - MIN_MATCH);
+          s.lookahead -= s.match_length;
+          s.strstart += s.match_length;
+          s.match_length = 0;
+        } else {
+          bflush = trees._tr_tally(s, 0, s.window[s.strstart]);
+          s.lookahead--;
+          s.strstart++;
+        }
+        if (bflush) {
+          flush_block_only(s, false);
+          if (s.strm.avail_out === 0) {
+            return BS_NEED_MORE;
+          }
+        }
+      }
+      s.insert = 0;
+      if (flush === Z_FINISH) {
+        flush_block_only(s, true);
+        if (s.strm.avail_out === 0) {
+          return BS_FINISH_STARTED;
+        }
+        return BS_FINISH_DONE;
+      }
+      if (s.last_lit) {
+        flush_block_only(s, false);
+        if (s.strm.avail_out === 0) {
+          return BS_NEED_MORE;
+        }
+      }
+      return BS_BLOCK_DONE;
+    }
+    function deflate_huff(s, flush) {
+      var bflush;
+      for (; ; ) {
+        if (s.lookahead === 0) {
+          fill_window(s);
+          if (s.lookahead === 0) {
+            if (flush === Z_NO_FLUSH) {
+              return BS_NEED_MORE;
+            }
+            break;
+          }
+        }
+        s.match_length = 0;
+        bflush = trees._tr_tally(s, 0, s.window[s.strstart]);
+        s.lookahead--;
+        s.strstart++;
+        if (bflush) {
+          flush_block_only(s, false);
+          if (s.strm.avail_out === 0) {
+            return BS_NEED_MORE;
+          }
+        }
+      }
+      s.insert = 0;
+      if (flush === Z_FINISH) {
+        flush_block_only(s, true);
+        if (s.strm.avail_out === 0) {
+          return BS_FINISH_STARTED;
+        }
+        return BS_FINISH_DONE;
+      }
+      if (s.last_lit) {
+        flush_block_only(s, false);
+        if (s.strm.avail_out === 0) {
+          return BS_NEED_MORE;
+        }
+      }
+      return BS_BLOCK_DONE;
+    }
+    function Config(good_length, max_lazy, nice_length, max_chain, func) {
+      this.good_length = good_length;
+      this.max_lazy = max_lazy;
+      this.nice_length = nice_length;
+      this.max_chain = max_chain;
+      this.func = func;
+    }
+    var configuration_table;
+    configuration_table = [
+      /*      good lazy nice chain */
+      new Config(0, 0, 0, 0, deflate_stored),
+      /* 0 store only */
+      new Config(4, 4, 8, 4, deflate_fast),
+      /* 1 max speed, no lazy matches */
+      new Config(4, 5, 16, 8, deflate_fast),
+      /* 2 */
+      new Config(4, 6, 32, 32, deflate_fast),
+      /* 3 */
+      new Config(4, 4, 16, 16, deflate_slow),
+      /* 4 lazy matches */
+      new Config(8, 16, 32, 32, deflate_slow),
+      /* 5 */
+      new Config(8, 16, 128, 128, deflate_slow),
+      /* 6 */
+      new Config(8, 32, 128, 256, deflate_slow),
+      /* 7 */
+      new Config(32, 128, 258, 1024, deflate_slow),
+      /* 8 */
+      new Config(32, 258, 258, 4096, deflate_slow)
+      /* 9 max compression */
+    ];
+    function lm_init(s) {
+      s.window_size = 2 * s.w_size;
+      zero(s.head);
+      s.max_lazy_match = configuration_table[s.level].max_lazy;
+      s.good_match = configuration_table[s.level].good_length;
+      s.nice_match = configuration_table[s.level].nice_length;
+      s.max_chain_length = configuration_table[s.level].max_chain;
+      s.strstart = 0;
+      s.block_start = 0;
+      s.lookahead = 0;
+      s.insert = 0;
+      s.match_length = s.prev_length = MIN_MATCH - 1;
+      s.match_available = 0;
+      s.ins_h = 0;
+    }
+    function DeflateState() {
+      this.strm = null;
+      this.status = 0;
+      this.pending_buf = null;
+      this.pending_buf_size = 0;
+      this.pending_out = 0;
+      this.pending = 0;
+      this.wrap = 0;
+      this.gzhead = null;
+      this.gzindex = 0;
+      this.method = Z_DEFLATED;
+      this.last_flush = -1;
+      this.w_size = 0;
+      this.w_bits = 0;
+      this.w_mask = 0;
+      this.window = null;
+      this.window_size = 0;
+      this.prev = null;
+      this.head = null;
+      this.ins_h = 0;
+      this.hash_size = 0;
+      this.hash_bits = 0;
+      this.hash_mask = 0;
+      this.hash_shift = 0;
+      this.block_start = 0;
+      this.match_length = 0;
+      this.prev_match = 0;
+      this.match_available = 0;
+      this.strstart = 0;
+      this.match_start = 0;
+      this.lookahead = 0;
+      this.prev_length = 0;
+      this.max_chain_length = 0;
+      this.max_lazy_match = 0;
+      this.level = 0;
+      this.strategy = 0;
+      this.good_match = 0;
+      this.nice_match = 0;
+      this.dyn_ltree = new utils.Buf16(HEAP_SIZE * 2);
+      this.dyn_dtree = new utils.Buf16((2 * D_CODES + 1) * 2);
+      this.bl_tree = new utils.Buf16((2 * BL_CODES + 1) * 2);
+      zero(this.dyn_ltree);
+      zero(this.dyn_dtree);
+      zero(this.bl_tree);
+      this.l_desc = null;
+      this.d_desc = null;
+      this.bl_desc = null;
+      this.bl_count = new utils.Buf16(MAX_BITS + 1);
+      this.heap = new utils.Buf16(2 * L_CODES + 1);
+      zero(this.heap);
+      this.heap_len = 0;
+      this.heap_max = 0;
+      this.depth = new utils.Buf16(2 * L_CODES + 1);
+      zero(this.depth);
+      this.l_buf = 0;
+      this.lit_bufsize = 0;
+      this.last_lit = 0;
+      this.d_buf = 0;
+      this.opt_len = 0;
+      this.static_len = 0;
+      this.matches = 0;
+      this.insert = 0;
+      this.bi_buf = 0;
+      this.bi_valid = 0;
+    }
+    function deflateResetKeep(strm) {
+      var s;
+      if (!strm || !strm.state) {
+        return err(strm, Z_STREAM_ERROR);
+      }
+      strm.total_in = strm.total_out = 0;
+      strm.data_type = Z_UNKNOWN;
+      s = strm.state;
+      s.pending = 0;
+      s.pending_out = 0;
+      if (s.wrap < 0) {
+        s.wrap = -s.wrap;
+      }
+      s.status = s.wrap ? INIT_STATE : BUSY_STATE;
+      strm.adler = s.wrap === 2 ? 0 : 1;
+      s.last_flush = Z_NO_FLUSH;
+      trees._tr_init(s);
+      return Z_OK;
+    }
+    function deflateReset(strm) {
+      var ret = deflateResetKeep(strm);
+      if (ret === Z_OK) {
+        lm_init(strm.state);
+      }
+      return ret;
+    }
+    function deflateSetHeader(strm, head) {
+      if (!strm || !strm.state) {
+        return Z_STREAM_ERROR;
+      }
+      if (strm.state.wrap !== 2) {
+        return Z_STREAM_ERROR;
+      }
+      strm.state.gzhead = head;
+      return Z_OK;
+    }
+    function deflateInit2(strm, level2, method, windowBits, memLevel, strategy2) {
+      if (!strm) {
+        return Z_STREAM_ERROR;
+      }
+      var wrap = 1;
+      if (level2 === Z_DEFAULT_COMPRESSION) {
+        level2 = 6;
+      }
+      if (windowBits < 0) {
+        wrap = 0;
+        windowBits = -windowBits;
+      } else if (windowBits > 15) {
+        wrap = 2;
+        windowBits -= 16;
+      }
+      if (memLevel < 1 || memLevel > MAX_MEM_LEVEL || method !== Z_DEFLATED || windowBits < 8 || windowBits > 15 || level2 < 0 || level2 > 9 || strategy2 < 0 || strategy2 > Z_FIXED) {
+        return err(strm, Z_STREAM_ERROR);
+      }
+      if (windowBits === 8) {
+        windowBits = 9;
+      }
+      var s = new DeflateState();
+      strm.state = s;
+      s.strm = strm;
+      s.wrap = wrap;
+      s.gzhead = null;
+      s.w_bits = windowBits;
+      s.w_size = 1 << s.w_bits;
+      s.w_mask = s.w_size - 1;
+      s.hash_bits = memLevel + 7;
+      s.hash_size = 1 << s.hash_bits;
+      s.hash_mask = s.hash_size - 1;
+      s.hash_shift = ~~((s.hash_bits + MIN_MATCH - 1) / MIN_MATCH);
+      s.window = new utils.Buf8(s.w_size * 2);
+      s.head = new utils.Buf16(s.hash_size);
+      s.prev = new utils.Buf16(s.w_size);
+      s.lit_bufsize = 1 << memLevel + 6;
+      s.pending_buf_size = s.lit_bufsize * 4;
+      s.pending_buf = new utils.Buf8(s.pending_buf_size);
+      s.d_buf = 1 * s.lit_bufsize;
+      s.l_buf = (1 + 2) * s.lit_bufsize;
+      s.level = level2;
+      s.strategy = strategy2;
+      s.method = method;
+      return deflateReset(strm);
+    }
+    function deflateInit(strm, level2) {
+      return deflateInit2(strm, level2, Z_DEFLATED, MAX_WBITS, DEF_MEM_LEVEL, Z_DEFAULT_STRATEGY);
+    }
+    function deflate(strm, flush) {
+      var old_flush, s;
+      var beg, val;
+      if (!strm || !strm.state || flush > Z_BLOCK || flush < 0) {
+        return strm ? err(strm, Z_STREAM_ERROR) : Z_STREAM_ERROR;
+      }
+      s = strm.state;
+      if (!strm.output || !strm.input && strm.avail_in !== 0 || s.status === FINISH_STATE && flush !== Z_FINISH) {
+        return err(strm, strm.avail_out === 0 ? Z_BUF_ERROR : Z_STREAM_ERROR);
+      }
+      s.strm = strm;
+      old_flush = s.last_flush;
+      s.last_flush = flush;
+      if (s.status === INIT_STATE) {
+        if (s.wrap === 2) {
+          strm.adler = 0;
+          put_byte(s, 31);
+          put_byte(s, 139);
+          put_byte(s, 8);
+          if (!s.gzhead) {
+            put_byte(s, 0);
+            put_byte(s, 0);
+            put_byte(s, 0);
+            put_byte(s, 0);
+            put_byte(s, 0);
+            put_byte(s, s.level === 9 ? 2 : s.strategy >= Z_HUFFMAN_ONLY || s.level < 2 ? 4 : 0);
+            put_byte(s, OS_CODE);
+            s.status = BUSY_STATE;
+          } else {
+            put_byte(
+              s,
+              (s.gzhead.text ? 1 : 0) + (s.gzhead.hcrc ? 2 : 0) + (!s.gzhead.extra ? 0 : 4) + (!s.gzhead.name ? 0 : 8) + (!s.gzhead.comment ? 0 : 16)
+            );
+            put_byte(s, s.gzhead.time & 255);
+            put_byte(s, s.gzhead.time >> 8 & 255);
+            put_byte(s, s.gzhead.time >> 16 & 255);
+            put_byte(s, s.gzhead.time >> 24 & 255);
+            put_byte(s, s.level === 9 ? 2 : s.strategy >= Z_HUFFMAN_ONLY || s.level < 2 ? 4 : 0);
+            put_byte(s, s.gzhead.os & 255);
+            if (s.gzhead.extra && s.gzhead.extra.length) {
+              put_byte(s, s.gzhead.extra.length & 255);
+              put_byte(s, s.gzhead.extra.length >> 8 & 255);
+            }
+            if (s.gzhead.hcrc) {
+              strm.adler = crc32(strm.adler, s.pending_buf, s.pending, 0);
+            }
+            s.gzindex = 0;
+            s.status = EXTRA_STATE;
+          }
+        } else {
+          var header = Z_DEFLATED + (s.w_bits - 8 << 4) << 8;
+          var level_flags = -1;
+          if (s.strategy >= Z_HUFFMAN_ONLY || s.level < 2) {
+            level_flags = 0;
+          } else if (s.level < 6) {
+            level_flags = 1;
+          } else if (s.level === 6) {
+            level_flags = 2;
+          } else {
+            level_flags = 3;
+          }
+          header |= level_flags << 6;
+          if (s.strstart !== 0) {
+            header |= PRESET_DICT;
+          }
+          header += 31 - header % 31;
+          s.status = BUSY_STATE;
+          putShortMSB(s, header);
+          if (s.strstart !== 0) {
+            putShortMSB(s, strm.adler >>> 16);
+            putShortMSB(s, strm.adler & 65535);
+          }
+          strm.adler = 1;
+        }
+      }
+      if (s.status === EXTRA_STATE) {
+        if (s.gzhead.extra) {
+          beg = s.pending;
+          while (s.gzindex < (s.gzhead.extra.length & 65535)) {
+            if (s.pending === s.pending_buf_size) {
+              if (s.gzhead.hcrc && s.pending > beg) {
+                strm.adler = crc32(strm.adler, s.pending_buf, s.pending - beg, beg);
+              }
+              flush_pending(strm);
+              beg = s.pending;
+              if (s.pending === s.pending_buf_size) {
+                break;
+              }
+            }
+            put_byte(s, s.gzhead.extra[s.gzindex] & 255);
+            s.gzindex++;
+          }
+          if (s.gzhead.hcrc && s.pending > beg) {
+            strm.adler = crc32(strm.adler, s.pending_buf, s.pending - beg, beg);
+          }
+          if (s.gzindex === s.gzhead.extra.length) {
+            s.gzindex = 0;
+            s.status = NAME_STATE;
+          }
+        } else {
+          s.status = NAME_STATE;
+        }
+      }
+      if (s.status === NAME_STATE) {
+        if (s.gzhead.name) {
+          beg = s.pending;
+          do {
+            if (s.pending === s.pending_buf_size) {
+              if (s.gzhead.hcrc && s.pending > beg) {
+                strm.adler = crc32(strm.adler, s.pending_buf, s.pending - beg, beg);
+              }
+              flush_pending(strm);
+              beg = s.pending;
+              if (s.pending === s.pending_buf_size) {
+                val = 1;
+                break;
+              }
+            }
+            if (s.gzindex < s.gzhead.name.length) {
+              val = s.gzhead.name.charCodeAt(s.gzindex++) & 255;
+            } else {
+              val = 0;
+            }
+            put_byte(s, val);
+          } while (val !== 0);
+          if (s.gzhead.hcrc && s.pending > beg) {
+            strm.adler = crc32(strm.adler, s.pending_buf, s.pending - beg, beg);
+          }
+          if (val === 0) {
+            s.gzindex = 0;
+            s.status = COMMENT_STATE;
+          }
+        } else {
+          s.status = COMMENT_STATE;
+        }
+      }
+      if (s.status === COMMENT_STATE) {
+        if (s.gzhead.comment) {
+          beg = s.pending;
+          do {
+            if (s.pending === s.pending_buf_size) {
+              if (s.gzhead.hcrc && s.pending > beg) {
+                strm.adler = crc32(strm.adler, s.pending_buf, s.pending - beg, beg);
+              }
+              flush_pending(strm);
+              beg = s.pending;
+              if (s.pending === s.pending_buf_size) {
+                val = 1;
+                break;
+              }
+            }
+            if (s.gzindex < s.gzhead.comment.length) {
+              val = s.gzhead.comment.charCodeAt(s.gzindex++) & 255;
+            } else {
+              val = 0;
+            }
+            put_byte(s, val);
+          } while (val !== 0);
+          if (s.gzhead.hcrc && s.pending > beg) {
+            strm.adler = crc32(strm.adler, s.pending_buf, s.pending - beg, beg);
+          }
+          if (val === 0) {
+            s.status = HCRC_STATE;
+          }
+        } else {
+          s.status = HCRC_STATE;
+        }
+      }
+      if (s.status === HCRC_STATE) {
+        if (s.gzhead.hcrc) {
+          if (s.pending + 2 > s.pending_buf_size) {
+            flush_pending(strm);
+          }
+          if (s.pending + 2 <= s.pending_buf_size) {
+            put_byte(s, strm.adler & 255);
+            put_byte(s, strm.adler >> 8 & 255);
+            strm.adler = 0;
+            s.status = BUSY_STATE;
+          }
+        } else {
+          s.status = BUSY_STATE;
+        }
+      }
+      if (s.pending !== 0) {
+        flush_pending(strm);
+        if (strm.avail_out === 0) {
+          s.last_flush = -1;
+          return Z_OK;
+        }
+      } else if (strm.avail_in === 0 && rank(flush) <= rank(old_flush) && flush !== Z_FINISH) {
+        return err(strm, Z_BUF_ERROR);
+      }
+      if (s.status === FINISH_STATE && strm.avail_in !== 0) {
+        return err(strm, Z_BUF_ERROR);
+      }
+      if (strm.avail_in !== 0 || s.lookahead !== 0 || flush !== Z_NO_FLUSH && s.status !== FINISH_STATE) {
+        var bstate = s.strategy === Z_HUFFMAN_ONLY ? deflate_huff(s, flush) : s.strategy === Z_RLE ? deflate_rle(s, flush) : configuration_table[s.level].func(s, flush);
+        if (bstate === BS_FINISH_STARTED || bstate === BS_FINISH_DONE) {
+          s.status = FINISH_STATE;
+        }
+        if (bstate === BS_NEED_MORE || bstate === BS_FINISH_STARTED) {
+          if (strm.avail_out === 0) {
+            s.last_flush = -1;
+          }
+          return Z_OK;
+        }
+        if (bstate === BS_BLOCK_DONE) {
+          if (flush === Z_PARTIAL_FLUSH) {
+            trees._tr_align(s);
+          } else if (flush !== Z_BLOCK) {
+            trees._tr_stored_block(s, 0, 0, false);
+            if (flush === Z_FULL_FLUSH) {
+              zero(s.head);
+              if (s.lookahead === 0) {
+                s.strstart = 0;
+                s.block_start = 0;
+                s.insert = 0;
+              }
+            }
+          }
+          flush_pending(strm);
+          if (strm.avail_out === 0) {
+            s.last_flush = -1;
+            return Z_OK;
+          }
+        }
+      }
+      if (flush !== Z_FINISH) {
+        return Z_OK;
+      }
+      if (s.wrap <= 0) {
+        return Z_STREAM_END;
+      }
+      if (s.wrap === 2) {
+        put_byte(s, strm.adler & 255);
+        put_byte(s, strm.adler >> 8 & 255);
+        put_byte(s, strm.adler >> 16 & 255);
+        put_byte(s, strm.adler >> 24 & 255);
+        put_byte(s, strm.total_in & 255);
+        put_byte(s, strm.total_in >> 8 & 255);
+        put_byte(s, strm.total_in >> 16 & 255);
+        put_byte(s, strm.total_in >> 24 & 255);
+      } else {
+        putShortMSB(s, strm.adler >>> 16);
+        putShortMSB(s, strm.adler & 65535);
+      }
+      flush_pending(strm);
+      if (s.wrap > 0) {
+        s.wrap = -s.wrap;
+      }
+      return s.pending !== 0 ? Z_OK : Z_STREAM_END;
+    }
+    function deflateEnd(strm) {
+      var status;
+      if (!strm || !strm.state) {
+        return Z_STREAM_ERROR;
+      }
+      status = strm.state.status;
+      if (status !== INIT_STATE && status !== EXTRA_STATE && status !== NAME_STATE && status !== COMMENT_STATE && status !== HCRC_STATE && status !== BUSY_STATE && status !== FINISH_STATE) {
+        return err(strm, Z_STREAM_ERROR);
+      }
+      strm.state = null;
+      return status === BUSY_STATE ? err(strm, Z_DATA_ERROR) : Z_OK;
+    }
+    function deflateSetDictionary(strm, dictionary) {
+      var dictLength = dictionary.length;
+      var s;
+      var str6, n;
+      var wrap;
+      var avail;
+      var next;
+      var input3;
+      var tmpDict;
+      if (!strm || !strm.state) {
+        return Z_STREAM_ERROR;
+      }
+      s = strm.state;
+      wrap = s.wrap;
+      if (wrap === 2 || wrap === 1 && s.status !== INIT_STATE || s.lookahead) {
+        return Z_STREAM_ERROR;
+      }
+      if (wrap === 1) {
+        strm.adler = adler32(strm.adler, dictionary, dictLength, 0);
+      }
+      s.wrap = 0;
+      if (dictLength >= s.w_size) {
+        if (wrap === 0) {
+          zero(s.head);
+          s.strstart = 0;
+          s.block_start = 0;
+          s.insert = 0;
+        }
+        tmpDict = new utils.Buf8(s.w_size);
+        utils.arraySet(tmpDict, dictionary, dictLength - s.w_size, s.w_size, 0);
+        dictionary = tmpDict;
+        dictLength = s.w_size;
+      }
+      avail = strm.avail_in;
+      next = strm.next_in;
+      input3 = strm.input;
+      strm.avail_in = dictLength;
+      strm.next_in = 0;
+      strm.input = dictionary;
+      fill_window(s);
+      while (s.lookahead >= MIN_MATCH) {
+        str6 = s.strstart;
+        n = s.lookahead - (MIN_MATCH - 1);
+        do {
+          s.ins_h = (s.ins_h << s.hash_shift ^ s.window[str6 + MIN_MATCH - 1]) & s.hash_mask;
+          s.prev[str6 & s.w_mask] = s.head[s.ins_h];
+          s.head[s.ins_h] = str6;
+          str6++;
+        } while (--n);
+        s.strstart = str6;
+        s.lookahead = MIN_MATCH - 1;
+        fill_window(s);
+      }
+      s.strstart += s.lookahead;
+      s.block_start = s.strstart;
+      s.insert = s.lookahead;
+      s.lookahead = 0;
+      s.match_length = s.prev_length = MIN_MATCH - 1;
+      s.match_available = 0;
+      strm.next_in = next;
+      strm.input = input3;
+      strm.avail_in = avail;
+      s.wrap = wrap;
+      return Z_OK;
+    }
+    exports.deflateInit = deflateInit;
+    exports.deflateInit2 = deflateInit2;
+    exports.deflateReset = deflateReset;
+    exports.deflateResetKeep = deflateResetKeep;
+    exports.deflateSetHeader = deflateSetHeader;
+    exports.deflate = deflate;
+    exports.deflateEnd = deflateEnd;
+    exports.deflateSetDictionary = deflateSetDictionary;
+    exports.deflateInfo = "pako deflate (from Nodeca project)";
+  }
+});
+
+// node_modules/pako/lib/utils/strings.js
+var require_strings = __commonJS({
+  "node_modules/pako/lib/utils/strings.js"(exports) {
+    "use strict";
+    var utils = require_common();
+    var STR_APPLY_OK = true;
+    var STR_APPLY_UIA_OK = true;
+    try {
+      String.fromCharCode.apply(null, [0]);
+    } catch (__) {
+      STR_APPLY_OK = false;
+    }
+    try {
+      String.fromCharCode.apply(null, new Uint8Array(1));
+    } catch (__) {
+      STR_APPLY_UIA_OK = false;
+    }
+    var _utf8len = new utils.Buf8(256);
+    for (q = 0; q < 256; q++) {
+      _utf8len[q] = q >= 252 ? 6 : q >= 248 ? 5 : q >= 240 ? 4 : q >= 224 ? 3 : q >= 192 ? 2 : 1;
+    }
+    var q;
+    _utf8len[254] = _utf8len[254] = 1;
+    exports.string2buf = function(str6) {
+      var buf, c, c2, m_pos, i, str_len = str6.length, buf_len = 0;
+      for (m_pos = 0; m_pos < str_len; m_pos++) {
+        c = str6.charCodeAt(m_pos);
+        if ((c & 64512) === 55296 && m_pos + 1 < str_len) {
+          c2 = str6.charCodeAt(m_pos + 1);
+          if ((c2 & 64512) === 56320) {
+            c = 65536 + (c - 55296 << 10) + (c2 - 56320);
+            m_pos++;
+          }
+        }
+        buf_len += c < 128 ? 1 : c < 2048 ? 2 : c < 65536 ? 3 : 4;
+      }
+      buf = new utils.Buf8(buf_len);
+      for (i = 0, m_pos = 0; i < buf_len; m_pos++) {
+        c = str6.charCodeAt(m_pos);
+        if ((c & 64512) === 55296 && m_pos + 1 < str_len) {
+          c2 = str6.charCodeAt(m_pos + 1);
+          if ((c2 & 64512) === 56320) {
+            c = 65536 + (c - 55296 << 10) + (c2 - 56320);
+            m_pos++;
+          }
+        }
+        if (c < 128) {
+          buf[i++] = c;
+        } else if (c < 2048) {
+          buf[i++] = 192 | c >>> 6;
+          buf[i++] = 128 | c & 63;
+        } else if (c < 65536) {
+          buf[i++] = 224 | c >>> 12;
+          buf[i++] = 128 | c >>> 6 & 63;
+          buf[i++] = 128 | c & 63;
+        } else {
+          buf[i++] = 240 | c >>> 18;
+          buf[i++] = 128 | c >>> 12 & 63;
+          buf[i++] = 128 | c >>> 6 & 63;
+          buf[i++] = 128 | c & 63;
+        }
+      }
+      return buf;
+    };
+    function buf2binstring(buf, len) {
+      if (len < 65534) {
+        if (buf.subarray && STR_APPLY_UIA_OK || !buf.subarray && STR_APPLY_OK) {
+          return String.fromCharCode.apply(null, utils.shrinkBuf(buf, len));
+        }
+      }
+      var result = "";
+      for (var i = 0; i < len; i++) {
+        result += String.fromCharCode(buf[i]);
+      }
+      return result;
+    }
+    exports.buf2binstring = function(buf) {
+      return buf2binstring(buf, buf.length);
+    };
+    exports.binstring2buf = function(str6) {
+      var buf = new utils.Buf8(str6.length);
+      for (var i = 0, len = buf.length; i < len; i++) {
+        buf[i] = str6.charCodeAt(i);
+      }
+      return buf;
+    };
+    exports.buf2string = function(buf, max) {
+      var i, out, c, c_len;
+      var len = max || buf.length;
+      var utf16buf = new Array(len * 2);
+      for (out = 0, i = 0; i < len; ) {
+        c = buf[i++];
+        if (c < 128) {
+          utf16buf[out++] = c;
+          continue;
+        }
+        c_len = _utf8len[c];
+        if (c_len > 4) {
+          utf16buf[out++] = 65533;
+          i += c_len - 1;
+          continue;
+        }
+        c &= c_len === 2 ? 31 : c_len === 3 ? 15 : 7;
+        while (c_len > 1 && i < len) {
+          c = c << 6 | buf[i++] & 63;
+          c_len--;
+        }
+        if (c_len > 1) {
+          utf16buf[out++] = 65533;
+          continue;
+        }
+        if (c < 65536) {
+          utf16buf[out++] = c;
+        } else {
+          c -= 65536;
+          utf16buf[out++] = 55296 | c >> 10 & 1023;
+          utf16buf[out++] = 56320 | c & 1023;
+        }
+      }
+      return buf2binstring(utf16buf, out);
+    };
+    exports.utf8border = function(buf, max) {
+      var pos;
+      max = max || buf.length;
+      if (max > buf.length) {
+        max = buf.length;
+      }
+      pos = max - 1;
+      while (pos >= 0 && (buf[pos] & 192) === 128) {
+        pos--;
+      }
+      if (pos < 0) {
+        return max;
+      }
+      if (pos === 0) {
+        return max;
+      }
+      return pos + _utf8len[buf[pos]] > max ? pos : max;
+    };
+  }
+});
+
+// node_modules/pako/lib/zlib/zstream.js
+var require_zstream = __commonJS({
+  "node_modules/pako/lib/zlib/zstream.js"(exports, module) {
+    "use strict";
+    function ZStream() {
+      this.input = null;
+      this.next_in = 0;
+      this.avail_in = 0;
+      this.total_in = 0;
+      this.output = null;
+      this.next_out = 0;
+      this.avail_out = 0;
+      this.total_out = 0;
+      this.msg = "";
+      this.state = null;
+      this.data_type = 2;
+      this.adler = 0;
+    }
+    module.exports = ZStream;
+  }
+});
+
+// node_modules/pako/lib/deflate.js
+var require_deflate2 = __commonJS({
+  "node_modules/pako/lib/deflate.js"(exports) {
+    "use strict";
+    var zlib_deflate = require_deflate();
+    var utils = require_common();
+    var strings4 = require_strings();
+    var msg = require_messages();
+    var ZStream = require_zstream();
+    var toString = Object.prototype.toString;
+    var Z_NO_FLUSH = 0;
+    var Z_FINISH = 4;
+    var Z_OK = 0;
+    var Z_STREAM_END = 1;
+    var Z_SYNC_FLUSH = 2;
+    var Z_DEFAULT_COMPRESSION = -1;
+    var Z_DEFAULT_STRATEGY = 0;
+    var Z_DEFLATED = 8;
+    function Deflate(options) {
+      if (!(this instanceof Deflate)) return new Deflate(options);
+      this.options = utils.assign({
+        level: Z_DEFAULT_COMPRESSION,
+        method: Z_DEFLATED,
+        chunkSize: 16384,
+        windowBits: 15,
+        memLevel: 8,
+        strategy: Z_DEFAULT_STRATEGY,
+        to: ""
+      }, options || {});
+      var opt = this.options;
+      if (opt.raw && opt.windowBits > 0) {
+        opt.windowBits = -opt.windowBits;
+      } else if (opt.gzip && opt.windowBits > 0 && opt.windowBits < 16) {
+        opt.windowBits += 16;
+      }
+      this.err = 0;
+      this.msg = "";
+      this.ended = false;
+      this.chunks = [];
+      this.strm = new ZStream();
+      this.strm.avail_out = 0;
+      var status = zlib_deflate.deflateInit2(
+        this.strm,
+        opt.level,
+        opt.method,
+        opt.windowBits,
+        opt.memLevel,
+        opt.strategy
+      );
+      if (status !== Z_OK) {
+        throw new Error(msg[status]);
+      }
+      if (opt.header) {
+        zlib_deflate.deflateSetHeader(this.strm, opt.header);
+      }
+      if (opt.dictionary) {
+        var dict;
+        if (typeof opt.dictionary === "string") {
+          dict = strings4.string2buf(opt.dictionary);
+        } else if (toString.call(opt.dictionary) === "[object ArrayBuffer]") {
+          dict = new Uint8Array(opt.dictionary);
+        } else {
+          dict = opt.dictionary;
+        }
+        status = zlib_deflate.deflateSetDictionary(this.strm, dict);
+        if (status !== Z_OK) {
+          throw new Error(msg[status]);
+        }
+        this._dict_set = true;
+      }
+    }
+    Deflate.prototype.push = function(data, mode) {
+      var strm = this.strm;
+      var chunkSize = this.options.chunkSize;
+      var status, _mode;
+      if (this.ended) {
+        return false;
+      }
+      _mode = mode === ~~mode ? mode : mode === true ? Z_FINISH : Z_NO_FLUSH;
+      if (typeof data === "string") {
+        strm.input = strings4.string2buf(data);
+      } else if (toString.call(data) === "[object ArrayBuffer]") {
+        strm.input = new Uint8Array(data);
+      } else {
+        strm.input = data;
+      }
+      strm.next_in = 0;
+      strm.avail_in = strm.input.length;
+      do {
+        if (strm.avail_out === 0) {
+          strm.output = new utils.Buf8(chunkSize);
+          strm.next_out = 0;
+          strm.avail_out = chunkSize;
+        }
+        status = zlib_deflate.deflate(strm, _mode);
+        if (status !== Z_STREAM_END && status !== Z_OK) {
+          this.onEnd(status);
+          this.ended = true;
+          return false;
+        }
+        if (strm.avail_out === 0 || strm.avail_in === 0 && (_mode === Z_FINISH || _mode === Z_SYNC_FLUSH)) {
+          if (this.options.to === "string") {
+            this.onData(strings4.buf2binstring(utils.shrinkBuf(strm.output, strm.next_out)));
+          } else {
+            this.onData(utils.shrinkBuf(strm.output, strm.next_out));
+          }
+        }
+      } while ((strm.avail_in > 0 || strm.avail_out === 0) && status !== Z_STREAM_END);
+      if (_mode === Z_FINISH) {
+        status = zlib_deflate.deflateEnd(this.strm);
+        this.onEnd(status);
+        this.ended = true;
+        return status === Z_OK;
+      }
+      if (_mode === Z_SYNC_FLUSH) {
+        this.onEnd(Z_OK);
+        strm.avail_out = 0;
+        return true;
+      }
+      return true;
+    };
+    Deflate.prototype.onData = function(chunk) {
+      this.chunks.push(chunk);
+    };
+    Deflate.prototype.onEnd = function(status) {
+      if (status === Z_OK) {
+        if (this.options.to === "string") {
+          this.result = this.chunks.join("");
+        } else {
+          this.result = utils.flattenChunks(this.chunks);
+        }
+      }
+      this.chunks = [];
+      this.err = status;
+      this.msg = this.strm.msg;
+    };
+    function deflate(input3, options) {
+      var deflator = new Deflate(options);
+      deflator.push(input3, true);
+      if (deflator.err) {
+        throw deflator.msg || msg[deflator.err];
+      }
+      return deflator.result;
+    }
+    function deflateRaw(input3, options) {
+      options = options || {};
+      options.raw = true;
+      return deflate(input3, options);
+    }
+    function gzip(input3, options) {
+      options = options || {};
+      options.gzip = true;
+      return deflate(input3, options);
+    }
+    exports.Deflate = Deflate;
+    exports.deflate = deflate;
+    exports.deflateRaw = deflateRaw;
+    exports.gzip = gzip;
+  }
+});
+
+// node_modules/pako/lib/zlib/inffast.js
+var require_inffast = __commonJS({
+  "node_modules/pako/lib/zlib/inffast.js"(exports, module) {
+    "use strict";
+    var BAD = 30;
+    var TYPE = 12;
+    module.exports = function inflate_fast(strm, start) {
+      var state;
+      var _in;
+      var last;
+      var _out;
+      var beg;
+      var end;
+      var dmax;
+      var wsize;
+      var whave;
+      var wnext;
+      var s_window;
+      var hold;
+      var bits;
+      var lcode;
+      var dcode;
+      var lmask;
+      var dmask;
+      var here;
+      var op;
+      var len;
+      var dist;
+      var from;
+      var from_source;
+      var input3, output2;
+      state = strm.state;
+      _in = strm.next_in;
+      input3 = strm.input;
+      last = _in + (strm.avail_in - 5);
+      _out = strm.next_out;
+      output2 = strm.output;
+      beg = _out - (start - strm.avail_out);
+      end = _out + (strm.avail_out - 257);
+      dmax = state.dmax;
+      wsize = state.wsize;
+      whave = state.whave;
+      wnext = state.wnext;
+      s_window = state.window;
+      hold = state.hold;
+      bits = state.bits;
+      lcode = state.lencode;
+      dcode = state.distcode;
+      lmask = (1 << state.lenbits) - 1;
+      dmask = (1 << state.distbits) - 1;
+      top:
+        do {
+          if (bits < 15) {
+            hold += input3[_in++] << bits;
+            bits += 8;
+            hold += input3[_in++] << bits;
+            bits += 8;
+          }
+          here = lcode[hold & lmask];
+          dolen:
+            for (; ; ) {
+              op = here >>> 24;
+              hold >>>= op;
+              bits -= op;
+              op = here >>> 16 & 255;
+              if (op === 0) {
+                output2[_out++] = here & 65535;
+              } else if (op & 16) {
+                len = here & 65535;
+                op &= 15;
+                if (op) {
+                  if (bits < op) {
+                    hold += input3[_in++] << bits;
+                    bits += 8;
+                  }
+                  len += hold & (1 << op) - 1;
+                  hold >>>= op;
+                  bits -= op;
+                }
+                if (bits < 15) {
+                  hold += input3[_in++] << bits;
+                  bits += 8;
+                  hold += input3[_in++] << bits;
+                  bits += 8;
+                }
+                here = dcode[hold & dmask];
+                dodist:
+                  for (; ; ) {
+                    op = here >>> 24;
+                    hold >>>= op;
+                    bits -= op;
+                    op = here >>> 16 & 255;
+                    if (op & 16) {
+                      dist = here & 65535;
+                      op &= 15;
+                      if (bits < op) {
+                        hold += input3[_in++] << bits;
+                        bits += 8;
+                        if (bits < op) {
+                          hold += input3[_in++] << bits;
+                          bits += 8;
+                        }
+                      }
+                      dist += hold & (1 << op) - 1;
+                      if (dist > dmax) {
+                        strm.msg = "invalid distance too far back";
+                        state.mode = BAD;
+                        break top;
+                      }
+                      hold >>>= op;
+                      bits -= op;
+                      op = _out - beg;
+                      if (dist > op) {
+                        op = dist - op;
+                        if (op > whave) {
+                          if (state.sane) {
+                            strm.msg = "invalid distance too far back";
+                            state.mode = BAD;
+                            break top;
+                          }
+                        }
+                        from = 0;
+                        from_source = s_window;
+                        if (wnext === 0) {
+                          from += wsize - op;
+                          if (op < len) {
+                            len -= op;
+                            do {
+                              output2[_out++] = s_window[from++];
+                            } while (--op);
+                            from = _out - dist;
+                            from_source = output2;
+                          }
+                        } else if (wnext < op) {
+                          from += wsize + wnext - op;
+                          op -= wnext;
+                          if (op < len) {
+                            len -= op;
+                            do {
+                              output2[_out++] = s_window[from++];
+                            } while (--op);
+                            from = 0;
+                            if (wnext < len) {
+                              op = wnext;
+                              len -= op;
+                              do {
+                                output2[_out++] = s_window[from++];
+                              } while (--op);
+                              from = _out - dist;
+                              from_source = output2;
+                            }
+                          }
+                        } else {
+                          from += wnext - op;
+                          if (op < len) {
+                            len -= op;
+                            do {
+                              output2[_out++] = s_window[from++];
+                            } while (--op);
+                            from = _out - dist;
+                            from_source = output2;
+                          }
+                        }
+                        while (len > 2) {
+                          output2[_out++] = from_source[from++];
+                          output2[_out++] = from_source[from++];
+                          output2[_out++] = from_source[from++];
+                          len -= 3;
+                        }
+                        if (len) {
+                          output2[_out++] = from_source[from++];
+                          if (len > 1) {
+                            output2[_out++] = from_source[from++];
+                          }
+                        }
+                      } else {
+                        from = _out - dist;
+                        do {
+                          output2[_out++] = output2[from++];
+                          output2[_out++] = output2[from++];
+                          output2[_out++] = output2[from++];
+                          len -= 3;
+                        } while (len > 2);
+                        if (len) {
+                          output2[_out++] = output2[from++];
+                          if (len > 1) {
+                            output2[_out++] = output2[from++];
+                          }
+                        }
+                      }
+                    } else if ((op & 64) === 0) {
+                      here = dcode[(here & 65535) + (hold & (1 << op) - 1)];
+                      continue dodist;
+                    } else {
+                      strm.msg = "invalid distance code";
+                      state.mode = BAD;
+                      break top;
+                    }
+                    break;
+                  }
+              } else if ((op & 64) === 0) {
+                here = lcode[(here & 65535) + (hold & (1 << op) - 1)];
+                continue dolen;
+              } else if (op & 32) {
+                state.mode = TYPE;
+                break top;
+              } else {
+                strm.msg = "invalid literal/length code";
+                state.mode = BAD;
+                break top;
+              }
+              break;
+            }
+        } while (_in < last && _out < end);
+      len = bits >> 3;
+      _in -= len;
+      bits -= len << 3;
+      hold &= (1 << bits) - 1;
+      strm.next_in = _in;
+      strm.next_out = _out;
+      strm.avail_in = _in < last ? 5 + (last - _in) : 5 - (_in - last);
+      strm.avail_out = _out < end ? 257 + (end - _out) : 257 - (_out - end);
+      state.hold = hold;
+      state.bits = bits;
+      return;
+    };
+  }
+});
+
+// node_modules/pako/lib/zlib/inftrees.js
+var require_inftrees = __commonJS({
+  "node_modules/pako/lib/zlib/inftrees.js"(exports, module) {
+    "use strict";
+    var utils = require_common();
+    var MAXBITS = 15;
+    var ENOUGH_LENS = 852;
+    var ENOUGH_DISTS = 592;
+    var CODES = 0;
+    var LENS = 1;
+    var DISTS = 2;
+    var lbase = [
+      /* Length codes 257..285 base */
+      3,
+      4,
+      5,
+      6,
+      7,
+      8,
+      9,
+      10,
+      11,
+      13,
+      15,
+      17,
+      19,
+      23,
+      27,
+      31,
+      35,
+      43,
+      51,
+      59,
+      67,
+      83,
+      99,
+      115,
+      131,
+      163,
+      195,
+      227,
+      258,
+      0,
+      0
+    ];
+    var lext = [
+      /* Length codes 257..285 extra */
+      16,
+      16,
+      16,
+      16,
+      16,
+      16,
+      16,
+      16,
+      17,
+      17,
+      17,
+      17,
+      18,
+      18,
+      18,
+      18,
+      19,
+      19,
+      19,
+      19,
+      20,
+      20,
+      20,
+      20,
+      21,
+      21,
+      21,
+      21,
+      16,
+      72,
+      78
+    ];
+    var dbase = [
+      /* Distance codes 0..29 base */
+      1,
+      2,
+      3,
+      4,
+      5,
+      7,
+      9,
+      13,
+      17,
+      25,
+      33,
+      49,
+      65,
+      97,
+      129,
+      193,
+      257,
+      385,
+      513,
+      769,
+      1025,
+      1537,
+      2049,
+      3073,
+      4097,
+      6145,
+      8193,
+      12289,
+      16385,
+      24577,
+      0,
+      0
+    ];
+    var dext = [
+      /* Distance codes 0..29 extra */
+      16,
+      16,
+      16,
+      16,
+      17,
+      17,
+      18,
+      18,
+      19,
+      19,
+      20,
+      20,
+      21,
+      21,
+      22,
+      22,
+      23,
+      23,
+      24,
+      24,
+      25,
+      25,
+      26,
+      26,
+      27,
+      27,
+      28,
+      28,
+      29,
+      29,
+      64,
+      64
+    ];
+    module.exports = function inflate_table(type, lens, lens_index, codes, table2, table_index, work, opts) {
+      var bits = opts.bits;
+      var len = 0;
+      var sym = 0;
+      var min = 0, max = 0;
+      var root = 0;
+      var curr = 0;
+      var drop = 0;
+      var left = 0;
+      var used = 0;
+      var huff = 0;
+      var incr;
+      var fill;
+      var low;
+      var mask;
+      var next;
+      var base = null;
+      var base_index = 0;
+      var end;
+      var count = new utils.Buf16(MAXBITS + 1);
+      var offs = new utils.Buf16(MAXBITS + 1);
+      var extra = null;
+      var extra_index = 0;
+      var here_bits, here_op, here_val;
+      for (len = 0; len <= MAXBITS; len++) {
+        count[len] = 0;
+      }
+      for (sym = 0; sym < codes; sym++) {
+        count[lens[lens_index + sym]]++;
+      }
+      root = bits;
+      for (max = MAXBITS; max >= 1; max--) {
+        if (count[max] !== 0) {
+          break;
+        }
+      }
+      if (root > max) {
+        root = max;
+      }
+      if (max === 0) {
+        table2[table_index++] = 1 << 24 | 64 << 16 | 0;
+        table2[table_index++] = 1 << 24 | 64 << 16 | 0;
+        opts.bits = 1;
+        return 0;
+      }
+      for (min = 1; min < max; min++) {
+        if (count[min] !== 0) {
+          break;
+        }
+      }
+      if (root < min) {
+        root = min;
+      }
+      left = 1;
+      for (len = 1; len <= MAXBITS; len++) {
+        left <<= 1;
+        left -= count[len];
+        if (left < 0) {
+          return -1;
+        }
+      }
+      if (left > 0 && (type === CODES || max !== 1)) {
+        return -1;
+      }
+      offs[1] = 0;
+      for (len = 1; len < MAXBITS; len++) {
+        offs[len + 1] = offs[len] + count[len];
+      }
+      for (sym = 0; sym < codes; sym++) {
+        if (lens[lens_index + sym] !== 0) {
+          work[offs[lens[lens_index + sym]]++] = sym;
+        }
+      }
+      if (type === CODES) {
+        base = extra = work;
+        end = 19;
+      } else if (type === LENS) {
+        base = lbase;
+        base_index -= 257;
+        extra = lext;
+        extra_index -= 257;
+        end = 256;
+      } else {
+        base = dbase;
+        extra = dext;
+        end = -1;
+      }
+      huff = 0;
+      sym = 0;
+      len = min;
+      next = table_index;
+      curr = root;
+      drop = 0;
+      low = -1;
+      used = 1 << root;
+      mask = used - 1;
+      if (type === LENS && used > ENOUGH_LENS || type === DISTS && used > ENOUGH_DISTS) {
+        return 1;
+      }
+      for (; ; ) {
+        here_bits = len - drop;
+        if (work[sym] < end) {
+          here_op = 0;
+          here_val = work[sym];
+        } else if (work[sym] > end) {
+          here_op = extra[extra_index + work[sym]];
+          here_val = base[base_index + work[sym]];
+        } else {
+          here_op = 32 + 64;
+          here_val = 0;
+        }
+        incr = 1 << len - drop;
+        fill = 1 << curr;
+        min = fill;
+        do {
+          fill -= incr;
+          table2[next + (huff >> drop) + fill] = here_bits << 24 | here_op << 16 | here_val | 0;
+        } while (fill !== 0);
+        incr = 1 << len - 1;
+        while (huff & incr) {
+          incr >>= 1;
+        }
+        if (incr !== 0) {
+          huff &= incr - 1;
+          huff += incr;
+        } else {
+          huff = 0;
+        }
+        sym++;
+        if (--count[len] === 0) {
+          if (len === max) {
+            break;
+          }
+          len = lens[lens_index + work[sym]];
+        }
+        if (len > root && (huff & mask) !== low) {
+          if (drop === 0) {
+            drop = root;
+          }
+          next += min;
+          curr = len - drop;
+          left = 1 << curr;
+          while (curr + drop < max) {
+            left -= count[curr + drop];
+            if (left <= 0) {
+              break;
+            }
+            curr++;
+            left <<= 1;
+          }
+          used += 1 << curr;
+          if (type === LENS && used > ENOUGH_LENS || type === DISTS && used > ENOUGH_DISTS) {
+            return 1;
+          }
+          low = huff & mask;
+          table2[low] = root << 24 | curr << 16 | next - table_index | 0;
+        }
+      }
+      if (huff !== 0) {
+        table2[next + huff] = len - drop << 24 | 64 << 16 | 0;
+      }
+      opts.bits = root;
+      return 0;
+    };
+  }
+});
+
+// node_modules/pako/lib/zlib/inflate.js
+var require_inflate = __commonJS({
+  "node_modules/pako/lib/zlib/inflate.js"(exports) {
+    "use strict";
+    var utils = require_common();
+    var adler32 = require_adler32();
+    var crc32 = require_crc322();
+    var inflate_fast = require_inffast();
+    var inflate_table = require_inftrees();
+    var CODES = 0;
+    var LENS = 1;
+    var DISTS = 2;
+    var Z_FINISH = 4;
+    var Z_BLOCK = 5;
+    var Z_TREES = 6;
+    var Z_OK = 0;
+    var Z_STREAM_END = 1;
+    var Z_NEED_DICT = 2;
+    var Z_STREAM_ERROR = -2;
+    var Z_DATA_ERROR = -3;
+    var Z_MEM_ERROR = -4;
+    var Z_BUF_ERROR = -5;
+    var Z_DEFLATED = 8;
+    var HEAD = 1;
+    var FLAGS = 2;
+    var TIME = 3;
+    var OS = 4;
+    var EXLEN = 5;
+    var EXTRA = 6;
+    var NAME = 7;
+    var COMMENT = 8;
+    var HCRC = 9;
+    var DICTID = 10;
+    var DICT = 11;
+    var TYPE = 12;
+    var TYPEDO = 13;
+    var STORED = 14;
+    var COPY_ = 15;
+    var COPY = 16;
+    var TABLE2 = 17;
+    var LENLENS = 18;
+    var CODELENS = 19;
+    var LEN_ = 20;
+    var LEN = 21;
+    var LENEXT = 22;
+    var DIST = 23;
+    var DISTEXT = 24;
+    var MATCH = 25;
+    var LIT = 26;
+    var CHECK = 27;
+    var LENGTH = 28;
+    var DONE = 29;
+    var BAD = 30;
+    var MEM = 31;
+    var SYNC = 32;
+    var ENOUGH_LENS = 852;
+    var ENOUGH_DISTS = 592;
+    var MAX_WBITS = 15;
+    var DEF_WBITS = MAX_WBITS;
+    function zswap32(q) {
+      return (q >>> 24 & 255) + (q >>> 8 & 65280) + ((q & 65280) << 8) + ((q & 255) << 24);
+    }
+    function InflateState() {
+      this.mode = 0;
+      this.last = false;
+      this.wrap = 0;
+      this.havedict = false;
+      this.flags = 0;
+      this.dmax = 0;
+      this.check = 0;
+      this.total = 0;
+      this.head = null;
+      this.wbits = 0;
+      this.wsize = 0;
+      this.whave = 0;
+      this.wnext = 0;
+      this.window = null;
+      this.hold = 0;
+      this.bits = 0;
+      this.length = 0;
+      this.offset = 0;
+      this.extra = 0;
+      this.lencode = null;
+      this.distcode = null;
+      this.lenbits = 0;
+      this.distbits = 0;
+      this.ncode = 0;
+      this.nlen = 0;
+      this.ndist = 0;
+      this.have = 0;
+      this.next = null;
+      this.lens = new utils.Buf16(320);
+      this.work = new utils.Buf16(288);
+      this.lendyn = null;
+      this.distdyn = null;
+      this.sane = 0;
+      this.back = 0;
+      this.was = 0;
+    }
+    function inflateResetKeep(strm) {
+      var state;
+      if (!strm || !strm.state) {
+        return Z_STREAM_ERROR;
+      }
+      state = strm.state;
+      strm.total_in = strm.total_out = state.total = 0;
+      strm.msg = "";
+      if (state.wrap) {
+        strm.adler = state.wrap & 1;
+      }
+      state.mode = HEAD;
+      state.last = 0;
+      state.havedict = 0;
+      state.dmax = 32768;
+      state.head = null;
+      state.hold = 0;
+      state.bits = 0;
+      state.lencode = state.lendyn = new utils.Buf32(ENOUGH_LENS);
+      state.distcode = state.distdyn = new utils.Buf32(ENOUGH_DISTS);
+      state.sane = 1;
+      state.back = -1;
+      return Z_OK;
+    }
+    function inflateReset(strm) {
+      var state;
+      if (!strm || !strm.state) {
+        return Z_STREAM_ERROR;
+      }
+      state = strm.state;
+      state.wsize = 0;
+      state.whave = 0;
+      state.wnext = 0;
+      return inflateResetKeep(strm);
+    }
+    function inflateReset2(strm, windowBits) {
+      var wrap;
+      var state;
+      if (!strm || !strm.state) {
+        return Z_STREAM_ERROR;
+      }
+      state = strm.state;
+      if (windowBits < 0) {
+        wrap = 0;
+        windowBits = -windowBits;
+      } else {
+        wrap = (windowBits >> 4) + 1;
+        if (windowBits < 48) {
+          windowBits &= 15;
+        }
+      }
+      if (windowBits && (windowBits < 8 || windowBits > 15)) {
+        return Z_STREAM_ERROR;
+      }
+      if (state.window !== null && state.wbits !== windowBits) {
+        state.window = null;
+      }
+      state.wrap = wrap;
+      state.wbits = windowBits;
+      return inflateReset(strm);
+    }
+    function inflateInit2(strm, windowBits) {
+      var ret;
+      var state;
+      if (!strm) {
+        return Z_STREAM_ERROR;
+      }
+      state = new InflateState();
+      strm.state = state;
+      state.window = null;
+      ret = inflateReset2(strm, windowBits);
+      if (ret !== Z_OK) {
+        strm.state = null;
+      }
+      return ret;
+    }
+    function inflateInit(strm) {
+      return inflateInit2(strm, DEF_WBITS);
+    }
+    var virgin = true;
+    var lenfix;
+    var distfix;
+    function fixedtables(state) {
+      if (virgin) {
+        var sym;
+        lenfix = new utils.Buf32(512);
+        distfix = new utils.Buf32(32);
+        sym = 0;
+        while (sym < 144) {
+          state.lens[sym++] = 8;
+        }
+        while (sym < 256) {
+          state.lens[sym++] = 9;
+        }
+        while (sym < 280) {
+          state.lens[sym++] = 7;
+        }
+        while (sym < 288) {
+          state.lens[sym++] = 8;
+        }
+        inflate_table(LENS, state.lens, 0, 288, lenfix, 0, state.work, { bits: 9 });
+        sym = 0;
+        while (sym < 32) {
+          state.lens[sym++] = 5;
+        }
+        inflate_table(DISTS, state.lens, 0, 32, distfix, 0, state.work, { bits: 5 });
+        virgin = false;
+      }
+      state.lencode = lenfix;
+      state.lenbits = 9;
+      state.distcode = distfix;
+      state.distbits = 5;
+    }
+    function updatewindow(strm, src, end, copy) {
+      var dist;
+      var state = strm.state;
+      if (state.window === null) {
+        state.wsize = 1 << state.wbits;
+        state.wnext = 0;
+        state.whave = 0;
+        state.window = new utils.Buf8(state.wsize);
+      }
+      if (copy >= state.wsize) {
+        utils.arraySet(state.window, src, end - state.wsize, state.wsize, 0);
+        state.wnext = 0;
+        state.whave = state.wsize;
+      } else {
+        dist = state.wsize - state.wnext;
+        if (dist > copy) {
+          dist = copy;
+        }
+        utils.arraySet(state.window, src, end - copy, dist, state.wnext);
+        copy -= dist;
+        if (copy) {
+          utils.arraySet(state.window, src, end - copy, copy, 0);
+          state.wnext = copy;
+          state.whave = state.wsize;
+        } else {
+          state.wnext += dist;
+          if (state.wnext === state.wsize) {
+            state.wnext = 0;
+          }
+          if (state.whave < state.wsize) {
+            state.whave += dist;
+          }
+        }
+      }
+      return 0;
+    }
+    function inflate(strm, flush) {
+      var state;
+      var input3, output2;
+      var next;
+      var put;
+      var have, left;
+      var hold;
+      var bits;
+      var _in, _out;
+      var copy;
+      var from;
+      var from_source;
+      var here = 0;
+      var here_bits, here_op, here_val;
+      var last_bits, last_op, last_val;
+      var len;
+      var ret;
+      var hbuf = new utils.Buf8(4);
+      var opts;
+      var n;
+      var order = (
+        /* permutation of code lengths */
+        [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15]
+      );
+      if (!strm || !strm.state || !strm.output || !strm.input && strm.avail_in !== 0) {
+        return Z_STREAM_ERROR;
+      }
+      state = strm.state;
+      if (state.mode === TYPE) {
+        state.mode = TYPEDO;
+      }
+      put = strm.next_out;
+      output2 = strm.output;
+      left = strm.avail_out;
+      next = strm.next_in;
+      input3 = strm.input;
+      have = strm.avail_in;
+      hold = state.hold;
+      bits = state.bits;
+      _in = have;
+      _out = left;
+      ret = Z_OK;
+      inf_leave:
+        for (; ; ) {
+          switch (state.mode) {
+            case HEAD:
+              if (state.wrap === 0) {
+                state.mode = TYPEDO;
+                break;
+              }
+              while (bits < 16) {
+                if (have === 0) {
+                  break inf_leave;
+                }
+                have--;
+                hold += input3[next++] << bits;
+                bits += 8;
+              }
+              if (state.wrap & 2 && hold === 35615) {
+                state.check = 0;
+                hbuf[0] = hold & 255;
+                hbuf[1] = hold >>> 8 & 255;
+                state.check = crc32(state.check, hbuf, 2, 0);
+                hold = 0;
+                bits = 0;
+                state.mode = FLAGS;
+                break;
+              }
+              state.flags = 0;
+              if (state.head) {
+                state.head.done = false;
+              }
+              if (!(state.wrap & 1) || /* check if zlib header allowed */
+              (((hold & 255) << 8) + (hold >> 8)) % 31) {
+                strm.msg = "incorrect header check";
+                state.mode = BAD;
+                break;
+              }
+              if ((hold & 15) !== Z_DEFLATED) {
+                strm.msg = "unknown compression method";
+                state.mode = BAD;
+                break;
+              }
+              hold >>>= 4;
+              bits -= 4;
+              len = (hold & 15) + 8;
+              if (state.wbits === 0) {
+                state.wbits = len;
+              } else if (len > state.wbits) {
+                strm.msg = "invalid window size";
+                state.mode = BAD;
+                break;
+              }
+              state.dmax = 1 << len;
+              strm.adler = state.check = 1;
+              state.mode = hold & 512 ? DICTID : TYPE;
+              hold = 0;
+              bits = 0;
+              break;
+            case FLAGS:
+              while (bits < 16) {
+                if (have === 0) {
+                  break inf_leave;
+                }
+                have--;
+                hold += input3[next++] << bits;
+                bits += 8;
+              }
+              state.flags = hold;
+              if ((state.flags & 255) !== Z_DEFLATED) {
+                strm.msg = "unknown compression method";
+                state.mode = BAD;
+                break;
+              }
+              if (state.flags & 57344) {
+                strm.msg = "unknown header flags set";
+                state.mode = BAD;
+                break;
+              }
+              if (state.head) {
+                state.head.text = hold >> 8 & 1;
+              }
+              if (state.flags & 512) {
+                hbuf[0] = hold & 255;
+                hbuf[1] = hold >>> 8 & 255;
+                state.check = crc32(state.check, hbuf, 2, 0);
+              }
+              hold = 0;
+              bits = 0;
+              state.mode = TIME;
+            /* falls through */
+            case TIME:
+              while (bits < 32) {
+                if (have === 0) {
+                  break inf_leave;
+                }
+                have--;
+                hold += input3[next++] << bits;
+                bits += 8;
+              }
+              if (state.head) {
+                state.head.time = hold;
+              }
+              if (state.flags & 512) {
+                hbuf[0] = hold & 255;
+                hbuf[1] = hold >>> 8 & 255;
+                hbuf[2] = hold >>> 16 & 255;
+                hbuf[3] = hold >>> 24 & 255;
+                state.check = crc32(state.check, hbuf, 4, 0);
+              }
+              hold = 0;
+              bits = 0;
+              state.mode = OS;
+            /* falls through */
+            case OS:
+              while (bits < 16) {
+                if (have === 0) {
+                  break inf_leave;
+                }
+                have--;
+                hold += input3[next++] << bits;
+                bits += 8;
+              }
+              if (state.head) {
+                state.head.xflags = hold & 255;
+                state.head.os = hold >> 8;
+              }
+              if (state.flags & 512) {
+                hbuf[0] = hold & 255;
+                hbuf[1] = hold >>> 8 & 255;
+                state.check = crc32(state.check, hbuf, 2, 0);
+              }
+              hold = 0;
+              bits = 0;
+              state.mode = EXLEN;
+            /* falls through */
+            case EXLEN:
+              if (state.flags & 1024) {
+                while (bits < 16) {
+                  if (have === 0) {
+                    break inf_leave;
+                  }
+                  have--;
+                  hold += input3[next++] << bits;
+                  bits += 8;
+                }
+                state.length = hold;
+                if (state.head) {
+                  state.head.extra_len = hold;
+                }
+                if (state.flags & 512) {
+                  hbuf[0] = hold & 255;
+                  hbuf[1] = hold >>> 8 & 255;
+                  state.check = crc32(state.check, hbuf, 2, 0);
+                }
+                hold = 0;
+                bits = 0;
+              } else if (state.head) {
+                state.head.extra = null;
+              }
+              state.mode = EXTRA;
+            /* falls through */
+            case EXTRA:
+              if (state.flags & 1024) {
+                copy = state.length;
+                if (copy > have) {
+                  copy = have;
+                }
+                if (copy) {
+                  if (state.head) {
+                    len = state.head.extra_len - state.length;
+                    if (!state.head.extra) {
+                      state.head.extra = new Array(state.head.extra_len);
+                    }
+                    utils.arraySet(
+                      state.head.extra,
+                      input3,
+                      next,
+                      // extra field is limited to 65536 bytes
+                      // - no need for additional size check
+                      copy,
+                      /*len + copy > state.head.extra_max - len ? state.head.extra_max : copy,*/
+                      len
+                    );
+                  }
+                  if (state.flags & 512) {
+                    state.check = crc32(state.check, input3, copy, next);
+                  }
+                  have -= copy;
+                  next += copy;
+                  state.length -= copy;
+                }
+                if (state.length) {
+                  break inf_leave;
+                }
+              }
+              state.length = 0;
+              state.mode = NAME;
+            /* falls through */
+            case NAME:
+              if (state.flags & 2048) {
+                if (have === 0) {
+                  break inf_leave;
+                }
+                copy = 0;
+                do {
+                  len = input3[next + copy++];
+                  if (state.head && len && state.length < 65536) {
+                    state.head.name += String.fromCharCode(len);
+                  }
+                } while (len && copy < have);
+                if (state.flags & 512) {
+                  state.check = crc32(state.check, input3, copy, next);
+                }
+                have -= copy;
+                next += copy;
+                if (len) {
+                  break inf_leave;
+                }
+              } else if (state.head) {
+                state.head.name = null;
+              }
+              state.length = 0;
+              state.mode = COMMENT;
+            /* falls through */
+            case COMMENT:
+              if (state.flags & 4096) {
+                if (have === 0) {
+                  break inf_leave;
+                }
+                copy = 0;
+                do {
+                  len = input3[next + copy++];
+                  if (state.head && len && state.length < 65536) {
+                    state.head.comment += String.fromCharCode(len);
+                  }
+                } while (len && copy < have);
+                if (state.flags & 512) {
+                  state.check = crc32(state.check, input3, copy, next);
+                }
+                have -= copy;
+                next += copy;
+                if (len) {
+                  break inf_leave;
+                }
+              } else if (state.head) {
+                state.head.comment = null;
+              }
+              state.mode = HCRC;
+            /* falls through */
+            case HCRC:
+              if (state.flags & 512) {
+                while (bits < 16) {
+                  if (have === 0) {
+                    break inf_leave;
+                  }
+                  have--;
+                  hold += input3[next++] << bits;
+                  bits += 8;
+                }
+                if (hold !== (state.check & 65535)) {
+                  strm.msg = "header crc mismatch";
+                  state.mode = BAD;
+                  break;
+                }
+                hold = 0;
+                bits = 0;
+              }
+              if (state.head) {
+                state.head.hcrc = state.flags >> 9 & 1;
+                state.head.done = true;
+              }
+              strm.adler = state.check = 0;
+              state.mode = TYPE;
+              break;
+            case DICTID:
+              while (bits < 32) {
+                if (have === 0) {
+                  break inf_leave;
+                }
+                have--;
+                hold += input3[next++] << bits;
+                bits += 8;
+              }
+              strm.adler = state.check = zswap32(hold);
+              hold = 0;
+              bits = 0;
+              state.mode = DICT;
+            /* falls through */
+            case DICT:
+              if (state.havedict === 0) {
+                strm.next_out = put;
+                strm.avail_out = left;
+                strm.next_in = next;
+                strm.avail_in = have;
+                state.hold = hold;
+                state.bits = bits;
+                return Z_NEED_DICT;
+              }
+              strm.adler = state.check = 1;
+              state.mode = TYPE;
+            /* falls through */
+            case TYPE:
+              if (flush === Z_BLOCK || flush === Z_TREES) {
+                break inf_leave;
+              }
+            /* falls through */
+            case TYPEDO:
+              if (state.last) {
+                hold >>>= bits & 7;
+                bits -= bits & 7;
+                state.mode = CHECK;
+                break;
+              }
+              while (bits < 3) {
+                if (have === 0) {
+                  break inf_leave;
+                }
+                have--;
+                hold += input3[next++] << bits;
+                bits += 8;
+              }
+              state.last = hold & 1;
+              hold >>>= 1;
+              bits -= 1;
+              switch (hold & 3) {
+                case 0:
+                  state.mode = STORED;
+                  break;
+                case 1:
+                  fixedtables(state);
+                  state.mode = LEN_;
+                  if (flush === Z_TREES) {
+                    hold >>>= 2;
+                    bits -= 2;
+                    break inf_leave;
+                  }
+                  break;
+                case 2:
+                  state.mode = TABLE2;
+                  break;
+                case 3:
+                  strm.msg = "invalid block type";
+                  state.mode = BAD;
+              }
+              hold >>>= 2;
+              bits -= 2;
+              break;
+            case STORED:
+              hold >>>= bits & 7;
+              bits -= bits & 7;
+              while (bits < 32) {
+                if (have === 0) {
+                  break inf_leave;
+                }
+                have--;
+                hold += input3[next++] << bits;
+                bits += 8;
+              }
+              if ((hold & 65535) !== (hold >>> 16 ^ 65535)) {
+                strm.msg = "invalid stored block lengths";
+                state.mode = BAD;
+                break;
+              }
+              state.length = hold & 65535;
+              hold = 0;
+              bits = 0;
+              state.mode = COPY_;
+              if (flush === Z_TREES) {
+                break inf_leave;
+              }
+            /* falls through */
+            case COPY_:
+              state.mode = COPY;
+            /* falls through */
+            case COPY:
+              copy = state.length;
+              if (copy) {
+                if (copy > have) {
+                  copy = have;
+                }
+                if (copy > left) {
+                  copy = left;
+                }
+                if (copy === 0) {
+                  break inf_leave;
+                }
+                utils.arraySet(output2, input3, next, copy, put);
+                have -= copy;
+                next += copy;
+                left -= copy;
+                put += copy;
+                state.length -= copy;
+                break;
+              }
+              state.mode = TYPE;
+              break;
+            case TABLE2:
+              while (bits < 14) {
+                if (have === 0) {
+                  break inf_leave;
+                }
+                have--;
+                hold += input3[next++] << bits;
+                bits += 8;
+              }
+              state.nlen = (hold & 31) + 257;
+              hold >>>= 5;
+              bits -= 5;
+              state.ndist = (hold & 31) + 1;
+              hold >>>= 5;
+              bits -= 5;
+              state.ncode = (hold & 15) + 4;
+              hold >>>= 4;
+              bits -= 4;
+              if (state.nlen > 286 || state.ndist > 30) {
+                strm.msg = "too many length or distance symbols";
+                state.mode = BAD;
+                break;
+              }
+              state.have = 0;
+              state.mode = LENLENS;
+            /* falls through */
+            case LENLENS:
+              while (state.have < state.ncode) {
+                while (bits < 3) {
+                  if (have === 0) {
+                    break inf_leave;
+                  }
+                  have--;
+                  hold += input3[next++] << bits;
+                  bits += 8;
+                }
+                state.lens[order[state.have++]] = hold & 7;
+                hold >>>= 3;
+                bits -= 3;
+              }
+              while (state.have < 19) {
+                state.lens[order[state.have++]] = 0;
+              }
+              state.lencode = state.lendyn;
+              state.lenbits = 7;
+              opts = { bits: state.lenbits };
+              ret = inflate_table(CODES, state.lens, 0, 19, state.lencode, 0, state.work, opts);
+              state.lenbits = opts.bits;
+              if (ret) {
+                strm.msg = "invalid code lengths set";
+                state.mode = BAD;
+                break;
+              }
+              state.have = 0;
+              state.mode = CODELENS;
+            /* falls through */
+            case CODELENS:
+              while (state.have < state.nlen + state.ndist) {
+                for (; ; ) {
+                  here = state.lencode[hold & (1 << state.lenbits) - 1];
+                  here_bits = here >>> 24;
+                  here_op = here >>> 16 & 255;
+                  here_val = here & 65535;
+                  if (here_bits <= bits) {
+                    break;
+                  }
+                  if (have === 0) {
+                    break inf_leave;
+                  }
+                  have--;
+                  hold += input3[next++] << bits;
+                  bits += 8;
+                }
+                if (here_val < 16) {
+                  hold >>>= here_bits;
+                  bits -= here_bits;
+                  state.lens[state.have++] = here_val;
+                } else {
+                  if (here_val === 16) {
+                    n = here_bits + 2;
+                    while (bits < n) {
+                      if (have === 0) {
+                        break inf_leave;
+                      }
+                      have--;
+                      hold += input3[next++] << bits;
+                      bits += 8;
+                    }
+                    hold >>>= here_bits;
+                    bits -= here_bits;
+                    if (state.have === 0) {
+                      strm.msg = "invalid bit length repeat";
+                      state.mode = BAD;
+                      break;
+                    }
+                    len = state.lens[state.have - 1];
+                    copy = 3 + (hold & 3);
+                    hold >>>= 2;
+                    bits -= 2;
+                  } else if (here_val === 17) {
+                    n = here_bits + 3;
+                    while (bits < n) {
+                      if (have === 0) {
+                        break inf_leave;
+                      }
+                      have--;
+                      hold += input3[next++] << bits;
+                      bits += 8;
+                    }
+                    hold >>>= here_bits;
+                    bits -= here_bits;
+                    len = 0;
+                    copy = 3 + (hold & 7);
+                    hold >>>= 3;
+                    bits -= 3;
+                  } else {
+                    n = here_bits + 7;
+                    while (bits < n) {
+                      if (have === 0) {
+                        break inf_leave;
+                      }
+                      have--;
+                      hold += input3[next++] << bits;
+                      bits += 8;
+                    }
+                    hold >>>= here_bits;
+                    bits -= here_bits;
+                    len = 0;
+                    copy = 11 + (hold & 127);
+                    hold >>>= 7;
+                    bits -= 7;
+                  }
+                  if (state.have + copy > state.nlen + state.ndist) {
+                    strm.msg = "invalid bit length repeat";
+                    state.mode = BAD;
+                    break;
+                  }
+                  while (copy--) {
+                    state.lens[state.have++] = len;
+                  }
+                }
+              }
+              if (state.mode === BAD) {
+                break;
+              }
+              if (state.lens[256] === 0) {
+                strm.msg = "invalid code -- missing end-of-block";
+                state.mode = BAD;
+                break;
+              }
+              state.lenbits = 9;
+              opts = { bits: state.lenbits };
+              ret = inflate_table(LENS, state.lens, 0, state.nlen, state.lencode, 0, state.work, opts);
+              state.lenbits = opts.bits;
+              if (ret) {
+                strm.msg = "invalid literal/lengths set";
+                state.mode = BAD;
+                break;
+              }
+              state.distbits = 6;
+              state.distcode = state.distdyn;
+              opts = { bits: state.distbits };
+              ret = inflate_table(DISTS, state.lens, state.nlen, state.ndist, state.distcode, 0, state.work, opts);
+              state.distbits = opts.bits;
+              if (ret) {
+                strm.msg = "invalid distances set";
+                state.mode = BAD;
+                break;
+              }
+              state.mode = LEN_;
+              if (flush === Z_TREES) {
+                break inf_leave;
+              }
+            /* falls through */
+            case LEN_:
+              state.mode = LEN;
+            /* falls through */
+            case LEN:
+              if (have >= 6 && left >= 258) {
+                strm.next_out = put;
+                strm.avail_out = left;
+                strm.next_in = next;
+                strm.avail_in = have;
+                state.hold = hold;
+                state.bits = bits;
+                inflate_fast(strm, _out);
+                put = strm.next_out;
+                output2 = strm.output;
+                left = strm.avail_out;
+                next = strm.next_in;
+                input3 = strm.input;
+                have = strm.avail_in;
+                hold = state.hold;
+                bits = state.bits;
+                if (state.mode === TYPE) {
+                  state.back = -1;
+                }
+                break;
+              }
+              state.back = 0;
+              for (; ; ) {
+                here = state.lencode[hold & (1 << state.lenbits) - 1];
+                here_bits = here >>> 24;
+                here_op = here >>> 16 & 255;
+                here_val = here & 65535;
+                if (here_bits <= bits) {
+                  break;
+                }
+                if (have === 0) {
+                  break inf_leave;
+                }
+                have--;
+                hold += input3[next++] << bits;
+                bits += 8;
+              }
+              if (here_op && (here_op & 240) === 0) {
+                last_bits = here_bits;
+                last_op = here_op;
+                last_val = here_val;
+                for (; ; ) {
+                  here = state.lencode[last_val + ((hold & (1 << last_bits + last_op) - 1) >> last_bits)];
+                  here_bits = here >>> 24;
+                  here_op = here >>> 16 & 255;
+                  here_val = here & 65535;
+                  if (last_bits + here_bits <= bits) {
+                    break;
+                  }
+                  if (have === 0) {
+                    break inf_leave;
+                  }
+                  have--;
+                  hold += input3[next++] << bits;
+                  bits += 8;
+                }
+                hold >>>= last_bits;
+                bits -= last_bits;
+                state.back += last_bits;
+              }
+              hold >>>= here_bits;
+              bits -= here_bits;
+              state.back += here_bits;
+              state.length = here_val;
+              if (here_op === 0) {
+                state.mode = LIT;
+                break;
+              }
+              if (here_op & 32) {
+                state.back = -1;
+                state.mode = TYPE;
+                break;
+              }
+              if (here_op & 64) {
+                strm.msg = "invalid literal/length code";
+                state.mode = BAD;
+                break;
+              }
+              state.extra = here_op & 15;
+              state.mode = LENEXT;
+            /* falls through */
+            case LENEXT:
+              if (state.extra) {
+                n = state.extra;
+                while (bits < n) {
+                  if (have === 0) {
+                    break inf_leave;
+                  }
+                  have--;
+                  hold += input3[next++] << bits;
+                  bits += 8;
+                }
+                state.length += hold & (1 << state.extra) - 1;
+                hold >>>= state.extra;
+                bits -= state.extra;
+                state.back += state.extra;
+              }
+              state.was = state.length;
+              state.mode = DIST;
+            /* falls through */
+            case DIST:
+              for (; ; ) {
+                here = state.distcode[hold & (1 << state.distbits) - 1];
+                here_bits = here >>> 24;
+                here_op = here >>> 16 & 255;
+                here_val = here & 65535;
+                if (here_bits <= bits) {
+                  break;
+                }
+                if (have === 0) {
+                  break inf_leave;
+                }
+                have--;
+                hold += input3[next++] << bits;
+                bits += 8;
+              }
+              if ((here_op & 240) === 0) {
+                last_bits = here_bits;
+                last_op = here_op;
+                last_val = here_val;
+                for (; ; ) {
+                  here = state.distcode[last_val + ((hold & (1 << last_bits + last_op) - 1) >> last_bits)];
+                  here_bits = here >>> 24;
+                  here_op = here >>> 16 & 255;
+                  here_val = here & 65535;
+                  if (last_bits + here_bits <= bits) {
+                    break;
+                  }
+                  if (have === 0) {
+                    break inf_leave;
+                  }
+                  have--;
+                  hold += input3[next++] << bits;
+                  bits += 8;
+                }
+                hold >>>= last_bits;
+                bits -= last_bits;
+                state.back += last_bits;
+              }
+              hold >>>= here_bits;
+              bits -= here_bits;
+              state.back += here_bits;
+              if (here_op & 64) {
+                strm.msg = "invalid distance code";
+                state.mode = BAD;
+                break;
+              }
+              state.offset = here_val;
+              state.extra = here_op & 15;
+              state.mode = DISTEXT;
+            /* falls through */
+            case DISTEXT:
+              if (state.extra) {
+                n = state.extra;
+                while (bits < n) {
+                  if (have === 0) {
+                    break inf_leave;
+                  }
+                  have--;
+                  hold += input3[next++] << bits;
+                  bits += 8;
+                }
+                state.offset += hold & (1 << state.extra) - 1;
+                hold >>>= state.extra;
+                bits -= state.extra;
+                state.back += state.extra;
+              }
+              if (state.offset > state.dmax) {
+                strm.msg = "invalid distance too far back";
+                state.mode = BAD;
+                break;
+              }
+              state.mode = MATCH;
+            /* falls through */
+            case MATCH:
+              if (left === 0) {
+                break inf_leave;
+              }
+              copy = _out - left;
+              if (state.offset > copy) {
+                copy = state.offset - copy;
+                if (copy > state.whave) {
+                  if (state.sane) {
+                    strm.msg = "invalid distance too far back";
+                    state.mode = BAD;
+                    break;
+                  }
+                }
+                if (copy > state.wnext) {
+                  copy -= state.wnext;
+                  from = state.wsize - copy;
+                } else {
+                  from = state.wnext - copy;
+                }
+                if (copy > state.length) {
+                  copy = state.length;
+                }
+                from_source = state.window;
+              } else {
+                from_source = output2;
+                from = put - state.offset;
+                copy = state.length;
+              }
+              if (copy > left) {
+                copy = left;
+              }
+              left -= copy;
+              state.length -= copy;
+              do {
+                output2[put++] = from_source[from++];
+              } while (--copy);
+              if (state.length === 0) {
+                state.mode = LEN;
+              }
+              break;
+            case LIT:
+              if (left === 0) {
+                break inf_leave;
+              }
+              output2[put++] = state.length;
+              left--;
+              state.mode = LEN;
+              break;
+            case CHECK:
+              if (state.wrap) {
+                while (bits < 32) {
+                  if (have === 0) {
+                    break inf_leave;
+                  }
+                  have--;
+                  hold |= input3[next++] << bits;
+                  bits += 8;
+                }
+                _out -= left;
+                strm.total_out += _out;
+                state.total += _out;
+                if (_out) {
+                  strm.adler = state.check = /*UPDATE(state.check, put - _out, _out);*/
+                  state.flags ? crc32(state.check, output2, _out, put - _out) : adler32(state.check, output2, _out, put - _out);
+                }
+                _out = left;
+                if ((state.flags ? hold : zswap32(hold)) !== state.check) {
+                  strm.msg = "incorrect data check";
+                  state.mode = BAD;
+                  break;
+                }
+                hold = 0;
+                bits = 0;
+              }
+              state.mode = LENGTH;
+            /* falls through */
+            case LENGTH:
+              if (state.wrap && state.flags) {
+                while (bits < 32) {
+                  if (have === 0) {
+                    break inf_leave;
+                  }
+                  have--;
+                  hold += input3[next++] << bits;
+                  bits += 8;
+                }
+                if (hold !== (state.total & 4294967295)) {
+                  strm.msg = "incorrect length check";
+                  state.mode = BAD;
+                  break;
+                }
+                hold = 0;
+                bits = 0;
+              }
+              state.mode = DONE;
+            /* falls through */
+            case DONE:
+              ret = Z_STREAM_END;
+              break inf_leave;
+            case BAD:
+              ret = Z_DATA_ERROR;
+              break inf_leave;
+            case MEM:
+              return Z_MEM_ERROR;
+            case SYNC:
+            /* falls through */
+            default:
+              return Z_STREAM_ERROR;
+          }
+        }
+      strm.next_out = put;
+      strm.avail_out = left;
+      strm.next_in = next;
+      strm.avail_in = have;
+      state.hold = hold;
+      state.bits = bits;
+      if (state.wsize || _out !== strm.avail_out && state.mode < BAD && (state.mode < CHECK || flush !== Z_FINISH)) {
+        if (updatewindow(strm, strm.output, strm.next_out, _out - strm.avail_out)) {
+          state.mode = MEM;
+          return Z_MEM_ERROR;
+        }
+      }
+      _in -= strm.avail_in;
+      _out -= strm.avail_out;
+      strm.total_in += _in;
+      strm.total_out += _out;
+      state.total += _out;
+      if (state.wrap && _out) {
+        strm.adler = state.check = /*UPDATE(state.check, strm.next_out - _out, _out);*/
+        state.flags ? crc32(state.check, output2, _out, strm.next_out - _out) : adler32(state.check, output2, _out, strm.next_out - _out);
+      }
+      strm.data_type = state.bits + (state.last ? 64 : 0) + (state.mode === TYPE ? 128 : 0) + (state.mode === LEN_ || state.mode === COPY_ ? 256 : 0);
+      if ((_in === 0 && _out === 0 || flush === Z_FINISH) && ret === Z_OK) {
+        ret = Z_BUF_ERROR;
+      }
+      return ret;
+    }
+    function inflateEnd(strm) {
+      if (!strm || !strm.state) {
+        return Z_STREAM_ERROR;
+      }
+      var state = strm.state;
+      if (state.window) {
+        state.window = null;
+      }
+      strm.state = null;
+      return Z_OK;
+    }
+    function inflateGetHeader(strm, head) {
+      var state;
+      if (!strm || !strm.state) {
+        return Z_STREAM_ERROR;
+      }
+      state = strm.state;
+      if ((state.wrap & 2) === 0) {
+        return Z_STREAM_ERROR;
+      }
+      state.head = head;
+      head.done = false;
+      return Z_OK;
+    }
+    function inflateSetDictionary(strm, dictionary) {
+      var dictLength = dictionary.length;
+      var state;
+      var dictid;
+      var ret;
+      if (!strm || !strm.state) {
+        return Z_STREAM_ERROR;
+      }
+      state = strm.state;
+      if (state.wrap !== 0 && state.mode !== DICT) {
+        return Z_STREAM_ERROR;
+      }
+      if (state.mode === DICT) {
+        dictid = 1;
+        dictid = adler32(dictid, dictionary, dictLength, 0);
+        if (dictid !== state.check) {
+          return Z_DATA_ERROR;
+        }
+      }
+      ret = updatewindow(strm, dictionary, dictLength, dictLength);
+      if (ret) {
+        state.mode = MEM;
+        return Z_MEM_ERROR;
+      }
+      state.havedict = 1;
+      return Z_OK;
+    }
+    exports.inflateReset = inflateReset;
+    exports.inflateReset2 = inflateReset2;
+    exports.inflateResetKeep = inflateResetKeep;
+    exports.inflateInit = inflateInit;
+    exports.inflateInit2 = inflateInit2;
+    exports.inflate = inflate;
+    exports.inflateEnd = inflateEnd;
+    exports.inflateGetHeader = inflateGetHeader;
+    exports.inflateSetDictionary = inflateSetDictionary;
+    exports.inflateInfo = "pako inflate (from Nodeca project)";
+  }
+});
+
+// node_modules/pako/lib/zlib/constants.js
+var require_constants = __commonJS({
+  "node_modules/pako/lib/zlib/constants.js"(exports, module) {
+    "use strict";
+    module.exports = {
+      /* Allowed flush values; see deflate() and inflate() below for details */
+      Z_NO_FLUSH: 0,
+      Z_PARTIAL_FLUSH: 1,
+      Z_SYNC_FLUSH: 2,
+      Z_FULL_FLUSH: 3,
+      Z_FINISH: 4,
+      Z_BLOCK: 5,
+      Z_TREES: 6,
+      /* Return codes for the compression/decompression functions. Negative values
+      * are errors, positive values are used for special but normal events.
+      */
+      Z_OK: 0,
+      Z_STREAM_END: 1,
+      Z_NEED_DICT: 2,
+      Z_ERRNO: -1,
+      Z_STREAM_ERROR: -2,
+      Z_DATA_ERROR: -3,
+      //Z_MEM_ERROR:     -4,
+      Z_BUF_ERROR: -5,
+      //Z_VERSION_ERROR: -6,
+      /* compression levels */
+      Z_NO_COMPRESSION: 0,
+      Z_BEST_SPEED: 1,
+      Z_BEST_COMPRESSION: 9,
+      Z_DEFAULT_COMPRESSION: -1,
+      Z_FILTERED: 1,
+      Z_HUFFMAN_ONLY: 2,
+      Z_RLE: 3,
+      Z_FIXED: 4,
+      Z_DEFAULT_STRATEGY: 0,
+      /* Possible values of the data_type field (though see inflate()) */
+      Z_BINARY: 0,
+      Z_TEXT: 1,
+      //Z_ASCII:                1, // = Z_TEXT (deprecated)
+      Z_UNKNOWN: 2,
+      /* The deflate compression method */
+      Z_DEFLATED: 8
+      //Z_NULL:                 null // Use -1 or null inline, depending on var type
+    };
+  }
+});
+
+// node_modules/pako/lib/zlib/gzheader.js
+var require_gzheader = __commonJS({
+  "node_modules/pako/lib/zlib/gzheader.js"(exports, module) {
+    "use strict";
+    function GZheader() {
+      this.text = 0;
+      this.time = 0;
+      this.xflags = 0;
+      this.os = 0;
+      this.extra = null;
+      this.extra_len = 0;
+      this.name = "";
+      this.comment = "";
+      this.hcrc = 0;
+      this.done = false;
+    }
+    module.exports = GZheader;
+  }
+});
+
+// node_modules/pako/lib/inflate.js
+var require_inflate2 = __commonJS({
+  "node_modules/pako/lib/inflate.js"(exports) {
+    "use strict";
+    var zlib_inflate = require_inflate();
+    var utils = require_common();
+    var strings4 = require_strings();
+    var c = require_constants();
+    var msg = require_messages();
+    var ZStream = require_zstream();
+    var GZheader = require_gzheader();
+    var toString = Object.prototype.toString;
+    function Inflate(options) {
+      if (!(this instanceof Inflate)) return new Inflate(options);
+      this.options = utils.assign({
+        chunkSize: 16384,
+        windowBits: 0,
+        to: ""
+      }, options || {});
+      var opt = this.options;
+      if (opt.raw && opt.windowBits >= 0 && opt.windowBits < 16) {
+        opt.windowBits = -opt.windowBits;
+        if (opt.windowBits === 0) {
+          opt.windowBits = -15;
+        }
+      }
+      if (opt.windowBits >= 0 && opt.windowBits < 16 && !(options && options.windowBits)) {
+        opt.windowBits += 32;
+      }
+      if (opt.windowBits > 15 && opt.windowBits < 48) {
+        if ((opt.windowBits & 15) === 0) {
+          opt.windowBits |= 15;
+        }
+      }
+      this.err = 0;
+      this.msg = "";
+      this.ended = false;
+      this.chunks = [];
+      this.strm = new ZStream();
+      this.strm.avail_out = 0;
+      var status = zlib_inflate.inflateInit2(
+        this.strm,
+        opt.windowBits
+      );
+      if (status !== c.Z_OK) {
+        throw new Error(msg[status]);
+      }
+      this.header = new GZheader();
+      zlib_inflate.inflateGetHeader(this.strm, this.header);
+      if (opt.dictionary) {
+        if (typeof opt.dictionary === "string") {
+          opt.dictionary = strings4.string2buf(opt.dictionary);
+        } else if (toString.call(opt.dictionary) === "[object ArrayBuffer]") {
+          opt.dictionary = new Uint8Array(opt.dictionary);
+        }
+        if (opt.raw) {
+          status = zlib_inflate.inflateSetDictionary(this.strm, opt.dictionary);
+          if (status !== c.Z_OK) {
+            throw new Error(msg[status]);
+          }
+        }
+      }
+    }
+    Inflate.prototype.push = function(data, mode) {
+      var strm = this.strm;
+      var chunkSize = this.options.chunkSize;
+      var dictionary = this.options.dictionary;
+      var status, _mode;
+      var next_out_utf8, tail, utf8str;
+      var allowBufError = false;
+      if (this.ended) {
+        return false;
+      }
+      _mode = mode === ~~mode ? mode : mode === true ? c.Z_FINISH : c.Z_NO_FLUSH;
+      if (typeof data === "string") {
+        strm.input = strings4.binstring2buf(data);
+      } else if (toString.call(data) === "[object ArrayBuffer]") {
+        strm.input = new Uint8Array(data);
+      } else {
+        strm.input = data;
+      }
+      strm.next_in = 0;
+      strm.avail_in = strm.input.length;
+      do {
+        if (strm.avail_out === 0) {
+          strm.output = new utils.Buf8(chunkSize);
+          strm.next_out = 0;
+          strm.avail_out = chunkSize;
+        }
+        status = zlib_inflate.inflate(strm, c.Z_NO_FLUSH);
+        if (status === c.Z_NEED_DICT && dictionary) {
+          status = zlib_inflate.inflateSetDictionary(this.strm, dictionary);
+        }
+        if (status === c.Z_BUF_ERROR && allowBufError === true) {
+          status = c.Z_OK;
+          allowBufError = false;
+        }
+        if (status !== c.Z_STREAM_END && status !== c.Z_OK) {
+          this.onEnd(status);
+          this.ended = true;
+          return false;
+        }
+        if (strm.next_out) {
+          if (strm.avail_out === 0 || status === c.Z_STREAM_END || strm.avail_in === 0 && (_mode === c.Z_FINISH || _mode === c.Z_SYNC_FLUSH)) {
+            if (this.options.to === "string") {
+              next_out_utf8 = strings4.utf8border(strm.output, strm.next_out);
+              tail = strm.next_out - next_out_utf8;
+              utf8str = strings4.buf2string(strm.output, next_out_utf8);
+              strm.next_out = tail;
+              strm.avail_out = chunkSize - tail;
+              if (tail) {
+                utils.arraySet(strm.output, strm.output, next_out_utf8, tail, 0);
+              }
+              this.onData(utf8str);
+            } else {
+              this.onData(utils.shrinkBuf(strm.output, strm.next_out));
+            }
+          }
+        }
+        if (strm.avail_in === 0 && strm.avail_out === 0) {
+          allowBufError = true;
+        }
+      } while ((strm.avail_in > 0 || strm.avail_out === 0) && status !== c.Z_STREAM_END);
+      if (status === c.Z_STREAM_END) {
+        _mode = c.Z_FINISH;
+      }
+      if (_mode === c.Z_FINISH) {
+        status = zlib_inflate.inflateEnd(this.strm);
+        this.onEnd(status);
+        this.ended = true;
+        return status === c.Z_OK;
+      }
+      if (_mode === c.Z_SYNC_FLUSH) {
+        this.onEnd(c.Z_OK);
+        strm.avail_out = 0;
+        return true;
+      }
+      return true;
+    };
+    Inflate.prototype.onData = function(chunk) {
+      this.chunks.push(chunk);
+    };
+    Inflate.prototype.onEnd = function(status) {
+      if (status === c.Z_OK) {
+        if (this.options.to === "string") {
+          this.result = this.chunks.join("");
+        } else {
+          this.result = utils.flattenChunks(this.chunks);
+        }
+      }
+      this.chunks = [];
+      this.err = status;
+      this.msg = this.strm.msg;
+    };
+    function inflate(input3, options) {
+      var inflator = new Inflate(options);
+      inflator.push(input3, true);
+      if (inflator.err) {
+        throw inflator.msg || msg[inflator.err];
+      }
+      return inflator.result;
+    }
+    function inflateRaw(input3, options) {
+      options = options || {};
+      options.raw = true;
+      return inflate(input3, options);
+    }
+    exports.Inflate = Inflate;
+    exports.inflate = inflate;
+    exports.inflateRaw = inflateRaw;
+    exports.ungzip = inflate;
+  }
+});
+
+// node_modules/pako/index.js
+var require_pako = __commonJS({
+  "node_modules/pako/index.js"(exports, module) {
+    "use strict";
+    var assign = require_common().assign;
+    var deflate = require_deflate2();
+    var inflate = require_inflate2();
+    var constants = require_constants();
+    var pako = {};
+    assign(pako, deflate, inflate, constants);
+    module.exports = pako;
+  }
+});
+
+// node_modules/pify/index.js
+var require_pify = __commonJS({
+  "node_modules/pify/index.js"(exports, module) {
+    "use strict";
+    var processFn = (fn, options) => function(...args) {
+      const P = options.promiseModule;
+      return new P((resolve, reject) => {
+        if (options.multiArgs) {
+          args.push((...result) => {
+            if (options.errorFirst) {
+              if (result[0]) {
+                reject(result);
+              } else {
+                result.shift();
+                resolve(result);
+              }
+            } else {
+              resolve(result);
+            }
+          });
+        } else if (options.errorFirst) {
+          args.push((error62, result) => {
+            if (error62) {
+              reject(error62);
+            } else {
+              resolve(result);
+            }
+          });
+        } else {
+          args.push(resolve);
+        }
+        fn.apply(this, args);
+      });
+    };
+    module.exports = (input3, options) => {
+      options = Object.assign({
+        exclude: [/.+(Sync|Stream)$/],
+        errorFirst: true,
+        promiseModule: Promise
+      }, options);
+      const objType = typeof input3;
+      if (!(input3 !== null && (objType === "object" || objType === "function"))) {
+        throw new TypeError(`Expected \`input\` to be a \`Function\` or \`Object\`, got \`${input3 === null ? "null" : objType}\``);
+      }
+      const filter = (key2) => {
+        const match = (pattern) => typeof pattern === "string" ? key2 === pattern : pattern.test(key2);
+        return options.include ? options.include.some(match) : !options.exclude.some(match);
+      };
+      let ret;
+      if (objType === "function") {
+        ret = function(...args) {
+          return options.excludeMain ? input3(...args) : processFn(input3, options).apply(this, args);
+        };
+      } else {
+        ret = Object.create(Object.getPrototypeOf(input3));
+      }
+      for (const key2 in input3) {
+        const property = input3[key2];
+        ret[key2] = typeof property === "function" && filter(key2) ? processFn(property, options) : property;
+      }
+      return ret;
+    };
+  }
+});
+
+// node_modules/isomorphic-git/node_modules/ignore/index.js
 var require_ignore = __commonJS({
+  "node_modules/isomorphic-git/node_modules/ignore/index.js"(exports, module) {
+    function makeArray(subject) {
+      return Array.isArray(subject) ? subject : [subject];
+    }
+    var EMPTY2 = "";
+    var SPACE2 = " ";
+    var ESCAPE = "\\";
+    var REGEX_TEST_BLANK_LINE = /^\s+$/;
+    var REGEX_INVALID_TRAILING_BACKSLASH = /(?:[^\\]|^)\\$/;
+    var REGEX_REPLACE_LEADING_EXCAPED_EXCLAMATION = /^\\!/;
+    var REGEX_REPLACE_LEADING_EXCAPED_HASH = /^\\#/;
+    var REGEX_SPLITALL_CRLF = /\r?\n/g;
+    var REGEX_TEST_INVALID_PATH = /^\.*\/|^\.+$/;
+    var SLASH = "/";
+    var TMP_KEY_IGNORE = "node-ignore";
+    if (typeof Symbol !== "undefined") {
+      TMP_KEY_IGNORE = /* @__PURE__ */ Symbol.for("node-ignore");
+    }
+    var KEY_IGNORE = TMP_KEY_IGNORE;
+    var define2 = (object2, key2, value) => Object.defineProperty(object2, key2, { value });
+    var REGEX_REGEXP_RANGE = /([0-z])-([0-z])/g;
+    var RETURN_FALSE = () => false;
+    var sanitizeRange = (range) => range.replace(
+      REGEX_REGEXP_RANGE,
+      (match, from, to) => from.charCodeAt(0) <= to.charCodeAt(0) ? match : EMPTY2
+    );
+    var cleanRangeBackSlash = (slashes) => {
+      const { length } = slashes;
+      return slashes.slice(0, length - length % 2);
+    };
+    var REPLACERS = [
+      [
+        // remove BOM
+        // TODO:
+        // Other similar zero-width characters?
+        /^\uFEFF/,
+        () => EMPTY2
+      ],
+      // > Trailing spaces are ignored unless they are quoted with backslash ("\")
+      [
+        // (a\ ) -> (a )
+        // (a  ) -> (a)
+        // (a ) -> (a)
+        // (a \ ) -> (a  )
+        /((?:\\\\)*?)(\\?\s+)$/,
+        (_, m1, m2) => m1 + (m2.indexOf("\\") === 0 ? SPACE2 : EMPTY2)
+      ],
+      // replace (\ ) with ' '
+      // (\ ) -> ' '
+      // (\\ ) -> '\\ '
+      // (\\\ ) -> '\\ '
+      [
+        /(\\+?)\s/g,
+        (_, m1) => {
+          const { length } = m1;
+          return m1.slice(0, length - length % 2) + SPACE2;
+        }
+      ],
+      // Escape metacharacters
+      // which is written down by users but means special for regular expressions.
+      // > There are 12 characters with special meanings:
+      // > - the backslash \,
+      // > - the caret ^,
+      // > - the dollar sign $,
+      // > - the period or dot .,
+      // > - the vertical bar or pipe symbol |,
+      // > - the question mark ?,
+      // > - the asterisk or star *,
+      // > - the plus sign +,
+      // > - the opening parenthesis (,
+      // > - the closing parenthesis ),
+      // > - and the opening square bracket [,
+      // > - the opening curly brace {,
+      // > These special characters are often called "metacharacters".
+      [
+        /[\\$.|*+(){^]/g,
+        (match) => `\\${match}`
+      ],
+      [
+        // > a question mark (?) matches a single character
+        /(?!\\)\?/g,
+        () => "[^/]"
+      ],
+      // leading slash
+      [
+        // > A leading slash matches the beginning of the pathname.
+        // > For example, "/*.c" matches "cat-file.c" but not "mozilla-sha1/sha1.c".
+        // A leading slash matches the beginning of the pathname
+        /^\//,
+        () => "^"
+      ],
+      // replace special metacharacter slash after the leading slash
+      [
+        /\//g,
+        () => "\\/"
+      ],
+      [
+        // > A leading "**" followed by a slash means match in all directories.
+        // > For example, "**/foo" matches file or directory "foo" anywhere,
+        // > the same as pattern "foo".
+        // > "**/foo/bar" matches file or directory "bar" anywhere that is directly
+        // >   under directory "foo".
+        // Notice that the '*'s have been replaced as '\\*'
+        /^\^*\\\*\\\*\\\//,
+        // '**/foo' <-> 'foo'
+        () => "^(?:.*\\/)?"
+      ],
+      // starting
+      [
+        // there will be no leading '/'
+        //   (which has been replaced by section "leading slash")
+        // If starts with '**', adding a '^' to the regular expression also works
+        /^(?=[^^])/,
+        function startingReplacer() {
+          return !/\/(?!$)/.test(this) ? "(?:^|\\/)" : "^";
+        }
+      ],
+      // two globstars
+      [
+        // Use lookahead assertions so that we could match more than one `'/**'`
+        /\\\/\\\*\\\*(?=\\\/|$)/g,
+        // Zero, one or several directories
+        // should not use '*', or it will be replaced by the next replacer
+        // Check if it is not the last `'/**'`
+        (_, index, str6) => index + 6 < str6.length ? "(?:\\/[^\\/]+)*" : "\\/.+"
+      ],
+      // normal intermediate wildcards
+      [
+        // Never replace escaped '*'
+        // ignore rule '\*' will match the path '*'
+        // 'abc.*/' -> go
+        // 'abc.*'  -> skip this rule,
+        //    coz trailing single wildcard will be handed by [trailing wildcard]
+        /(^|[^\\]+)(\\\*)+(?=.+)/g,
+        // '*.js' matches '.js'
+        // '*.js' doesn't match 'abc'
+        (_, p1, p2) => {
+          const unescaped = p2.replace(/\\\*/g, "[^\\/]*");
+          return p1 + unescaped;
+        }
+      ],
+      [
+        // unescape, revert step 3 except for back slash
+        // For example, if a user escape a '\\*',
+        // after step 3, the result will be '\\\\\\*'
+        /\\\\\\(?=[$.|*+(){^])/g,
+        () => ESCAPE
+      ],
+      [
+        // '\\\\' -> '\\'
+        /\\\\/g,
+        () => ESCAPE
+      ],
+      [
+        // > The range notation, e.g. [a-zA-Z],
+        // > can be used to match one of the characters in a range.
+        // `\` is escaped by step 3
+        /(\\)?\[([^\]/]*?)(\\*)($|\])/g,
+        (match, leadEscape, range, endEscape, close) => leadEscape === ESCAPE ? `\\[${range}${cleanRangeBackSlash(endEscape)}${close}` : close === "]" ? endEscape.length % 2 === 0 ? `[${sanitizeRange(range)}${endEscape}]` : "[]" : "[]"
+      ],
+      // ending
+      [
+        // 'js' will not match 'js.'
+        // 'ab' will not match 'abc'
+        /(?:[^*])$/,
+        // WTF!
+        // https://git-scm.com/docs/gitignore
+        // changes in [2.22.1](https://git-scm.com/docs/gitignore/2.22.1)
+        // which re-fixes #24, #38
+        // > If there is a separator at the end of the pattern then the pattern
+        // > will only match directories, otherwise the pattern can match both
+        // > files and directories.
+        // 'js*' will not match 'a.js'
+        // 'js/' will not match 'a.js'
+        // 'js' will match 'a.js' and 'a.js/'
+        (match) => /\/$/.test(match) ? `${match}$` : `${match}(?=$|\\/$)`
+      ],
+      // trailing wildcard
+      [
+        /(\^|\\\/)?\\\*$/,
+        (_, p1) => {
+          const prefix = p1 ? `${p1}[^/]+` : "[^/]*";
+          return `${prefix}(?=$|\\/$)`;
+        }
+      ]
+    ];
+    var regexCache = /* @__PURE__ */ Object.create(null);
+    var makeRegex = (pattern, ignoreCase) => {
+      let source = regexCache[pattern];
+      if (!source) {
+        source = REPLACERS.reduce(
+          (prev, [matcher, replacer]) => prev.replace(matcher, replacer.bind(pattern)),
+          pattern
+        );
+        regexCache[pattern] = source;
+      }
+      return ignoreCase ? new RegExp(source, "i") : new RegExp(source);
+    };
+    var isString = (subject) => typeof subject === "string";
+    var checkPattern = (pattern) => pattern && isString(pattern) && !REGEX_TEST_BLANK_LINE.test(pattern) && !REGEX_INVALID_TRAILING_BACKSLASH.test(pattern) && pattern.indexOf("#") !== 0;
+    var splitPattern = (pattern) => pattern.split(REGEX_SPLITALL_CRLF);
+    var IgnoreRule = class {
+      constructor(origin2, pattern, negative, regex) {
+        this.origin = origin2;
+        this.pattern = pattern;
+        this.negative = negative;
+        this.regex = regex;
+      }
+    };
+    var createRule = (pattern, ignoreCase) => {
+      const origin2 = pattern;
+      let negative = false;
+      if (pattern.indexOf("!") === 0) {
+        negative = true;
+        pattern = pattern.substr(1);
+      }
+      pattern = pattern.replace(REGEX_REPLACE_LEADING_EXCAPED_EXCLAMATION, "!").replace(REGEX_REPLACE_LEADING_EXCAPED_HASH, "#");
+      const regex = makeRegex(pattern, ignoreCase);
+      return new IgnoreRule(
+        origin2,
+        pattern,
+        negative,
+        regex
+      );
+    };
+    var throwError = (message, Ctor) => {
+      throw new Ctor(message);
+    };
+    var checkPath = (path13, originalPath, doThrow) => {
+      if (!isString(path13)) {
+        return doThrow(
+          `path must be a string, but got \`${originalPath}\``,
+          TypeError
+        );
+      }
+      if (!path13) {
+        return doThrow(`path must not be empty`, TypeError);
+      }
+      if (checkPath.isNotRelative(path13)) {
+        const r = "`path.relative()`d";
+        return doThrow(
+          `path should be a ${r} string, but got "${originalPath}"`,
+          RangeError
+        );
+      }
+      return true;
+    };
+    var isNotRelative = (path13) => REGEX_TEST_INVALID_PATH.test(path13);
+    checkPath.isNotRelative = isNotRelative;
+    checkPath.convert = (p) => p;
+    var Ignore = class {
+      constructor({
+        ignorecase = true,
+        ignoreCase = ignorecase,
+        allowRelativePaths = false
+      } = {}) {
+        define2(this, KEY_IGNORE, true);
+        this._rules = [];
+        this._ignoreCase = ignoreCase;
+        this._allowRelativePaths = allowRelativePaths;
+        this._initCache();
+      }
+      _initCache() {
+        this._ignoreCache = /* @__PURE__ */ Object.create(null);
+        this._testCache = /* @__PURE__ */ Object.create(null);
+      }
+      _addPattern(pattern) {
+        if (pattern && pattern[KEY_IGNORE]) {
+          this._rules = this._rules.concat(pattern._rules);
+          this._added = true;
+          return;
+        }
+        if (checkPattern(pattern)) {
+          const rule2 = createRule(pattern, this._ignoreCase);
+          this._added = true;
+          this._rules.push(rule2);
+        }
+      }
+      // @param {Array<string> | string | Ignore} pattern
+      add(pattern) {
+        this._added = false;
+        makeArray(
+          isString(pattern) ? splitPattern(pattern) : pattern
+        ).forEach(this._addPattern, this);
+        if (this._added) {
+          this._initCache();
+        }
+        return this;
+      }
+      // legacy
+      addPattern(pattern) {
+        return this.add(pattern);
+      }
+      //          |           ignored : unignored
+      // negative |   0:0   |   0:1   |   1:0   |   1:1
+      // -------- | ------- | ------- | ------- | --------
+      //     0    |  TEST   |  TEST   |  SKIP   |    X
+      //     1    |  TESTIF |  SKIP   |  TEST   |    X
+      // - SKIP: always skip
+      // - TEST: always test
+      // - TESTIF: only test if checkUnignored
+      // - X: that never happen
+      // @param {boolean} whether should check if the path is unignored,
+      //   setting `checkUnignored` to `false` could reduce additional
+      //   path matching.
+      // @returns {TestResult} true if a file is ignored
+      _testOne(path13, checkUnignored) {
+        let ignored = false;
+        let unignored = false;
+        this._rules.forEach((rule2) => {
+          const { negative } = rule2;
+          if (unignored === negative && ignored !== unignored || negative && !ignored && !unignored && !checkUnignored) {
+            return;
+          }
+          const matched = rule2.regex.test(path13);
+          if (matched) {
+            ignored = !negative;
+            unignored = negative;
+          }
+        });
+        return {
+          ignored,
+          unignored
+        };
+      }
+      // @returns {TestResult}
+      _test(originalPath, cache2, checkUnignored, slices) {
+        const path13 = originalPath && checkPath.convert(originalPath);
+        checkPath(
+          path13,
+          originalPath,
+          this._allowRelativePaths ? RETURN_FALSE : throwError
+        );
+        return this._t(path13, cache2, checkUnignored, slices);
+      }
+      _t(path13, cache2, checkUnignored, slices) {
+        if (path13 in cache2) {
+          return cache2[path13];
+        }
+        if (!slices) {
+          slices = path13.split(SLASH);
+        }
+        slices.pop();
+        if (!slices.length) {
+          return cache2[path13] = this._testOne(path13, checkUnignored);
+        }
+        const parent = this._t(
+          slices.join(SLASH) + SLASH,
+          cache2,
+          checkUnignored,
+          slices
+        );
+        return cache2[path13] = parent.ignored ? parent : this._testOne(path13, checkUnignored);
+      }
+      ignores(path13) {
+        return this._test(path13, this._ignoreCache, false).ignored;
+      }
+      createFilter() {
+        return (path13) => !this.ignores(path13);
+      }
+      filter(paths) {
+        return makeArray(paths).filter(this.createFilter());
+      }
+      // @returns {TestResult}
+      test(path13) {
+        return this._test(path13, this._testCache, true);
+      }
+    };
+    var factory = (options) => new Ignore(options);
+    var isPathValid = (path13) => checkPath(path13 && checkPath.convert(path13), path13, RETURN_FALSE);
+    factory.isPathValid = isPathValid;
+    factory.default = factory;
+    module.exports = factory;
+    if (
+      // Detect `process` so that it can run in browsers.
+      typeof process !== "undefined" && (process.env && process.env.IGNORE_TEST_WIN32 || process.platform === "win32")
+    ) {
+      const makePosix = (str6) => /^\\\\\?\\/.test(str6) || /["<>|\u0000-\u001F]+/u.test(str6) ? str6 : str6.replace(/\\/g, "/");
+      checkPath.convert = makePosix;
+      const REGIX_IS_WINDOWS_PATH_ABSOLUTE = /^[a-z]:\//i;
+      checkPath.isNotRelative = (path13) => REGIX_IS_WINDOWS_PATH_ABSOLUTE.test(path13) || isNotRelative(path13);
+    }
+  }
+});
+
+// node_modules/diff3/onp.js
+var require_onp = __commonJS({
+  "node_modules/diff3/onp.js"(exports, module) {
+    module.exports = function(a_, b_) {
+      var a = a_, b = b_, m = a.length, n = b.length, reverse = false, ed = null, offset = m + 1, path13 = [], pathposi = [], ses = [], lcs = "", SES_DELETE = -1, SES_COMMON = 0, SES_ADD = 1;
+      var tmp1, tmp2;
+      var init = function() {
+        if (m >= n) {
+          tmp1 = a;
+          tmp2 = m;
+          a = b;
+          b = tmp1;
+          m = n;
+          n = tmp2;
+          reverse = true;
+          offset = m + 1;
+        }
+      };
+      var P = function(x, y, k) {
+        return {
+          "x": x,
+          "y": y,
+          "k": k
+        };
+      };
+      var seselem = function(elem, t) {
+        return {
+          "elem": elem,
+          "t": t
+        };
+      };
+      var snake2 = function(k, p, pp) {
+        var r, x, y;
+        if (p > pp) {
+          r = path13[k - 1 + offset];
+        } else {
+          r = path13[k + 1 + offset];
+        }
+        y = Math.max(p, pp);
+        x = y - k;
+        while (x < m && y < n && a[x] === b[y]) {
+          ++x;
+          ++y;
+        }
+        path13[k + offset] = pathposi.length;
+        pathposi[pathposi.length] = new P(x, y, r);
+        return y;
+      };
+      var recordseq = function(epc) {
+        var x_idx, y_idx, px_idx, py_idx, i;
+        x_idx = y_idx = 1;
+        px_idx = py_idx = 0;
+        for (i = epc.length - 1; i >= 0; --i) {
+          while (px_idx < epc[i].x || py_idx < epc[i].y) {
+            if (epc[i].y - epc[i].x > py_idx - px_idx) {
+              if (reverse) {
+                ses[ses.length] = new seselem(b[py_idx], SES_DELETE);
+              } else {
+                ses[ses.length] = new seselem(b[py_idx], SES_ADD);
+              }
+              ++y_idx;
+              ++py_idx;
+            } else if (epc[i].y - epc[i].x < py_idx - px_idx) {
+              if (reverse) {
+                ses[ses.length] = new seselem(a[px_idx], SES_ADD);
+              } else {
+                ses[ses.length] = new seselem(a[px_idx], SES_DELETE);
+              }
+              ++x_idx;
+              ++px_idx;
+            } else {
+              ses[ses.length] = new seselem(a[px_idx], SES_COMMON);
+              lcs += a[px_idx];
+              ++x_idx;
+              ++y_idx;
+              ++px_idx;
+              ++py_idx;
+            }
+          }
+        }
+      };
+      init();
+      return {
+        SES_DELETE: -1,
+        SES_COMMON: 0,
+        SES_ADD: 1,
+        editdistance: function() {
+          return ed;
+        },
+        getlcs: function() {
+          return lcs;
+        },
+        getses: function() {
+          return ses;
+        },
+        compose: function() {
+          var delta, size, fp, p, r, epc, i, k;
+          delta = n - m;
+          size = m + n + 3;
+          fp = {};
+          for (i = 0; i < size; ++i) {
+            fp[i] = -1;
+            path13[i] = -1;
+          }
+          p = -1;
+          do {
+            ++p;
+            for (k = -p; k <= delta - 1; ++k) {
+              fp[k + offset] = snake2(k, fp[k - 1 + offset] + 1, fp[k + 1 + offset]);
+            }
+            for (k = delta + p; k >= delta + 1; --k) {
+              fp[k + offset] = snake2(k, fp[k - 1 + offset] + 1, fp[k + 1 + offset]);
+            }
+            fp[delta + offset] = snake2(delta, fp[delta - 1 + offset] + 1, fp[delta + 1 + offset]);
+          } while (fp[delta + offset] !== n);
+          ed = delta + 2 * p;
+          r = path13[delta + offset];
+          epc = [];
+          while (r !== -1) {
+            epc[epc.length] = new P(pathposi[r].x, pathposi[r].y, null);
+            r = pathposi[r].k;
+          }
+          recordseq(epc);
+        }
+      };
+    };
+  }
+});
+
+// node_modules/diff3/diff3.js
+var require_diff3 = __commonJS({
+  "node_modules/diff3/diff3.js"(exports, module) {
+    var onp = require_onp();
+    function longestCommonSubsequence(file1, file2) {
+      var diff = new onp(file1, file2);
+      diff.compose();
+      var ses = diff.getses();
+      var root;
+      var prev;
+      var file1RevIdx = file1.length - 1, file2RevIdx = file2.length - 1;
+      for (var i = ses.length - 1; i >= 0; --i) {
+        if (ses[i].t === diff.SES_COMMON) {
+          if (prev) {
+            prev.chain = {
+              file1index: file1RevIdx,
+              file2index: file2RevIdx,
+              chain: null
+            };
+            prev = prev.chain;
+          } else {
+            root = {
+              file1index: file1RevIdx,
+              file2index: file2RevIdx,
+              chain: null
+            };
+            prev = root;
+          }
+          file1RevIdx--;
+          file2RevIdx--;
+        } else if (ses[i].t === diff.SES_DELETE) {
+          file1RevIdx--;
+        } else if (ses[i].t === diff.SES_ADD) {
+          file2RevIdx--;
+        }
+      }
+      var tail = {
+        file1index: -1,
+        file2index: -1,
+        chain: null
+      };
+      if (!prev) {
+        return tail;
+      }
+      prev.chain = tail;
+      return root;
+    }
+    function diffIndices(file1, file2) {
+      var result = [];
+      var tail1 = file1.length;
+      var tail2 = file2.length;
+      for (var candidate = longestCommonSubsequence(file1, file2); candidate !== null; candidate = candidate.chain) {
+        var mismatchLength1 = tail1 - candidate.file1index - 1;
+        var mismatchLength2 = tail2 - candidate.file2index - 1;
+        tail1 = candidate.file1index;
+        tail2 = candidate.file2index;
+        if (mismatchLength1 || mismatchLength2) {
+          result.push({
+            file1: [tail1 + 1, mismatchLength1],
+            file2: [tail2 + 1, mismatchLength2]
+          });
+        }
+      }
+      result.reverse();
+      return result;
+    }
+    function diff3MergeIndices(a, o, b) {
+      var i;
+      var m1 = diffIndices(o, a);
+      var m2 = diffIndices(o, b);
+      var hunks = [];
+      function addHunk(h, side2) {
+        hunks.push([h.file1[0], side2, h.file1[1], h.file2[0], h.file2[1]]);
+      }
+      for (i = 0; i < m1.length; i++) {
+        addHunk(m1[i], 0);
+      }
+      for (i = 0; i < m2.length; i++) {
+        addHunk(m2[i], 2);
+      }
+      hunks.sort(function(x, y) {
+        return x[0] - y[0];
+      });
+      var result = [];
+      var commonOffset = 0;
+      function copyCommon(targetOffset) {
+        if (targetOffset > commonOffset) {
+          result.push([1, commonOffset, targetOffset - commonOffset]);
+          commonOffset = targetOffset;
+        }
+      }
+      for (var hunkIndex = 0; hunkIndex < hunks.length; hunkIndex++) {
+        var firstHunkIndex = hunkIndex;
+        var hunk = hunks[hunkIndex];
+        var regionLhs = hunk[0];
+        var regionRhs = regionLhs + hunk[2];
+        while (hunkIndex < hunks.length - 1) {
+          var maybeOverlapping = hunks[hunkIndex + 1];
+          var maybeLhs = maybeOverlapping[0];
+          if (maybeLhs > regionRhs) break;
+          regionRhs = Math.max(regionRhs, maybeLhs + maybeOverlapping[2]);
+          hunkIndex++;
+        }
+        copyCommon(regionLhs);
+        if (firstHunkIndex == hunkIndex) {
+          if (hunk[4] > 0) {
+            result.push([hunk[1], hunk[3], hunk[4]]);
+          }
+        } else {
+          var regions = {
+            0: [a.length, -1, o.length, -1],
+            2: [b.length, -1, o.length, -1]
+          };
+          for (i = firstHunkIndex; i <= hunkIndex; i++) {
+            hunk = hunks[i];
+            var side = hunk[1];
+            var r = regions[side];
+            var oLhs = hunk[0];
+            var oRhs = oLhs + hunk[2];
+            var abLhs = hunk[3];
+            var abRhs = abLhs + hunk[4];
+            r[0] = Math.min(abLhs, r[0]);
+            r[1] = Math.max(abRhs, r[1]);
+            r[2] = Math.min(oLhs, r[2]);
+            r[3] = Math.max(oRhs, r[3]);
+          }
+          var aLhs = regions[0][0] + (regionLhs - regions[0][2]);
+          var aRhs = regions[0][1] + (regionRhs - regions[0][3]);
+          var bLhs = regions[2][0] + (regionLhs - regions[2][2]);
+          var bRhs = regions[2][1] + (regionRhs - regions[2][3]);
+          result.push([
+            -1,
+            aLhs,
+            aRhs - aLhs,
+            regionLhs,
+            regionRhs - regionLhs,
+            bLhs,
+            bRhs - bLhs
+          ]);
+        }
+        commonOffset = regionRhs;
+      }
+      copyCommon(o.length);
+      return result;
+    }
+    function diff3Merge(a, o, b) {
+      var result = [];
+      var files = [a, o, b];
+      var indices = diff3MergeIndices(a, o, b);
+      var okLines = [];
+      function flushOk() {
+        if (okLines.length) {
+          result.push({
+            ok: okLines
+          });
+        }
+        okLines = [];
+      }
+      function pushOk(xs) {
+        for (var j = 0; j < xs.length; j++) {
+          okLines.push(xs[j]);
+        }
+      }
+      function isTrueConflict(rec4) {
+        if (rec4[2] != rec4[6]) return true;
+        var aoff = rec4[1];
+        var boff = rec4[5];
+        for (var j = 0; j < rec4[2]; j++) {
+          if (a[j + aoff] != b[j + boff]) return true;
+        }
+        return false;
+      }
+      for (var i = 0; i < indices.length; i++) {
+        var x = indices[i];
+        var side = x[0];
+        if (side == -1) {
+          if (!isTrueConflict(x)) {
+            pushOk(files[0].slice(x[1], x[1] + x[2]));
+          } else {
+            flushOk();
+            result.push({
+              conflict: {
+                a: a.slice(x[1], x[1] + x[2]),
+                aIndex: x[1],
+                o: o.slice(x[3], x[3] + x[4]),
+                oIndex: x[3],
+                b: b.slice(x[5], x[5] + x[6]),
+                bIndex: x[5]
+              }
+            });
+          }
+        } else {
+          pushOk(files[side].slice(x[1], x[1] + x[2]));
+        }
+      }
+      flushOk();
+      return result;
+    }
+    module.exports = diff3Merge;
+  }
+});
+
+// node_modules/isomorphic-git/index.cjs
+var require_isomorphic_git = __commonJS({
+  "node_modules/isomorphic-git/index.cjs"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    function _interopDefault(ex) {
+      return ex && typeof ex === "object" && "default" in ex ? ex["default"] : ex;
+    }
+    var Hash = _interopDefault(require_sha1());
+    var AsyncLock = _interopDefault(require_async_lock());
+    var cleanGitRef = _interopDefault(require_lib4());
+    var crc32 = _interopDefault(require_crc32());
+    var pako = _interopDefault(require_pako());
+    var crypto$1 = __require("crypto");
+    var pify = _interopDefault(require_pify());
+    var ignore4 = _interopDefault(require_ignore());
+    var diff3Merge = _interopDefault(require_diff3());
+    var BaseError = class _BaseError extends Error {
+      constructor(message) {
+        super(message);
+        this.caller = "";
+      }
+      toJSON() {
+        const metadata = (
+          /** @type {any} */
+          this
+        );
+        return {
+          code: metadata.code,
+          data: metadata.data,
+          caller: this.caller,
+          message: this.message,
+          stack: this.stack
+        };
+      }
+      fromJSON(json2) {
+        const e = new _BaseError(json2.message);
+        const metadata = (
+          /** @type {any} */
+          e
+        );
+        metadata.code = json2.code;
+        metadata.data = json2.data;
+        e.caller = json2.caller;
+        e.stack = json2.stack;
+        return e;
+      }
+      get isIsomorphicGitError() {
+        return true;
+      }
+    };
+    var UnmergedPathsError = class _UnmergedPathsError extends BaseError {
+      /**
+       * @param {Array<string>} filepaths
+       */
+      constructor(filepaths) {
+        super(
+          `Modifying the index is not possible because you have unmerged files: ${filepaths.toString}. Fix them up in the work tree, and then use 'git add/rm as appropriate to mark resolution and make a commit.`
+        );
+        this.code = this.name = _UnmergedPathsError.code;
+        this.data = { filepaths };
+      }
+    };
+    UnmergedPathsError.code = "UnmergedPathsError";
+    var InternalError = class _InternalError extends BaseError {
+      /**
+       * @param {string} message
+       */
+      constructor(message) {
+        super(
+          `An internal error caused this command to fail.
+
+If you're using an application that depends on isomorphic-git, please report this error to that application's developers.
+
+If you're a developer and you believe this is a bug in isomorphic-git, please file an issue at https://github.com/isomorphic-git/isomorphic-git/issues with a minimal reproduction, version and environment details, and this error message: ${message}`
+        );
+        this.code = this.name = _InternalError.code;
+        this.data = { message };
+      }
+    };
+    InternalError.code = "InternalError";
+    var UnsafeFilepathError = class _UnsafeFilepathError extends BaseError {
+      /**
+       * @param {string} filepath
+       */
+      constructor(filepath) {
+        super(`The filepath "${filepath}" contains unsafe character sequences`);
+        this.code = this.name = _UnsafeFilepathError.code;
+        this.data = { filepath };
+      }
+    };
+    UnsafeFilepathError.code = "UnsafeFilepathError";
+    var BufferCursor = class {
+      constructor(buffer) {
+        this.buffer = buffer;
+        this._start = 0;
+      }
+      eof() {
+        return this._start >= this.buffer.length;
+      }
+      tell() {
+        return this._start;
+      }
+      seek(n) {
+        this._start = n;
+      }
+      slice(n) {
+        const r = this.buffer.slice(this._start, this._start + n);
+        this._start += n;
+        return r;
+      }
+      toString(enc, length) {
+        const r = this.buffer.toString(enc, this._start, this._start + length);
+        this._start += length;
+        return r;
+      }
+      write(value, length, enc) {
+        const r = this.buffer.write(value, this._start, length, enc);
+        this._start += length;
+        return r;
+      }
+      copy(source, start, end) {
+        const r = source.copy(this.buffer, this._start, start, end);
+        this._start += r;
+        return r;
+      }
+      readUInt8() {
+        const r = this.buffer.readUInt8(this._start);
+        this._start += 1;
+        return r;
+      }
+      writeUInt8(value) {
+        const r = this.buffer.writeUInt8(value, this._start);
+        this._start += 1;
+        return r;
+      }
+      readUInt16BE() {
+        const r = this.buffer.readUInt16BE(this._start);
+        this._start += 2;
+        return r;
+      }
+      writeUInt16BE(value) {
+        const r = this.buffer.writeUInt16BE(value, this._start);
+        this._start += 2;
+        return r;
+      }
+      readUInt32BE() {
+        const r = this.buffer.readUInt32BE(this._start);
+        this._start += 4;
+        return r;
+      }
+      writeUInt32BE(value) {
+        const r = this.buffer.writeUInt32BE(value, this._start);
+        this._start += 4;
+        return r;
+      }
+    };
+    var NEEDS_CODE_POINT_ORDER = /[\ud800-￿]/;
+    function isLoneSurrogate(s, i, unit) {
+      if (unit < 55296 || unit > 57343) return false;
+      if (unit < 56320) {
+        const next = i + 1 < s.length ? s.charCodeAt(i + 1) : 0;
+        return next < 56320 || next > 57343;
+      }
+      const prev = i > 0 ? s.charCodeAt(i - 1) : 0;
+      return prev < 55296 || prev > 56319;
+    }
+    function compareStrings(a, b) {
+      if (!NEEDS_CODE_POINT_ORDER.test(a) && !NEEDS_CODE_POINT_ORDER.test(b)) {
+        return -(a < b) || +(a > b);
+      }
+      const length = Math.min(a.length, b.length);
+      for (let i = 0; i < length; i++) {
+        let x = a.charCodeAt(i);
+        let y = b.charCodeAt(i);
+        if (x !== y) {
+          if (isLoneSurrogate(a, i, x)) x = 65533;
+          if (isLoneSurrogate(b, i, y)) y = 65533;
+          if (x === y) continue;
+          if (x >= 55296 && y >= 55296) {
+            x += x >= 57344 ? -2048 : 8192;
+            y += y >= 57344 ? -2048 : 8192;
+          }
+          return x < y ? -1 : 1;
+        }
+      }
+      return a.length < b.length ? -1 : a.length > b.length ? 1 : 0;
+    }
+    function comparePath(a, b) {
+      return compareStrings(a.path, b.path);
+    }
+    function normalizeMode(mode) {
+      let type = mode > 0 ? mode >> 12 : 0;
+      if (type !== 4 && type !== 8 && type !== 10 && type !== 14) {
+        type = 8;
+      }
+      let permissions = mode & 511;
+      if (permissions & 73) {
+        permissions = 493;
+      } else {
+        permissions = 420;
+      }
+      if (type !== 8) permissions = 0;
+      return (type << 12) + permissions;
+    }
+    var MAX_UINT32 = 2 ** 32;
+    function SecondsNanoseconds(givenSeconds, givenNanoseconds, milliseconds, date5) {
+      if (givenSeconds !== void 0 && givenNanoseconds !== void 0) {
+        return [givenSeconds, givenNanoseconds];
+      }
+      if (milliseconds === void 0) {
+        milliseconds = date5.valueOf();
+      }
+      const seconds = Math.floor(milliseconds / 1e3);
+      const nanoseconds = Math.floor((milliseconds - seconds * 1e3) * 1e6);
+      return [seconds, nanoseconds];
+    }
+    function normalizeStats(e) {
+      const [ctimeSeconds, ctimeNanoseconds] = SecondsNanoseconds(
+        e.ctimeSeconds,
+        e.ctimeNanoseconds,
+        e.ctimeMs,
+        e.ctime
+      );
+      const [mtimeSeconds, mtimeNanoseconds] = SecondsNanoseconds(
+        e.mtimeSeconds,
+        e.mtimeNanoseconds,
+        e.mtimeMs,
+        e.mtime
+      );
+      return {
+        ctimeSeconds: ctimeSeconds % MAX_UINT32,
+        ctimeNanoseconds: ctimeNanoseconds % MAX_UINT32,
+        mtimeSeconds: mtimeSeconds % MAX_UINT32,
+        mtimeNanoseconds: mtimeNanoseconds % MAX_UINT32,
+        dev: e.dev % MAX_UINT32,
+        ino: e.ino % MAX_UINT32,
+        mode: normalizeMode(e.mode % MAX_UINT32),
+        uid: e.uid % MAX_UINT32,
+        gid: e.gid % MAX_UINT32,
+        // size of -1 happens over a BrowserFS HTTP Backend that doesn't serve Content-Length headers
+        // (like the Karma webserver) because BrowserFS HTTP Backend uses HTTP HEAD requests to do fs.stat
+        size: e.size > -1 ? e.size % MAX_UINT32 : 0
+      };
+    }
+    function toHex(buffer) {
+      let hex3 = "";
+      for (const byte of new Uint8Array(buffer)) {
+        if (byte < 16) hex3 += "0";
+        hex3 += byte.toString(16);
+      }
+      return hex3;
+    }
+    var supportsSubtleSHA1 = null;
+    async function shasum(buffer) {
+      if (supportsSubtleSHA1 === null) {
+        supportsSubtleSHA1 = await testSubtleSHA1();
+      }
+      return supportsSubtleSHA1 ? subtleSHA1(buffer) : shasumSync(buffer);
+    }
+    function shasumSync(buffer) {
+      return new Hash().update(buffer).digest("hex");
+    }
+    async function subtleSHA1(buffer) {
+      const hash2 = await crypto.subtle.digest("SHA-1", buffer);
+      return toHex(hash2);
+    }
+    async function testSubtleSHA1() {
+      try {
+        const hash2 = await subtleSHA1(new Uint8Array([]));
+        return hash2 === "da39a3ee5e6b4b0d3255bfef95601890afd80709";
+      } catch (_) {
+      }
+      return false;
+    }
+    function parseCacheEntryFlags(bits) {
+      return {
+        assumeValid: Boolean(bits & 32768),
+        extended: Boolean(bits & 16384),
+        stage: (bits & 12288) >> 12,
+        nameLength: bits & 4095,
+        skipWorktree: false,
+        intentToAdd: false
+      };
+    }
+    var SKIP_WORKTREE = 16384;
+    var INTENT_TO_ADD = 8192;
+    function hasExtendedFlags(entry) {
+      return Boolean(entry.flags.skipWorktree || entry.flags.intentToAdd);
+    }
+    function renderCacheEntryFlags(entry) {
+      const flags = entry.flags;
+      flags.extended = hasExtendedFlags(entry);
+      flags.nameLength = Math.min(Buffer.from(entry.path).length, 4095);
+      return (flags.assumeValid ? 32768 : 0) + (flags.extended ? 16384 : 0) + ((flags.stage & 3) << 12) + (flags.nameLength & 4095);
+    }
+    function renderCacheEntryExtendedFlags(entry) {
+      return (entry.flags.skipWorktree ? SKIP_WORKTREE : 0) + (entry.flags.intentToAdd ? INTENT_TO_ADD : 0);
+    }
+    var GitIndex = class _GitIndex {
+      /*::
+       _entries: Map<string, CacheEntry>
+       _dirty: boolean // Used to determine if index needs to be saved to filesystem
+       */
+      constructor(entries, unmergedPaths) {
+        this._dirty = false;
+        this._unmergedPaths = unmergedPaths || /* @__PURE__ */ new Set();
+        this._entries = entries || /* @__PURE__ */ new Map();
+      }
+      _addEntry(entry) {
+        if (entry.flags.stage === 0) {
+          entry.stages = [entry];
+          this._entries.set(entry.path, entry);
+          this._unmergedPaths.delete(entry.path);
+        } else {
+          let existingEntry = this._entries.get(entry.path);
+          if (!existingEntry) {
+            this._entries.set(entry.path, entry);
+            existingEntry = entry;
+          }
+          existingEntry.stages[entry.flags.stage] = entry;
+          this._unmergedPaths.add(entry.path);
+        }
+      }
+      static async from(buffer) {
+        if (Buffer.isBuffer(buffer)) {
+          return _GitIndex.fromBuffer(buffer);
+        } else if (buffer === null) {
+          return new _GitIndex(null);
+        } else {
+          throw new InternalError("invalid type passed to GitIndex.from");
+        }
+      }
+      static async fromBuffer(buffer) {
+        if (buffer.length === 0) {
+          throw new InternalError("Index file is empty (.git/index)");
+        }
+        const index2 = new _GitIndex();
+        const reader = new BufferCursor(buffer);
+        const magic = reader.toString("utf8", 4);
+        if (magic !== "DIRC") {
+          throw new InternalError(`Invalid dircache magic file number: ${magic}`);
+        }
+        const shaComputed = await shasum(buffer.slice(0, -20));
+        const shaClaimed = buffer.slice(-20).toString("hex");
+        if (shaClaimed !== shaComputed) {
+          throw new InternalError(
+            `Invalid checksum in GitIndex buffer: expected ${shaClaimed} but saw ${shaComputed}`
+          );
+        }
+        const version3 = reader.readUInt32BE();
+        if (version3 !== 2 && version3 !== 3) {
+          throw new InternalError(`Unsupported dircache version: ${version3}`);
+        }
+        const numEntries = reader.readUInt32BE();
+        let i = 0;
+        while (!reader.eof() && i < numEntries) {
+          const entry = {};
+          entry.ctimeSeconds = reader.readUInt32BE();
+          entry.ctimeNanoseconds = reader.readUInt32BE();
+          entry.mtimeSeconds = reader.readUInt32BE();
+          entry.mtimeNanoseconds = reader.readUInt32BE();
+          entry.dev = reader.readUInt32BE();
+          entry.ino = reader.readUInt32BE();
+          entry.mode = reader.readUInt32BE();
+          entry.uid = reader.readUInt32BE();
+          entry.gid = reader.readUInt32BE();
+          entry.size = reader.readUInt32BE();
+          entry.oid = reader.slice(20).toString("hex");
+          const flags = reader.readUInt16BE();
+          entry.flags = parseCacheEntryFlags(flags);
+          if (entry.flags.extended) {
+            const extendedFlags = reader.readUInt16BE();
+            if (extendedFlags & ~(SKIP_WORKTREE | INTENT_TO_ADD)) {
+              throw new InternalError(
+                `Unknown index entry format: 0x${extendedFlags.toString(16)}`
+              );
+            }
+            entry.flags.skipWorktree = Boolean(extendedFlags & SKIP_WORKTREE);
+            entry.flags.intentToAdd = Boolean(extendedFlags & INTENT_TO_ADD);
+          }
+          const pathlength = buffer.indexOf(0, reader.tell() + 1) - reader.tell();
+          if (pathlength < 1) {
+            throw new InternalError(`Got a path length of: ${pathlength}`);
+          }
+          entry.path = reader.toString("utf8", pathlength);
+          if (entry.path.includes("..\\") || entry.path.includes("../")) {
+            throw new UnsafeFilepathError(entry.path);
+          }
+          let padding = 8 - (reader.tell() - 12) % 8;
+          if (padding === 0) padding = 8;
+          while (padding--) {
+            const tmp = reader.readUInt8();
+            if (tmp !== 0) {
+              throw new InternalError(
+                `Expected 1-8 null characters but got '${tmp}' after ${entry.path}`
+              );
+            } else if (reader.eof()) {
+              throw new InternalError("Unexpected end of file");
+            }
+          }
+          entry.stages = [];
+          index2._addEntry(entry);
+          i++;
+        }
+        return index2;
+      }
+      get unmergedPaths() {
+        return [...this._unmergedPaths];
+      }
+      get entries() {
+        return [...this._entries.values()].sort(comparePath);
+      }
+      get entriesMap() {
+        return this._entries;
+      }
+      get entriesFlat() {
+        return [...this.entries].flatMap((entry) => {
+          return entry.stages.length > 1 ? entry.stages.filter((x) => x) : entry;
+        });
+      }
+      *[Symbol.iterator]() {
+        for (const entry of this.entries) {
+          yield entry;
+        }
+      }
+      insert({ filepath, stats, oid, stage = 0 }) {
+        if (!stats) {
+          stats = {
+            ctimeSeconds: 0,
+            ctimeNanoseconds: 0,
+            mtimeSeconds: 0,
+            mtimeNanoseconds: 0,
+            dev: 0,
+            ino: 0,
+            mode: 0,
+            uid: 0,
+            gid: 0,
+            size: 0
+          };
+        }
+        stats = normalizeStats(stats);
+        const bfilepath = Buffer.from(filepath);
+        const existing = stage === 0 ? this._entries.get(filepath) : void 0;
+        const entry = {
+          ctimeSeconds: stats.ctimeSeconds,
+          ctimeNanoseconds: stats.ctimeNanoseconds,
+          mtimeSeconds: stats.mtimeSeconds,
+          mtimeNanoseconds: stats.mtimeNanoseconds,
+          dev: stats.dev,
+          ino: stats.ino,
+          // We provide a fallback value for `mode` here because not all fs
+          // implementations assign it, but we use it in GitTree.
+          // '100644' is for a "regular non-executable file"
+          mode: stats.mode || 33188,
+          uid: stats.uid,
+          gid: stats.gid,
+          size: stats.size,
+          path: filepath,
+          oid,
+          flags: {
+            assumeValid: false,
+            extended: false,
+            stage,
+            nameLength: bfilepath.length < 4095 ? bfilepath.length : 4095,
+            skipWorktree: Boolean(existing?.flags.skipWorktree),
+            intentToAdd: false
+          },
+          stages: []
+        };
+        this._addEntry(entry);
+        this._dirty = true;
+      }
+      delete({ filepath }) {
+        if (this._entries.has(filepath)) {
+          this._entries.delete(filepath);
+        } else {
+          for (const key2 of this._entries.keys()) {
+            if (key2.startsWith(filepath + "/")) {
+              this._entries.delete(key2);
+            }
+          }
+        }
+        if (this._unmergedPaths.has(filepath)) {
+          this._unmergedPaths.delete(filepath);
+        }
+        this._dirty = true;
+      }
+      clear() {
+        this._entries.clear();
+        this._dirty = true;
+      }
+      has({ filepath }) {
+        return this._entries.has(filepath);
+      }
+      render() {
+        return this.entries.map((entry) => `${entry.mode.toString(8)} ${entry.oid}    ${entry.path}`).join("\n");
+      }
+      static async _entryToBuffer(entry) {
+        const bpath = Buffer.from(entry.path);
+        const extended2 = hasExtendedFlags(entry);
+        const length = Math.ceil((62 + (extended2 ? 2 : 0) + bpath.length + 1) / 8) * 8;
+        const written = Buffer.alloc(length);
+        const writer = new BufferCursor(written);
+        const stat2 = normalizeStats(entry);
+        writer.writeUInt32BE(stat2.ctimeSeconds);
+        writer.writeUInt32BE(stat2.ctimeNanoseconds);
+        writer.writeUInt32BE(stat2.mtimeSeconds);
+        writer.writeUInt32BE(stat2.mtimeNanoseconds);
+        writer.writeUInt32BE(stat2.dev);
+        writer.writeUInt32BE(stat2.ino);
+        writer.writeUInt32BE(stat2.mode);
+        writer.writeUInt32BE(stat2.uid);
+        writer.writeUInt32BE(stat2.gid);
+        writer.writeUInt32BE(stat2.size);
+        writer.write(entry.oid, 20, "hex");
+        writer.writeUInt16BE(renderCacheEntryFlags(entry));
+        if (extended2) {
+          writer.writeUInt16BE(renderCacheEntryExtendedFlags(entry));
+        }
+        writer.write(entry.path, bpath.length, "utf8");
+        return written;
+      }
+      async toObject() {
+        const header = Buffer.alloc(12);
+        const writer = new BufferCursor(header);
+        writer.write("DIRC", 4, "utf8");
+        writer.writeUInt32BE(this.entriesFlat.some(hasExtendedFlags) ? 3 : 2);
+        writer.writeUInt32BE(this.entriesFlat.length);
+        let entryBuffers = [];
+        for (const entry of this.entries) {
+          entryBuffers.push(_GitIndex._entryToBuffer(entry));
+          if (entry.stages.length > 1) {
+            for (const stage of entry.stages) {
+              if (stage && stage !== entry) {
+                entryBuffers.push(_GitIndex._entryToBuffer(stage));
+              }
+            }
+          }
+        }
+        entryBuffers = await Promise.all(entryBuffers);
+        const body = Buffer.concat(entryBuffers);
+        const main2 = Buffer.concat([header, body]);
+        const sum = await shasum(main2);
+        return Buffer.concat([main2, Buffer.from(sum, "hex")]);
+      }
+    };
+    function compareStats(entry, stats, filemode = true, trustino = true) {
+      const e = normalizeStats(entry);
+      const s = normalizeStats(stats);
+      const staleness = filemode && e.mode !== s.mode || e.mtimeSeconds !== s.mtimeSeconds || e.mtimeNanoseconds !== s.mtimeNanoseconds || e.ctimeSeconds !== s.ctimeSeconds || e.ctimeNanoseconds !== s.ctimeNanoseconds || e.uid !== s.uid || e.gid !== s.gid || trustino && e.ino !== s.ino || e.size !== s.size;
+      return staleness;
+    }
+    var lock;
+    function getLock() {
+      if (lock === void 0) lock = new AsyncLock({ maxPending: Infinity });
+      return lock;
+    }
+    function acquireLock(key2, callback) {
+      return getLock().acquire(key2, callback);
+    }
+    var IndexCache = /* @__PURE__ */ Symbol("IndexCache");
+    function createCache() {
+      return {
+        map: /* @__PURE__ */ new Map(),
+        stats: /* @__PURE__ */ new Map()
+      };
+    }
+    async function updateCachedIndexFile(fs4, filepath, cache2) {
+      const [stat2, rawIndexFile] = await Promise.all([
+        fs4.lstat(filepath),
+        fs4.read(filepath)
+      ]);
+      const index2 = await GitIndex.from(rawIndexFile);
+      cache2.map.set(filepath, index2);
+      cache2.stats.set(filepath, stat2);
+    }
+    async function isIndexStale(fs4, filepath, cache2) {
+      const savedStats = cache2.stats.get(filepath);
+      if (savedStats === void 0) return true;
+      if (savedStats === null) return false;
+      const currStats = await fs4.lstat(filepath);
+      if (currStats === null) return false;
+      if (compareStats(savedStats, currStats)) return true;
+      const saved = normalizeStats(savedStats);
+      const curr = normalizeStats(currStats);
+      return saved.mtimeNanoseconds !== curr.mtimeNanoseconds || saved.ctimeNanoseconds !== curr.ctimeNanoseconds;
+    }
+    var GitIndexManager = class {
+      /**
+       * Manages access to the Git index file, ensuring thread-safe operations and caching.
+       *
+       * @param {object} opts - Options for acquiring the Git index.
+       * @param {FSClient} opts.fs - A file system implementation.
+       * @param {string} opts.gitdir - The path to the `.git` directory.
+       * @param {object} opts.cache - A shared cache object for storing index data.
+       * @param {boolean} [opts.allowUnmerged=true] - Whether to allow unmerged paths in the index.
+       * @param {function(GitIndex): any} closure - A function to execute with the Git index.
+       * @returns {Promise<any>} The result of the closure function.
+       * @throws {UnmergedPathsError} If unmerged paths exist and `allowUnmerged` is `false`.
+       */
+      static async acquire({ fs: fs4, gitdir, cache: cache2, allowUnmerged = true }, closure) {
+        if (!cache2[IndexCache]) {
+          cache2[IndexCache] = createCache();
+        }
+        const filepath = `${gitdir}/index`;
+        let result;
+        let unmergedPaths = [];
+        await acquireLock(filepath, async () => {
+          const theIndexCache = cache2[IndexCache];
+          if (await isIndexStale(fs4, filepath, theIndexCache)) {
+            await updateCachedIndexFile(fs4, filepath, theIndexCache);
+          }
+          const index2 = theIndexCache.map.get(filepath);
+          unmergedPaths = index2.unmergedPaths;
+          if (unmergedPaths.length && !allowUnmerged)
+            throw new UnmergedPathsError(unmergedPaths);
+          result = await closure(index2);
+          if (index2._dirty) {
+            const buffer = await index2.toObject();
+            await fs4.write(filepath, buffer);
+            theIndexCache.stats.set(filepath, await fs4.lstat(filepath));
+            index2._dirty = false;
+          }
+        });
+        return result;
+      }
+    };
+    function basename(path13) {
+      const last = Math.max(path13.lastIndexOf("/"), path13.lastIndexOf("\\"));
+      if (last > -1) {
+        path13 = path13.slice(last + 1);
+      }
+      return path13;
+    }
+    function dirname(path13) {
+      const last = Math.max(path13.lastIndexOf("/"), path13.lastIndexOf("\\"));
+      if (last === -1) return ".";
+      if (last === 0) return "/";
+      return path13.slice(0, last);
+    }
+    function flatFileListToDirectoryStructure(files) {
+      const inodes = /* @__PURE__ */ new Map();
+      const mkdir = function(name2) {
+        if (!inodes.has(name2)) {
+          const dir = {
+            type: "tree",
+            fullpath: name2,
+            basename: basename(name2),
+            metadata: {},
+            children: []
+          };
+          inodes.set(name2, dir);
+          dir.parent = mkdir(dirname(name2));
+          if (dir.parent && dir.parent !== dir) dir.parent.children.push(dir);
+        }
+        return inodes.get(name2);
+      };
+      const mkfile = function(name2, metadata) {
+        if (!inodes.has(name2)) {
+          const file2 = {
+            type: "blob",
+            fullpath: name2,
+            basename: basename(name2),
+            metadata,
+            // This recursively generates any missing parent folders.
+            parent: mkdir(dirname(name2)),
+            children: []
+          };
+          if (file2.parent) file2.parent.children.push(file2);
+          inodes.set(name2, file2);
+        }
+        return inodes.get(name2);
+      };
+      mkdir(".");
+      for (const file2 of files) {
+        mkfile(file2.path, file2);
+      }
+      return inodes;
+    }
+    function mode2type(mode) {
+      switch (mode) {
+        case 16384:
+          return "tree";
+        case 33188:
+          return "blob";
+        case 33261:
+          return "blob";
+        case 40960:
+          return "blob";
+        case 57344:
+          return "commit";
+      }
+      throw new InternalError(`Unexpected GitTree entry mode: ${mode.toString(8)}`);
+    }
+    var GitWalkerIndex = class {
+      constructor({ fs: fs4, gitdir, cache: cache2 }) {
+        this.treePromise = GitIndexManager.acquire(
+          { fs: fs4, gitdir, cache: cache2 },
+          async function(index2) {
+            return flatFileListToDirectoryStructure(index2.entries);
+          }
+        );
+        const walker = this;
+        this.ConstructEntry = class StageEntry {
+          constructor(fullpath) {
+            this._fullpath = fullpath;
+            this._type = false;
+            this._mode = false;
+            this._stat = false;
+            this._oid = false;
+          }
+          async type() {
+            return walker.type(this);
+          }
+          async mode() {
+            return walker.mode(this);
+          }
+          async stat() {
+            return walker.stat(this);
+          }
+          async content() {
+            return walker.content(this);
+          }
+          async oid() {
+            return walker.oid(this);
+          }
+        };
+      }
+      async readdir(entry) {
+        const filepath = entry._fullpath;
+        const tree = await this.treePromise;
+        const inode = tree.get(filepath);
+        if (!inode) return null;
+        if (inode.type === "blob") return null;
+        if (inode.type !== "tree") {
+          throw new Error(`ENOTDIR: not a directory, scandir '${filepath}'`);
+        }
+        const names2 = inode.children.map((inode2) => inode2.fullpath);
+        names2.sort(compareStrings);
+        return names2;
+      }
+      async type(entry) {
+        if (entry._type === false) {
+          await entry.stat();
+        }
+        return entry._type;
+      }
+      async mode(entry) {
+        if (entry._mode === false) {
+          await entry.stat();
+        }
+        return entry._mode;
+      }
+      async stat(entry) {
+        if (entry._stat === false) {
+          const tree = await this.treePromise;
+          const inode = tree.get(entry._fullpath);
+          if (!inode) {
+            throw new Error(
+              `ENOENT: no such file or directory, lstat '${entry._fullpath}'`
+            );
+          }
+          const stats = inode.type === "tree" ? {} : normalizeStats(inode.metadata);
+          entry._type = inode.type === "tree" ? "tree" : mode2type(stats.mode);
+          entry._mode = stats.mode;
+          if (inode.type === "tree") {
+            entry._stat = void 0;
+          } else {
+            entry._stat = stats;
+          }
+        }
+        return entry._stat;
+      }
+      async content(_entry) {
+      }
+      async oid(entry) {
+        if (entry._oid === false) {
+          const tree = await this.treePromise;
+          const inode = tree.get(entry._fullpath);
+          entry._oid = inode.metadata.oid;
+        }
+        return entry._oid;
+      }
+    };
+    var GitWalkSymbol = /* @__PURE__ */ Symbol("GitWalkSymbol");
+    function STAGE() {
+      const o = /* @__PURE__ */ Object.create(null);
+      Object.defineProperty(o, GitWalkSymbol, {
+        value: function({ fs: fs4, gitdir, cache: cache2 }) {
+          return new GitWalkerIndex({ fs: fs4, gitdir, cache: cache2 });
+        }
+      });
+      Object.freeze(o);
+      return o;
+    }
+    var NotFoundError = class _NotFoundError extends BaseError {
+      /**
+       * @param {string} what
+       */
+      constructor(what) {
+        super(`Could not find ${what}.`);
+        this.code = this.name = _NotFoundError.code;
+        this.data = { what };
+      }
+    };
+    NotFoundError.code = "NotFoundError";
+    var ObjectTypeError = class _ObjectTypeError extends BaseError {
+      /**
+       * @param {string} oid
+       * @param {'blob'|'commit'|'tag'|'tree'} actual
+       * @param {'blob'|'commit'|'tag'|'tree'} expected
+       * @param {string} [filepath]
+       */
+      constructor(oid, actual, expected, filepath) {
+        super(
+          `Object ${oid} ${filepath ? `at ${filepath}` : ""}was anticipated to be a ${expected} but it is a ${actual}.`
+        );
+        this.code = this.name = _ObjectTypeError.code;
+        this.data = { oid, actual, expected, filepath };
+      }
+    };
+    ObjectTypeError.code = "ObjectTypeError";
+    var InvalidOidError = class _InvalidOidError extends BaseError {
+      /**
+       * @param {string} value
+       */
+      constructor(value) {
+        super(`Expected a 40-char hex object id but saw "${value}".`);
+        this.code = this.name = _InvalidOidError.code;
+        this.data = { value };
+      }
+    };
+    InvalidOidError.code = "InvalidOidError";
+    var InvalidRefNameError = class _InvalidRefNameError extends BaseError {
+      /**
+       * @param {string} ref
+       * @param {string} suggestion
+       * @param {boolean} canForce
+       */
+      constructor(ref2, suggestion) {
+        super(
+          `"${ref2}" would be an invalid git reference. (Hint: a valid alternative would be "${suggestion}".)`
+        );
+        this.code = this.name = _InvalidRefNameError.code;
+        this.data = { ref: ref2, suggestion };
+      }
+    };
+    InvalidRefNameError.code = "InvalidRefNameError";
+    var NoRefspecError = class _NoRefspecError extends BaseError {
+      /**
+       * @param {string} remote
+       */
+      constructor(remote) {
+        super(`Could not find a fetch refspec for remote "${remote}". Make sure the config file has an entry like the following:
+[remote "${remote}"]
+	fetch = +refs/heads/*:refs/remotes/origin/*
+`);
+        this.code = this.name = _NoRefspecError.code;
+        this.data = { remote };
+      }
+    };
+    NoRefspecError.code = "NoRefspecError";
+    var GitPackedRefs = class _GitPackedRefs {
+      constructor(text) {
+        this.refs = /* @__PURE__ */ new Map();
+        this.parsedConfig = [];
+        if (text) {
+          let key2 = null;
+          this.parsedConfig = text.trim().split("\n").map((line) => {
+            if (/^\s*#/.test(line)) {
+              return { line, comment: true };
+            }
+            const i = line.indexOf(" ");
+            if (line.startsWith("^")) {
+              const value = line.slice(1);
+              this.refs.set(key2 + "^{}", value);
+              return { line, ref: key2, peeled: value };
+            } else {
+              const value = line.slice(0, i);
+              key2 = line.slice(i + 1);
+              this.refs.set(key2, value);
+              return { line, ref: key2, oid: value };
+            }
+          });
+        }
+        return this;
+      }
+      static from(text) {
+        return new _GitPackedRefs(text);
+      }
+      delete(ref2) {
+        this.parsedConfig = this.parsedConfig.filter((entry) => entry.ref !== ref2);
+        this.refs.delete(ref2);
+      }
+      toString() {
+        return this.parsedConfig.map(({ line }) => line).join("\n") + "\n";
+      }
+    };
+    var GitRefSpec = class _GitRefSpec {
+      constructor({ remotePath, localPath, force, matchPrefix }) {
+        Object.assign(this, {
+          remotePath,
+          localPath,
+          force,
+          matchPrefix
+        });
+      }
+      static from(refspec) {
+        const [forceMatch, remotePath, remoteGlobMatch, localPath, localGlobMatch] = refspec.match(/^(\+?)(.*?)(\*?):(.*?)(\*?)$/).slice(1);
+        const force = forceMatch === "+";
+        const remoteIsGlob = remoteGlobMatch === "*";
+        const localIsGlob = localGlobMatch === "*";
+        if (remoteIsGlob !== localIsGlob) {
+          throw new InternalError("Invalid refspec");
+        }
+        return new _GitRefSpec({
+          remotePath,
+          localPath,
+          force,
+          matchPrefix: remoteIsGlob
+        });
+      }
+      translate(remoteBranch) {
+        if (this.matchPrefix) {
+          if (remoteBranch.startsWith(this.remotePath)) {
+            return this.localPath + remoteBranch.replace(this.remotePath, "");
+          }
+        } else {
+          if (remoteBranch === this.remotePath) return this.localPath;
+        }
+        return null;
+      }
+      reverseTranslate(localBranch) {
+        if (this.matchPrefix) {
+          if (localBranch.startsWith(this.localPath)) {
+            return this.remotePath + localBranch.replace(this.localPath, "");
+          }
+        } else {
+          if (localBranch === this.localPath) return this.remotePath;
+        }
+        return null;
+      }
+    };
+    var GitRefSpecSet = class _GitRefSpecSet {
+      constructor(rules = []) {
+        this.rules = rules;
+      }
+      static from(refspecs) {
+        const rules = [];
+        for (const refspec of refspecs) {
+          rules.push(GitRefSpec.from(refspec));
+        }
+        return new _GitRefSpecSet(rules);
+      }
+      add(refspec) {
+        const rule2 = GitRefSpec.from(refspec);
+        this.rules.push(rule2);
+      }
+      translate(remoteRefs) {
+        const result = [];
+        for (const rule2 of this.rules) {
+          for (const remoteRef of remoteRefs) {
+            const localRef = rule2.translate(remoteRef);
+            if (localRef) {
+              result.push([remoteRef, localRef]);
+            }
+          }
+        }
+        return result;
+      }
+      translateOne(remoteRef) {
+        let result = null;
+        for (const rule2 of this.rules) {
+          const localRef = rule2.translate(remoteRef);
+          if (localRef) {
+            result = localRef;
+          }
+        }
+        return result;
+      }
+      localNamespaces() {
+        return this.rules.filter((rule2) => rule2.matchPrefix).map((rule2) => rule2.localPath.replace(/\/$/, ""));
+      }
+    };
+    function compareRefNames(a, b) {
+      const _a3 = a.replace(/\^\{\}$/, "");
+      const _b = b.replace(/\^\{\}$/, "");
+      const tmp = -(_a3 < _b) || +(_a3 > _b);
+      if (tmp === 0) {
+        return a.endsWith("^{}") ? 1 : -1;
+      }
+      return tmp;
+    }
+    var bad = /(^|[/.])([/.]|$)|^@$|@{|[\x00-\x20\x7f~^:?*[\\]|\.lock(\/|$)/;
+    function isValidRef(name2, onelevel) {
+      if (typeof name2 !== "string")
+        throw new TypeError("Reference name must be a string");
+      return !bad.test(name2) && (!!onelevel || name2.includes("/"));
+    }
+    function normalizeString(path13, aar) {
+      let res = "";
+      let lastSegmentLength = 0;
+      let lastSlash = -1;
+      let dots = 0;
+      let char = "\0";
+      for (let i = 0; i <= path13.length; ++i) {
+        if (i < path13.length) char = path13[i];
+        else if (char === "/") break;
+        else char = "/";
+        if (char === "/") {
+          if (lastSlash === i - 1 || dots === 1) {
+          } else if (dots === 2) {
+            if (res.length < 2 || lastSegmentLength !== 2 || res.at(-1) !== "." || res.at(-2) !== ".") {
+              if (res.length > 2) {
+                const lastSlashIndex = res.lastIndexOf("/");
+                if (lastSlashIndex === -1) {
+                  res = "";
+                  lastSegmentLength = 0;
+                } else {
+                  res = res.slice(0, lastSlashIndex);
+                  lastSegmentLength = res.length - 1 - res.lastIndexOf("/");
+                }
+                lastSlash = i;
+                dots = 0;
+                continue;
+              } else if (res.length !== 0) {
+                res = "";
+                lastSegmentLength = 0;
+                lastSlash = i;
+                dots = 0;
+                continue;
+              }
+            }
+            if (aar) {
+              res += res.length > 0 ? "/.." : "..";
+              lastSegmentLength = 2;
+            }
+          } else {
+            if (res.length > 0) res += "/" + path13.slice(lastSlash + 1, i);
+            else res = path13.slice(lastSlash + 1, i);
+            lastSegmentLength = i - lastSlash - 1;
+          }
+          lastSlash = i;
+          dots = 0;
+        } else if (char === "." && dots !== -1) {
+          ++dots;
+        } else {
+          dots = -1;
+        }
+      }
+      return res;
+    }
+    function getWindowsDrivePrefix(path13) {
+      if (path13.length >= 2 && /^[a-zA-Z]:/.test(path13)) {
+        return path13.slice(0, 2);
+      }
+      return null;
+    }
+    function normalize(path13) {
+      if (!path13.length) return ".";
+      path13 = path13.replace(/\\/g, "/");
+      const drivePrefix = getWindowsDrivePrefix(path13);
+      const isAbsolute2 = path13[0] === "/" || drivePrefix !== null && path13[2] === "/";
+      const trailingSeparator = path13.at(-1) === "/";
+      const pathBody = drivePrefix ? path13.slice(2) : path13;
+      let normalized = normalizeString(pathBody, !isAbsolute2);
+      if (!normalized.length) {
+        const root = drivePrefix ? isAbsolute2 ? drivePrefix + "/" : drivePrefix : isAbsolute2 ? "/" : ".";
+        return trailingSeparator && !isAbsolute2 ? root + "/" : root;
+      }
+      if (trailingSeparator) normalized += "/";
+      if (drivePrefix) {
+        return isAbsolute2 ? `${drivePrefix}/${normalized}` : `${drivePrefix}${normalized}`;
+      }
+      return isAbsolute2 ? `/${normalized}` : normalized;
+    }
+    function join(...args) {
+      if (args.length === 0) return ".";
+      let joined;
+      for (let i = 0; i < args.length; ++i) {
+        const arg = args[i].replace(/\\/g, "/");
+        if (arg.length === 0) continue;
+        if (/^[a-zA-Z]:\//.test(arg)) {
+          joined = arg;
+        } else {
+          if (joined === void 0) joined = arg;
+          else joined += "/" + arg;
+        }
+      }
+      if (joined === void 0) return ".";
+      return normalize(joined);
+    }
+    var num5 = (val) => {
+      if (typeof val === "number") {
+        return val;
+      }
+      val = val.toLowerCase();
+      let n = parseInt(val);
+      if (val.endsWith("k")) n *= 1024;
+      if (val.endsWith("m")) n *= 1024 * 1024;
+      if (val.endsWith("g")) n *= 1024 * 1024 * 1024;
+      return n;
+    };
+    var bool3 = (val) => {
+      if (typeof val === "boolean") {
+        return val;
+      }
+      val = val.trim().toLowerCase();
+      if (val === "true" || val === "yes" || val === "on") return true;
+      if (val === "false" || val === "no" || val === "off") return false;
+      throw Error(
+        `Expected 'true', 'false', 'yes', 'no', 'on', or 'off', but got ${val}`
+      );
+    };
+    var schema = {
+      core: {
+        filemode: bool3,
+        bare: bool3,
+        logallrefupdates: bool3,
+        symlinks: bool3,
+        ignorecase: bool3,
+        bigFileThreshold: num5
+      }
+    };
+    var SECTION_LINE_REGEX = /^\[([A-Za-z0-9-.]+)(?:[ \t]+"((?:[^"\\]|\\.)*)")?\][ \t]*(?:[#;].*)?$/;
+    var SECTION_REGEX = /^[A-Za-z0-9-.]+$/;
+    var VARIABLE_LINE_REGEX = /^([A-Za-z][A-Za-z0-9-]*)(?:\s*=\s*(.*))?$/;
+    var VARIABLE_NAME_REGEX = /^[A-Za-z][A-Za-z0-9-]*$/;
+    var extractSectionLine = (line) => {
+      const matches = SECTION_LINE_REGEX.exec(line);
+      if (matches != null) {
+        const [section, subsection] = matches.slice(1);
+        return [section, subsection && subsection.replace(/\\(.)/g, "$1")];
+      }
+      return null;
+    };
+    var extractVariableLine = (line) => {
+      const matches = VARIABLE_LINE_REGEX.exec(line);
+      if (matches != null) {
+        const [name2, rawValue = "true"] = matches.slice(1);
+        return [name2, parseValue(rawValue)];
+      }
+      return null;
+    };
+    var ESCAPED_CHARS = /* @__PURE__ */ new Map([
+      ["t", "	"],
+      ["b", "\b"],
+      ["n", "\n"],
+      ["\\", "\\"],
+      ['"', '"']
+    ]);
+    var parseValue = (rawValue) => {
+      let value = "";
+      let pendingSpace = "";
+      let inQuotes = false;
+      for (let i = 0; i < rawValue.length; i++) {
+        const c = rawValue[i];
+        if (!inQuotes && /[ \t\r\v\f]/.test(c)) {
+          if (value !== "") pendingSpace += c;
+          continue;
+        }
+        if (!inQuotes && (c === "#" || c === ";")) break;
+        value += pendingSpace;
+        pendingSpace = "";
+        if (c === "\\" && ESCAPED_CHARS.has(rawValue[i + 1])) {
+          value += ESCAPED_CHARS.get(rawValue[++i]);
+        } else if (c === '"') {
+          inQuotes = !inQuotes;
+        } else {
+          value += c;
+        }
+      }
+      return value;
+    };
+    var serializeValue = (value) => {
+      if (typeof value !== "string") return value;
+      const quote = value.startsWith(" ") || value.endsWith(" ") || /[#;]/.test(value) ? '"' : "";
+      const escaped = value.replace(/[\\"\n\t]/g, (c) => {
+        if (c === "\n") return "\\n";
+        if (c === "	") return "\\t";
+        return `\\${c}`;
+      });
+      return `${quote}${escaped}${quote}`;
+    };
+    var lower = (text) => {
+      return text != null ? text.toLowerCase() : null;
+    };
+    var getPath = (section, subsection, name2) => {
+      return [lower(section), subsection, lower(name2)].filter((a) => a != null).join(".");
+    };
+    var normalizePath = (path13) => {
+      const pathSegments = path13.split(".");
+      const section = pathSegments.shift();
+      const name2 = pathSegments.pop();
+      const subsection = pathSegments.length ? pathSegments.join(".") : void 0;
+      return {
+        section,
+        subsection,
+        name: name2,
+        path: getPath(section, subsection, name2),
+        sectionPath: getPath(section, subsection, null),
+        isSection: !!section
+      };
+    };
+    var findLastIndex = (array2, callback) => {
+      return array2.reduce((lastIndex, item, index2) => {
+        return callback(item) ? index2 : lastIndex;
+      }, -1);
+    };
+    var GitConfig = class _GitConfig {
+      constructor(text) {
+        let section = null;
+        let subsection = null;
+        this.parsedConfig = text ? text.split("\n").map((line) => {
+          let name2 = null;
+          let value = null;
+          const trimmedLine = line.trim();
+          const extractedSection = extractSectionLine(trimmedLine);
+          const isSection = extractedSection != null;
+          if (isSection) {
+            ;
+            [section, subsection] = extractedSection;
+          } else {
+            const extractedVariable = extractVariableLine(trimmedLine);
+            const isVariable = extractedVariable != null;
+            if (isVariable) {
+              ;
+              [name2, value] = extractedVariable;
+            }
+          }
+          const path13 = getPath(section, subsection, name2);
+          return { line, isSection, section, subsection, name: name2, value, path: path13 };
+        }) : [];
+      }
+      static from(text) {
+        return new _GitConfig(text);
+      }
+      async get(path13, getall = false) {
+        const normalizedPath = normalizePath(path13).path;
+        const allValues = this.parsedConfig.filter((config2) => config2.path === normalizedPath).map(({ section, name: name2, value }) => {
+          const fn = schema[section] && schema[section][name2];
+          return fn ? fn(value) : value;
+        });
+        return getall ? allValues : allValues.pop();
+      }
+      async getall(path13) {
+        return this.get(path13, true);
+      }
+      async getSubsections(section) {
+        return this.parsedConfig.filter((config2) => config2.isSection && config2.section === section).map((config2) => config2.subsection);
+      }
+      async deleteSection(section, subsection) {
+        this.parsedConfig = this.parsedConfig.filter(
+          (config2) => !(config2.section === section && config2.subsection === subsection)
+        );
+      }
+      async append(path13, value) {
+        return this.set(path13, value, true);
+      }
+      async set(path13, value, append = false) {
+        const {
+          section,
+          subsection,
+          name: name2,
+          path: normalizedPath,
+          sectionPath,
+          isSection
+        } = normalizePath(path13);
+        const configIndex = findLastIndex(
+          this.parsedConfig,
+          (config2) => config2.path === normalizedPath
+        );
+        if (value == null) {
+          if (configIndex !== -1) {
+            this.parsedConfig.splice(configIndex, 1);
+          }
+        } else {
+          if (configIndex !== -1) {
+            const config2 = this.parsedConfig[configIndex];
+            const modifiedConfig = Object.assign({}, config2, {
+              name: name2,
+              value,
+              modified: true
+            });
+            if (append) {
+              this.parsedConfig.splice(configIndex + 1, 0, modifiedConfig);
+            } else {
+              this.parsedConfig[configIndex] = modifiedConfig;
+            }
+          } else {
+            const sectionIndex = this.parsedConfig.findIndex(
+              (config2) => config2.path === sectionPath
+            );
+            const newConfig = {
+              section,
+              subsection,
+              name: name2,
+              value,
+              modified: true,
+              path: normalizedPath
+            };
+            if (SECTION_REGEX.test(section) && VARIABLE_NAME_REGEX.test(name2)) {
+              if (sectionIndex >= 0) {
+                this.parsedConfig.splice(sectionIndex + 1, 0, newConfig);
+              } else {
+                const newSection = {
+                  isSection,
+                  section,
+                  subsection,
+                  modified: true,
+                  path: sectionPath
+                };
+                this.parsedConfig.push(newSection, newConfig);
+              }
+            }
+          }
+        }
+      }
+      toString() {
+        return this.parsedConfig.map(({ line, section, subsection, name: name2, value, modified: modified2 = false }) => {
+          if (!modified2) {
+            return line;
+          }
+          if (name2 != null && value != null) {
+            return `	${name2} = ${serializeValue(value)}`;
+          }
+          if (subsection != null) {
+            return `[${section} "${subsection}"]`;
+          }
+          return `[${section}]`;
+        }).join("\n");
+      }
+    };
+    var GitConfigManager = class {
+      /**
+       * Reads the Git configuration file from the specified `.git` directory.
+       *
+       * @param {object} opts - Options for reading the Git configuration.
+       * @param {FSClient} opts.fs - A file system implementation.
+       * @param {string} opts.gitdir - The path to the `.git` directory.
+       * @returns {Promise<GitConfig>} A `GitConfig` object representing the parsed configuration.
+       */
+      static async get({ fs: fs4, gitdir }) {
+        const text = await fs4.read(`${gitdir}/config`, { encoding: "utf8" });
+        return GitConfig.from(text);
+      }
+      /**
+       * Saves the provided Git configuration to the specified `.git` directory.
+       *
+       * @param {object} opts - Options for saving the Git configuration.
+       * @param {FSClient} opts.fs - A file system implementation.
+       * @param {string} opts.gitdir - The path to the `.git` directory.
+       * @param {GitConfig} opts.config - The `GitConfig` object to save.
+       * @returns {Promise<void>} Resolves when the configuration has been successfully saved.
+       */
+      static async save({ fs: fs4, gitdir, config: config2 }) {
+        await fs4.write(`${gitdir}/config`, config2.toString(), {
+          encoding: "utf8"
+        });
+      }
+    };
+    var refpaths = (ref2) => [
+      `${ref2}`,
+      `refs/${ref2}`,
+      `refs/tags/${ref2}`,
+      `refs/heads/${ref2}`,
+      `refs/remotes/${ref2}`,
+      `refs/remotes/${ref2}/HEAD`
+    ];
+    var GIT_FILES = ["config", "description", "index", "shallow", "commondir"];
+    function assertWritableRef(ref2) {
+      if (GIT_FILES.includes(ref2)) {
+        throw new InvalidRefNameError(ref2, `refs/heads/${ref2}`);
+      }
+      if (!isValidRef(ref2, true)) {
+        throw new InvalidRefNameError(ref2, cleanGitRef.clean(ref2));
+      }
+    }
+    var GitRefManager = class _GitRefManager {
+      /**
+       * Updates remote refs based on the provided refspecs and options.
+       *
+       * @param {Object} args
+       * @param {FSClient} args.fs - A file system implementation.
+       * @param {string} [args.gitdir=join(dir, '.git')] - [required] The [git directory](dir-vs-gitdir.md) path
+       * @param {string} args.remote - The name of the remote.
+       * @param {Map<string, string>} args.refs - A map of refs to their object IDs.
+       * @param {Map<string, string>} args.symrefs - A map of symbolic refs.
+       * @param {boolean} args.tags - Whether to fetch tags.
+       * @param {string[]} [args.refspecs = undefined] - The refspecs to use.
+       * @param {boolean} [args.prune = false] - Whether to prune stale refs.
+       * @param {boolean} [args.pruneTags = false] - Whether to prune tags.
+       * @returns {Promise<Object>} - An object containing pruned refs.
+       */
+      static async updateRemoteRefs({
+        fs: fs4,
+        gitdir,
+        remote,
+        refs,
+        symrefs,
+        tags,
+        refspecs = void 0,
+        prune = false,
+        pruneTags = false
+      }) {
+        for (const value of refs.values()) {
+          if (!value.match(/[0-9a-f]{40}/)) {
+            throw new InvalidOidError(value);
+          }
+        }
+        const config2 = await GitConfigManager.get({ fs: fs4, gitdir });
+        if (!refspecs) {
+          refspecs = await config2.getall(`remote.${remote}.fetch`);
+          if (refspecs.length === 0) {
+            throw new NoRefspecError(remote);
+          }
+          refspecs.unshift(`+HEAD:refs/remotes/${remote}/HEAD`);
+        }
+        const refspec = GitRefSpecSet.from(refspecs);
+        const actualRefsToWrite = /* @__PURE__ */ new Map();
+        const refTranslations = refspec.translate([...refs.keys()]);
+        const symrefTranslations = [];
+        for (const [serverRef, translatedRef] of refspec.translate([
+          ...symrefs.keys()
+        ])) {
+          const symtarget = refspec.translateOne(symrefs.get(serverRef));
+          if (symtarget) {
+            assertWritableRef(symtarget);
+            symrefTranslations.push([translatedRef, `ref: ${symtarget}`]);
+          }
+        }
+        const tagRefsToWrite = tags ? [...refs.keys()].filter(
+          (serverRef) => serverRef.startsWith("refs/tags") && !serverRef.endsWith("^{}")
+        ) : [];
+        for (const [, translatedRef] of refTranslations) {
+          assertWritableRef(translatedRef);
+        }
+        for (const [translatedRef] of symrefTranslations) {
+          assertWritableRef(translatedRef);
+        }
+        tagRefsToWrite.forEach(assertWritableRef);
+        if (pruneTags) {
+          const tags2 = await _GitRefManager.listRefs({
+            fs: fs4,
+            gitdir,
+            filepath: "refs/tags"
+          });
+          await _GitRefManager.deleteRefs({
+            fs: fs4,
+            gitdir,
+            refs: tags2.map((tag2) => `refs/tags/${tag2}`)
+          });
+        }
+        for (const serverRef of tagRefsToWrite) {
+          if (!await _GitRefManager.exists({ fs: fs4, gitdir, ref: serverRef })) {
+            const oid = refs.get(serverRef);
+            actualRefsToWrite.set(serverRef, oid);
+          }
+        }
+        for (const [serverRef, translatedRef] of refTranslations) {
+          const value = refs.get(serverRef);
+          actualRefsToWrite.set(translatedRef, value);
+        }
+        for (const [translatedRef, value] of symrefTranslations) {
+          actualRefsToWrite.set(translatedRef, value);
+        }
+        const pruned = [];
+        if (prune) {
+          for (const filepath of refspec.localNamespaces()) {
+            const refs2 = (await _GitRefManager.listRefs({
+              fs: fs4,
+              gitdir,
+              filepath
+            })).map((file2) => `${filepath}/${file2}`);
+            for (const ref2 of refs2) {
+              if (!actualRefsToWrite.has(ref2)) {
+                pruned.push(ref2);
+              }
+            }
+          }
+          if (pruned.length > 0) {
+            await _GitRefManager.deleteRefs({ fs: fs4, gitdir, refs: pruned });
+          }
+        }
+        for (const [key2, value] of actualRefsToWrite) {
+          await acquireLock(
+            key2,
+            async () => fs4.write(join(gitdir, key2), `${value.trim()}
+`, "utf8")
+          );
+        }
+        return { pruned };
+      }
+      /**
+       * Writes a ref to the file system.
+       *
+       * @param {Object} args
+       * @param {FSClient} args.fs - A file system implementation.
+       * @param {string} [args.gitdir] - [required] The [git directory](dir-vs-gitdir.md) path
+       * @param {string} args.ref - The ref to write.
+       * @param {string} args.value - The object ID to write.
+       * @returns {Promise<void>}
+       */
+      // TODO: make this less crude?
+      static async writeRef({ fs: fs4, gitdir, ref: ref2, value }) {
+        assertWritableRef(ref2);
+        if (!value.match(/[0-9a-f]{40}/)) {
+          throw new InvalidOidError(value);
+        }
+        await acquireLock(
+          ref2,
+          async () => fs4.write(join(gitdir, ref2), `${value.trim()}
+`, "utf8")
+        );
+      }
+      /**
+       * Writes a symbolic ref to the file system.
+       *
+       * @param {Object} args
+       * @param {FSClient} args.fs - A file system implementation.
+       * @param {string} [args.gitdir] - [required] The [git directory](dir-vs-gitdir.md) path
+       * @param {string} args.ref - The ref to write.
+       * @param {string} args.value - The target ref.
+       * @returns {Promise<void>}
+       */
+      static async writeSymbolicRef({ fs: fs4, gitdir, ref: ref2, value }) {
+        assertWritableRef(ref2);
+        await acquireLock(
+          ref2,
+          async () => fs4.write(join(gitdir, ref2), `ref: ${value.trim()}
+`, "utf8")
+        );
+      }
+      /**
+       * Deletes a single ref.
+       *
+       * @param {Object} args
+       * @param {FSClient} args.fs - A file system implementation.
+       * @param {string} [args.gitdir] - [required] The [git directory](dir-vs-gitdir.md) path
+       * @param {string} args.ref - The ref to delete.
+       * @returns {Promise<void>}
+       */
+      static async deleteRef({ fs: fs4, gitdir, ref: ref2 }) {
+        return _GitRefManager.deleteRefs({ fs: fs4, gitdir, refs: [ref2] });
+      }
+      /**
+       * Deletes multiple refs.
+       *
+       * @param {Object} args
+       * @param {FSClient} args.fs - A file system implementation.
+       * @param {string} [args.gitdir] - [required] The [git directory](dir-vs-gitdir.md) path
+       * @param {string[]} args.refs - The refs to delete.
+       * @returns {Promise<void>}
+       */
+      static async deleteRefs({ fs: fs4, gitdir, refs }) {
+        refs.forEach(assertWritableRef);
+        await Promise.all(refs.map((ref2) => fs4.rm(join(gitdir, ref2))));
+        let text = await acquireLock(
+          "packed-refs",
+          async () => fs4.read(`${gitdir}/packed-refs`, { encoding: "utf8" })
+        );
+        const packed = GitPackedRefs.from(text);
+        const beforeSize = packed.refs.size;
+        for (const ref2 of refs) {
+          if (packed.refs.has(ref2)) {
+            packed.delete(ref2);
+          }
+        }
+        if (packed.refs.size < beforeSize) {
+          text = packed.toString();
+          await acquireLock(
+            "packed-refs",
+            async () => fs4.write(`${gitdir}/packed-refs`, text, { encoding: "utf8" })
+          );
+        }
+      }
+      /**
+       * Resolves a ref to its object ID.
+       *
+       * @param {Object} args
+       * @param {FSClient} args.fs - A file system implementation.
+       * @param {string} [args.gitdir] - [required] The [git directory](dir-vs-gitdir.md) path
+       * @param {string} args.ref - The ref to resolve.
+       * @param {number} [args.depth = undefined] - The maximum depth to resolve symbolic refs.
+       * @returns {Promise<string>} - The resolved object ID.
+       */
+      static async resolve({
+        fs: fs4,
+        gitdir,
+        ref: ref2,
+        depth = void 0,
+        visited = /* @__PURE__ */ new Set()
+      }) {
+        if (depth !== void 0) {
+          depth--;
+          if (depth === -1) {
+            return ref2;
+          }
+        }
+        if (ref2.startsWith("ref: ")) {
+          ref2 = ref2.slice("ref: ".length);
+          return _GitRefManager.resolve({ fs: fs4, gitdir, ref: ref2, depth, visited });
+        }
+        if (ref2.length === 40 && /[0-9a-f]{40}/.test(ref2)) {
+          return ref2;
+        }
+        const packedMap = await _GitRefManager.packedRefs({ fs: fs4, gitdir });
+        const allpaths = refpaths(ref2).filter((p) => !GIT_FILES.includes(p));
+        for (const ref3 of allpaths) {
+          const sha = await acquireLock(
+            ref3,
+            async () => await fs4.read(`${gitdir}/${ref3}`, { encoding: "utf8" }) || packedMap.get(ref3)
+          );
+          if (sha) {
+            if (visited.has(ref3)) {
+              throw new InternalError(
+                `Circular reference detected while resolving ref "${ref3}"`
+              );
+            }
+            visited.add(ref3);
+            return _GitRefManager.resolve({
+              fs: fs4,
+              gitdir,
+              ref: sha.trim(),
+              depth,
+              visited
+            });
+          }
+        }
+        throw new NotFoundError(ref2);
+      }
+      /**
+       * Checks whether a ref names the branch HEAD points at in a repository where
+       * that branch has no commits yet.
+       *
+       * A repository created by `git init` has a HEAD pointing at a branch that
+       * does not exist on disk. Resolving that branch fails the same way resolving
+       * a misspelled ref does, so callers that want to treat the two differently
+       * need this to tell them apart.
+       *
+       * @param {Object} args
+       * @param {FSClient} args.fs - A file system implementation.
+       * @param {string} [args.gitdir=join(dir, '.git')] - [required] The [git directory](dir-vs-gitdir.md) path
+       * @param {string} args.ref - The ref to check.
+       * @returns {Promise<boolean>} - True if the ref names an unborn branch.
+       */
+      static async isUnbornBranch({ fs: fs4, gitdir, ref: ref2 }) {
+        let target;
+        try {
+          target = await _GitRefManager.resolve({
+            fs: fs4,
+            gitdir,
+            ref: "HEAD",
+            depth: 2
+          });
+        } catch (err) {
+          if (err instanceof NotFoundError) return false;
+          throw err;
+        }
+        if (!target.startsWith("refs/heads/")) return false;
+        return ref2 === "HEAD" || refpaths(ref2).includes(target);
+      }
+      /**
+       * Checks if a ref exists.
+       *
+       * @param {Object} args
+       * @param {FSClient} args.fs - A file system implementation.
+       * @param {string} [args.gitdir=join(dir, '.git')] - [required] The [git directory](dir-vs-gitdir.md) path
+       * @param {string} args.ref - The ref to check.
+       * @returns {Promise<boolean>} - True if the ref exists, false otherwise.
+       */
+      static async exists({ fs: fs4, gitdir, ref: ref2 }) {
+        try {
+          await _GitRefManager.expand({ fs: fs4, gitdir, ref: ref2 });
+          return true;
+        } catch (err) {
+          if (err instanceof NotFoundError) return false;
+          throw err;
+        }
+      }
+      /**
+       * Expands a ref to its full name.
+       *
+       * @param {Object} args
+       * @param {FSClient} args.fs - A file system implementation.
+       * @param {string} [args.gitdir=join(dir, '.git')] - [required] The [git directory](dir-vs-gitdir.md) path
+       * @param {string} args.ref - The ref to expand.
+       * @returns {Promise<string>} - The full ref name.
+       */
+      static async expand({ fs: fs4, gitdir, ref: ref2 }) {
+        if (ref2.length === 40 && /[0-9a-f]{40}/.test(ref2)) {
+          return ref2;
+        }
+        const packedMap = await _GitRefManager.packedRefs({ fs: fs4, gitdir });
+        const allpaths = refpaths(ref2).filter((p) => !GIT_FILES.includes(p));
+        for (const ref3 of allpaths) {
+          const refExists = await acquireLock(
+            ref3,
+            async () => fs4.exists(`${gitdir}/${ref3}`)
+          );
+          if (refExists) return ref3;
+          if (packedMap.has(ref3)) return ref3;
+        }
+        throw new NotFoundError(ref2);
+      }
+      /**
+       * Expands a ref against a provided map.
+       *
+       * @param {Object} args
+       * @param {string} args.ref - The ref to expand.
+       * @param {Map<string, string>} args.map - The map of refs.
+       * @returns {Promise<string>} - The expanded ref.
+       */
+      static async expandAgainstMap({ ref: ref2, map: map2 }) {
+        const allpaths = refpaths(ref2);
+        for (const ref3 of allpaths) {
+          if (await map2.has(ref3)) return ref3;
+        }
+        throw new NotFoundError(ref2);
+      }
+      /**
+       * Resolves a ref against a provided map.
+       *
+       * @param {Object} args
+       * @param {string} args.ref - The ref to resolve.
+       * @param {string} [args.fullref = args.ref] - The full ref name.
+       * @param {number} [args.depth = undefined] - The maximum depth to resolve symbolic refs.
+       * @param {Map<string, string>} args.map - The map of refs.
+       * @returns {Object} - An object containing the full ref and its object ID.
+       */
+      static resolveAgainstMap({ ref: ref2, fullref = ref2, depth = void 0, map: map2 }) {
+        if (depth !== void 0) {
+          depth--;
+          if (depth === -1) {
+            return { fullref, oid: ref2 };
+          }
+        }
+        if (ref2.startsWith("ref: ")) {
+          ref2 = ref2.slice("ref: ".length);
+          return _GitRefManager.resolveAgainstMap({ ref: ref2, fullref, depth, map: map2 });
+        }
+        if (ref2.length === 40 && /[0-9a-f]{40}/.test(ref2)) {
+          return { fullref, oid: ref2 };
+        }
+        const allpaths = refpaths(ref2);
+        for (const ref3 of allpaths) {
+          const sha = map2.get(ref3);
+          if (sha) {
+            return _GitRefManager.resolveAgainstMap({
+              ref: sha.trim(),
+              fullref: ref3,
+              depth,
+              map: map2
+            });
+          }
+        }
+        throw new NotFoundError(ref2);
+      }
+      /**
+       * Reads the packed refs file and returns a map of refs.
+       *
+       * @param {Object} args
+       * @param {FSClient} args.fs - A file system implementation.
+       * @param {string} [args.gitdir=join(dir, '.git')] - [required] The [git directory](dir-vs-gitdir.md) path
+       * @returns {Promise<Map<string, string>>} - A map of packed refs.
+       */
+      static async packedRefs({ fs: fs4, gitdir }) {
+        const text = await acquireLock(
+          "packed-refs",
+          async () => fs4.read(`${gitdir}/packed-refs`, { encoding: "utf8" })
+        );
+        const packed = GitPackedRefs.from(text);
+        return packed.refs;
+      }
+      /**
+       * Lists all refs matching a given filepath prefix.
+       *
+       * @param {Object} args
+       * @param {FSClient} args.fs - A file system implementation.
+       * @param {string} [args.gitdir=join(dir, '.git')] - [required] The [git directory](dir-vs-gitdir.md) path
+       * @param {string} args.filepath - The filepath prefix to match.
+       * @returns {Promise<string[]>} - A sorted list of refs.
+       */
+      static async listRefs({ fs: fs4, gitdir, filepath }) {
+        const packedMap = await _GitRefManager.packedRefs({ fs: fs4, gitdir });
+        let files = null;
+        try {
+          files = await fs4.readdirDeep(`${gitdir}/${filepath}`);
+          files = files.map((x) => x.replace(`${gitdir}/${filepath}/`, ""));
+        } catch (err) {
+          files = [];
+        }
+        for (let key2 of packedMap.keys()) {
+          if (key2.startsWith(filepath)) {
+            key2 = key2.replace(filepath + "/", "");
+            if (!files.includes(key2)) {
+              files.push(key2);
+            }
+          }
+        }
+        files.sort(compareRefNames);
+        return files;
+      }
+      /**
+       * Lists all branches, optionally filtered by remote.
+       *
+       * @param {Object} args
+       * @param {FSClient} args.fs - A file system implementation.
+       * @param {string} [args.gitdir=join(dir, '.git')] - [required] The [git directory](dir-vs-gitdir.md) path
+       * @param {string} [args.remote] - The remote to filter branches by.
+       * @returns {Promise<string[]>} - A list of branch names.
+       */
+      static async listBranches({ fs: fs4, gitdir, remote }) {
+        if (remote) {
+          return _GitRefManager.listRefs({
+            fs: fs4,
+            gitdir,
+            filepath: `refs/remotes/${remote}`
+          });
+        } else {
+          return _GitRefManager.listRefs({ fs: fs4, gitdir, filepath: `refs/heads` });
+        }
+      }
+      /**
+       * Lists all tags.
+       *
+       * @param {Object} args
+       * @param {FSClient} args.fs - A file system implementation.
+       * @param {string} [args.gitdir=join(dir, '.git')] - [required] The [git directory](dir-vs-gitdir.md) path
+       * @returns {Promise<string[]>} - A list of tag names.
+       */
+      static async listTags({ fs: fs4, gitdir }) {
+        const tags = await _GitRefManager.listRefs({
+          fs: fs4,
+          gitdir,
+          filepath: `refs/tags`
+        });
+        return tags.filter((x) => !x.endsWith("^{}"));
+      }
+    };
+    function compareTreeEntryPath(a, b) {
+      return compareStrings(appendSlashIfDir(a), appendSlashIfDir(b));
+    }
+    function appendSlashIfDir(entry) {
+      return entry.mode === "040000" ? entry.path + "/" : entry.path;
+    }
+    function mode2type$1(mode) {
+      switch (mode) {
+        case "040000":
+          return "tree";
+        case "100644":
+          return "blob";
+        case "100755":
+          return "blob";
+        case "120000":
+          return "blob";
+        case "160000":
+          return "commit";
+      }
+      throw new InternalError(`Unexpected GitTree entry mode: ${mode}`);
+    }
+    function parseBuffer(buffer) {
+      const _entries = [];
+      let cursor = 0;
+      while (cursor < buffer.length) {
+        const space = buffer.indexOf(32, cursor);
+        if (space === -1) {
+          throw new InternalError(
+            `GitTree: Error parsing buffer at byte location ${cursor}: Could not find the next space character.`
+          );
+        }
+        const nullchar = buffer.indexOf(0, cursor);
+        if (nullchar === -1) {
+          throw new InternalError(
+            `GitTree: Error parsing buffer at byte location ${cursor}: Could not find the next null character.`
+          );
+        }
+        let mode = buffer.slice(cursor, space).toString("utf8");
+        if (mode === "40000") mode = "040000";
+        const type = mode2type$1(mode);
+        const path13 = buffer.slice(space + 1, nullchar).toString("utf8");
+        const hfsClean = path13.replace(
+          /[\u200C-\u200F\u202A-\u202E\u206A-\u206F\uFEFF]/g,
+          ""
+        );
+        const ntfsClean = hfsClean.split(":")[0];
+        const normalized = ntfsClean.toLowerCase().replace(/[. ]+$/, "");
+        if (path13.includes("\\") || path13.includes("/") || hfsClean === "." || hfsClean === ".." || normalized === ".git" || /^\.?git~[1-9]$/.test(normalized)) {
+          throw new UnsafeFilepathError(path13);
+        }
+        const oid = buffer.slice(nullchar + 1, nullchar + 21).toString("hex");
+        cursor = nullchar + 21;
+        _entries.push({ mode, path: path13, oid, type });
+      }
+      return _entries;
+    }
+    function limitModeToAllowed(mode) {
+      if (typeof mode === "number") {
+        mode = mode.toString(8);
+      }
+      if (mode.match(/^0?4.*/)) return "040000";
+      if (mode.match(/^1006.*/)) return "100644";
+      if (mode.match(/^1007.*/)) return "100755";
+      if (mode.match(/^120.*/)) return "120000";
+      if (mode.match(/^160.*/)) return "160000";
+      throw new InternalError(`Could not understand file mode: ${mode}`);
+    }
+    function nudgeIntoShape(entry) {
+      if (!entry.oid && entry.sha) {
+        entry.oid = entry.sha;
+      }
+      entry.mode = limitModeToAllowed(entry.mode);
+      if (!entry.type) {
+        entry.type = mode2type$1(entry.mode);
+      }
+      return entry;
+    }
+    var GitTree = class _GitTree {
+      constructor(entries) {
+        if (Buffer.isBuffer(entries)) {
+          this._entries = parseBuffer(entries);
+        } else if (Array.isArray(entries)) {
+          this._entries = entries.map(nudgeIntoShape);
+        } else {
+          throw new InternalError("invalid type passed to GitTree constructor");
+        }
+        this._entries.sort(comparePath);
+      }
+      static from(tree) {
+        return new _GitTree(tree);
+      }
+      render() {
+        return this._entries.map((entry) => `${entry.mode} ${entry.type} ${entry.oid}    ${entry.path}`).join("\n");
+      }
+      toObject() {
+        const entries = [...this._entries];
+        entries.sort(compareTreeEntryPath);
+        return Buffer.concat(
+          entries.map((entry) => {
+            const mode = Buffer.from(entry.mode.replace(/^0/, ""));
+            const space = Buffer.from(" ");
+            const path13 = Buffer.from(entry.path, "utf8");
+            const nullchar = Buffer.from([0]);
+            const oid = Buffer.from(entry.oid, "hex");
+            return Buffer.concat([mode, space, path13, nullchar, oid]);
+          })
+        );
+      }
+      /**
+       * @returns {TreeEntry[]}
+       */
+      entries() {
+        return this._entries;
+      }
+      *[Symbol.iterator]() {
+        for (const entry of this._entries) {
+          yield entry;
+        }
+      }
+    };
+    var GitObject = class {
+      /**
+       * Wraps a raw object with a Git header.
+       *
+       * @param {Object} params - The parameters for wrapping.
+       * @param {string} params.type - The type of the Git object (e.g., 'blob', 'tree', 'commit').
+       * @param {Uint8Array} params.object - The raw object data to wrap.
+       * @returns {Uint8Array} The wrapped Git object as a single buffer.
+       */
+      static wrap({ type, object: object2 }) {
+        const header = `${type} ${object2.length}\0`;
+        const headerLen = header.length;
+        const totalLength = headerLen + object2.length;
+        const wrappedObject = new Uint8Array(totalLength);
+        for (let i = 0; i < headerLen; i++) {
+          wrappedObject[i] = header.charCodeAt(i);
+        }
+        wrappedObject.set(object2, headerLen);
+        return wrappedObject;
+      }
+      /**
+       * Unwraps a Git object buffer into its type and raw object data.
+       *
+       * @param {Buffer|Uint8Array} buffer - The buffer containing the wrapped Git object.
+       * @returns {{ type: string, object: Buffer }} An object containing the type and the raw object data.
+       * @throws {InternalError} If the length specified in the header does not match the actual object length.
+       */
+      static unwrap(buffer) {
+        const s = buffer.indexOf(32);
+        const i = buffer.indexOf(0);
+        const type = buffer.slice(0, s).toString("utf8");
+        const length = buffer.slice(s + 1, i).toString("utf8");
+        const actualLength = buffer.length - (i + 1);
+        if (parseInt(length) !== actualLength) {
+          throw new InternalError(
+            `Length mismatch: expected ${length} bytes but got ${actualLength} instead.`
+          );
+        }
+        return {
+          type,
+          object: Buffer.from(buffer.slice(i + 1))
+        };
+      }
+    };
+    async function readObjectLoose({ fs: fs4, gitdir, oid }) {
+      const source = `objects/${oid.slice(0, 2)}/${oid.slice(2)}`;
+      const file2 = await fs4.read(`${gitdir}/${source}`);
+      if (!file2) {
+        return null;
+      }
+      return { object: file2, format: "deflated", source };
+    }
+    function applyDelta(delta, source) {
+      const reader = new BufferCursor(delta);
+      const sourceSize = readVarIntLE(reader);
+      if (sourceSize !== source.byteLength) {
+        throw new InternalError(
+          `applyDelta expected source buffer to be ${sourceSize} bytes but the provided buffer was ${source.length} bytes`
+        );
+      }
+      const targetSize = readVarIntLE(reader);
+      let target;
+      const firstOp = readOp(reader, source);
+      if (firstOp.byteLength === targetSize) {
+        target = firstOp;
+      } else {
+        const chunks = [firstOp];
+        let tell = firstOp.byteLength;
+        while (!reader.eof()) {
+          const op = readOp(reader, source);
+          chunks.push(op);
+          tell += op.byteLength;
+        }
+        if (targetSize !== tell) {
+          throw new InternalError(
+            `applyDelta expected target buffer to be ${targetSize} bytes but the resulting buffer was ${tell} bytes`
+          );
+        }
+        target = Buffer.concat(chunks, targetSize);
+      }
+      return target;
+    }
+    function readVarIntLE(reader) {
+      let result = 0;
+      let shift = 0;
+      let byte = null;
+      do {
+        byte = reader.readUInt8();
+        result |= (byte & 127) << shift;
+        shift += 7;
+      } while (byte & 128);
+      return result;
+    }
+    function readCompactLE(reader, flags, size) {
+      let result = 0;
+      let shift = 0;
+      while (size--) {
+        if (flags & 1) {
+          result |= reader.readUInt8() << shift;
+        }
+        flags >>= 1;
+        shift += 8;
+      }
+      return result;
+    }
+    function readOp(reader, source) {
+      const byte = reader.readUInt8();
+      const COPY = 128;
+      const OFFS = 15;
+      const SIZE = 112;
+      if (byte & COPY) {
+        const offset = readCompactLE(reader, byte & OFFS, 4);
+        let size = readCompactLE(reader, (byte & SIZE) >> 4, 3);
+        if (size === 0) size = 65536;
+        return source.slice(offset, offset + size);
+      } else {
+        return reader.slice(byte);
+      }
+    }
+    function fromValue(value) {
+      let queue = [value];
+      return {
+        next() {
+          return Promise.resolve({ done: queue.length === 0, value: queue.pop() });
+        },
+        return() {
+          queue = [];
+          return {};
+        },
+        [Symbol.asyncIterator]() {
+          return this;
+        }
+      };
+    }
+    function getIterator(iterable) {
+      if (iterable[Symbol.asyncIterator]) {
+        return iterable[Symbol.asyncIterator]();
+      }
+      if (iterable[Symbol.iterator]) {
+        return iterable[Symbol.iterator]();
+      }
+      if (iterable.next) {
+        return iterable;
+      }
+      return fromValue(iterable);
+    }
+    var StreamReader = class {
+      constructor(stream) {
+        if (typeof Buffer === "undefined") {
+          throw new Error("Missing Buffer dependency");
+        }
+        this.stream = getIterator(stream);
+        this.buffer = null;
+        this.cursor = 0;
+        this.undoCursor = 0;
+        this.started = false;
+        this._ended = false;
+        this._discardedBytes = 0;
+      }
+      eof() {
+        return this._ended && this.cursor === this.buffer.length;
+      }
+      tell() {
+        return this._discardedBytes + this.cursor;
+      }
+      async byte() {
+        if (this.eof()) return;
+        if (!this.started) await this._init();
+        if (this.cursor === this.buffer.length) {
+          await this._loadnext();
+          if (this._ended) return;
+        }
+        this._moveCursor(1);
+        return this.buffer[this.undoCursor];
+      }
+      async chunk() {
+        if (this.eof()) return;
+        if (!this.started) await this._init();
+        if (this.cursor === this.buffer.length) {
+          await this._loadnext();
+          if (this._ended) return;
+        }
+        this._moveCursor(this.buffer.length);
+        return this.buffer.slice(this.undoCursor, this.cursor);
+      }
+      async read(n) {
+        if (this.eof()) return;
+        if (!this.started) await this._init();
+        if (this.cursor + n > this.buffer.length) {
+          this._trim();
+          await this._accumulate(n);
+        }
+        this._moveCursor(n);
+        return this.buffer.slice(this.undoCursor, this.cursor);
+      }
+      async skip(n) {
+        if (this.eof()) return;
+        if (!this.started) await this._init();
+        if (this.cursor + n > this.buffer.length) {
+          this._trim();
+          await this._accumulate(n);
+        }
+        this._moveCursor(n);
+      }
+      async undo() {
+        this.cursor = this.undoCursor;
+      }
+      async _next() {
+        this.started = true;
+        let { done, value } = await this.stream.next();
+        if (done) {
+          this._ended = true;
+          if (!value) return Buffer.alloc(0);
+        }
+        if (value) {
+          value = Buffer.from(value);
+        }
+        return value;
+      }
+      _trim() {
+        this.buffer = this.buffer.slice(this.undoCursor);
+        this.cursor -= this.undoCursor;
+        this._discardedBytes += this.undoCursor;
+        this.undoCursor = 0;
+      }
+      _moveCursor(n) {
+        this.undoCursor = this.cursor;
+        this.cursor += n;
+        if (this.cursor > this.buffer.length) {
+          this.cursor = this.buffer.length;
+        }
+      }
+      async _accumulate(n) {
+        if (this._ended) return;
+        const buffers = [this.buffer];
+        while (this.cursor + n > lengthBuffers(buffers)) {
+          const nextbuffer = await this._next();
+          if (this._ended) break;
+          buffers.push(nextbuffer);
+        }
+        this.buffer = Buffer.concat(buffers);
+      }
+      async _loadnext() {
+        this._discardedBytes += this.buffer.length;
+        this.undoCursor = 0;
+        this.cursor = 0;
+        this.buffer = await this._next();
+      }
+      async _init() {
+        this.buffer = await this._next();
+      }
+    };
+    function lengthBuffers(buffers) {
+      return buffers.reduce((acc, buffer) => acc + buffer.length, 0);
+    }
+    async function listpack(stream, onData) {
+      const reader = new StreamReader(stream);
+      let PACK = await reader.read(4);
+      PACK = PACK.toString("utf8");
+      if (PACK !== "PACK") {
+        throw new InternalError(`Invalid PACK header '${PACK}'`);
+      }
+      let version3 = await reader.read(4);
+      version3 = version3.readUInt32BE(0);
+      if (version3 !== 2) {
+        throw new InternalError(`Invalid packfile version: ${version3}`);
+      }
+      let numObjects = await reader.read(4);
+      numObjects = numObjects.readUInt32BE(0);
+      if (numObjects < 1) return;
+      while (!reader.eof() && numObjects--) {
+        const offset = reader.tell();
+        const { type, length, ofs, reference } = await parseHeader(reader);
+        const inflator = new pako.Inflate();
+        while (!inflator.result) {
+          const chunk = await reader.chunk();
+          if (!chunk) break;
+          inflator.push(chunk, false);
+          if (inflator.err) {
+            throw new InternalError(`Pako error: ${inflator.msg}`);
+          }
+          if (inflator.result) {
+            if (inflator.result.length !== length) {
+              throw new InternalError(
+                `Inflated object size is different from that stated in packfile.`
+              );
+            }
+            await reader.undo();
+            await reader.read(chunk.length - inflator.strm.avail_in);
+            const end = reader.tell();
+            await onData({
+              data: inflator.result,
+              type,
+              num: numObjects,
+              offset,
+              end,
+              reference,
+              ofs
+            });
+          }
+        }
+      }
+    }
+    async function parseHeader(reader) {
+      let byte = await reader.byte();
+      const type = byte >> 4 & 7;
+      let length = byte & 15;
+      if (byte & 128) {
+        let shift = 4;
+        do {
+          byte = await reader.byte();
+          length |= (byte & 127) << shift;
+          shift += 7;
+        } while (byte & 128);
+      }
+      let ofs;
+      let reference;
+      if (type === 6) {
+        let shift = 0;
+        ofs = 0;
+        const bytes = [];
+        do {
+          byte = await reader.byte();
+          ofs |= (byte & 127) << shift;
+          shift += 7;
+          bytes.push(byte);
+        } while (byte & 128);
+        reference = Buffer.from(bytes);
+      }
+      if (type === 7) {
+        const buf = await reader.read(20);
+        reference = buf;
+      }
+      return { type, length, ofs, reference };
+    }
+    var DecompressionError = class _DecompressionError extends BaseError {
+      /**
+       * @param {string} message
+       */
+      constructor(message) {
+        super(`Invalid compressed buffer: ${message}`);
+        this.code = this.name = _DecompressionError.code;
+        this.data = { message };
+      }
+    };
+    DecompressionError.code = "DecompressionError";
+    async function nativeInflate(buffer) {
+      const ds = new DecompressionStream("deflate");
+      const d = new Blob([buffer]).stream().pipeThrough(ds);
+      try {
+        return new Uint8Array(await new Response(d).arrayBuffer());
+      } catch (err) {
+        if (err && err.name === "TypeError" && err.message === "") {
+          throw new DecompressionError("decompression failed");
+        }
+        throw err;
+      }
+    }
+    var supportsDecompressionStream = false;
+    async function inflate(buffer) {
+      if (supportsDecompressionStream === null) {
+        supportsDecompressionStream = testDecompressionStream();
+      }
+      try {
+        return supportsDecompressionStream ? await nativeInflate(buffer) : pako.inflate(buffer);
+      } catch (err) {
+        if (typeof err === "string") {
+          throw new DecompressionError(err);
+        }
+        throw err;
+      }
+    }
+    function testDecompressionStream() {
+      try {
+        const ds = new DecompressionStream("deflate");
+        if (ds) return true;
+      } catch (_) {
+      }
+      return false;
+    }
+    function decodeVarInt(reader) {
+      const bytes = [];
+      let byte = 0;
+      let multibyte = 0;
+      do {
+        byte = reader.readUInt8();
+        const lastSeven = byte & 127;
+        bytes.push(lastSeven);
+        multibyte = byte & 128;
+      } while (multibyte);
+      return bytes.reduce((a, b) => a + 1 << 7 | b, -1);
+    }
+    function otherVarIntDecode(reader, startWith) {
+      let result = startWith;
+      let shift = 4;
+      let byte = null;
+      do {
+        byte = reader.readUInt8();
+        result |= (byte & 127) << shift;
+        shift += 7;
+      } while (byte & 128);
+      return result;
+    }
+    var RESOLVE_CACHE_BYTES = 32 * 1024 * 1024;
+    var ObjectCache = class {
+      constructor(maxBytes) {
+        this.maxBytes = maxBytes;
+        this.bytes = 0;
+        this.map = /* @__PURE__ */ new Map();
+      }
+      get(key2) {
+        const value = this.map.get(key2);
+        if (value !== void 0) {
+          this.map.delete(key2);
+          this.map.set(key2, value);
+        }
+        return value;
+      }
+      set(key2, value) {
+        const size = value.object.byteLength;
+        if (size > this.maxBytes / 4) return;
+        this.map.set(key2, value);
+        this.bytes += size;
+        for (const [oldKey, old] of this.map) {
+          if (this.bytes <= this.maxBytes) break;
+          this.map.delete(oldKey);
+          this.bytes -= old.object.byteLength;
+        }
+      }
+    };
+    function resolveInflated({ type, data, reference, offset }, cache2, offsetByOid) {
+      const object2 = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+      if (type !== "ofs-delta" && type !== "ref-delta") return { type, object: object2 };
+      const baseOffset = type === "ofs-delta" ? offset - decodeVarInt(new BufferCursor(reference)) : offsetByOid.get(reference.toString("hex"));
+      const base = cache2.get(baseOffset);
+      if (!base) return null;
+      try {
+        return {
+          type: base.type,
+          object: Buffer.from(applyDelta(object2, base.object))
+        };
+      } catch (err) {
+        if (err instanceof InternalError || err instanceof RangeError) return null;
+        throw err;
+      }
+    }
+    var GitPackIndex = class _GitPackIndex {
+      constructor(stuff) {
+        Object.assign(this, stuff);
+        this.offsetCache = {};
+      }
+      static async fromIdx({ idx, getExternalRefDelta }) {
+        const reader = new BufferCursor(idx);
+        const magic = reader.slice(4).toString("hex");
+        if (magic !== "ff744f63") {
+          return;
+        }
+        const version3 = reader.readUInt32BE();
+        if (version3 !== 2) {
+          throw new InternalError(
+            `Unable to read version ${version3} packfile IDX. (Only version 2 supported)`
+          );
+        }
+        if (idx.byteLength > 2048 * 1024 * 1024) {
+          throw new InternalError(
+            `To keep implementation simple, I haven't implemented the layer 5 feature needed to support packfiles > 2GB in size.`
+          );
+        }
+        reader.seek(reader.tell() + 4 * 255);
+        const size = reader.readUInt32BE();
+        const hashes = [];
+        for (let i = 0; i < size; i++) {
+          const hash2 = reader.slice(20).toString("hex");
+          hashes[i] = hash2;
+        }
+        reader.seek(reader.tell() + 4 * size);
+        const offsets = /* @__PURE__ */ new Map();
+        for (let i = 0; i < size; i++) {
+          offsets.set(hashes[i], reader.readUInt32BE());
+        }
+        const packfileSha = reader.slice(20).toString("hex");
+        return new _GitPackIndex({
+          hashes,
+          crcs: {},
+          offsets,
+          packfileSha,
+          getExternalRefDelta
+        });
+      }
+      static async fromPack({ pack, getExternalRefDelta, onProgress }) {
+        const listpackTypes = {
+          1: "commit",
+          2: "tree",
+          3: "blob",
+          4: "tag",
+          6: "ofs-delta",
+          7: "ref-delta"
+        };
+        const offsetToObject = {};
+        const packfileSha = pack.slice(-20).toString("hex");
+        const hashes = [];
+        const crcs = {};
+        const offsets = /* @__PURE__ */ new Map();
+        let totalObjectCount = null;
+        let lastPercent = null;
+        const cache2 = new ObjectCache(RESOLVE_CACHE_BYTES);
+        const offsetByOid = /* @__PURE__ */ new Map();
+        await listpack([pack], async ({ data, type, reference, offset, num: num6 }) => {
+          if (totalObjectCount === null) totalObjectCount = num6;
+          const percent = Math.floor(
+            (totalObjectCount - num6) * 100 / totalObjectCount
+          );
+          if (percent !== lastPercent) {
+            if (onProgress) {
+              await onProgress({
+                phase: "Receiving objects",
+                loaded: totalObjectCount - num6,
+                total: totalObjectCount
+              });
+            }
+          }
+          lastPercent = percent;
+          type = listpackTypes[type];
+          if (["commit", "tree", "blob", "tag"].includes(type)) {
+            offsetToObject[offset] = {
+              type,
+              offset
+            };
+          } else if (type === "ofs-delta") {
+            offsetToObject[offset] = {
+              type,
+              offset
+            };
+          } else if (type === "ref-delta") {
+            offsetToObject[offset] = {
+              type,
+              offset
+            };
+          }
+          const o = offsetToObject[offset];
+          if (!o) return;
+          const resolved = resolveInflated(
+            { type, data, reference, offset },
+            cache2,
+            offsetByOid
+          );
+          if (!resolved) return;
+          o.oid = await shasum(GitObject.wrap(resolved));
+          offsetByOid.set(o.oid, offset);
+          cache2.set(offset, resolved);
+        });
+        const offsetArray = Object.keys(offsetToObject).map(Number);
+        for (const [i, start] of offsetArray.entries()) {
+          const end = i + 1 === offsetArray.length ? pack.byteLength - 20 : offsetArray[i + 1];
+          const o = offsetToObject[start];
+          const crc = crc32.buf(pack.slice(start, end)) >>> 0;
+          o.end = end;
+          o.crc = crc;
+        }
+        const p = new _GitPackIndex({
+          pack: Promise.resolve(pack),
+          packfileSha,
+          crcs,
+          hashes,
+          offsets,
+          getExternalRefDelta
+        });
+        lastPercent = null;
+        let count = 0;
+        const objectsByDepth = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        for (let offset in offsetToObject) {
+          offset = Number(offset);
+          const percent = Math.floor(count * 100 / totalObjectCount);
+          if (percent !== lastPercent) {
+            if (onProgress) {
+              await onProgress({
+                phase: "Resolving deltas",
+                loaded: count,
+                total: totalObjectCount
+              });
+            }
+          }
+          count++;
+          lastPercent = percent;
+          const o = offsetToObject[offset];
+          if (!o.oid) {
+            try {
+              p.readDepth = 0;
+              p.externalReadDepth = 0;
+              const { type, object: object2 } = await p.readSlice({ start: offset });
+              objectsByDepth[p.readDepth] += 1;
+              o.oid = await shasum(GitObject.wrap({ type, object: object2 }));
+            } catch (err) {
+              continue;
+            }
+          }
+          hashes.push(o.oid);
+          offsets.set(o.oid, offset);
+          crcs[o.oid] = o.crc;
+        }
+        hashes.sort();
+        return p;
+      }
+      async toBuffer() {
+        const buffers = [];
+        const write = (str6, encoding) => {
+          buffers.push(Buffer.from(str6, encoding));
+        };
+        write("ff744f63", "hex");
+        write("00000002", "hex");
+        const fanoutBuffer = new BufferCursor(Buffer.alloc(256 * 4));
+        for (let i = 0; i < 256; i++) {
+          let count = 0;
+          for (const hash2 of this.hashes) {
+            if (parseInt(hash2.slice(0, 2), 16) <= i) count++;
+          }
+          fanoutBuffer.writeUInt32BE(count);
+        }
+        buffers.push(fanoutBuffer.buffer);
+        for (const hash2 of this.hashes) {
+          write(hash2, "hex");
+        }
+        const crcsBuffer = new BufferCursor(Buffer.alloc(this.hashes.length * 4));
+        for (const hash2 of this.hashes) {
+          crcsBuffer.writeUInt32BE(this.crcs[hash2]);
+        }
+        buffers.push(crcsBuffer.buffer);
+        const offsetsBuffer = new BufferCursor(Buffer.alloc(this.hashes.length * 4));
+        for (const hash2 of this.hashes) {
+          offsetsBuffer.writeUInt32BE(this.offsets.get(hash2));
+        }
+        buffers.push(offsetsBuffer.buffer);
+        write(this.packfileSha, "hex");
+        const totalBuffer = Buffer.concat(buffers);
+        const sha = await shasum(totalBuffer);
+        const shaBuffer = Buffer.alloc(20);
+        shaBuffer.write(sha, "hex");
+        return Buffer.concat([totalBuffer, shaBuffer]);
+      }
+      async load({ pack }) {
+        this.pack = pack;
+      }
+      async unload() {
+        this.pack = null;
+      }
+      async read({ oid }) {
+        if (!this.offsets.get(oid)) {
+          if (this.getExternalRefDelta) {
+            this.externalReadDepth++;
+            return this.getExternalRefDelta(oid);
+          } else {
+            throw new InternalError(`Could not read object ${oid} from packfile`);
+          }
+        }
+        const start = this.offsets.get(oid);
+        return this.readSlice({ start });
+      }
+      async readSlice({ start }) {
+        if (this.offsetCache[start]) {
+          return Object.assign({}, this.offsetCache[start]);
+        }
+        this.readDepth++;
+        const types2 = {
+          16: "commit",
+          32: "tree",
+          48: "blob",
+          64: "tag",
+          96: "ofs_delta",
+          112: "ref_delta"
+        };
+        const pack = await this.pack;
+        if (!pack) {
+          throw new InternalError(
+            "Could not read packfile data. The packfile may be missing, corrupted, or too large to read into memory."
+          );
+        }
+        const raw = pack.slice(start);
+        const reader = new BufferCursor(raw);
+        const byte = reader.readUInt8();
+        const btype = byte & 112;
+        let type = types2[btype];
+        if (type === void 0) {
+          throw new InternalError("Unrecognized type: 0b" + btype.toString(2));
+        }
+        const lastFour = byte & 15;
+        let length = lastFour;
+        const multibyte = byte & 128;
+        if (multibyte) {
+          length = otherVarIntDecode(reader, lastFour);
+        }
+        let base = null;
+        let object2 = null;
+        if (type === "ofs_delta") {
+          const offset = decodeVarInt(reader);
+          const baseOffset = start - offset;
+          ({ object: base, type } = await this.readSlice({ start: baseOffset }));
+        }
+        if (type === "ref_delta") {
+          const oid = reader.slice(20).toString("hex");
+          ({ object: base, type } = await this.read({ oid }));
+        }
+        const buffer = raw.slice(reader.tell());
+        object2 = Buffer.from(await inflate(buffer));
+        if (object2.byteLength !== length) {
+          throw new InternalError(
+            `Packfile told us object would have length ${length} but it had length ${object2.byteLength}`
+          );
+        }
+        if (base) {
+          object2 = Buffer.from(applyDelta(object2, base));
+        }
+        if (this.readDepth > 3) {
+          this.offsetCache[start] = { type, object: object2 };
+        }
+        return { type, format: "content", object: object2 };
+      }
+    };
+    var PackfileCache = /* @__PURE__ */ Symbol("PackfileCache");
+    async function loadPackIndex({
+      fs: fs4,
+      filename,
+      getExternalRefDelta,
+      emitter,
+      emitterPrefix
+    }) {
+      const idx = await fs4.read(filename);
+      return GitPackIndex.fromIdx({ idx, getExternalRefDelta });
+    }
+    function readPackIndex({
+      fs: fs4,
+      cache: cache2,
+      filename,
+      getExternalRefDelta,
+      emitter,
+      emitterPrefix
+    }) {
+      if (!cache2[PackfileCache]) cache2[PackfileCache] = /* @__PURE__ */ new Map();
+      let p = cache2[PackfileCache].get(filename);
+      if (!p) {
+        p = loadPackIndex({
+          fs: fs4,
+          filename,
+          getExternalRefDelta,
+          emitter,
+          emitterPrefix
+        });
+        cache2[PackfileCache].set(filename, p);
+        p.catch(() => {
+          if (cache2[PackfileCache].get(filename) === p) {
+            cache2[PackfileCache].delete(filename);
+          }
+        });
+      }
+      return p;
+    }
+    var SHA1_CHUNK_SIZE = 8 * 1024 * 1024;
+    async function shasumRange(buffer, { start = 0, end = buffer.length } = {}) {
+      const hash2 = crypto$1.createHash("sha1");
+      for (let i = start; i < end; i += SHA1_CHUNK_SIZE) {
+        hash2.update(buffer.subarray(i, Math.min(i + SHA1_CHUNK_SIZE, end)));
+      }
+      return hash2.digest("hex");
+    }
+    async function readObjectPacked({
+      fs: fs4,
+      cache: cache2,
+      gitdir,
+      oid,
+      format = "content",
+      getExternalRefDelta
+    }) {
+      let list2 = await fs4.readdir(join(gitdir, "objects/pack"));
+      list2 = list2.filter((x) => x.endsWith(".idx"));
+      for (const filename of list2) {
+        const indexFile = `${gitdir}/objects/pack/${filename}`;
+        const p = await readPackIndex({
+          fs: fs4,
+          cache: cache2,
+          filename: indexFile,
+          getExternalRefDelta
+        });
+        if (p.error) throw new InternalError(p.error);
+        if (p.offsets.has(oid)) {
+          const packFile = indexFile.replace(/idx$/, "pack");
+          if (!p.pack) {
+            const read = fs4.read(packFile);
+            p.pack = read;
+            read.catch(() => {
+              if (p.pack === read) p.pack = null;
+            });
+          }
+          const pack = await p.pack;
+          if (!pack) {
+            p.pack = null;
+            throw new InternalError(
+              `Could not read packfile at ${packFile}. The file may be missing, corrupted, or too large to read into memory.`
+            );
+          }
+          if (!p._checksumVerification) {
+            p._checksumVerification = verifyPackfile(pack, p.packfileSha);
+          }
+          await p._checksumVerification;
+          const result = await p.read({ oid, getExternalRefDelta });
+          result.format = "content";
+          result.source = `objects/pack/${filename.replace(/idx$/, "pack")}`;
+          return result;
+        }
+      }
+      return null;
+    }
+    async function verifyPackfile(pack, expectedShaFromIndex) {
+      const packTrailer = pack.subarray(-20);
+      const packTrailerSha = Array.from(packTrailer).map((b) => b.toString(16).padStart(2, "0")).join("");
+      if (packTrailerSha !== expectedShaFromIndex) {
+        throw new InternalError(
+          `Packfile trailer mismatch: expected ${expectedShaFromIndex}, got ${packTrailerSha}. The packfile may be corrupted.`
+        );
+      }
+      const actualPayloadSha = await shasumRange(pack, {
+        start: 0,
+        end: pack.length - 20
+      });
+      if (actualPayloadSha !== expectedShaFromIndex) {
+        throw new InternalError(
+          `Packfile payload corrupted: calculated ${actualPayloadSha} but expected ${expectedShaFromIndex}. The packfile may have been tampered with.`
+        );
+      }
+    }
+    async function _readObject({
+      fs: fs4,
+      cache: cache2,
+      gitdir,
+      oid,
+      format = "content"
+    }) {
+      if (!["deflated", "wrapped", "content"].includes(format)) {
+        throw new InternalError(`invalid requested format "${format}"`);
+      }
+      const getExternalRefDelta = (oid2) => _readObject({ fs: fs4, cache: cache2, gitdir, oid: oid2 });
+      let result;
+      if (oid === "4b825dc642cb6eb9a060e54bf8d69288fbee4904") {
+        result = { format: "wrapped", object: Buffer.from(`tree 0\0`) };
+      }
+      if (!result) {
+        result = await readObjectLoose({ fs: fs4, gitdir, oid });
+      }
+      if (!result) {
+        result = await readObjectPacked({
+          fs: fs4,
+          cache: cache2,
+          gitdir,
+          oid,
+          getExternalRefDelta
+        });
+        if (!result) {
+          throw new NotFoundError(oid);
+        }
+        return result;
+      }
+      if (format === "deflated") {
+        return result;
+      }
+      if (result.format === "deflated") {
+        result.object = Buffer.from(await inflate(result.object));
+        result.format = "wrapped";
+      }
+      if (format === "wrapped") {
+        return result;
+      }
+      const sha = await shasum(result.object);
+      if (sha !== oid) {
+        throw new InternalError(
+          `SHA check failed! Expected ${oid}, computed ${sha}`
+        );
+      }
+      const { object: object2, type } = GitObject.unwrap(result.object);
+      result.type = type;
+      result.object = object2;
+      result.format = "content";
+      return result;
+    }
+    var AlreadyExistsError = class _AlreadyExistsError extends BaseError {
+      /**
+       * @param {'note'|'remote'|'tag'|'branch'} noun
+       * @param {string} where
+       * @param {boolean} canForce
+       */
+      constructor(noun, where, canForce = true) {
+        super(
+          `Failed to create ${noun} at ${where} because it already exists.${canForce ? ` (Hint: use 'force: true' parameter to overwrite existing ${noun}.)` : ""}`
+        );
+        this.code = this.name = _AlreadyExistsError.code;
+        this.data = { noun, where, canForce };
+      }
+    };
+    AlreadyExistsError.code = "AlreadyExistsError";
+    var AmbiguousError = class _AmbiguousError extends BaseError {
+      /**
+       * @param {'oids'|'refs'} nouns
+       * @param {string} short
+       * @param {string[]} matches
+       */
+      constructor(nouns, short2, matches) {
+        super(
+          `Found multiple ${nouns} matching "${short2}" (${matches.join(
+            ", "
+          )}). Use a longer abbreviation length to disambiguate them.`
+        );
+        this.code = this.name = _AmbiguousError.code;
+        this.data = { nouns, short: short2, matches };
+      }
+    };
+    AmbiguousError.code = "AmbiguousError";
+    var CheckoutConflictError = class _CheckoutConflictError extends BaseError {
+      /**
+       * @param {string[]} filepaths
+       */
+      constructor(filepaths) {
+        super(
+          `Your local changes to the following files would be overwritten by checkout: ${filepaths.join(
+            ", "
+          )}`
+        );
+        this.code = this.name = _CheckoutConflictError.code;
+        this.data = { filepaths };
+      }
+    };
+    CheckoutConflictError.code = "CheckoutConflictError";
+    var CherryPickLocalChangesError = class _CherryPickLocalChangesError extends BaseError {
+      /**
+       * @param {string[]} filepaths
+       */
+      constructor(filepaths) {
+        super(
+          `Your local changes to the following files would be overwritten by cherry-pick: ${filepaths.join(
+            ", "
+          )}`
+        );
+        this.code = this.name = _CherryPickLocalChangesError.code;
+        this.data = { filepaths };
+      }
+    };
+    CherryPickLocalChangesError.code = "CherryPickLocalChangesError";
+    var CherryPickMergeCommitError = class _CherryPickMergeCommitError extends BaseError {
+      /**
+       * @param {string} oid
+       * @param {number} parentCount
+       */
+      constructor(oid, parentCount) {
+        super(
+          `Cannot cherry-pick merge commit ${oid}. Merge commits have ${parentCount} parents and require specifying which parent to use as the base.`
+        );
+        this.code = this.name = _CherryPickMergeCommitError.code;
+        this.data = { oid, parentCount };
+      }
+    };
+    CherryPickMergeCommitError.code = "CherryPickMergeCommitError";
+    var CherryPickRootCommitError = class _CherryPickRootCommitError extends BaseError {
+      /**
+       * @param {string} oid
+       */
+      constructor(oid) {
+        super(
+          `Cannot cherry-pick root commit ${oid}. Root commits have no parents.`
+        );
+        this.code = this.name = _CherryPickRootCommitError.code;
+        this.data = { oid };
+      }
+    };
+    CherryPickRootCommitError.code = "CherryPickRootCommitError";
+    var CommitNotFetchedError = class _CommitNotFetchedError extends BaseError {
+      /**
+       * @param {string} ref
+       * @param {string} oid
+       */
+      constructor(ref2, oid) {
+        super(
+          `Failed to checkout "${ref2}" because commit ${oid} is not available locally. Do a git fetch to make the branch available locally.`
+        );
+        this.code = this.name = _CommitNotFetchedError.code;
+        this.data = { ref: ref2, oid };
+      }
+    };
+    CommitNotFetchedError.code = "CommitNotFetchedError";
+    var EmptyCommitError = class _EmptyCommitError extends BaseError {
+      constructor() {
+        super("Cannot create an empty commit when disallowEmpty is true.");
+        this.code = this.name = _EmptyCommitError.code;
+        this.data = {};
+      }
+    };
+    EmptyCommitError.code = "EmptyCommitError";
+    var EmptyServerResponseError = class _EmptyServerResponseError extends BaseError {
+      constructor() {
+        super(`Empty response from git server.`);
+        this.code = this.name = _EmptyServerResponseError.code;
+        this.data = {};
+      }
+    };
+    EmptyServerResponseError.code = "EmptyServerResponseError";
+    var FastForwardError = class _FastForwardError extends BaseError {
+      constructor() {
+        super(`A simple fast-forward merge was not possible.`);
+        this.code = this.name = _FastForwardError.code;
+        this.data = {};
+      }
+    };
+    FastForwardError.code = "FastForwardError";
+    var GitPushError = class _GitPushError extends BaseError {
+      /**
+       * @param {string} prettyDetails
+       * @param {PushResult} result
+       */
+      constructor(prettyDetails, result) {
+        super(`One or more branches were not updated: ${prettyDetails}`);
+        this.code = this.name = _GitPushError.code;
+        this.data = { prettyDetails, result };
+      }
+    };
+    GitPushError.code = "GitPushError";
+    var HttpError = class _HttpError extends BaseError {
+      /**
+       * @param {number} statusCode
+       * @param {string} statusMessage
+       * @param {string} response
+       */
+      constructor(statusCode, statusMessage, response) {
+        super(`HTTP Error: ${statusCode} ${statusMessage}`);
+        this.code = this.name = _HttpError.code;
+        this.data = { statusCode, statusMessage, response };
+      }
+    };
+    HttpError.code = "HttpError";
+    var InvalidFilepathError = class _InvalidFilepathError extends BaseError {
+      /**
+       * @param {'leading-slash'|'trailing-slash'|'directory'} [reason]
+       */
+      constructor(reason) {
+        let message = "invalid filepath";
+        if (reason === "leading-slash" || reason === "trailing-slash") {
+          message = `"filepath" parameter should not include leading or trailing directory separators because these can cause problems on some platforms.`;
+        } else if (reason === "directory") {
+          message = `"filepath" should not be a directory.`;
+        }
+        super(message);
+        this.code = this.name = _InvalidFilepathError.code;
+        this.data = { reason };
+      }
+    };
+    InvalidFilepathError.code = "InvalidFilepathError";
+    var MaxDepthError = class _MaxDepthError extends BaseError {
+      /**
+       * @param {number} depth
+       */
+      constructor(depth) {
+        super(`Maximum search depth of ${depth} exceeded.`);
+        this.code = this.name = _MaxDepthError.code;
+        this.data = { depth };
+      }
+    };
+    MaxDepthError.code = "MaxDepthError";
+    var MergeNotSupportedError = class _MergeNotSupportedError extends BaseError {
+      constructor() {
+        super(`Merges with conflicts are not supported yet.`);
+        this.code = this.name = _MergeNotSupportedError.code;
+        this.data = {};
+      }
+    };
+    MergeNotSupportedError.code = "MergeNotSupportedError";
+    var MergeConflictError = class _MergeConflictError extends BaseError {
+      /**
+       * @param {Array<string>} filepaths
+       * @param {Array<string>} bothModified
+       * @param {Array<string>} deleteByUs
+       * @param {Array<string>} deleteByTheirs
+       */
+      constructor(filepaths, bothModified, deleteByUs, deleteByTheirs) {
+        super(
+          `Automatic merge failed with one or more merge conflicts in the following files: ${filepaths.toString()}. Fix conflicts then commit the result.`
+        );
+        this.code = this.name = _MergeConflictError.code;
+        this.data = { filepaths, bothModified, deleteByUs, deleteByTheirs };
+      }
+    };
+    MergeConflictError.code = "MergeConflictError";
+    var MissingNameError = class _MissingNameError extends BaseError {
+      /**
+       * @param {'author'|'committer'|'tagger'} role
+       */
+      constructor(role) {
+        super(
+          `No name was provided for ${role} in the argument or in the .git/config file.`
+        );
+        this.code = this.name = _MissingNameError.code;
+        this.data = { role };
+      }
+    };
+    MissingNameError.code = "MissingNameError";
+    var MissingParameterError = class _MissingParameterError extends BaseError {
+      /**
+       * @param {string} parameter
+       */
+      constructor(parameter) {
+        super(
+          `The function requires a "${parameter}" parameter but none was provided.`
+        );
+        this.code = this.name = _MissingParameterError.code;
+        this.data = { parameter };
+      }
+    };
+    MissingParameterError.code = "MissingParameterError";
+    var MultipleGitError = class _MultipleGitError extends BaseError {
+      /**
+       * @param {Error[]} errors
+       * @param {string} message
+       */
+      constructor(errors) {
+        super(
+          `There are multiple errors that were thrown by the method. Please refer to the "errors" property to see more`
+        );
+        this.code = this.name = _MultipleGitError.code;
+        this.data = { errors };
+        this.errors = errors;
+      }
+    };
+    MultipleGitError.code = "MultipleGitError";
+    var ParseError = class _ParseError extends BaseError {
+      /**
+       * @param {string} expected
+       * @param {string} actual
+       */
+      constructor(expected, actual) {
+        super(`Expected "${expected}" but received "${actual}".`);
+        this.code = this.name = _ParseError.code;
+        this.data = { expected, actual };
+      }
+    };
+    ParseError.code = "ParseError";
+    var PushRejectedError = class _PushRejectedError extends BaseError {
+      /**
+       * @param {'not-fast-forward'|'tag-exists'} reason
+       */
+      constructor(reason) {
+        let message = "";
+        if (reason === "not-fast-forward") {
+          message = " because it was not a simple fast-forward";
+        } else if (reason === "tag-exists") {
+          message = " because tag already exists";
+        }
+        super(`Push rejected${message}. Use "force: true" to override.`);
+        this.code = this.name = _PushRejectedError.code;
+        this.data = { reason };
+      }
+    };
+    PushRejectedError.code = "PushRejectedError";
+    var RemoteCapabilityError = class _RemoteCapabilityError extends BaseError {
+      /**
+       * @param {'shallow'|'deepen-since'|'deepen-not'|'deepen-relative'} capability
+       * @param {'depth'|'since'|'exclude'|'relative'} parameter
+       */
+      constructor(capability2, parameter) {
+        super(
+          `Remote does not support the "${capability2}" so the "${parameter}" parameter cannot be used.`
+        );
+        this.code = this.name = _RemoteCapabilityError.code;
+        this.data = { capability: capability2, parameter };
+      }
+    };
+    RemoteCapabilityError.code = "RemoteCapabilityError";
+    var SmartHttpError = class _SmartHttpError extends BaseError {
+      /**
+       * @param {string} preview
+       * @param {string} response
+       */
+      constructor(preview, response) {
+        super(
+          `Remote did not reply using the "smart" HTTP protocol. Expected "001e# service=git-upload-pack" but received: ${preview}`
+        );
+        this.code = this.name = _SmartHttpError.code;
+        this.data = { preview, response };
+      }
+    };
+    SmartHttpError.code = "SmartHttpError";
+    var UnknownTransportError = class _UnknownTransportError extends BaseError {
+      /**
+       * @param {string} url
+       * @param {string} transport
+       * @param {string} [suggestion]
+       */
+      constructor(url3, transport, suggestion) {
+        super(
+          `Git remote "${url3}" uses an unrecognized transport protocol: "${transport}"`
+        );
+        this.code = this.name = _UnknownTransportError.code;
+        this.data = { url: url3, transport, suggestion };
+      }
+    };
+    UnknownTransportError.code = "UnknownTransportError";
+    var UrlParseError = class _UrlParseError extends BaseError {
+      /**
+       * @param {string} url
+       */
+      constructor(url3) {
+        super(`Cannot parse remote URL: "${url3}"`);
+        this.code = this.name = _UrlParseError.code;
+        this.data = { url: url3 };
+      }
+    };
+    UrlParseError.code = "UrlParseError";
+    var UserCanceledError = class _UserCanceledError extends BaseError {
+      constructor() {
+        super(`The operation was canceled.`);
+        this.code = this.name = _UserCanceledError.code;
+        this.data = {};
+      }
+    };
+    UserCanceledError.code = "UserCanceledError";
+    var IndexResetError = class _IndexResetError extends BaseError {
+      /**
+       * @param {Array<string>} filepaths
+       */
+      constructor(filepath) {
+        super(
+          `Could not merge index: Entry for '${filepath}' is not up to date. Either reset the index entry to HEAD, or stage your unstaged changes.`
+        );
+        this.code = this.name = _IndexResetError.code;
+        this.data = { filepath };
+      }
+    };
+    IndexResetError.code = "IndexResetError";
+    var NoCommitError = class _NoCommitError extends BaseError {
+      /**
+       * @param {string} ref
+       */
+      constructor(ref2) {
+        super(
+          `"${ref2}" does not point to any commit. You're maybe working on a repository with no commits yet. `
+        );
+        this.code = this.name = _NoCommitError.code;
+        this.data = { ref: ref2 };
+      }
+    };
+    NoCommitError.code = "NoCommitError";
+    var Errors = /* @__PURE__ */ Object.freeze({
+      __proto__: null,
+      AlreadyExistsError,
+      AmbiguousError,
+      CheckoutConflictError,
+      CherryPickLocalChangesError,
+      CherryPickMergeCommitError,
+      CherryPickRootCommitError,
+      CommitNotFetchedError,
+      DecompressionError,
+      EmptyCommitError,
+      EmptyServerResponseError,
+      FastForwardError,
+      GitPushError,
+      HttpError,
+      InternalError,
+      InvalidFilepathError,
+      InvalidOidError,
+      InvalidRefNameError,
+      MaxDepthError,
+      MergeNotSupportedError,
+      MergeConflictError,
+      MissingNameError,
+      MissingParameterError,
+      MultipleGitError,
+      NoRefspecError,
+      NotFoundError,
+      ObjectTypeError,
+      ParseError,
+      PushRejectedError,
+      RemoteCapabilityError,
+      SmartHttpError,
+      UnknownTransportError,
+      UnsafeFilepathError,
+      UrlParseError,
+      UserCanceledError,
+      UnmergedPathsError,
+      IndexResetError,
+      NoCommitError
+    });
+    function formatAuthor({ name: name2, email: email3, timestamp, timezoneOffset }) {
+      timezoneOffset = formatTimezoneOffset(timezoneOffset);
+      return `${name2} <${email3}> ${timestamp} ${timezoneOffset}`;
+    }
+    function formatTimezoneOffset(minutes) {
+      const sign = simpleSign(negateExceptForZero(minutes));
+      minutes = Math.abs(minutes);
+      const hours = Math.floor(minutes / 60);
+      minutes -= hours * 60;
+      let strHours = String(hours);
+      let strMinutes = String(minutes);
+      if (strHours.length < 2) strHours = "0" + strHours;
+      if (strMinutes.length < 2) strMinutes = "0" + strMinutes;
+      return (sign === -1 ? "-" : "+") + strHours + strMinutes;
+    }
+    function simpleSign(n) {
+      return Math.sign(n) || (Object.is(n, -0) ? -1 : 1);
+    }
+    function negateExceptForZero(n) {
+      return n === 0 ? n : -n;
+    }
+    function normalizeNewlines(str6) {
+      str6 = str6.replace(/\r/g, "");
+      str6 = str6.replace(/^\n+/, "");
+      str6 = str6.replace(/\n+$/, "") + "\n";
+      return str6;
+    }
+    function parseAuthor(author) {
+      const [, name2, email3, timestamp, offset] = author.match(
+        /^(.*) <(.*)> (.*) (.*)$/
+      );
+      return {
+        name: name2,
+        email: email3,
+        timestamp: Number(timestamp),
+        timezoneOffset: parseTimezoneOffset(offset)
+      };
+    }
+    function parseTimezoneOffset(offset) {
+      let [, sign, hours, minutes] = offset.match(/(\+|-)(\d\d)(\d\d)/);
+      minutes = (sign === "+" ? 1 : -1) * (Number(hours) * 60 + Number(minutes));
+      return negateExceptForZero$1(minutes);
+    }
+    function negateExceptForZero$1(n) {
+      return n === 0 ? n : -n;
+    }
+    var GitAnnotatedTag = class _GitAnnotatedTag {
+      constructor(tag2) {
+        if (typeof tag2 === "string") {
+          this._tag = tag2;
+        } else if (Buffer.isBuffer(tag2)) {
+          this._tag = tag2.toString("utf8");
+        } else if (typeof tag2 === "object") {
+          this._tag = _GitAnnotatedTag.render(tag2);
+        } else {
+          throw new InternalError(
+            "invalid type passed to GitAnnotatedTag constructor"
+          );
+        }
+      }
+      static from(tag2) {
+        return new _GitAnnotatedTag(tag2);
+      }
+      static render(obj2) {
+        return `object ${obj2.object}
+type ${obj2.type}
+tag ${obj2.tag}
+tagger ${formatAuthor(obj2.tagger)}
+
+${obj2.message}
+${obj2.gpgsig ? obj2.gpgsig : ""}`;
+      }
+      justHeaders() {
+        return this._tag.slice(0, this._tag.indexOf("\n\n"));
+      }
+      message() {
+        const tag2 = this.withoutSignature();
+        return tag2.slice(tag2.indexOf("\n\n") + 2);
+      }
+      parse() {
+        return Object.assign(this.headers(), {
+          message: this.message(),
+          gpgsig: this.gpgsig()
+        });
+      }
+      render() {
+        return this._tag;
+      }
+      headers() {
+        const headers = this.justHeaders().split("\n");
+        const hs = [];
+        for (const h of headers) {
+          if (h[0] === " ") {
+            hs[hs.length - 1] += "\n" + h.slice(1);
+          } else {
+            hs.push(h);
+          }
+        }
+        const obj2 = {};
+        const seen = /* @__PURE__ */ new Set();
+        for (const h of hs) {
+          const key2 = h.slice(0, h.indexOf(" "));
+          const value = h.slice(h.indexOf(" ") + 1);
+          if (!seen.has(key2)) {
+            seen.add(key2);
+            obj2[key2] = value;
+          }
+        }
+        if (obj2.tagger) {
+          obj2.tagger = parseAuthor(obj2.tagger);
+        }
+        if (obj2.committer) {
+          obj2.committer = parseAuthor(obj2.committer);
+        }
+        return obj2;
+      }
+      withoutSignature() {
+        const tag2 = normalizeNewlines(this._tag);
+        if (tag2.indexOf("\n-----BEGIN PGP SIGNATURE-----") === -1) return tag2;
+        return tag2.slice(0, tag2.lastIndexOf("\n-----BEGIN PGP SIGNATURE-----"));
+      }
+      gpgsig() {
+        if (this._tag.indexOf("\n-----BEGIN PGP SIGNATURE-----") === -1) return;
+        const signature = this._tag.slice(
+          this._tag.indexOf("-----BEGIN PGP SIGNATURE-----"),
+          this._tag.indexOf("-----END PGP SIGNATURE-----") + "-----END PGP SIGNATURE-----".length
+        );
+        return normalizeNewlines(signature);
+      }
+      payload() {
+        return this.withoutSignature() + "\n";
+      }
+      toObject() {
+        return Buffer.from(this._tag, "utf8");
+      }
+      static async sign(tag2, sign, secretKey) {
+        const payload = tag2.payload();
+        let { signature } = await sign({ payload, secretKey });
+        signature = normalizeNewlines(signature);
+        const signedTag = payload + signature;
+        return _GitAnnotatedTag.from(signedTag);
+      }
+    };
+    function indent(str6) {
+      return str6.trim().split("\n").map((x) => " " + x).join("\n") + "\n";
+    }
+    function outdent(str6) {
+      return str6.split("\n").map((x) => x.replace(/^ /, "")).join("\n");
+    }
+    var GitCommit = class _GitCommit {
+      constructor(commit2) {
+        if (typeof commit2 === "string") {
+          this._commit = commit2;
+        } else if (Buffer.isBuffer(commit2)) {
+          this._commit = commit2.toString("utf8");
+        } else if (typeof commit2 === "object") {
+          this._commit = _GitCommit.render(commit2);
+        } else {
+          throw new InternalError("invalid type passed to GitCommit constructor");
+        }
+      }
+      static fromPayloadSignature({ payload, signature }) {
+        const headers = _GitCommit.justHeaders(payload);
+        const message = _GitCommit.justMessage(payload);
+        const commit2 = normalizeNewlines(
+          headers + "\ngpgsig" + indent(signature) + "\n" + message
+        );
+        return new _GitCommit(commit2);
+      }
+      static from(commit2) {
+        return new _GitCommit(commit2);
+      }
+      toObject() {
+        return Buffer.from(this._commit, "utf8");
+      }
+      // Todo: allow setting the headers and message
+      headers() {
+        return this.parseHeaders();
+      }
+      // Todo: allow setting the headers and message
+      message() {
+        return _GitCommit.justMessage(this._commit);
+      }
+      parse() {
+        return Object.assign({ message: this.message() }, this.headers());
+      }
+      static justMessage(commit2) {
+        return normalizeNewlines(commit2.slice(commit2.indexOf("\n\n") + 2));
+      }
+      static justHeaders(commit2) {
+        return commit2.slice(0, commit2.indexOf("\n\n"));
+      }
+      parseHeaders() {
+        const headers = _GitCommit.justHeaders(this._commit).split("\n");
+        const hs = [];
+        for (const h of headers) {
+          if (h[0] === " ") {
+            hs[hs.length - 1] += "\n" + h.slice(1);
+          } else {
+            hs.push(h);
+          }
+        }
+        const obj2 = {
+          parent: []
+        };
+        const keyOf3 = (h) => h.slice(0, h.indexOf(" "));
+        const valueOf2 = (h) => h.slice(h.indexOf(" ") + 1);
+        if (hs.length === 0 || keyOf3(hs[0]) !== "tree") {
+          throw new ParseError(
+            "tree as the first commit header",
+            keyOf3(hs[0] || "")
+          );
+        }
+        obj2.tree = valueOf2(hs[0]);
+        let index2 = 1;
+        while (index2 < hs.length && keyOf3(hs[index2]) === "parent") {
+          obj2.parent.push(valueOf2(hs[index2]));
+          index2++;
+        }
+        const seen = /* @__PURE__ */ new Set(["tree", "parent"]);
+        for (; index2 < hs.length; index2++) {
+          const key2 = keyOf3(hs[index2]);
+          if (seen.has(key2)) continue;
+          seen.add(key2);
+          obj2[key2] = valueOf2(hs[index2]);
+        }
+        if (obj2.author) {
+          obj2.author = parseAuthor(obj2.author);
+        }
+        if (obj2.committer) {
+          obj2.committer = parseAuthor(obj2.committer);
+        }
+        return obj2;
+      }
+      static renderHeaders(obj2) {
+        let headers = "";
+        if (obj2.tree) {
+          headers += `tree ${obj2.tree}
+`;
+        } else {
+          headers += `tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904
+`;
+        }
+        if (obj2.parent) {
+          if (obj2.parent.length === void 0) {
+            throw new InternalError(`commit 'parent' property should be an array`);
+          }
+          for (const p of obj2.parent) {
+            headers += `parent ${p}
+`;
+          }
+        }
+        const author = obj2.author;
+        headers += `author ${formatAuthor(author)}
+`;
+        const committer = obj2.committer || obj2.author;
+        headers += `committer ${formatAuthor(committer)}
+`;
+        if (obj2.gpgsig) {
+          headers += "gpgsig" + indent(obj2.gpgsig);
+        }
+        return headers;
+      }
+      static render(obj2) {
+        return _GitCommit.renderHeaders(obj2) + "\n" + normalizeNewlines(obj2.message);
+      }
+      render() {
+        return this._commit;
+      }
+      withoutSignature() {
+        const commit2 = normalizeNewlines(this._commit);
+        if (commit2.indexOf("\ngpgsig") === -1) return commit2;
+        const headers = commit2.slice(0, commit2.indexOf("\ngpgsig"));
+        const message = commit2.slice(
+          commit2.indexOf("-----END PGP SIGNATURE-----\n") + "-----END PGP SIGNATURE-----\n".length
+        );
+        return normalizeNewlines(headers + "\n" + message);
+      }
+      isolateSignature() {
+        const signature = this._commit.slice(
+          this._commit.indexOf("-----BEGIN PGP SIGNATURE-----"),
+          this._commit.indexOf("-----END PGP SIGNATURE-----") + "-----END PGP SIGNATURE-----".length
+        );
+        return outdent(signature);
+      }
+      static async sign(commit2, sign, secretKey) {
+        const payload = commit2.withoutSignature();
+        const message = _GitCommit.justMessage(commit2._commit);
+        let { signature } = await sign({ payload, secretKey });
+        signature = normalizeNewlines(signature);
+        const headers = _GitCommit.justHeaders(commit2._commit);
+        const signedCommit = headers + "\ngpgsig" + indent(signature) + "\n" + message;
+        return _GitCommit.from(signedCommit);
+      }
+    };
+    async function resolveTree({ fs: fs4, cache: cache2, gitdir, oid }) {
+      if (oid === "4b825dc642cb6eb9a060e54bf8d69288fbee4904") {
+        return { tree: GitTree.from([]), oid };
+      }
+      const { type, object: object2 } = await _readObject({ fs: fs4, cache: cache2, gitdir, oid });
+      if (type === "tag") {
+        oid = GitAnnotatedTag.from(object2).parse().object;
+        return resolveTree({ fs: fs4, cache: cache2, gitdir, oid });
+      }
+      if (type === "commit") {
+        oid = GitCommit.from(object2).parse().tree;
+        return resolveTree({ fs: fs4, cache: cache2, gitdir, oid });
+      }
+      if (type !== "tree") {
+        throw new ObjectTypeError(oid, type, "tree");
+      }
+      return { tree: GitTree.from(object2), oid };
+    }
+    var GitWalkerRepo = class {
+      constructor({ fs: fs4, gitdir, ref: ref2, cache: cache2 }) {
+        this.fs = fs4;
+        this.cache = cache2;
+        this.gitdir = gitdir;
+        this.mapPromise = (async () => {
+          const map2 = /* @__PURE__ */ new Map();
+          let oid;
+          try {
+            oid = await GitRefManager.resolve({ fs: fs4, gitdir, ref: ref2 });
+          } catch (e) {
+            if (e instanceof NotFoundError && await GitRefManager.isUnbornBranch({ fs: fs4, gitdir, ref: ref2 })) {
+              oid = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
+            } else {
+              throw e;
+            }
+          }
+          const tree = await resolveTree({ fs: fs4, cache: this.cache, gitdir, oid });
+          tree.type = "tree";
+          tree.mode = "40000";
+          map2.set(".", tree);
+          return map2;
+        })();
+        const walker = this;
+        this.ConstructEntry = class TreeEntry {
+          constructor(fullpath) {
+            this._fullpath = fullpath;
+            this._type = false;
+            this._mode = false;
+            this._stat = false;
+            this._content = false;
+            this._oid = false;
+          }
+          async type() {
+            return walker.type(this);
+          }
+          async mode() {
+            return walker.mode(this);
+          }
+          async stat() {
+            return walker.stat(this);
+          }
+          async content() {
+            return walker.content(this);
+          }
+          async oid() {
+            return walker.oid(this);
+          }
+        };
+      }
+      async readdir(entry) {
+        const filepath = entry._fullpath;
+        const { fs: fs4, cache: cache2, gitdir } = this;
+        const map2 = await this.mapPromise;
+        const obj2 = map2.get(filepath);
+        if (!obj2) throw new Error(`No obj for ${filepath}`);
+        const oid = obj2.oid;
+        if (!oid) throw new Error(`No oid for obj ${JSON.stringify(obj2)}`);
+        if (obj2.type !== "tree") {
+          return null;
+        }
+        const { type, object: object2 } = await _readObject({ fs: fs4, cache: cache2, gitdir, oid });
+        if (type !== obj2.type) {
+          throw new ObjectTypeError(oid, type, obj2.type);
+        }
+        const tree = GitTree.from(object2);
+        for (const entry2 of tree) {
+          map2.set(join(filepath, entry2.path), entry2);
+        }
+        return tree.entries().map((entry2) => join(filepath, entry2.path));
+      }
+      async type(entry) {
+        if (entry._type === false) {
+          const map2 = await this.mapPromise;
+          const { type } = map2.get(entry._fullpath);
+          entry._type = type;
+        }
+        return entry._type;
+      }
+      async mode(entry) {
+        if (entry._mode === false) {
+          const map2 = await this.mapPromise;
+          const { mode } = map2.get(entry._fullpath);
+          entry._mode = normalizeMode(parseInt(mode, 8));
+        }
+        return entry._mode;
+      }
+      async stat(_entry) {
+      }
+      async content(entry) {
+        if (entry._content === false) {
+          const map2 = await this.mapPromise;
+          const { fs: fs4, cache: cache2, gitdir } = this;
+          const obj2 = map2.get(entry._fullpath);
+          const oid = obj2.oid;
+          const { type, object: object2 } = await _readObject({ fs: fs4, cache: cache2, gitdir, oid });
+          if (type !== "blob") {
+            entry._content = void 0;
+          } else {
+            entry._content = new Uint8Array(object2);
+          }
+        }
+        return entry._content;
+      }
+      async oid(entry) {
+        if (entry._oid === false) {
+          const map2 = await this.mapPromise;
+          const obj2 = map2.get(entry._fullpath);
+          entry._oid = obj2.oid;
+        }
+        return entry._oid;
+      }
+    };
+    function TREE({ ref: ref2 = "HEAD" } = {}) {
+      const o = /* @__PURE__ */ Object.create(null);
+      Object.defineProperty(o, GitWalkSymbol, {
+        value: function({ fs: fs4, gitdir, cache: cache2 }) {
+          return new GitWalkerRepo({ fs: fs4, gitdir, ref: ref2, cache: cache2 });
+        }
+      });
+      Object.freeze(o);
+      return o;
+    }
+    var GitWalkerFs = class {
+      constructor({ fs: fs4, dir, gitdir, cache: cache2, refresh = true }) {
+        this.fs = fs4;
+        this.cache = cache2;
+        this.dir = dir;
+        this.gitdir = gitdir;
+        this.refresh = refresh;
+        this.refreshQueue = [];
+        this.flushed = false;
+        this.config = null;
+        const walker = this;
+        this.ConstructEntry = class WorkdirEntry {
+          constructor(fullpath) {
+            this._fullpath = fullpath;
+            this._type = false;
+            this._mode = false;
+            this._stat = false;
+            this._content = false;
+            this._oid = false;
+          }
+          async type() {
+            return walker.type(this);
+          }
+          async mode() {
+            return walker.mode(this);
+          }
+          async stat() {
+            return walker.stat(this);
+          }
+          async content() {
+            return walker.content(this);
+          }
+          async oid() {
+            return walker.oid(this);
+          }
+        };
+      }
+      async readdir(entry) {
+        if (await entry.type() !== "tree") return null;
+        const filepath = entry._fullpath;
+        const { fs: fs4, dir } = this;
+        const names2 = await fs4.readdir(join(dir, filepath));
+        if (names2 === null) return null;
+        return names2.map((name2) => join(filepath, name2));
+      }
+      async type(entry) {
+        if (entry._type === false) {
+          await entry.stat();
+        }
+        return entry._type;
+      }
+      async mode(entry) {
+        if (entry._mode === false) {
+          await entry.stat();
+        }
+        return entry._mode;
+      }
+      async stat(entry) {
+        if (entry._stat === false) {
+          const { fs: fs4, dir } = this;
+          let stat2 = await fs4.lstat(`${dir}/${entry._fullpath}`);
+          if (!stat2) {
+            throw new Error(
+              `ENOENT: no such file or directory, lstat '${entry._fullpath}'`
+            );
+          }
+          let type = stat2.isDirectory() ? "tree" : "blob";
+          if (type === "blob" && !stat2.isFile() && !stat2.isSymbolicLink()) {
+            type = "special";
+          }
+          entry._type = type;
+          stat2 = normalizeStats(stat2);
+          entry._mode = stat2.mode;
+          if (stat2.size === -1 && entry._actualSize) {
+            stat2.size = entry._actualSize;
+          }
+          entry._stat = stat2;
+        }
+        return entry._stat;
+      }
+      async content(entry) {
+        if (entry._content === false) {
+          const { fs: fs4, dir, gitdir } = this;
+          if (await entry.type() === "tree") {
+            entry._content = void 0;
+          } else {
+            let content;
+            if (await entry.mode() >> 12 === 10) {
+              content = await fs4.readlink(`${dir}/${entry._fullpath}`);
+            } else {
+              const config2 = await this._getGitConfig(fs4, gitdir);
+              const autocrlf = await config2.get("core.autocrlf");
+              content = await fs4.read(`${dir}/${entry._fullpath}`, { autocrlf });
+            }
+            entry._actualSize = content.length;
+            if (entry._stat && entry._stat.size === -1) {
+              entry._stat.size = entry._actualSize;
+            }
+            entry._content = new Uint8Array(content);
+          }
+        }
+        return entry._content;
+      }
+      async oid(entry) {
+        if (entry._oid === false) {
+          const self = this;
+          const { fs: fs4, gitdir, cache: cache2 } = this;
+          let oid;
+          await GitIndexManager.acquire(
+            { fs: fs4, gitdir, cache: cache2 },
+            async function(index2) {
+              const stage = index2.entriesMap.get(entry._fullpath);
+              const stats = await entry.stat();
+              const config2 = await self._getGitConfig(fs4, gitdir);
+              const filemode = await config2.get("core.filemode");
+              const trustino = typeof process !== "undefined" ? !(process.platform === "win32") : true;
+              if (!stage || compareStats(stats, stage, filemode, trustino)) {
+                const content = await entry.content();
+                if (content === void 0) {
+                  oid = void 0;
+                } else {
+                  oid = await shasum(
+                    GitObject.wrap({ type: "blob", object: content })
+                  );
+                  if (self.refresh && stage && !stage.flags.intentToAdd && oid === stage.oid && (!filemode || stats.mode === stage.mode) && compareStats(stats, stage, filemode, trustino)) {
+                    if (self.flushed) {
+                      index2.insert({ filepath: entry._fullpath, stats, oid });
+                    } else {
+                      self.refreshQueue.push({
+                        filepath: entry._fullpath,
+                        stage,
+                        stats,
+                        oid
+                      });
+                    }
+                  }
+                }
+              } else {
+                oid = stage.oid;
+              }
+            }
+          );
+          entry._oid = oid;
+        }
+        return entry._oid;
+      }
+      /**
+       * Write the queued stat refreshes to the index in a single pass.
+       * `_walk` calls this once the walk is finished. The entries it returned
+       * can still be asked for their oid afterwards, so from then on `oid`
+       * writes a refresh right away instead of queueing it.
+       */
+      async flush() {
+        const { fs: fs4, gitdir, cache: cache2, refreshQueue } = this;
+        this.refreshQueue = [];
+        this.flushed = true;
+        if (refreshQueue.length === 0) return;
+        await GitIndexManager.acquire({ fs: fs4, gitdir, cache: cache2 }, async (index2) => {
+          for (const { filepath, stage, stats, oid } of refreshQueue) {
+            if (index2.entriesMap.get(filepath) !== stage) continue;
+            index2.insert({ filepath, stats, oid });
+          }
+        });
+      }
+      async _getGitConfig(fs4, gitdir) {
+        if (this.config) {
+          return this.config;
+        }
+        this.config = await GitConfigManager.get({ fs: fs4, gitdir });
+        return this.config;
+      }
+    };
+    function WORKDIR({ refresh = true } = {}) {
+      const o = /* @__PURE__ */ Object.create(null);
+      Object.defineProperty(o, GitWalkSymbol, {
+        value: function({ fs: fs4, dir, gitdir, cache: cache2 }) {
+          return new GitWalkerFs({ fs: fs4, dir, gitdir, cache: cache2, refresh });
+        }
+      });
+      Object.freeze(o);
+      return o;
+    }
+    function arrayRange(start, end) {
+      const length = end - start;
+      return Array.from({ length }, (_, i) => start + i);
+    }
+    var flat = typeof Array.prototype.flat === "undefined" ? (entries) => entries.reduce((acc, x) => acc.concat(x), []) : (entries) => entries.flat();
+    var RunningMinimum = class {
+      constructor() {
+        this.value = null;
+      }
+      consider(value) {
+        if (value === null || value === void 0) return;
+        if (this.value === null) {
+          this.value = value;
+        } else if (value < this.value) {
+          this.value = value;
+        }
+      }
+      reset() {
+        this.value = null;
+      }
+    };
+    function* unionOfIterators(sets) {
+      const min = new RunningMinimum();
+      let minimum;
+      const heads = [];
+      const numsets = sets.length;
+      for (let i = 0; i < numsets; i++) {
+        heads[i] = sets[i].next().value;
+        if (heads[i] !== void 0) {
+          min.consider(heads[i]);
+        }
+      }
+      if (min.value === null) return;
+      while (true) {
+        const result = [];
+        minimum = min.value;
+        min.reset();
+        for (let i = 0; i < numsets; i++) {
+          if (heads[i] !== void 0 && heads[i] === minimum) {
+            result[i] = heads[i];
+            heads[i] = sets[i].next().value;
+          } else {
+            result[i] = null;
+          }
+          if (heads[i] !== void 0) {
+            min.consider(heads[i]);
+          }
+        }
+        yield result;
+        if (min.value === null) return;
+      }
+    }
+    async function _walk({
+      fs: fs4,
+      cache: cache2,
+      dir,
+      gitdir,
+      trees,
+      // @ts-ignore
+      map: map2 = async (_, entry) => entry,
+      // The default reducer is a flatmap that filters out undefineds.
+      reduce = async (parent, children) => {
+        const flatten = flat(children);
+        if (parent !== void 0) flatten.unshift(parent);
+        return flatten;
+      },
+      // The default iterate function walks all children concurrently
+      iterate = (walk2, children) => Promise.all([...children].map(walk2))
+    }) {
+      const walkers = trees.map(
+        (proxy) => proxy[GitWalkSymbol]({ fs: fs4, dir, gitdir, cache: cache2 })
+      );
+      const root = new Array(walkers.length).fill(".");
+      const range = arrayRange(0, walkers.length);
+      const unionWalkerFromReaddir = async (entries) => {
+        range.forEach((i) => {
+          const entry = entries[i];
+          entries[i] = entry && new walkers[i].ConstructEntry(entry);
+        });
+        const subdirs = await Promise.all(
+          range.map((i) => {
+            const entry = entries[i];
+            return entry ? walkers[i].readdir(entry) : [];
+          })
+        );
+        const iterators = subdirs.map((array2) => {
+          return (array2 === null ? [] : array2)[Symbol.iterator]();
+        });
+        return {
+          entries,
+          children: unionOfIterators(iterators)
+        };
+      };
+      const walk2 = async (root2) => {
+        const { entries, children } = await unionWalkerFromReaddir(root2);
+        const fullpath = entries.find((entry) => entry && entry._fullpath)._fullpath;
+        const parent = await map2(fullpath, entries);
+        if (parent !== null) {
+          let walkedChildren = await iterate(walk2, children);
+          walkedChildren = walkedChildren.filter((x) => x !== void 0);
+          return reduce(parent, walkedChildren);
+        }
+      };
+      const result = await walk2(root);
+      for (const walker of walkers) {
+        if (walker.flush) await walker.flush();
+      }
+      return result;
+    }
+    async function mkdirp(mkdir, filepath, retries = 10) {
+      try {
+        await mkdir(filepath);
+      } catch (err) {
+        if (err === null) return;
+        if (err.code === "EEXIST") return;
+        if (err.code !== "ENOENT") throw err;
+        const parent = dirname(filepath);
+        if (parent === "." || parent === "/" || parent === filepath) throw err;
+        await mkdirp(mkdir, parent, retries);
+        for (let attempt = 0; ; attempt++) {
+          try {
+            await mkdir(filepath);
+            return;
+          } catch (err2) {
+            if (err2 === null || err2.code === "EEXIST") return;
+            if (err2.code === "ENOENT" && attempt < retries) {
+              await new Promise((resolve) => setTimeout(resolve, 0));
+              continue;
+            }
+            throw err2;
+          }
+        }
+      }
+    }
+    async function rmRecursive(fs4, filepath) {
+      const entries = await fs4.readdir(filepath);
+      if (entries == null) {
+        await fs4.rm(filepath);
+      } else if (entries.length) {
+        await Promise.all(
+          entries.map((entry) => {
+            const subpath = join(filepath, entry);
+            return fs4.lstat(subpath).then((stat2) => {
+              if (!stat2) return;
+              return stat2.isDirectory() ? rmRecursive(fs4, subpath) : fs4.rm(subpath);
+            });
+          })
+        ).then(() => fs4.rmdir(filepath));
+      } else {
+        await fs4.rmdir(filepath);
+      }
+    }
+    function isPromiseLike(obj2) {
+      return isObject2(obj2) && isFunction(obj2.then) && isFunction(obj2.catch);
+    }
+    function isObject2(obj2) {
+      return obj2 && typeof obj2 === "object";
+    }
+    function isFunction(obj2) {
+      return typeof obj2 === "function";
+    }
+    function isNotFoundError(err) {
+      const code = err.code;
+      if (typeof code !== "string") return false;
+      return code === "ENOENT" || code === "ENOTDIR" || code.includes("ENS");
+    }
+    function isPromiseFs(fs4) {
+      const test = (targetFs) => {
+        try {
+          return targetFs.readFile().catch((e) => e);
+        } catch (e) {
+          return e;
+        }
+      };
+      return isPromiseLike(test(fs4));
+    }
+    var commands = [
+      "readFile",
+      "writeFile",
+      "mkdir",
+      "rmdir",
+      "unlink",
+      "stat",
+      "lstat",
+      "readdir",
+      "readlink",
+      "symlink"
+    ];
+    function bindFs(target, fs4) {
+      if (isPromiseFs(fs4)) {
+        for (const command of commands) {
+          target[`_${command}`] = fs4[command].bind(fs4);
+        }
+      } else {
+        for (const command of commands) {
+          target[`_${command}`] = pify(fs4[command].bind(fs4));
+        }
+      }
+      if (isPromiseFs(fs4)) {
+        if (fs4.cp) target._cp = fs4.cp.bind(fs4);
+        if (fs4.rm) target._rm = fs4.rm.bind(fs4);
+        else if (fs4.rmdir.length > 1) target._rm = fs4.rmdir.bind(fs4);
+        else target._rm = rmRecursive.bind(null, target);
+      } else {
+        if (fs4.cp) target._cp = pify(fs4.cp.bind(fs4));
+        if (fs4.rm) target._rm = pify(fs4.rm.bind(fs4));
+        else if (fs4.rmdir.length > 2) target._rm = pify(fs4.rmdir.bind(fs4));
+        else target._rm = rmRecursive.bind(null, target);
+      }
+    }
+    var FileSystem = class {
+      /**
+       * Creates an instance of FileSystem.
+       *
+       * @param {Object} fs - A file system implementation to wrap.
+       */
+      constructor(fs4) {
+        if (typeof fs4._original_unwrapped_fs !== "undefined") return fs4;
+        const promises = Object.getOwnPropertyDescriptor(fs4, "promises");
+        if (promises && promises.enumerable) {
+          bindFs(this, fs4.promises);
+        } else {
+          bindFs(this, fs4);
+        }
+        this._original_unwrapped_fs = fs4;
+      }
+      /**
+       * Return true if a file exists, false if it doesn't exist.
+       * Rethrows errors that aren't related to file existence.
+       *
+       * @param {string} filepath - The path to the file.
+       * @param {Object} [options] - Additional options.
+       * @returns {Promise<boolean>} - `true` if the file exists, `false` otherwise.
+       */
+      async exists(filepath, options = {}) {
+        try {
+          await this._stat(filepath);
+          return true;
+        } catch (err) {
+          if (isNotFoundError(err)) {
+            return false;
+          } else {
+            console.log('Unhandled error in "FileSystem.exists()" function', err);
+            throw err;
+          }
+        }
+      }
+      /**
+       * Return the contents of a file if it exists, otherwise returns null.
+       * Rethrows errors that aren't related to file existence.
+       *
+       * @param {string} filepath - The path to the file.
+       * @param {Object} [options] - Options for reading the file.
+       * @returns {Promise<Buffer|string|null>} - The file contents, or `null` if the file doesn't exist.
+       */
+      async read(filepath, options = {}) {
+        let buffer;
+        try {
+          buffer = await this._readFile(filepath, options);
+        } catch (err) {
+          if (isNotFoundError(err) || err.code === "EISDIR") return null;
+          throw err;
+        }
+        if (buffer == null) return null;
+        if (options.autocrlf === "true") {
+          try {
+            buffer = new TextDecoder("utf8", { fatal: true }).decode(buffer);
+            buffer = buffer.replace(/\r\n/g, "\n");
+            buffer = new TextEncoder().encode(buffer);
+          } catch (error62) {
+          }
+        }
+        if (typeof buffer !== "string") {
+          buffer = Buffer.from(buffer);
+        }
+        return buffer;
+      }
+      /**
+       * Write a file (creating missing directories if need be) without throwing errors.
+       *
+       * @param {string} filepath - The path to the file.
+       * @param {Buffer|Uint8Array|string} contents - The data to write.
+       * @param {Object|string} [options] - Options for writing the file.
+       * @returns {Promise<void>}
+       */
+      async write(filepath, contents, options = {}) {
+        try {
+          await this._writeFile(filepath, contents, options);
+        } catch (err) {
+          await this.mkdir(dirname(filepath));
+          await this._writeFile(filepath, contents, options);
+        }
+      }
+      /**
+       * Make a directory (or series of nested directories) without throwing an error if it already exists.
+       *
+       * @param {string} filepath - The path to the directory.
+       * @returns {Promise<void>}
+       */
+      async mkdir(filepath) {
+        await mkdirp(this._mkdir, filepath);
+      }
+      /**
+       * Delete a file without throwing an error if it is already deleted.
+       *
+       * @param {string} filepath - The path to the file.
+       * @returns {Promise<void>}
+       */
+      async rm(filepath) {
+        try {
+          await this._unlink(filepath);
+        } catch (err) {
+          if (err.code !== "ENOENT") throw err;
+        }
+      }
+      /**
+       * Delete a directory without throwing an error if it is already deleted.
+       *
+       * @param {string} filepath - The path to the directory.
+       * @param {Object} [opts] - Options for deleting the directory.
+       * @returns {Promise<void>}
+       */
+      async rmdir(filepath, opts) {
+        try {
+          if (opts && opts.recursive) {
+            await this._rm(filepath, opts);
+          } else {
+            await this._rmdir(filepath);
+          }
+        } catch (err) {
+          if (err.code !== "ENOENT") throw err;
+        }
+      }
+      /**
+       * Read a directory without throwing an error if the directory doesn't exist.
+       * Rethrows errors that aren't related to directory existence.
+       *
+       * @param {string} filepath - The path to the directory.
+       * @returns {Promise<string[]|null>} - An array of file names, or `null` if the path is not a directory.
+       */
+      async readdir(filepath) {
+        let names2;
+        try {
+          names2 = await this._readdir(filepath);
+        } catch (err) {
+          if (err.code === "ENOTDIR") return null;
+          if (isNotFoundError(err)) return [];
+          throw err;
+        }
+        names2.sort(compareStrings);
+        return names2;
+      }
+      /**
+       * Return a flat list of all the files nested inside a directory
+       *
+       * Based on an elegant concurrent recursive solution from SO
+       * https://stackoverflow.com/a/45130990/2168416
+       *
+       * @param {string} dir - The directory to read.
+       * @returns {Promise<string[]>} - A flat list of all files in the directory.
+       */
+      async readdirDeep(dir) {
+        const subdirs = await this._readdir(dir);
+        const files = await Promise.all(
+          subdirs.map(async (subdir) => {
+            const res = dir + "/" + subdir;
+            return (await this._stat(res)).isDirectory() ? this.readdirDeep(res) : res;
+          })
+        );
+        return files.reduce((a, f) => a.concat(f), []);
+      }
+      /**
+       * Return the Stats of a file/symlink if it exists, otherwise returns null.
+       * Rethrows errors that aren't related to file existence.
+       *
+       * @param {string} filename - The path to the file or symlink.
+       * @returns {Promise<Object|null>} - The stats object, or `null` if the file doesn't exist.
+       */
+      async lstat(filename) {
+        try {
+          const stats = await this._lstat(filename);
+          return stats;
+        } catch (err) {
+          if (isNotFoundError(err)) {
+            return null;
+          }
+          throw err;
+        }
+      }
+      /**
+       * Reads the contents of a symlink if it exists, otherwise returns null.
+       * Rethrows errors that aren't related to file existence.
+       *
+       * @param {string} filename - The path to the symlink.
+       * @param {Object} [opts={ encoding: 'buffer' }] - Options for reading the symlink.
+       * @returns {Promise<Buffer|null>} - The symlink target, or `null` if it doesn't exist.
+       */
+      async readlink(filename, opts = { encoding: "buffer" }) {
+        try {
+          const link2 = await this._readlink(filename, opts);
+          return Buffer.isBuffer(link2) ? link2 : Buffer.from(link2);
+        } catch (err) {
+          if (isNotFoundError(err)) {
+            return null;
+          }
+          throw err;
+        }
+      }
+      /**
+       * Write the contents of buffer to a symlink.
+       *
+       * @param {string} filename - The path to the symlink.
+       * @param {Buffer} buffer - The symlink target.
+       * @returns {Promise<void>}
+       */
+      async writelink(filename, buffer) {
+        return this._symlink(buffer.toString("utf8"), filename);
+      }
+    };
+    function assertParameter(name2, value) {
+      if (value === void 0) {
+        throw new MissingParameterError(name2);
+      }
+    }
+    function isAbsolute(filepath) {
+      return filepath.startsWith("/") || /^[a-zA-Z]:[\\/]/.test(filepath);
+    }
+    async function discoverGitdir({ fsp, dotgit }) {
+      assertParameter("fsp", fsp);
+      assertParameter("dotgit", dotgit);
+      const dotgitStat = await fsp._stat(dotgit).catch(() => ({ isFile: () => false, isDirectory: () => false }));
+      if (dotgitStat.isDirectory()) {
+        return dotgit;
+      } else if (dotgitStat.isFile()) {
+        return fsp._readFile(dotgit, "utf8").then((contents) => contents.trimRight().substr(8)).then((submoduleGitdir) => {
+          if (isAbsolute(submoduleGitdir)) {
+            return submoduleGitdir;
+          }
+          const gitdir = join(dirname(dotgit), submoduleGitdir);
+          return gitdir;
+        });
+      } else {
+        return dotgit;
+      }
+    }
+    async function modified(entry, base) {
+      if (!entry && !base) return false;
+      if (entry && !base) return true;
+      if (!entry && base) return true;
+      if (await entry.type() === "tree" && await base.type() === "tree") {
+        return false;
+      }
+      if (await entry.type() === await base.type() && await entry.mode() === await base.mode() && await entry.oid() === await base.oid()) {
+        return false;
+      }
+      return true;
+    }
+    async function abortMerge({
+      fs: _fs,
+      dir,
+      gitdir = join(dir, ".git"),
+      commit: commit2 = "HEAD",
+      cache: cache2 = {}
+    }) {
+      try {
+        assertParameter("fs", _fs);
+        assertParameter("dir", dir);
+        assertParameter("gitdir", gitdir);
+        const fs4 = new FileSystem(_fs);
+        const trees = [TREE({ ref: commit2 }), WORKDIR(), STAGE()];
+        let unmergedPaths = [];
+        const updatedGitdir = await discoverGitdir({ fsp: fs4, dotgit: gitdir });
+        await GitIndexManager.acquire(
+          { fs: fs4, gitdir: updatedGitdir, cache: cache2 },
+          async function(index2) {
+            unmergedPaths = index2.unmergedPaths;
+          }
+        );
+        const results = await _walk({
+          fs: fs4,
+          cache: cache2,
+          dir,
+          gitdir: updatedGitdir,
+          trees,
+          map: async function(path13, [head, workdir, index2]) {
+            const staged = !await modified(workdir, index2);
+            const unmerged = unmergedPaths.includes(path13);
+            const unmodified = !await modified(index2, head);
+            if (staged || unmerged) {
+              return head ? {
+                path: path13,
+                mode: await head.mode(),
+                oid: await head.oid(),
+                type: await head.type(),
+                content: await head.content()
+              } : void 0;
+            }
+            if (unmodified) return false;
+            else throw new IndexResetError(path13);
+          }
+        });
+        await GitIndexManager.acquire(
+          { fs: fs4, gitdir: updatedGitdir, cache: cache2 },
+          async function(index2) {
+            for (const entry of results) {
+              if (entry === false) continue;
+              if (!entry) {
+                await fs4.rmdir(`${dir}/${entry.path}`, { recursive: true });
+                index2.delete({ filepath: entry.path });
+                continue;
+              }
+              if (entry.type === "blob") {
+                const content = new TextDecoder().decode(entry.content);
+                await fs4.write(`${dir}/${entry.path}`, content, {
+                  mode: entry.mode
+                });
+                index2.insert({
+                  filepath: entry.path,
+                  oid: entry.oid,
+                  stage: 0
+                });
+              }
+            }
+          }
+        );
+      } catch (err) {
+        err.caller = "git.abortMerge";
+        throw err;
+      }
+    }
+    var GitIgnoreManager = class {
+      /**
+       * Determines whether a given file is ignored based on `.gitignore` rules and exclusion files.
+       *
+       * @param {Object} args
+       * @param {FSClient} args.fs - A file system implementation.
+       * @param {string} args.dir - The working directory.
+       * @param {string} [args.gitdir=join(dir, '.git')] - [required] The [git directory](dir-vs-gitdir.md) path
+       * @param {string} args.filepath - The path of the file to check.
+       * @returns {Promise<boolean>} - `true` if the file is ignored, `false` otherwise.
+       */
+      static async isIgnored({ fs: fs4, dir, gitdir = join(dir, ".git"), filepath }) {
+        if (basename(filepath) === ".git") return true;
+        if (filepath === ".") return false;
+        let excludes = "";
+        const excludesFile = join(gitdir, "info", "exclude");
+        if (await fs4.exists(excludesFile)) {
+          excludes = await fs4.read(excludesFile, "utf8");
+        }
+        const pairs = [
+          {
+            gitignore: join(dir, ".gitignore"),
+            filepath
+          }
+        ];
+        const pieces = filepath.split("/").filter(Boolean);
+        for (let i = 1; i < pieces.length; i++) {
+          const folder = pieces.slice(0, i).join("/");
+          const file2 = pieces.slice(i).join("/");
+          pairs.push({
+            gitignore: join(dir, folder, ".gitignore"),
+            filepath: file2
+          });
+        }
+        let ignoredStatus = false;
+        for (const [index2, p] of pairs.entries()) {
+          const file2 = await fs4.read(p.gitignore, "utf8");
+          const ign = ignore4();
+          if (index2 === 0) ign.add(excludes);
+          ign.add(file2);
+          const parentdir = dirname(p.filepath);
+          if (parentdir !== "." && ign.ignores(parentdir)) return true;
+          if (ignoredStatus) {
+            ignoredStatus = !ign.test(p.filepath).unignored;
+          } else {
+            ignoredStatus = ign.test(p.filepath).ignored;
+          }
+        }
+        return ignoredStatus;
+      }
+    };
+    async function writeObjectLoose({ fs: fs4, gitdir, object: object2, format, oid }) {
+      if (format !== "deflated") {
+        throw new InternalError(
+          "GitObjectStoreLoose expects objects to write to be in deflated format"
+        );
+      }
+      const source = `objects/${oid.slice(0, 2)}/${oid.slice(2)}`;
+      const filepath = `${gitdir}/${source}`;
+      if (!await fs4.exists(filepath)) await fs4.write(filepath, object2);
+    }
+    var supportsCompressionStream = null;
+    async function deflate(buffer) {
+      if (supportsCompressionStream === null) {
+        supportsCompressionStream = testCompressionStream();
+      }
+      return supportsCompressionStream ? browserDeflate(buffer) : pako.deflate(buffer);
+    }
+    async function browserDeflate(buffer) {
+      const cs = new CompressionStream("deflate");
+      const c = new Blob([buffer]).stream().pipeThrough(cs);
+      return new Uint8Array(await new Response(c).arrayBuffer());
+    }
+    function testCompressionStream() {
+      try {
+        const cs = new CompressionStream("deflate");
+        cs.writable.close();
+        const stream = new Blob([]).stream();
+        stream.cancel();
+        return true;
+      } catch (_) {
+        return false;
+      }
+    }
+    async function _writeObject({
+      fs: fs4,
+      gitdir,
+      type,
+      object: object2,
+      format = "content",
+      oid = void 0,
+      dryRun = false
+    }) {
+      if (format !== "deflated") {
+        if (format !== "wrapped") {
+          object2 = GitObject.wrap({ type, object: object2 });
+        }
+        oid = await shasum(object2);
+        object2 = Buffer.from(await deflate(object2));
+      }
+      if (!dryRun) {
+        await writeObjectLoose({ fs: fs4, gitdir, object: object2, format: "deflated", oid });
+      }
+      return oid;
+    }
+    function posixifyPathBuffer(buffer) {
+      let idx;
+      while (~(idx = buffer.indexOf(92))) buffer[idx] = 47;
+      return buffer;
+    }
+    async function add({
+      fs: _fs,
+      dir,
+      gitdir = join(dir, ".git"),
+      filepath,
+      cache: cache2 = {},
+      force = false,
+      parallel = true
+    }) {
+      try {
+        assertParameter("fs", _fs);
+        assertParameter("dir", dir);
+        assertParameter("gitdir", gitdir);
+        assertParameter("filepath", filepath);
+        const fs4 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs4, dotgit: gitdir });
+        await GitIndexManager.acquire(
+          { fs: fs4, gitdir: updatedGitdir, cache: cache2 },
+          async (index2) => {
+            const config2 = await GitConfigManager.get({ fs: fs4, gitdir: updatedGitdir });
+            const autocrlf = await config2.get("core.autocrlf");
+            return addToIndex({
+              dir,
+              gitdir: updatedGitdir,
+              fs: fs4,
+              filepath,
+              index: index2,
+              force,
+              parallel,
+              autocrlf
+            });
+          }
+        );
+      } catch (err) {
+        err.caller = "git.add";
+        throw err;
+      }
+    }
+    function isTracked(index2, filepath) {
+      if (index2.has({ filepath })) return true;
+      const prefix = `${filepath}/`;
+      for (const entry of index2.entriesMap.keys()) {
+        if (entry.startsWith(prefix)) return true;
+      }
+      return false;
+    }
+    async function addToIndex({
+      dir,
+      gitdir,
+      fs: fs4,
+      filepath,
+      index: index2,
+      force,
+      parallel,
+      autocrlf
+    }) {
+      filepath = Array.isArray(filepath) ? filepath : [filepath];
+      const promises = filepath.map(async (currentFilepath) => {
+        if (!force && !isTracked(index2, currentFilepath)) {
+          const ignored = await GitIgnoreManager.isIgnored({
+            fs: fs4,
+            dir,
+            gitdir,
+            filepath: currentFilepath
+          });
+          if (ignored) return;
+        }
+        const stats = await fs4.lstat(join(dir, currentFilepath));
+        if (!stats) throw new NotFoundError(currentFilepath);
+        if (stats.isDirectory()) {
+          const children = await fs4.readdir(join(dir, currentFilepath));
+          if (parallel) {
+            const promises2 = children.map(
+              (child2) => addToIndex({
+                dir,
+                gitdir,
+                fs: fs4,
+                filepath: [join(currentFilepath, child2)],
+                index: index2,
+                force,
+                parallel,
+                autocrlf
+              })
+            );
+            await Promise.all(promises2);
+          } else {
+            for (const child2 of children) {
+              await addToIndex({
+                dir,
+                gitdir,
+                fs: fs4,
+                filepath: [join(currentFilepath, child2)],
+                index: index2,
+                force,
+                parallel,
+                autocrlf
+              });
+            }
+          }
+        } else {
+          const object2 = stats.isSymbolicLink() ? await fs4.readlink(join(dir, currentFilepath)).then(posixifyPathBuffer) : await fs4.read(join(dir, currentFilepath), { autocrlf });
+          if (object2 === null) throw new NotFoundError(currentFilepath);
+          const oid = await _writeObject({ fs: fs4, gitdir, type: "blob", object: object2 });
+          index2.insert({ filepath: currentFilepath, stats, oid });
+        }
+      });
+      const settledPromises = await Promise.allSettled(promises);
+      const rejectedPromises = settledPromises.filter((settle2) => settle2.status === "rejected").map((settle2) => settle2.reason);
+      if (rejectedPromises.length > 1) {
+        throw new MultipleGitError(rejectedPromises);
+      }
+      if (rejectedPromises.length === 1) {
+        throw rejectedPromises[0];
+      }
+      const fulfilledPromises = settledPromises.filter((settle2) => settle2.status === "fulfilled" && settle2.value).map((settle2) => settle2.value);
+      return fulfilledPromises;
+    }
+    async function hasObjectLoose({ fs: fs4, gitdir, oid }) {
+      const source = `objects/${oid.slice(0, 2)}/${oid.slice(2)}`;
+      return fs4.exists(`${gitdir}/${source}`);
+    }
+    async function hasObjectPacked({
+      fs: fs4,
+      cache: cache2,
+      gitdir,
+      oid,
+      getExternalRefDelta
+    }) {
+      let list2 = await fs4.readdir(join(gitdir, "objects/pack"));
+      list2 = list2.filter((x) => x.endsWith(".idx"));
+      for (const filename of list2) {
+        const indexFile = `${gitdir}/objects/pack/${filename}`;
+        const p = await readPackIndex({
+          fs: fs4,
+          cache: cache2,
+          filename: indexFile,
+          getExternalRefDelta
+        });
+        if (p.error) throw new InternalError(p.error);
+        if (p.offsets.has(oid)) {
+          return true;
+        }
+      }
+      return false;
+    }
+    async function hasObject({
+      fs: fs4,
+      cache: cache2,
+      gitdir,
+      oid,
+      format = "content"
+    }) {
+      const getExternalRefDelta = (oid2) => _readObject({ fs: fs4, cache: cache2, gitdir, oid: oid2 });
+      let result = await hasObjectLoose({ fs: fs4, gitdir, oid });
+      if (!result) {
+        result = await hasObjectPacked({
+          fs: fs4,
+          cache: cache2,
+          gitdir,
+          oid,
+          getExternalRefDelta
+        });
+      }
+      return result;
+    }
+    async function _getConfig({ fs: fs4, gitdir, path: path13 }) {
+      const config2 = await GitConfigManager.get({ fs: fs4, gitdir });
+      return config2.get(path13);
+    }
+    function assignDefined(target, ...sources) {
+      for (const source of sources) {
+        if (source) {
+          for (const key2 of Object.keys(source)) {
+            const val = source[key2];
+            if (val !== void 0) {
+              target[key2] = val;
+            }
+          }
+        }
+      }
+      return target;
+    }
+    async function normalizeAuthorObject({ fs: fs4, gitdir, author, commit: commit2 }) {
+      const timestamp = Math.floor(Date.now() / 1e3);
+      const defaultAuthor = {
+        name: await _getConfig({ fs: fs4, gitdir, path: "user.name" }),
+        email: await _getConfig({ fs: fs4, gitdir, path: "user.email" }) || "",
+        // author.email is allowed to be empty string
+        timestamp,
+        timezoneOffset: new Date(timestamp * 1e3).getTimezoneOffset()
+      };
+      const normalizedAuthor = assignDefined(
+        {},
+        defaultAuthor,
+        commit2 ? commit2.author : void 0,
+        author
+      );
+      if (normalizedAuthor.name === void 0) {
+        return void 0;
+      }
+      return normalizedAuthor;
+    }
+    async function normalizeCommitterObject({
+      fs: fs4,
+      gitdir,
+      author,
+      committer,
+      commit: commit2
+    }) {
+      const timestamp = Math.floor(Date.now() / 1e3);
+      const defaultCommitter = {
+        name: await _getConfig({ fs: fs4, gitdir, path: "user.name" }),
+        email: await _getConfig({ fs: fs4, gitdir, path: "user.email" }) || "",
+        // committer.email is allowed to be empty string
+        timestamp,
+        timezoneOffset: new Date(timestamp * 1e3).getTimezoneOffset()
+      };
+      const normalizedCommitter = assignDefined(
+        {},
+        defaultCommitter,
+        commit2 ? commit2.committer : void 0,
+        author,
+        committer
+      );
+      if (normalizedCommitter.name === void 0) {
+        return void 0;
+      }
+      return normalizedCommitter;
+    }
+    async function resolveCommit({ fs: fs4, cache: cache2, gitdir, oid }) {
+      const { type, object: object2 } = await _readObject({ fs: fs4, cache: cache2, gitdir, oid });
+      if (type === "tag") {
+        oid = GitAnnotatedTag.from(object2).parse().object;
+        return resolveCommit({ fs: fs4, cache: cache2, gitdir, oid });
+      }
+      if (type !== "commit") {
+        throw new ObjectTypeError(oid, type, "commit");
+      }
+      return { commit: GitCommit.from(object2), oid };
+    }
+    async function _readCommit({ fs: fs4, cache: cache2, gitdir, oid }) {
+      const { commit: commit2, oid: commitOid } = await resolveCommit({
+        fs: fs4,
+        cache: cache2,
+        gitdir,
+        oid
+      });
+      const result = {
+        oid: commitOid,
+        commit: commit2.parse(),
+        payload: commit2.withoutSignature()
+      };
+      return result;
+    }
+    var EMPTY_TREE_OID = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
+    async function _commit({
+      fs: fs4,
+      cache: cache2,
+      onSign,
+      gitdir,
+      message,
+      author: _author,
+      committer: _committer,
+      signingKey,
+      amend = false,
+      dryRun = false,
+      noUpdateBranch = false,
+      disallowEmpty = false,
+      ref: ref2,
+      parent,
+      tree
+    }) {
+      let initialCommit = false;
+      let detachedHead = false;
+      if (!ref2) {
+        const headContent = await fs4.read(`${gitdir}/HEAD`, { encoding: "utf8" });
+        detachedHead = !headContent.startsWith("ref:");
+        ref2 = await GitRefManager.resolve({
+          fs: fs4,
+          gitdir,
+          ref: "HEAD",
+          depth: 2
+        });
+      }
+      let refOid, refCommit;
+      try {
+        refOid = await GitRefManager.resolve({
+          fs: fs4,
+          gitdir,
+          ref: ref2
+        });
+      } catch (err) {
+        if (!(err instanceof NotFoundError)) throw err;
+        initialCommit = true;
+      }
+      if (!initialCommit && (amend || disallowEmpty)) {
+        refCommit = await _readCommit({ fs: fs4, gitdir, oid: refOid, cache: cache2 });
+      }
+      if (amend && initialCommit) {
+        throw new NoCommitError(ref2);
+      }
+      const author = !amend ? await normalizeAuthorObject({ fs: fs4, gitdir, author: _author }) : await normalizeAuthorObject({
+        fs: fs4,
+        gitdir,
+        author: _author,
+        commit: refCommit.commit
+      });
+      if (!author) throw new MissingNameError("author");
+      const committer = !amend ? await normalizeCommitterObject({
+        fs: fs4,
+        gitdir,
+        author,
+        committer: _committer
+      }) : await normalizeCommitterObject({
+        fs: fs4,
+        gitdir,
+        author,
+        committer: _committer,
+        commit: refCommit.commit
+      });
+      if (!committer) throw new MissingNameError("committer");
+      return GitIndexManager.acquire(
+        { fs: fs4, gitdir, cache: cache2, allowUnmerged: false },
+        async function(index2) {
+          const inodes = flatFileListToDirectoryStructure(
+            index2.entries.filter((entry) => !entry.flags.intentToAdd)
+          );
+          const inode = inodes.get(".");
+          if (!tree) {
+            tree = await constructTree({ fs: fs4, gitdir, inode, dryRun });
+          }
+          if (!parent) {
+            if (!amend) {
+              parent = refOid ? [refOid] : [];
+            } else {
+              parent = refCommit.commit.parent;
+            }
+          } else {
+            parent = await Promise.all(
+              parent.map(async (p) => {
+                let oid2 = await GitRefManager.resolve({ fs: fs4, gitdir, ref: p });
+                while (await hasObject({ fs: fs4, cache: cache2, gitdir, oid: oid2 })) {
+                  const { type, object: object2 } = await _readObject({
+                    fs: fs4,
+                    cache: cache2,
+                    gitdir,
+                    oid: oid2
+                  });
+                  if (type === "commit") break;
+                  if (type !== "tag") {
+                    throw new ObjectTypeError(oid2, type, "commit");
+                  }
+                  oid2 = GitAnnotatedTag.from(object2).parse().object;
+                }
+                return oid2;
+              })
+            );
+          }
+          if (disallowEmpty && !amend && (initialCommit && tree === EMPTY_TREE_OID || !initialCommit && tree === refCommit.commit.tree)) {
+            throw new EmptyCommitError();
+          }
+          if (!message) {
+            if (!amend) {
+              throw new MissingParameterError("message");
+            } else {
+              message = refCommit.commit.message;
+            }
+          }
+          let comm = GitCommit.from({
+            tree,
+            parent,
+            author,
+            committer,
+            message
+          });
+          if (signingKey) {
+            comm = await GitCommit.sign(comm, onSign, signingKey);
+          }
+          const oid = await _writeObject({
+            fs: fs4,
+            gitdir,
+            type: "commit",
+            object: comm.toObject(),
+            dryRun
+          });
+          if (!noUpdateBranch && !dryRun) {
+            await GitRefManager.writeRef({
+              fs: fs4,
+              gitdir,
+              ref: detachedHead ? "HEAD" : ref2,
+              value: oid
+            });
+          }
+          return oid;
+        }
+      );
+    }
+    async function constructTree({ fs: fs4, gitdir, inode, dryRun }) {
+      const children = inode.children;
+      for (const inode2 of children) {
+        if (inode2.type === "tree") {
+          inode2.metadata.mode = "040000";
+          inode2.metadata.oid = await constructTree({ fs: fs4, gitdir, inode: inode2, dryRun });
+        }
+      }
+      const entries = children.map((inode2) => ({
+        mode: inode2.metadata.mode,
+        path: inode2.basename,
+        oid: inode2.metadata.oid,
+        type: inode2.type
+      }));
+      const tree = GitTree.from(entries);
+      const oid = await _writeObject({
+        fs: fs4,
+        gitdir,
+        type: "tree",
+        object: tree.toObject(),
+        dryRun
+      });
+      return oid;
+    }
+    async function resolveFilepath({ fs: fs4, cache: cache2, gitdir, oid, filepath }) {
+      const entry = await resolveFilepathEntry({
+        fs: fs4,
+        cache: cache2,
+        gitdir,
+        oid,
+        filepath
+      });
+      return entry.oid;
+    }
+    async function resolveFilepathEntry({
+      fs: fs4,
+      cache: cache2,
+      gitdir,
+      oid,
+      filepath
+    }) {
+      if (filepath.startsWith("/")) {
+        throw new InvalidFilepathError("leading-slash");
+      } else if (filepath.endsWith("/")) {
+        throw new InvalidFilepathError("trailing-slash");
+      }
+      const _oid = oid;
+      const result = await resolveTree({ fs: fs4, cache: cache2, gitdir, oid });
+      const tree = result.tree;
+      if (filepath === "") {
+        return { mode: "040000", oid: result.oid, path: "", type: "tree" };
+      } else {
+        const pathArray = filepath.split("/");
+        return _resolveFilepath({
+          fs: fs4,
+          cache: cache2,
+          gitdir,
+          tree,
+          pathArray,
+          oid: _oid,
+          filepath
+        });
+      }
+    }
+    async function _resolveFilepath({
+      fs: fs4,
+      cache: cache2,
+      gitdir,
+      tree,
+      pathArray,
+      oid,
+      filepath
+    }) {
+      const name2 = pathArray.shift();
+      for (const entry of tree) {
+        if (entry.path === name2) {
+          if (pathArray.length === 0) {
+            return entry;
+          } else {
+            const { type, object: object2 } = await _readObject({
+              fs: fs4,
+              cache: cache2,
+              gitdir,
+              oid: entry.oid
+            });
+            if (type !== "tree") {
+              throw new ObjectTypeError(oid, type, "tree", filepath);
+            }
+            tree = GitTree.from(object2);
+            return _resolveFilepath({
+              fs: fs4,
+              cache: cache2,
+              gitdir,
+              tree,
+              pathArray,
+              oid,
+              filepath
+            });
+          }
+        }
+      }
+      throw new NotFoundError(`file or directory found at "${oid}:${filepath}"`);
+    }
+    async function _readTree({
+      fs: fs4,
+      cache: cache2,
+      gitdir,
+      oid,
+      filepath = void 0
+    }) {
+      if (filepath !== void 0) {
+        oid = await resolveFilepath({ fs: fs4, cache: cache2, gitdir, oid, filepath });
+      }
+      const { tree, oid: treeOid } = await resolveTree({ fs: fs4, cache: cache2, gitdir, oid });
+      const result = {
+        oid: treeOid,
+        tree: tree.entries()
+      };
+      return result;
+    }
+    async function _writeTree({ fs: fs4, gitdir, tree }) {
+      const object2 = GitTree.from(tree).toObject();
+      const oid = await _writeObject({
+        fs: fs4,
+        gitdir,
+        type: "tree",
+        object: object2,
+        format: "content"
+      });
+      return oid;
+    }
+    async function _addNote({
+      fs: fs4,
+      cache: cache2,
+      onSign,
+      gitdir,
+      ref: ref2,
+      oid,
+      note,
+      force,
+      author,
+      committer,
+      signingKey
+    }) {
+      let parent;
+      try {
+        parent = await GitRefManager.resolve({ gitdir, fs: fs4, ref: ref2 });
+      } catch (err) {
+        if (!(err instanceof NotFoundError)) {
+          throw err;
+        }
+      }
+      const result = await _readTree({
+        fs: fs4,
+        cache: cache2,
+        gitdir,
+        oid: parent || "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+      });
+      let tree = result.tree;
+      if (force) {
+        tree = tree.filter((entry) => entry.path !== oid);
+      } else {
+        for (const entry of tree) {
+          if (entry.path === oid) {
+            throw new AlreadyExistsError("note", oid);
+          }
+        }
+      }
+      if (typeof note === "string") {
+        note = Buffer.from(note, "utf8");
+      }
+      const noteOid = await _writeObject({
+        fs: fs4,
+        gitdir,
+        type: "blob",
+        object: note,
+        format: "content"
+      });
+      tree.push({ mode: "100644", path: oid, oid: noteOid, type: "blob" });
+      const treeOid = await _writeTree({
+        fs: fs4,
+        gitdir,
+        tree
+      });
+      const commitOid = await _commit({
+        fs: fs4,
+        cache: cache2,
+        onSign,
+        gitdir,
+        ref: ref2,
+        tree: treeOid,
+        parent: parent && [parent],
+        message: `Note added by 'isomorphic-git addNote'
+`,
+        author,
+        committer,
+        signingKey
+      });
+      return commitOid;
+    }
+    async function addNote({
+      fs: _fs,
+      onSign,
+      dir,
+      gitdir = join(dir, ".git"),
+      ref: ref2 = "refs/notes/commits",
+      oid,
+      note,
+      force,
+      author: _author,
+      committer: _committer,
+      signingKey,
+      cache: cache2 = {}
+    }) {
+      try {
+        assertParameter("fs", _fs);
+        assertParameter("gitdir", gitdir);
+        assertParameter("oid", oid);
+        assertParameter("note", note);
+        if (signingKey) {
+          assertParameter("onSign", onSign);
+        }
+        const fs4 = new FileSystem(_fs);
+        const author = await normalizeAuthorObject({ fs: fs4, gitdir, author: _author });
+        if (!author) throw new MissingNameError("author");
+        const committer = await normalizeCommitterObject({
+          fs: fs4,
+          gitdir,
+          author,
+          committer: _committer
+        });
+        if (!committer) throw new MissingNameError("committer");
+        const updatedGitdir = await discoverGitdir({ fsp: fs4, dotgit: gitdir });
+        return await _addNote({
+          fs: fs4,
+          cache: cache2,
+          onSign,
+          gitdir: updatedGitdir,
+          ref: ref2,
+          oid,
+          note,
+          force,
+          author,
+          committer,
+          signingKey
+        });
+      } catch (err) {
+        err.caller = "git.addNote";
+        throw err;
+      }
+    }
+    async function _addRemote({ fs: fs4, gitdir, remote, url: url3, force }) {
+      if (!isValidRef(remote, true)) {
+        throw new InvalidRefNameError(remote, cleanGitRef.clean(remote));
+      }
+      const config2 = await GitConfigManager.get({ fs: fs4, gitdir });
+      if (!force) {
+        const remoteNames = await config2.getSubsections("remote");
+        if (remoteNames.includes(remote)) {
+          if (url3 !== await config2.get(`remote.${remote}.url`)) {
+            throw new AlreadyExistsError("remote", remote);
+          }
+        }
+      }
+      await config2.set(`remote.${remote}.url`, url3);
+      await config2.set(
+        `remote.${remote}.fetch`,
+        `+refs/heads/*:refs/remotes/${remote}/*`
+      );
+      await GitConfigManager.save({ fs: fs4, gitdir, config: config2 });
+    }
+    async function addRemote({
+      fs: fs4,
+      dir,
+      gitdir = join(dir, ".git"),
+      remote,
+      url: url3,
+      force = false
+    }) {
+      try {
+        assertParameter("fs", fs4);
+        assertParameter("gitdir", gitdir);
+        assertParameter("remote", remote);
+        assertParameter("url", url3);
+        const fsp = new FileSystem(fs4);
+        const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
+        return await _addRemote({
+          fs: fsp,
+          gitdir: updatedGitdir,
+          remote,
+          url: url3,
+          force
+        });
+      } catch (err) {
+        err.caller = "git.addRemote";
+        throw err;
+      }
+    }
+    async function _annotatedTag({
+      fs: fs4,
+      cache: cache2,
+      onSign,
+      gitdir,
+      ref: ref2,
+      tagger,
+      message = ref2,
+      gpgsig,
+      object: object2,
+      signingKey,
+      force = false
+    }) {
+      ref2 = ref2.startsWith("refs/tags/") ? ref2 : `refs/tags/${ref2}`;
+      if (!force && await GitRefManager.exists({ fs: fs4, gitdir, ref: ref2 })) {
+        throw new AlreadyExistsError("tag", ref2);
+      }
+      const oid = await GitRefManager.resolve({
+        fs: fs4,
+        gitdir,
+        ref: object2 || "HEAD"
+      });
+      const { type } = await _readObject({ fs: fs4, cache: cache2, gitdir, oid });
+      let tagObject = GitAnnotatedTag.from({
+        object: oid,
+        type,
+        tag: ref2.replace("refs/tags/", ""),
+        tagger,
+        message,
+        gpgsig
+      });
+      if (signingKey) {
+        tagObject = await GitAnnotatedTag.sign(tagObject, onSign, signingKey);
+      }
+      const value = await _writeObject({
+        fs: fs4,
+        gitdir,
+        type: "tag",
+        object: tagObject.toObject()
+      });
+      await GitRefManager.writeRef({ fs: fs4, gitdir, ref: ref2, value });
+    }
+    async function annotatedTag({
+      fs: _fs,
+      onSign,
+      dir,
+      gitdir = join(dir, ".git"),
+      ref: ref2,
+      tagger: _tagger,
+      message = ref2,
+      gpgsig,
+      object: object2,
+      signingKey,
+      force = false,
+      cache: cache2 = {}
+    }) {
+      try {
+        assertParameter("fs", _fs);
+        assertParameter("gitdir", gitdir);
+        assertParameter("ref", ref2);
+        if (signingKey) {
+          assertParameter("onSign", onSign);
+        }
+        const fs4 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs4, dotgit: gitdir });
+        const tagger = await normalizeAuthorObject({
+          fs: fs4,
+          gitdir: updatedGitdir,
+          author: _tagger
+        });
+        if (!tagger) throw new MissingNameError("tagger");
+        return await _annotatedTag({
+          fs: fs4,
+          cache: cache2,
+          onSign,
+          gitdir: updatedGitdir,
+          ref: ref2,
+          tagger,
+          message,
+          gpgsig,
+          object: object2,
+          signingKey,
+          force
+        });
+      } catch (err) {
+        err.caller = "git.annotatedTag";
+        throw err;
+      }
+    }
+    async function _branch({
+      fs: fs4,
+      gitdir,
+      ref: ref2,
+      object: object2,
+      checkout: checkout2 = false,
+      force = false
+    }) {
+      if (!isValidRef(ref2, true)) {
+        throw new InvalidRefNameError(ref2, cleanGitRef.clean(ref2));
+      }
+      const fullref = `refs/heads/${ref2}`;
+      if (!force) {
+        const exist = await GitRefManager.exists({ fs: fs4, gitdir, ref: fullref });
+        if (exist) {
+          throw new AlreadyExistsError("branch", ref2, false);
+        }
+      }
+      let oid;
+      try {
+        oid = await GitRefManager.resolve({ fs: fs4, gitdir, ref: object2 || "HEAD" });
+      } catch (e) {
+        if (!(e instanceof NotFoundError)) throw e;
+      }
+      if (oid) {
+        oid = (await resolveCommit({ fs: fs4, cache: {}, gitdir, oid })).oid;
+        await GitRefManager.writeRef({ fs: fs4, gitdir, ref: fullref, value: oid });
+      }
+      if (checkout2) {
+        await GitRefManager.writeSymbolicRef({
+          fs: fs4,
+          gitdir,
+          ref: "HEAD",
+          value: fullref
+        });
+      }
+    }
+    async function branch({
+      fs: fs4,
+      dir,
+      gitdir = join(dir, ".git"),
+      ref: ref2,
+      object: object2,
+      checkout: checkout2 = false,
+      force = false
+    }) {
+      try {
+        assertParameter("fs", fs4);
+        assertParameter("gitdir", gitdir);
+        assertParameter("ref", ref2);
+        const fsp = new FileSystem(fs4);
+        const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
+        return await _branch({
+          fs: fsp,
+          gitdir: updatedGitdir,
+          ref: ref2,
+          object: object2,
+          checkout: checkout2,
+          force
+        });
+      } catch (err) {
+        err.caller = "git.branch";
+        throw err;
+      }
+    }
+    async function assertNoSymlinkInLeadingPath(fs4, dir, fullpath) {
+      const parts = fullpath.split("/");
+      parts.pop();
+      let current = dir;
+      for (const part of parts) {
+        if (part === "" || part === ".") continue;
+        current = `${current}/${part}`;
+        const stats = await fs4.lstat(current);
+        if (stats && stats.isSymbolicLink()) {
+          throw new UnsafeFilepathError(fullpath);
+        }
+      }
+    }
+    var worthWalking = (filepath, root) => {
+      if (filepath === "." || root == null || root.length === 0 || root === ".") {
+        return true;
+      }
+      const base = root.endsWith("/") ? root.slice(0, -1) : root;
+      if (base === ".") {
+        return true;
+      }
+      if (base.length >= filepath.length) {
+        return base === filepath || base.startsWith(`${filepath}/`);
+      }
+      return filepath.startsWith(`${base}/`);
+    };
+    async function _checkout({
+      fs: fs4,
+      cache: cache2,
+      onProgress,
+      onPostCheckout,
+      dir,
+      gitdir,
+      remote,
+      ref: ref2,
+      filepaths,
+      noCheckout,
+      noUpdateHead,
+      dryRun,
+      force,
+      track = true,
+      restoreFromIndex = false,
+      nonBlocking = false,
+      batchSize = 100
+    }) {
+      let oldOid;
+      if (onPostCheckout) {
+        try {
+          oldOid = await GitRefManager.resolve({ fs: fs4, gitdir, ref: "HEAD" });
+        } catch (err) {
+          oldOid = "0000000000000000000000000000000000000000";
+        }
+      }
+      let oid;
+      try {
+        oid = await GitRefManager.resolve({ fs: fs4, gitdir, ref: ref2 });
+      } catch (err) {
+        if (ref2 === "HEAD" || !(err instanceof NotFoundError)) throw err;
+        const remoteRef = `${remote}/${ref2}`;
+        oid = await GitRefManager.resolve({
+          fs: fs4,
+          gitdir,
+          ref: remoteRef
+        });
+        if (track) {
+          const config2 = await GitConfigManager.get({ fs: fs4, gitdir });
+          await config2.set(`branch.${ref2}.remote`, remote);
+          await config2.set(`branch.${ref2}.merge`, `refs/heads/${ref2}`);
+          await GitConfigManager.save({ fs: fs4, gitdir, config: config2 });
+        }
+        await GitRefManager.writeRef({
+          fs: fs4,
+          gitdir,
+          ref: `refs/heads/${ref2}`,
+          value: oid
+        });
+      }
+      if (!noUpdateHead) {
+        try {
+          oid = (await resolveCommit({ fs: fs4, cache: cache2, gitdir, oid })).oid;
+        } catch (err) {
+          if (err instanceof NotFoundError) {
+            throw new CommitNotFetchedError(ref2, err.data.what);
+          }
+          throw err;
+        }
+      }
+      if (!noCheckout) {
+        let ops;
+        try {
+          ops = await analyze({
+            fs: fs4,
+            cache: cache2,
+            onProgress,
+            dir,
+            gitdir,
+            ref: ref2,
+            force,
+            filepaths,
+            restoreFromIndex
+          });
+        } catch (err) {
+          if (err instanceof NotFoundError && err.data.what === oid) {
+            throw new CommitNotFetchedError(ref2, oid);
+          } else {
+            throw err;
+          }
+        }
+        const conflicts = ops.filter(([method]) => method === "conflict").map(([method, fullpath]) => fullpath);
+        if (conflicts.length > 0) {
+          throw new CheckoutConflictError(conflicts);
+        }
+        const errors = ops.filter(([method]) => method === "error").map(([method, fullpath]) => fullpath);
+        if (errors.length > 0) {
+          throw new InternalError(errors.join(", "));
+        }
+        if (dryRun) {
+          if (onPostCheckout) {
+            await onPostCheckout({
+              previousHead: oldOid,
+              newHead: oid,
+              type: filepaths != null && filepaths.length > 0 ? "file" : "branch"
+            });
+          }
+          return;
+        }
+        let count = 0;
+        const total = ops.length;
+        await GitIndexManager.acquire(
+          { fs: fs4, gitdir, cache: cache2 },
+          async function(index2) {
+            await Promise.all(
+              ops.filter(
+                ([method]) => method === "delete" || method === "delete-index"
+              ).map(async function([method, fullpath]) {
+                const filepath = `${dir}/${fullpath}`;
+                if (method === "delete") {
+                  await fs4.rm(filepath);
+                }
+                index2.delete({ filepath: fullpath });
+                if (onProgress) {
+                  await onProgress({
+                    phase: "Updating workdir",
+                    loaded: ++count,
+                    total
+                  });
+                }
+              })
+            );
+          }
+        );
+        await GitIndexManager.acquire(
+          { fs: fs4, gitdir, cache: cache2 },
+          async function(index2) {
+            for (const [method, fullpath] of ops) {
+              if (method === "rmdir" || method === "rmdir-index") {
+                const filepath = `${dir}/${fullpath}`;
+                try {
+                  if (method === "rmdir") {
+                    await fs4.rmdir(filepath);
+                  }
+                  index2.delete({ filepath: fullpath });
+                  if (onProgress) {
+                    await onProgress({
+                      phase: "Updating workdir",
+                      loaded: ++count,
+                      total
+                    });
+                  }
+                } catch (e) {
+                  if (e.code === "ENOTEMPTY") {
+                    console.log(
+                      `Did not delete ${fullpath} because directory is not empty`
+                    );
+                  } else {
+                    throw e;
+                  }
+                }
+              }
+            }
+          }
+        );
+        await Promise.all(
+          ops.filter(([method]) => method === "mkdir" || method === "mkdir-index").map(async function([_, fullpath]) {
+            const filepath = `${dir}/${fullpath}`;
+            await assertNoSymlinkInLeadingPath(fs4, dir, fullpath);
+            await fs4.mkdir(filepath);
+            if (onProgress) {
+              await onProgress({
+                phase: "Updating workdir",
+                loaded: ++count,
+                total
+              });
+            }
+          })
+        );
+        if (nonBlocking) {
+          const eligibleOps = ops.filter(
+            ([method]) => method === "create" || method === "create-index" || method === "update" || method === "mkdir-index"
+          );
+          const updateWorkingDirResults = await batchAllSettled(
+            "Update Working Dir",
+            eligibleOps.map(
+              ([method, fullpath, oid2, mode, chmod]) => () => updateWorkingDir({ fs: fs4, cache: cache2, gitdir, dir }, [
+                method,
+                fullpath,
+                oid2,
+                mode,
+                chmod
+              ])
+            ),
+            onProgress,
+            batchSize
+          );
+          await GitIndexManager.acquire(
+            { fs: fs4, gitdir, cache: cache2, allowUnmerged: true },
+            async function(index2) {
+              await batchAllSettled(
+                "Update Index",
+                updateWorkingDirResults.map(
+                  ([fullpath, oid2, stats]) => () => updateIndex({ index: index2, fullpath, oid: oid2, stats })
+                ),
+                onProgress,
+                batchSize
+              );
+            }
+          );
+        } else {
+          await GitIndexManager.acquire(
+            { fs: fs4, gitdir, cache: cache2, allowUnmerged: true },
+            async function(index2) {
+              const settled = await Promise.allSettled(
+                ops.filter(
+                  ([method]) => method === "create" || method === "create-index" || method === "update" || method === "mkdir-index"
+                ).map(async function([method, fullpath, oid2, mode, chmod]) {
+                  const filepath = `${dir}/${fullpath}`;
+                  if (method !== "create-index" && method !== "mkdir-index") {
+                    await assertNoSymlinkInLeadingPath(fs4, dir, fullpath);
+                    const { object: object2 } = await _readObject({
+                      fs: fs4,
+                      cache: cache2,
+                      gitdir,
+                      oid: oid2
+                    });
+                    if (chmod) {
+                      await fs4.rm(filepath);
+                    }
+                    if (mode === 33188) {
+                      await fs4.write(filepath, object2);
+                    } else if (mode === 33261) {
+                      await fs4.write(filepath, object2, { mode: 511 });
+                    } else if (mode === 40960) {
+                      await fs4.writelink(filepath, object2);
+                    } else {
+                      throw new InternalError(
+                        `Invalid mode 0o${mode.toString(
+                          8
+                        )} detected in blob ${oid2}`
+                      );
+                    }
+                  }
+                  const stats = await fs4.lstat(filepath);
+                  if (mode === 33261) {
+                    stats.mode = 493;
+                  }
+                  if (method === "mkdir-index") {
+                    stats.mode = 57344;
+                  }
+                  index2.insert({
+                    filepath: fullpath,
+                    stats,
+                    oid: oid2
+                  });
+                  if (onProgress) {
+                    await onProgress({
+                      phase: "Updating workdir",
+                      loaded: ++count,
+                      total
+                    });
+                  }
+                })
+              );
+              const rejections = [];
+              for (const result of settled) {
+                if (result.status === "rejected") {
+                  rejections.push(result.reason);
+                  console.error(
+                    "[isomorphic-git checkout] task rejected:",
+                    result.reason?.stack ?? result.reason
+                  );
+                }
+              }
+              if (rejections.length > 0) {
+                throw new MultipleGitError(rejections);
+              }
+            }
+          );
+        }
+        if (onPostCheckout) {
+          await onPostCheckout({
+            previousHead: oldOid,
+            newHead: oid,
+            type: filepaths != null && filepaths.length > 0 ? "file" : "branch"
+          });
+        }
+      }
+      if (!noUpdateHead) {
+        const fullRef = await GitRefManager.expand({ fs: fs4, gitdir, ref: ref2 });
+        if (fullRef.startsWith("refs/heads")) {
+          await GitRefManager.writeSymbolicRef({
+            fs: fs4,
+            gitdir,
+            ref: "HEAD",
+            value: fullRef
+          });
+        } else {
+          await GitRefManager.writeRef({ fs: fs4, gitdir, ref: "HEAD", value: oid });
+        }
+      }
+    }
+    async function analyze({
+      fs: fs4,
+      cache: cache2,
+      onProgress,
+      dir,
+      gitdir,
+      ref: ref2,
+      force,
+      filepaths,
+      restoreFromIndex
+    }) {
+      let count = 0;
+      return _walk({
+        fs: fs4,
+        cache: cache2,
+        dir,
+        gitdir,
+        trees: [restoreFromIndex ? STAGE() : TREE({ ref: ref2 }), WORKDIR(), STAGE()],
+        map: async function(fullpath, [commit2, workdir, stage]) {
+          if (fullpath === ".") return;
+          if (filepaths && !filepaths.some((base) => worthWalking(fullpath, base))) {
+            return null;
+          }
+          if (onProgress) {
+            await onProgress({ phase: "Analyzing workdir", loaded: ++count });
+          }
+          const key2 = [!!stage, !!commit2, !!workdir].map(Number).join("");
+          switch (key2) {
+            // Impossible case.
+            case "000":
+              return;
+            // Ignore workdir files that are not tracked and not part of the new commit.
+            case "001":
+              if (!restoreFromIndex && force && filepaths && filepaths.includes(fullpath)) {
+                return ["delete", fullpath];
+              }
+              return;
+            // New entries
+            case "010": {
+              switch (await commit2.type()) {
+                case "tree": {
+                  return ["mkdir", fullpath];
+                }
+                case "blob": {
+                  return [
+                    "create",
+                    fullpath,
+                    await commit2.oid(),
+                    await commit2.mode()
+                  ];
+                }
+                case "commit": {
+                  return [
+                    "mkdir-index",
+                    fullpath,
+                    await commit2.oid(),
+                    await commit2.mode()
+                  ];
+                }
+                default: {
+                  return [
+                    "error",
+                    `new entry Unhandled type ${await commit2.type()}`
+                  ];
+                }
+              }
+            }
+            // New entries but there is already something in the workdir there.
+            case "011": {
+              switch (`${await commit2.type()}-${await workdir.type()}`) {
+                case "tree-tree": {
+                  return;
+                }
+                case "tree-blob":
+                case "blob-tree": {
+                  return ["conflict", fullpath];
+                }
+                case "blob-blob": {
+                  if (await commit2.oid() !== await workdir.oid()) {
+                    if (force) {
+                      return [
+                        "update",
+                        fullpath,
+                        await commit2.oid(),
+                        await commit2.mode(),
+                        await commit2.mode() !== await workdir.mode()
+                      ];
+                    } else {
+                      return ["conflict", fullpath];
+                    }
+                  } else {
+                    if (await commit2.mode() !== await workdir.mode()) {
+                      if (force) {
+                        return [
+                          "update",
+                          fullpath,
+                          await commit2.oid(),
+                          await commit2.mode(),
+                          true
+                        ];
+                      } else {
+                        return ["conflict", fullpath];
+                      }
+                    } else {
+                      return [
+                        "create-index",
+                        fullpath,
+                        await commit2.oid(),
+                        await commit2.mode()
+                      ];
+                    }
+                  }
+                }
+                case "commit-tree": {
+                  return;
+                }
+                case "commit-blob": {
+                  return ["conflict", fullpath];
+                }
+                default: {
+                  return ["error", `new entry Unhandled type ${commit2.type}`];
+                }
+              }
+            }
+            // Something in stage but not in the commit OR the workdir.
+            // Note: I verified this behavior against canonical git.
+            case "100": {
+              return ["delete-index", fullpath];
+            }
+            // Deleted entries
+            // TODO: How to handle if stage type and workdir type mismatch?
+            case "101": {
+              switch (await stage.type()) {
+                case "tree": {
+                  return ["rmdir-index", fullpath];
+                }
+                case "blob": {
+                  if (await stage.oid() !== await workdir.oid()) {
+                    if (force) {
+                      return ["delete", fullpath];
+                    } else {
+                      return ["conflict", fullpath];
+                    }
+                  } else {
+                    return ["delete", fullpath];
+                  }
+                }
+                case "commit": {
+                  return ["rmdir-index", fullpath];
+                }
+                default: {
+                  return [
+                    "error",
+                    `delete entry Unhandled type ${await stage.type()}`
+                  ];
+                }
+              }
+            }
+            /* eslint-disable no-fallthrough */
+            // File missing from workdir
+            case "110":
+            // Possibly modified entries
+            case "111": {
+              switch (`${await stage.type()}-${await commit2.type()}`) {
+                case "tree-tree": {
+                  return;
+                }
+                case "blob-blob": {
+                  if (await stage.oid() === await commit2.oid() && await stage.mode() === await commit2.mode() && !force) {
+                    return;
+                  }
+                  if (workdir) {
+                    if (await workdir.oid() !== await stage.oid() && await workdir.oid() !== await commit2.oid()) {
+                      if (force) {
+                        return [
+                          "update",
+                          fullpath,
+                          await commit2.oid(),
+                          await commit2.mode(),
+                          await commit2.mode() !== await workdir.mode()
+                        ];
+                      } else {
+                        return ["conflict", fullpath];
+                      }
+                    }
+                  } else if (force) {
+                    return [
+                      "update",
+                      fullpath,
+                      await commit2.oid(),
+                      await commit2.mode(),
+                      await commit2.mode() !== await stage.mode()
+                    ];
+                  }
+                  if (await commit2.mode() !== await stage.mode()) {
+                    return [
+                      "update",
+                      fullpath,
+                      await commit2.oid(),
+                      await commit2.mode(),
+                      true
+                    ];
+                  }
+                  if (await commit2.oid() !== await stage.oid()) {
+                    return [
+                      "update",
+                      fullpath,
+                      await commit2.oid(),
+                      await commit2.mode(),
+                      false
+                    ];
+                  } else {
+                    return;
+                  }
+                }
+                case "tree-blob": {
+                  return ["update-dir-to-blob", fullpath, await commit2.oid()];
+                }
+                case "blob-tree": {
+                  return ["update-blob-to-tree", fullpath];
+                }
+                case "commit-commit": {
+                  return [
+                    "mkdir-index",
+                    fullpath,
+                    await commit2.oid(),
+                    await commit2.mode()
+                  ];
+                }
+                default: {
+                  return [
+                    "error",
+                    `update entry Unhandled type ${await stage.type()}-${await commit2.type()}`
+                  ];
+                }
+              }
+            }
+          }
+        },
+        // Modify the default flat mapping
+        reduce: async function(parent, children) {
+          children = flat(children);
+          if (!parent) {
+            return children;
+          } else if (parent && parent[0] === "rmdir") {
+            children.push(parent);
+            return children;
+          } else {
+            children.unshift(parent);
+            return children;
+          }
+        }
+      });
+    }
+    async function updateIndex({ index: index2, fullpath, stats, oid }) {
+      try {
+        index2.insert({
+          filepath: fullpath,
+          stats,
+          oid
+        });
+      } catch (e) {
+        console.warn(`Error inserting ${fullpath} into index:`, e);
+      }
+    }
+    async function updateWorkingDir({ fs: fs4, cache: cache2, gitdir, dir }, [method, fullpath, oid, mode, chmod]) {
+      const filepath = `${dir}/${fullpath}`;
+      if (method !== "create-index" && method !== "mkdir-index") {
+        await assertNoSymlinkInLeadingPath(fs4, dir, fullpath);
+        const { object: object2 } = await _readObject({ fs: fs4, cache: cache2, gitdir, oid });
+        if (chmod) {
+          await fs4.rm(filepath);
+        }
+        if (mode === 33188) {
+          await fs4.write(filepath, object2);
+        } else if (mode === 33261) {
+          await fs4.write(filepath, object2, { mode: 511 });
+        } else if (mode === 40960) {
+          await fs4.writelink(filepath, object2);
+        } else {
+          throw new InternalError(
+            `Invalid mode 0o${mode.toString(8)} detected in blob ${oid}`
+          );
+        }
+      }
+      const stats = await fs4.lstat(filepath);
+      if (mode === 33261) {
+        stats.mode = 493;
+      }
+      if (method === "mkdir-index") {
+        stats.mode = 57344;
+      }
+      return [fullpath, oid, stats];
+    }
+    async function batchAllSettled(operationName, tasks, onProgress, batchSize) {
+      const results = [];
+      const rejections = [];
+      for (let i = 0; i < tasks.length; i += batchSize) {
+        const batch = tasks.slice(i, i + batchSize).map((task) => task());
+        const batchResults = await Promise.allSettled(batch);
+        batchResults.forEach((result) => {
+          if (result.status === "fulfilled") {
+            results.push(result.value);
+          } else {
+            rejections.push(result.reason);
+            console.error(
+              `[isomorphic-git ${operationName}] task rejected:`,
+              result.reason?.stack ?? result.reason
+            );
+          }
+        });
+        if (onProgress) {
+          await onProgress({
+            phase: "Updating workdir",
+            loaded: i + batch.length,
+            total: tasks.length
+          });
+        }
+      }
+      if (rejections.length > 0) {
+        throw new MultipleGitError(rejections);
+      }
+      return results;
+    }
+    async function checkout({
+      fs: fs4,
+      onProgress,
+      onPostCheckout,
+      dir,
+      gitdir = join(dir, ".git"),
+      remote = "origin",
+      ref: _ref,
+      filepaths,
+      noCheckout = false,
+      noUpdateHead = _ref === void 0,
+      dryRun = false,
+      force = false,
+      track = true,
+      cache: cache2 = {},
+      nonBlocking = false,
+      batchSize = 100
+    }) {
+      try {
+        assertParameter("fs", fs4);
+        assertParameter("dir", dir);
+        assertParameter("gitdir", gitdir);
+        const ref2 = _ref || "HEAD";
+        const restoreFromIndex = _ref === void 0 && filepaths != null && filepaths.length > 0;
+        const fsp = new FileSystem(fs4);
+        const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
+        return await _checkout({
+          fs: fsp,
+          cache: cache2,
+          onProgress,
+          onPostCheckout,
+          dir,
+          gitdir: updatedGitdir,
+          remote,
+          ref: ref2,
+          filepaths,
+          noCheckout,
+          noUpdateHead,
+          dryRun,
+          force,
+          track,
+          restoreFromIndex,
+          nonBlocking,
+          batchSize
+        });
+      } catch (err) {
+        err.caller = "git.checkout";
+        throw err;
+      }
+    }
+    var LINEBREAKS = /^.*(\r?\n|$)/gm;
+    function mergeFile({ branches, contents }) {
+      const ourName = branches[1];
+      const theirName = branches[2];
+      const baseContent = contents[0];
+      const ourContent = contents[1];
+      const theirContent = contents[2];
+      const ours = ourContent.match(LINEBREAKS);
+      const base = baseContent.match(LINEBREAKS);
+      const theirs = theirContent.match(LINEBREAKS);
+      const result = diff3Merge(ours, base, theirs);
+      const markerSize = 7;
+      let mergedText = "";
+      let cleanMerge = true;
+      for (const item of result) {
+        if (item.ok) {
+          mergedText += item.ok.join("");
+        }
+        if (item.conflict) {
+          cleanMerge = false;
+          mergedText += `${"<".repeat(markerSize)} ${ourName}
+`;
+          mergedText += item.conflict.a.join("");
+          mergedText += `${"=".repeat(markerSize)}
+`;
+          mergedText += item.conflict.b.join("");
+          mergedText += `${">".repeat(markerSize)} ${theirName}
+`;
+        }
+      }
+      return { cleanMerge, mergedText };
+    }
+    async function mergeTree({
+      fs: fs4,
+      cache: cache2,
+      dir,
+      gitdir = join(dir, ".git"),
+      index: index2,
+      ourOid,
+      baseOid,
+      theirOid,
+      ourName = "ours",
+      baseName = "base",
+      theirName = "theirs",
+      dryRun = false,
+      abortOnConflict = true,
+      mergeDriver
+    }) {
+      const ourTree = TREE({ ref: ourOid });
+      const baseTree = TREE({ ref: baseOid });
+      const theirTree = TREE({ ref: theirOid });
+      const unmergedFiles = [];
+      const bothModified = [];
+      const deleteByUs = [];
+      const deleteByTheirs = [];
+      const results = await _walk({
+        fs: fs4,
+        cache: cache2,
+        dir,
+        gitdir,
+        trees: [ourTree, baseTree, theirTree],
+        map: async function(filepath, [ours, base, theirs]) {
+          const path13 = basename(filepath);
+          const ourChange = await modified(ours, base);
+          const theirChange = await modified(theirs, base);
+          switch (`${ourChange}-${theirChange}`) {
+            case "false-false": {
+              return {
+                mode: await base.mode(),
+                path: path13,
+                oid: await base.oid(),
+                type: await base.type()
+              };
+            }
+            case "false-true": {
+              if (!theirs && await ours.type() === "tree") {
+                return {
+                  mode: await ours.mode(),
+                  path: path13,
+                  oid: await ours.oid(),
+                  type: await ours.type()
+                };
+              }
+              return theirs ? {
+                mode: await theirs.mode(),
+                path: path13,
+                oid: await theirs.oid(),
+                type: await theirs.type()
+              } : void 0;
+            }
+            case "true-false": {
+              if (!ours && await theirs.type() === "tree") {
+                return {
+                  mode: await theirs.mode(),
+                  path: path13,
+                  oid: await theirs.oid(),
+                  type: await theirs.type()
+                };
+              }
+              return ours ? {
+                mode: await ours.mode(),
+                path: path13,
+                oid: await ours.oid(),
+                type: await ours.type()
+              } : void 0;
+            }
+            case "true-true": {
+              if (ours && theirs && await ours.type() === "tree" && await theirs.type() === "tree") {
+                return {
+                  mode: await ours.mode(),
+                  path: path13,
+                  oid: await ours.oid(),
+                  type: "tree"
+                };
+              }
+              if (ours && theirs && await ours.type() === "blob" && await theirs.type() === "blob") {
+                return mergeBlobs({
+                  fs: fs4,
+                  gitdir,
+                  path: path13,
+                  ours,
+                  base,
+                  theirs,
+                  ourName,
+                  baseName,
+                  theirName,
+                  mergeDriver
+                }).then(async (r) => {
+                  if (!r.cleanMerge) {
+                    unmergedFiles.push(filepath);
+                    bothModified.push(filepath);
+                    if (!abortOnConflict) {
+                      let baseOid2 = "";
+                      if (base && await base.type() === "blob") {
+                        baseOid2 = await base.oid();
+                      }
+                      const ourOid2 = await ours.oid();
+                      const theirOid2 = await theirs.oid();
+                      index2.delete({ filepath });
+                      if (baseOid2) {
+                        index2.insert({ filepath, oid: baseOid2, stage: 1 });
+                      }
+                      index2.insert({ filepath, oid: ourOid2, stage: 2 });
+                      index2.insert({ filepath, oid: theirOid2, stage: 3 });
+                    }
+                  } else if (!abortOnConflict) {
+                    index2.insert({ filepath, oid: r.mergeResult.oid, stage: 0 });
+                  }
+                  return r.mergeResult;
+                });
+              }
+              if (base && !ours && theirs && await base.type() === "blob" && await theirs.type() === "blob") {
+                unmergedFiles.push(filepath);
+                deleteByUs.push(filepath);
+                if (!abortOnConflict) {
+                  const baseOid2 = await base.oid();
+                  const theirOid2 = await theirs.oid();
+                  index2.delete({ filepath });
+                  index2.insert({ filepath, oid: baseOid2, stage: 1 });
+                  index2.insert({ filepath, oid: theirOid2, stage: 3 });
+                }
+                return {
+                  mode: await theirs.mode(),
+                  oid: await theirs.oid(),
+                  type: "blob",
+                  path: path13
+                };
+              }
+              if (base && ours && !theirs && await base.type() === "blob" && await ours.type() === "blob") {
+                unmergedFiles.push(filepath);
+                deleteByTheirs.push(filepath);
+                if (!abortOnConflict) {
+                  const baseOid2 = await base.oid();
+                  const ourOid2 = await ours.oid();
+                  index2.delete({ filepath });
+                  index2.insert({ filepath, oid: baseOid2, stage: 1 });
+                  index2.insert({ filepath, oid: ourOid2, stage: 2 });
+                }
+                return {
+                  mode: await ours.mode(),
+                  oid: await ours.oid(),
+                  type: "blob",
+                  path: path13
+                };
+              }
+              if (base && !ours && !theirs && (await base.type() === "blob" || await base.type() === "tree")) {
+                return void 0;
+              }
+              throw new MergeNotSupportedError();
+            }
+          }
+        },
+        /**
+         * @param {TreeEntry} [parent]
+         * @param {Array<TreeEntry>} children
+         */
+        reduce: unmergedFiles.length !== 0 && (!dir || abortOnConflict) ? void 0 : async (parent, children) => {
+          const entries = children.filter(Boolean);
+          if (!parent) return;
+          if (parent && parent.type === "tree" && entries.length === 0 && parent.path !== ".")
+            return;
+          if (entries.length > 0 || parent.path === "." && entries.length === 0) {
+            const tree = new GitTree(entries);
+            const object2 = tree.toObject();
+            const oid = await _writeObject({
+              fs: fs4,
+              gitdir,
+              type: "tree",
+              object: object2,
+              dryRun
+            });
+            parent.oid = oid;
+          }
+          return parent;
+        }
+      });
+      if (unmergedFiles.length !== 0) {
+        if (dir && !abortOnConflict) {
+          await _walk({
+            fs: fs4,
+            cache: cache2,
+            dir,
+            gitdir,
+            trees: [TREE({ ref: results.oid })],
+            map: async function(filepath, [entry]) {
+              const path13 = `${dir}/${filepath}`;
+              if (await entry.type() === "blob") {
+                const mode = await entry.mode();
+                const content = await entry.content();
+                await fs4.write(path13, content, { mode });
+              }
+              return true;
+            }
+          });
+        }
+        return new MergeConflictError(
+          unmergedFiles,
+          bothModified,
+          deleteByUs,
+          deleteByTheirs
+        );
+      }
+      return results.oid;
+    }
+    async function mergeBlobs({
+      fs: fs4,
+      gitdir,
+      path: path13,
+      ours,
+      base,
+      theirs,
+      ourName,
+      theirName,
+      baseName,
+      dryRun,
+      mergeDriver = mergeFile
+    }) {
+      const type = "blob";
+      let baseMode = "100755";
+      let baseOid = "";
+      let baseContent = "";
+      if (base && await base.type() === "blob") {
+        baseMode = await base.mode();
+        baseOid = await base.oid();
+        baseContent = Buffer.from(await base.content()).toString("utf8");
+      }
+      const mode = baseMode === await ours.mode() ? await theirs.mode() : await ours.mode();
+      if (await ours.oid() === await theirs.oid()) {
+        return {
+          cleanMerge: true,
+          mergeResult: { mode, path: path13, oid: await ours.oid(), type }
+        };
+      }
+      if (await ours.oid() === baseOid) {
+        return {
+          cleanMerge: true,
+          mergeResult: { mode, path: path13, oid: await theirs.oid(), type }
+        };
+      }
+      if (await theirs.oid() === baseOid) {
+        return {
+          cleanMerge: true,
+          mergeResult: { mode, path: path13, oid: await ours.oid(), type }
+        };
+      }
+      const ourContent = Buffer.from(await ours.content()).toString("utf8");
+      const theirContent = Buffer.from(await theirs.content()).toString("utf8");
+      const { mergedText, cleanMerge } = await mergeDriver({
+        branches: [baseName, ourName, theirName],
+        contents: [baseContent, ourContent, theirContent],
+        path: path13
+      });
+      const oid = await _writeObject({
+        fs: fs4,
+        gitdir,
+        type: "blob",
+        object: Buffer.from(mergedText, "utf8"),
+        dryRun
+      });
+      return { cleanMerge, mergeResult: { mode, path: path13, oid, type } };
+    }
+    var _TreeMap = {
+      stage: STAGE,
+      workdir: WORKDIR
+    };
+    async function checkAndWriteBlob(fs4, gitdir, dir, filepath, oid = null) {
+      const currentFilepath = join(dir, filepath);
+      const stats = await fs4.lstat(currentFilepath);
+      if (!stats) throw new NotFoundError(currentFilepath);
+      if (stats.isDirectory())
+        throw new InternalError(
+          `${currentFilepath}: file expected, but found directory`
+        );
+      const objContent = oid ? await readObjectLoose({ fs: fs4, gitdir, oid }) : void 0;
+      let retOid = objContent ? oid : void 0;
+      if (!objContent) {
+        await acquireLock(currentFilepath, async () => {
+          const object2 = stats.isSymbolicLink() ? await fs4.readlink(currentFilepath).then(posixifyPathBuffer) : await fs4.read(currentFilepath);
+          if (object2 === null) throw new NotFoundError(currentFilepath);
+          retOid = await _writeObject({ fs: fs4, gitdir, type: "blob", object: object2 });
+        });
+      }
+      return retOid;
+    }
+    async function processTreeEntries({ fs: fs4, dir, gitdir, entries }) {
+      async function processTreeEntry(entry) {
+        if (entry.type === "tree") {
+          if (!entry.oid) {
+            const children = await Promise.all(entry.children.map(processTreeEntry));
+            entry.oid = await _writeTree({
+              fs: fs4,
+              gitdir,
+              tree: children
+            });
+            entry.mode = 16384;
+          }
+        } else if (entry.type === "blob") {
+          entry.oid = await checkAndWriteBlob(
+            fs4,
+            gitdir,
+            dir,
+            entry.path,
+            entry.oid
+          );
+          entry.mode = 33188;
+        }
+        entry.path = entry.path.split("/").pop();
+        return entry;
+      }
+      return Promise.all(entries.map(processTreeEntry));
+    }
+    async function writeTreeChanges({
+      fs: fs4,
+      dir,
+      gitdir,
+      treePair
+      // [TREE({ ref: 'HEAD' }), 'STAGE'] would be the equivalent of `git write-tree`
+    }) {
+      const isStage = treePair[1] === "stage";
+      const trees = treePair.map((t) => typeof t === "string" ? _TreeMap[t]() : t);
+      const changedEntries = [];
+      const map2 = async (filepath, [head, stage]) => {
+        if (filepath === "." || await GitIgnoreManager.isIgnored({ fs: fs4, dir, gitdir, filepath })) {
+          return;
+        }
+        if (stage) {
+          if (!head || await head.oid() !== await stage.oid() && await stage.oid() !== void 0) {
+            changedEntries.push([head, stage]);
+          }
+          return {
+            mode: await stage.mode(),
+            path: filepath,
+            oid: await stage.oid(),
+            type: await stage.type()
+          };
+        }
+      };
+      const reduce = async (parent, children) => {
+        children = children.filter(Boolean);
+        if (!parent) {
+          return children.length > 0 ? children : void 0;
+        } else {
+          parent.children = children;
+          return parent;
+        }
+      };
+      const iterate = async (walk2, children) => {
+        const filtered = [];
+        for (const child2 of children) {
+          const [head, stage] = child2;
+          if (isStage) {
+            if (stage) {
+              if (await fs4.exists(`${dir}/${stage.toString()}`)) {
+                filtered.push(child2);
+              } else {
+                changedEntries.push([null, stage]);
+              }
+            }
+          } else if (head) {
+            if (!stage) {
+              changedEntries.push([head, null]);
+            } else {
+              filtered.push(child2);
+            }
+          }
+        }
+        return filtered.length ? Promise.all(filtered.map(walk2)) : [];
+      };
+      const entries = await _walk({
+        fs: fs4,
+        cache: {},
+        dir,
+        gitdir,
+        trees,
+        map: map2,
+        reduce,
+        iterate
+      });
+      if (changedEntries.length === 0 || entries.length === 0) {
+        return null;
+      }
+      const processedEntries = await processTreeEntries({
+        fs: fs4,
+        dir,
+        gitdir,
+        entries
+      });
+      const treeEntries = processedEntries.filter(Boolean).map((entry) => ({
+        mode: entry.mode,
+        path: entry.path,
+        oid: entry.oid,
+        type: entry.type
+      }));
+      return _writeTree({ fs: fs4, gitdir, tree: treeEntries });
+    }
+    async function applyTreeChanges({
+      fs: fs4,
+      dir,
+      gitdir,
+      stashCommit,
+      parentCommit,
+      wasStaged
+    }) {
+      const dirRemoved = [];
+      const stageUpdated = [];
+      const ops = await _walk({
+        fs: fs4,
+        cache: {},
+        dir,
+        gitdir,
+        trees: [TREE({ ref: parentCommit }), TREE({ ref: stashCommit })],
+        map: async (filepath, [parent, stash2]) => {
+          if (filepath === "." || await GitIgnoreManager.isIgnored({ fs: fs4, dir, gitdir, filepath })) {
+            return;
+          }
+          const type = stash2 ? await stash2.type() : await parent.type();
+          if (type !== "tree" && type !== "blob") {
+            return;
+          }
+          if (!stash2 && parent) {
+            const method = type === "tree" ? "rmdir" : "rm";
+            if (type === "tree") dirRemoved.push(filepath);
+            if (type === "blob" && wasStaged)
+              stageUpdated.push({ filepath, oid: await parent.oid() });
+            return { method, filepath };
+          }
+          const oid = await stash2.oid();
+          if (!parent || await parent.oid() !== oid) {
+            if (type === "tree") {
+              return { method: "mkdir", filepath };
+            } else {
+              if (wasStaged)
+                stageUpdated.push({
+                  filepath,
+                  oid,
+                  stats: await fs4.lstat(join(dir, filepath))
+                });
+              return {
+                method: "write",
+                filepath,
+                oid
+              };
+            }
+          }
+        }
+      });
+      await acquireLock(gitdir, async () => {
+        for (const op of ops) {
+          const currentFilepath = join(dir, op.filepath);
+          switch (op.method) {
+            case "rmdir":
+              await fs4.rmdir(currentFilepath);
+              break;
+            case "mkdir":
+              await assertNoSymlinkInLeadingPath(fs4, dir, op.filepath);
+              await fs4.mkdir(currentFilepath);
+              break;
+            case "rm":
+              await fs4.rm(currentFilepath);
+              break;
+            case "write":
+              if (!dirRemoved.some(
+                (removedDir) => currentFilepath.startsWith(removedDir)
+              )) {
+                await assertNoSymlinkInLeadingPath(fs4, dir, op.filepath);
+                const { object: object2 } = await _readObject({
+                  fs: fs4,
+                  cache: {},
+                  gitdir,
+                  oid: op.oid
+                });
+                if (await fs4.exists(currentFilepath)) {
+                  await fs4.rm(currentFilepath);
+                }
+                await fs4.write(currentFilepath, object2);
+              }
+              break;
+          }
+        }
+      });
+      await GitIndexManager.acquire({ fs: fs4, gitdir, cache: {} }, async (index2) => {
+        stageUpdated.forEach(({ filepath, stats, oid }) => {
+          index2.insert({ filepath, stats, oid });
+        });
+      });
+    }
+    async function _cherryPick({
+      fs: fs4,
+      cache: cache2,
+      dir,
+      gitdir,
+      oid,
+      dryRun = false,
+      noUpdateBranch = false,
+      abortOnConflict = true,
+      committer,
+      mergeDriver
+    }) {
+      const { commit: cherryCommit, oid: cherryOid } = await _readCommit({
+        fs: fs4,
+        cache: cache2,
+        gitdir,
+        oid
+      });
+      if (cherryCommit.parent.length > 1) {
+        throw new CherryPickMergeCommitError(cherryOid, cherryCommit.parent.length);
+      }
+      if (cherryCommit.parent.length === 0) {
+        throw new CherryPickRootCommitError(cherryOid);
+      }
+      const currentOid = await GitRefManager.resolve({
+        fs: fs4,
+        gitdir,
+        ref: "HEAD"
+      });
+      const { commit: currentCommit } = await _readCommit({
+        fs: fs4,
+        cache: cache2,
+        gitdir,
+        oid: currentOid
+      });
+      const cherryParentOid = cherryCommit.parent[0];
+      const { commit: cherryParent } = await _readCommit({
+        fs: fs4,
+        cache: cache2,
+        gitdir,
+        oid: cherryParentOid
+      });
+      if (dir && (!dryRun && !noUpdateBranch || !abortOnConflict)) {
+        const filepaths = await findLocalChanges({
+          fs: fs4,
+          cache: cache2,
+          dir,
+          gitdir,
+          headTree: currentCommit.tree,
+          baseTree: cherryParent.tree,
+          theirTree: cherryCommit.tree,
+          allTracked: !abortOnConflict
+        });
+        if (filepaths.length > 0) {
+          throw new CherryPickLocalChangesError(filepaths);
+        }
+      }
+      const mergedTreeOid = await GitIndexManager.acquire(
+        { fs: fs4, gitdir, cache: cache2, allowUnmerged: false },
+        async (index2) => {
+          return mergeTree({
+            fs: fs4,
+            cache: cache2,
+            dir,
+            gitdir,
+            index: index2,
+            ourOid: currentCommit.tree,
+            baseOid: cherryParent.tree,
+            theirOid: cherryCommit.tree,
+            ourName: "HEAD",
+            baseName: `parent of ${cherryOid.slice(0, 7)}`,
+            theirName: cherryOid.slice(0, 7),
+            dryRun,
+            abortOnConflict,
+            mergeDriver
+          });
+        }
+      );
+      if (mergedTreeOid instanceof MergeConflictError) {
+        throw mergedTreeOid;
+      }
+      const newOid = await _commit({
+        fs: fs4,
+        cache: cache2,
+        gitdir,
+        message: cherryCommit.message,
+        tree: mergedTreeOid,
+        parent: [currentOid],
+        // Single parent: current HEAD
+        author: cherryCommit.author,
+        // Preserve original author
+        committer,
+        // New committer
+        dryRun,
+        noUpdateBranch
+      });
+      if (dir && !dryRun && !noUpdateBranch) {
+        await applyTreeChanges({
+          fs: fs4,
+          dir,
+          gitdir,
+          stashCommit: newOid,
+          parentCommit: currentOid,
+          wasStaged: true
+        });
+      }
+      return newOid;
+    }
+    async function findLocalChanges({
+      fs: fs4,
+      cache: cache2,
+      dir,
+      gitdir,
+      headTree,
+      baseTree,
+      theirTree,
+      allTracked
+    }) {
+      const changed = await _walk({
+        fs: fs4,
+        cache: cache2,
+        dir,
+        gitdir,
+        trees: [TREE({ ref: baseTree }), TREE({ ref: theirTree })],
+        map: async (filepath, [base, their]) => {
+          if (filepath === ".") return;
+          if (base && their && await base.oid() === await their.oid()) {
+            return null;
+          }
+          const types2 = [
+            base ? await base.type() : void 0,
+            their ? await their.type() : void 0
+          ];
+          if (types2.includes("blob")) return filepath;
+        }
+      });
+      if (changed.length === 0 && !allTracked) return [];
+      return _walk({
+        fs: fs4,
+        cache: cache2,
+        dir,
+        gitdir,
+        trees: [TREE({ ref: headTree }), STAGE(), WORKDIR()],
+        map: async (filepath, [head, stage, workdir]) => {
+          if (filepath === ".") return;
+          if (!allTracked && !changed.some((path13) => worthWalking(filepath, path13))) {
+            return null;
+          }
+          const headOid = head && await head.type() === "blob" ? await head.oid() : void 0;
+          if (!changed.includes(filepath) && !(allTracked && headOid)) return;
+          const stageOid = stage ? await stage.oid() : void 0;
+          if (stageOid !== headOid) return filepath;
+          if (!workdir) return;
+          if (!headOid || await workdir.type() !== "blob" || await workdir.oid() !== headOid) {
+            return filepath;
+          }
+        }
+      });
+    }
+    async function cherryPick({
+      fs: _fs,
+      dir,
+      gitdir = join(dir, ".git"),
+      oid,
+      cache: cache2 = {},
+      committer,
+      dryRun = false,
+      noUpdateBranch = false,
+      abortOnConflict = true,
+      mergeDriver
+    }) {
+      try {
+        assertParameter("fs", _fs);
+        assertParameter("gitdir", gitdir);
+        assertParameter("oid", oid);
+        const fs4 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs4, dotgit: gitdir });
+        const { commit: cherryCommit } = await _readCommit({
+          fs: fs4,
+          cache: cache2,
+          gitdir: updatedGitdir,
+          oid
+        });
+        if (cherryCommit.parent && cherryCommit.parent.length > 1) {
+          return await _cherryPick({
+            fs: fs4,
+            cache: cache2,
+            dir,
+            gitdir: updatedGitdir,
+            oid,
+            dryRun,
+            noUpdateBranch,
+            abortOnConflict,
+            committer: void 0,
+            mergeDriver
+          });
+        }
+        const normalizedCommitter = await normalizeCommitterObject({
+          fs: fs4,
+          gitdir: updatedGitdir,
+          committer
+        });
+        if (!normalizedCommitter) {
+          throw new MissingNameError("committer");
+        }
+        return await _cherryPick({
+          fs: fs4,
+          cache: cache2,
+          dir,
+          gitdir: updatedGitdir,
+          oid,
+          dryRun,
+          noUpdateBranch,
+          abortOnConflict,
+          committer: normalizedCommitter,
+          mergeDriver
+        });
+      } catch (err) {
+        err.caller = "git.cherryPick";
+        throw err;
+      }
+    }
+    var abbreviateRx = /^refs\/(heads\/|tags\/|remotes\/)?(.*)/;
+    function abbreviateRef(ref2) {
+      const match = abbreviateRx.exec(ref2);
+      if (match) {
+        if (match[1] === "remotes/" && ref2.endsWith("/HEAD")) {
+          return match[2].slice(0, -5);
+        } else {
+          return match[2];
+        }
+      }
+      return ref2;
+    }
+    async function _currentBranch({
+      fs: fs4,
+      gitdir,
+      fullname = false,
+      test = false
+    }) {
+      const ref2 = await GitRefManager.resolve({
+        fs: fs4,
+        gitdir,
+        ref: "HEAD",
+        depth: 2
+      });
+      if (test) {
+        try {
+          await GitRefManager.resolve({ fs: fs4, gitdir, ref: ref2 });
+        } catch (err) {
+          if (err instanceof NotFoundError) return;
+          throw err;
+        }
+      }
+      if (!ref2.startsWith("refs/")) return;
+      return fullname ? ref2 : abbreviateRef(ref2);
+    }
+    function translateSSHtoHTTP(url3) {
+      url3 = url3.replace(/^[^/@:]+@([^/@:]+):/, "https://$1/");
+      url3 = url3.replace(/^ssh:\/\//, "https://");
+      return url3;
+    }
+    function calculateBasicAuthHeader({ username = "", password = "" }) {
+      return `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}`;
+    }
+    async function forAwait(iterable, cb) {
+      const iter = getIterator(iterable);
+      while (true) {
+        const { value, done } = await iter.next();
+        if (value) await cb(value);
+        if (done) break;
+      }
+      if (iter.return) iter.return();
+    }
+    async function collect2(iterable) {
+      let size = 0;
+      const buffers = [];
+      await forAwait(iterable, (value) => {
+        buffers.push(value);
+        size += value.byteLength;
+      });
+      const result = new Uint8Array(size);
+      let nextIndex = 0;
+      for (const buffer of buffers) {
+        result.set(buffer, nextIndex);
+        nextIndex += buffer.byteLength;
+      }
+      return result;
+    }
+    var CREDENTIALS = /^(https?:\/\/)([^/?#]+)@/i;
+    function extractAuthFromUrl(url3) {
+      const credentials = url3.match(CREDENTIALS);
+      if (credentials == null) return { url: url3, auth: {} };
+      return {
+        url: url3.replace(CREDENTIALS, "$1"),
+        auth: parseUserinfo(url3, credentials[2])
+      };
+    }
+    function parseUserinfo(url3, userpass) {
+      const parsed = parseUrl(url3);
+      const hasPassword = userpass.indexOf(":") !== -1;
+      if (parsed !== null) {
+        return {
+          username: decodeUserinfo(parsed.username),
+          password: hasPassword ? decodeUserinfo(parsed.password) : void 0
+        };
+      }
+      const separatorIndex = userpass.indexOf(":");
+      return {
+        username: hasPassword ? userpass.slice(0, separatorIndex) : userpass,
+        password: hasPassword ? userpass.slice(separatorIndex + 1) : void 0
+      };
+    }
+    function parseUrl(url3) {
+      if (typeof URL !== "function") return null;
+      try {
+        return new URL(url3);
+      } catch (_) {
+        return null;
+      }
+    }
+    function decodeUserinfo(value) {
+      try {
+        return decodeURIComponent(value);
+      } catch (_) {
+        return value;
+      }
+    }
+    function padHex(b, n) {
+      const s = n.toString(16);
+      return "0".repeat(b - s.length) + s;
+    }
+    var GitPktLine = class {
+      static flush() {
+        return Buffer.from("0000", "utf8");
+      }
+      static delim() {
+        return Buffer.from("0001", "utf8");
+      }
+      static encode(line) {
+        if (typeof line === "string") {
+          line = Buffer.from(line);
+        }
+        const length = line.length + 4;
+        const hexlength = padHex(4, length);
+        return Buffer.concat([Buffer.from(hexlength, "utf8"), line]);
+      }
+      static streamReader(stream) {
+        const reader = new StreamReader(stream);
+        return async function read() {
+          try {
+            const header = await reader.read(4);
+            if (header == null || header.length === 0) return true;
+            const hex3 = header.toString("utf8");
+            if (!/^[0-9a-fA-F]{4}$/.test(hex3)) {
+              throw new ParseError("four hexadecimal digits", hex3);
+            }
+            const length = parseInt(hex3, 16);
+            if (length === 0) return null;
+            if (length === 1) return null;
+            if (length < 4) {
+              throw new ParseError("pkt-line length of 0, 1, or at least 4", hex3);
+            }
+            const buffer = await reader.read(length - 4);
+            if (buffer == null || buffer.length !== length - 4) {
+              throw new ParseError(
+                `${length - 4} bytes of pkt-line data`,
+                `${buffer == null ? 0 : buffer.length} bytes`
+              );
+            }
+            return buffer;
+          } catch (err) {
+            stream.error = err;
+            return true;
+          }
+        };
+      }
+    };
+    async function parseCapabilitiesV2(read) {
+      const capabilities2 = {};
+      let line;
+      while (true) {
+        line = await read();
+        if (line === true) break;
+        if (line === null) continue;
+        line = line.toString("utf8").replace(/\n$/, "");
+        const i = line.indexOf("=");
+        if (i > -1) {
+          const key2 = line.slice(0, i);
+          const value = line.slice(i + 1);
+          capabilities2[key2] = value;
+        } else {
+          capabilities2[line] = true;
+        }
+      }
+      return { protocolVersion: 2, capabilities2 };
+    }
+    async function parseRefsAdResponse(stream, { service: service2 }) {
+      const capabilities = /* @__PURE__ */ new Set();
+      const refs = /* @__PURE__ */ new Map();
+      const symrefs = /* @__PURE__ */ new Map();
+      const read = GitPktLine.streamReader(stream);
+      let lineOne = await read();
+      while (lineOne === null) lineOne = await read();
+      if (lineOne === true) throw new EmptyServerResponseError();
+      if (lineOne.includes("version 2")) {
+        return parseCapabilitiesV2(read);
+      }
+      if (lineOne.toString("utf8").replace(/\n$/, "") !== `# service=${service2}`) {
+        throw new ParseError(`# service=${service2}\\n`, lineOne.toString("utf8"));
+      }
+      let lineTwo = await read();
+      while (lineTwo === null) lineTwo = await read();
+      if (lineTwo === true) return { capabilities, refs, symrefs };
+      lineTwo = lineTwo.toString("utf8");
+      if (lineTwo.includes("version 2")) {
+        return parseCapabilitiesV2(read);
+      }
+      const [firstRef, capabilitiesLine] = splitAndAssert(lineTwo, "\0", "\\x00");
+      capabilitiesLine.split(" ").map((x) => capabilities.add(x));
+      if (firstRef !== "0000000000000000000000000000000000000000 capabilities^{}") {
+        const [ref2, name2] = splitAndAssert(firstRef, " ", " ");
+        refs.set(name2, ref2);
+        while (true) {
+          const line = await read();
+          if (line === true) break;
+          if (line !== null) {
+            const [ref3, name3] = splitAndAssert(line.toString("utf8"), " ", " ");
+            refs.set(name3, ref3);
+          }
+        }
+      }
+      for (const cap of capabilities) {
+        if (cap.startsWith("symref=")) {
+          const m = cap.match(/symref=([^:]+):(.*)/);
+          if (m.length === 3) {
+            symrefs.set(m[1], m[2]);
+          }
+        }
+      }
+      return { protocolVersion: 1, capabilities, refs, symrefs };
+    }
+    function splitAndAssert(line, sep, expected) {
+      const split = line.trim().split(sep);
+      if (split.length !== 2) {
+        throw new ParseError(
+          `Two strings separated by '${expected}'`,
+          line.toString("utf8")
+        );
+      }
+      return split;
+    }
+    var corsProxify = (corsProxy, url3) => corsProxy.endsWith("?") ? `${corsProxy}${url3}` : `${corsProxy}/${url3.replace(/^https?:\/\//, "")}`;
+    var updateHeaders = (headers, auth) => {
+      if (auth.username || auth.password) {
+        headers.Authorization = calculateBasicAuthHeader(auth);
+      }
+      if (auth.headers) {
+        Object.assign(headers, auth.headers);
+      }
+    };
+    var stringifyBody = async (res) => {
+      try {
+        const data = Buffer.from(await collect2(res.body));
+        const response = data.toString("utf8");
+        const preview = response.length < 256 ? response : response.slice(0, 256) + "...";
+        return { preview, response, data };
+      } catch (e) {
+        return {};
+      }
+    };
+    var GitRemoteHTTP = class {
+      /**
+       * Returns the capabilities of the GitRemoteHTTP class.
+       *
+       * @returns {Promise<string[]>} - An array of supported capabilities.
+       */
+      static async capabilities() {
+        return ["discover", "connect"];
+      }
+      /**
+       * Discovers references from a remote Git repository.
+       *
+       * @param {Object} args
+       * @param {HttpClient} args.http - The HTTP client to use for requests.
+       * @param {ProgressCallback} [args.onProgress] - Callback for progress updates.
+       * @param {AuthCallback} [args.onAuth] - Callback for providing authentication credentials.
+       * @param {AuthFailureCallback} [args.onAuthFailure] - Callback for handling authentication failures.
+       * @param {AuthSuccessCallback} [args.onAuthSuccess] - Callback for handling successful authentication.
+       * @param {string} [args.corsProxy] - Optional CORS proxy URL.
+       * @param {string} args.service - The Git service (e.g., "git-upload-pack").
+       * @param {string} args.url - The URL of the remote repository.
+       * @param {Object<string, string>} args.headers - HTTP headers to include in the request.
+       * @param {AbortSignal} [args.signal] - Signal to abort the operation.
+       * @param {1 | 2} args.protocolVersion - The Git protocol version to use.
+       * @returns {Promise<Object>} - The parsed response from the remote repository.
+       * @throws {HttpError} - If the HTTP request fails.
+       * @throws {SmartHttpError} - If the response cannot be parsed.
+       * @throws {UserCanceledError} - If the user cancels the operation.
+       */
+      static async discover({
+        http,
+        onProgress,
+        onAuth,
+        onAuthSuccess,
+        onAuthFailure,
+        corsProxy,
+        service: service2,
+        url: _origUrl,
+        headers,
+        signal,
+        protocolVersion
+      }) {
+        let { url: url3, auth } = extractAuthFromUrl(_origUrl);
+        const proxifiedURL = corsProxy ? corsProxify(corsProxy, url3) : url3;
+        if (auth.username || auth.password) {
+          headers.Authorization = calculateBasicAuthHeader(auth);
+        }
+        if (protocolVersion === 2) {
+          headers["Git-Protocol"] = "version=2";
+        }
+        let res;
+        let tryAgain;
+        let providedAuthBefore = false;
+        do {
+          res = await http.request({
+            onProgress,
+            method: "GET",
+            url: `${proxifiedURL}/info/refs?service=${service2}`,
+            headers,
+            signal
+          });
+          tryAgain = false;
+          if (res.statusCode === 401 || res.statusCode === 203) {
+            const getAuth = providedAuthBefore ? onAuthFailure : onAuth;
+            if (getAuth) {
+              auth = await getAuth(url3, {
+                ...auth,
+                headers: { ...headers }
+              });
+              if (auth && auth.cancel) {
+                throw new UserCanceledError();
+              } else if (auth) {
+                updateHeaders(headers, auth);
+                providedAuthBefore = true;
+                tryAgain = true;
+              }
+            }
+          } else if (res.statusCode === 200 && providedAuthBefore && onAuthSuccess) {
+            await onAuthSuccess(url3, auth);
+          }
+        } while (tryAgain);
+        if (res.statusCode !== 200) {
+          const { response } = await stringifyBody(res);
+          throw new HttpError(res.statusCode, res.statusMessage, response);
+        }
+        if (res.headers["content-type"] === `application/x-${service2}-advertisement`) {
+          const remoteHTTP = await parseRefsAdResponse(res.body, { service: service2 });
+          remoteHTTP.auth = auth;
+          return remoteHTTP;
+        } else {
+          const { preview, response, data } = await stringifyBody(res);
+          try {
+            const remoteHTTP = await parseRefsAdResponse([data], { service: service2 });
+            remoteHTTP.auth = auth;
+            return remoteHTTP;
+          } catch (e) {
+            throw new SmartHttpError(preview, response);
+          }
+        }
+      }
+      /**
+       * Connects to a remote Git repository and sends a request.
+       *
+       * @param {Object} args
+       * @param {HttpClient} args.http - The HTTP client to use for requests.
+       * @param {ProgressCallback} [args.onProgress] - Callback for progress updates.
+       * @param {string} [args.corsProxy] - Optional CORS proxy URL.
+       * @param {string} args.service - The Git service (e.g., "git-upload-pack").
+       * @param {string} args.url - The URL of the remote repository.
+       * @param {Object<string, string>} [args.headers] - HTTP headers to include in the request.
+       * @param {any} args.body - The request body to send.
+       * @param {any} args.auth - Authentication credentials.
+       * @param {AbortSignal} [args.signal] - Signal to abort the operation.
+       * @returns {Promise<GitHttpResponse>} - The HTTP response from the remote repository.
+       * @throws {HttpError} - If the HTTP request fails.
+       */
+      static async connect({
+        http,
+        onProgress,
+        corsProxy,
+        service: service2,
+        url: url3,
+        auth,
+        body,
+        headers,
+        signal
+      }) {
+        const urlAuth = extractAuthFromUrl(url3);
+        if (urlAuth) url3 = urlAuth.url;
+        if (corsProxy) url3 = corsProxify(corsProxy, url3);
+        headers["content-type"] = `application/x-${service2}-request`;
+        headers.accept = `application/x-${service2}-result`;
+        updateHeaders(headers, auth);
+        const res = await http.request({
+          onProgress,
+          method: "POST",
+          url: `${url3}/${service2}`,
+          body,
+          headers,
+          signal
+        });
+        if (res.statusCode !== 200) {
+          const { response } = stringifyBody(res);
+          throw new HttpError(res.statusCode, res.statusMessage, response);
+        }
+        return res;
+      }
+    };
+    var GitRemoteManager = class {
+      /**
+       * Determines the appropriate remote helper for the given URL.
+       *
+       * @param {Object} args
+       * @param {string} args.url - The URL of the remote repository.
+       * @returns {Object} - The remote helper class for the specified transport.
+       * @throws {UrlParseError} - If the URL cannot be parsed.
+       * @throws {UnknownTransportError} - If the transport is not supported.
+       */
+      static getRemoteHelperFor({ url: url3 }) {
+        const remoteHelpers = /* @__PURE__ */ new Map();
+        remoteHelpers.set("http", GitRemoteHTTP);
+        remoteHelpers.set("https", GitRemoteHTTP);
+        const parts = parseRemoteUrl({ url: url3 });
+        if (!parts) {
+          throw new UrlParseError(url3);
+        }
+        if (remoteHelpers.has(parts.transport)) {
+          return remoteHelpers.get(parts.transport);
+        }
+        throw new UnknownTransportError(
+          url3,
+          parts.transport,
+          parts.transport === "ssh" ? translateSSHtoHTTP(url3) : void 0
+        );
+      }
+    };
+    var scpLike = /^[^/@:]+@[^/@:]+:/;
+    function parseRemoteUrl({ url: url3 }) {
+      if (scpLike.test(url3)) {
+        return {
+          transport: "ssh",
+          address: url3
+        };
+      }
+      const matches = url3.match(/(\w+)(:\/\/|::)(.*)/);
+      if (matches === null) return;
+      if (matches[2] === "://") {
+        return {
+          transport: matches[1],
+          address: matches[0]
+        };
+      }
+      if (matches[2] === "::") {
+        return {
+          transport: matches[1],
+          address: matches[3]
+        };
+      }
+    }
+    var GitShallowManager = class {
+      /**
+       * Reads the `shallow` file in the Git repository and returns a set of object IDs (OIDs).
+       *
+       * @param {Object} args
+       * @param {FSClient} args.fs - A file system implementation.
+       * @param {string} [args.gitdir] - [required] The [git directory](dir-vs-gitdir.md) path
+       * @returns {Promise<Set<string>>} - A set of shallow object IDs.
+       */
+      static async read({ fs: fs4, gitdir }) {
+        const filepath = join(gitdir, "shallow");
+        const oids = /* @__PURE__ */ new Set();
+        await acquireLock(filepath, async function() {
+          const text = await fs4.read(filepath, { encoding: "utf8" });
+          if (text === null) return oids;
+          if (text.trim() === "") return oids;
+          text.trim().split("\n").map((oid) => oids.add(oid));
+        });
+        return oids;
+      }
+      /**
+       * Writes a set of object IDs (OIDs) to the `shallow` file in the Git repository.
+       * If the set is empty, the `shallow` file is removed.
+       *
+       * @param {Object} args
+       * @param {FSClient} args.fs - A file system implementation.
+       * @param {string} [args.gitdir] - [required] The [git directory](dir-vs-gitdir.md) path
+       * @param {Set<string>} args.oids - A set of shallow object IDs to write.
+       * @returns {Promise<void>}
+       */
+      static async write({ fs: fs4, gitdir, oids }) {
+        const filepath = join(gitdir, "shallow");
+        if (oids.size > 0) {
+          const text = [...oids].join("\n") + "\n";
+          await acquireLock(filepath, async function() {
+            await fs4.write(filepath, text, {
+              encoding: "utf8"
+            });
+          });
+        } else {
+          await acquireLock(filepath, async function() {
+            await fs4.rm(filepath);
+          });
+        }
+      }
+    };
+    function addCredentialUsername({ config: config2, onAuth }) {
+      if (!onAuth) return onAuth;
+      return async (url3, auth) => {
+        const username = auth.username || await config2.get(`credential.${url3}.username`);
+        return onAuth(url3, username ? { ...auth, username } : auth);
+      };
+    }
+    function emptyPackfile(pack) {
+      const pheader = "5041434b";
+      const version3 = "00000002";
+      const obCount = "00000000";
+      const header = pheader + version3 + obCount;
+      return pack.slice(0, 12).toString("hex") === header;
+    }
+    function filterCapabilities(server, client) {
+      const serverNames = server.map((cap) => cap.split("=", 1)[0]);
+      return client.filter((cap) => {
+        const name2 = cap.split("=", 1)[0];
+        return serverNames.includes(name2);
+      });
+    }
+    var pkg = {
+      name: "isomorphic-git",
+      version: "1.44.11",
+      agent: "git/isomorphic-git@1.44.11"
+    };
+    var FIFO = class {
+      constructor() {
+        this._queue = [];
+      }
+      write(chunk) {
+        if (this._ended) {
+          throw Error("You cannot write to a FIFO that has already been ended!");
+        }
+        if (this._waiting) {
+          const resolve = this._waiting;
+          this._waiting = null;
+          resolve({ value: chunk });
+        } else {
+          this._queue.push(chunk);
+        }
+      }
+      end() {
+        this._ended = true;
+        if (this._waiting) {
+          const resolve = this._waiting;
+          this._waiting = null;
+          resolve({ done: true });
+        }
+      }
+      destroy(err) {
+        this.error = err;
+        this.end();
+      }
+      async next() {
+        if (this._queue.length > 0) {
+          return { value: this._queue.shift() };
+        }
+        if (this._ended) {
+          return { done: true };
+        }
+        if (this._waiting) {
+          throw Error(
+            "You cannot call read until the previous call to read has returned!"
+          );
+        }
+        return new Promise((resolve) => {
+          this._waiting = resolve;
+        });
+      }
+    };
+    function findSplit(str6) {
+      const r = str6.indexOf("\r");
+      const n = str6.indexOf("\n");
+      if (r === -1 && n === -1) return -1;
+      if (r === -1) return n + 1;
+      if (n === -1) return r + 1;
+      if (n === r + 1) return n + 1;
+      return Math.min(r, n) + 1;
+    }
+    function splitLines(input3) {
+      const output2 = new FIFO();
+      let tmp = "";
+      (async () => {
+        await forAwait(input3, (chunk) => {
+          chunk = chunk.toString("utf8");
+          tmp += chunk;
+          while (true) {
+            const i = findSplit(tmp);
+            if (i === -1) break;
+            if (i === tmp.length && tmp[i - 1] === "\r") break;
+            output2.write(tmp.slice(0, i));
+            tmp = tmp.slice(i);
+          }
+        });
+        if (tmp.length > 0) {
+          output2.write(tmp);
+        }
+        output2.end();
+      })();
+      return output2;
+    }
+    var GitSideBand = class {
+      static demux(input3) {
+        const read = GitPktLine.streamReader(input3);
+        const packetlines = new FIFO();
+        const packfile = new FIFO();
+        const progress = new FIFO();
+        const nextBit = async function() {
+          const line = await read();
+          if (line === null) return nextBit();
+          if (line === true) {
+            packetlines.end();
+            progress.end();
+            input3.error ? packfile.destroy(input3.error) : packfile.end();
+            return;
+          }
+          switch (line[0]) {
+            case 1: {
+              packfile.write(line.slice(1));
+              break;
+            }
+            case 2: {
+              progress.write(line.slice(1));
+              break;
+            }
+            case 3: {
+              const error62 = line.slice(1);
+              progress.write(error62);
+              packetlines.end();
+              progress.end();
+              packfile.destroy(new Error(error62.toString("utf8")));
+              return;
+            }
+            default: {
+              packetlines.write(line);
+            }
+          }
+          nextBit();
+        };
+        nextBit();
+        return {
+          packetlines,
+          packfile,
+          progress
+        };
+      }
+      // static mux ({
+      //   protocol, // 'side-band' or 'side-band-64k'
+      //   packetlines,
+      //   packfile,
+      //   progress,
+      //   error
+      // }) {
+      //   const MAX_PACKET_LENGTH = protocol === 'side-band-64k' ? 999 : 65519
+      //   let output = new PassThrough()
+      //   packetlines.on('data', data => {
+      //     if (data === null) {
+      //       output.write(GitPktLine.flush())
+      //     } else {
+      //       output.write(GitPktLine.encode(data))
+      //     }
+      //   })
+      //   let packfileWasEmpty = true
+      //   let packfileEnded = false
+      //   let progressEnded = false
+      //   let errorEnded = false
+      //   let goodbye = Buffer.concat([
+      //     GitPktLine.encode(Buffer.from('010A', 'hex')),
+      //     GitPktLine.flush()
+      //   ])
+      //   packfile
+      //     .on('data', data => {
+      //       packfileWasEmpty = false
+      //       const buffers = splitBuffer(data, MAX_PACKET_LENGTH)
+      //       for (const buffer of buffers) {
+      //         output.write(
+      //           GitPktLine.encode(Buffer.concat([Buffer.from('01', 'hex'), buffer]))
+      //         )
+      //       }
+      //     })
+      //     .on('end', () => {
+      //       packfileEnded = true
+      //       if (!packfileWasEmpty) output.write(goodbye)
+      //       if (progressEnded && errorEnded) output.end()
+      //     })
+      //   progress
+      //     .on('data', data => {
+      //       const buffers = splitBuffer(data, MAX_PACKET_LENGTH)
+      //       for (const buffer of buffers) {
+      //         output.write(
+      //           GitPktLine.encode(Buffer.concat([Buffer.from('02', 'hex'), buffer]))
+      //         )
+      //       }
+      //     })
+      //     .on('end', () => {
+      //       progressEnded = true
+      //       if (packfileEnded && errorEnded) output.end()
+      //     })
+      //   error
+      //     .on('data', data => {
+      //       const buffers = splitBuffer(data, MAX_PACKET_LENGTH)
+      //       for (const buffer of buffers) {
+      //         output.write(
+      //           GitPktLine.encode(Buffer.concat([Buffer.from('03', 'hex'), buffer]))
+      //         )
+      //       }
+      //     })
+      //     .on('end', () => {
+      //       errorEnded = true
+      //       if (progressEnded && packfileEnded) output.end()
+      //     })
+      //   return output
+      // }
+    };
+    async function parseUploadPackResponse(stream) {
+      const { packetlines, packfile, progress } = GitSideBand.demux(stream);
+      const shallows = [];
+      const unshallows = [];
+      const acks = [];
+      let nak = false;
+      let done = false;
+      return new Promise((resolve, reject) => {
+        forAwait(packetlines, (data) => {
+          const line = data.toString("utf8").trim();
+          if (line.startsWith("shallow")) {
+            const oid = line.slice(-41).trim();
+            if (oid.length !== 40) {
+              reject(new InvalidOidError(oid));
+            }
+            shallows.push(oid);
+          } else if (line.startsWith("unshallow")) {
+            const oid = line.slice(-41).trim();
+            if (oid.length !== 40) {
+              reject(new InvalidOidError(oid));
+            }
+            unshallows.push(oid);
+          } else if (line.startsWith("ACK")) {
+            const [, oid, status2] = line.split(" ");
+            acks.push({ oid, status: status2 });
+            if (!status2) done = true;
+          } else if (line.startsWith("NAK")) {
+            nak = true;
+            done = true;
+          } else {
+            done = true;
+            nak = true;
+          }
+          if (done) {
+            stream.error ? reject(stream.error) : resolve({ shallows, unshallows, acks, nak, packfile, progress });
+          }
+        }).finally(() => {
+          if (!done) {
+            stream.error ? reject(stream.error) : resolve({ shallows, unshallows, acks, nak, packfile, progress });
+          }
+        });
+      });
+    }
+    function writeUploadPackRequest({
+      capabilities = [],
+      wants = [],
+      haves = [],
+      shallows = [],
+      depth = null,
+      since = null,
+      exclude = []
+    }) {
+      const packstream = [];
+      wants = [...new Set(wants)];
+      let firstLineCapabilities = ` ${capabilities.join(" ")}`;
+      for (const oid of wants) {
+        packstream.push(GitPktLine.encode(`want ${oid}${firstLineCapabilities}
+`));
+        firstLineCapabilities = "";
+      }
+      for (const oid of shallows) {
+        packstream.push(GitPktLine.encode(`shallow ${oid}
+`));
+      }
+      if (depth !== null) {
+        packstream.push(GitPktLine.encode(`deepen ${depth}
+`));
+      }
+      if (since !== null) {
+        packstream.push(
+          GitPktLine.encode(`deepen-since ${Math.floor(since.valueOf() / 1e3)}
+`)
+        );
+      }
+      for (const oid of exclude) {
+        packstream.push(GitPktLine.encode(`deepen-not ${oid}
+`));
+      }
+      packstream.push(GitPktLine.flush());
+      for (const oid of haves) {
+        packstream.push(GitPktLine.encode(`have ${oid}
+`));
+      }
+      packstream.push(GitPktLine.encode(`done
+`));
+      return packstream;
+    }
+    async function _fetch({
+      fs: fs4,
+      cache: cache2,
+      http,
+      onProgress,
+      onMessage,
+      onAuth,
+      onAuthSuccess,
+      onAuthFailure,
+      gitdir,
+      ref: _ref,
+      remoteRef: _remoteRef,
+      remote: _remote,
+      url: _url2,
+      corsProxy,
+      depth = null,
+      since = null,
+      exclude = [],
+      relative = false,
+      tags = false,
+      singleBranch = false,
+      headers = {},
+      prune = false,
+      pruneTags = false
+    }) {
+      const ref2 = _ref || await _currentBranch({ fs: fs4, gitdir, test: true });
+      const config2 = await GitConfigManager.get({ fs: fs4, gitdir });
+      const remote = _remote || ref2 && await config2.get(`branch.${ref2}.remote`) || "origin";
+      const url3 = _url2 || await config2.get(`remote.${remote}.url`);
+      if (typeof url3 === "undefined") {
+        throw new MissingParameterError("remote OR url");
+      }
+      const remoteRef = _remoteRef || ref2 && await config2.get(`branch.${ref2}.merge`) || _ref || "HEAD";
+      if (corsProxy === void 0) {
+        corsProxy = await config2.get("http.corsProxy");
+      }
+      const GitRemoteHTTP2 = GitRemoteManager.getRemoteHelperFor({ url: url3 });
+      const remoteHTTP = await GitRemoteHTTP2.discover({
+        http,
+        onAuth: addCredentialUsername({ config: config2, onAuth }),
+        onAuthSuccess,
+        onAuthFailure: addCredentialUsername({ config: config2, onAuth: onAuthFailure }),
+        corsProxy,
+        service: "git-upload-pack",
+        url: url3,
+        headers,
+        protocolVersion: 1
+      });
+      const auth = remoteHTTP.auth;
+      const remoteRefs = remoteHTTP.refs;
+      if (remoteRefs.size === 0) {
+        return {
+          defaultBranch: null,
+          fetchHead: null,
+          fetchHeadDescription: null
+        };
+      }
+      if (depth !== null && !remoteHTTP.capabilities.has("shallow")) {
+        throw new RemoteCapabilityError("shallow", "depth");
+      }
+      if (since !== null && !remoteHTTP.capabilities.has("deepen-since")) {
+        throw new RemoteCapabilityError("deepen-since", "since");
+      }
+      if (exclude.length > 0 && !remoteHTTP.capabilities.has("deepen-not")) {
+        throw new RemoteCapabilityError("deepen-not", "exclude");
+      }
+      if (relative === true && !remoteHTTP.capabilities.has("deepen-relative")) {
+        throw new RemoteCapabilityError("deepen-relative", "relative");
+      }
+      const { oid, fullref } = GitRefManager.resolveAgainstMap({
+        ref: remoteRef,
+        map: remoteRefs
+      });
+      for (const remoteRef2 of remoteRefs.keys()) {
+        if (remoteRef2 === fullref || remoteRef2 === "HEAD" || remoteRef2.startsWith("refs/heads/") || tags && remoteRef2.startsWith("refs/tags/")) {
+          continue;
+        }
+        remoteRefs.delete(remoteRef2);
+      }
+      const capabilities = filterCapabilities(
+        [...remoteHTTP.capabilities],
+        [
+          "multi_ack_detailed",
+          "no-done",
+          "side-band-64k",
+          // Note: I removed 'thin-pack' option since our code doesn't "fatten" packfiles,
+          // which is necessary for compatibility with git. It was the cause of mysterious
+          // 'fatal: pack has [x] unresolved deltas' errors that plagued us for some time.
+          // isomorphic-git is perfectly happy with thin packfiles in .git/objects/pack but
+          // canonical git it turns out is NOT.
+          "ofs-delta",
+          `agent=${pkg.agent}`
+        ]
+      );
+      if (relative) capabilities.push("deepen-relative");
+      const wants = singleBranch ? [oid] : remoteRefs.values();
+      const haveRefs = singleBranch ? [ref2] : await GitRefManager.listRefs({
+        fs: fs4,
+        gitdir,
+        filepath: `refs`
+      });
+      let haves = [];
+      for (let ref3 of haveRefs) {
+        try {
+          ref3 = await GitRefManager.expand({ fs: fs4, gitdir, ref: ref3 });
+          const oid2 = await GitRefManager.resolve({ fs: fs4, gitdir, ref: ref3 });
+          if (await hasObject({ fs: fs4, cache: cache2, gitdir, oid: oid2 })) {
+            haves.push(oid2);
+          }
+        } catch (err) {
+        }
+      }
+      haves = [...new Set(haves)];
+      const oids = await GitShallowManager.read({ fs: fs4, gitdir });
+      const shallows = remoteHTTP.capabilities.has("shallow") ? [...oids] : [];
+      const packstream = writeUploadPackRequest({
+        capabilities,
+        wants,
+        haves,
+        shallows,
+        depth,
+        since,
+        exclude
+      });
+      const packbuffer = Buffer.from(await collect2(packstream));
+      const raw = await GitRemoteHTTP2.connect({
+        http,
+        onProgress,
+        corsProxy,
+        service: "git-upload-pack",
+        url: url3,
+        auth,
+        body: [packbuffer],
+        headers
+      });
+      const response = await parseUploadPackResponse(raw.body);
+      if (raw.headers) {
+        response.headers = raw.headers;
+      }
+      for (const oid2 of response.shallows) {
+        if (!oids.has(oid2)) {
+          try {
+            const { object: object2 } = await _readObject({ fs: fs4, cache: cache2, gitdir, oid: oid2 });
+            const commit2 = new GitCommit(object2);
+            const hasParents = await Promise.all(
+              commit2.headers().parent.map((oid3) => hasObject({ fs: fs4, cache: cache2, gitdir, oid: oid3 }))
+            );
+            const haveAllParents = hasParents.length === 0 || hasParents.every((has) => has);
+            if (!haveAllParents) {
+              oids.add(oid2);
+            }
+          } catch (err) {
+            oids.add(oid2);
+          }
+        }
+      }
+      for (const oid2 of response.unshallows) {
+        oids.delete(oid2);
+      }
+      await GitShallowManager.write({ fs: fs4, gitdir, oids });
+      if (singleBranch) {
+        const refs = /* @__PURE__ */ new Map([[fullref, oid]]);
+        const symrefs = /* @__PURE__ */ new Map();
+        let bail2 = 10;
+        let key2 = fullref;
+        while (bail2--) {
+          const value = remoteHTTP.symrefs.get(key2);
+          if (value === void 0) break;
+          symrefs.set(key2, value);
+          key2 = value;
+        }
+        const realRef = remoteRefs.get(key2);
+        if (realRef) {
+          refs.set(key2, realRef);
+        }
+        const { pruned } = await GitRefManager.updateRemoteRefs({
+          fs: fs4,
+          gitdir,
+          remote,
+          refs,
+          symrefs,
+          tags,
+          prune
+        });
+        if (prune) {
+          response.pruned = pruned;
+        }
+      } else {
+        const { pruned } = await GitRefManager.updateRemoteRefs({
+          fs: fs4,
+          gitdir,
+          remote,
+          refs: remoteRefs,
+          symrefs: remoteHTTP.symrefs,
+          tags,
+          prune,
+          pruneTags
+        });
+        if (prune) {
+          response.pruned = pruned;
+        }
+      }
+      response.HEAD = remoteHTTP.symrefs.get("HEAD");
+      if (response.HEAD === void 0) {
+        const { oid: oid2 } = GitRefManager.resolveAgainstMap({
+          ref: "HEAD",
+          map: remoteRefs
+        });
+        for (const [key2, value] of remoteRefs.entries()) {
+          if (key2 !== "HEAD" && value === oid2) {
+            response.HEAD = key2;
+            break;
+          }
+        }
+      }
+      const noun = fullref.startsWith("refs/tags") ? "tag" : "branch";
+      response.FETCH_HEAD = {
+        oid,
+        description: `${noun} '${abbreviateRef(fullref)}' of ${url3}`
+      };
+      if (onProgress || onMessage) {
+        const lines = splitLines(response.progress);
+        forAwait(lines, async (line) => {
+          if (onMessage) await onMessage(line);
+          if (onProgress) {
+            const matches = line.match(/([^:]*).*\((\d+?)\/(\d+?)\)/);
+            if (matches) {
+              await onProgress({
+                phase: matches[1].trim(),
+                loaded: parseInt(matches[2], 10),
+                total: parseInt(matches[3], 10)
+              });
+            }
+          }
+        });
+      }
+      const packfile = Buffer.from(await collect2(response.packfile));
+      if (raw.body.error) throw raw.body.error;
+      const packfileSha = packfile.slice(-20).toString("hex");
+      const res = {
+        defaultBranch: response.HEAD,
+        fetchHead: response.FETCH_HEAD.oid,
+        fetchHeadDescription: response.FETCH_HEAD.description
+      };
+      if (response.headers) {
+        res.headers = response.headers;
+      }
+      if (prune) {
+        res.pruned = response.pruned;
+      }
+      if (packfileSha !== "" && !emptyPackfile(packfile)) {
+        res.packfile = `objects/pack/pack-${packfileSha}.pack`;
+        const fullpath = join(gitdir, res.packfile);
+        await fs4.write(fullpath, packfile);
+        const getExternalRefDelta = (oid2) => _readObject({ fs: fs4, cache: cache2, gitdir, oid: oid2 });
+        const idx = await GitPackIndex.fromPack({
+          pack: packfile,
+          getExternalRefDelta,
+          onProgress
+        });
+        await fs4.write(fullpath.replace(/\.pack$/, ".idx"), await idx.toBuffer());
+      }
+      return res;
+    }
+    async function _init({
+      fs: fs4,
+      bare = false,
+      dir,
+      gitdir = bare ? dir : join(dir, ".git"),
+      defaultBranch = "master"
+    }) {
+      if (await fs4.exists(gitdir + "/config")) return;
+      let folders = [
+        "hooks",
+        "info",
+        "objects/info",
+        "objects/pack",
+        "refs/heads",
+        "refs/tags"
+      ];
+      folders = folders.map((dir2) => gitdir + "/" + dir2);
+      for (const folder of folders) {
+        await fs4.mkdir(folder);
+      }
+      await fs4.write(
+        gitdir + "/config",
+        `[core]
+	repositoryformatversion = 0
+	filemode = false
+	bare = ${bare}
+` + (bare ? "" : "	logallrefupdates = true\n") + "	symlinks = false\n	ignorecase = true\n"
+      );
+      await fs4.write(gitdir + "/HEAD", `ref: refs/heads/${defaultBranch}
+`);
+    }
+    async function _clone({
+      fs: fs4,
+      cache: cache2,
+      http,
+      onProgress,
+      onMessage,
+      onAuth,
+      onAuthSuccess,
+      onAuthFailure,
+      onPostCheckout,
+      dir,
+      gitdir,
+      url: url3,
+      corsProxy,
+      ref: ref2,
+      remote,
+      depth,
+      since,
+      exclude,
+      relative,
+      singleBranch,
+      noCheckout,
+      noTags,
+      headers,
+      nonBlocking,
+      batchSize = 100
+    }) {
+      try {
+        await _init({ fs: fs4, gitdir });
+        await _addRemote({ fs: fs4, gitdir, remote, url: url3, force: false });
+        if (corsProxy) {
+          const config2 = await GitConfigManager.get({ fs: fs4, gitdir });
+          await config2.set(`http.corsProxy`, corsProxy);
+          await GitConfigManager.save({ fs: fs4, gitdir, config: config2 });
+        }
+        const { defaultBranch, fetchHead } = await _fetch({
+          fs: fs4,
+          cache: cache2,
+          http,
+          onProgress,
+          onMessage,
+          onAuth,
+          onAuthSuccess,
+          onAuthFailure,
+          gitdir,
+          ref: ref2,
+          remote,
+          corsProxy,
+          depth,
+          since,
+          exclude,
+          relative,
+          singleBranch,
+          headers,
+          tags: !noTags
+        });
+        if (fetchHead === null) return;
+        ref2 = ref2 || defaultBranch;
+        ref2 = ref2.replace("refs/heads/", "");
+        await _checkout({
+          fs: fs4,
+          cache: cache2,
+          onProgress,
+          onPostCheckout,
+          dir,
+          gitdir,
+          ref: ref2,
+          remote,
+          noCheckout,
+          nonBlocking,
+          batchSize
+        });
+      } catch (err) {
+        await fs4.rmdir(gitdir, { recursive: true, maxRetries: 10 }).catch(() => void 0);
+        throw err;
+      }
+    }
+    async function clone2({
+      fs: fs4,
+      http,
+      onProgress,
+      onMessage,
+      onAuth,
+      onAuthSuccess,
+      onAuthFailure,
+      onPostCheckout,
+      dir,
+      gitdir = join(dir, ".git"),
+      url: url3,
+      corsProxy = void 0,
+      ref: ref2 = void 0,
+      remote = "origin",
+      depth = void 0,
+      since = void 0,
+      exclude = [],
+      relative = false,
+      singleBranch = false,
+      noCheckout = false,
+      noTags = false,
+      headers = {},
+      cache: cache2 = {},
+      nonBlocking = false,
+      batchSize = 100
+    }) {
+      try {
+        assertParameter("fs", fs4);
+        assertParameter("http", http);
+        assertParameter("gitdir", gitdir);
+        if (!noCheckout) {
+          assertParameter("dir", dir);
+        }
+        assertParameter("url", url3);
+        const fsp = new FileSystem(fs4);
+        const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
+        return await _clone({
+          fs: fsp,
+          cache: cache2,
+          http,
+          onProgress,
+          onMessage,
+          onAuth,
+          onAuthSuccess,
+          onAuthFailure,
+          onPostCheckout,
+          dir,
+          gitdir: updatedGitdir,
+          url: url3,
+          corsProxy,
+          ref: ref2,
+          remote,
+          depth,
+          since,
+          exclude,
+          relative,
+          singleBranch,
+          noCheckout,
+          noTags,
+          headers,
+          nonBlocking,
+          batchSize
+        });
+      } catch (err) {
+        err.caller = "git.clone";
+        throw err;
+      }
+    }
+    async function commit({
+      fs: _fs,
+      onSign,
+      dir,
+      gitdir = join(dir, ".git"),
+      message,
+      author,
+      committer,
+      signingKey,
+      amend = false,
+      dryRun = false,
+      noUpdateBranch = false,
+      disallowEmpty = false,
+      ref: ref2,
+      parent,
+      tree,
+      cache: cache2 = {}
+    }) {
+      try {
+        assertParameter("fs", _fs);
+        if (!amend) {
+          assertParameter("message", message);
+        }
+        if (signingKey) {
+          assertParameter("onSign", onSign);
+        }
+        const fs4 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs4, dotgit: gitdir });
+        return await _commit({
+          fs: fs4,
+          cache: cache2,
+          onSign,
+          gitdir: updatedGitdir,
+          message,
+          author,
+          committer,
+          signingKey,
+          amend,
+          dryRun,
+          noUpdateBranch,
+          disallowEmpty,
+          ref: ref2,
+          parent,
+          tree
+        });
+      } catch (err) {
+        err.caller = "git.commit";
+        throw err;
+      }
+    }
+    async function currentBranch({
+      fs: fs4,
+      dir,
+      gitdir = join(dir, ".git"),
+      fullname = false,
+      test = false
+    }) {
+      try {
+        assertParameter("fs", fs4);
+        assertParameter("gitdir", gitdir);
+        const fsp = new FileSystem(fs4);
+        const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
+        return await _currentBranch({
+          fs: fsp,
+          gitdir: updatedGitdir,
+          fullname,
+          test
+        });
+      } catch (err) {
+        err.caller = "git.currentBranch";
+        throw err;
+      }
+    }
+    async function _deleteBranch({ fs: fs4, gitdir, ref: ref2 }) {
+      ref2 = ref2.startsWith("refs/heads/") ? ref2 : `refs/heads/${ref2}`;
+      const exist = await GitRefManager.exists({ fs: fs4, gitdir, ref: ref2 });
+      if (!exist) {
+        throw new NotFoundError(ref2);
+      }
+      const fullRef = await GitRefManager.expand({ fs: fs4, gitdir, ref: ref2 });
+      const currentRef = await _currentBranch({ fs: fs4, gitdir, fullname: true });
+      if (fullRef === currentRef) {
+        const value = await GitRefManager.resolve({ fs: fs4, gitdir, ref: fullRef });
+        await GitRefManager.writeRef({ fs: fs4, gitdir, ref: "HEAD", value });
+      }
+      await GitRefManager.deleteRef({ fs: fs4, gitdir, ref: fullRef });
+      const abbrevRef = abbreviateRef(ref2);
+      const config2 = await GitConfigManager.get({ fs: fs4, gitdir });
+      await config2.deleteSection("branch", abbrevRef);
+      await GitConfigManager.save({ fs: fs4, gitdir, config: config2 });
+    }
+    async function deleteBranch({
+      fs: fs4,
+      dir,
+      gitdir = join(dir, ".git"),
+      ref: ref2
+    }) {
+      try {
+        assertParameter("fs", fs4);
+        assertParameter("ref", ref2);
+        const fsp = new FileSystem(fs4);
+        const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
+        return await _deleteBranch({
+          fs: fsp,
+          gitdir: updatedGitdir,
+          ref: ref2
+        });
+      } catch (err) {
+        err.caller = "git.deleteBranch";
+        throw err;
+      }
+    }
+    async function deleteRef({ fs: fs4, dir, gitdir = join(dir, ".git"), ref: ref2 }) {
+      try {
+        assertParameter("fs", fs4);
+        assertParameter("ref", ref2);
+        const fsp = new FileSystem(fs4);
+        const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
+        await GitRefManager.deleteRef({ fs: fsp, gitdir: updatedGitdir, ref: ref2 });
+      } catch (err) {
+        err.caller = "git.deleteRef";
+        throw err;
+      }
+    }
+    async function _deleteRemote({ fs: fs4, gitdir, remote }) {
+      const config2 = await GitConfigManager.get({ fs: fs4, gitdir });
+      await config2.deleteSection("remote", remote);
+      await GitConfigManager.save({ fs: fs4, gitdir, config: config2 });
+    }
+    async function deleteRemote({
+      fs: fs4,
+      dir,
+      gitdir = join(dir, ".git"),
+      remote
+    }) {
+      try {
+        assertParameter("fs", fs4);
+        assertParameter("remote", remote);
+        const fsp = new FileSystem(fs4);
+        const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
+        return await _deleteRemote({
+          fs: fsp,
+          gitdir: updatedGitdir,
+          remote
+        });
+      } catch (err) {
+        err.caller = "git.deleteRemote";
+        throw err;
+      }
+    }
+    async function _deleteTag({ fs: fs4, gitdir, ref: ref2 }) {
+      ref2 = ref2.startsWith("refs/tags/") ? ref2 : `refs/tags/${ref2}`;
+      await GitRefManager.deleteRef({ fs: fs4, gitdir, ref: ref2 });
+    }
+    async function deleteTag({ fs: fs4, dir, gitdir = join(dir, ".git"), ref: ref2 }) {
+      try {
+        assertParameter("fs", fs4);
+        assertParameter("ref", ref2);
+        const fsp = new FileSystem(fs4);
+        const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
+        return await _deleteTag({
+          fs: fsp,
+          gitdir: updatedGitdir,
+          ref: ref2
+        });
+      } catch (err) {
+        err.caller = "git.deleteTag";
+        throw err;
+      }
+    }
+    async function expandOidLoose({ fs: fs4, gitdir, oid: short2 }) {
+      const prefix = short2.slice(0, 2);
+      const objectsSuffixes = await fs4.readdir(`${gitdir}/objects/${prefix}`);
+      return objectsSuffixes.map((suffix) => `${prefix}${suffix}`).filter((_oid) => _oid.startsWith(short2));
+    }
+    async function expandOidPacked({
+      fs: fs4,
+      cache: cache2,
+      gitdir,
+      oid: short2,
+      getExternalRefDelta
+    }) {
+      const results = [];
+      let list2 = await fs4.readdir(join(gitdir, "objects/pack"));
+      list2 = list2.filter((x) => x.endsWith(".idx"));
+      for (const filename of list2) {
+        const indexFile = `${gitdir}/objects/pack/${filename}`;
+        const p = await readPackIndex({
+          fs: fs4,
+          cache: cache2,
+          filename: indexFile,
+          getExternalRefDelta
+        });
+        if (p.error) throw new InternalError(p.error);
+        for (const oid of p.offsets.keys()) {
+          if (oid.startsWith(short2)) results.push(oid);
+        }
+      }
+      return results;
+    }
+    async function _expandOid({ fs: fs4, cache: cache2, gitdir, oid: short2 }) {
+      const getExternalRefDelta = (oid) => _readObject({ fs: fs4, cache: cache2, gitdir, oid });
+      const results = await expandOidLoose({ fs: fs4, gitdir, oid: short2 });
+      const packedOids = await expandOidPacked({
+        fs: fs4,
+        cache: cache2,
+        gitdir,
+        oid: short2,
+        getExternalRefDelta
+      });
+      for (const packedOid of packedOids) {
+        if (results.indexOf(packedOid) === -1) {
+          results.push(packedOid);
+        }
+      }
+      if (results.length === 1) {
+        return results[0];
+      }
+      if (results.length > 1) {
+        throw new AmbiguousError("oids", short2, results);
+      }
+      throw new NotFoundError(`an object matching "${short2}"`);
+    }
+    async function expandOid({
+      fs: fs4,
+      dir,
+      gitdir = join(dir, ".git"),
+      oid,
+      cache: cache2 = {}
+    }) {
+      try {
+        assertParameter("fs", fs4);
+        assertParameter("gitdir", gitdir);
+        assertParameter("oid", oid);
+        const fsp = new FileSystem(fs4);
+        const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
+        return await _expandOid({
+          fs: fsp,
+          cache: cache2,
+          gitdir: updatedGitdir,
+          oid
+        });
+      } catch (err) {
+        err.caller = "git.expandOid";
+        throw err;
+      }
+    }
+    async function expandRef({ fs: fs4, dir, gitdir = join(dir, ".git"), ref: ref2 }) {
+      try {
+        assertParameter("fs", fs4);
+        assertParameter("gitdir", gitdir);
+        assertParameter("ref", ref2);
+        const fsp = new FileSystem(fs4);
+        const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
+        return await GitRefManager.expand({
+          fs: fsp,
+          gitdir: updatedGitdir,
+          ref: ref2
+        });
+      } catch (err) {
+        err.caller = "git.expandRef";
+        throw err;
+      }
+    }
+    async function _findMergeBase({ fs: fs4, cache: cache2, gitdir, oids }) {
+      const visits = {};
+      const passes = oids.length;
+      const common = /* @__PURE__ */ new Set();
+      const parents = /* @__PURE__ */ new Map();
+      const shallows = await GitShallowManager.read({ fs: fs4, gitdir });
+      const readParents = async (oid) => {
+        if (parents.has(oid)) return parents.get(oid);
+        const { object: object2, type } = await _readObject({ fs: fs4, cache: cache2, gitdir, oid });
+        if (type !== "commit") {
+          throw new ObjectTypeError(oid, type, "commit");
+        }
+        const commit2 = GitCommit.from(object2);
+        const { parent } = commit2.parseHeaders();
+        const result = shallows.has(oid) ? [] : parent;
+        parents.set(oid, result);
+        return result;
+      };
+      let heads = oids.map((oid, index2) => ({ index: index2, oid }));
+      while (heads.length) {
+        for (const { oid, index: index2 } of heads) {
+          await readParents(oid);
+          if (!visits[oid]) visits[oid] = /* @__PURE__ */ new Set();
+          visits[oid].add(index2);
+          if (visits[oid].size === passes) {
+            common.add(oid);
+          }
+        }
+        const newheads = /* @__PURE__ */ new Map();
+        for (const { oid, index: index2 } of heads) {
+          if (common.has(oid)) continue;
+          for (const parent of await readParents(oid)) {
+            if (!visits[parent] || !visits[parent].has(index2)) {
+              newheads.set(parent + ":" + index2, { oid: parent, index: index2 });
+            }
+          }
+        }
+        heads = Array.from(newheads.values());
+      }
+      if (common.size < 2) return [...common];
+      const redundant = /* @__PURE__ */ new Set();
+      for (const oid of common) {
+        const ancestors = [...await readParents(oid)];
+        const seen = /* @__PURE__ */ new Set();
+        while (ancestors.length) {
+          const ancestor = ancestors.pop();
+          if (seen.has(ancestor)) continue;
+          seen.add(ancestor);
+          if (common.has(ancestor)) {
+            redundant.add(ancestor);
+          } else {
+            ancestors.push(...await readParents(ancestor));
+          }
+        }
+      }
+      return [...common].filter((oid) => !redundant.has(oid));
+    }
+    async function _merge({
+      fs: fs4,
+      cache: cache2,
+      dir,
+      gitdir,
+      ours,
+      theirs,
+      fastForward: fastForward2 = true,
+      fastForwardOnly = false,
+      dryRun = false,
+      noUpdateBranch = false,
+      abortOnConflict = true,
+      message,
+      author,
+      committer,
+      signingKey,
+      onSign,
+      mergeDriver,
+      allowUnrelatedHistories = false
+    }) {
+      if (ours === void 0) {
+        ours = await _currentBranch({ fs: fs4, gitdir, fullname: true });
+      }
+      ours = await GitRefManager.expand({
+        fs: fs4,
+        gitdir,
+        ref: ours
+      });
+      theirs = await GitRefManager.expand({
+        fs: fs4,
+        gitdir,
+        ref: theirs
+      });
+      const ourOid = await GitRefManager.resolve({
+        fs: fs4,
+        gitdir,
+        ref: ours
+      });
+      const { oid: theirOid } = await resolveCommit({
+        fs: fs4,
+        cache: cache2,
+        gitdir,
+        oid: await GitRefManager.resolve({ fs: fs4, gitdir, ref: theirs })
+      });
+      const baseOids = await _findMergeBase({
+        fs: fs4,
+        cache: cache2,
+        gitdir,
+        oids: [ourOid, theirOid]
+      });
+      if (baseOids.length !== 1) {
+        if (baseOids.length === 0 && allowUnrelatedHistories) {
+          baseOids.push("4b825dc642cb6eb9a060e54bf8d69288fbee4904");
+        } else {
+          throw new MergeNotSupportedError();
+        }
+      }
+      const baseOid = baseOids[0];
+      if (baseOid === theirOid) {
+        return {
+          oid: ourOid,
+          alreadyMerged: true
+        };
+      }
+      if (fastForward2 && baseOid === ourOid) {
+        if (!dryRun && !noUpdateBranch) {
+          await GitRefManager.writeRef({ fs: fs4, gitdir, ref: ours, value: theirOid });
+        }
+        return {
+          oid: theirOid,
+          fastForward: true
+        };
+      } else {
+        if (fastForwardOnly) {
+          throw new FastForwardError();
+        }
+        const tree = await GitIndexManager.acquire(
+          { fs: fs4, gitdir, cache: cache2, allowUnmerged: false },
+          async (index2) => {
+            return mergeTree({
+              fs: fs4,
+              cache: cache2,
+              dir,
+              gitdir,
+              index: index2,
+              ourOid,
+              theirOid,
+              baseOid,
+              ourName: abbreviateRef(ours),
+              baseName: "base",
+              theirName: abbreviateRef(theirs),
+              dryRun,
+              abortOnConflict,
+              mergeDriver
+            });
+          }
+        );
+        if (tree instanceof MergeConflictError) throw tree;
+        if (!message) {
+          message = `Merge branch '${abbreviateRef(theirs)}' into ${abbreviateRef(
+            ours
+          )}`;
+        }
+        const oid = await _commit({
+          fs: fs4,
+          cache: cache2,
+          gitdir,
+          message,
+          ref: ours,
+          tree,
+          parent: [ourOid, theirOid],
+          author,
+          committer,
+          signingKey,
+          onSign,
+          dryRun,
+          noUpdateBranch
+        });
+        return {
+          oid,
+          tree,
+          mergeCommit: true
+        };
+      }
+    }
+    async function _pull({
+      fs: fs4,
+      cache: cache2,
+      http,
+      onProgress,
+      onMessage,
+      onAuth,
+      onAuthSuccess,
+      onAuthFailure,
+      dir,
+      gitdir,
+      ref: ref2,
+      url: url3,
+      remote,
+      remoteRef,
+      prune,
+      pruneTags,
+      fastForward: fastForward2,
+      fastForwardOnly,
+      corsProxy,
+      singleBranch,
+      headers,
+      author,
+      committer,
+      signingKey
+    }) {
+      try {
+        if (!ref2) {
+          const head = await _currentBranch({ fs: fs4, gitdir });
+          if (!head) {
+            throw new MissingParameterError("ref");
+          }
+          ref2 = head;
+        }
+        const { fetchHead, fetchHeadDescription } = await _fetch({
+          fs: fs4,
+          cache: cache2,
+          http,
+          onProgress,
+          onMessage,
+          onAuth,
+          onAuthSuccess,
+          onAuthFailure,
+          gitdir,
+          corsProxy,
+          ref: ref2,
+          url: url3,
+          remote,
+          remoteRef,
+          singleBranch,
+          headers,
+          prune,
+          pruneTags
+        });
+        await _merge({
+          fs: fs4,
+          cache: cache2,
+          gitdir,
+          ours: ref2,
+          theirs: fetchHead,
+          fastForward: fastForward2,
+          fastForwardOnly,
+          message: `Merge ${fetchHeadDescription}`,
+          author,
+          committer,
+          signingKey,
+          dryRun: false,
+          noUpdateBranch: false
+        });
+        await _checkout({
+          fs: fs4,
+          cache: cache2,
+          onProgress,
+          dir,
+          gitdir,
+          ref: ref2,
+          remote,
+          noCheckout: false
+        });
+      } catch (err) {
+        err.caller = "git.pull";
+        throw err;
+      }
+    }
+    async function fastForward({
+      fs: fs4,
+      http,
+      onProgress,
+      onMessage,
+      onAuth,
+      onAuthSuccess,
+      onAuthFailure,
+      dir,
+      gitdir = join(dir, ".git"),
+      ref: ref2,
+      url: url3,
+      remote,
+      remoteRef,
+      corsProxy,
+      singleBranch,
+      headers = {},
+      cache: cache2 = {}
+    }) {
+      try {
+        assertParameter("fs", fs4);
+        assertParameter("http", http);
+        assertParameter("gitdir", gitdir);
+        const thisWillNotBeUsed = {
+          name: "",
+          email: "",
+          timestamp: Date.now(),
+          timezoneOffset: 0
+        };
+        const fsp = new FileSystem(fs4);
+        const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
+        return await _pull({
+          fs: fsp,
+          cache: cache2,
+          http,
+          onProgress,
+          onMessage,
+          onAuth,
+          onAuthSuccess,
+          onAuthFailure,
+          dir,
+          gitdir: updatedGitdir,
+          ref: ref2,
+          url: url3,
+          remote,
+          remoteRef,
+          fastForwardOnly: true,
+          corsProxy,
+          singleBranch,
+          headers,
+          author: thisWillNotBeUsed,
+          committer: thisWillNotBeUsed
+        });
+      } catch (err) {
+        err.caller = "git.fastForward";
+        throw err;
+      }
+    }
+    async function fetch2({
+      fs: fs4,
+      http,
+      onProgress,
+      onMessage,
+      onAuth,
+      onAuthSuccess,
+      onAuthFailure,
+      dir,
+      gitdir = join(dir, ".git"),
+      ref: ref2,
+      remote,
+      remoteRef,
+      url: url3,
+      corsProxy,
+      depth = null,
+      since = null,
+      exclude = [],
+      relative = false,
+      tags = false,
+      singleBranch = false,
+      headers = {},
+      prune = false,
+      pruneTags = false,
+      cache: cache2 = {}
+    }) {
+      try {
+        assertParameter("fs", fs4);
+        assertParameter("http", http);
+        assertParameter("gitdir", gitdir);
+        const fsp = new FileSystem(fs4);
+        const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
+        return await _fetch({
+          fs: fsp,
+          cache: cache2,
+          http,
+          onProgress,
+          onMessage,
+          onAuth,
+          onAuthSuccess,
+          onAuthFailure,
+          gitdir: updatedGitdir,
+          ref: ref2,
+          remote,
+          remoteRef,
+          url: url3,
+          corsProxy,
+          depth,
+          since,
+          exclude,
+          relative,
+          tags,
+          singleBranch,
+          headers,
+          prune,
+          pruneTags
+        });
+      } catch (err) {
+        err.caller = "git.fetch";
+        throw err;
+      }
+    }
+    async function findMergeBase({
+      fs: fs4,
+      dir,
+      gitdir = join(dir, ".git"),
+      oids,
+      cache: cache2 = {}
+    }) {
+      try {
+        assertParameter("fs", fs4);
+        assertParameter("gitdir", gitdir);
+        assertParameter("oids", oids);
+        const fsp = new FileSystem(fs4);
+        const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
+        return await _findMergeBase({
+          fs: fsp,
+          cache: cache2,
+          gitdir: updatedGitdir,
+          oids
+        });
+      } catch (err) {
+        err.caller = "git.findMergeBase";
+        throw err;
+      }
+    }
+    async function _findRoot({ fs: fs4, filepath }) {
+      if (await fs4.exists(join(filepath, ".git"))) {
+        return filepath;
+      } else {
+        const parent = dirname(filepath);
+        if (parent === filepath) {
+          throw new NotFoundError(`git root for ${filepath}`);
+        }
+        return _findRoot({ fs: fs4, filepath: parent });
+      }
+    }
+    async function findRoot({ fs: fs4, filepath }) {
+      try {
+        assertParameter("fs", fs4);
+        assertParameter("filepath", filepath);
+        return await _findRoot({ fs: new FileSystem(fs4), filepath });
+      } catch (err) {
+        err.caller = "git.findRoot";
+        throw err;
+      }
+    }
+    async function getConfig({ fs: fs4, dir, gitdir = join(dir, ".git"), path: path13 }) {
+      try {
+        assertParameter("fs", fs4);
+        assertParameter("gitdir", gitdir);
+        assertParameter("path", path13);
+        const fsp = new FileSystem(fs4);
+        const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
+        return await _getConfig({
+          fs: fsp,
+          gitdir: updatedGitdir,
+          path: path13
+        });
+      } catch (err) {
+        err.caller = "git.getConfig";
+        throw err;
+      }
+    }
+    async function _getConfigAll({ fs: fs4, gitdir, path: path13 }) {
+      const config2 = await GitConfigManager.get({ fs: fs4, gitdir });
+      return config2.getall(path13);
+    }
+    async function getConfigAll({
+      fs: fs4,
+      dir,
+      gitdir = join(dir, ".git"),
+      path: path13
+    }) {
+      try {
+        assertParameter("fs", fs4);
+        assertParameter("gitdir", gitdir);
+        assertParameter("path", path13);
+        const fsp = new FileSystem(fs4);
+        const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
+        return await _getConfigAll({
+          fs: fsp,
+          gitdir: updatedGitdir,
+          path: path13
+        });
+      } catch (err) {
+        err.caller = "git.getConfigAll";
+        throw err;
+      }
+    }
+    function assignRefPath(root, path13, value) {
+      const parts = path13.split("/");
+      const last = parts.pop();
+      if (last === "__proto__" || parts.includes("__proto__")) return;
+      let o = root;
+      for (const part of parts) {
+        if (!Object.prototype.hasOwnProperty.call(o, part)) o[part] = {};
+        o = o[part];
+      }
+      o[last] = value;
+    }
+    async function getRemoteInfo({
+      http,
+      onAuth,
+      onAuthSuccess,
+      onAuthFailure,
+      corsProxy,
+      url: url3,
+      headers = {},
+      forPush = false
+    }) {
+      try {
+        assertParameter("http", http);
+        assertParameter("url", url3);
+        const GitRemoteHTTP2 = GitRemoteManager.getRemoteHelperFor({ url: url3 });
+        const remote = await GitRemoteHTTP2.discover({
+          http,
+          onAuth,
+          onAuthSuccess,
+          onAuthFailure,
+          corsProxy,
+          service: forPush ? "git-receive-pack" : "git-upload-pack",
+          url: url3,
+          headers,
+          protocolVersion: 1
+        });
+        const result = {
+          capabilities: [...remote.capabilities]
+        };
+        for (const [ref2, oid] of remote.refs) {
+          assignRefPath(result, ref2, oid);
+        }
+        for (const [symref, ref2] of remote.symrefs) {
+          assignRefPath(result, symref, ref2);
+        }
+        return result;
+      } catch (err) {
+        err.caller = "git.getRemoteInfo";
+        throw err;
+      }
+    }
+    function formatInfoRefs(remote, prefix, symrefs, peelTags) {
+      const refs = [];
+      for (const [key2, value] of remote.refs) {
+        if (prefix && !key2.startsWith(prefix)) continue;
+        if (key2.endsWith("^{}")) {
+          if (peelTags) {
+            const _key = key2.replace("^{}", "");
+            const last = refs[refs.length - 1];
+            const r = last?.ref === _key ? last : refs.find((x) => x.ref === _key);
+            if (r !== void 0) {
+              r.peeled = value;
+            }
+          }
+          continue;
+        }
+        const ref2 = { ref: key2, oid: value };
+        if (symrefs) {
+          if (remote.symrefs.has(key2)) {
+            ref2.target = remote.symrefs.get(key2);
+          }
+        }
+        refs.push(ref2);
+      }
+      return refs;
+    }
+    async function getRemoteInfo2({
+      http,
+      onAuth,
+      onAuthSuccess,
+      onAuthFailure,
+      corsProxy,
+      url: url3,
+      headers = {},
+      forPush = false,
+      protocolVersion = 2
+    }) {
+      try {
+        assertParameter("http", http);
+        assertParameter("url", url3);
+        const GitRemoteHTTP2 = GitRemoteManager.getRemoteHelperFor({ url: url3 });
+        const remote = await GitRemoteHTTP2.discover({
+          http,
+          onAuth,
+          onAuthSuccess,
+          onAuthFailure,
+          corsProxy,
+          service: forPush ? "git-receive-pack" : "git-upload-pack",
+          url: url3,
+          headers,
+          protocolVersion
+        });
+        if (remote.protocolVersion === 2) {
+          return {
+            protocolVersion: remote.protocolVersion,
+            capabilities: remote.capabilities2
+          };
+        }
+        const capabilities = {};
+        for (const cap of remote.capabilities) {
+          const [key2, value] = cap.split("=");
+          if (value) {
+            capabilities[key2] = value;
+          } else {
+            capabilities[key2] = true;
+          }
+        }
+        return {
+          protocolVersion: 1,
+          capabilities,
+          refs: formatInfoRefs(remote, void 0, true, true)
+        };
+      } catch (err) {
+        err.caller = "git.getRemoteInfo2";
+        throw err;
+      }
+    }
+    async function hashObject({
+      type,
+      object: object2,
+      format = "content",
+      oid = void 0
+    }) {
+      if (format !== "deflated") {
+        if (format !== "wrapped") {
+          object2 = GitObject.wrap({ type, object: object2 });
+        }
+        oid = await shasum(object2);
+      }
+      return { oid, object: object2 };
+    }
+    async function hashBlob({ object: object2 }) {
+      try {
+        assertParameter("object", object2);
+        if (typeof object2 === "string") {
+          object2 = Buffer.from(object2, "utf8");
+        } else if (!(object2 instanceof Uint8Array)) {
+          object2 = new Uint8Array(object2);
+        }
+        const type = "blob";
+        const { oid, object: _object } = await hashObject({
+          type,
+          format: "content",
+          object: object2
+        });
+        return { oid, type, object: _object, format: "wrapped" };
+      } catch (err) {
+        err.caller = "git.hashBlob";
+        throw err;
+      }
+    }
+    async function _indexPack({
+      fs: fs4,
+      cache: cache2,
+      onProgress,
+      dir,
+      gitdir,
+      filepath
+    }) {
+      try {
+        filepath = join(dir, filepath);
+        const pack = await fs4.read(filepath);
+        const getExternalRefDelta = (oid) => _readObject({ fs: fs4, cache: cache2, gitdir, oid });
+        const idx = await GitPackIndex.fromPack({
+          pack,
+          getExternalRefDelta,
+          onProgress
+        });
+        await fs4.write(filepath.replace(/\.pack$/, ".idx"), await idx.toBuffer());
+        return {
+          oids: [...idx.hashes]
+        };
+      } catch (err) {
+        err.caller = "git.indexPack";
+        throw err;
+      }
+    }
+    async function indexPack({
+      fs: fs4,
+      onProgress,
+      dir,
+      gitdir = join(dir, ".git"),
+      filepath,
+      cache: cache2 = {}
+    }) {
+      try {
+        assertParameter("fs", fs4);
+        assertParameter("dir", dir);
+        assertParameter("gitdir", dir);
+        assertParameter("filepath", filepath);
+        const fsp = new FileSystem(fs4);
+        const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
+        return await _indexPack({
+          fs: fsp,
+          cache: cache2,
+          onProgress,
+          dir,
+          gitdir: updatedGitdir,
+          filepath
+        });
+      } catch (err) {
+        err.caller = "git.indexPack";
+        throw err;
+      }
+    }
+    async function init({
+      fs: fs4,
+      bare = false,
+      dir,
+      gitdir = bare ? dir : join(dir, ".git"),
+      defaultBranch = "master"
+    }) {
+      try {
+        assertParameter("fs", fs4);
+        assertParameter("gitdir", gitdir);
+        if (!bare) {
+          assertParameter("dir", dir);
+        }
+        const fsp = new FileSystem(fs4);
+        const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
+        return await _init({
+          fs: fsp,
+          bare,
+          dir,
+          gitdir: updatedGitdir,
+          defaultBranch
+        });
+      } catch (err) {
+        err.caller = "git.init";
+        throw err;
+      }
+    }
+    async function _isDescendent({
+      fs: fs4,
+      cache: cache2,
+      gitdir,
+      oid,
+      ancestor,
+      depth
+    }) {
+      const shallows = await GitShallowManager.read({ fs: fs4, gitdir });
+      if (!oid) {
+        throw new MissingParameterError("oid");
+      }
+      if (!ancestor) {
+        throw new MissingParameterError("ancestor");
+      }
+      if (oid === ancestor) return false;
+      const queue = [oid];
+      const visited = /* @__PURE__ */ new Set();
+      let searchdepth = 0;
+      while (queue.length) {
+        if (searchdepth++ === depth) {
+          throw new MaxDepthError(depth);
+        }
+        const oid2 = queue.shift();
+        const { type, object: object2 } = await _readObject({
+          fs: fs4,
+          cache: cache2,
+          gitdir,
+          oid: oid2
+        });
+        if (type !== "commit") {
+          throw new ObjectTypeError(oid2, type, "commit");
+        }
+        const commit2 = GitCommit.from(object2).parse();
+        for (const parent of commit2.parent) {
+          if (parent === ancestor) return true;
+        }
+        if (!shallows.has(oid2)) {
+          for (const parent of commit2.parent) {
+            if (!visited.has(parent)) {
+              queue.push(parent);
+              visited.add(parent);
+            }
+          }
+        }
+      }
+      return false;
+    }
+    async function isDescendent({
+      fs: fs4,
+      dir,
+      gitdir = join(dir, ".git"),
+      oid,
+      ancestor,
+      depth = -1,
+      cache: cache2 = {}
+    }) {
+      try {
+        assertParameter("fs", fs4);
+        assertParameter("gitdir", gitdir);
+        assertParameter("oid", oid);
+        assertParameter("ancestor", ancestor);
+        const fsp = new FileSystem(fs4);
+        const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
+        return await _isDescendent({
+          fs: fsp,
+          cache: cache2,
+          gitdir: updatedGitdir,
+          oid,
+          ancestor,
+          depth
+        });
+      } catch (err) {
+        err.caller = "git.isDescendent";
+        throw err;
+      }
+    }
+    async function isIgnored({
+      fs: fs4,
+      dir,
+      gitdir = join(dir, ".git"),
+      filepath
+    }) {
+      try {
+        assertParameter("fs", fs4);
+        assertParameter("dir", dir);
+        assertParameter("gitdir", gitdir);
+        assertParameter("filepath", filepath);
+        const fsp = new FileSystem(fs4);
+        const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
+        return GitIgnoreManager.isIgnored({
+          fs: fsp,
+          dir,
+          gitdir: updatedGitdir,
+          filepath
+        });
+      } catch (err) {
+        err.caller = "git.isIgnored";
+        throw err;
+      }
+    }
+    async function listBranches({
+      fs: fs4,
+      dir,
+      gitdir = join(dir, ".git"),
+      remote
+    }) {
+      try {
+        assertParameter("fs", fs4);
+        assertParameter("gitdir", gitdir);
+        const fsp = new FileSystem(fs4);
+        const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
+        return GitRefManager.listBranches({
+          fs: fsp,
+          gitdir: updatedGitdir,
+          remote
+        });
+      } catch (err) {
+        err.caller = "git.listBranches";
+        throw err;
+      }
+    }
+    async function _listFiles({ fs: fs4, gitdir, ref: ref2, cache: cache2 }) {
+      if (ref2) {
+        const oid = await GitRefManager.resolve({ gitdir, fs: fs4, ref: ref2 });
+        const filenames = [];
+        await accumulateFilesFromOid({
+          fs: fs4,
+          cache: cache2,
+          gitdir,
+          oid,
+          filenames,
+          prefix: ""
+        });
+        return filenames;
+      } else {
+        return GitIndexManager.acquire(
+          { fs: fs4, gitdir, cache: cache2 },
+          async function(index2) {
+            return index2.entries.map((x) => x.path);
+          }
+        );
+      }
+    }
+    async function accumulateFilesFromOid({
+      fs: fs4,
+      cache: cache2,
+      gitdir,
+      oid,
+      filenames,
+      prefix
+    }) {
+      const { tree } = await _readTree({ fs: fs4, cache: cache2, gitdir, oid });
+      for (const entry of tree) {
+        if (entry.type === "tree") {
+          await accumulateFilesFromOid({
+            fs: fs4,
+            cache: cache2,
+            gitdir,
+            oid: entry.oid,
+            filenames,
+            prefix: join(prefix, entry.path)
+          });
+        } else {
+          filenames.push(join(prefix, entry.path));
+        }
+      }
+    }
+    async function listFiles({
+      fs: fs4,
+      dir,
+      gitdir = join(dir, ".git"),
+      ref: ref2,
+      cache: cache2 = {}
+    }) {
+      try {
+        assertParameter("fs", fs4);
+        assertParameter("gitdir", gitdir);
+        const fsp = new FileSystem(fs4);
+        const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
+        return await _listFiles({
+          fs: fsp,
+          cache: cache2,
+          gitdir: updatedGitdir,
+          ref: ref2
+        });
+      } catch (err) {
+        err.caller = "git.listFiles";
+        throw err;
+      }
+    }
+    async function _listNotes({ fs: fs4, cache: cache2, gitdir, ref: ref2 }) {
+      let parent;
+      try {
+        parent = await GitRefManager.resolve({ gitdir, fs: fs4, ref: ref2 });
+      } catch (err) {
+        if (err instanceof NotFoundError) {
+          return [];
+        }
+        throw err;
+      }
+      const result = await _readTree({
+        fs: fs4,
+        cache: cache2,
+        gitdir,
+        oid: parent
+      });
+      const notes = result.tree.map((entry) => ({
+        target: entry.path,
+        note: entry.oid
+      }));
+      return notes;
+    }
+    async function listNotes({
+      fs: fs4,
+      dir,
+      gitdir = join(dir, ".git"),
+      ref: ref2 = "refs/notes/commits",
+      cache: cache2 = {}
+    }) {
+      try {
+        assertParameter("fs", fs4);
+        assertParameter("gitdir", gitdir);
+        assertParameter("ref", ref2);
+        const fsp = new FileSystem(fs4);
+        const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
+        return await _listNotes({
+          fs: fsp,
+          cache: cache2,
+          gitdir: updatedGitdir,
+          ref: ref2
+        });
+      } catch (err) {
+        err.caller = "git.listNotes";
+        throw err;
+      }
+    }
+    async function listRefs({
+      fs: fs4,
+      dir,
+      gitdir = join(dir, ".git"),
+      filepath
+    }) {
+      try {
+        assertParameter("fs", fs4);
+        assertParameter("gitdir", gitdir);
+        const fsp = new FileSystem(fs4);
+        const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
+        return GitRefManager.listRefs({ fs: fsp, gitdir: updatedGitdir, filepath });
+      } catch (err) {
+        err.caller = "git.listRefs";
+        throw err;
+      }
+    }
+    async function _listRemotes({ fs: fs4, gitdir }) {
+      const config2 = await GitConfigManager.get({ fs: fs4, gitdir });
+      const remoteNames = await config2.getSubsections("remote");
+      const remotes = Promise.all(
+        remoteNames.map(async (remote) => {
+          const url3 = await config2.get(`remote.${remote}.url`);
+          return { remote, url: url3 };
+        })
+      );
+      return remotes;
+    }
+    async function listRemotes({ fs: fs4, dir, gitdir = join(dir, ".git") }) {
+      try {
+        assertParameter("fs", fs4);
+        assertParameter("gitdir", gitdir);
+        const fsp = new FileSystem(fs4);
+        const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
+        return await _listRemotes({
+          fs: fsp,
+          gitdir: updatedGitdir
+        });
+      } catch (err) {
+        err.caller = "git.listRemotes";
+        throw err;
+      }
+    }
+    async function parseListRefsResponse(stream) {
+      const read = GitPktLine.streamReader(stream);
+      const refs = [];
+      let line;
+      while (true) {
+        line = await read();
+        if (line === true) break;
+        if (line === null) continue;
+        line = line.toString("utf8").replace(/\n$/, "");
+        const [oid, ref2, ...attrs] = line.split(" ");
+        const r = { ref: ref2, oid };
+        for (const attr of attrs) {
+          const [name2, value] = attr.split(":");
+          if (name2 === "symref-target") {
+            r.target = value;
+          } else if (name2 === "peeled") {
+            r.peeled = value;
+          }
+        }
+        refs.push(r);
+      }
+      return refs;
+    }
+    async function writeListRefsRequest({ prefix, symrefs, peelTags }) {
+      const packstream = [];
+      packstream.push(GitPktLine.encode("command=ls-refs\n"));
+      packstream.push(GitPktLine.encode(`agent=${pkg.agent}
+`));
+      if (peelTags || symrefs || prefix) {
+        packstream.push(GitPktLine.delim());
+      }
+      if (peelTags) packstream.push(GitPktLine.encode("peel"));
+      if (symrefs) packstream.push(GitPktLine.encode("symrefs"));
+      if (prefix) packstream.push(GitPktLine.encode(`ref-prefix ${prefix}`));
+      packstream.push(GitPktLine.flush());
+      return packstream;
+    }
+    async function listServerRefs({
+      http,
+      onAuth,
+      onAuthSuccess,
+      onAuthFailure,
+      corsProxy,
+      url: url3,
+      headers = {},
+      forPush = false,
+      protocolVersion = 2,
+      prefix,
+      symrefs,
+      peelTags
+    }) {
+      try {
+        assertParameter("http", http);
+        assertParameter("url", url3);
+        const remote = await GitRemoteHTTP.discover({
+          http,
+          onAuth,
+          onAuthSuccess,
+          onAuthFailure,
+          corsProxy,
+          service: forPush ? "git-receive-pack" : "git-upload-pack",
+          url: url3,
+          headers,
+          protocolVersion
+        });
+        if (remote.protocolVersion === 1) {
+          return formatInfoRefs(remote, prefix, symrefs, peelTags);
+        }
+        const body = await writeListRefsRequest({ prefix, symrefs, peelTags });
+        const res = await GitRemoteHTTP.connect({
+          http,
+          auth: remote.auth,
+          headers,
+          corsProxy,
+          service: forPush ? "git-receive-pack" : "git-upload-pack",
+          url: url3,
+          body
+        });
+        return parseListRefsResponse(res.body);
+      } catch (err) {
+        err.caller = "git.listServerRefs";
+        throw err;
+      }
+    }
+    async function listTags({ fs: fs4, dir, gitdir = join(dir, ".git") }) {
+      try {
+        assertParameter("fs", fs4);
+        assertParameter("gitdir", gitdir);
+        const fsp = new FileSystem(fs4);
+        const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
+        return GitRefManager.listTags({ fs: fsp, gitdir: updatedGitdir });
+      } catch (err) {
+        err.caller = "git.listTags";
+        throw err;
+      }
+    }
+    function compareAge(a, b) {
+      return a.committer.timestamp - b.committer.timestamp;
+    }
+    var EMPTY_OID = "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391";
+    async function resolveFileIdInTree({ fs: fs4, cache: cache2, gitdir, oid, fileId }) {
+      if (fileId === EMPTY_OID) return;
+      const _oid = oid;
+      let filepath;
+      const result = await resolveTree({ fs: fs4, cache: cache2, gitdir, oid });
+      const tree = result.tree;
+      if (fileId === result.oid) {
+        filepath = result.path;
+      } else {
+        filepath = await _resolveFileId({
+          fs: fs4,
+          cache: cache2,
+          gitdir,
+          tree,
+          fileId,
+          oid: _oid
+        });
+        if (Array.isArray(filepath)) {
+          if (filepath.length === 0) filepath = void 0;
+          else if (filepath.length === 1) filepath = filepath[0];
+        }
+      }
+      return filepath;
+    }
+    async function _resolveFileId({
+      fs: fs4,
+      cache: cache2,
+      gitdir,
+      tree,
+      fileId,
+      oid,
+      filepaths = [],
+      parentPath = ""
+    }) {
+      const walks = tree.entries().map(function(entry) {
+        let result;
+        if (entry.oid === fileId) {
+          result = join(parentPath, entry.path);
+          filepaths.push(result);
+        } else if (entry.type === "tree") {
+          result = _readObject({
+            fs: fs4,
+            cache: cache2,
+            gitdir,
+            oid: entry.oid
+          }).then(function({ object: object2 }) {
+            return _resolveFileId({
+              fs: fs4,
+              cache: cache2,
+              gitdir,
+              tree: GitTree.from(object2),
+              fileId,
+              oid,
+              filepaths,
+              parentPath: join(parentPath, entry.path)
+            });
+          });
+        }
+        return result;
+      });
+      await Promise.all(walks);
+      return filepaths;
+    }
+    async function _log({
+      fs: fs4,
+      cache: cache2,
+      gitdir,
+      filepath,
+      ref: ref2,
+      depth,
+      since,
+      author,
+      force,
+      follow,
+      includeChanges
+    }) {
+      const sinceTimestamp = typeof since === "undefined" ? void 0 : Math.floor(since.valueOf() / 1e3);
+      const authorRegex = author === void 0 || author === null ? void 0 : new RegExp(author, "i");
+      const matchesAuthor = ({ commit: commit2 }) => {
+        if (authorRegex === void 0) return true;
+        if (!commit2.author) return false;
+        return authorRegex.test(`${commit2.author.name} <${commit2.author.email}>`);
+      };
+      const commits = [];
+      const pushCommit = (commit2) => {
+        if (matchesAuthor(commit2)) commits.push(commit2);
+      };
+      const shallowCommits = await GitShallowManager.read({ fs: fs4, gitdir });
+      const oid = await GitRefManager.resolve({ fs: fs4, gitdir, ref: ref2 });
+      const tips = [await _readCommit({ fs: fs4, cache: cache2, gitdir, oid })];
+      let lastFileOid;
+      let lastFileMode;
+      let lastCommit;
+      let isOk;
+      function endCommit(commit2) {
+        if (isOk && filepath) pushCommit(commit2);
+      }
+      while (tips.length > 0) {
+        const commit2 = tips.pop();
+        if (sinceTimestamp !== void 0 && commit2.commit.committer.timestamp <= sinceTimestamp) {
+          break;
+        }
+        if (filepath) {
+          let vFileEntry;
+          try {
+            vFileEntry = await resolveFilepathEntry({
+              fs: fs4,
+              cache: cache2,
+              gitdir,
+              oid: commit2.commit.tree,
+              filepath
+            });
+            if (lastCommit && (lastFileOid !== vFileEntry.oid || lastFileMode !== vFileEntry.mode)) {
+              pushCommit(lastCommit);
+            }
+            lastFileOid = vFileEntry.oid;
+            lastFileMode = vFileEntry.mode;
+            lastCommit = commit2;
+            isOk = true;
+          } catch (e) {
+            if (e instanceof NotFoundError) {
+              let found = follow && lastFileOid;
+              if (found) {
+                found = await resolveFileIdInTree({
+                  fs: fs4,
+                  cache: cache2,
+                  gitdir,
+                  oid: commit2.commit.tree,
+                  fileId: lastFileOid
+                });
+                if (found) {
+                  if (Array.isArray(found)) {
+                    if (lastCommit) {
+                      const lastFound = await resolveFileIdInTree({
+                        fs: fs4,
+                        cache: cache2,
+                        gitdir,
+                        oid: lastCommit.commit.tree,
+                        fileId: lastFileOid
+                      });
+                      if (Array.isArray(lastFound)) {
+                        found = found.filter((p) => lastFound.indexOf(p) === -1);
+                        if (found.length === 1) {
+                          found = found[0];
+                          filepath = found;
+                          if (lastCommit) pushCommit(lastCommit);
+                        } else {
+                          found = false;
+                          if (lastCommit) pushCommit(lastCommit);
+                          break;
+                        }
+                      }
+                    }
+                  } else {
+                    filepath = found;
+                    if (lastCommit) pushCommit(lastCommit);
+                  }
+                }
+              }
+              if (!found) {
+                if (isOk && lastFileOid) {
+                  pushCommit(lastCommit);
+                  if (!force) break;
+                }
+                if (!force && !follow) throw e;
+              }
+              lastCommit = commit2;
+              isOk = false;
+            } else throw e;
+          }
+        } else {
+          pushCommit(commit2);
+        }
+        if (depth !== void 0 && commits.length === depth) {
+          endCommit(commit2);
+          break;
+        }
+        if (!shallowCommits.has(commit2.oid)) {
+          for (const oid2 of commit2.commit.parent) {
+            const commit3 = await _readCommit({ fs: fs4, cache: cache2, gitdir, oid: oid2 });
+            if (!tips.map((commit4) => commit4.oid).includes(commit3.oid)) {
+              tips.push(commit3);
+            }
+          }
+        }
+        if (tips.length === 0) {
+          endCommit(commit2);
+        }
+        tips.sort((a, b) => compareAge(a.commit, b.commit));
+      }
+      if (includeChanges) {
+        for (const commit2 of commits) {
+          commit2.commit.changes = await getChanges({
+            fs: fs4,
+            cache: cache2,
+            gitdir,
+            commit: commit2,
+            shallow: shallowCommits.has(commit2.oid)
+          });
+        }
+      }
+      return commits;
+    }
+    async function getChanges({ fs: fs4, cache: cache2, gitdir, commit: commit2, shallow }) {
+      const parent = shallow || !commit2.commit.parent[0] ? "4b825dc642cb6eb9a060e54bf8d69288fbee4904" : commit2.commit.parent[0];
+      return _walk({
+        fs: fs4,
+        cache: cache2,
+        gitdir,
+        trees: [TREE({ ref: commit2.oid }), TREE({ ref: parent })],
+        map: async (filepath, [current, previous]) => {
+          const [currentType, previousType] = await Promise.all([
+            current && current.type(),
+            previous && previous.type()
+          ]);
+          if (currentType === "tree") {
+            if (previousType && previousType !== "tree") {
+              return [null, await previous.oid(), filepath];
+            }
+            return;
+          }
+          if (previousType === "tree") {
+            if (currentType) {
+              return [await current.oid(), null, filepath];
+            }
+            return;
+          }
+          const [newOid, oldOid] = await Promise.all([
+            current ? current.oid() : null,
+            previous ? previous.oid() : null
+          ]);
+          if (newOid === oldOid) return;
+          return [newOid, oldOid, filepath];
+        }
+      });
+    }
+    async function log({
+      fs: fs4,
+      dir,
+      gitdir = join(dir, ".git"),
+      filepath,
+      ref: ref2 = "HEAD",
+      depth,
+      since,
+      // Date
+      author,
+      force,
+      follow,
+      includeChanges = false,
+      cache: cache2 = {}
+    }) {
+      try {
+        assertParameter("fs", fs4);
+        assertParameter("gitdir", gitdir);
+        assertParameter("ref", ref2);
+        const fsp = new FileSystem(fs4);
+        const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
+        return await _log({
+          fs: fsp,
+          cache: cache2,
+          gitdir: updatedGitdir,
+          filepath,
+          ref: ref2,
+          depth,
+          since,
+          author,
+          force,
+          follow,
+          includeChanges
+        });
+      } catch (err) {
+        err.caller = "git.log";
+        throw err;
+      }
+    }
+    async function merge2({
+      fs: _fs,
+      onSign,
+      dir,
+      gitdir = join(dir, ".git"),
+      ours,
+      theirs,
+      fastForward: fastForward2 = true,
+      fastForwardOnly = false,
+      dryRun = false,
+      noUpdateBranch = false,
+      abortOnConflict = true,
+      message,
+      author: _author,
+      committer: _committer,
+      signingKey,
+      cache: cache2 = {},
+      mergeDriver,
+      allowUnrelatedHistories = false
+    }) {
+      try {
+        assertParameter("fs", _fs);
+        if (signingKey) {
+          assertParameter("onSign", onSign);
+        }
+        const fs4 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs4, dotgit: gitdir });
+        const author = await normalizeAuthorObject({
+          fs: fs4,
+          gitdir: updatedGitdir,
+          author: _author
+        });
+        if (!author && (!fastForwardOnly || !fastForward2)) {
+          throw new MissingNameError("author");
+        }
+        const committer = await normalizeCommitterObject({
+          fs: fs4,
+          gitdir: updatedGitdir,
+          author,
+          committer: _committer
+        });
+        if (!committer && (!fastForwardOnly || !fastForward2)) {
+          throw new MissingNameError("committer");
+        }
+        return await _merge({
+          fs: fs4,
+          cache: cache2,
+          dir,
+          gitdir: updatedGitdir,
+          ours,
+          theirs,
+          fastForward: fastForward2,
+          fastForwardOnly,
+          dryRun,
+          noUpdateBranch,
+          abortOnConflict,
+          message,
+          author,
+          committer,
+          signingKey,
+          onSign,
+          mergeDriver,
+          allowUnrelatedHistories
+        });
+      } catch (err) {
+        err.caller = "git.merge";
+        throw err;
+      }
+    }
+    var types = {
+      commit: 16,
+      tree: 32,
+      blob: 48,
+      tag: 64,
+      ofs_delta: 96,
+      ref_delta: 112
+    };
+    async function _pack({
+      fs: fs4,
+      cache: cache2,
+      dir,
+      gitdir = join(dir, ".git"),
+      oids
+    }) {
+      const hash2 = new Hash();
+      const outputStream = [];
+      function write(chunk, enc) {
+        const buff = Buffer.from(chunk, enc);
+        outputStream.push(buff);
+        hash2.update(buff);
+      }
+      async function writeObject2({ stype, object: object2 }) {
+        const type = types[stype];
+        let length = object2.length;
+        let multibyte = length > 15 ? 128 : 0;
+        const lastFour = length & 15;
+        length = length >>> 4;
+        let byte = (multibyte | type | lastFour).toString(16);
+        write(byte, "hex");
+        while (multibyte) {
+          multibyte = length > 127 ? 128 : 0;
+          byte = multibyte | length & 127;
+          write(padHex(2, byte), "hex");
+          length = length >>> 7;
+        }
+        write(Buffer.from(await deflate(object2)));
+      }
+      write("PACK");
+      write("00000002", "hex");
+      write(padHex(8, oids.length), "hex");
+      for (const oid of oids) {
+        const { type, object: object2 } = await _readObject({ fs: fs4, cache: cache2, gitdir, oid });
+        await writeObject2({ write, object: object2, stype: type });
+      }
+      const digest = hash2.digest();
+      outputStream.push(digest);
+      return outputStream;
+    }
+    async function _packObjects({ fs: fs4, cache: cache2, gitdir, oids, write }) {
+      const buffers = await _pack({ fs: fs4, cache: cache2, gitdir, oids });
+      const packfile = Buffer.from(await collect2(buffers));
+      const packfileSha = packfile.slice(-20).toString("hex");
+      const filename = `pack-${packfileSha}.pack`;
+      if (write) {
+        await fs4.write(join(gitdir, `objects/pack/${filename}`), packfile);
+        return { filename };
+      }
+      return {
+        filename,
+        packfile: new Uint8Array(packfile)
+      };
+    }
+    async function packObjects({
+      fs: fs4,
+      dir,
+      gitdir = join(dir, ".git"),
+      oids,
+      write = false,
+      cache: cache2 = {}
+    }) {
+      try {
+        assertParameter("fs", fs4);
+        assertParameter("gitdir", gitdir);
+        assertParameter("oids", oids);
+        const fsp = new FileSystem(fs4);
+        const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
+        return await _packObjects({
+          fs: fsp,
+          cache: cache2,
+          gitdir: updatedGitdir,
+          oids,
+          write
+        });
+      } catch (err) {
+        err.caller = "git.packObjects";
+        throw err;
+      }
+    }
+    async function pull({
+      fs: _fs,
+      http,
+      onProgress,
+      onMessage,
+      onAuth,
+      onAuthSuccess,
+      onAuthFailure,
+      dir,
+      gitdir = join(dir, ".git"),
+      ref: ref2,
+      url: url3,
+      remote,
+      remoteRef,
+      prune = false,
+      pruneTags = false,
+      fastForward: fastForward2 = true,
+      fastForwardOnly = false,
+      corsProxy,
+      singleBranch,
+      headers = {},
+      author: _author,
+      committer: _committer,
+      signingKey,
+      cache: cache2 = {}
+    }) {
+      try {
+        assertParameter("fs", _fs);
+        assertParameter("gitdir", gitdir);
+        const fs4 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs4, dotgit: gitdir });
+        const author = await normalizeAuthorObject({
+          fs: fs4,
+          gitdir: updatedGitdir,
+          author: _author
+        });
+        if (!author) throw new MissingNameError("author");
+        const committer = await normalizeCommitterObject({
+          fs: fs4,
+          gitdir: updatedGitdir,
+          author,
+          committer: _committer
+        });
+        if (!committer) throw new MissingNameError("committer");
+        return await _pull({
+          fs: fs4,
+          cache: cache2,
+          http,
+          onProgress,
+          onMessage,
+          onAuth,
+          onAuthSuccess,
+          onAuthFailure,
+          dir,
+          gitdir: updatedGitdir,
+          ref: ref2,
+          url: url3,
+          remote,
+          remoteRef,
+          fastForward: fastForward2,
+          fastForwardOnly,
+          corsProxy,
+          singleBranch,
+          headers,
+          author,
+          committer,
+          signingKey,
+          prune,
+          pruneTags
+        });
+      } catch (err) {
+        err.caller = "git.pull";
+        throw err;
+      }
+    }
+    async function listCommitsAndTags({
+      fs: fs4,
+      cache: cache2,
+      dir,
+      gitdir = join(dir, ".git"),
+      start,
+      finish: finish3
+    }) {
+      const shallows = await GitShallowManager.read({ fs: fs4, gitdir });
+      const startingSet = /* @__PURE__ */ new Set();
+      const finishingSet = /* @__PURE__ */ new Set();
+      for (const ref2 of start) {
+        startingSet.add(await GitRefManager.resolve({ fs: fs4, gitdir, ref: ref2 }));
+      }
+      for (const ref2 of finish3) {
+        try {
+          const oid = await GitRefManager.resolve({ fs: fs4, gitdir, ref: ref2 });
+          finishingSet.add(oid);
+        } catch (err) {
+        }
+      }
+      const visited = /* @__PURE__ */ new Set();
+      async function walk2(oid) {
+        visited.add(oid);
+        const { type, object: object2 } = await _readObject({ fs: fs4, cache: cache2, gitdir, oid });
+        if (type === "tag") {
+          const tag2 = GitAnnotatedTag.from(object2);
+          const commit2 = tag2.headers().object;
+          return walk2(commit2);
+        }
+        if (type !== "commit") {
+          throw new ObjectTypeError(oid, type, "commit");
+        }
+        if (!shallows.has(oid)) {
+          const commit2 = GitCommit.from(object2);
+          const parents = commit2.headers().parent;
+          for (oid of parents) {
+            if (!finishingSet.has(oid) && !visited.has(oid)) {
+              await walk2(oid);
+            }
+          }
+        }
+      }
+      for (const oid of startingSet) {
+        await walk2(oid);
+      }
+      return visited;
+    }
+    async function listObjects({
+      fs: fs4,
+      cache: cache2,
+      dir,
+      gitdir = join(dir, ".git"),
+      oids
+    }) {
+      const visited = /* @__PURE__ */ new Set();
+      async function walk2(oid) {
+        if (visited.has(oid)) return;
+        visited.add(oid);
+        const { type, object: object2 } = await _readObject({ fs: fs4, cache: cache2, gitdir, oid });
+        if (type === "tag") {
+          const tag2 = GitAnnotatedTag.from(object2);
+          const obj2 = tag2.headers().object;
+          await walk2(obj2);
+        } else if (type === "commit") {
+          const commit2 = GitCommit.from(object2);
+          const tree = commit2.headers().tree;
+          await walk2(tree);
+        } else if (type === "tree") {
+          const tree = GitTree.from(object2);
+          for (const entry of tree) {
+            if (entry.type === "blob") {
+              visited.add(entry.oid);
+            }
+            if (entry.type === "tree") {
+              await walk2(entry.oid);
+            }
+          }
+        }
+      }
+      for (const oid of oids) {
+        await walk2(oid);
+      }
+      return visited;
+    }
+    async function parseReceivePackResponse(packfile) {
+      const result = {};
+      let response = "";
+      const read = GitPktLine.streamReader(packfile);
+      let line = await read();
+      while (line !== true) {
+        if (line !== null) response += line.toString("utf8") + "\n";
+        line = await read();
+      }
+      const lines = response.toString("utf8").split("\n");
+      line = lines.shift();
+      if (!line.startsWith("unpack ")) {
+        throw new ParseError('unpack ok" or "unpack [error message]', line);
+      }
+      result.ok = line === "unpack ok";
+      if (!result.ok) {
+        result.error = line.slice("unpack ".length);
+      }
+      result.refs = {};
+      for (const line2 of lines) {
+        if (line2.trim() === "") continue;
+        const status2 = line2.slice(0, 2);
+        const refAndMessage = line2.slice(3);
+        let space = refAndMessage.indexOf(" ");
+        if (space === -1) space = refAndMessage.length;
+        const ref2 = refAndMessage.slice(0, space);
+        const error62 = refAndMessage.slice(space + 1);
+        result.refs[ref2] = {
+          ok: status2 === "ok",
+          error: error62
+        };
+      }
+      return result;
+    }
+    async function writeReceivePackRequest({
+      capabilities = [],
+      triplets = []
+    }) {
+      const packstream = [];
+      let capsFirstLine = `\0 ${capabilities.join(" ")}`;
+      for (const trip of triplets) {
+        packstream.push(
+          GitPktLine.encode(
+            `${trip.oldoid} ${trip.oid} ${trip.fullRef}${capsFirstLine}
+`
+          )
+        );
+        capsFirstLine = "";
+      }
+      packstream.push(GitPktLine.flush());
+      return packstream;
+    }
+    async function _push({
+      fs: fs4,
+      cache: cache2,
+      http,
+      onProgress,
+      onMessage,
+      onAuth,
+      onAuthSuccess,
+      onAuthFailure,
+      onPrePush,
+      gitdir,
+      ref: _ref,
+      remoteRef: _remoteRef,
+      remote,
+      url: _url2,
+      force = false,
+      delete: _delete = false,
+      corsProxy,
+      headers = {},
+      signal
+    }) {
+      const ref2 = _ref || await _currentBranch({ fs: fs4, gitdir });
+      if (typeof ref2 === "undefined") {
+        throw new MissingParameterError("ref");
+      }
+      const config2 = await GitConfigManager.get({ fs: fs4, gitdir });
+      remote = remote || await config2.get(`branch.${ref2}.pushRemote`) || await config2.get("remote.pushDefault") || await config2.get(`branch.${ref2}.remote`) || "origin";
+      const url3 = _url2 || await config2.get(`remote.${remote}.pushurl`) || await config2.get(`remote.${remote}.url`);
+      if (typeof url3 === "undefined") {
+        throw new MissingParameterError("remote OR url");
+      }
+      const remoteRef = _remoteRef || await config2.get(`branch.${ref2}.merge`);
+      if (typeof url3 === "undefined") {
+        throw new MissingParameterError("remoteRef");
+      }
+      if (corsProxy === void 0) {
+        corsProxy = await config2.get("http.corsProxy");
+      }
+      const fullRef = await GitRefManager.expand({ fs: fs4, gitdir, ref: ref2 });
+      const oid = _delete ? "0000000000000000000000000000000000000000" : await GitRefManager.resolve({ fs: fs4, gitdir, ref: fullRef });
+      const GitRemoteHTTP2 = GitRemoteManager.getRemoteHelperFor({ url: url3 });
+      const httpRemote = await GitRemoteHTTP2.discover({
+        http,
+        onAuth: addCredentialUsername({ config: config2, onAuth }),
+        onAuthSuccess,
+        onAuthFailure: addCredentialUsername({ config: config2, onAuth: onAuthFailure }),
+        corsProxy,
+        service: "git-receive-pack",
+        url: url3,
+        headers,
+        protocolVersion: 1,
+        signal
+      });
+      const auth = httpRemote.auth;
+      let fullRemoteRef;
+      if (!remoteRef) {
+        fullRemoteRef = fullRef;
+      } else {
+        try {
+          fullRemoteRef = await GitRefManager.expandAgainstMap({
+            ref: remoteRef,
+            map: httpRemote.refs
+          });
+        } catch (err) {
+          if (err instanceof NotFoundError) {
+            fullRemoteRef = remoteRef.startsWith("refs/") ? remoteRef : `refs/heads/${remoteRef}`;
+          } else {
+            throw err;
+          }
+        }
+      }
+      const oldoid = httpRemote.refs.get(fullRemoteRef) || "0000000000000000000000000000000000000000";
+      if (onPrePush) {
+        const hookCancel = await onPrePush({
+          remote,
+          url: url3,
+          localRef: { ref: _delete ? "(delete)" : fullRef, oid },
+          remoteRef: { ref: fullRemoteRef, oid: oldoid }
+        });
+        if (!hookCancel) throw new UserCanceledError();
+      }
+      const thinPack = !httpRemote.capabilities.has("no-thin");
+      let objects = /* @__PURE__ */ new Set();
+      if (!_delete) {
+        const finish3 = [...httpRemote.refs.values()];
+        let skipObjects = /* @__PURE__ */ new Set();
+        if (oldoid !== "0000000000000000000000000000000000000000") {
+          let mergebase = [];
+          try {
+            mergebase = await _findMergeBase({
+              fs: fs4,
+              cache: cache2,
+              gitdir,
+              oids: [oid, oldoid]
+            });
+          } catch (e) {
+            mergebase = [];
+          }
+          for (const oid2 of mergebase) finish3.push(oid2);
+          if (thinPack) {
+            skipObjects = await listObjects({ fs: fs4, cache: cache2, gitdir, oids: mergebase });
+          }
+        }
+        if (!finish3.includes(oid)) {
+          const commits = await listCommitsAndTags({
+            fs: fs4,
+            cache: cache2,
+            gitdir,
+            start: [oid],
+            finish: finish3
+          });
+          objects = await listObjects({ fs: fs4, cache: cache2, gitdir, oids: commits });
+        }
+        if (thinPack) {
+          try {
+            const ref3 = await GitRefManager.resolve({
+              fs: fs4,
+              gitdir,
+              ref: `refs/remotes/${remote}/HEAD`,
+              depth: 2
+            });
+            const { oid: oid2 } = await GitRefManager.resolveAgainstMap({
+              ref: ref3.replace(`refs/remotes/${remote}/`, ""),
+              fullref: ref3,
+              map: httpRemote.refs
+            });
+            const oids = [oid2];
+            for (const oid3 of await listObjects({ fs: fs4, cache: cache2, gitdir, oids })) {
+              skipObjects.add(oid3);
+            }
+          } catch (e) {
+          }
+          for (const oid2 of skipObjects) {
+            objects.delete(oid2);
+          }
+        }
+        if (oid === oldoid) force = true;
+        if (!force) {
+          if (fullRef.startsWith("refs/tags") && oldoid !== "0000000000000000000000000000000000000000") {
+            throw new PushRejectedError("tag-exists");
+          }
+          if (oid !== "0000000000000000000000000000000000000000" && oldoid !== "0000000000000000000000000000000000000000" && !await _isDescendent({
+            fs: fs4,
+            cache: cache2,
+            gitdir,
+            oid,
+            ancestor: oldoid,
+            depth: -1
+          })) {
+            throw new PushRejectedError("not-fast-forward");
+          }
+        }
+      }
+      const capabilities = filterCapabilities(
+        [...httpRemote.capabilities],
+        ["report-status", "side-band-64k", `agent=${pkg.agent}`]
+      );
+      const packstream1 = await writeReceivePackRequest({
+        capabilities,
+        triplets: [{ oldoid, oid, fullRef: fullRemoteRef }]
+      });
+      const packstream2 = _delete ? [] : await _pack({
+        fs: fs4,
+        cache: cache2,
+        gitdir,
+        oids: [...objects]
+      });
+      const res = await GitRemoteHTTP2.connect({
+        http,
+        onProgress,
+        corsProxy,
+        service: "git-receive-pack",
+        url: url3,
+        auth,
+        headers,
+        body: [...packstream1, ...packstream2],
+        signal
+      });
+      const { packfile, progress } = await GitSideBand.demux(res.body);
+      if (onMessage) {
+        const lines = splitLines(progress);
+        forAwait(lines, async (line) => {
+          await onMessage(line);
+        });
+      }
+      const result = await parseReceivePackResponse(packfile);
+      if (res.headers) {
+        result.headers = res.headers;
+      }
+      if (remote && result.ok && result.refs[fullRemoteRef].ok && !fullRef.startsWith("refs/tags")) {
+        const ref3 = `refs/remotes/${remote}/${fullRemoteRef.replace(
+          "refs/heads/",
+          ""
+        )}`;
+        if (_delete) {
+          await GitRefManager.deleteRef({ fs: fs4, gitdir, ref: ref3 });
+        } else {
+          await GitRefManager.writeRef({ fs: fs4, gitdir, ref: ref3, value: oid });
+        }
+      }
+      if (result.ok && Object.values(result.refs).every((result2) => result2.ok)) {
+        return result;
+      } else {
+        const prettyDetails = Object.entries(result.refs).filter(([k, v]) => !v.ok).map(([k, v]) => `
+  - ${k}: ${v.error}`).join("");
+        throw new GitPushError(prettyDetails, result);
+      }
+    }
+    async function push5({
+      fs: fs4,
+      http,
+      onProgress,
+      onMessage,
+      onAuth,
+      onAuthSuccess,
+      onAuthFailure,
+      onPrePush,
+      dir,
+      gitdir = join(dir, ".git"),
+      ref: ref2,
+      remoteRef,
+      remote = "origin",
+      url: url3,
+      force = false,
+      delete: _delete = false,
+      corsProxy,
+      headers = {},
+      cache: cache2 = {},
+      signal
+    }) {
+      try {
+        assertParameter("fs", fs4);
+        assertParameter("http", http);
+        assertParameter("gitdir", gitdir);
+        const fsp = new FileSystem(fs4);
+        const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
+        return await _push({
+          fs: fsp,
+          cache: cache2,
+          http,
+          onProgress,
+          onMessage,
+          onAuth,
+          onAuthSuccess,
+          onAuthFailure,
+          onPrePush,
+          gitdir: updatedGitdir,
+          ref: ref2,
+          remoteRef,
+          remote,
+          url: url3,
+          force,
+          delete: _delete,
+          corsProxy,
+          headers,
+          signal
+        });
+      } catch (err) {
+        err.caller = "git.push";
+        throw err;
+      }
+    }
+    async function resolveBlob({ fs: fs4, cache: cache2, gitdir, oid }) {
+      const { type, object: object2 } = await _readObject({ fs: fs4, cache: cache2, gitdir, oid });
+      if (type === "tag") {
+        oid = GitAnnotatedTag.from(object2).parse().object;
+        return resolveBlob({ fs: fs4, cache: cache2, gitdir, oid });
+      }
+      if (type !== "blob") {
+        throw new ObjectTypeError(oid, type, "blob");
+      }
+      return { oid, blob: new Uint8Array(object2) };
+    }
+    async function _readBlob({
+      fs: fs4,
+      cache: cache2,
+      gitdir,
+      oid,
+      filepath = void 0
+    }) {
+      if (filepath !== void 0) {
+        oid = await resolveFilepath({ fs: fs4, cache: cache2, gitdir, oid, filepath });
+      }
+      const blob = await resolveBlob({
+        fs: fs4,
+        cache: cache2,
+        gitdir,
+        oid
+      });
+      return blob;
+    }
+    async function readBlob({
+      fs: fs4,
+      dir,
+      gitdir = join(dir, ".git"),
+      oid,
+      filepath,
+      cache: cache2 = {}
+    }) {
+      try {
+        assertParameter("fs", fs4);
+        assertParameter("gitdir", gitdir);
+        assertParameter("oid", oid);
+        const fsp = new FileSystem(fs4);
+        const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
+        return await _readBlob({
+          fs: fsp,
+          cache: cache2,
+          gitdir: updatedGitdir,
+          oid,
+          filepath
+        });
+      } catch (err) {
+        err.caller = "git.readBlob";
+        throw err;
+      }
+    }
+    async function readCommit({
+      fs: fs4,
+      dir,
+      gitdir = join(dir, ".git"),
+      oid,
+      cache: cache2 = {}
+    }) {
+      try {
+        assertParameter("fs", fs4);
+        assertParameter("gitdir", gitdir);
+        assertParameter("oid", oid);
+        const fsp = new FileSystem(fs4);
+        const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
+        return await _readCommit({
+          fs: fsp,
+          cache: cache2,
+          gitdir: updatedGitdir,
+          oid
+        });
+      } catch (err) {
+        err.caller = "git.readCommit";
+        throw err;
+      }
+    }
+    async function _readNote({
+      fs: fs4,
+      cache: cache2,
+      gitdir,
+      ref: ref2 = "refs/notes/commits",
+      oid
+    }) {
+      const parent = await GitRefManager.resolve({ gitdir, fs: fs4, ref: ref2 });
+      const { blob } = await _readBlob({
+        fs: fs4,
+        cache: cache2,
+        gitdir,
+        oid: parent,
+        filepath: oid
+      });
+      return blob;
+    }
+    async function readNote({
+      fs: fs4,
+      dir,
+      gitdir = join(dir, ".git"),
+      ref: ref2 = "refs/notes/commits",
+      oid,
+      cache: cache2 = {}
+    }) {
+      try {
+        assertParameter("fs", fs4);
+        assertParameter("gitdir", gitdir);
+        assertParameter("ref", ref2);
+        assertParameter("oid", oid);
+        const fsp = new FileSystem(fs4);
+        const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
+        return await _readNote({
+          fs: fsp,
+          cache: cache2,
+          gitdir: updatedGitdir,
+          ref: ref2,
+          oid
+        });
+      } catch (err) {
+        err.caller = "git.readNote";
+        throw err;
+      }
+    }
+    async function readObject({
+      fs: _fs,
+      dir,
+      gitdir = join(dir, ".git"),
+      oid,
+      format = "parsed",
+      filepath = void 0,
+      encoding = void 0,
+      cache: cache2 = {}
+    }) {
+      try {
+        assertParameter("fs", _fs);
+        assertParameter("gitdir", gitdir);
+        assertParameter("oid", oid);
+        const fs4 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs4, dotgit: gitdir });
+        if (filepath !== void 0) {
+          oid = await resolveFilepath({
+            fs: fs4,
+            cache: cache2,
+            gitdir: updatedGitdir,
+            oid,
+            filepath
+          });
+        }
+        const _format = format === "parsed" ? "content" : format;
+        const result = await _readObject({
+          fs: fs4,
+          cache: cache2,
+          gitdir: updatedGitdir,
+          oid,
+          format: _format
+        });
+        result.oid = oid;
+        if (format === "parsed") {
+          result.format = "parsed";
+          switch (result.type) {
+            case "commit":
+              result.object = GitCommit.from(result.object).parse();
+              break;
+            case "tree":
+              result.object = GitTree.from(result.object).entries();
+              break;
+            case "blob":
+              if (encoding) {
+                result.object = result.object.toString(encoding);
+              } else {
+                result.object = new Uint8Array(result.object);
+                result.format = "content";
+              }
+              break;
+            case "tag":
+              result.object = GitAnnotatedTag.from(result.object).parse();
+              break;
+            default:
+              throw new ObjectTypeError(
+                result.oid,
+                result.type,
+                "blob|commit|tag|tree"
+              );
+          }
+        } else if (result.format === "deflated" || result.format === "wrapped") {
+          result.type = result.format;
+        }
+        return result;
+      } catch (err) {
+        err.caller = "git.readObject";
+        throw err;
+      }
+    }
+    async function _readTag({ fs: fs4, cache: cache2, gitdir, oid }) {
+      const { type, object: object2 } = await _readObject({
+        fs: fs4,
+        cache: cache2,
+        gitdir,
+        oid,
+        format: "content"
+      });
+      if (type !== "tag") {
+        throw new ObjectTypeError(oid, type, "tag");
+      }
+      const tag2 = GitAnnotatedTag.from(object2);
+      const result = {
+        oid,
+        tag: tag2.parse(),
+        payload: tag2.payload()
+      };
+      return result;
+    }
+    async function readTag({
+      fs: fs4,
+      dir,
+      gitdir = join(dir, ".git"),
+      oid,
+      cache: cache2 = {}
+    }) {
+      try {
+        assertParameter("fs", fs4);
+        assertParameter("gitdir", gitdir);
+        assertParameter("oid", oid);
+        const fsp = new FileSystem(fs4);
+        const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
+        return await _readTag({
+          fs: fsp,
+          cache: cache2,
+          gitdir: updatedGitdir,
+          oid
+        });
+      } catch (err) {
+        err.caller = "git.readTag";
+        throw err;
+      }
+    }
+    async function readTree2({
+      fs: fs4,
+      dir,
+      gitdir = join(dir, ".git"),
+      oid,
+      filepath = void 0,
+      cache: cache2 = {}
+    }) {
+      try {
+        assertParameter("fs", fs4);
+        assertParameter("gitdir", gitdir);
+        assertParameter("oid", oid);
+        const fsp = new FileSystem(fs4);
+        const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
+        return await _readTree({
+          fs: fsp,
+          cache: cache2,
+          gitdir: updatedGitdir,
+          oid,
+          filepath
+        });
+      } catch (err) {
+        err.caller = "git.readTree";
+        throw err;
+      }
+    }
+    async function remove({
+      fs: _fs,
+      dir,
+      gitdir = join(dir, ".git"),
+      filepath,
+      cache: cache2 = {}
+    }) {
+      try {
+        assertParameter("fs", _fs);
+        assertParameter("gitdir", gitdir);
+        assertParameter("filepath", filepath);
+        const fsp = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
+        await GitIndexManager.acquire(
+          { fs: fsp, gitdir: updatedGitdir, cache: cache2 },
+          async function(index2) {
+            const filepaths = Array.isArray(filepath) ? filepath : [filepath];
+            for (const currentFilepath of filepaths) {
+              index2.delete({ filepath: currentFilepath });
+            }
+          }
+        );
+      } catch (err) {
+        err.caller = "git.remove";
+        throw err;
+      }
+    }
+    async function _removeNote({
+      fs: fs4,
+      cache: cache2,
+      onSign,
+      gitdir,
+      ref: ref2 = "refs/notes/commits",
+      oid,
+      author,
+      committer,
+      signingKey
+    }) {
+      let parent;
+      try {
+        parent = await GitRefManager.resolve({ gitdir, fs: fs4, ref: ref2 });
+      } catch (err) {
+        if (!(err instanceof NotFoundError)) {
+          throw err;
+        }
+      }
+      const result = await _readTree({
+        fs: fs4,
+        cache: cache2,
+        gitdir,
+        oid: parent || "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+      });
+      let tree = result.tree;
+      tree = tree.filter((entry) => entry.path !== oid);
+      const treeOid = await _writeTree({
+        fs: fs4,
+        gitdir,
+        tree
+      });
+      const commitOid = await _commit({
+        fs: fs4,
+        cache: cache2,
+        onSign,
+        gitdir,
+        ref: ref2,
+        tree: treeOid,
+        parent: parent && [parent],
+        message: `Note removed by 'isomorphic-git removeNote'
+`,
+        author,
+        committer,
+        signingKey
+      });
+      return commitOid;
+    }
+    async function removeNote({
+      fs: _fs,
+      onSign,
+      dir,
+      gitdir = join(dir, ".git"),
+      ref: ref2 = "refs/notes/commits",
+      oid,
+      author: _author,
+      committer: _committer,
+      signingKey,
+      cache: cache2 = {}
+    }) {
+      try {
+        assertParameter("fs", _fs);
+        assertParameter("gitdir", gitdir);
+        assertParameter("oid", oid);
+        const fs4 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs4, dotgit: gitdir });
+        const author = await normalizeAuthorObject({
+          fs: fs4,
+          gitdir: updatedGitdir,
+          author: _author
+        });
+        if (!author) throw new MissingNameError("author");
+        const committer = await normalizeCommitterObject({
+          fs: fs4,
+          gitdir: updatedGitdir,
+          author,
+          committer: _committer
+        });
+        if (!committer) throw new MissingNameError("committer");
+        return await _removeNote({
+          fs: fs4,
+          cache: cache2,
+          onSign,
+          gitdir: updatedGitdir,
+          ref: ref2,
+          oid,
+          author,
+          committer,
+          signingKey
+        });
+      } catch (err) {
+        err.caller = "git.removeNote";
+        throw err;
+      }
+    }
+    async function _renameBranch({
+      fs: fs4,
+      gitdir,
+      oldref,
+      ref: ref2,
+      checkout: checkout2 = false
+    }) {
+      if (!isValidRef(ref2, true)) {
+        throw new InvalidRefNameError(ref2, cleanGitRef.clean(ref2));
+      }
+      if (!isValidRef(oldref, true)) {
+        throw new InvalidRefNameError(oldref, cleanGitRef.clean(oldref));
+      }
+      const fulloldref = `refs/heads/${oldref}`;
+      const fullnewref = `refs/heads/${ref2}`;
+      const newexist = await GitRefManager.exists({ fs: fs4, gitdir, ref: fullnewref });
+      if (newexist) {
+        throw new AlreadyExistsError("branch", ref2, false);
+      }
+      const value = await GitRefManager.resolve({
+        fs: fs4,
+        gitdir,
+        ref: fulloldref,
+        depth: 1
+      });
+      await GitRefManager.writeRef({ fs: fs4, gitdir, ref: fullnewref, value });
+      await GitRefManager.deleteRef({ fs: fs4, gitdir, ref: fulloldref });
+      const fullCurrentBranchRef = await _currentBranch({
+        fs: fs4,
+        gitdir,
+        fullname: true
+      });
+      const isCurrentBranch = fullCurrentBranchRef === fulloldref;
+      if (checkout2 || isCurrentBranch) {
+        await GitRefManager.writeSymbolicRef({
+          fs: fs4,
+          gitdir,
+          ref: "HEAD",
+          value: fullnewref
+        });
+      }
+    }
+    async function renameBranch({
+      fs: fs4,
+      dir,
+      gitdir = join(dir, ".git"),
+      ref: ref2,
+      oldref,
+      checkout: checkout2 = false
+    }) {
+      try {
+        assertParameter("fs", fs4);
+        assertParameter("gitdir", gitdir);
+        assertParameter("ref", ref2);
+        assertParameter("oldref", oldref);
+        const fsp = new FileSystem(fs4);
+        const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
+        return await _renameBranch({
+          fs: fsp,
+          gitdir: updatedGitdir,
+          ref: ref2,
+          oldref,
+          checkout: checkout2
+        });
+      } catch (err) {
+        err.caller = "git.renameBranch";
+        throw err;
+      }
+    }
+    async function hashObject$1({ gitdir, type, object: object2 }) {
+      return shasum(GitObject.wrap({ type, object: object2 }));
+    }
+    async function resetIndex({
+      fs: _fs,
+      dir,
+      gitdir = join(dir, ".git"),
+      filepath,
+      ref: ref2,
+      cache: cache2 = {}
+    }) {
+      try {
+        assertParameter("fs", _fs);
+        assertParameter("gitdir", gitdir);
+        assertParameter("filepath", filepath);
+        const fs4 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs4, dotgit: gitdir });
+        let oid;
+        let workdirOid;
+        try {
+          oid = await GitRefManager.resolve({
+            fs: fs4,
+            gitdir: updatedGitdir,
+            ref: ref2 || "HEAD"
+          });
+        } catch (e) {
+          if (ref2 || !(e instanceof NotFoundError)) throw e;
+        }
+        if (oid) {
+          try {
+            oid = await resolveFilepath({
+              fs: fs4,
+              cache: cache2,
+              gitdir: updatedGitdir,
+              oid,
+              filepath
+            });
+          } catch (e) {
+            if (!(e instanceof NotFoundError) && !(e instanceof InvalidFilepathError) && !(e instanceof ObjectTypeError && e.data.filepath)) {
+              throw e;
+            }
+            oid = null;
+          }
+        }
+        let stats = {
+          ctime: /* @__PURE__ */ new Date(0),
+          mtime: /* @__PURE__ */ new Date(0),
+          dev: 0,
+          ino: 0,
+          mode: 0,
+          uid: 0,
+          gid: 0,
+          size: 0
+        };
+        const object2 = dir && await fs4.read(join(dir, filepath));
+        if (object2) {
+          workdirOid = await hashObject$1({
+            gitdir: updatedGitdir,
+            type: "blob",
+            object: object2
+          });
+          if (oid === workdirOid) {
+            stats = await fs4.lstat(join(dir, filepath));
+          }
+        }
+        await GitIndexManager.acquire(
+          { fs: fs4, gitdir: updatedGitdir, cache: cache2 },
+          async function(index2) {
+            index2.delete({ filepath });
+            if (oid) {
+              index2.insert({ filepath, stats, oid });
+            }
+          }
+        );
+      } catch (err) {
+        err.caller = "git.reset";
+        throw err;
+      }
+    }
+    async function resolveRef4({
+      fs: fs4,
+      dir,
+      gitdir = join(dir, ".git"),
+      ref: ref2,
+      depth
+    }) {
+      try {
+        assertParameter("fs", fs4);
+        assertParameter("gitdir", gitdir);
+        assertParameter("ref", ref2);
+        const fsp = new FileSystem(fs4);
+        const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
+        const oid = await GitRefManager.resolve({
+          fs: fsp,
+          gitdir: updatedGitdir,
+          ref: ref2,
+          depth
+        });
+        return oid;
+      } catch (err) {
+        err.caller = "git.resolveRef";
+        throw err;
+      }
+    }
+    async function setConfig({
+      fs: _fs,
+      dir,
+      gitdir = join(dir, ".git"),
+      path: path13,
+      value,
+      append = false
+    }) {
+      try {
+        assertParameter("fs", _fs);
+        assertParameter("gitdir", gitdir);
+        assertParameter("path", path13);
+        const fs4 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs4, dotgit: gitdir });
+        const config2 = await GitConfigManager.get({ fs: fs4, gitdir: updatedGitdir });
+        if (append) {
+          await config2.append(path13, value);
+        } else {
+          await config2.set(path13, value);
+        }
+        await GitConfigManager.save({ fs: fs4, gitdir: updatedGitdir, config: config2 });
+      } catch (err) {
+        err.caller = "git.setConfig";
+        throw err;
+      }
+    }
+    async function _writeCommit({ fs: fs4, gitdir, commit: commit2 }) {
+      const object2 = GitCommit.from(commit2).toObject();
+      const oid = await _writeObject({
+        fs: fs4,
+        gitdir,
+        type: "commit",
+        object: object2,
+        format: "content"
+      });
+      return oid;
+    }
+    var GitRefStash = class _GitRefStash {
+      // constructor removed
+      static get timezoneOffsetForRefLogEntry() {
+        const offsetMinutes = (/* @__PURE__ */ new Date()).getTimezoneOffset();
+        const offsetHours = Math.abs(Math.floor(offsetMinutes / 60));
+        const offsetMinutesFormatted = Math.abs(offsetMinutes % 60).toString().padStart(2, "0");
+        const sign = offsetMinutes > 0 ? "-" : "+";
+        return `${sign}${offsetHours.toString().padStart(2, "0")}${offsetMinutesFormatted}`;
+      }
+      static createStashReflogEntry(author, stashCommit, message) {
+        const nameNoSpace = author.name.replace(/\s/g, "");
+        const z40 = "0000000000000000000000000000000000000000";
+        const timestamp = Math.floor(Date.now() / 1e3);
+        const timezoneOffset = _GitRefStash.timezoneOffsetForRefLogEntry;
+        return `${z40} ${stashCommit} ${nameNoSpace} ${author.email} ${timestamp} ${timezoneOffset}	${message}
+`;
+      }
+      static getStashReflogEntry(reflogString, parsed = false) {
+        const reflogLines = reflogString.split("\n");
+        const entries = reflogLines.filter((l) => l).reverse().map(
+          (line, idx) => parsed ? `stash@{${idx}}: ${line.split("	")[1]}` : line
+        );
+        return entries;
+      }
+    };
+    var GitStashManager = class _GitStashManager {
+      /**
+       * Creates an instance of GitStashManager.
+       *
+       * @param {Object} args
+       * @param {FSClient} args.fs - A file system implementation.
+       * @param {string} args.dir - The working directory.
+       * @param {string}[args.gitdir=join(dir, '.git')] - [required] The [git directory](dir-vs-gitdir.md) path
+       */
+      constructor({ fs: fs4, dir, gitdir = join(dir, ".git") }) {
+        Object.assign(this, {
+          fs: fs4,
+          dir,
+          gitdir,
+          _author: null
+        });
+      }
+      /**
+       * Gets the reference name for the stash.
+       *
+       * @returns {string} - The stash reference name.
+       */
+      static get refStash() {
+        return "refs/stash";
+      }
+      /**
+       * Gets the reference name for the stash reflogs.
+       *
+       * @returns {string} - The stash reflogs reference name.
+       */
+      static get refLogsStash() {
+        return "logs/refs/stash";
+      }
+      /**
+       * Gets the file path for the stash reference.
+       *
+       * @returns {string} - The file path for the stash reference.
+       */
+      get refStashPath() {
+        return join(this.gitdir, _GitStashManager.refStash);
+      }
+      /**
+       * Gets the file path for the stash reflogs.
+       *
+       * @returns {string} - The file path for the stash reflogs.
+       */
+      get refLogsStashPath() {
+        return join(this.gitdir, _GitStashManager.refLogsStash);
+      }
+      /**
+       * Retrieves the author information for the stash.
+       *
+       * @returns {Promise<Object>} - The author object.
+       * @throws {MissingNameError} - If the author name is missing.
+       */
+      async getAuthor() {
+        if (!this._author) {
+          this._author = await normalizeAuthorObject({
+            fs: this.fs,
+            gitdir: this.gitdir,
+            author: {}
+          });
+          if (!this._author) throw new MissingNameError("author");
+        }
+        return this._author;
+      }
+      /**
+       * Gets the SHA of a stash entry by its index.
+       *
+       * @param {number} refIdx - The index of the stash entry.
+       * @param {string[]} [stashEntries] - Optional preloaded stash entries.
+       * @returns {Promise<string|null>} - The SHA of the stash entry or `null` if not found.
+       */
+      async getStashSHA(refIdx, stashEntries) {
+        if (!await this.fs.exists(this.refStashPath)) {
+          return null;
+        }
+        const entries = stashEntries || await this.readStashReflogs({ parsed: false });
+        return entries[refIdx].split(" ")[1];
+      }
+      /**
+       * Writes a stash commit to the repository.
+       *
+       * @param {Object} args
+       * @param {string} args.message - The commit message.
+       * @param {string} args.tree - The tree object ID.
+       * @param {string[]} args.parent - The parent commit object IDs.
+       * @returns {Promise<string>} - The object ID of the written commit.
+       */
+      async writeStashCommit({ message, tree, parent }) {
+        return _writeCommit({
+          fs: this.fs,
+          gitdir: this.gitdir,
+          commit: {
+            message,
+            tree,
+            parent,
+            author: await this.getAuthor(),
+            committer: await this.getAuthor()
+          }
+        });
+      }
+      /**
+       * Reads a stash commit by its index.
+       *
+       * @param {number} refIdx - The index of the stash entry.
+       * @returns {Promise<Object>} - The stash commit object.
+       * @throws {InvalidRefNameError} - If the index is invalid.
+       */
+      async readStashCommit(refIdx) {
+        const stashEntries = await this.readStashReflogs({ parsed: false });
+        if (refIdx !== 0) {
+          if (refIdx < 0 || refIdx > stashEntries.length - 1) {
+            throw new InvalidRefNameError(
+              `stash@${refIdx}`,
+              "number that is in range of [0, num of stash pushed]"
+            );
+          }
+        }
+        const stashSHA = await this.getStashSHA(refIdx, stashEntries);
+        if (!stashSHA) {
+          return {};
+        }
+        return _readCommit({
+          fs: this.fs,
+          cache: {},
+          gitdir: this.gitdir,
+          oid: stashSHA
+        });
+      }
+      /**
+       * Writes a stash reference to the repository.
+       *
+       * @param {string} stashCommit - The object ID of the stash commit.
+       * @returns {Promise<void>}
+       */
+      async writeStashRef(stashCommit) {
+        return GitRefManager.writeRef({
+          fs: this.fs,
+          gitdir: this.gitdir,
+          ref: _GitStashManager.refStash,
+          value: stashCommit
+        });
+      }
+      /**
+       * Writes a reflog entry for a stash commit.
+       *
+       * @param {Object} args
+       * @param {string} args.stashCommit - The object ID of the stash commit.
+       * @param {string} args.message - The reflog message.
+       * @returns {Promise<void>}
+       */
+      async writeStashReflogEntry({ stashCommit, message }) {
+        const author = await this.getAuthor();
+        const entry = GitRefStash.createStashReflogEntry(
+          author,
+          stashCommit,
+          message
+        );
+        const filepath = this.refLogsStashPath;
+        await acquireLock(filepath, async () => {
+          const appendTo = await this.fs.exists(filepath) ? await this.fs.read(filepath, "utf8") : "";
+          await this.fs.write(filepath, appendTo + entry, "utf8");
+        });
+      }
+      /**
+       * Reads the stash reflogs.
+       *
+       * @param {Object} args
+       * @param {boolean} [args.parsed=false] - Whether to parse the reflog entries.
+       * @returns {Promise<string[]|Object[]>} - The reflog entries as strings or parsed objects.
+       */
+      async readStashReflogs({ parsed = false }) {
+        if (!await this.fs.exists(this.refLogsStashPath)) {
+          return [];
+        }
+        const reflogString = await this.fs.read(this.refLogsStashPath, "utf8");
+        return GitRefStash.getStashReflogEntry(reflogString, parsed);
+      }
+    };
+    async function _createStashCommit({ fs: fs4, dir, gitdir, message = "" }) {
+      const stashMgr = new GitStashManager({ fs: fs4, dir, gitdir });
+      await stashMgr.getAuthor();
+      const branch2 = await _currentBranch({
+        fs: fs4,
+        gitdir,
+        fullname: false
+      });
+      const headCommit = await GitRefManager.resolve({
+        fs: fs4,
+        gitdir,
+        ref: "HEAD"
+      });
+      const headCommitObj = await readCommit({ fs: fs4, dir, gitdir, oid: headCommit });
+      const headMsg = headCommitObj.commit.message;
+      const stashCommitParents = [headCommit];
+      let stashCommitTree = null;
+      let workDirCompareBase = TREE({ ref: "HEAD" });
+      const indexTree = await writeTreeChanges({
+        fs: fs4,
+        dir,
+        gitdir,
+        treePair: [TREE({ ref: "HEAD" }), "stage"]
+      });
+      if (indexTree) {
+        const stashCommitOne = await stashMgr.writeStashCommit({
+          message: `stash-Index: WIP on ${branch2} - ${(/* @__PURE__ */ new Date()).toISOString()}`,
+          tree: indexTree,
+          parent: stashCommitParents
+        });
+        stashCommitParents.push(stashCommitOne);
+        stashCommitTree = indexTree;
+        workDirCompareBase = STAGE();
+      }
+      const workingTree = await writeTreeChanges({
+        fs: fs4,
+        dir,
+        gitdir,
+        treePair: [workDirCompareBase, "workdir"]
+      });
+      if (workingTree) {
+        const workingHeadCommit = await stashMgr.writeStashCommit({
+          message: `stash-WorkDir: WIP on ${branch2} - ${(/* @__PURE__ */ new Date()).toISOString()}`,
+          tree: workingTree,
+          parent: [stashCommitParents[stashCommitParents.length - 1]]
+        });
+        stashCommitParents.push(workingHeadCommit);
+        stashCommitTree = workingTree;
+      }
+      if (!stashCommitTree || !indexTree && !workingTree) {
+        throw new NotFoundError("changes, nothing to stash");
+      }
+      const stashMsg = (message.trim() || `WIP on ${branch2}`) + `: ${headCommit.substring(0, 7)} ${headMsg}`;
+      const stashCommit = await stashMgr.writeStashCommit({
+        message: stashMsg,
+        tree: stashCommitTree,
+        parent: stashCommitParents
+      });
+      return { stashCommit, stashMsg, branch: branch2, stashMgr };
+    }
+    async function _stashPush({ fs: fs4, dir, gitdir, message = "" }) {
+      const { stashCommit, stashMsg, branch: branch2, stashMgr } = await _createStashCommit({
+        fs: fs4,
+        dir,
+        gitdir,
+        message
+      });
+      await stashMgr.writeStashRef(stashCommit);
+      await stashMgr.writeStashReflogEntry({
+        stashCommit,
+        message: stashMsg
+      });
+      await checkout({
+        fs: fs4,
+        dir,
+        gitdir,
+        ref: branch2,
+        track: false,
+        force: true
+        // force checkout to discard changes
+      });
+      return stashCommit;
+    }
+    async function _stashCreate({ fs: fs4, dir, gitdir, message = "" }) {
+      const { stashCommit } = await _createStashCommit({
+        fs: fs4,
+        dir,
+        gitdir,
+        message
+      });
+      return stashCommit;
+    }
+    async function _stashApply({ fs: fs4, dir, gitdir, refIdx = 0 }) {
+      const stashMgr = new GitStashManager({ fs: fs4, dir, gitdir });
+      const stashCommit = await stashMgr.readStashCommit(refIdx);
+      const { parent: stashParents = null } = stashCommit.commit ? stashCommit.commit : {};
+      if (!stashParents || !Array.isArray(stashParents)) {
+        return;
+      }
+      for (let i = 0; i < stashParents.length - 1; i++) {
+        const applyingCommit = await _readCommit({
+          fs: fs4,
+          cache: {},
+          gitdir,
+          oid: stashParents[i + 1]
+        });
+        const wasStaged = applyingCommit.commit.message.startsWith("stash-Index");
+        await applyTreeChanges({
+          fs: fs4,
+          dir,
+          gitdir,
+          stashCommit: stashParents[i + 1],
+          parentCommit: stashParents[i],
+          wasStaged
+        });
+      }
+    }
+    async function _stashDrop({ fs: fs4, dir, gitdir, refIdx = 0 }) {
+      const stashMgr = new GitStashManager({ fs: fs4, dir, gitdir });
+      const stashCommit = await stashMgr.readStashCommit(refIdx);
+      if (!stashCommit.commit) {
+        return;
+      }
+      const stashRefPath = stashMgr.refStashPath;
+      await acquireLock(stashRefPath, async () => {
+        if (await fs4.exists(stashRefPath)) {
+          await fs4.rm(stashRefPath);
+        }
+      });
+      const reflogEntries = await stashMgr.readStashReflogs({ parsed: false });
+      if (!reflogEntries.length) {
+        return;
+      }
+      reflogEntries.splice(refIdx, 1);
+      const stashReflogPath = stashMgr.refLogsStashPath;
+      await acquireLock(stashReflogPath, async () => {
+        if (reflogEntries.length) {
+          await fs4.write(
+            stashReflogPath,
+            reflogEntries.reverse().join("\n") + "\n",
+            "utf8"
+          );
+          const lastStashCommit = reflogEntries[reflogEntries.length - 1].split(" ")[1];
+          await stashMgr.writeStashRef(lastStashCommit);
+        } else {
+          await fs4.rm(stashReflogPath);
+        }
+      });
+    }
+    async function _stashList({ fs: fs4, dir, gitdir }) {
+      const stashMgr = new GitStashManager({ fs: fs4, dir, gitdir });
+      return stashMgr.readStashReflogs({ parsed: true });
+    }
+    async function _stashClear({ fs: fs4, dir, gitdir }) {
+      const stashMgr = new GitStashManager({ fs: fs4, dir, gitdir });
+      const stashRefPath = [stashMgr.refStashPath, stashMgr.refLogsStashPath];
+      await acquireLock(stashRefPath, async () => {
+        await Promise.all(
+          stashRefPath.map(async (path13) => {
+            if (await fs4.exists(path13)) {
+              return fs4.rm(path13);
+            }
+          })
+        );
+      });
+    }
+    async function _stashPop({ fs: fs4, dir, gitdir, refIdx = 0 }) {
+      await _stashApply({ fs: fs4, dir, gitdir, refIdx });
+      await _stashDrop({ fs: fs4, dir, gitdir, refIdx });
+    }
+    async function stash({
+      fs: fs4,
+      dir,
+      gitdir = join(dir, ".git"),
+      op = "push",
+      message = "",
+      refIdx = 0
+    }) {
+      assertParameter("fs", fs4);
+      assertParameter("dir", dir);
+      assertParameter("gitdir", gitdir);
+      assertParameter("op", op);
+      const stashMap = {
+        push: _stashPush,
+        apply: _stashApply,
+        drop: _stashDrop,
+        list: _stashList,
+        clear: _stashClear,
+        pop: _stashPop,
+        create: _stashCreate
+      };
+      const opsNeedRefIdx = ["apply", "drop", "pop"];
+      try {
+        const _fs = new FileSystem(fs4);
+        const updatedGitdir = await discoverGitdir({ fsp: _fs, dotgit: gitdir });
+        const folders = ["refs", "logs", "logs/refs"];
+        folders.map((f) => join(updatedGitdir, f)).forEach(async (folder) => {
+          if (!await _fs.exists(folder)) {
+            await _fs.mkdir(folder);
+          }
+        });
+        const opFunc = stashMap[op];
+        if (opFunc) {
+          if (opsNeedRefIdx.includes(op) && refIdx < 0) {
+            throw new InvalidRefNameError(
+              `stash@${refIdx}`,
+              "number that is in range of [0, num of stash pushed]"
+            );
+          }
+          return await opFunc({
+            fs: _fs,
+            dir,
+            gitdir: updatedGitdir,
+            message,
+            refIdx
+          });
+        }
+        throw new Error(`To be implemented: ${op}`);
+      } catch (err) {
+        err.caller = "git.stash";
+        throw err;
+      }
+    }
+    async function status({
+      fs: _fs,
+      dir,
+      gitdir = join(dir, ".git"),
+      filepath,
+      cache: cache2 = {},
+      refresh = true
+    }) {
+      try {
+        assertParameter("fs", _fs);
+        assertParameter("gitdir", gitdir);
+        assertParameter("filepath", filepath);
+        const fs4 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs4, dotgit: gitdir });
+        const headTree = await getHeadTree({ fs: fs4, cache: cache2, gitdir: updatedGitdir });
+        const treeOid = await getOidAtPath({
+          fs: fs4,
+          cache: cache2,
+          gitdir: updatedGitdir,
+          tree: headTree,
+          path: filepath
+        });
+        const indexEntry = await GitIndexManager.acquire(
+          { fs: fs4, gitdir: updatedGitdir, cache: cache2 },
+          async function(index2) {
+            for (const entry of index2) {
+              if (entry.path === filepath) return entry;
+            }
+            return null;
+          }
+        );
+        if (treeOid === null && indexEntry === null) {
+          const ignored = await GitIgnoreManager.isIgnored({
+            fs: fs4,
+            gitdir: updatedGitdir,
+            dir,
+            filepath
+          });
+          if (ignored) {
+            return "ignored";
+          }
+        }
+        const stats = await fs4.lstat(join(dir, filepath));
+        const H = treeOid !== null;
+        const I = indexEntry !== null;
+        const W = stats !== null && (H || I || await hasExactCasePath({ fs: fs4, dir, filepath }));
+        const getWorkdirOid = async () => {
+          if (I && !compareStats(indexEntry, stats)) {
+            return indexEntry.oid;
+          } else {
+            const config2 = await GitConfigManager.get({ fs: fs4, gitdir: updatedGitdir });
+            const autocrlf = await config2.get("core.autocrlf");
+            const object2 = await fs4.read(join(dir, filepath), { autocrlf });
+            const workdirOid = await hashObject$1({
+              gitdir: updatedGitdir,
+              type: "blob",
+              object: object2
+            });
+            if (refresh && I && !indexEntry.flags.intentToAdd && indexEntry.oid === workdirOid) {
+              if (stats.size !== -1) {
+                await GitIndexManager.acquire(
+                  { fs: fs4, gitdir: updatedGitdir, cache: cache2 },
+                  async function(index2) {
+                    index2.insert({ filepath, stats, oid: workdirOid });
+                  }
+                );
+              }
+            }
+            return workdirOid;
+          }
+        };
+        if (!H && !W && !I) return "absent";
+        if (!H && !W && I) return "*absent";
+        if (!H && W && !I) return "*added";
+        if (!H && W && I) {
+          const workdirOid = await getWorkdirOid();
+          return workdirOid === indexEntry.oid ? "added" : "*added";
+        }
+        if (H && !W && !I) return "deleted";
+        if (H && !W && I) {
+          return treeOid === indexEntry.oid ? "*deleted" : "*deleted";
+        }
+        if (H && W && !I) {
+          const workdirOid = await getWorkdirOid();
+          return workdirOid === treeOid ? "*undeleted" : "*undeletemodified";
+        }
+        if (H && W && I) {
+          const workdirOid = await getWorkdirOid();
+          if (workdirOid === treeOid) {
+            return workdirOid === indexEntry.oid ? "unmodified" : "*unmodified";
+          } else {
+            return workdirOid === indexEntry.oid ? "modified" : "*modified";
+          }
+        }
+      } catch (err) {
+        err.caller = "git.status";
+        throw err;
+      }
+    }
+    async function hasExactCasePath({ fs: fs4, dir, filepath }) {
+      const segments = filepath.replace(/\\/g, "/").split("/").filter((segment2) => segment2 !== "" && segment2 !== ".");
+      let parent = dir;
+      for (const segment2 of segments) {
+        let entries;
+        try {
+          entries = await fs4._readdir(parent);
+        } catch (err) {
+          if (err.code === "ENOENT" || err.code === "ENOTDIR") return false;
+          throw err;
+        }
+        if (!entries.some((entry) => entry.normalize() === segment2.normalize())) {
+          return false;
+        }
+        parent = join(parent, segment2);
+      }
+      return true;
+    }
+    async function getOidAtPath({ fs: fs4, cache: cache2, gitdir: updatedGitdir, tree, path: path13 }) {
+      if (typeof path13 === "string") path13 = path13.split("/");
+      const dirname2 = path13.shift();
+      for (const entry of tree) {
+        if (entry.path === dirname2) {
+          if (path13.length === 0) {
+            return entry.oid;
+          }
+          const { type, object: object2 } = await _readObject({
+            fs: fs4,
+            cache: cache2,
+            gitdir: updatedGitdir,
+            oid: entry.oid
+          });
+          if (type === "tree") {
+            const tree2 = GitTree.from(object2);
+            return getOidAtPath({ fs: fs4, cache: cache2, gitdir: updatedGitdir, tree: tree2, path: path13 });
+          }
+          if (type === "blob") {
+            throw new ObjectTypeError(entry.oid, type, "blob", path13.join("/"));
+          }
+        }
+      }
+      return null;
+    }
+    async function getHeadTree({ fs: fs4, cache: cache2, gitdir: updatedGitdir }) {
+      let oid;
+      try {
+        oid = await GitRefManager.resolve({
+          fs: fs4,
+          gitdir: updatedGitdir,
+          ref: "HEAD"
+        });
+      } catch (e) {
+        if (e instanceof NotFoundError) {
+          return [];
+        }
+        throw e;
+      }
+      const { tree } = await _readTree({ fs: fs4, cache: cache2, gitdir: updatedGitdir, oid });
+      return tree;
+    }
+    async function statusMatrix({
+      fs: _fs,
+      dir,
+      gitdir = join(dir, ".git"),
+      ref: ref2 = "HEAD",
+      filepaths = ["."],
+      filter,
+      cache: cache2 = {},
+      ignored: shouldIgnore = false,
+      refresh = true
+    }) {
+      try {
+        assertParameter("fs", _fs);
+        assertParameter("gitdir", gitdir);
+        assertParameter("ref", ref2);
+        const fs4 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs4, dotgit: gitdir });
+        return await _walk({
+          fs: fs4,
+          cache: cache2,
+          dir,
+          gitdir: updatedGitdir,
+          trees: [TREE({ ref: ref2 }), WORKDIR({ refresh }), STAGE()],
+          map: async function(filepath, [head, workdir, stage]) {
+            if (!head && !stage && workdir) {
+              if (!shouldIgnore) {
+                const isIgnored2 = await GitIgnoreManager.isIgnored({
+                  fs: fs4,
+                  dir,
+                  filepath
+                });
+                if (isIgnored2) {
+                  return null;
+                }
+              }
+            }
+            if (!filepaths.some((base) => worthWalking(filepath, base))) {
+              return null;
+            }
+            if (filter) {
+              if (!filter(filepath)) return;
+            }
+            const [headType, workdirType, stageType] = await Promise.all([
+              head && head.type(),
+              workdir && workdir.type(),
+              stage && stage.type()
+            ]);
+            const isBlob = [headType, workdirType, stageType].includes("blob");
+            if ((headType === "tree" || headType === "special") && !isBlob) return;
+            if (headType === "commit") return null;
+            if ((workdirType === "tree" || workdirType === "special") && !isBlob)
+              return;
+            if (stageType === "commit") return null;
+            if ((stageType === "tree" || stageType === "special") && !isBlob) return;
+            const headOid = headType === "blob" ? await head.oid() : void 0;
+            const stageOid = stageType === "blob" ? await stage.oid() : void 0;
+            let workdirOid;
+            if (headType !== "blob" && workdirType === "blob" && stageType !== "blob") {
+              workdirOid = "42";
+            } else if (workdirType === "blob") {
+              workdirOid = await workdir.oid();
+            }
+            const entry = [void 0, headOid, workdirOid, stageOid];
+            const result = entry.map((value) => entry.indexOf(value));
+            result.shift();
+            return [filepath, ...result];
+          }
+        });
+      } catch (err) {
+        err.caller = "git.statusMatrix";
+        throw err;
+      }
+    }
+    async function tag({
+      fs: _fs,
+      dir,
+      gitdir = join(dir, ".git"),
+      ref: ref2,
+      object: object2,
+      force = false
+    }) {
+      try {
+        assertParameter("fs", _fs);
+        assertParameter("gitdir", gitdir);
+        assertParameter("ref", ref2);
+        const fs4 = new FileSystem(_fs);
+        if (ref2 === void 0) {
+          throw new MissingParameterError("ref");
+        }
+        ref2 = ref2.startsWith("refs/tags/") ? ref2 : `refs/tags/${ref2}`;
+        const updatedGitdir = await discoverGitdir({ fsp: fs4, dotgit: gitdir });
+        const value = await GitRefManager.resolve({
+          fs: fs4,
+          gitdir: updatedGitdir,
+          ref: object2 || "HEAD"
+        });
+        if (!force && await GitRefManager.exists({ fs: fs4, gitdir: updatedGitdir, ref: ref2 })) {
+          throw new AlreadyExistsError("tag", ref2);
+        }
+        await GitRefManager.writeRef({ fs: fs4, gitdir: updatedGitdir, ref: ref2, value });
+      } catch (err) {
+        err.caller = "git.tag";
+        throw err;
+      }
+    }
+    async function updateIndex$1({
+      fs: _fs,
+      dir,
+      gitdir = join(dir, ".git"),
+      cache: cache2 = {},
+      filepath,
+      oid,
+      mode,
+      add: add2,
+      remove: remove2,
+      force
+    }) {
+      try {
+        assertParameter("fs", _fs);
+        assertParameter("gitdir", gitdir);
+        assertParameter("filepath", filepath);
+        const fs4 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs4, dotgit: gitdir });
+        if (remove2) {
+          return await GitIndexManager.acquire(
+            { fs: fs4, gitdir: updatedGitdir, cache: cache2 },
+            async function(index2) {
+              if (!force) {
+                const fileStats2 = await fs4.lstat(join(dir, filepath));
+                if (fileStats2) {
+                  if (fileStats2.isDirectory()) {
+                    throw new InvalidFilepathError("directory");
+                  }
+                  return;
+                }
+              }
+              if (index2.has({ filepath })) {
+                index2.delete({
+                  filepath
+                });
+              }
+            }
+          );
+        }
+        let fileStats;
+        if (!oid) {
+          fileStats = await fs4.lstat(join(dir, filepath));
+          if (!fileStats) {
+            throw new NotFoundError(
+              `file at "${filepath}" on disk and "remove" not set`
+            );
+          }
+          if (fileStats.isDirectory()) {
+            throw new InvalidFilepathError("directory");
+          }
+        }
+        return await GitIndexManager.acquire(
+          { fs: fs4, gitdir: updatedGitdir, cache: cache2 },
+          async function(index2) {
+            if (!add2 && !index2.has({ filepath })) {
+              throw new NotFoundError(
+                `file at "${filepath}" in index and "add" not set`
+              );
+            }
+            let stats;
+            if (!oid) {
+              stats = fileStats;
+              const object2 = stats.isSymbolicLink() ? await fs4.readlink(join(dir, filepath)) : await fs4.read(join(dir, filepath));
+              oid = await _writeObject({
+                fs: fs4,
+                gitdir: updatedGitdir,
+                type: "blob",
+                format: "content",
+                object: object2
+              });
+            } else {
+              stats = {
+                ctime: /* @__PURE__ */ new Date(0),
+                mtime: /* @__PURE__ */ new Date(0),
+                dev: 0,
+                ino: 0,
+                mode,
+                uid: 0,
+                gid: 0,
+                size: 0
+              };
+            }
+            index2.insert({
+              filepath,
+              oid,
+              stats
+            });
+            return oid;
+          }
+        );
+      } catch (err) {
+        err.caller = "git.updateIndex";
+        throw err;
+      }
+    }
+    function version2() {
+      try {
+        return pkg.version;
+      } catch (err) {
+        err.caller = "git.version";
+        throw err;
+      }
+    }
+    async function walk({
+      fs: fs4,
+      dir,
+      gitdir = join(dir, ".git"),
+      trees,
+      map: map2,
+      reduce,
+      iterate,
+      cache: cache2 = {}
+    }) {
+      try {
+        assertParameter("fs", fs4);
+        assertParameter("gitdir", gitdir);
+        assertParameter("trees", trees);
+        const fsp = new FileSystem(fs4);
+        const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
+        return await _walk({
+          fs: fsp,
+          cache: cache2,
+          dir,
+          gitdir: updatedGitdir,
+          trees,
+          map: map2,
+          reduce,
+          iterate
+        });
+      } catch (err) {
+        err.caller = "git.walk";
+        throw err;
+      }
+    }
+    async function writeBlob({ fs: fs4, dir, gitdir = join(dir, ".git"), blob }) {
+      try {
+        assertParameter("fs", fs4);
+        assertParameter("gitdir", gitdir);
+        assertParameter("blob", blob);
+        const fsp = new FileSystem(fs4);
+        const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
+        return await _writeObject({
+          fs: fsp,
+          gitdir: updatedGitdir,
+          type: "blob",
+          object: blob,
+          format: "content"
+        });
+      } catch (err) {
+        err.caller = "git.writeBlob";
+        throw err;
+      }
+    }
+    async function writeCommit({
+      fs: fs4,
+      dir,
+      gitdir = join(dir, ".git"),
+      commit: commit2
+    }) {
+      try {
+        assertParameter("fs", fs4);
+        assertParameter("gitdir", gitdir);
+        assertParameter("commit", commit2);
+        const fsp = new FileSystem(fs4);
+        const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
+        return await _writeCommit({
+          fs: fsp,
+          gitdir: updatedGitdir,
+          commit: commit2
+        });
+      } catch (err) {
+        err.caller = "git.writeCommit";
+        throw err;
+      }
+    }
+    async function writeObject({
+      fs: _fs,
+      dir,
+      gitdir = join(dir, ".git"),
+      type,
+      object: object2,
+      format = "parsed",
+      oid,
+      encoding = void 0
+    }) {
+      try {
+        const fs4 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs4, dotgit: gitdir });
+        if (format === "parsed") {
+          switch (type) {
+            case "commit":
+              object2 = GitCommit.from(object2).toObject();
+              break;
+            case "tree":
+              object2 = GitTree.from(object2).toObject();
+              break;
+            case "blob":
+              object2 = Buffer.from(object2, encoding);
+              break;
+            case "tag":
+              object2 = GitAnnotatedTag.from(object2).toObject();
+              break;
+            default:
+              throw new ObjectTypeError(oid || "", type, "blob|commit|tag|tree");
+          }
+          format = "content";
+        }
+        oid = await _writeObject({
+          fs: fs4,
+          gitdir: updatedGitdir,
+          type,
+          object: object2,
+          oid,
+          format
+        });
+        return oid;
+      } catch (err) {
+        err.caller = "git.writeObject";
+        throw err;
+      }
+    }
+    async function writeRef({
+      fs: _fs,
+      dir,
+      gitdir = join(dir, ".git"),
+      ref: ref2,
+      value,
+      force = false,
+      symbolic = false
+    }) {
+      try {
+        assertParameter("fs", _fs);
+        assertParameter("gitdir", gitdir);
+        assertParameter("ref", ref2);
+        assertParameter("value", value);
+        const fs4 = new FileSystem(_fs);
+        if (!isValidRef(ref2, true)) {
+          throw new InvalidRefNameError(ref2, cleanGitRef.clean(ref2));
+        }
+        const updatedGitdir = await discoverGitdir({ fsp: fs4, dotgit: gitdir });
+        if (!force && await GitRefManager.exists({ fs: fs4, gitdir: updatedGitdir, ref: ref2 })) {
+          throw new AlreadyExistsError("ref", ref2);
+        }
+        if (symbolic) {
+          await GitRefManager.writeSymbolicRef({
+            fs: fs4,
+            gitdir: updatedGitdir,
+            ref: ref2,
+            value
+          });
+        } else {
+          value = await GitRefManager.resolve({
+            fs: fs4,
+            gitdir: updatedGitdir,
+            ref: value
+          });
+          await GitRefManager.writeRef({
+            fs: fs4,
+            gitdir: updatedGitdir,
+            ref: ref2,
+            value
+          });
+        }
+      } catch (err) {
+        err.caller = "git.writeRef";
+        throw err;
+      }
+    }
+    async function _writeTag({ fs: fs4, gitdir, tag: tag2 }) {
+      const object2 = GitAnnotatedTag.from(tag2).toObject();
+      const oid = await _writeObject({
+        fs: fs4,
+        gitdir,
+        type: "tag",
+        object: object2,
+        format: "content"
+      });
+      return oid;
+    }
+    async function writeTag({ fs: fs4, dir, gitdir = join(dir, ".git"), tag: tag2 }) {
+      try {
+        assertParameter("fs", fs4);
+        assertParameter("gitdir", gitdir);
+        assertParameter("tag", tag2);
+        const fsp = new FileSystem(fs4);
+        const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
+        return await _writeTag({
+          fs: fsp,
+          gitdir: updatedGitdir,
+          tag: tag2
+        });
+      } catch (err) {
+        err.caller = "git.writeTag";
+        throw err;
+      }
+    }
+    async function writeTree({ fs: fs4, dir, gitdir = join(dir, ".git"), tree }) {
+      try {
+        assertParameter("fs", fs4);
+        assertParameter("gitdir", gitdir);
+        assertParameter("tree", tree);
+        const fsp = new FileSystem(fs4);
+        const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
+        return await _writeTree({
+          fs: fsp,
+          gitdir: updatedGitdir,
+          tree
+        });
+      } catch (err) {
+        err.caller = "git.writeTree";
+        throw err;
+      }
+    }
+    var index = {
+      Errors,
+      STAGE,
+      TREE,
+      WORKDIR,
+      add,
+      abortMerge,
+      addNote,
+      addRemote,
+      annotatedTag,
+      branch,
+      cherryPick,
+      checkout,
+      clone: clone2,
+      commit,
+      getConfig,
+      getConfigAll,
+      setConfig,
+      currentBranch,
+      deleteBranch,
+      deleteRef,
+      deleteRemote,
+      deleteTag,
+      expandOid,
+      expandRef,
+      fastForward,
+      fetch: fetch2,
+      findMergeBase,
+      findRoot,
+      getRemoteInfo,
+      getRemoteInfo2,
+      hashBlob,
+      indexPack,
+      init,
+      isDescendent,
+      isIgnored,
+      listBranches,
+      listFiles,
+      listNotes,
+      listRefs,
+      listRemotes,
+      listServerRefs,
+      listTags,
+      log,
+      merge: merge2,
+      packObjects,
+      pull,
+      push: push5,
+      readBlob,
+      readCommit,
+      readNote,
+      readObject,
+      readTag,
+      readTree: readTree2,
+      remove,
+      removeNote,
+      renameBranch,
+      resetIndex,
+      updateIndex: updateIndex$1,
+      resolveRef: resolveRef4,
+      status,
+      statusMatrix,
+      tag,
+      version: version2,
+      walk,
+      writeBlob,
+      writeCommit,
+      writeObject,
+      writeRef,
+      writeTag,
+      writeTree,
+      stash
+    };
+    exports.Errors = Errors;
+    exports.STAGE = STAGE;
+    exports.TREE = TREE;
+    exports.WORKDIR = WORKDIR;
+    exports.abortMerge = abortMerge;
+    exports.add = add;
+    exports.addNote = addNote;
+    exports.addRemote = addRemote;
+    exports.annotatedTag = annotatedTag;
+    exports.branch = branch;
+    exports.checkout = checkout;
+    exports.cherryPick = cherryPick;
+    exports.clone = clone2;
+    exports.commit = commit;
+    exports.currentBranch = currentBranch;
+    exports.default = index;
+    exports.deleteBranch = deleteBranch;
+    exports.deleteRef = deleteRef;
+    exports.deleteRemote = deleteRemote;
+    exports.deleteTag = deleteTag;
+    exports.expandOid = expandOid;
+    exports.expandRef = expandRef;
+    exports.fastForward = fastForward;
+    exports.fetch = fetch2;
+    exports.findMergeBase = findMergeBase;
+    exports.findRoot = findRoot;
+    exports.getConfig = getConfig;
+    exports.getConfigAll = getConfigAll;
+    exports.getRemoteInfo = getRemoteInfo;
+    exports.getRemoteInfo2 = getRemoteInfo2;
+    exports.hashBlob = hashBlob;
+    exports.indexPack = indexPack;
+    exports.init = init;
+    exports.isDescendent = isDescendent;
+    exports.isIgnored = isIgnored;
+    exports.listBranches = listBranches;
+    exports.listFiles = listFiles;
+    exports.listNotes = listNotes;
+    exports.listRefs = listRefs;
+    exports.listRemotes = listRemotes;
+    exports.listServerRefs = listServerRefs;
+    exports.listTags = listTags;
+    exports.log = log;
+    exports.merge = merge2;
+    exports.packObjects = packObjects;
+    exports.pull = pull;
+    exports.push = push5;
+    exports.readBlob = readBlob;
+    exports.readCommit = readCommit;
+    exports.readNote = readNote;
+    exports.readObject = readObject;
+    exports.readTag = readTag;
+    exports.readTree = readTree2;
+    exports.remove = remove;
+    exports.removeNote = removeNote;
+    exports.renameBranch = renameBranch;
+    exports.resetIndex = resetIndex;
+    exports.resolveRef = resolveRef4;
+    exports.setConfig = setConfig;
+    exports.stash = stash;
+    exports.status = status;
+    exports.statusMatrix = statusMatrix;
+    exports.tag = tag;
+    exports.updateIndex = updateIndex$1;
+    exports.version = version2;
+    exports.walk = walk;
+    exports.writeBlob = writeBlob;
+    exports.writeCommit = writeCommit;
+    exports.writeObject = writeObject;
+    exports.writeRef = writeRef;
+    exports.writeTag = writeTag;
+    exports.writeTree = writeTree;
+  }
+});
+
+// node_modules/ignore/index.js
+var require_ignore2 = __commonJS({
   "node_modules/ignore/index.js"(exports, module) {
     function makeArray(subject) {
       return Array.isArray(subject) ? subject : [subject];
@@ -18353,7 +37504,7 @@ var require_ignore = __commonJS({
       TMP_KEY_IGNORE = /* @__PURE__ */ Symbol.for("node-ignore");
     }
     var KEY_IGNORE = TMP_KEY_IGNORE;
-    var define = (object2, key2, value) => {
+    var define2 = (object2, key2, value) => {
       Object.defineProperty(object2, key2, { value });
       return value;
     };
@@ -18701,9 +37852,9 @@ var require_ignore = __commonJS({
     };
     var REGEX_REPLACE_TRAILING_DOUBLESTAR = /\uE001$/;
     var replaceTrailingDoublestar = () => "[\\s\\S]";
-    var separatorAfter = (run, at6) => {
+    var separatorAfter = (run, at7) => {
       let separator = EMPTY2;
-      for (let index = at6 + 1; index < run.length && !run[index].wildcard; index++) {
+      for (let index = at7 + 1; index < run.length && !run[index].wildcard; index++) {
         separator += run[index].single;
       }
       return separator;
@@ -18767,17 +37918,17 @@ var require_ignore = __commonJS({
       let run = [];
       const flush = () => {
         let lastWildcard;
-        run.forEach((token, at6) => {
+        run.forEach((token, at7) => {
           if (token.wildcard) {
-            lastWildcard = at6;
+            lastWildcard = at7;
           }
         });
-        run.forEach((token, at6) => {
+        run.forEach((token, at7) => {
           if (!token.wildcard) {
             out += token.single;
             return;
           }
-          out += at6 === lastWildcard ? WILDCARD : `(?:(?!${separatorAfter(run, at6)})[^\\/])*`;
+          out += at7 === lastWildcard ? WILDCARD : `(?:(?!${separatorAfter(run, at7)})[^\\/])*`;
         });
         run = [];
       };
@@ -18830,26 +37981,26 @@ var require_ignore = __commonJS({
       const index = body.indexOf(SLASH);
       return index < 0 || index === body.length - 1;
     };
-    var basenameOf = (path7) => {
-      const end = path7.length - 1;
-      const index = path7.lastIndexOf(
+    var basenameOf = (path13) => {
+      const end = path13.length - 1;
+      const index = path13.lastIndexOf(
         SLASH,
-        path7[end] === SLASH ? end - 1 : end
+        path13[end] === SLASH ? end - 1 : end
       );
-      return index < 0 ? path7 : path7.slice(index + 1);
+      return index < 0 ? path13 : path13.slice(index + 1);
     };
-    var parentOf = (path7) => {
-      if (path7.charCodeAt(0) === SLASH_CODE || path7.indexOf(DOUBLE_SLASH) >= 0) {
-        const slices = path7.split(SLASH).filter(Boolean);
+    var parentOf = (path13) => {
+      if (path13.charCodeAt(0) === SLASH_CODE || path13.indexOf(DOUBLE_SLASH) >= 0) {
+        const slices = path13.split(SLASH).filter(Boolean);
         slices.pop();
         return slices.length ? slices.join(SLASH) + SLASH : EMPTY2;
       }
-      const end = path7.length - 1;
-      const cut = path7.lastIndexOf(
+      const end = path13.length - 1;
+      const cut = path13.lastIndexOf(
         SLASH,
-        path7.charCodeAt(end) === SLASH_CODE ? end - 1 : end
+        path13.charCodeAt(end) === SLASH_CODE ? end - 1 : end
       );
-      return cut < 0 ? EMPTY2 : path7.slice(0, cut + 1);
+      return cut < 0 ? EMPTY2 : path13.slice(0, cut + 1);
     };
     var isString = (subject) => typeof subject === "string";
     var checkPattern = (pattern) => pattern && isString(pattern);
@@ -18859,9 +38010,9 @@ var require_ignore = __commonJS({
         this.pattern = pattern;
         this.mark = mark;
         this.negative = negative;
-        define(this, "body", body);
-        define(this, "ignoreCase", ignoreCase);
-        define(this, "regexPrefix", prefix);
+        define2(this, "body", body);
+        define2(this, "ignoreCase", ignoreCase);
+        define2(this, "regexPrefix", prefix);
       }
       // Worked out on first use and kept behind an own property, the way `regex`
       //   caches itself in `_regex`. Deciding it in the constructor instead would
@@ -18869,7 +38020,7 @@ var require_ignore = __commonJS({
       //   every compile -- including the compiles of rules that are never matched
       //   against anything.
       get _basenameOnly() {
-        return define(this, "_basenameOnly", matchesBasename(this.body));
+        return define2(this, "_basenameOnly", matchesBasename(this.body));
       }
       get regex() {
         const key2 = UNDERSCORE + MODE_IGNORE;
@@ -18890,7 +38041,7 @@ var require_ignore = __commonJS({
           mode === MODE_IGNORE ? this.regexPrefix.replace(REGEX_REPLACE_TRAILING_WILDCARD, replaceTrailingWildcard).replace(REGEX_REPLACE_TRAILING_DOUBLESTAR, replaceTrailingDoublestar) : checkSourceOf(this.body, this.regexPrefix)
         );
         const regex = this.ignoreCase ? new RegExp(str6, "i") : new RegExp(str6);
-        return define(this, key2, regex);
+        return define2(this, key2, regex);
       }
     };
     var hasTrailingBackslash = (str6) => {
@@ -18999,7 +38150,7 @@ var require_ignore = __commonJS({
       // Match the literal 'abc/' for `checkIgnore`, last rule wins. Only a rule
       //   ending in a wildcard can match it (see `checkSourceOf`), so the rest
       //   are left out once, rather than tested or compiled for every path.
-      testLiteral(path7) {
+      testLiteral(path13) {
         const rules = this._literalRules || (this._literalRules = this._rules.filter(
           ({ body }) => body[body.length - (body[body.length - 1] === SLASH ? 2 : 1)] === "*"
         ));
@@ -19008,7 +38159,7 @@ var require_ignore = __commonJS({
         let matchedRule;
         for (let index = rules.length - 1; index >= 0; index--) {
           const rule2 = rules[index];
-          if (rule2.checkRegex.test(path7)) {
+          if (rule2.checkRegex.test(path13)) {
             ignored = !rule2.negative;
             unignored = rule2.negative;
             matchedRule = rule2.negative ? UNDEFINED : rule2;
@@ -19028,15 +38179,15 @@ var require_ignore = __commonJS({
       //
       // - mode `string` either `MODE_IGNORE` or `MODE_CHECK_IGNORE`
       // @returns {TestResult}
-      test(path7, mode) {
+      test(path13, mode) {
         const rules = this._rules;
         const { length } = rules;
         const shortcut = this._basenameCount * 2 >= length;
-        const basename = shortcut ? basenameOf(path7) : path7;
+        const basename = shortcut ? basenameOf(path13) : path13;
         for (let index = length - 1; index >= 0; index--) {
           const rule2 = rules[index];
           if (rule2[mode].test(
-            shortcut && rule2._basenameOnly ? basename : path7
+            shortcut && rule2._basenameOnly ? basename : path13
           )) {
             const { negative } = rule2;
             const ret = {
@@ -19058,17 +38209,17 @@ var require_ignore = __commonJS({
     var throwError = (message, Ctor) => {
       throw new Ctor(message);
     };
-    var checkPath = (path7, originalPath, doThrow) => {
-      if (!isString(path7)) {
+    var checkPath = (path13, originalPath, doThrow) => {
+      if (!isString(path13)) {
         return doThrow(
           `path must be a string, but got \`${originalPath}\``,
           TypeError
         );
       }
-      if (!path7) {
+      if (!path13) {
         return doThrow(`path must not be empty`, TypeError);
       }
-      if (checkPath.isNotRelative(path7)) {
+      if (checkPath.isNotRelative(path13)) {
         const r = "`path.relative()`d";
         return doThrow(
           `path should be a ${r} string, but got "${originalPath}"`,
@@ -19077,25 +38228,25 @@ var require_ignore = __commonJS({
       }
       return true;
     };
-    var isNotRelative = (path7) => {
-      const first = path7.charCodeAt(0);
+    var isNotRelative = (path13) => {
+      const first = path13.charCodeAt(0);
       if (first === SLASH_CODE) {
         return true;
       }
       if (first !== DOT_CODE) {
         return false;
       }
-      if (path7.length === 1) {
+      if (path13.length === 1) {
         return true;
       }
-      const second = path7.charCodeAt(1);
+      const second = path13.charCodeAt(1);
       if (second === SLASH_CODE) {
         return true;
       }
       if (second !== DOT_CODE) {
         return false;
       }
-      return path7.length === 2 || path7.charCodeAt(2) === SLASH_CODE;
+      return path13.length === 2 || path13.charCodeAt(2) === SLASH_CODE;
     };
     checkPath.isNotRelative = isNotRelative;
     checkPath.convert = (p) => p;
@@ -19106,7 +38257,7 @@ var require_ignore = __commonJS({
         ignoreCase = ignorecase,
         allowRelativePaths = false
       } = {}) {
-        define(this, KEY_IGNORE, true);
+        define2(this, KEY_IGNORE, true);
         this._rules = new RuleManager(ignoreCase);
         this._strictPathCheck = !allowRelativePaths;
         this._initCache();
@@ -19126,58 +38277,58 @@ var require_ignore = __commonJS({
         return this.add(pattern);
       }
       // @returns {TestResult}
-      _test(originalPath, cache2, path7) {
+      _test(originalPath, cache2, path13) {
         checkPath(
-          path7,
+          path13,
           originalPath,
           this._strictPathCheck ? throwError : RETURN_FALSE
         );
-        return path7 ? this._t(path7, cache2) : {
+        return path13 ? this._t(path13, cache2) : {
           ignored: false,
           unignored: false
         };
       }
       checkIgnore(target) {
-        const path7 = convertPath(target);
-        if (!path7 || path7.charCodeAt(path7.length - 1) !== SLASH_CODE) {
-          return this._test(target, this._testCache, path7);
+        const path13 = convertPath(target);
+        if (!path13 || path13.charCodeAt(path13.length - 1) !== SLASH_CODE) {
+          return this._test(target, this._testCache, path13);
         }
-        const dir = this._t(path7, this._testCache);
+        const dir = this._t(path13, this._testCache);
         if (dir.ignored) {
           return dir;
         }
-        const literal2 = this._rules.testLiteral(path7);
+        const literal2 = this._rules.testLiteral(path13);
         return literal2.ignored || literal2.unignored ? literal2 : dir;
       }
-      _t(path7, cache2) {
-        if (path7 in cache2) {
-          return cache2[path7];
+      _t(path13, cache2) {
+        if (path13 in cache2) {
+          return cache2[path13];
         }
-        const parentPath = parentOf(path7);
+        const parentPath = parentOf(path13);
         const parent = parentPath ? this._t(parentPath, cache2) : UNDEFINED;
-        return cache2[path7] = parent && parent.ignored ? parent : this._rules.test(path7, MODE_IGNORE);
+        return cache2[path13] = parent && parent.ignored ? parent : this._rules.test(path13, MODE_IGNORE);
       }
-      ignores(path7) {
-        return this._test(path7, this._ignoreCache, convertPath(path7)).ignored;
+      ignores(path13) {
+        return this._test(path13, this._ignoreCache, convertPath(path13)).ignored;
       }
       createFilter() {
-        return (path7) => !this.ignores(path7);
+        return (path13) => !this.ignores(path13);
       }
       filter(paths) {
         return makeArray(paths).filter(this.createFilter());
       }
       // @returns {TestResult}
-      test(path7) {
-        return this._test(path7, this._testCache, convertPath(path7));
+      test(path13) {
+        return this._test(path13, this._testCache, convertPath(path13));
       }
     };
     var factory = (options) => new Ignore(options);
-    var isPathValid = (path7) => checkPath(convertPath(path7), path7, RETURN_FALSE);
+    var isPathValid = (path13) => checkPath(convertPath(path13), path13, RETURN_FALSE);
     var setupWindows = () => {
       const makePosix = (str6) => /^\\\\\?\\/.test(str6) || /["<>|\u0000-\u001F]+/u.test(str6) ? str6 : str6.replace(/\\/g, "/");
       checkPath.convert = makePosix;
       const REGEX_TEST_WINDOWS_PATH_ABSOLUTE = /^[a-z]:\//i;
-      checkPath.isNotRelative = (path7) => REGEX_TEST_WINDOWS_PATH_ABSOLUTE.test(path7) || isNotRelative(path7);
+      checkPath.isNotRelative = (path13) => REGEX_TEST_WINDOWS_PATH_ABSOLUTE.test(path13) || isNotRelative(path13);
     };
     if (
       // Detect `process` so that it can run in browsers.
@@ -19188,16 +38339,621 @@ var require_ignore = __commonJS({
     module.exports = factory;
     factory.default = factory;
     module.exports.isPathValid = isPathValid;
-    define(module.exports, /* @__PURE__ */ Symbol.for("setupWindows"), setupWindows);
+    define2(module.exports, /* @__PURE__ */ Symbol.for("setupWindows"), setupWindows);
+  }
+});
+
+// node_modules/simple-concat/index.js
+var require_simple_concat = __commonJS({
+  "node_modules/simple-concat/index.js"(exports, module) {
+    module.exports = function(stream, cb) {
+      var chunks = [];
+      stream.on("data", function(chunk) {
+        chunks.push(chunk);
+      });
+      stream.once("end", function() {
+        if (cb) cb(null, Buffer.concat(chunks));
+        cb = null;
+      });
+      stream.once("error", function(err) {
+        if (cb) cb(err);
+        cb = null;
+      });
+    };
+  }
+});
+
+// node_modules/mimic-response/index.js
+var require_mimic_response = __commonJS({
+  "node_modules/mimic-response/index.js"(exports, module) {
+    "use strict";
+    var knownProperties = [
+      "aborted",
+      "complete",
+      "headers",
+      "httpVersion",
+      "httpVersionMinor",
+      "httpVersionMajor",
+      "method",
+      "rawHeaders",
+      "rawTrailers",
+      "setTimeout",
+      "socket",
+      "statusCode",
+      "statusMessage",
+      "trailers",
+      "url"
+    ];
+    module.exports = (fromStream, toStream) => {
+      if (toStream._readableState.autoDestroy) {
+        throw new Error("The second stream must have the `autoDestroy` option set to `false`");
+      }
+      const fromProperties = new Set(Object.keys(fromStream).concat(knownProperties));
+      const properties = {};
+      for (const property of fromProperties) {
+        if (property in toStream) {
+          continue;
+        }
+        properties[property] = {
+          get() {
+            const value = fromStream[property];
+            const isFunction = typeof value === "function";
+            return isFunction ? value.bind(fromStream) : value;
+          },
+          set(value) {
+            fromStream[property] = value;
+          },
+          enumerable: true,
+          configurable: false
+        };
+      }
+      Object.defineProperties(toStream, properties);
+      fromStream.once("aborted", () => {
+        toStream.destroy();
+        toStream.emit("aborted");
+      });
+      fromStream.once("close", () => {
+        if (fromStream.complete) {
+          if (toStream.readable) {
+            toStream.once("end", () => {
+              toStream.emit("close");
+            });
+          } else {
+            toStream.emit("close");
+          }
+        } else {
+          toStream.emit("close");
+        }
+      });
+      return toStream;
+    };
+  }
+});
+
+// node_modules/decompress-response/index.js
+var require_decompress_response = __commonJS({
+  "node_modules/decompress-response/index.js"(exports, module) {
+    "use strict";
+    var { Transform, PassThrough } = __require("stream");
+    var zlib = __require("zlib");
+    var mimicResponse = require_mimic_response();
+    module.exports = (response) => {
+      const contentEncoding = (response.headers["content-encoding"] || "").toLowerCase();
+      if (!["gzip", "deflate", "br"].includes(contentEncoding)) {
+        return response;
+      }
+      const isBrotli = contentEncoding === "br";
+      if (isBrotli && typeof zlib.createBrotliDecompress !== "function") {
+        response.destroy(new Error("Brotli is not supported on Node.js < 12"));
+        return response;
+      }
+      let isEmpty = true;
+      const checker = new Transform({
+        transform(data, _encoding, callback) {
+          isEmpty = false;
+          callback(null, data);
+        },
+        flush(callback) {
+          callback();
+        }
+      });
+      const finalStream = new PassThrough({
+        autoDestroy: false,
+        destroy(error62, callback) {
+          response.destroy();
+          callback(error62);
+        }
+      });
+      const decompressStream = isBrotli ? zlib.createBrotliDecompress() : zlib.createUnzip();
+      decompressStream.once("error", (error62) => {
+        if (isEmpty && !response.readable) {
+          finalStream.end();
+          return;
+        }
+        finalStream.destroy(error62);
+      });
+      mimicResponse(response, finalStream);
+      response.pipe(checker).pipe(decompressStream).pipe(finalStream);
+      return finalStream;
+    };
+  }
+});
+
+// node_modules/wrappy/wrappy.js
+var require_wrappy = __commonJS({
+  "node_modules/wrappy/wrappy.js"(exports, module) {
+    module.exports = wrappy;
+    function wrappy(fn, cb) {
+      if (fn && cb) return wrappy(fn)(cb);
+      if (typeof fn !== "function")
+        throw new TypeError("need wrapper function");
+      Object.keys(fn).forEach(function(k) {
+        wrapper[k] = fn[k];
+      });
+      return wrapper;
+      function wrapper() {
+        var args = new Array(arguments.length);
+        for (var i = 0; i < args.length; i++) {
+          args[i] = arguments[i];
+        }
+        var ret = fn.apply(this, args);
+        var cb2 = args[args.length - 1];
+        if (typeof ret === "function" && ret !== cb2) {
+          Object.keys(cb2).forEach(function(k) {
+            ret[k] = cb2[k];
+          });
+        }
+        return ret;
+      }
+    }
+  }
+});
+
+// node_modules/once/once.js
+var require_once = __commonJS({
+  "node_modules/once/once.js"(exports, module) {
+    var wrappy = require_wrappy();
+    module.exports = wrappy(once);
+    module.exports.strict = wrappy(onceStrict);
+    once.proto = once(function() {
+      Object.defineProperty(Function.prototype, "once", {
+        value: function() {
+          return once(this);
+        },
+        configurable: true
+      });
+      Object.defineProperty(Function.prototype, "onceStrict", {
+        value: function() {
+          return onceStrict(this);
+        },
+        configurable: true
+      });
+    });
+    function once(fn) {
+      var f = function() {
+        if (f.called) return f.value;
+        f.called = true;
+        return f.value = fn.apply(this, arguments);
+      };
+      f.called = false;
+      return f;
+    }
+    function onceStrict(fn) {
+      var f = function() {
+        if (f.called)
+          throw new Error(f.onceError);
+        f.called = true;
+        return f.value = fn.apply(this, arguments);
+      };
+      var name2 = fn.name || "Function wrapped with `once`";
+      f.onceError = name2 + " shouldn't be called more than once";
+      f.called = false;
+      return f;
+    }
+  }
+});
+
+// node_modules/simple-get/index.js
+var require_simple_get = __commonJS({
+  "node_modules/simple-get/index.js"(exports, module) {
+    module.exports = simpleGet;
+    var concat = require_simple_concat();
+    var decompressResponse = require_decompress_response();
+    var http = __require("http");
+    var https = __require("https");
+    var once = require_once();
+    var querystring = __require("querystring");
+    var url3 = __require("url");
+    var isStream = (o) => o !== null && typeof o === "object" && typeof o.pipe === "function";
+    function simpleGet(opts, cb) {
+      opts = Object.assign({ maxRedirects: 10 }, typeof opts === "string" ? { url: opts } : opts);
+      cb = once(cb);
+      if (opts.url) {
+        const { hostname: hostname3, port, protocol: protocol2, auth, path: path13 } = url3.parse(opts.url);
+        delete opts.url;
+        if (!hostname3 && !port && !protocol2 && !auth) opts.path = path13;
+        else Object.assign(opts, { hostname: hostname3, port, protocol: protocol2, auth, path: path13 });
+      }
+      const headers = { "accept-encoding": "gzip, deflate" };
+      if (opts.headers) Object.keys(opts.headers).forEach((k) => headers[k.toLowerCase()] = opts.headers[k]);
+      opts.headers = headers;
+      let body;
+      if (opts.body) {
+        body = opts.json && !isStream(opts.body) ? JSON.stringify(opts.body) : opts.body;
+      } else if (opts.form) {
+        body = typeof opts.form === "string" ? opts.form : querystring.stringify(opts.form);
+        opts.headers["content-type"] = "application/x-www-form-urlencoded";
+      }
+      if (body) {
+        if (!opts.method) opts.method = "POST";
+        if (!isStream(body)) opts.headers["content-length"] = Buffer.byteLength(body);
+        if (opts.json && !opts.form) opts.headers["content-type"] = "application/json";
+      }
+      delete opts.body;
+      delete opts.form;
+      if (opts.json) opts.headers.accept = "application/json";
+      if (opts.method) opts.method = opts.method.toUpperCase();
+      const originalHost = opts.hostname;
+      const protocol = opts.protocol === "https:" ? https : http;
+      const req = protocol.request(opts, (res) => {
+        if (opts.followRedirects !== false && res.statusCode >= 300 && res.statusCode < 400 && res.headers.location) {
+          opts.url = res.headers.location;
+          delete opts.headers.host;
+          res.resume();
+          const redirectHost = url3.parse(opts.url).hostname;
+          if (redirectHost !== null && redirectHost !== originalHost) {
+            delete opts.headers.cookie;
+            delete opts.headers.authorization;
+          }
+          if (opts.method === "POST" && [301, 302].includes(res.statusCode)) {
+            opts.method = "GET";
+            delete opts.headers["content-length"];
+            delete opts.headers["content-type"];
+          }
+          if (opts.maxRedirects-- === 0) return cb(new Error("too many redirects"));
+          else return simpleGet(opts, cb);
+        }
+        const tryUnzip = typeof decompressResponse === "function" && opts.method !== "HEAD";
+        cb(null, tryUnzip ? decompressResponse(res) : res);
+      });
+      req.on("timeout", () => {
+        req.abort();
+        cb(new Error("Request timed out"));
+      });
+      req.on("error", cb);
+      if (isStream(body)) body.on("error", cb).pipe(req);
+      else req.end(body);
+      return req;
+    }
+    simpleGet.concat = (opts, cb) => {
+      return simpleGet(opts, (err, res) => {
+        if (err) return cb(err);
+        concat(res, (err2, data) => {
+          if (err2) return cb(err2);
+          if (opts.json) {
+            try {
+              data = JSON.parse(data.toString());
+            } catch (err3) {
+              return cb(err3, res, data);
+            }
+          }
+          cb(null, res, data);
+        });
+      });
+    };
+    ["get", "post", "put", "patch", "head", "delete"].forEach((method) => {
+      simpleGet[method] = (opts, cb) => {
+        if (typeof opts === "string") opts = { url: opts };
+        return simpleGet(Object.assign({ method: method.toUpperCase() }, opts), cb);
+      };
+    });
   }
 });
 
 // src/action/main.ts
-import { readFileSync as readFileSync5 } from "node:fs";
+import { readFileSync as readFileSync6 } from "node:fs";
+
+// src/cache/build-id.ts
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+var PRODUCER_FOLDERS = ["cache", "compile", "config", "diagnostics", "manifests", "model", "pipeline", "policy", "schema"];
+var CODE_FILE = /\.(?:[cm]?js|ts|json)$/;
+var memo;
+function buildId() {
+  memo ??= computeBuildId(fileURLToPath(new URL("../../", import.meta.url)), fileURLToPath(import.meta.url));
+  return memo;
+}
+function computeBuildId(packageRoot, self) {
+  const h = createHash("sha256");
+  h.update(`version\0${readVersion(packageRoot)}\0`);
+  hashTree(h, path.join(packageRoot, "schemas"), "schemas");
+  const codeRoot = path.dirname(path.dirname(self));
+  if (existsSync(path.join(codeRoot, "manifests"))) {
+    for (const folder of PRODUCER_FOLDERS) hashTree(h, path.join(codeRoot, folder), folder);
+  } else {
+    h.update(`bundle\0`).update(readFileSync(self));
+  }
+  return h.digest("hex");
+}
+function readVersion(packageRoot) {
+  try {
+    return String(JSON.parse(readFileSync(path.join(packageRoot, "package.json"), "utf8")).version);
+  } catch {
+    return "unknown";
+  }
+}
+function hashTree(h, dir, label) {
+  let names2;
+  try {
+    names2 = readdirSync(dir).sort();
+  } catch {
+    h.update(`missing\0${label}\0`);
+    return;
+  }
+  for (const name2 of names2) {
+    const full = path.join(dir, name2);
+    const rel = `${label}/${name2}`;
+    if (statSync(full).isDirectory()) hashTree(h, full, rel);
+    else if (CODE_FILE.test(name2) && !name2.endsWith(".d.ts")) h.update(`${rel}\0`).update(readFileSync(full)).update("\0");
+  }
+}
+
+// src/cache/location.ts
+import os from "node:os";
+import path2 from "node:path";
+function cacheDirectory({ env, platform = process.platform, home = safeHome() }) {
+  if (env.JOCH_CACHE_DIR) return path2.resolve(env.JOCH_CACHE_DIR);
+  if (platform === "win32") {
+    const base2 = env.LOCALAPPDATA ?? (home ? path2.join(home, "AppData", "Local") : void 0);
+    return base2 ? path2.join(base2, "joch", "Cache") : void 0;
+  }
+  if (platform === "darwin") return home ? path2.join(home, "Library", "Caches", "joch") : void 0;
+  const xdg = env.XDG_CACHE_HOME && path2.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : void 0;
+  const base = xdg ?? (home ? path2.join(home, ".cache") : void 0);
+  return base ? path2.join(base, "joch") : void 0;
+}
+function cacheDisabledByEnv(env) {
+  const v = env.JOCH_NO_CACHE?.trim().toLowerCase();
+  return v !== void 0 && v !== "" && v !== "0" && v !== "false" && v !== "no";
+}
+function safeHome() {
+  try {
+    return os.homedir() || void 0;
+  } catch {
+    return void 0;
+  }
+}
+
+// src/cache/store.ts
+import { createHash as createHash2 } from "node:crypto";
+import {
+  closeSync,
+  fstatSync,
+  futimesSync,
+  mkdirSync,
+  openSync,
+  readdirSync as readdirSync2,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync as statSync2,
+  unlinkSync,
+  utimesSync,
+  writeFileSync
+} from "node:fs";
+import path3 from "node:path";
+import { deserialize, serialize } from "node:v8";
+var MAGIC = Buffer.from("JOCHC01\n", "latin1");
+var DIGEST_BYTES = 32;
+var HEADER_BYTES = MAGIC.length + DIGEST_BYTES + 4;
+var MAX_ENTRY_BYTES = 1 << 30;
+var TOUCH_AFTER_MS = 24 * 36e5;
+var GC_EVERY_MS = 36e5;
+var GC_TARGET = 0.8;
+var DEFAULT_MAX_BYTES = 1024 * 1024 * 1024;
+var CacheStore = class {
+  constructor(options) {
+    this.options = options;
+    this.maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+    this.now = options.now ?? Date.now;
+  }
+  options;
+  counters = { hits: 0, misses: 0, writes: 0, bytesWritten: 0, failures: 0 };
+  made = /* @__PURE__ */ new Set();
+  maxBytes;
+  now;
+  writable = true;
+  get dir() {
+    return this.options.dir;
+  }
+  /** The value stored under (kind, key) by this build, or undefined. Never throws. */
+  get(kind2, key2) {
+    const digest = this.digest(kind2, key2);
+    const value = this.read(entryPath(this.options.dir, digest.toString("hex")), digest);
+    if (value === MISS) {
+      this.counters.misses++;
+      return void 0;
+    }
+    this.counters.hits++;
+    return value;
+  }
+  /** Stores a value; a failure to write is counted, never thrown. */
+  put(kind2, key2, value) {
+    if (!this.writable) return;
+    const digest = this.digest(kind2, key2);
+    const hex3 = digest.toString("hex");
+    const file2 = entryPath(this.options.dir, hex3);
+    try {
+      const payload = serialize(value);
+      if (payload.length > MAX_ENTRY_BYTES) return;
+      const header = Buffer.alloc(HEADER_BYTES);
+      MAGIC.copy(header, 0);
+      digest.copy(header, MAGIC.length);
+      header.writeUInt32LE(payload.length, MAGIC.length + DIGEST_BYTES);
+      const bytes = Buffer.concat([header, payload]);
+      try {
+        this.writeAtomically(file2, bytes);
+      } catch {
+        this.made.clear();
+        this.writeAtomically(file2, bytes);
+      }
+      this.counters.writes++;
+      this.counters.bytesWritten += HEADER_BYTES + payload.length;
+    } catch {
+      this.counters.failures++;
+      this.writable = false;
+    }
+  }
+  /**
+   * Keeps the store under its bound, evicting the least recently used entries
+   * (by mtime). Runs at most once an hour, and only after a run that wrote.
+   */
+  collect(force = false) {
+    if (!force && this.counters.writes === 0) return;
+    const stamp = path3.join(this.options.dir, "last-gc");
+    const now = this.now();
+    try {
+      if (!force && now - statSync2(stamp).mtimeMs < GC_EVERY_MS) return;
+    } catch {
+    }
+    try {
+      evict(this.options.dir, this.maxBytes, now);
+      writeFileSync(stamp, "", { mode: 384 });
+      utimesSync(stamp, now / 1e3, now / 1e3);
+    } catch {
+    }
+  }
+  digest(kind2, key2) {
+    return createHash2("sha256").update(`${this.options.buildId}\0${kind2}\0${key2}`).digest();
+  }
+  read(file2, digest) {
+    let fd;
+    try {
+      fd = openSync(file2, "r");
+    } catch {
+      return MISS;
+    }
+    try {
+      const stat2 = fstatSync(fd);
+      if (stat2.size < HEADER_BYTES || stat2.size > HEADER_BYTES + MAX_ENTRY_BYTES) return MISS;
+      const buf = Buffer.allocUnsafe(stat2.size);
+      let got = 0;
+      while (got < buf.length) {
+        const n = readSync(fd, buf, got, buf.length - got, got);
+        if (n === 0) break;
+        got += n;
+      }
+      if (got !== buf.length || !buf.subarray(0, MAGIC.length).equals(MAGIC)) return MISS;
+      if (!buf.subarray(MAGIC.length, MAGIC.length + DIGEST_BYTES).equals(digest)) return MISS;
+      if (buf.readUInt32LE(MAGIC.length + DIGEST_BYTES) !== buf.length - HEADER_BYTES) return MISS;
+      const value = deserialize(buf.subarray(HEADER_BYTES));
+      const now = this.now();
+      if (now - stat2.mtimeMs > TOUCH_AFTER_MS) {
+        try {
+          futimesSync(fd, now / 1e3, now / 1e3);
+        } catch {
+        }
+      }
+      return value;
+    } catch {
+      return MISS;
+    } finally {
+      closeSync(fd);
+    }
+  }
+  writeAtomically(file2, bytes) {
+    this.ensureFolder(path3.dirname(file2));
+    const tmp = `${file2}.${process.pid}.${(tmpCounter++).toString(36)}.tmp`;
+    try {
+      writeFileSync(tmp, bytes, { mode: 384 });
+      renameSync(tmp, file2);
+    } catch (e) {
+      removeQuietly(tmp);
+      throw e;
+    }
+  }
+  ensureFolder(dir) {
+    if (this.made.has(dir)) return;
+    mkdirSync(dir, { recursive: true, mode: 448 });
+    this.made.add(dir);
+  }
+};
+var MISS = /* @__PURE__ */ Symbol("miss");
+var tmpCounter = 0;
+function entryPath(dir, hex3) {
+  return path3.join(dir, "entries", hex3.slice(0, 2), hex3.slice(2));
+}
+function listEntries(dir) {
+  const root = path3.join(dir, "entries");
+  const out = [];
+  let shards;
+  try {
+    shards = readdirSync2(root);
+  } catch {
+    return out;
+  }
+  for (const shard of shards) {
+    let names2;
+    try {
+      names2 = readdirSync2(path3.join(root, shard));
+    } catch {
+      continue;
+    }
+    for (const name2 of names2) {
+      const file2 = path3.join(root, shard, name2);
+      try {
+        const s = statSync2(file2);
+        out.push({ file: file2, size: s.size, mtimeMs: s.mtimeMs });
+      } catch {
+      }
+    }
+  }
+  return out;
+}
+function evict(dir, maxBytes, now) {
+  const entries = listEntries(dir);
+  let total = 0;
+  const kept = [];
+  for (const e of entries) {
+    if (e.file.endsWith(".tmp")) {
+      if (now - e.mtimeMs > GC_EVERY_MS) removeQuietly(e.file);
+      continue;
+    }
+    total += e.size;
+    kept.push(e);
+  }
+  if (total <= maxBytes) return;
+  kept.sort((a, b) => a.mtimeMs - b.mtimeMs || (a.file < b.file ? -1 : 1));
+  for (const e of kept) {
+    if (total <= maxBytes * GC_TARGET) break;
+    removeQuietly(e.file);
+    total -= e.size;
+  }
+}
+function removeQuietly(file2) {
+  try {
+    unlinkSync(file2);
+  } catch {
+  }
+}
+
+// src/cache/index.ts
+function openCache(options) {
+  if (options.disabled || cacheDisabledByEnv(options.env)) return void 0;
+  const dir = cacheDirectory(options);
+  if (!dir) return void 0;
+  return new CacheStore({ dir, buildId: options.buildId ?? buildId(), maxBytes: maxBytesOf(options.env) });
+}
+function maxBytesOf(env) {
+  const mb = Number(env.JOCH_CACHE_MAX_MB);
+  return Number.isFinite(mb) && mb > 0 ? mb * 1024 * 1024 : DEFAULT_MAX_BYTES;
+}
 
 // src/action/index.ts
-import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
-import path6 from "node:path";
+import { appendFileSync, mkdirSync as mkdirSync2, writeFileSync as writeFileSync2 } from "node:fs";
+import path12 from "node:path";
 
 // src/source/types.ts
 var IGNORE_FILE = ".jochignore";
@@ -19276,36 +39032,36 @@ function decisionFacts(bundle, r) {
 }
 
 // src/agbom/spec.ts
-function obj(from, ...path7) {
+function obj(from, ...path13) {
   let cur = from;
-  for (const key2 of path7) {
+  for (const key2 of path13) {
     if (cur === null || typeof cur !== "object" || Array.isArray(cur)) return void 0;
     cur = cur[key2];
   }
   return cur !== null && typeof cur === "object" && !Array.isArray(cur) ? cur : void 0;
 }
-function at(from, path7) {
-  const parent = path7.length > 1 ? obj(from, ...path7.slice(0, -1)) : obj(from);
-  return parent?.[path7[path7.length - 1]];
+function at(from, path13) {
+  const parent = path13.length > 1 ? obj(from, ...path13.slice(0, -1)) : obj(from);
+  return parent?.[path13[path13.length - 1]];
 }
-function str(from, ...path7) {
-  const v = at(from, path7);
+function str(from, ...path13) {
+  const v = at(from, path13);
   return typeof v === "string" && v.length > 0 ? v : void 0;
 }
-function num(from, ...path7) {
-  const v = at(from, path7);
+function num(from, ...path13) {
+  const v = at(from, path13);
   return typeof v === "number" && Number.isFinite(v) ? v : void 0;
 }
-function bool(from, ...path7) {
-  const v = at(from, path7);
+function bool(from, ...path13) {
+  const v = at(from, path13);
   return typeof v === "boolean" ? v : void 0;
 }
-function strings(from, ...path7) {
-  const v = at(from, path7);
+function strings(from, ...path13) {
+  const v = at(from, path13);
   return Array.isArray(v) ? v.filter((x) => typeof x === "string" && x.length > 0) : [];
 }
-function list(from, ...path7) {
-  const v = at(from, path7);
+function list(from, ...path13) {
+  const v = at(from, path13);
   return Array.isArray(v) ? v : [];
 }
 function scalar(v) {
@@ -19389,21 +39145,21 @@ function modelFactsOf(model2) {
 }
 
 // src/agbom/identity.ts
-import { createHash } from "node:crypto";
+import { createHash as createHash3 } from "node:crypto";
 var AGBOM_UUID_NAMESPACE = uuidV5("https://joch.dev/agbom", "6ba7b811-9dad-11d1-80b4-00c04fd430c8");
 function agbomSerial(regid, agentKey) {
   return `urn:uuid:${uuidV5(`${regid}/${agentKey}`)}`;
 }
 function uuidV5(name2, namespace = AGBOM_UUID_NAMESPACE) {
   const ns = Buffer.from(namespace.replace(/-/g, ""), "hex");
-  const hash2 = createHash("sha1").update(ns).update(name2, "utf8").digest();
+  const hash2 = createHash3("sha1").update(ns).update(name2, "utf8").digest();
   hash2[6] = hash2[6] & 15 | 80;
   hash2[8] = hash2[8] & 63 | 128;
   const hex3 = hash2.subarray(0, 16).toString("hex");
   return `${hex3.slice(0, 8)}-${hex3.slice(8, 12)}-${hex3.slice(12, 16)}-${hex3.slice(16, 20)}-${hex3.slice(20, 32)}`;
 }
 function sha256Hex(data) {
-  return createHash("sha256").update(data).digest("hex");
+  return createHash3("sha256").update(data).digest("hex");
 }
 function recordVersion(contentHash) {
   return contentHash.replace(/^sha256:/, "").slice(0, 12);
@@ -19464,7 +39220,7 @@ function documentFacts(bom) {
 }
 
 // src/compile/hash.ts
-import { createHash as createHash2 } from "node:crypto";
+import { createHash as createHash4 } from "node:crypto";
 function canonicalJson(value) {
   if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
   if (Array.isArray(value)) return `[${value.map((v) => v === void 0 ? "null" : canonicalJson(v)).join(",")}]`;
@@ -19472,7 +39228,7 @@ function canonicalJson(value) {
   return `{${entries.join(",")}}`;
 }
 function sha256(text) {
-  return createHash2("sha256").update(text).digest("hex");
+  return createHash4("sha256").update(text).digest("hex");
 }
 function contentDigest(value) {
   return `sha256:${sha256(canonicalJson(value))}`;
@@ -19933,9 +39689,9 @@ function nextGeneration(previous, inventoryHash, now) {
 function evidenceOf(inventory, files) {
   const paths = /* @__PURE__ */ new Set();
   for (const c of inventory.components) if (c.file) paths.add(c.file);
-  return [...paths].sort(byString).map((path7) => {
-    const d = files?.get(path7);
-    return d ? { path: path7, sha256: d.sha256, size: d.size } : { path: path7 };
+  return [...paths].sort(byString).map((path13) => {
+    const d = files?.get(path13);
+    return d ? { path: path13, sha256: d.sha256, size: d.size } : { path: path13 };
   });
 }
 
@@ -21130,10 +40886,10 @@ function mergeDefs(...defs) {
 function cloneDef(schema) {
   return mergeDefs(schema._zod.def);
 }
-function getElementAtPath(obj2, path7) {
-  if (!path7)
+function getElementAtPath(obj2, path13) {
+  if (!path13)
     return obj2;
-  return path7.reduce((acc, key2) => acc?.[key2], obj2);
+  return path13.reduce((acc, key2) => acc?.[key2], obj2);
 }
 function promiseAllObject(promisesObj) {
   const keys2 = Object.keys(promisesObj);
@@ -21473,11 +41229,11 @@ function explicitlyAborted(x, startIndex = 0) {
   }
   return false;
 }
-function prefixIssues(path7, issues) {
+function prefixIssues(path13, issues) {
   return issues.map((iss) => {
     var _a3;
     (_a3 = iss).path ?? (_a3.path = []);
-    iss.path.unshift(path7);
+    iss.path.unshift(path13);
     return iss;
   });
 }
@@ -21939,16 +41695,16 @@ function flattenError(error62, mapper = (issue2) => issue2.message) {
 }
 function formatError(error62, mapper = (issue2) => issue2.message) {
   const fieldErrors = { _errors: [] };
-  const processError = (error63, path7 = []) => {
+  const processError = (error63, path13 = []) => {
     for (const issue2 of error63.issues) {
       if (issue2.code === "invalid_union" && issue2.errors.length) {
-        issue2.errors.map((issues) => processError({ issues }, [...path7, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path13, ...issue2.path]));
       } else if (issue2.code === "invalid_key") {
-        processError({ issues: issue2.issues }, [...path7, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path13, ...issue2.path]);
       } else if (issue2.code === "invalid_element") {
-        processError({ issues: issue2.issues }, [...path7, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path13, ...issue2.path]);
       } else {
-        const fullpath = [...path7, ...issue2.path];
+        const fullpath = [...path13, ...issue2.path];
         if (fullpath.length === 0) {
           fieldErrors._errors.push(mapper(issue2));
         } else {
@@ -21987,17 +41743,17 @@ function formatError(error62, mapper = (issue2) => issue2.message) {
 }
 function treeifyError(error62, mapper = (issue2) => issue2.message) {
   const result = { errors: [] };
-  const processError = (error63, path7 = []) => {
+  const processError = (error63, path13 = []) => {
     var _a3;
     for (const issue2 of error63.issues) {
       if (issue2.code === "invalid_union" && issue2.errors.length) {
-        issue2.errors.map((issues) => processError({ issues }, [...path7, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path13, ...issue2.path]));
       } else if (issue2.code === "invalid_key") {
-        processError({ issues: issue2.issues }, [...path7, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path13, ...issue2.path]);
       } else if (issue2.code === "invalid_element") {
-        processError({ issues: issue2.issues }, [...path7, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path13, ...issue2.path]);
       } else {
-        const fullpath = [...path7, ...issue2.path];
+        const fullpath = [...path13, ...issue2.path];
         if (fullpath.length === 0) {
           result.errors.push(mapper(issue2));
           continue;
@@ -22036,8 +41792,8 @@ function treeifyError(error62, mapper = (issue2) => issue2.message) {
 }
 function toDotPath(_path) {
   const segs = [];
-  const path7 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
-  for (const seg of path7) {
+  const path13 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
+  for (const seg of path13) {
     if (typeof seg === "number")
       segs.push(`[${seg}]`);
     else if (typeof seg === "symbol")
@@ -23705,8 +43461,8 @@ function handleArrayResult(result, final, index) {
 }
 var $ZodArray = /* @__PURE__ */ $constructor("$ZodArray", (inst, def) => {
   $ZodType.init(inst, def);
-  const memo2 = globalConfig.memoizer;
-  memo2?.attach(inst);
+  const memo3 = globalConfig.memoizer;
+  memo3?.attach(inst);
   inst._zod.parse = (payload, ctx) => {
     const input3 = payload.value;
     if (!Array.isArray(input3)) {
@@ -23718,7 +43474,7 @@ var $ZodArray = /* @__PURE__ */ $constructor("$ZodArray", (inst, def) => {
       });
       return payload;
     }
-    payload.value = memo2 ? memo2.alloc(inst, payload, Array(input3.length), ctx) : Array(input3.length);
+    payload.value = memo3 ? memo3.alloc(inst, payload, Array(input3.length), ctx) : Array(input3.length);
     const proms = [];
     const abortEarly = ctx?.abortEarly;
     for (let i = 0; i < input3.length; i++) {
@@ -23848,14 +43604,14 @@ var $ZodObject = /* @__PURE__ */ $constructor("$ZodObject", (inst, def) => {
   const desc = Object.getOwnPropertyDescriptor(def, "shape");
   const sh = desc?.get ? desc.get.raw : def.shape ?? {};
   if (sh) {
-    const get = () => {
+    const get2 = () => {
       const newSh = { ...sh };
       Object.defineProperty(def, "shape", { value: newSh });
-      get.raw = newSh;
+      get2.raw = newSh;
       return newSh;
     };
-    get.raw = sh;
-    Object.defineProperty(def, "shape", { get });
+    get2.raw = sh;
+    Object.defineProperty(def, "shape", { get: get2 });
   }
   const _normalized = cached(() => normalizeDef(def));
   defineLazyInternal(inst, "propValues", (zod) => {
@@ -23878,8 +43634,8 @@ var $ZodObject = /* @__PURE__ */ $constructor("$ZodObject", (inst, def) => {
   const isObject2 = isObject;
   const catchall = def.catchall;
   let value;
-  const memo2 = globalConfig.memoizer;
-  memo2?.attach(inst);
+  const memo3 = globalConfig.memoizer;
+  memo3?.attach(inst);
   inst._zod.parse = (payload, ctx) => {
     value ?? (value = _normalized.value);
     const input3 = payload.value;
@@ -23892,7 +43648,7 @@ var $ZodObject = /* @__PURE__ */ $constructor("$ZodObject", (inst, def) => {
       });
       return payload;
     }
-    payload.value = memo2 ? memo2.alloc(inst, payload, {}, ctx) : {};
+    payload.value = memo3 ? memo3.alloc(inst, payload, {}, ctx) : {};
     const proms = [];
     const shape = value.shape;
     const abortEarly = ctx?.abortEarly;
@@ -23925,11 +43681,11 @@ var $ZodObjectJIT = /* @__PURE__ */ $constructor("$ZodObjectJIT", (inst, def) =>
   $ZodObject.init(inst, def);
   const superParse = inst._zod.parse;
   const _normalized = cached(() => normalizeDef(def));
-  const memo2 = globalConfig.memoizer;
+  const memo3 = globalConfig.memoizer;
   const generateFastpass = (shape) => {
     const normalized = _normalized.value;
     const syms = normalized.symbolKeys;
-    const doc = new Doc(["payload", "ctx"], { shape, inst, memo: memo2, syms });
+    const doc = new Doc(["payload", "ctx"], { shape, inst, memo: memo3, syms });
     const parseStr = (k) => `shape[${k}]._zod.run({ value: input[${k}], issues: [] }, ctx)`;
     const prefixStr = (id, k) => `
           let ${id}_ab = false;
@@ -23949,7 +43705,7 @@ var $ZodObjectJIT = /* @__PURE__ */ $constructor("$ZodObjectJIT", (inst, def) =>
     for (const key2 of normalized.allKeys) {
       ids[key2] = `key_${counter++}`;
     }
-    doc.write(memo2 ? `const newResult = memo.alloc(inst, payload, {}, ctx);` : `const newResult = {};`);
+    doc.write(memo3 ? `const newResult = memo.alloc(inst, payload, {}, ctx);` : `const newResult = {};`);
     for (const key2 of normalized.allKeys) {
       if (key2 === "__proto__")
         continue;
@@ -24333,7 +44089,7 @@ function handleIntersectionResults(result, left, right) {
   const unrecKeys = /* @__PURE__ */ new Map();
   let unrecIssue;
   const keyIssues = /* @__PURE__ */ new Map();
-  const collect = (iss, side) => {
+  const collect2 = (iss, side) => {
     let keys2;
     if (iss.code === "unrecognized_keys" && !iss.path?.length) {
       unrecIssue ?? (unrecIssue = iss);
@@ -24354,11 +44110,11 @@ function handleIntersectionResults(result, left, right) {
     return true;
   };
   for (const iss of left.issues) {
-    if (!collect(iss, "l"))
+    if (!collect2(iss, "l"))
       result.issues.push(iss);
   }
   for (const iss of right.issues) {
-    if (!collect(iss, "r"))
+    if (!collect2(iss, "r"))
       result.issues.push(iss);
   }
   const bothKeys = [...unrecKeys].filter(([, f]) => f.l && f.r).map(([k]) => k);
@@ -24383,8 +44139,8 @@ function handleIntersectionResults(result, left, right) {
 var $ZodTuple = /* @__PURE__ */ $constructor("$ZodTuple", (inst, def) => {
   $ZodType.init(inst, def);
   const items = def.items;
-  const memo2 = globalConfig.memoizer;
-  memo2?.attach(inst);
+  const memo3 = globalConfig.memoizer;
+  memo3?.attach(inst);
   inst._zod.parse = (payload, ctx) => {
     const input3 = payload.value;
     if (!Array.isArray(input3)) {
@@ -24396,7 +44152,7 @@ var $ZodTuple = /* @__PURE__ */ $constructor("$ZodTuple", (inst, def) => {
       });
       return payload;
     }
-    payload.value = memo2 ? memo2.alloc(inst, payload, [], ctx) : [];
+    payload.value = memo3 ? memo3.alloc(inst, payload, [], ctx) : [];
     const proms = [];
     const optinStart = getTupleOptStart(items, "optin");
     const optoutStart = getTupleOptStart(items, "optout");
@@ -24505,8 +44261,8 @@ function handleTupleResults(itemResults, final, items, input3, optoutStart) {
 }
 var $ZodRecord = /* @__PURE__ */ $constructor("$ZodRecord", (inst, def) => {
   $ZodType.init(inst, def);
-  const memo2 = globalConfig.memoizer;
-  memo2?.attach(inst);
+  const memo3 = globalConfig.memoizer;
+  memo3?.attach(inst);
   inst._zod.parse = (payload, ctx) => {
     const input3 = payload.value;
     if (!isPlainObject(input3)) {
@@ -24521,7 +44277,7 @@ var $ZodRecord = /* @__PURE__ */ $constructor("$ZodRecord", (inst, def) => {
     const proms = [];
     const values = def.keyType._zod.values;
     if (values && !def.partial) {
-      payload.value = memo2 ? memo2.alloc(inst, payload, {}, ctx) : {};
+      payload.value = memo3 ? memo3.alloc(inst, payload, {}, ctx) : {};
       const recordKeys = /* @__PURE__ */ new Set();
       for (const key2 of values) {
         if (typeof key2 === "string" || typeof key2 === "number" || typeof key2 === "symbol") {
@@ -24585,7 +44341,7 @@ var $ZodRecord = /* @__PURE__ */ $constructor("$ZodRecord", (inst, def) => {
         });
       }
     } else {
-      payload.value = memo2 ? memo2.alloc(inst, payload, {}, ctx) : {};
+      payload.value = memo3 ? memo3.alloc(inst, payload, {}, ctx) : {};
       let unrecognized;
       for (const key2 of Reflect.ownKeys(input3)) {
         if (key2 === "__proto__")
@@ -24660,8 +44416,8 @@ var $ZodRecord = /* @__PURE__ */ $constructor("$ZodRecord", (inst, def) => {
 });
 var $ZodMap = /* @__PURE__ */ $constructor("$ZodMap", (inst, def) => {
   $ZodType.init(inst, def);
-  const memo2 = globalConfig.memoizer;
-  memo2?.attach(inst);
+  const memo3 = globalConfig.memoizer;
+  memo3?.attach(inst);
   inst._zod.parse = (payload, ctx) => {
     const input3 = payload.value;
     if (!(input3 instanceof Map)) {
@@ -24674,7 +44430,7 @@ var $ZodMap = /* @__PURE__ */ $constructor("$ZodMap", (inst, def) => {
       return payload;
     }
     const proms = [];
-    payload.value = memo2 ? memo2.alloc(inst, payload, /* @__PURE__ */ new Map(), ctx) : /* @__PURE__ */ new Map();
+    payload.value = memo3 ? memo3.alloc(inst, payload, /* @__PURE__ */ new Map(), ctx) : /* @__PURE__ */ new Map();
     const abortEarly = ctx?.abortEarly;
     let seen = payload.issues.length;
     for (const [key2, value] of input3) {
@@ -24731,8 +44487,8 @@ function handleMapResult(keyResult, valueResult, final, key2, input3, inst, ctx)
 }
 var $ZodSet = /* @__PURE__ */ $constructor("$ZodSet", (inst, def) => {
   $ZodType.init(inst, def);
-  const memo2 = globalConfig.memoizer;
-  memo2?.attach(inst);
+  const memo3 = globalConfig.memoizer;
+  memo3?.attach(inst);
   inst._zod.parse = (payload, ctx) => {
     const input3 = payload.value;
     if (!(input3 instanceof Set)) {
@@ -24745,7 +44501,7 @@ var $ZodSet = /* @__PURE__ */ $constructor("$ZodSet", (inst, def) => {
       return payload;
     }
     const proms = [];
-    payload.value = memo2 ? memo2.alloc(inst, payload, /* @__PURE__ */ new Set(), ctx) : /* @__PURE__ */ new Set();
+    payload.value = memo3 ? memo3.alloc(inst, payload, /* @__PURE__ */ new Set(), ctx) : /* @__PURE__ */ new Set();
     const abortEarly = ctx?.abortEarly;
     let seen = payload.issues.length;
     for (const item of input3) {
@@ -25530,7 +45286,7 @@ function bucketFor(state, inst) {
 }
 var handoff;
 var open = [];
-var memo = {
+var memo2 = {
   alloc(_inst, payload, empty) {
     const bucket = handoff;
     if (!bucket)
@@ -25631,7 +45387,7 @@ var memo = {
   }
 };
 function memoizer() {
-  return memo;
+  return memo2;
 }
 function isBackEdge(ctx, value) {
   const backEdges = ctx[STATE]?.backEdges;
@@ -39175,13 +58931,13 @@ function resolveRef(ref2, ctx) {
   if (!ref2.startsWith("#")) {
     throw new Error("External $ref is not supported, only local refs (#/...) are allowed");
   }
-  const path7 = ref2.slice(1).split("/").filter(Boolean);
-  if (path7.length === 0) {
+  const path13 = ref2.slice(1).split("/").filter(Boolean);
+  if (path13.length === 0) {
     return ctx.rootSchema;
   }
   const defsKey = ctx.version === "draft-2020-12" ? "$defs" : "definitions";
-  if (path7[0] === defsKey) {
-    const key2 = path7[1] === void 0 ? void 0 : decodeJSONPointerSegment(path7[1]);
+  if (path13[0] === defsKey) {
+    const key2 = path13[1] === void 0 ? void 0 : decodeJSONPointerSegment(path13[1]);
     if (!key2 || !ctx.defs[key2]) {
       throw new Error(`Reference not found: ${ref2}`);
     }
@@ -40045,9 +59801,6 @@ var State = external_exports.object({
 function emptyState() {
   return { apiVersion: STATE_API_VERSION, agents: {} };
 }
-function withGeneration(state, agent, record2) {
-  return { apiVersion: STATE_API_VERSION, agents: { ...state.agents, [agent]: record2 } };
-}
 
 // src/agbom/format.ts
 var MARK = { added: "+", removed: "-", changed: "~" };
@@ -40088,14 +59841,14 @@ No AgBOM changes.
 
 // src/agbom/index.ts
 function buildFleet(input3, ctx) {
-  let state = input3.state ?? emptyState();
+  const agents = { ...(input3.state ?? emptyState()).agents };
   const boms = [];
   for (const g of input3.graphs) {
-    const bom = buildAgBom(g, input3.bundles?.get(g.agent.key), { ...ctx, previous: state.agents[g.agent.key] });
-    state = withGeneration(state, g.agent.key, bom.generation);
+    const bom = buildAgBom(g, input3.bundles?.get(g.agent.key), { ...ctx, previous: agents[g.agent.key] });
+    agents[g.agent.key] = bom.generation;
     boms.push(bom);
   }
-  return { boms, state };
+  return { boms, state: { apiVersion: STATE_API_VERSION, agents } };
 }
 function viewOfAgBom(bom) {
   return viewOfCycloneDx(renderCycloneDx(bom));
@@ -40120,9 +59873,9 @@ function sourceTimeOf(commitTime, env) {
 function isPointer(place) {
   return place.path !== void 0;
 }
-function formatPath(path7) {
+function formatPath(path13) {
   let out = "";
-  for (const seg of path7) {
+  for (const seg of path13) {
     if (typeof seg === "number") out += `[${seg}]`;
     else if (/^[A-Za-z_$][\w$-]*$/.test(seg)) out += out ? `.${seg}` : seg;
     else out += `[${JSON.stringify(seg)}]`;
@@ -40140,6 +59893,7 @@ var TABLE = [
   { code: "JOCH002", name: "path-not-found", severity: "error", summary: "A path given on the command line or in joch.yaml does not exist.", locked: true },
   { code: "JOCH003", name: "no-manifests", severity: "warning", summary: "No YAML files were found under the given paths." },
   { code: "JOCH004", name: "config-unknown-name", severity: "warning", summary: "joch.yaml's workloads name an Environment or Team that no record defines; its settings apply to nothing." },
+  { code: "JOCH005", name: "cluster-not-mapped", severity: "info", summary: "An Environment runs on a cluster that joch.yaml's clusters does not map: its share is compiled but not applied; applying to that cluster is an error." },
   // 1xx: reading and parsing files
   { code: "JOCH101", name: "yaml-syntax", severity: "error", summary: "The file is not valid YAML.", locked: true },
   { code: "JOCH102", name: "duplicate-key", severity: "error", summary: "A mapping has the same key twice.", locked: true },
@@ -40201,6 +59955,15 @@ var TABLE = [
   { code: "JOCH713", name: "data-residency-violated", severity: "error", summary: "The primary model of an agent's route has no region in the residency its route or one of its Environments requires.", locked: true },
   { code: "JOCH714", name: "secret-out-of-scope", severity: "error", summary: "A tool, model or MCP server uses a Secret whose scope.boundTo does not name it.", locked: true },
   { code: "JOCH715", name: "cross-namespace-capability", severity: "error", summary: "An agent references a tool in another namespace whose joch.dev/allowed-namespaces annotation does not list the agent's namespace.", locked: true },
+  // Release gates of `joch promote` and `joch rollback` (checked on the change, not on every run).
+  { code: "JOCH720", name: "promotion-eval-missing", severity: "error", summary: "A release gate names an Eval that has no recorded result for the version being promoted.", locked: true },
+  { code: "JOCH721", name: "promotion-eval-failing", severity: "error", summary: "The recorded result of a release gate's Eval for the version being promoted fails the Eval's thresholds.", locked: true },
+  { code: "JOCH722", name: "promotion-approval-missing", severity: "error", summary: "A release gate requires an approval and no Approval record approves this agent, Environment and version.", locked: true },
+  { code: "JOCH723", name: "promotion-refused", severity: "error", summary: "The repository with the promotion or rollback applied has errors: the target Environment's policies deny the agent there, or the change is invalid.", locked: true },
+  { code: "JOCH724", name: "promotion-not-running", severity: "error", summary: "The status branch records that the source Environment does not run the version being promoted (it failed there, is not healthy yet, or runs another version).", locked: true },
+  { code: "JOCH725", name: "pinned-version-held", severity: "info", summary: "A Deployment pinned to a promoted version keeps running it while the agent at HEAD compiles to another version; promoting again moves it." },
+  { code: "JOCH726", name: "pinned-revision-unreadable", severity: "error", summary: "The source revision a Deployment is pinned to cannot be read (not a Git repository, a shallow clone, or the commit is missing): nothing is compiled rather than running the agent at HEAD.", locked: true },
+  { code: "JOCH727", name: "pinned-version-mismatch", severity: "error", summary: "The source revision a Deployment is pinned to does not compile the agent to the pinned version.", locked: true },
   // 8xx: Policy resources and their decisions
   { code: "JOCH800", name: "policy-evaluation-failed", severity: "error", summary: "The policy stage could not complete; every agent is denied (fail closed).", locked: true },
   { code: "JOCH801", name: "unknown-condition-key", severity: "error", summary: "A rule's when names a condition key the engine does not know; the rule denies (fail closed).", locked: true },
@@ -40248,8 +60011,8 @@ function allCodes() {
 }
 
 // src/diagnostics/format.ts
-import { createHash as createHash3 } from "node:crypto";
-import path from "node:path";
+import { createHash as createHash5 } from "node:crypto";
+import path4 from "node:path";
 import { pathToFileURL } from "node:url";
 
 // src/diagnostics/rules.ts
@@ -40424,8 +60187,8 @@ function maskKeyedValue(line, heldUnder) {
   const [, lead = "", quote = "", key2 = "", sep = "", rest = ""] = m;
   const { props, bare } = valueOf(rest);
   if (/^[[{]/.test(bare) || BLOCK_SCALAR_HEADER.test(bare) || !masksUnder(heldUnder ?? key2, bare)) return line;
-  const at6 = lead.length + quote.length * 2 + key2.length + sep.length + props.length;
-  return line.slice(0, at6) + stars(bare) + line.slice(at6 + bare.length);
+  const at7 = lead.length + quote.length * 2 + key2.length + sep.length + props.length;
+  return line.slice(0, at7) + stars(bare) + line.slice(at7 + bare.length);
 }
 function redactSourceLine(line) {
   return maskKeyedValue(maskFlowPairs(redactText(line)));
@@ -40680,12 +60443,12 @@ function sarifRule(r, helpUrl) {
   };
 }
 function folderUri(dir) {
-  const href = pathToFileURL(path.resolve(dir)).href;
+  const href = pathToFileURL(path4.resolve(dir)).href;
   return href.endsWith("/") ? href : `${href}/`;
 }
 function fingerprint(d) {
   const resource = d.resource ? `${d.resource.kind}/${d.resource.namespace ?? ""}/${d.resource.name}` : "";
-  return createHash3("sha256").update([d.code, d.file, resource, d.path ?? d.message].join("\0")).digest("hex").slice(0, 32);
+  return createHash5("sha256").update([d.code, d.file, resource, d.path ?? d.message].join("\0")).digest("hex").slice(0, 32);
 }
 function sarifLocation(l) {
   return {
@@ -40826,14 +60589,14 @@ function didYouMean(word, candidates) {
 }
 
 // src/diagnostics/finding.ts
-function finding2(code, message, at6, extras = {}) {
+function finding2(code, message, at7, extras = {}) {
   const info = codeInfo(code);
   if (!info) throw new Error(`unregistered diagnostic code ${code}`);
   return {
     severity: extras.severity ?? info.severity,
     code,
     message,
-    at: at6,
+    at: at7,
     ...extras.resource ? { resource: extras.resource } : {},
     ...extras.hint ? { hint: extras.hint } : {},
     ...extras.related?.length ? { related: extras.related } : {}
@@ -40913,7 +60676,7 @@ function refOf(r) {
 // src/manifests/classify.ts
 var KIND_NAMES = KINDS.map((k) => k.kind);
 function classifyDocument(file2, doc, value, defaultNamespace, hash2 = "") {
-  const here = (path7, part) => ({ file: file2, doc, path: path7, ...part ? { part } : {} });
+  const here = (path13, part) => ({ file: file2, doc, path: path13, ...part ? { part } : {} });
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     const what = Array.isArray(value) ? "a sequence" : `a ${value === null ? "null" : typeof value} value`;
     return { findings: [finding2("JOCH109", `the document is ${what}, not a mapping with apiVersion and kind`, here([]))] };
@@ -40963,7 +60726,7 @@ function classifyDocument(file2, doc, value, defaultNamespace, hash2 = "") {
       findings: [finding2("JOCH203", `${kind2} is served as ${accepted}, not ${apiVersion}`, here(["apiVersion"]))]
     };
   }
-  const document = { file: file2, doc, kind: info, apiVersion, body };
+  const document2 = { file: file2, doc, kind: info, apiVersion, body };
   const findings = [];
   if (info.role === "runtime") {
     findings.push(
@@ -40973,8 +60736,8 @@ function classifyDocument(file2, doc, value, defaultNamespace, hash2 = "") {
   if (body.status !== void 0) {
     findings.push(finding2("JOCH208", "status is written by the controller; the status in this file is ignored", here(["status"], "key")));
   }
-  const resource = toResource(document, defaultNamespace, hash2, findings, here);
-  return { document, resource, findings };
+  const resource = toResource(document2, defaultNamespace, hash2, findings, here);
+  return { document: document2, resource, findings };
 }
 function toResource(d, defaultNamespace, hash2, findings, here) {
   const metadata = asRecord(d.body.metadata);
@@ -41126,9 +60889,9 @@ function parseYamlFull(text, file2, limits) {
 function aliasToAncestor(doc) {
   let found;
   (0, import_yaml.visit)(doc, {
-    Alias(_key, alias, path7) {
+    Alias(_key, alias, path13) {
       const target = alias.resolve(doc);
-      if (target !== void 0 && path7.includes(target)) {
+      if (target !== void 0 && path13.includes(target)) {
         found = { name: alias.source, offset: alias.range?.[0] ?? 0 };
         return import_yaml.visit.BREAK;
       }
@@ -41170,9 +60933,9 @@ var Locator = class {
       ...related?.length ? { related } : {}
     };
   }
-  place(at6) {
-    if (!isPointer(at6)) return at6;
-    return this.locate(at6);
+  place(at7) {
+    if (!isPointer(at7)) return at7;
+    return this.locate(at7);
   }
   locate(p) {
     const file2 = this.positioned(p.file);
@@ -41198,12 +60961,12 @@ var Locator = class {
     return entry;
   }
 };
-function findRange(doc, path7, part) {
+function findRange(doc, path13, part) {
   let node2 = doc.contents;
   let pair;
   const docStart = doc.range[0];
   if (isEmptyContents(node2)) return { start: docStart, end: docStart };
-  for (const seg of path7) {
+  for (const seg of path13) {
     if ((0, import_yaml2.isMap)(node2)) {
       const found = node2.items.find((it) => (0, import_yaml2.isPair)(it) && keyText(it.key) === String(seg));
       if (!found) break;
@@ -41236,7 +60999,7 @@ function rangeOf(node2, fallback) {
 }
 
 // src/manifests/parse.ts
-import { createHash as createHash4 } from "node:crypto";
+import { createHash as createHash6 } from "node:crypto";
 
 // src/manifests/decode.ts
 var utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
@@ -41791,7 +61554,7 @@ function fold(lines) {
 // src/manifests/parse.ts
 var DEFAULT_PARSE_LIMITS = { maxAliasCount: 100, maxDocumentsPerFile: 1e4 };
 function hashText(text) {
-  return createHash4("sha256").update(text).digest("hex");
+  return createHash6("sha256").update(text).digest("hex");
 }
 function lineOffsets(text) {
   const out = [0];
@@ -41800,17 +61563,17 @@ function lineOffsets(text) {
   return out;
 }
 function hashBytes(bytes) {
-  return createHash4("sha256").update(bytes).digest("hex");
+  return createHash6("sha256").update(bytes).digest("hex");
 }
-function parseFileBytes(path7, bytes, limits = DEFAULT_PARSE_LIMITS) {
+function parseFileBytes(path13, bytes, limits = DEFAULT_PARSE_LIMITS) {
   const hash2 = hashBytes(bytes);
   const decoded = decodeText(bytes);
   if (!decoded.ok) {
-    return { path: path7, hash: hash2, docs: [], findings: [finding2("JOCH105", decoded.reason, { file: path7, line: 1, column: 1 })], fast: false };
+    return { path: path13, hash: hash2, docs: [], findings: [finding2("JOCH105", decoded.reason, { file: path13, line: 1, column: 1 })], fast: false };
   }
-  return parseFileText(path7, decoded.text, hash2, limits);
+  return parseFileText(path13, decoded.text, hash2, limits);
 }
-function parseFileText(path7, text, hash2, limits = DEFAULT_PARSE_LIMITS) {
+function parseFileText(path13, text, hash2, limits = DEFAULT_PARSE_LIMITS) {
   const fast = parseYamlFast(text);
   const docs = [];
   const findings = [];
@@ -41825,7 +61588,7 @@ function parseFileText(path7, text, hash2, limits = DEFAULT_PARSE_LIMITS) {
       docs.push({ value: d.value, empty: d.empty, ok: true, hash: hashText(source) });
     }
   } else {
-    const full = parseFull(path7, text, limits);
+    const full = parseFull(path13, text, limits);
     for (const d of full.docs) {
       const source = d.range ? documentSource(text, d.range) : "";
       docs.push({ value: d.value, empty: d.empty, ok: d.ok, hash: hashText(d.directives ? `${d.directives}
@@ -41835,12 +61598,12 @@ ${source}` : source) });
   }
   if (docs.length > limits.maxDocumentsPerFile) {
     return {
-      path: path7,
+      path: path13,
       hash: hash2,
       docs: [],
       findings: [
         finding2("JOCH111", `the file holds ${docs.length} YAML documents; the limit is ${limits.maxDocumentsPerFile}`, {
-          file: path7,
+          file: path13,
           line: 1,
           column: 1
         })
@@ -41849,24 +61612,24 @@ ${source}` : source) });
       text
     };
   }
-  return { path: path7, hash: hash2, docs, findings, fast: fast !== void 0, text };
+  return { path: path13, hash: hash2, docs, findings, fast: fast !== void 0, text };
 }
-function parseFull(path7, text, limits) {
+function parseFull(path13, text, limits) {
   try {
-    return parseYamlFull(text, path7, limits);
+    return parseYamlFull(text, path13, limits);
   } catch (e) {
     if (e instanceof NestedTooDeep) {
-      return unreadable(path7, text, e.offset, `the YAML nests collections more than ${MAX_NESTING_DEPTH} levels deep here; the file was not read`, {
+      return unreadable(path13, text, e.offset, `the YAML nests collections more than ${MAX_NESTING_DEPTH} levels deep here; the file was not read`, {
         hint: "manifests need a few levels of nesting: look for unbalanced brackets or generated content"
       });
     }
     if (!(e instanceof RangeError)) throw e;
-    return unreadable(path7, text, 0, `the YAML could not be read (${e.message}); the file was not loaded`);
+    return unreadable(path13, text, 0, `the YAML could not be read (${e.message}); the file was not loaded`);
   }
 }
-function unreadable(path7, text, offset, message, extras = {}) {
+function unreadable(path13, text, offset, message, extras = {}) {
   const { line, column } = positionOf(text, offset);
-  return { docs: [], findings: [finding2("JOCH101", message, { file: path7, line, column }, extras)] };
+  return { docs: [], findings: [finding2("JOCH101", message, { file: path13, line, column }, extras)] };
 }
 function positionOf(text, offset) {
   let line = 1;
@@ -41899,11 +61662,11 @@ function contentStart(text, range) {
   return start;
 }
 function documentEnd(text, last) {
-  for (let at6 = lineStart(text, last); at6 < text.length; ) {
-    const newline = text.indexOf("\n", at6);
+  for (let at7 = lineStart(text, last); at7 < text.length; ) {
+    const newline = text.indexOf("\n", at7);
     const lineEnd = newline === -1 ? text.length : newline;
-    if (MARKER.test(text.slice(at6, lineEnd))) return at6;
-    at6 = lineEnd + 1;
+    if (MARKER.test(text.slice(at7, lineEnd))) return at7;
+    at7 = lineEnd + 1;
   }
   return text.length;
 }
@@ -41944,7 +61707,10 @@ function loadManifests(snapshot, options) {
   };
 }
 function loadFile(file2, bytes, limits, defaultNamespace) {
-  const parsed = parseFileBytes(file2, bytes, limits);
+  return classifyFile(parseFileBytes(file2, bytes, limits), defaultNamespace);
+}
+function classifyFile(parsed, defaultNamespace) {
+  const file2 = parsed.path;
   const documents = [];
   const resources = [];
   const findings = [...parsed.findings];
@@ -41970,10 +61736,10 @@ var SCHEMA_FIELDS = /* @__PURE__ */ new Set(["inputSchema", "outputSchema"]);
 function secretFindings(d, resource) {
   const out = [];
   const report = (code, what, stack, part) => {
-    const path7 = [...stack];
-    const where = part === "key" ? `the key at ${formatPath(path7)}` : formatPath(path7);
+    const path13 = [...stack];
+    const where = part === "key" ? `the key at ${formatPath(path13)}` : formatPath(path13);
     out.push(
-      finding2(code, `${where} holds what looks like ${what}; manifests must not contain credentials`, { file: d.file, doc: d.doc, path: path7, ...part ? { part } : {} }, {
+      finding2(code, `${where} holds what looks like ${what}; manifests must not contain credentials`, { file: d.file, doc: d.doc, path: path13, ...part ? { part } : {} }, {
         resource,
         hint: code === "JOCH602" ? "remove the credential from the URL and reference a Joch Secret (secretRef) instead" : "move the value into your secret store and reference it with a Joch Secret (spec.source) and a secretRef"
       })
@@ -41986,20 +61752,20 @@ function secretFindings(d, resource) {
       })
     );
   }
-  forEachCredential(d.body, (found, path7, part) => report(found.code, part === "key" ? `${found.what} as a mapping key` : found.what, path7, part));
+  forEachCredential(d.body, (found, path13, part) => report(found.code, part === "key" ? `${found.what} as a mapping key` : found.what, path13, part));
   return out;
 }
 function forEachCredential(node2, visit3) {
   walkScalars(
     node2,
     [],
-    (value, path7, key2) => {
+    (value, path13, key2) => {
       const found = credentialIn(value, key2);
-      if (found) visit3(found, path7);
+      if (found) visit3(found, path13);
     },
-    (name2, path7) => {
+    (name2, path13) => {
       const found = credentialIn(name2, void 0);
-      if (found) visit3(found, path7, "key");
+      if (found) visit3(found, path13, "key");
     }
   );
 }
@@ -42016,27 +61782,27 @@ function credentialIn(value, key2) {
   return void 0;
 }
 var ANY_SHAPE = new RegExp([URL_USERINFO, URL_SECRET_QUERY, ...VALUE_DETECTORS.map((d) => d.pattern)].map((p) => `(?:${p.source})`).join("|"), "i");
-function walkScalars(node2, path7, visit3, visitKey = () => void 0, key2, keyed = true) {
+function walkScalars(node2, path13, visit3, visitKey = () => void 0, key2, keyed = true) {
   const text = scalarText(node2);
   if (text !== void 0) {
-    visit3(text, path7, keyed ? key2 : void 0);
+    visit3(text, path13, keyed ? key2 : void 0);
   } else if (Array.isArray(node2)) {
-    const held = keyed && key2 !== void 0 && namesSecret(key2) ? key2 : void 0;
+    const held2 = keyed && key2 !== void 0 && namesSecret(key2) ? key2 : void 0;
     for (let i = 0; i < node2.length; i++) {
-      path7.push(i);
-      walkScalars(node2[i], path7, visit3, visitKey, held, keyed);
-      path7.pop();
+      path13.push(i);
+      walkScalars(node2[i], path13, visit3, visitKey, held2, keyed);
+      path13.pop();
     }
   } else if (node2 && typeof node2 === "object") {
     const record2 = node2;
     const named = nameOfValue(record2);
-    const held = keyed && key2 !== void 0 && namesSecret(key2) ? key2 : void 0;
+    const held2 = keyed && key2 !== void 0 && namesSecret(key2) ? key2 : void 0;
     for (const k in record2) {
-      path7.push(k);
-      visitKey(k, path7);
-      const under = k === "value" ? named ?? held ?? k : k;
-      walkScalars(record2[k], path7, visit3, visitKey, under, keyed && !SCHEMA_FIELDS.has(k));
-      path7.pop();
+      path13.push(k);
+      visitKey(k, path13);
+      const under = k === "value" ? named ?? held2 ?? k : k;
+      walkScalars(record2[k], path13, visit3, visitKey, under, keyed && !SCHEMA_FIELDS.has(k));
+      path13.pop();
     }
   }
 }
@@ -42059,15 +61825,15 @@ function emissionFindings(emissions) {
     if (!leak) continue;
     const message = `${e.what} would carry what looks like ${leak.what} at ${formatPath(leak.path)}; nothing was emitted`;
     const hint = "a credential reached the output although validation did not flag its source: move it into your secret store and reference it with a secretRef";
-    const at6 = e.origin ?? { file: e.fallback?.file ?? ".", line: 1, column: 1 };
-    out.push(finding2("JOCH603", message, at6, { hint }));
+    const at7 = e.origin ?? { file: e.fallback?.file ?? ".", line: 1, column: 1 };
+    out.push(finding2("JOCH603", message, at7, { hint }));
   }
   return out;
 }
 function firstCredential(value) {
   let found;
-  forEachCredential(value, (c, path7, part) => {
-    found ??= { what: part === "key" ? `${c.what} as a key` : c.what, path: [...path7] };
+  forEachCredential(value, (c, path13, part) => {
+    found ??= { what: part === "key" ? `${c.what} as a key` : c.what, path: [...path13] };
   });
   return found;
 }
@@ -42079,9 +61845,15 @@ function compiledEmissions(output2) {
     ...output2.manifests.map((m) => ({ what: `the CompiledAgentManifest of ${m.agent}`, value: m.manifest, origin: m.origin }))
   ];
 }
+function unitEmissionFindings(objects, manifest) {
+  return emissionFindings(compiledEmissions({ objects, manifests: manifest ? [manifest] : [] }));
+}
+function outputLeaks(output2) {
+  return output2.leaks ?? emissionFindings(compiledEmissions(output2));
+}
 function agbomEmissions(boms, resources) {
   const byKey = new Map(resources.map((r) => [r.key, r]));
-  const at6 = (key2) => {
+  const at7 = (key2) => {
     const r = byKey.get(key2);
     return r && { file: r.file, doc: r.doc, path: [] };
   };
@@ -42090,10 +61862,10 @@ function agbomEmissions(boms, resources) {
     const agent = bom.inventory.agent;
     for (const c of bom.inventory.components) {
       const { secret: _material, ...value } = c;
-      out.push({ what: `the AgBOM of ${agent} (component ${c.kind} ${c.name})`, value, origin: at6(recordKey(c.key)) ?? at6(agent) });
+      out.push({ what: `the AgBOM of ${agent} (component ${c.kind} ${c.name})`, value, origin: at7(recordKey(c.key)) ?? at7(agent) });
     }
     const { components: _components, ...rest } = bom.inventory;
-    out.push({ what: `the AgBOM of ${agent}`, value: { ...bom, inventory: rest }, origin: at6(agent) });
+    out.push({ what: `the AgBOM of ${agent}`, value: { ...bom, inventory: rest }, origin: at7(agent) });
   }
   return out;
 }
@@ -42106,8 +61878,11 @@ function objectName(meta4) {
 }
 
 // src/pipeline/agbom.ts
+function blockingFindings(run) {
+  return run.diagnostics.filter((d) => d.severity === "error" && !isPolicyFindingCode(d.code));
+}
 function buildRunAgBoms(run, options) {
-  const blocking = run.diagnostics.filter((d) => d.severity === "error" && !isPolicyFindingCode(d.code));
+  const blocking = blockingFindings(run);
   if (blocking.length) return { ok: false, blocking };
   const time3 = sourceTimeOf(run.snapshot.commitTime, options.env);
   const built = buildFleet(
@@ -42127,8 +61902,8 @@ function buildRunAgBoms(run, options) {
 
 // src/config/index.ts
 var import_yaml3 = __toESM(require_dist(), 1);
-import { existsSync, readFileSync } from "node:fs";
-import path2 from "node:path";
+import { existsSync as existsSync2, readFileSync as readFileSync2 } from "node:fs";
+import path5 from "node:path";
 var CONFIG_FILES = ["joch.yaml", "joch.yml"];
 var SeverityOverride = external_exports.enum(["off", "info", "warning", "error"]);
 var QUANTITY_PATTERN = /^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
@@ -42154,6 +61929,20 @@ var WorkloadsSchema = external_exports.strictObject({
     })
   ).default({})
 });
+var DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+var ClusterName = external_exports.string().regex(DNS_LABEL, 'must be a DNS-1123 label (lowercase letters, digits and "-")').max(63);
+var InventoryName = external_exports.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/, "must be NAMESPACE/NAME");
+var ClusterAccess = external_exports.strictObject({
+  context: external_exports.string().min(1).optional(),
+  /** Relative to joch.yaml's folder for the CLI, to the working folder for `joch sync`. */
+  kubeconfig: external_exports.string().min(1).optional(),
+  inCluster: external_exports.literal(true).optional(),
+  secretRef: external_exports.strictObject({ namespace: ClusterName, name: external_exports.string().min(1), key: external_exports.string().min(1).default("kubeconfig") }).optional(),
+  /** The ApplySet parent in this cluster (default: the command's --inventory, joch-system/joch-inventory). */
+  inventory: InventoryName.optional()
+}).refine((c) => [c.kubeconfig ?? c.context, c.inCluster, c.secretRef].filter((x) => x !== void 0).length === 1, {
+  message: "give exactly one way to reach the cluster: context, kubeconfig (with an optional context), inCluster or secretRef"
+}).refine((c) => c.context === void 0 || c.inCluster === void 0, { message: "inCluster takes no context", path: ["context"] }).refine((c) => c.context === void 0 || c.secretRef === void 0, { message: "secretRef takes no context", path: ["context"] });
 var ConfigSchema = external_exports.strictObject({
   apiVersion: external_exports.literal("joch.dev/v1alpha1").optional(),
   kind: external_exports.literal("Project").optional(),
@@ -42177,30 +61966,48 @@ var ConfigSchema = external_exports.strictObject({
     /** Approver roles that promotion gates may name, in addition to Teams and their members. */
     approverRoles: external_exports.array(external_exports.string().min(1)).default([])
   }).prefault({}),
-  workloads: WorkloadsSchema.prefault({})
-});
+  workloads: WorkloadsSchema.prefault({}),
+  /**
+   * Placement: the clusters Environments name (`spec.runtime.cluster`) and how
+   * to reach each. Without it everything goes to the one cluster of the
+   * kubeconfig in use, as before clusters could be named.
+   */
+  clusters: external_exports.record(external_exports.string(), ClusterAccess).superRefine((clusters, ctx) => {
+    for (const name2 of Object.keys(clusters)) {
+      if (!ClusterName.safeParse(name2).success) ctx.addIssue({ code: "custom", message: 'a cluster name must be a DNS-1123 label (lowercase letters, digits and "-")', path: [name2] });
+    }
+  }).optional(),
+  /** The cluster that receives what no Environment places; may be left out when one cluster is mapped. */
+  defaultCluster: ClusterName.optional()
+}).refine((c) => c.defaultCluster === void 0 || c.clusters !== void 0 && c.defaultCluster in c.clusters, {
+  message: "must name a cluster of `clusters`",
+  path: ["defaultCluster"]
+}).refine((c) => c.clusters === void 0 || c.defaultCluster !== void 0 || Object.keys(c.clusters).length === 1, {
+  message: "name the cluster that receives what no Environment places (defaultCluster) when more than one is mapped",
+  path: ["clusters"]
+}).refine((c) => c.clusters === void 0 || Object.keys(c.clusters).length > 0, { message: "map at least one cluster, or leave `clusters` out", path: ["clusters"] });
 var DEFAULT_CONFIG = ConfigSchema.parse({});
 function findConfigFile(start) {
-  let dir = path2.resolve(start);
+  let dir = path5.resolve(start);
   for (; ; ) {
     for (const name2 of CONFIG_FILES) {
-      const candidate = path2.join(dir, name2);
-      if (existsSync(candidate)) return candidate;
+      const candidate = path5.join(dir, name2);
+      if (existsSync2(candidate)) return candidate;
     }
-    if (existsSync(path2.join(dir, ".git"))) return void 0;
-    const parent = path2.dirname(dir);
+    if (existsSync2(path5.join(dir, ".git"))) return void 0;
+    const parent = path5.dirname(dir);
     if (parent === dir) return void 0;
     dir = parent;
   }
 }
 function loadConfig(start, explicitFile, cwd) {
-  const file2 = explicitFile ? path2.resolve(cwd, explicitFile) : findConfigFile(start);
-  if (!file2) return { config: DEFAULT_CONFIG, root: path2.resolve(start), findings: [] };
-  const shown = path2.relative(cwd, file2) || file2;
-  const root = path2.dirname(file2);
+  const file2 = explicitFile ? path5.resolve(cwd, explicitFile) : findConfigFile(start);
+  if (!file2) return { config: DEFAULT_CONFIG, root: path5.resolve(start), findings: [] };
+  const shown = path5.relative(cwd, file2) || file2;
+  const root = path5.dirname(file2);
   let text;
   try {
-    text = readFileSync(file2, "utf8");
+    text = readFileSync2(file2, "utf8");
   } catch {
     return { config: DEFAULT_CONFIG, root, file: shown, findings: [finding2("JOCH002", `cannot read the configuration file ${shown}`, { file: shown, line: 1, column: 1 })] };
   }
@@ -42245,11 +62052,11 @@ function applySeverityOverrides(findings, loaded) {
   const refused = [];
   for (const [code, wanted2] of Object.entries(overrides)) {
     const info = codeInfo(code);
-    const at6 = { file: loaded.file ?? "joch.yaml", doc: 0, path: ["severity", code] };
+    const at7 = { file: loaded.file ?? "joch.yaml", doc: 0, path: ["severity", code] };
     if (!info) {
-      refused.push(finding2("JOCH001", `joch.yaml: severity: ${code} is not a diagnostic code`, at6));
+      refused.push(finding2("JOCH001", `joch.yaml: severity: ${code} is not a diagnostic code`, at7));
     } else if (info.locked && (wanted2 === "off" || RANK[wanted2] < RANK[info.severity])) {
-      refused.push(finding2("JOCH001", `joch.yaml: severity: ${code} (${info.name}) can be raised but not lowered or turned off`, at6));
+      refused.push(finding2("JOCH001", `joch.yaml: severity: ${code} (${info.name}) can be raised but not lowered or turned off`, at7));
     }
   }
   const out = [];
@@ -42275,8 +62082,8 @@ function findingResolver(texts2, loaded) {
   const locator = new Locator((file2) => all.get(file2));
   return (findings) => locator.resolve(settleFindings(findings, loaded));
 }
-function pointerKey(at6) {
-  return "path" in at6 ? `${at6.file}#${at6.doc}#${at6.path.join(".")}` : `${at6.file}:${at6.line}:${at6.column}`;
+function pointerKey(at7) {
+  return "path" in at7 ? `${at7.file}#${at7.doc}#${at7.path.join(".")}` : `${at7.file}:${at7.line}:${at7.column}`;
 }
 function withoutEchoes(findings) {
   const reported = new Set(
@@ -42285,8 +62092,11 @@ function withoutEchoes(findings) {
   return findings.filter((f) => f.code !== "JOCH710" || !reported.has(pointerKey(f.at)));
 }
 
+// src/pipeline/pins.ts
+import path10 from "node:path";
+
 // src/model/names.ts
-import { createHash as createHash5 } from "node:crypto";
+import { createHash as createHash7 } from "node:crypto";
 var DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 var DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 function isDnsSubdomain(s) {
@@ -42296,7 +62106,7 @@ function isDnsLabel(s) {
   return s.length <= 63 && DNS1123_LABEL.test(s);
 }
 function shortHash(s) {
-  return createHash5("sha256").update(s).digest("hex").slice(0, 8);
+  return createHash7("sha256").update(s).digest("hex").slice(0, 8);
 }
 function squash(s, allowDots) {
   const invalid = allowDots ? /[^a-z0-9.-]+/g : /[^a-z0-9-]+/g;
@@ -42337,13 +62147,13 @@ function labelValue(value) {
 }
 
 // src/model/applyset.ts
-import { createHash as createHash6 } from "node:crypto";
+import { createHash as createHash8 } from "node:crypto";
 var APPLYSET_PART_OF = "applyset.kubernetes.io/part-of";
 function defaultApplySetParent(name2 = "joch-inventory", namespace = "joch-system") {
   return { name: name2, namespace, kind: "Secret", group: "" };
 }
 function applySetId(parent) {
-  const digest = createHash6("sha256").update(`${parent.name}.${parent.namespace ?? ""}.${parent.kind}.${parent.group}`).digest("base64url");
+  const digest = createHash8("sha256").update(`${parent.name}.${parent.namespace ?? ""}.${parent.kind}.${parent.group}`).digest("base64url");
   return `applyset-${digest}-v1`;
 }
 
@@ -42424,9 +62234,9 @@ function resolverFor(holderKind) {
       return "server";
   }
 }
-function valueAt(root, path7) {
+function valueAt(root, path13) {
   let node2 = root;
-  for (const seg of path7) node2 = node2?.[seg];
+  for (const seg of path13) node2 = node2?.[seg];
   return node2;
 }
 function useOf(edge, ctx) {
@@ -42779,6 +62589,12 @@ function withCommit(entry, revision, commitTime) {
   };
   return { ...entry, manifest: { ...entry.manifest, metadata: { ...entry.manifest.metadata, annotations } } };
 }
+function withoutCommit(manifest) {
+  const annotations = Object.fromEntries(
+    Object.entries(manifest.metadata.annotations).filter(([k]) => k !== ANNOTATION.sourceCommit && k !== ANNOTATION.sourceCommitTime)
+  );
+  return { ...manifest, metadata: { ...manifest.metadata, annotations } };
+}
 
 // src/compile/pod.ts
 var CONTAINER = "agent-runtime";
@@ -42873,9 +62689,9 @@ function manifestConfigMap(graph, manifest, names2, namespace, ctx) {
     origin: origin(graph)
   };
 }
-function identityObjects(graph, names2, namespace, ctx) {
+function identityObjects(graph, names2, namespace, ctx, pinnedConfigMaps = []) {
   const sa = names2.serviceAccount;
-  const rules = [{ apiGroups: [""], resources: ["configmaps"], resourceNames: [names2.configMap], verbs: ["get", "watch"] }];
+  const rules = [{ apiGroups: [""], resources: ["configmaps"], resourceNames: [names2.configMap, ...pinnedConfigMaps], verbs: ["get", "watch"] }];
   if (graph.agent.namespace === namespace) {
     rules.push({ apiGroups: ["joch.dev"], resources: ["agents"], resourceNames: [kubernetesName(graph.agent.name)], verbs: ["get"] });
   }
@@ -42977,8 +62793,8 @@ function push(map2, key2, value) {
   if (list2) list2.push(value);
   else map2.set(key2, [value]);
 }
-function startsWith(path7, prefix) {
-  return prefix.every((p, i) => path7[i] === p);
+function startsWith(path13, prefix) {
+  return prefix.every((p, i) => path13[i] === p);
 }
 function unitContext(input3, options, owners = /* @__PURE__ */ new Map()) {
   const byKey = new Map(input3.resources.map((r) => [r.key, r]));
@@ -43004,9 +62820,9 @@ function unitContext(input3, options, owners = /* @__PURE__ */ new Map()) {
       }
       return p;
     },
-    target(from, kind2, path7) {
+    target(from, kind2, path13) {
       for (const e of edgesFrom.get(from.key) ?? []) {
-        if (e.kind === kind2 && e.to && startsWith(e.path, path7)) return byKey.get(e.to);
+        if (e.kind === kind2 && e.to && startsWith(e.path, path13)) return byKey.get(e.to);
       }
       return void 0;
     }
@@ -43020,7 +62836,7 @@ function identityFindings(resources) {
   const byKubeName = /* @__PURE__ */ new Map();
   const inFileOrder = [...resources].sort((a, b) => a.file < b.file ? -1 : a.file > b.file ? 1 : a.doc - b.doc);
   for (const r of inFileOrder) {
-    const here = (path7, part) => ({ file: r.file, doc: r.doc, path: path7, ...part ? { part } : {} });
+    const here = (path13, part) => ({ file: r.file, doc: r.doc, path: path13, ...part ? { part } : {} });
     const first = byKey.get(r.key);
     if (first) {
       out.push(
@@ -43064,17 +62880,17 @@ function identityFindings(resources) {
 }
 
 // src/schema/references.ts
-var rule = (path7, kind2, form, when) => ({
-  path: path7,
-  steps: path7.split("."),
+var rule = (path13, kind2, form, when) => ({
+  path: path13,
+  steps: path13.split("."),
   kind: kind2,
   form,
   ...when ? { when } : {}
 });
-var ref = (path7, kind2, when) => rule(path7, kind2, "ref", when);
-var name = (path7, kind2, when) => rule(path7, kind2, "name", when);
-var model = (path7) => rule(path7, "Model", "providerModel");
-var keys = (path7, kind2) => rule(path7, kind2, "mapKey");
+var ref = (path13, kind2, when) => rule(path13, kind2, "ref", when);
+var name = (path13, kind2, when) => rule(path13, kind2, "name", when);
+var model = (path13) => rule(path13, "Model", "providerModel");
+var keys = (path13, kind2) => rule(path13, kind2, "mapKey");
 var ownerIsAgent = (r) => r.spec.scope?.ownerKind === "Agent";
 var REFERENCE_RULES = {
   Agent: [
@@ -43117,10 +62933,10 @@ var REFERENCE_RULES = {
   Execution: [ref("spec.agentRef", "Agent"), ref("spec.modelRouteOverride.routeRef", "ModelRoute")]
 };
 function forEachSite(root, steps, form, visit3) {
-  const path7 = [];
+  const path13 = [];
   const walk = (node2, i) => {
     if (i === steps.length) {
-      leaf(node2, path7, form, visit3);
+      leaf(node2, path13, form, visit3);
       return;
     }
     const step = steps[i];
@@ -43131,38 +62947,38 @@ function forEachSite(root, steps, form, visit3) {
     if (!isRecord(node2)) return;
     const child2 = node2[field];
     if (child2 === void 0 || child2 === null) return;
-    path7.push(field);
+    path13.push(field);
     if (list2) {
       if (Array.isArray(child2)) {
         for (let k = 0; k < child2.length; k++) {
-          path7.push(k);
+          path13.push(k);
           walk(child2[k], i + 1);
-          path7.pop();
+          path13.pop();
         }
       }
     } else if (map2) {
       if (isRecord(child2)) {
         for (const k of Object.keys(child2)) {
-          path7.push(k);
+          path13.push(k);
           walk(child2[k], i + 1);
-          path7.pop();
+          path13.pop();
         }
       }
     } else if (form === "mapKey" && i === steps.length - 1) {
-      if (isRecord(child2)) for (const k of Object.keys(child2)) visit3({ path: [...path7, k], name: k });
+      if (isRecord(child2)) for (const k of Object.keys(child2)) visit3({ path: [...path13, k], name: k });
     } else {
       walk(child2, i + 1);
     }
-    path7.pop();
+    path13.pop();
   };
   walk(root, 0);
 }
-function leaf(node2, path7, form, visit3) {
+function leaf(node2, path13, form, visit3) {
   if (form === "mapKey") return;
   if (form === "ref") {
     if (!isRecord(node2) || typeof node2.name !== "string") return;
     visit3({
-      path: [...path7, "name"],
+      path: [...path13, "name"],
       name: node2.name,
       namespace: typeof node2.namespace === "string" ? node2.namespace : void 0,
       declaredKind: typeof node2.kind === "string" ? node2.kind : void 0
@@ -43171,8 +62987,8 @@ function leaf(node2, path7, form, visit3) {
   }
   if (typeof node2 !== "string") return;
   const slash = form === "name" ? node2.indexOf("/") : -1;
-  if (slash > 0) visit3({ path: [...path7], name: node2.slice(slash + 1), namespace: node2.slice(0, slash) });
-  else visit3({ path: [...path7], name: node2 });
+  if (slash > 0) visit3({ path: [...path13], name: node2.slice(slash + 1), namespace: node2.slice(0, slash) });
+  else visit3({ path: [...path13], name: node2 });
 }
 function isRecord(v) {
   return typeof v === "object" && v !== null && !Array.isArray(v);
@@ -43196,13 +63012,13 @@ function resolveReferences(resources, defaultNamespace) {
   return { references, findings };
 }
 function resolveSite(index, r, rule2, site, defaultNamespace) {
-  const at6 = { file: r.file, doc: r.doc, path: site.path };
+  const at7 = { file: r.file, doc: r.doc, path: site.path };
   const resource = refOf(r);
-  if (rule2.form === "providerModel") return resolveProviderModel(index, r, site, at6);
+  if (rule2.form === "providerModel") return resolveProviderModel(index, r, site, at7);
   if (site.declaredKind && site.declaredKind !== rule2.kind) {
     return {
       written: site.name,
-      finding: finding2("JOCH504", `${formatPath(site.path.slice(0, -1))} refers to a ${site.declaredKind}; only ${rule2.kind} is allowed here`, { ...at6, path: site.path.slice(0, -1) }, { resource })
+      finding: finding2("JOCH504", `${formatPath(site.path.slice(0, -1))} refers to a ${site.declaredKind}; only ${rule2.kind} is allowed here`, { ...at7, path: site.path.slice(0, -1) }, { resource })
     };
   }
   const target = kindInfo(rule2.kind);
@@ -43222,7 +63038,7 @@ function resolveSite(index, r, rule2, site, defaultNamespace) {
       const where = candidates.map((c) => c.namespace).join(", ");
       return {
         written: site.name,
-        finding: finding2("JOCH504", `${rule2.kind} "${site.name}" exists in several namespaces (${where}); name the namespace`, at6, {
+        finding: finding2("JOCH504", `${rule2.kind} "${site.name}" exists in several namespaces (${where}); name the namespace`, at7, {
           resource,
           hint: rule2.form === "ref" ? "add `namespace:` to the reference" : `write it as "<namespace>/${site.name}"`
         })
@@ -43236,18 +63052,18 @@ function resolveSite(index, r, rule2, site, defaultNamespace) {
   const elsewhere = candidates.length && target?.scope === "Namespaced" ? ` (it exists in ${candidates.map((c) => c.namespace).join(", ")})` : "";
   return {
     written: site.name,
-    finding: finding2("JOCH501", `${rule2.kind} "${site.name}" not found${searched}${elsewhere}`, at6, {
+    finding: finding2("JOCH501", `${rule2.kind} "${site.name}" not found${searched}${elsewhere}`, at7, {
       resource,
       hint: didYouMean(site.name, nearby)
     })
   };
 }
-function resolveProviderModel(index, r, site, at6) {
+function resolveProviderModel(index, r, site, at7) {
   const written = site.name;
   const colon = written.indexOf(":");
   const resource = refOf(r);
   if (colon <= 0) {
-    return { written, finding: finding2("JOCH504", `"${written}" is not of the form provider:model`, at6, { resource }) };
+    return { written, finding: finding2("JOCH504", `"${written}" is not of the form provider:model`, at7, { resource }) };
   }
   const provider = written.slice(0, colon);
   const modelName = written.slice(colon + 1);
@@ -43258,7 +63074,7 @@ function resolveProviderModel(index, r, site, at6) {
       return {
         written,
         to: byName.key,
-        finding: finding2("JOCH502", `Model "${modelName}" has provider "${String(actual)}", not "${provider}"`, at6, {
+        finding: finding2("JOCH502", `Model "${modelName}" has provider "${String(actual)}", not "${provider}"`, at7, {
           resource,
           hint: `write "${String(actual)}:${modelName}"`,
           related: [{ at: { file: byName.file, doc: byName.doc, path: ["spec", "provider"] }, message: "the Model" }]
@@ -43272,7 +63088,7 @@ function resolveProviderModel(index, r, site, at6) {
   const known = index.ofKind("Model").map((m) => `${String(m.spec.provider)}:${m.name}`);
   return {
     written,
-    finding: finding2("JOCH501", `no Model serves "${written}"`, at6, { resource, hint: didYouMean(written, known) ?? "add a Model with that name and provider" })
+    finding: finding2("JOCH501", `no Model serves "${written}"`, at7, { resource, hint: didYouMean(written, known) ?? "add a Model with that name and provider" })
   };
 }
 var NEEDS = [
@@ -43340,8 +63156,8 @@ function push2(map2, key2, value) {
 }
 
 // src/schema/registry.ts
-import { createHash as createHash7 } from "node:crypto";
-import { readFileSync as readFileSync2, readdirSync } from "node:fs";
+import { createHash as createHash9 } from "node:crypto";
+import { readFileSync as readFileSync3, readdirSync as readdirSync3 } from "node:fs";
 import { createRequire } from "node:module";
 var SCHEMA_BASE = "https://joch.dev/schemas/v1alpha1/";
 var SCHEMA_DIR = new URL("../../schemas/", import.meta.url);
@@ -43355,14 +63171,14 @@ var validators = /* @__PURE__ */ new Map();
 function schemaTexts() {
   if (!texts) {
     texts = /* @__PURE__ */ new Map();
-    for (const file2 of readdirSync(SCHEMA_DIR).filter((f) => f.endsWith(".schema.json")).sort()) {
-      texts.set(file2, readFileSync2(new URL(file2, SCHEMA_DIR), "utf8"));
+    for (const file2 of readdirSync3(SCHEMA_DIR).filter((f) => f.endsWith(".schema.json")).sort()) {
+      texts.set(file2, readFileSync3(new URL(file2, SCHEMA_DIR), "utf8"));
     }
   }
   return texts;
 }
 function schemasHash() {
-  const h = createHash7("sha256");
+  const h = createHash9("sha256");
   for (const [file2, text] of schemaTexts()) h.update(file2).update("\0").update(text).update("\0");
   return h.digest("hex");
 }
@@ -43465,43 +63281,43 @@ function within(inner, outer) {
   return inner === outer || inner.startsWith(`${outer}/`);
 }
 function explain(e, d, resource) {
-  const path7 = toPath(d.body, e.instancePath);
-  const where = formatPath(path7) || "the top level";
-  const at6 = (p, part) => ({ file: d.file, doc: d.doc, path: p, ...part ? { part } : {} });
+  const path13 = toPath(d.body, e.instancePath);
+  const where = formatPath(path13) || "the top level";
+  const at7 = (p, part) => ({ file: d.file, doc: d.doc, path: p, ...part ? { part } : {} });
   const parent = e.parentSchema;
   const opts = (hint) => ({ resource, hint });
   switch (e.keyword) {
     case "required": {
       const missing = String(e.params.missingProperty);
       const desc = describeProperty(parent, missing);
-      return finding2("JOCH302", `missing required field "${missing}" in ${where}`, at6([...path7, missing]), opts(desc));
+      return finding2("JOCH302", `missing required field "${missing}" in ${where}`, at7([...path13, missing]), opts(desc));
     }
     case "additionalProperties": {
       const extra = String(e.params.additionalProperty);
       const allowed = Object.keys(parent?.properties ?? {});
       const elsewhere = fieldPaths(d.kind.kind).get(extra);
       const hint = didYouMean(extra, allowed) ?? (elsewhere ? `"${extra}" belongs at ${elsewhere.join(" or ")}` : void 0) ?? (allowed.length ? `${d.kind.kind} allows here: ${allowed.join(", ")}` : void 0);
-      return finding2("JOCH303", `unknown field "${extra}" in ${where}`, at6([...path7, extra], "key"), opts(hint));
+      return finding2("JOCH303", `unknown field "${extra}" in ${where}`, at7([...path13, extra], "key"), opts(hint));
     }
     case "enum": {
       const allowed = (e.params.allowedValues ?? []).map((v) => String(v));
       const value = String(e.data);
-      return finding2("JOCH304", `${show(e.data)} is not an allowed value of ${where}; allowed: ${allowed.join(", ")}`, at6(path7), opts(didYouMean(value, allowed)));
+      return finding2("JOCH304", `${show(e.data)} is not an allowed value of ${where}; allowed: ${allowed.join(", ")}`, at7(path13), opts(didYouMean(value, allowed)));
     }
     case "const":
-      return finding2("JOCH304", `${where} must be ${show(e.params.allowedValue)}`, at6(path7), opts());
+      return finding2("JOCH304", `${where} must be ${show(e.params.allowedValue)}`, at7(path13), opts());
     case "type": {
       const expected = String(e.params.type);
-      return finding2("JOCH301", `${where} must be ${article(expected)}, not ${article(jsonType(e.data))}`, at6(path7), opts(describe4(parent)));
+      return finding2("JOCH301", `${where} must be ${article(expected)}, not ${article(jsonType(e.data))}`, at7(path13), opts(describe4(parent)));
     }
     case "pattern":
     case "format": {
       const rule2 = e.keyword === "format" ? `a valid ${String(e.params.format)}` : "in the required form";
-      return finding2("JOCH305", `${show(e.data)} at ${where} is not ${rule2}`, at6(path7), opts(describe4(parent)));
+      return finding2("JOCH305", `${show(e.data)} at ${where} is not ${rule2}`, at7(path13), opts(describe4(parent)));
     }
     case "propertyNames": {
       const name2 = String(e.params.propertyName);
-      return finding2("JOCH305", `the key "${name2}" in ${where} is not in the required form`, at6([...path7, name2], "key"), opts(describe4(parent)));
+      return finding2("JOCH305", `the key "${name2}" in ${where} is not in the required form`, at7([...path13, name2], "key"), opts(describe4(parent)));
     }
     case "minimum":
     case "maximum":
@@ -43513,12 +63329,12 @@ function explain(e, d, resource) {
     case "maxItems":
     case "minProperties":
     case "maxProperties":
-      return finding2("JOCH306", `${where} ${e.message ?? "is out of range"}`, at6(path7), opts(describe4(parent)));
+      return finding2("JOCH306", `${where} ${e.message ?? "is out of range"}`, at7(path13), opts(describe4(parent)));
     case "anyOf":
     case "oneOf":
-      return finding2("JOCH307", `${where} must be ${summarizeBranches(e.schema)}`, at6(path7), opts(describe4(parent)));
+      return finding2("JOCH307", `${where} must be ${summarizeBranches(e.schema)}`, at7(path13), opts(describe4(parent)));
     default:
-      return finding2("JOCH307", `${where} ${e.message ?? "is not valid"}`, at6(path7), opts(describe4(parent)));
+      return finding2("JOCH307", `${where} ${e.message ?? "is not valid"}`, at7(path13), opts(describe4(parent)));
   }
 }
 var FIELD_PATHS = /* @__PURE__ */ new Map();
@@ -43526,15 +63342,15 @@ function fieldPaths(kind2) {
   const hit = FIELD_PATHS.get(kind2);
   if (hit) return hit;
   const out = /* @__PURE__ */ new Map();
-  const visit3 = (schema, path7, depth) => {
+  const visit3 = (schema, path13, depth) => {
     if (!schema || depth > 8) return;
     const s = typeof schema.$ref === "string" ? { ...resolveRef2(schema.$ref), ...schema } : schema;
     for (const [name2, child2] of Object.entries(s.properties ?? {})) {
-      const p = path7 ? `${path7}.${name2}` : name2;
+      const p = path13 ? `${path13}.${name2}` : name2;
       out.set(name2, [...out.get(name2) ?? [], p]);
       visit3(child2, p, depth + 1);
     }
-    if (s.items && typeof s.items === "object") visit3(s.items, `${path7}[]`, depth + 1);
+    if (s.items && typeof s.items === "object") visit3(s.items, `${path13}[]`, depth + 1);
   };
   const info = loadSchemas();
   const file2 = [...info.entries()].find(([, sc]) => sc.properties?.kind?.const === kind2);
@@ -43615,6 +63431,190 @@ function show(v) {
   if (typeof v === "string" && looksSecret(v)) return "(a value that looks like a credential)";
   const s = typeof v === "string" ? JSON.stringify(v) : JSON.stringify(v) ?? String(v);
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+// src/schema/files.ts
+function checkFile(file2, options) {
+  return checkParsed(parseFileBytes(file2.path, file2.bytes, options.limits), options);
+}
+function checkParsed(parsed, options) {
+  const load = classifyFile(parsed, options.defaultNamespace);
+  return { load, documentFindings: load.documents.map((d) => documentFindings(d, options)) };
+}
+function documentFindings(d, options) {
+  const ref2 = documentRef(d, options.defaultNamespace);
+  return [...options.schema ? schemaFindings(d, ref2) : [], ...secretFindings(d, ref2)];
+}
+
+// src/schema/parallel.ts
+import { existsSync as existsSync3 } from "node:fs";
+import { availableParallelism, loadavg } from "node:os";
+import { fileURLToPath as fileURLToPath2 } from "node:url";
+import { parentPort, Worker } from "node:worker_threads";
+var PARALLEL_MIN_BYTES = 2 << 20;
+var BYTES_PER_THREAD = 512 << 10;
+var CHUNK_BYTES = 128 << 10;
+var CHUNK_FILES = 256;
+function threadsFor(totalBytes, env = process.env, load = loadavg()[0] ?? 0) {
+  const forced = Number.parseInt(env.JOCH_THREADS ?? "", 10);
+  if (Number.isInteger(forced) && forced >= 1) return forced;
+  if (totalBytes < PARALLEL_MIN_BYTES) return 1;
+  const cores = availableParallelism();
+  const free = Math.max(1, Math.min(cores, Math.floor(cores - load) + 1));
+  return Math.max(1, Math.min(free, Math.floor(totalBytes / BYTES_PER_THREAD)));
+}
+async function checkFiles(files, options, parallel) {
+  const results = new Array(files.length);
+  const queue = chunksOf(files);
+  const retry = [];
+  const runOnMain = (c, by) => {
+    for (let i = c.start; i < c.end; i++) results[i] = checkOnMain(files[i], options);
+    parallel.onChecked?.(by, c.end - c.start);
+  };
+  const workerFile = workerEntry(parallel.workerUrl);
+  const workers = workerFile && parallel.threads > 1 && queue.length > 1 ? Math.min(parallel.threads - 1, queue.length - 1) : 0;
+  const pool = [];
+  const started = [];
+  try {
+    const shared = { queue, retry, results, failure: void 0 };
+    for (let w = 0; w < workers; w++) {
+      const worker = spawnWorker(workerFile);
+      started.push(worker);
+      pool.push(drive(worker, files, options, shared, parallel.onChecked));
+    }
+    if (parallel.mainShare !== false || workers === 0) {
+      for (let c = queue.shift(); c && !shared.failure; c = queue.shift()) {
+        runOnMain(c, "main");
+        if (workers) await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+    await Promise.all(pool);
+    if (shared.failure) throw shared.failure.error;
+    for (const c of [...retry, ...queue.splice(0)].sort((a, b) => a.id - b.id)) runOnMain(c, "retry");
+  } finally {
+    await Promise.all(started.map((w) => w.terminate()));
+  }
+  return results;
+}
+function drive(worker, files, options, shared, onChecked) {
+  const { queue, retry, results } = shared;
+  const inFlight = /* @__PURE__ */ new Map();
+  return new Promise((resolve) => {
+    let finished = false;
+    const finish3 = () => {
+      if (finished) return;
+      finished = true;
+      retry.push(...inFlight.values());
+      inFlight.clear();
+      resolve();
+    };
+    const send = () => {
+      const c = shared.failure ? void 0 : queue.shift();
+      if (!c) return false;
+      inFlight.set(c.id, c);
+      const request = packRequest(c.id, files.slice(c.start, c.end), options);
+      worker.postMessage(request, [request.bytes.buffer]);
+      return true;
+    };
+    worker.on("message", (reply) => {
+      try {
+        receive(reply);
+      } catch (error62) {
+        shared.failure ??= { error: error62 };
+        inFlight.clear();
+        finish3();
+      }
+    });
+    const receive = (reply) => {
+      const c = inFlight.get(reply.id);
+      if (!c) return;
+      inFlight.delete(reply.id);
+      let failed = 0;
+      reply.results.forEach((r, i) => {
+        const at7 = c.start + i;
+        if ("failed" in r) failed++;
+        results[at7] = "failed" in r ? checkOnMain(files[at7], options) : fromWire(r, options);
+      });
+      onChecked?.("worker", reply.results.length - failed);
+      if (failed) onChecked?.("retry", failed);
+      send();
+      if (inFlight.size === 0) finish3();
+    };
+    worker.on("error", finish3);
+    worker.on("exit", finish3);
+    send();
+    send();
+    if (inFlight.size === 0) finish3();
+  });
+}
+function checkOnMain(file2, options) {
+  try {
+    return checkFile(file2, options);
+  } catch (e) {
+    throw new Error(`${file2.path}: ${errorMessage(e)}`, { cause: e });
+  }
+}
+function packRequest(id, files, options) {
+  const bytes = new Uint8Array(files.reduce((n, f) => n + f.bytes.byteLength, 0));
+  const ends = [];
+  let at7 = 0;
+  for (const f of files) {
+    bytes.set(f.bytes, at7);
+    at7 += f.bytes.byteLength;
+    ends.push(at7);
+  }
+  return { id, paths: files.map((f) => f.path), ends, bytes, options };
+}
+function chunksOf(files) {
+  const chunks = [];
+  let start = 0;
+  let bytes = 0;
+  files.forEach((f, i) => {
+    bytes += f.bytes.byteLength;
+    if (bytes >= CHUNK_BYTES || i + 1 - start >= CHUNK_FILES) {
+      chunks.push({ id: chunks.length, start, end: i + 1 });
+      start = i + 1;
+      bytes = 0;
+    }
+  });
+  if (start < files.length) chunks.push({ id: chunks.length, start, end: files.length });
+  return chunks;
+}
+function workerEntry(override) {
+  const fromSource = import.meta.url.endsWith(".ts");
+  const url3 = override ?? new URL(fromSource ? "./worker.ts" : "./worker.js", import.meta.url);
+  return existsSync3(fileURLToPath2(url3)) ? url3 : void 0;
+}
+function spawnWorker(url3) {
+  if (!/\.m?ts$/.test(url3.pathname)) return new Worker(url3);
+  const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(url3.href)}); });`;
+  return new Worker(boot, { eval: true });
+}
+function fromWire(wire, options) {
+  const parsed = { ...wire.parsed, docs: wire.parsed.docs.map((d, i) => ({ ...d, value: decodeValue(wire.values[i]) })) };
+  const load = classifyFile(parsed, options.defaultNamespace);
+  if (load.documents.length !== wire.documentFindings.length) return checkParsed(parsed, options);
+  return { load, documentFindings: wire.documentFindings };
+}
+function decodeValue(wire) {
+  return typeof wire === "string" ? JSON.parse(wire) : wire?.value;
+}
+async function prepareSnapshot(snapshot, options, parallel = {}) {
+  const bytes = snapshot.files.reduce((n, f) => n + f.bytes.byteLength, 0);
+  const threads = parallel.threads ?? threadsFor(bytes);
+  if (threads <= 1) return void 0;
+  const inputs = snapshot.files.map((f) => ({ path: displayPath(snapshot, f.path), bytes: f.bytes }));
+  let byWorkers = 0;
+  const onChecked = (by, n) => void (by === "worker" && (byWorkers += n));
+  const checks = await checkFiles(inputs, options, { threads, workerUrl: parallel.workerUrl, onChecked });
+  const files = /* @__PURE__ */ new WeakMap();
+  const documents = /* @__PURE__ */ new WeakMap();
+  snapshot.files.forEach((f, i) => {
+    const check2 = checks[i];
+    files.set(f, check2.load);
+    check2.load.documents.forEach((d, j) => documents.set(d, check2.documentFindings[j] ?? []));
+  });
+  return { files, documents, threads, byWorkers };
 }
 
 // src/schema/index.ts
@@ -43758,7 +63758,7 @@ function structuralKindSchema(file2, lookup) {
 
 // src/compile/crd.ts
 var CATEGORY = "joch";
-var col = (name2, path7, priority) => ({ name: name2, path: path7, ...priority ? { priority } : {} });
+var col = (name2, path13, priority) => ({ name: name2, path: path13, ...priority ? { priority } : {} });
 var COLUMNS = {
   Agent: [col("Framework", ".spec.framework.adapterRef.name"), col("Route", ".spec.modelRoute.routeRef.name")],
   FrameworkAdapter: [col("Framework", ".spec.framework"), col("Language", ".spec.language")],
@@ -43786,10 +63786,10 @@ var COLUMNS = {
   AgBOM: [col("Agent", ".spec.agentRef.name")],
   Secret: [col("Source", ".spec.source.type")]
 };
-function fieldAt(schema, path7, kind2) {
+function fieldAt(schema, path13, kind2) {
   let node2 = schema;
-  for (const seg of path7.split(".").filter(Boolean)) node2 = node2?.properties?.[seg];
-  if (!node2) throw new Error(`printer column ${path7} of ${kind2} names no field of its schema`);
+  for (const seg of path13.split(".").filter(Boolean)) node2 = node2?.properties?.[seg];
+  if (!node2) throw new Error(`printer column ${path13} of ${kind2} names no field of its schema`);
   return node2;
 }
 function columnType(node2) {
@@ -44011,7 +64011,7 @@ function containerResources(workloads, place) {
   };
   return { requests: pick2("requests"), limits: pick2("limits") };
 }
-function resourceConflicts(resources, at6, from, place) {
+function resourceConflicts(resources, at7, from, place) {
   const out = [];
   for (const [name2, request] of Object.entries(resources.requests)) {
     const limit = resources.limits[name2];
@@ -44021,7 +64021,7 @@ function resourceConflicts(resources, at6, from, place) {
     if (r !== void 0 && l !== void 0 && r.num * l.den > l.num * r.den) {
       const where = [place.environment ? `Environment "${place.environment}"` : "", place.team ? `Team "${place.team}"` : ""].filter(Boolean).join(" and ");
       out.push(
-        finding2("JOCH914", `the ${name2} request ${request} exceeds its limit ${limit}: the API server would refuse the pod`, at6, {
+        finding2("JOCH914", `the ${name2} request ${request} exceeds its limit ${limit}: the API server would refuse the pod`, at7, {
           resource: refOf(from),
           hint: `joch.yaml workloads: the values come from ${where || "the repository default"} and the layers under it; set both in the same layer`
         })
@@ -44152,8 +64152,8 @@ function teamRoleBindings(team, ownedNamespaces2, ctx, findings) {
   const all = Array.isArray(team.spec.members) ? team.spec.members : [];
   const members2 = all.filter((m, index) => {
     if (typeof m.user !== "string" || !m.user.startsWith("system:")) return true;
-    const at6 = { file: team.file, doc: team.doc, path: ["spec", "members", index, "user"] };
-    findings.push(finding2("JOCH911", `Team member "${m.user}" is a system: identity; Team members are people`, at6, { resource: { kind: "Team", name: team.name } }));
+    const at7 = { file: team.file, doc: team.doc, path: ["spec", "members", index, "user"] };
+    findings.push(finding2("JOCH911", `Team member "${m.user}" is a system: identity; Team members are people`, at7, { resource: { kind: "Team", name: team.name } }));
     return false;
   });
   const out = [];
@@ -44189,7 +64189,7 @@ var rec2 = (v) => typeof v === "object" && v !== null && !Array.isArray(v) ? v :
 var num2 = (v) => typeof v === "number" ? v : void 0;
 var str3 = (v) => typeof v === "string" ? v : void 0;
 var REVISION_HISTORY_LIMIT = 5;
-var at2 = (r, path7) => ({ file: r.file, doc: r.doc, path: path7 });
+var at2 = (r, path13) => ({ file: r.file, doc: r.doc, path: path13 });
 function runsOnKubernetes(deployment, environment) {
   const adapter = str3(rec2(deployment.spec.runtime).adapter) ?? "kubernetes";
   const orchestrator = str3(rec2(environment?.spec.runtime).orchestrator) ?? "kubernetes";
@@ -44222,10 +64222,10 @@ function unsupportedStrategy(deployment, rollout, findings) {
   const kind2 = str3(rollout.strategy) ?? "rolling";
   const canaryOn = rec2(rollout.canary).enabled === true;
   if (kind2 !== "canary" && kind2 !== "shadow" && !canaryOn) return false;
-  const path7 = kind2 === "canary" || kind2 === "shadow" ? ["spec", "rollout", "strategy"] : ["spec", "rollout", "canary", "enabled"];
+  const path13 = kind2 === "canary" || kind2 === "shadow" ? ["spec", "rollout", "strategy"] : ["spec", "rollout", "canary", "enabled"];
   const what = kind2 === "shadow" ? 'rollout strategy "shadow" mirrors traffic' : "a canary rollout shifts a share of the traffic";
   findings.push(
-    finding2("JOCH902", `${what} to a second version, which Kubernetes cannot express on its own; it is not compiled`, at2(deployment, path7), {
+    finding2("JOCH902", `${what} to a second version, which Kubernetes cannot express on its own; it is not compiled`, at2(deployment, path13), {
       resource: refOf(deployment),
       hint: "use strategy rolling (maxUnavailable: 0 for side-effecting agents) or recreate; traffic splitting belongs to the Joch router"
     })
@@ -44308,9 +64308,9 @@ function hpaSpec(deployment, name2, selector, findings) {
     ...metrics.length ? { metrics } : {}
   };
 }
-function resourcesFor(rt, from, place, path7, ctx) {
+function resourcesFor(rt, from, place, path13, ctx) {
   const resources = containerResources(ctx.workloads, place);
-  rt.findings.push(...resourceConflicts(resources, at2(from, path7), from, place));
+  rt.findings.push(...resourceConflicts(resources, at2(from, path13), from, place));
   return resources;
 }
 function metaFor(rt, from, name2, component2, ctx, environment) {
@@ -44503,6 +64503,7 @@ function executionImage(graph) {
 }
 
 // src/compile/compiler.ts
+var UNIT_PACK_KIND = "compile-units-v1";
 function agentOf(r, ctx) {
   if (r.kind === "Agent") return r;
   if (r.kind === "Eval") return ctx.target(r, "Agent", ["spec", "target"]);
@@ -44536,11 +64537,17 @@ function agentInputs(graph, executions, bundle) {
   lines.push(`bundle@${bundle?.hash ?? "none"}`);
   return lines.join("\n");
 }
-function buildAgent(graph, executions, bundle, ctx) {
+function pinnedConfigMapName(agent, version2) {
+  return kubernetesLabelName(agent, "manifest", version2.replace(/^sha256:/, "").slice(0, 12));
+}
+function pinnedInputs(graph, pinned) {
+  return graph.deployments.map(({ deployment }) => `pin@${deployment.key}@${pinned.get(deployment.key)?.hash ?? "none"}`).join("\n");
+}
+function buildAgent(graph, executions, bundle, ctx, pinned) {
   const findings = [];
   const agent = graph.agent;
-  const at6 = { file: agent.file, doc: agent.doc, path: ["spec", "framework", "adapterRef"] };
-  if (!graph.adapter) findings.push(finding2("JOCH907", "the FrameworkAdapter of the agent did not resolve; it cannot be compiled", at6, { resource: refOf(agent) }));
+  const at7 = { file: agent.file, doc: agent.doc, path: ["spec", "framework", "adapterRef"] };
+  if (!graph.adapter) findings.push(finding2("JOCH907", "the FrameworkAdapter of the agent did not resolve; it cannot be compiled", at7, { resource: refOf(agent) }));
   if (!bundle && ctx.options.requirePolicyBundles) {
     findings.push(finding2("JOCH906", "the policy stage produced no bundle for this agent", { file: agent.file, doc: agent.doc, path: [] }, { resource: refOf(agent) }));
   }
@@ -44548,6 +64555,16 @@ function buildAgent(graph, executions, bundle, ctx) {
   const names2 = { serviceAccount: kubernetesLabelName(agent.name), configMap: kubernetesLabelName(agent.name, "manifest") };
   const rt = { graph, serviceAccount: names2.serviceAccount, configMap: names2.configMap, manifestHash: manifest.hash, findings };
   const workloads = [];
+  const pinnedMaps = /* @__PURE__ */ new Map();
+  const runtimeOf = (deployment) => {
+    const pin = pinned.get(deployment.key);
+    if (!pin || pin.hash === manifest.hash) return rt;
+    const configMap = pinnedConfigMapName(agent.name, pin.hash);
+    const ns = deployment.namespace ?? "";
+    if (!pinnedMaps.has(ns)) pinnedMaps.set(ns, /* @__PURE__ */ new Map());
+    pinnedMaps.get(ns)?.set(configMap, pin);
+    return { ...rt, configMap, manifestHash: pin.hash };
+  };
   for (const { deployment, environment } of graph.deployments) {
     if (!runsOnKubernetes(deployment, environment)) {
       findings.push(
@@ -44557,7 +64574,7 @@ function buildAgent(graph, executions, bundle, ctx) {
       );
       continue;
     }
-    workloads.push(...deploymentObjects(rt, deployment, environment, ctx));
+    workloads.push(...deploymentObjects(runtimeOf(deployment), deployment, environment, ctx));
   }
   const image = executionImage(graph);
   for (const e of executions) workloads.push(...executionJob(rt, e, image, ctx));
@@ -44565,7 +64582,9 @@ function buildAgent(graph, executions, bundle, ctx) {
   const objects = [manifestConfigMap(graph, manifest.manifest, names2, agent.namespace ?? "", ctx)];
   for (const ns of [...runtimeNamespaces].sort()) {
     if (ns !== agent.namespace) objects.push(manifestConfigMap(graph, manifest.manifest, names2, ns, ctx));
-    objects.push(...identityObjects(graph, names2, ns, ctx), networkPolicy(graph, names2.serviceAccount, ns, ctx));
+    const pins = [...pinnedMaps.get(ns) ?? /* @__PURE__ */ new Map()].sort(([a], [b]) => a < b ? -1 : 1);
+    for (const [configMap, pin] of pins) objects.push(manifestConfigMap(graph, withoutCommit(pin.manifest), { ...names2, configMap }, ns, ctx));
+    objects.push(...identityObjects(graph, names2, ns, ctx, pins.map(([configMap]) => configMap)), networkPolicy(graph, names2.serviceAccount, ns, ctx));
   }
   objects.push(...workloads);
   return { objects: synthUnit(`agent-${agent.key}`, objects), findings, manifest };
@@ -44591,11 +64610,35 @@ function collisions(objects) {
   return out;
 }
 var CachingCompiler = class {
-  constructor(options) {
+  constructor(options, extras = {}) {
     this.options = options;
+    this.extras = extras;
+    this.storeScope = `${shortDigest({ options, guarded: extras.guard !== void 0 })}
+${extras.scope ?? ""}`;
   }
   options;
+  extras;
   cache = /* @__PURE__ */ new Map();
+  storeScope;
+  /** The units a previous process stored for this project, read when the first unit is not in memory. */
+  stored;
+  /** A unit from memory, else from the persistent store, else built (and stored). */
+  resolveUnit(id, key2, build) {
+    const hit = this.cache.get(id);
+    if (hit && hit.key === key2) return { unit: hit, built: false };
+    if (this.extras.store) {
+      this.stored ??= this.readStored();
+      const stored = this.stored.get(id);
+      if (stored && stored.key === key2 && Array.isArray(stored.objects)) return { unit: stored, built: false };
+    }
+    const made = build();
+    const unit = { key: key2, ...made, ...this.extras.guard ? { leaks: this.extras.guard(made.objects, made.manifest) } : {} };
+    return { unit, built: true };
+  }
+  readStored() {
+    const units = this.extras.store?.get(UNIT_PACK_KIND, this.storeScope);
+    return units instanceof Map ? units : /* @__PURE__ */ new Map();
+  }
   compile(input3) {
     const ownerFindings = [];
     const owner = namespaceOwners(
@@ -44609,29 +64652,34 @@ var CachingCompiler = class {
     const next = /* @__PURE__ */ new Map();
     let built = 0;
     const unit = (id, key2, build) => {
-      const hit = this.cache.get(id);
-      const u = hit && hit.key === key2 ? hit : { key: key2, ...build() };
-      if (u !== hit) built++;
-      next.set(id, u);
-      return u;
+      const r = this.resolveUnit(id, key2, build);
+      if (r.built) built++;
+      next.set(id, r.unit);
+      return r.unit;
     };
     if (this.options.crds) unit("crds", optionsKey, () => ({ objects: synthUnit("crds", jochCrds(this.options.applySetId).map((object2) => ({ object: object2, origin: void 0 }))), findings: [] }));
     this.customResources(input3, ctx, optionsKey, unit);
     for (const graph of input3.graphs) {
       const executions = executionsOf(graph.agent, ctx);
       const bundle = input3.bundles.get(graph.agent.key);
+      const pinned = input3.pinned ?? /* @__PURE__ */ new Map();
       const key2 = sha256(`${agentKey}
-${agentInputs(graph, executions, bundle)}`);
-      unit(`agent:${graph.agent.key}`, key2, () => buildAgent(graph, executions, bundle, ctx));
+${agentInputs(graph, executions, bundle)}
+${pinnedInputs(graph, pinned)}`);
+      unit(`agent:${graph.agent.key}`, key2, () => buildAgent(graph, executions, bundle, ctx, pinned));
     }
     const shared = this.sharedObjects(input3, ctx, owner, ownerFindings);
+    if (built > 0 || next.size !== this.stored?.size) this.extras.store?.put(UNIT_PACK_KIND, this.storeScope, next);
+    this.stored = next;
     built += 1;
     this.cache = next;
     const units = [...next.values()];
     const objects = sortObjects([...units.flatMap((u) => u.objects), ...shared.objects]);
     const manifests = units.flatMap((u) => u.manifest ? [withCommit(u.manifest, input3.revision, input3.commitTime)] : []).sort((a, b) => a.agent < b.agent ? -1 : a.agent > b.agent ? 1 : 0);
     const findings = [...units.flatMap((u) => u.findings), ...shared.findings, ...collisions(objects)];
-    return { objects, manifests, findings, stats: { units: next.size + 1, built } };
+    const guard = this.extras.guard;
+    const leaks = guard ? [...units.flatMap((u) => u.leaks ?? []), ...guard(shared.objects, void 0)] : void 0;
+    return { objects, manifests, findings, stats: { units: next.size + 1, built }, ...leaks ? { leaks } : {} };
   }
   customResources(input3, ctx, optionsKey, unit) {
     for (const r of input3.resources) {
@@ -44665,13 +64713,189 @@ ${agentInputs(graph, executions, bundle)}`);
     return { objects: synthUnit("shared", objects), findings };
   }
 };
-function createCompiler(options = {}) {
-  return new CachingCompiler(compileOptions(options));
+function createCompiler(options = {}, extras = {}) {
+  return new CachingCompiler(compileOptions(options), extras);
 }
 
-// src/pipeline/index.ts
-import { statSync as statSync2 } from "node:fs";
-import path4 from "node:path";
+// src/model/clusters.ts
+function environmentCluster(environment) {
+  const runtime = environment?.spec["runtime"];
+  const cluster = runtime && typeof runtime === "object" ? runtime["cluster"] : void 0;
+  return typeof cluster === "string" && cluster.length > 0 ? cluster : void 0;
+}
+
+// src/model/pins.ts
+var PIN_ANNOTATION = { version: "joch.dev/version", sourceRevision: "joch.dev/source-revision", promotedFrom: "joch.dev/promoted-from" };
+function pinsOf(graphs) {
+  const out = [];
+  for (const graph of graphs) {
+    for (const { deployment } of graph.deployments) {
+      const version2 = deployment.annotations[PIN_ANNOTATION.version];
+      const sourceRevision = deployment.annotations[PIN_ANNOTATION.sourceRevision];
+      if (version2 === void 0 || sourceRevision === void 0) continue;
+      out.push({ deployment, agent: graph.agent, version: version2, sourceRevision, promotedFrom: deployment.annotations[PIN_ANNOTATION.promotedFrom] });
+    }
+  }
+  return out;
+}
+
+// src/promote/git.ts
+var import_isomorphic_git2 = __toESM(require_isomorphic_git(), 1);
+var import_ignore = __toESM(require_ignore2(), 1);
+import * as fs2 from "node:fs";
+
+// src/source/git-transport.ts
+var import_isomorphic_git = __toESM(require_isomorphic_git(), 1);
+import fs from "node:fs";
+import { readdir, readFile, rm, stat, access } from "node:fs/promises";
+import path6 from "node:path";
+
+// node_modules/isomorphic-git/http/node/index.js
+var import_simple_get = __toESM(require_simple_get(), 1);
+
+// src/source/git-errors.ts
+var GitSourceError = class extends Error {
+  constructor(failure2) {
+    super(failure2.message);
+    this.failure = failure2;
+    this.name = "GitSourceError";
+  }
+  failure;
+};
+
+// src/source/git-transport.ts
+async function peelToCommit(repo, oid) {
+  let current = oid;
+  for (let hops = 0; hops < 10; hops++) {
+    const { type, object: object2 } = await import_isomorphic_git.default.readObject({ fs, gitdir: repo.gitdir, oid: current, cache: repo.cache });
+    if (type === "commit") return current;
+    if (type !== "tag") break;
+    current = object2.object;
+  }
+  throw new Error(`${oid} does not point at a commit`);
+}
+async function localGitdir(repoPath) {
+  const dotGit = path6.join(repoPath, ".git");
+  try {
+    const info = await stat(dotGit);
+    if (info.isDirectory()) return dotGit;
+    const pointer3 = /^gitdir:\s*(.+)$/m.exec(await readFile(dotGit, "utf8"));
+    if (pointer3?.[1]) return path6.resolve(repoPath, pointer3[1].trim());
+  } catch {
+  }
+  try {
+    await access(path6.join(repoPath, "HEAD"));
+    await access(path6.join(repoPath, "objects"));
+    return repoPath;
+  } catch {
+    throw new GitSourceError(notARepository(repoPath));
+  }
+}
+function notARepository(where) {
+  return { reason: "unreachable", url: where, message: "no Git repository at this path" };
+}
+
+// src/promote/git.ts
+async function openRepo(worktree) {
+  return { gitdir: await localGitdir(worktree), cache: {} };
+}
+async function readCommitInfo(repo, oid) {
+  const { commit } = await import_isomorphic_git2.default.readCommit({ fs: fs2, gitdir: repo.gitdir, oid, cache: repo.cache });
+  return { oid, tree: commit.tree, parent: commit.parent[0], time: commit.committer.timestamp, subject: commit.message.split("\n")[0] ?? "" };
+}
+async function readTree(repo, oid) {
+  return (await import_isomorphic_git2.default.readTree({ fs: fs2, gitdir: repo.gitdir, oid, cache: repo.cache })).tree;
+}
+async function readSnapshot(repo, commit, prefix, root, displayPrefix) {
+  const info = await readCommitInfo(repo, commit);
+  const files = [];
+  const start = prefix ? await subtree(repo, info.tree, prefix) : info.tree;
+  if (start) await collect(repo, start, "", files);
+  const ignoreFile = files.find((f) => f.path === IGNORE_FILE);
+  const rules = (0, import_ignore.default)();
+  if (ignoreFile) rules.add(Buffer.from(ignoreFile.bytes).toString("utf8"));
+  const kept = files.filter((f) => f.path !== IGNORE_FILE && (CONFIG_FILES.includes(f.path) || !rules.ignores(f.path)));
+  kept.sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+  return { root, displayPrefix, revision: commit, commitTime: info.time, files: kept };
+}
+async function subtree(repo, tree, dir) {
+  let current = tree;
+  for (const name2 of dir.split("/").filter(Boolean)) {
+    const entry = (await readTree(repo, current)).find((e) => e.path === name2);
+    if (entry?.type !== "tree") return void 0;
+    current = entry.oid;
+  }
+  return current;
+}
+async function collect(repo, tree, at7, out) {
+  for (const e of await readTree(repo, tree)) {
+    const p = at7 ? `${at7}/${e.path}` : e.path;
+    if (e.type === "tree") await collect(repo, e.oid, p, out);
+    else if (e.type === "blob" && e.mode !== "120000" && (YAML_FILE.test(p) || p === IGNORE_FILE)) {
+      const { blob } = await import_isomorphic_git2.default.readBlob({ fs: fs2, gitdir: repo.gitdir, oid: e.oid, cache: repo.cache });
+      out.push({ path: p, bytes: blob });
+    }
+  }
+}
+
+// src/source/revision.ts
+var import_isomorphic_git3 = __toESM(require_isomorphic_git(), 1);
+import * as fs3 from "node:fs";
+import path7 from "node:path";
+var SUFFIX = /(~|\^)(\d*)/g;
+function gitWorkTreeRoot(start) {
+  for (let dir = path7.resolve(start); ; dir = path7.dirname(dir)) {
+    if (fs3.existsSync(path7.join(dir, ".git"))) return dir;
+    if (path7.dirname(dir) === dir) return void 0;
+  }
+}
+async function resolveRevision(dir, rev) {
+  const at7 = rev.search(/[~^]/);
+  const base = at7 < 0 ? rev : rev.slice(0, at7);
+  const suffixes = at7 < 0 ? "" : rev.slice(at7);
+  if (!base || suffixes.replace(SUFFIX, "") !== "") return { ok: false, reason: `"${rev}" is not a revision (write NAME, NAME~N or NAME^N)` };
+  let repo;
+  try {
+    repo = { gitdir: await localGitdir(path7.resolve(dir)), cache: {} };
+  } catch {
+    return { ok: false, reason: `${dir} is not a Git repository` };
+  }
+  let commit = await resolveBase(repo, base);
+  if (!commit) return { ok: false, reason: `"${base}" is not a commit, branch or tag of ${dir}` };
+  for (const [, op, digits] of suffixes.matchAll(SUFFIX)) {
+    const n = digits === "" ? 1 : Number(digits);
+    const next = op === "~" ? await firstParentAncestor(repo, commit, n) : await nthParent(repo, commit, n);
+    if (!next) return { ok: false, reason: `"${rev}": ${commit.slice(0, 12)} has no ${op === "~" ? `ancestor ${n} generations back` : `parent ${n}`}` };
+    commit = next;
+  }
+  return { ok: true, commit };
+}
+async function resolveBase(repo, base) {
+  const { gitdir, cache: cache2 } = repo;
+  try {
+    return await peelToCommit(repo, await import_isomorphic_git3.default.resolveRef({ fs: fs3, gitdir, ref: base }));
+  } catch {
+  }
+  if (!/^[0-9a-f]{4,40}$/i.test(base)) return void 0;
+  try {
+    return await peelToCommit(repo, await import_isomorphic_git3.default.expandOid({ fs: fs3, gitdir, cache: cache2, oid: base.toLowerCase() }));
+  } catch {
+    return void 0;
+  }
+}
+async function firstParentAncestor(repo, commit, n) {
+  let current = commit;
+  for (let i = 0; i < n && current; i++) current = await nthParent(repo, current, 1);
+  return current;
+}
+async function nthParent(repo, commit, n) {
+  if (n === 0) return commit;
+  const { commit: c } = await import_isomorphic_git3.default.readCommit({ fs: fs3, gitdir: repo.gitdir, cache: repo.cache, oid: commit });
+  return c.parent[n - 1];
+}
+
+// src/pipeline/snapshot.ts
+var import_ignore3 = __toESM(require_ignore2(), 1);
 
 // src/model/graph.ts
 function buildAgentGraphs(resources, edges) {
@@ -44702,8 +64926,8 @@ function reached(ctx, from, kind2, prefix) {
   }
   return out;
 }
-function startsWith2(path7, prefix) {
-  return prefix.every((p, i) => path7[i] === p);
+function startsWith2(path13, prefix) {
+  return prefix.every((p, i) => path13[i] === p);
 }
 function buildOne(agent, ctx) {
   const adapter = reached(ctx, agent, "FrameworkAdapter", ["spec", "framework"])[0];
@@ -44788,7 +65012,7 @@ function buildOne(agent, ctx) {
 }
 
 // src/policy/baseline.ts
-import { createHash as createHash8 } from "node:crypto";
+import { createHash as createHash10 } from "node:crypto";
 
 // src/policy/fleet.ts
 var PRODUCTION_NAMES = ["prod", "production"];
@@ -45094,8 +65318,8 @@ function buildSurface(graph, fleet, isProduction) {
 function refOf2(r) {
   return r.namespace === void 0 ? { kind: r.kind, name: r.name } : { kind: r.kind, name: r.name, namespace: r.namespace };
 }
-function pointer2(r, path7) {
-  return { file: r.file, doc: r.doc, path: path7 };
+function pointer2(r, path13) {
+  return { file: r.file, doc: r.doc, path: path13 };
 }
 function capability(r, cls, via, facts, role) {
   return { key: r.key, ref: refOf2(r), class: cls, via, role, resource: r, facts };
@@ -45187,10 +65411,10 @@ var MODEL = table({
   "model.contextWindow": (m) => num4(rec3(m.model.spec.limits)?.contextWindowTokens)
 });
 function memoryAccess(memory, agent) {
-  const access = rec3(memory.spec.access);
+  const access2 = rec3(memory.spec.access);
   const ns = memory.namespace ?? "";
   const allows = (list2) => list2 === void 0 || strings3(list2).some((w) => agentKeyOf(w, ns) === agent.key);
-  return { readable: allows(access?.readableBy), writable: allows(access?.writableBy) };
+  return { readable: allows(access2?.readableBy), writable: allows(access2?.writableBy) };
 }
 var privacy = (c) => rec3(c.memory.resource.spec.privacy);
 var MEMORY = table({
@@ -45413,7 +65637,7 @@ var BASELINE_RULES = [
 ];
 var RISKY_SIDE_EFFECTS = /* @__PURE__ */ new Set(["external_write", "financial", "communication", "code_execution", "privileged"]);
 function baselineRef(optionsFingerprint) {
-  const version2 = createHash8("sha256").update(JSON.stringify(BASELINE_RULES.map((r) => [r.code, r.name]))).update(optionsFingerprint).digest("hex").slice(0, 12);
+  const version2 = createHash10("sha256").update(JSON.stringify(BASELINE_RULES.map((r) => [r.code, r.name]))).update(optionsFingerprint).digest("hex").slice(0, 12);
   return { name: "joch-baseline", source: "baseline", version: version2 };
 }
 function describeRes(r) {
@@ -45422,8 +65646,8 @@ function describeRes(r) {
 function agentName(r) {
   return `${r.namespace ?? ""}/${r.name}`;
 }
-function at3(r, path7) {
-  return { file: r.file, doc: r.doc, path: path7 };
+function at3(r, path13) {
+  return { file: r.file, doc: r.doc, path: path13 };
 }
 function productionNote(evidence) {
   const first = evidence[0];
@@ -45521,11 +65745,11 @@ function memoryBaseline(cap, surface, ref2) {
   const memory = cap.resource;
   const agent = surface.agent;
   if (cap.facts.get("memory.readable") !== true) {
-    const access = isRecord2(memory.spec.access) ? memory.spec.access : {};
+    const access2 = isRecord2(memory.spec.access) ? memory.spec.access : {};
     return [
       deny(ref2, "JOCH707", "memory-not-readable", {
         code: "JOCH707",
-        message: `${describeRes(memory)} is readable only by ${strings3(access.readableBy).join(", ") || "no agent"} (access.readableBy); agent ${agentName(agent)} binds it as ${cap.role ?? "memory"}`,
+        message: `${describeRes(memory)} is readable only by ${strings3(access2.readableBy).join(", ") || "no agent"} (access.readableBy); agent ${agentName(agent)} binds it as ${cap.role ?? "memory"}`,
         hint: `add ${agent.name} to the memory's access.readableBy, or remove the binding`,
         related: [{ at: at3(memory, ["spec", "access", "readableBy"]), message: "who may read the memory" }]
       })
@@ -45610,7 +65834,7 @@ function evalGate(link2, written, surface, fleet, ref2) {
       })
     ];
   }
-  const mismatch = (message, relatedPath) => deny(ref2, "JOCH709", "gate-mismatch", {
+  const mismatch2 = (message, relatedPath) => deny(ref2, "JOCH709", "gate-mismatch", {
     code: "JOCH709",
     message: `${describeRes(d)} requires ${describeRes(ev)}, ${message}`,
     at: where,
@@ -45619,13 +65843,13 @@ function evalGate(link2, written, surface, fleet, ref2) {
   const target = isRecord2(ev.spec.target) ? ev.spec.target : {};
   const targetKey = typeof target.name === "string" ? agentKeyOf(typeof target.namespace === "string" ? `${target.namespace}/${target.name}` : target.name, ev.namespace ?? "") : "";
   if (targetKey !== surface.agent.key) {
-    return [mismatch(`which evaluates ${targetKey ? targetKey.slice("Agent/".length) : "no agent"}, not agent ${agentName(surface.agent)}`, ["spec", "target"])];
+    return [mismatch2(`which evaluates ${targetKey ? targetKey.slice("Agent/".length) : "no agent"}, not agent ${agentName(surface.agent)}`, ["spec", "target"])];
   }
   const gate = isRecord2(ev.spec.releaseGate) ? ev.spec.releaseGate : void 0;
-  if (gate?.enabled !== true) return [mismatch("whose releaseGate is not enabled, so it gates nothing", ["spec", "releaseGate"])];
+  if (gate?.enabled !== true) return [mismatch2("whose releaseGate is not enabled, so it gates nothing", ["spec", "releaseGate"])];
   if (gate.blocksPromotionTo !== link2.environmentName) {
     return [
-      mismatch(
+      mismatch2(
         `which gates promotion to Environment ${String(gate.blocksPromotionTo ?? "(none)")}, not to ${link2.environmentName}, where this Deployment deploys`,
         ["spec", "releaseGate", "blocksPromotionTo"]
       )
@@ -45642,7 +65866,7 @@ function unresolvedBaseline(cap, agents, ref2) {
 }
 
 // src/policy/bundle.ts
-import { createHash as createHash9 } from "node:crypto";
+import { createHash as createHash11 } from "node:crypto";
 var DEFAULT_ALLOW = { baseline: "default-allow" };
 function toDecision(v) {
   const d = v.decidedBy;
@@ -45699,7 +65923,7 @@ function sortedKeys(o) {
 function makeBundle(agent, policies2, verdicts, runtimeRules, budgets2 = []) {
   const decisions = verdicts.map(toDecision).sort(byCapability);
   const body = { agent, budgets: budgets2.length ? budgets2 : void 0, decisions, policies: policies2, runtimeRules };
-  return { ...body, hash: createHash9("sha256").update(JSON.stringify(body)).digest("hex") };
+  return { ...body, hash: createHash11("sha256").update(JSON.stringify(body)).digest("hex") };
 }
 function byCapability(a, b) {
   const ka = `${a.capability.kind}/${a.capability.namespace ?? ""}/${a.capability.name}`;
@@ -45850,7 +66074,7 @@ function namespaceScoping(cap, surface, ref2) {
 }
 
 // src/policy/budgets.ts
-var at4 = (r, path7) => ({ file: r.file, doc: r.doc, path: path7 });
+var at4 = (r, path13) => ({ file: r.file, doc: r.doc, path: path13 });
 function sorted(o) {
   return Object.fromEntries(
     Object.keys(o).sort().filter((k) => o[k] !== void 0).map((k) => [k, o[k]])
@@ -45926,9 +66150,9 @@ var RUNTIME_BIT = 2;
 var ABSENT_BIT = 4;
 var RUNTIME = TRUE | RUNTIME_BIT;
 var ABSENT = TRUE | ABSENT_BIT;
-function compileCondition(written, value, at6) {
+function compileCondition(written, value, at7) {
   const spec = lookupKey(written);
-  const keyAt = { ...at6, part: "key" };
+  const keyAt = { ...at7, part: "key" };
   if (!spec) {
     return {
       code: "JOCH801",
@@ -45938,15 +66162,15 @@ function compileCondition(written, value, at6) {
     };
   }
   if (typeof value !== "string" && typeof value !== "number" && typeof value !== "boolean") {
-    return { code: "JOCH802", message: `${written}: expected a scalar value, got ${describe5(value)}`, at: at6 };
+    return { code: "JOCH802", message: `${written}: expected a scalar value, got ${describe5(value)}`, at: at7 };
   }
   const matcher = compileMatcher(spec.value, value);
   if (typeof matcher === "string") {
     const hint = spec.value.type === "enum" && typeof value === "string" ? didYouMean(stripOp(value), spec.value.values) : void 0;
-    return { code: "JOCH802", message: `${written}: ${matcher}`, hint, at: at6 };
+    return { code: "JOCH802", message: `${written}: ${matcher}`, hint, at: at7 };
   }
   const test = spec.phase === "runtime" ? () => RUNTIME : (facts) => matcher(facts.get(spec.key));
-  return { key: spec.key, written: value, scope: spec.scope, phase: spec.phase, at: at6, test };
+  return { key: spec.key, written: value, scope: spec.scope, phase: spec.phase, at: at7, test };
 }
 function isConditionError(c) {
   return c.code !== void 0;
@@ -46080,19 +66304,19 @@ var matchAll = () => true;
 function labelOf(labels, key2) {
   return Object.hasOwn(labels, key2) ? labels[key2] : void 0;
 }
-function compileSelector(raw, at6) {
+function compileSelector(raw, at7) {
   if (raw === void 0 || raw === null) return matchAll;
-  if (!isRecord3(raw)) return { message: "the selector must be a mapping with matchLabels and/or matchExpressions", at: at6 };
+  if (!isRecord3(raw)) return { message: "the selector must be a mapping with matchLabels and/or matchExpressions", at: at7 };
   for (const k of Object.keys(raw)) {
     if (k !== "matchLabels" && k !== "matchExpressions") {
-      return { message: `unknown selector field "${k}"; a selector has matchLabels and matchExpressions`, at: child(at6, [k], "key") };
+      return { message: `unknown selector field "${k}"; a selector has matchLabels and matchExpressions`, at: child(at7, [k], "key") };
     }
   }
   const parts = [];
-  const labels = compileMatchLabels(raw.matchLabels, child(at6, ["matchLabels"]));
+  const labels = compileMatchLabels(raw.matchLabels, child(at7, ["matchLabels"]));
   if (isError(labels)) return labels;
   if (labels) parts.push(labels);
-  const exprs = compileMatchExpressions(raw.matchExpressions, child(at6, ["matchExpressions"]));
+  const exprs = compileMatchExpressions(raw.matchExpressions, child(at7, ["matchExpressions"]));
   if (isError(exprs)) return exprs;
   parts.push(...exprs);
   if (parts.length === 0) return matchAll;
@@ -46102,12 +66326,12 @@ function compileSelector(raw, at6) {
 function isSelectorError(m) {
   return typeof m !== "function";
 }
-function compileMatchLabels(raw, at6) {
+function compileMatchLabels(raw, at7) {
   if (raw === void 0) return void 0;
-  if (!isRecord3(raw)) return { message: "matchLabels must be a mapping of label to value", at: at6 };
+  if (!isRecord3(raw)) return { message: "matchLabels must be a mapping of label to value", at: at7 };
   const pairs = [];
   for (const [k, v] of Object.entries(raw)) {
-    if (typeof v !== "string") return { message: `matchLabels.${k} must be a string (quote it: "${String(v)}")`, at: child(at6, [k]) };
+    if (typeof v !== "string") return { message: `matchLabels.${k} must be a string (quote it: "${String(v)}")`, at: child(at7, [k]) };
     pairs.push([k, v]);
   }
   if (pairs.length === 1) {
@@ -46116,33 +66340,33 @@ function compileMatchLabels(raw, at6) {
   }
   return (l) => pairs.every(([k, v]) => labelOf(l, k) === v);
 }
-function compileMatchExpressions(raw, at6) {
+function compileMatchExpressions(raw, at7) {
   if (raw === void 0) return [];
-  if (!Array.isArray(raw)) return { message: "matchExpressions must be a list", at: at6 };
+  if (!Array.isArray(raw)) return { message: "matchExpressions must be a list", at: at7 };
   const out = [];
   for (let i = 0; i < raw.length; i++) {
-    const m = compileExpression(raw[i], child(at6, [i]));
+    const m = compileExpression(raw[i], child(at7, [i]));
     if (isError(m)) return m;
     out.push(m);
   }
   return out;
 }
-function compileExpression(raw, at6) {
-  if (!isRecord3(raw)) return { message: "a match expression must be a mapping with key, operator and values", at: at6 };
+function compileExpression(raw, at7) {
+  if (!isRecord3(raw)) return { message: "a match expression must be a mapping with key, operator and values", at: at7 };
   const extra = Object.keys(raw).find((k) => k !== "key" && k !== "operator" && k !== "values");
-  if (extra) return { message: `unknown field "${extra}" in a match expression`, at: child(at6, [extra], "key") };
+  if (extra) return { message: `unknown field "${extra}" in a match expression`, at: child(at7, [extra], "key") };
   const { key: key2, operator, values } = raw;
-  if (typeof key2 !== "string" || key2 === "") return { message: "a match expression needs a label key", at: child(at6, ["key"]) };
+  if (typeof key2 !== "string" || key2 === "") return { message: "a match expression needs a label key", at: child(at7, ["key"]) };
   if (typeof operator !== "string" || !OPERATORS.includes(operator)) {
-    return { message: `operator ${JSON.stringify(operator)} is not one of ${OPERATORS.join(", ")}`, at: child(at6, ["operator"]) };
+    return { message: `operator ${JSON.stringify(operator)} is not one of ${OPERATORS.join(", ")}`, at: child(at7, ["operator"]) };
   }
   const op = operator;
   if (values !== void 0 && (!Array.isArray(values) || values.some((v) => typeof v !== "string"))) {
-    return { message: "values must be a list of strings", at: child(at6, ["values"]) };
+    return { message: "values must be a list of strings", at: child(at7, ["values"]) };
   }
   const list2 = values ?? [];
-  if ((op === "In" || op === "NotIn") && list2.length === 0) return { message: `${op} needs at least one value`, at: child(at6, ["operator"]) };
-  if ((op === "Exists" || op === "DoesNotExist") && list2.length > 0) return { message: `${op} takes no values`, at: child(at6, ["values"]) };
+  if ((op === "In" || op === "NotIn") && list2.length === 0) return { message: `${op} needs at least one value`, at: child(at7, ["operator"]) };
+  if ((op === "Exists" || op === "DoesNotExist") && list2.length > 0) return { message: `${op} takes no values`, at: child(at7, ["values"]) };
   const set2 = new Set(list2);
   switch (op) {
     case "In":
@@ -46164,8 +66388,8 @@ function compileExpression(raw, at6) {
 function isError(v) {
   return typeof v === "object" && v !== null && !Array.isArray(v) && "message" in v;
 }
-function child(at6, more, part) {
-  return { file: at6.file, doc: at6.doc, path: [...at6.path, ...more], ...part ? { part } : {} };
+function child(at7, more, part) {
+  return { file: at7.file, doc: at7.doc, path: [...at7.path, ...more], ...part ? { part } : {} };
 }
 function isRecord3(v) {
   return typeof v === "object" && v !== null && !Array.isArray(v);
@@ -46173,10 +66397,10 @@ function isRecord3(v) {
 
 // src/policy/compile.ts
 function compilePolicy(resource) {
-  const here = (path7, part) => ({
+  const here = (path13, part) => ({
     file: resource.file,
     doc: resource.doc,
-    path: path7,
+    path: path13,
     ...part ? { part } : {}
   });
   const policyDefects = [];
@@ -46220,8 +66444,8 @@ function compileSelection(resource, here, defects) {
   const appliesTo = resource.spec.appliesTo;
   const own2 = resource.namespace ?? "";
   if (appliesTo === void 0) return { kind: "none" };
-  const broken = (message, path7, namespaces2 = [own2]) => {
-    defects.push({ code: "JOCH803", message, at: here(path7) });
+  const broken = (message, path13, namespaces2 = [own2]) => {
+    defects.push({ code: "JOCH803", message, at: here(path13) });
     return { kind: "broken", namespaces: namespaces2 };
   };
   if (!isRecord4(appliesTo)) return broken("appliesTo must be a mapping with agents and/or namespaces", ["spec", "appliesTo"]);
@@ -46249,7 +66473,7 @@ function compileSelection(resource, here, defects) {
   return { kind: "selector", namespaces, match };
 }
 function compileRule(raw, index, here) {
-  const at6 = here(["spec", "rules", index]);
+  const at7 = here(["spec", "rules", index]);
   const whenAt = here(["spec", "rules", index, "when"]);
   const name2 = isRecord4(raw) && typeof raw.name === "string" && raw.name !== "" ? raw.name : void 0;
   const id = name2 ?? `rules[${index}]`;
@@ -46261,11 +66485,11 @@ function compileRule(raw, index, here) {
   const requestConditions = [];
   let effect = { outcome: "deny", stops: true };
   if (!isRecord4(raw)) {
-    defect("JOCH805", "a rule must be a mapping with when and an action or a requirement", at6);
+    defect("JOCH805", "a rule must be a mapping with when and an action or a requirement", at7);
   } else {
     const when = raw.when;
     if (!isRecord4(when) || Object.keys(when).length === 0) {
-      defect("JOCH805", "the rule needs a `when` mapping with at least one condition", isRecord4(when) ? whenAt : at6);
+      defect("JOCH805", "the rule needs a `when` mapping with at least one condition", isRecord4(when) ? whenAt : at7);
     } else {
       for (const [k, v] of Object.entries(when)) {
         const c = compileCondition(k, v, here(["spec", "rules", index, "when", k]));
@@ -46296,7 +66520,7 @@ function compileRule(raw, index, here) {
   return {
     index,
     id,
-    at: at6,
+    at: at7,
     whenAt,
     subject,
     conditions,
@@ -46353,9 +66577,9 @@ function parseEffect(rule2, index, here) {
   if (stops) return { outcome: "allow", stops, ...base };
   return { message: "the action neither allows, denies, redacts nor modifies", at: actionAt };
 }
-function parseRequire(raw, at6) {
-  const sub = (k) => ({ ...at6, path: [...at6.path, k] });
-  if (!isRecord4(raw)) return { message: "require must be a mapping", at: at6 };
+function parseRequire(raw, at7) {
+  const sub = (k) => ({ ...at7, path: [...at7.path, k] });
+  if (!isRecord4(raw)) return { message: "require must be a mapping", at: at7 };
   if (raw.approval !== "human") return { message: `require.approval must be "human", got ${JSON.stringify(raw.approval)}`, at: sub("approval") };
   const routing = raw.approvalRouting;
   if (routing !== void 0 && !isRecord4(routing)) return { message: "approvalRouting must be a mapping", at: sub("approvalRouting") };
@@ -46671,7 +66895,7 @@ var Run = class {
     return {
       agent,
       production: surface.production,
-      policies: [{ ref: this.baseline, key: "joch-baseline", at: surface.self.via, via: surface.self.via }, ...p.bindings.map(({ ref: ref2, key: key2, at: at6, via }) => ({ ref: ref2, key: key2, at: at6, via }))],
+      policies: [{ ref: this.baseline, key: "joch-baseline", at: surface.self.via, via: surface.self.via }, ...p.bindings.map(({ ref: ref2, key: key2, at: at7, via }) => ({ ref: ref2, key: key2, at: at7, via }))],
       verdicts,
       runtimeRules,
       findings,
@@ -46828,10 +67052,10 @@ function failedClosed(input3, why) {
     return { agent: g.agent, production: [], policies: [], verdicts: [verdict], runtimeRules: [], findings: [], budgets: [], bundle: makeBundle(g.agent.key, [ref2], [verdict], []) };
   });
   const first = input3.graphs[0]?.agent;
-  const at6 = first ? { file: first.file, doc: first.doc, path: ["metadata", "name"] } : { file: ".", line: 1, column: 1 };
+  const at7 = first ? { file: first.file, doc: first.doc, path: ["metadata", "name"] } : { file: ".", line: 1, column: 1 };
   const bundles = agents.map((a) => a.bundle);
   return {
-    findings: [finding2("JOCH800", `policy evaluation failed, so every agent is denied (fail closed): ${why}`, at6)],
+    findings: [finding2("JOCH800", `policy evaluation failed, so every agent is denied (fail closed): ${why}`, at7)],
     agents,
     bundles,
     deferred: [],
@@ -46839,30 +67063,169 @@ function failedClosed(input3, why) {
   };
 }
 
+// src/pipeline/file-cache.ts
+var PACK_KIND = "checks-pack-v1";
+var CREDENTIAL_CODES = /* @__PURE__ */ new Set(["JOCH601", "JOCH602"]);
+var PersistentFiles = class {
+  constructor(store, options, documents) {
+    this.store = store;
+    this.options = options;
+    this.documents = documents ?? /* @__PURE__ */ new WeakMap();
+  }
+  store;
+  options;
+  /** Per-document findings, for `validateManifests`. */
+  documents;
+  /** Of the last `prime`: files whose findings came from the store, and files left to check. */
+  counts = { reused: 0, worked: 0 };
+  pack;
+  missed = /* @__PURE__ */ new Set();
+  /** Fills the per-document cache from the store for every file whose documents are not in it yet. */
+  prime(set2) {
+    this.counts.reused = 0;
+    this.counts.worked = 0;
+    this.missed = /* @__PURE__ */ new Set();
+    const byFile = documentsByFile(set2);
+    for (const file2 of set2.files) {
+      const docs = byFile.get(file2.path) ?? [];
+      if (docs.length > 0 && docs.every((d) => this.documents.has(d))) continue;
+      const key2 = keyOf2(file2);
+      this.pack ??= this.readPack(set2);
+      const stored = this.pack.files.get(key2);
+      if (stored && stored.path === file2.path && stored.checks.length === docs.length) {
+        docs.forEach((d, i) => this.documents.set(d, stored.checks[i] ?? []));
+        this.counts.reused++;
+      } else {
+        this.missed.add(key2);
+        this.counts.worked++;
+      }
+    }
+    return this.documents;
+  }
+  /** Stores the project's findings when `prime` missed a file that can be stored. */
+  save(set2) {
+    if (this.missed.size === 0) return;
+    const byFile = documentsByFile(set2);
+    const read = new Set(set2.files.map((f) => f.path));
+    const files = /* @__PURE__ */ new Map();
+    for (const [key2, stored] of this.pack?.files ?? []) if (!read.has(stored.path)) files.set(key2, stored);
+    const unstored = /* @__PURE__ */ new Set();
+    let changed = false;
+    for (const file2 of set2.files) {
+      const key2 = keyOf2(file2);
+      const checks = [];
+      for (const d of byFile.get(file2.path) ?? []) {
+        const found = this.documents.get(d);
+        if (!found) break;
+        checks.push(found);
+      }
+      const complete = checks.length === (byFile.get(file2.path) ?? []).length;
+      if (complete && !checks.some(holdsCredential)) {
+        files.set(key2, { path: file2.path, checks });
+        if (this.missed.has(key2)) changed = true;
+      } else {
+        unstored.add(key2);
+        if (this.missed.has(key2) && !this.pack?.unstored.has(key2)) changed = true;
+      }
+    }
+    this.missed = /* @__PURE__ */ new Set();
+    this.pack = { files, unstored };
+    if (changed) this.store.put(PACK_KIND, this.packKey(set2), this.pack);
+  }
+  readPack(set2) {
+    const pack = this.store.get(PACK_KIND, this.packKey(set2));
+    return pack && pack.files instanceof Map && pack.unstored instanceof Set ? pack : { files: /* @__PURE__ */ new Map(), unstored: /* @__PURE__ */ new Set() };
+  }
+  packKey(set2) {
+    const { defaultNamespace, limits, schema } = this.options;
+    return JSON.stringify([set2.root, defaultNamespace, limits ?? {}, schema]);
+  }
+};
+function keyOf2(file2) {
+  return `${file2.hash} ${file2.path}`;
+}
+function documentsByFile(set2) {
+  const out = /* @__PURE__ */ new Map();
+  for (const d of set2.documents) {
+    const list2 = out.get(d.file);
+    if (list2) list2.push(d);
+    else out.set(d.file, [d]);
+  }
+  return out;
+}
+function holdsCredential(findings) {
+  return findings.some((f) => CREDENTIAL_CODES.has(f.code));
+}
+
+// src/pipeline/workloads.ts
+function unknownWorkloadNames(loaded, resources) {
+  const { workloads } = loaded.config;
+  const out = [];
+  for (const [section, kind2] of [
+    ["environments", "Environment"],
+    ["teams", "Team"]
+  ]) {
+    const defined3 = [...new Set(resources.filter((r) => r.kind === kind2).map((r) => r.name))].sort();
+    for (const name2 of Object.keys(workloads[section]).sort()) {
+      if (defined3.includes(name2)) continue;
+      const hint = didYouMean(name2, defined3);
+      const at7 = { file: loaded.file ?? "joch.yaml", doc: 0, path: ["workloads", section, name2] };
+      out.push(finding2("JOCH004", `joch.yaml: workloads.${section}.${name2} names no ${kind2} of the repository; its settings apply to nothing`, at7, hint ? { hint } : {}));
+    }
+  }
+  return out;
+}
+
+// src/pipeline/clusters.ts
+function unmappedClusterFindings(resources, config2, target) {
+  if (!config2.clusters) return [];
+  const known = Object.keys(config2.clusters).sort().join(", ");
+  const out = [];
+  for (const r of resources) {
+    if (r.kind !== "Environment") continue;
+    const c = environmentCluster(r);
+    if (c === void 0 || c in config2.clusters) continue;
+    const applying = target?.has(c) ?? false;
+    out.push(
+      finding2(
+        "JOCH005",
+        `Environment ${r.name} runs on cluster ${c}, which joch.yaml clusters does not map (it maps ${known})${applying ? ": nothing can be applied to it" : "; its share is compiled but not applied"}`,
+        { file: r.file, doc: r.doc, path: ["spec", "runtime", "cluster"] },
+        { resource: { kind: r.kind, name: r.name }, hint: `add ${c} to joch.yaml clusters with a context, kubeconfig, inCluster or secretRef`, ...applying ? { severity: "error" } : {} }
+      )
+    );
+  }
+  return out;
+}
+
+// src/pipeline/index.ts
+import { statSync as statSync4 } from "node:fs";
+import path9 from "node:path";
+
 // src/source/local.ts
-var import_ignore = __toESM(require_ignore(), 1);
-import { closeSync, fstatSync, lstatSync, openSync, readdirSync as readdirSync2, readFileSync as readFileSync3, readSync, realpathSync, statSync } from "node:fs";
-import path3 from "node:path";
+var import_ignore2 = __toESM(require_ignore2(), 1);
+import { closeSync as closeSync2, fstatSync as fstatSync2, lstatSync, openSync as openSync2, readdirSync as readdirSync4, readFileSync as readFileSync4, readSync as readSync2, realpathSync, statSync as statSync3 } from "node:fs";
+import path8 from "node:path";
 var SKIPPED_DIRS = /* @__PURE__ */ new Set([".git", "node_modules"]);
 async function readLocalSource(options) {
   return readLocalSourceSync(options);
 }
 function readLocalSourceSync(options) {
-  const root = path3.resolve(options.root);
+  const root = path8.resolve(options.root);
   const realRoot = realpathSync(root);
-  const displayPrefix = toPosix(path3.relative(options.cwd ?? process.cwd(), root));
+  const displayPrefix = toPosix(path8.relative(options.cwd ?? process.cwd(), root));
   const display = (rel) => displayPath({ displayPrefix }, rel);
   const findings = [];
   const rules = loadIgnoreRules(root, options.ignoreFile ?? IGNORE_FILE, options.exclude ?? []);
   const candidates = /* @__PURE__ */ new Set();
   const walker = new Walker(root, realRoot, rules, display, findings, candidates);
   for (const start of options.include ?? [root]) {
-    walker.start(path3.resolve(start), options.namedByUser ?? false);
+    walker.start(path8.resolve(start), options.namedByUser ?? false);
   }
-  for (const skipped of options.skip ?? []) candidates.delete(toPosix(path3.relative(root, skipped)));
+  for (const skipped of options.skip ?? []) candidates.delete(toPosix(path8.relative(root, skipped)));
   const files = [];
   for (const rel of [...candidates].sort()) {
-    const read = readBounded(path3.join(root, rel), options.maxFileBytes);
+    const read = readBounded(path8.join(root, rel), options.maxFileBytes);
     if (read.ok) {
       files.push({ path: rel, bytes: read.bytes });
     } else if (read.size !== void 0) {
@@ -46878,13 +67241,13 @@ function readLocalSourceSync(options) {
 function readBounded(file2, limit) {
   let fd;
   try {
-    fd = openSync(file2, "r");
-    const size = fstatSync(fd).size;
+    fd = openSync2(file2, "r");
+    const size = fstatSync2(fd).size;
     if (size > limit) return { ok: false, size };
     const bytes = Buffer.allocUnsafe(size);
     let off = 0;
     while (off < size) {
-      const n = readSync(fd, bytes, off, size - off, off);
+      const n = readSync2(fd, bytes, off, size - off, off);
       if (n === 0) break;
       off += n;
     }
@@ -46892,15 +67255,15 @@ function readBounded(file2, limit) {
   } catch (e) {
     return { ok: false, error: e.code ?? String(e) };
   } finally {
-    if (fd !== void 0) closeSync(fd);
+    if (fd !== void 0) closeSync2(fd);
   }
 }
 function at5(file2) {
   return { file: file2, line: 1, column: 1 };
 }
 function outside(root, target) {
-  const rel = path3.relative(root, target);
-  return rel === ".." || rel.startsWith(`..${path3.sep}`) || path3.isAbsolute(rel);
+  const rel = path8.relative(root, target);
+  return rel === ".." || rel.startsWith(`..${path8.sep}`) || path8.isAbsolute(rel);
 }
 function realPathOrUndefined(p) {
   try {
@@ -46910,12 +67273,12 @@ function realPathOrUndefined(p) {
   }
 }
 function toPosix(p) {
-  return p.split(path3.sep).join("/");
+  return p.split(path8.sep).join("/");
 }
 function loadIgnoreRules(root, ignoreFile, exclude) {
-  const rules = (0, import_ignore.default)();
+  const rules = (0, import_ignore2.default)();
   try {
-    rules.add(readFileSync3(path3.join(root, ignoreFile), "utf8"));
+    rules.add(readFileSync4(path8.join(root, ignoreFile), "utf8"));
   } catch (e) {
     if (e.code !== "ENOENT") throw e;
   }
@@ -46943,14 +67306,14 @@ var Walker = class {
    * reached through a linked parent folder is refused like a link is.
    */
   start(abs, namedByUser) {
-    const rel = toPosix(path3.relative(this.root, abs));
+    const rel = toPosix(path8.relative(this.root, abs));
     const real = realPathOrUndefined(abs);
     if (real !== void 0 && !rel.startsWith("..") && outside(this.realRoot, real)) {
       const shown = this.display(rel) || ".";
       this.findings.push(finding2("JOCH002", `${shown} leads outside the project root through a symbolic link; it was not read`, at5(shown)));
       return;
     }
-    if (!namedByUser && real !== void 0 && !(YAML_FILE.test(rel) && YAML_FILE.test(real)) && statSync(real).isFile()) {
+    if (!namedByUser && real !== void 0 && !(YAML_FILE.test(rel) && YAML_FILE.test(real)) && statSync3(real).isFile()) {
       const shown = this.display(rel);
       this.findings.push(finding2("JOCH002", `${shown} is not a YAML file; only .yaml and .yml files are read from the configured paths`, at5(shown)));
       return;
@@ -46959,8 +67322,8 @@ var Walker = class {
   }
   /** `explicit`: named on the command line, so read even without a YAML extension. */
   visit(abs, explicit) {
-    const rel = toPosix(path3.relative(this.root, abs));
-    if (rel.startsWith("..") || path3.isAbsolute(rel)) {
+    const rel = toPosix(path8.relative(this.root, abs));
+    if (rel.startsWith("..") || path8.isAbsolute(rel)) {
       this.findings.push(finding2("JOCH002", `${abs} is outside the project root ${this.root}`, at5(abs)));
       return;
     }
@@ -47002,7 +67365,7 @@ var Walker = class {
       return void 0;
     }
     if (outside(this.realRoot, target)) {
-      if (mayHoldManifests(statSync(target))) {
+      if (mayHoldManifests(statSync3(target))) {
         this.findings.push(
           finding2("JOCH107", "the symbolic link points outside the repository root; it was not followed", at5(this.display(rel)), {
             hint: "copy the target into the repository, or list the link in .jochignore"
@@ -47011,7 +67374,7 @@ var Walker = class {
       }
       return void 0;
     }
-    return statSync(abs);
+    return statSync3(abs);
   }
   /**
    * A folder's entries in name order (so that when two paths reach one
@@ -47024,7 +67387,7 @@ var Walker = class {
       const real = realpathSync(abs);
       if (this.seenDirs.has(real)) return void 0;
       this.seenDirs.add(real);
-      return readdirSync2(abs, { withFileTypes: true }).sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+      return readdirSync4(abs, { withFileTypes: true }).sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
     } catch (e) {
       const shown = this.display(rel) || ".";
       this.findings.push(finding2("JOCH110", `cannot read the folder: ${e.code ?? String(e)}; the files in it were not read`, at5(shown)));
@@ -47038,54 +67401,35 @@ var Walker = class {
       const childRel = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory()) {
         if (SKIPPED_DIRS.has(e.name) || this.ignored(childRel, true)) continue;
-        this.visitDir(path3.join(abs, e.name), childRel);
+        this.visitDir(path8.join(abs, e.name), childRel);
       } else if (e.isFile()) {
         if (YAML_FILE.test(e.name) && !this.ignored(childRel, false)) this.out.add(childRel);
       } else if (e.isSymbolicLink()) {
-        if (!this.ignored(childRel, false)) this.visit(path3.join(abs, e.name), false);
+        if (!this.ignored(childRel, false)) this.visit(path8.join(abs, e.name), false);
       }
     }
   }
 };
 
-// src/pipeline/workloads.ts
-function unknownWorkloadNames(loaded, resources) {
-  const { workloads } = loaded.config;
-  const out = [];
-  for (const [section, kind2] of [
-    ["environments", "Environment"],
-    ["teams", "Team"]
-  ]) {
-    const defined3 = [...new Set(resources.filter((r) => r.kind === kind2).map((r) => r.name))].sort();
-    for (const name2 of Object.keys(workloads[section]).sort()) {
-      if (defined3.includes(name2)) continue;
-      const hint = didYouMean(name2, defined3);
-      const at6 = { file: loaded.file ?? "joch.yaml", doc: 0, path: ["workloads", section, name2] };
-      out.push(finding2("JOCH004", `joch.yaml: workloads.${section}.${name2} names no ${kind2} of the repository; its settings apply to nothing`, at6, hint ? { hint } : {}));
-    }
-  }
-  return out;
-}
-
 // src/pipeline/index.ts
 function resolveProject(input3) {
-  const first = input3.paths[0] ? path4.resolve(input3.cwd, input3.paths[0]) : input3.cwd;
-  const start = isDirectory(first) ? first : path4.dirname(first);
+  const first = input3.paths[0] ? path9.resolve(input3.cwd, input3.paths[0]) : input3.cwd;
+  const start = isDirectory(first) ? first : path9.dirname(first);
   const config2 = loadConfig(start, input3.configFile, input3.cwd);
   if (input3.paths.length === 0) return { ...configuredPaths(config2), config: config2, namedByUser: false };
-  const include = input3.paths.map((p) => path4.resolve(input3.cwd, p));
-  const root = include.reduce((acc, p) => commonFolder(acc, isDirectory(p) ? p : path4.dirname(p)), config2.root);
+  const include = input3.paths.map((p) => path9.resolve(input3.cwd, p));
+  const root = include.reduce((acc, p) => commonFolder(acc, isDirectory(p) ? p : path9.dirname(p)), config2.root);
   return { root, config: config2, include, namedByUser: true, findings: [] };
 }
 function configuredPaths(loaded) {
   const include = [];
   const findings = [];
   loaded.config.paths.forEach((p, i) => {
-    const abs = path4.resolve(loaded.root, p);
-    const rel = path4.relative(loaded.root, abs);
-    if (rel === ".." || rel.startsWith(`..${path4.sep}`) || path4.isAbsolute(rel)) {
-      const at6 = { file: loaded.file ?? "joch.yaml", doc: 0, path: ["paths", i] };
-      findings.push(finding2("JOCH002", `joch.yaml: paths: ${p} is outside the project root; only files and folders inside it are read`, at6));
+    const abs = path9.resolve(loaded.root, p);
+    const rel = path9.relative(loaded.root, abs);
+    if (rel === ".." || rel.startsWith(`..${path9.sep}`) || path9.isAbsolute(rel)) {
+      const at7 = { file: loaded.file ?? "joch.yaml", doc: 0, path: ["paths", i] };
+      findings.push(finding2("JOCH002", `joch.yaml: paths: ${p} is outside the project root; only files and folders inside it are read`, at7));
     } else {
       include.push(abs);
     }
@@ -47094,17 +67438,17 @@ function configuredPaths(loaded) {
 }
 function isDirectory(p) {
   try {
-    return statSync2(p).isDirectory();
+    return statSync4(p).isDirectory();
   } catch {
     return false;
   }
 }
 function commonFolder(a, b) {
-  const pa = a.split(path4.sep);
-  const pb = b.split(path4.sep);
+  const pa = a.split(path9.sep);
+  const pb = b.split(path9.sep);
   let i = 0;
   while (i < pa.length && i < pb.length && pa[i] === pb[i]) i++;
-  return pa.slice(0, i).join(path4.sep) || path4.sep;
+  return pa.slice(0, i).join(path9.sep) || path9.sep;
 }
 function stageTimer(timings) {
   return (stage, fn) => {
@@ -47126,17 +67470,24 @@ async function runValidate(input3) {
     include: project.include,
     exclude: config2.exclude,
     maxFileBytes: config2.limits.maxFileBytes,
-    skip: project.config.file ? [path4.resolve(input3.cwd, project.config.file)] : [],
+    skip: project.config.file ? [path9.resolve(input3.cwd, project.config.file)] : [],
     cwd: input3.cwd,
     namedByUser: project.namedByUser
   });
   timings.source = performance.now() - start;
-  const set2 = time3("load", () => loadManifests(source.snapshot, { defaultNamespace: config2.defaultNamespace, limits: config2.limits }));
   const checks = input3.checks ?? new Set(PIPELINE_CHECKS);
-  const validation = time3(
-    "validate",
-    () => validateManifests(set2, { checks: new Set(ALL_CHECKS.filter((c) => checks.has(c))), defaultNamespace: config2.defaultNamespace })
-  );
+  const threaded = performance.now();
+  const limits = { ...DEFAULT_PARSE_LIMITS, ...config2.limits };
+  const prepared = await prepareSnapshot(source.snapshot, { defaultNamespace: config2.defaultNamespace, limits, schema: checks.has("schema") });
+  if (prepared) timings[`files (${prepared.threads} threads, ${prepared.byWorkers} by workers)`] = performance.now() - threaded;
+  const stored = input3.cache ? new PersistentFiles(input3.cache, { defaultNamespace: config2.defaultNamespace, limits: config2.limits, schema: checks.has("schema") }, prepared?.documents) : void 0;
+  const set2 = time3("load", () => loadManifests(source.snapshot, { defaultNamespace: config2.defaultNamespace, limits: config2.limits, cache: prepared?.files }));
+  const validation = time3("validate", () => {
+    const documentCache = stored ? stored.prime(set2) : prepared?.documents;
+    const result = validateManifests(set2, { checks: new Set(ALL_CHECKS.filter((c) => checks.has(c))), defaultNamespace: config2.defaultNamespace, documentCache });
+    stored?.save(set2);
+    return result;
+  });
   const references = checks.has("policy") && !checks.has("references") ? time3("references", () => resolveReferences(set2.resources, config2.defaultNamespace).references) : validation.references;
   const graphs = time3("graph", () => buildAgentGraphs(set2.resources, references));
   const policy = checks.has("policy") ? time3("policy", () => evaluatePolicy({ resources: set2.resources, graphs, references, options: config2.policy })) : void 0;
@@ -47145,6 +67496,7 @@ async function runValidate(input3) {
     ...project.findings,
     // Names of the repository's records: a reference check, left out when only shapes are checked.
     ...checks.has("references") ? unknownWorkloadNames(project.config, set2.resources) : [],
+    ...checks.has("references") ? unmappedClusterFindings(set2.resources, config2) : [],
     ...source.findings,
     ...set2.findings,
     ...validation.findings,
@@ -47163,54 +67515,19 @@ async function runValidate(input3) {
     policy,
     diagnostics,
     summary: summarize(diagnostics, set2.files.length, set2.resources.length),
-    timings
+    timings,
+    cached: stored ? { ...stored.counts } : void 0
   };
 }
 
-// src/pipeline/compile.ts
-function finish2(run, diagnostics, output2, timings) {
-  const sorted2 = sortDiagnostics(diagnostics);
-  const summary = summarize(sorted2, run.set.files.length, run.set.resources.length);
-  return { validation: run, output: output2, refused: output2 === void 0 || summary.errors > 0, diagnostics: sorted2, summary, timings };
-}
-async function runCompile(input3) {
-  const checks = new Set(input3.withoutPolicy ? ALL_CHECKS : PIPELINE_CHECKS);
-  const run = await runValidate({ paths: input3.paths, cwd: input3.cwd, configFile: input3.configFile, checks });
-  const timings = { ...run.timings };
-  const extra = [];
-  if (input3.withoutPolicy) {
-    const at6 = { file: run.project.config.file ?? ".", line: 1, column: 1 };
-    extra.push(finding2("JOCH910", "compiled without the policy stage: the CompiledAgentManifests have no policy section", at6));
-  }
-  const resolve = findingResolver(run.set.texts, run.project.config);
-  const before = [...run.diagnostics, ...resolve(extra)];
-  if (run.summary.errors > 0) return finish2(run, before, void 0, timings);
-  const compiler = input3.compiler ?? createCompiler({ requirePolicyBundles: !input3.withoutPolicy, ...input3.options });
-  const start = performance.now();
-  const output2 = compiler.compile({
-    resources: run.set.resources,
-    graphs: run.graphs,
-    references: run.validation.references,
-    bundles: new Map((run.policy?.bundles ?? []).map((b) => [b.agent, b])),
-    revision: run.snapshot.revision,
-    commitTime: run.snapshot.commitTime ?? input3.sourceDateEpoch,
-    displayPrefix: run.snapshot.displayPrefix,
-    workloads: run.project.config.config.workloads
-  });
-  timings.compile = performance.now() - start;
-  const leaks = emissionFindings(compiledEmissions(output2));
-  return finish2(run, [...before, ...resolve([...output2.findings, ...leaks])], output2, timings);
-}
-
 // src/pipeline/snapshot.ts
-var import_ignore2 = __toESM(require_ignore(), 1);
 function runSnapshot(input3) {
   const timings = {};
   const time3 = stageTimer(timings);
   const loaded = time3("config", () => configOfSnapshot(input3.snapshot));
   const { config: config2 } = loaded;
   const snapshot = time3("select", () => selectFiles(input3.snapshot, loaded));
-  const cache2 = input3.cache;
+  const cache2 = input3.cache ?? (input3.store ? new SnapshotCache(input3.store) : void 0);
   const loadOptions = { defaultNamespace: config2.defaultNamespace, limits: config2.limits };
   const set2 = time3("load", () => cache2 ? cache2.load(snapshot, loadOptions) : loadManifests(snapshot, loadOptions));
   const validation = time3(
@@ -47222,7 +67539,7 @@ function runSnapshot(input3) {
     "policy",
     () => evaluatePolicy({ resources: set2.resources, graphs, references: validation.references, options: config2.policy })
   );
-  const findings = [...loaded.findings, ...unknownWorkloadNames(loaded, set2.resources), ...set2.findings, ...validation.findings, ...policy.findings];
+  const findings = [...loaded.findings, ...unknownWorkloadNames(loaded, set2.resources), ...unmappedClusterFindings(set2.resources, loaded.config), ...set2.findings, ...validation.findings, ...policy.findings];
   if (snapshot.files.length === 0) {
     findings.push(finding2("JOCH003", "no YAML files were found", { file: loaded.file ?? displayPath(snapshot, "."), line: 1, column: 1 }));
   }
@@ -47230,7 +67547,11 @@ function runSnapshot(input3) {
   let diagnostics = time3("report", () => resolve(findings));
   let output2;
   if (input3.compile !== false && !diagnostics.some((d) => d.severity === "error")) {
-    const compiler = input3.compiler ?? createCompiler({ requirePolicyBundles: true, ...input3.compileOptions });
+    const compiler = input3.compiler ?? createCompiler({ requirePolicyBundles: true, ...input3.compileOptions }, {
+      store: input3.store,
+      scope: input3.snapshot.root,
+      guard: unitEmissionFindings
+    });
     output2 = time3(
       "compile",
       () => compiler.compile({
@@ -47241,11 +67562,12 @@ function runSnapshot(input3) {
         revision: snapshot.revision,
         commitTime: snapshot.commitTime,
         displayPrefix: snapshot.displayPrefix,
-        workloads: config2.workloads
+        workloads: config2.workloads,
+        pinned: input3.pinned
       })
     );
-    const leaks = time3("guard", () => output2 ? emissionFindings(compiledEmissions(output2)) : []);
-    diagnostics = [...diagnostics, ...time3("report", () => resolve([...output2?.findings ?? [], ...leaks]))];
+    const leaks = time3("guard", () => output2 ? outputLeaks(output2) : []);
+    diagnostics = [...diagnostics, ...time3("report", () => resolve([...input3.pinFindings ?? [], ...output2?.findings ?? [], ...leaks]))];
   }
   const sorted2 = sortDiagnostics(diagnostics);
   const summary = summarize(sorted2, set2.files.length, set2.resources.length);
@@ -47262,7 +67584,7 @@ function configOfSnapshot(snapshot) {
 function selectFiles(snapshot, loaded) {
   const prefixes = loaded.config.paths.map(normalizeFolder);
   const everything2 = prefixes.includes("");
-  const rules = (0, import_ignore2.default)().add([...loaded.config.exclude]);
+  const rules = (0, import_ignore3.default)().add([...loaded.config.exclude]);
   const configPaths = new Set(CONFIG_FILES);
   const files = snapshot.files.filter(
     (f) => !configPaths.has(f.path) && (everything2 || prefixes.some((p) => f.path === p || f.path.startsWith(`${p}/`))) && !rules.ignores(f.path)
@@ -47272,10 +67594,175 @@ function selectFiles(snapshot, loaded) {
 function normalizeFolder(p) {
   return p.split("/").filter((s) => s !== "" && s !== ".").join("/");
 }
+var SnapshotCache = class {
+  /** With a store, files not in memory (the first cycle after a start) are looked up there too. */
+  constructor(store) {
+    this.store = store;
+  }
+  store;
+  files = /* @__PURE__ */ new WeakMap();
+  checks = /* @__PURE__ */ new WeakMap();
+  key = "";
+  persistent;
+  load(snapshot, options) {
+    const key2 = JSON.stringify([snapshot.displayPrefix ?? "", options.defaultNamespace, options.limits]);
+    if (key2 !== this.key) {
+      this.files = /* @__PURE__ */ new WeakMap();
+      this.checks = /* @__PURE__ */ new WeakMap();
+      this.key = key2;
+      this.persistent = void 0;
+    }
+    if (this.store) {
+      this.persistent ??= new PersistentFiles(this.store, { defaultNamespace: options.defaultNamespace, limits: options.limits, schema: true }, this.checks);
+    }
+    return loadManifests(snapshot, { ...options, cache: this.files });
+  }
+  /** `validateManifests` with every check. */
+  validate(set2, defaultNamespace) {
+    this.persistent?.prime(set2);
+    const result = validateManifests(set2, { checks: new Set(ALL_CHECKS), defaultNamespace, documentCache: this.checks });
+    this.persistent?.save(set2);
+    return result;
+  }
+};
+
+// src/pipeline/pins.ts
+var short = (v) => v.replace(/^sha256:/, "").slice(0, 12);
+var at6 = (pin, key2) => ({ file: pin.deployment.file, doc: pin.deployment.doc, path: ["metadata", "annotations", key2] });
+function localPinSource(snapshot, compileOptions2) {
+  const worktree = gitWorkTreeRoot(snapshot.root);
+  let repo;
+  const snapshotAt = async (commit) => {
+    repo ??= worktree ? openRepo(worktree).catch(() => void 0) : Promise.resolve(void 0);
+    const opened = await repo;
+    if (!opened || !worktree) return { ok: false, reason: "the project is not in a Git repository" };
+    if (!/^[0-9a-f]{40}$/.test(commit)) return { ok: false, reason: `"${commit}" is not a full commit id` };
+    const resolved = await resolveRevision(worktree, commit);
+    if (!resolved.ok) return { ok: false, reason: `commit ${short(commit)} is not in the repository (a shallow clone, or history not fetched)` };
+    const prefix = path10.relative(worktree, snapshot.root).split(path10.sep).join("/");
+    return { ok: true, snapshot: await readSnapshot(opened, resolved.commit, prefix, snapshot.root, snapshot.displayPrefix) };
+  };
+  return { snapshotAt, compileOptions: compileOptions2 };
+}
+async function resolvePins(graphs, head, source) {
+  const headVersion = new Map(head.manifests.map((m) => [m.agent, m.hash]));
+  const diverging = pinsOf(graphs).filter((p) => headVersion.get(p.agent.key) !== p.version);
+  if (diverging.length === 0) return { pinned: /* @__PURE__ */ new Map(), findings: [] };
+  const pinned = /* @__PURE__ */ new Map();
+  const findings = [];
+  const reader = revisionReader(source);
+  for (const pin of diverging) {
+    const compiled = await reader(pin.sourceRevision);
+    if (!compiled.ok) {
+      findings.push(unreadable2(pin, compiled.reason));
+      continue;
+    }
+    const entry = compiled.manifests.find((m) => m.agent === pin.agent.key);
+    if (!entry || entry.hash !== pin.version) {
+      findings.push(mismatch(pin, entry?.hash));
+      continue;
+    }
+    pinned.set(pin.deployment.key, entry);
+    findings.push(held(pin, headVersion.get(pin.agent.key)));
+  }
+  return { pinned, findings };
+}
+function revisionReader(source) {
+  const done = /* @__PURE__ */ new Map();
+  const read = async (revision) => {
+    const at7 = await source.snapshotAt(revision);
+    if (!at7.ok) return at7;
+    const run = runSnapshot({ snapshot: at7.snapshot, compileOptions: source.compileOptions });
+    if (!run.output) return { ok: false, reason: `the project at ${short(revision)} does not compile (${run.summary.errors} error(s))` };
+    return { ok: true, manifests: run.output.manifests };
+  };
+  return (revision) => {
+    const known = done.get(revision);
+    if (known) return known;
+    const next = read(revision);
+    done.set(revision, next);
+    return next;
+  };
+}
+function unreadable2(pin, reason) {
+  return finding2(
+    "JOCH726",
+    `Deployment "${pin.deployment.name}" is pinned to version ${short(pin.version)} from ${short(pin.sourceRevision)}, which cannot be read: ${reason}; the agent at HEAD is not run in its place`,
+    at6(pin, PIN_ANNOTATION.sourceRevision),
+    {
+      resource: refOf(pin.deployment),
+      hint: "fetch the full history (git fetch --unshallow, or actions/checkout with fetch-depth: 0), or promote the agent again to pin the version at HEAD"
+    }
+  );
+}
+function mismatch(pin, compiled) {
+  const what = compiled ? `compiles the agent to ${short(compiled)}` : `has no agent ${pin.agent.namespace ? `${pin.agent.namespace}/` : ""}${pin.agent.name}`;
+  return finding2(
+    "JOCH727",
+    `Deployment "${pin.deployment.name}" is pinned to version ${short(pin.version)}, but its source revision ${short(pin.sourceRevision)} ${what}`,
+    at6(pin, PIN_ANNOTATION.version),
+    {
+      resource: refOf(pin.deployment),
+      hint: "promote the agent again: joch promote writes a version and the revision it was compiled from together"
+    }
+  );
+}
+function held(pin, headVersion) {
+  const env = pin.deployment.spec.environmentRef;
+  const envName = typeof env === "object" && env !== null && "name" in env && typeof env.name === "string" ? env.name : pin.deployment.name;
+  const from = pin.promotedFrom ? ` promoted from ${pin.promotedFrom}` : "";
+  return finding2(
+    "JOCH725",
+    `${envName} runs version ${short(pin.version)}${from} at ${short(pin.sourceRevision)}; the agent at HEAD compiles to ${headVersion ? short(headVersion) : "nothing"}: promote to move it`,
+    at6(pin, PIN_ANNOTATION.version),
+    { resource: refOf(pin.deployment) }
+  );
+}
+
+// src/pipeline/compile.ts
+function finish2(run, diagnostics, output2, timings) {
+  const sorted2 = sortDiagnostics(diagnostics);
+  const summary = summarize(sorted2, run.set.files.length, run.set.resources.length);
+  return { validation: run, output: output2, refused: output2 === void 0 || summary.errors > 0, diagnostics: sorted2, summary, timings };
+}
+async function runCompile(input3) {
+  const checks = new Set(input3.withoutPolicy ? ALL_CHECKS : PIPELINE_CHECKS);
+  const run = await runValidate({ paths: input3.paths, cwd: input3.cwd, configFile: input3.configFile, checks, cache: input3.cache });
+  const timings = { ...run.timings };
+  const extra = [];
+  if (input3.withoutPolicy) {
+    const at7 = { file: run.project.config.file ?? ".", line: 1, column: 1 };
+    extra.push(finding2("JOCH910", "compiled without the policy stage: the CompiledAgentManifests have no policy section", at7));
+  }
+  const resolve = findingResolver(run.set.texts, run.project.config);
+  const before = [...run.diagnostics, ...resolve(extra)];
+  if (run.summary.errors > 0) return finish2(run, before, void 0, timings);
+  const options = { requirePolicyBundles: !input3.withoutPolicy, ...input3.options };
+  const compiler = input3.compiler ?? createCompiler(options, { store: input3.cache, scope: run.project.root, guard: unitEmissionFindings });
+  const start = performance.now();
+  const compileInput = {
+    resources: run.set.resources,
+    graphs: run.graphs,
+    references: run.validation.references,
+    bundles: new Map((run.policy?.bundles ?? []).map((b) => [b.agent, b])),
+    revision: run.snapshot.revision,
+    commitTime: run.snapshot.commitTime ?? input3.sourceDateEpoch,
+    displayPrefix: run.snapshot.displayPrefix,
+    workloads: run.project.config.config.workloads
+  };
+  const atHead = compiler.compile(compileInput);
+  timings.compile = performance.now() - start;
+  const pinStart = performance.now();
+  const pins = await resolvePins(run.graphs, atHead, localPinSource(run.snapshot, options));
+  const output2 = pins.pinned.size ? compiler.compile({ ...compileInput, pinned: pins.pinned }) : atHead;
+  if (pins.findings.length) timings.pins = performance.now() - pinStart;
+  const leaks = outputLeaks(output2);
+  return finish2(run, [...before, ...resolve([...pins.findings, ...output2.findings, ...leaks])], output2, timings);
+}
 
 // src/action/base.ts
 import { execFile, spawn } from "node:child_process";
-function git(cwd, args) {
+function git4(cwd, args) {
   return new Promise((resolve) => {
     execFile("git", args, { cwd, env: { ...process.env, GIT_TERMINAL_PROMPT: "0" }, maxBuffer: 16 * 1024 * 1024 }, (error62, stdout, stderr) => {
       const code = error62 ? typeof error62.code === "number" ? error62.code : 1 : 0;
@@ -47284,7 +67771,7 @@ function git(cwd, args) {
   });
 }
 async function commitOf(workspace, rev) {
-  const r = await git(workspace, ["rev-parse", "--verify", "--quiet", "--end-of-options", `${rev}^{commit}`]);
+  const r = await git4(workspace, ["rev-parse", "--verify", "--quiet", "--end-of-options", `${rev}^{commit}`]);
   return r.code === 0 && r.stdout ? r.stdout : void 0;
 }
 var FULL_SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/i;
@@ -47292,7 +67779,7 @@ async function ensureBase(workspace, rev) {
   const here = await commitOf(workspace, rev) ?? (FULL_SHA.test(rev) ? void 0 : await commitOf(workspace, `origin/${rev}`));
   if (here) return { ok: true, sha: here, fetched: false };
   if (rev.startsWith("-")) return { ok: false, reason: `base "${rev}" is not a commit id, branch or tag` };
-  const fetch2 = await git(workspace, ["fetch", "--no-tags", "--no-recurse-submodules", "--depth=1", "origin", rev]);
+  const fetch2 = await git4(workspace, ["fetch", "--no-tags", "--no-recurse-submodules", "--depth=1", "origin", rev]);
   if (fetch2.code !== 0) {
     const why = fetch2.stderr.split("\n").filter(Boolean).pop() ?? `git fetch exited with ${fetch2.code}`;
     return { ok: false, reason: `the base ${rev} is not in the checkout and could not be fetched from origin (${why})` };
@@ -47306,7 +67793,7 @@ function wanted(file2) {
 }
 async function readRevisionFiles(workspace, sha, root) {
   const dir = root.replace(/\\/g, "/").replace(/^\.\/?/, "").replace(/\/$/, "");
-  const tree = await git(workspace, ["ls-tree", "-r", "-z", "--full-tree", sha, "--", dir || "."]);
+  const tree = await git4(workspace, ["ls-tree", "-r", "-z", "--full-tree", sha, "--", dir || "."]);
   if (tree.code !== 0) return { ok: false, reason: `cannot list the files of ${sha}: ${tree.stderr.split("\n").pop() ?? ""}` };
   const entries = [];
   for (const line of tree.stdout.split("\0")) {
@@ -47317,7 +67804,7 @@ async function readRevisionFiles(workspace, sha, root) {
   }
   const blobs = await catBlobs(workspace, entries.map((e) => e.oid));
   if (!blobs.ok) return blobs;
-  const time3 = await git(workspace, ["show", "-s", "--format=%ct", sha]);
+  const time3 = await git4(workspace, ["show", "-s", "--format=%ct", sha]);
   const files = entries.map((e, i) => ({ path: e.path, bytes: blobs.contents[i] }));
   files.sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
   return { ok: true, snapshot: { root: workspace, displayPrefix: dir, revision: sha, commitTime: Number(time3.stdout) || void 0, files } };
@@ -47334,14 +67821,14 @@ function catBlobs(workspace, oids) {
       if (code !== 0) return resolve({ ok: false, reason: `git cat-file exited with ${code}: ${stderr.trim()}` });
       const out = Buffer.concat(chunks);
       const contents = [];
-      let at6 = 0;
+      let at7 = 0;
       for (const oid of oids) {
-        const eol = out.indexOf(10, at6);
-        const header = out.subarray(at6, eol).toString("latin1").split(" ");
+        const eol = out.indexOf(10, at7);
+        const header = out.subarray(at7, eol).toString("latin1").split(" ");
         if (header[0] !== oid || header[1] !== "blob") return resolve({ ok: false, reason: `git cat-file: object ${oid} is missing from the checkout` });
         const size = Number(header[2]);
         contents.push(out.subarray(eol + 1, eol + 1 + size));
-        at6 = eol + 1 + size + 1;
+        at7 = eol + 1 + size + 1;
       }
       resolve({ ok: true, contents });
     });
@@ -47439,8 +67926,8 @@ function ownPlace(r, riskCode) {
     node2 = node2[seg];
     depth++;
   }
-  const at6 = depth ? wanted2.slice(0, depth) : ["metadata", "name"];
-  return { file: r.file, doc: r.doc, path: at6 };
+  const at7 = depth ? wanted2.slice(0, depth) : ["metadata", "name"];
+  return { file: r.file, doc: r.doc, path: at7 };
 }
 
 // src/action/github.ts
@@ -47467,11 +67954,11 @@ function hintFor(status) {
   if (status >= 500) return "GitHub is unavailable; rerun the job to update the comment.";
   return "";
 }
-async function call(target, method, path7, body) {
-  const what = `${method} ${path7.replace(/\?.*$/, "")}`;
+async function call(target, method, path13, body) {
+  const what = `${method} ${path13.replace(/\?.*$/, "")}`;
   let res;
   try {
-    res = await fetch(`${target.apiUrl}${path7}`, {
+    res = await fetch(`${target.apiUrl}${path13}`, {
       method,
       headers: {
         accept: "application/vnd.github+json",
@@ -47551,7 +68038,7 @@ ${STALE_MARK}
 }
 
 // src/action/inputs.ts
-import { readFileSync as readFileSync4 } from "node:fs";
+import { readFileSync as readFileSync5 } from "node:fs";
 var InputError = class extends Error {
 };
 var FAIL_ON = ["error", "warning", "never"];
@@ -47614,7 +68101,7 @@ function readEvent(file2) {
   if (!file2) return {};
   let text;
   try {
-    text = readFileSync4(file2, "utf8");
+    text = readFileSync5(file2, "utf8");
   } catch {
     throw new InputError(`GITHUB_EVENT_PATH: cannot read ${file2}`);
   }
@@ -47626,7 +68113,7 @@ function readEvent(file2) {
 }
 
 // src/action/records.ts
-import path5 from "node:path";
+import path11 from "node:path";
 var JOCH_API_VERSION = /^apiVersion:[ \t]*["']?(?:[a-z0-9-]+\.)*joch\.dev\//m;
 function looksLikeJochRecord(bytes) {
   return JOCH_API_VERSION.test(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8"));
@@ -47635,8 +68122,8 @@ var everything = () => true;
 function selectRecords(workspace, input3) {
   if (input3 !== void 0) return { paths: [input3], baseRoot: input3, keep: everything, described: `\`${input3}\` (the \`path\` input)` };
   const config2 = findConfigFile(workspace);
-  if (config2 && path5.dirname(config2) === path5.resolve(workspace)) {
-    return { paths: [], baseRoot: ".", keep: everything, described: `the \`paths\` of ${path5.basename(config2)}` };
+  if (config2 && path11.dirname(config2) === path11.resolve(workspace)) {
+    return { paths: [], baseRoot: ".", keep: everything, described: `the \`paths\` of ${path11.basename(config2)}` };
   }
   const { snapshot } = readLocalSourceSync({ root: workspace, maxFileBytes: DEFAULT_CONFIG.limits.maxFileBytes, cwd: workspace });
   const files = snapshot.files.filter((f) => looksLikeJochRecord(f.bytes)).map((f) => f.path);
@@ -47739,8 +68226,8 @@ function renderReport(f) {
     lines.push(`### Escalations (${f.escalations.length})`, "", "| | agent | where | what |", "|---|---|---|---|");
     const rows = f.escalations.slice(0, MAX_ROWS);
     for (const e of rows) {
-      const at6 = e.finding.at;
-      const where = "line" in at6 ? `${at6.file}:${at6.line}` : at6.file;
+      const at7 = e.finding.at;
+      const where = "line" in at7 ? `${at7.file}:${at7.line}` : at7.file;
       lines.push(`| ${e.level} | ${agentName3(e.agent)} | \`${cell2(where)}\` | ${cell2(e.risk.message)} |`);
     }
     if (f.escalations.length > rows.length) lines.push("", `\u2026and ${f.escalations.length - rows.length} more; the annotations and the SARIF file have them all.`);
@@ -47782,8 +68269,10 @@ async function runAction(io) {
   const inputs = readInputs(io.env);
   const selection = selectRecords(inputs.workspace, inputs.path);
   if (selection.empty) return noRecords(inputs, io);
-  const head = await runCompile({ paths: selection.paths, cwd: inputs.workspace });
-  const review = await agbomReview(inputs, selection, head, io);
+  const store = openCache({ env: io.env });
+  const head = await runCompile({ paths: selection.paths, cwd: inputs.workspace, cache: store });
+  const review = await agbomReview(inputs, selection, head, io, store);
+  store?.collect();
   const found = findEscalations({
     diffs: review.diffs,
     graphs: head.validation.graphs,
@@ -47799,9 +68288,9 @@ async function runAction(io) {
   const diagnostics = sortDiagnostics([...head.diagnostics, ...escalationDiagnostics]);
   const summary = summarize(diagnostics, head.summary.files, head.summary.resources);
   io.stdout(formatDiagnostics("github", diagnostics, summary));
-  const sarifPath = path6.resolve(inputs.workspace, inputs.sarifFile);
-  mkdirSync(path6.dirname(sarifPath), { recursive: true });
-  writeFileSync(sarifPath, formatDiagnostics("sarif", diagnostics, summary, { toolVersion: io.toolVersion, sourceRoot: inputs.workspace, helpUrl: inputs.helpUrl }));
+  const sarifPath = path12.resolve(inputs.workspace, inputs.sarifFile);
+  mkdirSync2(path12.dirname(sarifPath), { recursive: true });
+  writeFileSync2(sarifPath, formatDiagnostics("sarif", diagnostics, summary, { toolVersion: io.toolVersion, sourceRoot: inputs.workspace, helpUrl: inputs.helpUrl }));
   const failReasons = reasonsToFail(inputs, summary, review, escalations);
   const facts = {
     failed: failReasons.length > 0,
@@ -47846,7 +68335,7 @@ function reasonsToFail(inputs, s, review, escalations) {
   }
   return out;
 }
-async function agbomReview(inputs, selection, head, io) {
+async function agbomReview(inputs, selection, head, io, store) {
   const after = buildRunAgBoms(head.validation, { toolVersion: io.toolVersion, env: io.env });
   if (!after.ok) return { diffs: [], headViews: /* @__PURE__ */ new Map(), note: "the head has errors outside policy, so its AgBOMs were not built" };
   const headViews = new Map(after.boms.map((b) => viewOfAgBom(b)).map((v) => [v.agent, v]));
@@ -47856,7 +68345,7 @@ async function agbomReview(inputs, selection, head, io) {
   const files = await readRevisionFiles(inputs.workspace, base.sha, selection.baseRoot);
   if (!files.ok) return { diffs: [], headViews, baseSha: base.sha, note: files.reason, baseMissing: true };
   const chosen = files.snapshot.files.filter((f) => CONFIG_FILES.includes(f.path) || selection.keep(f.path, f.bytes));
-  const before = runSnapshot({ snapshot: { ...files.snapshot, files: chosen }, compile: false });
+  const before = runSnapshot({ snapshot: { ...files.snapshot, files: chosen }, compile: false, store });
   const built = buildRunAgBoms(before, { toolVersion: io.toolVersion, env: io.env });
   const views = built.ok ? built.boms.map(viewOfAgBom) : [];
   return { diffs: diffFleets(views, [...headViews.values()]), headViews, baseSha: base.sha };
@@ -47906,7 +68395,7 @@ async function postComment(inputs, report, review, io) {
 // src/action/main.ts
 function toolVersion() {
   try {
-    return JSON.parse(readFileSync5(new URL("../../package.json", import.meta.url), "utf8")).version;
+    return JSON.parse(readFileSync6(new URL("../../package.json", import.meta.url), "utf8")).version;
   } catch {
     return "0.0.0";
   }
@@ -47941,4 +68430,35 @@ fast-json-patch/commonjs/duplex.js:
    * (c) 2017-2021 Joachim Wester
    * MIT license
    *)
+
+safe-buffer/index.js:
+  (*! safe-buffer. MIT License. Feross Aboukhadijeh <https://feross.org/opensource> *)
+
+crc-32/crc32.js:
+  (*! crc32.js (C) 2014-present SheetJS -- http://sheetjs.com *)
+
+isomorphic-git/index.cjs:
+  (*!
+   * This code for `path.join` is directly copied from @zenfs/core/path for bundle size improvements.
+   * SPDX-License-Identifier: LGPL-3.0-or-later
+   * Copyright (c) James Prevett and other ZenFS contributors.
+   *
+   * Windows support added:
+   *   - Backslashes are normalised to forward slashes before processing.
+   *   - Drive-letter prefixes (e.g. "C:") are detected and preserved through
+   *     normalisation, so absolute Windows paths are handled correctly.
+   *   - An absolute argument passed to join() resets the accumulated path,
+   *     matching Node behaviour and handling worktree gitdir paths properly.
+   *
+   * Limitation: UNC paths (e.g. \\server\share) are not supported. The leading
+   *   backslashes are normalised to forward slashes and then collapsed by
+   *   normalizeString, losing the UNC root. Git on Windows works with
+   *   drive-letter paths, so this is not expected to be a practical issue.
+   *)
+
+simple-concat/index.js:
+  (*! simple-concat. MIT License. Feross Aboukhadijeh <https://feross.org/opensource> *)
+
+simple-get/index.js:
+  (*! simple-get. MIT License. Feross Aboukhadijeh <https://feross.org/opensource> *)
 */

@@ -30332,4 +30332,4 @@ function validate236(data, { instancePath = "", parentData, parentDataProperty, 
   return errors === 0;
 }
 validate236.evaluated = { "props": true, "dynamicProps": false, "dynamicItems": false };
-exports.schemasHash = "1d733bffca595d36f095ff5ecd1e234adc9eb7d91c13e032b8cb02f4fa6fe2a3";
+exports.schemasHash = "f283eff9357e46b12323be5aec7837f3f07e1dd50dc99070233f98de2be2185e";
