@@ -15,17 +15,16 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createCompiler, renderFiles, writeFiles } from '../src/compile/index.js';
 import { runCompile } from '../src/pipeline/compile.js';
-import { generateFleet, type FleetStats } from './fleet.js';
+import { BENCH_WORK, keptFleet } from './fleet.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const BIN = path.join(ROOT, 'bin/joch.js');
 const HAS_TIME = existsSync('/usr/bin/time');
-const WORK = path.join(tmpdir(), 'joch-bench');
+const WORK = BENCH_WORK;
 
 interface Measurement {
   readonly seconds: number;
@@ -37,17 +36,6 @@ const fmt = {
   ms: (x: number) => `${x.toFixed(0)} ms`,
   mib: (x: number | undefined) => (x === undefined ? 'n/a' : `${x.toFixed(0)} MiB`),
 };
-
-/** Fleets are generated once per size and kept (the layout bench/run.ts uses too). */
-function fleetFor(agents: number): { dir: string; stats: FleetStats } {
-  const dir = path.join(WORK, `fleet-${agents}`);
-  const marker = path.join(dir, '.stats.json');
-  if (existsSync(marker)) return { dir, stats: JSON.parse(readFileSync(marker, 'utf8')) as FleetStats };
-  mkdirSync(WORK, { recursive: true });
-  const stats = generateFleet(dir, agents);
-  writeFileSync(marker, JSON.stringify(stats));
-  return { dir, stats };
-}
 
 /** Best-of-N wall time and peak RSS of a command; `before` runs untimed ahead of each run. */
 function measure(cmd: string, args: readonly string[], runs: number, before?: () => void, okStatus: readonly number[] = [0]): Measurement {
@@ -88,7 +76,7 @@ interface SizeResult {
 const SHM = existsSync('/dev/shm') ? '/dev/shm' : undefined;
 
 function benchSize(agents: number, runs: number): SizeResult {
-  const { dir } = fleetFor(agents);
+  const { dir } = keptFleet(agents);
   const out = path.join(WORK, `out-${agents}`);
   const fresh = () => rmSync(out, { recursive: true, force: true });
   // validate exits 1 when it finds errors; its time counts all the same.
@@ -111,7 +99,7 @@ function benchSize(agents: number, runs: number): SizeResult {
 
 /** In process: each stage of a full compile, then the same after a one-file change to one agent. */
 async function incremental(agents: number): Promise<string[]> {
-  const { dir } = fleetFor(agents);
+  const { dir } = keptFleet(agents);
   const copy = path.join(WORK, `incremental-${agents}`);
   rmSync(copy, { recursive: true, force: true });
   spawnSync('cp', ['-r', dir, copy]);

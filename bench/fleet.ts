@@ -6,8 +6,12 @@
  * MCP servers and environments. About ten documents of ~1 KB per agent, one
  * file per resource, as GitOps repositories are usually laid out.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+
+/** Where the benchmarks keep their fleets and outputs between runs. */
+export const BENCH_WORK = path.join(tmpdir(), 'joch-bench');
 
 export interface FleetStats {
   readonly agents: number;
@@ -468,4 +472,15 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     process.exit(2);
   }
   process.stdout.write(`${JSON.stringify(generateFleet(dir, Number(n)))}\n`);
+}
+
+/** The fleet of a size, generated once and kept under BENCH_WORK between runs. */
+export function keptFleet(agents: number): { dir: string; stats: FleetStats } {
+  const dir = path.join(BENCH_WORK, `fleet-${agents}`);
+  const marker = path.join(dir, '.stats.json');
+  if (existsSync(marker)) return { dir, stats: JSON.parse(readFileSync(marker, 'utf8')) as FleetStats };
+  mkdirSync(BENCH_WORK, { recursive: true });
+  const stats = generateFleet(dir, agents);
+  writeFileSync(marker, JSON.stringify(stats));
+  return { dir, stats };
 }

@@ -19,31 +19,20 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { generateFleet, type FleetStats } from './fleet.js';
+import { BENCH_WORK, keptFleet } from './fleet.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const BIN = path.join(ROOT, 'bin/joch.js');
 const HAS_TIME = existsSync('/usr/bin/time');
-const WORK = path.join(tmpdir(), 'joch-bench');
+const WORK = BENCH_WORK;
 /** The file the one-file change edits: the first agent of the first team. */
 const CHANGED = 'team-000/agents/agent-00000.yaml';
 
 interface Measurement {
   readonly seconds: number;
   readonly peakMiB: number | undefined;
-}
-
-function fleetFor(agents: number): { dir: string; stats: FleetStats } {
-  const dir = path.join(WORK, `fleet-${agents}`);
-  const marker = path.join(dir, '.stats.json');
-  if (existsSync(marker)) return { dir, stats: JSON.parse(readFileSync(marker, 'utf8')) as FleetStats };
-  mkdirSync(WORK, { recursive: true });
-  const stats = generateFleet(dir, agents);
-  writeFileSync(marker, JSON.stringify(stats));
-  return { dir, stats };
 }
 
 /** One fresh `joch` process: wall time, and peak RSS from GNU time when it is there. */
@@ -101,7 +90,7 @@ function editAgent(file: string, original: string, n: number): void {
 }
 
 function workspaces(agents: number, commands: readonly string[]): Map<string, Workspace> {
-  const { dir } = fleetFor(agents);
+  const { dir } = keptFleet(agents);
   const file = path.join(dir, CHANGED);
   const original = readFileSync(file, 'utf8');
   const local = { cwd: dir, change: (n: number) => editAgent(file, original, n), restore: () => writeFileSync(file, original) };

@@ -9,11 +9,10 @@
  * Options: --sizes 100,1000   --runs 3   --only validate,sync
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { generateFleet, type FleetStats } from './fleet.js';
+import { keptFleet, type FleetStats } from './fleet.js';
 import { naiveValidate } from './reference.js';
 import { benchKubeconform } from './kubeconform.js';
 import { benchStartup } from './startup.js';
@@ -34,17 +33,6 @@ export interface BenchContext {
   /** Best-of-N wall time and peak RSS of `node bin/joch.js ARGS`. */
   joch(args: readonly string[], runs?: number): Measurement;
   report(line: string): void;
-}
-
-/** Fleets are generated once per size and kept under the OS temp folder between runs. */
-function fleetFor(agents: number): { dir: string; stats: FleetStats } {
-  const dir = path.join(tmpdir(), 'joch-bench', `fleet-${agents}`);
-  const marker = path.join(dir, '.stats.json');
-  if (existsSync(marker)) return { dir, stats: JSON.parse(readFileSync(marker, 'utf8')) as FleetStats };
-  mkdirSync(path.dirname(dir), { recursive: true });
-  const stats = generateFleet(dir, agents);
-  writeFileSync(marker, JSON.stringify(stats));
-  return { dir, stats };
 }
 
 /** GNU time gives peak RSS; without it only wall time is reported. */
@@ -141,7 +129,7 @@ async function main(): Promise<void> {
   const ctx: BenchContext = {
     sizes,
     runs,
-    fleet: fleetFor,
+    fleet: keptFleet,
     joch: (args, r) => runJoch(args, r ?? runs),
     report: (line) => process.stdout.write(`${line}\n`),
   };

@@ -31,32 +31,22 @@ const TARGET = 'node24';
 /** Writes the bundle into `outDir` (absolute). */
 export async function buildActionBundle(outDir: string): Promise<void> {
   mkdirSync(outDir, { recursive: true });
-  await build({
-    absWorkingDir: REPO_ROOT,
-    entryPoints: ['src/action/main.ts'],
-    outfile: path.join(outDir, 'index.js'),
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: TARGET,
-    legalComments: 'eof',
-    logLevel: 'warning',
-    // Bundled CommonJS dependencies call require() for node: built-ins; an ES module has none.
-    banner: { js: "import { createRequire as __jochRequire } from 'node:module';\nconst require = __jochRequire(import.meta.url);" },
-  });
-  // The worker thread of src/schema/parallel.ts, which looks for worker.js beside the module that starts it.
-  await build({
-    absWorkingDir: REPO_ROOT,
-    entryPoints: ['src/schema/worker.ts'],
-    outfile: path.join(outDir, 'worker.js'),
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: TARGET,
-    legalComments: 'eof',
-    logLevel: 'warning',
-    banner: { js: "import { createRequire as __jochRequire } from 'node:module';\nconst require = __jochRequire(import.meta.url);" },
-  });
+  // The worker thread of src/schema/parallel.ts looks for worker.js beside the module that starts it.
+  for (const [entry, file] of [['src/action/main.ts', 'index.js'], ['src/schema/worker.ts', 'worker.js']] as const) {
+    await build({
+      absWorkingDir: REPO_ROOT,
+      entryPoints: [entry],
+      outfile: path.join(outDir, file),
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: TARGET,
+      legalComments: 'eof',
+      logLevel: 'warning',
+      // Bundled CommonJS dependencies call require() for node: built-ins; an ES module has none.
+      banner: { js: "import { createRequire as __jochRequire } from 'node:module';\nconst require = __jochRequire(import.meta.url);" },
+    });
+  }
   // The registry loads the validators with require() at run time: bundle them
   // (and the ajv runtime helpers they require) into one CommonJS file. From
   // stdin, so no scratch path ends up in the output.
