@@ -46,7 +46,8 @@ async function modulesLoadedBy(args: string[]): Promise<string[]> {
   const out = path.join(dir, `modules-${args.join('-').replace(/[^a-z0-9-]/gi, '_')}.txt`);
   await exec(process.execPath, ['--import', pathToFileURL(hook).href, path.join(ROOT, 'bin/joch.js'), ...args], {
     cwd: ROOT,
-    env: { ...process.env, JOCH_TEST_MODULES: out },
+    // A cold cache of its own: a warm one would answer without loading the validators the check looks for.
+    env: { ...process.env, JOCH_TEST_MODULES: out, JOCH_CACHE_DIR: mkdtempSync(path.join(dir, 'cache-')) },
   });
   return readFileSync(out, 'utf8').split('\n');
 }
