@@ -182,8 +182,14 @@ function merge(results: readonly ClusterResult[]): TargetResult {
     counters,
     message: results.map((r) => label(r.cluster, r.result.message)).join('; '),
     // Stable words for the status branch, which commits only when they change: no API call counts.
-    clusters: results.map((r) => ({ cluster: r.cluster, phase: r.phase, message: r.phase === 'Synced' ? `its share is applied (${r.objects} objects)` : firstError(r.result) })),
+    clusters: results.map((r) => ({ cluster: r.cluster, phase: r.phase, message: r.phase === 'Synced' ? `its share is applied (${r.objects} objects)` : unlabelled(r.cluster, firstError(r.result)) })),
   };
+}
+
+/** A message kept under its cluster's name (status, logs) says the name once. */
+function unlabelled(cluster: string, message: string): string {
+  const prefix = `cluster ${cluster}: `;
+  return message.startsWith(prefix) ? message.slice(prefix.length) : message;
 }
 
 function firstError(result: TargetResult): string {

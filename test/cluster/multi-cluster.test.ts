@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, RbacAuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { placeObjects, shareOf } from '../../src/compile/index.js';
 import type { KubeObject } from '../../src/cluster/index.js';
 import { runCompile } from '../../src/pipeline/compile.js';
@@ -365,6 +365,7 @@ describeCluster(
         expect(summary.clusters?.['staging-eu']?.phase, ref).toBe('Synced');
         expect(summary.clusters?.['prod-eu']?.phase, ref).toBe('Unreachable');
         expect(summary.clusters?.['prod-eu']?.message, ref).toMatch(expected);
+        expect(summary.clusters?.['prod-eu']?.message, ref).not.toMatch(/^cluster prod-eu:/);
         expect(r.errors.map((e) => e.message).join('\n'), ref).toMatch(expected);
       }
 
@@ -381,7 +382,40 @@ describeCluster(
       const statusHistory = await repo.served(['log', '-p', 'joch/status']);
       const seen = [JSON.stringify(sync.logs.lines), statusHistory, diff.stdout, diff.stderr, garbage.stdout, garbage.stderr, JSON.stringify(r1.errors)].join('\n');
       expect(statusHistory).toContain('prod-eu');
+      expect(sync.logs.lines.map((l) => String(l['msg'])).filter((m) => m.includes('cluster prod-eu: cluster prod-eu:'))).toEqual([]);
       for (const content of [prod().adminToken, marker, Buffer.from(kubeconfigText).toString('base64').slice(0, 40)]) expect(seen).not.toContain(content);
+    });
+
+    it("a Role granting get on the Secret by name is all the home cluster's identity needs; any other Secret is refused by name", async () => {
+      const home = first().kubeconfig;
+      await ensureNamespace(home, 'joch-kubeconfigs');
+      const data = { kubeconfig: Buffer.from(readFileSync(prod().kubeconfigPath, 'utf8')).toString('base64') };
+      for (const name of ['prod-allowed', 'prod-other']) await home.makeApiClient(CoreV1Api).createNamespacedSecret({ namespace: 'joch-kubeconfigs', body: { metadata: { name }, data } });
+      const reader = await first().serviceAccountIdentity('joch-kubeconfigs', 'joch-sync');
+      const rbac = home.makeApiClient(RbacAuthorizationV1Api);
+      await rbac.createNamespacedRole({
+        namespace: 'joch-kubeconfigs',
+        body: { metadata: { name: 'joch-cluster-kubeconfigs' }, rules: [{ apiGroups: [''], resources: ['secrets'], resourceNames: ['prod-allowed'], verbs: ['get'] }] },
+      });
+      await rbac.createNamespacedRoleBinding({
+        namespace: 'joch-kubeconfigs',
+        body: {
+          metadata: { name: 'joch-cluster-kubeconfigs' },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'joch-cluster-kubeconfigs' },
+          subjects: [{ kind: 'ServiceAccount', namespace: 'joch-kubeconfigs', name: 'joch-sync' }],
+        },
+      });
+      const config = (secret: string) =>
+        twoClusterConfig(first().kubeconfigPath, 'unused').replace(/ {2}prod-eu: .*\n/, `  prod-eu: {secretRef: {namespace: joch-kubeconfigs, name: ${secret}}}\n`).replace(/^[\s\S]*?\nclusters:/, 'clusters:');
+      const allowed = await cli(['diff', '--kubeconfig', reader.kubeconfigPath, '--cluster', 'prod-eu'], repoOf('two-clusters', config('prod-allowed')));
+      expect(allowed.stderr).toBe('');
+      // 0 or 1: the diff was computed against prod (whether earlier tests left it in sync is theirs to say).
+      expect([0, 1]).toContain(allowed.code);
+      expect(allowed.stdout).toContain('ApplySet');
+      const other = await cli(['diff', '--kubeconfig', reader.kubeconfigPath, '--cluster', 'prod-eu'], repoOf('two-clusters', config('prod-other')));
+      expect(other.code).not.toBe(0);
+      expect(other.stderr).toContain('cluster prod-eu: may not get the Secret joch-kubeconfigs/prod-other: grant joch get on that Secret by name');
+      expect(`${allowed.stdout}${other.stdout}${other.stderr}`).not.toContain(prod().adminToken);
     });
 
     it('a shard (--cluster) applies only its cluster, under its own Lease and status branch', async () => {
