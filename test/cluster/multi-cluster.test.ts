@@ -378,6 +378,25 @@ describeCluster(
       expect(garbage.code).not.toBe(0);
       expect(garbage.stderr).toMatch(/cluster prod-eu: the Secret joch-clusters\/prod-garbage key kubeconfig does not hold a kubeconfig/);
 
+      // The Secret is read every cycle: its kubeconfig changed in place (here to a server that is down) takes effect without a change in Git, and so does putting it back.
+      const rotate = async (text: string, next: string) => {
+        await core.replaceNamespacedSecret({ namespace: 'joch-clusters', name: 'prod-kubeconfig', body: { metadata: { name: 'prod-kubeconfig' }, data: { kubeconfig: Buffer.from(text).toString('base64') } } });
+        const support = readFileSync(path.join(repo.work, 'support.yaml'), 'utf8').replace(`support-triage:${tag}`, `support-triage:${next}`);
+        tag = next;
+        await repo.commitAndPush({ 'support.yaml': support }, `support-triage ${next}`);
+        return sync.reconciler.runCycle();
+      };
+      const prodPhase = async () => (parse(await show(repo, 'joch/status:summary.yaml')) as SummaryYaml).clusters?.['prod-eu']?.phase;
+      const moved = await rotate(readFileSync(await kubeconfigVia(prod(), await closedPort(), dir, 'rotated.kubeconfig'), 'utf8'), '1.8.0');
+      expect(moved.result).toBe('failed');
+      expect(await prodPhase()).toBe('Unreachable');
+      expect(await image()).toBe('ghcr.io/example/support-triage:1.8.0');
+      const back = await rotate(kubeconfigText, '1.8.1');
+      expect(back.result, JSON.stringify(back.errors)).toBe('applied');
+      expect(await prodPhase()).toBe('Synced');
+      const prodImage = (await getObject(prod().kubeconfig, 'joch.dev/v1alpha1', 'Agent', 'support', 'support-triage'))?.spec as { framework?: { image?: string } } | undefined;
+      expect(prodImage?.framework?.image).toBe('ghcr.io/example/support-triage:1.8.1');
+
       // Neither the token of prod's kubeconfig nor the garbage ever shows: not in logs, output or the status branch.
       const statusHistory = await repo.served(['log', '-p', 'joch/status']);
       const seen = [JSON.stringify(sync.logs.lines), statusHistory, diff.stdout, diff.stderr, garbage.stdout, garbage.stderr, JSON.stringify(r1.errors)].join('\n');
