@@ -127,7 +127,8 @@ async function prepare(input: CommandInput, ctx: CommandContext, progress: Progr
     if (!access) continue;
     let kubeconfig: KubeConfig;
     try {
-      kubeconfig = await kubeConfigForCluster(cluster, access, { baseDir: loaded.root, base });
+      // secretRef entries read their Secret through the kubeconfig in use, as joch sync reads it through its own cluster.
+      kubeconfig = await kubeConfigForCluster(cluster, access, { baseDir: loaded.root, base, home: () => loadKubeConfig(opts, ctx) });
     } catch (e) {
       if (!(e instanceof ClusterAccessError)) throw e;
       unreachable.push(e);

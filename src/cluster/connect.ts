@@ -25,8 +25,12 @@ export interface AccessEnvironment {
   readonly baseDir: string;
   /** The kubeconfig in use (`--kubeconfig`, KUBECONFIG, ~/.kube/config), for `context` entries. */
   readonly base?: (() => KubeConfig) | undefined;
-  /** The cluster `joch sync` runs against, which holds the Secrets of `secretRef` entries. */
-  readonly home?: KubeConfig | undefined;
+  /**
+   * The cluster holding the Secrets of `secretRef` entries: the one `joch
+   * sync` runs against, or for the CLI the kubeconfig in use (loaded only
+   * when an entry needs it).
+   */
+  readonly home?: KubeConfig | (() => KubeConfig) | undefined;
 }
 
 /** A KubeConfig for one cluster of joch.yaml `clusters`; throws ClusterAccessError. */
@@ -35,7 +39,7 @@ export async function kubeConfigForCluster(name: string, access: ClusterAccess, 
   try {
     if (access.kubeconfig !== undefined) kc.loadFromFile(path.resolve(env.baseDir, access.kubeconfig));
     else if (access.inCluster) kc.loadFromCluster();
-    else if (access.secretRef) kc.loadFromString(await readKubeconfigSecret(name, access.secretRef, env.home));
+    else if (access.secretRef) loadSecretKubeconfig(kc, name, access.secretRef, await readKubeconfigSecret(name, access.secretRef, env.home));
     else if (access.context !== undefined) {
       if (!env.base) throw new ClusterAccessError(name, `names context ${access.context}, but no kubeconfig is in use`);
       // A copy: setting the context must not move the kubeconfig other clusters start from.
@@ -55,17 +59,44 @@ export async function kubeConfigForCluster(name: string, access: ClusterAccess, 
   return kc;
 }
 
-async function readKubeconfigSecret(name: string, ref: NonNullable<ClusterAccess['secretRef']>, home: KubeConfig | undefined): Promise<string> {
-  if (!home) throw new ClusterAccessError(name, `secretRef ${ref.namespace}/${ref.name} is read through the cluster joch sync runs against, and there is none`);
+type SecretRef = NonNullable<ClusterAccess['secretRef']>;
+
+const secretKey = (ref: SecretRef) => `the Secret ${ref.namespace}/${ref.name} key ${ref.key}`;
+
+async function readKubeconfigSecret(name: string, ref: SecretRef, home: AccessEnvironment['home']): Promise<string> {
+  const where = `secretRef ${ref.namespace}/${ref.name}`;
+  if (!home) throw new ClusterAccessError(name, `${where} is read through the cluster of the kubeconfig in use (joch sync's own cluster), and there is none`);
+  let homeConfig: KubeConfig;
+  try {
+    homeConfig = typeof home === 'function' ? home() : home;
+  } catch (e) {
+    throw new ClusterAccessError(name, `${where} is read through the cluster of the kubeconfig in use: ${errorMessage(e)}`);
+  }
   let data: Record<string, string>;
   try {
-    data = (await home.makeApiClient(CoreV1Api).readNamespacedSecret({ namespace: ref.namespace, name: ref.name })).data ?? {};
+    data = (await homeConfig.makeApiClient(CoreV1Api).readNamespacedSecret({ namespace: ref.namespace, name: ref.name })).data ?? {};
   } catch (e) {
-    throw new ClusterAccessError(name, `cannot read the Secret ${ref.namespace}/${ref.name}: ${(e as { code?: number }).code ?? errorMessage(e)}`);
+    const code = (e as { code?: number }).code;
+    if (code === 404) throw new ClusterAccessError(name, `no Secret ${ref.namespace}/${ref.name} in the cluster that holds joch.yaml's secretRef kubeconfigs`);
+    if (code === 403) throw new ClusterAccessError(name, `may not get the Secret ${ref.namespace}/${ref.name}: grant joch get on that Secret by name`);
+    throw new ClusterAccessError(name, `cannot read the Secret ${ref.namespace}/${ref.name}: ${code ?? errorMessage(e)}`);
   }
   const value = data[ref.key];
   if (value === undefined) throw new ClusterAccessError(name, `the Secret ${ref.namespace}/${ref.name} has no key ${ref.key}`);
   return Buffer.from(value, 'base64').toString('utf8');
+}
+
+/**
+ * Loads the kubeconfig a Secret holds. The parser's own message may quote
+ * the text, which holds tokens and keys: only the Secret and key are named.
+ */
+function loadSecretKubeconfig(kc: KubeConfig, name: string, ref: SecretRef, text: string): void {
+  try {
+    kc.loadFromString(text);
+  } catch {
+    throw new ClusterAccessError(name, `${secretKey(ref)} does not hold a kubeconfig (it does not parse as one)`);
+  }
+  if (!kc.getCurrentCluster()) throw new ClusterAccessError(name, `${secretKey(ref)} holds no kubeconfig with a current cluster`);
 }
 
 /** `NAMESPACE/NAME` of joch.yaml to an inventory reference; the fallback when it is not given. */

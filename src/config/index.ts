@@ -55,7 +55,8 @@ const InventoryName = z
  * How to reach one cluster: exactly one of a context of the kubeconfig in
  * use, a kubeconfig file (optionally with its context), the in-cluster
  * service account, or a Kubernetes Secret holding a kubeconfig (read by
- * `joch sync` through the cluster it runs in).
+ * `joch sync` through the cluster it runs in, by `diff` and `apply` through
+ * the kubeconfig in use).
  */
 const ClusterAccess = z
   .strictObject({

@@ -9,6 +9,7 @@
  * A revision whose joch.yaml maps no clusters goes to the cluster of the
  * loop's own kubeconfig, exactly as a plain ClusterTarget does.
  */
+import { createHash } from 'node:crypto';
 import {
   ClusterAccessError,
   clusterInventory,
@@ -41,7 +42,7 @@ export interface PlacedClusterTargetOptions extends ClusterTargetOptions {
 }
 
 interface Member {
-  /** joch.yaml's entry it was built from: a changed entry builds a new target. */
+  /** joch.yaml's entry it was built from (and for a secretRef, a digest of the Secret's kubeconfig): a changed one builds a new target. */
   readonly access: string;
   readonly target: ClusterTarget;
   /** Custom resources of its last share, `apiVersion/kind/namespace/name`. */
@@ -132,14 +133,22 @@ export class PlacedClusterTarget extends ClusterTarget {
     return { cluster, phase: result.complete ? 'Synced' : unreachable ? 'Unreachable' : 'Failed', result, objects: desired.length };
   }
 
-  /** The cluster's target, built once per joch.yaml entry so its incremental state and watch carry over. */
+  /**
+   * The cluster's target, built once per joch.yaml entry so its incremental
+   * state and watch carry over. A secretRef entry's Secret is read every
+   * cycle, and a new kubeconfig in it (a rotated token, a moved server)
+   * builds a new target without a change in Git.
+   */
   private async targetFor(cluster: string, access: ClusterAccess): Promise<ClusterTarget> {
-    const key = JSON.stringify(access);
+    const entry = JSON.stringify(access);
     const known = this.members.get(cluster);
+    if (!access.secretRef && known?.access === entry) return known.target;
+    const kubeconfig = await kubeConfigForCluster(cluster, access, { baseDir: this.placedOptions.baseDir, base: () => this.kubeconfig, home: this.kubeconfig });
+    // A digest, so the member does not keep a second copy of the Secret's credentials.
+    const key = access.secretRef ? `${entry} ${createHash('sha256').update(kubeconfig.exportConfig()).digest('hex')}` : entry;
     if (known?.access === key) return known.target;
     await known?.target.close();
     this.members.delete(cluster);
-    const kubeconfig = await kubeConfigForCluster(cluster, access, { baseDir: this.placedOptions.baseDir, base: () => this.kubeconfig, home: this.kubeconfig });
     const target = new ClusterTarget({ ...this.placedOptions, kubeconfig, inventory: clusterInventory(access, this.placedOptions.inventory) });
     this.members.set(cluster, { access: key, target, customResources: new Set() });
     return target;
@@ -182,8 +191,14 @@ function merge(results: readonly ClusterResult[]): TargetResult {
     counters,
     message: results.map((r) => label(r.cluster, r.result.message)).join('; '),
     // Stable words for the status branch, which commits only when they change: no API call counts.
-    clusters: results.map((r) => ({ cluster: r.cluster, phase: r.phase, message: r.phase === 'Synced' ? `its share is applied (${r.objects} objects)` : firstError(r.result) })),
+    clusters: results.map((r) => ({ cluster: r.cluster, phase: r.phase, message: r.phase === 'Synced' ? `its share is applied (${r.objects} objects)` : unlabelled(r.cluster, firstError(r.result)) })),
   };
+}
+
+/** A message kept under its cluster's name (status, logs) says the name once. */
+function unlabelled(cluster: string, message: string): string {
+  const prefix = `cluster ${cluster}: `;
+  return message.startsWith(prefix) ? message.slice(prefix.length) : message;
 }
 
 function firstError(result: TargetResult): string {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, RbacAuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { placeObjects, shareOf } from '../../src/compile/index.js';
 import type { KubeObject } from '../../src/cluster/index.js';
 import { runCompile } from '../../src/pipeline/compile.js';
@@ -67,6 +67,14 @@ function repoOf(example: string, clusters: string): string {
   const config = readFileSync(file, 'utf8').replace(/\nclusters:\n( {2}.*\n|\s*#.*\n)*/, '\n').replace(/\ndefaultCluster: .*\n/, '\n');
   writeFileSync(file, `${config}${clusters}`);
   return repo.root;
+}
+
+/** A copy of a working tree with another joch.yaml. */
+function repoWith(work: string, config: string): string {
+  const root = tmpRepo().root;
+  for (const f of readdirSync(work).filter((f) => f !== '.git')) cpSync(path.join(work, f), path.join(root, f), { recursive: true });
+  writeFileSync(path.join(root, 'joch.yaml'), config);
+  return root;
 }
 
 const refKey = (r: ApplyJson['objects'][number]['ref']) => `${r.apiVersion.split('/').slice(0, -1).join('/') || ''}/${r.kind}/${r.namespace ?? ''}/${r.name}`;
@@ -310,6 +318,123 @@ describeCluster(
         (await kc.makeApiClient(CoreV1Api).listNamespacedEvent({ namespace: 'support', fieldSelector: 'involvedObject.name=support-triage-prod' })).items.map((e) => e.reason);
       expect(await events(prod().kubeconfig)).toContain('Applied');
       expect(await events(first().kubeconfig)).toEqual([]);
+    });
+
+    it('prod reached through a kubeconfig Secret in the home cluster; a missing Secret, a missing key or garbage fail prod only, naming the Secret and never its content', async () => {
+      const home = first().kubeconfig;
+      const core = home.makeApiClient(CoreV1Api);
+      await ensureNamespace(home, 'joch-clusters');
+      const kubeconfigText = readFileSync(prod().kubeconfigPath, 'utf8');
+      const marker = 'garbage-token-7f3a9c';
+      const secret = (name: string, data: Record<string, string>) =>
+        core.createNamespacedSecret({ namespace: 'joch-clusters', body: { metadata: { name }, data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])) } });
+      await secret('prod-kubeconfig', { kubeconfig: kubeconfigText });
+      // YAML that does not parse, with a token on the line before the error: a parser message would quote it.
+      await secret('prod-garbage', { kubeconfig: `token: ${marker}\nclusters: {{{ [` });
+      const withRef = (ref: string) => twoClusterConfig(first().kubeconfigPath, 'unused').replace(/ {2}prod-eu: .*\n/, `  prod-eu: {secretRef: ${ref}}\n`);
+      const repo = await servedRepo('secret-ref.git', first().kubeconfigPath, 'unused');
+      await repo.commitAndPush({ 'joch.yaml': withRef('{namespace: joch-clusters, name: prod-kubeconfig}') }, 'prod through a Secret');
+      const sync = await start(repo, { kubeconfig: first().kubeconfigPath });
+
+      const r1 = await sync.reconciler.runCycle();
+      expect(r1.result, JSON.stringify(r1.errors)).toBe('applied');
+      expect(await exists(prod().kubeconfig, workload('support', 'support-triage-prod'))).toBe(true);
+      expect(await exists(prod().kubeconfig, workload('support', 'support-triage-staging'))).toBe(false);
+      expect(await exists(home, workload('support', 'support-triage-staging'))).toBe(true);
+      expect(await exists(home, workload('support', 'support-triage-prod'))).toBe(false);
+      const synced = parse(await show(repo, 'joch/status:summary.yaml')) as SummaryYaml;
+      expect(synced.clusters?.['prod-eu']?.phase).toBe('Synced');
+
+      const image = async () => ((await getObject(home, 'joch.dev/v1alpha1', 'Agent', 'support', 'support-triage'))?.spec as { framework?: { image?: string } } | undefined)?.framework?.image;
+      const broken: [string, RegExp][] = [
+        ['{namespace: joch-clusters, name: prod-missing}', /no Secret joch-clusters\/prod-missing\b/],
+        ['{namespace: joch-clusters, name: prod-kubeconfig, key: config}', /the Secret joch-clusters\/prod-kubeconfig has no key config/],
+        ['{namespace: joch-clusters, name: prod-garbage}', /the Secret joch-clusters\/prod-garbage key kubeconfig does not hold a kubeconfig/],
+      ];
+      let tag = '1.4.0';
+      for (const [i, [ref, expected]] of broken.entries()) {
+        // Each broken revision also moves support-triage to a new image: staging still gets it.
+        const next = `1.7.${i}`;
+        const support = readFileSync(path.join(repo.work, 'support.yaml'), 'utf8').replace(`support-triage:${tag}`, `support-triage:${next}`);
+        tag = next;
+        await repo.commitAndPush({ 'joch.yaml': withRef(ref), 'support.yaml': support }, `prod through ${ref}`);
+        const r = await sync.reconciler.runCycle();
+        expect(r.result, ref).toBe('failed');
+        expect(await image()).toBe(`ghcr.io/example/support-triage:${tag}`);
+        const summary = parse(await show(repo, 'joch/status:summary.yaml')) as SummaryYaml;
+        expect(summary.clusters?.['staging-eu']?.phase, ref).toBe('Synced');
+        expect(summary.clusters?.['prod-eu']?.phase, ref).toBe('Unreachable');
+        expect(summary.clusters?.['prod-eu']?.message, ref).toMatch(expected);
+        expect(summary.clusters?.['prod-eu']?.message, ref).not.toMatch(/^cluster prod-eu:/);
+        expect(r.errors.map((e) => e.message).join('\n'), ref).toMatch(expected);
+      }
+
+      // The CLI reads the Secret through the kubeconfig in use, as sync reads it through its own cluster.
+      await repo.commitAndPush({ 'joch.yaml': withRef('{namespace: joch-clusters, name: prod-kubeconfig}') }, 'prod through a Secret again');
+      const diff = await cli(['diff', '--kubeconfig', first().kubeconfigPath], repo.work);
+      expect(diff.stderr).toBe('');
+      expect(diff.stdout).toContain('cluster prod-eu:');
+      const garbage = await cli(['diff', '--kubeconfig', first().kubeconfigPath, '--cluster', 'prod-eu'], repoWith(repo.work, withRef('{namespace: joch-clusters, name: prod-garbage}')));
+      expect(garbage.code).not.toBe(0);
+      expect(garbage.stderr).toMatch(/cluster prod-eu: the Secret joch-clusters\/prod-garbage key kubeconfig does not hold a kubeconfig/);
+
+      // The Secret is read every cycle: its kubeconfig changed in place (here to a server that is down) takes effect without a change in Git, and so does putting it back.
+      const rotate = async (text: string, next: string) => {
+        await core.replaceNamespacedSecret({ namespace: 'joch-clusters', name: 'prod-kubeconfig', body: { metadata: { name: 'prod-kubeconfig' }, data: { kubeconfig: Buffer.from(text).toString('base64') } } });
+        const support = readFileSync(path.join(repo.work, 'support.yaml'), 'utf8').replace(`support-triage:${tag}`, `support-triage:${next}`);
+        tag = next;
+        await repo.commitAndPush({ 'support.yaml': support }, `support-triage ${next}`);
+        return sync.reconciler.runCycle();
+      };
+      const prodPhase = async () => (parse(await show(repo, 'joch/status:summary.yaml')) as SummaryYaml).clusters?.['prod-eu']?.phase;
+      const moved = await rotate(readFileSync(await kubeconfigVia(prod(), await closedPort(), dir, 'rotated.kubeconfig'), 'utf8'), '1.8.0');
+      expect(moved.result).toBe('failed');
+      expect(await prodPhase()).toBe('Unreachable');
+      expect(await image()).toBe('ghcr.io/example/support-triage:1.8.0');
+      const back = await rotate(kubeconfigText, '1.8.1');
+      expect(back.result, JSON.stringify(back.errors)).toBe('applied');
+      expect(await prodPhase()).toBe('Synced');
+      const prodImage = (await getObject(prod().kubeconfig, 'joch.dev/v1alpha1', 'Agent', 'support', 'support-triage'))?.spec as { framework?: { image?: string } } | undefined;
+      expect(prodImage?.framework?.image).toBe('ghcr.io/example/support-triage:1.8.1');
+
+      // Neither the token of prod's kubeconfig nor the garbage ever shows: not in logs, output or the status branch.
+      const statusHistory = await repo.served(['log', '-p', 'joch/status']);
+      const seen = [JSON.stringify(sync.logs.lines), statusHistory, diff.stdout, diff.stderr, garbage.stdout, garbage.stderr, JSON.stringify(r1.errors)].join('\n');
+      expect(statusHistory).toContain('prod-eu');
+      expect(sync.logs.lines.map((l) => String(l['msg'])).filter((m) => m.includes('cluster prod-eu: cluster prod-eu:'))).toEqual([]);
+      for (const content of [prod().adminToken, marker, Buffer.from(kubeconfigText).toString('base64').slice(0, 40)]) expect(seen).not.toContain(content);
+    });
+
+    it("a Role granting get on the Secret by name is all the home cluster's identity needs; any other Secret is refused by name", async () => {
+      const home = first().kubeconfig;
+      await ensureNamespace(home, 'joch-kubeconfigs');
+      const data = { kubeconfig: Buffer.from(readFileSync(prod().kubeconfigPath, 'utf8')).toString('base64') };
+      for (const name of ['prod-allowed', 'prod-other']) await home.makeApiClient(CoreV1Api).createNamespacedSecret({ namespace: 'joch-kubeconfigs', body: { metadata: { name }, data } });
+      const reader = await first().serviceAccountIdentity('joch-kubeconfigs', 'joch-sync');
+      const rbac = home.makeApiClient(RbacAuthorizationV1Api);
+      await rbac.createNamespacedRole({
+        namespace: 'joch-kubeconfigs',
+        body: { metadata: { name: 'joch-cluster-kubeconfigs' }, rules: [{ apiGroups: [''], resources: ['secrets'], resourceNames: ['prod-allowed'], verbs: ['get'] }] },
+      });
+      await rbac.createNamespacedRoleBinding({
+        namespace: 'joch-kubeconfigs',
+        body: {
+          metadata: { name: 'joch-cluster-kubeconfigs' },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'joch-cluster-kubeconfigs' },
+          subjects: [{ kind: 'ServiceAccount', namespace: 'joch-kubeconfigs', name: 'joch-sync' }],
+        },
+      });
+      const config = (secret: string) =>
+        twoClusterConfig(first().kubeconfigPath, 'unused').replace(/ {2}prod-eu: .*\n/, `  prod-eu: {secretRef: {namespace: joch-kubeconfigs, name: ${secret}}}\n`).replace(/^[\s\S]*?\nclusters:/, 'clusters:');
+      const allowed = await cli(['diff', '--kubeconfig', reader.kubeconfigPath, '--cluster', 'prod-eu'], repoOf('two-clusters', config('prod-allowed')));
+      expect(allowed.stderr).toBe('');
+      // 0 or 1: the diff was computed against prod (whether earlier tests left it in sync is theirs to say).
+      expect([0, 1]).toContain(allowed.code);
+      expect(allowed.stdout).toContain('ApplySet');
+      const other = await cli(['diff', '--kubeconfig', reader.kubeconfigPath, '--cluster', 'prod-eu'], repoOf('two-clusters', config('prod-other')));
+      expect(other.code).not.toBe(0);
+      expect(other.stderr).toContain('cluster prod-eu: may not get the Secret joch-kubeconfigs/prod-other: grant joch get on that Secret by name');
+      expect(`${allowed.stdout}${other.stdout}${other.stderr}`).not.toContain(prod().adminToken);
     });
 
     it('a shard (--cluster) applies only its cluster, under its own Lease and status branch', async () => {
