@@ -63455,12 +63455,13 @@ var PARALLEL_MIN_BYTES = 2 << 20;
 var BYTES_PER_THREAD = 512 << 10;
 var CHUNK_BYTES = 128 << 10;
 var CHUNK_FILES = 256;
-function threadsFor(totalBytes, env = process.env, load = loadavg()[0] ?? 0) {
+var MIN_FREE_CORES = 4;
+function threadsFor(totalBytes, env = process.env, load = loadavg()[0] ?? 0, cores = availableParallelism()) {
   const forced = Number.parseInt(env.JOCH_THREADS ?? "", 10);
   if (Number.isInteger(forced) && forced >= 1) return forced;
   if (totalBytes < PARALLEL_MIN_BYTES) return 1;
-  const cores = availableParallelism();
   const free = Math.max(1, Math.min(cores, Math.floor(cores - load) + 1));
+  if (free < MIN_FREE_CORES) return 1;
   return Math.max(1, Math.min(free, Math.floor(totalBytes / BYTES_PER_THREAD)));
 }
 async function checkFiles(files, options, parallel) {

@@ -4,12 +4,12 @@
  * the files hold; a worker that fails or dies changes nothing but the time.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateFleet } from '../../bench/fleet.js';
 import { DEFAULT_PARSE_LIMITS } from '../../src/manifests/index.js';
-import { checkFile, checkFiles, checkForWire, fromWire, PARALLEL_MIN_BYTES, threadsFor, type FileCheck, type FileCheckOptions, type FileInput } from '../../src/schema/index.js';
+import { checkFile, checkFiles, checkForWire, fromWire, MIN_FREE_CORES, PARALLEL_MIN_BYTES, threadsFor, type FileCheck, type FileCheckOptions, type FileInput } from '../../src/schema/index.js';
 
 const OPTIONS: FileCheckOptions = { defaultNamespace: 'default', limits: DEFAULT_PARSE_LIMITS, schema: true };
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -126,17 +126,21 @@ describe('the wire form of a file check', () => {
 });
 
 describe('threadsFor', () => {
-  const cores = availableParallelism();
   it('keeps a small repository on one thread', () => {
-    expect(threadsFor(PARALLEL_MIN_BYTES - 1, {}, 0)).toBe(1);
+    expect(threadsFor(PARALLEL_MIN_BYTES - 1, {}, 0, 8)).toBe(1);
   });
 
-  it('uses the cores that are free', () => {
-    expect(threadsFor(100 * PARALLEL_MIN_BYTES, {}, 0)).toBe(cores);
-    expect(threadsFor(100 * PARALLEL_MIN_BYTES, {}, cores)).toBe(1);
-    expect(threadsFor(100 * PARALLEL_MIN_BYTES, {}, cores + 5)).toBe(1);
+  it('uses the cores that are free, when enough are to win back the workers\' cost', () => {
+    expect(threadsFor(100 * PARALLEL_MIN_BYTES, {}, 0, 8)).toBe(8);
+    expect(threadsFor(100 * PARALLEL_MIN_BYTES, {}, 3, 8)).toBe(6);
+    expect(threadsFor(100 * PARALLEL_MIN_BYTES, {}, 8, 8)).toBe(1);
+    expect(threadsFor(100 * PARALLEL_MIN_BYTES, {}, 13, 8)).toBe(1);
+    // Fewer free cores than MIN_FREE_CORES: one thread, on an idle two-core machine too.
+    expect(threadsFor(100 * PARALLEL_MIN_BYTES, {}, 0, 2)).toBe(1);
+    expect(threadsFor(100 * PARALLEL_MIN_BYTES, {}, 0, MIN_FREE_CORES)).toBe(MIN_FREE_CORES);
+    expect(threadsFor(100 * PARALLEL_MIN_BYTES, {}, 1.5, MIN_FREE_CORES)).toBe(1);
     // No more threads than there is work for.
-    expect(threadsFor(PARALLEL_MIN_BYTES, {}, 0)).toBe(Math.min(cores, 4));
+    expect(threadsFor(PARALLEL_MIN_BYTES, {}, 0, 8)).toBe(4);
   });
 
   it('honours JOCH_THREADS whatever the load', () => {
