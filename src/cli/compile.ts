@@ -1,9 +1,8 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { labelledForCluster, placeObjects, renderFiles, renderStream, selectObjects, shareOf, shareOutput, writeFiles, type ClusterShare, type CompileOutput, type OutputFile } from '../compile/index.js';
-import { summarize, type Diagnostic } from '../diagnostics/index.js';
-import { renderRunAgBomFiles, type AgentAgBomFile } from '../pipeline/agbom-cache.js';
-import type { CacheStore } from '../cache/index.js';
+import { summarize } from '../diagnostics/index.js';
+import { renderRunAgBomFiles } from '../pipeline/agbom-cache.js';
 import { runCompile, type CompileRun } from '../pipeline/compile.js';
 import { commandCache } from './cache.js';
 import { checkOptions, UsageError, useColor, type CommandContext, type CommandInput } from './context.js';
@@ -79,7 +78,8 @@ export async function run(input: CommandInput, ctx: CommandContext): Promise<num
   for (const part of parts) files.push(...renderFiles(part.output, { singleFile: opts['single-file'], crds: opts.crds }).map((f) => ({ ...f, path: part.prefix + f.path })));
   if (!opts['no-agbom'] && opts.crds !== 'only') {
     progress.step('building AgBOMs');
-    const boms = agbomFiles(result, ctx, cache);
+    // Each agent's AgBOM in every format under agbom/<namespace>/<agent>.<ext>; the path carries no generation, so a file is rewritten only when the inventory changes.
+    const boms = renderRunAgBomFiles(result.validation, { toolVersion: version(), env: ctx.env }, cache);
     if (!boms.ok) {
       progress.done();
       report(
@@ -107,19 +107,6 @@ export async function run(input: CommandInput, ctx: CommandContext): Promise<num
     );
   }
   return 0;
-}
-
-/**
- * Each agent's AgBOM in every format under `agbom/<namespace>/<agent>.<ext>`:
- * the path does not carry the generation, so the file is rewritten only when
- * the inventory changes (the generation lives in the document).
- */
-function agbomFiles(
-  result: CompileRun,
-  ctx: CommandContext,
-  cache: CacheStore | undefined,
-): { ok: true; files: AgentAgBomFile[] } | { ok: false; blocking: readonly Diagnostic[] } {
-  return renderRunAgBomFiles(result.validation, { toolVersion: version(), env: ctx.env }, cache);
 }
 
 /**

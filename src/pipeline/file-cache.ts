@@ -54,6 +54,8 @@ export class PersistentFiles {
   readonly counts = { reused: 0, worked: 0 };
   private pack: ChecksPack | undefined;
   private missed = new Set<string>();
+  /** The documents of the set `prime` saw, by file: `save` follows with the same set. */
+  private grouped: { readonly set: ManifestSet; readonly byFile: Map<string, ManifestDocument[]> } | undefined;
 
   constructor(
     private readonly store: CacheStore,
@@ -68,7 +70,7 @@ export class PersistentFiles {
     this.counts.reused = 0;
     this.counts.worked = 0;
     this.missed = new Set();
-    const byFile = documentsByFile(set);
+    const byFile = this.documentsOf(set);
     for (const file of set.files) {
       const docs = byFile.get(file.path) ?? [];
       if (docs.length > 0 && docs.every((d) => this.documents.has(d))) continue;
@@ -89,7 +91,7 @@ export class PersistentFiles {
   /** Stores the project's findings when `prime` missed a file that can be stored. */
   save(set: ManifestSet): void {
     if (this.missed.size === 0) return;
-    const byFile = documentsByFile(set);
+    const byFile = this.documentsOf(set);
     const read = new Set(set.files.map((f) => f.path));
     const files = new Map<string, StoredChecks>();
     // Files of the project this run did not read (a run on one folder or file) stay, one version per path.
@@ -98,13 +100,14 @@ export class PersistentFiles {
     let changed = false;
     for (const file of set.files) {
       const key = keyOf(file);
+      const docs = byFile.get(file.path) ?? [];
       const checks: (readonly Finding[])[] = [];
-      for (const d of byFile.get(file.path) ?? []) {
+      for (const d of docs) {
         const found = this.documents.get(d);
         if (!found) break;
         checks.push(found);
       }
-      const complete = checks.length === (byFile.get(file.path) ?? []).length;
+      const complete = checks.length === docs.length;
       if (complete && !checks.some(holdsCredential)) {
         files.set(key, { path: file.path, checks });
         if (this.missed.has(key)) changed = true;
@@ -116,6 +119,11 @@ export class PersistentFiles {
     this.missed = new Set();
     this.pack = { files, unstored };
     if (changed) this.store.put(PACK_KIND, this.packKey(set), this.pack);
+  }
+
+  private documentsOf(set: ManifestSet): Map<string, ManifestDocument[]> {
+    if (this.grouped?.set !== set) this.grouped = { set, byFile: documentsByFile(set) };
+    return this.grouped.byFile;
   }
 
   private readPack(set: ManifestSet): ChecksPack {
