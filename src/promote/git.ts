@@ -44,7 +44,11 @@ export async function readCommitInfo(repo: Repo, oid: string): Promise<CommitInf
 
 /** The blob oid at `filepath` in the commit, or undefined when there is none. */
 export async function blobOid(repo: Repo, commit: string, filepath: string): Promise<string | undefined> {
-  let current = (await readCommitInfo(repo, commit)).tree;
+  return blobInTree(repo, (await readCommitInfo(repo, commit)).tree, filepath);
+}
+
+async function blobInTree(repo: Repo, tree: string, filepath: string): Promise<string | undefined> {
+  let current = tree;
   const parts = filepath.split('/');
   for (const [i, name] of parts.entries()) {
     const entry = (await readTree(repo, current)).find((e) => e.path === name);
@@ -149,7 +153,7 @@ export async function firstParentHistory(repo: Repo, head: string, filepath: str
   let oid: string | undefined = head;
   for (let n = 0; oid && n < MAX_HISTORY; n++) {
     const info = await readCommitInfo(repo, oid);
-    const blob = await blobOid(repo, oid, filepath);
+    const blob = await blobInTree(repo, info.tree, filepath);
     if (!blob) break;
     const last = newestFirst[newestFirst.length - 1];
     // Walking back: an older commit with the same blob moves the entry's first commit back.

@@ -3,6 +3,7 @@
  * pipeline's verdict on it, the records they act on, the status branch, the
  * policy verdict on a changed tree, and the commit that carries a change.
  */
+import { hasCommit } from '../source/git-transport.js';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { Diagnostic, Finding } from '../diagnostics/index.js';
@@ -109,9 +110,9 @@ export function versionOf(run: SnapshotRun, agent: Resource): string | undefined
 /** The agent's version compiled from another commit of the repository. */
 export async function versionAt(project: Project, commit: string, agent: Resource): Promise<string | undefined> {
   if (commit === project.base) return versionOf(project.run, agent);
-  const known = await resolveCommit(project.repo, commit);
-  if (!known) return undefined;
-  const snapshot = await readSnapshot(project.repo, known, project.prefix, project.snapshot.root, project.snapshot.displayPrefix);
+  // A full id resolves to itself whether or not the object is here: look for the commit.
+  if (!(await hasCommit(project.repo, commit))) return undefined;
+  const snapshot = await readSnapshot(project.repo, commit, project.prefix, project.snapshot.root, project.snapshot.displayPrefix);
   return versionOf(runSnapshot({ snapshot }), agent);
 }
 
@@ -200,14 +201,5 @@ export function parseQuietly(text: string): unknown {
     return parseYaml(text);
   } catch {
     return undefined;
-  }
-}
-
-export async function resolveCommitSafe(repo: Repo, oid: string): Promise<boolean> {
-  try {
-    await readCommitInfo(repo, oid);
-    return true;
-  } catch {
-    return false;
   }
 }

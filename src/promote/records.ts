@@ -15,11 +15,7 @@ export interface RecordMatch {
 }
 
 /** What a promotion writes on the target Deployment: the version it pins and where it came from. */
-export const ANNOTATION = {
-  version: 'joch.dev/version',
-  promotedFrom: 'joch.dev/promoted-from',
-  sourceRevision: 'joch.dev/source-revision',
-} as const;
+export { PIN_ANNOTATION as ANNOTATION } from '../model/pins.js';
 
 function matches(doc: Document, m: RecordMatch): boolean {
   const value: unknown = doc.toJS({ maxAliasCount: 100 });

@@ -6,9 +6,10 @@
  * from the first-parent history of the repository; the status branch's
  * history says which of them ran.
  */
+import { hasCommit } from '../source/git-transport.js';
 import { finding, sortDiagnostics } from '../diagnostics/index.js';
 import type { Resource } from '../model/resource.js';
-import { blobOid, findFiles, firstParentHistory, firstParents, readBlobText, resolveCommit } from './git.js';
+import { blobOid, findFiles, firstParentHistory, firstParents, readBlobText } from './git.js';
 import { ANNOTATION, documentIndex, documentText, replaceDocument } from './records.js';
 import {
   commitChange,
@@ -27,7 +28,6 @@ import {
   requireEnvironment,
   rerun,
   resolveAt,
-  resolveCommitSafe,
   RUNNING_PHASES,
   shortVersion,
   statusCommit,
@@ -96,7 +96,7 @@ async function markRan(project: Project, tip: string | undefined, deployment: Re
   const file = project.gitPath(deployment.file);
   const match = { kind: 'Deployment', name: deployment.name, namespace: deployment.namespace, defaultNamespace: project.defaultNamespace };
   for (const commit of applied) {
-    const blob = (await resolveCommit(project.repo, commit)) ? await blobOid(project.repo, commit, file) : undefined;
+    const blob = (await hasCommit(project.repo, commit)) ? await blobOid(project.repo, commit, file) : undefined;
     if (!blob) continue;
     const text = await readBlobText(project.repo, blob);
     const index = documentIndex(text, match);
@@ -189,7 +189,7 @@ async function restoreChange(project: Project, deployment: Resource, restoredTex
   const files: FileChange[] = [];
   if (!agent) return [{ path: depFile, before: depBefore, after: depAfter }].filter((f) => f.before !== f.after);
   const agentFile = project.gitPath(agent.file);
-  const oldAgentBlob = (await resolveCommitSafe(project.repo, agentAt)) ? await blobOid(project.repo, agentAt, agentFile) : undefined;
+  const oldAgentBlob = (await hasCommit(project.repo, agentAt)) ? await blobOid(project.repo, agentAt, agentFile) : undefined;
   const oldText = oldAgentBlob ? await readBlobText(project.repo, oldAgentBlob) : undefined;
   const oldIndex = oldText === undefined ? -1 : documentIndex(oldText, match(agent));
   const oldDoc = oldText !== undefined && oldIndex >= 0 ? documentText(oldText, oldIndex) : undefined;
