@@ -119,7 +119,13 @@ async function prepare(input: CommandInput, ctx: CommandContext, progress: Progr
   }
   if (!placement) return { opts, run, placement, targets: [], unreachable: [] };
   // joch.yaml's `context` entries pick their own context: the file need not name a current one.
-  const base = () => loadKubeConfig(opts, ctx, { requireCurrent: false });
+  // Each is read once for every cluster: kubeConfigForCluster copies what it takes from them.
+  let baseConfig: KubeConfig | undefined;
+  let homeConfig: KubeConfig | undefined;
+  const base = () => (baseConfig ??= loadKubeConfig(opts, ctx, { requireCurrent: false }));
+  const home = () => (homeConfig ??= loadKubeConfig(opts, ctx));
+  // One resolver for every share: the objects each cluster receives are located once.
+  const origins = new OriginResolver();
   const targets: Target[] = [];
   const unreachable: ClusterAccessError[] = [];
   for (const cluster of chosen) {
@@ -128,14 +134,14 @@ async function prepare(input: CommandInput, ctx: CommandContext, progress: Progr
     let kubeconfig: KubeConfig;
     try {
       // secretRef entries read their Secret through the kubeconfig in use, as joch sync reads it through its own cluster.
-      kubeconfig = await kubeConfigForCluster(cluster, access, { baseDir: loaded.root, base, home: () => loadKubeConfig(opts, ctx) });
+      kubeconfig = await kubeConfigForCluster(cluster, access, { baseDir: loaded.root, base, home });
     } catch (e) {
       if (!(e instanceof ClusterAccessError)) throw e;
       unreachable.push(e);
       continue;
     }
     const share = shareOf(placement, cluster);
-    const view = new OriginResolver().view(run.validation.set, share?.objects ?? []);
+    const view = origins.view(run.validation.set, share?.objects ?? []);
     targets.push({ cluster, kubeconfig, view, options: planOptions(opts, kubeconfig, clusterInventory(access, inventoryOf(opts))) });
   }
   const shared = sharedInventories(targets.map((t) => ({ cluster: t.cluster as string, kubeconfig: t.kubeconfig, inventory: t.options.inventory })));

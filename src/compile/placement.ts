@@ -21,7 +21,7 @@
  * it receives everything: output is then what it was before placement.
  */
 import type { Config } from '../config/index.js';
-import { APPLYSET_PART_OF, applySetId } from '../model/applyset.js';
+import { APPLYSET_PART_OF, applySetId, defaultApplySetParent } from '../model/applyset.js';
 import type { AgentGraph } from '../model/graph.js';
 import { environmentCluster, unmappedClusters, type UnmappedCluster } from '../model/clusters.js';
 import type { Resource } from '../model/resource.js';
@@ -114,7 +114,7 @@ export function labelledForCluster(share: ClusterShare, config: Pick<Config, 'cl
   const inventory = config.clusters?.[share.cluster]?.inventory;
   if (!inventory) return share;
   const [namespace = '', name = ''] = inventory.split('/');
-  const id = applySetId({ name, namespace, kind: 'Secret', group: '' });
+  const id = applySetId(defaultApplySetParent(name, namespace));
   const objects = share.objects.map((o) => ({ ...o, object: { ...o.object, metadata: { ...o.object.metadata, labels: { ...o.object.metadata.labels, [APPLYSET_PART_OF]: id } } } }));
   return { ...share, objects };
 }
