@@ -67081,12 +67081,14 @@ var PersistentFiles = class {
   counts = { reused: 0, worked: 0 };
   pack;
   missed = /* @__PURE__ */ new Set();
+  /** The documents of the set `prime` saw, by file: `save` follows with the same set. */
+  grouped;
   /** Fills the per-document cache from the store for every file whose documents are not in it yet. */
   prime(set2) {
     this.counts.reused = 0;
     this.counts.worked = 0;
     this.missed = /* @__PURE__ */ new Set();
-    const byFile = documentsByFile(set2);
+    const byFile = this.documentsOf(set2);
     for (const file2 of set2.files) {
       const docs = byFile.get(file2.path) ?? [];
       if (docs.length > 0 && docs.every((d) => this.documents.has(d))) continue;
@@ -67106,7 +67108,7 @@ var PersistentFiles = class {
   /** Stores the project's findings when `prime` missed a file that can be stored. */
   save(set2) {
     if (this.missed.size === 0) return;
-    const byFile = documentsByFile(set2);
+    const byFile = this.documentsOf(set2);
     const read = new Set(set2.files.map((f) => f.path));
     const files = /* @__PURE__ */ new Map();
     for (const [key2, stored] of this.pack?.files ?? []) if (!read.has(stored.path)) files.set(key2, stored);
@@ -67114,13 +67116,14 @@ var PersistentFiles = class {
     let changed = false;
     for (const file2 of set2.files) {
       const key2 = keyOf2(file2);
+      const docs = byFile.get(file2.path) ?? [];
       const checks = [];
-      for (const d of byFile.get(file2.path) ?? []) {
+      for (const d of docs) {
         const found = this.documents.get(d);
         if (!found) break;
         checks.push(found);
       }
-      const complete = checks.length === (byFile.get(file2.path) ?? []).length;
+      const complete = checks.length === docs.length;
       if (complete && !checks.some(holdsCredential)) {
         files.set(key2, { path: file2.path, checks });
         if (this.missed.has(key2)) changed = true;
@@ -67132,6 +67135,10 @@ var PersistentFiles = class {
     this.missed = /* @__PURE__ */ new Set();
     this.pack = { files, unstored };
     if (changed) this.store.put(PACK_KIND, this.packKey(set2), this.pack);
+  }
+  documentsOf(set2) {
+    if (this.grouped?.set !== set2) this.grouped = { set: set2, byFile: documentsByFile(set2) };
+    return this.grouped.byFile;
   }
   readPack(set2) {
     const pack = this.store.get(PACK_KIND, this.packKey(set2));
