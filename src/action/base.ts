@@ -6,7 +6,7 @@
  * Git configuration apply). Uses the runner's git, which GitHub's images carry.
  */
 import { execFile, spawn } from 'node:child_process';
-import { IGNORE_FILE, YAML_FILE, type Snapshot, type SourceFile } from '../source/types.js';
+import { DEFAULT_MAX_FILE_BYTES, IGNORE_FILE, YAML_FILE, type Snapshot, type SourceFile, type UnreadEntry } from '../source/types.js';
 
 export type BaseCommit =
   | { readonly ok: true; readonly sha: string; readonly fetched: boolean }
@@ -68,22 +68,29 @@ function wanted(file: string): boolean {
  */
 export async function readRevisionFiles(workspace: string, sha: string, root: string): Promise<RevisionFiles> {
   const dir = root.replace(/\\/g, '/').replace(/^\.\/?/, '').replace(/\/$/, '');
-  const tree = await git(workspace, ['ls-tree', '-r', '-z', '--full-tree', sha, '--', dir || '.']);
+  // -l gives each blob's size, so a file over the limit is never loaded.
+  const tree = await git(workspace, ['ls-tree', '-r', '-l', '-z', '--full-tree', sha, '--', dir || '.']);
   if (tree.code !== 0) return { ok: false, reason: `cannot list the files of ${sha}: ${tree.stderr.split('\n').pop() ?? ''}` };
   const entries: { path: string; oid: string }[] = [];
+  const unread: UnreadEntry[] = [];
   for (const line of tree.stdout.split('\0')) {
-    const m = /^(\d+) blob ([0-9a-f]+)\t(.+)$/s.exec(line);
-    // Regular files only: a link (120000) is not followed out of the revision, a submodule has no blob.
-    if (!m || (m[1] !== '100644' && m[1] !== '100755')) continue;
-    const rel = dir && m[3]!.startsWith(`${dir}/`) ? m[3]!.slice(dir.length + 1) : m[3]!;
-    if (wanted(rel)) entries.push({ path: rel, oid: m[2]! });
+    const m = /^(\d+) (\w+) ([0-9a-f]+) +(-|\d+)\t(.+)$/s.exec(line);
+    if (!m) continue;
+    const [, mode = '', , oid = '', size = '', full = ''] = m;
+    const rel = dir && full.startsWith(`${dir}/`) ? full.slice(dir.length + 1) : full;
+    // A link (120000) is not followed out of the revision, a submodule (160000) has no blob: both are reported, as `joch sync` reports them.
+    if (mode === '120000' || mode === '160000') unread.push({ path: rel, reason: mode === '120000' ? 'symlink' : 'submodule' });
+    else if (!wanted(rel)) continue;
+    else if (Number(size) > DEFAULT_MAX_FILE_BYTES) unread.push({ path: rel, reason: 'oversize', size: Number(size), limit: DEFAULT_MAX_FILE_BYTES });
+    else entries.push({ path: rel, oid });
   }
   const blobs = await catBlobs(workspace, entries.map((e) => e.oid));
   if (!blobs.ok) return blobs;
   const time = await git(workspace, ['show', '-s', '--format=%ct', sha]);
   const files: SourceFile[] = entries.map((e, i) => ({ path: e.path, bytes: blobs.contents[i]! }));
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return { ok: true, snapshot: { root: workspace, displayPrefix: dir, revision: sha, commitTime: Number(time.stdout) || undefined, files } };
+  unread.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return { ok: true, snapshot: { root: workspace, displayPrefix: dir, revision: sha, commitTime: Number(time.stdout) || undefined, files, unread } };
 }
 
 /** Blob contents in request order, through one `git cat-file --batch`. */

@@ -36,6 +36,8 @@ const TABLE: readonly CodeInfo[] = [
   { code: 'JOCH109', name: 'not-a-mapping', severity: 'error', summary: 'A YAML document is not a mapping.', locked: true },
   { code: 'JOCH110', name: 'unreadable-file', severity: 'error', summary: 'A file or folder could not be read.', locked: true },
   { code: 'JOCH111', name: 'too-many-documents', severity: 'error', summary: 'A file holds more YAML documents than the configured limit.', locked: true },
+  { code: 'JOCH112', name: 'link-not-followed', severity: 'error', summary: 'A YAML file in a Git revision is a symbolic link: links are not followed there, so its records would be missing.', locked: true },
+  { code: 'JOCH113', name: 'not-read-from-git', severity: 'warning', summary: 'A symbolic link or a submodule in a Git revision is not read; any manifests it leads to are missing.' },
 
   // 2xx: what a document is
   { code: 'JOCH201', name: 'missing-type', severity: 'error', summary: 'A document has no apiVersion or kind.' },

@@ -20,6 +20,7 @@ import type { CacheStore } from '../cache/index.js';
 import { PersistentFiles } from './file-cache.js';
 import { unknownWorkloadNames } from './workloads.js';
 import { unmappedClusterFindings } from './clusters.js';
+import { accountForUnread } from './unread.js';
 import { findingResolver } from './findings.js';
 import { stageTimer, type Timings } from './index.js';
 
@@ -71,7 +72,8 @@ export function runSnapshot(input: SnapshotRunInput): SnapshotRun {
   const time = stageTimer(timings);
   const loaded = time('config', () => configOfSnapshot(input.snapshot));
   const { config } = loaded;
-  const snapshot = time('select', () => selectFiles(input.snapshot, loaded));
+  const selected = time('select', () => accountForUnread(selectFiles(input.snapshot, loaded), config.limits.maxFileBytes));
+  const snapshot = selected.snapshot;
   const cache = input.cache ?? (input.store ? new SnapshotCache(input.store) : undefined);
   const loadOptions = { defaultNamespace: config.defaultNamespace, limits: config.limits };
   const set = time('load', () => (cache ? cache.load(snapshot, loadOptions) : loadManifests(snapshot, loadOptions)));
@@ -84,7 +86,7 @@ export function runSnapshot(input: SnapshotRunInput): SnapshotRun {
   const policy = time('policy', () =>
     evaluatePolicy({ resources: set.resources, graphs, references: validation.references, options: config.policy }),
   );
-  const findings: Finding[] = [...loaded.findings, ...unknownWorkloadNames(loaded, set.resources), ...unmappedClusterFindings(set.resources, loaded.config), ...set.findings, ...validation.findings, ...policy.findings];
+  const findings: Finding[] = [...loaded.findings, ...selected.findings, ...unknownWorkloadNames(loaded, set.resources), ...unmappedClusterFindings(set.resources, loaded.config), ...set.findings, ...validation.findings, ...policy.findings];
   if (snapshot.files.length === 0) {
     findings.push(finding('JOCH003', 'no YAML files were found', { file: loaded.file ?? displayPath(snapshot, '.'), line: 1, column: 1 }));
   }
@@ -138,13 +140,13 @@ export function selectFiles(snapshot: Snapshot, loaded: LoadedConfig): Snapshot 
   const everything = prefixes.includes('');
   const rules = ignore().add([...loaded.config.exclude]);
   const configPaths = new Set<string>(CONFIG_FILES);
-  const files = snapshot.files.filter(
-    (f: SourceFile) =>
-      !configPaths.has(f.path) &&
-      (everything || prefixes.some((p) => f.path === p || f.path.startsWith(`${p}/`))) &&
-      !rules.ignores(f.path),
-  );
-  return files.length === snapshot.files.length ? snapshot : { ...snapshot, files };
+  const selects = (file: string) =>
+    !configPaths.has(file) && (everything || prefixes.some((p) => file === p || file.startsWith(`${p}/`))) && !rules.ignores(file);
+  const files = snapshot.files.filter((f: SourceFile) => selects(f.path));
+  // An unread joch.yaml is reported too: the run would otherwise go on with the default configuration.
+  const unread = snapshot.unread?.filter((e) => configPaths.has(e.path) || selects(e.path));
+  if (files.length === snapshot.files.length && unread?.length === snapshot.unread?.length) return snapshot;
+  return { ...snapshot, files, ...(snapshot.unread ? { unread } : {}) };
 }
 
 function normalizeFolder(p: string): string {

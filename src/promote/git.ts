@@ -7,10 +7,9 @@
  */
 import * as fs from 'node:fs';
 import git, { type TreeEntry } from 'isomorphic-git';
-import ignore from 'ignore';
-import { CONFIG_FILES } from '../config/index.js';
+import { DEFAULT_MAX_FILE_BYTES, SnapshotReader } from '../source/git-snapshot.js';
 import { localGitdir } from '../source/git-transport.js';
-import { IGNORE_FILE, YAML_FILE, type Snapshot, type SourceFile } from '../source/types.js';
+import { IGNORE_FILE, type Snapshot } from '../source/types.js';
 
 export interface Repo {
   readonly gitdir: string;
@@ -71,41 +70,16 @@ async function readTree(repo: Repo, oid: string): Promise<TreeEntry[]> {
 
 /**
  * The Joch files of a commit under `prefix` (the project root inside the
- * repository): YAML files and the configuration, minus what `.jochignore`
- * names, as the Git source reads them.
+ * repository), read as `joch sync` reads a revision: YAML files minus what
+ * `.jochignore` names, with links, submodules and oversize files listed as
+ * unread for the pipeline to report.
  */
 export async function readSnapshot(repo: Repo, commit: string, prefix: string, root: string, displayPrefix: string | undefined): Promise<Snapshot> {
-  const info = await readCommitInfo(repo, commit);
-  const files: SourceFile[] = [];
-  const start = prefix ? await subtree(repo, info.tree, prefix) : info.tree;
-  if (start) await collect(repo, start, '', files);
-  const ignoreFile = files.find((f) => f.path === IGNORE_FILE);
-  const rules = ignore();
-  if (ignoreFile) rules.add(Buffer.from(ignoreFile.bytes).toString('utf8'));
-  const kept = files.filter((f) => f.path !== IGNORE_FILE && (CONFIG_FILES.includes(f.path) || !rules.ignores(f.path)));
-  kept.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return { root, displayPrefix, revision: commit, commitTime: info.time, files: kept };
-}
-
-async function subtree(repo: Repo, tree: string, dir: string): Promise<string | undefined> {
-  let current = tree;
-  for (const name of dir.split('/').filter(Boolean)) {
-    const entry = (await readTree(repo, current)).find((e) => e.path === name);
-    if (entry?.type !== 'tree') return undefined;
-    current = entry.oid;
-  }
-  return current;
-}
-
-async function collect(repo: Repo, tree: string, at: string, out: SourceFile[]): Promise<void> {
-  for (const e of await readTree(repo, tree)) {
-    const p = at ? `${at}/${e.path}` : e.path;
-    if (e.type === 'tree') await collect(repo, e.oid, p, out);
-    else if (e.type === 'blob' && e.mode !== '120000' && (YAML_FILE.test(p) || p === IGNORE_FILE)) {
-      const { blob } = await git.readBlob({ fs, gitdir: repo.gitdir, oid: e.oid, cache: repo.cache });
-      out.push({ path: p, bytes: blob });
-    }
-  }
+  const reader = new SnapshotReader({ gitdir: repo.gitdir, cache: repo.cache }, { root: prefix, maxFileBytes: DEFAULT_MAX_FILE_BYTES, ignoreFile: IGNORE_FILE, exclude: [] });
+  const read = await reader.read(commit);
+  // A folder the commit does not have holds no records (the project may be younger than the commit).
+  if ('reason' in read) return { root, displayPrefix, revision: commit, files: [] };
+  return { root, displayPrefix, revision: commit, commitTime: read.commitTime, files: read.files, unread: read.skipped };
 }
 
 /**

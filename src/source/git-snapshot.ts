@@ -9,20 +9,15 @@ import git, { type TreeEntry } from 'isomorphic-git';
 import ignore, { type Ignore } from 'ignore';
 import type { GitFailure } from './git-errors.js';
 import type { CacheRepo } from './git-transport.js';
-import { YAML_FILE, type SourceFile } from './types.js';
+import { YAML_FILE, type SourceFile, type UnreadEntry } from './types.js';
 
-export const DEFAULT_MAX_FILE_BYTES = 1024 * 1024;
+export { DEFAULT_MAX_FILE_BYTES } from './types.js';
 const MODE_SYMLINK = '120000';
 const MODE_SUBMODULE = '160000';
 const READ_CONCURRENCY = 16;
 
 /** A path under the root that is not in the snapshot, and why. */
-export interface SkippedEntry {
-  readonly path: string;
-  readonly reason: 'symlink' | 'submodule' | 'oversize';
-  /** Bytes, for `oversize`. */
-  readonly size?: number | undefined;
-}
+export type SkippedEntry = UnreadEntry;
 
 /** Snapshot files that differ from the previous snapshot this reader produced. */
 export interface ChangeSet {
@@ -282,7 +277,7 @@ export class SnapshotReader {
     for (const [path, e] of entries) {
       if (e.mode === MODE_SYMLINK) out.push({ path, reason: 'symlink' });
       else if (e.mode === MODE_SUBMODULE) out.push({ path, reason: 'submodule' });
-      else if (this.oversize.has(e.oid)) out.push({ path, reason: 'oversize', size: this.oversize.get(e.oid) });
+      else if (this.oversize.has(e.oid)) out.push({ path, reason: 'oversize', size: this.oversize.get(e.oid), limit: this.options.maxFileBytes });
     }
     return out.sort((a, b) => comparePaths(a.path, b.path));
   }

@@ -56,7 +56,7 @@ export interface GitSourceOptions {
   /** Subdirectory of the repository to use as the root, e.g. `deploy/prod`. */
   readonly root?: string | undefined;
   readonly auth?: GitAuth | undefined;
-  /** Files larger than this are reported in `skipped`, not loaded. Default 1 MiB. */
+  /** Files larger than this are reported in `skipped`, not loaded. Default 5 MiB, joch.yaml's default `limits.maxFileBytes`. */
   readonly maxFileBytes?: number | undefined;
   /** Ignore file at the root, gitignore syntax. Default `.jochignore`. */
   readonly ignoreFile?: string | undefined;
@@ -195,7 +195,7 @@ export class GitSource {
       });
       const read = await reader.read(commit);
       if (isFailure(read)) return { ok: false, reason: read.message };
-      return { ok: true, snapshot: { root: this.url, displayPrefix: this.root, revision: commit, commitTime: read.commitTime, files: read.files } };
+      return { ok: true, snapshot: { root: this.url, displayPrefix: this.root, revision: commit, commitTime: read.commitTime, files: read.files, unread: read.skipped } };
     } catch (e) {
       const failure = e instanceof GitSourceError ? e.failure : transferFailure(e, this.url, this.secrets);
       return { ok: false, reason: failure.message };
@@ -235,7 +235,7 @@ export class GitSource {
 
     const result: GitSnapshotResult = {
       ok: true,
-      snapshot: { root: this.url, displayPrefix: this.root, revision: target, commitTime: read.commitTime, files: read.files },
+      snapshot: { root: this.url, displayPrefix: this.root, revision: target, commitTime: read.commitTime, files: read.files, unread: read.skipped },
       revision: target,
       ref: { ...resolved, commit: target },
       changed: true,

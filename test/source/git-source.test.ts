@@ -107,7 +107,7 @@ describe('GitSource snapshot', () => {
     expect(Object.keys(text(result))).toEqual(['agent.yaml', 'keep.tmp.yaml', 'nested/tool.yaml']);
     expect(result.snapshot.displayPrefix).toBe('deploy/prod');
     expect(result.skipped).toEqual([
-      { path: 'big.yaml', reason: 'oversize', size: 5009 },
+      { path: 'big.yaml', reason: 'oversize', size: 5009, limit: 1000 },
       { path: 'link.yaml', reason: 'symlink' },
     ]);
   });
