@@ -20,15 +20,19 @@ export function environmentCluster(environment: Resource | undefined): string | 
   return typeof cluster === 'string' && cluster.length > 0 ? cluster : undefined;
 }
 
-/** The clusters Environments name that joch.yaml `clusters` does not map (none without `clusters`). */
+/** Each Environment naming a cluster joch.yaml `clusters` does not map, in record order (none without `clusters`). */
+export function environmentsOnUnmappedClusters(resources: readonly Resource[], config: Pick<Config, 'clusters'>): { environment: Resource; cluster: string }[] {
+  const { clusters } = config;
+  if (!clusters) return [];
+  return resources.flatMap((r) => {
+    const cluster = r.kind === 'Environment' ? environmentCluster(r) : undefined;
+    return cluster === undefined || cluster in clusters ? [] : [{ environment: r, cluster }];
+  });
+}
+
+/** The clusters Environments name that joch.yaml `clusters` does not map, each with its Environments. */
 export function unmappedClusters(resources: readonly Resource[], config: Pick<Config, 'clusters'>): UnmappedCluster[] {
-  if (!config.clusters) return [];
   const byCluster = new Map<string, string[]>();
-  for (const r of resources) {
-    if (r.kind !== 'Environment') continue;
-    const c = environmentCluster(r);
-    if (c === undefined || c in config.clusters) continue;
-    byCluster.set(c, [...(byCluster.get(c) ?? []), r.key]);
-  }
+  for (const { environment, cluster } of environmentsOnUnmappedClusters(resources, config)) byCluster.set(cluster, [...(byCluster.get(cluster) ?? []), environment.key]);
   return [...byCluster].sort(([a], [b]) => (a < b ? -1 : 1)).map(([cluster, environments]) => ({ cluster, environments: environments.sort() }));
 }

@@ -1,6 +1,6 @@
 import type { Config } from '../config/index.js';
 import { finding, type Finding } from '../diagnostics/index.js';
-import { environmentCluster } from '../model/clusters.js';
+import { environmentsOnUnmappedClusters } from '../model/clusters.js';
 import type { Resource } from '../model/resource.js';
 
 /**
@@ -8,22 +8,14 @@ import type { Resource } from '../model/resource.js';
  * not map: a note, or an error for the clusters being applied to (`target`).
  */
 export function unmappedClusterFindings(resources: readonly Resource[], config: Pick<Config, 'clusters'>, target?: ReadonlySet<string>): Finding[] {
-  if (!config.clusters) return [];
-  const known = Object.keys(config.clusters).sort().join(', ');
-  const out: Finding[] = [];
-  for (const r of resources) {
-    if (r.kind !== 'Environment') continue;
-    const c = environmentCluster(r);
-    if (c === undefined || c in config.clusters) continue;
+  const known = Object.keys(config.clusters ?? {}).sort().join(', ');
+  return environmentsOnUnmappedClusters(resources, config).map(({ environment: r, cluster: c }) => {
     const applying = target?.has(c) ?? false;
-    out.push(
-      finding(
-        'JOCH005',
-        `Environment ${r.name} runs on cluster ${c}, which joch.yaml clusters does not map (it maps ${known})${applying ? ': nothing can be applied to it' : '; its share is compiled but not applied'}`,
-        { file: r.file, doc: r.doc, path: ['spec', 'runtime', 'cluster'] },
-        { resource: { kind: r.kind, name: r.name }, hint: `add ${c} to joch.yaml clusters with a context, kubeconfig, inCluster or secretRef`, ...(applying ? { severity: 'error' as const } : {}) },
-      ),
+    return finding(
+      'JOCH005',
+      `Environment ${r.name} runs on cluster ${c}, which joch.yaml clusters does not map (it maps ${known})${applying ? ': nothing can be applied to it' : '; its share is compiled but not applied'}`,
+      { file: r.file, doc: r.doc, path: ['spec', 'runtime', 'cluster'] },
+      { resource: { kind: r.kind, name: r.name }, hint: `add ${c} to joch.yaml clusters with a context, kubeconfig, inCluster or secretRef`, ...(applying ? { severity: 'error' as const } : {}) },
     );
-  }
-  return out;
+  });
 }
