@@ -108,7 +108,7 @@ async function prepare(input: CommandInput, ctx: CommandContext, progress: Progr
     const targets = view ? [{ cluster: undefined, kubeconfig, view, options: planOptions(opts, kubeconfig, inventoryOf(opts)) }] : [];
     return { opts, run, placement: undefined, targets, unreachable: [] };
   }
-  const placement = run.output ? placeObjects({ resources: run.validation.set.resources, graphs: run.validation.graphs, output: run.output, config: loaded.config }) : undefined;
+  const placement = run.output ? placeObjects({ resources: run.validation.set.resources, graphs: run.validation.graphs, references: run.validation.validation.references, output: run.output, config: loaded.config }) : undefined;
   const chosen = opts.cluster === undefined ? Object.keys(clusters).sort() : [opts.cluster];
   if (opts.cluster !== undefined && !(opts.cluster in clusters)) {
     // An Environment names it: an error at that Environment's line. Nobody does: a usage error.

@@ -119,7 +119,7 @@ function sharesToWrite(result: CompileRun, cluster: string | undefined): { only?
     if (cluster !== undefined) throw new UsageError(`--cluster ${cluster}: joch.yaml maps no clusters; without them everything goes to the kubeconfig's cluster`);
     return {};
   }
-  const placement = placeObjects({ resources: result.validation.set.resources, graphs: result.validation.graphs, output: result.output as CompileOutput, config: loaded.config });
+  const placement = placeObjects({ resources: result.validation.set.resources, graphs: result.validation.graphs, references: result.validation.validation.references, output: result.output as CompileOutput, config: loaded.config });
   if (cluster === undefined) return { perCluster: placement.shares.map((s) => labelledForCluster(s, loaded.config)) };
   const found = shareOf(placement, cluster);
   const share = found && labelledForCluster(found, loaded.config);

@@ -22,7 +22,7 @@
  */
 import type { Config } from '../config/index.js';
 import { APPLYSET_PART_OF, applySetId, defaultApplySetParent } from '../model/applyset.js';
-import type { AgentGraph } from '../model/graph.js';
+import type { AgentGraph, ReferenceEdge } from '../model/graph.js';
 import { environmentCluster, unmappedClusters, type UnmappedCluster } from '../model/clusters.js';
 import type { Resource } from '../model/resource.js';
 
@@ -35,6 +35,8 @@ export const IMPLICIT_CLUSTER = 'default';
 export interface PlacementInput {
   readonly resources: readonly Resource[];
   readonly graphs: readonly AgentGraph[];
+  /** The validate stage's resolved references: an Execution's agent is its `spec.agentRef`. */
+  readonly references: readonly ReferenceEdge[];
   readonly output: Pick<CompileOutput, 'objects' | 'manifests'>;
   readonly config: Pick<Config, 'clusters' | 'defaultCluster'>;
 }
@@ -143,16 +145,8 @@ function placementRules(input: PlacementInput, defaultCluster: string): Rules {
     agentClusters.set(g.agent.key, set);
   }
   // Executions run where the default cluster is; their agent must be there too.
-  const agentOf = (r: Resource): string | undefined => {
-    const ref = r.spec['agentRef'];
-    const name = ref && typeof ref === 'object' ? (ref as Record<string, unknown>)['name'] : undefined;
-    const ns = ref && typeof ref === 'object' ? ((ref as Record<string, unknown>)['namespace'] ?? r.namespace) : r.namespace;
-    return typeof name === 'string' ? `Agent/${String(ns ?? '')}/${name}` : undefined;
-  };
-  for (const r of input.resources) {
-    if (r.kind !== 'Execution') continue;
-    const agent = agentOf(r);
-    if (agent) agentClusters.get(agent)?.add(defaultCluster);
+  for (const ref of input.references) {
+    if (ref.to !== undefined && ref.from.startsWith('Execution/') && ref.path[0] === 'spec' && ref.path[1] === 'agentRef') agentClusters.get(ref.to)?.add(defaultCluster);
   }
   for (const set of agentClusters.values()) if (set.size === 0) set.add(defaultCluster);
 

@@ -755,7 +755,7 @@ export class Reconciler {
 function placementOf(run: SnapshotRun): ApplyRequest['placement'] {
   const access = run.config.config.clusters;
   if (!access || !run.output) return undefined;
-  return { placement: placeObjects({ resources: run.set.resources, graphs: run.graphs, output: run.output, config: run.config.config }), access };
+  return { placement: placeObjects({ resources: run.set.resources, graphs: run.graphs, references: run.validation.references, output: run.output, config: run.config.config }), access };
 }
 
 /** The parts of a summary read back from the branch that carry over a restart. */

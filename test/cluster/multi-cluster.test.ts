@@ -115,7 +115,7 @@ describeCluster(
 
       // Each cluster received exactly its share, object for object.
       const run = await runCompile({ paths: [], cwd: root });
-      const placement = placeObjects({ resources: run.validation.set.resources, graphs: run.validation.graphs, output: run.output!, config: run.validation.project.config.config });
+      const placement = placeObjects({ resources: run.validation.set.resources, graphs: run.validation.graphs, references: run.validation.validation.references, output: run.output!, config: run.validation.project.config.config });
       for (const name of ['staging-agent-cluster', 'prod-agent-cluster']) {
         const share = shareOf(placement, name)!.objects.map((o) => objectKey(o.object)).sort();
         expect(results[name]?.objects.map((o) => refKey(o.ref)).sort(), name).toEqual(share);

@@ -32,7 +32,7 @@ async function compiled(root: string): Promise<CompileRun> {
 }
 
 function place(run: CompileRun) {
-  return placeObjects({ resources: run.validation.set.resources, graphs: run.validation.graphs, output: run.output!, config: run.validation.project.config.config });
+  return placeObjects({ resources: run.validation.set.resources, graphs: run.validation.graphs, references: run.validation.validation.references, output: run.output!, config: run.validation.project.config.config });
 }
 
 /** `Kind namespace/name` of a share's objects, for the workloads and records tests look at. */
@@ -141,6 +141,20 @@ describe('placement', () => {
     // The unmapped cluster is a note at the Environment's line, not an error.
     const notes = run.diagnostics.filter((d) => d.code === 'JOCH005');
     expect(notes.map((d) => `${at(d)} ${d.severity}`)).toEqual(['JOCH005 platform/environments.yaml:12:14 info']);
+  });
+});
+
+describe('an Execution and its agent', () => {
+  it('places the agent on the default cluster, wherever its Deployments run', async () => {
+    const root = copyOf(FLEET, 'clusters:\n  staging-agent-cluster: {context: staging}\n  prod-agent-cluster: {context: prod}\ndefaultCluster: prod-agent-cluster\n');
+    const agentsOn = async (cluster: string) => shareOf(place(await compiled(root)), cluster)?.agents ?? [];
+    // market-researcher runs in dev and staging only.
+    expect(await agentsOn('prod-agent-cluster')).not.toContain('Agent/research/market-researcher');
+    writeFileSync(
+      path.join(root, 'research/adhoc-run.yaml'),
+      'apiVersion: runtime.joch.dev/v1alpha1\nkind: Execution\nmetadata:\n  name: adhoc-run\n  namespace: research\nspec:\n  agentRef:\n    name: market-researcher\n  trigger:\n    type: manual\n',
+    );
+    expect(await agentsOn('prod-agent-cluster')).toContain('Agent/research/market-researcher');
   });
 });
 
