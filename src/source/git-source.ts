@@ -25,6 +25,7 @@ import {
   type ChangeSet,
   type ReadStats,
   type SkippedEntry,
+  type SnapshotReaderOptions,
 } from './git-snapshot.js';
 import {
   hasCommit,
@@ -187,12 +188,7 @@ export class GitSource {
         }
         if (!(await hasCommit(repo, commit))) return { ok: false, reason: `commit ${commit.slice(0, 12)} is not reachable from ${fetchRef} on the remote` };
       }
-      const reader = new SnapshotReader(repo, {
-        root: this.root,
-        maxFileBytes: this.options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
-        ignoreFile: this.options.ignoreFile ?? IGNORE_FILE,
-        exclude: this.options.exclude ?? [],
-      });
+      const reader = new SnapshotReader(repo, this.readerOptions());
       const read = await reader.read(commit);
       if (isFailure(read)) return { ok: false, reason: read.message };
       return { ok: true, snapshot: { root: this.url, displayPrefix: this.root, revision: commit, commitTime: read.commitTime, files: read.files, unread: read.skipped } };
@@ -297,14 +293,19 @@ export class GitSource {
     const repo = await openCache(path.resolve(this.options.cacheDir), this.url);
     this.previous = await readRef(repo, DELIVERED_REF);
     this.transport = this.makeTransport(repo, this.options.shallow ?? true);
-    this.reader = new SnapshotReader(repo, {
+    this.reader = new SnapshotReader(repo, this.readerOptions());
+    this.repo = repo;
+    return { transport: this.transport, repo, reader: this.reader };
+  }
+
+  /** How every revision of this source is read: the followed one and pinned older ones alike. */
+  private readerOptions(): SnapshotReaderOptions {
+    return {
       root: this.root,
       maxFileBytes: this.options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
       ignoreFile: this.options.ignoreFile ?? IGNORE_FILE,
       exclude: this.options.exclude ?? [],
-    });
-    this.repo = repo;
-    return { transport: this.transport, repo, reader: this.reader };
+    };
   }
 
   private async resolveAuth(): Promise<ResolvedAuth> {
