@@ -46,6 +46,8 @@ export interface Project {
   readonly defaultNamespace: string;
   /** The project root inside the repository ('' at its root). */
   readonly prefix: string;
+  /** The pipeline's run of other commits, each made once (a gate may ask for one revision per cluster). */
+  readonly runsAt: Map<string, Promise<SnapshotRun | undefined>>;
 }
 
 export async function openProject(input: RepositoryInput): Promise<Project> {
@@ -61,7 +63,7 @@ export async function openProject(input: RepositoryInput): Promise<Project> {
     const rel = display && file.startsWith(`${display}/`) ? file.slice(display.length + 1) : file;
     return prefix ? `${prefix}/${rel}` : rel;
   };
-  return { repo, base: resolved.commit, snapshot, run, gitPath, defaultNamespace: run.config.config.defaultNamespace, prefix };
+  return { repo, base: resolved.commit, snapshot, run, gitPath, defaultNamespace: run.config.config.defaultNamespace, prefix, runsAt: new Map() };
 }
 
 /** The same project with some files changed, judged by the whole pipeline again. */
@@ -110,10 +112,27 @@ export function versionOf(run: SnapshotRun, agent: Resource): string | undefined
 /** The agent's version compiled from another commit of the repository. */
 export async function versionAt(project: Project, commit: string, agent: Resource): Promise<string | undefined> {
   if (commit === project.base) return versionOf(project.run, agent);
+  let run = project.runsAt.get(commit);
+  if (!run) {
+    run = runAt(project, commit);
+    project.runsAt.set(commit, run);
+  }
+  const done = await run;
+  return done && versionOf(done, agent);
+}
+
+async function runAt(project: Project, commit: string): Promise<SnapshotRun | undefined> {
   // A full id resolves to itself whether or not the object is here: look for the commit.
   if (!(await hasCommit(project.repo, commit))) return undefined;
-  const snapshot = await readSnapshot(project.repo, commit, project.prefix, project.snapshot.root, project.snapshot.displayPrefix);
-  return versionOf(runSnapshot({ snapshot }), agent);
+  return runSnapshot({ snapshot: await readSnapshot(project.repo, commit, project.prefix, project.snapshot.root, project.snapshot.displayPrefix) });
+}
+
+/** A Deployment's entry in a status file's text: the phase and the source revision applied. */
+export function deploymentStatus(text: string, deployment: Resource): { phase: string; sourceRevision: string | undefined } | undefined {
+  const doc = parseQuietly(text);
+  const entry = isRecord(doc) ? doc[`Deployment/${deployment.name}`] : undefined;
+  if (!isRecord(entry)) return undefined;
+  return { phase: typeof entry.phase === 'string' ? entry.phase : 'unknown', sourceRevision: typeof entry.sourceRevision === 'string' ? entry.sourceRevision : undefined };
 }
 
 export async function fileText(project: Project, gitPath: string): Promise<string> {

@@ -20,7 +20,7 @@ import {
   isRecord,
   NOT_CHECKED,
   openProject,
-  parseQuietly,
+  deploymentStatus,
   policyGate,
   refName,
   repositoryErrors,
@@ -164,10 +164,8 @@ async function statusRecords(project: Project, tip: string, deployment: Resource
   const name = `${deployment.namespace ?? '_cluster'}.yaml`;
   const out: StatusRecord[] = [];
   for (const file of await findFiles(project.repo, tip, 'resources', name, new Set(['agbom', 'evals']))) {
-    const doc = parseQuietly((await statusFile(project.repo, tip, file)) ?? '');
-    const entry = isRecord(doc) ? doc[`Deployment/${deployment.name}`] : undefined;
-    if (!isRecord(entry)) continue;
-    out.push({ file, phase: typeof entry.phase === 'string' ? entry.phase : 'unknown', sourceRevision: typeof entry.sourceRevision === 'string' ? entry.sourceRevision : undefined });
+    const entry = deploymentStatus((await statusFile(project.repo, tip, file)) ?? '', deployment);
+    if (entry) out.push({ file, ...entry });
   }
   return out;
 }

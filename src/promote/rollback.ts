@@ -22,6 +22,7 @@ import {
   isRecord,
   oneLine,
   openProject,
+  deploymentStatus,
   parseQuietly,
   policyGate,
   refName,
@@ -86,9 +87,8 @@ async function markRan(project: Project, tip: string | undefined, deployment: Re
       const blob = await blobOid(project.repo, commit, p);
       if (!blob || seenBlobs.has(blob)) continue;
       seenBlobs.add(blob);
-      const doc = parseQuietly(await readBlobText(project.repo, blob));
-      const entry = isRecord(doc) ? doc[`Deployment/${deployment.name}`] : undefined;
-      if (isRecord(entry) && typeof entry.phase === 'string' && RUNNING_PHASES.has(entry.phase) && typeof entry.sourceRevision === 'string') applied.add(entry.sourceRevision);
+      const entry = deploymentStatus(await readBlobText(project.repo, blob), deployment);
+      if (entry?.sourceRevision && RUNNING_PHASES.has(entry.phase)) applied.add(entry.sourceRevision);
     }
   }
   if (seenBlobs.size === 0) return [...revisions];
