@@ -6,6 +6,7 @@
  * Git configuration apply). Uses the runner's git, which GitHub's images carry.
  */
 import { execFile, spawn } from 'node:child_process';
+import ignore from 'ignore';
 import { DEFAULT_MAX_FILE_BYTES, IGNORE_FILE, YAML_FILE, type Snapshot, type SourceFile, type UnreadEntry } from '../source/types.js';
 
 export type BaseCommit =
@@ -71,8 +72,8 @@ export async function readRevisionFiles(workspace: string, sha: string, root: st
   // -l gives each blob's size, so a file over the limit is never loaded.
   const tree = await git(workspace, ['ls-tree', '-r', '-l', '-z', '--full-tree', sha, '--', dir || '.']);
   if (tree.code !== 0) return { ok: false, reason: `cannot list the files of ${sha}: ${tree.stderr.split('\n').pop() ?? ''}` };
-  const entries: { path: string; oid: string }[] = [];
-  const unread: UnreadEntry[] = [];
+  let entries: { path: string; oid: string }[] = [];
+  let unread: UnreadEntry[] = [];
   for (const line of tree.stdout.split('\0')) {
     const m = /^(\d+) (\w+) ([0-9a-f]+) +(-|\d+)\t(.+)$/s.exec(line);
     if (!m) continue;
@@ -83,6 +84,16 @@ export async function readRevisionFiles(workspace: string, sha: string, root: st
     else if (!wanted(rel)) continue;
     else if (Number(size) > DEFAULT_MAX_FILE_BYTES) unread.push({ path: rel, reason: 'oversize', size: Number(size), limit: DEFAULT_MAX_FILE_BYTES });
     else entries.push({ path: rel, oid });
+  }
+  // The revision's own .jochignore leaves files out, as it does in a checkout and for `joch sync`.
+  const ignoreEntry = entries.find((e) => e.path === IGNORE_FILE);
+  if (ignoreEntry) {
+    const text = await catBlobs(workspace, [ignoreEntry.oid]);
+    if (!text.ok) return text;
+    const rules = ignore().add(Buffer.from(text.contents[0] ?? new Uint8Array()).toString('utf8'));
+    const kept = (p: string) => p === IGNORE_FILE || !rules.ignores(p);
+    entries = entries.filter((e) => kept(e.path));
+    unread = unread.filter((e) => kept(e.path));
   }
   const blobs = await catBlobs(workspace, entries.map((e) => e.oid));
   if (!blobs.ok) return blobs;

@@ -120,8 +120,13 @@ describe('what a Git revision holds but the snapshot does not', () => {
     expect(runSnapshot({ snapshot }).refused).toBe(true);
   });
 
-  it("the Action's base commit never loads an oversize file and lists links and submodules", async () => {
-    const repo = await fleetRepo({ 'platform/huge.yaml': padded(DEFAULT_MAX_FILE_BYTES + 10) });
+  it("the Action's base commit never loads an oversize file, lists links and submodules, and honours .jochignore", async () => {
+    const repo = await fleetRepo({
+      'platform/huge.yaml': padded(DEFAULT_MAX_FILE_BYTES + 10),
+      '.jochignore': 'drafts/\nlinks/\n',
+      'drafts/broken.yaml': 'kind: [\n',
+    });
+    await repo.symlink('links/agent.yaml', '../research/research.yaml');
     const sub = await RepoFixture.create(root, `unread-sub-${++count}.git`);
     await sub.write({ 'x.yaml': 'a: 1\n' });
     await sub.commit('sub');
@@ -130,11 +135,14 @@ describe('what a Git revision holds but the snapshot does not', () => {
     const read = await readRevisionFiles(repo.work, head, '');
     if (!read.ok) throw new Error(read.reason);
     expect(read.snapshot.files.some((f) => f.path === 'platform/huge.yaml')).toBe(false);
+    expect(read.snapshot.files.some((f) => f.path.startsWith('drafts/'))).toBe(false);
     expect(read.snapshot.unread).toEqual([
       { path: 'platform/huge.yaml', reason: 'oversize', size: DEFAULT_MAX_FILE_BYTES + 10, limit: DEFAULT_MAX_FILE_BYTES },
       { path: 'platform/linked-agent.yaml', reason: 'symlink' },
       { path: 'platform/shared', reason: 'symlink' },
       { path: 'vendor/sub', reason: 'submodule' },
     ]);
+    // Without its own exclusions the base would have been broken, and every agent of the head "new".
+    expect(runSnapshot({ snapshot: { ...read.snapshot, unread: [] }, compile: false }).diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
   });
 });
