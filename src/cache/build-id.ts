@@ -23,18 +23,21 @@ export function buildId(): string {
 
 /**
  * `packageRoot` holds package.json and schemas/. `self` is this module's
- * file: beside the stage folders in src/ and dist/, or a single bundle (the
- * GitHub Action), whose own bytes are then the code.
+ * file: beside the stage folders in src/ and dist/, or inside a bundle (the
+ * GitHub Action's, the command's dist/bundle), whose files are then the code.
  */
 export function computeBuildId(packageRoot: string, self: string): string {
   const h = createHash('sha256');
   h.update(`version\0${readVersion(packageRoot)}\0`);
   hashTree(h, path.join(packageRoot, 'schemas'), 'schemas');
   const codeRoot = path.dirname(path.dirname(self));
-  if (existsSync(path.join(codeRoot, 'manifests'))) {
+  // Bundled, this module is part of a file of another name (dist/bundle sits beside the stage folders of dist/).
+  const bundled = !/^build-id\.[cm]?[jt]s$/.test(path.basename(self));
+  if (!bundled && existsSync(path.join(codeRoot, 'manifests'))) {
     for (const folder of PRODUCER_FOLDERS) hashTree(h, path.join(codeRoot, folder), folder);
   } else {
-    h.update(`bundle\0`).update(readFileSync(self));
+    // A bundle split in chunks has its code in every file of its folder, not only the one holding this module.
+    hashFiles(h, path.dirname(self), 'bundle');
   }
   return h.digest('hex');
 }
@@ -44,6 +47,13 @@ function readVersion(packageRoot: string): string {
     return String((JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version?: unknown }).version);
   } catch {
     return 'unknown';
+  }
+}
+
+/** The code files directly in `dir`, in sorted order, name and bytes. */
+function hashFiles(h: ReturnType<typeof createHash>, dir: string, label: string): void {
+  for (const name of readdirSync(dir).sort()) {
+    if (CODE_FILE.test(name) && !name.endsWith('.d.ts')) h.update(`${label}/${name}\0`).update(readFileSync(path.join(dir, name))).update('\0');
   }
 }
 
