@@ -7,7 +7,7 @@ import path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { codeInfo, finding, type Finding, type Severity } from '../diagnostics/index.js';
-import { deepNesting, MAX_NESTING_DEPTH } from '../manifests/index.js';
+import { deepNesting, MAX_NESTING_DEPTH, parseYamlFast } from '../manifests/index.js';
 
 export const CONFIG_FILES = ['joch.yaml', 'joch.yml'];
 
@@ -188,23 +188,9 @@ export function parseConfigText(text: string, file: string, root: string): Loade
   const invalid = (findings: Finding[]): LoadedConfig => ({ config: DEFAULT_CONFIG, root, file, text, findings });
   const deep = deepNesting(text);
   if (deep) return invalid([finding('JOCH001', `joch.yaml is not valid YAML: it nests collections more than ${MAX_NESTING_DEPTH} levels deep`, { file, ...deep })]);
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter });
-  if (doc.errors.length) {
-    const e = doc.errors[0];
-    // At the error itself, not at the top of the file.
-    const pos = lineCounter.linePos(e?.pos[0] ?? 0);
-    const message = (e?.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
-    return invalid([finding('JOCH001', `joch.yaml is not valid YAML: ${message}`, { file, line: pos.line, column: pos.col })]);
-  }
-  let value: unknown;
-  try {
-    value = doc.toJS({ maxAliasCount: DEFAULT_CONFIG.limits.maxAliasCount });
-  } catch {
-    // toJS throws when aliases expand past the limit (an alias bomb).
-    return invalid([finding('JOCH001', `joch.yaml: its aliases expand to more than ${DEFAULT_CONFIG.limits.maxAliasCount} nodes`, { file, line: 1, column: 1 })]);
-  }
-  const parsed = ConfigSchema.safeParse(value ?? {});
+  const value = fastConfigValue(text) ?? composeConfig(text, file);
+  if (isInvalid(value)) return invalid(value.findings);
+  const parsed = ConfigSchema.safeParse(value.value ?? {});
   if (parsed.success) return { config: parsed.data, root, file, text, findings: [] };
   return invalid(
     parsed.error.issues.map((issue) => {
@@ -219,6 +205,49 @@ export function parseConfigText(text: string, file: string, root: string): Loade
       });
     }),
   );
+}
+
+interface ConfigValue {
+  readonly value: unknown;
+}
+
+interface InvalidConfig {
+  readonly findings: Finding[];
+}
+
+function isInvalid(v: ConfigValue | InvalidConfig): v is InvalidConfig {
+  return 'findings' in v;
+}
+
+/**
+ * The value of a joch.yaml inside the fast scanner's subset: the value `yaml`
+ * gives it (test/manifests/yaml-fast.test.ts), without loading and running
+ * the full parser, which cost more than the rest of reading a small
+ * repository. Undefined for anything else (several documents, anchors,
+ * duplicate keys, errors), which `yaml` composes and reports.
+ */
+function fastConfigValue(text: string): ConfigValue | undefined {
+  const docs = parseYamlFast(text);
+  if (!docs || docs.length > 1) return undefined;
+  return { value: docs[0]?.value ?? null };
+}
+
+function composeConfig(text: string, file: string): ConfigValue | InvalidConfig {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter });
+  if (doc.errors.length) {
+    const e = doc.errors[0];
+    // At the error itself, not at the top of the file.
+    const pos = lineCounter.linePos(e?.pos[0] ?? 0);
+    const message = (e?.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
+    return { findings: [finding('JOCH001', `joch.yaml is not valid YAML: ${message}`, { file, line: pos.line, column: pos.col })] };
+  }
+  try {
+    return { value: doc.toJS({ maxAliasCount: DEFAULT_CONFIG.limits.maxAliasCount }) as unknown };
+  } catch {
+    // toJS throws when aliases expand past the limit (an alias bomb).
+    return { findings: [finding('JOCH001', `joch.yaml: its aliases expand to more than ${DEFAULT_CONFIG.limits.maxAliasCount} nodes`, { file, line: 1, column: 1 })] };
+  }
 }
 
 const RANK: Record<Severity, number> = { info: 0, warning: 1, error: 2 };
