@@ -25,7 +25,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build, type BuildOptions, type Metafile } from 'esbuild';
+import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
 import { precompiledSource } from '../schema/precompile.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -94,7 +94,7 @@ export async function buildCliBundle(outDir: string): Promise<Metafile> {
   mkdirSync(outDir, { recursive: true });
   const result = await build({
     ...esmBundleOptions(CLI_TARGET),
-    entryPoints: { joch: 'src/cli/main.ts', worker: 'src/schema/worker.ts' },
+    entryPoints: { joch: 'src/cli/main.ts', worker: 'src/schema/worker.ts', 'config-schema': 'src/config/schema.ts' },
     outdir: outDir,
     splitting: true,
     chunkNames: 'chunk-[hash]',
@@ -102,11 +102,36 @@ export async function buildCliBundle(outDir: string): Promise<Metafile> {
     // Licences go to the notices file, which covers the validators too.
     legalComments: 'none',
     metafile: true,
+    plugins: [lazyConfigSchema],
   });
   const validators = await bundleValidators(path.join(outDir, 'validators.generated.cjs'), CLI_TARGET);
   writeFileSync(path.join(outDir, NOTICES_FILE), noticesText([result.metafile, validators]));
   return result.metafile;
 }
+
+/**
+ * joch.yaml's zod schema loads on demand: src/config/load-schema.ts imports
+ * it statically (tests and the library run it as is); in the bundle it
+ * becomes a require() of the schema's own entry, config-schema.js, which
+ * Node (>= 22.12) runs synchronously like any ES module without top-level
+ * await. A valid common joch.yaml never asks (src/config/common.ts).
+ */
+const lazyConfigSchema: Plugin = {
+  name: 'lazy-config-schema',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/load-schema\.js$/ }, (args) =>
+      args.importer.endsWith(path.join('src', 'config', 'index.ts')) ? { path: 'load-schema', namespace: 'joch-lazy' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'joch-lazy' }, () => ({
+      loader: 'js',
+      contents: [
+        "import { createRequire } from 'node:module';",
+        'let loaded;',
+        "export function configSchemaModule() { return (loaded ??= createRequire(import.meta.url)('./config-schema.js')); }",
+      ].join('\n'),
+    }));
+  },
+};
 
 /** `node_modules/@scope/name/...` or `node_modules/name/...` to the package's folder, nearest node_modules last. */
 function packageFolderOf(input: string): string | undefined {

@@ -53,14 +53,23 @@ process.on('exit', () => writeFileSync(process.env.JOCH_TEST_MODULES, [...seen].
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function modulesLoadedBy(args: string[]): Promise<string[]> {
+async function modulesAndOutput(args: string[]): Promise<{ modules: string[]; stdout: string }> {
   const out = path.join(dir, `modules-${args.join('-').replace(/[^a-z0-9-]/gi, '_')}.txt`);
-  await exec(process.execPath, ['--import', pathToFileURL(hook).href, path.join(ROOT, 'bin/joch.js'), ...args], {
+  const run = exec(process.execPath, ['--import', pathToFileURL(hook).href, path.join(ROOT, 'bin/joch.js'), ...args], {
     cwd: ROOT,
     // A cold cache of its own: a warm one would answer without loading the validators the check looks for.
-    env: { ...process.env, JOCH_TEST_MODULES: out, JOCH_CACHE_DIR: mkdtempSync(path.join(dir, 'cache-')) },
+    env: { ...process.env, CI: '', JOCH_TEST_MODULES: out, JOCH_CACHE_DIR: mkdtempSync(path.join(dir, 'cache-')) },
   });
-  return readFileSync(out, 'utf8').split('\n');
+  // Exit code 1 (errors found) is an answer too.
+  const { stdout } = await run.catch((e: { code?: number; stdout?: string }) => {
+    if (e.code === 1 && e.stdout !== undefined) return { stdout: e.stdout };
+    throw e;
+  });
+  return { modules: readFileSync(out, 'utf8').split('\n'), stdout };
+}
+
+async function modulesLoadedBy(args: string[]): Promise<string[]> {
+  return (await modulesAndOutput(args)).modules;
 }
 
 /** The sources and packages inlined into the files of dist/bundle that a run loaded. */
@@ -89,6 +98,18 @@ describe('the validate path', () => {
     const stages = inlined.filter((m) => /^src\/(cluster|compile|reconcile|agbom|source\/git)/.test(m));
     expect(stages).toEqual(['src/reconcile/flags.ts']);
     expect(modules).not.toContain('worker-thread');
+    // A common, valid joch.yaml and a correct command line are read without zod (src/config/common.ts).
+    expect([...fromPackage(modules, 'zod'), ...inlinedFrom(inlined, 'zod')]).toEqual([]);
+    expect(inlined.filter((m) => m.startsWith('src/config/')).sort()).toEqual(['src/config/common.ts', 'src/config/index.ts']);
+  }, 60_000);
+
+  it('loads zod for a joch.yaml outside the common subset, and explains its mistakes', async () => {
+    const repo = mkdtempSync(path.join(dir, 'repo-'));
+    writeFileSync(path.join(repo, 'joch.yaml'), 'workloads:\n  podSecurity: sometimes\n');
+    const { modules, stdout } = await modulesAndOutput(['validate', repo]);
+    expect(modules).toContain(pathToFileURL(path.join(BUNDLE, 'config-schema.js')).href);
+    expect(inlinedFrom(inlinedIn(modules), 'zod').length).toBeGreaterThan(0);
+    expect(stdout).toMatch(/joch\.yaml:2:16 error JOCH001 joch\.yaml: workloads\.podSecurity: Invalid option/);
   }, 60_000);
 
   it('--version loads no pipeline stage', async () => {
