@@ -36,8 +36,7 @@ export function computeBuildId(packageRoot: string, self: string): string {
   if (!bundled && existsSync(path.join(codeRoot, 'manifests'))) {
     for (const folder of PRODUCER_FOLDERS) hashTree(h, path.join(codeRoot, folder), folder);
   } else {
-    // A bundle split in chunks has its code in every file of its folder, not only the one holding this module.
-    hashFiles(h, path.dirname(self), 'bundle');
+    h.update(`bundle\0${storedDigest(path.dirname(self)) ?? bundleCodeDigest(path.dirname(self))}\0`);
   }
   return h.digest('hex');
 }
@@ -50,10 +49,28 @@ function readVersion(packageRoot: string): string {
   }
 }
 
-/** The code files directly in `dir`, in sorted order, name and bytes. */
-function hashFiles(h: ReturnType<typeof createHash>, dir: string, label: string): void {
+/** Written by the build of a bundle: bundleCodeDigest of its folder, so a start need not read and hash megabytes of code. */
+export const CODE_DIGEST_FILE = 'code-digest.txt';
+
+/**
+ * sha256 over the code files of a bundle's folder, name and bytes in sorted
+ * order: a bundle split in chunks has its code in every file, not only the
+ * one holding this module.
+ */
+export function bundleCodeDigest(dir: string): string {
+  const h = createHash('sha256');
   for (const name of readdirSync(dir).sort()) {
-    if (CODE_FILE.test(name) && !name.endsWith('.d.ts')) h.update(`${label}/${name}\0`).update(readFileSync(path.join(dir, name))).update('\0');
+    if (CODE_FILE.test(name) && !name.endsWith('.d.ts')) h.update(`${name}\0`).update(readFileSync(path.join(dir, name))).update('\0');
+  }
+  return h.digest('hex');
+}
+
+function storedDigest(dir: string): string | undefined {
+  try {
+    const text = readFileSync(path.join(dir, CODE_DIGEST_FILE), 'utf8').trim();
+    return /^[0-9a-f]{64}$/.test(text) ? text : undefined;
+  } catch {
+    return undefined;
   }
 }
 

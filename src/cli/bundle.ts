@@ -26,6 +26,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
+import { bundleCodeDigest, CODE_DIGEST_FILE } from '../cache/build-id.js';
 import { precompiledSource } from '../schema/precompile.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -106,6 +107,8 @@ export async function buildCliBundle(outDir: string): Promise<Metafile> {
   });
   const validators = await bundleValidators(path.join(outDir, 'validators.generated.cjs'), CLI_TARGET);
   writeFileSync(path.join(outDir, NOTICES_FILE), noticesText([result.metafile, validators]));
+  // Last: the digest covers every code file written above.
+  writeFileSync(path.join(outDir, CODE_DIGEST_FILE), `${bundleCodeDigest(outDir)}\n`);
   return result.metafile;
 }
 

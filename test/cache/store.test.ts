@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CacheStore, cacheDirectory, cacheUsage, clearCache, computeBuildId, openCache } from '../../src/cache/index.js';
+import { bundleCodeDigest, CacheStore, cacheDirectory, cacheUsage, clearCache, CODE_DIGEST_FILE, computeBuildId, openCache } from '../../src/cache/index.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const dirs: string[] = [];
@@ -251,5 +251,10 @@ describe('the build id', () => {
     // The stage folders beside it are another build's: not what this bundle runs.
     writeFileSync(path.join(root, 'src', 'manifests', 'index.ts'), 'export const manifests = 2;\n');
     expect(computeBuildId(root, self)).toBe(chunkChanged);
+    // The digest the build writes stands for the files: the same id, without reading them.
+    writeFileSync(path.join(bundle, CODE_DIGEST_FILE), `${bundleCodeDigest(bundle)}\n`);
+    expect(computeBuildId(root, self)).toBe(chunkChanged);
+    writeFileSync(path.join(bundle, CODE_DIGEST_FILE), `${'0'.repeat(64)}\n`);
+    expect(computeBuildId(root, self)).not.toBe(chunkChanged);
   });
 });
