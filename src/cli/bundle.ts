@@ -103,7 +103,7 @@ export async function buildCliBundle(outDir: string): Promise<Metafile> {
     // Licences go to the notices file, which covers the validators too.
     legalComments: 'none',
     metafile: true,
-    plugins: [lazyConfigSchema, builtinsByRequire],
+    plugins: [lazyConfigSchema],
   });
   const validators = await bundleValidators(path.join(outDir, 'validators.generated.cjs'), CLI_TARGET);
   writeFileSync(path.join(outDir, NOTICES_FILE), noticesText([result.metafile, validators]));
@@ -133,22 +133,6 @@ const lazyConfigSchema: Plugin = {
         "export function configSchemaModule() { return (loaded ??= createRequire(import.meta.url)('./config-schema.js')); }",
       ].join('\n'),
     }));
-  },
-};
-
-/**
- * Node's built-in modules through require(), not import: importing one builds
- * its ES module facade, which reads every export, getters included, and
- * `node:fs`'s getters load the whole streams stack (measured: most of the
- * built-in loading of a small `joch validate`). Through require() a property
- * is read when the code uses it. The banner's `require` is the module's own.
- */
-const builtinsByRequire: Plugin = {
-  name: 'builtins-by-require',
-  setup(b) {
-    // The require() inside the stand-in is the real one (external), not the stand-in again.
-    b.onResolve({ filter: /^node:/ }, (args) => (args.namespace === 'joch-builtin' ? { path: args.path, external: true } : { path: args.path, namespace: 'joch-builtin' }));
-    b.onLoad({ filter: /.*/, namespace: 'joch-builtin' }, (args) => ({ loader: 'js', contents: `module.exports = require(${JSON.stringify(args.path)});` }));
   },
 };
 
