@@ -50,6 +50,8 @@ export const EXTERNAL_PACKAGES = [
   'openpgp',
   'pino',
   'prom-client',
+  // Loaded on demand on the validate path (src/manifests/yaml-lib.ts): one copy for it and every import.
+  'yaml',
 ] as const;
 
 /** What every ES module bundle of this repository shares (the command's and the GitHub Action's). */

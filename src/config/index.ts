@@ -6,9 +6,9 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
 import { codeInfo, finding, type Finding, type Severity } from '../diagnostics/index.js';
 import { deepNesting, MAX_NESTING_DEPTH, parseYamlFast } from '../manifests/index.js';
+import { yamlLib } from '../manifests/yaml-lib.js';
 import { commonConfig, DEFAULT_CONFIG } from './common.js';
 import { configSchemaModule } from './load-schema.js';
 import type { Config } from './schema.js';
@@ -64,8 +64,7 @@ export function loadConfig(start: string, explicitFile: string | undefined, cwd:
  */
 export function parseConfigText(text: string, file: string, root: string): LoadedConfig {
   const invalid = (findings: Finding[]): LoadedConfig => ({ config: DEFAULT_CONFIG, root, file, text, findings });
-  const deep = deepNesting(text);
-  if (deep) return invalid([finding('JOCH001', `joch.yaml is not valid YAML: it nests collections more than ${MAX_NESTING_DEPTH} levels deep`, { file, ...deep })]);
+  // What the fast scanner reads nests at most its MAX_DEPTH (64), well inside the full parser's limit: only the rest is measured.
   const value = fastConfigValue(text) ?? composeConfig(text, file);
   if (isInvalid(value)) return invalid(value.findings);
   const common = commonConfig(value.value ?? {});
@@ -113,8 +112,11 @@ function fastConfigValue(text: string): ConfigValue | undefined {
 }
 
 function composeConfig(text: string, file: string): ConfigValue | InvalidConfig {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter });
+  const deep = deepNesting(text);
+  if (deep) return { findings: [finding('JOCH001', `joch.yaml is not valid YAML: it nests collections more than ${MAX_NESTING_DEPTH} levels deep`, { file, ...deep })] };
+  const yaml = yamlLib();
+  const lineCounter = new yaml.LineCounter();
+  const doc = yaml.parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter });
   if (doc.errors.length) {
     const e = doc.errors[0];
     // At the error itself, not at the top of the file.

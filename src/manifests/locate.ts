@@ -6,7 +6,7 @@
  * with `yaml`. Composing with `yaml` cost more than the rest of a small
  * `joch validate`; the places are the same (test/manifests/locate.test.ts).
  */
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node, type Pair } from 'yaml';
+import type { Document, LineCounter, Node, Pair } from 'yaml';
 import {
   formatPath,
   isPointer,
@@ -19,6 +19,7 @@ import {
 } from '../diagnostics/index.js';
 import { isEmptyContents } from './yaml-full.js';
 import { parseYamlFast, type FastDocument, type FastSpan } from './yaml-fast.js';
+import { yamlLib } from './yaml-lib.js';
 
 interface PositionedFile {
   readonly docs: Document.Parsed[];
@@ -119,8 +120,9 @@ export class Locator {
       this.cache.set(file, null);
       return undefined;
     }
-    const lines = new LineCounter();
-    const parsed = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false });
+    const yaml = yamlLib();
+    const lines = new yaml.LineCounter();
+    const parsed = yaml.parseAllDocuments(text, { lineCounter: lines, prettyErrors: false });
     const entry = { docs: Array.isArray(parsed) ? parsed : [], lines };
     this.cache.set(file, entry);
     return entry;
@@ -133,6 +135,7 @@ export class Locator {
  * that exists is returned, pointing at its key where it has one.
  */
 function findRange(doc: Document.Parsed, path: readonly (string | number)[], part: 'key' | 'value'): { start: number; end: number } {
+  const { isMap, isPair, isScalar, isSeq } = yamlLib();
   let node: Node | null = doc.contents;
   let pair: Pair | undefined;
   const docStart = doc.range[0];
@@ -199,7 +202,7 @@ function isCollection(value: unknown): value is object {
 }
 
 function keyText(key: unknown): string | undefined {
-  if (isScalar(key)) return String(key.value);
+  if (yamlLib().isScalar(key)) return String(key.value);
   return undefined;
 }
 

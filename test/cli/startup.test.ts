@@ -89,8 +89,10 @@ describe('the validate path', () => {
     // The hook and the map work: the bundle's entry, the validators and the code validate needs are seen.
     expect(modules).toContain(pathToFileURL(path.join(BUNDLE, 'joch.js')).href);
     expect(modules).toContain(pathToFileURL(path.join(BUNDLE, 'validators.generated.cjs')).href);
-    expect(inlinedFrom(inlined, 'yaml').length).toBeGreaterThan(0);
     expect(inlined).toContain('src/pipeline/index.ts');
+    expect(inlined).toContain('src/manifests/yaml-fast.ts');
+    // Every file of the example fleet is in the fast scanner's subset, and so are the places of its findings: no `yaml`.
+    expect([...fromPackage(modules, 'yaml'), ...inlinedFrom(inlined, 'yaml')]).toEqual([]);
     // Nothing runs from the tsc output, and the packages left out of the bundle are not loaded either.
     expect(modules.filter((m) => /\/dist\/(?!bundle\/)/.test(m))).toEqual([]);
     for (const name of HEAVY) expect([...fromPackage(modules, name), ...inlinedFrom(inlined, name)], name).toEqual([]);
@@ -110,6 +112,15 @@ describe('the validate path', () => {
     expect(modules).toContain(pathToFileURL(path.join(BUNDLE, 'config-schema.js')).href);
     expect(inlinedFrom(inlinedIn(modules), 'zod').length).toBeGreaterThan(0);
     expect(stdout).toMatch(/joch\.yaml:2:16 error JOCH001 joch\.yaml: workloads\.podSecurity: Invalid option/);
+  }, 60_000);
+
+  it('loads yaml for a file outside the fast subset, once, from node_modules', async () => {
+    const repo = mkdtempSync(path.join(dir, 'repo-'));
+    writeFileSync(path.join(repo, 'model.yaml'), 'apiVersion: joch.dev/v1alpha1\nkind: Model\nmetadata: &m {name: m}\nspec: {}\n');
+    const { modules, stdout } = await modulesAndOutput(['validate', repo]);
+    expect(fromPackage(modules, 'yaml').length).toBeGreaterThan(0);
+    expect(inlinedFrom(inlinedIn(modules), 'yaml')).toEqual([]);
+    expect(stdout).toMatch(/model\.yaml:4:1 error JOCH302 missing required field "model" in spec/);
   }, 60_000);
 
   it('--version loads no pipeline stage', async () => {
