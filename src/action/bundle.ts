@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { allCodes } from '../diagnostics/index.js';
 import { codesReference } from '../diagnostics/rules.js';
-import { bundleValidators, esmBundleOptions } from '../cli/bundle.js';
+import { bundleValidators, esmBundleOptions, inlineYamlLib } from '../cli/bundle.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const BUNDLE_DIR = 'action/lib';
@@ -33,7 +33,7 @@ export async function buildActionBundle(outDir: string): Promise<void> {
   mkdirSync(outDir, { recursive: true });
   // The worker thread of src/schema/parallel.ts looks for worker.js beside the module that starts it.
   for (const [entry, file] of [['src/action/main.ts', 'index.js'], ['src/schema/worker.ts', 'worker.js']] as const) {
-    await build({ ...esmBundleOptions(TARGET), entryPoints: [entry], outfile: path.join(outDir, file) });
+    await build({ ...esmBundleOptions(TARGET), entryPoints: [entry], outfile: path.join(outDir, file), plugins: [inlineYamlLib] });
   }
   await bundleValidators(path.join(outDir, 'validators.generated.cjs'), TARGET);
 }

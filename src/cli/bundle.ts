@@ -138,6 +138,25 @@ const lazyConfigSchema: Plugin = {
   },
 };
 
+/**
+ * For a bundle that inlines `yaml` (the Action's, which runs with no
+ * node_modules): src/manifests/yaml-lib.ts, which loads `yaml` with
+ * require() at run time, becomes a static import that esbuild inlines.
+ */
+export const inlineYamlLib: Plugin = {
+  name: 'inline-yaml-lib',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.?\/(?:manifests\/)?yaml-lib\.js$/ }, (args) =>
+      path.join(args.resolveDir, args.path).endsWith(path.join('src', 'manifests', 'yaml-lib.js')) ? { path: 'yaml-lib', namespace: 'joch-yaml' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'joch-yaml' }, () => ({
+      loader: 'js',
+      resolveDir: REPO_ROOT,
+      contents: "import * as yaml from 'yaml';\nexport function yamlLib() { return yaml; }",
+    }));
+  },
+};
+
 /** `node_modules/@scope/name/...` or `node_modules/name/...` to the package's folder, nearest node_modules last. */
 function packageFolderOf(input: string): string | undefined {
   const match = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input);
