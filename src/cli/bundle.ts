@@ -7,9 +7,11 @@
  *
  * The heavy dependencies of the other commands (the cluster client, cdk8s,
  * the Git library, the logger, the signing library, metrics, ajv's compiler)
- * stay external: they load from node_modules, only when their command runs,
- * exactly as the library entries (the tsc output in dist/) load them. The
- * licences of what is inlined go into dist/bundle/THIRD-PARTY-NOTICES.txt.
+ * and `yaml` (which the validate path loads only on demand) stay external:
+ * they load from node_modules when used, exactly as the library entries (the
+ * tsc output in dist/) load them. What is inlined (commander, ignore,
+ * semver, zod, ajv's runtime helpers) needs no module resolution at run
+ * time; its licences go into dist/bundle/THIRD-PARTY-NOTICES.txt.
  *
  * The bundle sits two folders deep, like dist/schema, so `../../schemas/`,
  * `../../package.json` and `../../templates/` resolve from it as from the
@@ -31,8 +33,6 @@ import { precompiledSource } from '../schema/precompile.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const CLI_BUNDLE_DIR = 'dist/bundle';
-/** The entry bin/joch.js runs. */
-export const CLI_BUNDLE_ENTRY = 'joch.js';
 export const NOTICES_FILE = 'THIRD-PARTY-NOTICES.txt';
 
 /** The oldest Node the package supports (`engines`): the syntax target of the command's bundle. */
