@@ -3,7 +3,13 @@
  * example fleet), as a multiple of the floor of any Node command, `node -e 0`,
  * measured in the same run. Pre-commit hooks and editors call a validator on
  * every save, so this is the figure they feel.
+ *
+ * JOCH_BENCH_BASELINE=FOLDER adds the same commands run by another build of
+ * joch (a built checkout, or an unpacked package: FOLDER/bin/joch.js), on the
+ * same example fleet and interleaved with the others, for a before and after
+ * measured in one run.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { measure, type ProcessMeasurement } from './kubeconform.js';
 import type { BenchContext } from './run.js';
@@ -20,6 +26,11 @@ export async function benchStartup(ctx: BenchContext): Promise<void> {
     'joch validate examples/fleet': [BIN, 'validate', 'examples/fleet'],
     'joch validate examples/fleet (no compile cache)': [BIN, 'validate', 'examples/fleet'],
   };
+  const baseline = baselineBin();
+  if (baseline) {
+    commands['baseline: joch --version'] = [baseline, '--version'];
+    commands['baseline: joch validate examples/fleet'] = [baseline, 'validate', 'examples/fleet'];
+  }
   const noCache = { ...process.env, NODE_DISABLE_COMPILE_CACHE: '1' };
   const best = new Map<string, ProcessMeasurement>();
   for (let i = 0; i < runs; i++) {
@@ -42,5 +53,19 @@ export async function benchStartup(ctx: BenchContext): Promise<void> {
   const validate = (best.get('joch validate examples/fleet') as ProcessMeasurement).seconds;
   ctx.report('');
   ctx.report(`**joch validate / node -e 0: ${(validate / floor).toFixed(1)}x** (goal: at most 2.5x).`);
+  const before = best.get('baseline: joch validate examples/fleet');
+  if (before && baseline) {
+    ctx.report('');
+    ctx.report(`Baseline (${process.env.JOCH_BENCH_BASELINE}): joch validate / node -e 0 ${(before.seconds / floor).toFixed(1)}x; this build takes ${((validate / before.seconds) * 100).toFixed(0)}% of its time.`);
+  }
   ctx.report('');
+}
+
+/** FOLDER/bin/joch.js of JOCH_BENCH_BASELINE, when set. */
+function baselineBin(): string | undefined {
+  const folder = process.env.JOCH_BENCH_BASELINE;
+  if (!folder) return undefined;
+  const bin = path.resolve(folder, 'bin/joch.js');
+  if (!existsSync(bin)) throw new Error(`JOCH_BENCH_BASELINE: no bin/joch.js in ${folder}`);
+  return bin;
 }

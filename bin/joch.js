@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Entry point of the `joch` command. It runs the compiled dist/ only: the
-// published package ships it, and in a checkout `npm ci` builds it (the
-// `prepare` script).
+// Entry point of the `joch` command. It runs the bundle the build writes,
+// dist/bundle/joch.js (a few files, where the tsc output of dist/ is
+// hundreds of modules to resolve at every start): the published package
+// ships it, and in a checkout `npm ci` builds it (the `prepare` script).
 import { existsSync, readFileSync } from 'node:fs';
 import module from 'node:module';
 import { homedir } from 'node:os';
@@ -29,19 +30,18 @@ for (const stream of [process.stdout, process.stderr]) {
 
 enableCompileCache();
 
-const main = new URL('../dist/cli/main.js', import.meta.url);
+const main = new URL('../dist/bundle/joch.js', import.meta.url);
 if (!existsSync(fileURLToPath(main))) {
-  process.stderr.write('joch: dist/ is missing; in a checkout, run `npm ci` (or `npm run build`) first\n');
+  process.stderr.write('joch: dist/bundle is missing; in a checkout, run `npm ci` (or `npm run build`) first\n');
   process.exit(2);
 }
 const { runCli } = await import(main.href);
 process.exitCode = await runCli(process.argv.slice(2));
 
 /**
- * V8's code cache for joch's modules and its dependencies' (Node >= 22.1):
- * a start reuses the previous one's compiled code instead of parsing ~500
- * modules again, which is most of a small `joch validate`. Node keys the cache
- * by its own version and each file's content, so it is never used across
+ * V8's code cache for joch's bundle and the dependencies it loads (Node >=
+ * 22.1): a start reuses the previous one's compiled code instead of parsing
+ * it again. Node keys the cache by its own version and each file's content, so it is never used across
  * versions and is safe to delete. NODE_COMPILE_CACHE (Node's own variable)
  * chooses the folder, NODE_DISABLE_COMPILE_CACHE=1 turns it off.
  */

@@ -13,7 +13,7 @@
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { ConfigSchema } from '../src/config/index.js';
+import { ConfigSchema } from '../src/config/schema.js';
 import { KINDS, NON_CATALOG_KINDS } from '../src/model/kinds.js';
 import { PolicyTestSchema } from '../src/policy/testing.js';
 import { SCHEMA_BASE, SCHEMA_DIR, type JsonSchema } from '../src/schema/registry.js';

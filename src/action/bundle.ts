@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { allCodes } from '../diagnostics/index.js';
 import { codesReference } from '../diagnostics/rules.js';
-import { precompiledSource } from '../schema/precompile.js';
+import { bundleValidators, esmBundleOptions, inlineYamlLib } from '../cli/bundle.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const BUNDLE_DIR = 'action/lib';
@@ -33,34 +33,9 @@ export async function buildActionBundle(outDir: string): Promise<void> {
   mkdirSync(outDir, { recursive: true });
   // The worker thread of src/schema/parallel.ts looks for worker.js beside the module that starts it.
   for (const [entry, file] of [['src/action/main.ts', 'index.js'], ['src/schema/worker.ts', 'worker.js']] as const) {
-    await build({
-      absWorkingDir: REPO_ROOT,
-      entryPoints: [entry],
-      outfile: path.join(outDir, file),
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: TARGET,
-      legalComments: 'eof',
-      logLevel: 'warning',
-      // Bundled CommonJS dependencies call require() for node: built-ins; an ES module has none.
-      banner: { js: "import { createRequire as __jochRequire } from 'node:module';\nconst require = __jochRequire(import.meta.url);" },
-    });
+    await build({ ...esmBundleOptions(TARGET), entryPoints: [entry], outfile: path.join(outDir, file), plugins: [inlineYamlLib] });
   }
-  // The registry loads the validators with require() at run time: bundle them
-  // (and the ajv runtime helpers they require) into one CommonJS file. From
-  // stdin, so no scratch path ends up in the output.
-  await build({
-    absWorkingDir: REPO_ROOT,
-    stdin: { contents: precompiledSource(), resolveDir: REPO_ROOT, sourcefile: 'validators.generated.cjs', loader: 'js' },
-    outfile: path.join(outDir, 'validators.generated.cjs'),
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: TARGET,
-    legalComments: 'eof',
-    logLevel: 'warning',
-  });
+  await bundleValidators(path.join(outDir, 'validators.generated.cjs'), TARGET);
 }
 
 /** docs/codes.md, which the SARIF rules' helpUri points at. */

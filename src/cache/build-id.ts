@@ -23,18 +23,20 @@ export function buildId(): string {
 
 /**
  * `packageRoot` holds package.json and schemas/. `self` is this module's
- * file: beside the stage folders in src/ and dist/, or a single bundle (the
- * GitHub Action), whose own bytes are then the code.
+ * file: beside the stage folders in src/ and dist/, or inside a bundle (the
+ * GitHub Action's, the command's dist/bundle), whose files are then the code.
  */
 export function computeBuildId(packageRoot: string, self: string): string {
   const h = createHash('sha256');
   h.update(`version\0${readVersion(packageRoot)}\0`);
   hashTree(h, path.join(packageRoot, 'schemas'), 'schemas');
   const codeRoot = path.dirname(path.dirname(self));
-  if (existsSync(path.join(codeRoot, 'manifests'))) {
+  // Bundled, this module is part of a file of another name (dist/bundle sits beside the stage folders of dist/).
+  const bundled = !/^build-id\.[cm]?[jt]s$/.test(path.basename(self));
+  if (!bundled && existsSync(path.join(codeRoot, 'manifests'))) {
     for (const folder of PRODUCER_FOLDERS) hashTree(h, path.join(codeRoot, folder), folder);
   } else {
-    h.update(`bundle\0`).update(readFileSync(self));
+    h.update(`bundle\0${storedDigest(path.dirname(self)) ?? bundleCodeDigest(path.dirname(self))}\0`);
   }
   return h.digest('hex');
 }
@@ -44,6 +46,31 @@ function readVersion(packageRoot: string): string {
     return String((JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version?: unknown }).version);
   } catch {
     return 'unknown';
+  }
+}
+
+/** Written by the build of a bundle: bundleCodeDigest of its folder, so a start need not read and hash megabytes of code. */
+export const CODE_DIGEST_FILE = 'code-digest.txt';
+
+/**
+ * sha256 over the code files of a bundle's folder, name and bytes in sorted
+ * order: a bundle split in chunks has its code in every file, not only the
+ * one holding this module.
+ */
+export function bundleCodeDigest(dir: string): string {
+  const h = createHash('sha256');
+  for (const name of readdirSync(dir).sort()) {
+    if (CODE_FILE.test(name) && !name.endsWith('.d.ts')) h.update(`${name}\0`).update(readFileSync(path.join(dir, name))).update('\0');
+  }
+  return h.digest('hex');
+}
+
+function storedDigest(dir: string): string | undefined {
+  try {
+    const text = readFileSync(path.join(dir, CODE_DIGEST_FILE), 'utf8').trim();
+    return /^[0-9a-f]{64}$/.test(text) ? text : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -10,7 +10,7 @@ import { buildId } from './build-id.js';
 import { cacheDirectory, cacheDisabledByEnv, type CacheEnvironment } from './location.js';
 import { CacheStore, DEFAULT_MAX_BYTES } from './store.js';
 
-export { buildId, computeBuildId } from './build-id.js';
+export { buildId, bundleCodeDigest, CODE_DIGEST_FILE, computeBuildId } from './build-id.js';
 export { cacheDirectory, cacheDisabledByEnv, type CacheEnvironment } from './location.js';
 export { CacheStore, cacheUsage, clearCache, DEFAULT_MAX_BYTES, type CacheCounters, type CacheUsage, type StoreOptions } from './store.js';
 

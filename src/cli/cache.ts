@@ -1,11 +1,9 @@
 import { z } from 'zod';
-import { cacheDirectory, cacheUsage, clearCache, openCache, type CacheStore } from '../cache/index.js';
+import { cacheDirectory, cacheUsage, clearCache } from '../cache/index.js';
 import { checkOptions, UsageError, type CommandContext, type CommandInput } from './context.js';
 
-/** The store a pipeline command uses, unless `--no-cache` or JOCH_NO_CACHE turned it off. */
-export function commandCache(opts: Readonly<Record<string, unknown>>, ctx: CommandContext): CacheStore | undefined {
-  return openCache({ env: ctx.env, disabled: opts['no-cache'] === true });
-}
+// The pipeline commands' store (in command-cache.ts, which loads no zod).
+export { commandCache } from './command-cache.js';
 
 const Options = z.object({ output: z.enum(['text', 'json']).default('text') });
 

@@ -4,7 +4,7 @@ import { labelledForCluster, placeObjects, renderFiles, renderStream, selectObje
 import { summarize } from '../diagnostics/index.js';
 import { renderRunAgBomFiles } from '../pipeline/agbom-cache.js';
 import { runCompile, type CompileRun } from '../pipeline/compile.js';
-import { commandCache } from './cache.js';
+import { commandCache } from './command-cache.js';
 import { checkOptions, UsageError, useColor, type CommandContext, type CommandInput } from './context.js';
 import { FINDINGS_FORMATS, inputPaths, outputOf, pipelineCwd } from './flags.js';
 import { renderFindings } from './output.js';

@@ -28,8 +28,12 @@ interface RunState {
   current: Command | undefined;
 }
 
-/** The whole command tree, with its output going to `ctx`. */
-export function buildProgram(ctx: CommandContext, state: RunState = { code: 0, current: undefined }): Command {
+/**
+ * The whole command tree, with its output going to `ctx`; with `only`, the
+ * root and that one command (what running it needs: each definition costs
+ * start-up time, and a run parses only its own command's flags).
+ */
+export function buildProgram(ctx: CommandContext, state: RunState = { code: 0, current: undefined }, only?: string): Command {
   const program = new Command('joch')
     .description('GitOps reconciler and manifest compiler for Joch agent fleets')
     .usage('<command> [options]')
@@ -60,6 +64,7 @@ export function buildProgram(ctx: CommandContext, state: RunState = { code: 0, c
     state.code = await mod.run({ args: cmd.args, opts: optionValues(cmd) }, ctx);
   };
   for (const c of COMMANDS) {
+    if (only !== undefined && c.name !== only) continue;
     const cmd = program.command(c.name).summary(c.summary).description(c.description ?? c.summary);
     c.define(cmd, wire);
   }
@@ -89,7 +94,7 @@ function optionValues(cmd: Command): Record<string, unknown> {
 
 export async function runCli(argv: string[], ctx: CommandContext = defaultContext()): Promise<number> {
   const state: RunState = { code: 0, current: undefined };
-  const program = buildProgram(ctx, state);
+  const program = buildProgram(ctx, state, commandNamed(argv));
   const debug = argv.includes('--debug') || ctx.env.JOCH_DEBUG === '1';
   try {
     await program.parseAsync(argv, { from: 'user' });
@@ -108,6 +113,16 @@ export async function runCli(argv: string[], ctx: CommandContext = defaultContex
     if (debug && e instanceof Error && e.stack) ctx.stderr(`${e.stack}\n`);
     return 2;
   }
+}
+
+/**
+ * The command an argument list runs, when it names one: the first operand
+ * (the global flags take no value). Anything else (help, a typo that needs
+ * suggestions, no command) gets the whole tree.
+ */
+function commandNamed(argv: readonly string[]): string | undefined {
+  const first = argv.find((a) => !a.startsWith('-'));
+  return COMMANDS.some((c) => c.name === first) ? first : undefined;
 }
 
 /** `joch agbom`, `joch policy test`: the command as the user typed it. */

@@ -9,8 +9,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { leavesInputUnread, redactText } from '../diagnostics/index.js';
 import { runValidate } from '../pipeline/index.js';
-import { checkCases, parsePolicyTest, type CaseResult } from '../policy/index.js';
-import { TEST_FILE } from '../policy/testing.js';
+import { checkCases, parsePolicyTest, TEST_FILE, type CaseResult } from '../policy/testing.js';
 import { UsageError, type CommandContext, type CommandInput } from './context.js';
 import { outputOf } from './flags.js';
 

@@ -1,37 +1,35 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
 import { sortDiagnostics, summarize } from '../diagnostics/index.js';
 import { PIPELINE_CHECKS, runValidate, type PipelineCheck } from '../pipeline/index.js';
+import type { ValidateOptions } from './validate-options.js';
 import { pinsOf } from '../model/pins.js';
-import { commandCache } from './cache.js';
+import { commandCache } from './command-cache.js';
 import { checkOptions, UsageError, useColor, type CommandContext, type CommandInput } from './context.js';
 import { FINDINGS_FORMATS, inputPaths, outputOf, pipelineCwd } from './flags.js';
 import { renderFindings } from './output.js';
 import { Progress } from './progress.js';
 import { version } from './version.js';
 
-const Options = z.object({
-  output: z.enum(FINDINGS_FORMATS).default('text'),
-  checks: z
-    .string()
-    .optional()
-    .transform((s, ctx) => {
-      if (s === undefined) return new Set<PipelineCheck>(PIPELINE_CHECKS);
-      const wanted = s.split(',').map((c) => c.trim()).filter(Boolean);
-      // An empty list would run nothing and pass everything.
-      if (wanted.length === 0) ctx.addIssue({ code: 'custom', message: `name at least one check; the checks are ${PIPELINE_CHECKS.join(', ')}` });
-      const bad = wanted.filter((c) => !(PIPELINE_CHECKS as readonly string[]).includes(c));
-      if (bad.length) ctx.addIssue({ code: 'custom', message: `unknown check ${bad.join(', ')}; the checks are ${PIPELINE_CHECKS.join(', ')}` });
-      return new Set(wanted as PipelineCheck[]);
-    }),
-  config: z.string().optional(),
-  quiet: z.boolean().default(false),
-  timings: z.boolean().default(false),
-});
+/** The options of a command line zod would accept, read without loading it; `undefined` for the rest (zod explains). */
+export function validateOptions(values: Readonly<Record<string, unknown>>): ValidateOptions | undefined {
+  const { output = 'text', checks, config, quiet = false, timings = false } = values;
+  if (typeof output !== 'string' || !(FINDINGS_FORMATS as readonly string[]).includes(output)) return undefined;
+  if (!(config === undefined || typeof config === 'string') || typeof quiet !== 'boolean' || typeof timings !== 'boolean') return undefined;
+  let wanted: Set<PipelineCheck> = new Set(PIPELINE_CHECKS);
+  if (checks !== undefined) {
+    if (typeof checks !== 'string') return undefined;
+    const names = checks.split(',').map((c) => c.trim()).filter(Boolean);
+    if (names.length === 0 || names.some((c) => !(PIPELINE_CHECKS as readonly string[]).includes(c))) return undefined;
+    wanted = new Set(names as PipelineCheck[]);
+  }
+  return { output: output as ValidateOptions['output'], checks: wanted, ...(config === undefined ? {} : { config }), quiet, timings };
+}
 
 export async function run(input: CommandInput, ctx: CommandContext): Promise<number> {
-  const opts = checkOptions({ ...input.opts, output: outputOf(input.opts) }, Options);
+  const values = { ...input.opts, output: outputOf(input.opts) };
+  // zod only to explain a mistake: loading it cost more than validating a small repository.
+  const opts = validateOptions(values) ?? checkOptions(values, (await import('./validate-options.js')).Options);
   // A path that does not exist is a mistake in the command line, not a finding.
   const paths = await inputPaths(input.opts, input.args, ctx);
   if (opts.config !== undefined && !existsSync(path.resolve(ctx.cwd, opts.config))) throw new UsageError(`no such file or folder: ${opts.config}`);

@@ -1,8 +1,12 @@
 /**
  * Turns findings that point at a path in a document into file:line:column.
- * Only the files that have findings are composed with positions, once each.
+ * Only the files that have findings are read for positions, once each: first
+ * with the fast scanner, which records where each key and one-line scalar
+ * is (see fastRange), then, only for a finding it cannot place, composed
+ * with `yaml`. Composing with `yaml` cost more than the rest of a small
+ * `joch validate`; the places are the same (test/manifests/locate.test.ts).
  */
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node, type Pair } from 'yaml';
+import type { Document, LineCounter, Node, Pair } from 'yaml';
 import {
   formatPath,
   isPointer,
@@ -14,16 +18,31 @@ import {
   type SourcePointer,
 } from '../diagnostics/index.js';
 import { isEmptyContents } from './yaml-full.js';
+import { parseYamlFast, type FastDocument, type FastSpan } from './yaml-fast.js';
+import { yamlLib } from './yaml-lib.js';
 
 interface PositionedFile {
   readonly docs: Document.Parsed[];
   readonly lines: LineCounter;
 }
 
+/** Where the fast scanner read each entry of a block collection, by the collection's value. */
+type EntryPlaces = Map<object, Map<string | number, { readonly key: FastSpan | undefined; readonly value: FastSpan | undefined }>>;
+
+interface ScannedFile {
+  readonly docs: FastDocument[];
+  readonly places: EntryPlaces;
+}
+
 export class Locator {
   private readonly cache = new Map<string, PositionedFile | null>();
+  private readonly scanned = new Map<string, ScannedFile | null>();
 
-  constructor(private readonly textOf: (file: string) => string | undefined) {}
+  /** `scanner: false` composes every file with `yaml`: the reference the tests compare the fast places with. */
+  constructor(
+    private readonly textOf: (file: string) => string | undefined,
+    private readonly options: { readonly scanner?: boolean } = {},
+  ) {}
 
   resolve(findings: readonly Finding[]): Diagnostic[] {
     return findings.map((f) => this.resolveOne(f));
@@ -50,6 +69,8 @@ export class Locator {
   }
 
   locate(p: SourcePointer): Location {
+    const fast = this.options.scanner === false ? undefined : this.locateFast(p);
+    if (fast) return fast;
     const file = this.positioned(p.file);
     const doc = file?.docs[p.doc];
     if (!file || !doc) return { file: p.file, line: 1, column: 1 };
@@ -57,6 +78,38 @@ export class Locator {
     const s = file.lines.linePos(start);
     const e = file.lines.linePos(Math.max(start, end));
     return { file: p.file, line: s.line, column: s.col, endLine: e.line, endColumn: e.col };
+  }
+
+  /** The place from the fast scanner's record, or undefined when it has none and `yaml` must tell. */
+  locateFast(p: SourcePointer): Location | undefined {
+    const file = this.scan(p.file);
+    const doc = file?.docs[p.doc];
+    if (!file || !doc || doc.empty) return undefined;
+    const span = fastRange(doc.value, file.places, p.path, p.part ?? 'value');
+    if (!span) return undefined;
+    const [line, start, end] = span;
+    return { file: p.file, line: line + 1, column: start + 1, endLine: line + 1, endColumn: Math.max(start, end) + 1 };
+  }
+
+  private scan(file: string): ScannedFile | undefined {
+    const hit = this.scanned.get(file);
+    if (hit !== undefined) return hit ?? undefined;
+    const text = this.textOf(file);
+    // The scanner's columns are the text's only without a byte order mark or carriage returns, which it strips.
+    const places: EntryPlaces = new Map();
+    const docs =
+      text === undefined || text.includes('\r') || text.charCodeAt(0) === 0xfeff
+        ? undefined
+        : parseYamlFast(text, {
+            entry(collection, key, keySpan, valueSpan) {
+              let entries = places.get(collection);
+              if (!entries) places.set(collection, (entries = new Map()));
+              entries.set(key, { key: keySpan, value: valueSpan });
+            },
+          });
+    const entry = docs ? { docs, places } : null;
+    this.scanned.set(file, entry);
+    return entry ?? undefined;
   }
 
   private positioned(file: string): PositionedFile | undefined {
@@ -67,8 +120,9 @@ export class Locator {
       this.cache.set(file, null);
       return undefined;
     }
-    const lines = new LineCounter();
-    const parsed = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false });
+    const yaml = yamlLib();
+    const lines = new yaml.LineCounter();
+    const parsed = yaml.parseAllDocuments(text, { lineCounter: lines, prettyErrors: false });
     const entry = { docs: Array.isArray(parsed) ? parsed : [], lines };
     this.cache.set(file, entry);
     return entry;
@@ -81,6 +135,7 @@ export class Locator {
  * that exists is returned, pointing at its key where it has one.
  */
 function findRange(doc: Document.Parsed, path: readonly (string | number)[], part: 'key' | 'value'): { start: number; end: number } {
+  const { isMap, isPair, isScalar, isSeq } = yamlLib();
   let node: Node | null = doc.contents;
   let pair: Pair | undefined;
   const docStart = doc.range[0];
@@ -110,8 +165,44 @@ function findRange(doc: Document.Parsed, path: readonly (string | number)[], par
   return rangeOf(node, docStart);
 }
 
+/**
+ * findRange over the fast scanner's record: the same walk and the same
+ * choices, answered only where every node it looks at was recorded. A
+ * collection's own range (what a pointer at a sequence item that is a
+ * collection, or at a document's root, shows) and the range of a block
+ * scalar or an empty value are not recorded: those go to `yaml`.
+ */
+function fastRange(root: unknown, places: EntryPlaces, path: readonly (string | number)[], part: 'key' | 'value'): FastSpan | undefined {
+  let node: unknown = root;
+  let pairKey: FastSpan | undefined;
+  let valueSpan: FastSpan | undefined;
+  for (const seg of path) {
+    const isSeq = Array.isArray(node);
+    if (isCollection(node) && (!isSeq || typeof seg === 'number')) {
+      const entries = places.get(node);
+      // A flow collection: its entries were not recorded.
+      if (!entries) return undefined;
+      const key = isSeq ? seg : String(seg);
+      const found = entries.get(key);
+      if (!found) break;
+      pairKey = found.key;
+      valueSpan = found.value;
+      node = (node as Record<string | number, unknown>)[key];
+    } else {
+      break;
+    }
+  }
+  if (pairKey && (part === 'key' || isCollection(node))) return pairKey;
+  // A scalar's own span; for a collection or an unrecorded scalar, undefined.
+  return isCollection(node) ? undefined : valueSpan;
+}
+
+function isCollection(value: unknown): value is object {
+  return typeof value === 'object' && value !== null;
+}
+
 function keyText(key: unknown): string | undefined {
-  if (isScalar(key)) return String(key.value);
+  if (yamlLib().isScalar(key)) return String(key.value);
   return undefined;
 }
 

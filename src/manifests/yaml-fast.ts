@@ -7,7 +7,8 @@
  * that subset, straight from the text to plain values, about ten times faster
  * than `yaml`'s own parser (which builds a token stream, a syntax tree and a
  * node tree with ranges). Positions are not needed here: they are resolved
- * later, with `yaml`, only for documents that have findings.
+ * later, only for files that have findings, by locate.ts, which reads such a
+ * file again with `places` and turns to `yaml` for what that does not record.
  *
  * It is a whitelist. Anything outside the subset (tabs, anchors, aliases,
  * tags, directives, explicit keys, multi-line plain or quoted scalars,
@@ -32,6 +33,19 @@ export interface FastDocument {
    * value (the kept blank lines of a `|+` scalar, say).
    */
   readonly lines?: readonly [number, number] | undefined;
+}
+
+/** A one-line scalar's place: its line (0-based) and its columns [start, end) on it. */
+export type FastSpan = readonly [line: number, start: number, end: number];
+
+/**
+ * Told where each entry of a block collection was read, for locate.ts: a
+ * mapping's key (always one line) and, when the value is a one-line plain or
+ * quoted scalar, the value's span. Other values (collections, block scalars,
+ * empty values) get no span. Flow collections record nothing inside.
+ */
+export interface FastPlaces {
+  entry(collection: object, key: string | number, keySpan: FastSpan | undefined, valueSpan: FastSpan | undefined): void;
 }
 
 /** Thrown internally to abandon the fast path. */
@@ -64,7 +78,7 @@ const HASH = 0x23;
 const COLON = 0x3a;
 const DASH = 0x2d;
 
-export function parseYamlFast(source: string): FastDocument[] | undefined {
+export function parseYamlFast(source: string, places?: FastPlaces): FastDocument[] | undefined {
   if (source.includes('\t')) return undefined;
   let text = source;
   if (text.includes('\r')) {
@@ -73,7 +87,7 @@ export function parseYamlFast(source: string): FastDocument[] | undefined {
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   try {
-    return new Scanner(text.split('\n')).documents();
+    return new Scanner(text.split('\n'), places).documents();
   } catch (e) {
     // A RangeError is a stack overflow that MAX_DEPTH did not prevent (a caller
     // already deep in the stack): the full parser reads the file instead.
@@ -150,7 +164,13 @@ class Scanner {
   /** Collections open around the current position. */
   private depth = 0;
 
-  constructor(private readonly lines: string[]) {}
+  /** The span of the last one-line scalar read, for `places`. */
+  private scalarSpan: FastSpan | undefined;
+
+  constructor(
+    private readonly lines: string[],
+    private readonly places?: FastPlaces,
+  ) {}
 
   documents(): FastDocument[] {
     const docs: FastDocument[] = [];
@@ -271,7 +291,10 @@ class Scanner {
       if (colon === -1) bail();
       const key = this.mapKey(line, col, colon);
       if (key === '__proto__' || Object.prototype.hasOwnProperty.call(out, key)) bail();
+      const keyLine = this.i;
+      this.scalarSpan = undefined;
       out[key] = this.mapValue(line, colon + 1, col);
+      this.places?.entry(out, key, [keyLine, col, colon], this.scalarSpan);
       first = false;
       const next = this.nextContent();
       if (next === -1) break;
@@ -343,6 +366,7 @@ class Scanner {
       if (close === -1) bail();
       checkLineRest(line, close + 1);
       this.noContinuation(parentCol);
+      this.scalarSpan = [this.i, k, close + 1];
       return c === 0x22 ? this.doubleQuoted(line, k, close) : this.singleQuoted(line, k, close);
     }
     return this.scalarValue(line, k, parentCol);
@@ -370,6 +394,7 @@ class Scanner {
     }
     while (end > k && line.charCodeAt(end - 1) === SPACE) end--;
     this.noContinuation(parentCol);
+    this.scalarSpan = [this.i, k, end];
     return resolvePlain(line.slice(k, end));
   }
 
@@ -389,6 +414,7 @@ class Scanner {
       if (col + 1 < line.length && line.charCodeAt(col + 1) !== SPACE) bail();
       let k = col + 1;
       while (line.charCodeAt(k) === SPACE) k++;
+      this.scalarSpan = undefined;
       if (k === line.length || line.charCodeAt(k) === HASH) {
         out.push(this.valueBelow(col, false));
       } else {
@@ -397,6 +423,7 @@ class Scanner {
         if (this.keyEnd(line, k) !== -1) out.push(this.blockMap(k));
         else out.push(this.inlineValue(line, k, col));
       }
+      this.places?.entry(out, out.length - 1, undefined, this.scalarSpan);
       const next = this.nextContent();
       if (next === -1) break;
       const nl = lines[next] ?? '';

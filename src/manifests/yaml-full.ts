@@ -3,7 +3,8 @@
  * file the fast path declines. It reports every error and warning with its
  * position, and enforces the safety limits (aliases, tags).
  */
-import { Composer, isScalar, Lexer, LineCounter, Parser, visit, type CST, type Document, type Node, type YAMLError } from 'yaml';
+import type { CST, Document, Node, Parser, YAMLError } from 'yaml';
+import { yamlLib } from './yaml-lib.js';
 import { finding, type Finding } from '../diagnostics/index.js';
 
 export interface FullDocument {
@@ -73,7 +74,7 @@ export class NestedTooDeep extends Error {
  * memory, in the one pass that also feeds the composer.
  */
 function* boundedTokens(text: string, parser: Parser): Generator<CST.Token> {
-  for (const lexeme of new Lexer().lex(text)) {
+  for (const lexeme of new (yamlLib().Lexer)().lex(text)) {
     yield* parser.next(lexeme);
     if (parser.stack.length > MAX_NESTING_DEPTH) {
       const open = parser.stack.filter(isCollection);
@@ -90,7 +91,7 @@ function isCollection(token: CST.Token): token is CST.BlockMap | CST.BlockSequen
 /** Offset of the first collection nested more than MAX_NESTING_DEPTH deep, or -1: for callers that parse with `yaml` themselves. */
 export function nestedTooDeepAt(text: string): number {
   try {
-    for (const token of boundedTokens(text, new Parser())) void token;
+    for (const token of boundedTokens(text, new (yamlLib().Parser)())) void token;
     return -1;
   } catch (e) {
     if (e instanceof NestedTooDeep) return e.offset;
@@ -100,11 +101,12 @@ export function nestedTooDeepAt(text: string): number {
 
 /** Composes every document of a file; throws NestedTooDeep for a file nested past MAX_NESTING_DEPTH. */
 export function parseYamlFull(text: string, file: string, limits: YamlLimits): FullParse {
-  const lineCounter = new LineCounter();
+  const yaml = yamlLib();
+  const lineCounter = new yaml.LineCounter();
   // The first line starts at 0, as Parser.parse tells its counter before the first lexeme.
   lineCounter.addNewLine(0);
-  const composer = new Composer({ prettyErrors: false, uniqueKeys: true, strict: true });
-  const documents: Document.Parsed[] = Array.from(composer.compose(boundedTokens(text, new Parser(lineCounter.addNewLine))));
+  const composer = new yaml.Composer({ prettyErrors: false, uniqueKeys: true, strict: true });
+  const documents: Document.Parsed[] = Array.from(composer.compose(boundedTokens(text, new yaml.Parser(lineCounter.addNewLine))));
   const findings: Finding[] = [];
   const docs: FullDocument[] = [];
 
@@ -168,6 +170,7 @@ export function parseYamlFull(text: string, file: string, limits: YamlLimits): F
  */
 function aliasToAncestor(doc: Document.Parsed): { name: string; offset: number } | undefined {
   let found: { name: string; offset: number } | undefined;
+  const { visit } = yamlLib();
   visit(doc, {
     Alias(_key, alias, path) {
       const target = alias.resolve(doc);
@@ -188,7 +191,7 @@ function aliasToAncestor(doc: Document.Parsed): { name: string; offset: number }
  */
 export function isEmptyContents(contents: Node | null): boolean {
   if (contents === null) return true;
-  return isScalar(contents) && contents.value === null && !!contents.range && contents.range[0] === contents.range[1];
+  return yamlLib().isScalar(contents) && contents.value === null && !!contents.range && contents.range[0] === contents.range[1];
 }
 
 function yamlMessage(e: YAMLError): string {

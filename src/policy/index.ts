@@ -19,7 +19,8 @@ export { CONDITION_KEYS, LABEL_PREFIXES, SIDE_EFFECT_LEVELS, SENSITIVITY_LEVELS,
 export { PRODUCTION_NAMES } from './fleet.js';
 export { canonical } from './bundle.js';
 export { explainAgent, renderExplanation, type Explanation, type ExplainFormat, type Locate } from './explain.js';
-export { checkCases, parsePolicyTest, type PolicyTest, type PolicyTestCase, type CaseResult } from './testing.js';
+// Policy tests (testing.ts, in zod) are imported from their module by `joch policy test`, so the policy stage loads no zod.
+export type { PolicyTest, PolicyTestCase, CaseResult } from './testing.js';
 export type * from './types.js';
 
 /**

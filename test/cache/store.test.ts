@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CacheStore, cacheDirectory, cacheUsage, clearCache, computeBuildId, openCache } from '../../src/cache/index.js';
+import { bundleCodeDigest, CacheStore, cacheDirectory, cacheUsage, clearCache, CODE_DIGEST_FILE, computeBuildId, openCache } from '../../src/cache/index.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const dirs: string[] = [];
@@ -233,5 +233,28 @@ describe('the build id', () => {
     const first = computeBuildId(root, bundle);
     writeFileSync(bundle, 'console.log(2)');
     expect(computeBuildId(root, bundle)).not.toBe(first);
+  });
+
+  it('hashes every file of a bundle split in chunks, even beside the stage folders of dist/', () => {
+    const { root } = fakePackage();
+    const bundle = path.join(root, 'src', 'bundle');
+    mkdirSync(bundle);
+    // The module is inlined into a chunk; a change in another chunk is a change of the code all the same.
+    const self = path.join(bundle, 'chunk-A.js');
+    writeFileSync(self, 'export const a = 1;');
+    writeFileSync(path.join(bundle, 'chunk-B.js'), 'export const b = 1;');
+    const first = computeBuildId(root, self);
+    expect(computeBuildId(root, self)).toBe(first);
+    writeFileSync(path.join(bundle, 'chunk-B.js'), 'export const b = 2;');
+    const chunkChanged = computeBuildId(root, self);
+    expect(chunkChanged).not.toBe(first);
+    // The stage folders beside it are another build's: not what this bundle runs.
+    writeFileSync(path.join(root, 'src', 'manifests', 'index.ts'), 'export const manifests = 2;\n');
+    expect(computeBuildId(root, self)).toBe(chunkChanged);
+    // The digest the build writes stands for the files: the same id, without reading them.
+    writeFileSync(path.join(bundle, CODE_DIGEST_FILE), `${bundleCodeDigest(bundle)}\n`);
+    expect(computeBuildId(root, self)).toBe(chunkChanged);
+    writeFileSync(path.join(bundle, CODE_DIGEST_FILE), `${'0'.repeat(64)}\n`);
+    expect(computeBuildId(root, self)).not.toBe(chunkChanged);
   });
 });

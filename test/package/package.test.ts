@@ -103,6 +103,8 @@ describe('the tarball', () => {
     expect(packed).toContain('dist/cli/main.js');
     expect(packed).toContain('dist/pipeline/index.d.ts');
     expect(packed).toContain('dist/schema/validators.generated.cjs');
+    // What bin/joch.js runs: the bundle, its worker, its validators and the licences of what it inlines.
+    for (const f of ['joch.js', 'worker.js', 'validators.generated.cjs', 'THIRD-PARTY-NOTICES.txt']) expect(packed).toContain(`dist/bundle/${f}`);
     for (const f of readdirSync(path.join(ROOT, 'schemas'))) expect(packed).toContain(`schemas/${f}`);
     // Every template file, including the scaffold of `joch init` and its dot-folders.
     const templates = readdirSync(path.join(ROOT, 'templates'), { recursive: true, withFileTypes: true })

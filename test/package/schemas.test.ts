@@ -10,7 +10,7 @@ import type { Ajv2020 } from 'ajv/dist/2020.js';
 import { parseAllDocuments } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generatedSchemas } from '../../scripts/generate-schemas.js';
-import { ConfigSchema } from '../../src/config/index.js';
+import { ConfigSchema } from '../../src/config/schema.js';
 import { kindInfo } from '../../src/model/kinds.js';
 import { PolicyTestSchema } from '../../src/policy/testing.js';
 import { newCompiler, SCHEMA_BASE } from '../../src/schema/registry.js';

@@ -1,0 +1,197 @@
+/**
+ * Builds the command's bundle, dist/bundle/: src/cli/main.ts and the worker
+ * thread entry with the dependencies `joch validate` needs inlined, split
+ * into chunks so each command loads only its own code. A start then reads a
+ * handful of files instead of resolving some 270 modules (yaml and zod alone
+ * are 170), which was a third of a small `joch validate`.
+ *
+ * The heavy dependencies of the other commands (the cluster client, cdk8s,
+ * the Git library, the logger, the signing library, metrics, ajv's compiler)
+ * and `yaml` (which the validate path loads only on demand) stay external:
+ * they load from node_modules when used, exactly as the library entries (the
+ * tsc output in dist/) load them. What is inlined (commander, ignore,
+ * semver, zod, ajv's runtime helpers) needs no module resolution at run
+ * time; its licences go into dist/bundle/THIRD-PARTY-NOTICES.txt.
+ *
+ * The bundle sits two folders deep, like dist/schema, so `../../schemas/`,
+ * `../../package.json` and `../../templates/` resolve from it as from the
+ * modules it inlines; the worker (worker.js) and the precompiled validators
+ * (validators.generated.cjs) sit beside it, where parallel.ts and
+ * registry.ts look for them.
+ *
+ * Deterministic: chunk names are content hashes, esbuild keeps input order
+ * and writes no timestamps, paths in comments are relative.
+ *
+ *   node dist/cli/bundle.js        (the last step of `npm run build`)
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
+import { bundleCodeDigest, CODE_DIGEST_FILE } from '../cache/build-id.js';
+import { precompiledSource } from '../schema/precompile.js';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const CLI_BUNDLE_DIR = 'dist/bundle';
+export const NOTICES_FILE = 'THIRD-PARTY-NOTICES.txt';
+
+/** The oldest Node the package supports (`engines`): the syntax target of the command's bundle. */
+const CLI_TARGET = 'node22';
+
+/** Loaded from node_modules when a command needs them, never inlined (see above). */
+export const EXTERNAL_PACKAGES = [
+  '@kubernetes/client-node',
+  'ajv',
+  'ajv-formats',
+  'canonicalize',
+  'cdk8s',
+  'constructs',
+  'isomorphic-git',
+  'openpgp',
+  'pino',
+  'prom-client',
+  // Loaded on demand on the validate path (src/manifests/yaml-lib.ts): one copy for it and every import.
+  'yaml',
+] as const;
+
+/** What every ES module bundle of this repository shares (the command's and the GitHub Action's). */
+export function esmBundleOptions(target: string): BuildOptions {
+  return {
+    absWorkingDir: REPO_ROOT,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target,
+    legalComments: 'eof',
+    logLevel: 'warning',
+    // Bundled CommonJS dependencies call require() for node: built-ins; an ES module has none.
+    banner: { js: "import { createRequire as __jochRequire } from 'node:module';\nconst require = __jochRequire(import.meta.url);" },
+  };
+}
+
+/**
+ * The precompiled schema validators with the ajv runtime helpers they
+ * require, as one CommonJS file: the registry loads it with require() at run
+ * time. From stdin, so no scratch path ends up in the output.
+ */
+export async function bundleValidators(outFile: string, target: string): Promise<Metafile> {
+  const result = await build({
+    absWorkingDir: REPO_ROOT,
+    stdin: { contents: precompiledSource(), resolveDir: REPO_ROOT, sourcefile: 'validators.generated.cjs', loader: 'js' },
+    outfile: outFile,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target,
+    legalComments: 'eof',
+    logLevel: 'warning',
+    metafile: true,
+  });
+  return result.metafile;
+}
+
+/** Writes the command's bundle into `outDir` (absolute), replacing what was there; returns what went into each file. */
+export async function buildCliBundle(outDir: string): Promise<Metafile> {
+  // Stale chunks of an earlier build would be harmless but shipped: start empty.
+  rmSync(outDir, { recursive: true, force: true });
+  mkdirSync(outDir, { recursive: true });
+  const result = await build({
+    ...esmBundleOptions(CLI_TARGET),
+    entryPoints: { joch: 'src/cli/main.ts', worker: 'src/schema/worker.ts', 'config-schema': 'src/config/schema.ts' },
+    outdir: outDir,
+    splitting: true,
+    chunkNames: 'chunk-[hash]',
+    external: EXTERNAL_PACKAGES.flatMap((name) => [name, `${name}/*`]),
+    // Licences go to the notices file, which covers the validators too.
+    legalComments: 'none',
+    metafile: true,
+    plugins: [lazyConfigSchema],
+  });
+  const validators = await bundleValidators(path.join(outDir, 'validators.generated.cjs'), CLI_TARGET);
+  writeFileSync(path.join(outDir, NOTICES_FILE), noticesText([result.metafile, validators]));
+  // Last: the digest covers every code file written above.
+  writeFileSync(path.join(outDir, CODE_DIGEST_FILE), `${bundleCodeDigest(outDir)}\n`);
+  return result.metafile;
+}
+
+/**
+ * joch.yaml's zod schema loads on demand: src/config/load-schema.ts imports
+ * it statically (tests and the library run it as is); in the bundle it
+ * becomes a require() of the schema's own entry, config-schema.js, which
+ * Node (>= 22.12) runs synchronously like any ES module without top-level
+ * await. A valid common joch.yaml never asks (src/config/common.ts).
+ */
+const lazyConfigSchema: Plugin = {
+  name: 'lazy-config-schema',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/load-schema\.js$/ }, (args) =>
+      args.importer.endsWith(path.join('src', 'config', 'index.ts')) ? { path: 'load-schema', namespace: 'joch-lazy' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'joch-lazy' }, () => ({
+      loader: 'js',
+      contents: [
+        "import { createRequire } from 'node:module';",
+        'let loaded;',
+        "export function configSchemaModule() { return (loaded ??= createRequire(import.meta.url)('./config-schema.js')); }",
+      ].join('\n'),
+    }));
+  },
+};
+
+/**
+ * For a bundle that inlines `yaml` (the Action's, which runs with no
+ * node_modules): src/manifests/yaml-lib.ts, which loads `yaml` with
+ * require() at run time, becomes a static import that esbuild inlines.
+ */
+export const inlineYamlLib: Plugin = {
+  name: 'inline-yaml-lib',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.?\/(?:manifests\/)?yaml-lib\.js$/ }, (args) =>
+      path.join(args.resolveDir, args.path).endsWith(path.join('src', 'manifests', 'yaml-lib.js')) ? { path: 'yaml-lib', namespace: 'joch-yaml' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'joch-yaml' }, () => ({
+      loader: 'js',
+      resolveDir: REPO_ROOT,
+      contents: "import * as yaml from 'yaml';\nexport function yamlLib() { return yaml; }",
+    }));
+  },
+};
+
+/** `node_modules/@scope/name/...` or `node_modules/name/...` to the package's folder, nearest node_modules last. */
+function packageFolderOf(input: string): string | undefined {
+  const match = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input);
+  return match?.[1];
+}
+
+/** Every inlined package's name, version, licence and licence text, sorted by name. */
+export function noticesText(metafiles: readonly Metafile[]): string {
+  const folders = new Set<string>();
+  for (const meta of metafiles) {
+    for (const input of Object.keys(meta.inputs)) {
+      const folder = packageFolderOf(input);
+      if (folder) folders.add(folder);
+    }
+  }
+  const entries = [...folders].map((folder) => {
+    const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, folder, 'package.json'), 'utf8')) as { name: string; version: string; license?: string };
+    return { pkg, text: licenceText(path.join(REPO_ROOT, folder)) };
+  });
+  entries.sort((a, b) => (a.pkg.name < b.pkg.name ? -1 : a.pkg.name > b.pkg.name ? 1 : 0));
+  const header = 'The joch command (dist/bundle) includes the following packages, under the licences below.\n';
+  const sections = entries.map(({ pkg, text }) => `${'-'.repeat(72)}\n${pkg.name} ${pkg.version} (${pkg.license ?? 'see below'})\n\n${text.trim()}\n`);
+  return `${header}\n${sections.join('\n')}`;
+}
+
+function licenceText(folder: string): string {
+  const file = readdirSync(folder)
+    .filter((name) => /^licen[cs]e(?:[.-][a-z0-9]+)?$/i.test(name))
+    .sort()[0];
+  if (!file) throw new Error(`${path.relative(REPO_ROOT, folder)} has no licence file to carry into ${NOTICES_FILE}`);
+  return readFileSync(path.join(folder, file), 'utf8');
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const outDir = path.join(REPO_ROOT, CLI_BUNDLE_DIR);
+  if (!existsSync(path.join(REPO_ROOT, 'src'))) throw new Error('the bundle is built from a checkout (src/ is missing)');
+  await buildCliBundle(outDir);
+}
