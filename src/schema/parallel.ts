@@ -21,7 +21,7 @@ import { errorMessage } from '../diagnostics/index.js';
 import type { Finding } from '../diagnostics/index.js';
 import { classifyFile, parseFileBytes, type FileLoad, type ManifestDocument, type ParsedDocument, type ParsedFile } from '../manifests/index.js';
 import { displayPath, type Snapshot, type SourceFile } from '../source/types.js';
-import { checkFile, checkParsed, type FileCheck, type FileCheckOptions, type FileInput } from './files.js';
+import { checkFile, checkParsed, summarizeFile, type FileCheck, type FileCheckOptions, type FileInput, type FileSummary } from './files.js';
 
 /**
  * Below this many bytes of YAML one thread is as fast: a worker takes ~0.1 s
@@ -57,6 +57,7 @@ export interface ParallelOptions {
  */
 interface CheckRequest {
   readonly id: number;
+  readonly mode: Mode;
   readonly paths: readonly string[];
   /** Where each file ends in `bytes`. */
   readonly ends: readonly number[];
@@ -64,10 +65,13 @@ interface CheckRequest {
   readonly options: FileCheckOptions;
 }
 
+/** What a worker computes per file: the check for the trip back (checkForWire), or its summary (summarizeFile). */
+type Mode = 'check' | 'summary';
+
 /** A worker's answer: one outcome per file of the request, in order. */
 interface CheckReply {
   readonly id: number;
-  readonly results: readonly (WireCheck | { readonly failed: string })[];
+  readonly results: readonly (WireCheck | FileSummary | { readonly failed: string })[];
 }
 
 /** A document's value: JSON text, or the value itself where JSON would change it. */
@@ -96,9 +100,16 @@ interface Chunk {
 export const MIN_FREE_CORES = 4;
 
 /**
+ * The same for summarizeFiles, whose workers send back findings and counts
+ * only: a second free core pays (measured on two cores: see
+ * docs/ARCHITECTURE.md, "Files checked on worker threads").
+ */
+export const SUMMARY_MIN_FREE_CORES = 2;
+
+/**
  * How many threads a batch of `totalBytes` deserves: JOCH_THREADS when set (1
  * turns workers off); else one per core that is free, by the load average
- * (as `make -l` does), when at least MIN_FREE_CORES are, and only as many as
+ * (as `make -l` does), when at least `minFreeCores` are, and only as many as
  * there is work for. On cores other processes keep busy, a worker only adds
  * its start-up and the trip of its results and finishes later.
  */
@@ -107,69 +118,115 @@ export function threadsFor(
   env: NodeJS.ProcessEnv = process.env,
   load: number = loadavg()[0] ?? 0,
   cores: number = availableParallelism(),
+  minFreeCores: number = MIN_FREE_CORES,
 ): number {
   const forced = Number.parseInt(env.JOCH_THREADS ?? '', 10);
   if (Number.isInteger(forced) && forced >= 1) return forced;
   if (totalBytes < PARALLEL_MIN_BYTES) return 1;
   const free = Math.max(1, Math.min(cores, Math.floor(cores - load) + 1));
-  if (free < MIN_FREE_CORES) return 1;
+  if (free < minFreeCores) return 1;
   return Math.max(1, Math.min(free, Math.floor(totalBytes / BYTES_PER_THREAD)));
 }
 
 /** Checks every file; the results are in the order of `files`. */
-export async function checkFiles(files: readonly FileInput[], options: FileCheckOptions, parallel: ParallelOptions): Promise<FileCheck[]> {
-  const results: (FileCheck | undefined)[] = new Array<FileCheck | undefined>(files.length);
+export function checkFiles(files: readonly FileInput[], options: FileCheckOptions, parallel: ParallelOptions): Promise<FileCheck[]> {
+  return runPool(files, options, parallel, { mode: 'check', onMain: (f) => checkOnMain(f, options, checkFile), fromWorker: (r) => fromWire(r as WireCheck, options) });
+}
+
+/**
+ * Summarizes every file (summarizeFile), in the order of `files`: for a run
+ * that needs no document values, so a worker sends back findings and counts
+ * only, and the main thread rebuilds nothing.
+ */
+export function summarizeFiles(files: readonly FileInput[], options: FileCheckOptions, parallel: ParallelOptions): Promise<FileSummary[]> {
+  return runPool(files, options, parallel, { mode: 'summary', onMain: (f) => checkOnMain(f, options, summarizeFile), fromWorker: (r) => r as FileSummary });
+}
+
+/** What the workers compute for a batch, and how each thread's result becomes the batch's. */
+interface Job<T> {
+  readonly mode: Mode;
+  onMain(file: FileInput): T;
+  fromWorker(reply: WireCheck | FileSummary): T;
+}
+
+async function runPool<T>(files: readonly FileInput[], options: FileCheckOptions, parallel: ParallelOptions, job: Job<T>): Promise<T[]> {
+  const results: (T | undefined)[] = new Array<T | undefined>(files.length);
   const queue = chunksOf(files);
-  const retry: Chunk[] = [];
   const runOnMain = (c: Chunk, by: 'main' | 'retry') => {
-    for (let i = c.start; i < c.end; i++) results[i] = checkOnMain(files[i] as FileInput, options);
+    for (let i = c.start; i < c.end; i++) results[i] = job.onMain(files[i] as FileInput);
     parallel.onChecked?.(by, c.end - c.start);
   };
   const workerFile = workerEntry(parallel.workerUrl);
   const workers = workerFile && parallel.threads > 1 && queue.length > 1 ? Math.min(parallel.threads - 1, queue.length - 1) : 0;
-  const pool: Promise<void>[] = [];
   const started: Worker[] = [];
+  const shared: SharedState<T> = { queue, retry: [], results, failure: undefined, drivers: [] };
   try {
-    const shared: SharedState = { queue, retry, results, failure: undefined };
+    const pool: Promise<void>[] = [];
     for (let w = 0; w < workers; w++) {
       const worker = spawnWorker(workerFile as URL);
       started.push(worker);
-      pool.push(drive(worker, files, options, shared, parallel.onChecked));
+      pool.push(drive(worker, files, options, job, shared, parallel.onChecked));
     }
-    // The main thread takes chunks too, and between two lets the workers' replies in.
     if (parallel.mainShare !== false || workers === 0) {
+      // The main thread takes chunks too, and between two lets the workers' replies in.
       for (let c = queue.shift(); c && !shared.failure; c = queue.shift()) {
         runOnMain(c, 'main');
-        if (workers) await new Promise<void>((resolve) => setImmediate(resolve));
+        if (workers) await nextTurn();
+      }
+      // Then it takes back what the workers have not answered yet, so a worker late to start or slowed by other processes costs nothing.
+      for (let c = takeBack(shared); c && !shared.failure; c = takeBack(shared)) {
+        runOnMain(c, 'main');
+        await nextTurn();
       }
     }
     await Promise.all(pool);
     if (shared.failure) throw shared.failure.error;
     // Whatever a dead worker left: in flight, and still queued if no worker is left.
-    for (const c of [...retry, ...queue.splice(0)].sort((a, b) => a.id - b.id)) runOnMain(c, 'retry');
+    for (const c of [...shared.retry, ...queue.splice(0)].sort((a, b) => a.id - b.id)) runOnMain(c, 'retry');
   } finally {
     await Promise.all(started.map((w) => w.terminate()));
   }
-  return results as FileCheck[];
+  return results as T[];
+}
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** The chunk with the lowest id that a worker was given and has not answered, now the main thread's; the worker's answer to it is ignored. */
+function takeBack<T>(shared: SharedState<T>): Chunk | undefined {
+  let best: { driver: Driver; chunk: Chunk } | undefined;
+  for (const driver of shared.drivers) {
+    for (const chunk of driver.inFlight.values()) if (!best || chunk.id < best.chunk.id) best = { driver, chunk };
+  }
+  if (!best) return undefined;
+  best.driver.inFlight.delete(best.chunk.id);
+  if (best.driver.inFlight.size === 0) best.driver.finish();
+  return best.chunk;
 }
 
 /** What the main thread and the workers' handlers share. */
-interface SharedState {
+interface SharedState<T> {
   readonly queue: Chunk[];
   /** Chunks a dead worker left unanswered, for the main thread. */
   readonly retry: Chunk[];
-  readonly results: (FileCheck | undefined)[];
+  readonly results: (T | undefined)[];
   /** The first error a file raised on the main thread: it ends the batch, as it would end a single thread. */
   failure: { readonly error: unknown } | undefined;
+  readonly drivers: Driver[];
+}
+
+/** One worker's chunks in flight, and how its feeding ends. */
+interface Driver {
+  readonly inFlight: Map<number, Chunk>;
+  finish(): void;
 }
 
 /**
  * Feeds one worker chunks until the queue is empty. Two chunks are in flight
  * so the worker never waits for the main thread. Resolves when the worker
  * has answered everything it was given, or has died (its chunks then go to
- * `retry`).
+ * `retry`), or the main thread took back what it had left.
  */
-function drive(worker: Worker, files: readonly FileInput[], options: FileCheckOptions, shared: SharedState, onChecked: ParallelOptions['onChecked']): Promise<void> {
+function drive<T>(worker: Worker, files: readonly FileInput[], options: FileCheckOptions, job: Job<T>, shared: SharedState<T>, onChecked: ParallelOptions['onChecked']): Promise<void> {
   const { queue, retry, results } = shared;
   const inFlight = new Map<number, Chunk>();
   return new Promise<void>((resolve) => {
@@ -181,11 +238,12 @@ function drive(worker: Worker, files: readonly FileInput[], options: FileCheckOp
       inFlight.clear();
       resolve();
     };
+    shared.drivers.push({ inFlight, finish });
     const send = () => {
-      const c = shared.failure ? undefined : queue.shift();
+      const c = shared.failure || finished ? undefined : queue.shift();
       if (!c) return false;
       inFlight.set(c.id, c);
-      const request = packRequest(c.id, files.slice(c.start, c.end), options);
+      const request = packRequest(c.id, job.mode, files.slice(c.start, c.end), options);
       worker.postMessage(request, [request.bytes.buffer]);
       return true;
     };
@@ -200,6 +258,7 @@ function drive(worker: Worker, files: readonly FileInput[], options: FileCheckOp
     });
     const receive = (reply: CheckReply) => {
       const c = inFlight.get(reply.id);
+      // Unknown: taken back by the main thread, which computed the same results.
       if (!c) return;
       inFlight.delete(reply.id);
       let failed = 0;
@@ -207,7 +266,7 @@ function drive(worker: Worker, files: readonly FileInput[], options: FileCheckOp
         const at = c.start + i;
         // A file the worker failed on is checked on the main thread, which then fails (or not) exactly as a single thread would.
         if ('failed' in r) failed++;
-        results[at] = 'failed' in r ? checkOnMain(files[at] as FileInput, options) : fromWire(r, options);
+        results[at] = 'failed' in r ? job.onMain(files[at] as FileInput) : job.fromWorker(r);
       });
       onChecked?.('worker', reply.results.length - failed);
       if (failed) onChecked?.('retry', failed);
@@ -222,15 +281,15 @@ function drive(worker: Worker, files: readonly FileInput[], options: FileCheckOp
   });
 }
 
-function checkOnMain(file: FileInput, options: FileCheckOptions): FileCheck {
+function checkOnMain<T>(file: FileInput, options: FileCheckOptions, unit: (file: FileInput, options: FileCheckOptions) => T): T {
   try {
-    return checkFile(file, options);
+    return unit(file, options);
   } catch (e) {
     throw new Error(`${file.path}: ${errorMessage(e)}`, { cause: e });
   }
 }
 
-function packRequest(id: number, files: readonly FileInput[], options: FileCheckOptions): CheckRequest {
+function packRequest(id: number, mode: Mode, files: readonly FileInput[], options: FileCheckOptions): CheckRequest {
   const bytes = new Uint8Array(files.reduce((n, f) => n + f.bytes.byteLength, 0));
   const ends: number[] = [];
   let at = 0;
@@ -239,7 +298,7 @@ function packRequest(id: number, files: readonly FileInput[], options: FileCheck
     at += f.bytes.byteLength;
     ends.push(at);
   }
-  return { id, paths: files.map((f) => f.path), ends, bytes, options };
+  return { id, mode, paths: files.map((f) => f.path), ends, bytes, options };
 }
 
 function unpackFiles(request: CheckRequest): FileInput[] {
@@ -345,12 +404,17 @@ function jsonExact(v: unknown, seen: Set<object>): boolean {
  * Answers check requests on `port` (a worker's parentPort): the body of the
  * worker module, with the check injectable so tests can make a worker fail.
  */
-export function serveChecks(port: MessagePort | null = parentPort, check: (file: FileInput, options: FileCheckOptions) => WireCheck = checkForWire): void {
+export function serveChecks(
+  port: MessagePort | null = parentPort,
+  check: (file: FileInput, options: FileCheckOptions) => WireCheck = checkForWire,
+  summarize: (file: FileInput, options: FileCheckOptions) => FileSummary = summarizeFile,
+): void {
   if (!port) throw new Error('serveChecks runs in a worker thread');
   port.on('message', (request: CheckRequest) => {
+    const unit = request.mode === 'summary' ? summarize : check;
     const results = unpackFiles(request).map((f) => {
       try {
-        return check(f, request.options);
+        return unit(f, request.options);
       } catch (e) {
         return { failed: errorMessage(e) };
       }
