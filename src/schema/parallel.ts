@@ -14,6 +14,7 @@
  * alias) is cloned instead.
  */
 import { existsSync } from 'node:fs';
+import module from 'node:module';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parentPort, Worker, type MessagePort } from 'node:worker_threads';
@@ -48,6 +49,33 @@ export interface ParallelOptions {
   readonly mainShare?: boolean | undefined;
   /** Told how many files each thread checked: `main`, `worker`, or `retry` (on the main thread, after a worker failed). */
   readonly onChecked?: ((by: 'main' | 'worker' | 'retry', files: number) => void) | undefined;
+}
+
+/** A worker thread watched from its start, so that a failure while it loads is never an unhandled error. */
+interface PoolWorker {
+  readonly worker: Worker;
+  /** Settles when the thread has stopped, for whatever reason. */
+  readonly stopped: Promise<void>;
+}
+
+/** Starts `count` workers (none when the worker module is missing). */
+function startWorkers(count: number, workerUrl: URL | undefined): PoolWorker[] {
+  const file = workerEntry(workerUrl);
+  const out: PoolWorker[] = [];
+  for (let i = 0; file && i < count; i++) out.push(watched(spawnWorker(file)));
+  return out;
+}
+
+function watched(worker: Worker): PoolWorker {
+  const stopped = new Promise<void>((resolve) => {
+    worker.on('error', () => undefined);
+    worker.once('exit', () => resolve());
+  });
+  return { worker, stopped };
+}
+
+async function stopAll(workers: readonly PoolWorker[]): Promise<void> {
+  await Promise.all(workers.map((w) => w.worker.terminate()));
 }
 
 /**
@@ -156,22 +184,16 @@ async function runPool<T>(files: readonly FileInput[], options: FileCheckOptions
     for (let i = c.start; i < c.end; i++) results[i] = job.onMain(files[i] as FileInput);
     parallel.onChecked?.(by, c.end - c.start);
   };
-  const workerFile = workerEntry(parallel.workerUrl);
-  const workers = workerFile && parallel.threads > 1 && queue.length > 1 ? Math.min(parallel.threads - 1, queue.length - 1) : 0;
-  const started: Worker[] = [];
+  const wanted = parallel.threads > 1 && queue.length > 1 ? Math.min(parallel.threads - 1, queue.length - 1) : 0;
+  const pool = startWorkers(wanted, parallel.workerUrl);
   const shared: SharedState<T> = { queue, retry: [], results, failure: undefined, drivers: [] };
   try {
-    const pool: Promise<void>[] = [];
-    for (let w = 0; w < workers; w++) {
-      const worker = spawnWorker(workerFile as URL);
-      started.push(worker);
-      pool.push(drive(worker, files, options, job, shared, parallel.onChecked));
-    }
-    if (parallel.mainShare !== false || workers === 0) {
+    const driving = pool.map((w) => drive(w, files, options, job, shared, parallel.onChecked));
+    if (parallel.mainShare !== false || pool.length === 0) {
       // The main thread takes chunks too, and between two lets the workers' replies in.
       for (let c = queue.shift(); c && !shared.failure; c = queue.shift()) {
         runOnMain(c, 'main');
-        if (workers) await nextTurn();
+        if (pool.length) await nextTurn();
       }
       // Then it takes back what the workers have not answered yet, so a worker late to start or slowed by other processes costs nothing.
       for (let c = takeBack(shared); c && !shared.failure; c = takeBack(shared)) {
@@ -179,12 +201,12 @@ async function runPool<T>(files: readonly FileInput[], options: FileCheckOptions
         await nextTurn();
       }
     }
-    await Promise.all(pool);
+    await Promise.all(driving);
     if (shared.failure) throw shared.failure.error;
     // Whatever a dead worker left: in flight, and still queued if no worker is left.
     for (const c of [...shared.retry, ...queue.splice(0)].sort((a, b) => a.id - b.id)) runOnMain(c, 'retry');
   } finally {
-    await Promise.all(started.map((w) => w.terminate()));
+    await stopAll(pool);
   }
   return results as T[];
 }
@@ -226,7 +248,14 @@ interface Driver {
  * has answered everything it was given, or has died (its chunks then go to
  * `retry`), or the main thread took back what it had left.
  */
-function drive<T>(worker: Worker, files: readonly FileInput[], options: FileCheckOptions, job: Job<T>, shared: SharedState<T>, onChecked: ParallelOptions['onChecked']): Promise<void> {
+function drive<T>(
+  { worker, stopped }: PoolWorker,
+  files: readonly FileInput[],
+  options: FileCheckOptions,
+  job: Job<T>,
+  shared: SharedState<T>,
+  onChecked: ParallelOptions['onChecked'],
+): Promise<void> {
   const { queue, retry, results } = shared;
   const inFlight = new Map<number, Chunk>();
   return new Promise<void>((resolve) => {
@@ -273,8 +302,7 @@ function drive<T>(worker: Worker, files: readonly FileInput[], options: FileChec
       send();
       if (inFlight.size === 0) finish();
     };
-    worker.on('error', finish);
-    worker.on('exit', finish);
+    void stopped.then(finish);
     send();
     send();
     if (inFlight.size === 0) finish();
@@ -340,9 +368,14 @@ function workerEntry(override: URL | undefined): URL | undefined {
  * execArgv does not reach a worker's module resolution.
  */
 function spawnWorker(url: URL): Worker {
-  if (!/\.m?ts$/.test(url.pathname)) return new Worker(url);
+  if (!/\.m?ts$/.test(url.pathname)) return new Worker(url, { workerData: { compileCacheDir: compileCacheDir() } });
   const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); });`;
   return new Worker(boot, { eval: true });
+}
+
+/** The folder of the compile cache this thread uses (bin/joch.js turns it on), for the workers to use too. */
+function compileCacheDir(): string | undefined {
+  return typeof module.getCompileCacheDir === 'function' ? module.getCompileCacheDir() : undefined;
 }
 
 /** A file checked in a worker, for the trip to the main thread. */
