@@ -129,10 +129,13 @@ export const MIN_FREE_CORES = 4;
 
 /**
  * The same for summarizeFiles, whose workers send back findings and counts
- * only: a second free core pays (measured on two cores: see
- * docs/ARCHITECTURE.md, "Files checked on worker threads").
+ * only, so the main thread rebuilds nothing: three free cores. Not two: on
+ * two idle cores one thread already keeps the second a third busy (V8's
+ * concurrent garbage collection and compilation: 0.82 s of CPU in 0.61 s),
+ * and a worker, which loads and warms up its own copy of the code, made the
+ * 1,000-agent fleet slower (0.64-0.68 s against 0.61-0.63 s, same run).
  */
-export const SUMMARY_MIN_FREE_CORES = 2;
+export const SUMMARY_MIN_FREE_CORES = 3;
 
 /**
  * How many threads a batch of `totalBytes` deserves: JOCH_THREADS when set (1

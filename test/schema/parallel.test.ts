@@ -204,12 +204,15 @@ describe('threadsFor', () => {
     expect(threadsFor(PARALLEL_MIN_BYTES, {}, 0, 8)).toBe(4);
   });
 
-  it('uses a second free core for summaries, whose workers send back findings only', () => {
-    expect(SUMMARY_MIN_FREE_CORES).toBe(2);
-    expect(threadsFor(100 * PARALLEL_MIN_BYTES, {}, 0, 2, SUMMARY_MIN_FREE_CORES)).toBe(2);
-    expect(threadsFor(100 * PARALLEL_MIN_BYTES, {}, 0.9, 2, SUMMARY_MIN_FREE_CORES)).toBe(2);
-    expect(threadsFor(100 * PARALLEL_MIN_BYTES, {}, 1.2, 2, SUMMARY_MIN_FREE_CORES)).toBe(1);
-    expect(threadsFor(PARALLEL_MIN_BYTES - 1, {}, 0, 2, SUMMARY_MIN_FREE_CORES)).toBe(1);
+  it('uses fewer free cores for summaries, whose workers send back findings only, but not two', () => {
+    expect(SUMMARY_MIN_FREE_CORES).toBeLessThan(MIN_FREE_CORES);
+    expect(threadsFor(100 * PARALLEL_MIN_BYTES, {}, 0, 3, SUMMARY_MIN_FREE_CORES)).toBe(3);
+    expect(threadsFor(100 * PARALLEL_MIN_BYTES, {}, 0.5, 4, SUMMARY_MIN_FREE_CORES)).toBe(4);
+    expect(threadsFor(100 * PARALLEL_MIN_BYTES, {}, 1.5, 4, SUMMARY_MIN_FREE_CORES)).toBe(3);
+    // On two cores, idle or not, one thread: V8's own background work already uses the second.
+    expect(threadsFor(100 * PARALLEL_MIN_BYTES, {}, 0, 2, SUMMARY_MIN_FREE_CORES)).toBe(1);
+    expect(threadsFor(100 * PARALLEL_MIN_BYTES, {}, 2.5, 4, SUMMARY_MIN_FREE_CORES)).toBe(1);
+    expect(threadsFor(PARALLEL_MIN_BYTES - 1, {}, 0, 8, SUMMARY_MIN_FREE_CORES)).toBe(1);
   });
 
   it('honours JOCH_THREADS whatever the load', () => {
