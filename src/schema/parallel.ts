@@ -15,6 +15,7 @@
  */
 import { existsSync } from 'node:fs';
 import module from 'node:module';
+import path from 'node:path';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parentPort, Worker, type MessagePort } from 'node:worker_threads';
@@ -376,9 +377,15 @@ function spawnWorker(url: URL): Worker {
   return new Worker(boot, { eval: true });
 }
 
-/** The folder of the compile cache this thread uses (bin/joch.js turns it on), for the workers to use too. */
+/**
+ * The folder the compile cache of this thread was turned on with (bin/joch.js
+ * does), for the workers to use the same: Node keeps its entries in a folder
+ * per Node version below it, which getCompileCacheDir names.
+ */
 function compileCacheDir(): string | undefined {
-  return typeof module.getCompileCacheDir === 'function' ? module.getCompileCacheDir() : undefined;
+  const dir = typeof module.getCompileCacheDir === 'function' ? module.getCompileCacheDir() : undefined;
+  if (dir === undefined) return undefined;
+  return path.basename(dir).startsWith(`v${process.versions.node}-`) ? path.dirname(dir) : dir;
 }
 
 /** A file checked in a worker, for the trip to the main thread. */
