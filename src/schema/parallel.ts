@@ -1,17 +1,20 @@
 /**
  * The per-file unit (files.ts) over a batch of files on every core: worker
  * threads take chunks of files from a queue while the main thread works
- * through the same queue, so a slow or late worker costs nothing. Results come
- * back in input order and are the same data the main thread would compute, so
- * the output is byte-identical to a single-threaded run. A file a worker fails
+ * through the same queue, then takes back the chunks the workers have not
+ * answered yet, so a slow or late worker costs nothing. Results come back in
+ * input order and are the same data the main thread would compute, so the
+ * output is byte-identical to a single-threaded run. A file a worker fails
  * on, and every file of a worker that dies, is checked again on the main
  * thread: the outcome is then exactly the single-threaded one.
  *
- * What crosses back is the parse, not the assembled documents: each
- * document's value as JSON text (V8 parses JSON several times faster than it
- * deserializes the same object graph), and the main thread classifies them
- * again, which is cheap. A value JSON cannot carry exactly (NaN, -0, a shared
- * alias) is cloned instead.
+ * What crosses back is either a file's summary (summarizeFiles: findings and
+ * counts, for a run that reads no document afterwards) or its parse
+ * (checkFiles), not the assembled documents: each document's value as JSON
+ * text (V8 parses JSON several times faster than it deserializes the same
+ * object graph), and the main thread classifies them again, which is cheap.
+ * A value JSON cannot carry exactly (NaN, -0, a shared alias) is cloned
+ * instead.
  */
 import { existsSync } from 'node:fs';
 import module from 'node:module';
