@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { sortDiagnostics, summarize } from '../diagnostics/index.js';
-import { PIPELINE_CHECKS, runValidate, type PipelineCheck } from '../pipeline/index.js';
+import { PIPELINE_CHECKS, runValidate, type PipelineCheck, type ValidationRun } from '../pipeline/index.js';
 import type { ValidateOptions } from './validate-options.js';
 import { pinsOf } from '../model/pins.js';
+import { perFileChecksOnly, runFileChecks } from '../pipeline/file-checks.js';
 import { commandCache } from './command-cache.js';
 import { checkOptions, UsageError, useColor, type CommandContext, type CommandInput } from './context.js';
 import { FINDINGS_FORMATS, inputPaths, outputOf, pipelineCwd } from './flags.js';
@@ -36,6 +37,12 @@ export async function run(input: CommandInput, ctx: CommandContext): Promise<num
   const cache = commandCache(input.opts, ctx);
   const progress = Progress.start(ctx, input.opts);
   progress.step('loading and validating');
+  // Only per-file checks and no cache: files are reduced to findings where they are checked, on every free core.
+  if (!cache && perFileChecksOnly(opts.checks)) {
+    const run = await runFileChecks({ paths, cwd: pipelineCwd(paths, input.opts, ctx), configFile: opts.config, checks: opts.checks });
+    progress.done();
+    return report(run, { ...opts, color: useColor(input.opts, ctx), paths: paths.length }, run.texts, ctx);
+  }
   const validated = await runValidate({ paths, cwd: pipelineCwd(paths, input.opts, ctx), configFile: opts.config, checks: opts.checks, cache });
   // Deployments held on a promoted version: what compile would say about them (Git and compile load only then).
   const pinned = pinsOf(validated.graphs).length ? await (await import('../pipeline/pins.js')).pinDiagnostics(validated) : [];
@@ -43,12 +50,20 @@ export async function run(input: CommandInput, ctx: CommandContext): Promise<num
   const run = pinned.length ? { ...validated, diagnostics, summary: summarize(diagnostics, validated.summary.files, validated.summary.resources) } : validated;
   cache?.collect();
   progress.done();
-  const color = useColor(input.opts, ctx);
-  const texts = run.set.texts;
+  return report(run, { ...opts, color: useColor(input.opts, ctx), paths: paths.length }, run.set.texts, ctx);
+}
+
+/** What a run prints, from either pipeline: the findings on stdout, the timings and the hints on stderr; the exit code. */
+function report(
+  run: Pick<ValidationRun, 'diagnostics' | 'summary' | 'timings' | 'project'>,
+  opts: { readonly output: (typeof FINDINGS_FORMATS)[number]; readonly quiet: boolean; readonly timings: boolean; readonly color: boolean; readonly paths: number },
+  texts: ReadonlyMap<string, string>,
+  ctx: CommandContext,
+): number {
   const config = run.project.config;
   ctx.stdout(
     renderFindings(opts.output, run.diagnostics, run.summary, {
-      color,
+      color: opts.color,
       quietInfo: opts.quiet,
       toolVersion: version(),
       sourceText: (file) => texts.get(file) ?? (file === config.file ? config.text : undefined),
@@ -56,7 +71,7 @@ export async function run(input: CommandInput, ctx: CommandContext): Promise<num
   );
   if (opts.timings) ctx.stderr(formatTimings(run.timings));
   // At a terminal, a repository without joch.yaml is read whole (fixtures included): say how to narrow it.
-  if (!config.file && ctx.stderrIsTTY && !opts.quiet && paths.length === 0) {
+  if (!config.file && ctx.stderrIsTTY && !opts.quiet && opts.paths === 0) {
     ctx.stderr(`joch validate: no joch.yaml, so every YAML file under ${path.relative(ctx.cwd, config.root) || '.'} was read (${run.summary.files}); list the folders to read in joch.yaml (\`joch init\` writes one) and leave others out with .jochignore\n`);
   }
   return run.summary.errors > 0 ? 1 : 0;

@@ -61,10 +61,22 @@ export function parseFileBytes(path: string, bytes: Uint8Array, limits: ParseLim
   if (!decoded.ok) {
     return { path, hash, docs: [], findings: [finding('JOCH105', decoded.reason, { file: path, line: 1, column: 1 })], fast: false };
   }
-  return parseFileText(path, decoded.text, hash, limits);
+  // Valid UTF-8 decodes one to one, but for a byte order mark, which the text no longer has: then the text hashes as the bytes do.
+  const bom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
+  return parseText(path, decoded.text, hash, limits, bom ? undefined : hash);
 }
 
 export function parseFileText(path: string, text: string, hash: string, limits: ParseLimits = DEFAULT_PARSE_LIMITS): ParsedFile {
+  return parseText(path, text, hash, limits, undefined);
+}
+
+/**
+ * `textHash`, when known, is the sha256 of the whole text: a document whose
+ * source is the whole file (the usual one-document file) takes it instead of
+ * hashing the same text again.
+ */
+function parseText(path: string, text: string, hash: string, limits: ParseLimits, textHash: string | undefined): ParsedFile {
+  const hashSource = (source: string) => (textHash !== undefined && source.length === text.length ? textHash : hashText(source));
   const fast = parseYamlFast(text);
   const docs: ParsedDocument[] = [];
   const findings: Finding[] = [];
@@ -76,14 +88,14 @@ export function parseFileText(path: string, text: string, hash: string, limits: 
         lineStarts ??= lineOffsets(text);
         source = text.slice(lineStarts[d.lines[0]] ?? 0, lineStarts[d.lines[1] + 1] ?? text.length);
       }
-      docs.push({ value: d.value, empty: d.empty, ok: true, hash: hashText(source) });
+      docs.push({ value: d.value, empty: d.empty, ok: true, hash: hashSource(source) });
     }
   } else {
     const full = parseFull(path, text, limits);
     for (const d of full.docs) {
       const source = d.range ? documentSource(text, d.range) : '';
       // A directive such as %YAML 1.1 changes the value of the same text (`yes` is true there).
-      docs.push({ value: d.value, empty: d.empty, ok: d.ok, hash: hashText(d.directives ? `${d.directives}\n${source}` : source) });
+      docs.push({ value: d.value, empty: d.empty, ok: d.ok, hash: d.directives ? hashText(`${d.directives}\n${source}`) : hashSource(source) });
     }
     findings.push(...full.findings);
   }

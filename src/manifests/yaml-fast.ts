@@ -103,6 +103,9 @@ export function parseYamlFast(source: string, places?: FastPlaces): FastDocument
 export function resolvePlain(s: string): unknown {
   // Only these first characters can begin a null, a boolean or a number.
   if (s !== '' && !'0123456789+-.~nNtTfF'.includes(s[0] as string)) return s;
+  // Of those, a letter or `~` begins only these words: no number starts so.
+  const c = s.charCodeAt(0);
+  if (c > 0x39) return WORDS.has(s) ? WORDS.get(s) : s;
   if (/^(?:~|[Nn]ull|NULL)?$/.test(s)) return null;
   if (/^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/.test(s)) return s[0] === 't' || s[0] === 'T';
   if (/^0o[0-7]+$/.test(s)) return parseInt(s.substring(2), 8);
@@ -115,6 +118,12 @@ export function resolvePlain(s: string): unknown {
   if (/^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/.test(s)) return parseFloat(s);
   return s;
 }
+
+/** The plain scalars that begin with a letter or `~` and are not strings. */
+const WORDS: ReadonlyMap<string, null | boolean> = new Map<string, null | boolean>([
+  ['~', null], ['null', null], ['Null', null], ['NULL', null],
+  ['true', true], ['True', true], ['TRUE', true], ['false', false], ['False', false], ['FALSE', false],
+]);
 
 /** First character of a plain scalar that YAML reserves (we also refuse `-`, `?`, `:` followed by a space). */
 function reservedStart(c: number): boolean {
@@ -232,13 +241,24 @@ class Scanner {
     if (++this.depth > MAX_DEPTH) bail();
   }
 
+  /** The last answer of nextContentFrom: a value and the checks after it ask for the same line again. */
+  private lastFrom = -1;
+  private lastNext = -1;
+
   /** Index of the first line from `from` on that has content, or -1. */
   private nextContentFrom(from: number): number {
+    if (from === this.lastFrom) return this.lastNext;
     const lines = this.lines;
+    let next = -1;
     for (let k = from; k < lines.length; k++) {
-      if (!isBlank(lines[k] ?? '')) return k;
+      if (!isBlank(lines[k] ?? '')) {
+        next = k;
+        break;
+      }
     }
-    return -1;
+    this.lastFrom = from;
+    this.lastNext = next;
+    return next;
   }
 
   /** The next line with content after the current one, or -1. */

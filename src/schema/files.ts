@@ -6,7 +6,7 @@
  * Checks across files (identity, references, policy) are not per-file.
  */
 import type { Finding } from '../diagnostics/index.js';
-import { classifyFile, parseFileBytes, type FileLoad, type ManifestDocument, type ParsedFile, type ParseLimits } from '../manifests/index.js';
+import { classifyFile, parseFileBytes, type FileLoad, type LoadedFile, type ManifestDocument, type ParsedFile, type ParseLimits } from '../manifests/index.js';
 import { documentRef, schemaFindings } from './schema-pass.js';
 import { secretFindings } from './secrets.js';
 
@@ -42,4 +42,25 @@ export function checkParsed(parsed: ParsedFile, options: FileCheckOptions): File
 function documentFindings(d: ManifestDocument, options: FileCheckOptions): Finding[] {
   const ref = documentRef(d, options.defaultNamespace);
   return [...(options.schema ? schemaFindings(d, ref) : []), ...secretFindings(d, ref)];
+}
+
+/**
+ * A file's check reduced to what a run that needs no document values keeps
+ * (only per-file checks asked for: nothing reads the documents afterwards):
+ * its findings and counts. A worker sends this instead of the parse, which
+ * the main thread would otherwise rebuild and classify again.
+ */
+export interface FileSummary {
+  readonly file: LoadedFile;
+  /** The findings of loading the file (parse, classification), in order. */
+  readonly loadFindings: readonly Finding[];
+  /** The schema and secrets findings of its documents, in document order. */
+  readonly documentFindings: readonly Finding[];
+  /** How many resources (documents with an identity) the file holds. */
+  readonly resources: number;
+}
+
+export function summarizeFile(file: FileInput, options: FileCheckOptions): FileSummary {
+  const { load, documentFindings } = checkFile(file, options);
+  return { file: load.file, loadFindings: load.findings, documentFindings: documentFindings.flat(), resources: load.resources.length };
 }

@@ -10,8 +10,8 @@ import { documentRef, schemaFindings } from './schema-pass.js';
 import { secretFindings } from './secrets.js';
 
 export { REFERENCE_RULES, ResourceIndex, type ResolvedReference } from './references.js';
-export { checkFile, type FileCheck, type FileCheckOptions, type FileInput } from './files.js';
-export { checkFiles, checkForWire, fromWire, MIN_FREE_CORES, PARALLEL_MIN_BYTES, prepareSnapshot, threadsFor, type ParallelOptions, type PreparedFiles, type WireCheck } from './parallel.js';
+export { checkFile, summarizeFile, type FileCheck, type FileCheckOptions, type FileInput, type FileSummary } from './files.js';
+export { checkFiles, checkForWire, fromWire, MIN_FREE_CORES, PARALLEL_MIN_BYTES, prepareSnapshot, SUMMARY_MIN_FREE_CORES, summarizeFiles, threadsFor, type ParallelOptions, type PreparedFiles, type WireCheck } from './parallel.js';
 export { loadSchemas, schemaFor, validatorFor, SCHEMA_BASE, SCHEMA_DIR, type JsonSchema } from './registry.js';
 
 export type Check = 'schema' | 'identity' | 'references' | 'secrets';

@@ -64,17 +64,74 @@ export function forEachCredential(node: unknown, visit: (found: Credential, path
 
 /** What credential a value (held under `key`) is, if any. */
 export function credentialIn(value: string, key: string | undefined): Credential | undefined {
-  // The common case, a value with no credential shape, is settled by one scan of one pattern.
-  if (ANY_SHAPE.test(value)) {
-    if (URL_USERINFO.test(value)) return { code: 'JOCH602', what: 'a URL with a password' };
-    if (URL_SECRET_QUERY.test(value)) return { code: 'JOCH602', what: 'a URL with a token in its query' };
-    for (const det of VALUE_DETECTORS) {
-      if (detect(det, value)) return { code: 'JOCH601', what: det.what };
-    }
+  const own = valueCredential(value);
+  if (own.shape) return own.shape;
+  if (key !== undefined && keyedSecret(key, value)) return { code: 'JOCH601', what: `a credential (the key is "${key}")` };
+  return own.encoded ? ENCODED : undefined;
+}
+
+/** What a value is by itself: a credential shape, and whether it is base64 of a credential. */
+interface ValueCredential {
+  readonly shape: Credential | undefined;
+  readonly encoded: boolean;
+}
+
+const ENCODED: Credential = { code: 'JOCH601', what: 'a base64-encoded credential' };
+const NONE: ValueCredential = { shape: undefined, encoded: false };
+
+/**
+ * Manifests repeat the same keys and words thousands of times (`apiVersion`,
+ * `kind`, enum values, names of shared resources): the verdict on a short
+ * string is kept, so each is scanned once per run. Bounded: cleared when full.
+ */
+const MEMO_MAX_ENTRIES = 8192;
+const MEMO_MAX_LENGTH = 256;
+const valueMemo = new Map<string, ValueCredential>();
+const keyMemo = new Map<string, boolean>();
+
+function memoized<T>(memo: Map<string, T>, text: string, compute: (text: string) => T): T {
+  if (text.length > MEMO_MAX_LENGTH) return compute(text);
+  let found = memo.get(text);
+  if (found === undefined) {
+    if (memo.size >= MEMO_MAX_ENTRIES) memo.clear();
+    found = compute(text);
+    memo.set(text, found);
   }
-  if (key !== undefined && isKeyedSecret(key, value)) return { code: 'JOCH601', what: `a credential (the key is "${key}")` };
-  if (encodedSecret(value)) return { code: 'JOCH601', what: 'a base64-encoded credential' };
+  return found;
+}
+
+function valueCredential(value: string): ValueCredential {
+  // No detector matches fewer characters (`pwd=abc`), nor can a shorter value be base64 of a credential.
+  if (value.length < SHORTEST_CREDENTIAL) return NONE;
+  return memoized(valueMemo, value, scanValue);
+}
+
+/** The shortest text any shape detector matches: a connection string's `pwd=` and three characters. */
+const SHORTEST_CREDENTIAL = 7;
+
+function scanValue(value: string): ValueCredential {
+  return { shape: shapeIn(value), encoded: encodedSecret(value) };
+}
+
+function shapeIn(value: string): Credential | undefined {
+  // The common case, a value with no credential shape, is settled by one scan of one pattern.
+  if (!ANY_SHAPE.test(value)) return undefined;
+  if (URL_USERINFO.test(value)) return { code: 'JOCH602', what: 'a URL with a password' };
+  if (URL_SECRET_QUERY.test(value)) return { code: 'JOCH602', what: 'a URL with a token in its query' };
+  for (const det of VALUE_DETECTORS) {
+    if (detect(det, value)) return { code: 'JOCH601', what: det.what };
+  }
   return undefined;
+}
+
+/** isKeyedSecret, with the verdict on the key's name kept (keys are few and repeat). */
+function keyedSecret(key: string, value: string): boolean {
+  return namesSecretKept(key) && isKeyedSecret(key, value);
+}
+
+/** namesSecret, remembered per key: the walk asks it of every collection's key. */
+function namesSecretKept(key: string): boolean {
+  return memoized(keyMemo, key, namesSecret);
 }
 
 /** Every shape pattern in one, ignoring case: it matches whenever one of them would (and sometimes when none does). */
@@ -102,7 +159,7 @@ export function walkScalars(
   if (text !== undefined) {
     visit(text, path, keyed ? key : undefined);
   } else if (Array.isArray(node)) {
-    const held = keyed && key !== undefined && namesSecret(key) ? key : undefined;
+    const held = keyed && key !== undefined && namesSecretKept(key) ? key : undefined;
     for (let i = 0; i < node.length; i++) {
       path.push(i);
       walkScalars(node[i], path, visit, visitKey, held, keyed);
@@ -111,7 +168,7 @@ export function walkScalars(
   } else if (node && typeof node === 'object') {
     const record = node as Record<string, unknown>;
     const named = nameOfValue(record);
-    const held = keyed && key !== undefined && namesSecret(key) ? key : undefined;
+    const held = keyed && key !== undefined && namesSecretKept(key) ? key : undefined;
     for (const k in record) {
       path.push(k);
       visitKey(k, path);

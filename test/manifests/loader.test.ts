@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
-import { parseFileText } from '../../src/manifests/index.js';
+import { parseFileBytes, parseFileText } from '../../src/manifests/index.js';
 import { MAX_NESTING_DEPTH } from '../../src/manifests/parse.js';
 import type { Check } from '../../src/schema/index.js';
 import { at, cli, only, places, tmpRepo, validate, yml, type JsonReport } from '../support/repo.js';
@@ -431,6 +431,27 @@ describe('documents', () => {
     // A kept blank line is part of the value, so part of the hash.
     const more = parseFileText('more.yaml', doc.replace('comment\n\n', 'comment\n\n\n'), '');
     expect(more.docs[0]?.hash).not.toBe(parseFileText('same.yaml', doc, '').docs[0]?.hash);
+  });
+
+  it('hashes a document read from bytes as its text, when the file is that one document or not', () => {
+    const doc = 'apiVersion: joch.dev/v1alpha1\nkind: Policy\nmetadata: {name: p}\n';
+    const enc = (s: string) => new TextEncoder().encode(s);
+    const cases: Array<[string, Uint8Array, string[]]> = [
+      // The whole file is the document: its hash is the file's.
+      ['one document', enc(doc), [doc]],
+      ['one document, fully parsed', enc(`${doc}x: &a 1\n`), [`${doc}x: &a 1\n`]],
+      // A byte order mark is in the file's bytes but not in the document's text.
+      ['a byte order mark', Uint8Array.from([0xef, 0xbb, 0xbf, ...enc(doc)]), [doc]],
+      ['a leading comment', enc(`# c\n${doc}`), [doc]],
+      ['two documents', enc(`${doc}---\n${doc}`), [doc, doc]],
+      ['CRLF', enc(doc.replace(/\n/g, '\r\n')), [doc.replace(/\n/g, '\r\n')]],
+    ];
+    for (const [name, bytes, sources] of cases) {
+      const parsed = parseFileBytes(`${name}.yaml`, bytes);
+      expect(parsed.hash, name).toBe(createHash('sha256').update(bytes).digest('hex'));
+      expect(parsed.docs.map((d) => d.hash), name).toEqual(sources.map(sha256));
+      expect(parsed.docs.map((d) => d.hash), name).toEqual(parseFileText(`${name}.yaml`, parsed.text ?? '', '').docs.map((d) => d.hash));
+    }
   });
 
   it('hashes a directive that changes what a document means', () => {

@@ -9,7 +9,21 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateFleet } from '../../bench/fleet.js';
 import { DEFAULT_PARSE_LIMITS } from '../../src/manifests/index.js';
-import { checkFile, checkFiles, checkForWire, fromWire, MIN_FREE_CORES, PARALLEL_MIN_BYTES, threadsFor, type FileCheck, type FileCheckOptions, type FileInput } from '../../src/schema/index.js';
+import {
+  checkFile,
+  checkFiles,
+  checkForWire,
+  fromWire,
+  MIN_FREE_CORES,
+  PARALLEL_MIN_BYTES,
+  SUMMARY_MIN_FREE_CORES,
+  summarizeFile,
+  summarizeFiles,
+  threadsFor,
+  type FileCheck,
+  type FileCheckOptions,
+  type FileInput,
+} from '../../src/schema/index.js';
 
 const OPTIONS: FileCheckOptions = { defaultNamespace: 'default', limits: DEFAULT_PARSE_LIMITS, schema: true };
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -52,7 +66,8 @@ const serial = (batch: readonly FileInput[]): FileCheck[] => batch.map((f) => ch
 function workerModule(body: string): URL {
   const file = path.join(dir, `worker-${Math.random().toString(36).slice(2)}.mts`);
   const parallel = path.resolve(import.meta.dirname, '../../src/schema/parallel.ts');
-  writeFileSync(file, `import { checkForWire, serveChecks } from ${JSON.stringify(parallel)};\n${body}\n`);
+  const files = path.resolve(import.meta.dirname, '../../src/schema/files.ts');
+  writeFileSync(file, `import { checkForWire, serveChecks } from ${JSON.stringify(parallel)};\nimport { summarizeFile } from ${JSON.stringify(files)};\n${body}\n`);
   return new URL(`file://${file}`);
 }
 
@@ -119,6 +134,52 @@ describe('checkFiles', () => {
   }, 120_000);
 });
 
+describe('summarizeFiles', () => {
+  const summaries = () => files.map((f) => summarizeFile(f, OPTIONS));
+
+  it('is each file\'s check reduced to its findings and counts', () => {
+    for (const f of files) {
+      const { load, documentFindings } = checkFile(f, OPTIONS);
+      expect(summarizeFile(f, OPTIONS)).toEqual({ file: load.file, loadFindings: load.findings, documentFindings: documentFindings.flat(), resources: load.resources.length });
+    }
+  });
+
+  it('gives the single-threaded summaries, in input order, when the workers do all the work', async () => {
+    const { counts, onChecked } = counter();
+    const threaded = await summarizeFiles(files, OPTIONS, { threads: 3, mainShare: false, onChecked });
+    expect(counts).toEqual({ worker: files.length });
+    expect(JSON.stringify(threaded)).toBe(JSON.stringify(summaries()));
+    expect(threaded.flatMap((s) => [...s.loadFindings, ...s.documentFindings]).map((f) => f.code)).toEqual(expect.arrayContaining(['JOCH101', 'JOCH303', 'JOCH105', 'JOCH601']));
+  }, 120_000);
+
+  it('gives the same with the main thread taking part, whatever share the workers get', async () => {
+    const { counts, onChecked } = counter();
+    expect(await summarizeFiles(files, OPTIONS, { threads: 2, onChecked })).toEqual(summaries());
+    expect((counts.main ?? 0) + (counts.worker ?? 0)).toBe(files.length);
+  }, 120_000);
+
+  it('does not wait for a worker that is slow to start: the main thread takes its chunks back', async () => {
+    // A worker that answers nothing for a minute: the batch still finishes, on the main thread, with the same results.
+    const asleep = workerModule(`Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60_000); serveChecks();`);
+    const { counts, onChecked } = counter();
+    expect(await summarizeFiles(files, OPTIONS, { threads: 2, workerUrl: asleep, onChecked })).toEqual(summaries());
+    expect(counts).toEqual({ main: files.length });
+  }, 30_000);
+
+  it('re-checks on the main thread what a worker failed on, and finishes when a worker dies', async () => {
+    const failing = workerModule(
+      `serveChecks(undefined, checkForWire, (file, options) => { if (file.path.includes('/agents/')) throw new Error('worker bug'); return summarizeFile(file, options); });`,
+    );
+    const failed = counter();
+    expect(await summarizeFiles(files, OPTIONS, { threads: 3, workerUrl: failing, mainShare: false, onChecked: failed.onChecked })).toEqual(summaries());
+    expect(failed.counts.retry).toBe(files.filter((f) => f.path.includes('/agents/')).length);
+    const dying = workerModule(`serveChecks(undefined, checkForWire, (file, options) => { if (file.path.includes('/tools/')) process.exit(7); return summarizeFile(file, options); });`);
+    const died = counter();
+    expect(await summarizeFiles(files, OPTIONS, { threads: 3, workerUrl: dying, mainShare: false, onChecked: died.onChecked })).toEqual(summaries());
+    expect(died.counts.retry).toBeGreaterThan(0);
+  }, 120_000);
+});
+
 describe('the wire form of a file check', () => {
   it.each(ODD_FILES.map((f) => [f.path, f] as const))('reads back as the check itself (%s)', (_path, file) => {
     expect(fromWire(structuredClone(checkForWire(file, OPTIONS)), OPTIONS)).toEqual(checkFile(file, OPTIONS));
@@ -141,6 +202,17 @@ describe('threadsFor', () => {
     expect(threadsFor(100 * PARALLEL_MIN_BYTES, {}, 1.5, MIN_FREE_CORES)).toBe(1);
     // No more threads than there is work for.
     expect(threadsFor(PARALLEL_MIN_BYTES, {}, 0, 8)).toBe(4);
+  });
+
+  it('uses fewer free cores for summaries, whose workers send back findings only, but not two', () => {
+    expect(SUMMARY_MIN_FREE_CORES).toBeLessThan(MIN_FREE_CORES);
+    expect(threadsFor(100 * PARALLEL_MIN_BYTES, {}, 0, 3, SUMMARY_MIN_FREE_CORES)).toBe(3);
+    expect(threadsFor(100 * PARALLEL_MIN_BYTES, {}, 0.5, 4, SUMMARY_MIN_FREE_CORES)).toBe(4);
+    expect(threadsFor(100 * PARALLEL_MIN_BYTES, {}, 1.5, 4, SUMMARY_MIN_FREE_CORES)).toBe(3);
+    // On two cores, idle or not, one thread: V8's own background work already uses the second.
+    expect(threadsFor(100 * PARALLEL_MIN_BYTES, {}, 0, 2, SUMMARY_MIN_FREE_CORES)).toBe(1);
+    expect(threadsFor(100 * PARALLEL_MIN_BYTES, {}, 2.5, 4, SUMMARY_MIN_FREE_CORES)).toBe(1);
+    expect(threadsFor(PARALLEL_MIN_BYTES - 1, {}, 0, 8, SUMMARY_MIN_FREE_CORES)).toBe(1);
   });
 
   it('honours JOCH_THREADS whatever the load', () => {
