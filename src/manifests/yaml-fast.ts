@@ -120,6 +120,10 @@ function reservedStart(c: number): boolean {
   );
 }
 
+/** Plain keys read before, by a hash of their text (see Scanner.plainKey); bounded, shared by every file of the process. */
+const KEYS_SIZE = 4096;
+const KEYS: (string | undefined)[] = new Array<string | undefined>(KEYS_SIZE).fill(undefined);
+
 const ESCAPES: Record<string, string> = {
   '0': '\0', a: '\x07', b: '\b', t: '\t', n: '\n', v: '\v', f: '\f', r: '\r', e: '\x1b', ' ': ' ', '"': '"', '/': '/',
   '\\': '\\', N: '\u0085', _: '\u00a0', L: '\u2028', P: '\u2029',
@@ -368,8 +372,27 @@ class Scanner {
     if (reservedStart(c) || c === 0x3f || c === COLON || (c === DASH && t.charCodeAt(at + 1) === SPACE)) bail();
     // `key :` (a space before the colon) is left to the full parser.
     if (t.charCodeAt(colon - 1) === SPACE) bail();
+    return this.plainKey(at, colon);
+  }
+
+  /**
+   * A plain key, taken from KEYS when the same text was read before. Storing
+   * and looking up a property with a fresh substring makes V8 find or add its
+   * internalized copy first (hashing it and probing its string table), and
+   * that was the hottest line of the scanner: manifests repeat the same few
+   * hundred keys, and a string from the table is already internalized.
+   */
+  private plainKey(at: number, colon: number): string {
+    const t = this.t;
+    let h = colon - at;
+    for (let k = at; k < colon; k++) h = (Math.imul(h, 31) + t.charCodeAt(k)) | 0;
+    const slot = h & (KEYS_SIZE - 1);
+    const known = KEYS[slot];
+    if (known !== undefined && known.length === colon - at && sameText(t, at, known)) return known;
     const key = t.slice(at, colon);
     if (typeof resolvePlain(key) !== 'string') bail();
+    // Only keys that passed the check above are kept; a collision replaces the older key.
+    KEYS[slot] = key;
     return key;
   }
 
@@ -687,6 +710,12 @@ class Scanner {
     while (t.charCodeAt(j) === SPACE) j++;
     return j;
   }
+}
+
+/** Whether `text` holds `s` at offset `at` (a loop: faster than startsWith for the short keys it compares). */
+function sameText(text: string, at: number, s: string): boolean {
+  for (let k = 0; k < s.length; k++) if (text.charCodeAt(at + k) !== s.charCodeAt(k)) return false;
+  return true;
 }
 
 /** Folding of a `>` block scalar without more-indented lines. */
