@@ -60,7 +60,8 @@ export interface FileSummary {
   readonly resources: number;
 }
 
+/** `file.hash` is empty: nothing after a findings-only run reads hashes, so none are computed. */
 export function summarizeFile(file: FileInput, options: FileCheckOptions): FileSummary {
-  const { load, documentFindings } = checkFile(file, options);
+  const { load, documentFindings } = checkParsed(parseFileBytes(file.path, file.bytes, options.limits, false), options);
   return { file: load.file, loadFindings: load.findings, documentFindings: documentFindings.flat(), resources: load.resources.length };
 }

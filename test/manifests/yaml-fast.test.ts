@@ -166,6 +166,21 @@ describe('YAML fast path', () => {
     expect(declined).toBeGreaterThan(0);
   });
 
+  it('reads every key as written across many files, also keys read before and keys of the same length that differ in one place', () => {
+    // Far more distinct keys than the scanner's table of keys has slots, many of the same length: collisions must never swap a key.
+    const r = rng(SEED + 13);
+    const letters = 'abcdefghijklmnopqrstuvwxyz0123456789-._/';
+    const keys = Array.from({ length: 20_000 }, () => `k${Array.from({ length: 1 + Math.floor(r() * 8) }, () => pick(r, [...letters])).join('')}`);
+    for (let n = 0; n < 2_000; n++) {
+      const chosen = new Set(Array.from({ length: 1 + Math.floor(r() * 12) }, () => pick(r, keys)));
+      // The same key once more with one character changed.
+      const base = pick(r, [...chosen]);
+      chosen.add(`${base.slice(0, -1)}${base.endsWith('x') ? 'y' : 'x'}`);
+      const text = [...chosen].map((k, i) => (i % 3 === 2 ? `${k}:\n  ${k}: ${i}` : `${k}: v${i}`)).join('\n');
+      expect(expectAgreement(`${text}\n`)).toBe('fast');
+    }
+  });
+
   it.each([
     ['tabs', 'a:\tb\n'],
     ['anchors and aliases', 'a: &x 1\nb: *x\n'],
