@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { sortDiagnostics, summarize } from '../diagnostics/index.js';
-import { PIPELINE_CHECKS, runValidate, type PipelineCheck } from '../pipeline/index.js';
+import { PIPELINE_CHECKS, runValidate, validateFromState, type PipelineCheck } from '../pipeline/index.js';
 import { pinsOf } from '../model/pins.js';
 import { commandCache } from './cache.js';
 import { checkOptions, UsageError, useColor, type CommandContext, type CommandInput } from './context.js';
@@ -38,7 +38,18 @@ export async function run(input: CommandInput, ctx: CommandContext): Promise<num
   const cache = commandCache(input.opts, ctx);
   const progress = Progress.start(ctx, input.opts);
   progress.step('loading and validating');
-  const validated = await runValidate({ paths, cwd: pipelineCwd(paths, input.opts, ctx), configFile: opts.config, checks: opts.checks, cache });
+  const validateInput = { paths, cwd: pipelineCwd(paths, input.opts, ctx), configFile: opts.config, checks: opts.checks, cache };
+  // With the cache, a run after a small change reads and checks only what changed (src/pipeline/incremental.ts).
+  const fromState = validateFromState(validateInput);
+  if (fromState && 'run' in fromState) {
+    cache?.collect();
+    progress.done();
+    const { run } = fromState;
+    ctx.stdout(renderFindings(opts.output, run.diagnostics, run.summary, { color: useColor(input.opts, ctx), quietInfo: opts.quiet, toolVersion: version(), sourceText: run.textOf }));
+    if (opts.timings) ctx.stderr(formatTimings({ ...run.timings, incremental: 0 }));
+    return run.summary.errors > 0 ? 1 : 0;
+  }
+  const validated = await runValidate(validateInput);
   // Deployments held on a promoted version: what compile would say about them (Git and compile load only then).
   const pinned = pinsOf(validated.graphs).length ? await (await import('../pipeline/pins.js')).pinDiagnostics(validated) : [];
   const diagnostics = pinned.length ? sortDiagnostics([...validated.diagnostics, ...pinned]) : validated.diagnostics;

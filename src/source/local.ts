@@ -48,7 +48,17 @@ export async function readLocalSource(options: LocalSourceOptions): Promise<Loca
   return readLocalSourceSync(options);
 }
 
-export function readLocalSourceSync(options: LocalSourceOptions): LocalSourceResult {
+/** The files a local source would read, without reading them: the walk of `readLocalSourceSync`. */
+export interface LocalFileList {
+  readonly root: string;
+  readonly displayPrefix: string;
+  /** Root-relative paths, sorted. */
+  readonly paths: readonly string[];
+  /** What the walk found wrong (links out of the root, unreadable folders). */
+  readonly findings: Finding[];
+}
+
+export function listLocalFiles(options: LocalSourceOptions): LocalFileList {
   const root = path.resolve(options.root);
   const realRoot = realpathSync(root);
   const displayPrefix = toPosix(path.relative(options.cwd ?? process.cwd(), root));
@@ -62,9 +72,15 @@ export function readLocalSourceSync(options: LocalSourceOptions): LocalSourceRes
     walker.start(path.resolve(start), options.namedByUser ?? false);
   }
   for (const skipped of options.skip ?? []) candidates.delete(toPosix(path.relative(root, skipped)));
+  return { root, displayPrefix, paths: [...candidates].sort(), findings };
+}
+
+export function readLocalSourceSync(options: LocalSourceOptions): LocalSourceResult {
+  const { root, displayPrefix, paths, findings } = listLocalFiles(options);
+  const display = (rel: string) => displayPath({ displayPrefix }, rel);
 
   const files: SourceFile[] = [];
-  for (const rel of [...candidates].sort()) {
+  for (const rel of paths) {
     const read = readBounded(path.join(root, rel), options.maxFileBytes);
     if (read.ok) {
       files.push({ path: rel, bytes: read.bytes });
