@@ -25,7 +25,7 @@
  * Eval, Model, FrameworkAdapter; an agent whose bundle changed) falls back
  * to the full run, which stores a new state.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import type { CacheStore } from '../cache/index.js';
@@ -44,6 +44,7 @@ import type { Project, Timings } from './index.js';
 
 /** Bumped when the stored shape changes (the build id covers the code that fills it). */
 const STATE_KIND = 'validate-state-v1';
+const DETAIL_KIND = 'validate-state-detail-v1';
 /** Files stamped this close to the run's start are hashed again: file-system clocks can be this coarse. */
 const RACY_MARGIN_MS = 2000;
 /** Kinds whose content other resources' checks or decisions read: a change to one is a full run. */
@@ -53,59 +54,70 @@ const CREDENTIAL_CODES = new Set(['JOCH601', 'JOCH602']);
 /** Past this share of the agents, re-deciding them costs about as much as the full run. */
 const MAX_AFFECTED_SHARE = 0.25;
 
-interface StatStamp {
-  readonly size: number;
-  readonly mtimeMs: number;
-  readonly ctimeMs: number;
-  readonly ino: number;
-}
+/** A file's stat as the index keeps it: size, mtime, ctime, inode. */
+const STAMP_FIELDS = 4;
+const HASH_CHARS = 64;
 
-interface ResourceEntry {
-  readonly key: string;
-  readonly kind: string;
-  readonly name: string;
-  readonly namespace: string | undefined;
-  readonly doc: number;
-}
-
-interface StoredFile {
-  /** Root-relative, as the source lists it. */
-  readonly path: string;
-  readonly display: string;
-  readonly stat: StatStamp;
-  readonly hash: string;
-  readonly shape: string;
-  readonly fleet: boolean;
-  readonly load: readonly Finding[];
-  readonly checks: readonly Finding[];
-  readonly resources: readonly ResourceEntry[];
-}
-
-interface StoredAgent {
-  readonly key: string;
-  readonly own: readonly Finding[];
-  readonly signature: string;
-}
-
-interface ValidateState {
-  /** When the run that wrote the state started (ms since the epoch). */
+/**
+ * What every incremental run reads: the stat index and the findings, in
+ * columns (typed arrays and one string of hashes read back many times faster
+ * than one object per file).
+ */
+interface StateIndex {
+  /** When the run that wrote the index started (ms since the epoch). */
   readonly startedAt: number;
-  readonly files: readonly StoredFile[];
+  readonly displayPrefix: string | undefined;
+  /** Root-relative paths as the source lists them, sorted. */
+  readonly paths: readonly string[];
+  /** STAMP_FIELDS numbers per file. */
+  readonly stamps: Float64Array;
+  /** The sha256 of each file's bytes, HASH_CHARS hex digits each, concatenated. */
+  readonly hashes: string;
+  /** The load and per-document findings of the files that have any, by file index. */
+  readonly fileFindings: ReadonlyMap<number, FileFindings>;
   /** Findings of the configuration and the source walk, first in a run's list. */
   readonly prefix: readonly Finding[];
   /** Identity and reference findings. */
   readonly cross: readonly Finding[];
-  /** Per agent, in the policy stage's order (by key; a key defined twice is there twice). */
-  readonly agents: readonly StoredAgent[];
+  /** The policy findings of each agent that has any, by its index in the policy stage's order. */
+  readonly agentFindings: ReadonlyMap<number, readonly Finding[]>;
   /** Policy findings shared by several agents or about Policies themselves. */
   readonly extras: readonly Finding[];
-  readonly edges: readonly ReferenceEdge[];
-  readonly production: readonly string[];
-  /** Agents whose policy decision reads a file, by displayed path. */
-  readonly agentsByFile: ReadonlyMap<string, readonly string[]>;
   /** Positioned diagnostics by their settled finding. */
   readonly positioned: ReadonlyMap<string, Diagnostic>;
   readonly counts: { readonly files: number; readonly resources: number };
+  /** Names the detail written with this index. */
+  readonly detail: string;
+}
+
+interface FileFindings {
+  readonly load: readonly Finding[];
+  readonly checks: readonly Finding[];
+}
+
+/** What only a run with changed files reads. An incremental run never changes it. */
+interface StateDetail {
+  /** The `detail` of the index written with it. */
+  readonly id: string;
+  /** Each file's shape, HASH_CHARS hex digits each, concatenated. */
+  readonly shapes: string;
+  /** 1 for a file that holds a kind other resources' checks read. */
+  readonly fleet: Uint8Array;
+  /** The resources, in file order: the file index of each, then its identity. */
+  readonly resourceFile: Int32Array;
+  readonly resourceDoc: Int32Array;
+  readonly resourceKey: readonly string[];
+  readonly resourceKind: readonly string[];
+  readonly resourceName: readonly string[];
+  readonly resourceNamespace: readonly (string | undefined)[];
+  /** Agent keys in the policy stage's order, and what each decision was (see signatureOf). */
+  readonly agents: readonly string[];
+  readonly signatures: readonly string[];
+  readonly edges: readonly ReferenceEdge[];
+  readonly production: readonly string[];
+  /** The agents whose decision reads each file: agent indexes from readersStart[f] to readersStart[f + 1]. */
+  readonly readersStart: Int32Array;
+  readonly readers: Int32Array;
 }
 
 /** What the key of a project's state is made of: the same inputs give the same findings. */
@@ -163,14 +175,17 @@ export interface FullRunParts {
  */
 export function saveFullRunState(parts: FullRunParts): void {
   const state = stateOfFullRun(parts);
-  if (state) parts.store.put(STATE_KIND, parts.key, state);
+  if (!state) return;
+  parts.store.put(DETAIL_KIND, parts.key, state.detail);
+  parts.store.put(STATE_KIND, parts.key, state.index);
 }
 
-function stateOfFullRun(parts: FullRunParts): ValidateState | undefined {
+function stateOfFullRun(parts: FullRunParts): { index: StateIndex; detail: StateDetail } | undefined {
   const { set, policy } = parts;
   if (parts.sourceFindings > 0 || pinsOf(parts.graphs).length > 0) return undefined;
   if (parts.settled.some((f) => CREDENTIAL_CODES.has(f.code)) || policy.findings.some((f) => f.code === 'JOCH800')) return undefined;
-  if (set.files.length !== parts.paths.length) return undefined;
+  const n = parts.paths.length;
+  if (set.files.length !== n) return undefined;
   const loadByFile = groupByFile(set.findings);
   const checksByFile = new Map<string, Finding[]>();
   let checkCount = 0;
@@ -184,58 +199,92 @@ function stateOfFullRun(parts: FullRunParts): ValidateState | undefined {
   }
   const resourcesByFile = groupResources(set.resources);
   const documentsByFile = groupDocuments(set.documents);
-  const files: StoredFile[] = [];
-  for (let i = 0; i < parts.paths.length; i++) {
+  const stamps = new Float64Array(n * STAMP_FIELDS);
+  const hashes: string[] = [];
+  const shapes: string[] = [];
+  const fleet = new Uint8Array(n);
+  const fileFindings = new Map<number, FileFindings>();
+  const resources: { file: number; r: Resource }[] = [];
+  const fileIndex = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
     const rel = parts.paths[i] as string;
     const loaded = set.files[i];
     const display = displayPath({ displayPrefix: parts.displayPrefix }, rel);
-    if (!loaded || loaded.path !== display) return undefined;
-    let stat: Stats;
+    if (!loaded || loaded.path !== display || loaded.hash.length !== HASH_CHARS) return undefined;
     try {
-      stat = statSync(path.join(parts.root, rel));
+      writeStamp(stamps, i, statSync(path.join(parts.root, rel)));
     } catch {
       return undefined;
     }
-    const resources = resourcesByFile.get(display) ?? [];
-    files.push({
-      path: rel,
-      display,
-      stat: stampOf(stat),
-      hash: loaded.hash,
-      shape: shapeOf(loaded.documents, documentsByFile.get(display) ?? [], resources),
-      fleet: resources.some((r) => FLEET_KINDS.has(r.kind)),
-      load: loadByFile.get(display) ?? [],
-      checks: checksByFile.get(display) ?? [],
-      resources: resources.map(entryOf),
-    });
+    fileIndex.set(display, i);
+    hashes.push(loaded.hash);
+    const mine = resourcesByFile.get(display) ?? [];
+    shapes.push(shapeOf(loaded.documents, documentsByFile.get(display) ?? [], mine));
+    fleet[i] = mine.some((r) => FLEET_KINDS.has(r.kind)) ? 1 : 0;
+    for (const r of mine) resources.push({ file: i, r });
+    const load = loadByFile.get(display) ?? [];
+    const checks = checksByFile.get(display) ?? [];
+    if (load.length || checks.length) fileFindings.set(i, { load, checks });
   }
   // The run's list must be exactly the parts put back together, or the parts are not what the run did.
-  if (!sameList([...files.flatMap((f) => f.load)], set.findings)) return undefined;
-  const validationChecks = parts.validation.findings.slice(0, checkCount);
-  if (!sameList(files.flatMap((f) => f.checks), validationChecks)) return undefined;
+  const byIndex = (pick: (f: FileFindings) => readonly Finding[]) => [...fileFindings.keys()].sort((a, b) => a - b).flatMap((i) => pick(fileFindings.get(i) as FileFindings));
+  if (!sameList(byIndex((f) => f.load), set.findings)) return undefined;
+  if (!sameList(byIndex((f) => f.checks), parts.validation.findings.slice(0, checkCount))) return undefined;
   const split = splitPolicy(policy);
   if (!split) return undefined;
-  return {
-    startedAt: parts.startedAt,
-    files,
-    prefix: parts.prefix,
-    cross: parts.validation.findings.slice(checkCount),
-    agents: split.agents,
-    extras: split.extras,
+  const agentFindings = new Map<number, readonly Finding[]>();
+  split.agents.forEach((a, i) => {
+    if (a.own.length) agentFindings.set(i, a.own);
+  });
+  const readers = readersOf(parts.graphs, parts.validation.references, set.resources, fileIndex, split.agents.map((a) => a.key));
+  if (!readers) return undefined;
+  const id = randomUUID();
+  const detail: StateDetail = {
+    id,
+    shapes: shapes.join(''),
+    fleet,
+    resourceFile: Int32Array.from(resources.map((x) => x.file)),
+    resourceDoc: Int32Array.from(resources.map((x) => x.r.doc)),
+    resourceKey: resources.map((x) => x.r.key),
+    resourceKind: resources.map((x) => x.r.kind),
+    resourceName: resources.map((x) => x.r.name),
+    resourceNamespace: resources.map((x) => x.r.namespace),
+    agents: split.agents.map((a) => a.key),
+    signatures: split.agents.map((a) => a.signature),
     edges: parts.validation.references,
     production: policy.production ?? [],
-    agentsByFile: agentsByFile(parts.graphs, parts.validation.references, set.resources),
+    ...readers,
+  };
+  const index: StateIndex = {
+    startedAt: parts.startedAt,
+    displayPrefix: parts.displayPrefix,
+    paths: [...parts.paths],
+    stamps,
+    hashes: hashes.join(''),
+    fileFindings,
+    prefix: parts.prefix,
+    cross: parts.validation.findings.slice(checkCount),
+    agentFindings,
+    extras: split.extras,
     positioned: positionedByFinding(parts.settled, parts.positioned),
     counts: { files: set.files.length, resources: set.resources.length },
+    detail: id,
   };
+  return { index, detail };
+}
+
+interface AgentPart {
+  readonly key: string;
+  readonly own: readonly Finding[];
+  readonly signature: string;
 }
 
 /** Per agent, its own findings and its bundle's hash; the stage's shared findings close its list. */
-function splitPolicy(policy: PolicyResult): { agents: StoredAgent[]; extras: Finding[] } | undefined {
+function splitPolicy(policy: PolicyResult): { agents: AgentPart[]; extras: Finding[] } | undefined {
   if (policy.shared === undefined) return undefined;
   const extras = policy.findings.slice(policy.findings.length - policy.shared);
   const shared = new Set(extras);
-  const agents: StoredAgent[] = [];
+  const agents: AgentPart[] = [];
   const flat: Finding[] = [];
   for (const a of policy.agents) {
     const own = a.findings.map((f) => f.finding).filter((f) => !shared.has(f));
@@ -279,13 +328,7 @@ function shapeOf(documents: number, catalog: readonly ManifestDocument[], resour
   return h.digest('hex');
 }
 
-function entryOf(r: Resource): ResourceEntry {
-  return { key: r.key, kind: r.kind, name: r.name, namespace: r.namespace, doc: r.doc };
-}
 
-function stampOf(s: Stats): StatStamp {
-  return { size: s.size, mtimeMs: s.mtimeMs, ctimeMs: s.ctimeMs, ino: s.ino };
-}
 
 function groupByFile(findings: readonly Finding[]): Map<string, Finding[]> {
   const out = new Map<string, Finding[]>();
@@ -326,8 +369,16 @@ function sameList<T>(a: readonly T[], b: readonly T[]): boolean {
  * The files each agent's decision reads: the resources of its graph and the
  * resources they reference (the Secrets of its tools and models), by file.
  */
-function agentsByFile(graphs: readonly AgentGraph[], edges: readonly ReferenceEdge[], resources: readonly Resource[]): Map<string, string[]> {
-  const fileOf = new Map(resources.map((r) => [r.key, r.file]));
+function readersOf(
+  graphs: readonly AgentGraph[],
+  edges: readonly ReferenceEdge[],
+  resources: readonly Resource[],
+  fileIndex: ReadonlyMap<string, number>,
+  agentOrder: readonly string[],
+): Pick<StateDetail, 'readersStart' | 'readers'> | undefined {
+  const fileOf = new Map(resources.map((r) => [r.key, fileIndex.get(r.file)]));
+  const agentIndex = new Map<string, number>();
+  agentOrder.forEach((k, i) => agentIndex.set(k, agentIndex.has(k) ? -1 : i));
   const targets = new Map<string, string[]>();
   for (const e of edges) {
     if (!e.to) continue;
@@ -335,25 +386,23 @@ function agentsByFile(graphs: readonly AgentGraph[], edges: readonly ReferenceEd
     if (list) list.push(e.to);
     else targets.set(e.from, [e.to]);
   }
-  const out = new Map<string, string[]>();
+  const byFile: number[][] = Array.from({ length: fileIndex.size }, () => []);
   for (const g of graphs) {
-    const keys = new Set<string>();
+    const agent = agentIndex.get(g.agent.key);
+    // A key defined twice has two decisions that the state cannot tell apart.
+    if (agent === undefined || agent < 0) return undefined;
+    const files = new Set<number>();
     for (const r of resourcesIn(g)) {
-      keys.add(r.key);
-      for (const t of targets.get(r.key) ?? []) keys.add(t);
+      for (const key of [r.key, ...(targets.get(r.key) ?? [])]) {
+        const f = fileOf.get(key);
+        if (f !== undefined) files.add(f);
+      }
     }
-    const files = new Set<string>();
-    for (const k of keys) {
-      const f = fileOf.get(k);
-      if (f !== undefined) files.add(f);
-    }
-    for (const f of files) {
-      const list = out.get(f);
-      if (list) list.push(g.agent.key);
-      else out.set(f, [g.agent.key]);
-    }
+    for (const f of files) byFile[f]?.push(agent);
   }
-  return out;
+  const readersStart = new Int32Array(byFile.length + 1);
+  byFile.forEach((list, i) => (readersStart[i + 1] = (readersStart[i] ?? 0) + list.length));
+  return { readersStart, readers: Int32Array.from(byFile.flat()) };
 }
 
 /** Every resource an agent graph holds, found by walking it down to the resources (whose content is not walked). */
@@ -413,11 +462,9 @@ export interface IncrementalRun {
 
 export type IncrementalOutcome = { readonly run: IncrementalRun } | { readonly fallback: string };
 
-/** A file whose content differs from the state's: its path in the state, its bytes and what they load to. */
+/** A file whose content differs from the index's: what it loads and checks to now. */
 interface Changed {
   readonly index: number;
-  readonly stat: StatStamp;
-  readonly hash: string;
   readonly load: FileLoad;
   readonly checks: readonly Finding[];
 }
@@ -433,115 +480,146 @@ export function validateIncrementally(input: IncrementalInput): IncrementalOutco
     timings[stage] = (timings[stage] ?? 0) + now - t;
     t = now;
   };
-  const state = input.store.get<ValidateState>(STATE_KIND, input.key);
+  const index = input.store.get<StateIndex>(STATE_KIND, input.key);
   lap('state');
-  if (!state || !Array.isArray(state.files)) return { fallback: 'no state' };
+  if (!index || !(index.stamps instanceof Float64Array)) return { fallback: 'no state' };
   const listed = listLocalFiles(input.source);
   if (listed.findings.length) return { fallback: 'the walk has findings' };
-  if (listed.paths.length !== state.files.length || listed.paths.some((p, i) => state.files[i]?.path !== p)) return { fallback: 'files added, removed or renamed' };
+  if (listed.paths.length !== index.paths.length || listed.paths.some((p, i) => index.paths[i] !== p)) return { fallback: 'files added, removed or renamed' };
+  const display = (i: number) => displayPath({ displayPrefix: index.displayPrefix }, index.paths[i] as string);
   const { config } = input.project.config;
   const limits = { ...DEFAULT_PARSE_LIMITS, ...config.limits };
+  const stamps = new Float64Array(index.stamps);
   const changed: Changed[] = [];
-  const restamped = new Map<number, StatStamp>();
-  for (let i = 0; i < state.files.length; i++) {
-    const stored = state.files[i] as StoredFile;
-    const abs = path.join(listed.root, stored.path);
+  const newHashes = new Map<number, string>();
+  let restamped = 0;
+  for (let i = 0; i < index.paths.length; i++) {
+    const abs = path.join(listed.root, index.paths[i] as string);
     let stat: Stats;
     try {
       stat = statSync(abs);
     } catch {
       return { fallback: 'a file went away' };
     }
-    if (sameStamp(stat, stored.stat) && !racy(stored.stat, state.startedAt)) continue;
+    if (sameStamp(stat, index.stamps, i) && !racy(index.stamps, i, index.startedAt)) continue;
     if (stat.size > input.source.maxFileBytes) return { fallback: 'a file is over the size limit' };
     const bytes = readAll(abs);
     if (!bytes) return { fallback: 'a file cannot be read' };
+    writeStamp(stamps, i, stat);
+    restamped++;
     const hash = createHash('sha256').update(bytes).digest('hex');
-    if (hash === stored.hash) {
-      restamped.set(i, stampOf(stat));
-      continue;
-    }
-    const check = checkFile({ path: stored.display, bytes }, { defaultNamespace: config.defaultNamespace, limits, schema: true });
-    changed.push({ index: i, stat: stampOf(stat), hash, load: check.load, checks: check.documentFindings.flat() });
+    if (hash === hashAt(index.hashes, i)) continue;
+    newHashes.set(i, hash);
+    const check = checkFile({ path: display(i), bytes }, { defaultNamespace: config.defaultNamespace, limits, schema: true });
+    changed.push({ index: i, load: check.load, checks: check.documentFindings.flat() });
   }
   lap('source');
+  let agentFindings = index.agentFindings;
+  if (changed.length > 0) {
+    const detail = input.store.get<StateDetail>(DETAIL_KIND, input.key);
+    lap('state');
+    // One entry each, so a full run replaces both; the id tells a detail written by another run (a concurrent one) from this index's.
+    if (!detail || detail.id !== index.detail || !(detail.readers instanceof Int32Array)) return { fallback: 'no state detail' };
+    const affected = new Set<number>();
+    for (const c of changed) {
+      const shown = display(c.index);
+      const resources = [...c.load.resources].sort((a, b) => a.doc - b.doc);
+      if (detail.fleet[c.index] || resources.some((r) => FLEET_KINDS.has(r.kind))) return { fallback: `${shown} holds a kind other resources read` };
+      if (shapeOf(c.load.file.documents, c.load.documents, resources) !== hashAt(detail.shapes, c.index)) return { fallback: `${shown} changed its identity or references` };
+      if ([...c.load.findings, ...c.checks].some((f) => CREDENTIAL_CODES.has(f.code))) return { fallback: `${shown} holds a credential` };
+      for (let k = detail.readersStart[c.index] as number; k < (detail.readersStart[c.index + 1] as number); k++) affected.add(detail.readers[k] as number);
+    }
+    if (affected.size > Math.max(1, detail.agents.length * MAX_AFFECTED_SHARE)) return { fallback: `${affected.size} agents to decide again` };
+    lap('load');
+    if (affected.size > 0) {
+      const decided = decideAgain(detail, index, input, listed.root, changed, affected, limits);
+      lap('policy');
+      if ('fallback' in decided) return decided;
+      const next = new Map(index.agentFindings);
+      for (const [i, own] of decided.own) {
+        if (own.length) next.set(i, own);
+        else next.delete(i);
+      }
+      agentFindings = next;
+    }
+  }
+  const fileFindings = new Map(index.fileFindings);
   for (const c of changed) {
-    const stored = state.files[c.index] as StoredFile;
-    const resources = [...c.load.resources].sort((a, b) => a.doc - b.doc);
-    if (stored.fleet || resources.some((r) => FLEET_KINDS.has(r.kind))) return { fallback: `${stored.display} holds a kind other resources read` };
-    if (shapeOf(c.load.file.documents, c.load.documents, resources) !== stored.shape) return { fallback: `${stored.display} changed its identity or references` };
-    if ([...c.load.findings, ...c.checks].some((f) => CREDENTIAL_CODES.has(f.code))) return { fallback: `${stored.display} holds a credential` };
+    if (c.load.findings.length || c.checks.length) fileFindings.set(c.index, { load: c.load.findings, checks: c.checks });
+    else fileFindings.delete(c.index);
   }
-  lap('load');
-  const affected = new Set<string>();
-  for (const c of changed) for (const a of state.agentsByFile.get((state.files[c.index] as StoredFile).display) ?? []) affected.add(a);
-  if (affected.size > Math.max(1, state.agents.length * MAX_AFFECTED_SHARE)) return { fallback: `${affected.size} agents to decide again` };
-  let agents = state.agents;
-  if (affected.size > 0) {
-    if (state.agents.filter((a) => affected.has(a.key)).length !== affected.size) return { fallback: 'an agent is defined twice' };
-    const decided = decideAgain(state, input, listed.root, changed, affected, limits);
-    lap('policy');
-    if ('fallback' in decided) return decided;
-    agents = state.agents.map((a) => {
-      const own = decided.own.get(a.key);
-      return own ? { ...a, own } : a;
-    });
-  }
-  const files = state.files.map((f, i) => {
-    const c = changed.find((x) => x.index === i);
-    if (c) return { ...f, stat: c.stat, hash: c.hash, load: c.load.findings, checks: c.checks };
-    const stamp = restamped.get(i);
-    return stamp ? { ...f, stat: stamp } : f;
-  });
-  const findings = [...state.prefix, ...files.flatMap((f) => f.load), ...files.flatMap((f) => f.checks), ...state.cross, ...agents.flatMap((a) => a.own), ...state.extras];
-  const changedFiles = new Set(changed.map((c) => (state.files[c.index] as StoredFile).display));
-  const byDisplay = new Map(state.files.map((f) => [f.display, f]));
+  const fileOrder = [...fileFindings.keys()].sort((a, b) => a - b);
+  const agentOrder = [...agentFindings.keys()].sort((a, b) => a - b);
+  const findings = [
+    ...index.prefix,
+    ...fileOrder.flatMap((i) => (fileFindings.get(i) as FileFindings).load),
+    ...fileOrder.flatMap((i) => (fileFindings.get(i) as FileFindings).checks),
+    ...index.cross,
+    ...agentOrder.flatMap((i) => agentFindings.get(i) as readonly Finding[]),
+    ...index.extras,
+  ];
+  const changedFiles = new Set(changed.map((c) => display(c.index)));
+  const byDisplay = new Map<string, number>();
   const textOf = (file: string): string | undefined => {
-    const f = byDisplay.get(file);
-    if (!f) return file === input.project.config.file ? input.project.config.text : undefined;
-    const bytes = readAll(path.join(listed.root, f.path));
+    if (file === input.project.config.file) return input.project.config.text;
+    if (byDisplay.size === 0) index.paths.forEach((_, i) => byDisplay.set(display(i), i));
+    const i = byDisplay.get(file);
+    const bytes = i === undefined ? undefined : readAll(path.join(listed.root, index.paths[i] as string));
     return bytes ? Buffer.from(bytes).toString('utf8') : undefined;
   };
   const settled = settleFindings(findings, input.project.config);
-  const locator = new Locator((file) => (file === input.project.config.file ? input.project.config.text : textOf(file)));
+  const locator = new Locator(textOf);
   const positioned = settled.map((f) => {
-    const known = filesOf(f).some((file) => changedFiles.has(file)) ? undefined : state.positioned.get(findingKey(f));
+    const known = filesOf(f).some((file) => changedFiles.has(file)) ? undefined : index.positioned.get(findingKey(f));
     return known ?? (locator.resolve([f])[0] as Diagnostic);
   });
   const diagnostics = sortDiagnostics(positioned);
   lap('report');
-  if (changed.length > 0 || restamped.size > 0 || racyCount(state) > 0) {
-    input.store.put(STATE_KIND, input.key, {
-      ...state,
-      startedAt,
-      files,
-      agents,
-      positioned: positionedByFinding(settled, positioned),
-    } satisfies ValidateState);
+  if (restamped > 0 || racyCount(index) > 0) {
+    let hashesNow = index.hashes;
+    if (newHashes.size) {
+      const parts: string[] = [];
+      for (let i = 0; i < index.paths.length; i++) parts.push(newHashes.get(i) ?? hashAt(index.hashes, i));
+      hashesNow = parts.join('');
+    }
+    const next: StateIndex = { ...index, startedAt, stamps, hashes: hashesNow, fileFindings, agentFindings, positioned: positionedByFinding(settled, positioned) };
+    input.store.put(STATE_KIND, input.key, next);
     lap('state');
   }
   return {
     run: {
       diagnostics,
-      summary: summarize(diagnostics, state.counts.files, state.counts.resources),
+      summary: summarize(diagnostics, index.counts.files, index.counts.resources),
       timings,
-      cached: { reused: state.files.length - changed.length, worked: changed.length },
+      cached: { reused: index.paths.length - changed.length, worked: changed.length },
       textOf,
     },
   };
 }
 
-function sameStamp(s: Stats, stamp: StatStamp): boolean {
-  return s.size === stamp.size && s.mtimeMs === stamp.mtimeMs && s.ctimeMs === stamp.ctimeMs && s.ino === stamp.ino;
+function hashAt(hashes: string, i: number): string {
+  return hashes.slice(i * HASH_CHARS, (i + 1) * HASH_CHARS);
 }
 
-/** Stamped too close to the state's run to tell a later change within the same clock tick from none. */
-function racy(stamp: StatStamp, startedAt: number): boolean {
-  return stamp.mtimeMs >= startedAt - RACY_MARGIN_MS || stamp.ctimeMs >= startedAt - RACY_MARGIN_MS;
+function writeStamp(stamps: Float64Array, i: number, s: Stats): void {
+  stamps.set([s.size, s.mtimeMs, s.ctimeMs, s.ino], i * STAMP_FIELDS);
 }
 
-function racyCount(state: ValidateState): number {
-  return state.files.filter((f) => racy(f.stat, state.startedAt)).length;
+function sameStamp(s: Stats, stamps: Float64Array, i: number): boolean {
+  const o = i * STAMP_FIELDS;
+  return s.size === stamps[o] && s.mtimeMs === stamps[o + 1] && s.ctimeMs === stamps[o + 2] && s.ino === stamps[o + 3];
+}
+
+/** Stamped too close to the index's run to tell a later change within the same clock tick from none. */
+function racy(stamps: Float64Array, i: number, startedAt: number): boolean {
+  const o = i * STAMP_FIELDS;
+  return (stamps[o + 1] as number) >= startedAt - RACY_MARGIN_MS || (stamps[o + 2] as number) >= startedAt - RACY_MARGIN_MS;
+}
+
+function racyCount(index: StateIndex): number {
+  let n = 0;
+  for (let i = 0; i < index.paths.length; i++) if (racy(index.stamps, i, index.startedAt)) n++;
+  return n;
 }
 
 function readAll(file: string): Uint8Array | undefined {
@@ -571,77 +649,114 @@ function readAll(file: string): Uint8Array | undefined {
  * bundle changed changes what the stage says about others: a full run then.
  */
 function decideAgain(
-  state: ValidateState,
+  detail: StateDetail,
+  index: StateIndex,
   input: IncrementalInput,
   root: string,
   changed: readonly Changed[],
-  affected: ReadonlySet<string>,
+  affected: ReadonlySet<number>,
   limits: typeof DEFAULT_PARSE_LIMITS,
-): { own: Map<string, Finding[]> } | { fallback: string } {
+): { own: Map<number, Finding[]> } | { fallback: string } {
   const { config } = input.project.config;
   const fresh = new Map<string, Resource>();
   for (const c of changed) for (const r of c.load.resources) fresh.set(r.key, r);
-  const loads = new Map<string, FileLoad>();
-  let stale = false;
-  const loadStored = (f: StoredFile): FileLoad => {
-    let load = loads.get(f.display);
+  const loads = new Map<number, FileLoad>();
+  const loadStored = (file: number): FileLoad => {
+    let load = loads.get(file);
     if (!load) {
-      const bytes = readAll(path.join(root, f.path));
-      if (!bytes || createHash('sha256').update(bytes).digest('hex') !== f.hash) {
-        stale = true;
-        throw new Stale(`${f.display} changed during the run`);
-      }
-      load = loadFile(f.display, bytes, limits, config.defaultNamespace);
-      loads.set(f.display, load);
+      const shown = displayPath({ displayPrefix: index.displayPrefix }, index.paths[file] as string);
+      const bytes = readAll(path.join(root, index.paths[file] as string));
+      if (!bytes || createHash('sha256').update(bytes).digest('hex') !== hashAt(index.hashes, file)) throw new Stale(`${shown} changed during the run`);
+      load = loadFile(shown, bytes, limits, config.defaultNamespace);
+      loads.set(file, load);
     }
     return load;
   };
   const resources: Resource[] = [];
   const byKey = new Map<string, Resource>();
-  for (const f of state.files) {
-    for (const e of f.resources) {
-      const r = fresh.get(e.key) ?? lazyResource(e, f.display, () => loadStored(f).resources.find((x) => x.doc === e.doc && x.key === e.key));
-      resources.push(r);
-      byKey.set(r.key, r);
-    }
+  for (let k = 0; k < detail.resourceKey.length; k++) {
+    const key = detail.resourceKey[k] as string;
+    const file = detail.resourceFile[k] as number;
+    const doc = detail.resourceDoc[k] as number;
+    const r =
+      fresh.get(key) ??
+      new LazyResource(key, detail.resourceKind[k] as string, detail.resourceName[k] as string, detail.resourceNamespace[k], displayPath({ displayPrefix: index.displayPrefix }, index.paths[file] as string), doc, () =>
+        loadStored(file).resources.find((x) => x.doc === doc && x.key === key),
+      );
+    resources.push(r);
+    if (!byKey.has(key)) byKey.set(key, r);
   }
   resources.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const agents = [...affected].map((i) => byKey.get(detail.agents[i] as string)).filter((r): r is Resource => r !== undefined);
   let policy: PolicyResult;
   try {
-    const agents = [...affected].map((k) => byKey.get(k)).filter((r): r is Resource => r !== undefined);
-    const graphs = buildAgentGraphsFor(agents, byKey, state.edges);
-    policy = evaluatePolicy({ resources, graphs, references: state.edges, options: config.policy, production: new Set(state.production) });
+    const graphs = buildAgentGraphsFor(agents, byKey, detail.edges);
+    policy = evaluatePolicy({ resources, graphs, references: detail.edges, options: config.policy, production: new Set(detail.production) });
   } catch (e) {
     if (e instanceof Stale) return { fallback: e.message };
     throw e;
   }
-  if (stale) return { fallback: 'a file changed during the run' };
-  if (policy.shared === undefined || policy.findings.some((f) => f.code === 'JOCH800')) return { fallback: 'the policy stage failed' };
+  if (policy.shared === undefined || policy.findings.some((f) => f.code === 'JOCH800')) return { fallback: 'the policy stage failed, or a file changed during the run' };
   const shared = new Set(policy.findings.slice(policy.findings.length - policy.shared));
-  const own = new Map<string, Finding[]>();
-  const signatures = new Map(state.agents.map((a) => [a.key, a.signature]));
+  const own = new Map<number, Finding[]>();
+  const indexOf = new Map(detail.agents.map((k, i) => [k, i]));
   for (const a of policy.agents) {
-    const before = signatures.get(a.agent.key);
-    if (before !== signatureOf(a, shared)) return { fallback: `the decision of ${a.agent.key} changed` };
+    const i = indexOf.get(a.agent.key);
+    if (i === undefined || detail.signatures[i] !== signatureOf(a, shared)) return { fallback: `the decision of ${a.agent.key} changed` };
     own.set(
-      a.agent.key,
+      i,
       a.findings.map((f) => f.finding).filter((f) => !shared.has(f)),
     );
   }
   return { own };
 }
 
-/** The fields of a resource that are not in the state: read from its file the first time one is asked for. */
-const LAZY_FIELDS = ['apiVersion', 'group', 'namespaceDefaulted', 'labels', 'annotations', 'spec', 'body', 'contentHash'] as const;
+/**
+ * A resource of an unchanged file as the state knows it: its identity.
+ * Anything else read of it parses its file, once; what a decision never
+ * reads is never parsed.
+ */
+class LazyResource implements Resource {
+  private full: Resource | undefined;
 
-function lazyResource(entry: ResourceEntry, file: string, load: () => Resource | undefined): Resource {
-  let full: Resource | undefined;
-  const get = (): Resource => {
-    full ??= load();
-    if (!full) throw new Stale(`${file} no longer defines ${entry.key}`);
-    return full;
-  };
-  const r: Record<string, unknown> = { key: entry.key, kind: entry.kind, name: entry.name, namespace: entry.namespace, file, doc: entry.doc };
-  for (const field of LAZY_FIELDS) Object.defineProperty(r, field, { get: () => get()[field], enumerable: true, configurable: false });
-  return r as unknown as Resource;
+  constructor(
+    readonly key: string,
+    readonly kind: string,
+    readonly name: string,
+    readonly namespace: string | undefined,
+    readonly file: string,
+    readonly doc: number,
+    private readonly load: () => Resource | undefined,
+  ) {}
+
+  private get loaded(): Resource {
+    this.full ??= this.load();
+    if (!this.full) throw new Stale(`${this.file} no longer defines ${this.key}`);
+    return this.full;
+  }
+
+  get apiVersion(): string {
+    return this.loaded.apiVersion;
+  }
+  get group(): string {
+    return this.loaded.group;
+  }
+  get namespaceDefaulted(): boolean {
+    return this.loaded.namespaceDefaulted;
+  }
+  get labels(): Readonly<Record<string, string>> {
+    return this.loaded.labels;
+  }
+  get annotations(): Readonly<Record<string, string>> {
+    return this.loaded.annotations;
+  }
+  get spec(): Readonly<Record<string, unknown>> {
+    return this.loaded.spec;
+  }
+  get body(): Readonly<Record<string, unknown>> {
+    return this.loaded.body;
+  }
+  get contentHash(): string {
+    return this.loaded.contentHash;
+  }
 }
