@@ -46,10 +46,11 @@ export async function run(input: CommandInput, ctx: CommandContext): Promise<num
     progress.done();
     const { run } = fromState;
     ctx.stdout(renderFindings(opts.output, run.diagnostics, run.summary, { color: useColor(input.opts, ctx), quietInfo: opts.quiet, toolVersion: version(), sourceText: run.textOf }));
-    if (opts.timings) ctx.stderr(formatTimings({ ...run.timings, incremental: 0 }));
+    if (opts.timings) ctx.stderr(`${formatTimings(run.timings)}incremental: ${run.cached.worked} changed of ${run.cached.reused + run.cached.worked} files\n`);
     return run.summary.errors > 0 ? 1 : 0;
   }
   const validated = await runValidate(validateInput);
+  if (opts.timings && fromState && 'fallback' in fromState) ctx.stderr(`incremental: a full run, because ${fromState.fallback}\n`);
   // Deployments held on a promoted version: what compile would say about them (Git and compile load only then).
   const pinned = pinsOf(validated.graphs).length ? await (await import('../pipeline/pins.js')).pinDiagnostics(validated) : [];
   const diagnostics = pinned.length ? sortDiagnostics([...validated.diagnostics, ...pinned]) : validated.diagnostics;

@@ -37,7 +37,7 @@ import type { Resource } from '../model/resource.js';
 import { evaluatePolicy, type PolicyResult } from '../policy/index.js';
 import { checkFile } from '../schema/files.js';
 import { adapterNeeds, referenceSites } from '../schema/references.js';
-import { listLocalFiles, type LocalSourceOptions } from '../source/local.js';
+import { listLocalFiles, readIgnoreFile, type LocalFileList, type LocalSourceOptions } from '../source/local.js';
 import { displayPath } from '../source/types.js';
 import { settleFindings } from './findings.js';
 import type { Project, Timings } from './index.js';
@@ -67,8 +67,13 @@ interface StateIndex {
   /** When the run that wrote the index started (ms since the epoch). */
   readonly startedAt: number;
   readonly displayPrefix: string | undefined;
-  /** Root-relative paths as the source lists them, sorted. */
-  readonly paths: readonly string[];
+  /** Root-relative paths as the source lists them, sorted, joined with NUL (one string reads back at once). */
+  readonly paths: string;
+  /** The folders the walk read, joined with NUL, and their stamps: unchanged folders list the same files. */
+  readonly folders: string;
+  readonly folderStamps: Float64Array;
+  /** The ignore file's text; undefined when the walk met a link, so that it must walk again. */
+  readonly ignoreText: string | undefined;
   /** STAMP_FIELDS numbers per file. */
   readonly stamps: Float64Array;
   /** The sha256 of each file's bytes, HASH_CHARS hex digits each, concatenated. */
@@ -155,6 +160,7 @@ export interface FullRunParts {
   readonly root: string;
   /** Root-relative paths the source read, sorted. */
   readonly paths: readonly string[];
+  readonly walk: Pick<LocalFileList, 'folders' | 'links' | 'ignoreText'> | undefined;
   readonly displayPrefix: string | undefined;
   readonly set: ManifestSet;
   readonly documentFindings: WeakMap<ManifestDocument, readonly Finding[]>;
@@ -255,10 +261,19 @@ function stateOfFullRun(parts: FullRunParts): { index: StateIndex; detail: State
     production: policy.production ?? [],
     ...readers,
   };
+  const folderStamps = new Float64Array((parts.walk?.folders.length ?? 0) * STAMP_FIELDS);
+  try {
+    parts.walk?.folders.forEach((rel, i) => writeStamp(folderStamps, i, statSync(path.join(parts.root, rel))));
+  } catch {
+    return undefined;
+  }
   const index: StateIndex = {
     startedAt: parts.startedAt,
     displayPrefix: parts.displayPrefix,
-    paths: [...parts.paths],
+    paths: joinPaths(parts.paths),
+    folders: joinPaths(parts.walk?.folders ?? []),
+    folderStamps,
+    ignoreText: parts.walk && !parts.walk.links ? parts.walk.ignoreText : undefined,
     stamps,
     hashes: hashes.join(''),
     fileFindings,
@@ -482,19 +497,28 @@ export function validateIncrementally(input: IncrementalInput): IncrementalOutco
   };
   const index = input.store.get<StateIndex>(STATE_KIND, input.key);
   lap('state');
-  if (!index || !(index.stamps instanceof Float64Array)) return { fallback: 'no state' };
-  const listed = listLocalFiles(input.source);
-  if (listed.findings.length) return { fallback: 'the walk has findings' };
-  if (listed.paths.length !== index.paths.length || listed.paths.some((p, i) => index.paths[i] !== p)) return { fallback: 'files added, removed or renamed' };
-  const display = (i: number) => displayPath({ displayPrefix: index.displayPrefix }, index.paths[i] as string);
+  if (!index || !(index.stamps instanceof Float64Array) || !(index.folderStamps instanceof Float64Array)) return { fallback: 'no state' };
+  const root = path.resolve(input.source.root);
+  const paths = splitPaths(index.paths, index.stamps.length / STAMP_FIELDS);
+  let walked: Pick<StateIndex, 'folders' | 'folderStamps' | 'ignoreText'> | undefined;
+  const listingKept = sameListing(index, root);
+  lap('folders');
+  if (!listingKept) {
+    const listed = listLocalFiles(input.source);
+    if (listed.findings.length) return { fallback: 'the walk has findings' };
+    if (listed.paths.length !== paths.length || listed.paths.some((p, i) => paths[i] !== p)) return { fallback: 'files added, removed or renamed' };
+    walked = restampFolders(root, listed);
+    lap('walk');
+  }
+  const display = (i: number) => displayPath({ displayPrefix: index.displayPrefix }, paths[i] as string);
   const { config } = input.project.config;
   const limits = { ...DEFAULT_PARSE_LIMITS, ...config.limits };
   const stamps = new Float64Array(index.stamps);
   const changed: Changed[] = [];
   const newHashes = new Map<number, string>();
   let restamped = 0;
-  for (let i = 0; i < index.paths.length; i++) {
-    const abs = path.join(listed.root, index.paths[i] as string);
+  for (let i = 0; i < paths.length; i++) {
+    const abs = path.join(root, paths[i] as string);
     let stat: Stats;
     try {
       stat = statSync(abs);
@@ -532,7 +556,7 @@ export function validateIncrementally(input: IncrementalInput): IncrementalOutco
     if (affected.size > Math.max(1, detail.agents.length * MAX_AFFECTED_SHARE)) return { fallback: `${affected.size} agents to decide again` };
     lap('load');
     if (affected.size > 0) {
-      const decided = decideAgain(detail, index, input, listed.root, changed, affected, limits);
+      const decided = decideAgain(detail, index, paths, input, root, changed, affected, limits);
       lap('policy');
       if ('fallback' in decided) return decided;
       const next = new Map(index.agentFindings);
@@ -562,9 +586,9 @@ export function validateIncrementally(input: IncrementalInput): IncrementalOutco
   const byDisplay = new Map<string, number>();
   const textOf = (file: string): string | undefined => {
     if (file === input.project.config.file) return input.project.config.text;
-    if (byDisplay.size === 0) index.paths.forEach((_, i) => byDisplay.set(display(i), i));
+    if (byDisplay.size === 0) paths.forEach((_, i) => byDisplay.set(display(i), i));
     const i = byDisplay.get(file);
-    const bytes = i === undefined ? undefined : readAll(path.join(listed.root, index.paths[i] as string));
+    const bytes = i === undefined ? undefined : readAll(path.join(root, paths[i] as string));
     return bytes ? Buffer.from(bytes).toString('utf8') : undefined;
   };
   const settled = settleFindings(findings, input.project.config);
@@ -575,14 +599,14 @@ export function validateIncrementally(input: IncrementalInput): IncrementalOutco
   });
   const diagnostics = sortDiagnostics(positioned);
   lap('report');
-  if (restamped > 0 || racyCount(index) > 0) {
+  if (walked || restamped > 0 || racyCount(index.stamps, index.startedAt) > 0) {
     let hashesNow = index.hashes;
     if (newHashes.size) {
       const parts: string[] = [];
-      for (let i = 0; i < index.paths.length; i++) parts.push(newHashes.get(i) ?? hashAt(index.hashes, i));
+      for (let i = 0; i < paths.length; i++) parts.push(newHashes.get(i) ?? hashAt(index.hashes, i));
       hashesNow = parts.join('');
     }
-    const next: StateIndex = { ...index, startedAt, stamps, hashes: hashesNow, fileFindings, agentFindings, positioned: positionedByFinding(settled, positioned) };
+    const next: StateIndex = { ...index, ...walked, startedAt, stamps, hashes: hashesNow, fileFindings, agentFindings, positioned: positionedByFinding(settled, positioned) };
     input.store.put(STATE_KIND, input.key, next);
     lap('state');
   }
@@ -591,7 +615,7 @@ export function validateIncrementally(input: IncrementalInput): IncrementalOutco
       diagnostics,
       summary: summarize(diagnostics, index.counts.files, index.counts.resources),
       timings,
-      cached: { reused: index.paths.length - changed.length, worked: changed.length },
+      cached: { reused: paths.length - changed.length, worked: changed.length },
       textOf,
     },
   };
@@ -616,10 +640,55 @@ function racy(stamps: Float64Array, i: number, startedAt: number): boolean {
   return (stamps[o + 1] as number) >= startedAt - RACY_MARGIN_MS || (stamps[o + 2] as number) >= startedAt - RACY_MARGIN_MS;
 }
 
-function racyCount(index: StateIndex): number {
+function racyCount(stamps: Float64Array, startedAt: number): number {
   let n = 0;
-  for (let i = 0; i < index.paths.length; i++) if (racy(index.stamps, i, index.startedAt)) n++;
+  for (let i = 0; i < stamps.length / STAMP_FIELDS; i++) if (racy(stamps, i, startedAt)) n++;
   return n;
+}
+
+/** The folders a walk read, stamped now; undefined stamps (a folder gone meanwhile) make the next run walk again. */
+function restampFolders(root: string, listed: LocalFileList): Pick<StateIndex, 'folders' | 'folderStamps' | 'ignoreText'> {
+  const folderStamps = new Float64Array(listed.folders.length * STAMP_FIELDS);
+  try {
+    listed.folders.forEach((rel, i) => writeStamp(folderStamps, i, statSync(path.join(root, rel))));
+  } catch {
+    return { folders: '', folderStamps: new Float64Array(0), ignoreText: undefined };
+  }
+  return { folders: joinPaths(listed.folders), folderStamps, ignoreText: listed.links ? undefined : listed.ignoreText };
+}
+
+/** NUL cannot occur in a path. */
+function joinPaths(paths: readonly string[]): string {
+  return paths.join('\0');
+}
+
+/** `count` tells no path from one empty path (the root folder). */
+function splitPaths(joined: string, count: number): string[] {
+  return count === 0 ? [] : joined.split('\0');
+}
+
+/**
+ * Whether the walk would list the same files: the ignore file says the same,
+ * the walk met no link, and no folder it read changed since (a file added,
+ * removed or renamed changes its folder's mtime), racily or not.
+ */
+function sameListing(index: StateIndex, root: string): boolean {
+  if (index.ignoreText === undefined || index.folderStamps.length === 0) return false;
+  try {
+    if (readIgnoreFile(root) !== index.ignoreText) return false;
+  } catch {
+    return false;
+  }
+  const folders = splitPaths(index.folders, index.folderStamps.length / STAMP_FIELDS);
+  for (let i = 0; i < folders.length; i++) {
+    try {
+      const stat = statSync(path.join(root, folders[i] as string));
+      if (!stat.isDirectory() || !sameStamp(stat, index.folderStamps, i) || racy(index.folderStamps, i, index.startedAt)) return false;
+    } catch {
+      return false;
+    }
+  }
+  return true;
 }
 
 function readAll(file: string): Uint8Array | undefined {
@@ -651,6 +720,7 @@ function readAll(file: string): Uint8Array | undefined {
 function decideAgain(
   detail: StateDetail,
   index: StateIndex,
+  paths: readonly string[],
   input: IncrementalInput,
   root: string,
   changed: readonly Changed[],
@@ -664,8 +734,8 @@ function decideAgain(
   const loadStored = (file: number): FileLoad => {
     let load = loads.get(file);
     if (!load) {
-      const shown = displayPath({ displayPrefix: index.displayPrefix }, index.paths[file] as string);
-      const bytes = readAll(path.join(root, index.paths[file] as string));
+      const shown = displayPath({ displayPrefix: index.displayPrefix }, paths[file] as string);
+      const bytes = readAll(path.join(root, paths[file] as string));
       if (!bytes || createHash('sha256').update(bytes).digest('hex') !== hashAt(index.hashes, file)) throw new Stale(`${shown} changed during the run`);
       load = loadFile(shown, bytes, limits, config.defaultNamespace);
       loads.set(file, load);
@@ -680,7 +750,7 @@ function decideAgain(
     const doc = detail.resourceDoc[k] as number;
     const r =
       fresh.get(key) ??
-      new LazyResource(key, detail.resourceKind[k] as string, detail.resourceName[k] as string, detail.resourceNamespace[k], displayPath({ displayPrefix: index.displayPrefix }, index.paths[file] as string), doc, () =>
+      new LazyResource(key, detail.resourceKind[k] as string, detail.resourceName[k] as string, detail.resourceNamespace[k], displayPath({ displayPrefix: index.displayPrefix }, paths[file] as string), doc, () =>
         loadStored(file).resources.find((x) => x.doc === doc && x.key === key),
       );
     resources.push(r);

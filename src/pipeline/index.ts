@@ -231,6 +231,7 @@ export async function runValidate(input: ValidateInput): Promise<ValidationRun> 
         startedAt,
         root: source.snapshot.root,
         paths: source.snapshot.files.map((f) => f.path),
+        walk: source.walk,
         displayPrefix: source.snapshot.displayPrefix,
         set,
         documentFindings: stored.documents,

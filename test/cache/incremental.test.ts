@@ -3,7 +3,7 @@
  * whatever the change, the output is byte-identical to an uncached run, and
  * the runs a small change allows skip the unchanged files.
  */
-import { mkdtempSync, readFileSync, realpathSync, renameSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -40,7 +40,7 @@ async function same(repo: string, env: Record<string, string>, format: 'json' | 
   const cached = await cli(['validate', '-o', format, '--timings'], repo, { env: { ...env, CI: '' } });
   expect(cached.stdout).toBe(uncached.stdout);
   expect(cached.code).toBe(uncached.code);
-  return { incremental: /\bincremental\b/.test(cached.stderr) };
+  return { incremental: /incremental: \d+ changed/.test(cached.stderr) };
 }
 
 function edit(file: string, from: string | RegExp, to: string): void {
@@ -98,6 +98,21 @@ describe('validate from the last run state', () => {
     unlinkSync(path.join(repo, TOOL));
     expect((await same(repo, env, 'text')).incremental).toBe(false);
     renameSync(path.join(repo, 'team-000/tools/agent-00003.tool-0.yaml'), path.join(repo, 'team-000/tools/renamed.yaml'));
+    expect((await same(repo, env)).incremental).toBe(false);
+    expect((await same(repo, env)).incremental).toBe(true);
+  });
+
+  it('a new file, a new folder and a changed ignore file change the list of files: full runs with the same output', async () => {
+    const { repo, env } = fleet();
+    await same(repo, env);
+    const copy = readFileSync(path.join(repo, TOOL), 'utf8').replace('name: agent-00003.tool-1', 'name: agent-00003.tool-extra');
+    writeFileSync(path.join(repo, 'team-000/tools/extra.yaml'), copy);
+    expect((await same(repo, env)).incremental).toBe(false);
+    mkdirSync(path.join(repo, 'team-000/tools/more'));
+    writeFileSync(path.join(repo, 'team-000/tools/more/extra.yaml'), copy);
+    expect((await same(repo, env, 'text')).incremental).toBe(false);
+    expect((await same(repo, env)).incremental).toBe(true);
+    writeFileSync(path.join(repo, '.jochignore'), 'team-000/tools/more/\n');
     expect((await same(repo, env)).incremental).toBe(false);
     expect((await same(repo, env)).incremental).toBe(true);
   });
