@@ -118,7 +118,13 @@ interface StateDetail {
   /** Agent keys in the policy stage's order, and what each decision was (see signatureOf). */
   readonly agents: readonly string[];
   readonly signatures: readonly string[];
-  readonly edges: readonly ReferenceEdge[];
+  /** The reference graph in columns: ends as indexes into resourceKey (-1: unresolved), kinds into edgeKinds, paths as JSON. */
+  readonly edgeFrom: Int32Array;
+  readonly edgeTo: Int32Array;
+  readonly edgeKind: Uint8Array;
+  readonly edgeKinds: readonly string[];
+  readonly edgeWritten: readonly string[];
+  readonly edgePath: readonly string[];
   readonly production: readonly string[];
   /** The agents whose decision reads each file: agent indexes from readersStart[f] to readersStart[f + 1]. */
   readonly readersStart: Int32Array;
@@ -244,6 +250,9 @@ function stateOfFullRun(parts: FullRunParts): { index: StateIndex; detail: State
   });
   const readers = readersOf(parts.graphs, parts.validation.references, set.resources, fileIndex, split.agents.map((a) => a.key));
   if (!readers) return undefined;
+  const columns = edgeColumns(parts.validation.references, resources.map((x) => x.r.key));
+  // Every end of a reference is a resource of the set: one that is not would be lost in the columns.
+  if (columns.edgeFrom.includes(-1) || parts.validation.references.some((e, i) => e.to !== undefined && columns.edgeTo[i] === -1)) return undefined;
   const id = randomUUID();
   const detail: StateDetail = {
     id,
@@ -257,7 +266,7 @@ function stateOfFullRun(parts: FullRunParts): { index: StateIndex; detail: State
     resourceNamespace: resources.map((x) => x.r.namespace),
     agents: split.agents.map((a) => a.key),
     signatures: split.agents.map((a) => a.signature),
-    edges: parts.validation.references,
+    ...columns,
     production: policy.production ?? [],
     ...readers,
   };
@@ -758,10 +767,11 @@ function decideAgain(
   }
   resources.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const agents = [...affected].map((i) => byKey.get(detail.agents[i] as string)).filter((r): r is Resource => r !== undefined);
+  const edges = edgesNear(detail, affected);
   let policy: PolicyResult;
   try {
-    const graphs = buildAgentGraphsFor(agents, byKey, detail.edges);
-    policy = evaluatePolicy({ resources, graphs, references: detail.edges, options: config.policy, production: new Set(detail.production) });
+    const graphs = buildAgentGraphsFor(agents, byKey, edges);
+    policy = evaluatePolicy({ resources, graphs, references: edges, options: config.policy, production: new Set(detail.production) });
   } catch (e) {
     if (e instanceof Stale) return { fallback: e.message };
     throw e;
@@ -779,6 +789,61 @@ function decideAgain(
     );
   }
   return { own };
+}
+
+function edgeColumns(edges: readonly ReferenceEdge[], keys: readonly string[]): Pick<StateDetail, 'edgeFrom' | 'edgeTo' | 'edgeKind' | 'edgeKinds' | 'edgeWritten' | 'edgePath'> {
+  const at = new Map<string, number>();
+  keys.forEach((k, i) => {
+    if (!at.has(k)) at.set(k, i);
+  });
+  const kinds = [...new Set(edges.map((e) => e.kind))].sort();
+  const kindAt = new Map(kinds.map((k, i) => [k, i]));
+  return {
+    edgeFrom: Int32Array.from(edges.map((e) => at.get(e.from) ?? -1)),
+    edgeTo: Int32Array.from(edges.map((e) => (e.to === undefined ? -1 : (at.get(e.to) ?? -1)))),
+    edgeKind: Uint8Array.from(edges.map((e) => kindAt.get(e.kind) ?? 0)),
+    edgeKinds: kinds,
+    edgeWritten: edges.map((e) => e.written),
+    edgePath: edges.map((e) => JSON.stringify(e.path)),
+  };
+}
+
+/**
+ * The references a decision of the affected agents can read, in the order of
+ * the whole graph: those from or to a resource of a file one of them reads
+ * (their graphs are built from these resources and the references at them),
+ * and those of every Environment and Team (the Policies and Budgets they bind
+ * reach an agent through its deployments and its team).
+ */
+function edgesNear(detail: StateDetail, affected: ReadonlySet<number>): ReferenceEdge[] {
+  const files = new Uint8Array(detail.fleet.length);
+  for (let f = 0; f < files.length; f++) {
+    for (let k = detail.readersStart[f] as number; k < (detail.readersStart[f + 1] as number); k++) {
+      if (affected.has(detail.readers[k] as number)) {
+        files[f] = 1;
+        break;
+      }
+    }
+  }
+  const near = new Uint8Array(detail.resourceKey.length);
+  for (let r = 0; r < near.length; r++) {
+    const kind = detail.resourceKind[r];
+    if (files[detail.resourceFile[r] as number] || kind === 'Environment' || kind === 'Team') near[r] = 1;
+  }
+  const out: ReferenceEdge[] = [];
+  for (let e = 0; e < detail.edgeFrom.length; e++) {
+    const from = detail.edgeFrom[e] as number;
+    const to = detail.edgeTo[e] as number;
+    if (!(from >= 0 && near[from]) && !(to >= 0 && near[to])) continue;
+    out.push({
+      from: detail.resourceKey[from] as string,
+      path: JSON.parse(detail.edgePath[e] as string) as (string | number)[],
+      kind: detail.edgeKinds[detail.edgeKind[e] as number] as string,
+      written: detail.edgeWritten[e] as string,
+      to: to >= 0 ? (detail.resourceKey[to] as string) : undefined,
+    });
+  }
+  return out;
 }
 
 /**
