@@ -50,7 +50,6 @@ export async function run(input: CommandInput, ctx: CommandContext): Promise<num
     return run.summary.errors > 0 ? 1 : 0;
   }
   const validated = await runValidate(validateInput);
-  if (opts.timings && fromState && 'fallback' in fromState) ctx.stderr(`incremental: a full run, because ${fromState.fallback}\n`);
   // Deployments held on a promoted version: what compile would say about them (Git and compile load only then).
   const pinned = pinsOf(validated.graphs).length ? await (await import('../pipeline/pins.js')).pinDiagnostics(validated) : [];
   const diagnostics = pinned.length ? sortDiagnostics([...validated.diagnostics, ...pinned]) : validated.diagnostics;
@@ -69,6 +68,7 @@ export async function run(input: CommandInput, ctx: CommandContext): Promise<num
     }),
   );
   if (opts.timings) ctx.stderr(formatTimings(run.timings));
+  if (opts.timings && fromState && 'fallback' in fromState) ctx.stderr(`incremental: a full run, because ${fromState.fallback}\n`);
   // At a terminal, a repository without joch.yaml is read whole (fixtures included): say how to narrow it.
   if (!config.file && ctx.stderrIsTTY && !opts.quiet && paths.length === 0) {
     ctx.stderr(`joch validate: no joch.yaml, so every YAML file under ${path.relative(ctx.cwd, config.root) || '.'} was read (${run.summary.files}); list the folders to read in joch.yaml (\`joch init\` writes one) and leave others out with .jochignore\n`);

@@ -496,7 +496,8 @@ interface Changed {
 class Stale extends Error {}
 
 export function validateIncrementally(input: IncrementalInput): IncrementalOutcome {
-  const timings: Timings = {};
+  // The stages of a full run, in its order: reading the state and stamping the files is this run's source stage.
+  const timings: Timings = { source: 0, load: 0, validate: 0 };
   const startedAt = Date.now();
   let t = performance.now();
   const lap = (stage: string) => {
@@ -505,19 +506,19 @@ export function validateIncrementally(input: IncrementalInput): IncrementalOutco
     t = now;
   };
   const index = input.store.get<StateIndex>(STATE_KIND, input.key);
-  lap('state');
+  lap('source');
   if (!index || !(index.stamps instanceof Float64Array) || !(index.folderStamps instanceof Float64Array)) return { fallback: 'no state' };
   const root = path.resolve(input.source.root);
   const paths = splitPaths(index.paths, index.stamps.length / STAMP_FIELDS);
   let walked: Pick<StateIndex, 'folders' | 'folderStamps' | 'ignoreText'> | undefined;
   const listingKept = sameListing(index, root);
-  lap('folders');
+  lap('source');
   if (!listingKept) {
     const listed = listLocalFiles(input.source);
     if (listed.findings.length) return { fallback: 'the walk has findings' };
     if (listed.paths.length !== paths.length || listed.paths.some((p, i) => paths[i] !== p)) return { fallback: 'files added, removed or renamed' };
     walked = restampFolders(root, listed);
-    lap('walk');
+    lap('source');
   }
   const display = (i: number) => displayPath({ displayPrefix: index.displayPrefix }, paths[i] as string);
   const { config } = input.project.config;
@@ -525,6 +526,7 @@ export function validateIncrementally(input: IncrementalInput): IncrementalOutco
   const stamps = new Float64Array(index.stamps);
   const changed: Changed[] = [];
   const newHashes = new Map<number, string>();
+  const changedBytes: { readonly index: number; readonly bytes: Uint8Array }[] = [];
   let restamped = 0;
   for (let i = 0; i < paths.length; i++) {
     const abs = path.join(root, paths[i] as string);
@@ -543,14 +545,17 @@ export function validateIncrementally(input: IncrementalInput): IncrementalOutco
     const hash = createHash('sha256').update(bytes).digest('hex');
     if (hash === hashAt(index.hashes, i)) continue;
     newHashes.set(i, hash);
+    changedBytes.push({ index: i, bytes });
+  }
+  lap('source');
+  for (const { index: i, bytes } of changedBytes) {
     const check = checkFile({ path: display(i), bytes }, { defaultNamespace: config.defaultNamespace, limits, schema: true });
     changed.push({ index: i, load: check.load, checks: check.documentFindings.flat() });
   }
-  lap('source');
+  lap('load');
   let agentFindings = index.agentFindings;
   if (changed.length > 0) {
     const detail = input.store.get<StateDetail>(DETAIL_KIND, input.key);
-    lap('state');
     // One entry each, so a full run replaces both; the id tells a detail written by another run (a concurrent one) from this index's.
     if (!detail || detail.id !== index.detail || !(detail.readers instanceof Int32Array)) return { fallback: 'no state detail' };
     const affected = new Set<number>();
@@ -563,7 +568,7 @@ export function validateIncrementally(input: IncrementalInput): IncrementalOutco
       for (let k = detail.readersStart[c.index] as number; k < (detail.readersStart[c.index + 1] as number); k++) affected.add(detail.readers[k] as number);
     }
     if (affected.size > Math.max(1, detail.agents.length * MAX_AFFECTED_SHARE)) return { fallback: `${affected.size} agents to decide again` };
-    lap('load');
+    lap('validate');
     if (affected.size > 0) {
       const decided = decideAgain(detail, index, paths, input, root, changed, affected, limits);
       lap('policy');
