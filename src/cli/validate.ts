@@ -49,7 +49,7 @@ export async function run(input: CommandInput, ctx: CommandContext): Promise<num
     if (opts.timings) ctx.stderr(`${formatTimings(run.timings)}incremental: ${run.cached.worked} changed of ${run.cached.reused + run.cached.worked} files\n`);
     return run.summary.errors > 0 ? 1 : 0;
   }
-  const validated = await runValidate(validateInput);
+  const validated = await runValidate({ ...validateInput, keepState: true });
   // Deployments held on a promoted version: what compile would say about them (Git and compile load only then).
   const pinned = pinsOf(validated.graphs).length ? await (await import('../pipeline/pins.js')).pinDiagnostics(validated) : [];
   const diagnostics = pinned.length ? sortDiagnostics([...validated.diagnostics, ...pinned]) : validated.diagnostics;

@@ -127,6 +127,12 @@ export interface ValidateInput extends ProjectInput {
   readonly checks?: ReadonlySet<PipelineCheck> | undefined;
   /** The persistent cache (src/cache): unchanged files are neither parsed nor checked again. */
   readonly cache?: CacheStore | undefined;
+  /**
+   * Store the state an incremental run starts from (`validateFromState`).
+   * Only `joch validate` asks: the state costs a full run about a fifth more,
+   * which compile and the Action, which never start from it, need not pay.
+   */
+  readonly keepState?: boolean | undefined;
 }
 
 /** What the source stage reads for a project. */
@@ -221,7 +227,7 @@ export async function runValidate(input: ValidateInput): Promise<ValidationRun> 
   const settled = time('report', () => settleFindings(findings, project.config));
   const positioned = time('report', () => findingLocator(set.texts, project.config)(settled));
   const diagnostics = time('report', () => sortDiagnostics(positioned));
-  const key = incrementalKey(input, project);
+  const key = input.keepState ? incrementalKey(input, project) : undefined;
   if (key && input.cache && stored && policy && project.findings.length === 0) {
     const store = input.cache;
     time('state', () =>
