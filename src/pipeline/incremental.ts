@@ -506,121 +506,54 @@ export function validateIncrementally(input: IncrementalInput): IncrementalOutco
     t = now;
   };
   const index = input.store.get<StateIndex>(STATE_KIND, input.key);
-  lap('source');
   if (!index || !(index.stamps instanceof Float64Array) || !(index.folderStamps instanceof Float64Array)) return { fallback: 'no state' };
   const root = path.resolve(input.source.root);
   const paths = splitPaths(index.paths, index.stamps.length / STAMP_FIELDS);
   let walked: Pick<StateIndex, 'folders' | 'folderStamps' | 'ignoreText'> | undefined;
-  const listingKept = sameListing(index, root);
-  lap('source');
-  if (!listingKept) {
+  if (!sameListing(index, root)) {
     const listed = listLocalFiles(input.source);
     if (listed.findings.length) return { fallback: 'the walk has findings' };
     if (listed.paths.length !== paths.length || listed.paths.some((p, i) => paths[i] !== p)) return { fallback: 'files added, removed or renamed' };
     walked = restampFolders(root, listed);
-    lap('source');
   }
+  const stamped = stampFiles(index, paths, root, input.source.maxFileBytes);
+  lap('source');
+  if ('fallback' in stamped) return stamped;
   const display = (i: number) => displayPath({ displayPrefix: index.displayPrefix }, paths[i] as string);
   const { config } = input.project.config;
   const limits = { ...DEFAULT_PARSE_LIMITS, ...config.limits };
-  const stamps = new Float64Array(index.stamps);
-  const changed: Changed[] = [];
-  const newHashes = new Map<number, string>();
-  const changedBytes: { readonly index: number; readonly bytes: Uint8Array }[] = [];
-  let restamped = 0;
-  for (let i = 0; i < paths.length; i++) {
-    const abs = path.join(root, paths[i] as string);
-    let stat: Stats;
-    try {
-      stat = statSync(abs);
-    } catch {
-      return { fallback: 'a file went away' };
-    }
-    if (sameStamp(stat, index.stamps, i) && !racy(index.stamps, i, index.startedAt)) continue;
-    if (stat.size > input.source.maxFileBytes) return { fallback: 'a file is over the size limit' };
-    const bytes = readAll(abs);
-    if (!bytes) return { fallback: 'a file cannot be read' };
-    writeStamp(stamps, i, stat);
-    restamped++;
-    const hash = createHash('sha256').update(bytes).digest('hex');
-    if (hash === hashAt(index.hashes, i)) continue;
-    newHashes.set(i, hash);
-    changedBytes.push({ index: i, bytes });
-  }
-  lap('source');
-  for (const { index: i, bytes } of changedBytes) {
+  const changed: Changed[] = stamped.changed.map(({ index: i, bytes }) => {
     const check = checkFile({ path: display(i), bytes }, { defaultNamespace: config.defaultNamespace, limits, schema: true });
-    changed.push({ index: i, load: check.load, checks: check.documentFindings.flat() });
-  }
+    return { index: i, load: check.load, checks: check.documentFindings.flat() };
+  });
   lap('load');
   let agentFindings = index.agentFindings;
   if (changed.length > 0) {
     const detail = input.store.get<StateDetail>(DETAIL_KIND, input.key);
     // One entry each, so a full run replaces both; the id tells a detail written by another run (a concurrent one) from this index's.
     if (!detail || detail.id !== index.detail || !(detail.readers instanceof Int32Array)) return { fallback: 'no state detail' };
-    const affected = new Set<number>();
-    for (const c of changed) {
-      const shown = display(c.index);
-      const resources = [...c.load.resources].sort((a, b) => a.doc - b.doc);
-      if (detail.fleet[c.index] || resources.some((r) => FLEET_KINDS.has(r.kind))) return { fallback: `${shown} holds a kind other resources read` };
-      if (shapeOf(c.load.file.documents, c.load.documents, resources) !== hashAt(detail.shapes, c.index)) return { fallback: `${shown} changed its identity or references` };
-      if ([...c.load.findings, ...c.checks].some((f) => CREDENTIAL_CODES.has(f.code))) return { fallback: `${shown} holds a credential` };
-      for (let k = detail.readersStart[c.index] as number; k < (detail.readersStart[c.index + 1] as number); k++) affected.add(detail.readers[k] as number);
-    }
-    if (affected.size > Math.max(1, detail.agents.length * MAX_AFFECTED_SHARE)) return { fallback: `${affected.size} agents to decide again` };
+    const affected = reachedAgents(detail, changed, display);
     lap('validate');
+    if (!(affected instanceof Set)) return affected;
     if (affected.size > 0) {
       const decided = decideAgain(detail, index, paths, input, root, changed, affected, limits);
       lap('policy');
       if ('fallback' in decided) return decided;
-      const next = new Map(index.agentFindings);
-      for (const [i, own] of decided.own) {
-        if (own.length) next.set(i, own);
-        else next.delete(i);
-      }
-      agentFindings = next;
+      agentFindings = replaced(index.agentFindings, decided.own);
     }
   }
-  const fileFindings = new Map(index.fileFindings);
-  for (const c of changed) {
-    if (c.load.findings.length || c.checks.length) fileFindings.set(c.index, { load: c.load.findings, checks: c.checks });
-    else fileFindings.delete(c.index);
-  }
-  const fileOrder = [...fileFindings.keys()].sort((a, b) => a - b);
-  const agentOrder = [...agentFindings.keys()].sort((a, b) => a - b);
-  const findings = [
-    ...index.prefix,
-    ...fileOrder.flatMap((i) => (fileFindings.get(i) as FileFindings).load),
-    ...fileOrder.flatMap((i) => (fileFindings.get(i) as FileFindings).checks),
-    ...index.cross,
-    ...agentOrder.flatMap((i) => agentFindings.get(i) as readonly Finding[]),
-    ...index.extras,
-  ];
-  const changedFiles = new Set(changed.map((c) => display(c.index)));
-  const byDisplay = new Map<string, number>();
-  const textOf = (file: string): string | undefined => {
-    if (file === input.project.config.file) return input.project.config.text;
-    if (byDisplay.size === 0) paths.forEach((_, i) => byDisplay.set(display(i), i));
-    const i = byDisplay.get(file);
-    const bytes = i === undefined ? undefined : readAll(path.join(root, paths[i] as string));
-    return bytes ? Buffer.from(bytes).toString('utf8') : undefined;
-  };
-  const settled = settleFindings(findings, input.project.config);
-  const locator = new Locator(textOf);
-  const positioned = settled.map((f) => {
-    const known = filesOf(f).some((file) => changedFiles.has(file)) ? undefined : index.positioned.get(findingKey(f));
-    return known ?? (locator.resolve([f])[0] as Diagnostic);
-  });
+  const fileFindings = replaced(
+    index.fileFindings,
+    new Map(changed.map((c) => [c.index, c.load.findings.length || c.checks.length ? { load: c.load.findings, checks: c.checks } : undefined])),
+  );
+  const textOf = textReader(input.project, root, paths, display);
+  const settled = settleFindings(assembled(index, fileFindings, agentFindings), input.project.config);
+  const positioned = positionAll(settled, index.positioned, new Set(changed.map((c) => display(c.index))), textOf);
   const diagnostics = sortDiagnostics(positioned);
   lap('report');
-  if (walked || restamped > 0 || racyCount(index.stamps, index.startedAt) > 0) {
-    let hashesNow = index.hashes;
-    if (newHashes.size) {
-      const parts: string[] = [];
-      for (let i = 0; i < paths.length; i++) parts.push(newHashes.get(i) ?? hashAt(index.hashes, i));
-      hashesNow = parts.join('');
-    }
-    const next: StateIndex = { ...index, ...walked, startedAt, stamps, hashes: hashesNow, fileFindings, agentFindings, positioned: positionedByFinding(settled, positioned) };
+  if (walked || stamped.restamped > 0 || racyCount(index.stamps, index.startedAt) > 0) {
+    const hashes = stamped.newHashes.size ? paths.map((_, i) => stamped.newHashes.get(i) ?? hashAt(index.hashes, i)).join('') : index.hashes;
+    const next: StateIndex = { ...index, ...walked, startedAt, stamps: stamped.stamps, hashes, fileFindings, agentFindings, positioned: positionedByFinding(settled, positioned) };
     input.store.put(STATE_KIND, input.key, next);
     lap('state');
   }
@@ -633,6 +566,103 @@ export function validateIncrementally(input: IncrementalInput): IncrementalOutco
       textOf,
     },
   };
+}
+
+interface Stamped {
+  /** The index's stamps, with those of the files read again replaced. */
+  readonly stamps: Float64Array;
+  readonly restamped: number;
+  /** Files whose bytes differ from the index's, with their new hashes. */
+  readonly changed: readonly { readonly index: number; readonly bytes: Uint8Array }[];
+  readonly newHashes: ReadonlyMap<number, string>;
+}
+
+/** Stats every file; reads and hashes those whose stamp changed or is racy. */
+function stampFiles(index: StateIndex, paths: readonly string[], root: string, maxFileBytes: number): Stamped | { fallback: string } {
+  const stamps = new Float64Array(index.stamps);
+  const changed: { index: number; bytes: Uint8Array }[] = [];
+  const newHashes = new Map<number, string>();
+  let restamped = 0;
+  for (let i = 0; i < paths.length; i++) {
+    const abs = path.join(root, paths[i] as string);
+    let stat: Stats | undefined;
+    try {
+      stat = statSync(abs, { throwIfNoEntry: false });
+    } catch {
+      stat = undefined;
+    }
+    if (!stat) return { fallback: 'a file went away or cannot be read' };
+    if (sameStamp(stat, index.stamps, i) && !racy(index.stamps, i, index.startedAt)) continue;
+    if (stat.size > maxFileBytes) return { fallback: 'a file is over the size limit' };
+    const bytes = readAll(abs);
+    if (!bytes) return { fallback: 'a file cannot be read' };
+    // The stamp taken before the read: a change after it shows as a new stamp next time.
+    writeStamp(stamps, i, stat);
+    restamped++;
+    const hash = createHash('sha256').update(bytes).digest('hex');
+    if (hash === hashAt(index.hashes, i)) continue;
+    newHashes.set(i, hash);
+    changed.push({ index: i, bytes });
+  }
+  return { stamps, restamped, changed, newHashes };
+}
+
+/** The agents whose decision reads a changed file, or why the change needs a full run. */
+function reachedAgents(detail: StateDetail, changed: readonly Changed[], display: (i: number) => string): Set<number> | { fallback: string } {
+  const affected = new Set<number>();
+  for (const c of changed) {
+    const shown = display(c.index);
+    const resources = [...c.load.resources].sort((a, b) => a.doc - b.doc);
+    if (detail.fleet[c.index] || resources.some((r) => FLEET_KINDS.has(r.kind))) return { fallback: `${shown} holds a kind other resources read` };
+    if (shapeOf(c.load.file.documents, c.load.documents, resources) !== hashAt(detail.shapes, c.index)) return { fallback: `${shown} changed its identity or references` };
+    if ([...c.load.findings, ...c.checks].some((f) => CREDENTIAL_CODES.has(f.code))) return { fallback: `${shown} holds a credential` };
+    for (let k = detail.readersStart[c.index] as number; k < (detail.readersStart[c.index + 1] as number); k++) affected.add(detail.readers[k] as number);
+  }
+  if (affected.size > Math.max(1, detail.agents.length * MAX_AFFECTED_SHARE)) return { fallback: `${affected.size} agents to decide again` };
+  return affected;
+}
+
+/** `base` with the entries of `changes` set, or removed where the change is undefined or empty. */
+function replaced<V>(base: ReadonlyMap<number, V>, changes: ReadonlyMap<number, V | undefined>): Map<number, V> {
+  const out = new Map(base);
+  for (const [k, v] of changes) {
+    if (v === undefined || (Array.isArray(v) && v.length === 0)) out.delete(k);
+    else out.set(k, v);
+  }
+  return out;
+}
+
+/** The findings in the order a full run makes them: configuration, load, per-document checks, cross-file, per agent, shared. */
+function assembled(index: StateIndex, fileFindings: ReadonlyMap<number, FileFindings>, agentFindings: ReadonlyMap<number, readonly Finding[]>): Finding[] {
+  const files = [...fileFindings.keys()].sort((a, b) => a - b).map((i) => fileFindings.get(i) as FileFindings);
+  const agents = [...agentFindings.keys()].sort((a, b) => a - b).map((i) => agentFindings.get(i) as readonly Finding[]);
+  return [...index.prefix, ...files.flatMap((f) => f.load), ...files.flatMap((f) => f.checks), ...index.cross, ...agents.flat(), ...index.extras];
+}
+
+/** A displayed file's text, read from disk when asked (positions of new findings, code frames). */
+function textReader(project: Project, root: string, paths: readonly string[], display: (i: number) => string): (file: string) => string | undefined {
+  const byDisplay = new Map<string, number>();
+  return (file) => {
+    if (file === project.config.file) return project.config.text;
+    if (byDisplay.size === 0) paths.forEach((_, i) => byDisplay.set(display(i), i));
+    const i = byDisplay.get(file);
+    const bytes = i === undefined ? undefined : readAll(path.join(root, paths[i] as string));
+    return bytes ? Buffer.from(bytes).toString('utf8') : undefined;
+  };
+}
+
+/** Positions each settled finding: from the stored diagnostics unless it points into a changed file. */
+function positionAll(
+  settled: readonly Finding[],
+  known: ReadonlyMap<string, Diagnostic>,
+  changedFiles: ReadonlySet<string>,
+  textOf: (file: string) => string | undefined,
+): Diagnostic[] {
+  const locator = new Locator(textOf);
+  return settled.map((f) => {
+    const stored = filesOf(f).some((file) => changedFiles.has(file)) ? undefined : known.get(findingKey(f));
+    return stored ?? (locator.resolve([f])[0] as Diagnostic);
+  });
 }
 
 function hashAt(hashes: string, i: number): string {
