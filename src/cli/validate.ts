@@ -47,6 +47,7 @@ export async function run(input: CommandInput, ctx: CommandContext): Promise<num
     const { run } = fromState;
     ctx.stdout(renderFindings(opts.output, run.diagnostics, run.summary, { color: useColor(input.opts, ctx), quietInfo: opts.quiet, toolVersion: version(), sourceText: run.textOf }));
     if (opts.timings) ctx.stderr(`${formatTimings(run.timings)}incremental: ${run.cached.worked} changed of ${run.cached.reused + run.cached.worked} files\n`);
+    noConfigHint(run.project.config, run.summary.files, paths, opts.quiet, ctx);
     return run.summary.errors > 0 ? 1 : 0;
   }
   const validated = await runValidate({ ...validateInput, keepState: true });
@@ -69,11 +70,15 @@ export async function run(input: CommandInput, ctx: CommandContext): Promise<num
   );
   if (opts.timings) ctx.stderr(formatTimings(run.timings));
   if (opts.timings && fromState && 'fallback' in fromState) ctx.stderr(`incremental: a full run, because ${fromState.fallback}\n`);
-  // At a terminal, a repository without joch.yaml is read whole (fixtures included): say how to narrow it.
-  if (!config.file && ctx.stderrIsTTY && !opts.quiet && paths.length === 0) {
-    ctx.stderr(`joch validate: no joch.yaml, so every YAML file under ${path.relative(ctx.cwd, config.root) || '.'} was read (${run.summary.files}); list the folders to read in joch.yaml (\`joch init\` writes one) and leave others out with .jochignore\n`);
-  }
+  noConfigHint(config, run.summary.files, paths, opts.quiet, ctx);
   return run.summary.errors > 0 ? 1 : 0;
+}
+
+/** At a terminal, a repository without joch.yaml is read whole (fixtures included): say how to narrow it. */
+function noConfigHint(config: { readonly file?: string | undefined; readonly root: string }, files: number, paths: readonly string[], quiet: boolean, ctx: CommandContext): void {
+  if (!config.file && ctx.stderrIsTTY && !quiet && paths.length === 0) {
+    ctx.stderr(`joch validate: no joch.yaml, so every YAML file under ${path.relative(ctx.cwd, config.root) || '.'} was read (${files}); list the folders to read in joch.yaml (\`joch init\` writes one) and leave others out with .jochignore\n`);
+  }
 }
 
 

@@ -476,6 +476,7 @@ export interface IncrementalInput {
 }
 
 export interface IncrementalRun {
+  readonly project: Project;
   readonly diagnostics: Diagnostic[];
   readonly summary: ReturnType<typeof summarize>;
   readonly timings: Timings;
@@ -559,6 +560,7 @@ export function validateIncrementally(input: IncrementalInput): IncrementalOutco
   }
   return {
     run: {
+      project: input.project,
       diagnostics,
       summary: summarize(diagnostics, index.counts.files, index.counts.resources),
       timings,
