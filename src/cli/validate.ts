@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { sortDiagnostics, summarize } from '../diagnostics/index.js';
-import { PIPELINE_CHECKS, runValidate, type PipelineCheck, type ValidationRun } from '../pipeline/index.js';
+import { PIPELINE_CHECKS, runValidate, validateFromState, type PipelineCheck, type ValidationRun } from '../pipeline/index.js';
 import type { ValidateOptions } from './validate-options.js';
 import { pinsOf } from '../model/pins.js';
 import { perFileChecksOnly, runFileChecks } from '../pipeline/file-checks.js';
@@ -37,44 +37,58 @@ export async function run(input: CommandInput, ctx: CommandContext): Promise<num
   const cache = commandCache(input.opts, ctx);
   const progress = Progress.start(ctx, input.opts);
   progress.step('loading and validating');
+  const cwd = pipelineCwd(paths, input.opts, ctx);
+  const shown = { ...opts, color: useColor(input.opts, ctx), paths: paths.length };
   // Only per-file checks and no cache: files are reduced to findings where they are checked, on every free core.
   if (!cache && perFileChecksOnly(opts.checks)) {
-    const run = await runFileChecks({ paths, cwd: pipelineCwd(paths, input.opts, ctx), configFile: opts.config, checks: opts.checks });
+    const run = await runFileChecks({ paths, cwd, configFile: opts.config, checks: opts.checks });
     progress.done();
-    return report(run, { ...opts, color: useColor(input.opts, ctx), paths: paths.length }, run.texts, ctx);
+    return report(run, shown, sourceTexts(run.texts, run.project.config), ctx);
   }
-  const validated = await runValidate({ paths, cwd: pipelineCwd(paths, input.opts, ctx), configFile: opts.config, checks: opts.checks, cache });
+  const validateInput = { paths, cwd, configFile: opts.config, checks: opts.checks, cache };
+  // With the cache, a run after a small change reads and checks only what changed (src/pipeline/incremental.ts).
+  const fromState = validateFromState(validateInput);
+  if (fromState && 'run' in fromState) {
+    cache?.collect();
+    progress.done();
+    const { run } = fromState;
+    return report(run, shown, run.textOf, ctx, `incremental: ${run.cached.worked} changed of ${run.cached.reused + run.cached.worked} files\n`);
+  }
+  const validated = await runValidate({ ...validateInput, keepState: true });
   // Deployments held on a promoted version: what compile would say about them (Git and compile load only then).
   const pinned = pinsOf(validated.graphs).length ? await (await import('../pipeline/pins.js')).pinDiagnostics(validated) : [];
   const diagnostics = pinned.length ? sortDiagnostics([...validated.diagnostics, ...pinned]) : validated.diagnostics;
   const run = pinned.length ? { ...validated, diagnostics, summary: summarize(diagnostics, validated.summary.files, validated.summary.resources) } : validated;
   cache?.collect();
   progress.done();
-  return report(run, { ...opts, color: useColor(input.opts, ctx), paths: paths.length }, run.set.texts, ctx);
+  const fallback = opts.timings && fromState && 'fallback' in fromState ? `incremental: a full run, because ${fromState.fallback}\n` : '';
+  return report(run, shown, sourceTexts(run.set.texts, run.project.config), ctx, fallback);
 }
 
-/** What a run prints, from either pipeline: the findings on stdout, the timings and the hints on stderr; the exit code. */
+/** A file's text for the excerpts: the manifests read, and joch.yaml. */
+function sourceTexts(texts: ReadonlyMap<string, string>, config: { readonly file?: string | undefined; readonly text?: string | undefined }): (file: string) => string | undefined {
+  return (file) => texts.get(file) ?? (file === config.file ? config.text : undefined);
+}
+
+/** What a run prints, from any of the three paths: the findings on stdout, the timings and the hints on stderr; the exit code. */
 function report(
   run: Pick<ValidationRun, 'diagnostics' | 'summary' | 'timings' | 'project'>,
   opts: { readonly output: (typeof FINDINGS_FORMATS)[number]; readonly quiet: boolean; readonly timings: boolean; readonly color: boolean; readonly paths: number },
-  texts: ReadonlyMap<string, string>,
+  sourceText: (file: string) => string | undefined,
   ctx: CommandContext,
+  timingsNote = '',
 ): number {
-  const config = run.project.config;
-  ctx.stdout(
-    renderFindings(opts.output, run.diagnostics, run.summary, {
-      color: opts.color,
-      quietInfo: opts.quiet,
-      toolVersion: version(),
-      sourceText: (file) => texts.get(file) ?? (file === config.file ? config.text : undefined),
-    }),
-  );
-  if (opts.timings) ctx.stderr(formatTimings(run.timings));
-  // At a terminal, a repository without joch.yaml is read whole (fixtures included): say how to narrow it.
-  if (!config.file && ctx.stderrIsTTY && !opts.quiet && opts.paths === 0) {
-    ctx.stderr(`joch validate: no joch.yaml, so every YAML file under ${path.relative(ctx.cwd, config.root) || '.'} was read (${run.summary.files}); list the folders to read in joch.yaml (\`joch init\` writes one) and leave others out with .jochignore\n`);
-  }
+  ctx.stdout(renderFindings(opts.output, run.diagnostics, run.summary, { color: opts.color, quietInfo: opts.quiet, toolVersion: version(), sourceText }));
+  if (opts.timings) ctx.stderr(`${formatTimings(run.timings)}${timingsNote}`);
+  noConfigHint(run.project.config, run.summary.files, opts.paths, opts.quiet, ctx);
   return run.summary.errors > 0 ? 1 : 0;
+}
+
+/** At a terminal, a repository without joch.yaml is read whole (fixtures included): say how to narrow it. */
+function noConfigHint(config: { readonly file?: string | undefined; readonly root: string }, files: number, paths: number, quiet: boolean, ctx: CommandContext): void {
+  if (!config.file && ctx.stderrIsTTY && !quiet && paths === 0) {
+    ctx.stderr(`joch validate: no joch.yaml, so every YAML file under ${path.relative(ctx.cwd, config.root) || '.'} was read (${files}); list the folders to read in joch.yaml (\`joch init\` writes one) and leave others out with .jochignore\n`);
+  }
 }
 
 

@@ -60,7 +60,13 @@ export interface CompilerExtras {
 }
 
 /** Bumped when the stored shape changes (the store's build id covers the code that builds units). */
-const UNIT_PACK_KIND = 'compile-units-v1';
+const UNIT_PACK_KIND = 'compile-units-v2';
+/**
+ * The units are stored in this many entries by a hash of the unit id, and a
+ * run writes only the entries whose units changed: one changed agent of a
+ * thousand rewrites a 64th of the units (the whole pack was about 49 MB).
+ */
+const UNIT_SHARDS = 64;
 
 /** The agent a Deployment, Execution, Eval or AgBOM belongs to. */
 function agentOf(r: Resource, ctx: UnitContext): Resource | undefined {
@@ -217,8 +223,28 @@ class CachingCompiler implements Compiler {
   }
 
   private readStored(): ReadonlyMap<string, Unit> {
-    const units = this.extras.store?.get<Map<string, Unit>>(UNIT_PACK_KIND, this.storeScope);
-    return units instanceof Map ? units : new Map();
+    const out = new Map<string, Unit>();
+    for (let shard = 0; shard < UNIT_SHARDS; shard++) {
+      // Shards may come from different runs: a unit is only ever used when its key matches.
+      const units = this.extras.store?.get<Map<string, Unit>>(UNIT_PACK_KIND, `${this.storeScope}\n${shard}`);
+      if (units instanceof Map) for (const [id, unit] of units) out.set(id, unit);
+    }
+    return out;
+  }
+
+  /** Writes the shards holding a unit built, added or dropped since the stored units. */
+  private writeStored(next: ReadonlyMap<string, Unit>, builtIds: ReadonlySet<string>): void {
+    const store = this.extras.store;
+    if (!store) return;
+    const before = this.stored ?? new Map<string, Unit>();
+    const dirty = new Set<number>();
+    for (const id of builtIds) dirty.add(shardOf(id));
+    for (const id of next.keys()) if (!before.has(id)) dirty.add(shardOf(id));
+    for (const id of before.keys()) if (!next.has(id)) dirty.add(shardOf(id));
+    if (dirty.size === 0) return;
+    const shards = new Map<number, Map<string, Unit>>([...dirty].map((s) => [s, new Map()]));
+    for (const [id, unit] of next) shards.get(shardOf(id))?.set(id, unit);
+    for (const [shard, units] of [...shards].sort(([a], [b]) => a - b)) store.put(UNIT_PACK_KIND, `${this.storeScope}\n${shard}`, units);
   }
 
   compile(input: CompileInput): CompileOutput {
@@ -234,9 +260,13 @@ class CachingCompiler implements Compiler {
     const agentKey = shortDigest({ optionsKey, workloads: ctx.workloads, owners: [...teamOfNamespace].sort(([a], [b]) => (a < b ? -1 : 1)) });
     const next = new Map<string, Unit>();
     let built = 0;
+    const builtIds = new Set<string>();
     const unit = (id: string, key: string, build: () => Omit<Unit, 'key'>): Unit => {
       const r = this.resolveUnit(id, key, build);
-      if (r.built) built++;
+      if (r.built) {
+        built++;
+        builtIds.add(id);
+      }
       next.set(id, r.unit);
       return r.unit;
     };
@@ -252,7 +282,10 @@ class CachingCompiler implements Compiler {
     }
     // Shared units read many resources and are cheap: rebuilt every run.
     const shared = this.sharedObjects(input, ctx, owner, ownerFindings);
-    if (built > 0 || next.size !== this.stored?.size) this.extras.store?.put(UNIT_PACK_KIND, this.storeScope, next);
+    if (this.extras.store) {
+      this.stored ??= this.readStored();
+      this.writeStored(next, builtIds);
+    }
     this.stored = next;
     built += 1;
     this.cache = next;
@@ -310,4 +343,11 @@ export function createCompiler(options: Partial<CompileOptions> = {}, extras: Co
 /** One compilation, nothing remembered. */
 export function compile(input: CompileInput, options: Partial<CompileOptions> = {}): CompileOutput {
   return createCompiler(options).compile(input);
+}
+
+/** Which entry of the store holds a unit: stable across runs and processes. */
+function shardOf(id: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % UNIT_SHARDS;
 }

@@ -92,8 +92,27 @@ export function buildAgentGraphs(resources: readonly Resource[], edges: readonly
     .sort((a, b) => (a.agent.key < b.agent.key ? -1 : a.agent.key > b.agent.key ? 1 : 0));
 }
 
+/**
+ * The graphs of some agents only, with resources looked up by key on demand
+ * (an incremental run builds the graphs of the agents a change reaches).
+ */
+export function buildAgentGraphsFor(
+  agents: readonly Resource[],
+  byKey: Pick<ReadonlyMap<string, Resource>, 'get'>,
+  edges: readonly ReferenceEdge[],
+): AgentGraph[] {
+  const edgesFrom = new Map<string, ReferenceEdge[]>();
+  const edgesTo = new Map<string, ReferenceEdge[]>();
+  for (const e of edges) {
+    push(edgesFrom, e.from, e);
+    if (e.to) push(edgesTo, e.to, e);
+  }
+  const ctx: Ctx = { byKey, edgesFrom, edgesTo };
+  return agents.map((agent) => buildOne(agent, ctx)).sort((a, b) => (a.agent.key < b.agent.key ? -1 : a.agent.key > b.agent.key ? 1 : 0));
+}
+
 interface Ctx {
-  readonly byKey: ReadonlyMap<string, Resource>;
+  readonly byKey: Pick<ReadonlyMap<string, Resource>, 'get'>;
   readonly edgesFrom: ReadonlyMap<string, readonly ReferenceEdge[]>;
   readonly edgesTo: ReadonlyMap<string, readonly ReferenceEdge[]>;
 }

@@ -17,10 +17,16 @@ export function settleFindings(findings: readonly Finding[], loaded: LoadedConfi
  * is parsed for positions once.
  */
 export function findingResolver(texts: ReadonlyMap<string, string>, loaded: LoadedConfig): (findings: readonly Finding[]) => Diagnostic[] {
+  const locate = findingLocator(texts, loaded);
+  return (findings) => locate(settleFindings(findings, loaded));
+}
+
+/** The positioning half of `findingResolver`, for findings already settled: one diagnostic per finding, in order. */
+export function findingLocator(texts: ReadonlyMap<string, string>, loaded: LoadedConfig): (settled: readonly Finding[]) => Diagnostic[] {
   const all = new Map(texts);
   if (loaded.file && loaded.text !== undefined) all.set(loaded.file, loaded.text);
   const locator = new Locator((file) => all.get(file));
-  return (findings) => locator.resolve(settleFindings(findings, loaded));
+  return (settled) => locator.resolve(settled);
 }
 
 function pointerKey(at: Finding['at']): string {

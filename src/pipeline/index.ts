@@ -11,13 +11,16 @@ import { ALL_CHECKS, prepareSnapshot, validateManifests, type Check, type Valida
 import { resolveReferences } from '../schema/references.js';
 import { buildAgentGraphs, type AgentGraph } from '../model/graph.js';
 import { evaluatePolicy, type PolicyResult } from '../policy/index.js';
-import { readLocalSource } from '../source/local.js';
-import { findingResolver } from './findings.js';
+import { readLocalSource, type LocalSourceOptions } from '../source/local.js';
+import { findingLocator, settleFindings } from './findings.js';
+import { saveFullRunState, stateKey, validateIncrementally, type IncrementalOutcome } from './incremental.js';
 import { PersistentFiles } from './file-cache.js';
 import type { CacheStore } from '../cache/index.js';
 import { unknownWorkloadNames } from './workloads.js';
 import { unmappedClusterFindings } from './clusters.js';
 import type { Snapshot } from '../source/types.js';
+
+export type { IncrementalOutcome, IncrementalRun } from './incremental.js';
 
 export interface ProjectInput {
   /** Files or folders as the user gave them; empty means the configured paths. */
@@ -124,6 +127,46 @@ export interface ValidateInput extends ProjectInput {
   readonly checks?: ReadonlySet<PipelineCheck> | undefined;
   /** The persistent cache (src/cache): unchanged files are neither parsed nor checked again. */
   readonly cache?: CacheStore | undefined;
+  /**
+   * Store the state an incremental run starts from (`validateFromState`).
+   * Only `joch validate` asks: the state costs a full run about a fifth more,
+   * which compile and the Action, which never start from it, need not pay.
+   */
+  readonly keepState?: boolean | undefined;
+}
+
+/** What the source stage reads for a project. */
+function sourceOptionsOf(project: Project, cwd: string): LocalSourceOptions {
+  const { config } = project.config;
+  return {
+    root: project.root,
+    include: project.include,
+    exclude: config.exclude,
+    maxFileBytes: config.limits.maxFileBytes,
+    skip: project.config.file ? [path.resolve(cwd, project.config.file)] : [],
+    cwd,
+    namedByUser: project.namedByUser,
+  };
+}
+
+/** The incremental run keeps a state only for every check: what users and hooks run. */
+function incrementalKey(input: ValidateInput, project: Project): string | undefined {
+  const checks = input.checks ?? new Set(PIPELINE_CHECKS);
+  if (!input.cache || PIPELINE_CHECKS.some((c) => !checks.has(c))) return undefined;
+  return stateKey({ project, source: sourceOptionsOf(project, input.cwd), checks: [...PIPELINE_CHECKS].sort() });
+}
+
+/**
+ * `joch validate` from the state the last cached run stored, reading and
+ * checking only the files changed since (see incremental.ts). Undefined
+ * without the cache or with fewer checks; a fallback says why the full run
+ * (`runValidate`) is needed.
+ */
+export function validateFromState(input: ValidateInput): IncrementalOutcome | undefined {
+  const project = resolveProject(input);
+  const key = incrementalKey(input, project);
+  if (!key || !input.cache || project.findings.length) return undefined;
+  return validateIncrementally({ store: input.cache, key, project, source: sourceOptionsOf(project, input.cwd) });
 }
 
 export async function runValidate(input: ValidateInput): Promise<ValidationRun> {
@@ -132,15 +175,9 @@ export async function runValidate(input: ValidateInput): Promise<ValidationRun> 
   const project = resolveProject(input);
   const { config } = project.config;
   const start = performance.now();
-  const source = await readLocalSource({
-    root: project.root,
-    include: project.include,
-    exclude: config.exclude,
-    maxFileBytes: config.limits.maxFileBytes,
-    skip: project.config.file ? [path.resolve(input.cwd, project.config.file)] : [],
-    cwd: input.cwd,
-    namedByUser: project.namedByUser,
-  });
+  const startedAt = Date.now();
+  const sourceOptions = sourceOptionsOf(project, input.cwd);
+  const source = await readLocalSource(sourceOptions);
   timings.source = performance.now() - start;
   const checks: ReadonlySet<PipelineCheck> = input.checks ?? new Set(PIPELINE_CHECKS);
   // A large repository is parsed and checked file by file on every free core first; the two stages then only assemble.
@@ -170,13 +207,16 @@ export async function runValidate(input: ValidateInput): Promise<ValidationRun> 
   const policy = checks.has('policy')
     ? time('policy', () => evaluatePolicy({ resources: set.resources, graphs, references, options: config.policy }))
     : undefined;
-  const findings: Finding[] = [
+  const prefix: Finding[] = [
     ...project.config.findings,
     ...project.findings,
     // Names of the repository's records: a reference check, left out when only shapes are checked.
     ...(checks.has('references') ? unknownWorkloadNames(project.config, set.resources) : []),
     ...(checks.has('references') ? unmappedClusterFindings(set.resources, config) : []),
     ...source.findings,
+  ];
+  const findings: Finding[] = [
+    ...prefix,
     ...set.findings,
     ...validation.findings,
     ...(policy?.findings ?? []),
@@ -184,7 +224,33 @@ export async function runValidate(input: ValidateInput): Promise<ValidationRun> 
   if (source.snapshot.files.length === 0 && !source.findings.length) {
     findings.push(finding('JOCH003', 'no YAML files were found', { file: project.config.file ?? '.', line: 1, column: 1 }));
   }
-  const diagnostics = time('report', () => sortDiagnostics(findingResolver(set.texts, project.config)(findings)));
+  const settled = time('report', () => settleFindings(findings, project.config));
+  const positioned = time('report', () => findingLocator(set.texts, project.config)(settled));
+  const diagnostics = time('report', () => sortDiagnostics(positioned));
+  const key = input.keepState ? incrementalKey(input, project) : undefined;
+  if (key && input.cache && stored && policy && project.findings.length === 0) {
+    const store = input.cache;
+    time('state', () =>
+      saveFullRunState({
+        store,
+        key,
+        startedAt,
+        root: source.snapshot.root,
+        paths: source.snapshot.files.map((f) => f.path),
+        walk: source.walk,
+        displayPrefix: source.snapshot.displayPrefix,
+        set,
+        documentFindings: stored.documents,
+        prefix,
+        sourceFindings: source.findings.length,
+        validation,
+        graphs,
+        policy,
+        settled,
+        positioned,
+      }),
+    );
+  }
   return {
     project,
     snapshot: source.snapshot,

@@ -49,6 +49,11 @@ export interface PolicyInput {
   /** The resolved reference graph, unresolved references included. */
   readonly references: readonly ReferenceEdge[];
   readonly options?: PolicyOptions | undefined;
+  /**
+   * The production agents of the whole fleet, when `graphs` holds only some
+   * agents (an incremental run): handoffs to other agents are judged by it.
+   */
+  readonly production?: ReadonlySet<string> | undefined;
 }
 
 interface Binding extends BoundPolicy {
@@ -81,7 +86,7 @@ export function createPolicyEngine(input: PolicyInput): PolicyEngine {
   const byKey = new Map(policies.map((p) => [p.key, p]));
   const selecting = indexBySelectedNamespace(policies);
   const baseline = baselineRef(JSON.stringify([...fleet.productionNames].sort()));
-  const production = productionByAgent(input.graphs, fleet);
+  const production = input.production ?? productionByAgent(input.graphs, fleet);
   const isProduction = (key: string) => production.has(key);
 
   function prepare(graph: AgentGraph): PreparedAgent {
@@ -141,7 +146,7 @@ export function createPolicyEngine(input: PolicyInput): PolicyEngine {
   function evaluate(): PolicyResult {
     const run = new Run(baseline);
     const agents = input.graphs.map((g) => run.agent(prepare(g), decide, fleet));
-    return run.finish(agents, policies);
+    return { ...run.finish(agents, policies), production: [...production].sort() };
   }
 
   return { policies, baseline, prepare, decide, evaluate };
@@ -423,6 +428,7 @@ class Run {
     const runtimeRules = sorted.reduce((n, a) => n + a.runtimeRules.length, 0);
     return {
       findings: [...agentFindings, ...extra],
+      shared: extra.length,
       agents: sorted,
       bundles: sorted.map((a) => a.bundle),
       deferred: deferred.sort((a, b) => (a.policy + a.rule < b.policy + b.rule ? -1 : 1)),

@@ -179,6 +179,10 @@ export interface PolicyResult {
   readonly bundles: readonly PolicyBundle[];
   readonly deferred: readonly DeferredRule[];
   readonly stats: PolicyStats;
+  /** Keys of the agents deployed to production (a handoff to one of them is a fact of the handing agent). */
+  readonly production?: readonly string[] | undefined;
+  /** How many findings at the end of `findings` are not one agent's own (shared holes, policy defects, run-time rules). */
+  readonly shared?: number | undefined;
 }
 
 export interface PolicyOptions {

@@ -195,6 +195,27 @@ export function resolveReferences(resources: readonly Resource[], defaultNamespa
   return { references, findings };
 }
 
+/**
+ * What a resource's references are before resolution: per site the rule's
+ * kind and form, the path and what is written there. Resolution depends only
+ * on these and on which resources exist (and, for models and adapters, on
+ * their content), so a resource whose sites are unchanged resolves as before.
+ */
+export function referenceSites(r: Resource): unknown[] {
+  const out: unknown[] = [];
+  if (kindInfo(r.kind)?.role !== 'desired') return out;
+  for (const rr of REFERENCE_RULES[r.kind] ?? []) {
+    if (rr.when && !rr.when(r)) continue;
+    forEachSite(r.body, rr.steps, rr.form, (site) => out.push([rr.kind, rr.form, site.path, site.name, site.namespace ?? null, site.declaredKind ?? null]));
+  }
+  return out;
+}
+
+/** Whether an agent uses each capability it may need from its adapter (the JOCH503 check's input). */
+export function adapterNeeds(r: Resource): boolean[] {
+  return r.kind === 'Agent' ? NEEDS.map((n) => n.uses(r)) : [];
+}
+
 interface SiteResult {
   readonly written: string;
   readonly to?: string | undefined;

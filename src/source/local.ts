@@ -39,6 +39,8 @@ export interface LocalSourceOptions {
 export interface LocalSourceResult {
   readonly snapshot: Snapshot;
   readonly findings: Finding[];
+  /** What the walk read besides the files (for the stat index of an incremental run). */
+  readonly walk?: Pick<LocalFileList, 'folders' | 'links' | 'ignoreText'> | undefined;
 }
 
 /** Folders that never hold manifests and can be huge. */
@@ -48,13 +50,30 @@ export async function readLocalSource(options: LocalSourceOptions): Promise<Loca
   return readLocalSourceSync(options);
 }
 
-export function readLocalSourceSync(options: LocalSourceOptions): LocalSourceResult {
+/** The files a local source would read, without reading them: the walk of `readLocalSourceSync`. */
+export interface LocalFileList {
+  readonly root: string;
+  readonly displayPrefix: string;
+  /** Root-relative paths, sorted. */
+  readonly paths: readonly string[];
+  /** What the walk found wrong (links out of the root, unreadable folders). */
+  readonly findings: Finding[];
+  /** Root-relative folders whose entries were read: when none of them changed, neither did the list. */
+  readonly folders: readonly string[];
+  /** The walk met a symbolic link: the folders alone do not tell whether the list changed. */
+  readonly links: boolean;
+  /** The ignore file's text ('' without one): it decides the list too. */
+  readonly ignoreText: string;
+}
+
+export function listLocalFiles(options: LocalSourceOptions): LocalFileList {
   const root = path.resolve(options.root);
   const realRoot = realpathSync(root);
   const displayPrefix = toPosix(path.relative(options.cwd ?? process.cwd(), root));
   const display = (rel: string) => displayPath({ displayPrefix }, rel);
   const findings: Finding[] = [];
-  const rules = loadIgnoreRules(root, options.ignoreFile ?? IGNORE_FILE, options.exclude ?? []);
+  const ignoreText = readIgnoreFile(root, options.ignoreFile ?? IGNORE_FILE);
+  const rules = ignore().add(ignoreText).add([...(options.exclude ?? [])]);
 
   const candidates = new Set<string>(); // root-relative paths
   const walker = new Walker(root, realRoot, rules, display, findings, candidates);
@@ -62,9 +81,15 @@ export function readLocalSourceSync(options: LocalSourceOptions): LocalSourceRes
     walker.start(path.resolve(start), options.namedByUser ?? false);
   }
   for (const skipped of options.skip ?? []) candidates.delete(toPosix(path.relative(root, skipped)));
+  return { root, displayPrefix, paths: [...candidates].sort(), findings, folders: walker.folders, links: walker.sawLink, ignoreText };
+}
+
+export function readLocalSourceSync(options: LocalSourceOptions): LocalSourceResult {
+  const { root, displayPrefix, paths, findings, folders, links, ignoreText } = listLocalFiles(options);
+  const display = (rel: string) => displayPath({ displayPrefix }, rel);
 
   const files: SourceFile[] = [];
-  for (const rel of [...candidates].sort()) {
+  for (const rel of paths) {
     const read = readBounded(path.join(root, rel), options.maxFileBytes);
     if (read.ok) {
       files.push({ path: rel, bytes: read.bytes });
@@ -76,7 +101,7 @@ export function readLocalSourceSync(options: LocalSourceOptions): LocalSourceRes
       findings.push(finding('JOCH110', `cannot read the file: ${read.error}`, at(display(rel))));
     }
   }
-  return { snapshot: { root, displayPrefix, files }, findings };
+  return { snapshot: { root, displayPrefix, files }, findings, walk: { folders, links, ignoreText } };
 }
 
 type Read = { ok: true; bytes: Uint8Array } | { ok: false; size?: number; error?: string };
@@ -124,19 +149,22 @@ function toPosix(p: string): string {
   return p.split(path.sep).join('/');
 }
 
-function loadIgnoreRules(root: string, ignoreFile: string, exclude: readonly string[]): Ignore {
-  const rules = ignore();
+/** The ignore file's text, '' when there is none. */
+export function readIgnoreFile(root: string, ignoreFile: string = IGNORE_FILE): string {
   try {
-    rules.add(readFileSync(path.join(root, ignoreFile), 'utf8'));
+    return readFileSync(path.join(root, ignoreFile), 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    return '';
   }
-  rules.add([...exclude]);
-  return rules;
 }
 
 class Walker {
   private readonly seenDirs = new Set<string>();
+  /** Root-relative folders whose entries were read, in the order they were read. */
+  readonly folders: string[] = [];
+  /** Whether the walk met a symbolic link (a folder's listing then does not say all that was read). */
+  sawLink = false;
 
   constructor(
     private readonly root: string,
@@ -182,6 +210,7 @@ class Walker {
       return;
     }
     const link = info.isSymbolicLink();
+    if (link) this.sawLink = true;
     if (link) {
       info = this.resolveLink(abs, rel, explicit);
       if (!info) return;
@@ -238,6 +267,7 @@ class Walker {
       const real = realpathSync(abs);
       if (this.seenDirs.has(real)) return undefined;
       this.seenDirs.add(real);
+      this.folders.push(rel);
       return readdirSync(abs, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     } catch (e) {
       const shown = this.display(rel) || '.';
@@ -257,6 +287,7 @@ class Walker {
       } else if (e.isFile()) {
         if (YAML_FILE.test(e.name) && !this.ignored(childRel, false)) this.out.add(childRel);
       } else if (e.isSymbolicLink()) {
+        this.sawLink = true;
         if (!this.ignored(childRel, false)) this.visit(path.join(abs, e.name), false);
       }
     }

@@ -205,8 +205,9 @@ describe('a global install of the tarball', () => {
     const fleet = path.join(tmp, 'threads-fleet');
     generateFleet(fleet, 30);
     const joch = path.join(prefix, 'bin', 'joch');
-    const one = run(joch, ['validate', '-o', 'json', '--timings'], { cwd: fleet, env: { ...process.env, JOCH_THREADS: '1' } });
-    const two = run(joch, ['validate', '-o', 'json', '--timings'], { cwd: fleet, env: { ...process.env, JOCH_THREADS: '2' } });
+    // Uncached: with the cache, the second run would start from the state of the first and check nothing.
+    const one = run(joch, ['validate', '-o', 'json', '--timings', '--no-cache'], { cwd: fleet, env: { ...process.env, JOCH_THREADS: '1' } });
+    const two = run(joch, ['validate', '-o', 'json', '--timings', '--no-cache'], { cwd: fleet, env: { ...process.env, JOCH_THREADS: '2' } });
     // How many files the worker answers before the main thread runs out of work and takes its chunks back depends on the machine.
     expect(two.stderr).toMatch(/files \(2 threads, \d+ by workers\)/);
     expect(two.code).toBe(one.code);
