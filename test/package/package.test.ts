@@ -104,7 +104,9 @@ describe('the tarball', () => {
     expect(packed).toContain('dist/pipeline/index.d.ts');
     expect(packed).toContain('dist/schema/validators.generated.cjs');
     // What bin/joch.js runs: the bundle, its worker, its validators and the licences of what it inlines.
-    for (const f of ['joch.js', 'worker.js', 'validators.generated.cjs', 'THIRD-PARTY-NOTICES.txt']) expect(packed).toContain(`dist/bundle/${f}`);
+    for (const f of ['joch.cjs', 'code-digest.txt', 'worker.js', 'validators.generated.cjs', 'THIRD-PARTY-NOTICES.txt']) expect(packed).toContain(`dist/bundle/${f}`);
+    // bin/joch.js is CommonJS by its folder's package.json.
+    expect(packed).toContain('bin/package.json');
     for (const f of readdirSync(path.join(ROOT, 'schemas'))) expect(packed).toContain(`schemas/${f}`);
     // Every template file, including the scaffold of `joch init` and its dot-folders.
     const templates = readdirSync(path.join(ROOT, 'templates'), { recursive: true, withFileTypes: true })
@@ -142,7 +144,7 @@ describe('bin/joch.js', () => {
   it('refuses a Node older than package.json engines, naming both versions', () => {
     const dir = path.join(tmp, 'engines');
     mkdirSync(path.join(dir, 'bin'), { recursive: true });
-    cpSync(path.join(ROOT, 'bin', 'joch.js'), path.join(dir, 'bin', 'joch.js'));
+    for (const f of ['joch.js', 'package.json']) cpSync(path.join(ROOT, 'bin', f), path.join(dir, 'bin', f));
     writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ type: 'module', engines: { node: '>=999.1' } }));
     const r = run(process.execPath, [path.join(dir, 'bin', 'joch.js'), 'validate'], { cwd: dir });
     expect(r).toEqual({ code: 2, stdout: '', stderr: `joch: Node.js >=999.1 is required; this is ${process.version}\n` });
