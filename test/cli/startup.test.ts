@@ -13,7 +13,7 @@
  * the build is deterministic, which a test below checks).
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -173,4 +173,75 @@ describe('the bundle', () => {
     expect(readdirSync(BUNDLE).sort()).toEqual(names);
     for (const name of names) expect(readFileSync(path.join(BUNDLE, name)), name).toEqual(readFileSync(path.join(fresh, name)));
   });
+});
+
+describe("the script's code cache", () => {
+  /** A run of the installed entry with its own compile cache folder (Node's NODE_COMPILE_CACHE); exit code 0 expected. */
+  async function runWith(cacheFolder: string, args: string[], nodeArgs: string[] = []): Promise<string> {
+    const { stdout } = await exec(process.execPath, [...nodeArgs, path.join(ROOT, 'bin/joch.js'), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, CI: '', NODE_COMPILE_CACHE: cacheFolder, JOCH_CACHE_DIR: mkdtempSync(path.join(dir, 'cache-')) },
+    });
+    return stdout;
+  }
+
+  /** The script's cache files under a compile cache folder, relative. */
+  function scriptCaches(cacheFolder: string): string[] {
+    return readdirSync(cacheFolder, { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.includes('joch-script') && f.endsWith('.v8'))
+      .sort();
+  }
+
+  /** A cache file's checksum holds (4 bytes of CRC-32 of the rest). */
+  const checksumHolds = (bytes: Buffer) => bytes.length > 4 && crc32(bytes.subarray(4)) === bytes.readUInt32LE(0);
+
+  it('is written by a first run, used as is by the next, one file per command, and a damaged one is replaced', async () => {
+    const folder = mkdtempSync(path.join(dir, 'compile-cache-'));
+    const first = await runWith(folder, ['validate', 'examples/fleet']);
+    const [file, ...others] = scriptCaches(folder);
+    expect(others).toEqual([]);
+    expect(path.basename(file ?? '')).toMatch(/^validate\.[0-9a-f]{32}\.[0-9a-f]{8}\.v8$/);
+    const written = readFileSync(path.join(folder, file ?? ''));
+    expect(checksumHolds(written)).toBe(true);
+    const { mtimeMs } = statSync(path.join(folder, file ?? ''));
+
+    // V8 accepted it: a rejected cache would be written again.
+    expect(await runWith(folder, ['validate', 'examples/fleet'])).toBe(first);
+    expect(statSync(path.join(folder, file ?? '')).mtimeMs).toBe(mtimeMs);
+
+    // Bytes flipped in the middle: the checksum refuses them, the run is the same, and a sound file replaces them.
+    const damaged = Buffer.from(written);
+    for (let i = damaged.length >> 1; i < (damaged.length >> 1) + 64; i++) damaged[i] = (damaged[i] ?? 0) ^ 0xff;
+    writeFileSync(path.join(folder, file ?? ''), damaged);
+    expect(await runWith(folder, ['validate', 'examples/fleet'])).toBe(first);
+    const replaced = readFileSync(path.join(folder, file ?? ''));
+    expect(checksumHolds(replaced)).toBe(true);
+    expect(replaced.equals(damaged)).toBe(false);
+
+    // Another command, and other Node options (their V8 flags would make V8 reject the code of this set), get files of their own.
+    await runWith(folder, ['--version']);
+    await runWith(folder, ['validate', 'examples/fleet'], ['--stack-size=2000']);
+    const names = scriptCaches(folder).map((f) => path.basename(f).split('.'));
+    expect(names.map((n) => n[0]).sort()).toEqual(['-', 'validate', 'validate']);
+    expect(new Set(names.map((n) => n[1])).size).toBe(1);
+  }, 120_000);
+
+  it('costs nothing but speed when it cannot be written, and NODE_DISABLE_COMPILE_CACHE turns it off', async () => {
+    const expected = await runWith(mkdtempSync(path.join(dir, 'compile-cache-')), ['validate', 'examples/fleet']);
+    // The script's folder is a file: nothing can be written under it (a permission would not stop root).
+    const blocked = mkdtempSync(path.join(dir, 'compile-cache-'));
+    await runWith(blocked, ['--version']);
+    const versionFolder = readdirSync(blocked).find((f) => !f.startsWith('.'));
+    rmSync(path.join(blocked, versionFolder ?? '', 'joch-script'), { recursive: true, force: true });
+    writeFileSync(path.join(blocked, versionFolder ?? '', 'joch-script'), 'not a folder');
+    expect(await runWith(blocked, ['validate', 'examples/fleet'])).toBe(expected);
+
+    const off = mkdtempSync(path.join(dir, 'compile-cache-'));
+    const { stdout } = await exec(process.execPath, [path.join(ROOT, 'bin/joch.js'), 'validate', 'examples/fleet'], {
+      cwd: ROOT,
+      env: { ...process.env, CI: '', NODE_COMPILE_CACHE: off, NODE_DISABLE_COMPILE_CACHE: '1', JOCH_CACHE_DIR: mkdtempSync(path.join(dir, 'cache-')) },
+    });
+    expect(stdout).toBe(expected);
+    expect(readdirSync(off)).toEqual([]);
+  }, 120_000);
 });
