@@ -1,15 +1,16 @@
 /**
- * Builds the command's bundle, dist/bundle/: src/cli/main.ts and the worker
- * thread entry with the dependencies `joch validate` needs inlined, split
- * into chunks so each command loads only its own code. A start then reads a
- * handful of files instead of resolving some 270 modules (yaml and zod alone
- * are 170), which was a third of a small `joch validate`.
+ * Builds the command's bundle, dist/bundle/: the command as one CommonJS
+ * script (joch.cjs, see buildCliScript), and as ES modules split in chunks
+ * the worker thread entry and joch.yaml's zod schema, which the script loads
+ * on demand. A start then reads a handful of files instead of resolving some
+ * 270 modules (yaml and zod alone are 170), which was a third of a small
+ * `joch validate`.
  *
  * The heavy dependencies of the other commands (the cluster client, cdk8s,
  * the Git library, the logger, the signing library, metrics, ajv's compiler)
  * and `yaml` (which the validate path loads only on demand) stay external:
- * they load from node_modules when used, exactly as the library entries (the
- * tsc output in dist/) load them. What is inlined (commander, ignore,
+ * they load from node_modules when used (the script require()s them, which
+ * Node >= 22.12 does for ES module packages too). What is inlined (commander, ignore,
  * semver, zod, ajv's runtime helpers) needs no module resolution at run
  * time; its licences go into dist/bundle/THIRD-PARTY-NOTICES.txt.
  *
@@ -25,6 +26,7 @@
  *   node dist/cli/bundle.js        (the last step of `npm run build`)
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
@@ -132,6 +134,7 @@ export const CLI_SCRIPT = 'joch.cjs';
  * own URL, so files beside it resolve as from the ES module chunks.
  */
 async function buildCliScript(outDir: string): Promise<Metafile> {
+  const external = EXTERNAL_PACKAGES.filter((name) => requirable(name));
   const result = await build({
     absWorkingDir: REPO_ROOT,
     entryPoints: ['src/cli/main.ts'],
@@ -142,7 +145,7 @@ async function buildCliScript(outDir: string): Promise<Metafile> {
     target: CLI_TARGET,
     legalComments: 'none',
     logLevel: 'warning',
-    external: EXTERNAL_PACKAGES.flatMap((name) => [name, `${name}/*`]),
+    external: external.flatMap((name) => [name, `${name}/*`]),
     define: { 'import.meta.url': '__jochModuleUrl' },
     banner: { js: '(function (exports, require, module, __filename, __dirname, __jochModuleUrl) {' },
     footer: { js: '})' },
@@ -153,6 +156,21 @@ async function buildCliScript(outDir: string): Promise<Metafile> {
   const file = path.join(outDir, CLI_SCRIPT);
   writeFileSync(file, asciiOnly(readFileSync(file, 'utf8')));
   return result.metafile;
+}
+
+/**
+ * The script loads the packages it leaves out with require(), which cannot
+ * load a package whose exports offer only an `import` path (canonicalize, a
+ * single small function): those are inlined instead.
+ */
+function requirable(name: string): boolean {
+  try {
+    createRequire(path.join(REPO_ROOT, 'package.json')).resolve(name);
+    return true;
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ERR_PACKAGE_PATH_NOT_EXPORTED') return false;
+    throw e;
+  }
 }
 
 /**
