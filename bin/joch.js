@@ -43,15 +43,10 @@ try {
   process.stderr.write('joch: dist/bundle is missing; in a checkout, run `npm ci` (or `npm run build`) first\n');
   process.exit(2);
 }
-runScript(source, cacheDir && scriptCacheFile(cacheDir, process.argv.slice(2))).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (e) => {
-    process.exitCode = 2;
-    throw e;
-  },
-);
+// runCli answers every error itself with an exit code; anything else is a bug, reported as an unhandled rejection.
+void runScript(source, cacheDir && scriptCacheFile(cacheDir, process.argv.slice(2))).then((code) => {
+  process.exitCode = code;
+});
 
 /**
  * Runs the command, then stores V8's code for the script when there was none
@@ -71,9 +66,9 @@ async function runScript(text, cacheFile) {
     // The script's import() of the packages it leaves external goes through Node's own loader.
     importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
-  const module = { exports: {} };
-  script.runInThisContext()(module.exports, Module.createRequire(SCRIPT), module, SCRIPT, BUNDLE, pathToFileURL(SCRIPT).href);
-  const code = await module.exports.runCli(process.argv.slice(2));
+  const cli = { exports: {} };
+  script.runInThisContext()(cli.exports, Module.createRequire(SCRIPT), cli, SCRIPT, BUNDLE, pathToFileURL(SCRIPT).href);
+  const code = await cli.exports.runCli(process.argv.slice(2));
   if (cacheFile && (cachedData === undefined || script.cachedDataRejected)) writeCache(cacheFile, script.createCachedData());
   return code;
 }
