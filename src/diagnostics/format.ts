@@ -302,13 +302,17 @@ function formatText(diags: readonly Diagnostic[], summary: Summary, ctx: FormatC
   const lines: string[] = [];
   const masked = sensitiveSpans(diags);
   const unparsed = new Set(diags.filter((d) => UNPARSED.has(d.code)).map((d) => d.file));
+  // Redaction reads a file from the top (a line's meaning depends on the lines above it), but
+  // need not go past the last line a frame shows: a third of the print time of a small repository.
+  const lastShown = new Map<string, number>();
+  for (const d of diags) lastShown.set(d.file, Math.max(lastShown.get(d.file) ?? 0, d.line + 1));
   // Split and redacted once per file: a file with thousands of findings is not re-read for each.
   const safe = new Map<string, readonly string[] | undefined>();
   const safeLinesOf = (file: string): readonly string[] | undefined => {
     if (!safe.has(file)) {
       const text = ctx.sourceText?.(file);
       const lines = text?.split(/\r?\n/);
-      safe.set(file, lines === undefined ? undefined : unparsed.has(file) ? redactUnparsedLines(lines) : redactSourceLines(lines));
+      safe.set(file, lines === undefined ? undefined : unparsed.has(file) ? redactUnparsedLines(lines) : redactSourceLines(lines, 0, lastShown.get(file)));
     }
     return safe.get(file);
   };
@@ -348,8 +352,9 @@ export function plural(n: number, word: string): string {
 /**
  * A few lines of source around the finding, with a caret under it. `safe`
  * is the file's lines already passed through `redactSourceLines` (which must
- * see the whole file: a frame may start inside a block scalar whose key is
- * above it); `hidden` masks what the finding itself points at.
+ * see the file from its top: a frame may start inside a block scalar whose
+ * key is above it), at least to the line after the finding's; `hidden` masks
+ * what the finding itself points at.
  */
 export function codeFrame(
   safe: readonly string[],

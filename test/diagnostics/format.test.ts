@@ -240,3 +240,24 @@ describe('sarif', () => {
     expect(log.runs[0]?.results[0]?.locations[0]?.physicalLocation.artifactLocation.uri).toBe('with%20space/%C3%A9%23.yaml');
   });
 });
+
+describe('text frames', () => {
+  const summary: Summary = { errors: 1, warnings: 0, infos: 0, files: 1, resources: 0 };
+  const source = ['spec:', '  password: |', '    hunter2-line-one', '    hunter2-line-two', '  name: x', '  token: ghp_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 'end: 1'].join('\n');
+  const at = (line: number): Diagnostic => ({ severity: 'error', code: 'JOCH302', message: 'm', file: 'a.yaml', line, column: 3 });
+  // The numbered lines of the frame (the caret's line has no number).
+  const framed = (line: number) => formatDiagnostics('text', [at(line)], summary, { sourceText: () => source }).split('\n').filter((l) => /^ {2}[> ] +\d+ \|/.test(l));
+
+  it('show the line after the finding, redacted as when the whole file is, inside a block scalar begun above', () => {
+    // The frame of line 3 starts inside the block scalar under `password: |` and shows line 4, masked too.
+    const three = framed(3);
+    expect(three.map((l) => l.split('|')[0]?.trim())).toEqual(['2', '> 3', '4']);
+    expect(three.join('\n')).not.toContain('hunter2');
+    // Line 5's frame shows line 6, whose token is masked, and nothing of line 7.
+    const five = framed(5);
+    expect(five.map((l) => l.split('|')[0]?.trim())).toEqual(['4', '> 5', '6']);
+    expect(five.join('\n')).not.toMatch(/hunter2|ghp_a/);
+    // The last line's frame ends at the file's end.
+    expect(framed(7).map((l) => l.split('|')[0]?.trim())).toEqual(['6', '> 7']);
+  });
+});

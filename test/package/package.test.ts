@@ -76,6 +76,14 @@ function sameTree(a: string, b: string): void {
   for (const f of files) expect(readFileSync(path.join(b, f)), f).toEqual(readFileSync(path.join(a, f)));
 }
 
+/** A Node binary from the registry's `node` package (npm's cache first), installed under the test's folder. */
+function nodeBinary(spec: string): string {
+  const prefix = path.join(tmp, spec.replace(/[^a-z0-9.]/gi, '-'));
+  mkdirSync(prefix, { recursive: true });
+  ok(run('npm', ['install', '--prefix', prefix, '--no-save', '--no-package-lock', spec], { cwd: prefix }), `npm install ${spec}`);
+  return path.join(prefix, 'node_modules', 'node', 'bin', 'node');
+}
+
 let tmp: string;
 let tarball: string;
 let packed: string[];
@@ -104,7 +112,9 @@ describe('the tarball', () => {
     expect(packed).toContain('dist/pipeline/index.d.ts');
     expect(packed).toContain('dist/schema/validators.generated.cjs');
     // What bin/joch.js runs: the bundle, its worker, its validators and the licences of what it inlines.
-    for (const f of ['joch.js', 'worker.js', 'validators.generated.cjs', 'THIRD-PARTY-NOTICES.txt']) expect(packed).toContain(`dist/bundle/${f}`);
+    for (const f of ['joch.cjs', 'code-digest.txt', 'worker.js', 'validators.generated.cjs', 'THIRD-PARTY-NOTICES.txt']) expect(packed).toContain(`dist/bundle/${f}`);
+    // bin/joch.js is CommonJS by its folder's package.json.
+    expect(packed).toContain('bin/package.json');
     for (const f of readdirSync(path.join(ROOT, 'schemas'))) expect(packed).toContain(`schemas/${f}`);
     // Every template file, including the scaffold of `joch init` and its dot-folders.
     const templates = readdirSync(path.join(ROOT, 'templates'), { recursive: true, withFileTypes: true })
@@ -142,7 +152,7 @@ describe('bin/joch.js', () => {
   it('refuses a Node older than package.json engines, naming both versions', () => {
     const dir = path.join(tmp, 'engines');
     mkdirSync(path.join(dir, 'bin'), { recursive: true });
-    cpSync(path.join(ROOT, 'bin', 'joch.js'), path.join(dir, 'bin', 'joch.js'));
+    for (const f of ['joch.js', 'package.json']) cpSync(path.join(ROOT, 'bin', f), path.join(dir, 'bin', f));
     writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ type: 'module', engines: { node: '>=999.1' } }));
     const r = run(process.execPath, [path.join(dir, 'bin', 'joch.js'), 'validate'], { cwd: dir });
     expect(r).toEqual({ code: 2, stdout: '', stderr: `joch: Node.js >=999.1 is required; this is ${process.version}\n` });
@@ -200,6 +210,36 @@ describe('a global install of the tarball', () => {
     sameTree(path.join(work, 'checkout'), path.join(work, 'installed'));
     expect(listFiles(path.join(work, 'installed')).some((f) => f.startsWith('crds/'))).toBe(true);
   });
+
+  // The oldest Node that package.json allows and the newest major: bin/joch.js runs the command's
+  // script through node:vm with options that both must have, and a start uses the code cache the one before wrote.
+  for (const [major, spec] of [
+    [22, 'node@22.19.0'],
+    [26, 'node@26'],
+  ] as const) {
+    it(`runs on Node ${major}, its second start from the script's code cache`, () => {
+      const node = nodeBinary(spec);
+      expect(ok(run(node, ['--version']), `${spec} --version`).stdout).toMatch(new RegExp(`^v${major}\\.`));
+      const fleet = path.join(tmp, `node-${major}-fleet`);
+      cpSync(path.join(ROOT, 'examples', 'fleet'), fleet, { recursive: true });
+      const compileCache = path.join(tmp, `node-${major}-compile-cache`);
+      const env = { ...process.env, NODE_COMPILE_CACHE: compileCache };
+      const bin = path.join(installed, 'bin', 'joch.js');
+
+      const first = run(node, [bin, 'validate'], { cwd: fleet, env });
+      expect(first.stderr).toBe('');
+      expect(first.stdout).toMatch(/^OK 0 errors, 0 warnings/m);
+      expect(first.code).toBe(0);
+      const caches = listFiles(compileCache).filter((f) => f.includes('joch-script/') && f.endsWith('.v8'));
+      expect(caches).toHaveLength(1);
+      const written = statSync(path.join(compileCache, caches[0] ?? '')).mtimeMs;
+
+      // V8 accepted it: a rejected cache would be written again.
+      expect(run(node, [bin, 'validate'], { cwd: fleet, env })).toEqual(first);
+      expect(statSync(path.join(compileCache, caches[0] ?? '')).mtimeMs).toBe(written);
+      expect(run(node, [bin, '--version'], { cwd: fleet, env })).toEqual({ code: 0, stdout: `${PKG.version}\n`, stderr: '' });
+    }, SLOW);
+  }
 
   it('checks files on worker threads, with the output of one thread', () => {
     const fleet = path.join(tmp, 'threads-fleet');
