@@ -53,11 +53,11 @@ var require_identity = __commonJS({
     var NODE_TYPE = /* @__PURE__ */ Symbol.for("yaml.node.type");
     var isAlias = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === ALIAS;
     var isDocument = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === DOC;
-    var isMap2 = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === MAP;
-    var isPair2 = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === PAIR;
-    var isScalar3 = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === SCALAR;
-    var isSeq2 = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === SEQ;
-    function isCollection2(node2) {
+    var isMap = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === MAP;
+    var isPair = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === PAIR;
+    var isScalar = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === SCALAR;
+    var isSeq = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === SEQ;
+    function isCollection3(node2) {
       if (node2 && typeof node2 === "object")
         switch (node2[NODE_TYPE]) {
           case MAP:
@@ -77,7 +77,7 @@ var require_identity = __commonJS({
         }
       return false;
     }
-    var hasAnchor = (node2) => (isScalar3(node2) || isCollection2(node2)) && !!node2.anchor;
+    var hasAnchor = (node2) => (isScalar(node2) || isCollection3(node2)) && !!node2.anchor;
     exports.ALIAS = ALIAS;
     exports.DOC = DOC;
     exports.MAP = MAP;
@@ -87,13 +87,13 @@ var require_identity = __commonJS({
     exports.SEQ = SEQ;
     exports.hasAnchor = hasAnchor;
     exports.isAlias = isAlias;
-    exports.isCollection = isCollection2;
+    exports.isCollection = isCollection3;
     exports.isDocument = isDocument;
-    exports.isMap = isMap2;
+    exports.isMap = isMap;
     exports.isNode = isNode;
-    exports.isPair = isPair2;
-    exports.isScalar = isScalar3;
-    exports.isSeq = isSeq2;
+    exports.isPair = isPair;
+    exports.isScalar = isScalar;
+    exports.isSeq = isSeq;
   }
 });
 
@@ -105,7 +105,7 @@ var require_visit = __commonJS({
     var BREAK = /* @__PURE__ */ Symbol("break visit");
     var SKIP = /* @__PURE__ */ Symbol("skip children");
     var REMOVE = /* @__PURE__ */ Symbol("remove node");
-    function visit3(node2, visitor) {
+    function visit2(node2, visitor) {
       const visitor_ = initVisitor(visitor);
       if (identity2.isDocument(node2)) {
         const cd = visit_(null, node2.contents, visitor_, Object.freeze([node2]));
@@ -114,20 +114,20 @@ var require_visit = __commonJS({
       } else
         visit_(null, node2, visitor_, Object.freeze([]));
     }
-    visit3.BREAK = BREAK;
-    visit3.SKIP = SKIP;
-    visit3.REMOVE = REMOVE;
-    function visit_(key2, node2, visitor, path13) {
-      const ctrl = callVisitor(key2, node2, visitor, path13);
+    visit2.BREAK = BREAK;
+    visit2.SKIP = SKIP;
+    visit2.REMOVE = REMOVE;
+    function visit_(key2, node2, visitor, path15) {
+      const ctrl = callVisitor(key2, node2, visitor, path15);
       if (identity2.isNode(ctrl) || identity2.isPair(ctrl)) {
-        replaceNode(key2, path13, ctrl);
-        return visit_(key2, ctrl, visitor, path13);
+        replaceNode(key2, path15, ctrl);
+        return visit_(key2, ctrl, visitor, path15);
       }
       if (typeof ctrl !== "symbol") {
         if (identity2.isCollection(node2)) {
-          path13 = Object.freeze(path13.concat(node2));
+          path15 = Object.freeze(path15.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = visit_(i, node2.items[i], visitor, path13);
+            const ci = visit_(i, node2.items[i], visitor, path15);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -138,13 +138,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity2.isPair(node2)) {
-          path13 = Object.freeze(path13.concat(node2));
-          const ck = visit_("key", node2.key, visitor, path13);
+          path15 = Object.freeze(path15.concat(node2));
+          const ck = visit_("key", node2.key, visitor, path15);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = visit_("value", node2.value, visitor, path13);
+          const cv = visit_("value", node2.value, visitor, path15);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -165,17 +165,17 @@ var require_visit = __commonJS({
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key2, node2, visitor, path13) {
-      const ctrl = await callVisitor(key2, node2, visitor, path13);
+    async function visitAsync_(key2, node2, visitor, path15) {
+      const ctrl = await callVisitor(key2, node2, visitor, path15);
       if (identity2.isNode(ctrl) || identity2.isPair(ctrl)) {
-        replaceNode(key2, path13, ctrl);
-        return visitAsync_(key2, ctrl, visitor, path13);
+        replaceNode(key2, path15, ctrl);
+        return visitAsync_(key2, ctrl, visitor, path15);
       }
       if (typeof ctrl !== "symbol") {
         if (identity2.isCollection(node2)) {
-          path13 = Object.freeze(path13.concat(node2));
+          path15 = Object.freeze(path15.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = await visitAsync_(i, node2.items[i], visitor, path13);
+            const ci = await visitAsync_(i, node2.items[i], visitor, path15);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -186,13 +186,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity2.isPair(node2)) {
-          path13 = Object.freeze(path13.concat(node2));
-          const ck = await visitAsync_("key", node2.key, visitor, path13);
+          path15 = Object.freeze(path15.concat(node2));
+          const ck = await visitAsync_("key", node2.key, visitor, path15);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = await visitAsync_("value", node2.value, visitor, path13);
+          const cv = await visitAsync_("value", node2.value, visitor, path15);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -219,23 +219,23 @@ var require_visit = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key2, node2, visitor, path13) {
+    function callVisitor(key2, node2, visitor, path15) {
       if (typeof visitor === "function")
-        return visitor(key2, node2, path13);
+        return visitor(key2, node2, path15);
       if (identity2.isMap(node2))
-        return visitor.Map?.(key2, node2, path13);
+        return visitor.Map?.(key2, node2, path15);
       if (identity2.isSeq(node2))
-        return visitor.Seq?.(key2, node2, path13);
+        return visitor.Seq?.(key2, node2, path15);
       if (identity2.isPair(node2))
-        return visitor.Pair?.(key2, node2, path13);
+        return visitor.Pair?.(key2, node2, path15);
       if (identity2.isScalar(node2))
-        return visitor.Scalar?.(key2, node2, path13);
+        return visitor.Scalar?.(key2, node2, path15);
       if (identity2.isAlias(node2))
-        return visitor.Alias?.(key2, node2, path13);
+        return visitor.Alias?.(key2, node2, path15);
       return void 0;
     }
-    function replaceNode(key2, path13, node2) {
-      const parent = path13[path13.length - 1];
+    function replaceNode(key2, path15, node2) {
+      const parent = path15[path15.length - 1];
       if (identity2.isCollection(parent)) {
         parent.items[key2] = node2;
       } else if (identity2.isPair(parent)) {
@@ -250,7 +250,7 @@ var require_visit = __commonJS({
         throw new Error(`Cannot replace node with ${pt} parent`);
       }
     }
-    exports.visit = visit3;
+    exports.visit = visit2;
     exports.visitAsync = visitAsync;
   }
 });
@@ -260,7 +260,7 @@ var require_directives = __commonJS({
   "node_modules/yaml/dist/doc/directives.js"(exports) {
     "use strict";
     var identity2 = require_identity();
-    var visit3 = require_visit();
+    var visit2 = require_visit();
     var escapeChars = {
       "!": "%21",
       ",": "%2C",
@@ -271,10 +271,10 @@ var require_directives = __commonJS({
     };
     var escapeTagName = (tn) => tn.replace(/[!,[\]{}]/g, (ch) => escapeChars[ch]);
     var Directives = class _Directives {
-      constructor(yaml, tags) {
+      constructor(yaml2, tags) {
         this.docStart = null;
         this.docEnd = false;
-        this.yaml = Object.assign({}, _Directives.defaultYaml, yaml);
+        this.yaml = Object.assign({}, _Directives.defaultYaml, yaml2);
         this.tags = Object.assign({}, _Directives.defaultTags, tags);
       }
       clone() {
@@ -404,7 +404,7 @@ var require_directives = __commonJS({
         let tagNames;
         if (doc && tagEntries.length > 0 && identity2.isNode(doc.contents)) {
           const tags = {};
-          visit3.visit(doc.contents, (_key, node2) => {
+          visit2.visit(doc.contents, (_key, node2) => {
             if (identity2.isNode(node2) && node2.tag)
               tags[node2.tag] = true;
           });
@@ -431,7 +431,7 @@ var require_anchors = __commonJS({
   "node_modules/yaml/dist/doc/anchors.js"(exports) {
     "use strict";
     var identity2 = require_identity();
-    var visit3 = require_visit();
+    var visit2 = require_visit();
     function anchorIsValid(anchor2) {
       if (/[\x00-\x19\s,[\]{}]/.test(anchor2)) {
         const sa = JSON.stringify(anchor2);
@@ -442,7 +442,7 @@ var require_anchors = __commonJS({
     }
     function anchorNames(root) {
       const anchors = /* @__PURE__ */ new Set();
-      visit3.visit(root, {
+      visit2.visit(root, {
         Value(_key, node2) {
           if (node2.anchor)
             anchors.add(node2.anchor);
@@ -622,7 +622,7 @@ var require_Alias = __commonJS({
   "node_modules/yaml/dist/nodes/Alias.js"(exports) {
     "use strict";
     var anchors = require_anchors();
-    var visit3 = require_visit();
+    var visit2 = require_visit();
     var identity2 = require_identity();
     var Node = require_Node();
     var toJS = require_toJS();
@@ -648,7 +648,7 @@ var require_Alias = __commonJS({
           nodes = ctx.aliasResolveCache;
         } else {
           nodes = [];
-          visit3.visit(doc, {
+          visit2.visit(doc, {
             Node: (_key, node2) => {
               if (identity2.isAlias(node2) || identity2.hasAnchor(node2))
                 nodes.push(node2);
@@ -847,10 +847,10 @@ var require_Collection = __commonJS({
     var createNode = require_createNode();
     var identity2 = require_identity();
     var Node = require_Node();
-    function collectionFromPath(schema, path13, value) {
+    function collectionFromPath(schema, path15, value) {
       let v = value;
-      for (let i = path13.length - 1; i >= 0; --i) {
-        const k = path13[i];
+      for (let i = path15.length - 1; i >= 0; --i) {
+        const k = path15[i];
         if (typeof k === "number" && Number.isInteger(k) && k >= 0) {
           const a = [];
           a[k] = v;
@@ -869,7 +869,7 @@ var require_Collection = __commonJS({
         sourceObjects: /* @__PURE__ */ new Map()
       });
     }
-    var isEmptyPath = (path13) => path13 == null || typeof path13 === "object" && !!path13[Symbol.iterator]().next().done;
+    var isEmptyPath = (path15) => path15 == null || typeof path15 === "object" && !!path15[Symbol.iterator]().next().done;
     var Collection = class extends Node.NodeBase {
       constructor(type, schema) {
         super(type);
@@ -899,11 +899,11 @@ var require_Collection = __commonJS({
        * be a Pair instance or a `{ key, value }` object, which may not have a key
        * that already exists in the map.
        */
-      addIn(path13, value) {
-        if (isEmptyPath(path13))
+      addIn(path15, value) {
+        if (isEmptyPath(path15))
           this.add(value);
         else {
-          const [key2, ...rest] = path13;
+          const [key2, ...rest] = path15;
           const node2 = this.get(key2, true);
           if (identity2.isCollection(node2))
             node2.addIn(rest, value);
@@ -917,8 +917,8 @@ var require_Collection = __commonJS({
        * Removes a value from the collection.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path13) {
-        const [key2, ...rest] = path13;
+      deleteIn(path15) {
+        const [key2, ...rest] = path15;
         if (rest.length === 0)
           return this.delete(key2);
         const node2 = this.get(key2, true);
@@ -932,8 +932,8 @@ var require_Collection = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path13, keepScalar) {
-        const [key2, ...rest] = path13;
+      getIn(path15, keepScalar) {
+        const [key2, ...rest] = path15;
         const node2 = this.get(key2, true);
         if (rest.length === 0)
           return !keepScalar && identity2.isScalar(node2) ? node2.value : node2;
@@ -951,8 +951,8 @@ var require_Collection = __commonJS({
       /**
        * Checks if the collection includes a value with the key `key`.
        */
-      hasIn(path13) {
-        const [key2, ...rest] = path13;
+      hasIn(path15) {
+        const [key2, ...rest] = path15;
         if (rest.length === 0)
           return this.has(key2);
         const node2 = this.get(key2, true);
@@ -962,8 +962,8 @@ var require_Collection = __commonJS({
        * Sets a value in this collection. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path13, value) {
-        const [key2, ...rest] = path13;
+      setIn(path15, value) {
+        const [key2, ...rest] = path15;
         if (rest.length === 0) {
           this.set(key2, value);
         } else {
@@ -3478,9 +3478,9 @@ var require_Document = __commonJS({
           this.contents.add(value);
       }
       /** Adds a value to the document. */
-      addIn(path13, value) {
+      addIn(path15, value) {
         if (assertCollection(this.contents))
-          this.contents.addIn(path13, value);
+          this.contents.addIn(path15, value);
       }
       /**
        * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
@@ -3555,14 +3555,14 @@ var require_Document = __commonJS({
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path13) {
-        if (Collection.isEmptyPath(path13)) {
+      deleteIn(path15) {
+        if (Collection.isEmptyPath(path15)) {
           if (this.contents == null)
             return false;
           this.contents = null;
           return true;
         }
-        return assertCollection(this.contents) ? this.contents.deleteIn(path13) : false;
+        return assertCollection(this.contents) ? this.contents.deleteIn(path15) : false;
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
@@ -3577,10 +3577,10 @@ var require_Document = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path13, keepScalar) {
-        if (Collection.isEmptyPath(path13))
+      getIn(path15, keepScalar) {
+        if (Collection.isEmptyPath(path15))
           return !keepScalar && identity2.isScalar(this.contents) ? this.contents.value : this.contents;
-        return identity2.isCollection(this.contents) ? this.contents.getIn(path13, keepScalar) : void 0;
+        return identity2.isCollection(this.contents) ? this.contents.getIn(path15, keepScalar) : void 0;
       }
       /**
        * Checks if the document includes a value with the key `key`.
@@ -3591,10 +3591,10 @@ var require_Document = __commonJS({
       /**
        * Checks if the document includes a value at `path`.
        */
-      hasIn(path13) {
-        if (Collection.isEmptyPath(path13))
+      hasIn(path15) {
+        if (Collection.isEmptyPath(path15))
           return this.contents !== void 0;
-        return identity2.isCollection(this.contents) ? this.contents.hasIn(path13) : false;
+        return identity2.isCollection(this.contents) ? this.contents.hasIn(path15) : false;
       }
       /**
        * Sets a value in this document. For `!!set`, `value` needs to be a
@@ -3611,13 +3611,13 @@ var require_Document = __commonJS({
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path13, value) {
-        if (Collection.isEmptyPath(path13)) {
+      setIn(path15, value) {
+        if (Collection.isEmptyPath(path15)) {
           this.contents = value;
         } else if (this.contents == null) {
-          this.contents = Collection.collectionFromPath(this.schema, Array.from(path13), value);
+          this.contents = Collection.collectionFromPath(this.schema, Array.from(path15), value);
         } else if (assertCollection(this.contents)) {
-          this.contents.setIn(path13, value);
+          this.contents.setIn(path15, value);
         }
       }
       /**
@@ -4201,9 +4201,9 @@ var require_resolve_flow_collection = __commonJS({
     var blockMsg = "Block collections are not allowed within flow collections";
     var isBlock = (token) => token && (token.type === "block-map" || token.type === "block-seq");
     function resolveFlowCollection({ composeNode, composeEmptyNode }, ctx, fc, onError, tag) {
-      const isMap2 = fc.start.source === "{";
-      const fcName = isMap2 ? "flow map" : "flow sequence";
-      const NodeClass = tag?.nodeClass ?? (isMap2 ? YAMLMap.YAMLMap : YAMLSeq.YAMLSeq);
+      const isMap = fc.start.source === "{";
+      const fcName = isMap ? "flow map" : "flow sequence";
+      const NodeClass = tag?.nodeClass ?? (isMap ? YAMLMap.YAMLMap : YAMLSeq.YAMLSeq);
       const coll = new NodeClass(ctx.schema);
       coll.flow = true;
       const atRoot = ctx.atRoot;
@@ -4239,7 +4239,7 @@ var require_resolve_flow_collection = __commonJS({
             offset = props.end;
             continue;
           }
-          if (!isMap2 && ctx.options.strict && utilContainsNewline.containsNewline(key2))
+          if (!isMap && ctx.options.strict && utilContainsNewline.containsNewline(key2))
             onError(
               key2,
               // checked by containsNewline()
@@ -4279,7 +4279,7 @@ var require_resolve_flow_collection = __commonJS({
             }
           }
         }
-        if (!isMap2 && !sep && !props.found) {
+        if (!isMap && !sep && !props.found) {
           const valueNode = value ? composeNode(ctx, value, props, onError) : composeEmptyNode(ctx, props.end, sep, null, props, onError);
           coll.items.push(valueNode);
           offset = valueNode.range[2];
@@ -4302,7 +4302,7 @@ var require_resolve_flow_collection = __commonJS({
             startOnNewline: false
           });
           if (valueProps.found) {
-            if (!isMap2 && !props.found && ctx.options.strict) {
+            if (!isMap && !props.found && ctx.options.strict) {
               if (sep)
                 for (const st of sep) {
                   if (st === valueProps.found)
@@ -4334,7 +4334,7 @@ var require_resolve_flow_collection = __commonJS({
           const pair = new Pair.Pair(keyNode, valueNode);
           if (ctx.options.keepSourceTokens)
             pair.srcToken = collItem;
-          if (isMap2) {
+          if (isMap) {
             const map2 = coll;
             if (utilMapIncludes.mapIncludes(ctx, map2.items, keyNode))
               onError(keyStart, "DUPLICATE_KEY", "Map keys must be unique");
@@ -4350,7 +4350,7 @@ var require_resolve_flow_collection = __commonJS({
           offset = valueNode ? valueNode.range[2] : valueProps.end;
         }
       }
-      const expectedEnd = isMap2 ? "}" : "]";
+      const expectedEnd = isMap ? "}" : "]";
       const [ce, ...ee] = fc.end;
       let cePos = offset;
       if (ce?.source === expectedEnd)
@@ -4554,7 +4554,7 @@ var require_resolve_block_scalar = __commonJS({
       const end = start + header.length + scalar2.source.length;
       return { value, type, comment: header.comment, range: [start, end, end] };
     }
-    function parseBlockScalarHeader({ offset, props }, strict, onError) {
+    function parseBlockScalarHeader({ offset, props }, strict2, onError) {
       if (props[0].type !== "block-scalar-header") {
         onError(props[0], "IMPOSSIBLE", "Block scalar header not found");
         return null;
@@ -4591,7 +4591,7 @@ var require_resolve_block_scalar = __commonJS({
             length += token.source.length;
             break;
           case "comment":
-            if (strict && !hasSpace) {
+            if (strict2 && !hasSpace) {
               const message = "Comments must be separated from other tokens by white space characters";
               onError(token, "MISSING_CHAR", message);
             }
@@ -4634,7 +4634,7 @@ var require_resolve_flow_scalar = __commonJS({
     "use strict";
     var Scalar = require_Scalar();
     var resolveEnd = require_resolve_end();
-    function resolveFlowScalar(scalar2, strict, onError) {
+    function resolveFlowScalar(scalar2, strict2, onError) {
       const { offset, type, source, end } = scalar2;
       let _type;
       let value;
@@ -4663,7 +4663,7 @@ var require_resolve_flow_scalar = __commonJS({
           };
       }
       const valueEnd = offset + source.length;
-      const re = resolveEnd.resolveEnd(end, valueEnd, strict, onError);
+      const re = resolveEnd.resolveEnd(end, valueEnd, strict2, onError);
       return {
         value,
         type: _type,
@@ -5153,7 +5153,7 @@ var require_composer = __commonJS({
       }
       return { comment, afterEmptyLine };
     }
-    var Composer2 = class {
+    var Composer = class {
       constructor(options = {}) {
         this.doc = null;
         this.atDirectives = false;
@@ -5313,7 +5313,7 @@ ${end.comment}` : end.comment;
         }
       }
     };
-    exports.Composer = Composer2;
+    exports.Composer = Composer;
   }
 });
 
@@ -5325,7 +5325,7 @@ var require_cst_scalar = __commonJS({
     var resolveFlowScalar = require_resolve_flow_scalar();
     var errors = require_errors();
     var stringifyString = require_stringifyString();
-    function resolveAsScalar(token, strict = true, onError) {
+    function resolveAsScalar(token, strict2 = true, onError) {
       if (token) {
         const _onError = (pos, code, message) => {
           const offset = typeof pos === "number" ? pos : Array.isArray(pos) ? pos[0] : pos.offset;
@@ -5338,9 +5338,9 @@ var require_cst_scalar = __commonJS({
           case "scalar":
           case "single-quoted-scalar":
           case "double-quoted-scalar":
-            return resolveFlowScalar.resolveFlowScalar(token, strict, _onError);
+            return resolveFlowScalar.resolveFlowScalar(token, strict2, _onError);
           case "block-scalar":
-            return resolveBlockScalar.resolveBlockScalar({ options: { strict } }, token, _onError);
+            return resolveBlockScalar.resolveBlockScalar({ options: { strict: strict2 } }, token, _onError);
         }
       }
       return null;
@@ -5570,17 +5570,17 @@ var require_cst_visit = __commonJS({
     var BREAK = /* @__PURE__ */ Symbol("break visit");
     var SKIP = /* @__PURE__ */ Symbol("skip children");
     var REMOVE = /* @__PURE__ */ Symbol("remove item");
-    function visit3(cst, visitor) {
+    function visit2(cst, visitor) {
       if ("type" in cst && cst.type === "document")
         cst = { start: cst.start, value: cst.value };
       _visit(Object.freeze([]), cst, visitor);
     }
-    visit3.BREAK = BREAK;
-    visit3.SKIP = SKIP;
-    visit3.REMOVE = REMOVE;
-    visit3.itemAtPath = (cst, path13) => {
+    visit2.BREAK = BREAK;
+    visit2.SKIP = SKIP;
+    visit2.REMOVE = REMOVE;
+    visit2.itemAtPath = (cst, path15) => {
       let item = cst;
-      for (const [field, index] of path13) {
+      for (const [field, index] of path15) {
         const tok = item?.[field];
         if (tok && "items" in tok) {
           item = tok.items[index];
@@ -5589,23 +5589,23 @@ var require_cst_visit = __commonJS({
       }
       return item;
     };
-    visit3.parentCollection = (cst, path13) => {
-      const parent = visit3.itemAtPath(cst, path13.slice(0, -1));
-      const field = path13[path13.length - 1][0];
+    visit2.parentCollection = (cst, path15) => {
+      const parent = visit2.itemAtPath(cst, path15.slice(0, -1));
+      const field = path15[path15.length - 1][0];
       const coll = parent?.[field];
       if (coll && "items" in coll)
         return coll;
       throw new Error("Parent collection not found");
     };
-    function _visit(path13, item, visitor) {
-      let ctrl = visitor(item, path13);
+    function _visit(path15, item, visitor) {
+      let ctrl = visitor(item, path15);
       if (typeof ctrl === "symbol")
         return ctrl;
       for (const field of ["key", "value"]) {
         const token = item[field];
         if (token && "items" in token) {
           for (let i = 0; i < token.items.length; ++i) {
-            const ci = _visit(Object.freeze(path13.concat([[field, i]])), token.items[i], visitor);
+            const ci = _visit(Object.freeze(path15.concat([[field, i]])), token.items[i], visitor);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -5616,12 +5616,12 @@ var require_cst_visit = __commonJS({
             }
           }
           if (typeof ctrl === "function" && field === "key")
-            ctrl = ctrl(item, path13);
+            ctrl = ctrl(item, path15);
         }
       }
-      return typeof ctrl === "function" ? ctrl(item, path13) : ctrl;
+      return typeof ctrl === "function" ? ctrl(item, path15) : ctrl;
     }
-    exports.visit = visit3;
+    exports.visit = visit2;
   }
 });
 
@@ -5636,8 +5636,8 @@ var require_cst = __commonJS({
     var DOCUMENT = "";
     var FLOW_END = "";
     var SCALAR = "";
-    var isCollection2 = (token) => !!token && "items" in token;
-    var isScalar3 = (token) => !!token && (token.type === "scalar" || token.type === "single-quoted-scalar" || token.type === "double-quoted-scalar" || token.type === "block-scalar");
+    var isCollection3 = (token) => !!token && "items" in token;
+    var isScalar = (token) => !!token && (token.type === "scalar" || token.type === "single-quoted-scalar" || token.type === "double-quoted-scalar" || token.type === "block-scalar");
     function prettyToken(token) {
       switch (token) {
         case BOM:
@@ -5720,8 +5720,8 @@ var require_cst = __commonJS({
     exports.DOCUMENT = DOCUMENT;
     exports.FLOW_END = FLOW_END;
     exports.SCALAR = SCALAR;
-    exports.isCollection = isCollection2;
-    exports.isScalar = isScalar3;
+    exports.isCollection = isCollection3;
+    exports.isScalar = isScalar;
     exports.prettyToken = prettyToken;
     exports.tokenType = tokenType;
   }
@@ -5749,7 +5749,7 @@ var require_lexer = __commonJS({
     var flowIndicatorChars = new Set(",[]{}");
     var invalidAnchorChars = new Set(" ,[]{}\n\r	");
     var isNotAnchorChar = (ch) => !ch || invalidAnchorChars.has(ch);
-    var Lexer2 = class {
+    var Lexer = class {
       constructor() {
         this.atEnd = false;
         this.blockScalarIndent = -1;
@@ -6312,7 +6312,7 @@ var require_lexer = __commonJS({
         return yield* this.pushToIndex(i, false);
       }
     };
-    exports.Lexer = Lexer2;
+    exports.Lexer = Lexer;
   }
 });
 
@@ -6320,7 +6320,7 @@ var require_lexer = __commonJS({
 var require_line_counter = __commonJS({
   "node_modules/yaml/dist/parse/line-counter.js"(exports) {
     "use strict";
-    var LineCounter4 = class {
+    var LineCounter = class {
       constructor() {
         this.lineStarts = [];
         this.addNewLine = (offset) => this.lineStarts.push(offset);
@@ -6343,7 +6343,7 @@ var require_line_counter = __commonJS({
         };
       }
     };
-    exports.LineCounter = LineCounter4;
+    exports.LineCounter = LineCounter;
   }
 });
 
@@ -6444,7 +6444,7 @@ var require_parser = __commonJS({
         }
       }
     }
-    var Parser2 = class {
+    var Parser = class {
       /**
        * @param onNewLine - If defined, called separately with the start position of
        *   each new line (in `parse()`, including the start of input).
@@ -7217,7 +7217,7 @@ var require_parser = __commonJS({
         }
       }
     };
-    exports.Parser = Parser2;
+    exports.Parser = Parser;
   }
 });
 
@@ -7237,7 +7237,7 @@ var require_public_api = __commonJS({
       const lineCounter$1 = options.lineCounter || prettyErrors && new lineCounter.LineCounter() || null;
       return { lineCounter: lineCounter$1, prettyErrors };
     }
-    function parseAllDocuments2(source, options = {}) {
+    function parseAllDocuments(source, options = {}) {
       const { lineCounter: lineCounter2, prettyErrors } = parseOptions(options);
       const parser$1 = new parser.Parser(lineCounter2?.addNewLine);
       const composer$1 = new composer.Composer(options);
@@ -7251,7 +7251,7 @@ var require_public_api = __commonJS({
         return docs;
       return Object.assign([], { empty: true }, composer$1.streamInfo());
     }
-    function parseDocument3(source, options = {}) {
+    function parseDocument(source, options = {}) {
       const { lineCounter: lineCounter2, prettyErrors } = parseOptions(options);
       const parser$1 = new parser.Parser(lineCounter2?.addNewLine);
       const composer$1 = new composer.Composer(options);
@@ -7277,7 +7277,7 @@ var require_public_api = __commonJS({
       } else if (options === void 0 && reviver && typeof reviver === "object") {
         options = reviver;
       }
-      const doc = parseDocument3(src, options);
+      const doc = parseDocument(src, options);
       if (!doc)
         return null;
       doc.warnings.forEach((warning) => log.warn(doc.options.logLevel, warning));
@@ -7312,8 +7312,8 @@ var require_public_api = __commonJS({
       return new Document.Document(value, _replacer, options).toString(options);
     }
     exports.parse = parse3;
-    exports.parseAllDocuments = parseAllDocuments2;
-    exports.parseDocument = parseDocument3;
+    exports.parseAllDocuments = parseAllDocuments;
+    exports.parseDocument = parseDocument;
     exports.stringify = stringify;
   }
 });
@@ -7337,7 +7337,7 @@ var require_dist = __commonJS({
     var lineCounter = require_line_counter();
     var parser = require_parser();
     var publicApi = require_public_api();
-    var visit3 = require_visit();
+    var visit2 = require_visit();
     exports.Composer = composer.Composer;
     exports.Document = Document.Document;
     exports.Schema = Schema.Schema;
@@ -7365,8 +7365,8 @@ var require_dist = __commonJS({
     exports.parseAllDocuments = publicApi.parseAllDocuments;
     exports.parseDocument = publicApi.parseDocument;
     exports.stringify = publicApi.stringify;
-    exports.visit = visit3.visit;
-    exports.visitAsync = visit3.visitAsync;
+    exports.visit = visit2.visit;
+    exports.visitAsync = visit2.visitAsync;
   }
 });
 
@@ -7701,14 +7701,14 @@ var require_construct = __commonJS({
        */
       findAll(order = ConstructOrder.PREORDER) {
         const ret = new Array();
-        visit3(this.host);
+        visit2(this.host);
         return ret;
-        function visit3(c) {
+        function visit2(c) {
           if (order === ConstructOrder.PREORDER) {
             ret.push(c);
           }
           for (const child2 of c.node.children) {
-            visit3(child2);
+            visit2(child2);
           }
           if (order === ConstructOrder.POSTORDER) {
             ret.push(c);
@@ -8240,16 +8240,16 @@ var require_dependency2 = __commonJS({
       topology() {
         const found = /* @__PURE__ */ new Set();
         const topology = [];
-        function visit3(n) {
+        function visit2(n) {
           for (const c of n.outbound) {
-            visit3(c);
+            visit2(c);
           }
           if (!found.has(n)) {
             topology.push(n);
             found.add(n);
           }
         }
-        visit3(this);
+        visit2(this);
         return topology.filter((d) => d.value).map((d) => d.value);
       }
       /**
@@ -8274,9 +8274,9 @@ var require_dependency2 = __commonJS({
       }
       findRoute(dst) {
         const route = [];
-        visit3(this);
+        visit2(this);
         return route;
-        function visit3(n) {
+        function visit2(n) {
           route.push(n);
           let found = false;
           for (const c of n.outbound) {
@@ -8284,7 +8284,7 @@ var require_dependency2 = __commonJS({
               route.push(c);
               return true;
             }
-            found = visit3(c);
+            found = visit2(c);
           }
           if (!found) {
             route.pop();
@@ -8611,11 +8611,11 @@ var require_identity2 = __commonJS({
     var NODE_TYPE = /* @__PURE__ */ Symbol.for("yaml.node.type");
     var isAlias = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === ALIAS;
     var isDocument = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === DOC;
-    var isMap2 = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === MAP;
-    var isPair2 = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === PAIR;
-    var isScalar3 = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === SCALAR;
-    var isSeq2 = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === SEQ;
-    function isCollection2(node2) {
+    var isMap = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === MAP;
+    var isPair = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === PAIR;
+    var isScalar = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === SCALAR;
+    var isSeq = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === SEQ;
+    function isCollection3(node2) {
       if (node2 && typeof node2 === "object")
         switch (node2[NODE_TYPE]) {
           case MAP:
@@ -8635,7 +8635,7 @@ var require_identity2 = __commonJS({
         }
       return false;
     }
-    var hasAnchor = (node2) => (isScalar3(node2) || isCollection2(node2)) && !!node2.anchor;
+    var hasAnchor = (node2) => (isScalar(node2) || isCollection3(node2)) && !!node2.anchor;
     exports.ALIAS = ALIAS;
     exports.DOC = DOC;
     exports.MAP = MAP;
@@ -8645,13 +8645,13 @@ var require_identity2 = __commonJS({
     exports.SEQ = SEQ;
     exports.hasAnchor = hasAnchor;
     exports.isAlias = isAlias;
-    exports.isCollection = isCollection2;
+    exports.isCollection = isCollection3;
     exports.isDocument = isDocument;
-    exports.isMap = isMap2;
+    exports.isMap = isMap;
     exports.isNode = isNode;
-    exports.isPair = isPair2;
-    exports.isScalar = isScalar3;
-    exports.isSeq = isSeq2;
+    exports.isPair = isPair;
+    exports.isScalar = isScalar;
+    exports.isSeq = isSeq;
   }
 });
 
@@ -8663,7 +8663,7 @@ var require_visit2 = __commonJS({
     var BREAK = /* @__PURE__ */ Symbol("break visit");
     var SKIP = /* @__PURE__ */ Symbol("skip children");
     var REMOVE = /* @__PURE__ */ Symbol("remove node");
-    function visit3(node2, visitor) {
+    function visit2(node2, visitor) {
       const visitor_ = initVisitor(visitor);
       if (identity2.isDocument(node2)) {
         const cd = visit_(null, node2.contents, visitor_, Object.freeze([node2]));
@@ -8672,20 +8672,20 @@ var require_visit2 = __commonJS({
       } else
         visit_(null, node2, visitor_, Object.freeze([]));
     }
-    visit3.BREAK = BREAK;
-    visit3.SKIP = SKIP;
-    visit3.REMOVE = REMOVE;
-    function visit_(key2, node2, visitor, path13) {
-      const ctrl = callVisitor(key2, node2, visitor, path13);
+    visit2.BREAK = BREAK;
+    visit2.SKIP = SKIP;
+    visit2.REMOVE = REMOVE;
+    function visit_(key2, node2, visitor, path15) {
+      const ctrl = callVisitor(key2, node2, visitor, path15);
       if (identity2.isNode(ctrl) || identity2.isPair(ctrl)) {
-        replaceNode(key2, path13, ctrl);
-        return visit_(key2, ctrl, visitor, path13);
+        replaceNode(key2, path15, ctrl);
+        return visit_(key2, ctrl, visitor, path15);
       }
       if (typeof ctrl !== "symbol") {
         if (identity2.isCollection(node2)) {
-          path13 = Object.freeze(path13.concat(node2));
+          path15 = Object.freeze(path15.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = visit_(i, node2.items[i], visitor, path13);
+            const ci = visit_(i, node2.items[i], visitor, path15);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -8696,13 +8696,13 @@ var require_visit2 = __commonJS({
             }
           }
         } else if (identity2.isPair(node2)) {
-          path13 = Object.freeze(path13.concat(node2));
-          const ck = visit_("key", node2.key, visitor, path13);
+          path15 = Object.freeze(path15.concat(node2));
+          const ck = visit_("key", node2.key, visitor, path15);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = visit_("value", node2.value, visitor, path13);
+          const cv = visit_("value", node2.value, visitor, path15);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -8723,17 +8723,17 @@ var require_visit2 = __commonJS({
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key2, node2, visitor, path13) {
-      const ctrl = await callVisitor(key2, node2, visitor, path13);
+    async function visitAsync_(key2, node2, visitor, path15) {
+      const ctrl = await callVisitor(key2, node2, visitor, path15);
       if (identity2.isNode(ctrl) || identity2.isPair(ctrl)) {
-        replaceNode(key2, path13, ctrl);
-        return visitAsync_(key2, ctrl, visitor, path13);
+        replaceNode(key2, path15, ctrl);
+        return visitAsync_(key2, ctrl, visitor, path15);
       }
       if (typeof ctrl !== "symbol") {
         if (identity2.isCollection(node2)) {
-          path13 = Object.freeze(path13.concat(node2));
+          path15 = Object.freeze(path15.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = await visitAsync_(i, node2.items[i], visitor, path13);
+            const ci = await visitAsync_(i, node2.items[i], visitor, path15);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -8744,13 +8744,13 @@ var require_visit2 = __commonJS({
             }
           }
         } else if (identity2.isPair(node2)) {
-          path13 = Object.freeze(path13.concat(node2));
-          const ck = await visitAsync_("key", node2.key, visitor, path13);
+          path15 = Object.freeze(path15.concat(node2));
+          const ck = await visitAsync_("key", node2.key, visitor, path15);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = await visitAsync_("value", node2.value, visitor, path13);
+          const cv = await visitAsync_("value", node2.value, visitor, path15);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -8777,23 +8777,23 @@ var require_visit2 = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key2, node2, visitor, path13) {
+    function callVisitor(key2, node2, visitor, path15) {
       if (typeof visitor === "function")
-        return visitor(key2, node2, path13);
+        return visitor(key2, node2, path15);
       if (identity2.isMap(node2))
-        return visitor.Map?.(key2, node2, path13);
+        return visitor.Map?.(key2, node2, path15);
       if (identity2.isSeq(node2))
-        return visitor.Seq?.(key2, node2, path13);
+        return visitor.Seq?.(key2, node2, path15);
       if (identity2.isPair(node2))
-        return visitor.Pair?.(key2, node2, path13);
+        return visitor.Pair?.(key2, node2, path15);
       if (identity2.isScalar(node2))
-        return visitor.Scalar?.(key2, node2, path13);
+        return visitor.Scalar?.(key2, node2, path15);
       if (identity2.isAlias(node2))
-        return visitor.Alias?.(key2, node2, path13);
+        return visitor.Alias?.(key2, node2, path15);
       return void 0;
     }
-    function replaceNode(key2, path13, node2) {
-      const parent = path13[path13.length - 1];
+    function replaceNode(key2, path15, node2) {
+      const parent = path15[path15.length - 1];
       if (identity2.isCollection(parent)) {
         parent.items[key2] = node2;
       } else if (identity2.isPair(parent)) {
@@ -8808,7 +8808,7 @@ var require_visit2 = __commonJS({
         throw new Error(`Cannot replace node with ${pt} parent`);
       }
     }
-    exports.visit = visit3;
+    exports.visit = visit2;
     exports.visitAsync = visitAsync;
   }
 });
@@ -8818,7 +8818,7 @@ var require_directives2 = __commonJS({
   "node_modules/cdk8s/node_modules/yaml/dist/doc/directives.js"(exports) {
     "use strict";
     var identity2 = require_identity2();
-    var visit3 = require_visit2();
+    var visit2 = require_visit2();
     var escapeChars = {
       "!": "%21",
       ",": "%2C",
@@ -8829,10 +8829,10 @@ var require_directives2 = __commonJS({
     };
     var escapeTagName = (tn) => tn.replace(/[!,[\]{}]/g, (ch) => escapeChars[ch]);
     var Directives = class _Directives {
-      constructor(yaml, tags) {
+      constructor(yaml2, tags) {
         this.docStart = null;
         this.docEnd = false;
-        this.yaml = Object.assign({}, _Directives.defaultYaml, yaml);
+        this.yaml = Object.assign({}, _Directives.defaultYaml, yaml2);
         this.tags = Object.assign({}, _Directives.defaultTags, tags);
       }
       clone() {
@@ -8962,7 +8962,7 @@ var require_directives2 = __commonJS({
         let tagNames;
         if (doc && tagEntries.length > 0 && identity2.isNode(doc.contents)) {
           const tags = {};
-          visit3.visit(doc.contents, (_key, node2) => {
+          visit2.visit(doc.contents, (_key, node2) => {
             if (identity2.isNode(node2) && node2.tag)
               tags[node2.tag] = true;
           });
@@ -8989,7 +8989,7 @@ var require_anchors2 = __commonJS({
   "node_modules/cdk8s/node_modules/yaml/dist/doc/anchors.js"(exports) {
     "use strict";
     var identity2 = require_identity2();
-    var visit3 = require_visit2();
+    var visit2 = require_visit2();
     function anchorIsValid(anchor2) {
       if (/[\x00-\x19\s,[\]{}]/.test(anchor2)) {
         const sa = JSON.stringify(anchor2);
@@ -9000,7 +9000,7 @@ var require_anchors2 = __commonJS({
     }
     function anchorNames(root) {
       const anchors = /* @__PURE__ */ new Set();
-      visit3.visit(root, {
+      visit2.visit(root, {
         Value(_key, node2) {
           if (node2.anchor)
             anchors.add(node2.anchor);
@@ -9180,7 +9180,7 @@ var require_Alias2 = __commonJS({
   "node_modules/cdk8s/node_modules/yaml/dist/nodes/Alias.js"(exports) {
     "use strict";
     var anchors = require_anchors2();
-    var visit3 = require_visit2();
+    var visit2 = require_visit2();
     var identity2 = require_identity2();
     var Node = require_Node2();
     var toJS = require_toJS2();
@@ -9206,7 +9206,7 @@ var require_Alias2 = __commonJS({
           nodes = ctx.aliasResolveCache;
         } else {
           nodes = [];
-          visit3.visit(doc, {
+          visit2.visit(doc, {
             Node: (_key, node2) => {
               if (identity2.isAlias(node2) || identity2.hasAnchor(node2))
                 nodes.push(node2);
@@ -9405,10 +9405,10 @@ var require_Collection2 = __commonJS({
     var createNode = require_createNode2();
     var identity2 = require_identity2();
     var Node = require_Node2();
-    function collectionFromPath(schema, path13, value) {
+    function collectionFromPath(schema, path15, value) {
       let v = value;
-      for (let i = path13.length - 1; i >= 0; --i) {
-        const k = path13[i];
+      for (let i = path15.length - 1; i >= 0; --i) {
+        const k = path15[i];
         if (typeof k === "number" && Number.isInteger(k) && k >= 0) {
           const a = [];
           a[k] = v;
@@ -9427,7 +9427,7 @@ var require_Collection2 = __commonJS({
         sourceObjects: /* @__PURE__ */ new Map()
       });
     }
-    var isEmptyPath = (path13) => path13 == null || typeof path13 === "object" && !!path13[Symbol.iterator]().next().done;
+    var isEmptyPath = (path15) => path15 == null || typeof path15 === "object" && !!path15[Symbol.iterator]().next().done;
     var Collection = class extends Node.NodeBase {
       constructor(type, schema) {
         super(type);
@@ -9457,11 +9457,11 @@ var require_Collection2 = __commonJS({
        * be a Pair instance or a `{ key, value }` object, which may not have a key
        * that already exists in the map.
        */
-      addIn(path13, value) {
-        if (isEmptyPath(path13))
+      addIn(path15, value) {
+        if (isEmptyPath(path15))
           this.add(value);
         else {
-          const [key2, ...rest] = path13;
+          const [key2, ...rest] = path15;
           const node2 = this.get(key2, true);
           if (identity2.isCollection(node2))
             node2.addIn(rest, value);
@@ -9475,8 +9475,8 @@ var require_Collection2 = __commonJS({
        * Removes a value from the collection.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path13) {
-        const [key2, ...rest] = path13;
+      deleteIn(path15) {
+        const [key2, ...rest] = path15;
         if (rest.length === 0)
           return this.delete(key2);
         const node2 = this.get(key2, true);
@@ -9490,8 +9490,8 @@ var require_Collection2 = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path13, keepScalar) {
-        const [key2, ...rest] = path13;
+      getIn(path15, keepScalar) {
+        const [key2, ...rest] = path15;
         const node2 = this.get(key2, true);
         if (rest.length === 0)
           return !keepScalar && identity2.isScalar(node2) ? node2.value : node2;
@@ -9509,8 +9509,8 @@ var require_Collection2 = __commonJS({
       /**
        * Checks if the collection includes a value with the key `key`.
        */
-      hasIn(path13) {
-        const [key2, ...rest] = path13;
+      hasIn(path15) {
+        const [key2, ...rest] = path15;
         if (rest.length === 0)
           return this.has(key2);
         const node2 = this.get(key2, true);
@@ -9520,8 +9520,8 @@ var require_Collection2 = __commonJS({
        * Sets a value in this collection. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path13, value) {
-        const [key2, ...rest] = path13;
+      setIn(path15, value) {
+        const [key2, ...rest] = path15;
         if (rest.length === 0) {
           this.set(key2, value);
         } else {
@@ -12036,9 +12036,9 @@ var require_Document2 = __commonJS({
           this.contents.add(value);
       }
       /** Adds a value to the document. */
-      addIn(path13, value) {
+      addIn(path15, value) {
         if (assertCollection(this.contents))
-          this.contents.addIn(path13, value);
+          this.contents.addIn(path15, value);
       }
       /**
        * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
@@ -12113,14 +12113,14 @@ var require_Document2 = __commonJS({
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path13) {
-        if (Collection.isEmptyPath(path13)) {
+      deleteIn(path15) {
+        if (Collection.isEmptyPath(path15)) {
           if (this.contents == null)
             return false;
           this.contents = null;
           return true;
         }
-        return assertCollection(this.contents) ? this.contents.deleteIn(path13) : false;
+        return assertCollection(this.contents) ? this.contents.deleteIn(path15) : false;
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
@@ -12135,10 +12135,10 @@ var require_Document2 = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path13, keepScalar) {
-        if (Collection.isEmptyPath(path13))
+      getIn(path15, keepScalar) {
+        if (Collection.isEmptyPath(path15))
           return !keepScalar && identity2.isScalar(this.contents) ? this.contents.value : this.contents;
-        return identity2.isCollection(this.contents) ? this.contents.getIn(path13, keepScalar) : void 0;
+        return identity2.isCollection(this.contents) ? this.contents.getIn(path15, keepScalar) : void 0;
       }
       /**
        * Checks if the document includes a value with the key `key`.
@@ -12149,10 +12149,10 @@ var require_Document2 = __commonJS({
       /**
        * Checks if the document includes a value at `path`.
        */
-      hasIn(path13) {
-        if (Collection.isEmptyPath(path13))
+      hasIn(path15) {
+        if (Collection.isEmptyPath(path15))
           return this.contents !== void 0;
-        return identity2.isCollection(this.contents) ? this.contents.hasIn(path13) : false;
+        return identity2.isCollection(this.contents) ? this.contents.hasIn(path15) : false;
       }
       /**
        * Sets a value in this document. For `!!set`, `value` needs to be a
@@ -12169,13 +12169,13 @@ var require_Document2 = __commonJS({
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path13, value) {
-        if (Collection.isEmptyPath(path13)) {
+      setIn(path15, value) {
+        if (Collection.isEmptyPath(path15)) {
           this.contents = value;
         } else if (this.contents == null) {
-          this.contents = Collection.collectionFromPath(this.schema, Array.from(path13), value);
+          this.contents = Collection.collectionFromPath(this.schema, Array.from(path15), value);
         } else if (assertCollection(this.contents)) {
-          this.contents.setIn(path13, value);
+          this.contents.setIn(path15, value);
         }
       }
       /**
@@ -12759,9 +12759,9 @@ var require_resolve_flow_collection2 = __commonJS({
     var blockMsg = "Block collections are not allowed within flow collections";
     var isBlock = (token) => token && (token.type === "block-map" || token.type === "block-seq");
     function resolveFlowCollection({ composeNode, composeEmptyNode }, ctx, fc, onError, tag) {
-      const isMap2 = fc.start.source === "{";
-      const fcName = isMap2 ? "flow map" : "flow sequence";
-      const NodeClass = tag?.nodeClass ?? (isMap2 ? YAMLMap.YAMLMap : YAMLSeq.YAMLSeq);
+      const isMap = fc.start.source === "{";
+      const fcName = isMap ? "flow map" : "flow sequence";
+      const NodeClass = tag?.nodeClass ?? (isMap ? YAMLMap.YAMLMap : YAMLSeq.YAMLSeq);
       const coll = new NodeClass(ctx.schema);
       coll.flow = true;
       const atRoot = ctx.atRoot;
@@ -12797,7 +12797,7 @@ var require_resolve_flow_collection2 = __commonJS({
             offset = props.end;
             continue;
           }
-          if (!isMap2 && ctx.options.strict && utilContainsNewline.containsNewline(key2))
+          if (!isMap && ctx.options.strict && utilContainsNewline.containsNewline(key2))
             onError(
               key2,
               // checked by containsNewline()
@@ -12837,7 +12837,7 @@ var require_resolve_flow_collection2 = __commonJS({
             }
           }
         }
-        if (!isMap2 && !sep && !props.found) {
+        if (!isMap && !sep && !props.found) {
           const valueNode = value ? composeNode(ctx, value, props, onError) : composeEmptyNode(ctx, props.end, sep, null, props, onError);
           coll.items.push(valueNode);
           offset = valueNode.range[2];
@@ -12860,7 +12860,7 @@ var require_resolve_flow_collection2 = __commonJS({
             startOnNewline: false
           });
           if (valueProps.found) {
-            if (!isMap2 && !props.found && ctx.options.strict) {
+            if (!isMap && !props.found && ctx.options.strict) {
               if (sep)
                 for (const st of sep) {
                   if (st === valueProps.found)
@@ -12892,7 +12892,7 @@ var require_resolve_flow_collection2 = __commonJS({
           const pair = new Pair.Pair(keyNode, valueNode);
           if (ctx.options.keepSourceTokens)
             pair.srcToken = collItem;
-          if (isMap2) {
+          if (isMap) {
             const map2 = coll;
             if (utilMapIncludes.mapIncludes(ctx, map2.items, keyNode))
               onError(keyStart, "DUPLICATE_KEY", "Map keys must be unique");
@@ -12908,7 +12908,7 @@ var require_resolve_flow_collection2 = __commonJS({
           offset = valueNode ? valueNode.range[2] : valueProps.end;
         }
       }
-      const expectedEnd = isMap2 ? "}" : "]";
+      const expectedEnd = isMap ? "}" : "]";
       const [ce, ...ee] = fc.end;
       let cePos = offset;
       if (ce?.source === expectedEnd)
@@ -13112,7 +13112,7 @@ var require_resolve_block_scalar2 = __commonJS({
       const end = start + header.length + scalar2.source.length;
       return { value, type, comment: header.comment, range: [start, end, end] };
     }
-    function parseBlockScalarHeader({ offset, props }, strict, onError) {
+    function parseBlockScalarHeader({ offset, props }, strict2, onError) {
       if (props[0].type !== "block-scalar-header") {
         onError(props[0], "IMPOSSIBLE", "Block scalar header not found");
         return null;
@@ -13149,7 +13149,7 @@ var require_resolve_block_scalar2 = __commonJS({
             length += token.source.length;
             break;
           case "comment":
-            if (strict && !hasSpace) {
+            if (strict2 && !hasSpace) {
               const message = "Comments must be separated from other tokens by white space characters";
               onError(token, "MISSING_CHAR", message);
             }
@@ -13192,7 +13192,7 @@ var require_resolve_flow_scalar2 = __commonJS({
     "use strict";
     var Scalar = require_Scalar2();
     var resolveEnd = require_resolve_end2();
-    function resolveFlowScalar(scalar2, strict, onError) {
+    function resolveFlowScalar(scalar2, strict2, onError) {
       const { offset, type, source, end } = scalar2;
       let _type;
       let value;
@@ -13221,7 +13221,7 @@ var require_resolve_flow_scalar2 = __commonJS({
           };
       }
       const valueEnd = offset + source.length;
-      const re = resolveEnd.resolveEnd(end, valueEnd, strict, onError);
+      const re = resolveEnd.resolveEnd(end, valueEnd, strict2, onError);
       return {
         value,
         type: _type,
@@ -13711,7 +13711,7 @@ var require_composer2 = __commonJS({
       }
       return { comment, afterEmptyLine };
     }
-    var Composer2 = class {
+    var Composer = class {
       constructor(options = {}) {
         this.doc = null;
         this.atDirectives = false;
@@ -13871,7 +13871,7 @@ ${end.comment}` : end.comment;
         }
       }
     };
-    exports.Composer = Composer2;
+    exports.Composer = Composer;
   }
 });
 
@@ -13883,7 +13883,7 @@ var require_cst_scalar2 = __commonJS({
     var resolveFlowScalar = require_resolve_flow_scalar2();
     var errors = require_errors2();
     var stringifyString = require_stringifyString2();
-    function resolveAsScalar(token, strict = true, onError) {
+    function resolveAsScalar(token, strict2 = true, onError) {
       if (token) {
         const _onError = (pos, code, message) => {
           const offset = typeof pos === "number" ? pos : Array.isArray(pos) ? pos[0] : pos.offset;
@@ -13896,9 +13896,9 @@ var require_cst_scalar2 = __commonJS({
           case "scalar":
           case "single-quoted-scalar":
           case "double-quoted-scalar":
-            return resolveFlowScalar.resolveFlowScalar(token, strict, _onError);
+            return resolveFlowScalar.resolveFlowScalar(token, strict2, _onError);
           case "block-scalar":
-            return resolveBlockScalar.resolveBlockScalar({ options: { strict } }, token, _onError);
+            return resolveBlockScalar.resolveBlockScalar({ options: { strict: strict2 } }, token, _onError);
         }
       }
       return null;
@@ -14128,17 +14128,17 @@ var require_cst_visit2 = __commonJS({
     var BREAK = /* @__PURE__ */ Symbol("break visit");
     var SKIP = /* @__PURE__ */ Symbol("skip children");
     var REMOVE = /* @__PURE__ */ Symbol("remove item");
-    function visit3(cst, visitor) {
+    function visit2(cst, visitor) {
       if ("type" in cst && cst.type === "document")
         cst = { start: cst.start, value: cst.value };
       _visit(Object.freeze([]), cst, visitor);
     }
-    visit3.BREAK = BREAK;
-    visit3.SKIP = SKIP;
-    visit3.REMOVE = REMOVE;
-    visit3.itemAtPath = (cst, path13) => {
+    visit2.BREAK = BREAK;
+    visit2.SKIP = SKIP;
+    visit2.REMOVE = REMOVE;
+    visit2.itemAtPath = (cst, path15) => {
       let item = cst;
-      for (const [field, index] of path13) {
+      for (const [field, index] of path15) {
         const tok = item?.[field];
         if (tok && "items" in tok) {
           item = tok.items[index];
@@ -14147,23 +14147,23 @@ var require_cst_visit2 = __commonJS({
       }
       return item;
     };
-    visit3.parentCollection = (cst, path13) => {
-      const parent = visit3.itemAtPath(cst, path13.slice(0, -1));
-      const field = path13[path13.length - 1][0];
+    visit2.parentCollection = (cst, path15) => {
+      const parent = visit2.itemAtPath(cst, path15.slice(0, -1));
+      const field = path15[path15.length - 1][0];
       const coll = parent?.[field];
       if (coll && "items" in coll)
         return coll;
       throw new Error("Parent collection not found");
     };
-    function _visit(path13, item, visitor) {
-      let ctrl = visitor(item, path13);
+    function _visit(path15, item, visitor) {
+      let ctrl = visitor(item, path15);
       if (typeof ctrl === "symbol")
         return ctrl;
       for (const field of ["key", "value"]) {
         const token = item[field];
         if (token && "items" in token) {
           for (let i = 0; i < token.items.length; ++i) {
-            const ci = _visit(Object.freeze(path13.concat([[field, i]])), token.items[i], visitor);
+            const ci = _visit(Object.freeze(path15.concat([[field, i]])), token.items[i], visitor);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -14174,12 +14174,12 @@ var require_cst_visit2 = __commonJS({
             }
           }
           if (typeof ctrl === "function" && field === "key")
-            ctrl = ctrl(item, path13);
+            ctrl = ctrl(item, path15);
         }
       }
-      return typeof ctrl === "function" ? ctrl(item, path13) : ctrl;
+      return typeof ctrl === "function" ? ctrl(item, path15) : ctrl;
     }
-    exports.visit = visit3;
+    exports.visit = visit2;
   }
 });
 
@@ -14194,8 +14194,8 @@ var require_cst2 = __commonJS({
     var DOCUMENT = "";
     var FLOW_END = "";
     var SCALAR = "";
-    var isCollection2 = (token) => !!token && "items" in token;
-    var isScalar3 = (token) => !!token && (token.type === "scalar" || token.type === "single-quoted-scalar" || token.type === "double-quoted-scalar" || token.type === "block-scalar");
+    var isCollection3 = (token) => !!token && "items" in token;
+    var isScalar = (token) => !!token && (token.type === "scalar" || token.type === "single-quoted-scalar" || token.type === "double-quoted-scalar" || token.type === "block-scalar");
     function prettyToken(token) {
       switch (token) {
         case BOM:
@@ -14278,8 +14278,8 @@ var require_cst2 = __commonJS({
     exports.DOCUMENT = DOCUMENT;
     exports.FLOW_END = FLOW_END;
     exports.SCALAR = SCALAR;
-    exports.isCollection = isCollection2;
-    exports.isScalar = isScalar3;
+    exports.isCollection = isCollection3;
+    exports.isScalar = isScalar;
     exports.prettyToken = prettyToken;
     exports.tokenType = tokenType;
   }
@@ -14307,7 +14307,7 @@ var require_lexer2 = __commonJS({
     var flowIndicatorChars = new Set(",[]{}");
     var invalidAnchorChars = new Set(" ,[]{}\n\r	");
     var isNotAnchorChar = (ch) => !ch || invalidAnchorChars.has(ch);
-    var Lexer2 = class {
+    var Lexer = class {
       constructor() {
         this.atEnd = false;
         this.blockScalarIndent = -1;
@@ -14870,7 +14870,7 @@ var require_lexer2 = __commonJS({
         return yield* this.pushToIndex(i, false);
       }
     };
-    exports.Lexer = Lexer2;
+    exports.Lexer = Lexer;
   }
 });
 
@@ -14878,7 +14878,7 @@ var require_lexer2 = __commonJS({
 var require_line_counter2 = __commonJS({
   "node_modules/cdk8s/node_modules/yaml/dist/parse/line-counter.js"(exports) {
     "use strict";
-    var LineCounter4 = class {
+    var LineCounter = class {
       constructor() {
         this.lineStarts = [];
         this.addNewLine = (offset) => this.lineStarts.push(offset);
@@ -14901,7 +14901,7 @@ var require_line_counter2 = __commonJS({
         };
       }
     };
-    exports.LineCounter = LineCounter4;
+    exports.LineCounter = LineCounter;
   }
 });
 
@@ -15002,7 +15002,7 @@ var require_parser2 = __commonJS({
         }
       }
     }
-    var Parser2 = class {
+    var Parser = class {
       /**
        * @param onNewLine - If defined, called separately with the start position of
        *   each new line (in `parse()`, including the start of input).
@@ -15775,7 +15775,7 @@ var require_parser2 = __commonJS({
         }
       }
     };
-    exports.Parser = Parser2;
+    exports.Parser = Parser;
   }
 });
 
@@ -15795,7 +15795,7 @@ var require_public_api2 = __commonJS({
       const lineCounter$1 = options.lineCounter || prettyErrors && new lineCounter.LineCounter() || null;
       return { lineCounter: lineCounter$1, prettyErrors };
     }
-    function parseAllDocuments2(source, options = {}) {
+    function parseAllDocuments(source, options = {}) {
       const { lineCounter: lineCounter2, prettyErrors } = parseOptions(options);
       const parser$1 = new parser.Parser(lineCounter2?.addNewLine);
       const composer$1 = new composer.Composer(options);
@@ -15809,7 +15809,7 @@ var require_public_api2 = __commonJS({
         return docs;
       return Object.assign([], { empty: true }, composer$1.streamInfo());
     }
-    function parseDocument3(source, options = {}) {
+    function parseDocument(source, options = {}) {
       const { lineCounter: lineCounter2, prettyErrors } = parseOptions(options);
       const parser$1 = new parser.Parser(lineCounter2?.addNewLine);
       const composer$1 = new composer.Composer(options);
@@ -15835,7 +15835,7 @@ var require_public_api2 = __commonJS({
       } else if (options === void 0 && reviver && typeof reviver === "object") {
         options = reviver;
       }
-      const doc = parseDocument3(src, options);
+      const doc = parseDocument(src, options);
       if (!doc)
         return null;
       doc.warnings.forEach((warning) => log.warn(doc.options.logLevel, warning));
@@ -15870,8 +15870,8 @@ var require_public_api2 = __commonJS({
       return new Document.Document(value, _replacer, options).toString(options);
     }
     exports.parse = parse3;
-    exports.parseAllDocuments = parseAllDocuments2;
-    exports.parseDocument = parseDocument3;
+    exports.parseAllDocuments = parseAllDocuments;
+    exports.parseDocument = parseDocument;
     exports.stringify = stringify;
   }
 });
@@ -15895,7 +15895,7 @@ var require_dist2 = __commonJS({
     var lineCounter = require_line_counter2();
     var parser = require_parser2();
     var publicApi = require_public_api2();
-    var visit3 = require_visit2();
+    var visit2 = require_visit2();
     exports.Composer = composer.Composer;
     exports.Document = Document.Document;
     exports.Schema = Schema.Schema;
@@ -15923,8 +15923,8 @@ var require_dist2 = __commonJS({
     exports.parseAllDocuments = publicApi.parseAllDocuments;
     exports.parseDocument = publicApi.parseDocument;
     exports.stringify = publicApi.stringify;
-    exports.visit = visit3.visit;
-    exports.visitAsync = visit3.visitAsync;
+    exports.visit = visit2.visit;
+    exports.visitAsync = visit2.visitAsync;
   }
 });
 
@@ -15975,7 +15975,7 @@ var require_yaml = __commonJS({
     var child_process_1 = __require("child_process");
     var fs4 = __importStar(__require("fs"));
     var os2 = __importStar(__require("os"));
-    var path13 = __importStar(__require("path"));
+    var path15 = __importStar(__require("path"));
     var YAML = __importStar(require_dist2());
     var MAX_DOWNLOAD_BUFFER = 10 * 1024 * 1024;
     var yamlSchemaVersion = "1.1";
@@ -16015,8 +16015,8 @@ var require_yaml = __commonJS({
        * @param docs the set of documents to save
        */
       static tmp(docs) {
-        const tmpdir = fs4.mkdtempSync(path13.join(os2.tmpdir(), "cdk8s-"));
-        const filePath = path13.join(tmpdir, "temp.yaml");
+        const tmpdir = fs4.mkdtempSync(path15.join(os2.tmpdir(), "cdk8s-"));
+        const filePath = path15.join(tmpdir, "temp.yaml");
         _Yaml.save(filePath, docs);
         return filePath;
       }
@@ -16061,7 +16061,7 @@ var require_yaml = __commonJS({
     };
     exports.Yaml = Yaml;
     function loadurl(url3) {
-      const script = path13.join(__dirname, "_loadurl.mjs");
+      const script = path15.join(__dirname, "_loadurl.mjs");
       return (0, child_process_1.execFileSync)(process.execPath, [script, url3], {
         encoding: "utf-8",
         maxBuffer: MAX_DOWNLOAD_BUFFER
@@ -16115,7 +16115,7 @@ var require_app = __commonJS({
     exports.App = exports.YamlOutputType = void 0;
     var JSII_RTTI_SYMBOL_1 = /* @__PURE__ */ Symbol.for("jsii.rtti");
     var fs4 = __importStar(__require("fs"));
-    var path13 = __importStar(__require("path"));
+    var path15 = __importStar(__require("path"));
     var constructs_1 = require_lib();
     var api_object_1 = require_api_object();
     var chart_1 = require_chart();
@@ -16225,7 +16225,7 @@ var require_app = __commonJS({
             }
             if (charts.length > 0) {
               yaml_1.Yaml.save(
-                path13.join(this.outdir, `app${this.outputFileExtension}`),
+                path15.join(this.outdir, `app${this.outputFileExtension}`),
                 // There is no "app name", so we just hardcode the file name
                 apiObjectsList
               );
@@ -16236,7 +16236,7 @@ var require_app = __commonJS({
             for (const chart of charts) {
               const chartName = namer.name(chart);
               const objects = Object.values(chart.toJson());
-              yaml_1.Yaml.save(path13.join(this.outdir, chartName + this.outputFileExtension), objects);
+              yaml_1.Yaml.save(path15.join(this.outdir, chartName + this.outputFileExtension), objects);
             }
             break;
           case YamlOutputType.FILE_PER_RESOURCE:
@@ -16245,7 +16245,7 @@ var require_app = __commonJS({
               apiObjects.forEach((apiObject) => {
                 if (!(apiObject === void 0)) {
                   const fileName = `${`${apiObject.kind}.${apiObject.metadata.name}`.replace(/[^0-9a-zA-Z-_.]/g, "")}`;
-                  yaml_1.Yaml.save(path13.join(this.outdir, fileName + this.outputFileExtension), [apiObject]);
+                  yaml_1.Yaml.save(path15.join(this.outdir, fileName + this.outputFileExtension), [apiObject]);
                 }
               });
             }
@@ -16255,12 +16255,12 @@ var require_app = __commonJS({
             for (const chart of charts) {
               const chartName = folderNamer.name(chart);
               const apiObjects = chartToKube(chart);
-              const fullOutDir = path13.join(this.outdir, chartName);
+              const fullOutDir = path15.join(this.outdir, chartName);
               fs4.mkdirSync(fullOutDir, { recursive: true });
               apiObjects.forEach((apiObject) => {
                 if (!(apiObject === void 0)) {
                   const fileName = `${`${apiObject.kind}.${apiObject.metadata.name}`.replace(/[^0-9a-zA-Z-_.]/g, "")}`;
-                  yaml_1.Yaml.save(path13.join(fullOutDir, fileName + this.outputFileExtension), [apiObject.toJson()]);
+                  yaml_1.Yaml.save(path15.join(fullOutDir, fileName + this.outputFileExtension), [apiObject.toJson()]);
                 }
               });
             }
@@ -16294,7 +16294,7 @@ var require_app = __commonJS({
         for (const apiObject of apiObjects) {
           resources[apiObject.name] = { path: apiObject.node.path };
         }
-        fs4.writeFileSync(path13.join(this.outdir, "construct-metadata.json"), JSON.stringify({
+        fs4.writeFileSync(path15.join(this.outdir, "construct-metadata.json"), JSON.stringify({
           version: "1.0.0",
           resources
         }));
@@ -16596,14 +16596,14 @@ var require_helpers = __commonJS({
       return true;
     }
     exports.isInteger = isInteger;
-    function escapePathComponent(path13) {
-      if (path13.indexOf("/") === -1 && path13.indexOf("~") === -1)
-        return path13;
-      return path13.replace(/~/g, "~0").replace(/\//g, "~1");
+    function escapePathComponent(path15) {
+      if (path15.indexOf("/") === -1 && path15.indexOf("~") === -1)
+        return path15;
+      return path15.replace(/~/g, "~0").replace(/\//g, "~1");
     }
     exports.escapePathComponent = escapePathComponent;
-    function unescapePathComponent(path13) {
-      return path13.replace(/~1/g, "/").replace(/~0/g, "~");
+    function unescapePathComponent(path15) {
+      return path15.replace(/~1/g, "/").replace(/~0/g, "~");
     }
     exports.unescapePathComponent = unescapePathComponent;
     function _getPathRecursive(root, obj2) {
@@ -16627,11 +16627,11 @@ var require_helpers = __commonJS({
       if (root === obj2) {
         return "/";
       }
-      var path13 = _getPathRecursive(root, obj2);
-      if (path13 === "") {
+      var path15 = _getPathRecursive(root, obj2);
+      if (path15 === "") {
         throw new Error("Object not found in root");
       }
-      return "/" + path13;
+      return "/" + path15;
     }
     exports.getPath = getPath;
     function hasUndefined(obj2) {
@@ -16826,8 +16826,8 @@ var require_core = __commonJS({
         if (!mutateDocument) {
           document2 = helpers_js_1._deepClone(document2);
         }
-        var path13 = operation.path || "";
-        var keys2 = path13.split("/");
+        var path15 = operation.path || "";
+        var keys2 = path15.split("/");
         var obj2 = document2;
         var t = 1;
         var len = keys2.length;
@@ -17134,7 +17134,7 @@ var require_duplex = __commonJS({
       return temp;
     }
     exports.generate = generate;
-    function _generate(mirror, obj2, patches, path13, invertible) {
+    function _generate(mirror, obj2, patches, path15, invertible) {
       if (obj2 === mirror) {
         return;
       }
@@ -17151,27 +17151,27 @@ var require_duplex = __commonJS({
         if (helpers_js_1.hasOwnProperty(obj2, key2) && !(obj2[key2] === void 0 && oldVal !== void 0 && Array.isArray(obj2) === false)) {
           var newVal = obj2[key2];
           if (typeof oldVal == "object" && oldVal != null && typeof newVal == "object" && newVal != null && Array.isArray(oldVal) === Array.isArray(newVal)) {
-            _generate(oldVal, newVal, patches, path13 + "/" + helpers_js_1.escapePathComponent(key2), invertible);
+            _generate(oldVal, newVal, patches, path15 + "/" + helpers_js_1.escapePathComponent(key2), invertible);
           } else {
             if (oldVal !== newVal) {
               changed = true;
               if (invertible) {
-                patches.push({ op: "test", path: path13 + "/" + helpers_js_1.escapePathComponent(key2), value: helpers_js_1._deepClone(oldVal) });
+                patches.push({ op: "test", path: path15 + "/" + helpers_js_1.escapePathComponent(key2), value: helpers_js_1._deepClone(oldVal) });
               }
-              patches.push({ op: "replace", path: path13 + "/" + helpers_js_1.escapePathComponent(key2), value: helpers_js_1._deepClone(newVal) });
+              patches.push({ op: "replace", path: path15 + "/" + helpers_js_1.escapePathComponent(key2), value: helpers_js_1._deepClone(newVal) });
             }
           }
         } else if (Array.isArray(mirror) === Array.isArray(obj2)) {
           if (invertible) {
-            patches.push({ op: "test", path: path13 + "/" + helpers_js_1.escapePathComponent(key2), value: helpers_js_1._deepClone(oldVal) });
+            patches.push({ op: "test", path: path15 + "/" + helpers_js_1.escapePathComponent(key2), value: helpers_js_1._deepClone(oldVal) });
           }
-          patches.push({ op: "remove", path: path13 + "/" + helpers_js_1.escapePathComponent(key2) });
+          patches.push({ op: "remove", path: path15 + "/" + helpers_js_1.escapePathComponent(key2) });
           deleted = true;
         } else {
           if (invertible) {
-            patches.push({ op: "test", path: path13, value: mirror });
+            patches.push({ op: "test", path: path15, value: mirror });
           }
-          patches.push({ op: "replace", path: path13, value: obj2 });
+          patches.push({ op: "replace", path: path15, value: obj2 });
           changed = true;
         }
       }
@@ -17181,7 +17181,7 @@ var require_duplex = __commonJS({
       for (var t = 0; t < newKeys.length; t++) {
         var key2 = newKeys[t];
         if (!helpers_js_1.hasOwnProperty(mirror, key2) && obj2[key2] !== void 0) {
-          patches.push({ op: "add", path: path13 + "/" + helpers_js_1.escapePathComponent(key2), value: helpers_js_1._deepClone(obj2[key2]) });
+          patches.push({ op: "add", path: path15 + "/" + helpers_js_1.escapePathComponent(key2), value: helpers_js_1._deepClone(obj2[key2]) });
         }
       }
     }
@@ -17240,8 +17240,8 @@ var require_json_patch = __commonJS({
        *
        * @example JsonPatch.add('/biscuits/1', { "name": "Ginger Nut" })
        */
-      static add(path13, value) {
-        return new _JsonPatch({ op: "add", path: path13, value });
+      static add(path15, value) {
+        return new _JsonPatch({ op: "add", path: path15, value });
       }
       /**
        * Removes a value from an object or array.
@@ -17249,16 +17249,16 @@ var require_json_patch = __commonJS({
        * @example JsonPatch.remove('/biscuits')
        * @example JsonPatch.remove('/biscuits/0')
        */
-      static remove(path13) {
-        return new _JsonPatch({ op: "remove", path: path13 });
+      static remove(path15) {
+        return new _JsonPatch({ op: "remove", path: path15 });
       }
       /**
        * Replaces a value. Equivalent to a “remove” followed by an “add”.
        *
        * @example JsonPatch.replace('/biscuits/0/name', 'Chocolate Digestive')
        */
-      static replace(path13, value) {
-        return new _JsonPatch({ op: "replace", path: path13, value });
+      static replace(path15, value) {
+        return new _JsonPatch({ op: "replace", path: path15, value });
       }
       /**
        * Copies a value from one location to another within the JSON document. Both
@@ -17266,16 +17266,16 @@ var require_json_patch = __commonJS({
        *
        * @example JsonPatch.copy('/biscuits/0', '/best_biscuit')
        */
-      static copy(from, path13) {
-        return new _JsonPatch({ op: "copy", from, path: path13 });
+      static copy(from, path15) {
+        return new _JsonPatch({ op: "copy", from, path: path15 });
       }
       /**
        * Moves a value from one location to the other. Both from and path are JSON Pointers.
        *
        * @example JsonPatch.move('/biscuits', '/cookies')
        */
-      static move(from, path13) {
-        return new _JsonPatch({ op: "move", from, path: path13 });
+      static move(from, path15) {
+        return new _JsonPatch({ op: "move", from, path: path15 });
       }
       /**
        * Tests that the specified value is set in the document. If the test fails,
@@ -17283,8 +17283,8 @@ var require_json_patch = __commonJS({
        *
        * @example JsonPatch.test('/best_biscuit/name', 'Choco Leibniz')
        */
-      static test(path13, value) {
-        return new _JsonPatch({ op: "test", path: path13, value });
+      static test(path15, value) {
+        return new _JsonPatch({ op: "test", path: path15, value });
       }
       constructor(operation) {
         this.operation = operation;
@@ -17657,7 +17657,7 @@ var require_testing = __commonJS({
     var JSII_RTTI_SYMBOL_1 = /* @__PURE__ */ Symbol.for("jsii.rtti");
     var fs4 = __importStar(__require("fs"));
     var os2 = __importStar(__require("os"));
-    var path13 = __importStar(__require("path"));
+    var path15 = __importStar(__require("path"));
     var app_1 = require_app();
     var chart_1 = require_chart();
     var Testing = class {
@@ -17669,9 +17669,9 @@ var require_testing = __commonJS({
       static app(props) {
         let outdir;
         if (props) {
-          outdir = props.outdir ?? fs4.mkdtempSync(path13.join(os2.tmpdir(), "cdk8s.outdir."));
+          outdir = props.outdir ?? fs4.mkdtempSync(path15.join(os2.tmpdir(), "cdk8s.outdir."));
         } else {
-          outdir = fs4.mkdtempSync(path13.join(os2.tmpdir(), "cdk8s.outdir."));
+          outdir = fs4.mkdtempSync(path15.join(os2.tmpdir(), "cdk8s.outdir."));
         }
         return new app_1.App({ outdir, ...props });
       }
@@ -17788,7 +17788,7 @@ var require_helm = __commonJS({
     var JSII_RTTI_SYMBOL_1 = /* @__PURE__ */ Symbol.for("jsii.rtti");
     var fs4 = __importStar(__require("fs"));
     var os2 = __importStar(__require("os"));
-    var path13 = __importStar(__require("path"));
+    var path15 = __importStar(__require("path"));
     var _child_process_1 = require_child_process();
     var include_1 = require_include();
     var names_1 = require_names();
@@ -17801,11 +17801,11 @@ var require_helm = __commonJS({
        */
       releaseName;
       constructor(scope, id, props) {
-        const workdir = fs4.mkdtempSync(path13.join(os2.tmpdir(), "cdk8s-helm-"));
+        const workdir = fs4.mkdtempSync(path15.join(os2.tmpdir(), "cdk8s-helm-"));
         const args = new Array();
         args.push("template");
         if (props.values && Object.keys(props.values).length > 0) {
-          const valuesPath = path13.join(workdir, "overrides.yaml");
+          const valuesPath = path15.join(workdir, "overrides.yaml");
           fs4.writeFileSync(valuesPath, yaml_1.Yaml.stringify(props.values));
           args.push("-f", valuesPath);
         }
@@ -17845,7 +17845,7 @@ var require_helm = __commonJS({
       if (helm.status !== 0) {
         throw new Error(helm.stderr.toString());
       }
-      const outputFile = path13.join(workdir, "chart.yaml");
+      const outputFile = path15.join(workdir, "chart.yaml");
       const stdout = helm.stdout;
       fs4.writeFileSync(outputFile, stdout);
       return outputFile;
@@ -18330,9 +18330,9 @@ var require_lib2 = __commonJS({
 
 // node_modules/inherits/inherits_browser.js
 var require_inherits_browser = __commonJS({
-  "node_modules/inherits/inherits_browser.js"(exports, module) {
+  "node_modules/inherits/inherits_browser.js"(exports, module2) {
     if (typeof Object.create === "function") {
-      module.exports = function inherits(ctor, superCtor) {
+      module2.exports = function inherits(ctor, superCtor) {
         if (superCtor) {
           ctor.super_ = superCtor;
           ctor.prototype = Object.create(superCtor.prototype, {
@@ -18346,7 +18346,7 @@ var require_inherits_browser = __commonJS({
         }
       };
     } else {
-      module.exports = function inherits(ctor, superCtor) {
+      module2.exports = function inherits(ctor, superCtor) {
         if (superCtor) {
           ctor.super_ = superCtor;
           var TempCtor = function() {
@@ -18362,13 +18362,13 @@ var require_inherits_browser = __commonJS({
 
 // node_modules/inherits/inherits.js
 var require_inherits = __commonJS({
-  "node_modules/inherits/inherits.js"(exports, module) {
+  "node_modules/inherits/inherits.js"(exports, module2) {
     try {
       util = __require("util");
       if (typeof util.inherits !== "function") throw "";
-      module.exports = util.inherits;
+      module2.exports = util.inherits;
     } catch (e) {
-      module.exports = require_inherits_browser();
+      module2.exports = require_inherits_browser();
     }
     var util;
   }
@@ -18376,7 +18376,7 @@ var require_inherits = __commonJS({
 
 // node_modules/safe-buffer/index.js
 var require_safe_buffer = __commonJS({
-  "node_modules/safe-buffer/index.js"(exports, module) {
+  "node_modules/safe-buffer/index.js"(exports, module2) {
     var buffer = __require("buffer");
     var Buffer2 = buffer.Buffer;
     function copyProps(src, dst) {
@@ -18385,7 +18385,7 @@ var require_safe_buffer = __commonJS({
       }
     }
     if (Buffer2.from && Buffer2.alloc && Buffer2.allocUnsafe && Buffer2.allocUnsafeSlow) {
-      module.exports = buffer;
+      module2.exports = buffer;
     } else {
       copyProps(buffer, exports);
       exports.Buffer = SafeBuffer;
@@ -18434,9 +18434,9 @@ var require_safe_buffer = __commonJS({
 
 // node_modules/isarray/index.js
 var require_isarray = __commonJS({
-  "node_modules/isarray/index.js"(exports, module) {
+  "node_modules/isarray/index.js"(exports, module2) {
     var toString = {}.toString;
-    module.exports = Array.isArray || function(arr) {
+    module2.exports = Array.isArray || function(arr) {
       return toString.call(arr) == "[object Array]";
     };
   }
@@ -18444,121 +18444,121 @@ var require_isarray = __commonJS({
 
 // node_modules/es-errors/type.js
 var require_type = __commonJS({
-  "node_modules/es-errors/type.js"(exports, module) {
+  "node_modules/es-errors/type.js"(exports, module2) {
     "use strict";
-    module.exports = TypeError;
+    module2.exports = TypeError;
   }
 });
 
 // node_modules/es-object-atoms/index.js
 var require_es_object_atoms = __commonJS({
-  "node_modules/es-object-atoms/index.js"(exports, module) {
+  "node_modules/es-object-atoms/index.js"(exports, module2) {
     "use strict";
-    module.exports = Object;
+    module2.exports = Object;
   }
 });
 
 // node_modules/es-errors/index.js
 var require_es_errors = __commonJS({
-  "node_modules/es-errors/index.js"(exports, module) {
+  "node_modules/es-errors/index.js"(exports, module2) {
     "use strict";
-    module.exports = Error;
+    module2.exports = Error;
   }
 });
 
 // node_modules/es-errors/eval.js
 var require_eval = __commonJS({
-  "node_modules/es-errors/eval.js"(exports, module) {
+  "node_modules/es-errors/eval.js"(exports, module2) {
     "use strict";
-    module.exports = EvalError;
+    module2.exports = EvalError;
   }
 });
 
 // node_modules/es-errors/range.js
 var require_range = __commonJS({
-  "node_modules/es-errors/range.js"(exports, module) {
+  "node_modules/es-errors/range.js"(exports, module2) {
     "use strict";
-    module.exports = RangeError;
+    module2.exports = RangeError;
   }
 });
 
 // node_modules/es-errors/ref.js
 var require_ref = __commonJS({
-  "node_modules/es-errors/ref.js"(exports, module) {
+  "node_modules/es-errors/ref.js"(exports, module2) {
     "use strict";
-    module.exports = ReferenceError;
+    module2.exports = ReferenceError;
   }
 });
 
 // node_modules/es-errors/syntax.js
 var require_syntax = __commonJS({
-  "node_modules/es-errors/syntax.js"(exports, module) {
+  "node_modules/es-errors/syntax.js"(exports, module2) {
     "use strict";
-    module.exports = SyntaxError;
+    module2.exports = SyntaxError;
   }
 });
 
 // node_modules/es-errors/uri.js
 var require_uri = __commonJS({
-  "node_modules/es-errors/uri.js"(exports, module) {
+  "node_modules/es-errors/uri.js"(exports, module2) {
     "use strict";
-    module.exports = URIError;
+    module2.exports = URIError;
   }
 });
 
 // node_modules/math-intrinsics/abs.js
 var require_abs = __commonJS({
-  "node_modules/math-intrinsics/abs.js"(exports, module) {
+  "node_modules/math-intrinsics/abs.js"(exports, module2) {
     "use strict";
-    module.exports = Math.abs;
+    module2.exports = Math.abs;
   }
 });
 
 // node_modules/math-intrinsics/floor.js
 var require_floor = __commonJS({
-  "node_modules/math-intrinsics/floor.js"(exports, module) {
+  "node_modules/math-intrinsics/floor.js"(exports, module2) {
     "use strict";
-    module.exports = Math.floor;
+    module2.exports = Math.floor;
   }
 });
 
 // node_modules/math-intrinsics/max.js
 var require_max = __commonJS({
-  "node_modules/math-intrinsics/max.js"(exports, module) {
+  "node_modules/math-intrinsics/max.js"(exports, module2) {
     "use strict";
-    module.exports = Math.max;
+    module2.exports = Math.max;
   }
 });
 
 // node_modules/math-intrinsics/min.js
 var require_min = __commonJS({
-  "node_modules/math-intrinsics/min.js"(exports, module) {
+  "node_modules/math-intrinsics/min.js"(exports, module2) {
     "use strict";
-    module.exports = Math.min;
+    module2.exports = Math.min;
   }
 });
 
 // node_modules/math-intrinsics/pow.js
 var require_pow = __commonJS({
-  "node_modules/math-intrinsics/pow.js"(exports, module) {
+  "node_modules/math-intrinsics/pow.js"(exports, module2) {
     "use strict";
-    module.exports = Math.pow;
+    module2.exports = Math.pow;
   }
 });
 
 // node_modules/math-intrinsics/round.js
 var require_round = __commonJS({
-  "node_modules/math-intrinsics/round.js"(exports, module) {
+  "node_modules/math-intrinsics/round.js"(exports, module2) {
     "use strict";
-    module.exports = Math.round;
+    module2.exports = Math.round;
   }
 });
 
 // node_modules/math-intrinsics/isNaN.js
 var require_isNaN = __commonJS({
-  "node_modules/math-intrinsics/isNaN.js"(exports, module) {
+  "node_modules/math-intrinsics/isNaN.js"(exports, module2) {
     "use strict";
-    module.exports = Number.isNaN || function isNaN2(a) {
+    module2.exports = Number.isNaN || function isNaN2(a) {
       return a !== a;
     };
   }
@@ -18566,10 +18566,10 @@ var require_isNaN = __commonJS({
 
 // node_modules/math-intrinsics/sign.js
 var require_sign = __commonJS({
-  "node_modules/math-intrinsics/sign.js"(exports, module) {
+  "node_modules/math-intrinsics/sign.js"(exports, module2) {
     "use strict";
     var $isNaN = require_isNaN();
-    module.exports = function sign(number4) {
+    module2.exports = function sign(number4) {
       if ($isNaN(number4) || number4 === 0) {
         return number4;
       }
@@ -18580,15 +18580,15 @@ var require_sign = __commonJS({
 
 // node_modules/gopd/gOPD.js
 var require_gOPD = __commonJS({
-  "node_modules/gopd/gOPD.js"(exports, module) {
+  "node_modules/gopd/gOPD.js"(exports, module2) {
     "use strict";
-    module.exports = Object.getOwnPropertyDescriptor;
+    module2.exports = Object.getOwnPropertyDescriptor;
   }
 });
 
 // node_modules/gopd/index.js
 var require_gopd = __commonJS({
-  "node_modules/gopd/index.js"(exports, module) {
+  "node_modules/gopd/index.js"(exports, module2) {
     "use strict";
     var $gOPD = require_gOPD();
     if ($gOPD) {
@@ -18598,13 +18598,13 @@ var require_gopd = __commonJS({
         $gOPD = null;
       }
     }
-    module.exports = $gOPD;
+    module2.exports = $gOPD;
   }
 });
 
 // node_modules/es-define-property/index.js
 var require_es_define_property = __commonJS({
-  "node_modules/es-define-property/index.js"(exports, module) {
+  "node_modules/es-define-property/index.js"(exports, module2) {
     "use strict";
     var $defineProperty = Object.defineProperty || false;
     if ($defineProperty) {
@@ -18614,15 +18614,15 @@ var require_es_define_property = __commonJS({
         $defineProperty = false;
       }
     }
-    module.exports = $defineProperty;
+    module2.exports = $defineProperty;
   }
 });
 
 // node_modules/has-symbols/shams.js
 var require_shams = __commonJS({
-  "node_modules/has-symbols/shams.js"(exports, module) {
+  "node_modules/has-symbols/shams.js"(exports, module2) {
     "use strict";
-    module.exports = function hasSymbols() {
+    module2.exports = function hasSymbols() {
       if (typeof Symbol !== "function" || typeof Object.getOwnPropertySymbols !== "function") {
         return false;
       }
@@ -18675,11 +18675,11 @@ var require_shams = __commonJS({
 
 // node_modules/has-symbols/index.js
 var require_has_symbols = __commonJS({
-  "node_modules/has-symbols/index.js"(exports, module) {
+  "node_modules/has-symbols/index.js"(exports, module2) {
     "use strict";
     var origSymbol = typeof Symbol !== "undefined" && Symbol;
     var hasSymbolSham = require_shams();
-    module.exports = function hasNativeSymbols() {
+    module2.exports = function hasNativeSymbols() {
       if (typeof origSymbol !== "function") {
         return false;
       }
@@ -18699,24 +18699,24 @@ var require_has_symbols = __commonJS({
 
 // node_modules/get-proto/Reflect.getPrototypeOf.js
 var require_Reflect_getPrototypeOf = __commonJS({
-  "node_modules/get-proto/Reflect.getPrototypeOf.js"(exports, module) {
+  "node_modules/get-proto/Reflect.getPrototypeOf.js"(exports, module2) {
     "use strict";
-    module.exports = typeof Reflect !== "undefined" && Reflect.getPrototypeOf || null;
+    module2.exports = typeof Reflect !== "undefined" && Reflect.getPrototypeOf || null;
   }
 });
 
 // node_modules/get-proto/Object.getPrototypeOf.js
 var require_Object_getPrototypeOf = __commonJS({
-  "node_modules/get-proto/Object.getPrototypeOf.js"(exports, module) {
+  "node_modules/get-proto/Object.getPrototypeOf.js"(exports, module2) {
     "use strict";
     var $Object = require_es_object_atoms();
-    module.exports = $Object.getPrototypeOf || null;
+    module2.exports = $Object.getPrototypeOf || null;
   }
 });
 
 // node_modules/function-bind/implementation.js
 var require_implementation = __commonJS({
-  "node_modules/function-bind/implementation.js"(exports, module) {
+  "node_modules/function-bind/implementation.js"(exports, module2) {
     "use strict";
     var ERROR_MESSAGE = "Function.prototype.bind called on incompatible ";
     var toStr = Object.prototype.toString;
@@ -18749,7 +18749,7 @@ var require_implementation = __commonJS({
       }
       return str6;
     };
-    module.exports = function bind(that) {
+    module2.exports = function bind(that) {
       var target = this;
       if (typeof target !== "function" || toStr.apply(target) !== funcType) {
         throw new TypeError(ERROR_MESSAGE + target);
@@ -18792,58 +18792,58 @@ var require_implementation = __commonJS({
 
 // node_modules/function-bind/index.js
 var require_function_bind = __commonJS({
-  "node_modules/function-bind/index.js"(exports, module) {
+  "node_modules/function-bind/index.js"(exports, module2) {
     "use strict";
     var implementation = require_implementation();
-    module.exports = Function.prototype.bind || implementation;
+    module2.exports = Function.prototype.bind || implementation;
   }
 });
 
 // node_modules/call-bind-apply-helpers/functionCall.js
 var require_functionCall = __commonJS({
-  "node_modules/call-bind-apply-helpers/functionCall.js"(exports, module) {
+  "node_modules/call-bind-apply-helpers/functionCall.js"(exports, module2) {
     "use strict";
-    module.exports = Function.prototype.call;
+    module2.exports = Function.prototype.call;
   }
 });
 
 // node_modules/call-bind-apply-helpers/functionApply.js
 var require_functionApply = __commonJS({
-  "node_modules/call-bind-apply-helpers/functionApply.js"(exports, module) {
+  "node_modules/call-bind-apply-helpers/functionApply.js"(exports, module2) {
     "use strict";
-    module.exports = Function.prototype.apply;
+    module2.exports = Function.prototype.apply;
   }
 });
 
 // node_modules/call-bind-apply-helpers/reflectApply.js
 var require_reflectApply = __commonJS({
-  "node_modules/call-bind-apply-helpers/reflectApply.js"(exports, module) {
+  "node_modules/call-bind-apply-helpers/reflectApply.js"(exports, module2) {
     "use strict";
-    module.exports = typeof Reflect !== "undefined" && Reflect && Reflect.apply;
+    module2.exports = typeof Reflect !== "undefined" && Reflect && Reflect.apply;
   }
 });
 
 // node_modules/call-bind-apply-helpers/actualApply.js
 var require_actualApply = __commonJS({
-  "node_modules/call-bind-apply-helpers/actualApply.js"(exports, module) {
+  "node_modules/call-bind-apply-helpers/actualApply.js"(exports, module2) {
     "use strict";
     var bind = require_function_bind();
     var $apply = require_functionApply();
     var $call = require_functionCall();
     var $reflectApply = require_reflectApply();
-    module.exports = $reflectApply || bind.call($call, $apply);
+    module2.exports = $reflectApply || bind.call($call, $apply);
   }
 });
 
 // node_modules/call-bind-apply-helpers/index.js
 var require_call_bind_apply_helpers = __commonJS({
-  "node_modules/call-bind-apply-helpers/index.js"(exports, module) {
+  "node_modules/call-bind-apply-helpers/index.js"(exports, module2) {
     "use strict";
     var bind = require_function_bind();
     var $TypeError = require_type();
     var $call = require_functionCall();
     var $actualApply = require_actualApply();
-    module.exports = function callBindBasic(args) {
+    module2.exports = function callBindBasic(args) {
       if (args.length < 1 || typeof args[0] !== "function") {
         throw new $TypeError("a function is required");
       }
@@ -18854,7 +18854,7 @@ var require_call_bind_apply_helpers = __commonJS({
 
 // node_modules/dunder-proto/get.js
 var require_get = __commonJS({
-  "node_modules/dunder-proto/get.js"(exports, module) {
+  "node_modules/dunder-proto/get.js"(exports, module2) {
     "use strict";
     var callBind = require_call_bind_apply_helpers();
     var gOPD = require_gopd();
@@ -18874,7 +18874,7 @@ var require_get = __commonJS({
     );
     var $Object = Object;
     var $getPrototypeOf = $Object.getPrototypeOf;
-    module.exports = desc && typeof desc.get === "function" ? callBind([desc.get]) : typeof $getPrototypeOf === "function" ? (
+    module2.exports = desc && typeof desc.get === "function" ? callBind([desc.get]) : typeof $getPrototypeOf === "function" ? (
       /** @type {import('./get')} */
       function getDunder(value) {
         return $getPrototypeOf(value == null ? value : $Object(value));
@@ -18885,12 +18885,12 @@ var require_get = __commonJS({
 
 // node_modules/get-proto/index.js
 var require_get_proto = __commonJS({
-  "node_modules/get-proto/index.js"(exports, module) {
+  "node_modules/get-proto/index.js"(exports, module2) {
     "use strict";
     var reflectGetProto = require_Reflect_getPrototypeOf();
     var originalGetProto = require_Object_getPrototypeOf();
     var getDunderProto = require_get();
-    module.exports = reflectGetProto ? function getProto(O) {
+    module2.exports = reflectGetProto ? function getProto(O) {
       return reflectGetProto(O);
     } : originalGetProto ? function getProto(O) {
       if (!O || typeof O !== "object" && typeof O !== "function") {
@@ -18905,57 +18905,57 @@ var require_get_proto = __commonJS({
 
 // node_modules/async-function/index.js
 var require_async_function = __commonJS({
-  "node_modules/async-function/index.js"(exports, module) {
+  "node_modules/async-function/index.js"(exports, module2) {
     "use strict";
     var cached2 = (
       /** @type {import('.').AsyncFunctionConstructor} */
       async function() {
       }.constructor
     );
-    module.exports = () => cached2;
+    module2.exports = () => cached2;
   }
 });
 
 // node_modules/generator-function/index.js
 var require_generator_function = __commonJS({
-  "node_modules/generator-function/index.js"(exports, module) {
+  "node_modules/generator-function/index.js"(exports, module2) {
     "use strict";
     var cached2 = (
       /** @type {GeneratorFunctionConstructor} */
       function* () {
       }.constructor
     );
-    module.exports = () => cached2;
+    module2.exports = () => cached2;
   }
 });
 
 // node_modules/async-generator-function/index.js
 var require_async_generator_function = __commonJS({
-  "node_modules/async-generator-function/index.js"(exports, module) {
+  "node_modules/async-generator-function/index.js"(exports, module2) {
     "use strict";
     var cached2 = (
       /** @type {import('.').AsyncGeneratorFunctionConstructor} */
       async function* () {
       }.constructor
     );
-    module.exports = () => cached2;
+    module2.exports = () => cached2;
   }
 });
 
 // node_modules/hasown/index.js
 var require_hasown = __commonJS({
-  "node_modules/hasown/index.js"(exports, module) {
+  "node_modules/hasown/index.js"(exports, module2) {
     "use strict";
     var call2 = Function.prototype.call;
     var $hasOwn = Object.prototype.hasOwnProperty;
     var bind = require_function_bind();
-    module.exports = bind.call(call2, $hasOwn);
+    module2.exports = bind.call(call2, $hasOwn);
   }
 });
 
 // node_modules/get-intrinsic/index.js
 var require_get_intrinsic = __commonJS({
-  "node_modules/get-intrinsic/index.js"(exports, module) {
+  "node_modules/get-intrinsic/index.js"(exports, module2) {
     "use strict";
     var undefined2;
     var $Object = require_es_object_atoms();
@@ -19216,7 +19216,7 @@ var require_get_intrinsic = __commonJS({
       }
       throw new $SyntaxError("intrinsic " + name2 + " does not exist!");
     };
-    module.exports = function GetIntrinsic(name2, allowMissing) {
+    module2.exports = function GetIntrinsic(name2, allowMissing) {
       if (typeof name2 !== "string" || name2.length === 0) {
         throw new $TypeError("intrinsic name must be a non-empty string");
       }
@@ -19282,12 +19282,12 @@ var require_get_intrinsic = __commonJS({
 
 // node_modules/call-bound/index.js
 var require_call_bound = __commonJS({
-  "node_modules/call-bound/index.js"(exports, module) {
+  "node_modules/call-bound/index.js"(exports, module2) {
     "use strict";
     var GetIntrinsic = require_get_intrinsic();
     var callBindBasic = require_call_bind_apply_helpers();
     var $indexOf = callBindBasic([GetIntrinsic("%String.prototype.indexOf%")]);
-    module.exports = function callBoundIntrinsic(name2, allowMissing) {
+    module2.exports = function callBoundIntrinsic(name2, allowMissing) {
       var intrinsic = (
         /** @type {(this: unknown, ...args: unknown[]) => unknown} */
         GetIntrinsic(name2, !!allowMissing)
@@ -19305,7 +19305,7 @@ var require_call_bound = __commonJS({
 
 // node_modules/is-callable/index.js
 var require_is_callable = __commonJS({
-  "node_modules/is-callable/index.js"(exports, module) {
+  "node_modules/is-callable/index.js"(exports, module2) {
     "use strict";
     var fnToStr = Function.prototype.toString;
     var reflectApply = typeof Reflect === "object" && Reflect !== null && Reflect.apply;
@@ -19378,7 +19378,7 @@ var require_is_callable = __commonJS({
       }
     }
     var all;
-    module.exports = reflectApply ? function isCallable(value) {
+    module2.exports = reflectApply ? function isCallable(value) {
       if (isDDA(value)) {
         return true;
       }
@@ -19423,7 +19423,7 @@ var require_is_callable = __commonJS({
 
 // node_modules/for-each/index.js
 var require_for_each = __commonJS({
-  "node_modules/for-each/index.js"(exports, module) {
+  "node_modules/for-each/index.js"(exports, module2) {
     "use strict";
     var isCallable = require_is_callable();
     var toStr = Object.prototype.toString;
@@ -19462,7 +19462,7 @@ var require_for_each = __commonJS({
     function isArray(x) {
       return toStr.call(x) === "[object Array]";
     }
-    module.exports = function forEach(list2, iterator, thisArg) {
+    module2.exports = function forEach(list2, iterator, thisArg) {
       if (!isCallable(iterator)) {
         throw new TypeError("iterator must be a function");
       }
@@ -19483,9 +19483,9 @@ var require_for_each = __commonJS({
 
 // node_modules/possible-typed-array-names/index.js
 var require_possible_typed_array_names = __commonJS({
-  "node_modules/possible-typed-array-names/index.js"(exports, module) {
+  "node_modules/possible-typed-array-names/index.js"(exports, module2) {
     "use strict";
-    module.exports = [
+    module2.exports = [
       "Float16Array",
       "Float32Array",
       "Float64Array",
@@ -19504,11 +19504,11 @@ var require_possible_typed_array_names = __commonJS({
 
 // node_modules/available-typed-arrays/index.js
 var require_available_typed_arrays = __commonJS({
-  "node_modules/available-typed-arrays/index.js"(exports, module) {
+  "node_modules/available-typed-arrays/index.js"(exports, module2) {
     "use strict";
     var possibleNames = require_possible_typed_array_names();
     var g = typeof globalThis === "undefined" ? global : globalThis;
-    module.exports = function availableTypedArrays() {
+    module2.exports = function availableTypedArrays() {
       var out = [];
       for (var i = 0; i < possibleNames.length; i++) {
         if (typeof g[possibleNames[i]] === "function") {
@@ -19522,13 +19522,13 @@ var require_available_typed_arrays = __commonJS({
 
 // node_modules/define-data-property/index.js
 var require_define_data_property = __commonJS({
-  "node_modules/define-data-property/index.js"(exports, module) {
+  "node_modules/define-data-property/index.js"(exports, module2) {
     "use strict";
     var $defineProperty = require_es_define_property();
     var $SyntaxError = require_syntax();
     var $TypeError = require_type();
     var gopd = require_gopd();
-    module.exports = function defineDataProperty(obj2, property, value) {
+    module2.exports = function defineDataProperty(obj2, property, value) {
       if (!obj2 || typeof obj2 !== "object" && typeof obj2 !== "function") {
         throw new $TypeError("`obj` must be an object or a function`");
       }
@@ -19570,7 +19570,7 @@ var require_define_data_property = __commonJS({
 
 // node_modules/has-property-descriptors/index.js
 var require_has_property_descriptors = __commonJS({
-  "node_modules/has-property-descriptors/index.js"(exports, module) {
+  "node_modules/has-property-descriptors/index.js"(exports, module2) {
     "use strict";
     var $defineProperty = require_es_define_property();
     var hasPropertyDescriptors = function hasPropertyDescriptors2() {
@@ -19586,13 +19586,13 @@ var require_has_property_descriptors = __commonJS({
         return true;
       }
     };
-    module.exports = hasPropertyDescriptors;
+    module2.exports = hasPropertyDescriptors;
   }
 });
 
 // node_modules/set-function-length/index.js
 var require_set_function_length = __commonJS({
-  "node_modules/set-function-length/index.js"(exports, module) {
+  "node_modules/set-function-length/index.js"(exports, module2) {
     "use strict";
     var GetIntrinsic = require_get_intrinsic();
     var define2 = require_define_data_property();
@@ -19600,7 +19600,7 @@ var require_set_function_length = __commonJS({
     var gOPD = require_gopd();
     var $TypeError = require_type();
     var $floor = GetIntrinsic("%Math.floor%");
-    module.exports = function setFunctionLength(fn, length) {
+    module2.exports = function setFunctionLength(fn, length) {
       if (typeof fn !== "function") {
         throw new $TypeError("`fn` is not a function");
       }
@@ -19645,12 +19645,12 @@ var require_set_function_length = __commonJS({
 
 // node_modules/call-bind-apply-helpers/applyBind.js
 var require_applyBind = __commonJS({
-  "node_modules/call-bind-apply-helpers/applyBind.js"(exports, module) {
+  "node_modules/call-bind-apply-helpers/applyBind.js"(exports, module2) {
     "use strict";
     var bind = require_function_bind();
     var $apply = require_functionApply();
     var actualApply = require_actualApply();
-    module.exports = function applyBind() {
+    module2.exports = function applyBind() {
       return actualApply(bind, $apply, arguments);
     };
   }
@@ -19658,13 +19658,13 @@ var require_applyBind = __commonJS({
 
 // node_modules/call-bind/index.js
 var require_call_bind = __commonJS({
-  "node_modules/call-bind/index.js"(exports, module) {
+  "node_modules/call-bind/index.js"(exports, module2) {
     "use strict";
     var setFunctionLength = require_set_function_length();
     var $defineProperty = require_es_define_property();
     var callBindBasic = require_call_bind_apply_helpers();
     var applyBind = require_applyBind();
-    module.exports = function callBind(originalFunction) {
+    module2.exports = function callBind(originalFunction) {
       var func = callBindBasic(arguments);
       var adjustedLength = 1 + originalFunction.length - (arguments.length - 1);
       return setFunctionLength(
@@ -19674,19 +19674,19 @@ var require_call_bind = __commonJS({
       );
     };
     if ($defineProperty) {
-      $defineProperty(module.exports, "apply", { value: applyBind });
+      $defineProperty(module2.exports, "apply", { value: applyBind });
     } else {
-      module.exports.apply = applyBind;
+      module2.exports.apply = applyBind;
     }
   }
 });
 
 // node_modules/has-tostringtag/shams.js
 var require_shams2 = __commonJS({
-  "node_modules/has-tostringtag/shams.js"(exports, module) {
+  "node_modules/has-tostringtag/shams.js"(exports, module2) {
     "use strict";
     var hasSymbols = require_shams();
-    module.exports = function hasToStringTagShams() {
+    module2.exports = function hasToStringTagShams() {
       return hasSymbols() && !!Symbol.toStringTag;
     };
   }
@@ -19694,7 +19694,7 @@ var require_shams2 = __commonJS({
 
 // node_modules/which-typed-array/index.js
 var require_which_typed_array = __commonJS({
-  "node_modules/which-typed-array/index.js"(exports, module) {
+  "node_modules/which-typed-array/index.js"(exports, module2) {
     "use strict";
     var forEach = require_for_each();
     var availableTypedArrays = require_available_typed_arrays();
@@ -19813,16 +19813,16 @@ var require_which_typed_array = __commonJS({
       }
       return tryTypedArrays(value);
     }
-    module.exports = whichTypedArray;
+    module2.exports = whichTypedArray;
   }
 });
 
 // node_modules/is-typed-array/index.js
 var require_is_typed_array = __commonJS({
-  "node_modules/is-typed-array/index.js"(exports, module) {
+  "node_modules/is-typed-array/index.js"(exports, module2) {
     "use strict";
     var whichTypedArray = require_which_typed_array();
-    module.exports = function isTypedArray(value) {
+    module2.exports = function isTypedArray(value) {
       return !!whichTypedArray(value);
     };
   }
@@ -19830,13 +19830,13 @@ var require_is_typed_array = __commonJS({
 
 // node_modules/typed-array-buffer/index.js
 var require_typed_array_buffer = __commonJS({
-  "node_modules/typed-array-buffer/index.js"(exports, module) {
+  "node_modules/typed-array-buffer/index.js"(exports, module2) {
     "use strict";
     var $TypeError = require_type();
     var callBound = require_call_bound();
     var $typedArrayBuffer = callBound("TypedArray.prototype.buffer", true);
     var isTypedArray = require_is_typed_array();
-    module.exports = $typedArrayBuffer || function typedArrayBuffer(x) {
+    module2.exports = $typedArrayBuffer || function typedArrayBuffer(x) {
       if (!isTypedArray(x)) {
         throw new $TypeError("Not a Typed Array");
       }
@@ -19847,7 +19847,7 @@ var require_typed_array_buffer = __commonJS({
 
 // node_modules/to-buffer/index.js
 var require_to_buffer = __commonJS({
-  "node_modules/to-buffer/index.js"(exports, module) {
+  "node_modules/to-buffer/index.js"(exports, module2) {
     "use strict";
     var Buffer2 = require_safe_buffer().Buffer;
     var isArray = require_isarray();
@@ -19863,7 +19863,7 @@ var require_to_buffer = __commonJS({
     var useUint8Array = typeof Uint8Array !== "undefined";
     var useArrayBuffer = typeof ArrayBuffer !== "undefined" && typeof Uint8Array !== "undefined";
     var useFromArrayBuffer = useArrayBuffer && (Buffer2.prototype instanceof Uint8Array || Buffer2.TYPED_ARRAY_SUPPORT);
-    module.exports = function toBuffer(data, encoding) {
+    module2.exports = function toBuffer(data, encoding) {
       if (Buffer2.isBuffer(data)) {
         if (data.constructor && !("isBuffer" in data)) {
           return Buffer2.from(data);
@@ -19911,7 +19911,7 @@ var require_to_buffer = __commonJS({
 
 // node_modules/sha.js/hash.js
 var require_hash = __commonJS({
-  "node_modules/sha.js/hash.js"(exports, module) {
+  "node_modules/sha.js/hash.js"(exports, module2) {
     "use strict";
     var Buffer2 = require_safe_buffer().Buffer;
     var toBuffer = require_to_buffer();
@@ -19966,13 +19966,13 @@ var require_hash = __commonJS({
     Hash.prototype._update = function() {
       throw new Error("_update must be implemented by subclass");
     };
-    module.exports = Hash;
+    module2.exports = Hash;
   }
 });
 
 // node_modules/sha.js/sha1.js
 var require_sha1 = __commonJS({
-  "node_modules/sha.js/sha1.js"(exports, module) {
+  "node_modules/sha.js/sha1.js"(exports, module2) {
     "use strict";
     var inherits = require_inherits();
     var Hash = require_hash();
@@ -20053,13 +20053,13 @@ var require_sha1 = __commonJS({
       H.writeInt32BE(this._e | 0, 16);
       return H;
     };
-    module.exports = Sha1;
+    module2.exports = Sha1;
   }
 });
 
 // node_modules/async-lock/lib/index.js
 var require_lib3 = __commonJS({
-  "node_modules/async-lock/lib/index.js"(exports, module) {
+  "node_modules/async-lock/lib/index.js"(exports, module2) {
     "use strict";
     var AsyncLock = function(opts) {
       opts = opts || {};
@@ -20286,21 +20286,21 @@ var require_lib3 = __commonJS({
         return this.Promise.reject(e);
       }
     };
-    module.exports = AsyncLock;
+    module2.exports = AsyncLock;
   }
 });
 
 // node_modules/async-lock/index.js
 var require_async_lock = __commonJS({
-  "node_modules/async-lock/index.js"(exports, module) {
+  "node_modules/async-lock/index.js"(exports, module2) {
     "use strict";
-    module.exports = require_lib3();
+    module2.exports = require_lib3();
   }
 });
 
 // node_modules/clean-git-ref/lib/index.js
 var require_lib4 = __commonJS({
-  "node_modules/clean-git-ref/lib/index.js"(exports, module) {
+  "node_modules/clean-git-ref/lib/index.js"(exports, module2) {
     "use strict";
     function escapeRegExp(string4) {
       return string4.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
@@ -20327,7 +20327,7 @@ var require_lib4 = __commonJS({
         return value;
       }
     };
-    module.exports = CleanGitRef;
+    module2.exports = CleanGitRef;
   }
 });
 
@@ -20341,9 +20341,9 @@ var require_crc32 = __commonJS({
           factory(exports);
         } else if ("function" === typeof define && define.amd) {
           define(function() {
-            var module2 = {};
-            factory(module2);
-            return module2;
+            var module3 = {};
+            factory(module3);
+            return module3;
           });
         } else {
           factory(CRC32 = {});
@@ -21164,7 +21164,7 @@ var require_trees = __commonJS({
 
 // node_modules/pako/lib/zlib/adler32.js
 var require_adler32 = __commonJS({
-  "node_modules/pako/lib/zlib/adler32.js"(exports, module) {
+  "node_modules/pako/lib/zlib/adler32.js"(exports, module2) {
     "use strict";
     function adler32(adler, buf, len, pos) {
       var s1 = adler & 65535 | 0, s2 = adler >>> 16 & 65535 | 0, n = 0;
@@ -21180,13 +21180,13 @@ var require_adler32 = __commonJS({
       }
       return s1 | s2 << 16 | 0;
     }
-    module.exports = adler32;
+    module2.exports = adler32;
   }
 });
 
 // node_modules/pako/lib/zlib/crc32.js
 var require_crc322 = __commonJS({
-  "node_modules/pako/lib/zlib/crc32.js"(exports, module) {
+  "node_modules/pako/lib/zlib/crc32.js"(exports, module2) {
     "use strict";
     function makeTable() {
       var c, table2 = [];
@@ -21208,15 +21208,15 @@ var require_crc322 = __commonJS({
       }
       return crc ^ -1;
     }
-    module.exports = crc32;
+    module2.exports = crc32;
   }
 });
 
 // node_modules/pako/lib/zlib/messages.js
 var require_messages = __commonJS({
-  "node_modules/pako/lib/zlib/messages.js"(exports, module) {
+  "node_modules/pako/lib/zlib/messages.js"(exports, module2) {
     "use strict";
-    module.exports = {
+    module2.exports = {
       2: "need dictionary",
       /* Z_NEED_DICT       2  */
       1: "stream end",
@@ -22432,7 +22432,7 @@ var require_strings = __commonJS({
 
 // node_modules/pako/lib/zlib/zstream.js
 var require_zstream = __commonJS({
-  "node_modules/pako/lib/zlib/zstream.js"(exports, module) {
+  "node_modules/pako/lib/zlib/zstream.js"(exports, module2) {
     "use strict";
     function ZStream() {
       this.input = null;
@@ -22448,7 +22448,7 @@ var require_zstream = __commonJS({
       this.data_type = 2;
       this.adler = 0;
     }
-    module.exports = ZStream;
+    module2.exports = ZStream;
   }
 });
 
@@ -22615,11 +22615,11 @@ var require_deflate2 = __commonJS({
 
 // node_modules/pako/lib/zlib/inffast.js
 var require_inffast = __commonJS({
-  "node_modules/pako/lib/zlib/inffast.js"(exports, module) {
+  "node_modules/pako/lib/zlib/inffast.js"(exports, module2) {
     "use strict";
     var BAD = 30;
     var TYPE = 12;
-    module.exports = function inflate_fast(strm, start) {
+    module2.exports = function inflate_fast(strm, start) {
       var state;
       var _in;
       var last;
@@ -22844,7 +22844,7 @@ var require_inffast = __commonJS({
 
 // node_modules/pako/lib/zlib/inftrees.js
 var require_inftrees = __commonJS({
-  "node_modules/pako/lib/zlib/inftrees.js"(exports, module) {
+  "node_modules/pako/lib/zlib/inftrees.js"(exports, module2) {
     "use strict";
     var utils = require_common();
     var MAXBITS = 15;
@@ -22991,7 +22991,7 @@ var require_inftrees = __commonJS({
       64,
       64
     ];
-    module.exports = function inflate_table(type, lens, lens_index, codes, table2, table_index, work, opts) {
+    module2.exports = function inflate_table(type, lens, lens_index, codes, table2, table_index, work, opts) {
       var bits = opts.bits;
       var len = 0;
       var sym = 0;
@@ -24399,9 +24399,9 @@ var require_inflate = __commonJS({
 
 // node_modules/pako/lib/zlib/constants.js
 var require_constants = __commonJS({
-  "node_modules/pako/lib/zlib/constants.js"(exports, module) {
+  "node_modules/pako/lib/zlib/constants.js"(exports, module2) {
     "use strict";
-    module.exports = {
+    module2.exports = {
       /* Allowed flush values; see deflate() and inflate() below for details */
       Z_NO_FLUSH: 0,
       Z_PARTIAL_FLUSH: 1,
@@ -24446,7 +24446,7 @@ var require_constants = __commonJS({
 
 // node_modules/pako/lib/zlib/gzheader.js
 var require_gzheader = __commonJS({
-  "node_modules/pako/lib/zlib/gzheader.js"(exports, module) {
+  "node_modules/pako/lib/zlib/gzheader.js"(exports, module2) {
     "use strict";
     function GZheader() {
       this.text = 0;
@@ -24460,7 +24460,7 @@ var require_gzheader = __commonJS({
       this.hcrc = 0;
       this.done = false;
     }
-    module.exports = GZheader;
+    module2.exports = GZheader;
   }
 });
 
@@ -24640,7 +24640,7 @@ var require_inflate2 = __commonJS({
 
 // node_modules/pako/index.js
 var require_pako = __commonJS({
-  "node_modules/pako/index.js"(exports, module) {
+  "node_modules/pako/index.js"(exports, module2) {
     "use strict";
     var assign = require_common().assign;
     var deflate = require_deflate2();
@@ -24648,13 +24648,13 @@ var require_pako = __commonJS({
     var constants = require_constants();
     var pako = {};
     assign(pako, deflate, inflate, constants);
-    module.exports = pako;
+    module2.exports = pako;
   }
 });
 
 // node_modules/pify/index.js
 var require_pify = __commonJS({
-  "node_modules/pify/index.js"(exports, module) {
+  "node_modules/pify/index.js"(exports, module2) {
     "use strict";
     var processFn = (fn, options) => function(...args) {
       const P = options.promiseModule;
@@ -24686,7 +24686,7 @@ var require_pify = __commonJS({
         fn.apply(this, args);
       });
     };
-    module.exports = (input3, options) => {
+    module2.exports = (input3, options) => {
       options = Object.assign({
         exclude: [/.+(Sync|Stream)$/],
         errorFirst: true,
@@ -24719,7 +24719,7 @@ var require_pify = __commonJS({
 
 // node_modules/isomorphic-git/node_modules/ignore/index.js
 var require_ignore = __commonJS({
-  "node_modules/isomorphic-git/node_modules/ignore/index.js"(exports, module) {
+  "node_modules/isomorphic-git/node_modules/ignore/index.js"(exports, module2) {
     function makeArray(subject) {
       return Array.isArray(subject) ? subject : [subject];
     }
@@ -24947,17 +24947,17 @@ var require_ignore = __commonJS({
     var throwError = (message, Ctor) => {
       throw new Ctor(message);
     };
-    var checkPath = (path13, originalPath, doThrow) => {
-      if (!isString(path13)) {
+    var checkPath = (path15, originalPath, doThrow) => {
+      if (!isString(path15)) {
         return doThrow(
           `path must be a string, but got \`${originalPath}\``,
           TypeError
         );
       }
-      if (!path13) {
+      if (!path15) {
         return doThrow(`path must not be empty`, TypeError);
       }
-      if (checkPath.isNotRelative(path13)) {
+      if (checkPath.isNotRelative(path15)) {
         const r = "`path.relative()`d";
         return doThrow(
           `path should be a ${r} string, but got "${originalPath}"`,
@@ -24966,7 +24966,7 @@ var require_ignore = __commonJS({
       }
       return true;
     };
-    var isNotRelative = (path13) => REGEX_TEST_INVALID_PATH.test(path13);
+    var isNotRelative = (path15) => REGEX_TEST_INVALID_PATH.test(path15);
     checkPath.isNotRelative = isNotRelative;
     checkPath.convert = (p) => p;
     var Ignore = class {
@@ -25025,7 +25025,7 @@ var require_ignore = __commonJS({
       //   setting `checkUnignored` to `false` could reduce additional
       //   path matching.
       // @returns {TestResult} true if a file is ignored
-      _testOne(path13, checkUnignored) {
+      _testOne(path15, checkUnignored) {
         let ignored = false;
         let unignored = false;
         this._rules.forEach((rule2) => {
@@ -25033,7 +25033,7 @@ var require_ignore = __commonJS({
           if (unignored === negative && ignored !== unignored || negative && !ignored && !unignored && !checkUnignored) {
             return;
           }
-          const matched = rule2.regex.test(path13);
+          const matched = rule2.regex.test(path15);
           if (matched) {
             ignored = !negative;
             unignored = negative;
@@ -25046,24 +25046,24 @@ var require_ignore = __commonJS({
       }
       // @returns {TestResult}
       _test(originalPath, cache2, checkUnignored, slices) {
-        const path13 = originalPath && checkPath.convert(originalPath);
+        const path15 = originalPath && checkPath.convert(originalPath);
         checkPath(
-          path13,
+          path15,
           originalPath,
           this._allowRelativePaths ? RETURN_FALSE : throwError
         );
-        return this._t(path13, cache2, checkUnignored, slices);
+        return this._t(path15, cache2, checkUnignored, slices);
       }
-      _t(path13, cache2, checkUnignored, slices) {
-        if (path13 in cache2) {
-          return cache2[path13];
+      _t(path15, cache2, checkUnignored, slices) {
+        if (path15 in cache2) {
+          return cache2[path15];
         }
         if (!slices) {
-          slices = path13.split(SLASH);
+          slices = path15.split(SLASH);
         }
         slices.pop();
         if (!slices.length) {
-          return cache2[path13] = this._testOne(path13, checkUnignored);
+          return cache2[path15] = this._testOne(path15, checkUnignored);
         }
         const parent = this._t(
           slices.join(SLASH) + SLASH,
@@ -25071,27 +25071,27 @@ var require_ignore = __commonJS({
           checkUnignored,
           slices
         );
-        return cache2[path13] = parent.ignored ? parent : this._testOne(path13, checkUnignored);
+        return cache2[path15] = parent.ignored ? parent : this._testOne(path15, checkUnignored);
       }
-      ignores(path13) {
-        return this._test(path13, this._ignoreCache, false).ignored;
+      ignores(path15) {
+        return this._test(path15, this._ignoreCache, false).ignored;
       }
       createFilter() {
-        return (path13) => !this.ignores(path13);
+        return (path15) => !this.ignores(path15);
       }
       filter(paths) {
         return makeArray(paths).filter(this.createFilter());
       }
       // @returns {TestResult}
-      test(path13) {
-        return this._test(path13, this._testCache, true);
+      test(path15) {
+        return this._test(path15, this._testCache, true);
       }
     };
     var factory = (options) => new Ignore(options);
-    var isPathValid = (path13) => checkPath(path13 && checkPath.convert(path13), path13, RETURN_FALSE);
+    var isPathValid = (path15) => checkPath(path15 && checkPath.convert(path15), path15, RETURN_FALSE);
     factory.isPathValid = isPathValid;
     factory.default = factory;
-    module.exports = factory;
+    module2.exports = factory;
     if (
       // Detect `process` so that it can run in browsers.
       typeof process !== "undefined" && (process.env && process.env.IGNORE_TEST_WIN32 || process.platform === "win32")
@@ -25099,16 +25099,16 @@ var require_ignore = __commonJS({
       const makePosix = (str6) => /^\\\\\?\\/.test(str6) || /["<>|\u0000-\u001F]+/u.test(str6) ? str6 : str6.replace(/\\/g, "/");
       checkPath.convert = makePosix;
       const REGIX_IS_WINDOWS_PATH_ABSOLUTE = /^[a-z]:\//i;
-      checkPath.isNotRelative = (path13) => REGIX_IS_WINDOWS_PATH_ABSOLUTE.test(path13) || isNotRelative(path13);
+      checkPath.isNotRelative = (path15) => REGIX_IS_WINDOWS_PATH_ABSOLUTE.test(path15) || isNotRelative(path15);
     }
   }
 });
 
 // node_modules/diff3/onp.js
 var require_onp = __commonJS({
-  "node_modules/diff3/onp.js"(exports, module) {
-    module.exports = function(a_, b_) {
-      var a = a_, b = b_, m = a.length, n = b.length, reverse = false, ed = null, offset = m + 1, path13 = [], pathposi = [], ses = [], lcs = "", SES_DELETE = -1, SES_COMMON = 0, SES_ADD = 1;
+  "node_modules/diff3/onp.js"(exports, module2) {
+    module2.exports = function(a_, b_) {
+      var a = a_, b = b_, m = a.length, n = b.length, reverse = false, ed = null, offset = m + 1, path15 = [], pathposi = [], ses = [], lcs = "", SES_DELETE = -1, SES_COMMON = 0, SES_ADD = 1;
       var tmp1, tmp2;
       var init = function() {
         if (m >= n) {
@@ -25138,9 +25138,9 @@ var require_onp = __commonJS({
       var snake2 = function(k, p, pp) {
         var r, x, y;
         if (p > pp) {
-          r = path13[k - 1 + offset];
+          r = path15[k - 1 + offset];
         } else {
-          r = path13[k + 1 + offset];
+          r = path15[k + 1 + offset];
         }
         y = Math.max(p, pp);
         x = y - k;
@@ -25148,7 +25148,7 @@ var require_onp = __commonJS({
           ++x;
           ++y;
         }
-        path13[k + offset] = pathposi.length;
+        path15[k + offset] = pathposi.length;
         pathposi[pathposi.length] = new P(x, y, r);
         return y;
       };
@@ -25206,7 +25206,7 @@ var require_onp = __commonJS({
           fp = {};
           for (i = 0; i < size; ++i) {
             fp[i] = -1;
-            path13[i] = -1;
+            path15[i] = -1;
           }
           p = -1;
           do {
@@ -25220,7 +25220,7 @@ var require_onp = __commonJS({
             fp[delta + offset] = snake2(delta, fp[delta - 1 + offset] + 1, fp[delta + 1 + offset]);
           } while (fp[delta + offset] !== n);
           ed = delta + 2 * p;
-          r = path13[delta + offset];
+          r = path15[delta + offset];
           epc = [];
           while (r !== -1) {
             epc[epc.length] = new P(pathposi[r].x, pathposi[r].y, null);
@@ -25235,7 +25235,7 @@ var require_onp = __commonJS({
 
 // node_modules/diff3/diff3.js
 var require_diff3 = __commonJS({
-  "node_modules/diff3/diff3.js"(exports, module) {
+  "node_modules/diff3/diff3.js"(exports, module2) {
     var onp = require_onp();
     function longestCommonSubsequence(file1, file2) {
       var diff = new onp(file1, file2);
@@ -25431,7 +25431,7 @@ var require_diff3 = __commonJS({
       flushOk();
       return result;
     }
-    module.exports = diff3Merge;
+    module2.exports = diff3Merge;
   }
 });
 
@@ -25450,7 +25450,7 @@ var require_isomorphic_git = __commonJS({
     var pako = _interopDefault(require_pako());
     var crypto$1 = __require("crypto");
     var pify = _interopDefault(require_pify());
-    var ignore4 = _interopDefault(require_ignore());
+    var ignore5 = _interopDefault(require_ignore());
     var diff3Merge = _interopDefault(require_diff3());
     var BaseError = class _BaseError extends Error {
       constructor(message) {
@@ -26063,18 +26063,18 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
         return result;
       }
     };
-    function basename(path13) {
-      const last = Math.max(path13.lastIndexOf("/"), path13.lastIndexOf("\\"));
+    function basename(path15) {
+      const last = Math.max(path15.lastIndexOf("/"), path15.lastIndexOf("\\"));
       if (last > -1) {
-        path13 = path13.slice(last + 1);
+        path15 = path15.slice(last + 1);
       }
-      return path13;
+      return path15;
     }
-    function dirname(path13) {
-      const last = Math.max(path13.lastIndexOf("/"), path13.lastIndexOf("\\"));
+    function dirname(path15) {
+      const last = Math.max(path15.lastIndexOf("/"), path15.lastIndexOf("\\"));
       if (last === -1) return ".";
       if (last === 0) return "/";
-      return path13.slice(0, last);
+      return path15.slice(0, last);
     }
     function flatFileListToDirectoryStructure(files) {
       const inodes = /* @__PURE__ */ new Map();
@@ -26435,14 +26435,14 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
         throw new TypeError("Reference name must be a string");
       return !bad.test(name2) && (!!onelevel || name2.includes("/"));
     }
-    function normalizeString(path13, aar) {
+    function normalizeString(path15, aar) {
       let res = "";
       let lastSegmentLength = 0;
       let lastSlash = -1;
       let dots = 0;
       let char = "\0";
-      for (let i = 0; i <= path13.length; ++i) {
-        if (i < path13.length) char = path13[i];
+      for (let i = 0; i <= path15.length; ++i) {
+        if (i < path15.length) char = path15[i];
         else if (char === "/") break;
         else char = "/";
         if (char === "/") {
@@ -26474,8 +26474,8 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
               lastSegmentLength = 2;
             }
           } else {
-            if (res.length > 0) res += "/" + path13.slice(lastSlash + 1, i);
-            else res = path13.slice(lastSlash + 1, i);
+            if (res.length > 0) res += "/" + path15.slice(lastSlash + 1, i);
+            else res = path15.slice(lastSlash + 1, i);
             lastSegmentLength = i - lastSlash - 1;
           }
           lastSlash = i;
@@ -26488,19 +26488,19 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
       }
       return res;
     }
-    function getWindowsDrivePrefix(path13) {
-      if (path13.length >= 2 && /^[a-zA-Z]:/.test(path13)) {
-        return path13.slice(0, 2);
+    function getWindowsDrivePrefix(path15) {
+      if (path15.length >= 2 && /^[a-zA-Z]:/.test(path15)) {
+        return path15.slice(0, 2);
       }
       return null;
     }
-    function normalize(path13) {
-      if (!path13.length) return ".";
-      path13 = path13.replace(/\\/g, "/");
-      const drivePrefix = getWindowsDrivePrefix(path13);
-      const isAbsolute2 = path13[0] === "/" || drivePrefix !== null && path13[2] === "/";
-      const trailingSeparator = path13.at(-1) === "/";
-      const pathBody = drivePrefix ? path13.slice(2) : path13;
+    function normalize(path15) {
+      if (!path15.length) return ".";
+      path15 = path15.replace(/\\/g, "/");
+      const drivePrefix = getWindowsDrivePrefix(path15);
+      const isAbsolute2 = path15[0] === "/" || drivePrefix !== null && path15[2] === "/";
+      const trailingSeparator = path15.at(-1) === "/";
+      const pathBody = drivePrefix ? path15.slice(2) : path15;
       let normalized = normalizeString(pathBody, !isAbsolute2);
       if (!normalized.length) {
         const root = drivePrefix ? isAbsolute2 ? drivePrefix + "/" : drivePrefix : isAbsolute2 ? "/" : ".";
@@ -26626,8 +26626,8 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
     var getPath = (section, subsection, name2) => {
       return [lower(section), subsection, lower(name2)].filter((a) => a != null).join(".");
     };
-    var normalizePath = (path13) => {
-      const pathSegments = path13.split(".");
+    var normalizePath = (path15) => {
+      const pathSegments = path15.split(".");
       const section = pathSegments.shift();
       const name2 = pathSegments.pop();
       const subsection = pathSegments.length ? pathSegments.join(".") : void 0;
@@ -26666,23 +26666,23 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
               [name2, value] = extractedVariable;
             }
           }
-          const path13 = getPath(section, subsection, name2);
-          return { line, isSection, section, subsection, name: name2, value, path: path13 };
+          const path15 = getPath(section, subsection, name2);
+          return { line, isSection, section, subsection, name: name2, value, path: path15 };
         }) : [];
       }
       static from(text) {
         return new _GitConfig(text);
       }
-      async get(path13, getall = false) {
-        const normalizedPath = normalizePath(path13).path;
+      async get(path15, getall = false) {
+        const normalizedPath = normalizePath(path15).path;
         const allValues = this.parsedConfig.filter((config2) => config2.path === normalizedPath).map(({ section, name: name2, value }) => {
           const fn = schema[section] && schema[section][name2];
           return fn ? fn(value) : value;
         });
         return getall ? allValues : allValues.pop();
       }
-      async getall(path13) {
-        return this.get(path13, true);
+      async getall(path15) {
+        return this.get(path15, true);
       }
       async getSubsections(section) {
         return this.parsedConfig.filter((config2) => config2.isSection && config2.section === section).map((config2) => config2.subsection);
@@ -26692,10 +26692,10 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
           (config2) => !(config2.section === section && config2.subsection === subsection)
         );
       }
-      async append(path13, value) {
-        return this.set(path13, value, true);
+      async append(path15, value) {
+        return this.set(path15, value, true);
       }
-      async set(path13, value, append = false) {
+      async set(path15, value, append = false) {
         const {
           section,
           subsection,
@@ -26703,7 +26703,7 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
           path: normalizedPath,
           sectionPath,
           isSection
-        } = normalizePath(path13);
+        } = normalizePath(path15);
         const configIndex = findLastIndex(
           this.parsedConfig,
           (config2) => config2.path === normalizedPath
@@ -27316,19 +27316,19 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
         let mode = buffer.slice(cursor, space).toString("utf8");
         if (mode === "40000") mode = "040000";
         const type = mode2type$1(mode);
-        const path13 = buffer.slice(space + 1, nullchar).toString("utf8");
-        const hfsClean = path13.replace(
+        const path15 = buffer.slice(space + 1, nullchar).toString("utf8");
+        const hfsClean = path15.replace(
           /[\u200C-\u200F\u202A-\u202E\u206A-\u206F\uFEFF]/g,
           ""
         );
         const ntfsClean = hfsClean.split(":")[0];
         const normalized = ntfsClean.toLowerCase().replace(/[. ]+$/, "");
-        if (path13.includes("\\") || path13.includes("/") || hfsClean === "." || hfsClean === ".." || normalized === ".git" || /^\.?git~[1-9]$/.test(normalized)) {
-          throw new UnsafeFilepathError(path13);
+        if (path15.includes("\\") || path15.includes("/") || hfsClean === "." || hfsClean === ".." || normalized === ".git" || /^\.?git~[1-9]$/.test(normalized)) {
+          throw new UnsafeFilepathError(path15);
         }
         const oid = buffer.slice(nullchar + 1, nullchar + 21).toString("hex");
         cursor = nullchar + 21;
-        _entries.push({ mode, path: path13, oid, type });
+        _entries.push({ mode, path: path15, oid, type });
       }
       return _entries;
     }
@@ -27377,10 +27377,10 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
           entries.map((entry) => {
             const mode = Buffer.from(entry.mode.replace(/^0/, ""));
             const space = Buffer.from(" ");
-            const path13 = Buffer.from(entry.path, "utf8");
+            const path15 = Buffer.from(entry.path, "utf8");
             const nullchar = Buffer.from([0]);
             const oid = Buffer.from(entry.oid, "hex");
-            return Buffer.concat([mode, space, path13, nullchar, oid]);
+            return Buffer.concat([mode, space, path15, nullchar, oid]);
           })
         );
       }
@@ -29781,13 +29781,13 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           dir,
           gitdir: updatedGitdir,
           trees,
-          map: async function(path13, [head, workdir, index2]) {
+          map: async function(path15, [head, workdir, index2]) {
             const staged = !await modified(workdir, index2);
-            const unmerged = unmergedPaths.includes(path13);
+            const unmerged = unmergedPaths.includes(path15);
             const unmodified = !await modified(index2, head);
             if (staged || unmerged) {
               return head ? {
-                path: path13,
+                path: path15,
                 mode: await head.mode(),
                 oid: await head.oid(),
                 type: await head.type(),
@@ -29795,7 +29795,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
               } : void 0;
             }
             if (unmodified) return false;
-            else throw new IndexResetError(path13);
+            else throw new IndexResetError(path15);
           }
         });
         await GitIndexManager.acquire(
@@ -29864,7 +29864,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         let ignoredStatus = false;
         for (const [index2, p] of pairs.entries()) {
           const file2 = await fs4.read(p.gitignore, "utf8");
-          const ign = ignore4();
+          const ign = ignore5();
           if (index2 === 0) ign.add(excludes);
           ign.add(file2);
           const parentdir = dirname(p.filepath);
@@ -30102,9 +30102,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       return result;
     }
-    async function _getConfig({ fs: fs4, gitdir, path: path13 }) {
+    async function _getConfig({ fs: fs4, gitdir, path: path15 }) {
       const config2 = await GitConfigManager.get({ fs: fs4, gitdir });
-      return config2.get(path13);
+      return config2.get(path15);
     }
     function assignDefined(target, ...sources) {
       for (const source of sources) {
@@ -31542,14 +31542,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         gitdir,
         trees: [ourTree, baseTree, theirTree],
         map: async function(filepath, [ours, base, theirs]) {
-          const path13 = basename(filepath);
+          const path15 = basename(filepath);
           const ourChange = await modified(ours, base);
           const theirChange = await modified(theirs, base);
           switch (`${ourChange}-${theirChange}`) {
             case "false-false": {
               return {
                 mode: await base.mode(),
-                path: path13,
+                path: path15,
                 oid: await base.oid(),
                 type: await base.type()
               };
@@ -31558,14 +31558,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
               if (!theirs && await ours.type() === "tree") {
                 return {
                   mode: await ours.mode(),
-                  path: path13,
+                  path: path15,
                   oid: await ours.oid(),
                   type: await ours.type()
                 };
               }
               return theirs ? {
                 mode: await theirs.mode(),
-                path: path13,
+                path: path15,
                 oid: await theirs.oid(),
                 type: await theirs.type()
               } : void 0;
@@ -31574,14 +31574,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
               if (!ours && await theirs.type() === "tree") {
                 return {
                   mode: await theirs.mode(),
-                  path: path13,
+                  path: path15,
                   oid: await theirs.oid(),
                   type: await theirs.type()
                 };
               }
               return ours ? {
                 mode: await ours.mode(),
-                path: path13,
+                path: path15,
                 oid: await ours.oid(),
                 type: await ours.type()
               } : void 0;
@@ -31590,7 +31590,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
               if (ours && theirs && await ours.type() === "tree" && await theirs.type() === "tree") {
                 return {
                   mode: await ours.mode(),
-                  path: path13,
+                  path: path15,
                   oid: await ours.oid(),
                   type: "tree"
                 };
@@ -31599,7 +31599,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
                 return mergeBlobs({
                   fs: fs4,
                   gitdir,
-                  path: path13,
+                  path: path15,
                   ours,
                   base,
                   theirs,
@@ -31645,7 +31645,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
                   mode: await theirs.mode(),
                   oid: await theirs.oid(),
                   type: "blob",
-                  path: path13
+                  path: path15
                 };
               }
               if (base && ours && !theirs && await base.type() === "blob" && await ours.type() === "blob") {
@@ -31662,7 +31662,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
                   mode: await ours.mode(),
                   oid: await ours.oid(),
                   type: "blob",
-                  path: path13
+                  path: path15
                 };
               }
               if (base && !ours && !theirs && (await base.type() === "blob" || await base.type() === "tree")) {
@@ -31705,11 +31705,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             gitdir,
             trees: [TREE({ ref: results.oid })],
             map: async function(filepath, [entry]) {
-              const path13 = `${dir}/${filepath}`;
+              const path15 = `${dir}/${filepath}`;
               if (await entry.type() === "blob") {
                 const mode = await entry.mode();
                 const content = await entry.content();
-                await fs4.write(path13, content, { mode });
+                await fs4.write(path15, content, { mode });
               }
               return true;
             }
@@ -31727,7 +31727,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     async function mergeBlobs({
       fs: fs4,
       gitdir,
-      path: path13,
+      path: path15,
       ours,
       base,
       theirs,
@@ -31750,19 +31750,19 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       if (await ours.oid() === await theirs.oid()) {
         return {
           cleanMerge: true,
-          mergeResult: { mode, path: path13, oid: await ours.oid(), type }
+          mergeResult: { mode, path: path15, oid: await ours.oid(), type }
         };
       }
       if (await ours.oid() === baseOid) {
         return {
           cleanMerge: true,
-          mergeResult: { mode, path: path13, oid: await theirs.oid(), type }
+          mergeResult: { mode, path: path15, oid: await theirs.oid(), type }
         };
       }
       if (await theirs.oid() === baseOid) {
         return {
           cleanMerge: true,
-          mergeResult: { mode, path: path13, oid: await ours.oid(), type }
+          mergeResult: { mode, path: path15, oid: await ours.oid(), type }
         };
       }
       const ourContent = Buffer.from(await ours.content()).toString("utf8");
@@ -31770,7 +31770,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       const { mergedText, cleanMerge } = await mergeDriver({
         branches: [baseName, ourName, theirName],
         contents: [baseContent, ourContent, theirContent],
-        path: path13
+        path: path15
       });
       const oid = await _writeObject({
         fs: fs4,
@@ -31779,7 +31779,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         object: Buffer.from(mergedText, "utf8"),
         dryRun
       });
-      return { cleanMerge, mergeResult: { mode, path: path13, oid, type } };
+      return { cleanMerge, mergeResult: { mode, path: path15, oid, type } };
     }
     var _TreeMap = {
       stage: STAGE,
@@ -32151,7 +32151,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         trees: [TREE({ ref: headTree }), STAGE(), WORKDIR()],
         map: async (filepath, [head, stage, workdir]) => {
           if (filepath === ".") return;
-          if (!allTracked && !changed.some((path13) => worthWalking(filepath, path13))) {
+          if (!allTracked && !changed.some((path15) => worthWalking(filepath, path15))) {
             return null;
           }
           const headOid = head && await head.type() === "blob" ? await head.oid() : void 0;
@@ -32280,7 +32280,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       if (iter.return) iter.return();
     }
-    async function collect2(iterable) {
+    async function collect(iterable) {
       let size = 0;
       const buffers = [];
       await forAwait(iterable, (value) => {
@@ -32469,7 +32469,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     };
     var stringifyBody = async (res) => {
       try {
-        const data = Buffer.from(await collect2(res.body));
+        const data = Buffer.from(await collect(res.body));
         const response = data.toString("utf8");
         const preview = response.length < 256 ? response : response.slice(0, 256) + "...";
         return { preview, response, data };
@@ -33148,7 +33148,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         since,
         exclude
       });
-      const packbuffer = Buffer.from(await collect2(packstream));
+      const packbuffer = Buffer.from(await collect(packstream));
       const raw = await GitRemoteHTTP2.connect({
         http,
         onProgress,
@@ -33260,7 +33260,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           }
         });
       }
-      const packfile = Buffer.from(await collect2(response.packfile));
+      const packfile = Buffer.from(await collect(response.packfile));
       if (raw.body.error) throw raw.body.error;
       const packfileSha = packfile.slice(-20).toString("hex");
       const res = {
@@ -34160,51 +34160,51 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err;
       }
     }
-    async function getConfig({ fs: fs4, dir, gitdir = join(dir, ".git"), path: path13 }) {
+    async function getConfig({ fs: fs4, dir, gitdir = join(dir, ".git"), path: path15 }) {
       try {
         assertParameter("fs", fs4);
         assertParameter("gitdir", gitdir);
-        assertParameter("path", path13);
+        assertParameter("path", path15);
         const fsp = new FileSystem(fs4);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _getConfig({
           fs: fsp,
           gitdir: updatedGitdir,
-          path: path13
+          path: path15
         });
       } catch (err) {
         err.caller = "git.getConfig";
         throw err;
       }
     }
-    async function _getConfigAll({ fs: fs4, gitdir, path: path13 }) {
+    async function _getConfigAll({ fs: fs4, gitdir, path: path15 }) {
       const config2 = await GitConfigManager.get({ fs: fs4, gitdir });
-      return config2.getall(path13);
+      return config2.getall(path15);
     }
     async function getConfigAll({
       fs: fs4,
       dir,
       gitdir = join(dir, ".git"),
-      path: path13
+      path: path15
     }) {
       try {
         assertParameter("fs", fs4);
         assertParameter("gitdir", gitdir);
-        assertParameter("path", path13);
+        assertParameter("path", path15);
         const fsp = new FileSystem(fs4);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _getConfigAll({
           fs: fsp,
           gitdir: updatedGitdir,
-          path: path13
+          path: path15
         });
       } catch (err) {
         err.caller = "git.getConfigAll";
         throw err;
       }
     }
-    function assignRefPath(root, path13, value) {
-      const parts = path13.split("/");
+    function assignRefPath(root, path15, value) {
+      const parts = path15.split("/");
       const last = parts.pop();
       if (last === "__proto__" || parts.includes("__proto__")) return;
       let o = root;
@@ -35220,7 +35220,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     }
     async function _packObjects({ fs: fs4, cache: cache2, gitdir, oids, write }) {
       const buffers = await _pack({ fs: fs4, cache: cache2, gitdir, oids });
-      const packfile = Buffer.from(await collect2(buffers));
+      const packfile = Buffer.from(await collect(buffers));
       const packfileSha = packfile.slice(-20).toString("hex");
       const filename = `pack-${packfileSha}.pack`;
       if (write) {
@@ -35968,7 +35968,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err;
       }
     }
-    async function readTree2({
+    async function readTree({
       fs: fs4,
       dir,
       gitdir = join(dir, ".git"),
@@ -36293,21 +36293,21 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       fs: _fs,
       dir,
       gitdir = join(dir, ".git"),
-      path: path13,
+      path: path15,
       value,
       append = false
     }) {
       try {
         assertParameter("fs", _fs);
         assertParameter("gitdir", gitdir);
-        assertParameter("path", path13);
+        assertParameter("path", path15);
         const fs4 = new FileSystem(_fs);
         const updatedGitdir = await discoverGitdir({ fsp: fs4, dotgit: gitdir });
         const config2 = await GitConfigManager.get({ fs: fs4, gitdir: updatedGitdir });
         if (append) {
-          await config2.append(path13, value);
+          await config2.append(path15, value);
         } else {
-          await config2.set(path13, value);
+          await config2.set(path15, value);
         }
         await GitConfigManager.save({ fs: fs4, gitdir: updatedGitdir, config: config2 });
       } catch (err) {
@@ -36689,9 +36689,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       const stashRefPath = [stashMgr.refStashPath, stashMgr.refLogsStashPath];
       await acquireLock(stashRefPath, async () => {
         await Promise.all(
-          stashRefPath.map(async (path13) => {
-            if (await fs4.exists(path13)) {
-              return fs4.rm(path13);
+          stashRefPath.map(async (path15) => {
+            if (await fs4.exists(path15)) {
+              return fs4.rm(path15);
             }
           })
         );
@@ -36871,12 +36871,12 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       return true;
     }
-    async function getOidAtPath({ fs: fs4, cache: cache2, gitdir: updatedGitdir, tree, path: path13 }) {
-      if (typeof path13 === "string") path13 = path13.split("/");
-      const dirname2 = path13.shift();
+    async function getOidAtPath({ fs: fs4, cache: cache2, gitdir: updatedGitdir, tree, path: path15 }) {
+      if (typeof path15 === "string") path15 = path15.split("/");
+      const dirname2 = path15.shift();
       for (const entry of tree) {
         if (entry.path === dirname2) {
-          if (path13.length === 0) {
+          if (path15.length === 0) {
             return entry.oid;
           }
           const { type, object: object2 } = await _readObject({
@@ -36887,10 +36887,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           });
           if (type === "tree") {
             const tree2 = GitTree.from(object2);
-            return getOidAtPath({ fs: fs4, cache: cache2, gitdir: updatedGitdir, tree: tree2, path: path13 });
+            return getOidAtPath({ fs: fs4, cache: cache2, gitdir: updatedGitdir, tree: tree2, path: path15 });
           }
           if (type === "blob") {
-            throw new ObjectTypeError(entry.oid, type, "blob", path13.join("/"));
+            throw new ObjectTypeError(entry.oid, type, "blob", path15.join("/"));
           }
         }
       }
@@ -37384,7 +37384,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       readNote,
       readObject,
       readTag,
-      readTree: readTree2,
+      readTree,
       remove,
       removeNote,
       renameBranch,
@@ -37456,7 +37456,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     exports.readNote = readNote;
     exports.readObject = readObject;
     exports.readTag = readTag;
-    exports.readTree = readTree2;
+    exports.readTree = readTree;
     exports.remove = remove;
     exports.removeNote = removeNote;
     exports.renameBranch = renameBranch;
@@ -37481,7 +37481,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
 
 // node_modules/ignore/index.js
 var require_ignore2 = __commonJS({
-  "node_modules/ignore/index.js"(exports, module) {
+  "node_modules/ignore/index.js"(exports, module2) {
     function makeArray(subject) {
       return Array.isArray(subject) ? subject : [subject];
     }
@@ -37981,26 +37981,26 @@ var require_ignore2 = __commonJS({
       const index = body.indexOf(SLASH);
       return index < 0 || index === body.length - 1;
     };
-    var basenameOf = (path13) => {
-      const end = path13.length - 1;
-      const index = path13.lastIndexOf(
+    var basenameOf = (path15) => {
+      const end = path15.length - 1;
+      const index = path15.lastIndexOf(
         SLASH,
-        path13[end] === SLASH ? end - 1 : end
+        path15[end] === SLASH ? end - 1 : end
       );
-      return index < 0 ? path13 : path13.slice(index + 1);
+      return index < 0 ? path15 : path15.slice(index + 1);
     };
-    var parentOf = (path13) => {
-      if (path13.charCodeAt(0) === SLASH_CODE || path13.indexOf(DOUBLE_SLASH) >= 0) {
-        const slices = path13.split(SLASH).filter(Boolean);
+    var parentOf = (path15) => {
+      if (path15.charCodeAt(0) === SLASH_CODE || path15.indexOf(DOUBLE_SLASH) >= 0) {
+        const slices = path15.split(SLASH).filter(Boolean);
         slices.pop();
         return slices.length ? slices.join(SLASH) + SLASH : EMPTY2;
       }
-      const end = path13.length - 1;
-      const cut = path13.lastIndexOf(
+      const end = path15.length - 1;
+      const cut = path15.lastIndexOf(
         SLASH,
-        path13.charCodeAt(end) === SLASH_CODE ? end - 1 : end
+        path15.charCodeAt(end) === SLASH_CODE ? end - 1 : end
       );
-      return cut < 0 ? EMPTY2 : path13.slice(0, cut + 1);
+      return cut < 0 ? EMPTY2 : path15.slice(0, cut + 1);
     };
     var isString = (subject) => typeof subject === "string";
     var checkPattern = (pattern) => pattern && isString(pattern);
@@ -38150,7 +38150,7 @@ var require_ignore2 = __commonJS({
       // Match the literal 'abc/' for `checkIgnore`, last rule wins. Only a rule
       //   ending in a wildcard can match it (see `checkSourceOf`), so the rest
       //   are left out once, rather than tested or compiled for every path.
-      testLiteral(path13) {
+      testLiteral(path15) {
         const rules = this._literalRules || (this._literalRules = this._rules.filter(
           ({ body }) => body[body.length - (body[body.length - 1] === SLASH ? 2 : 1)] === "*"
         ));
@@ -38159,7 +38159,7 @@ var require_ignore2 = __commonJS({
         let matchedRule;
         for (let index = rules.length - 1; index >= 0; index--) {
           const rule2 = rules[index];
-          if (rule2.checkRegex.test(path13)) {
+          if (rule2.checkRegex.test(path15)) {
             ignored = !rule2.negative;
             unignored = rule2.negative;
             matchedRule = rule2.negative ? UNDEFINED : rule2;
@@ -38179,15 +38179,15 @@ var require_ignore2 = __commonJS({
       //
       // - mode `string` either `MODE_IGNORE` or `MODE_CHECK_IGNORE`
       // @returns {TestResult}
-      test(path13, mode) {
+      test(path15, mode) {
         const rules = this._rules;
         const { length } = rules;
         const shortcut = this._basenameCount * 2 >= length;
-        const basename = shortcut ? basenameOf(path13) : path13;
+        const basename = shortcut ? basenameOf(path15) : path15;
         for (let index = length - 1; index >= 0; index--) {
           const rule2 = rules[index];
           if (rule2[mode].test(
-            shortcut && rule2._basenameOnly ? basename : path13
+            shortcut && rule2._basenameOnly ? basename : path15
           )) {
             const { negative } = rule2;
             const ret = {
@@ -38209,17 +38209,17 @@ var require_ignore2 = __commonJS({
     var throwError = (message, Ctor) => {
       throw new Ctor(message);
     };
-    var checkPath = (path13, originalPath, doThrow) => {
-      if (!isString(path13)) {
+    var checkPath = (path15, originalPath, doThrow) => {
+      if (!isString(path15)) {
         return doThrow(
           `path must be a string, but got \`${originalPath}\``,
           TypeError
         );
       }
-      if (!path13) {
+      if (!path15) {
         return doThrow(`path must not be empty`, TypeError);
       }
-      if (checkPath.isNotRelative(path13)) {
+      if (checkPath.isNotRelative(path15)) {
         const r = "`path.relative()`d";
         return doThrow(
           `path should be a ${r} string, but got "${originalPath}"`,
@@ -38228,25 +38228,25 @@ var require_ignore2 = __commonJS({
       }
       return true;
     };
-    var isNotRelative = (path13) => {
-      const first = path13.charCodeAt(0);
+    var isNotRelative = (path15) => {
+      const first = path15.charCodeAt(0);
       if (first === SLASH_CODE) {
         return true;
       }
       if (first !== DOT_CODE) {
         return false;
       }
-      if (path13.length === 1) {
+      if (path15.length === 1) {
         return true;
       }
-      const second = path13.charCodeAt(1);
+      const second = path15.charCodeAt(1);
       if (second === SLASH_CODE) {
         return true;
       }
       if (second !== DOT_CODE) {
         return false;
       }
-      return path13.length === 2 || path13.charCodeAt(2) === SLASH_CODE;
+      return path15.length === 2 || path15.charCodeAt(2) === SLASH_CODE;
     };
     checkPath.isNotRelative = isNotRelative;
     checkPath.convert = (p) => p;
@@ -38277,58 +38277,58 @@ var require_ignore2 = __commonJS({
         return this.add(pattern);
       }
       // @returns {TestResult}
-      _test(originalPath, cache2, path13) {
+      _test(originalPath, cache2, path15) {
         checkPath(
-          path13,
+          path15,
           originalPath,
           this._strictPathCheck ? throwError : RETURN_FALSE
         );
-        return path13 ? this._t(path13, cache2) : {
+        return path15 ? this._t(path15, cache2) : {
           ignored: false,
           unignored: false
         };
       }
       checkIgnore(target) {
-        const path13 = convertPath(target);
-        if (!path13 || path13.charCodeAt(path13.length - 1) !== SLASH_CODE) {
-          return this._test(target, this._testCache, path13);
+        const path15 = convertPath(target);
+        if (!path15 || path15.charCodeAt(path15.length - 1) !== SLASH_CODE) {
+          return this._test(target, this._testCache, path15);
         }
-        const dir = this._t(path13, this._testCache);
+        const dir = this._t(path15, this._testCache);
         if (dir.ignored) {
           return dir;
         }
-        const literal2 = this._rules.testLiteral(path13);
+        const literal2 = this._rules.testLiteral(path15);
         return literal2.ignored || literal2.unignored ? literal2 : dir;
       }
-      _t(path13, cache2) {
-        if (path13 in cache2) {
-          return cache2[path13];
+      _t(path15, cache2) {
+        if (path15 in cache2) {
+          return cache2[path15];
         }
-        const parentPath = parentOf(path13);
+        const parentPath = parentOf(path15);
         const parent = parentPath ? this._t(parentPath, cache2) : UNDEFINED;
-        return cache2[path13] = parent && parent.ignored ? parent : this._rules.test(path13, MODE_IGNORE);
+        return cache2[path15] = parent && parent.ignored ? parent : this._rules.test(path15, MODE_IGNORE);
       }
-      ignores(path13) {
-        return this._test(path13, this._ignoreCache, convertPath(path13)).ignored;
+      ignores(path15) {
+        return this._test(path15, this._ignoreCache, convertPath(path15)).ignored;
       }
       createFilter() {
-        return (path13) => !this.ignores(path13);
+        return (path15) => !this.ignores(path15);
       }
       filter(paths) {
         return makeArray(paths).filter(this.createFilter());
       }
       // @returns {TestResult}
-      test(path13) {
-        return this._test(path13, this._testCache, convertPath(path13));
+      test(path15) {
+        return this._test(path15, this._testCache, convertPath(path15));
       }
     };
     var factory = (options) => new Ignore(options);
-    var isPathValid = (path13) => checkPath(convertPath(path13), path13, RETURN_FALSE);
+    var isPathValid = (path15) => checkPath(convertPath(path15), path15, RETURN_FALSE);
     var setupWindows = () => {
       const makePosix = (str6) => /^\\\\\?\\/.test(str6) || /["<>|\u0000-\u001F]+/u.test(str6) ? str6 : str6.replace(/\\/g, "/");
       checkPath.convert = makePosix;
       const REGEX_TEST_WINDOWS_PATH_ABSOLUTE = /^[a-z]:\//i;
-      checkPath.isNotRelative = (path13) => REGEX_TEST_WINDOWS_PATH_ABSOLUTE.test(path13) || isNotRelative(path13);
+      checkPath.isNotRelative = (path15) => REGEX_TEST_WINDOWS_PATH_ABSOLUTE.test(path15) || isNotRelative(path15);
     };
     if (
       // Detect `process` so that it can run in browsers.
@@ -38336,17 +38336,17 @@ var require_ignore2 = __commonJS({
     ) {
       setupWindows();
     }
-    module.exports = factory;
+    module2.exports = factory;
     factory.default = factory;
-    module.exports.isPathValid = isPathValid;
-    define2(module.exports, /* @__PURE__ */ Symbol.for("setupWindows"), setupWindows);
+    module2.exports.isPathValid = isPathValid;
+    define2(module2.exports, /* @__PURE__ */ Symbol.for("setupWindows"), setupWindows);
   }
 });
 
 // node_modules/simple-concat/index.js
 var require_simple_concat = __commonJS({
-  "node_modules/simple-concat/index.js"(exports, module) {
-    module.exports = function(stream, cb) {
+  "node_modules/simple-concat/index.js"(exports, module2) {
+    module2.exports = function(stream, cb) {
       var chunks = [];
       stream.on("data", function(chunk) {
         chunks.push(chunk);
@@ -38365,7 +38365,7 @@ var require_simple_concat = __commonJS({
 
 // node_modules/mimic-response/index.js
 var require_mimic_response = __commonJS({
-  "node_modules/mimic-response/index.js"(exports, module) {
+  "node_modules/mimic-response/index.js"(exports, module2) {
     "use strict";
     var knownProperties = [
       "aborted",
@@ -38384,7 +38384,7 @@ var require_mimic_response = __commonJS({
       "trailers",
       "url"
     ];
-    module.exports = (fromStream, toStream) => {
+    module2.exports = (fromStream, toStream) => {
       if (toStream._readableState.autoDestroy) {
         throw new Error("The second stream must have the `autoDestroy` option set to `false`");
       }
@@ -38432,12 +38432,12 @@ var require_mimic_response = __commonJS({
 
 // node_modules/decompress-response/index.js
 var require_decompress_response = __commonJS({
-  "node_modules/decompress-response/index.js"(exports, module) {
+  "node_modules/decompress-response/index.js"(exports, module2) {
     "use strict";
     var { Transform, PassThrough } = __require("stream");
     var zlib = __require("zlib");
     var mimicResponse = require_mimic_response();
-    module.exports = (response) => {
+    module2.exports = (response) => {
       const contentEncoding = (response.headers["content-encoding"] || "").toLowerCase();
       if (!["gzip", "deflate", "br"].includes(contentEncoding)) {
         return response;
@@ -38481,8 +38481,8 @@ var require_decompress_response = __commonJS({
 
 // node_modules/wrappy/wrappy.js
 var require_wrappy = __commonJS({
-  "node_modules/wrappy/wrappy.js"(exports, module) {
-    module.exports = wrappy;
+  "node_modules/wrappy/wrappy.js"(exports, module2) {
+    module2.exports = wrappy;
     function wrappy(fn, cb) {
       if (fn && cb) return wrappy(fn)(cb);
       if (typeof fn !== "function")
@@ -38511,10 +38511,10 @@ var require_wrappy = __commonJS({
 
 // node_modules/once/once.js
 var require_once = __commonJS({
-  "node_modules/once/once.js"(exports, module) {
+  "node_modules/once/once.js"(exports, module2) {
     var wrappy = require_wrappy();
-    module.exports = wrappy(once);
-    module.exports.strict = wrappy(onceStrict);
+    module2.exports = wrappy(once);
+    module2.exports.strict = wrappy(onceStrict);
     once.proto = once(function() {
       Object.defineProperty(Function.prototype, "once", {
         value: function() {
@@ -38555,8 +38555,8 @@ var require_once = __commonJS({
 
 // node_modules/simple-get/index.js
 var require_simple_get = __commonJS({
-  "node_modules/simple-get/index.js"(exports, module) {
-    module.exports = simpleGet;
+  "node_modules/simple-get/index.js"(exports, module2) {
+    module2.exports = simpleGet;
     var concat = require_simple_concat();
     var decompressResponse = require_decompress_response();
     var http = __require("http");
@@ -38569,10 +38569,10 @@ var require_simple_get = __commonJS({
       opts = Object.assign({ maxRedirects: 10 }, typeof opts === "string" ? { url: opts } : opts);
       cb = once(cb);
       if (opts.url) {
-        const { hostname: hostname3, port, protocol: protocol2, auth, path: path13 } = url3.parse(opts.url);
+        const { hostname: hostname3, port, protocol: protocol2, auth, path: path15 } = url3.parse(opts.url);
         delete opts.url;
-        if (!hostname3 && !port && !protocol2 && !auth) opts.path = path13;
-        else Object.assign(opts, { hostname: hostname3, port, protocol: protocol2, auth, path: path13 });
+        if (!hostname3 && !port && !protocol2 && !auth) opts.path = path15;
+        else Object.assign(opts, { hostname: hostname3, port, protocol: protocol2, auth, path: path15 });
       }
       const headers = { "accept-encoding": "gzip, deflate" };
       if (opts.headers) Object.keys(opts.headers).forEach((k) => headers[k.toLowerCase()] = opts.headers[k]);
@@ -38670,10 +38670,11 @@ function computeBuildId(packageRoot, self) {
   h.update(`version\0${readVersion(packageRoot)}\0`);
   hashTree(h, path.join(packageRoot, "schemas"), "schemas");
   const codeRoot = path.dirname(path.dirname(self));
-  if (existsSync(path.join(codeRoot, "manifests"))) {
+  const bundled = !/^build-id\.[cm]?[jt]s$/.test(path.basename(self));
+  if (!bundled && existsSync(path.join(codeRoot, "manifests"))) {
     for (const folder of PRODUCER_FOLDERS) hashTree(h, path.join(codeRoot, folder), folder);
   } else {
-    h.update(`bundle\0`).update(readFileSync(self));
+    h.update(`bundle\0${storedDigest(path.dirname(self)) ?? bundleCodeDigest(path.dirname(self))}\0`);
   }
   return h.digest("hex");
 }
@@ -38682,6 +38683,22 @@ function readVersion(packageRoot) {
     return String(JSON.parse(readFileSync(path.join(packageRoot, "package.json"), "utf8")).version);
   } catch {
     return "unknown";
+  }
+}
+var CODE_DIGEST_FILE = "code-digest.txt";
+function bundleCodeDigest(dir) {
+  const h = createHash("sha256");
+  for (const name2 of readdirSync(dir).sort()) {
+    if (CODE_FILE.test(name2) && !name2.endsWith(".d.ts")) h.update(`${name2}\0`).update(readFileSync(path.join(dir, name2))).update("\0");
+  }
+  return h.digest("hex");
+}
+function storedDigest(dir) {
+  try {
+    const text = readFileSync(path.join(dir, CODE_DIGEST_FILE), "utf8").trim();
+    return /^[0-9a-f]{64}$/.test(text) ? text : void 0;
+  } catch {
+    return void 0;
   }
 }
 function hashTree(h, dir, label) {
@@ -38953,9 +38970,10 @@ function maxBytesOf(env) {
 
 // src/action/index.ts
 import { appendFileSync, mkdirSync as mkdirSync2, writeFileSync as writeFileSync2 } from "node:fs";
-import path12 from "node:path";
+import path14 from "node:path";
 
 // src/source/types.ts
+var DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024;
 var IGNORE_FILE = ".jochignore";
 var YAML_FILE = /\.ya?ml$/i;
 function displayPath(snapshot, rel) {
@@ -39032,36 +39050,36 @@ function decisionFacts(bundle, r) {
 }
 
 // src/agbom/spec.ts
-function obj(from, ...path13) {
+function obj(from, ...path15) {
   let cur = from;
-  for (const key2 of path13) {
+  for (const key2 of path15) {
     if (cur === null || typeof cur !== "object" || Array.isArray(cur)) return void 0;
     cur = cur[key2];
   }
   return cur !== null && typeof cur === "object" && !Array.isArray(cur) ? cur : void 0;
 }
-function at(from, path13) {
-  const parent = path13.length > 1 ? obj(from, ...path13.slice(0, -1)) : obj(from);
-  return parent?.[path13[path13.length - 1]];
+function at(from, path15) {
+  const parent = path15.length > 1 ? obj(from, ...path15.slice(0, -1)) : obj(from);
+  return parent?.[path15[path15.length - 1]];
 }
-function str(from, ...path13) {
-  const v = at(from, path13);
+function str(from, ...path15) {
+  const v = at(from, path15);
   return typeof v === "string" && v.length > 0 ? v : void 0;
 }
-function num(from, ...path13) {
-  const v = at(from, path13);
+function num(from, ...path15) {
+  const v = at(from, path15);
   return typeof v === "number" && Number.isFinite(v) ? v : void 0;
 }
-function bool(from, ...path13) {
-  const v = at(from, path13);
+function bool(from, ...path15) {
+  const v = at(from, path15);
   return typeof v === "boolean" ? v : void 0;
 }
-function strings(from, ...path13) {
-  const v = at(from, path13);
+function strings(from, ...path15) {
+  const v = at(from, path15);
   return Array.isArray(v) ? v.filter((x) => typeof x === "string" && x.length > 0) : [];
 }
-function list(from, ...path13) {
-  const v = at(from, path13);
+function list(from, ...path15) {
+  const v = at(from, path15);
   return Array.isArray(v) ? v : [];
 }
 function scalar(v) {
@@ -39689,9 +39707,9 @@ function nextGeneration(previous, inventoryHash, now) {
 function evidenceOf(inventory, files) {
   const paths = /* @__PURE__ */ new Set();
   for (const c of inventory.components) if (c.file) paths.add(c.file);
-  return [...paths].sort(byString).map((path13) => {
-    const d = files?.get(path13);
-    return d ? { path: path13, sha256: d.sha256, size: d.size } : { path: path13 };
+  return [...paths].sort(byString).map((path15) => {
+    const d = files?.get(path15);
+    return d ? { path: path15, sha256: d.sha256, size: d.size } : { path: path15 };
   });
 }
 
@@ -40886,10 +40904,10 @@ function mergeDefs(...defs) {
 function cloneDef(schema) {
   return mergeDefs(schema._zod.def);
 }
-function getElementAtPath(obj2, path13) {
-  if (!path13)
+function getElementAtPath(obj2, path15) {
+  if (!path15)
     return obj2;
-  return path13.reduce((acc, key2) => acc?.[key2], obj2);
+  return path15.reduce((acc, key2) => acc?.[key2], obj2);
 }
 function promiseAllObject(promisesObj) {
   const keys2 = Object.keys(promisesObj);
@@ -41229,11 +41247,11 @@ function explicitlyAborted(x, startIndex = 0) {
   }
   return false;
 }
-function prefixIssues(path13, issues) {
+function prefixIssues(path15, issues) {
   return issues.map((iss) => {
     var _a3;
     (_a3 = iss).path ?? (_a3.path = []);
-    iss.path.unshift(path13);
+    iss.path.unshift(path15);
     return iss;
   });
 }
@@ -41695,16 +41713,16 @@ function flattenError(error62, mapper = (issue2) => issue2.message) {
 }
 function formatError(error62, mapper = (issue2) => issue2.message) {
   const fieldErrors = { _errors: [] };
-  const processError = (error63, path13 = []) => {
+  const processError = (error63, path15 = []) => {
     for (const issue2 of error63.issues) {
       if (issue2.code === "invalid_union" && issue2.errors.length) {
-        issue2.errors.map((issues) => processError({ issues }, [...path13, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path15, ...issue2.path]));
       } else if (issue2.code === "invalid_key") {
-        processError({ issues: issue2.issues }, [...path13, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path15, ...issue2.path]);
       } else if (issue2.code === "invalid_element") {
-        processError({ issues: issue2.issues }, [...path13, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path15, ...issue2.path]);
       } else {
-        const fullpath = [...path13, ...issue2.path];
+        const fullpath = [...path15, ...issue2.path];
         if (fullpath.length === 0) {
           fieldErrors._errors.push(mapper(issue2));
         } else {
@@ -41743,17 +41761,17 @@ function formatError(error62, mapper = (issue2) => issue2.message) {
 }
 function treeifyError(error62, mapper = (issue2) => issue2.message) {
   const result = { errors: [] };
-  const processError = (error63, path13 = []) => {
+  const processError = (error63, path15 = []) => {
     var _a3;
     for (const issue2 of error63.issues) {
       if (issue2.code === "invalid_union" && issue2.errors.length) {
-        issue2.errors.map((issues) => processError({ issues }, [...path13, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path15, ...issue2.path]));
       } else if (issue2.code === "invalid_key") {
-        processError({ issues: issue2.issues }, [...path13, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path15, ...issue2.path]);
       } else if (issue2.code === "invalid_element") {
-        processError({ issues: issue2.issues }, [...path13, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path15, ...issue2.path]);
       } else {
-        const fullpath = [...path13, ...issue2.path];
+        const fullpath = [...path15, ...issue2.path];
         if (fullpath.length === 0) {
           result.errors.push(mapper(issue2));
           continue;
@@ -41792,8 +41810,8 @@ function treeifyError(error62, mapper = (issue2) => issue2.message) {
 }
 function toDotPath(_path) {
   const segs = [];
-  const path13 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
-  for (const seg of path13) {
+  const path15 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
+  for (const seg of path15) {
     if (typeof seg === "number")
       segs.push(`[${seg}]`);
     else if (typeof seg === "symbol")
@@ -44089,7 +44107,7 @@ function handleIntersectionResults(result, left, right) {
   const unrecKeys = /* @__PURE__ */ new Map();
   let unrecIssue;
   const keyIssues = /* @__PURE__ */ new Map();
-  const collect2 = (iss, side) => {
+  const collect = (iss, side) => {
     let keys2;
     if (iss.code === "unrecognized_keys" && !iss.path?.length) {
       unrecIssue ?? (unrecIssue = iss);
@@ -44110,11 +44128,11 @@ function handleIntersectionResults(result, left, right) {
     return true;
   };
   for (const iss of left.issues) {
-    if (!collect2(iss, "l"))
+    if (!collect(iss, "l"))
       result.issues.push(iss);
   }
   for (const iss of right.issues) {
-    if (!collect2(iss, "r"))
+    if (!collect(iss, "r"))
       result.issues.push(iss);
   }
   const bothKeys = [...unrecKeys].filter(([, f]) => f.l && f.r).map(([k]) => k);
@@ -58931,13 +58949,13 @@ function resolveRef(ref2, ctx) {
   if (!ref2.startsWith("#")) {
     throw new Error("External $ref is not supported, only local refs (#/...) are allowed");
   }
-  const path13 = ref2.slice(1).split("/").filter(Boolean);
-  if (path13.length === 0) {
+  const path15 = ref2.slice(1).split("/").filter(Boolean);
+  if (path15.length === 0) {
     return ctx.rootSchema;
   }
   const defsKey = ctx.version === "draft-2020-12" ? "$defs" : "definitions";
-  if (path13[0] === defsKey) {
-    const key2 = path13[1] === void 0 ? void 0 : decodeJSONPointerSegment(path13[1]);
+  if (path15[0] === defsKey) {
+    const key2 = path15[1] === void 0 ? void 0 : decodeJSONPointerSegment(path15[1]);
     if (!key2 || !ctx.defs[key2]) {
       throw new Error(`Reference not found: ${ref2}`);
     }
@@ -59873,9 +59891,9 @@ function sourceTimeOf(commitTime, env) {
 function isPointer(place) {
   return place.path !== void 0;
 }
-function formatPath(path13) {
+function formatPath(path15) {
   let out = "";
-  for (const seg of path13) {
+  for (const seg of path15) {
     if (typeof seg === "number") out += `[${seg}]`;
     else if (/^[A-Za-z_$][\w$-]*$/.test(seg)) out += out ? `.${seg}` : seg;
     else out += `[${JSON.stringify(seg)}]`;
@@ -59906,6 +59924,8 @@ var TABLE = [
   { code: "JOCH109", name: "not-a-mapping", severity: "error", summary: "A YAML document is not a mapping.", locked: true },
   { code: "JOCH110", name: "unreadable-file", severity: "error", summary: "A file or folder could not be read.", locked: true },
   { code: "JOCH111", name: "too-many-documents", severity: "error", summary: "A file holds more YAML documents than the configured limit.", locked: true },
+  { code: "JOCH112", name: "link-not-followed", severity: "error", summary: "A YAML file in a Git revision is a symbolic link: links are not followed there, so its records would be missing.", locked: true },
+  { code: "JOCH113", name: "not-read-from-git", severity: "warning", summary: "A symbolic link or a submodule in a Git revision is not read; any manifests it leads to are missing." },
   // 2xx: what a document is
   { code: "JOCH201", name: "missing-type", severity: "error", summary: "A document has no apiVersion or kind." },
   { code: "JOCH202", name: "unknown-kind", severity: "error", summary: "The kind is not in the Joch resource catalog." },
@@ -60494,12 +60514,14 @@ function formatText(diags, summary, ctx) {
   const lines = [];
   const masked = sensitiveSpans(diags);
   const unparsed = new Set(diags.filter((d) => UNPARSED.has(d.code)).map((d) => d.file));
+  const lastShown = /* @__PURE__ */ new Map();
+  for (const d of diags) lastShown.set(d.file, Math.max(lastShown.get(d.file) ?? 0, d.line + 1));
   const safe = /* @__PURE__ */ new Map();
   const safeLinesOf = (file2) => {
     if (!safe.has(file2)) {
       const text = ctx.sourceText?.(file2);
       const lines2 = text?.split(/\r?\n/);
-      safe.set(file2, lines2 === void 0 ? void 0 : unparsed.has(file2) ? redactUnparsedLines(lines2) : redactSourceLines(lines2));
+      safe.set(file2, lines2 === void 0 ? void 0 : unparsed.has(file2) ? redactUnparsedLines(lines2) : redactSourceLines(lines2, 0, lastShown.get(file2)));
     }
     return safe.get(file2);
   };
@@ -60676,7 +60698,7 @@ function refOf(r) {
 // src/manifests/classify.ts
 var KIND_NAMES = KINDS.map((k) => k.kind);
 function classifyDocument(file2, doc, value, defaultNamespace, hash2 = "") {
-  const here = (path13, part) => ({ file: file2, doc, path: path13, ...part ? { part } : {} });
+  const here = (path15, part) => ({ file: file2, doc, path: path15, ...part ? { part } : {} });
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     const what = Array.isArray(value) ? "a sequence" : `a ${value === null ? "null" : typeof value} value`;
     return { findings: [finding2("JOCH109", `the document is ${what}, not a mapping with apiVersion and kind`, here([]))] };
@@ -60782,11 +60804,13 @@ function stringMap(v) {
   return out;
 }
 
-// src/manifests/locate.ts
-var import_yaml2 = __toESM(require_dist(), 1);
+// joch-yaml:yaml-lib
+var yaml = __toESM(require_dist());
+function yamlLib() {
+  return yaml;
+}
 
 // src/manifests/yaml-full.ts
-var import_yaml = __toESM(require_dist(), 1);
 var HINTS = {
   MULTILINE_IMPLICIT_KEY: 'a key must fit on one line: the value on the line above probably runs into this one, or a ":" is not followed by a space',
   MISSING_CHAR: 'this line is not a "key: value" pair: check for a missing ": " or for wrong indentation',
@@ -60814,7 +60838,7 @@ var NestedTooDeep = class extends Error {
   offset;
 };
 function* boundedTokens(text, parser) {
-  for (const lexeme of new import_yaml.Lexer().lex(text)) {
+  for (const lexeme of new (yamlLib()).Lexer().lex(text)) {
     yield* parser.next(lexeme);
     if (parser.stack.length > MAX_NESTING_DEPTH) {
       const open2 = parser.stack.filter(isCollection);
@@ -60828,7 +60852,7 @@ function isCollection(token) {
 }
 function nestedTooDeepAt(text) {
   try {
-    for (const token of boundedTokens(text, new import_yaml.Parser())) void token;
+    for (const token of boundedTokens(text, new (yamlLib()).Parser())) void token;
     return -1;
   } catch (e) {
     if (e instanceof NestedTooDeep) return e.offset;
@@ -60836,10 +60860,11 @@ function nestedTooDeepAt(text) {
   }
 }
 function parseYamlFull(text, file2, limits) {
-  const lineCounter = new import_yaml.LineCounter();
+  const yaml2 = yamlLib();
+  const lineCounter = new yaml2.LineCounter();
   lineCounter.addNewLine(0);
-  const composer = new import_yaml.Composer({ prettyErrors: false, uniqueKeys: true, strict: true });
-  const documents = Array.from(composer.compose(boundedTokens(text, new import_yaml.Parser(lineCounter.addNewLine))));
+  const composer = new yaml2.Composer({ prettyErrors: false, uniqueKeys: true, strict: true });
+  const documents = Array.from(composer.compose(boundedTokens(text, new yaml2.Parser(lineCounter.addNewLine))));
   const findings = [];
   const docs = [];
   const report = (e, asError) => {
@@ -60888,12 +60913,13 @@ function parseYamlFull(text, file2, limits) {
 }
 function aliasToAncestor(doc) {
   let found;
-  (0, import_yaml.visit)(doc, {
-    Alias(_key, alias, path13) {
+  const { visit: visit2 } = yamlLib();
+  visit2(doc, {
+    Alias(_key, alias, path15) {
       const target = alias.resolve(doc);
-      if (target !== void 0 && path13.includes(target)) {
+      if (target !== void 0 && path15.includes(target)) {
         found = { name: alias.source, offset: alias.range?.[0] ?? 0 };
-        return import_yaml.visit.BREAK;
+        return visit2.BREAK;
       }
       return void 0;
     }
@@ -60902,20 +60928,663 @@ function aliasToAncestor(doc) {
 }
 function isEmptyContents(contents) {
   if (contents === null) return true;
-  return (0, import_yaml.isScalar)(contents) && contents.value === null && !!contents.range && contents.range[0] === contents.range[1];
+  return yamlLib().isScalar(contents) && contents.value === null && !!contents.range && contents.range[0] === contents.range[1];
 }
 function yamlMessage(e) {
   const first = e.message.split("\n")[0] ?? e.message;
   return first.replace(/ at line \d+, column \d+:?$/, "").replace(/\.$/, "");
 }
 
+// src/manifests/yaml-fast.ts
+var Bail = class extends Error {
+  constructor() {
+    super("not in the fast subset");
+  }
+};
+var bail = () => {
+  throw new Bail();
+};
+var MAX_DEPTH = 64;
+var MAX_KEY_LENGTH = 1e3;
+var SPACE = 32;
+var HASH = 35;
+var COLON = 58;
+var DASH = 45;
+function parseYamlFast(source, places) {
+  if (source.includes("	")) return void 0;
+  let text = source;
+  if (text.includes("\r")) {
+    text = text.replace(/\r\n/g, "\n");
+    if (text.includes("\r")) return void 0;
+  }
+  if (text.charCodeAt(0) === 65279) text = text.slice(1);
+  try {
+    return new Scanner(text, places).documents();
+  } catch (e) {
+    if (e instanceof Bail || e instanceof RangeError) return void 0;
+    throw e;
+  }
+}
+function resolvePlain(s) {
+  if (s !== "" && !"0123456789+-.~nNtTfF".includes(s[0])) return s;
+  const c = s.charCodeAt(0);
+  if (c > 57) return WORDS.has(s) ? WORDS.get(s) : s;
+  if (/^(?:~|[Nn]ull|NULL)?$/.test(s)) return null;
+  if (/^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/.test(s)) return s[0] === "t" || s[0] === "T";
+  if (/^0o[0-7]+$/.test(s)) return parseInt(s.substring(2), 8);
+  if (/^[-+]?[0-9]+$/.test(s)) return parseInt(s, 10);
+  if (/^0x[0-9a-fA-F]+$/.test(s)) return parseInt(s.substring(2), 16);
+  if (/^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/.test(s)) {
+    return s.slice(-3).toLowerCase() === "nan" ? NaN : s[0] === "-" ? -Infinity : Infinity;
+  }
+  if (/^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/.test(s)) return parseFloat(s);
+  if (/^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/.test(s)) return parseFloat(s);
+  return s;
+}
+var WORDS = /* @__PURE__ */ new Map([
+  ["~", null],
+  ["null", null],
+  ["Null", null],
+  ["NULL", null],
+  ["true", true],
+  ["True", true],
+  ["TRUE", true],
+  ["false", false],
+  ["False", false],
+  ["FALSE", false]
+]);
+function reservedStart(c) {
+  return c === 44 || c === 91 || c === 93 || c === 123 || c === 125 || c === HASH || c === 38 || c === 42 || c === 33 || c === 124 || c === 62 || c === 39 || c === 34 || c === 37 || c === 64 || c === 96;
+}
+var KEYS_SIZE = 4096;
+var KEYS = new Array(KEYS_SIZE).fill(void 0);
+var ESCAPES = {
+  "0": "\0",
+  a: "\x07",
+  b: "\b",
+  t: "	",
+  n: "\n",
+  v: "\v",
+  f: "\f",
+  r: "\r",
+  e: "\x1B",
+  " ": " ",
+  '"': '"',
+  "/": "/",
+  "\\": "\\",
+  N: "\x85",
+  _: "\xA0",
+  L: "\u2028",
+  P: "\u2029"
+};
+var Scanner = class {
+  constructor(t, places) {
+    this.t = t;
+    this.places = places;
+    this.n = t.length;
+  }
+  t;
+  places;
+  /** Where the current line starts. */
+  pos = 0;
+  /** Collections open around the current position. */
+  depth = 0;
+  n;
+  /** The span of the last one-line scalar read, for `places`. */
+  scalarSpan;
+  /** The span [start, end) on the current line, for `places` only: finding the line's number costs a scan. */
+  span(start, end) {
+    return this.places ? [this.lineNumber(this.pos), start - this.pos, end - this.pos] : void 0;
+  }
+  /** The last answer of eol: every check on a line asks for its end again. */
+  eolFrom = -1;
+  eolAt = -1;
+  /** Where the line starting at `ls` ends: its newline, or the end of the text. */
+  eol(ls) {
+    if (ls === this.eolFrom) return this.eolAt;
+    const e = this.t.indexOf("\n", ls);
+    this.eolFrom = ls;
+    this.eolAt = e === -1 ? this.n : e;
+    return this.eolAt;
+  }
+  indentOf(ls) {
+    const t = this.t;
+    let i = ls;
+    while (t.charCodeAt(i) === SPACE) i++;
+    return i - ls;
+  }
+  /** A line with nothing but spaces and perhaps a comment. */
+  isBlank(ls, le) {
+    const i = ls + this.indentOf(ls);
+    return i === le || this.t.charCodeAt(i) === HASH;
+  }
+  isDocumentStart(ls, le) {
+    return this.t.startsWith("---", ls) && (le - ls === 3 || this.t.charCodeAt(ls + 3) === SPACE);
+  }
+  isDocumentEnd(ls, le) {
+    return this.t.startsWith("...", ls) && (le - ls === 3 || this.t.charCodeAt(ls + 3) === SPACE);
+  }
+  isMarker(ls, le) {
+    return this.isDocumentStart(ls, le) || this.isDocumentEnd(ls, le);
+  }
+  /** What may follow a complete value on its line: spaces, then an optional comment after a space. */
+  checkLineRest(from, le) {
+    const t = this.t;
+    let i = from;
+    while (t.charCodeAt(i) === SPACE) i++;
+    if (i === le) return;
+    if (t.charCodeAt(i) === HASH && i > from) return;
+    bail();
+  }
+  /** Where the line after the one starting at `ls` starts; past the text (> n) when there is none. */
+  nextLine(ls) {
+    return this.eol(ls) + 1;
+  }
+  documents() {
+    const docs = [];
+    const empty = () => docs.push({ value: null, empty: true });
+    let k = 0;
+    let state = "none";
+    for (; ; ) {
+      const first = this.nextContentFrom(k);
+      if (first === -1) {
+        if (state === "marker") empty();
+        return docs;
+      }
+      const fe = this.eol(first);
+      if (this.t.charCodeAt(first) === 37) bail();
+      if (this.isDocumentStart(first, fe)) {
+        if (state === "marker") empty();
+        this.checkLineRest(first + 3, fe);
+        state = "marker";
+        k = fe + 1;
+        continue;
+      }
+      if (this.isDocumentEnd(first, fe)) {
+        if (state !== "content") empty();
+        state = "none";
+        this.checkLineRest(first + 3, fe);
+        k = fe + 1;
+        const after = this.nextContentFrom(k);
+        if (after !== -1 && !this.isMarker(after, this.eol(after))) bail();
+        continue;
+      }
+      if (state === "content") bail();
+      this.pos = first;
+      const value = this.blockNode(this.indentOf(first), -1);
+      docs.push({ value, empty: false, lines: [this.lineNumber(first), this.documentEnd(this.pos)] });
+      state = "content";
+      k = this.nextLine(this.pos);
+    }
+  }
+  /** A forward cursor for lineNumber: documents are numbered in order. */
+  lineAt = 0;
+  lineNo = 0;
+  /** The 0-based line of offset `at`. */
+  lineNumber(at7) {
+    const t = this.t;
+    if (at7 < this.lineAt) {
+      this.lineAt = 0;
+      this.lineNo = 0;
+    }
+    let line = this.lineNo;
+    for (let i = t.indexOf("\n", this.lineAt); i !== -1 && i < at7; i = t.indexOf("\n", i + 1)) line++;
+    this.lineAt = at7;
+    this.lineNo = line;
+    return line;
+  }
+  /**
+   * The last line of a document whose content ends on the line starting at
+   * `last`: the line before the next line with content (a document marker, or
+   * the file is left to the full parser), or the last line of the text.
+   */
+  documentEnd(last) {
+    const next = this.nextContentFrom(this.nextLine(last));
+    if (next !== -1) return this.lineNumber(next) - 1;
+    const lastLine = this.lineNumber(this.n);
+    return lastLine > 0 && this.t.charCodeAt(this.n - 1) === 10 ? lastLine - 1 : lastLine;
+  }
+  /** One more collection opens; past MAX_DEPTH the file is left to the full parser. */
+  enter() {
+    if (++this.depth > MAX_DEPTH) bail();
+  }
+  /** The last answer of nextContentFrom: a value and the checks after it ask for the same line again. */
+  lastFrom = -1;
+  lastNext = -1;
+  /** Where the first line from the one starting at `from` on that has content starts, or -1. */
+  nextContentFrom(from) {
+    if (from === this.lastFrom) return this.lastNext;
+    let next = -1;
+    for (let ls = from; ls <= this.n; ls = this.nextLine(ls)) {
+      if (!this.isBlank(ls, this.eol(ls))) {
+        next = ls;
+        break;
+      }
+    }
+    this.lastFrom = from;
+    this.lastNext = next;
+    return next;
+  }
+  /** The next line with content after the current one, or -1. */
+  nextContent() {
+    return this.nextContentFrom(this.nextLine(this.pos));
+  }
+  /** A block node whose first line is the current one, starting at column `col`; its parent is at `parentCol`. */
+  blockNode(col2, parentCol) {
+    if (col2 <= parentCol) bail();
+    const ls = this.pos;
+    const le = this.eol(ls);
+    const at7 = ls + col2;
+    const c = this.t.charCodeAt(at7);
+    if (c === DASH && (at7 + 1 === le || this.t.charCodeAt(at7 + 1) === SPACE)) return this.blockSeq(col2);
+    if (this.keyEnd(at7, le) !== -1) return this.blockMap(col2);
+    return this.scalarValue(at7, le, parentCol);
+  }
+  /**
+   * Where the key starting at `at` ends (the offset of its `:`), or -1 when
+   * the line (ending at `le`) holds no mapping key there.
+   */
+  keyEnd(at7, le) {
+    const t = this.t;
+    const c = t.charCodeAt(at7);
+    if (c === 91 || c === 123) return -1;
+    if (c === 34 || c === 39) {
+      const close = c === 34 ? this.doubleQuotedEnd(at7, le) : this.singleQuotedEnd(at7, le);
+      if (close === -1) return -1;
+      return t.charCodeAt(close + 1) === COLON && (close + 2 === le || t.charCodeAt(close + 2) === SPACE) ? close + 1 : -1;
+    }
+    for (let k = at7; k < le; k++) {
+      const ch = t.charCodeAt(k);
+      if (ch === COLON && (k + 1 === le || t.charCodeAt(k + 1) === SPACE)) return k;
+      if (ch === HASH && k > at7 && t.charCodeAt(k - 1) === SPACE) return -1;
+    }
+    return -1;
+  }
+  blockMap(col2) {
+    this.enter();
+    const out = {};
+    let first = true;
+    for (; ; ) {
+      const ls = this.pos;
+      const le = this.eol(ls);
+      const keyStart = first ? col2 : this.indentOf(ls);
+      if (keyStart !== col2) bail();
+      const at7 = ls + col2;
+      const colon = this.keyEnd(at7, le);
+      if (colon === -1) bail();
+      const key2 = this.mapKey(at7, colon);
+      if (key2 === "__proto__" || Object.prototype.hasOwnProperty.call(out, key2)) bail();
+      const keySpan = this.span(at7, colon);
+      this.scalarSpan = void 0;
+      out[key2] = this.mapValue(colon + 1, le, col2);
+      this.places?.entry(out, key2, keySpan, this.scalarSpan);
+      first = false;
+      const next = this.nextContent();
+      if (next === -1) break;
+      const ind = this.indentOf(next);
+      if (ind < col2 || ind === 0 && this.isMarker(next, this.eol(next))) break;
+      if (ind > col2) bail();
+      this.pos = next;
+    }
+    this.depth--;
+    return out;
+  }
+  mapKey(at7, colon) {
+    if (colon - at7 > MAX_KEY_LENGTH) bail();
+    const t = this.t;
+    const c = t.charCodeAt(at7);
+    if (c === 34) return this.doubleQuoted(at7, colon - 1);
+    if (c === 39) return this.singleQuoted(at7, colon - 1);
+    if (reservedStart(c) || c === 63 || c === COLON || c === DASH && t.charCodeAt(at7 + 1) === SPACE) bail();
+    if (t.charCodeAt(colon - 1) === SPACE) bail();
+    return this.plainKey(at7, colon);
+  }
+  /**
+   * A plain key, taken from KEYS when the same text was read before. Storing
+   * and looking up a property with a fresh substring makes V8 find or add its
+   * internalized copy first (hashing it and probing its string table), and
+   * that was the hottest line of the scanner: manifests repeat the same few
+   * hundred keys, and a string from the table is already internalized.
+   */
+  plainKey(at7, colon) {
+    const t = this.t;
+    let h = colon - at7;
+    for (let k = at7; k < colon; k++) h = Math.imul(h, 31) + t.charCodeAt(k) | 0;
+    const slot = h & KEYS_SIZE - 1;
+    const known = KEYS[slot];
+    if (known !== void 0 && known.length === colon - at7 && sameText(t, at7, known)) return known;
+    const key2 = t.slice(at7, colon);
+    if (typeof resolvePlain(key2) !== "string") bail();
+    KEYS[slot] = key2;
+    return key2;
+  }
+  /** The value after `key:`, on the same line (ending at `le`) from `from` or on the lines below. */
+  mapValue(from, le, mapCol) {
+    const t = this.t;
+    let k = from;
+    while (t.charCodeAt(k) === SPACE) k++;
+    if (k === le || t.charCodeAt(k) === HASH && k > from) {
+      return this.valueBelow(mapCol, true);
+    }
+    if (k === from) bail();
+    return this.inlineValue(k, le, mapCol);
+  }
+  /** A value on the lines below its key or dash, or null when there is none. */
+  valueBelow(parentCol, sequenceAtSameIndent) {
+    const next = this.nextContent();
+    if (next === -1) return null;
+    const ne = this.eol(next);
+    const ind = this.indentOf(next);
+    if (ind > parentCol) {
+      this.pos = next;
+      return this.blockNode(ind, parentCol);
+    }
+    const at7 = next + ind;
+    if (sequenceAtSameIndent && ind === parentCol && this.t.charCodeAt(at7) === DASH && (at7 + 1 === ne || this.t.charCodeAt(at7 + 1) === SPACE)) {
+      if (ind === 0 && this.isMarker(next, ne)) return null;
+      this.pos = next;
+      return this.blockSeq(ind);
+    }
+    return null;
+  }
+  /** A value that starts on the current line (ending at `le`) at `k` (after `key: ` or `- `). */
+  inlineValue(k, le, parentCol) {
+    const c = this.t.charCodeAt(k);
+    if (c === 124 || c === 62) return this.blockScalar(k, le, parentCol);
+    if (c === 91 || c === 123) {
+      const [value, end] = this.flow(k, le);
+      this.checkLineRest(end, le);
+      return value;
+    }
+    if (c === 34 || c === 39) {
+      const close = c === 34 ? this.doubleQuotedEnd(k, le) : this.singleQuotedEnd(k, le);
+      if (close === -1) bail();
+      this.checkLineRest(close + 1, le);
+      this.noContinuation(parentCol);
+      this.scalarSpan = this.span(k, close + 1);
+      return c === 34 ? this.doubleQuoted(k, close) : this.singleQuoted(k, close);
+    }
+    return this.scalarValue(k, le, parentCol);
+  }
+  /** A plain scalar running to the end of the line (or a comment). */
+  scalarValue(k, le, parentCol) {
+    const t = this.t;
+    const c = t.charCodeAt(k);
+    if (c === 34 || c === 39 || c === 91 || c === 123 || c === 124 || c === 62) {
+      return this.inlineValue(k, le, parentCol);
+    }
+    if (reservedStart(c) || c === 63 || c === COLON || c === DASH) {
+      const n = t.charCodeAt(k + 1);
+      if (!(c === DASH && k + 1 < le && n !== SPACE)) bail();
+    }
+    let end = le;
+    for (let j = k; j < le; j++) {
+      const ch = t.charCodeAt(j);
+      if (ch === HASH && t.charCodeAt(j - 1) === SPACE) {
+        end = j;
+        break;
+      }
+      if (ch === COLON && (j + 1 === le || t.charCodeAt(j + 1) === SPACE)) bail();
+    }
+    while (end > k && t.charCodeAt(end - 1) === SPACE) end--;
+    this.noContinuation(parentCol);
+    this.scalarSpan = this.span(k, end);
+    return resolvePlain(t.slice(k, end));
+  }
+  /** A line below a one-line scalar indented past its parent would continue it: not in the subset. */
+  noContinuation(parentCol) {
+    const next = this.nextContent();
+    if (next !== -1 && this.indentOf(next) > parentCol) bail();
+  }
+  blockSeq(col2) {
+    this.enter();
+    const t = this.t;
+    const out = [];
+    for (; ; ) {
+      const ls = this.pos;
+      const le = this.eol(ls);
+      const at7 = ls + col2;
+      if (this.indentOf(ls) !== col2 || t.charCodeAt(at7) !== DASH) bail();
+      if (at7 + 1 < le && t.charCodeAt(at7 + 1) !== SPACE) bail();
+      let k = at7 + 1;
+      while (t.charCodeAt(k) === SPACE) k++;
+      this.scalarSpan = void 0;
+      if (k === le || t.charCodeAt(k) === HASH) {
+        out.push(this.valueBelow(col2, false));
+      } else {
+        const c = t.charCodeAt(k);
+        if (c === DASH && (k + 1 === le || t.charCodeAt(k + 1) === SPACE)) bail();
+        if (this.keyEnd(k, le) !== -1) out.push(this.blockMap(k - ls));
+        else out.push(this.inlineValue(k, le, col2));
+      }
+      this.places?.entry(out, out.length - 1, void 0, this.scalarSpan);
+      const next = this.nextContent();
+      if (next === -1) break;
+      const ind = this.indentOf(next);
+      if (ind < col2 || ind === 0 && this.isMarker(next, this.eol(next))) break;
+      if (ind > col2 || t.charCodeAt(next + col2) !== DASH) {
+        if (ind === col2) break;
+        bail();
+      }
+      this.pos = next;
+    }
+    this.depth--;
+    return out;
+  }
+  // ------------------------------------------------------------ block scalars
+  blockScalar(k, le, parentCol) {
+    const t = this.t;
+    const folded = t.charCodeAt(k) === 62;
+    let j = k + 1;
+    let chomp = "clip";
+    const ind = t.charCodeAt(j);
+    if (ind === DASH) {
+      chomp = "strip";
+      j++;
+    } else if (ind === 43) {
+      chomp = "keep";
+      j++;
+    }
+    this.checkLineRest(j, le);
+    let n = -1;
+    const body = [];
+    let lastContent = -1;
+    let ls = this.nextLine(this.pos);
+    for (; ls <= this.n; ls = this.nextLine(ls)) {
+      const e = this.eol(ls);
+      const li = this.indentOf(ls);
+      if (li === 0 && this.isMarker(ls, e)) break;
+      if (li === e - ls) {
+        if (n !== -1 && li > n) bail();
+        if (n === -1 && li > parentCol + 1) bail();
+        body.push("");
+        continue;
+      }
+      if (n === -1) {
+        if (li <= parentCol) break;
+        n = li;
+      }
+      if (li < n) break;
+      body.push(t.slice(ls + n, e));
+      lastContent = ls;
+    }
+    if (n === -1) bail();
+    let last = body.length;
+    while (last > 0 && body[last - 1] === "") last--;
+    const content = body.slice(0, last);
+    const trailing = body.length - last;
+    if (content.some((l) => l.charCodeAt(0) === SPACE) && folded) bail();
+    if (content[0] === "") bail();
+    this.pos = lastContent;
+    if (ls > this.n && trailing > 0 && chomp === "keep") bail();
+    let value = folded ? fold(content) : content.join("\n");
+    if (chomp === "clip") value += "\n";
+    else if (chomp === "keep") value += "\n".repeat(1 + trailing);
+    return value;
+  }
+  // ------------------------------------------------------------ quoted scalars
+  doubleQuotedEnd(open2, le) {
+    const t = this.t;
+    for (let k = open2 + 1; k < le; k++) {
+      const ch = t.charCodeAt(k);
+      if (ch === 92) k++;
+      else if (ch === 34) return k;
+    }
+    return -1;
+  }
+  singleQuotedEnd(open2, le) {
+    const t = this.t;
+    for (let k = open2 + 1; k < le; k++) {
+      if (t.charCodeAt(k) === 39) {
+        if (t.charCodeAt(k + 1) === 39) k++;
+        else return k;
+      }
+    }
+    return -1;
+  }
+  doubleQuoted(open2, close) {
+    const raw = this.t.slice(open2 + 1, close);
+    if (!raw.includes("\\")) return raw;
+    let out = "";
+    for (let k = 0; k < raw.length; k++) {
+      const ch = raw[k] ?? "";
+      if (ch !== "\\") {
+        out += ch;
+        continue;
+      }
+      const e = raw[++k] ?? "";
+      const simple = ESCAPES[e];
+      if (simple !== void 0) {
+        out += simple;
+        continue;
+      }
+      const len = e === "x" ? 2 : e === "u" ? 4 : e === "U" ? 8 : 0;
+      const hex3 = raw.slice(k + 1, k + 1 + len);
+      if (!len || !/^[0-9a-fA-F]+$/.test(hex3) || hex3.length !== len) bail();
+      const cp = parseInt(hex3, 16);
+      if (cp > 1114111 || cp >= 55296 && cp <= 57343) bail();
+      out += String.fromCodePoint(cp);
+      k += len;
+    }
+    return out;
+  }
+  singleQuoted(open2, close) {
+    return this.t.slice(open2 + 1, close).replace(/''/g, "'");
+  }
+  // ------------------------------------------------------------ flow collections
+  /** A flow collection that opens at `k` and closes on the same line (ending at `le`); returns the value and the offset after it. */
+  flow(k, le) {
+    this.enter();
+    const read = this.flowItems(k, le);
+    this.depth--;
+    return read;
+  }
+  flowItems(k, le) {
+    const t = this.t;
+    const isMap = t.charCodeAt(k) === 123;
+    const close = isMap ? 125 : 93;
+    const map2 = {};
+    const seq = [];
+    let j = this.skipSpaces(k + 1);
+    if (t.charCodeAt(j) === close) return [isMap ? map2 : seq, j + 1];
+    for (; ; ) {
+      if (isMap) {
+        const [key2, afterKey] = this.flowScalar(j, le, true);
+        if (typeof key2 !== "string" || Object.prototype.hasOwnProperty.call(map2, key2) || key2 === "__proto__") bail();
+        if (t.charCodeAt(afterKey) !== COLON || t.charCodeAt(afterKey + 1) !== SPACE) bail();
+        const [value, afterValue] = this.flowItem(this.skipSpaces(afterKey + 1), le);
+        map2[key2] = value;
+        j = afterValue;
+      } else {
+        const [value, afterValue] = this.flowItem(j, le);
+        seq.push(value);
+        j = afterValue;
+      }
+      j = this.skipSpaces(j);
+      const ch = t.charCodeAt(j);
+      if (ch === close) return [isMap ? map2 : seq, j + 1];
+      if (ch !== 44) bail();
+      j = this.skipSpaces(j + 1);
+      if (t.charCodeAt(j) === close || j === le) bail();
+    }
+  }
+  flowItem(j, le) {
+    const c = this.t.charCodeAt(j);
+    if (c === 91 || c === 123) return this.flow(j, le);
+    return this.flowScalar(j, le, false);
+  }
+  /** A scalar inside a flow collection. Keys must resolve to strings. */
+  flowScalar(j, le, asKey) {
+    const t = this.t;
+    const c = t.charCodeAt(j);
+    if (c === 34 || c === 39) {
+      const close = c === 34 ? this.doubleQuotedEnd(j, le) : this.singleQuotedEnd(j, le);
+      if (close === -1) bail();
+      const s = c === 34 ? this.doubleQuoted(j, close) : this.singleQuoted(j, close);
+      return [s, close + 1];
+    }
+    if (reservedStart(c) || c === 63 || c === COLON || j >= le) bail();
+    if (c === DASH) {
+      const n = t.charCodeAt(j + 1);
+      if (j + 1 >= le || n === SPACE || n === 44 || n === 91 || n === 93 || n === 123 || n === 125) bail();
+    }
+    let k = j;
+    for (; k < le; k++) {
+      const ch = t.charCodeAt(k);
+      if (ch === 44 || ch === 93 || ch === 125 || ch === 91 || ch === 123) break;
+      if (ch === COLON) {
+        const n = t.charCodeAt(k + 1);
+        if (n === SPACE || n === 44 || n === 93 || n === 125 || k + 1 === le) break;
+      }
+      if (ch === HASH && t.charCodeAt(k - 1) === SPACE) bail();
+    }
+    let end = k;
+    while (end > j && t.charCodeAt(end - 1) === SPACE) end--;
+    const raw = t.slice(j, end);
+    if (raw === "") bail();
+    const value = resolvePlain(raw);
+    if (asKey && typeof value !== "string") bail();
+    if (!asKey && t.charCodeAt(k) === COLON) bail();
+    return [value, end];
+  }
+  skipSpaces(j) {
+    const t = this.t;
+    while (t.charCodeAt(j) === SPACE) j++;
+    return j;
+  }
+};
+function sameText(text, at7, s) {
+  for (let k = 0; k < s.length; k++) if (text.charCodeAt(at7 + k) !== s.charCodeAt(k)) return false;
+  return true;
+}
+function fold(lines) {
+  let out = "";
+  let pendingBreaks = 0;
+  let started = false;
+  for (const l of lines) {
+    if (l === "") {
+      pendingBreaks++;
+      continue;
+    }
+    if (started) out += pendingBreaks ? "\n".repeat(pendingBreaks) : " ";
+    out += l;
+    started = true;
+    pendingBreaks = 0;
+  }
+  return out;
+}
+
 // src/manifests/locate.ts
 var Locator = class {
-  constructor(textOf) {
+  /** `scanner: false` composes every file with `yaml`: the reference the tests compare the fast places with. */
+  constructor(textOf, options = {}) {
     this.textOf = textOf;
+    this.options = options;
   }
   textOf;
+  options;
   cache = /* @__PURE__ */ new Map();
+  scanned = /* @__PURE__ */ new Map();
   resolve(findings) {
     return findings.map((f) => this.resolveOne(f));
   }
@@ -60938,6 +61607,8 @@ var Locator = class {
     return this.locate(at7);
   }
   locate(p) {
+    const fast = this.options.scanner === false ? void 0 : this.locateFast(p);
+    if (fast) return fast;
     const file2 = this.positioned(p.file);
     const doc = file2?.docs[p.doc];
     if (!file2 || !doc) return { file: p.file, line: 1, column: 1 };
@@ -60945,6 +61616,32 @@ var Locator = class {
     const s = file2.lines.linePos(start);
     const e = file2.lines.linePos(Math.max(start, end));
     return { file: p.file, line: s.line, column: s.col, endLine: e.line, endColumn: e.col };
+  }
+  /** The place from the fast scanner's record, or undefined when it has none and `yaml` must tell. */
+  locateFast(p) {
+    const file2 = this.scan(p.file);
+    const doc = file2?.docs[p.doc];
+    if (!file2 || !doc || doc.empty) return void 0;
+    const span = fastRange(doc.value, file2.places, p.path, p.part ?? "value");
+    if (!span) return void 0;
+    const [line, start, end] = span;
+    return { file: p.file, line: line + 1, column: start + 1, endLine: line + 1, endColumn: Math.max(start, end) + 1 };
+  }
+  scan(file2) {
+    const hit = this.scanned.get(file2);
+    if (hit !== void 0) return hit ?? void 0;
+    const text = this.textOf(file2);
+    const places = /* @__PURE__ */ new Map();
+    const docs = text === void 0 || text.includes("\r") || text.charCodeAt(0) === 65279 ? void 0 : parseYamlFast(text, {
+      entry(collection, key2, keySpan, valueSpan) {
+        let entries = places.get(collection);
+        if (!entries) places.set(collection, entries = /* @__PURE__ */ new Map());
+        entries.set(key2, { key: keySpan, value: valueSpan });
+      }
+    });
+    const entry = docs ? { docs, places } : null;
+    this.scanned.set(file2, entry);
+    return entry ?? void 0;
   }
   positioned(file2) {
     const hit = this.cache.get(file2);
@@ -60954,26 +61651,28 @@ var Locator = class {
       this.cache.set(file2, null);
       return void 0;
     }
-    const lines = new import_yaml2.LineCounter();
-    const parsed = (0, import_yaml2.parseAllDocuments)(text, { lineCounter: lines, prettyErrors: false });
+    const yaml2 = yamlLib();
+    const lines = new yaml2.LineCounter();
+    const parsed = yaml2.parseAllDocuments(text, { lineCounter: lines, prettyErrors: false });
     const entry = { docs: Array.isArray(parsed) ? parsed : [], lines };
     this.cache.set(file2, entry);
     return entry;
   }
 };
-function findRange(doc, path13, part) {
+function findRange(doc, path15, part) {
+  const { isMap, isPair, isScalar, isSeq } = yamlLib();
   let node2 = doc.contents;
   let pair;
   const docStart = doc.range[0];
   if (isEmptyContents(node2)) return { start: docStart, end: docStart };
-  for (const seg of path13) {
-    if ((0, import_yaml2.isMap)(node2)) {
-      const found = node2.items.find((it) => (0, import_yaml2.isPair)(it) && keyText(it.key) === String(seg));
+  for (const seg of path15) {
+    if (isMap(node2)) {
+      const found = node2.items.find((it) => isPair(it) && keyText(it.key) === String(seg));
       if (!found) break;
       pair = found;
       node2 = found.value;
       if (!node2) return rangeOf(found.key, docStart);
-    } else if ((0, import_yaml2.isSeq)(node2) && typeof seg === "number") {
+    } else if (isSeq(node2) && typeof seg === "number") {
       const item = node2.items[seg];
       if (!item) break;
       pair = void 0;
@@ -60982,14 +61681,39 @@ function findRange(doc, path13, part) {
       break;
     }
   }
-  if (part === "key" && pair && (0, import_yaml2.isScalar)(pair.key) && pair.value === node2) return rangeOf(pair.key, docStart);
-  if (pair && node2 && ((0, import_yaml2.isMap)(node2) || (0, import_yaml2.isSeq)(node2)) && pair.value === node2 && (0, import_yaml2.isScalar)(pair.key)) {
+  if (part === "key" && pair && isScalar(pair.key) && pair.value === node2) return rangeOf(pair.key, docStart);
+  if (pair && node2 && (isMap(node2) || isSeq(node2)) && pair.value === node2 && isScalar(pair.key)) {
     return rangeOf(pair.key, docStart);
   }
   return rangeOf(node2, docStart);
 }
+function fastRange(root, places, path15, part) {
+  let node2 = root;
+  let pairKey;
+  let valueSpan;
+  for (const seg of path15) {
+    const isSeq = Array.isArray(node2);
+    if (isCollection2(node2) && (!isSeq || typeof seg === "number")) {
+      const entries = places.get(node2);
+      if (!entries) return void 0;
+      const key2 = isSeq ? seg : String(seg);
+      const found = entries.get(key2);
+      if (!found) break;
+      pairKey = found.key;
+      valueSpan = found.value;
+      node2 = node2[key2];
+    } else {
+      break;
+    }
+  }
+  if (pairKey && (part === "key" || isCollection2(node2))) return pairKey;
+  return isCollection2(node2) ? void 0 : valueSpan;
+}
+function isCollection2(value) {
+  return typeof value === "object" && value !== null;
+}
 function keyText(key2) {
-  if ((0, import_yaml2.isScalar)(key2)) return String(key2.value);
+  if (yamlLib().isScalar(key2)) return String(key2.value);
   return void 0;
 }
 function rangeOf(node2, fallback) {
@@ -61028,529 +61752,6 @@ function firstInvalidUtf8(b) {
   return i;
 }
 
-// src/manifests/yaml-fast.ts
-var Bail = class extends Error {
-  constructor() {
-    super("not in the fast subset");
-  }
-};
-var bail = () => {
-  throw new Bail();
-};
-var MAX_DEPTH = 64;
-var MAX_KEY_LENGTH = 1e3;
-var SPACE = 32;
-var HASH = 35;
-var COLON = 58;
-var DASH = 45;
-function parseYamlFast(source) {
-  if (source.includes("	")) return void 0;
-  let text = source;
-  if (text.includes("\r")) {
-    text = text.replace(/\r\n/g, "\n");
-    if (text.includes("\r")) return void 0;
-  }
-  if (text.charCodeAt(0) === 65279) text = text.slice(1);
-  try {
-    return new Scanner(text.split("\n")).documents();
-  } catch (e) {
-    if (e instanceof Bail || e instanceof RangeError) return void 0;
-    throw e;
-  }
-}
-function resolvePlain(s) {
-  if (s !== "" && !"0123456789+-.~nNtTfF".includes(s[0])) return s;
-  if (/^(?:~|[Nn]ull|NULL)?$/.test(s)) return null;
-  if (/^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/.test(s)) return s[0] === "t" || s[0] === "T";
-  if (/^0o[0-7]+$/.test(s)) return parseInt(s.substring(2), 8);
-  if (/^[-+]?[0-9]+$/.test(s)) return parseInt(s, 10);
-  if (/^0x[0-9a-fA-F]+$/.test(s)) return parseInt(s.substring(2), 16);
-  if (/^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/.test(s)) {
-    return s.slice(-3).toLowerCase() === "nan" ? NaN : s[0] === "-" ? -Infinity : Infinity;
-  }
-  if (/^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/.test(s)) return parseFloat(s);
-  if (/^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/.test(s)) return parseFloat(s);
-  return s;
-}
-function reservedStart(c) {
-  return c === 44 || c === 91 || c === 93 || c === 123 || c === 125 || c === HASH || c === 38 || c === 42 || c === 33 || c === 124 || c === 62 || c === 39 || c === 34 || c === 37 || c === 64 || c === 96;
-}
-function indentOf2(line) {
-  let i = 0;
-  while (line.charCodeAt(i) === SPACE) i++;
-  return i;
-}
-function isBlank(line) {
-  const i = indentOf2(line);
-  return i === line.length || line.charCodeAt(i) === HASH;
-}
-function isDocumentStart(line) {
-  return line.startsWith("---") && (line.length === 3 || line.charCodeAt(3) === SPACE);
-}
-function isDocumentEnd(line) {
-  return line.startsWith("...") && (line.length === 3 || line.charCodeAt(3) === SPACE);
-}
-function checkLineRest(line, from) {
-  let i = from;
-  while (line.charCodeAt(i) === SPACE) i++;
-  if (i === line.length) return;
-  if (line.charCodeAt(i) === HASH && i > from) return;
-  bail();
-}
-var ESCAPES = {
-  "0": "\0",
-  a: "\x07",
-  b: "\b",
-  t: "	",
-  n: "\n",
-  v: "\v",
-  f: "\f",
-  r: "\r",
-  e: "\x1B",
-  " ": " ",
-  '"': '"',
-  "/": "/",
-  "\\": "\\",
-  N: "\x85",
-  _: "\xA0",
-  L: "\u2028",
-  P: "\u2029"
-};
-var Scanner = class {
-  constructor(lines) {
-    this.lines = lines;
-  }
-  lines;
-  i = 0;
-  /** Collections open around the current position. */
-  depth = 0;
-  documents() {
-    const docs = [];
-    const lines = this.lines;
-    const empty = () => docs.push({ value: null, empty: true });
-    let k = 0;
-    let state = "none";
-    for (; ; ) {
-      const first = this.nextContentFrom(k);
-      if (first === -1) {
-        if (state === "marker") empty();
-        return docs;
-      }
-      const line = lines[first] ?? "";
-      if (line.charCodeAt(0) === 37) bail();
-      if (isDocumentStart(line)) {
-        if (state === "marker") empty();
-        checkLineRest(line, 3);
-        state = "marker";
-        k = first + 1;
-        continue;
-      }
-      if (isDocumentEnd(line)) {
-        if (state !== "content") empty();
-        state = "none";
-        checkLineRest(line, 3);
-        k = first + 1;
-        const after = this.nextContentFrom(k);
-        if (after !== -1 && !isDocumentStart(lines[after] ?? "") && !isDocumentEnd(lines[after] ?? "")) bail();
-        continue;
-      }
-      if (state === "content") bail();
-      this.i = first;
-      const value = this.blockNode(indentOf2(line), -1);
-      docs.push({ value, empty: false, lines: [first, this.documentEnd(this.i)] });
-      state = "content";
-      k = this.i + 1;
-    }
-  }
-  /**
-   * The last line of a document whose content ends on line `last`: the line
-   * before the next line with content (a document marker, or the file is left
-   * to the full parser), or the last line of the text.
-   */
-  documentEnd(last) {
-    const next = this.nextContentFrom(last + 1);
-    if (next !== -1) return next - 1;
-    const n = this.lines.length;
-    return n > 1 && this.lines[n - 1] === "" ? n - 2 : n - 1;
-  }
-  /** One more collection opens; past MAX_DEPTH the file is left to the full parser. */
-  enter() {
-    if (++this.depth > MAX_DEPTH) bail();
-  }
-  /** Index of the first line from `from` on that has content, or -1. */
-  nextContentFrom(from) {
-    const lines = this.lines;
-    for (let k = from; k < lines.length; k++) {
-      if (!isBlank(lines[k] ?? "")) return k;
-    }
-    return -1;
-  }
-  /** The next line with content after the current one, or -1. */
-  nextContent() {
-    return this.nextContentFrom(this.i + 1);
-  }
-  /** A block node whose first line is `this.i`, starting at column `col`; its parent is at `parentCol`. */
-  blockNode(col2, parentCol) {
-    if (col2 <= parentCol) bail();
-    const line = this.lines[this.i] ?? "";
-    const c = line.charCodeAt(col2);
-    if (c === DASH && (col2 + 1 === line.length || line.charCodeAt(col2 + 1) === SPACE)) return this.blockSeq(col2);
-    if (this.keyEnd(line, col2) !== -1) return this.blockMap(col2);
-    return this.scalarValue(line, col2, parentCol);
-  }
-  /**
-   * Where the key starting at `col` ends (the index of its `:`), or -1 when the
-   * line holds no mapping key there.
-   */
-  keyEnd(line, col2) {
-    const c = line.charCodeAt(col2);
-    if (c === 91 || c === 123) return -1;
-    if (c === 34 || c === 39) {
-      const close = c === 34 ? this.doubleQuotedEnd(line, col2) : this.singleQuotedEnd(line, col2);
-      if (close === -1) return -1;
-      return line.charCodeAt(close + 1) === COLON && (close + 2 === line.length || line.charCodeAt(close + 2) === SPACE) ? close + 1 : -1;
-    }
-    for (let k = col2; k < line.length; k++) {
-      const ch = line.charCodeAt(k);
-      if (ch === COLON && (k + 1 === line.length || line.charCodeAt(k + 1) === SPACE)) return k;
-      if (ch === HASH && k > col2 && line.charCodeAt(k - 1) === SPACE) return -1;
-    }
-    return -1;
-  }
-  blockMap(col2) {
-    this.enter();
-    const out = {};
-    const lines = this.lines;
-    let first = true;
-    for (; ; ) {
-      const line = lines[this.i] ?? "";
-      const keyStart = first ? col2 : indentOf2(line);
-      if (keyStart !== col2) bail();
-      const colon = this.keyEnd(line, col2);
-      if (colon === -1) bail();
-      const key2 = this.mapKey(line, col2, colon);
-      if (key2 === "__proto__" || Object.prototype.hasOwnProperty.call(out, key2)) bail();
-      out[key2] = this.mapValue(line, colon + 1, col2);
-      first = false;
-      const next = this.nextContent();
-      if (next === -1) break;
-      const nl = lines[next] ?? "";
-      const ind = indentOf2(nl);
-      if (ind < col2 || ind === 0 && (isDocumentStart(nl) || isDocumentEnd(nl))) break;
-      if (ind > col2) bail();
-      this.i = next;
-    }
-    this.depth--;
-    return out;
-  }
-  mapKey(line, col2, colon) {
-    if (colon - col2 > MAX_KEY_LENGTH) bail();
-    const c = line.charCodeAt(col2);
-    if (c === 34) return this.doubleQuoted(line, col2, colon - 1);
-    if (c === 39) return this.singleQuoted(line, col2, colon - 1);
-    if (reservedStart(c) || c === 63 || c === COLON || c === DASH && line.charCodeAt(col2 + 1) === SPACE) bail();
-    if (line.charCodeAt(colon - 1) === SPACE) bail();
-    const key2 = line.slice(col2, colon);
-    if (typeof resolvePlain(key2) !== "string") bail();
-    return key2;
-  }
-  /** The value after `key:`, on the same line from `from` or on the lines below. */
-  mapValue(line, from, mapCol) {
-    let k = from;
-    while (line.charCodeAt(k) === SPACE) k++;
-    if (k === line.length || line.charCodeAt(k) === HASH && k > from) {
-      return this.valueBelow(mapCol, true);
-    }
-    if (k === from) bail();
-    return this.inlineValue(line, k, mapCol);
-  }
-  /** A value on the lines below its key or dash, or null when there is none. */
-  valueBelow(parentCol, sequenceAtSameIndent) {
-    const next = this.nextContent();
-    if (next === -1) return null;
-    const nl = this.lines[next] ?? "";
-    const ind = indentOf2(nl);
-    if (ind > parentCol) {
-      this.i = next;
-      return this.blockNode(ind, parentCol);
-    }
-    if (sequenceAtSameIndent && ind === parentCol && nl.charCodeAt(ind) === DASH && (ind + 1 === nl.length || nl.charCodeAt(ind + 1) === SPACE)) {
-      if (ind === 0 && (isDocumentStart(nl) || isDocumentEnd(nl))) return null;
-      this.i = next;
-      return this.blockSeq(ind);
-    }
-    return null;
-  }
-  /** A value that starts on the current line at `k` (after `key: ` or `- `). */
-  inlineValue(line, k, parentCol) {
-    const c = line.charCodeAt(k);
-    if (c === 124 || c === 62) return this.blockScalar(line, k, parentCol);
-    if (c === 91 || c === 123) {
-      const [value, end] = this.flow(line, k);
-      checkLineRest(line, end);
-      return value;
-    }
-    if (c === 34 || c === 39) {
-      const close = c === 34 ? this.doubleQuotedEnd(line, k) : this.singleQuotedEnd(line, k);
-      if (close === -1) bail();
-      checkLineRest(line, close + 1);
-      this.noContinuation(parentCol);
-      return c === 34 ? this.doubleQuoted(line, k, close) : this.singleQuoted(line, k, close);
-    }
-    return this.scalarValue(line, k, parentCol);
-  }
-  /** A plain scalar running to the end of the line (or a comment). */
-  scalarValue(line, k, parentCol) {
-    const c = line.charCodeAt(k);
-    if (c === 34 || c === 39 || c === 91 || c === 123 || c === 124 || c === 62) {
-      return this.inlineValue(line, k, parentCol);
-    }
-    if (reservedStart(c) || c === 63 || c === COLON || c === DASH) {
-      const n = line.charCodeAt(k + 1);
-      if (!(c === DASH && k + 1 < line.length && n !== SPACE)) bail();
-    }
-    let end = line.length;
-    for (let j = k; j < line.length; j++) {
-      const ch = line.charCodeAt(j);
-      if (ch === HASH && line.charCodeAt(j - 1) === SPACE) {
-        end = j;
-        break;
-      }
-      if (ch === COLON && (j + 1 === line.length || line.charCodeAt(j + 1) === SPACE)) bail();
-    }
-    while (end > k && line.charCodeAt(end - 1) === SPACE) end--;
-    this.noContinuation(parentCol);
-    return resolvePlain(line.slice(k, end));
-  }
-  /** A line below a one-line scalar indented past its parent would continue it: not in the subset. */
-  noContinuation(parentCol) {
-    const next = this.nextContent();
-    if (next !== -1 && indentOf2(this.lines[next] ?? "") > parentCol) bail();
-  }
-  blockSeq(col2) {
-    this.enter();
-    const out = [];
-    const lines = this.lines;
-    for (; ; ) {
-      const line = lines[this.i] ?? "";
-      if (indentOf2(line) !== col2 || line.charCodeAt(col2) !== DASH) bail();
-      if (col2 + 1 < line.length && line.charCodeAt(col2 + 1) !== SPACE) bail();
-      let k = col2 + 1;
-      while (line.charCodeAt(k) === SPACE) k++;
-      if (k === line.length || line.charCodeAt(k) === HASH) {
-        out.push(this.valueBelow(col2, false));
-      } else {
-        const c = line.charCodeAt(k);
-        if (c === DASH && (k + 1 === line.length || line.charCodeAt(k + 1) === SPACE)) bail();
-        if (this.keyEnd(line, k) !== -1) out.push(this.blockMap(k));
-        else out.push(this.inlineValue(line, k, col2));
-      }
-      const next = this.nextContent();
-      if (next === -1) break;
-      const nl = lines[next] ?? "";
-      const ind = indentOf2(nl);
-      if (ind < col2 || ind === 0 && (isDocumentStart(nl) || isDocumentEnd(nl))) break;
-      if (ind > col2 || nl.charCodeAt(col2) !== DASH) {
-        if (ind === col2) break;
-        bail();
-      }
-      this.i = next;
-    }
-    this.depth--;
-    return out;
-  }
-  // ------------------------------------------------------------ block scalars
-  blockScalar(line, k, parentCol) {
-    const folded = line.charCodeAt(k) === 62;
-    let j = k + 1;
-    let chomp = "clip";
-    const ind = line.charCodeAt(j);
-    if (ind === DASH) {
-      chomp = "strip";
-      j++;
-    } else if (ind === 43) {
-      chomp = "keep";
-      j++;
-    }
-    checkLineRest(line, j);
-    const lines = this.lines;
-    let n = -1;
-    const body = [];
-    let k2 = this.i + 1;
-    for (; k2 < lines.length; k2++) {
-      const l = lines[k2] ?? "";
-      const li = indentOf2(l);
-      if (li === 0 && (isDocumentStart(l) || isDocumentEnd(l))) break;
-      if (li === l.length) {
-        if (n !== -1 && li > n) bail();
-        if (n === -1 && li > parentCol + 1) bail();
-        body.push("");
-        continue;
-      }
-      if (n === -1) {
-        if (li <= parentCol) break;
-        n = li;
-      }
-      if (li < n) break;
-      body.push(l.slice(n));
-    }
-    if (n === -1) bail();
-    let last = body.length;
-    while (last > 0 && body[last - 1] === "") last--;
-    const content = body.slice(0, last);
-    const trailing = body.length - last;
-    if (content.some((l) => l.charCodeAt(0) === SPACE) && folded) bail();
-    if (content[0] === "") bail();
-    this.i = k2 - 1 - trailing;
-    if (k2 === lines.length && trailing > 0 && chomp === "keep") bail();
-    let value = folded ? fold(content) : content.join("\n");
-    if (chomp === "clip") value += "\n";
-    else if (chomp === "keep") value += "\n".repeat(1 + trailing);
-    return value;
-  }
-  // ------------------------------------------------------------ quoted scalars
-  doubleQuotedEnd(line, open2) {
-    for (let k = open2 + 1; k < line.length; k++) {
-      const ch = line.charCodeAt(k);
-      if (ch === 92) k++;
-      else if (ch === 34) return k;
-    }
-    return -1;
-  }
-  singleQuotedEnd(line, open2) {
-    for (let k = open2 + 1; k < line.length; k++) {
-      if (line.charCodeAt(k) === 39) {
-        if (line.charCodeAt(k + 1) === 39) k++;
-        else return k;
-      }
-    }
-    return -1;
-  }
-  doubleQuoted(line, open2, close) {
-    const raw = line.slice(open2 + 1, close);
-    if (!raw.includes("\\")) return raw;
-    let out = "";
-    for (let k = 0; k < raw.length; k++) {
-      const ch = raw[k] ?? "";
-      if (ch !== "\\") {
-        out += ch;
-        continue;
-      }
-      const e = raw[++k] ?? "";
-      const simple = ESCAPES[e];
-      if (simple !== void 0) {
-        out += simple;
-        continue;
-      }
-      const len = e === "x" ? 2 : e === "u" ? 4 : e === "U" ? 8 : 0;
-      const hex3 = raw.slice(k + 1, k + 1 + len);
-      if (!len || !/^[0-9a-fA-F]+$/.test(hex3) || hex3.length !== len) bail();
-      const cp = parseInt(hex3, 16);
-      if (cp > 1114111 || cp >= 55296 && cp <= 57343) bail();
-      out += String.fromCodePoint(cp);
-      k += len;
-    }
-    return out;
-  }
-  singleQuoted(line, open2, close) {
-    return line.slice(open2 + 1, close).replace(/''/g, "'");
-  }
-  // ------------------------------------------------------------ flow collections
-  /** A flow collection that opens at `k` and closes on the same line; returns the value and the index after it. */
-  flow(line, k) {
-    this.enter();
-    const read = this.flowItems(line, k);
-    this.depth--;
-    return read;
-  }
-  flowItems(line, k) {
-    const isMap2 = line.charCodeAt(k) === 123;
-    const close = isMap2 ? 125 : 93;
-    const map2 = {};
-    const seq = [];
-    let j = skipSpaces(line, k + 1);
-    if (line.charCodeAt(j) === close) return [isMap2 ? map2 : seq, j + 1];
-    for (; ; ) {
-      if (isMap2) {
-        const [key2, afterKey] = this.flowScalar(line, j, true);
-        if (typeof key2 !== "string" || Object.prototype.hasOwnProperty.call(map2, key2) || key2 === "__proto__") bail();
-        if (line.charCodeAt(afterKey) !== COLON || line.charCodeAt(afterKey + 1) !== SPACE) bail();
-        const [value, afterValue] = this.flowItem(line, skipSpaces(line, afterKey + 1));
-        map2[key2] = value;
-        j = afterValue;
-      } else {
-        const [value, afterValue] = this.flowItem(line, j);
-        seq.push(value);
-        j = afterValue;
-      }
-      j = skipSpaces(line, j);
-      const ch = line.charCodeAt(j);
-      if (ch === close) return [isMap2 ? map2 : seq, j + 1];
-      if (ch !== 44) bail();
-      j = skipSpaces(line, j + 1);
-      if (line.charCodeAt(j) === close || j === line.length) bail();
-    }
-  }
-  flowItem(line, j) {
-    const c = line.charCodeAt(j);
-    if (c === 91 || c === 123) return this.flow(line, j);
-    return this.flowScalar(line, j, false);
-  }
-  /** A scalar inside a flow collection. Keys must resolve to strings. */
-  flowScalar(line, j, asKey) {
-    const c = line.charCodeAt(j);
-    if (c === 34 || c === 39) {
-      const close = c === 34 ? this.doubleQuotedEnd(line, j) : this.singleQuotedEnd(line, j);
-      if (close === -1) bail();
-      const s = c === 34 ? this.doubleQuoted(line, j, close) : this.singleQuoted(line, j, close);
-      return [s, close + 1];
-    }
-    if (reservedStart(c) || c === 63 || c === COLON || j >= line.length) bail();
-    if (c === DASH) {
-      const n = line.charCodeAt(j + 1);
-      if (j + 1 >= line.length || n === SPACE || n === 44 || n === 91 || n === 93 || n === 123 || n === 125) bail();
-    }
-    let k = j;
-    for (; k < line.length; k++) {
-      const ch = line.charCodeAt(k);
-      if (ch === 44 || ch === 93 || ch === 125 || ch === 91 || ch === 123) break;
-      if (ch === COLON) {
-        const n = line.charCodeAt(k + 1);
-        if (n === SPACE || n === 44 || n === 93 || n === 125 || k + 1 === line.length) break;
-      }
-      if (ch === HASH && line.charCodeAt(k - 1) === SPACE) bail();
-    }
-    let end = k;
-    while (end > j && line.charCodeAt(end - 1) === SPACE) end--;
-    const raw = line.slice(j, end);
-    if (raw === "") bail();
-    const value = resolvePlain(raw);
-    if (asKey && typeof value !== "string") bail();
-    if (!asKey && line.charCodeAt(k) === COLON) bail();
-    return [value, end];
-  }
-};
-function skipSpaces(line, j) {
-  while (line.charCodeAt(j) === SPACE) j++;
-  return j;
-}
-function fold(lines) {
-  let out = "";
-  let pendingBreaks = 0;
-  let started = false;
-  for (const l of lines) {
-    if (l === "") {
-      pendingBreaks++;
-      continue;
-    }
-    if (started) out += pendingBreaks ? "\n".repeat(pendingBreaks) : " ";
-    out += l;
-    started = true;
-    pendingBreaks = 0;
-  }
-  return out;
-}
-
 // src/manifests/parse.ts
 var DEFAULT_PARSE_LIMITS = { maxAliasCount: 100, maxDocumentsPerFile: 1e4 };
 function hashText(text) {
@@ -61565,15 +61766,19 @@ function lineOffsets(text) {
 function hashBytes(bytes) {
   return createHash6("sha256").update(bytes).digest("hex");
 }
-function parseFileBytes(path13, bytes, limits = DEFAULT_PARSE_LIMITS) {
-  const hash2 = hashBytes(bytes);
+function parseFileBytes(path15, bytes, limits = DEFAULT_PARSE_LIMITS, hashes = true) {
+  const hash2 = hashes ? hashBytes(bytes) : "";
   const decoded = decodeText(bytes);
   if (!decoded.ok) {
-    return { path: path13, hash: hash2, docs: [], findings: [finding2("JOCH105", decoded.reason, { file: path13, line: 1, column: 1 })], fast: false };
+    return { path: path15, hash: hash2, docs: [], findings: [finding2("JOCH105", decoded.reason, { file: path15, line: 1, column: 1 })], fast: false };
   }
-  return parseFileText(path13, decoded.text, hash2, limits);
+  if (!hashes) return parseText(path15, decoded.text, hash2, limits, NO_HASH);
+  const bom = bytes[0] === 239 && bytes[1] === 187 && bytes[2] === 191;
+  return parseText(path15, decoded.text, hash2, limits, bom ? void 0 : hash2);
 }
-function parseFileText(path13, text, hash2, limits = DEFAULT_PARSE_LIMITS) {
+var NO_HASH = null;
+function parseText(path15, text, hash2, limits, textHash) {
+  const hashSource = (source) => textHash === NO_HASH ? "" : textHash !== void 0 && source.length === text.length ? textHash : hashText(source);
   const fast = parseYamlFast(text);
   const docs = [];
   const findings = [];
@@ -61581,29 +61786,29 @@ function parseFileText(path13, text, hash2, limits = DEFAULT_PARSE_LIMITS) {
     let lineStarts;
     for (const d of fast) {
       let source = "";
-      if (d.lines) {
+      if (d.lines && textHash !== NO_HASH) {
         lineStarts ??= lineOffsets(text);
         source = text.slice(lineStarts[d.lines[0]] ?? 0, lineStarts[d.lines[1] + 1] ?? text.length);
       }
-      docs.push({ value: d.value, empty: d.empty, ok: true, hash: hashText(source) });
+      docs.push({ value: d.value, empty: d.empty, ok: true, hash: hashSource(source) });
     }
   } else {
-    const full = parseFull(path13, text, limits);
+    const full = parseFull(path15, text, limits);
     for (const d of full.docs) {
-      const source = d.range ? documentSource(text, d.range) : "";
-      docs.push({ value: d.value, empty: d.empty, ok: d.ok, hash: hashText(d.directives ? `${d.directives}
-${source}` : source) });
+      const source = d.range && textHash !== NO_HASH ? documentSource(text, d.range) : "";
+      docs.push({ value: d.value, empty: d.empty, ok: d.ok, hash: d.directives && textHash !== NO_HASH ? hashText(`${d.directives}
+${source}`) : hashSource(source) });
     }
     findings.push(...full.findings);
   }
   if (docs.length > limits.maxDocumentsPerFile) {
     return {
-      path: path13,
+      path: path15,
       hash: hash2,
       docs: [],
       findings: [
         finding2("JOCH111", `the file holds ${docs.length} YAML documents; the limit is ${limits.maxDocumentsPerFile}`, {
-          file: path13,
+          file: path15,
           line: 1,
           column: 1
         })
@@ -61612,24 +61817,24 @@ ${source}` : source) });
       text
     };
   }
-  return { path: path13, hash: hash2, docs, findings, fast: fast !== void 0, text };
+  return { path: path15, hash: hash2, docs, findings, fast: fast !== void 0, text };
 }
-function parseFull(path13, text, limits) {
+function parseFull(path15, text, limits) {
   try {
-    return parseYamlFull(text, path13, limits);
+    return parseYamlFull(text, path15, limits);
   } catch (e) {
     if (e instanceof NestedTooDeep) {
-      return unreadable(path13, text, e.offset, `the YAML nests collections more than ${MAX_NESTING_DEPTH} levels deep here; the file was not read`, {
+      return unreadable(path15, text, e.offset, `the YAML nests collections more than ${MAX_NESTING_DEPTH} levels deep here; the file was not read`, {
         hint: "manifests need a few levels of nesting: look for unbalanced brackets or generated content"
       });
     }
     if (!(e instanceof RangeError)) throw e;
-    return unreadable(path13, text, 0, `the YAML could not be read (${e.message}); the file was not loaded`);
+    return unreadable(path15, text, 0, `the YAML could not be read (${e.message}); the file was not loaded`);
   }
 }
-function unreadable(path13, text, offset, message, extras = {}) {
+function unreadable(path15, text, offset, message, extras = {}) {
   const { line, column } = positionOf(text, offset);
-  return { docs: [], findings: [finding2("JOCH101", message, { file: path13, line, column }, extras)] };
+  return { docs: [], findings: [finding2("JOCH101", message, { file: path15, line, column }, extras)] };
 }
 function positionOf(text, offset) {
   let line = 1;
@@ -61736,10 +61941,10 @@ var SCHEMA_FIELDS = /* @__PURE__ */ new Set(["inputSchema", "outputSchema"]);
 function secretFindings(d, resource) {
   const out = [];
   const report = (code, what, stack, part) => {
-    const path13 = [...stack];
-    const where = part === "key" ? `the key at ${formatPath(path13)}` : formatPath(path13);
+    const path15 = [...stack];
+    const where = part === "key" ? `the key at ${formatPath(path15)}` : formatPath(path15);
     out.push(
-      finding2(code, `${where} holds what looks like ${what}; manifests must not contain credentials`, { file: d.file, doc: d.doc, path: path13, ...part ? { part } : {} }, {
+      finding2(code, `${where} holds what looks like ${what}; manifests must not contain credentials`, { file: d.file, doc: d.doc, path: path15, ...part ? { part } : {} }, {
         resource,
         hint: code === "JOCH602" ? "remove the credential from the URL and reference a Joch Secret (secretRef) instead" : "move the value into your secret store and reference it with a Joch Secret (spec.source) and a secretRef"
       })
@@ -61752,57 +61957,90 @@ function secretFindings(d, resource) {
       })
     );
   }
-  forEachCredential(d.body, (found, path13, part) => report(found.code, part === "key" ? `${found.what} as a mapping key` : found.what, path13, part));
+  forEachCredential(d.body, (found, path15, part) => report(found.code, part === "key" ? `${found.what} as a mapping key` : found.what, path15, part));
   return out;
 }
-function forEachCredential(node2, visit3) {
+function forEachCredential(node2, visit2) {
   walkScalars(
     node2,
     [],
-    (value, path13, key2) => {
+    (value, path15, key2) => {
       const found = credentialIn(value, key2);
-      if (found) visit3(found, path13);
+      if (found) visit2(found, path15);
     },
-    (name2, path13) => {
+    (name2, path15) => {
       const found = credentialIn(name2, void 0);
-      if (found) visit3(found, path13, "key");
+      if (found) visit2(found, path15, "key");
     }
   );
 }
 function credentialIn(value, key2) {
-  if (ANY_SHAPE.test(value)) {
-    if (URL_USERINFO.test(value)) return { code: "JOCH602", what: "a URL with a password" };
-    if (URL_SECRET_QUERY.test(value)) return { code: "JOCH602", what: "a URL with a token in its query" };
-    for (const det of VALUE_DETECTORS) {
-      if (detect(det, value)) return { code: "JOCH601", what: det.what };
-    }
+  const own2 = valueCredential(value);
+  if (own2.shape) return own2.shape;
+  if (key2 !== void 0 && keyedSecret(key2, value)) return { code: "JOCH601", what: `a credential (the key is "${key2}")` };
+  return own2.encoded ? ENCODED : void 0;
+}
+var ENCODED = { code: "JOCH601", what: "a base64-encoded credential" };
+var NONE2 = { shape: void 0, encoded: false };
+var MEMO_MAX_ENTRIES = 8192;
+var MEMO_MAX_LENGTH = 256;
+var valueMemo = /* @__PURE__ */ new Map();
+var keyMemo = /* @__PURE__ */ new Map();
+function memoized(memo3, text, compute) {
+  if (text.length > MEMO_MAX_LENGTH) return compute(text);
+  let found = memo3.get(text);
+  if (found === void 0) {
+    if (memo3.size >= MEMO_MAX_ENTRIES) memo3.clear();
+    found = compute(text);
+    memo3.set(text, found);
   }
-  if (key2 !== void 0 && isKeyedSecret(key2, value)) return { code: "JOCH601", what: `a credential (the key is "${key2}")` };
-  if (encodedSecret(value)) return { code: "JOCH601", what: "a base64-encoded credential" };
+  return found;
+}
+function valueCredential(value) {
+  if (value.length < SHORTEST_CREDENTIAL) return NONE2;
+  return memoized(valueMemo, value, scanValue);
+}
+var SHORTEST_CREDENTIAL = 7;
+function scanValue(value) {
+  return { shape: shapeIn(value), encoded: encodedSecret(value) };
+}
+function shapeIn(value) {
+  if (!ANY_SHAPE.test(value)) return void 0;
+  if (URL_USERINFO.test(value)) return { code: "JOCH602", what: "a URL with a password" };
+  if (URL_SECRET_QUERY.test(value)) return { code: "JOCH602", what: "a URL with a token in its query" };
+  for (const det of VALUE_DETECTORS) {
+    if (detect(det, value)) return { code: "JOCH601", what: det.what };
+  }
   return void 0;
 }
+function keyedSecret(key2, value) {
+  return namesSecretKept(key2) && isKeyedSecret(key2, value);
+}
+function namesSecretKept(key2) {
+  return memoized(keyMemo, key2, namesSecret);
+}
 var ANY_SHAPE = new RegExp([URL_USERINFO, URL_SECRET_QUERY, ...VALUE_DETECTORS.map((d) => d.pattern)].map((p) => `(?:${p.source})`).join("|"), "i");
-function walkScalars(node2, path13, visit3, visitKey = () => void 0, key2, keyed = true) {
+function walkScalars(node2, path15, visit2, visitKey = () => void 0, key2, keyed = true) {
   const text = scalarText(node2);
   if (text !== void 0) {
-    visit3(text, path13, keyed ? key2 : void 0);
+    visit2(text, path15, keyed ? key2 : void 0);
   } else if (Array.isArray(node2)) {
-    const held2 = keyed && key2 !== void 0 && namesSecret(key2) ? key2 : void 0;
+    const held2 = keyed && key2 !== void 0 && namesSecretKept(key2) ? key2 : void 0;
     for (let i = 0; i < node2.length; i++) {
-      path13.push(i);
-      walkScalars(node2[i], path13, visit3, visitKey, held2, keyed);
-      path13.pop();
+      path15.push(i);
+      walkScalars(node2[i], path15, visit2, visitKey, held2, keyed);
+      path15.pop();
     }
   } else if (node2 && typeof node2 === "object") {
     const record2 = node2;
     const named = nameOfValue(record2);
-    const held2 = keyed && key2 !== void 0 && namesSecret(key2) ? key2 : void 0;
+    const held2 = keyed && key2 !== void 0 && namesSecretKept(key2) ? key2 : void 0;
     for (const k in record2) {
-      path13.push(k);
-      visitKey(k, path13);
+      path15.push(k);
+      visitKey(k, path15);
       const under = k === "value" ? named ?? held2 ?? k : k;
-      walkScalars(record2[k], path13, visit3, visitKey, under, keyed && !SCHEMA_FIELDS.has(k));
-      path13.pop();
+      walkScalars(record2[k], path15, visit2, visitKey, under, keyed && !SCHEMA_FIELDS.has(k));
+      path15.pop();
     }
   }
 }
@@ -61832,8 +62070,8 @@ function emissionFindings(emissions) {
 }
 function firstCredential(value) {
   let found;
-  forEachCredential(value, (c, path13, part) => {
-    found ??= { what: part === "key" ? `${c.what} as a key` : c.what, path: [...path13] };
+  forEachCredential(value, (c, path15, part) => {
+    found ??= { what: part === "key" ? `${c.what} as a key` : c.what, path: [...path15] };
   });
   return found;
 }
@@ -61901,10 +62139,95 @@ function buildRunAgBoms(run, options) {
 }
 
 // src/config/index.ts
-var import_yaml3 = __toESM(require_dist(), 1);
 import { existsSync as existsSync2, readFileSync as readFileSync2 } from "node:fs";
 import path5 from "node:path";
-var CONFIG_FILES = ["joch.yaml", "joch.yml"];
+
+// src/config/common.ts
+var DEFAULT_CONFIG = {
+  paths: ["."],
+  exclude: [],
+  defaultNamespace: "default",
+  severity: {},
+  limits: { maxFileBytes: 5 * 1024 * 1024, maxAliasCount: 100, maxDocumentsPerFile: 1e4 },
+  policy: { productionEnvironments: [], approverRoles: [] },
+  workloads: { podSecurity: "enforce", executionDeadlineSeconds: 3600, environments: {}, teams: {} }
+};
+var COMMON_KEYS = /* @__PURE__ */ new Set(["apiVersion", "kind", "paths", "exclude", "defaultNamespace", "severity", "limits", "policy"]);
+var DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+var CODE = /^JOCH\d{3}$/;
+var SEVERITIES = /* @__PURE__ */ new Set(["off", "info", "warning", "error"]);
+var NotCommon = class extends Error {
+};
+var refuse = () => {
+  throw new NotCommon();
+};
+function isPlainObject2(v) {
+  return typeof v === "object" && v !== null && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype;
+}
+function strict(v, allowed) {
+  if (!isPlainObject2(v)) refuse();
+  const obj2 = v;
+  for (const key2 of Object.keys(obj2)) if (!allowed.includes(key2)) refuse();
+  return obj2;
+}
+function nonEmptyStrings(v, fallback, min = 0) {
+  if (v === void 0) return [...fallback];
+  if (!Array.isArray(v) || v.length < min) refuse();
+  return v.map((s) => typeof s === "string" && s.length >= 1 ? s : refuse());
+}
+function integer2(v, fallback, min) {
+  if (v === void 0) return fallback;
+  return typeof v === "number" && Number.isSafeInteger(v) && v >= min ? v : refuse();
+}
+function commonConfig(value) {
+  try {
+    return readCommon(value);
+  } catch (e) {
+    if (e instanceof NotCommon) return void 0;
+    throw e;
+  }
+}
+function readCommon(value) {
+  const v = strict(value, [...COMMON_KEYS]);
+  const out = {};
+  if (v.apiVersion !== void 0) out.apiVersion = v.apiVersion === "joch.dev/v1alpha1" ? v.apiVersion : refuse();
+  if (v.kind !== void 0) out.kind = v.kind === "Project" ? v.kind : refuse();
+  out.paths = nonEmptyStrings(v.paths, DEFAULT_CONFIG.paths, 1);
+  out.exclude = nonEmptyStrings(v.exclude, DEFAULT_CONFIG.exclude);
+  const ns = v.defaultNamespace;
+  out.defaultNamespace = ns === void 0 ? DEFAULT_CONFIG.defaultNamespace : typeof ns === "string" && DNS_LABEL.test(ns) && ns.length <= 63 ? ns : refuse();
+  out.severity = severities(v.severity);
+  const limits = strict(v.limits === void 0 ? {} : v.limits, ["maxFileBytes", "maxAliasCount", "maxDocumentsPerFile"]);
+  out.limits = {
+    maxFileBytes: integer2(limits.maxFileBytes, DEFAULT_CONFIG.limits.maxFileBytes, 1),
+    maxAliasCount: integer2(limits.maxAliasCount, DEFAULT_CONFIG.limits.maxAliasCount, 0),
+    maxDocumentsPerFile: integer2(limits.maxDocumentsPerFile, DEFAULT_CONFIG.limits.maxDocumentsPerFile, 1)
+  };
+  const policy = strict(v.policy === void 0 ? {} : v.policy, ["productionEnvironments", "approverRoles"]);
+  out.policy = {
+    productionEnvironments: nonEmptyStrings(policy.productionEnvironments, []),
+    approverRoles: nonEmptyStrings(policy.approverRoles, [])
+  };
+  const w = DEFAULT_CONFIG.workloads;
+  out.workloads = { podSecurity: w.podSecurity, executionDeadlineSeconds: w.executionDeadlineSeconds, environments: {}, teams: {} };
+  return out;
+}
+function severities(v) {
+  if (v === void 0) return {};
+  if (!isPlainObject2(v)) refuse();
+  const out = {};
+  for (const [code, level2] of Object.entries(v)) {
+    if (!CODE.test(code) || typeof level2 !== "string" || !SEVERITIES.has(level2)) refuse();
+    out[code] = level2;
+  }
+  return out;
+}
+
+// src/config/schema.ts
+var schema_exports = {};
+__export(schema_exports, {
+  ConfigSchema: () => ConfigSchema
+});
 var SeverityOverride = external_exports.enum(["off", "info", "warning", "error"]);
 var QUANTITY_PATTERN = /^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
 var Quantity = external_exports.string().regex(QUANTITY_PATTERN, "must be a Kubernetes quantity such as 250m, 1, 512Mi or 2Gi");
@@ -61929,8 +62252,8 @@ var WorkloadsSchema = external_exports.strictObject({
     })
   ).default({})
 });
-var DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-var ClusterName = external_exports.string().regex(DNS_LABEL, 'must be a DNS-1123 label (lowercase letters, digits and "-")').max(63);
+var DNS_LABEL2 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+var ClusterName = external_exports.string().regex(DNS_LABEL2, 'must be a DNS-1123 label (lowercase letters, digits and "-")').max(63);
 var InventoryName = external_exports.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/, "must be NAMESPACE/NAME");
 var ClusterAccess = external_exports.strictObject({
   context: external_exports.string().min(1).optional(),
@@ -61986,7 +62309,14 @@ var ConfigSchema = external_exports.strictObject({
   message: "name the cluster that receives what no Environment places (defaultCluster) when more than one is mapped",
   path: ["clusters"]
 }).refine((c) => c.clusters === void 0 || Object.keys(c.clusters).length > 0, { message: "map at least one cluster, or leave `clusters` out", path: ["clusters"] });
-var DEFAULT_CONFIG = ConfigSchema.parse({});
+
+// src/config/load-schema.ts
+function configSchemaModule() {
+  return schema_exports;
+}
+
+// src/config/index.ts
+var CONFIG_FILES = ["joch.yaml", "joch.yml"];
 function findConfigFile(start) {
   let dir = path5.resolve(start);
   for (; ; ) {
@@ -62015,23 +62345,11 @@ function loadConfig(start, explicitFile, cwd) {
 }
 function parseConfigText(text, file2, root) {
   const invalid = (findings) => ({ config: DEFAULT_CONFIG, root, file: file2, text, findings });
-  const deep = deepNesting(text);
-  if (deep) return invalid([finding2("JOCH001", `joch.yaml is not valid YAML: it nests collections more than ${MAX_NESTING_DEPTH} levels deep`, { file: file2, ...deep })]);
-  const lineCounter = new import_yaml3.LineCounter();
-  const doc = (0, import_yaml3.parseDocument)(text, { prettyErrors: false, uniqueKeys: true, lineCounter });
-  if (doc.errors.length) {
-    const e = doc.errors[0];
-    const pos = lineCounter.linePos(e?.pos[0] ?? 0);
-    const message = (e?.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "");
-    return invalid([finding2("JOCH001", `joch.yaml is not valid YAML: ${message}`, { file: file2, line: pos.line, column: pos.col })]);
-  }
-  let value;
-  try {
-    value = doc.toJS({ maxAliasCount: DEFAULT_CONFIG.limits.maxAliasCount });
-  } catch {
-    return invalid([finding2("JOCH001", `joch.yaml: its aliases expand to more than ${DEFAULT_CONFIG.limits.maxAliasCount} nodes`, { file: file2, line: 1, column: 1 })]);
-  }
-  const parsed = ConfigSchema.safeParse(value ?? {});
+  const value = fastConfigValue(text) ?? composeConfig(text, file2);
+  if (isInvalid(value)) return invalid(value.findings);
+  const common = commonConfig(value.value ?? {});
+  if (common) return { config: common, root, file: file2, text, findings: [] };
+  const parsed = configSchemaModule().ConfigSchema.safeParse(value.value ?? {});
   if (parsed.success) return { config: parsed.data, root, file: file2, text, findings: [] };
   return invalid(
     parsed.error.issues.map((issue2) => {
@@ -62045,6 +62363,32 @@ function parseConfigText(text, file2, root) {
       });
     })
   );
+}
+function isInvalid(v) {
+  return "findings" in v;
+}
+function fastConfigValue(text) {
+  const docs = parseYamlFast(text);
+  if (!docs || docs.length > 1) return void 0;
+  return { value: docs[0]?.value ?? null };
+}
+function composeConfig(text, file2) {
+  const deep = deepNesting(text);
+  if (deep) return { findings: [finding2("JOCH001", `joch.yaml is not valid YAML: it nests collections more than ${MAX_NESTING_DEPTH} levels deep`, { file: file2, ...deep })] };
+  const yaml2 = yamlLib();
+  const lineCounter = new yaml2.LineCounter();
+  const doc = yaml2.parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter });
+  if (doc.errors.length) {
+    const e = doc.errors[0];
+    const pos = lineCounter.linePos(e?.pos[0] ?? 0);
+    const message = (e?.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "");
+    return { findings: [finding2("JOCH001", `joch.yaml is not valid YAML: ${message}`, { file: file2, line: pos.line, column: pos.col })] };
+  }
+  try {
+    return { value: doc.toJS({ maxAliasCount: DEFAULT_CONFIG.limits.maxAliasCount }) };
+  } catch {
+    return { findings: [finding2("JOCH001", `joch.yaml: its aliases expand to more than ${DEFAULT_CONFIG.limits.maxAliasCount} nodes`, { file: file2, line: 1, column: 1 })] };
+  }
 }
 var RANK = { info: 0, warning: 1, error: 2 };
 function applySeverityOverrides(findings, loaded) {
@@ -62077,10 +62421,14 @@ function settleFindings(findings, loaded) {
   return withoutEchoes(applySeverityOverrides(findings, loaded));
 }
 function findingResolver(texts2, loaded) {
+  const locate = findingLocator(texts2, loaded);
+  return (findings) => locate(settleFindings(findings, loaded));
+}
+function findingLocator(texts2, loaded) {
   const all = new Map(texts2);
   if (loaded.file && loaded.text !== void 0) all.set(loaded.file, loaded.text);
   const locator = new Locator((file2) => all.get(file2));
-  return (findings) => locator.resolve(settleFindings(findings, loaded));
+  return (settled) => locator.resolve(settled);
 }
 function pointerKey(at7) {
   return "path" in at7 ? `${at7.file}#${at7.doc}#${at7.path.join(".")}` : `${at7.file}:${at7.line}:${at7.column}`;
@@ -62093,7 +62441,7 @@ function withoutEchoes(findings) {
 }
 
 // src/pipeline/pins.ts
-import path10 from "node:path";
+import path12 from "node:path";
 
 // src/model/names.ts
 import { createHash as createHash7 } from "node:crypto";
@@ -62234,9 +62582,9 @@ function resolverFor(holderKind) {
       return "server";
   }
 }
-function valueAt(root, path13) {
+function valueAt(root, path15) {
   let node2 = root;
-  for (const seg of path13) node2 = node2?.[seg];
+  for (const seg of path15) node2 = node2?.[seg];
   return node2;
 }
 function useOf(edge, ctx) {
@@ -62793,8 +63141,8 @@ function push(map2, key2, value) {
   if (list2) list2.push(value);
   else map2.set(key2, [value]);
 }
-function startsWith(path13, prefix) {
-  return prefix.every((p, i) => path13[i] === p);
+function startsWith(path15, prefix) {
+  return prefix.every((p, i) => path15[i] === p);
 }
 function unitContext(input3, options, owners = /* @__PURE__ */ new Map()) {
   const byKey = new Map(input3.resources.map((r) => [r.key, r]));
@@ -62820,9 +63168,9 @@ function unitContext(input3, options, owners = /* @__PURE__ */ new Map()) {
       }
       return p;
     },
-    target(from, kind2, path13) {
+    target(from, kind2, path15) {
       for (const e of edgesFrom.get(from.key) ?? []) {
-        if (e.kind === kind2 && e.to && startsWith(e.path, path13)) return byKey.get(e.to);
+        if (e.kind === kind2 && e.to && startsWith(e.path, path15)) return byKey.get(e.to);
       }
       return void 0;
     }
@@ -62836,7 +63184,7 @@ function identityFindings(resources) {
   const byKubeName = /* @__PURE__ */ new Map();
   const inFileOrder = [...resources].sort((a, b) => a.file < b.file ? -1 : a.file > b.file ? 1 : a.doc - b.doc);
   for (const r of inFileOrder) {
-    const here = (path13, part) => ({ file: r.file, doc: r.doc, path: path13, ...part ? { part } : {} });
+    const here = (path15, part) => ({ file: r.file, doc: r.doc, path: path15, ...part ? { part } : {} });
     const first = byKey.get(r.key);
     if (first) {
       out.push(
@@ -62880,17 +63228,17 @@ function identityFindings(resources) {
 }
 
 // src/schema/references.ts
-var rule = (path13, kind2, form, when) => ({
-  path: path13,
-  steps: path13.split("."),
+var rule = (path15, kind2, form, when) => ({
+  path: path15,
+  steps: path15.split("."),
   kind: kind2,
   form,
   ...when ? { when } : {}
 });
-var ref = (path13, kind2, when) => rule(path13, kind2, "ref", when);
-var name = (path13, kind2, when) => rule(path13, kind2, "name", when);
-var model = (path13) => rule(path13, "Model", "providerModel");
-var keys = (path13, kind2) => rule(path13, kind2, "mapKey");
+var ref = (path15, kind2, when) => rule(path15, kind2, "ref", when);
+var name = (path15, kind2, when) => rule(path15, kind2, "name", when);
+var model = (path15) => rule(path15, "Model", "providerModel");
+var keys = (path15, kind2) => rule(path15, kind2, "mapKey");
 var ownerIsAgent = (r) => r.spec.scope?.ownerKind === "Agent";
 var REFERENCE_RULES = {
   Agent: [
@@ -62932,11 +63280,11 @@ var REFERENCE_RULES = {
   Secret: [model("spec.scope.boundTo.models[]"), name("spec.scope.boundTo.mcpServers[]", "MCPServer"), name("spec.scope.boundTo.tools[]", "Tool")],
   Execution: [ref("spec.agentRef", "Agent"), ref("spec.modelRouteOverride.routeRef", "ModelRoute")]
 };
-function forEachSite(root, steps, form, visit3) {
-  const path13 = [];
+function forEachSite(root, steps, form, visit2) {
+  const path15 = [];
   const walk = (node2, i) => {
     if (i === steps.length) {
-      leaf(node2, path13, form, visit3);
+      leaf(node2, path15, form, visit2);
       return;
     }
     const step = steps[i];
@@ -62947,38 +63295,38 @@ function forEachSite(root, steps, form, visit3) {
     if (!isRecord(node2)) return;
     const child2 = node2[field];
     if (child2 === void 0 || child2 === null) return;
-    path13.push(field);
+    path15.push(field);
     if (list2) {
       if (Array.isArray(child2)) {
         for (let k = 0; k < child2.length; k++) {
-          path13.push(k);
+          path15.push(k);
           walk(child2[k], i + 1);
-          path13.pop();
+          path15.pop();
         }
       }
     } else if (map2) {
       if (isRecord(child2)) {
         for (const k of Object.keys(child2)) {
-          path13.push(k);
+          path15.push(k);
           walk(child2[k], i + 1);
-          path13.pop();
+          path15.pop();
         }
       }
     } else if (form === "mapKey" && i === steps.length - 1) {
-      if (isRecord(child2)) for (const k of Object.keys(child2)) visit3({ path: [...path13, k], name: k });
+      if (isRecord(child2)) for (const k of Object.keys(child2)) visit2({ path: [...path15, k], name: k });
     } else {
       walk(child2, i + 1);
     }
-    path13.pop();
+    path15.pop();
   };
   walk(root, 0);
 }
-function leaf(node2, path13, form, visit3) {
+function leaf(node2, path15, form, visit2) {
   if (form === "mapKey") return;
   if (form === "ref") {
     if (!isRecord(node2) || typeof node2.name !== "string") return;
-    visit3({
-      path: [...path13, "name"],
+    visit2({
+      path: [...path15, "name"],
       name: node2.name,
       namespace: typeof node2.namespace === "string" ? node2.namespace : void 0,
       declaredKind: typeof node2.kind === "string" ? node2.kind : void 0
@@ -62987,8 +63335,8 @@ function leaf(node2, path13, form, visit3) {
   }
   if (typeof node2 !== "string") return;
   const slash = form === "name" ? node2.indexOf("/") : -1;
-  if (slash > 0) visit3({ path: [...path13], name: node2.slice(slash + 1), namespace: node2.slice(0, slash) });
-  else visit3({ path: [...path13], name: node2 });
+  if (slash > 0) visit2({ path: [...path15], name: node2.slice(slash + 1), namespace: node2.slice(0, slash) });
+  else visit2({ path: [...path15], name: node2 });
 }
 function isRecord(v) {
   return typeof v === "object" && v !== null && !Array.isArray(v);
@@ -63010,6 +63358,18 @@ function resolveReferences(resources, defaultNamespace) {
   }
   findings.push(...adapterCapabilityFindings(index, references));
   return { references, findings };
+}
+function referenceSites(r) {
+  const out = [];
+  if (kindInfo(r.kind)?.role !== "desired") return out;
+  for (const rr of REFERENCE_RULES[r.kind] ?? []) {
+    if (rr.when && !rr.when(r)) continue;
+    forEachSite(r.body, rr.steps, rr.form, (site) => out.push([rr.kind, rr.form, site.path, site.name, site.namespace ?? null, site.declaredKind ?? null]));
+  }
+  return out;
+}
+function adapterNeeds(r) {
+  return r.kind === "Agent" ? NEEDS.map((n) => n.uses(r)) : [];
 }
 function resolveSite(index, r, rule2, site, defaultNamespace) {
   const at7 = { file: r.file, doc: r.doc, path: site.path };
@@ -63281,8 +63641,8 @@ function within(inner, outer) {
   return inner === outer || inner.startsWith(`${outer}/`);
 }
 function explain(e, d, resource) {
-  const path13 = toPath(d.body, e.instancePath);
-  const where = formatPath(path13) || "the top level";
+  const path15 = toPath(d.body, e.instancePath);
+  const where = formatPath(path15) || "the top level";
   const at7 = (p, part) => ({ file: d.file, doc: d.doc, path: p, ...part ? { part } : {} });
   const parent = e.parentSchema;
   const opts = (hint) => ({ resource, hint });
@@ -63290,34 +63650,34 @@ function explain(e, d, resource) {
     case "required": {
       const missing = String(e.params.missingProperty);
       const desc = describeProperty(parent, missing);
-      return finding2("JOCH302", `missing required field "${missing}" in ${where}`, at7([...path13, missing]), opts(desc));
+      return finding2("JOCH302", `missing required field "${missing}" in ${where}`, at7([...path15, missing]), opts(desc));
     }
     case "additionalProperties": {
       const extra = String(e.params.additionalProperty);
       const allowed = Object.keys(parent?.properties ?? {});
       const elsewhere = fieldPaths(d.kind.kind).get(extra);
       const hint = didYouMean(extra, allowed) ?? (elsewhere ? `"${extra}" belongs at ${elsewhere.join(" or ")}` : void 0) ?? (allowed.length ? `${d.kind.kind} allows here: ${allowed.join(", ")}` : void 0);
-      return finding2("JOCH303", `unknown field "${extra}" in ${where}`, at7([...path13, extra], "key"), opts(hint));
+      return finding2("JOCH303", `unknown field "${extra}" in ${where}`, at7([...path15, extra], "key"), opts(hint));
     }
     case "enum": {
       const allowed = (e.params.allowedValues ?? []).map((v) => String(v));
       const value = String(e.data);
-      return finding2("JOCH304", `${show(e.data)} is not an allowed value of ${where}; allowed: ${allowed.join(", ")}`, at7(path13), opts(didYouMean(value, allowed)));
+      return finding2("JOCH304", `${show(e.data)} is not an allowed value of ${where}; allowed: ${allowed.join(", ")}`, at7(path15), opts(didYouMean(value, allowed)));
     }
     case "const":
-      return finding2("JOCH304", `${where} must be ${show(e.params.allowedValue)}`, at7(path13), opts());
+      return finding2("JOCH304", `${where} must be ${show(e.params.allowedValue)}`, at7(path15), opts());
     case "type": {
       const expected = String(e.params.type);
-      return finding2("JOCH301", `${where} must be ${article(expected)}, not ${article(jsonType(e.data))}`, at7(path13), opts(describe4(parent)));
+      return finding2("JOCH301", `${where} must be ${article(expected)}, not ${article(jsonType(e.data))}`, at7(path15), opts(describe4(parent)));
     }
     case "pattern":
     case "format": {
       const rule2 = e.keyword === "format" ? `a valid ${String(e.params.format)}` : "in the required form";
-      return finding2("JOCH305", `${show(e.data)} at ${where} is not ${rule2}`, at7(path13), opts(describe4(parent)));
+      return finding2("JOCH305", `${show(e.data)} at ${where} is not ${rule2}`, at7(path15), opts(describe4(parent)));
     }
     case "propertyNames": {
       const name2 = String(e.params.propertyName);
-      return finding2("JOCH305", `the key "${name2}" in ${where} is not in the required form`, at7([...path13, name2], "key"), opts(describe4(parent)));
+      return finding2("JOCH305", `the key "${name2}" in ${where} is not in the required form`, at7([...path15, name2], "key"), opts(describe4(parent)));
     }
     case "minimum":
     case "maximum":
@@ -63329,12 +63689,12 @@ function explain(e, d, resource) {
     case "maxItems":
     case "minProperties":
     case "maxProperties":
-      return finding2("JOCH306", `${where} ${e.message ?? "is out of range"}`, at7(path13), opts(describe4(parent)));
+      return finding2("JOCH306", `${where} ${e.message ?? "is out of range"}`, at7(path15), opts(describe4(parent)));
     case "anyOf":
     case "oneOf":
-      return finding2("JOCH307", `${where} must be ${summarizeBranches(e.schema)}`, at7(path13), opts(describe4(parent)));
+      return finding2("JOCH307", `${where} must be ${summarizeBranches(e.schema)}`, at7(path15), opts(describe4(parent)));
     default:
-      return finding2("JOCH307", `${where} ${e.message ?? "is not valid"}`, at7(path13), opts(describe4(parent)));
+      return finding2("JOCH307", `${where} ${e.message ?? "is not valid"}`, at7(path15), opts(describe4(parent)));
   }
 }
 var FIELD_PATHS = /* @__PURE__ */ new Map();
@@ -63342,19 +63702,19 @@ function fieldPaths(kind2) {
   const hit = FIELD_PATHS.get(kind2);
   if (hit) return hit;
   const out = /* @__PURE__ */ new Map();
-  const visit3 = (schema, path13, depth) => {
+  const visit2 = (schema, path15, depth) => {
     if (!schema || depth > 8) return;
     const s = typeof schema.$ref === "string" ? { ...resolveRef2(schema.$ref), ...schema } : schema;
     for (const [name2, child2] of Object.entries(s.properties ?? {})) {
-      const p = path13 ? `${path13}.${name2}` : name2;
+      const p = path15 ? `${path15}.${name2}` : name2;
       out.set(name2, [...out.get(name2) ?? [], p]);
-      visit3(child2, p, depth + 1);
+      visit2(child2, p, depth + 1);
     }
-    if (s.items && typeof s.items === "object") visit3(s.items, `${path13}[]`, depth + 1);
+    if (s.items && typeof s.items === "object") visit2(s.items, `${path15}[]`, depth + 1);
   };
   const info = loadSchemas();
   const file2 = [...info.entries()].find(([, sc]) => sc.properties?.kind?.const === kind2);
-  visit3(file2?.[1], "", 0);
+  visit2(file2?.[1], "", 0);
   FIELD_PATHS.set(kind2, out);
   return out;
 }
@@ -63448,6 +63808,8 @@ function documentFindings(d, options) {
 
 // src/schema/parallel.ts
 import { existsSync as existsSync3 } from "node:fs";
+import module from "node:module";
+import path6 from "node:path";
 import { availableParallelism, loadavg } from "node:os";
 import { fileURLToPath as fileURLToPath2 } from "node:url";
 import { parentPort, Worker } from "node:worker_threads";
@@ -63455,49 +63817,76 @@ var PARALLEL_MIN_BYTES = 2 << 20;
 var BYTES_PER_THREAD = 512 << 10;
 var CHUNK_BYTES = 128 << 10;
 var CHUNK_FILES = 256;
+function startWorkers(count, workerUrl) {
+  const file2 = workerEntry(workerUrl);
+  const out = [];
+  for (let i = 0; file2 && i < count; i++) out.push(watched(spawnWorker(file2)));
+  return out;
+}
+function watched(worker) {
+  const stopped = new Promise((resolve) => {
+    worker.on("error", () => void 0);
+    worker.once("exit", () => resolve());
+  });
+  return { worker, stopped };
+}
+async function stopAll(workers) {
+  await Promise.all(workers.map((w) => w.worker.terminate()));
+}
 var MIN_FREE_CORES = 4;
-function threadsFor(totalBytes, env = process.env, load = loadavg()[0] ?? 0, cores = availableParallelism()) {
+function threadsFor(totalBytes, env = process.env, load = loadavg()[0] ?? 0, cores = availableParallelism(), minFreeCores = MIN_FREE_CORES) {
   const forced = Number.parseInt(env.JOCH_THREADS ?? "", 10);
   if (Number.isInteger(forced) && forced >= 1) return forced;
   if (totalBytes < PARALLEL_MIN_BYTES) return 1;
   const free = Math.max(1, Math.min(cores, Math.floor(cores - load) + 1));
-  if (free < MIN_FREE_CORES) return 1;
+  if (free < minFreeCores) return 1;
   return Math.max(1, Math.min(free, Math.floor(totalBytes / BYTES_PER_THREAD)));
 }
-async function checkFiles(files, options, parallel) {
+function checkFiles(files, options, parallel) {
+  return runPool(files, options, parallel, { mode: "check", onMain: (f) => checkOnMain(f, options, checkFile), fromWorker: (r) => fromWire(r, options) });
+}
+async function runPool(files, options, parallel, job) {
   const results = new Array(files.length);
   const queue = chunksOf(files);
-  const retry = [];
   const runOnMain = (c, by) => {
-    for (let i = c.start; i < c.end; i++) results[i] = checkOnMain(files[i], options);
+    for (let i = c.start; i < c.end; i++) results[i] = job.onMain(files[i]);
     parallel.onChecked?.(by, c.end - c.start);
   };
-  const workerFile = workerEntry(parallel.workerUrl);
-  const workers = workerFile && parallel.threads > 1 && queue.length > 1 ? Math.min(parallel.threads - 1, queue.length - 1) : 0;
-  const pool = [];
-  const started = [];
+  const wanted2 = parallel.threads > 1 && queue.length > 1 ? Math.min(parallel.threads - 1, queue.length - 1) : 0;
+  const pool = startWorkers(wanted2, parallel.workerUrl);
+  const shared = { queue, retry: [], results, failure: void 0, drivers: [] };
   try {
-    const shared = { queue, retry, results, failure: void 0 };
-    for (let w = 0; w < workers; w++) {
-      const worker = spawnWorker(workerFile);
-      started.push(worker);
-      pool.push(drive(worker, files, options, shared, parallel.onChecked));
-    }
-    if (parallel.mainShare !== false || workers === 0) {
+    const driving = pool.map((w) => drive(w, files, options, job, shared, parallel.onChecked));
+    if (parallel.mainShare !== false || pool.length === 0) {
       for (let c = queue.shift(); c && !shared.failure; c = queue.shift()) {
         runOnMain(c, "main");
-        if (workers) await new Promise((resolve) => setImmediate(resolve));
+        if (pool.length) await nextTurn();
+      }
+      for (let c = takeBack(shared); c && !shared.failure; c = takeBack(shared)) {
+        runOnMain(c, "main");
+        await nextTurn();
       }
     }
-    await Promise.all(pool);
+    await Promise.all(driving);
     if (shared.failure) throw shared.failure.error;
-    for (const c of [...retry, ...queue.splice(0)].sort((a, b) => a.id - b.id)) runOnMain(c, "retry");
+    for (const c of [...shared.retry, ...queue.splice(0)].sort((a, b) => a.id - b.id)) runOnMain(c, "retry");
   } finally {
-    await Promise.all(started.map((w) => w.terminate()));
+    await stopAll(pool);
   }
   return results;
 }
-function drive(worker, files, options, shared, onChecked) {
+var nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+function takeBack(shared) {
+  let best;
+  for (const driver of shared.drivers) {
+    for (const chunk of driver.inFlight.values()) if (!best || chunk.id < best.chunk.id) best = { driver, chunk };
+  }
+  if (!best) return void 0;
+  best.driver.inFlight.delete(best.chunk.id);
+  if (best.driver.inFlight.size === 0) best.driver.finish();
+  return best.chunk;
+}
+function drive({ worker, stopped }, files, options, job, shared, onChecked) {
   const { queue, retry, results } = shared;
   const inFlight = /* @__PURE__ */ new Map();
   return new Promise((resolve) => {
@@ -63509,11 +63898,12 @@ function drive(worker, files, options, shared, onChecked) {
       inFlight.clear();
       resolve();
     };
+    shared.drivers.push({ inFlight, finish: finish3 });
     const send = () => {
-      const c = shared.failure ? void 0 : queue.shift();
+      const c = shared.failure || finished ? void 0 : queue.shift();
       if (!c) return false;
       inFlight.set(c.id, c);
-      const request = packRequest(c.id, files.slice(c.start, c.end), options);
+      const request = packRequest(c.id, job.mode, files.slice(c.start, c.end), options);
       worker.postMessage(request, [request.bytes.buffer]);
       return true;
     };
@@ -63534,28 +63924,27 @@ function drive(worker, files, options, shared, onChecked) {
       reply.results.forEach((r, i) => {
         const at7 = c.start + i;
         if ("failed" in r) failed++;
-        results[at7] = "failed" in r ? checkOnMain(files[at7], options) : fromWire(r, options);
+        results[at7] = "failed" in r ? job.onMain(files[at7]) : job.fromWorker(r);
       });
       onChecked?.("worker", reply.results.length - failed);
       if (failed) onChecked?.("retry", failed);
       send();
       if (inFlight.size === 0) finish3();
     };
-    worker.on("error", finish3);
-    worker.on("exit", finish3);
+    void stopped.then(finish3);
     send();
     send();
     if (inFlight.size === 0) finish3();
   });
 }
-function checkOnMain(file2, options) {
+function checkOnMain(file2, options, unit) {
   try {
-    return checkFile(file2, options);
+    return unit(file2, options);
   } catch (e) {
     throw new Error(`${file2.path}: ${errorMessage(e)}`, { cause: e });
   }
 }
-function packRequest(id, files, options) {
+function packRequest(id, mode, files, options) {
   const bytes = new Uint8Array(files.reduce((n, f) => n + f.bytes.byteLength, 0));
   const ends = [];
   let at7 = 0;
@@ -63564,7 +63953,7 @@ function packRequest(id, files, options) {
     at7 += f.bytes.byteLength;
     ends.push(at7);
   }
-  return { id, paths: files.map((f) => f.path), ends, bytes, options };
+  return { id, mode, paths: files.map((f) => f.path), ends, bytes, options };
 }
 function chunksOf(files) {
   const chunks = [];
@@ -63587,9 +63976,14 @@ function workerEntry(override) {
   return existsSync3(fileURLToPath2(url3)) ? url3 : void 0;
 }
 function spawnWorker(url3) {
-  if (!/\.m?ts$/.test(url3.pathname)) return new Worker(url3);
+  if (!/\.m?ts$/.test(url3.pathname)) return new Worker(url3, { workerData: { compileCacheDir: compileCacheDir() } });
   const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(url3.href)}); });`;
   return new Worker(boot, { eval: true });
+}
+function compileCacheDir() {
+  const dir = typeof module.getCompileCacheDir === "function" ? module.getCompileCacheDir() : void 0;
+  if (dir === void 0) return void 0;
+  return path6.basename(dir).startsWith(`v${process.versions.node}-`) ? path6.dirname(dir) : dir;
 }
 function fromWire(wire, options) {
   const parsed = { ...wire.parsed, docs: wire.parsed.docs.map((d, i) => ({ ...d, value: decodeValue(wire.values[i]) })) };
@@ -63759,7 +64153,7 @@ function structuralKindSchema(file2, lookup) {
 
 // src/compile/crd.ts
 var CATEGORY = "joch";
-var col = (name2, path13, priority) => ({ name: name2, path: path13, ...priority ? { priority } : {} });
+var col = (name2, path15, priority) => ({ name: name2, path: path15, ...priority ? { priority } : {} });
 var COLUMNS = {
   Agent: [col("Framework", ".spec.framework.adapterRef.name"), col("Route", ".spec.modelRoute.routeRef.name")],
   FrameworkAdapter: [col("Framework", ".spec.framework"), col("Language", ".spec.language")],
@@ -63787,10 +64181,10 @@ var COLUMNS = {
   AgBOM: [col("Agent", ".spec.agentRef.name")],
   Secret: [col("Source", ".spec.source.type")]
 };
-function fieldAt(schema, path13, kind2) {
+function fieldAt(schema, path15, kind2) {
   let node2 = schema;
-  for (const seg of path13.split(".").filter(Boolean)) node2 = node2?.properties?.[seg];
-  if (!node2) throw new Error(`printer column ${path13} of ${kind2} names no field of its schema`);
+  for (const seg of path15.split(".").filter(Boolean)) node2 = node2?.properties?.[seg];
+  if (!node2) throw new Error(`printer column ${path15} of ${kind2} names no field of its schema`);
   return node2;
 }
 function columnType(node2) {
@@ -64190,7 +64584,7 @@ var rec2 = (v) => typeof v === "object" && v !== null && !Array.isArray(v) ? v :
 var num2 = (v) => typeof v === "number" ? v : void 0;
 var str3 = (v) => typeof v === "string" ? v : void 0;
 var REVISION_HISTORY_LIMIT = 5;
-var at2 = (r, path13) => ({ file: r.file, doc: r.doc, path: path13 });
+var at2 = (r, path15) => ({ file: r.file, doc: r.doc, path: path15 });
 function runsOnKubernetes(deployment, environment) {
   const adapter = str3(rec2(deployment.spec.runtime).adapter) ?? "kubernetes";
   const orchestrator = str3(rec2(environment?.spec.runtime).orchestrator) ?? "kubernetes";
@@ -64223,10 +64617,10 @@ function unsupportedStrategy(deployment, rollout, findings) {
   const kind2 = str3(rollout.strategy) ?? "rolling";
   const canaryOn = rec2(rollout.canary).enabled === true;
   if (kind2 !== "canary" && kind2 !== "shadow" && !canaryOn) return false;
-  const path13 = kind2 === "canary" || kind2 === "shadow" ? ["spec", "rollout", "strategy"] : ["spec", "rollout", "canary", "enabled"];
+  const path15 = kind2 === "canary" || kind2 === "shadow" ? ["spec", "rollout", "strategy"] : ["spec", "rollout", "canary", "enabled"];
   const what = kind2 === "shadow" ? 'rollout strategy "shadow" mirrors traffic' : "a canary rollout shifts a share of the traffic";
   findings.push(
-    finding2("JOCH902", `${what} to a second version, which Kubernetes cannot express on its own; it is not compiled`, at2(deployment, path13), {
+    finding2("JOCH902", `${what} to a second version, which Kubernetes cannot express on its own; it is not compiled`, at2(deployment, path15), {
       resource: refOf(deployment),
       hint: "use strategy rolling (maxUnavailable: 0 for side-effecting agents) or recreate; traffic splitting belongs to the Joch router"
     })
@@ -64309,9 +64703,9 @@ function hpaSpec(deployment, name2, selector, findings) {
     ...metrics.length ? { metrics } : {}
   };
 }
-function resourcesFor(rt, from, place, path13, ctx) {
+function resourcesFor(rt, from, place, path15, ctx) {
   const resources = containerResources(ctx.workloads, place);
-  rt.findings.push(...resourceConflicts(resources, at2(from, path13), from, place));
+  rt.findings.push(...resourceConflicts(resources, at2(from, path15), from, place));
   return resources;
 }
 function metaFor(rt, from, name2, component2, ctx, environment) {
@@ -64504,7 +64898,8 @@ function executionImage(graph) {
 }
 
 // src/compile/compiler.ts
-var UNIT_PACK_KIND = "compile-units-v1";
+var UNIT_PACK_KIND = "compile-units-v2";
+var UNIT_SHARDS = 64;
 function agentOf(r, ctx) {
   if (r.kind === "Agent") return r;
   if (r.kind === "Eval") return ctx.target(r, "Agent", ["spec", "target"]);
@@ -64637,8 +65032,28 @@ ${extras.scope ?? ""}`;
     return { unit, built: true };
   }
   readStored() {
-    const units = this.extras.store?.get(UNIT_PACK_KIND, this.storeScope);
-    return units instanceof Map ? units : /* @__PURE__ */ new Map();
+    const out = /* @__PURE__ */ new Map();
+    for (let shard = 0; shard < UNIT_SHARDS; shard++) {
+      const units = this.extras.store?.get(UNIT_PACK_KIND, `${this.storeScope}
+${shard}`);
+      if (units instanceof Map) for (const [id, unit] of units) out.set(id, unit);
+    }
+    return out;
+  }
+  /** Writes the shards holding a unit built, added or dropped since the stored units. */
+  writeStored(next, builtIds) {
+    const store = this.extras.store;
+    if (!store) return;
+    const before = this.stored ?? /* @__PURE__ */ new Map();
+    const dirty = /* @__PURE__ */ new Set();
+    for (const id of builtIds) dirty.add(shardOf(id));
+    for (const id of next.keys()) if (!before.has(id)) dirty.add(shardOf(id));
+    for (const id of before.keys()) if (!next.has(id)) dirty.add(shardOf(id));
+    if (dirty.size === 0) return;
+    const shards = new Map([...dirty].map((s) => [s, /* @__PURE__ */ new Map()]));
+    for (const [id, unit] of next) shards.get(shardOf(id))?.set(id, unit);
+    for (const [shard, units] of [...shards].sort(([a], [b]) => a - b)) store.put(UNIT_PACK_KIND, `${this.storeScope}
+${shard}`, units);
   }
   compile(input3) {
     const ownerFindings = [];
@@ -64652,9 +65067,13 @@ ${extras.scope ?? ""}`;
     const agentKey = shortDigest({ optionsKey, workloads: ctx.workloads, owners: [...teamOfNamespace].sort(([a], [b]) => a < b ? -1 : 1) });
     const next = /* @__PURE__ */ new Map();
     let built = 0;
+    const builtIds = /* @__PURE__ */ new Set();
     const unit = (id, key2, build) => {
       const r = this.resolveUnit(id, key2, build);
-      if (r.built) built++;
+      if (r.built) {
+        built++;
+        builtIds.add(id);
+      }
       next.set(id, r.unit);
       return r.unit;
     };
@@ -64670,7 +65089,10 @@ ${pinnedInputs(graph, pinned)}`);
       unit(`agent:${graph.agent.key}`, key2, () => buildAgent(graph, executions, bundle, ctx, pinned));
     }
     const shared = this.sharedObjects(input3, ctx, owner, ownerFindings);
-    if (built > 0 || next.size !== this.stored?.size) this.extras.store?.put(UNIT_PACK_KIND, this.storeScope, next);
+    if (this.extras.store) {
+      this.stored ??= this.readStored();
+      this.writeStored(next, builtIds);
+    }
     this.stored = next;
     built += 1;
     this.cache = next;
@@ -64717,12 +65139,25 @@ ${pinnedInputs(graph, pinned)}`);
 function createCompiler(options = {}, extras = {}) {
   return new CachingCompiler(compileOptions(options), extras);
 }
+function shardOf(id) {
+  let h = 2166136261;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 16777619);
+  return (h >>> 0) % UNIT_SHARDS;
+}
 
 // src/model/clusters.ts
 function environmentCluster(environment) {
   const runtime = environment?.spec["runtime"];
   const cluster = runtime && typeof runtime === "object" ? runtime["cluster"] : void 0;
   return typeof cluster === "string" && cluster.length > 0 ? cluster : void 0;
+}
+function environmentsOnUnmappedClusters(resources, config2) {
+  const { clusters } = config2;
+  if (!clusters) return [];
+  return resources.flatMap((r) => {
+    const cluster = r.kind === "Environment" ? environmentCluster(r) : void 0;
+    return cluster === void 0 || cluster in clusters ? [] : [{ environment: r, cluster }];
+  });
 }
 
 // src/model/pins.ts
@@ -64740,16 +65175,231 @@ function pinsOf(graphs) {
   return out;
 }
 
-// src/promote/git.ts
-var import_isomorphic_git2 = __toESM(require_isomorphic_git(), 1);
+// src/source/git-snapshot.ts
+var import_isomorphic_git = __toESM(require_isomorphic_git(), 1);
 var import_ignore = __toESM(require_ignore2(), 1);
-import * as fs2 from "node:fs";
+import fs from "node:fs";
+var MODE_SYMLINK = "120000";
+var MODE_SUBMODULE = "160000";
+var READ_CONCURRENCY = 16;
+var SnapshotReader = class {
+  constructor(repo, options) {
+    this.repo = repo;
+    this.options = options;
+  }
+  repo;
+  options;
+  state;
+  rules = (0, import_ignore.default)();
+  /** The ignore file blob `rules` were built from; null before the first read. */
+  rulesOid = null;
+  trees = /* @__PURE__ */ new Map();
+  blobs = /* @__PURE__ */ new Map();
+  /** Blob oid -> size for blobs over the limit: they are measured once, never kept. */
+  oversize = /* @__PURE__ */ new Map();
+  treesRead = 0;
+  blobsRead = 0;
+  /** The revision of the last snapshot produced. */
+  get revision() {
+    return this.state?.revision;
+  }
+  /** Reads `commitOid` and diffs it against the previous read, if any. */
+  async read(commitOid) {
+    this.treesRead = 0;
+    this.blobsRead = 0;
+    const { commit } = await import_isomorphic_git.default.readCommit({ fs, gitdir: this.repo.gitdir, oid: commitOid, cache: this.repo.cache });
+    const rootTree = await this.subtree(commit.tree, this.options.root);
+    if (rootTree === void 0) {
+      return {
+        reason: "root-not-found",
+        revision: commitOid,
+        root: this.options.root,
+        message: `the folder "${this.options.root}" does not exist in revision ${commitOid}`
+      };
+    }
+    const previous = this.state;
+    const ignoreOid = (await this.tree(rootTree)).find((e) => e.path === this.options.ignoreFile && e.type === "blob")?.oid;
+    const rulesChanged = !previous || previous.ignoreOid !== ignoreOid;
+    if (this.rulesOid !== ignoreOid) {
+      this.rules = await this.loadRules(ignoreOid);
+      this.rulesOid = ignoreOid;
+    }
+    const { entries, changed } = await this.nextEntries(previous, rootTree, rulesChanged);
+    await this.loadBlobs(changed.map((p) => entries.get(p)).filter((e) => e !== void 0 && isBlobMode(e.mode)));
+    const next = this.nextFiles(previous, entries, changed);
+    this.state = { revision: commitOid, rootTree, ignoreOid, entries, files: next.files, fileOids: next.fileOids };
+    this.evict(commit.tree, entries, next.fileOids);
+    return {
+      revision: commitOid,
+      commitTime: commit.committer.timestamp,
+      files: next.files,
+      changes: next.changes,
+      skipped: this.skipped(entries),
+      stats: { treesRead: this.treesRead, blobsRead: this.blobsRead, fullScan: !previous || rulesChanged }
+    };
+  }
+  /**
+   * The candidates of the new revision and the paths that may have changed:
+   * from a tree diff when the rules are unchanged, else from a full listing.
+   */
+  async nextEntries(previous, rootTree, rulesChanged) {
+    if (previous && !rulesChanged) {
+      const raw = [];
+      await this.diffTrees(previous.rootTree, rootTree, "", raw);
+      const entries2 = new Map(previous.entries);
+      for (const { path: path15, after } of raw) {
+        if (after && this.isCandidate(path15, after)) entries2.set(path15, after);
+        else entries2.delete(path15);
+      }
+      return { entries: entries2, changed: raw.map((c) => c.path) };
+    }
+    const entries = /* @__PURE__ */ new Map();
+    await this.collect(rootTree, "", entries);
+    return { entries, changed: [.../* @__PURE__ */ new Set([...previous?.entries.keys() ?? [], ...entries.keys()])] };
+  }
+  async tree(oid) {
+    const known = this.trees.get(oid);
+    if (known) return known;
+    const { tree } = await import_isomorphic_git.default.readTree({ fs, gitdir: this.repo.gitdir, oid, cache: this.repo.cache });
+    this.treesRead++;
+    this.trees.set(oid, tree);
+    return tree;
+  }
+  /** The oid of the folder `dir` (slash-separated) under `treeOid`, or undefined. */
+  async subtree(treeOid, dir) {
+    let current = treeOid;
+    for (const name2 of dir.split("/").filter(Boolean)) {
+      const entry = (await this.tree(current)).find((e) => e.path === name2);
+      if (entry?.type !== "tree") return void 0;
+      current = entry.oid;
+    }
+    return current;
+  }
+  async loadRules(ignoreOid) {
+    const rules = (0, import_ignore.default)().add([...this.options.exclude]);
+    if (ignoreOid) {
+      const { blob } = await import_isomorphic_git.default.readBlob({ fs, gitdir: this.repo.gitdir, oid: ignoreOid, cache: this.repo.cache });
+      rules.add(Buffer.from(blob).toString("utf8"));
+    }
+    return rules;
+  }
+  isCandidate(path15, entry) {
+    if (entry.mode !== MODE_SYMLINK && entry.mode !== MODE_SUBMODULE && !YAML_FILE.test(path15)) return false;
+    return !this.rules.ignores(path15);
+  }
+  /** Lists the candidates of a whole tree, pruning ignored folders. */
+  async collect(treeOid, prefix, out) {
+    for (const e of await this.tree(treeOid)) {
+      const path15 = prefix + e.path;
+      if (e.type === "tree") {
+        if (!this.rules.ignores(`${path15}/`)) await this.collect(e.oid, `${path15}/`, out);
+      } else if (this.isCandidate(path15, e)) {
+        out.set(path15, { oid: e.oid, mode: e.mode });
+      }
+    }
+  }
+  /** Non-tree paths that differ between two trees; equal subtrees (same oid) are never opened. */
+  async diffTrees(before, after, prefix, out) {
+    if (before === after) return;
+    const [old, now] = await Promise.all([before ? this.tree(before) : [], after ? this.tree(after) : []]);
+    const oldByName = new Map(old.map((e) => [e.path, e]));
+    const names2 = /* @__PURE__ */ new Set([...old.map((e) => e.path), ...now.map((e) => e.path)]);
+    const nowByName = new Map(now.map((e) => [e.path, e]));
+    for (const name2 of names2) {
+      const o = oldByName.get(name2);
+      const n = nowByName.get(name2);
+      if (o && n && o.oid === n.oid && o.mode === n.mode) continue;
+      const path15 = prefix + name2;
+      const oldTree = o?.type === "tree" ? o.oid : void 0;
+      const newTree = n?.type === "tree" ? n.oid : void 0;
+      if (oldTree !== void 0 || newTree !== void 0) await this.diffTrees(oldTree, newTree, `${path15}/`, out);
+      const oldLeaf = o !== void 0 && o.type !== "tree";
+      const newLeaf = n !== void 0 && n.type !== "tree";
+      if (oldLeaf || newLeaf) out.push({ path: path15, after: newLeaf && n ? { oid: n.oid, mode: n.mode } : void 0 });
+    }
+  }
+  async loadBlobs(entries) {
+    const wanted2 = [...new Set(entries.map((e) => e.oid))].filter((oid) => !this.blobs.has(oid) && !this.oversize.has(oid));
+    let next = 0;
+    const worker = async () => {
+      while (next < wanted2.length) {
+        const oid = wanted2[next++];
+        const { blob } = await import_isomorphic_git.default.readBlob({ fs, gitdir: this.repo.gitdir, oid, cache: this.repo.cache });
+        this.blobsRead++;
+        if (blob.byteLength > this.options.maxFileBytes) this.oversize.set(oid, blob.byteLength);
+        else this.blobs.set(oid, blob);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, wanted2.length) }, worker));
+  }
+  /** The new file list and change set, touching only the paths that changed. */
+  nextFiles(previous, entries, changed) {
+    const fileOids = new Map(previous?.fileOids);
+    const added = [];
+    const modified = [];
+    const deleted = [];
+    for (const path15 of changed) {
+      const entry = entries.get(path15);
+      const oid = entry && isBlobMode(entry.mode) && this.blobs.has(entry.oid) ? entry.oid : void 0;
+      const before = fileOids.get(path15);
+      if (oid === before) continue;
+      if (oid === void 0) {
+        fileOids.delete(path15);
+        deleted.push(path15);
+      } else {
+        fileOids.set(path15, oid);
+        (before === void 0 ? added : modified).push(path15);
+      }
+    }
+    const byPath = new Map(previous?.files.map((f) => [f.path, f]));
+    const file2 = (path15) => {
+      const oid = fileOids.get(path15);
+      const old = byPath.get(path15);
+      return old && previous?.fileOids.get(path15) === oid ? old : { path: path15, bytes: this.blobs.get(oid) };
+    };
+    const files = previous && !added.length && !deleted.length ? previous.files.map((f) => modified.length ? file2(f.path) : f) : [...fileOids.keys()].sort(comparePaths).map(file2);
+    return { files, fileOids, changes: { added: added.sort(comparePaths), modified: modified.sort(comparePaths), deleted: deleted.sort(comparePaths) } };
+  }
+  skipped(entries) {
+    const out = [];
+    for (const [path15, e] of entries) {
+      if (e.mode === MODE_SYMLINK) out.push({ path: path15, reason: "symlink" });
+      else if (e.mode === MODE_SUBMODULE) out.push({ path: path15, reason: "submodule" });
+      else if (this.oversize.has(e.oid)) out.push({ path: path15, reason: "oversize", size: this.oversize.get(e.oid), limit: this.options.maxFileBytes });
+    }
+    return out.sort((a, b) => comparePaths(a.path, b.path));
+  }
+  /** Keeps only the blobs of the current files, the sizes of current oversize entries and the trees of the current revision. */
+  evict(commitTree, entries, fileOids) {
+    const liveBlobs = new Set(fileOids.values());
+    for (const oid of this.blobs.keys()) if (!liveBlobs.has(oid)) this.blobs.delete(oid);
+    if (this.oversize.size) {
+      const candidates = new Set([...entries.values()].map((e) => e.oid));
+      for (const oid of this.oversize.keys()) if (!candidates.has(oid)) this.oversize.delete(oid);
+    }
+    const liveTrees = /* @__PURE__ */ new Map();
+    const mark = (oid) => {
+      const tree = this.trees.get(oid);
+      if (!tree || liveTrees.has(oid)) return;
+      liveTrees.set(oid, tree);
+      for (const e of tree) if (e.type === "tree") mark(e.oid);
+    };
+    mark(commitTree);
+    this.trees = liveTrees;
+  }
+};
+function isBlobMode(mode) {
+  return mode === "100644" || mode === "100755";
+}
+function comparePaths(a, b) {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
 
 // src/source/git-transport.ts
-var import_isomorphic_git = __toESM(require_isomorphic_git(), 1);
-import fs from "node:fs";
+var import_isomorphic_git2 = __toESM(require_isomorphic_git(), 1);
+import fs2 from "node:fs";
 import { readdir, readFile, rm, stat, access } from "node:fs/promises";
-import path6 from "node:path";
+import path7 from "node:path";
 
 // node_modules/isomorphic-git/http/node/index.js
 var import_simple_get = __toESM(require_simple_get(), 1);
@@ -64768,7 +65418,7 @@ var GitSourceError = class extends Error {
 async function peelToCommit(repo, oid) {
   let current = oid;
   for (let hops = 0; hops < 10; hops++) {
-    const { type, object: object2 } = await import_isomorphic_git.default.readObject({ fs, gitdir: repo.gitdir, oid: current, cache: repo.cache });
+    const { type, object: object2 } = await import_isomorphic_git2.default.readObject({ fs: fs2, gitdir: repo.gitdir, oid: current, cache: repo.cache });
     if (type === "commit") return current;
     if (type !== "tag") break;
     current = object2.object;
@@ -64776,17 +65426,17 @@ async function peelToCommit(repo, oid) {
   throw new Error(`${oid} does not point at a commit`);
 }
 async function localGitdir(repoPath) {
-  const dotGit = path6.join(repoPath, ".git");
+  const dotGit = path7.join(repoPath, ".git");
   try {
     const info = await stat(dotGit);
     if (info.isDirectory()) return dotGit;
     const pointer3 = /^gitdir:\s*(.+)$/m.exec(await readFile(dotGit, "utf8"));
-    if (pointer3?.[1]) return path6.resolve(repoPath, pointer3[1].trim());
+    if (pointer3?.[1]) return path7.resolve(repoPath, pointer3[1].trim());
   } catch {
   }
   try {
-    await access(path6.join(repoPath, "HEAD"));
-    await access(path6.join(repoPath, "objects"));
+    await access(path7.join(repoPath, "HEAD"));
+    await access(path7.join(repoPath, "objects"));
     return repoPath;
   } catch {
     throw new GitSourceError(notARepository(repoPath));
@@ -64800,54 +65450,22 @@ function notARepository(where) {
 async function openRepo(worktree) {
   return { gitdir: await localGitdir(worktree), cache: {} };
 }
-async function readCommitInfo(repo, oid) {
-  const { commit } = await import_isomorphic_git2.default.readCommit({ fs: fs2, gitdir: repo.gitdir, oid, cache: repo.cache });
-  return { oid, tree: commit.tree, parent: commit.parent[0], time: commit.committer.timestamp, subject: commit.message.split("\n")[0] ?? "" };
-}
-async function readTree(repo, oid) {
-  return (await import_isomorphic_git2.default.readTree({ fs: fs2, gitdir: repo.gitdir, oid, cache: repo.cache })).tree;
-}
 async function readSnapshot(repo, commit, prefix, root, displayPrefix) {
-  const info = await readCommitInfo(repo, commit);
-  const files = [];
-  const start = prefix ? await subtree(repo, info.tree, prefix) : info.tree;
-  if (start) await collect(repo, start, "", files);
-  const ignoreFile = files.find((f) => f.path === IGNORE_FILE);
-  const rules = (0, import_ignore.default)();
-  if (ignoreFile) rules.add(Buffer.from(ignoreFile.bytes).toString("utf8"));
-  const kept = files.filter((f) => f.path !== IGNORE_FILE && (CONFIG_FILES.includes(f.path) || !rules.ignores(f.path)));
-  kept.sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
-  return { root, displayPrefix, revision: commit, commitTime: info.time, files: kept };
-}
-async function subtree(repo, tree, dir) {
-  let current = tree;
-  for (const name2 of dir.split("/").filter(Boolean)) {
-    const entry = (await readTree(repo, current)).find((e) => e.path === name2);
-    if (entry?.type !== "tree") return void 0;
-    current = entry.oid;
-  }
-  return current;
-}
-async function collect(repo, tree, at7, out) {
-  for (const e of await readTree(repo, tree)) {
-    const p = at7 ? `${at7}/${e.path}` : e.path;
-    if (e.type === "tree") await collect(repo, e.oid, p, out);
-    else if (e.type === "blob" && e.mode !== "120000" && (YAML_FILE.test(p) || p === IGNORE_FILE)) {
-      const { blob } = await import_isomorphic_git2.default.readBlob({ fs: fs2, gitdir: repo.gitdir, oid: e.oid, cache: repo.cache });
-      out.push({ path: p, bytes: blob });
-    }
-  }
+  const reader = new SnapshotReader({ gitdir: repo.gitdir, cache: repo.cache }, { root: prefix, maxFileBytes: DEFAULT_MAX_FILE_BYTES, ignoreFile: IGNORE_FILE, exclude: [] });
+  const read = await reader.read(commit);
+  if ("reason" in read) return { root, displayPrefix, revision: commit, files: [] };
+  return { root, displayPrefix, revision: commit, commitTime: read.commitTime, files: read.files, unread: read.skipped };
 }
 
 // src/source/revision.ts
 var import_isomorphic_git3 = __toESM(require_isomorphic_git(), 1);
 import * as fs3 from "node:fs";
-import path7 from "node:path";
+import path8 from "node:path";
 var SUFFIX = /(~|\^)(\d*)/g;
 function gitWorkTreeRoot(start) {
-  for (let dir = path7.resolve(start); ; dir = path7.dirname(dir)) {
-    if (fs3.existsSync(path7.join(dir, ".git"))) return dir;
-    if (path7.dirname(dir) === dir) return void 0;
+  for (let dir = path8.resolve(start); ; dir = path8.dirname(dir)) {
+    if (fs3.existsSync(path8.join(dir, ".git"))) return dir;
+    if (path8.dirname(dir) === dir) return void 0;
   }
 }
 async function resolveRevision(dir, rev) {
@@ -64857,7 +65475,7 @@ async function resolveRevision(dir, rev) {
   if (!base || suffixes.replace(SUFFIX, "") !== "") return { ok: false, reason: `"${rev}" is not a revision (write NAME, NAME~N or NAME^N)` };
   let repo;
   try {
-    repo = { gitdir: await localGitdir(path7.resolve(dir)), cache: {} };
+    repo = { gitdir: await localGitdir(path8.resolve(dir)), cache: {} };
   } catch {
     return { ok: false, reason: `${dir} is not a Git repository` };
   }
@@ -64927,8 +65545,8 @@ function reached(ctx, from, kind2, prefix) {
   }
   return out;
 }
-function startsWith2(path13, prefix) {
-  return prefix.every((p, i) => path13[i] === p);
+function startsWith2(path15, prefix) {
+  return prefix.every((p, i) => path15[i] === p);
 }
 function buildOne(agent, ctx) {
   const adapter = reached(ctx, agent, "FrameworkAdapter", ["spec", "framework"])[0];
@@ -65319,8 +65937,8 @@ function buildSurface(graph, fleet, isProduction) {
 function refOf2(r) {
   return r.namespace === void 0 ? { kind: r.kind, name: r.name } : { kind: r.kind, name: r.name, namespace: r.namespace };
 }
-function pointer2(r, path13) {
-  return { file: r.file, doc: r.doc, path: path13 };
+function pointer2(r, path15) {
+  return { file: r.file, doc: r.doc, path: path15 };
 }
 function capability(r, cls, via, facts, role) {
   return { key: r.key, ref: refOf2(r), class: cls, via, role, resource: r, facts };
@@ -65647,8 +66265,8 @@ function describeRes(r) {
 function agentName(r) {
   return `${r.namespace ?? ""}/${r.name}`;
 }
-function at3(r, path13) {
-  return { file: r.file, doc: r.doc, path: path13 };
+function at3(r, path15) {
+  return { file: r.file, doc: r.doc, path: path15 };
 }
 function productionNote(evidence) {
   const first = evidence[0];
@@ -66075,7 +66693,7 @@ function namespaceScoping(cap, surface, ref2) {
 }
 
 // src/policy/budgets.ts
-var at4 = (r, path13) => ({ file: r.file, doc: r.doc, path: path13 });
+var at4 = (r, path15) => ({ file: r.file, doc: r.doc, path: path15 });
 function sorted(o) {
   return Object.fromEntries(
     Object.keys(o).sort().filter((k) => o[k] !== void 0).map((k) => [k, o[k]])
@@ -66398,10 +67016,10 @@ function isRecord3(v) {
 
 // src/policy/compile.ts
 function compilePolicy(resource) {
-  const here = (path13, part) => ({
+  const here = (path15, part) => ({
     file: resource.file,
     doc: resource.doc,
-    path: path13,
+    path: path15,
     ...part ? { part } : {}
   });
   const policyDefects = [];
@@ -66445,8 +67063,8 @@ function compileSelection(resource, here, defects) {
   const appliesTo = resource.spec.appliesTo;
   const own2 = resource.namespace ?? "";
   if (appliesTo === void 0) return { kind: "none" };
-  const broken = (message, path13, namespaces2 = [own2]) => {
-    defects.push({ code: "JOCH803", message, at: here(path13) });
+  const broken = (message, path15, namespaces2 = [own2]) => {
+    defects.push({ code: "JOCH803", message, at: here(path15) });
     return { kind: "broken", namespaces: namespaces2 };
   };
   if (!isRecord4(appliesTo)) return broken("appliesTo must be a mapping with agents and/or namespaces", ["spec", "appliesTo"]);
@@ -66676,7 +67294,7 @@ function createPolicyEngine(input3) {
   const byKey = new Map(policies2.map((p) => [p.key, p]));
   const selecting = indexBySelectedNamespace(policies2);
   const baseline = baselineRef(JSON.stringify([...fleet.productionNames].sort()));
-  const production = productionByAgent(input3.graphs, fleet);
+  const production = input3.production ?? productionByAgent(input3.graphs, fleet);
   const isProduction = (key2) => production.has(key2);
   function prepare(graph) {
     const surface = buildSurface(graph, fleet, isProduction);
@@ -66732,7 +67350,7 @@ function createPolicyEngine(input3) {
   function evaluate() {
     const run = new Run(baseline);
     const agents = input3.graphs.map((g) => run.agent(prepare(g), decide, fleet));
-    return run.finish(agents, policies2);
+    return { ...run.finish(agents, policies2), production: [...production].sort() };
   }
   return { policies: policies2, baseline, prepare, decide, evaluate };
 }
@@ -66982,6 +67600,7 @@ var Run = class {
     const runtimeRules = sorted2.reduce((n, a) => n + a.runtimeRules.length, 0);
     return {
       findings: [...agentFindings, ...extra],
+      shared: extra.length,
       agents: sorted2,
       bundles: sorted2.map((a) => a.bundle),
       deferred: deferred.sort((a, b) => a.policy + a.rule < b.policy + b.rule ? -1 : 1),
@@ -67000,40 +67619,6 @@ function defectFinding(p, d, governed) {
   const whom = governed.length ? `so it denies ${listAgents(governed.map((k) => k.slice("Agent/".length)))} (fail closed)` : "so it would deny every agent it governs (fail closed); it governs none now";
   return finding2(d.code, `${d.message}; ${what}, ${whom}`, d.at, { resource: resourceRef(p.resource), hint: d.hint });
 }
-
-// src/policy/testing.ts
-var import_yaml6 = __toESM(require_dist(), 1);
-var Expectations = {
-  outcome: external_exports.enum(["allow", "deny", "require-approval", "modify"]).optional(),
-  /** `default`, a baseline code such as `JOCH701`, `joch-baseline#<rule>`, or `<namespace>/<policy>#<rule>`. */
-  decidedBy: external_exports.string().min(1).optional(),
-  /** Runtime rules (`<namespace>/<policy>#<rule>`) the bundle must hold for the agent, or for the capability. */
-  deferred: external_exports.array(external_exports.string().min(1)).optional(),
-  /** Exactly these finding codes name the agent (or the capability), in any order. */
-  findings: external_exports.array(external_exports.string().regex(/^JOCH\d{3}$/, "must be a diagnostic code such as JOCH701")).optional()
-};
-var CaseSchema = external_exports.strictObject({
-  name: external_exports.string().min(1),
-  /** `namespace/name`, or `name` when unique. */
-  agent: external_exports.string().min(1),
-  /** `Kind/name` or `Kind/namespace/name`; left out, the case is about the agent itself. */
-  capability: external_exports.string().regex(/^[A-Za-z]+\/[^/]+(\/[^/]+)?$/, "must be Kind/name or Kind/namespace/name").optional(),
-  ...Expectations
-}).refine((c) => c.outcome !== void 0 || c.deferred !== void 0 || c.findings !== void 0 || c.decidedBy !== void 0, {
-  message: "a case must expect an outcome, a decidedBy, deferred rules or findings"
-});
-var PolicyTestSchema = external_exports.strictObject({
-  apiVersion: external_exports.literal("joch.dev/v1alpha1"),
-  kind: external_exports.literal("PolicyTest"),
-  metadata: external_exports.strictObject({ name: external_exports.string().min(1), description: external_exports.string().optional() }),
-  spec: external_exports.strictObject({
-    /** Files and folders of manifests, relative to the test file. */
-    inputs: external_exports.array(external_exports.string().min(1)).min(1),
-    /** joch.yaml to use, relative to the test file; by default the one above the first input. */
-    config: external_exports.string().min(1).optional(),
-    cases: external_exports.array(CaseSchema).min(1)
-  })
-});
 
 // src/policy/index.ts
 function evaluatePolicy(input3) {
@@ -67186,54 +67771,83 @@ function unknownWorkloadNames(loaded, resources) {
 
 // src/pipeline/clusters.ts
 function unmappedClusterFindings(resources, config2, target) {
-  if (!config2.clusters) return [];
-  const known = Object.keys(config2.clusters).sort().join(", ");
-  const out = [];
-  for (const r of resources) {
-    if (r.kind !== "Environment") continue;
-    const c = environmentCluster(r);
-    if (c === void 0 || c in config2.clusters) continue;
+  const known = Object.keys(config2.clusters ?? {}).sort().join(", ");
+  return environmentsOnUnmappedClusters(resources, config2).map(({ environment: r, cluster: c }) => {
     const applying = target?.has(c) ?? false;
-    out.push(
-      finding2(
-        "JOCH005",
-        `Environment ${r.name} runs on cluster ${c}, which joch.yaml clusters does not map (it maps ${known})${applying ? ": nothing can be applied to it" : "; its share is compiled but not applied"}`,
-        { file: r.file, doc: r.doc, path: ["spec", "runtime", "cluster"] },
-        { resource: { kind: r.kind, name: r.name }, hint: `add ${c} to joch.yaml clusters with a context, kubeconfig, inCluster or secretRef`, ...applying ? { severity: "error" } : {} }
-      )
+    return finding2(
+      "JOCH005",
+      `Environment ${r.name} runs on cluster ${c}, which joch.yaml clusters does not map (it maps ${known})${applying ? ": nothing can be applied to it" : "; its share is compiled but not applied"}`,
+      { file: r.file, doc: r.doc, path: ["spec", "runtime", "cluster"] },
+      { resource: { kind: r.kind, name: r.name }, hint: `add ${c} to joch.yaml clusters with a context, kubeconfig, inCluster or secretRef`, ...applying ? { severity: "error" } : {} }
     );
+  });
+}
+
+// src/pipeline/unread.ts
+function accountForUnread(snapshot, maxFileBytes) {
+  const at7 = (rel) => ({ file: displayPath(snapshot, rel), line: 1, column: 1 });
+  const findings = (snapshot.unread ?? []).map((e) => unreadFinding(e, maxFileBytes, at7(e.path)));
+  const files = snapshot.files.filter((f) => f.bytes.byteLength <= maxFileBytes);
+  if (files.length === snapshot.files.length) return { snapshot, findings };
+  for (const f of snapshot.files) {
+    if (f.bytes.byteLength > maxFileBytes) findings.push(tooLarge(f.bytes.byteLength, maxFileBytes, at7(f.path)));
   }
-  return out;
+  return { snapshot: { ...snapshot, files }, findings };
+}
+function unreadFinding(e, maxFileBytes, where) {
+  if (e.reason === "oversize") {
+    const limit = e.limit ?? maxFileBytes;
+    if (limit < maxFileBytes) return finding2("JOCH106", `the file is ${e.size ?? 0} bytes; files are read from a Git revision up to ${limit} bytes`, where);
+    return tooLarge(e.size ?? 0, maxFileBytes, where);
+  }
+  if (e.reason === "symlink" && YAML_FILE.test(e.path)) {
+    return finding2("JOCH112", "the file is a symbolic link in the Git revision; links are not followed there, so its records are not read", where, {
+      hint: "commit the file itself instead of a link to it, or list it in .jochignore if it holds no records"
+    });
+  }
+  const what = e.reason === "symlink" ? "a symbolic link" : "a submodule";
+  return finding2("JOCH113", `${what} in the Git revision is not read; any manifests it leads to are missing`, where, {
+    hint: "list it in .jochignore if it holds no records"
+  });
+}
+function tooLarge(size, limit, where) {
+  return finding2("JOCH106", `the file is ${size} bytes; the limit is ${limit} (limits.maxFileBytes in joch.yaml)`, where);
 }
 
 // src/pipeline/index.ts
-import { statSync as statSync4 } from "node:fs";
-import path9 from "node:path";
+import { statSync as statSync5 } from "node:fs";
+import path11 from "node:path";
 
 // src/source/local.ts
 var import_ignore2 = __toESM(require_ignore2(), 1);
 import { closeSync as closeSync2, fstatSync as fstatSync2, lstatSync, openSync as openSync2, readdirSync as readdirSync4, readFileSync as readFileSync4, readSync as readSync2, realpathSync, statSync as statSync3 } from "node:fs";
-import path8 from "node:path";
+import path9 from "node:path";
 var SKIPPED_DIRS = /* @__PURE__ */ new Set([".git", "node_modules"]);
 async function readLocalSource(options) {
   return readLocalSourceSync(options);
 }
-function readLocalSourceSync(options) {
-  const root = path8.resolve(options.root);
+function listLocalFiles(options) {
+  const root = path9.resolve(options.root);
   const realRoot = realpathSync(root);
-  const displayPrefix = toPosix(path8.relative(options.cwd ?? process.cwd(), root));
+  const displayPrefix = toPosix(path9.relative(options.cwd ?? process.cwd(), root));
   const display = (rel) => displayPath({ displayPrefix }, rel);
   const findings = [];
-  const rules = loadIgnoreRules(root, options.ignoreFile ?? IGNORE_FILE, options.exclude ?? []);
+  const ignoreText = readIgnoreFile(root, options.ignoreFile ?? IGNORE_FILE);
+  const rules = (0, import_ignore2.default)().add(ignoreText).add([...options.exclude ?? []]);
   const candidates = /* @__PURE__ */ new Set();
   const walker = new Walker(root, realRoot, rules, display, findings, candidates);
   for (const start of options.include ?? [root]) {
-    walker.start(path8.resolve(start), options.namedByUser ?? false);
+    walker.start(path9.resolve(start), options.namedByUser ?? false);
   }
-  for (const skipped of options.skip ?? []) candidates.delete(toPosix(path8.relative(root, skipped)));
+  for (const skipped of options.skip ?? []) candidates.delete(toPosix(path9.relative(root, skipped)));
+  return { root, displayPrefix, paths: [...candidates].sort(), findings, folders: walker.folders, links: walker.sawLink, ignoreText };
+}
+function readLocalSourceSync(options) {
+  const { root, displayPrefix, paths, findings, folders, links, ignoreText } = listLocalFiles(options);
+  const display = (rel) => displayPath({ displayPrefix }, rel);
   const files = [];
-  for (const rel of [...candidates].sort()) {
-    const read = readBounded(path8.join(root, rel), options.maxFileBytes);
+  for (const rel of paths) {
+    const read = readBounded(path9.join(root, rel), options.maxFileBytes);
     if (read.ok) {
       files.push({ path: rel, bytes: read.bytes });
     } else if (read.size !== void 0) {
@@ -67244,7 +67858,7 @@ function readLocalSourceSync(options) {
       findings.push(finding2("JOCH110", `cannot read the file: ${read.error}`, at5(display(rel))));
     }
   }
-  return { snapshot: { root, displayPrefix, files }, findings };
+  return { snapshot: { root, displayPrefix, files }, findings, walk: { folders, links, ignoreText } };
 }
 function readBounded(file2, limit) {
   let fd;
@@ -67270,8 +67884,8 @@ function at5(file2) {
   return { file: file2, line: 1, column: 1 };
 }
 function outside(root, target) {
-  const rel = path8.relative(root, target);
-  return rel === ".." || rel.startsWith(`..${path8.sep}`) || path8.isAbsolute(rel);
+  const rel = path9.relative(root, target);
+  return rel === ".." || rel.startsWith(`..${path9.sep}`) || path9.isAbsolute(rel);
 }
 function realPathOrUndefined(p) {
   try {
@@ -67281,17 +67895,15 @@ function realPathOrUndefined(p) {
   }
 }
 function toPosix(p) {
-  return p.split(path8.sep).join("/");
+  return p.split(path9.sep).join("/");
 }
-function loadIgnoreRules(root, ignoreFile, exclude) {
-  const rules = (0, import_ignore2.default)();
+function readIgnoreFile(root, ignoreFile = IGNORE_FILE) {
   try {
-    rules.add(readFileSync4(path8.join(root, ignoreFile), "utf8"));
+    return readFileSync4(path9.join(root, ignoreFile), "utf8");
   } catch (e) {
     if (e.code !== "ENOENT") throw e;
+    return "";
   }
-  rules.add([...exclude]);
-  return rules;
 }
 var Walker = class {
   constructor(root, realRoot, rules, display, findings, out) {
@@ -67309,12 +67921,16 @@ var Walker = class {
   findings;
   out;
   seenDirs = /* @__PURE__ */ new Set();
+  /** Root-relative folders whose entries were read, in the order they were read. */
+  folders = [];
+  /** Whether the walk met a symbolic link (a folder's listing then does not say all that was read). */
+  sawLink = false;
   /**
    * An include entry. Its real path must stay inside the root, so a folder
    * reached through a linked parent folder is refused like a link is.
    */
   start(abs, namedByUser) {
-    const rel = toPosix(path8.relative(this.root, abs));
+    const rel = toPosix(path9.relative(this.root, abs));
     const real = realPathOrUndefined(abs);
     if (real !== void 0 && !rel.startsWith("..") && outside(this.realRoot, real)) {
       const shown = this.display(rel) || ".";
@@ -67330,8 +67946,8 @@ var Walker = class {
   }
   /** `explicit`: named on the command line, so read even without a YAML extension. */
   visit(abs, explicit) {
-    const rel = toPosix(path8.relative(this.root, abs));
-    if (rel.startsWith("..") || path8.isAbsolute(rel)) {
+    const rel = toPosix(path9.relative(this.root, abs));
+    if (rel.startsWith("..") || path9.isAbsolute(rel)) {
       this.findings.push(finding2("JOCH002", `${abs} is outside the project root ${this.root}`, at5(abs)));
       return;
     }
@@ -67343,6 +67959,7 @@ var Walker = class {
       return;
     }
     const link2 = info.isSymbolicLink();
+    if (link2) this.sawLink = true;
     if (link2) {
       info = this.resolveLink(abs, rel, explicit);
       if (!info) return;
@@ -67395,6 +68012,7 @@ var Walker = class {
       const real = realpathSync(abs);
       if (this.seenDirs.has(real)) return void 0;
       this.seenDirs.add(real);
+      this.folders.push(rel);
       return readdirSync4(abs, { withFileTypes: true }).sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
     } catch (e) {
       const shown = this.display(rel) || ".";
@@ -67409,33 +68027,319 @@ var Walker = class {
       const childRel = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory()) {
         if (SKIPPED_DIRS.has(e.name) || this.ignored(childRel, true)) continue;
-        this.visitDir(path8.join(abs, e.name), childRel);
+        this.visitDir(path9.join(abs, e.name), childRel);
       } else if (e.isFile()) {
         if (YAML_FILE.test(e.name) && !this.ignored(childRel, false)) this.out.add(childRel);
       } else if (e.isSymbolicLink()) {
-        if (!this.ignored(childRel, false)) this.visit(path8.join(abs, e.name), false);
+        this.sawLink = true;
+        if (!this.ignored(childRel, false)) this.visit(path9.join(abs, e.name), false);
       }
     }
   }
 };
 
+// src/pipeline/incremental.ts
+import { createHash as createHash12, randomUUID } from "node:crypto";
+import { closeSync as closeSync3, fstatSync as fstatSync3, openSync as openSync3, readSync as readSync3, statSync as statSync4 } from "node:fs";
+import path10 from "node:path";
+var STATE_KIND = "validate-state-v1";
+var DETAIL_KIND = "validate-state-detail-v1";
+var FLEET_KINDS = /* @__PURE__ */ new Set(["Policy", "Environment", "Team", "Budget", "Eval", "Model", "FrameworkAdapter"]);
+var CREDENTIAL_CODES2 = /* @__PURE__ */ new Set(["JOCH601", "JOCH602"]);
+var STAMP_FIELDS = 4;
+var HASH_CHARS = 64;
+function stateKey({ project, source, checks }) {
+  const { config: config2, file: file2, text, root } = project.config;
+  return JSON.stringify([
+    root,
+    file2 ?? null,
+    text ?? null,
+    config2,
+    project.include,
+    project.namedByUser,
+    source.root,
+    source.cwd ?? null,
+    source.exclude ?? [],
+    source.skip ?? [],
+    source.maxFileBytes,
+    checks
+  ]);
+}
+function saveFullRunState(parts) {
+  const state = stateOfFullRun(parts);
+  if (!state) return;
+  parts.store.put(DETAIL_KIND, parts.key, state.detail);
+  parts.store.put(STATE_KIND, parts.key, state.index);
+}
+function stateOfFullRun(parts) {
+  const { set: set2, policy } = parts;
+  if (parts.sourceFindings > 0 || pinsOf(parts.graphs).length > 0) return void 0;
+  if (parts.settled.some((f) => CREDENTIAL_CODES2.has(f.code)) || policy.findings.some((f) => f.code === "JOCH800")) return void 0;
+  const n = parts.paths.length;
+  if (set2.files.length !== n) return void 0;
+  const loadByFile = groupByFile(set2.findings);
+  const checksByFile = /* @__PURE__ */ new Map();
+  let checkCount = 0;
+  for (const d of set2.documents) {
+    const found = parts.documentFindings.get(d);
+    if (!found) return void 0;
+    checkCount += found.length;
+    const list2 = checksByFile.get(d.file);
+    if (list2) list2.push(...found);
+    else checksByFile.set(d.file, [...found]);
+  }
+  const resourcesByFile = groupResources(set2.resources);
+  const documentsByFile2 = groupDocuments(set2.documents);
+  const stamps = new Float64Array(n * STAMP_FIELDS);
+  const hashes = [];
+  const shapes = [];
+  const fleet = new Uint8Array(n);
+  const fileFindings = /* @__PURE__ */ new Map();
+  const resources = [];
+  const fileIndex = /* @__PURE__ */ new Map();
+  for (let i = 0; i < n; i++) {
+    const rel = parts.paths[i];
+    const loaded = set2.files[i];
+    const display = displayPath({ displayPrefix: parts.displayPrefix }, rel);
+    if (!loaded || loaded.path !== display || loaded.hash.length !== HASH_CHARS) return void 0;
+    try {
+      writeStamp(stamps, i, statSync4(path10.join(parts.root, rel)));
+    } catch {
+      return void 0;
+    }
+    fileIndex.set(display, i);
+    hashes.push(loaded.hash);
+    const mine = resourcesByFile.get(display) ?? [];
+    shapes.push(shapeOf(loaded.documents, documentsByFile2.get(display) ?? [], mine));
+    fleet[i] = mine.some((r) => FLEET_KINDS.has(r.kind)) ? 1 : 0;
+    for (const r of mine) resources.push({ file: i, r });
+    const load = loadByFile.get(display) ?? [];
+    const checks = checksByFile.get(display) ?? [];
+    if (load.length || checks.length) fileFindings.set(i, { load, checks });
+  }
+  const byIndex = (pick2) => [...fileFindings.keys()].sort((a, b) => a - b).flatMap((i) => pick2(fileFindings.get(i)));
+  if (!sameList(byIndex((f) => f.load), set2.findings)) return void 0;
+  if (!sameList(byIndex((f) => f.checks), parts.validation.findings.slice(0, checkCount))) return void 0;
+  const split = splitPolicy(policy);
+  if (!split) return void 0;
+  const agentFindings = /* @__PURE__ */ new Map();
+  split.agents.forEach((a, i) => {
+    if (a.own.length) agentFindings.set(i, a.own);
+  });
+  const readers = readersOf(parts.graphs, parts.validation.references, set2.resources, fileIndex, split.agents.map((a) => a.key));
+  if (!readers) return void 0;
+  const columns = edgeColumns(parts.validation.references, resources.map((x) => x.r.key));
+  if (columns.edgeFrom.includes(-1) || parts.validation.references.some((e, i) => e.to !== void 0 && columns.edgeTo[i] === -1)) return void 0;
+  const id = randomUUID();
+  const detail = {
+    id,
+    shapes: shapes.join(""),
+    fleet,
+    resourceFile: Int32Array.from(resources.map((x) => x.file)),
+    resourceDoc: Int32Array.from(resources.map((x) => x.r.doc)),
+    resourceKey: resources.map((x) => x.r.key),
+    resourceKind: resources.map((x) => x.r.kind),
+    resourceName: resources.map((x) => x.r.name),
+    resourceNamespace: resources.map((x) => x.r.namespace),
+    agents: split.agents.map((a) => a.key),
+    signatures: split.agents.map((a) => a.signature),
+    ...columns,
+    production: policy.production ?? [],
+    ...readers
+  };
+  const folderStamps = new Float64Array((parts.walk?.folders.length ?? 0) * STAMP_FIELDS);
+  try {
+    parts.walk?.folders.forEach((rel, i) => writeStamp(folderStamps, i, statSync4(path10.join(parts.root, rel))));
+  } catch {
+    return void 0;
+  }
+  const index = {
+    startedAt: parts.startedAt,
+    displayPrefix: parts.displayPrefix,
+    paths: joinPaths(parts.paths),
+    folders: joinPaths(parts.walk?.folders ?? []),
+    folderStamps,
+    ignoreText: parts.walk && !parts.walk.links ? parts.walk.ignoreText : void 0,
+    stamps,
+    hashes: hashes.join(""),
+    fileFindings,
+    prefix: parts.prefix,
+    cross: parts.validation.findings.slice(checkCount),
+    agentFindings,
+    extras: split.extras,
+    positioned: positionedByFinding(parts.settled, parts.positioned),
+    counts: { files: set2.files.length, resources: set2.resources.length },
+    detail: id
+  };
+  return { index, detail };
+}
+function splitPolicy(policy) {
+  if (policy.shared === void 0) return void 0;
+  const extras = policy.findings.slice(policy.findings.length - policy.shared);
+  const shared = new Set(extras);
+  const agents = [];
+  const flat = [];
+  for (const a of policy.agents) {
+    const own2 = a.findings.map((f) => f.finding).filter((f) => !shared.has(f));
+    agents.push({ key: a.agent.key, own: own2, signature: signatureOf(a, shared) });
+    flat.push(...own2);
+  }
+  return sameList([...flat, ...extras], policy.findings) ? { agents, extras } : void 0;
+}
+function signatureOf(a, shared) {
+  const sharedCaps = a.findings.filter((f) => shared.has(f.finding)).map((f) => f.capability).sort();
+  return `${a.bundle.hash} ${JSON.stringify(sharedCaps)}`;
+}
+function shapeOf(documents, catalog, resources) {
+  const h = createHash12("sha256");
+  h.update(JSON.stringify([documents, catalog.map((d) => [d.doc, d.kind.kind, d.apiVersion])]));
+  for (const r of resources) {
+    h.update(
+      JSON.stringify([
+        r.key,
+        r.kind,
+        r.apiVersion,
+        r.group,
+        r.name,
+        r.namespace ?? null,
+        r.namespaceDefaulted,
+        r.doc,
+        r.labels,
+        r.annotations,
+        referenceSites(r),
+        adapterNeeds(r)
+      ])
+    );
+  }
+  return h.digest("hex");
+}
+function groupByFile(findings) {
+  const out = /* @__PURE__ */ new Map();
+  for (const f of findings) {
+    const list2 = out.get(f.at.file);
+    if (list2) list2.push(f);
+    else out.set(f.at.file, [f]);
+  }
+  return out;
+}
+function groupResources(resources) {
+  const out = /* @__PURE__ */ new Map();
+  for (const r of resources) {
+    const list2 = out.get(r.file);
+    if (list2) list2.push(r);
+    else out.set(r.file, [r]);
+  }
+  for (const list2 of out.values()) list2.sort((a, b) => a.doc - b.doc);
+  return out;
+}
+function groupDocuments(documents) {
+  const out = /* @__PURE__ */ new Map();
+  for (const d of documents) {
+    const list2 = out.get(d.file);
+    if (list2) list2.push(d);
+    else out.set(d.file, [d]);
+  }
+  return out;
+}
+function sameList(a, b) {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+function readersOf(graphs, edges, resources, fileIndex, agentOrder) {
+  const fileOf = new Map(resources.map((r) => [r.key, fileIndex.get(r.file)]));
+  const agentIndex = /* @__PURE__ */ new Map();
+  agentOrder.forEach((k, i) => agentIndex.set(k, agentIndex.has(k) ? -1 : i));
+  const targets = /* @__PURE__ */ new Map();
+  for (const e of edges) {
+    if (!e.to) continue;
+    const list2 = targets.get(e.from);
+    if (list2) list2.push(e.to);
+    else targets.set(e.from, [e.to]);
+  }
+  const byFile = Array.from({ length: fileIndex.size }, () => []);
+  for (const g of graphs) {
+    const agent = agentIndex.get(g.agent.key);
+    if (agent === void 0 || agent < 0) return void 0;
+    const files = /* @__PURE__ */ new Set();
+    for (const r of resourcesIn(g)) {
+      for (const key2 of [r.key, ...targets.get(r.key) ?? []]) {
+        const f = fileOf.get(key2);
+        if (f !== void 0) files.add(f);
+      }
+    }
+    for (const f of files) byFile[f]?.push(agent);
+  }
+  const readersStart = new Int32Array(byFile.length + 1);
+  byFile.forEach((list2, i) => readersStart[i + 1] = (readersStart[i] ?? 0) + list2.length);
+  return { readersStart, readers: Int32Array.from(byFile.flat()) };
+}
+function resourcesIn(graph) {
+  const out = [];
+  const seen = /* @__PURE__ */ new Set();
+  const walk = (node2, depth) => {
+    if (node2 === null || typeof node2 !== "object" || seen.has(node2) || depth > 12) return;
+    seen.add(node2);
+    if (isResource(node2)) {
+      out.push(node2);
+      return;
+    }
+    for (const v of Array.isArray(node2) ? node2 : Object.values(node2)) walk(v, depth + 1);
+  };
+  walk(graph, 0);
+  return out;
+}
+function isResource(node2) {
+  const r = node2;
+  return typeof r.key === "string" && typeof r.contentHash === "string" && typeof r.kind === "string";
+}
+function findingKey(f) {
+  return JSON.stringify(f);
+}
+function positionedByFinding(settled, positioned) {
+  const out = /* @__PURE__ */ new Map();
+  if (settled.length !== positioned.length) return out;
+  settled.forEach((f, i) => out.set(findingKey(f), positioned[i]));
+  return out;
+}
+function writeStamp(stamps, i, s) {
+  stamps.set([s.size, s.mtimeMs, s.ctimeMs, s.ino], i * STAMP_FIELDS);
+}
+function joinPaths(paths) {
+  return paths.join("\0");
+}
+function edgeColumns(edges, keys2) {
+  const at7 = /* @__PURE__ */ new Map();
+  keys2.forEach((k, i) => {
+    if (!at7.has(k)) at7.set(k, i);
+  });
+  const kinds = [...new Set(edges.map((e) => e.kind))].sort();
+  const kindAt = new Map(kinds.map((k, i) => [k, i]));
+  return {
+    edgeFrom: Int32Array.from(edges.map((e) => at7.get(e.from) ?? -1)),
+    edgeTo: Int32Array.from(edges.map((e) => e.to === void 0 ? -1 : at7.get(e.to) ?? -1)),
+    edgeKind: Uint8Array.from(edges.map((e) => kindAt.get(e.kind) ?? 0)),
+    edgeKinds: kinds,
+    edgeWritten: edges.map((e) => e.written),
+    edgePath: edges.map((e) => JSON.stringify(e.path))
+  };
+}
+
 // src/pipeline/index.ts
 function resolveProject(input3) {
-  const first = input3.paths[0] ? path9.resolve(input3.cwd, input3.paths[0]) : input3.cwd;
-  const start = isDirectory(first) ? first : path9.dirname(first);
+  const first = input3.paths[0] ? path11.resolve(input3.cwd, input3.paths[0]) : input3.cwd;
+  const start = isDirectory(first) ? first : path11.dirname(first);
   const config2 = loadConfig(start, input3.configFile, input3.cwd);
   if (input3.paths.length === 0) return { ...configuredPaths(config2), config: config2, namedByUser: false };
-  const include = input3.paths.map((p) => path9.resolve(input3.cwd, p));
-  const root = include.reduce((acc, p) => commonFolder(acc, isDirectory(p) ? p : path9.dirname(p)), config2.root);
+  const include = input3.paths.map((p) => path11.resolve(input3.cwd, p));
+  const root = include.reduce((acc, p) => commonFolder(acc, isDirectory(p) ? p : path11.dirname(p)), config2.root);
   return { root, config: config2, include, namedByUser: true, findings: [] };
 }
 function configuredPaths(loaded) {
   const include = [];
   const findings = [];
   loaded.config.paths.forEach((p, i) => {
-    const abs = path9.resolve(loaded.root, p);
-    const rel = path9.relative(loaded.root, abs);
-    if (rel === ".." || rel.startsWith(`..${path9.sep}`) || path9.isAbsolute(rel)) {
+    const abs = path11.resolve(loaded.root, p);
+    const rel = path11.relative(loaded.root, abs);
+    if (rel === ".." || rel.startsWith(`..${path11.sep}`) || path11.isAbsolute(rel)) {
       const at7 = { file: loaded.file ?? "joch.yaml", doc: 0, path: ["paths", i] };
       findings.push(finding2("JOCH002", `joch.yaml: paths: ${p} is outside the project root; only files and folders inside it are read`, at7));
     } else {
@@ -67446,17 +68350,17 @@ function configuredPaths(loaded) {
 }
 function isDirectory(p) {
   try {
-    return statSync4(p).isDirectory();
+    return statSync5(p).isDirectory();
   } catch {
     return false;
   }
 }
 function commonFolder(a, b) {
-  const pa = a.split(path9.sep);
-  const pb = b.split(path9.sep);
+  const pa = a.split(path11.sep);
+  const pb = b.split(path11.sep);
   let i = 0;
   while (i < pa.length && i < pb.length && pa[i] === pb[i]) i++;
-  return pa.slice(0, i).join(path9.sep) || path9.sep;
+  return pa.slice(0, i).join(path11.sep) || path11.sep;
 }
 function stageTimer(timings) {
   return (stage, fn) => {
@@ -67467,21 +68371,32 @@ function stageTimer(timings) {
   };
 }
 var PIPELINE_CHECKS = [...ALL_CHECKS, "policy"];
+function sourceOptionsOf(project, cwd) {
+  const { config: config2 } = project.config;
+  return {
+    root: project.root,
+    include: project.include,
+    exclude: config2.exclude,
+    maxFileBytes: config2.limits.maxFileBytes,
+    skip: project.config.file ? [path11.resolve(cwd, project.config.file)] : [],
+    cwd,
+    namedByUser: project.namedByUser
+  };
+}
+function incrementalKey(input3, project) {
+  const checks = input3.checks ?? new Set(PIPELINE_CHECKS);
+  if (!input3.cache || PIPELINE_CHECKS.some((c) => !checks.has(c))) return void 0;
+  return stateKey({ project, source: sourceOptionsOf(project, input3.cwd), checks: [...PIPELINE_CHECKS].sort() });
+}
 async function runValidate(input3) {
   const timings = {};
   const time3 = stageTimer(timings);
   const project = resolveProject(input3);
   const { config: config2 } = project.config;
   const start = performance.now();
-  const source = await readLocalSource({
-    root: project.root,
-    include: project.include,
-    exclude: config2.exclude,
-    maxFileBytes: config2.limits.maxFileBytes,
-    skip: project.config.file ? [path9.resolve(input3.cwd, project.config.file)] : [],
-    cwd: input3.cwd,
-    namedByUser: project.namedByUser
-  });
+  const startedAt = Date.now();
+  const sourceOptions = sourceOptionsOf(project, input3.cwd);
+  const source = await readLocalSource(sourceOptions);
   timings.source = performance.now() - start;
   const checks = input3.checks ?? new Set(PIPELINE_CHECKS);
   const threaded = performance.now();
@@ -67499,13 +68414,16 @@ async function runValidate(input3) {
   const references = checks.has("policy") && !checks.has("references") ? time3("references", () => resolveReferences(set2.resources, config2.defaultNamespace).references) : validation.references;
   const graphs = time3("graph", () => buildAgentGraphs(set2.resources, references));
   const policy = checks.has("policy") ? time3("policy", () => evaluatePolicy({ resources: set2.resources, graphs, references, options: config2.policy })) : void 0;
-  const findings = [
+  const prefix = [
     ...project.config.findings,
     ...project.findings,
     // Names of the repository's records: a reference check, left out when only shapes are checked.
     ...checks.has("references") ? unknownWorkloadNames(project.config, set2.resources) : [],
     ...checks.has("references") ? unmappedClusterFindings(set2.resources, config2) : [],
-    ...source.findings,
+    ...source.findings
+  ];
+  const findings = [
+    ...prefix,
     ...set2.findings,
     ...validation.findings,
     ...policy?.findings ?? []
@@ -67513,7 +68431,34 @@ async function runValidate(input3) {
   if (source.snapshot.files.length === 0 && !source.findings.length) {
     findings.push(finding2("JOCH003", "no YAML files were found", { file: project.config.file ?? ".", line: 1, column: 1 }));
   }
-  const diagnostics = time3("report", () => sortDiagnostics(findingResolver(set2.texts, project.config)(findings)));
+  const settled = time3("report", () => settleFindings(findings, project.config));
+  const positioned = time3("report", () => findingLocator(set2.texts, project.config)(settled));
+  const diagnostics = time3("report", () => sortDiagnostics(positioned));
+  const key2 = input3.keepState ? incrementalKey(input3, project) : void 0;
+  if (key2 && input3.cache && stored && policy && project.findings.length === 0) {
+    const store = input3.cache;
+    time3(
+      "state",
+      () => saveFullRunState({
+        store,
+        key: key2,
+        startedAt,
+        root: source.snapshot.root,
+        paths: source.snapshot.files.map((f) => f.path),
+        walk: source.walk,
+        displayPrefix: source.snapshot.displayPrefix,
+        set: set2,
+        documentFindings: stored.documents,
+        prefix,
+        sourceFindings: source.findings.length,
+        validation,
+        graphs,
+        policy,
+        settled,
+        positioned
+      })
+    );
+  }
   return {
     project,
     snapshot: source.snapshot,
@@ -67534,7 +68479,8 @@ function runSnapshot(input3) {
   const time3 = stageTimer(timings);
   const loaded = time3("config", () => configOfSnapshot(input3.snapshot));
   const { config: config2 } = loaded;
-  const snapshot = time3("select", () => selectFiles(input3.snapshot, loaded));
+  const selected = time3("select", () => accountForUnread(selectFiles(input3.snapshot, loaded), config2.limits.maxFileBytes));
+  const snapshot = selected.snapshot;
   const cache2 = input3.cache ?? (input3.store ? new SnapshotCache(input3.store) : void 0);
   const loadOptions = { defaultNamespace: config2.defaultNamespace, limits: config2.limits };
   const set2 = time3("load", () => cache2 ? cache2.load(snapshot, loadOptions) : loadManifests(snapshot, loadOptions));
@@ -67547,7 +68493,7 @@ function runSnapshot(input3) {
     "policy",
     () => evaluatePolicy({ resources: set2.resources, graphs, references: validation.references, options: config2.policy })
   );
-  const findings = [...loaded.findings, ...unknownWorkloadNames(loaded, set2.resources), ...unmappedClusterFindings(set2.resources, loaded.config), ...set2.findings, ...validation.findings, ...policy.findings];
+  const findings = [...loaded.findings, ...selected.findings, ...unknownWorkloadNames(loaded, set2.resources), ...unmappedClusterFindings(set2.resources, loaded.config), ...set2.findings, ...validation.findings, ...policy.findings];
   if (snapshot.files.length === 0) {
     findings.push(finding2("JOCH003", "no YAML files were found", { file: loaded.file ?? displayPath(snapshot, "."), line: 1, column: 1 }));
   }
@@ -67594,10 +68540,11 @@ function selectFiles(snapshot, loaded) {
   const everything2 = prefixes.includes("");
   const rules = (0, import_ignore3.default)().add([...loaded.config.exclude]);
   const configPaths = new Set(CONFIG_FILES);
-  const files = snapshot.files.filter(
-    (f) => !configPaths.has(f.path) && (everything2 || prefixes.some((p) => f.path === p || f.path.startsWith(`${p}/`))) && !rules.ignores(f.path)
-  );
-  return files.length === snapshot.files.length ? snapshot : { ...snapshot, files };
+  const selects = (file2) => !configPaths.has(file2) && (everything2 || prefixes.some((p) => file2 === p || file2.startsWith(`${p}/`))) && !rules.ignores(file2);
+  const files = snapshot.files.filter((f) => selects(f.path));
+  const unread = snapshot.unread?.filter((e) => configPaths.has(e.path) || selects(e.path));
+  if (files.length === snapshot.files.length && unread?.length === snapshot.unread?.length) return snapshot;
+  return { ...snapshot, files, ...snapshot.unread ? { unread } : {} };
 }
 function normalizeFolder(p) {
   return p.split("/").filter((s) => s !== "" && s !== ".").join("/");
@@ -67647,7 +68594,7 @@ function localPinSource(snapshot, compileOptions2) {
     if (!/^[0-9a-f]{40}$/.test(commit)) return { ok: false, reason: `"${commit}" is not a full commit id` };
     const resolved = await resolveRevision(worktree, commit);
     if (!resolved.ok) return { ok: false, reason: `commit ${short(commit)} is not in the repository (a shallow clone, or history not fetched)` };
-    const prefix = path10.relative(worktree, snapshot.root).split(path10.sep).join("/");
+    const prefix = path12.relative(worktree, snapshot.root).split(path12.sep).join("/");
     return { ok: true, snapshot: await readSnapshot(opened, resolved.commit, prefix, snapshot.root, snapshot.displayPrefix) };
   };
   return { snapshotAt, compileOptions: compileOptions2 };
@@ -67769,6 +68716,7 @@ async function runCompile(input3) {
 }
 
 // src/action/base.ts
+var import_ignore4 = __toESM(require_ignore2(), 1);
 import { execFile, spawn } from "node:child_process";
 function git4(cwd, args) {
   return new Promise((resolve) => {
@@ -67801,21 +68749,36 @@ function wanted(file2) {
 }
 async function readRevisionFiles(workspace, sha, root) {
   const dir = root.replace(/\\/g, "/").replace(/^\.\/?/, "").replace(/\/$/, "");
-  const tree = await git4(workspace, ["ls-tree", "-r", "-z", "--full-tree", sha, "--", dir || "."]);
+  const tree = await git4(workspace, ["ls-tree", "-r", "-l", "-z", "--full-tree", sha, "--", dir || "."]);
   if (tree.code !== 0) return { ok: false, reason: `cannot list the files of ${sha}: ${tree.stderr.split("\n").pop() ?? ""}` };
-  const entries = [];
+  let entries = [];
+  let unread = [];
   for (const line of tree.stdout.split("\0")) {
-    const m = /^(\d+) blob ([0-9a-f]+)\t(.+)$/s.exec(line);
-    if (!m || m[1] !== "100644" && m[1] !== "100755") continue;
-    const rel = dir && m[3].startsWith(`${dir}/`) ? m[3].slice(dir.length + 1) : m[3];
-    if (wanted(rel)) entries.push({ path: rel, oid: m[2] });
+    const m = /^(\d+) (\w+) ([0-9a-f]+) +(-|\d+)\t(.+)$/s.exec(line);
+    if (!m) continue;
+    const [, mode = "", , oid = "", size = "", full = ""] = m;
+    const rel = dir && full.startsWith(`${dir}/`) ? full.slice(dir.length + 1) : full;
+    if (mode === "120000" || mode === "160000") unread.push({ path: rel, reason: mode === "120000" ? "symlink" : "submodule" });
+    else if (!wanted(rel)) continue;
+    else if (Number(size) > DEFAULT_MAX_FILE_BYTES) unread.push({ path: rel, reason: "oversize", size: Number(size), limit: DEFAULT_MAX_FILE_BYTES });
+    else entries.push({ path: rel, oid });
+  }
+  const ignoreEntry = entries.find((e) => e.path === IGNORE_FILE);
+  if (ignoreEntry) {
+    const text = await catBlobs(workspace, [ignoreEntry.oid]);
+    if (!text.ok) return text;
+    const rules = (0, import_ignore4.default)().add(Buffer.from(text.contents[0] ?? new Uint8Array()).toString("utf8"));
+    const kept = (p) => p === IGNORE_FILE || !rules.ignores(p);
+    entries = entries.filter((e) => kept(e.path));
+    unread = unread.filter((e) => kept(e.path));
   }
   const blobs = await catBlobs(workspace, entries.map((e) => e.oid));
   if (!blobs.ok) return blobs;
   const time3 = await git4(workspace, ["show", "-s", "--format=%ct", sha]);
   const files = entries.map((e, i) => ({ path: e.path, bytes: blobs.contents[i] }));
   files.sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
-  return { ok: true, snapshot: { root: workspace, displayPrefix: dir, revision: sha, commitTime: Number(time3.stdout) || void 0, files } };
+  unread.sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+  return { ok: true, snapshot: { root: workspace, displayPrefix: dir, revision: sha, commitTime: Number(time3.stdout) || void 0, files, unread } };
 }
 function catBlobs(workspace, oids) {
   return new Promise((resolve) => {
@@ -67962,11 +68925,11 @@ function hintFor(status) {
   if (status >= 500) return "GitHub is unavailable; rerun the job to update the comment.";
   return "";
 }
-async function call(target, method, path13, body) {
-  const what = `${method} ${path13.replace(/\?.*$/, "")}`;
+async function call(target, method, path15, body) {
+  const what = `${method} ${path15.replace(/\?.*$/, "")}`;
   let res;
   try {
-    res = await fetch(`${target.apiUrl}${path13}`, {
+    res = await fetch(`${target.apiUrl}${path15}`, {
       method,
       headers: {
         accept: "application/vnd.github+json",
@@ -68121,7 +69084,7 @@ function readEvent(file2) {
 }
 
 // src/action/records.ts
-import path11 from "node:path";
+import path13 from "node:path";
 var JOCH_API_VERSION = /^apiVersion:[ \t]*["']?(?:[a-z0-9-]+\.)*joch\.dev\//m;
 function looksLikeJochRecord(bytes) {
   return JOCH_API_VERSION.test(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8"));
@@ -68130,8 +69093,8 @@ var everything = () => true;
 function selectRecords(workspace, input3) {
   if (input3 !== void 0) return { paths: [input3], baseRoot: input3, keep: everything, described: `\`${input3}\` (the \`path\` input)` };
   const config2 = findConfigFile(workspace);
-  if (config2 && path11.dirname(config2) === path11.resolve(workspace)) {
-    return { paths: [], baseRoot: ".", keep: everything, described: `the \`paths\` of ${path11.basename(config2)}` };
+  if (config2 && path13.dirname(config2) === path13.resolve(workspace)) {
+    return { paths: [], baseRoot: ".", keep: everything, described: `the \`paths\` of ${path13.basename(config2)}` };
   }
   const { snapshot } = readLocalSourceSync({ root: workspace, maxFileBytes: DEFAULT_CONFIG.limits.maxFileBytes, cwd: workspace });
   const files = snapshot.files.filter((f) => looksLikeJochRecord(f.bytes)).map((f) => f.path);
@@ -68296,8 +69259,8 @@ async function runAction(io) {
   const diagnostics = sortDiagnostics([...head.diagnostics, ...escalationDiagnostics]);
   const summary = summarize(diagnostics, head.summary.files, head.summary.resources);
   io.stdout(formatDiagnostics("github", diagnostics, summary));
-  const sarifPath = path12.resolve(inputs.workspace, inputs.sarifFile);
-  mkdirSync2(path12.dirname(sarifPath), { recursive: true });
+  const sarifPath = path14.resolve(inputs.workspace, inputs.sarifFile);
+  mkdirSync2(path14.dirname(sarifPath), { recursive: true });
   writeFileSync2(sarifPath, formatDiagnostics("sarif", diagnostics, summary, { toolVersion: io.toolVersion, sourceRoot: inputs.workspace, helpUrl: inputs.helpUrl }));
   const failReasons = reasonsToFail(inputs, summary, review, escalations);
   const facts = {

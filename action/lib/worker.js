@@ -12,12 +12,24 @@ var __require = /* @__PURE__ */ ((x) => typeof require !== "undefined" ? require
   if (typeof require !== "undefined") return require.apply(this, arguments);
   throw Error('Dynamic require of "' + x + '" is not supported');
 });
+var __esm = (fn, res, err) => function __init() {
+  if (err) throw err[0];
+  try {
+    return fn && (res = (0, fn[__getOwnPropNames(fn)[0]])(fn = 0)), res;
+  } catch (e) {
+    throw err = [e], e;
+  }
+};
 var __commonJS = (cb, mod) => function __require2() {
   try {
     return mod || (0, cb[__getOwnPropNames(cb)[0]])((mod = { exports: {} }).exports, mod), mod.exports;
   } catch (e) {
     throw mod = 0, e;
   }
+};
+var __export = (target, all) => {
+  for (var name in all)
+    __defProp(target, name, { get: all[name], enumerable: true });
 };
 var __copyProps = (to, from, except, desc) => {
   if (from && typeof from === "object" || typeof from === "function") {
@@ -36,6 +48,535 @@ var __toESM = (mod, isNodeMode, target) => (target = mod != null ? __create(__ge
   mod
 ));
 
+// src/diagnostics/types.ts
+function formatPath(path2) {
+  let out = "";
+  for (const seg of path2) {
+    if (typeof seg === "number") out += `[${seg}]`;
+    else if (/^[A-Za-z_$][\w$-]*$/.test(seg)) out += out ? `.${seg}` : seg;
+    else out += `[${JSON.stringify(seg)}]`;
+  }
+  return out;
+}
+var init_types = __esm({
+  "src/diagnostics/types.ts"() {
+    "use strict";
+  }
+});
+
+// src/diagnostics/codes.ts
+function codeInfo(code) {
+  return BY_CODE.get(code);
+}
+var TABLE, BY_CODE;
+var init_codes = __esm({
+  "src/diagnostics/codes.ts"() {
+    "use strict";
+    TABLE = [
+      // 0xx: configuration and usage
+      { code: "JOCH001", name: "invalid-config", severity: "error", summary: "joch.yaml is not valid.", locked: true },
+      { code: "JOCH002", name: "path-not-found", severity: "error", summary: "A path given on the command line or in joch.yaml does not exist.", locked: true },
+      { code: "JOCH003", name: "no-manifests", severity: "warning", summary: "No YAML files were found under the given paths." },
+      { code: "JOCH004", name: "config-unknown-name", severity: "warning", summary: "joch.yaml's workloads name an Environment or Team that no record defines; its settings apply to nothing." },
+      { code: "JOCH005", name: "cluster-not-mapped", severity: "info", summary: "An Environment runs on a cluster that joch.yaml's clusters does not map: its share is compiled but not applied; applying to that cluster is an error." },
+      // 1xx: reading and parsing files
+      { code: "JOCH101", name: "yaml-syntax", severity: "error", summary: "The file is not valid YAML.", locked: true },
+      { code: "JOCH102", name: "duplicate-key", severity: "error", summary: "A mapping has the same key twice.", locked: true },
+      { code: "JOCH103", name: "alias-limit", severity: "error", summary: "YAML aliases expand beyond the allowed limit (a possible alias bomb), or an alias refers to a collection that contains it.", locked: true },
+      { code: "JOCH104", name: "custom-tag", severity: "error", summary: "A YAML tag outside the core schema is used.", locked: true },
+      { code: "JOCH105", name: "not-text", severity: "error", summary: "The file is binary or not valid UTF-8.", locked: true },
+      { code: "JOCH106", name: "file-too-large", severity: "error", summary: "The file is larger than the configured limit.", locked: true },
+      { code: "JOCH107", name: "symlink-escape", severity: "error", summary: "A symbolic link points outside the repository root and was not followed.", locked: true },
+      { code: "JOCH108", name: "empty-document", severity: "info", summary: "A YAML document is empty." },
+      { code: "JOCH109", name: "not-a-mapping", severity: "error", summary: "A YAML document is not a mapping.", locked: true },
+      { code: "JOCH110", name: "unreadable-file", severity: "error", summary: "A file or folder could not be read.", locked: true },
+      { code: "JOCH111", name: "too-many-documents", severity: "error", summary: "A file holds more YAML documents than the configured limit.", locked: true },
+      { code: "JOCH112", name: "link-not-followed", severity: "error", summary: "A YAML file in a Git revision is a symbolic link: links are not followed there, so its records would be missing.", locked: true },
+      { code: "JOCH113", name: "not-read-from-git", severity: "warning", summary: "A symbolic link or a submodule in a Git revision is not read; any manifests it leads to are missing." },
+      // 2xx: what a document is
+      { code: "JOCH201", name: "missing-type", severity: "error", summary: "A document has no apiVersion or kind." },
+      { code: "JOCH202", name: "unknown-kind", severity: "error", summary: "The kind is not in the Joch resource catalog." },
+      { code: "JOCH203", name: "unsupported-api-version", severity: "error", summary: "The apiVersion is not one this kind is served under." },
+      { code: "JOCH204", name: "not-joch", severity: "warning", summary: "The document is not a Joch resource; it is ignored." },
+      { code: "JOCH205", name: "placeholder-kind", severity: "error", summary: "The kind is a documentation placeholder such as `<Kind>`." },
+      { code: "JOCH206", name: "not-desired-state", severity: "warning", summary: "The kind is a Joch kind outside the resource catalog (server settings or compiler output); it is ignored." },
+      { code: "JOCH207", name: "runtime-record", severity: "info", summary: "A runtime record: its shape is validated, but it is not reference-checked or compiled." },
+      { code: "JOCH208", name: "status-ignored", severity: "warning", summary: "status is owned by the controller; the value in the repository is ignored." },
+      // 3xx: schema
+      { code: "JOCH301", name: "schema-type", severity: "error", summary: "A value has the wrong type." },
+      { code: "JOCH302", name: "schema-required", severity: "error", summary: "A required field is missing." },
+      { code: "JOCH303", name: "schema-unknown-field", severity: "error", summary: "A field is not part of the kind." },
+      { code: "JOCH304", name: "schema-enum", severity: "error", summary: "A value is not one of the allowed values." },
+      { code: "JOCH305", name: "schema-format", severity: "error", summary: "A value does not have the required format or pattern." },
+      { code: "JOCH306", name: "schema-range", severity: "error", summary: "A value is out of range or has the wrong length." },
+      { code: "JOCH307", name: "schema-other", severity: "error", summary: "A value does not satisfy the kind schema." },
+      // 4xx: identity
+      { code: "JOCH401", name: "name-mapped", severity: "info", summary: "A Joch name is not a valid Kubernetes name; it is mapped to one when compiled." },
+      { code: "JOCH402", name: "namespace-ignored", severity: "warning", summary: "A cluster-scoped resource has a namespace; it is ignored." },
+      { code: "JOCH403", name: "invalid-label", severity: "error", summary: "A label key or value is not valid in Kubernetes." },
+      { code: "JOCH404", name: "duplicate-resource", severity: "error", summary: "The same kind, namespace and name is defined twice." },
+      { code: "JOCH405", name: "name-collision", severity: "error", summary: "Two Joch names map to the same Kubernetes name." },
+      { code: "JOCH406", name: "invalid-annotation", severity: "error", summary: "An annotation key is not valid in Kubernetes." },
+      // 5xx: references
+      { code: "JOCH501", name: "unresolved-reference", severity: "error", summary: "A reference names a resource that does not exist." },
+      { code: "JOCH502", name: "provider-mismatch", severity: "error", summary: "A `provider:model` reference names a Model of another provider." },
+      { code: "JOCH503", name: "adapter-capability", severity: "error", summary: "The agent needs a capability its framework adapter does not declare." },
+      { code: "JOCH504", name: "invalid-reference", severity: "error", summary: "A reference is malformed or points at the wrong kind." },
+      // 6xx: secrets
+      { code: "JOCH601", name: "literal-credential", severity: "error", summary: "A manifest holds what looks like a credential value; Joch only holds references.", locked: true, sensitive: true },
+      { code: "JOCH602", name: "credential-in-url", severity: "error", summary: "A URL carries a password or token.", locked: true, sensitive: true },
+      { code: "JOCH603", name: "credential-in-output", severity: "error", summary: "A compiled object or AgBOM would carry what looks like a credential; nothing was emitted.", locked: true },
+      // 7xx: the built-in policy baseline (src/policy/README.md gives each rule's rationale)
+      { code: "JOCH701", name: "prod-side-effect-without-approval", severity: "error", summary: "A production agent holds an external_write, financial, communication, code_execution or privileged tool that neither the tool nor an applicable Policy puts under approval.", locked: true },
+      { code: "JOCH702", name: "prod-mcp-unpinned", severity: "error", summary: "An MCP server reachable by a production agent does not pin its version.", locked: true },
+      { code: "JOCH703", name: "mcp-stdio-unsandboxed", severity: "error", summary: "An MCP server reachable by an agent runs over stdio without sandbox: true.", locked: true },
+      { code: "JOCH704", name: "prod-agent-without-budget", severity: "error", summary: "A production agent has neither token, cost and tool-call limits nor an applicable Budget.", locked: true },
+      { code: "JOCH705", name: "tool-agent-not-allowed", severity: "error", summary: "An agent references a tool whose safety.allowedAgents does not list it.", locked: true },
+      { code: "JOCH706", name: "tool-namespace-denied", severity: "error", summary: "An agent references a tool whose safety.deniedNamespaces lists the agent's namespace.", locked: true },
+      { code: "JOCH707", name: "memory-access-denied", severity: "error", summary: "An agent binds a memory whose access.readableBy does not list it.", locked: true },
+      { code: "JOCH708", name: "promotion-gate-unresolved", severity: "error", summary: "A Deployment's promotion gate names an Eval or an approver that does not exist.", locked: true },
+      { code: "JOCH709", name: "promotion-gate-mismatch", severity: "error", summary: "A Deployment's required Eval does not gate this agent's promotion to this Environment.", locked: true },
+      { code: "JOCH710", name: "unresolved-capability", severity: "error", summary: "A reference in an agent's capability surface does not resolve; policy denies it (fail closed).", locked: true },
+      { code: "JOCH711", name: "route-requirement-unmet", severity: "error", summary: "The primary model of an agent's route lacks a capability or the context window the route requires.", locked: true },
+      { code: "JOCH712", name: "route-fallback-cannot-serve", severity: "warning", summary: "A fallback model of an agent's route lacks what the route requires or cannot keep data in the required residency (a warning)." },
+      { code: "JOCH713", name: "data-residency-violated", severity: "error", summary: "The primary model of an agent's route has no region in the residency its route or one of its Environments requires.", locked: true },
+      { code: "JOCH714", name: "secret-out-of-scope", severity: "error", summary: "A tool, model or MCP server uses a Secret whose scope.boundTo does not name it.", locked: true },
+      { code: "JOCH715", name: "cross-namespace-capability", severity: "error", summary: "An agent references a tool in another namespace whose joch.dev/allowed-namespaces annotation does not list the agent's namespace.", locked: true },
+      // Release gates of `joch promote` and `joch rollback` (checked on the change, not on every run).
+      { code: "JOCH720", name: "promotion-eval-missing", severity: "error", summary: "A release gate names an Eval that has no recorded result for the version being promoted.", locked: true },
+      { code: "JOCH721", name: "promotion-eval-failing", severity: "error", summary: "The recorded result of a release gate's Eval for the version being promoted fails the Eval's thresholds.", locked: true },
+      { code: "JOCH722", name: "promotion-approval-missing", severity: "error", summary: "A release gate requires an approval and no Approval record approves this agent, Environment and version.", locked: true },
+      { code: "JOCH723", name: "promotion-refused", severity: "error", summary: "The repository with the promotion or rollback applied has errors: the target Environment's policies deny the agent there, or the change is invalid.", locked: true },
+      { code: "JOCH724", name: "promotion-not-running", severity: "error", summary: "The status branch records that the source Environment does not run the version being promoted (it failed there, is not healthy yet, or runs another version).", locked: true },
+      { code: "JOCH725", name: "pinned-version-held", severity: "info", summary: "A Deployment pinned to a promoted version keeps running it while the agent at HEAD compiles to another version; promoting again moves it." },
+      { code: "JOCH726", name: "pinned-revision-unreadable", severity: "error", summary: "The source revision a Deployment is pinned to cannot be read (not a Git repository, a shallow clone, or the commit is missing): nothing is compiled rather than running the agent at HEAD.", locked: true },
+      { code: "JOCH727", name: "pinned-version-mismatch", severity: "error", summary: "The source revision a Deployment is pinned to does not compile the agent to the pinned version.", locked: true },
+      // 8xx: Policy resources and their decisions
+      { code: "JOCH800", name: "policy-evaluation-failed", severity: "error", summary: "The policy stage could not complete; every agent is denied (fail closed).", locked: true },
+      { code: "JOCH801", name: "unknown-condition-key", severity: "error", summary: "A rule's when names a condition key the engine does not know; the rule denies (fail closed).", locked: true },
+      { code: "JOCH802", name: "invalid-condition-value", severity: "error", summary: "A rule's condition value is not valid for its key; the rule denies (fail closed).", locked: true },
+      { code: "JOCH803", name: "invalid-selector", severity: "error", summary: "A Policy's appliesTo cannot be parsed; it denies every agent it could select (fail closed).", locked: true },
+      { code: "JOCH804", name: "mixed-capability-rule", severity: "error", summary: "A rule reads attributes of two kinds of capability; the rule denies (fail closed).", locked: true },
+      { code: "JOCH805", name: "invalid-rule", severity: "error", summary: "A rule or rule list is malformed (no when, no action or requirement, contradictory action); it denies (fail closed).", locked: true },
+      { code: "JOCH806", name: "duplicate-rule-name", severity: "error", summary: "Two rules of a Policy have the same name." },
+      { code: "JOCH810", name: "deferred-rule", severity: "info", summary: "A rule can only be decided at run time; it is compiled into the policy bundles the runtime enforces." },
+      { code: "JOCH811", name: "policy-denied", severity: "error", summary: "A Policy rule denies a capability the agent holds.", locked: true },
+      // 9xx: compile
+      { code: "JOCH901", name: "compile-no-image", severity: "error", summary: "A workload has no image: neither the Deployment runtime nor the framework adapter names one.", locked: true },
+      { code: "JOCH902", name: "compile-strategy-unsupported", severity: "error", summary: "A rollout strategy Kubernetes has no native form for (canary, shadow) is not compiled.", locked: true },
+      { code: "JOCH903", name: "compile-invalid-scaling", severity: "error", summary: "Autoscaling or rollout settings that Kubernetes would reject.", locked: true },
+      { code: "JOCH904", name: "compile-object-collision", severity: "error", summary: "Two compiled objects have the same kind, namespace and name.", locked: true },
+      { code: "JOCH905", name: "compile-not-kubernetes", severity: "info", summary: "A Deployment runs on another runtime adapter or in a non-Kubernetes Environment; only its custom resource is emitted." },
+      { code: "JOCH906", name: "compile-no-policy-bundle", severity: "error", summary: "An agent has no policy bundle: the policy stage did not run or skipped it.", locked: true },
+      { code: "JOCH907", name: "compile-unresolved", severity: "error", summary: "A reference the compiler needs did not resolve (the references check was off or failed).", locked: true },
+      { code: "JOCH908", name: "compile-adjusted", severity: "warning", summary: "A value was adjusted to what Kubernetes accepts (for example minReplicas 0 raised to 1)." },
+      { code: "JOCH909", name: "compile-namespace-owners", severity: "warning", summary: "Several Teams claim the same namespace; the first by name owns it." },
+      { code: "JOCH910", name: "compile-without-policy", severity: "warning", summary: "Compiled without the policy stage (explicitly asked for): the CompiledAgentManifests have no policy section." },
+      { code: "JOCH912", name: "compile-no-schedule", severity: "warning", summary: "A schedule-triggered Execution names no schedule (joch.dev/schedule); it is compiled as a suspended Job." },
+      { code: "JOCH913", name: "compile-invalid-schedule", severity: "error", summary: "The joch.dev/schedule of an Execution is not a cron schedule the CronJob controller accepts.", locked: true },
+      { code: "JOCH914", name: "compile-invalid-resources", severity: "error", summary: "A workload's resource request exceeds its limit; the API server would refuse the pod.", locked: true },
+      { code: "JOCH915", name: "compile-invalid-node-selector", severity: "error", summary: "A nodeSelector key or value is not a valid label; the API server would refuse the workload.", locked: true },
+      { code: "JOCH911", name: "compile-system-team-member", severity: "error", summary: "A Team member is a system: identity (a ServiceAccount, a node); Team roles are for people.", locked: true },
+      // 95x: escalations, what a change grants an agent (the AgBOM diff against a base revision)
+      { code: "JOCH951", name: "escalation-side-effect-tool", severity: "warning", summary: "The change gives an agent a tool with side effects." },
+      { code: "JOCH952", name: "escalation-side-effect-raised", severity: "warning", summary: "The change raises the side-effect class of a tool an agent holds." },
+      { code: "JOCH953", name: "escalation-approval-dropped", severity: "warning", summary: "The change drops the approval a side-effecting tool of an agent required." },
+      { code: "JOCH954", name: "escalation-mcp-unpinned", severity: "warning", summary: "The change gives an agent an MCP server that is not pinned to a version, or unpins one." },
+      { code: "JOCH955", name: "escalation-mcp-below-trust", severity: "warning", summary: "The change gives an agent an MCP server whose trust score is below its threshold." },
+      { code: "JOCH956", name: "escalation-mcp-trust-lowered", severity: "warning", summary: "The change lowers the trust threshold of an MCP server an agent reaches." },
+      { code: "JOCH957", name: "escalation-mcp-pin-changed", severity: "warning", summary: "The change moves the pinned version of an MCP server an agent reaches." },
+      { code: "JOCH958", name: "escalation-model-provider", severity: "warning", summary: "The change sends an agent's prompts to a model provider it did not use before." },
+      { code: "JOCH959", name: "escalation-boundary-flow", severity: "warning", summary: "The change adds or raises a data flow that crosses a trust boundary." },
+      { code: "JOCH960", name: "escalation-policy-removed", severity: "warning", summary: "The change takes a policy out of effect for an agent." }
+    ];
+    BY_CODE = new Map(TABLE.map((c) => [c.code, c]));
+  }
+});
+
+// src/diagnostics/rules.ts
+var init_rules = __esm({
+  "src/diagnostics/rules.ts"() {
+    "use strict";
+  }
+});
+
+// src/diagnostics/redact.ts
+function looksRandom(text) {
+  const count = (re) => text.match(re)?.length ?? 0;
+  return count(/[A-Z]/g) >= 5 && count(/[a-z]/g) >= 5 && count(/[0-9]/g) >= 1 && count(/\//g) <= 3 && !text.includes("//");
+}
+function isBasicCredential(b64) {
+  const text = decodeBase64Text(b64);
+  return text !== void 0 && /^[^:\s]{1,256}:\S{3,}$/.test(text);
+}
+function decodeBase64Text(b64) {
+  if (b64.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) return void 0;
+  const text = Buffer.from(b64, "base64").toString("latin1");
+  return /^[\x20-\x7e]+$/.test(text) ? text : void 0;
+}
+function encodedSecret(value) {
+  if (value.length < 12 || value.length > 16384) return false;
+  const text = decodeBase64Text(value.trim());
+  if (text === void 0) return false;
+  return isBasicCredential(value.trim()) || matchesShape(text);
+}
+function namesSecret(key) {
+  return SECRET_KEY.test(key) || CAMEL_SECRET_KEY.test(key);
+}
+function matchesShape(value) {
+  return SHAPE_DETECTORS.some((d) => detect(d, value));
+}
+function detect(d, value) {
+  if (!d.confirm) return d.pattern.test(value);
+  const m = d.pattern.exec(value);
+  return m !== null && d.confirm(m[0]);
+}
+function looksSecret(value) {
+  return matchesShape(value) || encodedSecret(value);
+}
+function isKeyedSecret(key, value) {
+  return namesSecret(key) && !PLACEHOLDER.test(value.trim()) && value.length >= 8;
+}
+var VALUE_DETECTORS, SECRET_KEY, CAMEL_SECRET_KEY, PLACEHOLDER, URL_USERINFO, URL_SECRET_QUERY, SHAPE_DETECTORS, GLOBAL_DETECTORS;
+var init_redact = __esm({
+  "src/diagnostics/redact.ts"() {
+    "use strict";
+    VALUE_DETECTORS = [
+      { what: "a private key", pattern: /-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----/ },
+      { what: "an Anthropic API key", pattern: /\bsk-ant-[A-Za-z0-9_-]{20,}/ },
+      { what: "an OpenAI API key", pattern: /\bsk-(?:proj-)?[A-Za-z0-9_-]{20,}/ },
+      { what: "a GitHub token", pattern: /\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,})/ },
+      { what: "a GitLab token", pattern: /\bglpat-[A-Za-z0-9_-]{20,}/ },
+      { what: "a Slack token", pattern: /\bxox[abposr]-[A-Za-z0-9-]{10,}/ },
+      { what: "a Slack webhook URL", pattern: /\bhooks\.slack\.com\/(?:services|workflows|triggers)\/[A-Za-z0-9_/-]{16,}/ },
+      { what: "an AWS access key id", pattern: /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/ },
+      {
+        what: "an AWS secret access key",
+        // Exactly 40 characters of base64 that look random: not a Git commit (hex), not a path of words.
+        pattern: /(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])/,
+        confirm: looksRandom
+      },
+      { what: "a Google API key", pattern: /\bAIza[0-9A-Za-z_-]{35}\b/ },
+      { what: "a Stripe secret key", pattern: /\b[rs]k_live_[0-9A-Za-z]{16,}/ },
+      { what: "a SendGrid API key", pattern: /(?<![A-Za-z0-9_.-])SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}/ },
+      { what: "an npm token", pattern: /\bnpm_[A-Za-z0-9]{36}\b/ },
+      { what: "a JSON Web Token", pattern: /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/ },
+      { what: "a bearer token", pattern: /\bBearer\s+[A-Za-z0-9._~+/-]{16,}=*/ },
+      { what: "a basic authentication header", pattern: /\bBasic\s+[A-Za-z0-9+/]{8,}={0,2}/, confirm: (m) => isBasicCredential(m.replace(/^Basic\s+/, "")) },
+      {
+        what: "a connection string with a password or key",
+        pattern: /(?<![A-Za-z0-9_])(?:password|passwd|pwd|accountkey|sharedaccesskey|sharedsecret)\s*=\s*(?!;)[^;&\s'"]{3,}/i
+      }
+    ];
+    SECRET_KEY = /^(?:.*[_.-])?(?:password|passwd|passphrase|pass|pwd|secret|client[_-]?secret|shared[_-]?secret|token|access[_-]?token|refresh[_-]?token|session[_-]?token|api[_-]?key|apikey|private[_-]?key|access[_-]?key|secret[_-]?key|signing[_-]?key|hmac[_-]?key|hmac|encryption[_-]?key|master[_-]?key|credentials?|cookie|set[_-]cookie|authorization|connection[_-]?string)$/i;
+    CAMEL_SECRET_KEY = /[a-z0-9](?:Password|Passwd|Passphrase|Pwd|Token|ApiKey|PrivateKey|AccessKey|SecretKey|SigningKey|HmacKey|EncryptionKey|MasterKey|Credentials?|Cookie|ConnectionString)$/;
+    PLACEHOLDER = /^(?:|\$\{[^}]+\}|<[^>]+>|\*+|changeme|redacted|none|null|true|false)$/i;
+    URL_USERINFO = /(?<![a-z0-9+.-])[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:[^/\s@]+@/i;
+    URL_SECRET_QUERY = /[?&](?:access_token|api[_-]?key|apikey|token|password|secret|sig|signature)=[^&\s]{6,}/i;
+    SHAPE_DETECTORS = [
+      { what: "a URL with a password", pattern: URL_USERINFO },
+      { what: "a URL with a token in its query", pattern: URL_SECRET_QUERY },
+      ...VALUE_DETECTORS
+    ];
+    GLOBAL_DETECTORS = SHAPE_DETECTORS.map((d) => ({ ...d, pattern: new RegExp(d.pattern.source, `${d.pattern.flags}g`) }));
+  }
+});
+
+// src/diagnostics/format.ts
+var init_format = __esm({
+  "src/diagnostics/format.ts"() {
+    "use strict";
+    init_codes();
+    init_rules();
+    init_redact();
+    init_types();
+  }
+});
+
+// src/diagnostics/suggest.ts
+function editDistance(a, b) {
+  if (a === b) return 0;
+  if (!a.length) return b.length;
+  if (!b.length) return a.length;
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  let cur = new Array(b.length + 1).fill(0);
+  for (let i = 1; i <= a.length; i++) {
+    cur[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a.charCodeAt(i - 1) === b.charCodeAt(j - 1) ? 0 : 1;
+      cur[j] = Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + cost);
+    }
+    [prev, cur] = [cur, prev];
+  }
+  return prev[b.length] ?? 0;
+}
+function nearest(word, candidates) {
+  const norm = (s) => s.toLowerCase().replace(/[-_.]/g, "");
+  const limit = Math.min(4, Math.max(1, Math.floor(word.length / 3)));
+  let best;
+  let bestScore = Infinity;
+  for (const c of candidates) {
+    if (c === word) continue;
+    const score = norm(c) === norm(word) ? 0 : editDistance(word.toLowerCase(), c.toLowerCase());
+    if (score < bestScore || score === bestScore && best !== void 0 && c < best) {
+      best = c;
+      bestScore = score;
+    }
+  }
+  return best !== void 0 && bestScore <= limit ? best : void 0;
+}
+function didYouMean(word, candidates) {
+  const n = nearest(word, candidates);
+  return n === void 0 ? void 0 : `did you mean "${n}"?`;
+}
+var init_suggest = __esm({
+  "src/diagnostics/suggest.ts"() {
+    "use strict";
+  }
+});
+
+// src/diagnostics/finding.ts
+function finding(code, message, at, extras = {}) {
+  const info = codeInfo(code);
+  if (!info) throw new Error(`unregistered diagnostic code ${code}`);
+  return {
+    severity: extras.severity ?? info.severity,
+    code,
+    message,
+    at,
+    ...extras.resource ? { resource: extras.resource } : {},
+    ...extras.hint ? { hint: extras.hint } : {},
+    ...extras.related?.length ? { related: extras.related } : {}
+  };
+}
+function errorMessage(e) {
+  if (!(e instanceof Error)) return String(e);
+  const cause = e.cause instanceof Error && !e.message.includes(e.cause.message) ? `: ${errorMessage(e.cause)}` : "";
+  return `${e.message}${cause}`;
+}
+var init_finding = __esm({
+  "src/diagnostics/finding.ts"() {
+    "use strict";
+    init_codes();
+  }
+});
+
+// src/diagnostics/index.ts
+var init_diagnostics = __esm({
+  "src/diagnostics/index.ts"() {
+    "use strict";
+    init_types();
+    init_codes();
+    init_format();
+    init_suggest();
+    init_redact();
+    init_finding();
+  }
+});
+
+// src/source/types.ts
+function displayPath(snapshot, rel) {
+  return snapshot.displayPrefix ? `${snapshot.displayPrefix}/${rel}` : rel;
+}
+var DEFAULT_MAX_FILE_BYTES;
+var init_types2 = __esm({
+  "src/source/types.ts"() {
+    "use strict";
+    DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024;
+  }
+});
+
+// src/model/kinds.ts
+function kind(kindName, group, scope, role, schemaBase, shortName) {
+  return {
+    kind: kindName,
+    group,
+    version: JOCH_VERSION,
+    plural: `${kindName.toLowerCase()}s`.replace(/ys$/, "ies"),
+    shortNames: [shortName],
+    scope,
+    role,
+    schemaFile: `${schemaBase}.schema.json`
+  };
+}
+function kindInfo(kindName) {
+  return BY_KIND.get(kindName);
+}
+var JOCH_VERSION, SHORT_GROUP, KINDS, BY_KIND, JOCH_GROUPS, NON_CATALOG_KINDS;
+var init_kinds = __esm({
+  "src/model/kinds.ts"() {
+    "use strict";
+    JOCH_VERSION = "v1alpha1";
+    SHORT_GROUP = "joch.dev";
+    KINDS = [
+      kind("Agent", "joch.dev", "Namespaced", "desired", "agent", "jagent"),
+      kind("FrameworkAdapter", "joch.dev", "Cluster", "desired", "framework-adapter", "jfa"),
+      kind("Policy", "joch.dev", "Namespaced", "desired", "policy", "jpolicy"),
+      kind("Execution", "runtime.joch.dev", "Namespaced", "desired", "execution", "jexec"),
+      kind("ToolCall", "runtime.joch.dev", "Namespaced", "runtime", "toolcall", "jtoolcall"),
+      kind("Handoff", "runtime.joch.dev", "Namespaced", "runtime", "handoff", "jhandoff"),
+      kind("Approval", "runtime.joch.dev", "Namespaced", "runtime", "approval", "japproval"),
+      kind("Conversation", "runtime.joch.dev", "Namespaced", "runtime", "conversation", "jconv"),
+      kind("StateCheckpoint", "runtime.joch.dev", "Namespaced", "runtime", "state-checkpoint", "jchk"),
+      kind("Model", "model.joch.dev", "Cluster", "desired", "model", "jmodel"),
+      kind("ModelRoute", "model.joch.dev", "Namespaced", "desired", "model-route", "jroute"),
+      kind("Tool", "tools.joch.dev", "Namespaced", "desired", "tool", "jtool"),
+      kind("MCPServer", "tools.joch.dev", "Cluster", "desired", "mcpserver", "jmcp"),
+      kind("Memory", "memory.joch.dev", "Namespaced", "desired", "memory", "jmem"),
+      kind("RAG", "memory.joch.dev", "Namespaced", "desired", "rag", "jrag"),
+      kind("KnowledgeSource", "memory.joch.dev", "Namespaced", "desired", "knowledge-source", "jks"),
+      kind("Deployment", "ops.joch.dev", "Namespaced", "desired", "deployment", "jdeploy"),
+      kind("Environment", "ops.joch.dev", "Cluster", "desired", "environment", "jenv"),
+      kind("Team", "ops.joch.dev", "Cluster", "desired", "team", "jteam"),
+      kind("Budget", "ops.joch.dev", "Namespaced", "desired", "budget", "jbudget"),
+      kind("Trace", "ops.joch.dev", "Namespaced", "runtime", "trace", "jtrace"),
+      kind("Eval", "ops.joch.dev", "Namespaced", "desired", "eval", "jeval"),
+      kind("Artifact", "ops.joch.dev", "Namespaced", "runtime", "artifact", "jartifact"),
+      kind("AgBOM", "ops.joch.dev", "Namespaced", "desired", "agbom", "jagbom"),
+      kind("Secret", "ops.joch.dev", "Namespaced", "desired", "secret", "jsecret")
+    ];
+    BY_KIND = new Map(KINDS.map((k) => [k.kind, k]));
+    JOCH_GROUPS = [
+      SHORT_GROUP,
+      ...[...new Set(KINDS.map((k) => k.group))].filter((g) => g !== SHORT_GROUP)
+    ];
+    NON_CATALOG_KINDS = /* @__PURE__ */ new Map([
+      ["OrgSettings", "server settings of the Joch control plane (docs/reference/settings.md)"],
+      ["FeatureFlags", "server settings of the Joch control plane (docs/reference/settings.md)"],
+      ["NotificationChannel", "server settings of the Joch control plane (docs/reference/settings.md)"],
+      ["CompiledAgentManifest", "output of `joch compile`, not desired state"]
+    ]);
+  }
+});
+
+// src/model/resource.ts
+function resourceKey(kind2, namespace, name) {
+  return `${kind2}/${namespace ?? ""}/${name}`;
+}
+var init_resource = __esm({
+  "src/model/resource.ts"() {
+    "use strict";
+  }
+});
+
+// src/manifests/classify.ts
+function classifyDocument(file, doc, value, defaultNamespace, hash = "") {
+  const here = (path2, part) => ({ file, doc, path: path2, ...part ? { part } : {} });
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    const what = Array.isArray(value) ? "a sequence" : `a ${value === null ? "null" : typeof value} value`;
+    return { findings: [finding("JOCH109", `the document is ${what}, not a mapping with apiVersion and kind`, here([]))] };
+  }
+  const body = value;
+  const { apiVersion, kind: kind2 } = body;
+  if (typeof apiVersion !== "string" || typeof kind2 !== "string" || !apiVersion || !kind2) {
+    const missing = [typeof apiVersion !== "string" || !apiVersion ? "apiVersion" : "", typeof kind2 !== "string" || !kind2 ? "kind" : ""].filter(Boolean).join(" and ");
+    return { findings: [finding("JOCH201", `the document has no ${missing}`, here([]))] };
+  }
+  const [group, version] = apiVersion.includes("/") ? apiVersion.split("/", 2) : ["", apiVersion];
+  if (/^<.*>$/.test(kind2)) {
+    return {
+      findings: [
+        finding("JOCH205", `"${kind2}" is a documentation placeholder, not a kind`, here(["kind"]), {
+          hint: `replace it with a kind of the catalog: ${KIND_NAMES.join(", ")}`
+        })
+      ]
+    };
+  }
+  if (!JOCH_GROUPS.includes(group) && !group.endsWith(".joch.dev")) {
+    return {
+      findings: [
+        finding("JOCH204", `${apiVersion} ${kind2} is not a Joch resource; it is not validated or compiled`, here(["apiVersion"]), {
+          hint: "keep plain Kubernetes manifests out of the Joch paths, or list them in .jochignore"
+        })
+      ]
+    };
+  }
+  const info = kindInfo(kind2);
+  if (!info) {
+    const why = NON_CATALOG_KINDS.get(kind2);
+    if (why) {
+      return { findings: [finding("JOCH206", `${kind2} is ${why}; it is not part of the resource catalog and is ignored`, here(["kind"]))] };
+    }
+    return {
+      findings: [
+        finding("JOCH202", `unknown kind "${kind2}"`, here(["kind"]), {
+          hint: didYouMean(kind2, KIND_NAMES) ?? `the catalog kinds are ${KIND_NAMES.join(", ")}`
+        })
+      ]
+    };
+  }
+  if (group !== SHORT_GROUP && group !== info.group || version !== JOCH_VERSION) {
+    const accepted = info.group === SHORT_GROUP ? `${SHORT_GROUP}/${JOCH_VERSION}` : `${SHORT_GROUP}/${JOCH_VERSION} or ${info.group}/${JOCH_VERSION}`;
+    return {
+      findings: [finding("JOCH203", `${kind2} is served as ${accepted}, not ${apiVersion}`, here(["apiVersion"]))]
+    };
+  }
+  const document = { file, doc, kind: info, apiVersion, body };
+  const findings = [];
+  if (info.role === "runtime") {
+    findings.push(
+      finding("JOCH207", `${kind2} is a runtime record written by the Joch runtime; its shape is validated, but it is not reference-checked or compiled`, here(["kind"]))
+    );
+  }
+  if (body.status !== void 0) {
+    findings.push(finding("JOCH208", "status is written by the controller; the status in this file is ignored", here(["status"], "key")));
+  }
+  const resource = toResource(document, defaultNamespace, hash, findings, here);
+  return { document, resource, findings };
+}
+function toResource(d, defaultNamespace, hash, findings, here) {
+  const metadata = asRecord(d.body.metadata);
+  const name = metadata?.name;
+  if (typeof name !== "string" || name === "") return void 0;
+  const written = typeof metadata?.namespace === "string" ? metadata.namespace : void 0;
+  let namespace;
+  if (d.kind.scope === "Cluster") {
+    if (written !== void 0) {
+      findings.push(
+        finding("JOCH402", `${d.kind.kind} is cluster-scoped; metadata.namespace "${written}" is ignored`, here(["metadata", "namespace"], "key"))
+      );
+    }
+  } else {
+    namespace = written ?? defaultNamespace;
+  }
+  return {
+    key: resourceKey(d.kind.kind, namespace, name),
+    kind: d.kind.kind,
+    apiVersion: d.apiVersion,
+    group: d.kind.group,
+    name,
+    namespace,
+    namespaceDefaulted: d.kind.scope === "Namespaced" && written === void 0,
+    labels: stringMap(metadata?.labels),
+    annotations: stringMap(metadata?.annotations),
+    spec: asRecord(d.body.spec) ?? {},
+    body: d.body,
+    file: d.file,
+    doc: d.doc,
+    contentHash: hash
+  };
+}
+function asRecord(v) {
+  return typeof v === "object" && v !== null && !Array.isArray(v) ? v : void 0;
+}
+function stringMap(v) {
+  const rec = asRecord(v);
+  if (!rec) return {};
+  const out = {};
+  for (const [k, val] of Object.entries(rec)) if (typeof val === "string") out[k] = val;
+  return out;
+}
+var KIND_NAMES;
+var init_classify = __esm({
+  "src/manifests/classify.ts"() {
+    "use strict";
+    init_diagnostics();
+    init_kinds();
+    init_resource();
+    KIND_NAMES = KINDS.map((k) => k.kind);
+  }
+});
+
 // node_modules/yaml/dist/nodes/identity.js
 var require_identity = __commonJS({
   "node_modules/yaml/dist/nodes/identity.js"(exports) {
@@ -49,10 +590,10 @@ var require_identity = __commonJS({
     var NODE_TYPE = /* @__PURE__ */ Symbol.for("yaml.node.type");
     var isAlias = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === ALIAS;
     var isDocument = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === DOC;
-    var isMap2 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === MAP;
-    var isPair2 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === PAIR;
-    var isScalar3 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === SCALAR;
-    var isSeq2 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === SEQ;
+    var isMap = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === MAP;
+    var isPair = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === PAIR;
+    var isScalar = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === SCALAR;
+    var isSeq = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === SEQ;
     function isCollection2(node) {
       if (node && typeof node === "object")
         switch (node[NODE_TYPE]) {
@@ -73,7 +614,7 @@ var require_identity = __commonJS({
         }
       return false;
     }
-    var hasAnchor = (node) => (isScalar3(node) || isCollection2(node)) && !!node.anchor;
+    var hasAnchor = (node) => (isScalar(node) || isCollection2(node)) && !!node.anchor;
     exports.ALIAS = ALIAS;
     exports.DOC = DOC;
     exports.MAP = MAP;
@@ -85,11 +626,11 @@ var require_identity = __commonJS({
     exports.isAlias = isAlias;
     exports.isCollection = isCollection2;
     exports.isDocument = isDocument;
-    exports.isMap = isMap2;
+    exports.isMap = isMap;
     exports.isNode = isNode;
-    exports.isPair = isPair2;
-    exports.isScalar = isScalar3;
-    exports.isSeq = isSeq2;
+    exports.isPair = isPair;
+    exports.isScalar = isScalar;
+    exports.isSeq = isSeq;
   }
 });
 
@@ -101,7 +642,7 @@ var require_visit = __commonJS({
     var BREAK = /* @__PURE__ */ Symbol("break visit");
     var SKIP = /* @__PURE__ */ Symbol("skip children");
     var REMOVE = /* @__PURE__ */ Symbol("remove node");
-    function visit2(node, visitor) {
+    function visit(node, visitor) {
       const visitor_ = initVisitor(visitor);
       if (identity.isDocument(node)) {
         const cd = visit_(null, node.contents, visitor_, Object.freeze([node]));
@@ -110,20 +651,20 @@ var require_visit = __commonJS({
       } else
         visit_(null, node, visitor_, Object.freeze([]));
     }
-    visit2.BREAK = BREAK;
-    visit2.SKIP = SKIP;
-    visit2.REMOVE = REMOVE;
-    function visit_(key, node, visitor, path) {
-      const ctrl = callVisitor(key, node, visitor, path);
+    visit.BREAK = BREAK;
+    visit.SKIP = SKIP;
+    visit.REMOVE = REMOVE;
+    function visit_(key, node, visitor, path2) {
+      const ctrl = callVisitor(key, node, visitor, path2);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path, ctrl);
-        return visit_(key, ctrl, visitor, path);
+        replaceNode(key, path2, ctrl);
+        return visit_(key, ctrl, visitor, path2);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node)) {
-          path = Object.freeze(path.concat(node));
+          path2 = Object.freeze(path2.concat(node));
           for (let i = 0; i < node.items.length; ++i) {
-            const ci = visit_(i, node.items[i], visitor, path);
+            const ci = visit_(i, node.items[i], visitor, path2);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -134,13 +675,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node)) {
-          path = Object.freeze(path.concat(node));
-          const ck = visit_("key", node.key, visitor, path);
+          path2 = Object.freeze(path2.concat(node));
+          const ck = visit_("key", node.key, visitor, path2);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node.key = null;
-          const cv = visit_("value", node.value, visitor, path);
+          const cv = visit_("value", node.value, visitor, path2);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -161,17 +702,17 @@ var require_visit = __commonJS({
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key, node, visitor, path) {
-      const ctrl = await callVisitor(key, node, visitor, path);
+    async function visitAsync_(key, node, visitor, path2) {
+      const ctrl = await callVisitor(key, node, visitor, path2);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path, ctrl);
-        return visitAsync_(key, ctrl, visitor, path);
+        replaceNode(key, path2, ctrl);
+        return visitAsync_(key, ctrl, visitor, path2);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node)) {
-          path = Object.freeze(path.concat(node));
+          path2 = Object.freeze(path2.concat(node));
           for (let i = 0; i < node.items.length; ++i) {
-            const ci = await visitAsync_(i, node.items[i], visitor, path);
+            const ci = await visitAsync_(i, node.items[i], visitor, path2);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -182,13 +723,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node)) {
-          path = Object.freeze(path.concat(node));
-          const ck = await visitAsync_("key", node.key, visitor, path);
+          path2 = Object.freeze(path2.concat(node));
+          const ck = await visitAsync_("key", node.key, visitor, path2);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node.key = null;
-          const cv = await visitAsync_("value", node.value, visitor, path);
+          const cv = await visitAsync_("value", node.value, visitor, path2);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -215,23 +756,23 @@ var require_visit = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key, node, visitor, path) {
+    function callVisitor(key, node, visitor, path2) {
       if (typeof visitor === "function")
-        return visitor(key, node, path);
+        return visitor(key, node, path2);
       if (identity.isMap(node))
-        return visitor.Map?.(key, node, path);
+        return visitor.Map?.(key, node, path2);
       if (identity.isSeq(node))
-        return visitor.Seq?.(key, node, path);
+        return visitor.Seq?.(key, node, path2);
       if (identity.isPair(node))
-        return visitor.Pair?.(key, node, path);
+        return visitor.Pair?.(key, node, path2);
       if (identity.isScalar(node))
-        return visitor.Scalar?.(key, node, path);
+        return visitor.Scalar?.(key, node, path2);
       if (identity.isAlias(node))
-        return visitor.Alias?.(key, node, path);
+        return visitor.Alias?.(key, node, path2);
       return void 0;
     }
-    function replaceNode(key, path, node) {
-      const parent = path[path.length - 1];
+    function replaceNode(key, path2, node) {
+      const parent = path2[path2.length - 1];
       if (identity.isCollection(parent)) {
         parent.items[key] = node;
       } else if (identity.isPair(parent)) {
@@ -246,7 +787,7 @@ var require_visit = __commonJS({
         throw new Error(`Cannot replace node with ${pt} parent`);
       }
     }
-    exports.visit = visit2;
+    exports.visit = visit;
     exports.visitAsync = visitAsync;
   }
 });
@@ -256,7 +797,7 @@ var require_directives = __commonJS({
   "node_modules/yaml/dist/doc/directives.js"(exports) {
     "use strict";
     var identity = require_identity();
-    var visit2 = require_visit();
+    var visit = require_visit();
     var escapeChars = {
       "!": "%21",
       ",": "%2C",
@@ -267,10 +808,10 @@ var require_directives = __commonJS({
     };
     var escapeTagName = (tn) => tn.replace(/[!,[\]{}]/g, (ch) => escapeChars[ch]);
     var Directives = class _Directives {
-      constructor(yaml, tags) {
+      constructor(yaml2, tags) {
         this.docStart = null;
         this.docEnd = false;
-        this.yaml = Object.assign({}, _Directives.defaultYaml, yaml);
+        this.yaml = Object.assign({}, _Directives.defaultYaml, yaml2);
         this.tags = Object.assign({}, _Directives.defaultTags, tags);
       }
       clone() {
@@ -400,7 +941,7 @@ var require_directives = __commonJS({
         let tagNames;
         if (doc && tagEntries.length > 0 && identity.isNode(doc.contents)) {
           const tags = {};
-          visit2.visit(doc.contents, (_key, node) => {
+          visit.visit(doc.contents, (_key, node) => {
             if (identity.isNode(node) && node.tag)
               tags[node.tag] = true;
           });
@@ -427,7 +968,7 @@ var require_anchors = __commonJS({
   "node_modules/yaml/dist/doc/anchors.js"(exports) {
     "use strict";
     var identity = require_identity();
-    var visit2 = require_visit();
+    var visit = require_visit();
     function anchorIsValid(anchor) {
       if (/[\x00-\x19\s,[\]{}]/.test(anchor)) {
         const sa = JSON.stringify(anchor);
@@ -438,7 +979,7 @@ var require_anchors = __commonJS({
     }
     function anchorNames(root) {
       const anchors = /* @__PURE__ */ new Set();
-      visit2.visit(root, {
+      visit.visit(root, {
         Value(_key, node) {
           if (node.anchor)
             anchors.add(node.anchor);
@@ -618,7 +1159,7 @@ var require_Alias = __commonJS({
   "node_modules/yaml/dist/nodes/Alias.js"(exports) {
     "use strict";
     var anchors = require_anchors();
-    var visit2 = require_visit();
+    var visit = require_visit();
     var identity = require_identity();
     var Node = require_Node();
     var toJS = require_toJS();
@@ -644,7 +1185,7 @@ var require_Alias = __commonJS({
           nodes = ctx.aliasResolveCache;
         } else {
           nodes = [];
-          visit2.visit(doc, {
+          visit.visit(doc, {
             Node: (_key, node) => {
               if (identity.isAlias(node) || identity.hasAnchor(node))
                 nodes.push(node);
@@ -843,10 +1384,10 @@ var require_Collection = __commonJS({
     var createNode = require_createNode();
     var identity = require_identity();
     var Node = require_Node();
-    function collectionFromPath(schema, path, value) {
+    function collectionFromPath(schema, path2, value) {
       let v = value;
-      for (let i = path.length - 1; i >= 0; --i) {
-        const k = path[i];
+      for (let i = path2.length - 1; i >= 0; --i) {
+        const k = path2[i];
         if (typeof k === "number" && Number.isInteger(k) && k >= 0) {
           const a = [];
           a[k] = v;
@@ -865,7 +1406,7 @@ var require_Collection = __commonJS({
         sourceObjects: /* @__PURE__ */ new Map()
       });
     }
-    var isEmptyPath = (path) => path == null || typeof path === "object" && !!path[Symbol.iterator]().next().done;
+    var isEmptyPath = (path2) => path2 == null || typeof path2 === "object" && !!path2[Symbol.iterator]().next().done;
     var Collection = class extends Node.NodeBase {
       constructor(type, schema) {
         super(type);
@@ -895,11 +1436,11 @@ var require_Collection = __commonJS({
        * be a Pair instance or a `{ key, value }` object, which may not have a key
        * that already exists in the map.
        */
-      addIn(path, value) {
-        if (isEmptyPath(path))
+      addIn(path2, value) {
+        if (isEmptyPath(path2))
           this.add(value);
         else {
-          const [key, ...rest] = path;
+          const [key, ...rest] = path2;
           const node = this.get(key, true);
           if (identity.isCollection(node))
             node.addIn(rest, value);
@@ -913,8 +1454,8 @@ var require_Collection = __commonJS({
        * Removes a value from the collection.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path) {
-        const [key, ...rest] = path;
+      deleteIn(path2) {
+        const [key, ...rest] = path2;
         if (rest.length === 0)
           return this.delete(key);
         const node = this.get(key, true);
@@ -928,8 +1469,8 @@ var require_Collection = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path, keepScalar) {
-        const [key, ...rest] = path;
+      getIn(path2, keepScalar) {
+        const [key, ...rest] = path2;
         const node = this.get(key, true);
         if (rest.length === 0)
           return !keepScalar && identity.isScalar(node) ? node.value : node;
@@ -947,8 +1488,8 @@ var require_Collection = __commonJS({
       /**
        * Checks if the collection includes a value with the key `key`.
        */
-      hasIn(path) {
-        const [key, ...rest] = path;
+      hasIn(path2) {
+        const [key, ...rest] = path2;
         if (rest.length === 0)
           return this.has(key);
         const node = this.get(key, true);
@@ -958,8 +1499,8 @@ var require_Collection = __commonJS({
        * Sets a value in this collection. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path, value) {
-        const [key, ...rest] = path;
+      setIn(path2, value) {
+        const [key, ...rest] = path2;
         if (rest.length === 0) {
           this.set(key, value);
         } else {
@@ -3474,9 +4015,9 @@ var require_Document = __commonJS({
           this.contents.add(value);
       }
       /** Adds a value to the document. */
-      addIn(path, value) {
+      addIn(path2, value) {
         if (assertCollection(this.contents))
-          this.contents.addIn(path, value);
+          this.contents.addIn(path2, value);
       }
       /**
        * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
@@ -3551,14 +4092,14 @@ var require_Document = __commonJS({
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path) {
-        if (Collection.isEmptyPath(path)) {
+      deleteIn(path2) {
+        if (Collection.isEmptyPath(path2)) {
           if (this.contents == null)
             return false;
           this.contents = null;
           return true;
         }
-        return assertCollection(this.contents) ? this.contents.deleteIn(path) : false;
+        return assertCollection(this.contents) ? this.contents.deleteIn(path2) : false;
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
@@ -3573,10 +4114,10 @@ var require_Document = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path, keepScalar) {
-        if (Collection.isEmptyPath(path))
+      getIn(path2, keepScalar) {
+        if (Collection.isEmptyPath(path2))
           return !keepScalar && identity.isScalar(this.contents) ? this.contents.value : this.contents;
-        return identity.isCollection(this.contents) ? this.contents.getIn(path, keepScalar) : void 0;
+        return identity.isCollection(this.contents) ? this.contents.getIn(path2, keepScalar) : void 0;
       }
       /**
        * Checks if the document includes a value with the key `key`.
@@ -3587,10 +4128,10 @@ var require_Document = __commonJS({
       /**
        * Checks if the document includes a value at `path`.
        */
-      hasIn(path) {
-        if (Collection.isEmptyPath(path))
+      hasIn(path2) {
+        if (Collection.isEmptyPath(path2))
           return this.contents !== void 0;
-        return identity.isCollection(this.contents) ? this.contents.hasIn(path) : false;
+        return identity.isCollection(this.contents) ? this.contents.hasIn(path2) : false;
       }
       /**
        * Sets a value in this document. For `!!set`, `value` needs to be a
@@ -3607,13 +4148,13 @@ var require_Document = __commonJS({
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path, value) {
-        if (Collection.isEmptyPath(path)) {
+      setIn(path2, value) {
+        if (Collection.isEmptyPath(path2)) {
           this.contents = value;
         } else if (this.contents == null) {
-          this.contents = Collection.collectionFromPath(this.schema, Array.from(path), value);
+          this.contents = Collection.collectionFromPath(this.schema, Array.from(path2), value);
         } else if (assertCollection(this.contents)) {
-          this.contents.setIn(path, value);
+          this.contents.setIn(path2, value);
         }
       }
       /**
@@ -4197,9 +4738,9 @@ var require_resolve_flow_collection = __commonJS({
     var blockMsg = "Block collections are not allowed within flow collections";
     var isBlock = (token) => token && (token.type === "block-map" || token.type === "block-seq");
     function resolveFlowCollection({ composeNode, composeEmptyNode }, ctx, fc, onError, tag) {
-      const isMap2 = fc.start.source === "{";
-      const fcName = isMap2 ? "flow map" : "flow sequence";
-      const NodeClass = tag?.nodeClass ?? (isMap2 ? YAMLMap.YAMLMap : YAMLSeq.YAMLSeq);
+      const isMap = fc.start.source === "{";
+      const fcName = isMap ? "flow map" : "flow sequence";
+      const NodeClass = tag?.nodeClass ?? (isMap ? YAMLMap.YAMLMap : YAMLSeq.YAMLSeq);
       const coll = new NodeClass(ctx.schema);
       coll.flow = true;
       const atRoot = ctx.atRoot;
@@ -4235,7 +4776,7 @@ var require_resolve_flow_collection = __commonJS({
             offset = props.end;
             continue;
           }
-          if (!isMap2 && ctx.options.strict && utilContainsNewline.containsNewline(key))
+          if (!isMap && ctx.options.strict && utilContainsNewline.containsNewline(key))
             onError(
               key,
               // checked by containsNewline()
@@ -4275,7 +4816,7 @@ var require_resolve_flow_collection = __commonJS({
             }
           }
         }
-        if (!isMap2 && !sep && !props.found) {
+        if (!isMap && !sep && !props.found) {
           const valueNode = value ? composeNode(ctx, value, props, onError) : composeEmptyNode(ctx, props.end, sep, null, props, onError);
           coll.items.push(valueNode);
           offset = valueNode.range[2];
@@ -4298,7 +4839,7 @@ var require_resolve_flow_collection = __commonJS({
             startOnNewline: false
           });
           if (valueProps.found) {
-            if (!isMap2 && !props.found && ctx.options.strict) {
+            if (!isMap && !props.found && ctx.options.strict) {
               if (sep)
                 for (const st of sep) {
                   if (st === valueProps.found)
@@ -4330,7 +4871,7 @@ var require_resolve_flow_collection = __commonJS({
           const pair = new Pair.Pair(keyNode, valueNode);
           if (ctx.options.keepSourceTokens)
             pair.srcToken = collItem;
-          if (isMap2) {
+          if (isMap) {
             const map = coll;
             if (utilMapIncludes.mapIncludes(ctx, map.items, keyNode))
               onError(keyStart, "DUPLICATE_KEY", "Map keys must be unique");
@@ -4346,7 +4887,7 @@ var require_resolve_flow_collection = __commonJS({
           offset = valueNode ? valueNode.range[2] : valueProps.end;
         }
       }
-      const expectedEnd = isMap2 ? "}" : "]";
+      const expectedEnd = isMap ? "}" : "]";
       const [ce, ...ee] = fc.end;
       let cePos = offset;
       if (ce?.source === expectedEnd)
@@ -5149,7 +5690,7 @@ var require_composer = __commonJS({
       }
       return { comment, afterEmptyLine };
     }
-    var Composer2 = class {
+    var Composer = class {
       constructor(options = {}) {
         this.doc = null;
         this.atDirectives = false;
@@ -5309,7 +5850,7 @@ ${end.comment}` : end.comment;
         }
       }
     };
-    exports.Composer = Composer2;
+    exports.Composer = Composer;
   }
 });
 
@@ -5566,17 +6107,17 @@ var require_cst_visit = __commonJS({
     var BREAK = /* @__PURE__ */ Symbol("break visit");
     var SKIP = /* @__PURE__ */ Symbol("skip children");
     var REMOVE = /* @__PURE__ */ Symbol("remove item");
-    function visit2(cst, visitor) {
+    function visit(cst, visitor) {
       if ("type" in cst && cst.type === "document")
         cst = { start: cst.start, value: cst.value };
       _visit(Object.freeze([]), cst, visitor);
     }
-    visit2.BREAK = BREAK;
-    visit2.SKIP = SKIP;
-    visit2.REMOVE = REMOVE;
-    visit2.itemAtPath = (cst, path) => {
+    visit.BREAK = BREAK;
+    visit.SKIP = SKIP;
+    visit.REMOVE = REMOVE;
+    visit.itemAtPath = (cst, path2) => {
       let item = cst;
-      for (const [field, index] of path) {
+      for (const [field, index] of path2) {
         const tok = item?.[field];
         if (tok && "items" in tok) {
           item = tok.items[index];
@@ -5585,23 +6126,23 @@ var require_cst_visit = __commonJS({
       }
       return item;
     };
-    visit2.parentCollection = (cst, path) => {
-      const parent = visit2.itemAtPath(cst, path.slice(0, -1));
-      const field = path[path.length - 1][0];
+    visit.parentCollection = (cst, path2) => {
+      const parent = visit.itemAtPath(cst, path2.slice(0, -1));
+      const field = path2[path2.length - 1][0];
       const coll = parent?.[field];
       if (coll && "items" in coll)
         return coll;
       throw new Error("Parent collection not found");
     };
-    function _visit(path, item, visitor) {
-      let ctrl = visitor(item, path);
+    function _visit(path2, item, visitor) {
+      let ctrl = visitor(item, path2);
       if (typeof ctrl === "symbol")
         return ctrl;
       for (const field of ["key", "value"]) {
         const token = item[field];
         if (token && "items" in token) {
           for (let i = 0; i < token.items.length; ++i) {
-            const ci = _visit(Object.freeze(path.concat([[field, i]])), token.items[i], visitor);
+            const ci = _visit(Object.freeze(path2.concat([[field, i]])), token.items[i], visitor);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -5612,12 +6153,12 @@ var require_cst_visit = __commonJS({
             }
           }
           if (typeof ctrl === "function" && field === "key")
-            ctrl = ctrl(item, path);
+            ctrl = ctrl(item, path2);
         }
       }
-      return typeof ctrl === "function" ? ctrl(item, path) : ctrl;
+      return typeof ctrl === "function" ? ctrl(item, path2) : ctrl;
     }
-    exports.visit = visit2;
+    exports.visit = visit;
   }
 });
 
@@ -5633,7 +6174,7 @@ var require_cst = __commonJS({
     var FLOW_END = "";
     var SCALAR = "";
     var isCollection2 = (token) => !!token && "items" in token;
-    var isScalar3 = (token) => !!token && (token.type === "scalar" || token.type === "single-quoted-scalar" || token.type === "double-quoted-scalar" || token.type === "block-scalar");
+    var isScalar = (token) => !!token && (token.type === "scalar" || token.type === "single-quoted-scalar" || token.type === "double-quoted-scalar" || token.type === "block-scalar");
     function prettyToken(token) {
       switch (token) {
         case BOM:
@@ -5717,7 +6258,7 @@ var require_cst = __commonJS({
     exports.FLOW_END = FLOW_END;
     exports.SCALAR = SCALAR;
     exports.isCollection = isCollection2;
-    exports.isScalar = isScalar3;
+    exports.isScalar = isScalar;
     exports.prettyToken = prettyToken;
     exports.tokenType = tokenType;
   }
@@ -5745,7 +6286,7 @@ var require_lexer = __commonJS({
     var flowIndicatorChars = new Set(",[]{}");
     var invalidAnchorChars = new Set(" ,[]{}\n\r	");
     var isNotAnchorChar = (ch) => !ch || invalidAnchorChars.has(ch);
-    var Lexer2 = class {
+    var Lexer = class {
       constructor() {
         this.atEnd = false;
         this.blockScalarIndent = -1;
@@ -6308,7 +6849,7 @@ var require_lexer = __commonJS({
         return yield* this.pushToIndex(i, false);
       }
     };
-    exports.Lexer = Lexer2;
+    exports.Lexer = Lexer;
   }
 });
 
@@ -6316,7 +6857,7 @@ var require_lexer = __commonJS({
 var require_line_counter = __commonJS({
   "node_modules/yaml/dist/parse/line-counter.js"(exports) {
     "use strict";
-    var LineCounter3 = class {
+    var LineCounter = class {
       constructor() {
         this.lineStarts = [];
         this.addNewLine = (offset) => this.lineStarts.push(offset);
@@ -6339,7 +6880,7 @@ var require_line_counter = __commonJS({
         };
       }
     };
-    exports.LineCounter = LineCounter3;
+    exports.LineCounter = LineCounter;
   }
 });
 
@@ -6440,7 +6981,7 @@ var require_parser = __commonJS({
         }
       }
     }
-    var Parser2 = class {
+    var Parser = class {
       /**
        * @param onNewLine - If defined, called separately with the start position of
        *   each new line (in `parse()`, including the start of input).
@@ -7213,7 +7754,7 @@ var require_parser = __commonJS({
         }
       }
     };
-    exports.Parser = Parser2;
+    exports.Parser = Parser;
   }
 });
 
@@ -7233,7 +7774,7 @@ var require_public_api = __commonJS({
       const lineCounter$1 = options.lineCounter || prettyErrors && new lineCounter.LineCounter() || null;
       return { lineCounter: lineCounter$1, prettyErrors };
     }
-    function parseAllDocuments2(source, options = {}) {
+    function parseAllDocuments(source, options = {}) {
       const { lineCounter: lineCounter2, prettyErrors } = parseOptions(options);
       const parser$1 = new parser.Parser(lineCounter2?.addNewLine);
       const composer$1 = new composer.Composer(options);
@@ -7308,7 +7849,7 @@ var require_public_api = __commonJS({
       return new Document.Document(value, _replacer, options).toString(options);
     }
     exports.parse = parse;
-    exports.parseAllDocuments = parseAllDocuments2;
+    exports.parseAllDocuments = parseAllDocuments;
     exports.parseDocument = parseDocument;
     exports.stringify = stringify;
   }
@@ -7333,7 +7874,7 @@ var require_dist = __commonJS({
     var lineCounter = require_line_counter();
     var parser = require_parser();
     var publicApi = require_public_api();
-    var visit2 = require_visit();
+    var visit = require_visit();
     exports.Composer = composer.Composer;
     exports.Document = Document.Document;
     exports.Schema = Schema.Schema;
@@ -7361,483 +7902,25 @@ var require_dist = __commonJS({
     exports.parseAllDocuments = publicApi.parseAllDocuments;
     exports.parseDocument = publicApi.parseDocument;
     exports.stringify = publicApi.stringify;
-    exports.visit = visit2.visit;
-    exports.visitAsync = visit2.visitAsync;
+    exports.visit = visit.visit;
+    exports.visitAsync = visit.visitAsync;
   }
 });
 
-// src/schema/parallel.ts
-import { parentPort, Worker } from "node:worker_threads";
-
-// src/diagnostics/types.ts
-function formatPath(path) {
-  let out = "";
-  for (const seg of path) {
-    if (typeof seg === "number") out += `[${seg}]`;
-    else if (/^[A-Za-z_$][\w$-]*$/.test(seg)) out += out ? `.${seg}` : seg;
-    else out += `[${JSON.stringify(seg)}]`;
+// joch-yaml:yaml-lib
+function yamlLib() {
+  return yaml;
+}
+var yaml;
+var init_yaml_lib = __esm({
+  "joch-yaml:yaml-lib"() {
+    yaml = __toESM(require_dist());
   }
-  return out;
-}
-
-// src/diagnostics/codes.ts
-var TABLE = [
-  // 0xx: configuration and usage
-  { code: "JOCH001", name: "invalid-config", severity: "error", summary: "joch.yaml is not valid.", locked: true },
-  { code: "JOCH002", name: "path-not-found", severity: "error", summary: "A path given on the command line or in joch.yaml does not exist.", locked: true },
-  { code: "JOCH003", name: "no-manifests", severity: "warning", summary: "No YAML files were found under the given paths." },
-  { code: "JOCH004", name: "config-unknown-name", severity: "warning", summary: "joch.yaml's workloads name an Environment or Team that no record defines; its settings apply to nothing." },
-  { code: "JOCH005", name: "cluster-not-mapped", severity: "info", summary: "An Environment runs on a cluster that joch.yaml's clusters does not map: its share is compiled but not applied; applying to that cluster is an error." },
-  // 1xx: reading and parsing files
-  { code: "JOCH101", name: "yaml-syntax", severity: "error", summary: "The file is not valid YAML.", locked: true },
-  { code: "JOCH102", name: "duplicate-key", severity: "error", summary: "A mapping has the same key twice.", locked: true },
-  { code: "JOCH103", name: "alias-limit", severity: "error", summary: "YAML aliases expand beyond the allowed limit (a possible alias bomb), or an alias refers to a collection that contains it.", locked: true },
-  { code: "JOCH104", name: "custom-tag", severity: "error", summary: "A YAML tag outside the core schema is used.", locked: true },
-  { code: "JOCH105", name: "not-text", severity: "error", summary: "The file is binary or not valid UTF-8.", locked: true },
-  { code: "JOCH106", name: "file-too-large", severity: "error", summary: "The file is larger than the configured limit.", locked: true },
-  { code: "JOCH107", name: "symlink-escape", severity: "error", summary: "A symbolic link points outside the repository root and was not followed.", locked: true },
-  { code: "JOCH108", name: "empty-document", severity: "info", summary: "A YAML document is empty." },
-  { code: "JOCH109", name: "not-a-mapping", severity: "error", summary: "A YAML document is not a mapping.", locked: true },
-  { code: "JOCH110", name: "unreadable-file", severity: "error", summary: "A file or folder could not be read.", locked: true },
-  { code: "JOCH111", name: "too-many-documents", severity: "error", summary: "A file holds more YAML documents than the configured limit.", locked: true },
-  // 2xx: what a document is
-  { code: "JOCH201", name: "missing-type", severity: "error", summary: "A document has no apiVersion or kind." },
-  { code: "JOCH202", name: "unknown-kind", severity: "error", summary: "The kind is not in the Joch resource catalog." },
-  { code: "JOCH203", name: "unsupported-api-version", severity: "error", summary: "The apiVersion is not one this kind is served under." },
-  { code: "JOCH204", name: "not-joch", severity: "warning", summary: "The document is not a Joch resource; it is ignored." },
-  { code: "JOCH205", name: "placeholder-kind", severity: "error", summary: "The kind is a documentation placeholder such as `<Kind>`." },
-  { code: "JOCH206", name: "not-desired-state", severity: "warning", summary: "The kind is a Joch kind outside the resource catalog (server settings or compiler output); it is ignored." },
-  { code: "JOCH207", name: "runtime-record", severity: "info", summary: "A runtime record: its shape is validated, but it is not reference-checked or compiled." },
-  { code: "JOCH208", name: "status-ignored", severity: "warning", summary: "status is owned by the controller; the value in the repository is ignored." },
-  // 3xx: schema
-  { code: "JOCH301", name: "schema-type", severity: "error", summary: "A value has the wrong type." },
-  { code: "JOCH302", name: "schema-required", severity: "error", summary: "A required field is missing." },
-  { code: "JOCH303", name: "schema-unknown-field", severity: "error", summary: "A field is not part of the kind." },
-  { code: "JOCH304", name: "schema-enum", severity: "error", summary: "A value is not one of the allowed values." },
-  { code: "JOCH305", name: "schema-format", severity: "error", summary: "A value does not have the required format or pattern." },
-  { code: "JOCH306", name: "schema-range", severity: "error", summary: "A value is out of range or has the wrong length." },
-  { code: "JOCH307", name: "schema-other", severity: "error", summary: "A value does not satisfy the kind schema." },
-  // 4xx: identity
-  { code: "JOCH401", name: "name-mapped", severity: "info", summary: "A Joch name is not a valid Kubernetes name; it is mapped to one when compiled." },
-  { code: "JOCH402", name: "namespace-ignored", severity: "warning", summary: "A cluster-scoped resource has a namespace; it is ignored." },
-  { code: "JOCH403", name: "invalid-label", severity: "error", summary: "A label key or value is not valid in Kubernetes." },
-  { code: "JOCH404", name: "duplicate-resource", severity: "error", summary: "The same kind, namespace and name is defined twice." },
-  { code: "JOCH405", name: "name-collision", severity: "error", summary: "Two Joch names map to the same Kubernetes name." },
-  { code: "JOCH406", name: "invalid-annotation", severity: "error", summary: "An annotation key is not valid in Kubernetes." },
-  // 5xx: references
-  { code: "JOCH501", name: "unresolved-reference", severity: "error", summary: "A reference names a resource that does not exist." },
-  { code: "JOCH502", name: "provider-mismatch", severity: "error", summary: "A `provider:model` reference names a Model of another provider." },
-  { code: "JOCH503", name: "adapter-capability", severity: "error", summary: "The agent needs a capability its framework adapter does not declare." },
-  { code: "JOCH504", name: "invalid-reference", severity: "error", summary: "A reference is malformed or points at the wrong kind." },
-  // 6xx: secrets
-  { code: "JOCH601", name: "literal-credential", severity: "error", summary: "A manifest holds what looks like a credential value; Joch only holds references.", locked: true, sensitive: true },
-  { code: "JOCH602", name: "credential-in-url", severity: "error", summary: "A URL carries a password or token.", locked: true, sensitive: true },
-  { code: "JOCH603", name: "credential-in-output", severity: "error", summary: "A compiled object or AgBOM would carry what looks like a credential; nothing was emitted.", locked: true },
-  // 7xx: the built-in policy baseline (src/policy/README.md gives each rule's rationale)
-  { code: "JOCH701", name: "prod-side-effect-without-approval", severity: "error", summary: "A production agent holds an external_write, financial, communication, code_execution or privileged tool that neither the tool nor an applicable Policy puts under approval.", locked: true },
-  { code: "JOCH702", name: "prod-mcp-unpinned", severity: "error", summary: "An MCP server reachable by a production agent does not pin its version.", locked: true },
-  { code: "JOCH703", name: "mcp-stdio-unsandboxed", severity: "error", summary: "An MCP server reachable by an agent runs over stdio without sandbox: true.", locked: true },
-  { code: "JOCH704", name: "prod-agent-without-budget", severity: "error", summary: "A production agent has neither token, cost and tool-call limits nor an applicable Budget.", locked: true },
-  { code: "JOCH705", name: "tool-agent-not-allowed", severity: "error", summary: "An agent references a tool whose safety.allowedAgents does not list it.", locked: true },
-  { code: "JOCH706", name: "tool-namespace-denied", severity: "error", summary: "An agent references a tool whose safety.deniedNamespaces lists the agent's namespace.", locked: true },
-  { code: "JOCH707", name: "memory-access-denied", severity: "error", summary: "An agent binds a memory whose access.readableBy does not list it.", locked: true },
-  { code: "JOCH708", name: "promotion-gate-unresolved", severity: "error", summary: "A Deployment's promotion gate names an Eval or an approver that does not exist.", locked: true },
-  { code: "JOCH709", name: "promotion-gate-mismatch", severity: "error", summary: "A Deployment's required Eval does not gate this agent's promotion to this Environment.", locked: true },
-  { code: "JOCH710", name: "unresolved-capability", severity: "error", summary: "A reference in an agent's capability surface does not resolve; policy denies it (fail closed).", locked: true },
-  { code: "JOCH711", name: "route-requirement-unmet", severity: "error", summary: "The primary model of an agent's route lacks a capability or the context window the route requires.", locked: true },
-  { code: "JOCH712", name: "route-fallback-cannot-serve", severity: "warning", summary: "A fallback model of an agent's route lacks what the route requires or cannot keep data in the required residency (a warning)." },
-  { code: "JOCH713", name: "data-residency-violated", severity: "error", summary: "The primary model of an agent's route has no region in the residency its route or one of its Environments requires.", locked: true },
-  { code: "JOCH714", name: "secret-out-of-scope", severity: "error", summary: "A tool, model or MCP server uses a Secret whose scope.boundTo does not name it.", locked: true },
-  { code: "JOCH715", name: "cross-namespace-capability", severity: "error", summary: "An agent references a tool in another namespace whose joch.dev/allowed-namespaces annotation does not list the agent's namespace.", locked: true },
-  // Release gates of `joch promote` and `joch rollback` (checked on the change, not on every run).
-  { code: "JOCH720", name: "promotion-eval-missing", severity: "error", summary: "A release gate names an Eval that has no recorded result for the version being promoted.", locked: true },
-  { code: "JOCH721", name: "promotion-eval-failing", severity: "error", summary: "The recorded result of a release gate's Eval for the version being promoted fails the Eval's thresholds.", locked: true },
-  { code: "JOCH722", name: "promotion-approval-missing", severity: "error", summary: "A release gate requires an approval and no Approval record approves this agent, Environment and version.", locked: true },
-  { code: "JOCH723", name: "promotion-refused", severity: "error", summary: "The repository with the promotion or rollback applied has errors: the target Environment's policies deny the agent there, or the change is invalid.", locked: true },
-  { code: "JOCH724", name: "promotion-not-running", severity: "error", summary: "The status branch records that the source Environment does not run the version being promoted (it failed there, is not healthy yet, or runs another version).", locked: true },
-  { code: "JOCH725", name: "pinned-version-held", severity: "info", summary: "A Deployment pinned to a promoted version keeps running it while the agent at HEAD compiles to another version; promoting again moves it." },
-  { code: "JOCH726", name: "pinned-revision-unreadable", severity: "error", summary: "The source revision a Deployment is pinned to cannot be read (not a Git repository, a shallow clone, or the commit is missing): nothing is compiled rather than running the agent at HEAD.", locked: true },
-  { code: "JOCH727", name: "pinned-version-mismatch", severity: "error", summary: "The source revision a Deployment is pinned to does not compile the agent to the pinned version.", locked: true },
-  // 8xx: Policy resources and their decisions
-  { code: "JOCH800", name: "policy-evaluation-failed", severity: "error", summary: "The policy stage could not complete; every agent is denied (fail closed).", locked: true },
-  { code: "JOCH801", name: "unknown-condition-key", severity: "error", summary: "A rule's when names a condition key the engine does not know; the rule denies (fail closed).", locked: true },
-  { code: "JOCH802", name: "invalid-condition-value", severity: "error", summary: "A rule's condition value is not valid for its key; the rule denies (fail closed).", locked: true },
-  { code: "JOCH803", name: "invalid-selector", severity: "error", summary: "A Policy's appliesTo cannot be parsed; it denies every agent it could select (fail closed).", locked: true },
-  { code: "JOCH804", name: "mixed-capability-rule", severity: "error", summary: "A rule reads attributes of two kinds of capability; the rule denies (fail closed).", locked: true },
-  { code: "JOCH805", name: "invalid-rule", severity: "error", summary: "A rule or rule list is malformed (no when, no action or requirement, contradictory action); it denies (fail closed).", locked: true },
-  { code: "JOCH806", name: "duplicate-rule-name", severity: "error", summary: "Two rules of a Policy have the same name." },
-  { code: "JOCH810", name: "deferred-rule", severity: "info", summary: "A rule can only be decided at run time; it is compiled into the policy bundles the runtime enforces." },
-  { code: "JOCH811", name: "policy-denied", severity: "error", summary: "A Policy rule denies a capability the agent holds.", locked: true },
-  // 9xx: compile
-  { code: "JOCH901", name: "compile-no-image", severity: "error", summary: "A workload has no image: neither the Deployment runtime nor the framework adapter names one.", locked: true },
-  { code: "JOCH902", name: "compile-strategy-unsupported", severity: "error", summary: "A rollout strategy Kubernetes has no native form for (canary, shadow) is not compiled.", locked: true },
-  { code: "JOCH903", name: "compile-invalid-scaling", severity: "error", summary: "Autoscaling or rollout settings that Kubernetes would reject.", locked: true },
-  { code: "JOCH904", name: "compile-object-collision", severity: "error", summary: "Two compiled objects have the same kind, namespace and name.", locked: true },
-  { code: "JOCH905", name: "compile-not-kubernetes", severity: "info", summary: "A Deployment runs on another runtime adapter or in a non-Kubernetes Environment; only its custom resource is emitted." },
-  { code: "JOCH906", name: "compile-no-policy-bundle", severity: "error", summary: "An agent has no policy bundle: the policy stage did not run or skipped it.", locked: true },
-  { code: "JOCH907", name: "compile-unresolved", severity: "error", summary: "A reference the compiler needs did not resolve (the references check was off or failed).", locked: true },
-  { code: "JOCH908", name: "compile-adjusted", severity: "warning", summary: "A value was adjusted to what Kubernetes accepts (for example minReplicas 0 raised to 1)." },
-  { code: "JOCH909", name: "compile-namespace-owners", severity: "warning", summary: "Several Teams claim the same namespace; the first by name owns it." },
-  { code: "JOCH910", name: "compile-without-policy", severity: "warning", summary: "Compiled without the policy stage (explicitly asked for): the CompiledAgentManifests have no policy section." },
-  { code: "JOCH912", name: "compile-no-schedule", severity: "warning", summary: "A schedule-triggered Execution names no schedule (joch.dev/schedule); it is compiled as a suspended Job." },
-  { code: "JOCH913", name: "compile-invalid-schedule", severity: "error", summary: "The joch.dev/schedule of an Execution is not a cron schedule the CronJob controller accepts.", locked: true },
-  { code: "JOCH914", name: "compile-invalid-resources", severity: "error", summary: "A workload's resource request exceeds its limit; the API server would refuse the pod.", locked: true },
-  { code: "JOCH915", name: "compile-invalid-node-selector", severity: "error", summary: "A nodeSelector key or value is not a valid label; the API server would refuse the workload.", locked: true },
-  { code: "JOCH911", name: "compile-system-team-member", severity: "error", summary: "A Team member is a system: identity (a ServiceAccount, a node); Team roles are for people.", locked: true },
-  // 95x: escalations, what a change grants an agent (the AgBOM diff against a base revision)
-  { code: "JOCH951", name: "escalation-side-effect-tool", severity: "warning", summary: "The change gives an agent a tool with side effects." },
-  { code: "JOCH952", name: "escalation-side-effect-raised", severity: "warning", summary: "The change raises the side-effect class of a tool an agent holds." },
-  { code: "JOCH953", name: "escalation-approval-dropped", severity: "warning", summary: "The change drops the approval a side-effecting tool of an agent required." },
-  { code: "JOCH954", name: "escalation-mcp-unpinned", severity: "warning", summary: "The change gives an agent an MCP server that is not pinned to a version, or unpins one." },
-  { code: "JOCH955", name: "escalation-mcp-below-trust", severity: "warning", summary: "The change gives an agent an MCP server whose trust score is below its threshold." },
-  { code: "JOCH956", name: "escalation-mcp-trust-lowered", severity: "warning", summary: "The change lowers the trust threshold of an MCP server an agent reaches." },
-  { code: "JOCH957", name: "escalation-mcp-pin-changed", severity: "warning", summary: "The change moves the pinned version of an MCP server an agent reaches." },
-  { code: "JOCH958", name: "escalation-model-provider", severity: "warning", summary: "The change sends an agent's prompts to a model provider it did not use before." },
-  { code: "JOCH959", name: "escalation-boundary-flow", severity: "warning", summary: "The change adds or raises a data flow that crosses a trust boundary." },
-  { code: "JOCH960", name: "escalation-policy-removed", severity: "warning", summary: "The change takes a policy out of effect for an agent." }
-];
-var BY_CODE = new Map(TABLE.map((c) => [c.code, c]));
-function codeInfo(code) {
-  return BY_CODE.get(code);
-}
-
-// src/diagnostics/redact.ts
-var VALUE_DETECTORS = [
-  { what: "a private key", pattern: /-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----/ },
-  { what: "an Anthropic API key", pattern: /\bsk-ant-[A-Za-z0-9_-]{20,}/ },
-  { what: "an OpenAI API key", pattern: /\bsk-(?:proj-)?[A-Za-z0-9_-]{20,}/ },
-  { what: "a GitHub token", pattern: /\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,})/ },
-  { what: "a GitLab token", pattern: /\bglpat-[A-Za-z0-9_-]{20,}/ },
-  { what: "a Slack token", pattern: /\bxox[abposr]-[A-Za-z0-9-]{10,}/ },
-  { what: "a Slack webhook URL", pattern: /\bhooks\.slack\.com\/(?:services|workflows|triggers)\/[A-Za-z0-9_/-]{16,}/ },
-  { what: "an AWS access key id", pattern: /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/ },
-  {
-    what: "an AWS secret access key",
-    // Exactly 40 characters of base64 that look random: not a Git commit (hex), not a path of words.
-    pattern: /(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])/,
-    confirm: looksRandom
-  },
-  { what: "a Google API key", pattern: /\bAIza[0-9A-Za-z_-]{35}\b/ },
-  { what: "a Stripe secret key", pattern: /\b[rs]k_live_[0-9A-Za-z]{16,}/ },
-  { what: "a SendGrid API key", pattern: /(?<![A-Za-z0-9_.-])SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}/ },
-  { what: "an npm token", pattern: /\bnpm_[A-Za-z0-9]{36}\b/ },
-  { what: "a JSON Web Token", pattern: /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/ },
-  { what: "a bearer token", pattern: /\bBearer\s+[A-Za-z0-9._~+/-]{16,}=*/ },
-  { what: "a basic authentication header", pattern: /\bBasic\s+[A-Za-z0-9+/]{8,}={0,2}/, confirm: (m) => isBasicCredential(m.replace(/^Basic\s+/, "")) },
-  {
-    what: "a connection string with a password or key",
-    pattern: /(?<![A-Za-z0-9_])(?:password|passwd|pwd|accountkey|sharedaccesskey|sharedsecret)\s*=\s*(?!;)[^;&\s'"]{3,}/i
-  }
-];
-function looksRandom(text) {
-  const count = (re) => text.match(re)?.length ?? 0;
-  return count(/[A-Z]/g) >= 5 && count(/[a-z]/g) >= 5 && count(/[0-9]/g) >= 1 && count(/\//g) <= 3 && !text.includes("//");
-}
-function isBasicCredential(b64) {
-  const text = decodeBase64Text(b64);
-  return text !== void 0 && /^[^:\s]{1,256}:\S{3,}$/.test(text);
-}
-function decodeBase64Text(b64) {
-  if (b64.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) return void 0;
-  const text = Buffer.from(b64, "base64").toString("latin1");
-  return /^[\x20-\x7e]+$/.test(text) ? text : void 0;
-}
-function encodedSecret(value) {
-  if (value.length < 12 || value.length > 16384) return false;
-  const text = decodeBase64Text(value.trim());
-  if (text === void 0) return false;
-  return isBasicCredential(value.trim()) || matchesShape(text);
-}
-var SECRET_KEY = /^(?:.*[_.-])?(?:password|passwd|passphrase|pass|pwd|secret|client[_-]?secret|shared[_-]?secret|token|access[_-]?token|refresh[_-]?token|session[_-]?token|api[_-]?key|apikey|private[_-]?key|access[_-]?key|secret[_-]?key|signing[_-]?key|hmac[_-]?key|hmac|encryption[_-]?key|master[_-]?key|credentials?|cookie|set[_-]cookie|authorization|connection[_-]?string)$/i;
-var CAMEL_SECRET_KEY = /[a-z0-9](?:Password|Passwd|Passphrase|Pwd|Token|ApiKey|PrivateKey|AccessKey|SecretKey|SigningKey|HmacKey|EncryptionKey|MasterKey|Credentials?|Cookie|ConnectionString)$/;
-function namesSecret(key) {
-  return SECRET_KEY.test(key) || CAMEL_SECRET_KEY.test(key);
-}
-var PLACEHOLDER = /^(?:|\$\{[^}]+\}|<[^>]+>|\*+|changeme|redacted|none|null|true|false)$/i;
-var URL_USERINFO = /(?<![a-z0-9+.-])[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:[^/\s@]+@/i;
-var URL_SECRET_QUERY = /[?&](?:access_token|api[_-]?key|apikey|token|password|secret|sig|signature)=[^&\s]{6,}/i;
-var SHAPE_DETECTORS = [
-  { what: "a URL with a password", pattern: URL_USERINFO },
-  { what: "a URL with a token in its query", pattern: URL_SECRET_QUERY },
-  ...VALUE_DETECTORS
-];
-function matchesShape(value) {
-  return SHAPE_DETECTORS.some((d) => detect(d, value));
-}
-function detect(d, value) {
-  if (!d.confirm) return d.pattern.test(value);
-  const m = d.pattern.exec(value);
-  return m !== null && d.confirm(m[0]);
-}
-function looksSecret(value) {
-  return matchesShape(value) || encodedSecret(value);
-}
-function isKeyedSecret(key, value) {
-  return namesSecret(key) && !PLACEHOLDER.test(value.trim()) && value.length >= 8;
-}
-var GLOBAL_DETECTORS = SHAPE_DETECTORS.map((d) => ({ ...d, pattern: new RegExp(d.pattern.source, `${d.pattern.flags}g`) }));
-
-// src/diagnostics/suggest.ts
-function editDistance(a, b) {
-  if (a === b) return 0;
-  if (!a.length) return b.length;
-  if (!b.length) return a.length;
-  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  let cur = new Array(b.length + 1).fill(0);
-  for (let i = 1; i <= a.length; i++) {
-    cur[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a.charCodeAt(i - 1) === b.charCodeAt(j - 1) ? 0 : 1;
-      cur[j] = Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + cost);
-    }
-    [prev, cur] = [cur, prev];
-  }
-  return prev[b.length] ?? 0;
-}
-function nearest(word, candidates) {
-  const norm = (s) => s.toLowerCase().replace(/[-_.]/g, "");
-  const limit = Math.min(4, Math.max(1, Math.floor(word.length / 3)));
-  let best;
-  let bestScore = Infinity;
-  for (const c of candidates) {
-    if (c === word) continue;
-    const score = norm(c) === norm(word) ? 0 : editDistance(word.toLowerCase(), c.toLowerCase());
-    if (score < bestScore || score === bestScore && best !== void 0 && c < best) {
-      best = c;
-      bestScore = score;
-    }
-  }
-  return best !== void 0 && bestScore <= limit ? best : void 0;
-}
-function didYouMean(word, candidates) {
-  const n = nearest(word, candidates);
-  return n === void 0 ? void 0 : `did you mean "${n}"?`;
-}
-
-// src/diagnostics/finding.ts
-function finding(code, message, at, extras = {}) {
-  const info = codeInfo(code);
-  if (!info) throw new Error(`unregistered diagnostic code ${code}`);
-  return {
-    severity: extras.severity ?? info.severity,
-    code,
-    message,
-    at,
-    ...extras.resource ? { resource: extras.resource } : {},
-    ...extras.hint ? { hint: extras.hint } : {},
-    ...extras.related?.length ? { related: extras.related } : {}
-  };
-}
-function errorMessage(e) {
-  if (!(e instanceof Error)) return String(e);
-  const cause = e.cause instanceof Error && !e.message.includes(e.cause.message) ? `: ${errorMessage(e.cause)}` : "";
-  return `${e.message}${cause}`;
-}
-
-// src/model/kinds.ts
-var JOCH_VERSION = "v1alpha1";
-var SHORT_GROUP = "joch.dev";
-function kind(kindName, group, scope, role, schemaBase, shortName) {
-  return {
-    kind: kindName,
-    group,
-    version: JOCH_VERSION,
-    plural: `${kindName.toLowerCase()}s`.replace(/ys$/, "ies"),
-    shortNames: [shortName],
-    scope,
-    role,
-    schemaFile: `${schemaBase}.schema.json`
-  };
-}
-var KINDS = [
-  kind("Agent", "joch.dev", "Namespaced", "desired", "agent", "jagent"),
-  kind("FrameworkAdapter", "joch.dev", "Cluster", "desired", "framework-adapter", "jfa"),
-  kind("Policy", "joch.dev", "Namespaced", "desired", "policy", "jpolicy"),
-  kind("Execution", "runtime.joch.dev", "Namespaced", "desired", "execution", "jexec"),
-  kind("ToolCall", "runtime.joch.dev", "Namespaced", "runtime", "toolcall", "jtoolcall"),
-  kind("Handoff", "runtime.joch.dev", "Namespaced", "runtime", "handoff", "jhandoff"),
-  kind("Approval", "runtime.joch.dev", "Namespaced", "runtime", "approval", "japproval"),
-  kind("Conversation", "runtime.joch.dev", "Namespaced", "runtime", "conversation", "jconv"),
-  kind("StateCheckpoint", "runtime.joch.dev", "Namespaced", "runtime", "state-checkpoint", "jchk"),
-  kind("Model", "model.joch.dev", "Cluster", "desired", "model", "jmodel"),
-  kind("ModelRoute", "model.joch.dev", "Namespaced", "desired", "model-route", "jroute"),
-  kind("Tool", "tools.joch.dev", "Namespaced", "desired", "tool", "jtool"),
-  kind("MCPServer", "tools.joch.dev", "Cluster", "desired", "mcpserver", "jmcp"),
-  kind("Memory", "memory.joch.dev", "Namespaced", "desired", "memory", "jmem"),
-  kind("RAG", "memory.joch.dev", "Namespaced", "desired", "rag", "jrag"),
-  kind("KnowledgeSource", "memory.joch.dev", "Namespaced", "desired", "knowledge-source", "jks"),
-  kind("Deployment", "ops.joch.dev", "Namespaced", "desired", "deployment", "jdeploy"),
-  kind("Environment", "ops.joch.dev", "Cluster", "desired", "environment", "jenv"),
-  kind("Team", "ops.joch.dev", "Cluster", "desired", "team", "jteam"),
-  kind("Budget", "ops.joch.dev", "Namespaced", "desired", "budget", "jbudget"),
-  kind("Trace", "ops.joch.dev", "Namespaced", "runtime", "trace", "jtrace"),
-  kind("Eval", "ops.joch.dev", "Namespaced", "desired", "eval", "jeval"),
-  kind("Artifact", "ops.joch.dev", "Namespaced", "runtime", "artifact", "jartifact"),
-  kind("AgBOM", "ops.joch.dev", "Namespaced", "desired", "agbom", "jagbom"),
-  kind("Secret", "ops.joch.dev", "Namespaced", "desired", "secret", "jsecret")
-];
-var BY_KIND = new Map(KINDS.map((k) => [k.kind, k]));
-function kindInfo(kindName) {
-  return BY_KIND.get(kindName);
-}
-var JOCH_GROUPS = [
-  SHORT_GROUP,
-  ...[...new Set(KINDS.map((k) => k.group))].filter((g) => g !== SHORT_GROUP)
-];
-var NON_CATALOG_KINDS = /* @__PURE__ */ new Map([
-  ["OrgSettings", "server settings of the Joch control plane (docs/reference/settings.md)"],
-  ["FeatureFlags", "server settings of the Joch control plane (docs/reference/settings.md)"],
-  ["NotificationChannel", "server settings of the Joch control plane (docs/reference/settings.md)"],
-  ["CompiledAgentManifest", "output of `joch compile`, not desired state"]
-]);
-
-// src/model/resource.ts
-function resourceKey(kind2, namespace, name) {
-  return `${kind2}/${namespace ?? ""}/${name}`;
-}
-
-// src/manifests/classify.ts
-var KIND_NAMES = KINDS.map((k) => k.kind);
-function classifyDocument(file, doc, value, defaultNamespace, hash = "") {
-  const here = (path, part) => ({ file, doc, path, ...part ? { part } : {} });
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    const what = Array.isArray(value) ? "a sequence" : `a ${value === null ? "null" : typeof value} value`;
-    return { findings: [finding("JOCH109", `the document is ${what}, not a mapping with apiVersion and kind`, here([]))] };
-  }
-  const body = value;
-  const { apiVersion, kind: kind2 } = body;
-  if (typeof apiVersion !== "string" || typeof kind2 !== "string" || !apiVersion || !kind2) {
-    const missing = [typeof apiVersion !== "string" || !apiVersion ? "apiVersion" : "", typeof kind2 !== "string" || !kind2 ? "kind" : ""].filter(Boolean).join(" and ");
-    return { findings: [finding("JOCH201", `the document has no ${missing}`, here([]))] };
-  }
-  const [group, version] = apiVersion.includes("/") ? apiVersion.split("/", 2) : ["", apiVersion];
-  if (/^<.*>$/.test(kind2)) {
-    return {
-      findings: [
-        finding("JOCH205", `"${kind2}" is a documentation placeholder, not a kind`, here(["kind"]), {
-          hint: `replace it with a kind of the catalog: ${KIND_NAMES.join(", ")}`
-        })
-      ]
-    };
-  }
-  if (!JOCH_GROUPS.includes(group) && !group.endsWith(".joch.dev")) {
-    return {
-      findings: [
-        finding("JOCH204", `${apiVersion} ${kind2} is not a Joch resource; it is not validated or compiled`, here(["apiVersion"]), {
-          hint: "keep plain Kubernetes manifests out of the Joch paths, or list them in .jochignore"
-        })
-      ]
-    };
-  }
-  const info = kindInfo(kind2);
-  if (!info) {
-    const why = NON_CATALOG_KINDS.get(kind2);
-    if (why) {
-      return { findings: [finding("JOCH206", `${kind2} is ${why}; it is not part of the resource catalog and is ignored`, here(["kind"]))] };
-    }
-    return {
-      findings: [
-        finding("JOCH202", `unknown kind "${kind2}"`, here(["kind"]), {
-          hint: didYouMean(kind2, KIND_NAMES) ?? `the catalog kinds are ${KIND_NAMES.join(", ")}`
-        })
-      ]
-    };
-  }
-  if (group !== SHORT_GROUP && group !== info.group || version !== JOCH_VERSION) {
-    const accepted = info.group === SHORT_GROUP ? `${SHORT_GROUP}/${JOCH_VERSION}` : `${SHORT_GROUP}/${JOCH_VERSION} or ${info.group}/${JOCH_VERSION}`;
-    return {
-      findings: [finding("JOCH203", `${kind2} is served as ${accepted}, not ${apiVersion}`, here(["apiVersion"]))]
-    };
-  }
-  const document = { file, doc, kind: info, apiVersion, body };
-  const findings = [];
-  if (info.role === "runtime") {
-    findings.push(
-      finding("JOCH207", `${kind2} is a runtime record written by the Joch runtime; its shape is validated, but it is not reference-checked or compiled`, here(["kind"]))
-    );
-  }
-  if (body.status !== void 0) {
-    findings.push(finding("JOCH208", "status is written by the controller; the status in this file is ignored", here(["status"], "key")));
-  }
-  const resource = toResource(document, defaultNamespace, hash, findings, here);
-  return { document, resource, findings };
-}
-function toResource(d, defaultNamespace, hash, findings, here) {
-  const metadata = asRecord(d.body.metadata);
-  const name = metadata?.name;
-  if (typeof name !== "string" || name === "") return void 0;
-  const written = typeof metadata?.namespace === "string" ? metadata.namespace : void 0;
-  let namespace;
-  if (d.kind.scope === "Cluster") {
-    if (written !== void 0) {
-      findings.push(
-        finding("JOCH402", `${d.kind.kind} is cluster-scoped; metadata.namespace "${written}" is ignored`, here(["metadata", "namespace"], "key"))
-      );
-    }
-  } else {
-    namespace = written ?? defaultNamespace;
-  }
-  return {
-    key: resourceKey(d.kind.kind, namespace, name),
-    kind: d.kind.kind,
-    apiVersion: d.apiVersion,
-    group: d.kind.group,
-    name,
-    namespace,
-    namespaceDefaulted: d.kind.scope === "Namespaced" && written === void 0,
-    labels: stringMap(metadata?.labels),
-    annotations: stringMap(metadata?.annotations),
-    spec: asRecord(d.body.spec) ?? {},
-    body: d.body,
-    file: d.file,
-    doc: d.doc,
-    contentHash: hash
-  };
-}
-function asRecord(v) {
-  return typeof v === "object" && v !== null && !Array.isArray(v) ? v : void 0;
-}
-function stringMap(v) {
-  const rec = asRecord(v);
-  if (!rec) return {};
-  const out = {};
-  for (const [k, val] of Object.entries(rec)) if (typeof val === "string") out[k] = val;
-  return out;
-}
-
-// src/manifests/locate.ts
-var import_yaml2 = __toESM(require_dist(), 1);
+});
 
 // src/manifests/yaml-full.ts
-var import_yaml = __toESM(require_dist(), 1);
-var HINTS = {
-  MULTILINE_IMPLICIT_KEY: 'a key must fit on one line: the value on the line above probably runs into this one, or a ":" is not followed by a space',
-  MISSING_CHAR: 'this line is not a "key: value" pair: check for a missing ": " or for wrong indentation',
-  BAD_INDENT: "the indentation does not match the block around it",
-  TAB_AS_INDENT: "indent with spaces; YAML does not allow tabs for indentation",
-  BLOCK_AS_IMPLICIT_KEY: "a nested mapping must start on its own line below its key",
-  UNEXPECTED_TOKEN: "check the quoting and brackets on this line",
-  DUPLICATE_KEY: "each key may appear once in a mapping; merge the two entries",
-  TAG_RESOLVE_FAILED: "custom YAML tags are not allowed in Joch manifests; remove the tag",
-  // yaml's name for running out of stack while composing nested collections.
-  RESOURCE_EXHAUSTION: "the nesting is too deep to read: look for unbalanced brackets or generated content"
-};
-var ERROR_CODES = {
-  DUPLICATE_KEY: "JOCH102",
-  TAG_RESOLVE_FAILED: "JOCH104",
-  BAD_COLLECTION_TYPE: "JOCH104",
-  MULTIPLE_TAGS: "JOCH104"
-};
-var MAX_NESTING_DEPTH = 256;
-var NestedTooDeep = class extends Error {
-  constructor(offset) {
-    super(`collections nested more than ${MAX_NESTING_DEPTH} deep`);
-    this.offset = offset;
-  }
-  offset;
-};
 function* boundedTokens(text, parser) {
-  for (const lexeme of new import_yaml.Lexer().lex(text)) {
+  for (const lexeme of new (yamlLib()).Lexer().lex(text)) {
     yield* parser.next(lexeme);
     if (parser.stack.length > MAX_NESTING_DEPTH) {
       const open = parser.stack.filter(isCollection);
@@ -7850,10 +7933,11 @@ function isCollection(token) {
   return token.type === "block-map" || token.type === "block-seq" || token.type === "flow-collection";
 }
 function parseYamlFull(text, file, limits) {
-  const lineCounter = new import_yaml.LineCounter();
+  const yaml2 = yamlLib();
+  const lineCounter = new yaml2.LineCounter();
   lineCounter.addNewLine(0);
-  const composer = new import_yaml.Composer({ prettyErrors: false, uniqueKeys: true, strict: true });
-  const documents = Array.from(composer.compose(boundedTokens(text, new import_yaml.Parser(lineCounter.addNewLine))));
+  const composer = new yaml2.Composer({ prettyErrors: false, uniqueKeys: true, strict: true });
+  const documents = Array.from(composer.compose(boundedTokens(text, new yaml2.Parser(lineCounter.addNewLine))));
   const findings = [];
   const docs = [];
   const report = (e, asError) => {
@@ -7902,12 +7986,13 @@ function parseYamlFull(text, file, limits) {
 }
 function aliasToAncestor(doc) {
   let found;
-  (0, import_yaml.visit)(doc, {
-    Alias(_key, alias, path) {
+  const { visit } = yamlLib();
+  visit(doc, {
+    Alias(_key, alias, path2) {
       const target = alias.resolve(doc);
-      if (target !== void 0 && path.includes(target)) {
+      if (target !== void 0 && path2.includes(target)) {
         found = { name: alias.source, offset: alias.range?.[0] ?? 0 };
-        return import_yaml.visit.BREAK;
+        return visit.BREAK;
       }
       return void 0;
     }
@@ -7916,18 +8001,704 @@ function aliasToAncestor(doc) {
 }
 function isEmptyContents(contents) {
   if (contents === null) return true;
-  return (0, import_yaml.isScalar)(contents) && contents.value === null && !!contents.range && contents.range[0] === contents.range[1];
+  return yamlLib().isScalar(contents) && contents.value === null && !!contents.range && contents.range[0] === contents.range[1];
 }
 function yamlMessage(e) {
   const first = e.message.split("\n")[0] ?? e.message;
   return first.replace(/ at line \d+, column \d+:?$/, "").replace(/\.$/, "");
 }
+var HINTS, ERROR_CODES, MAX_NESTING_DEPTH, NestedTooDeep;
+var init_yaml_full = __esm({
+  "src/manifests/yaml-full.ts"() {
+    "use strict";
+    init_yaml_lib();
+    init_diagnostics();
+    HINTS = {
+      MULTILINE_IMPLICIT_KEY: 'a key must fit on one line: the value on the line above probably runs into this one, or a ":" is not followed by a space',
+      MISSING_CHAR: 'this line is not a "key: value" pair: check for a missing ": " or for wrong indentation',
+      BAD_INDENT: "the indentation does not match the block around it",
+      TAB_AS_INDENT: "indent with spaces; YAML does not allow tabs for indentation",
+      BLOCK_AS_IMPLICIT_KEY: "a nested mapping must start on its own line below its key",
+      UNEXPECTED_TOKEN: "check the quoting and brackets on this line",
+      DUPLICATE_KEY: "each key may appear once in a mapping; merge the two entries",
+      TAG_RESOLVE_FAILED: "custom YAML tags are not allowed in Joch manifests; remove the tag",
+      // yaml's name for running out of stack while composing nested collections.
+      RESOURCE_EXHAUSTION: "the nesting is too deep to read: look for unbalanced brackets or generated content"
+    };
+    ERROR_CODES = {
+      DUPLICATE_KEY: "JOCH102",
+      TAG_RESOLVE_FAILED: "JOCH104",
+      BAD_COLLECTION_TYPE: "JOCH104",
+      MULTIPLE_TAGS: "JOCH104"
+    };
+    MAX_NESTING_DEPTH = 256;
+    NestedTooDeep = class extends Error {
+      constructor(offset) {
+        super(`collections nested more than ${MAX_NESTING_DEPTH} deep`);
+        this.offset = offset;
+      }
+      offset;
+    };
+  }
+});
 
-// src/manifests/parse.ts
-import { createHash } from "node:crypto";
+// src/manifests/yaml-fast.ts
+function parseYamlFast(source, places) {
+  if (source.includes("	")) return void 0;
+  let text = source;
+  if (text.includes("\r")) {
+    text = text.replace(/\r\n/g, "\n");
+    if (text.includes("\r")) return void 0;
+  }
+  if (text.charCodeAt(0) === 65279) text = text.slice(1);
+  try {
+    return new Scanner(text, places).documents();
+  } catch (e) {
+    if (e instanceof Bail || e instanceof RangeError) return void 0;
+    throw e;
+  }
+}
+function resolvePlain(s) {
+  if (s !== "" && !"0123456789+-.~nNtTfF".includes(s[0])) return s;
+  const c = s.charCodeAt(0);
+  if (c > 57) return WORDS.has(s) ? WORDS.get(s) : s;
+  if (/^(?:~|[Nn]ull|NULL)?$/.test(s)) return null;
+  if (/^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/.test(s)) return s[0] === "t" || s[0] === "T";
+  if (/^0o[0-7]+$/.test(s)) return parseInt(s.substring(2), 8);
+  if (/^[-+]?[0-9]+$/.test(s)) return parseInt(s, 10);
+  if (/^0x[0-9a-fA-F]+$/.test(s)) return parseInt(s.substring(2), 16);
+  if (/^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/.test(s)) {
+    return s.slice(-3).toLowerCase() === "nan" ? NaN : s[0] === "-" ? -Infinity : Infinity;
+  }
+  if (/^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/.test(s)) return parseFloat(s);
+  if (/^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/.test(s)) return parseFloat(s);
+  return s;
+}
+function reservedStart(c) {
+  return c === 44 || c === 91 || c === 93 || c === 123 || c === 125 || c === HASH || c === 38 || c === 42 || c === 33 || c === 124 || c === 62 || c === 39 || c === 34 || c === 37 || c === 64 || c === 96;
+}
+function sameText(text, at, s) {
+  for (let k = 0; k < s.length; k++) if (text.charCodeAt(at + k) !== s.charCodeAt(k)) return false;
+  return true;
+}
+function fold(lines) {
+  let out = "";
+  let pendingBreaks = 0;
+  let started = false;
+  for (const l of lines) {
+    if (l === "") {
+      pendingBreaks++;
+      continue;
+    }
+    if (started) out += pendingBreaks ? "\n".repeat(pendingBreaks) : " ";
+    out += l;
+    started = true;
+    pendingBreaks = 0;
+  }
+  return out;
+}
+var Bail, bail, MAX_DEPTH, MAX_KEY_LENGTH, SPACE, HASH, COLON, DASH, WORDS, KEYS_SIZE, KEYS, ESCAPES, Scanner;
+var init_yaml_fast = __esm({
+  "src/manifests/yaml-fast.ts"() {
+    "use strict";
+    Bail = class extends Error {
+      constructor() {
+        super("not in the fast subset");
+      }
+    };
+    bail = () => {
+      throw new Bail();
+    };
+    MAX_DEPTH = 64;
+    MAX_KEY_LENGTH = 1e3;
+    SPACE = 32;
+    HASH = 35;
+    COLON = 58;
+    DASH = 45;
+    WORDS = /* @__PURE__ */ new Map([
+      ["~", null],
+      ["null", null],
+      ["Null", null],
+      ["NULL", null],
+      ["true", true],
+      ["True", true],
+      ["TRUE", true],
+      ["false", false],
+      ["False", false],
+      ["FALSE", false]
+    ]);
+    KEYS_SIZE = 4096;
+    KEYS = new Array(KEYS_SIZE).fill(void 0);
+    ESCAPES = {
+      "0": "\0",
+      a: "\x07",
+      b: "\b",
+      t: "	",
+      n: "\n",
+      v: "\v",
+      f: "\f",
+      r: "\r",
+      e: "\x1B",
+      " ": " ",
+      '"': '"',
+      "/": "/",
+      "\\": "\\",
+      N: "\x85",
+      _: "\xA0",
+      L: "\u2028",
+      P: "\u2029"
+    };
+    Scanner = class {
+      constructor(t, places) {
+        this.t = t;
+        this.places = places;
+        this.n = t.length;
+      }
+      t;
+      places;
+      /** Where the current line starts. */
+      pos = 0;
+      /** Collections open around the current position. */
+      depth = 0;
+      n;
+      /** The span of the last one-line scalar read, for `places`. */
+      scalarSpan;
+      /** The span [start, end) on the current line, for `places` only: finding the line's number costs a scan. */
+      span(start, end) {
+        return this.places ? [this.lineNumber(this.pos), start - this.pos, end - this.pos] : void 0;
+      }
+      /** The last answer of eol: every check on a line asks for its end again. */
+      eolFrom = -1;
+      eolAt = -1;
+      /** Where the line starting at `ls` ends: its newline, or the end of the text. */
+      eol(ls) {
+        if (ls === this.eolFrom) return this.eolAt;
+        const e = this.t.indexOf("\n", ls);
+        this.eolFrom = ls;
+        this.eolAt = e === -1 ? this.n : e;
+        return this.eolAt;
+      }
+      indentOf(ls) {
+        const t = this.t;
+        let i = ls;
+        while (t.charCodeAt(i) === SPACE) i++;
+        return i - ls;
+      }
+      /** A line with nothing but spaces and perhaps a comment. */
+      isBlank(ls, le) {
+        const i = ls + this.indentOf(ls);
+        return i === le || this.t.charCodeAt(i) === HASH;
+      }
+      isDocumentStart(ls, le) {
+        return this.t.startsWith("---", ls) && (le - ls === 3 || this.t.charCodeAt(ls + 3) === SPACE);
+      }
+      isDocumentEnd(ls, le) {
+        return this.t.startsWith("...", ls) && (le - ls === 3 || this.t.charCodeAt(ls + 3) === SPACE);
+      }
+      isMarker(ls, le) {
+        return this.isDocumentStart(ls, le) || this.isDocumentEnd(ls, le);
+      }
+      /** What may follow a complete value on its line: spaces, then an optional comment after a space. */
+      checkLineRest(from, le) {
+        const t = this.t;
+        let i = from;
+        while (t.charCodeAt(i) === SPACE) i++;
+        if (i === le) return;
+        if (t.charCodeAt(i) === HASH && i > from) return;
+        bail();
+      }
+      /** Where the line after the one starting at `ls` starts; past the text (> n) when there is none. */
+      nextLine(ls) {
+        return this.eol(ls) + 1;
+      }
+      documents() {
+        const docs = [];
+        const empty = () => docs.push({ value: null, empty: true });
+        let k = 0;
+        let state = "none";
+        for (; ; ) {
+          const first = this.nextContentFrom(k);
+          if (first === -1) {
+            if (state === "marker") empty();
+            return docs;
+          }
+          const fe = this.eol(first);
+          if (this.t.charCodeAt(first) === 37) bail();
+          if (this.isDocumentStart(first, fe)) {
+            if (state === "marker") empty();
+            this.checkLineRest(first + 3, fe);
+            state = "marker";
+            k = fe + 1;
+            continue;
+          }
+          if (this.isDocumentEnd(first, fe)) {
+            if (state !== "content") empty();
+            state = "none";
+            this.checkLineRest(first + 3, fe);
+            k = fe + 1;
+            const after = this.nextContentFrom(k);
+            if (after !== -1 && !this.isMarker(after, this.eol(after))) bail();
+            continue;
+          }
+          if (state === "content") bail();
+          this.pos = first;
+          const value = this.blockNode(this.indentOf(first), -1);
+          docs.push({ value, empty: false, lines: [this.lineNumber(first), this.documentEnd(this.pos)] });
+          state = "content";
+          k = this.nextLine(this.pos);
+        }
+      }
+      /** A forward cursor for lineNumber: documents are numbered in order. */
+      lineAt = 0;
+      lineNo = 0;
+      /** The 0-based line of offset `at`. */
+      lineNumber(at) {
+        const t = this.t;
+        if (at < this.lineAt) {
+          this.lineAt = 0;
+          this.lineNo = 0;
+        }
+        let line = this.lineNo;
+        for (let i = t.indexOf("\n", this.lineAt); i !== -1 && i < at; i = t.indexOf("\n", i + 1)) line++;
+        this.lineAt = at;
+        this.lineNo = line;
+        return line;
+      }
+      /**
+       * The last line of a document whose content ends on the line starting at
+       * `last`: the line before the next line with content (a document marker, or
+       * the file is left to the full parser), or the last line of the text.
+       */
+      documentEnd(last) {
+        const next = this.nextContentFrom(this.nextLine(last));
+        if (next !== -1) return this.lineNumber(next) - 1;
+        const lastLine = this.lineNumber(this.n);
+        return lastLine > 0 && this.t.charCodeAt(this.n - 1) === 10 ? lastLine - 1 : lastLine;
+      }
+      /** One more collection opens; past MAX_DEPTH the file is left to the full parser. */
+      enter() {
+        if (++this.depth > MAX_DEPTH) bail();
+      }
+      /** The last answer of nextContentFrom: a value and the checks after it ask for the same line again. */
+      lastFrom = -1;
+      lastNext = -1;
+      /** Where the first line from the one starting at `from` on that has content starts, or -1. */
+      nextContentFrom(from) {
+        if (from === this.lastFrom) return this.lastNext;
+        let next = -1;
+        for (let ls = from; ls <= this.n; ls = this.nextLine(ls)) {
+          if (!this.isBlank(ls, this.eol(ls))) {
+            next = ls;
+            break;
+          }
+        }
+        this.lastFrom = from;
+        this.lastNext = next;
+        return next;
+      }
+      /** The next line with content after the current one, or -1. */
+      nextContent() {
+        return this.nextContentFrom(this.nextLine(this.pos));
+      }
+      /** A block node whose first line is the current one, starting at column `col`; its parent is at `parentCol`. */
+      blockNode(col, parentCol) {
+        if (col <= parentCol) bail();
+        const ls = this.pos;
+        const le = this.eol(ls);
+        const at = ls + col;
+        const c = this.t.charCodeAt(at);
+        if (c === DASH && (at + 1 === le || this.t.charCodeAt(at + 1) === SPACE)) return this.blockSeq(col);
+        if (this.keyEnd(at, le) !== -1) return this.blockMap(col);
+        return this.scalarValue(at, le, parentCol);
+      }
+      /**
+       * Where the key starting at `at` ends (the offset of its `:`), or -1 when
+       * the line (ending at `le`) holds no mapping key there.
+       */
+      keyEnd(at, le) {
+        const t = this.t;
+        const c = t.charCodeAt(at);
+        if (c === 91 || c === 123) return -1;
+        if (c === 34 || c === 39) {
+          const close = c === 34 ? this.doubleQuotedEnd(at, le) : this.singleQuotedEnd(at, le);
+          if (close === -1) return -1;
+          return t.charCodeAt(close + 1) === COLON && (close + 2 === le || t.charCodeAt(close + 2) === SPACE) ? close + 1 : -1;
+        }
+        for (let k = at; k < le; k++) {
+          const ch = t.charCodeAt(k);
+          if (ch === COLON && (k + 1 === le || t.charCodeAt(k + 1) === SPACE)) return k;
+          if (ch === HASH && k > at && t.charCodeAt(k - 1) === SPACE) return -1;
+        }
+        return -1;
+      }
+      blockMap(col) {
+        this.enter();
+        const out = {};
+        let first = true;
+        for (; ; ) {
+          const ls = this.pos;
+          const le = this.eol(ls);
+          const keyStart = first ? col : this.indentOf(ls);
+          if (keyStart !== col) bail();
+          const at = ls + col;
+          const colon = this.keyEnd(at, le);
+          if (colon === -1) bail();
+          const key = this.mapKey(at, colon);
+          if (key === "__proto__" || Object.prototype.hasOwnProperty.call(out, key)) bail();
+          const keySpan = this.span(at, colon);
+          this.scalarSpan = void 0;
+          out[key] = this.mapValue(colon + 1, le, col);
+          this.places?.entry(out, key, keySpan, this.scalarSpan);
+          first = false;
+          const next = this.nextContent();
+          if (next === -1) break;
+          const ind = this.indentOf(next);
+          if (ind < col || ind === 0 && this.isMarker(next, this.eol(next))) break;
+          if (ind > col) bail();
+          this.pos = next;
+        }
+        this.depth--;
+        return out;
+      }
+      mapKey(at, colon) {
+        if (colon - at > MAX_KEY_LENGTH) bail();
+        const t = this.t;
+        const c = t.charCodeAt(at);
+        if (c === 34) return this.doubleQuoted(at, colon - 1);
+        if (c === 39) return this.singleQuoted(at, colon - 1);
+        if (reservedStart(c) || c === 63 || c === COLON || c === DASH && t.charCodeAt(at + 1) === SPACE) bail();
+        if (t.charCodeAt(colon - 1) === SPACE) bail();
+        return this.plainKey(at, colon);
+      }
+      /**
+       * A plain key, taken from KEYS when the same text was read before. Storing
+       * and looking up a property with a fresh substring makes V8 find or add its
+       * internalized copy first (hashing it and probing its string table), and
+       * that was the hottest line of the scanner: manifests repeat the same few
+       * hundred keys, and a string from the table is already internalized.
+       */
+      plainKey(at, colon) {
+        const t = this.t;
+        let h = colon - at;
+        for (let k = at; k < colon; k++) h = Math.imul(h, 31) + t.charCodeAt(k) | 0;
+        const slot = h & KEYS_SIZE - 1;
+        const known = KEYS[slot];
+        if (known !== void 0 && known.length === colon - at && sameText(t, at, known)) return known;
+        const key = t.slice(at, colon);
+        if (typeof resolvePlain(key) !== "string") bail();
+        KEYS[slot] = key;
+        return key;
+      }
+      /** The value after `key:`, on the same line (ending at `le`) from `from` or on the lines below. */
+      mapValue(from, le, mapCol) {
+        const t = this.t;
+        let k = from;
+        while (t.charCodeAt(k) === SPACE) k++;
+        if (k === le || t.charCodeAt(k) === HASH && k > from) {
+          return this.valueBelow(mapCol, true);
+        }
+        if (k === from) bail();
+        return this.inlineValue(k, le, mapCol);
+      }
+      /** A value on the lines below its key or dash, or null when there is none. */
+      valueBelow(parentCol, sequenceAtSameIndent) {
+        const next = this.nextContent();
+        if (next === -1) return null;
+        const ne = this.eol(next);
+        const ind = this.indentOf(next);
+        if (ind > parentCol) {
+          this.pos = next;
+          return this.blockNode(ind, parentCol);
+        }
+        const at = next + ind;
+        if (sequenceAtSameIndent && ind === parentCol && this.t.charCodeAt(at) === DASH && (at + 1 === ne || this.t.charCodeAt(at + 1) === SPACE)) {
+          if (ind === 0 && this.isMarker(next, ne)) return null;
+          this.pos = next;
+          return this.blockSeq(ind);
+        }
+        return null;
+      }
+      /** A value that starts on the current line (ending at `le`) at `k` (after `key: ` or `- `). */
+      inlineValue(k, le, parentCol) {
+        const c = this.t.charCodeAt(k);
+        if (c === 124 || c === 62) return this.blockScalar(k, le, parentCol);
+        if (c === 91 || c === 123) {
+          const [value, end] = this.flow(k, le);
+          this.checkLineRest(end, le);
+          return value;
+        }
+        if (c === 34 || c === 39) {
+          const close = c === 34 ? this.doubleQuotedEnd(k, le) : this.singleQuotedEnd(k, le);
+          if (close === -1) bail();
+          this.checkLineRest(close + 1, le);
+          this.noContinuation(parentCol);
+          this.scalarSpan = this.span(k, close + 1);
+          return c === 34 ? this.doubleQuoted(k, close) : this.singleQuoted(k, close);
+        }
+        return this.scalarValue(k, le, parentCol);
+      }
+      /** A plain scalar running to the end of the line (or a comment). */
+      scalarValue(k, le, parentCol) {
+        const t = this.t;
+        const c = t.charCodeAt(k);
+        if (c === 34 || c === 39 || c === 91 || c === 123 || c === 124 || c === 62) {
+          return this.inlineValue(k, le, parentCol);
+        }
+        if (reservedStart(c) || c === 63 || c === COLON || c === DASH) {
+          const n = t.charCodeAt(k + 1);
+          if (!(c === DASH && k + 1 < le && n !== SPACE)) bail();
+        }
+        let end = le;
+        for (let j = k; j < le; j++) {
+          const ch = t.charCodeAt(j);
+          if (ch === HASH && t.charCodeAt(j - 1) === SPACE) {
+            end = j;
+            break;
+          }
+          if (ch === COLON && (j + 1 === le || t.charCodeAt(j + 1) === SPACE)) bail();
+        }
+        while (end > k && t.charCodeAt(end - 1) === SPACE) end--;
+        this.noContinuation(parentCol);
+        this.scalarSpan = this.span(k, end);
+        return resolvePlain(t.slice(k, end));
+      }
+      /** A line below a one-line scalar indented past its parent would continue it: not in the subset. */
+      noContinuation(parentCol) {
+        const next = this.nextContent();
+        if (next !== -1 && this.indentOf(next) > parentCol) bail();
+      }
+      blockSeq(col) {
+        this.enter();
+        const t = this.t;
+        const out = [];
+        for (; ; ) {
+          const ls = this.pos;
+          const le = this.eol(ls);
+          const at = ls + col;
+          if (this.indentOf(ls) !== col || t.charCodeAt(at) !== DASH) bail();
+          if (at + 1 < le && t.charCodeAt(at + 1) !== SPACE) bail();
+          let k = at + 1;
+          while (t.charCodeAt(k) === SPACE) k++;
+          this.scalarSpan = void 0;
+          if (k === le || t.charCodeAt(k) === HASH) {
+            out.push(this.valueBelow(col, false));
+          } else {
+            const c = t.charCodeAt(k);
+            if (c === DASH && (k + 1 === le || t.charCodeAt(k + 1) === SPACE)) bail();
+            if (this.keyEnd(k, le) !== -1) out.push(this.blockMap(k - ls));
+            else out.push(this.inlineValue(k, le, col));
+          }
+          this.places?.entry(out, out.length - 1, void 0, this.scalarSpan);
+          const next = this.nextContent();
+          if (next === -1) break;
+          const ind = this.indentOf(next);
+          if (ind < col || ind === 0 && this.isMarker(next, this.eol(next))) break;
+          if (ind > col || t.charCodeAt(next + col) !== DASH) {
+            if (ind === col) break;
+            bail();
+          }
+          this.pos = next;
+        }
+        this.depth--;
+        return out;
+      }
+      // ------------------------------------------------------------ block scalars
+      blockScalar(k, le, parentCol) {
+        const t = this.t;
+        const folded = t.charCodeAt(k) === 62;
+        let j = k + 1;
+        let chomp = "clip";
+        const ind = t.charCodeAt(j);
+        if (ind === DASH) {
+          chomp = "strip";
+          j++;
+        } else if (ind === 43) {
+          chomp = "keep";
+          j++;
+        }
+        this.checkLineRest(j, le);
+        let n = -1;
+        const body = [];
+        let lastContent = -1;
+        let ls = this.nextLine(this.pos);
+        for (; ls <= this.n; ls = this.nextLine(ls)) {
+          const e = this.eol(ls);
+          const li = this.indentOf(ls);
+          if (li === 0 && this.isMarker(ls, e)) break;
+          if (li === e - ls) {
+            if (n !== -1 && li > n) bail();
+            if (n === -1 && li > parentCol + 1) bail();
+            body.push("");
+            continue;
+          }
+          if (n === -1) {
+            if (li <= parentCol) break;
+            n = li;
+          }
+          if (li < n) break;
+          body.push(t.slice(ls + n, e));
+          lastContent = ls;
+        }
+        if (n === -1) bail();
+        let last = body.length;
+        while (last > 0 && body[last - 1] === "") last--;
+        const content = body.slice(0, last);
+        const trailing = body.length - last;
+        if (content.some((l) => l.charCodeAt(0) === SPACE) && folded) bail();
+        if (content[0] === "") bail();
+        this.pos = lastContent;
+        if (ls > this.n && trailing > 0 && chomp === "keep") bail();
+        let value = folded ? fold(content) : content.join("\n");
+        if (chomp === "clip") value += "\n";
+        else if (chomp === "keep") value += "\n".repeat(1 + trailing);
+        return value;
+      }
+      // ------------------------------------------------------------ quoted scalars
+      doubleQuotedEnd(open, le) {
+        const t = this.t;
+        for (let k = open + 1; k < le; k++) {
+          const ch = t.charCodeAt(k);
+          if (ch === 92) k++;
+          else if (ch === 34) return k;
+        }
+        return -1;
+      }
+      singleQuotedEnd(open, le) {
+        const t = this.t;
+        for (let k = open + 1; k < le; k++) {
+          if (t.charCodeAt(k) === 39) {
+            if (t.charCodeAt(k + 1) === 39) k++;
+            else return k;
+          }
+        }
+        return -1;
+      }
+      doubleQuoted(open, close) {
+        const raw = this.t.slice(open + 1, close);
+        if (!raw.includes("\\")) return raw;
+        let out = "";
+        for (let k = 0; k < raw.length; k++) {
+          const ch = raw[k] ?? "";
+          if (ch !== "\\") {
+            out += ch;
+            continue;
+          }
+          const e = raw[++k] ?? "";
+          const simple = ESCAPES[e];
+          if (simple !== void 0) {
+            out += simple;
+            continue;
+          }
+          const len = e === "x" ? 2 : e === "u" ? 4 : e === "U" ? 8 : 0;
+          const hex = raw.slice(k + 1, k + 1 + len);
+          if (!len || !/^[0-9a-fA-F]+$/.test(hex) || hex.length !== len) bail();
+          const cp = parseInt(hex, 16);
+          if (cp > 1114111 || cp >= 55296 && cp <= 57343) bail();
+          out += String.fromCodePoint(cp);
+          k += len;
+        }
+        return out;
+      }
+      singleQuoted(open, close) {
+        return this.t.slice(open + 1, close).replace(/''/g, "'");
+      }
+      // ------------------------------------------------------------ flow collections
+      /** A flow collection that opens at `k` and closes on the same line (ending at `le`); returns the value and the offset after it. */
+      flow(k, le) {
+        this.enter();
+        const read = this.flowItems(k, le);
+        this.depth--;
+        return read;
+      }
+      flowItems(k, le) {
+        const t = this.t;
+        const isMap = t.charCodeAt(k) === 123;
+        const close = isMap ? 125 : 93;
+        const map = {};
+        const seq = [];
+        let j = this.skipSpaces(k + 1);
+        if (t.charCodeAt(j) === close) return [isMap ? map : seq, j + 1];
+        for (; ; ) {
+          if (isMap) {
+            const [key, afterKey] = this.flowScalar(j, le, true);
+            if (typeof key !== "string" || Object.prototype.hasOwnProperty.call(map, key) || key === "__proto__") bail();
+            if (t.charCodeAt(afterKey) !== COLON || t.charCodeAt(afterKey + 1) !== SPACE) bail();
+            const [value, afterValue] = this.flowItem(this.skipSpaces(afterKey + 1), le);
+            map[key] = value;
+            j = afterValue;
+          } else {
+            const [value, afterValue] = this.flowItem(j, le);
+            seq.push(value);
+            j = afterValue;
+          }
+          j = this.skipSpaces(j);
+          const ch = t.charCodeAt(j);
+          if (ch === close) return [isMap ? map : seq, j + 1];
+          if (ch !== 44) bail();
+          j = this.skipSpaces(j + 1);
+          if (t.charCodeAt(j) === close || j === le) bail();
+        }
+      }
+      flowItem(j, le) {
+        const c = this.t.charCodeAt(j);
+        if (c === 91 || c === 123) return this.flow(j, le);
+        return this.flowScalar(j, le, false);
+      }
+      /** A scalar inside a flow collection. Keys must resolve to strings. */
+      flowScalar(j, le, asKey) {
+        const t = this.t;
+        const c = t.charCodeAt(j);
+        if (c === 34 || c === 39) {
+          const close = c === 34 ? this.doubleQuotedEnd(j, le) : this.singleQuotedEnd(j, le);
+          if (close === -1) bail();
+          const s = c === 34 ? this.doubleQuoted(j, close) : this.singleQuoted(j, close);
+          return [s, close + 1];
+        }
+        if (reservedStart(c) || c === 63 || c === COLON || j >= le) bail();
+        if (c === DASH) {
+          const n = t.charCodeAt(j + 1);
+          if (j + 1 >= le || n === SPACE || n === 44 || n === 91 || n === 93 || n === 123 || n === 125) bail();
+        }
+        let k = j;
+        for (; k < le; k++) {
+          const ch = t.charCodeAt(k);
+          if (ch === 44 || ch === 93 || ch === 125 || ch === 91 || ch === 123) break;
+          if (ch === COLON) {
+            const n = t.charCodeAt(k + 1);
+            if (n === SPACE || n === 44 || n === 93 || n === 125 || k + 1 === le) break;
+          }
+          if (ch === HASH && t.charCodeAt(k - 1) === SPACE) bail();
+        }
+        let end = k;
+        while (end > j && t.charCodeAt(end - 1) === SPACE) end--;
+        const raw = t.slice(j, end);
+        if (raw === "") bail();
+        const value = resolvePlain(raw);
+        if (asKey && typeof value !== "string") bail();
+        if (!asKey && t.charCodeAt(k) === COLON) bail();
+        return [value, end];
+      }
+      skipSpaces(j) {
+        const t = this.t;
+        while (t.charCodeAt(j) === SPACE) j++;
+        return j;
+      }
+    };
+  }
+});
+
+// src/manifests/locate.ts
+var init_locate = __esm({
+  "src/manifests/locate.ts"() {
+    "use strict";
+    init_diagnostics();
+    init_yaml_full();
+    init_yaml_fast();
+    init_yaml_lib();
+  }
+});
 
 // src/manifests/decode.ts
-var utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 function decodeText(bytes) {
   if (bytes.length >= 2 && (bytes[0] === 255 && bytes[1] === 254 || bytes[0] === 254 && bytes[1] === 255)) {
     return { ok: false, reason: "the file is UTF-16 encoded; save it as UTF-8", offset: 0 };
@@ -7952,532 +8723,16 @@ function firstInvalidUtf8(b) {
   }
   return i;
 }
-
-// src/manifests/yaml-fast.ts
-var Bail = class extends Error {
-  constructor() {
-    super("not in the fast subset");
+var utf8;
+var init_decode = __esm({
+  "src/manifests/decode.ts"() {
+    "use strict";
+    utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
   }
-};
-var bail = () => {
-  throw new Bail();
-};
-var MAX_DEPTH = 64;
-var MAX_KEY_LENGTH = 1e3;
-var SPACE = 32;
-var HASH = 35;
-var COLON = 58;
-var DASH = 45;
-function parseYamlFast(source) {
-  if (source.includes("	")) return void 0;
-  let text = source;
-  if (text.includes("\r")) {
-    text = text.replace(/\r\n/g, "\n");
-    if (text.includes("\r")) return void 0;
-  }
-  if (text.charCodeAt(0) === 65279) text = text.slice(1);
-  try {
-    return new Scanner(text.split("\n")).documents();
-  } catch (e) {
-    if (e instanceof Bail || e instanceof RangeError) return void 0;
-    throw e;
-  }
-}
-function resolvePlain(s) {
-  if (s !== "" && !"0123456789+-.~nNtTfF".includes(s[0])) return s;
-  if (/^(?:~|[Nn]ull|NULL)?$/.test(s)) return null;
-  if (/^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/.test(s)) return s[0] === "t" || s[0] === "T";
-  if (/^0o[0-7]+$/.test(s)) return parseInt(s.substring(2), 8);
-  if (/^[-+]?[0-9]+$/.test(s)) return parseInt(s, 10);
-  if (/^0x[0-9a-fA-F]+$/.test(s)) return parseInt(s.substring(2), 16);
-  if (/^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/.test(s)) {
-    return s.slice(-3).toLowerCase() === "nan" ? NaN : s[0] === "-" ? -Infinity : Infinity;
-  }
-  if (/^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/.test(s)) return parseFloat(s);
-  if (/^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/.test(s)) return parseFloat(s);
-  return s;
-}
-function reservedStart(c) {
-  return c === 44 || c === 91 || c === 93 || c === 123 || c === 125 || c === HASH || c === 38 || c === 42 || c === 33 || c === 124 || c === 62 || c === 39 || c === 34 || c === 37 || c === 64 || c === 96;
-}
-function indentOf(line) {
-  let i = 0;
-  while (line.charCodeAt(i) === SPACE) i++;
-  return i;
-}
-function isBlank(line) {
-  const i = indentOf(line);
-  return i === line.length || line.charCodeAt(i) === HASH;
-}
-function isDocumentStart(line) {
-  return line.startsWith("---") && (line.length === 3 || line.charCodeAt(3) === SPACE);
-}
-function isDocumentEnd(line) {
-  return line.startsWith("...") && (line.length === 3 || line.charCodeAt(3) === SPACE);
-}
-function checkLineRest(line, from) {
-  let i = from;
-  while (line.charCodeAt(i) === SPACE) i++;
-  if (i === line.length) return;
-  if (line.charCodeAt(i) === HASH && i > from) return;
-  bail();
-}
-var ESCAPES = {
-  "0": "\0",
-  a: "\x07",
-  b: "\b",
-  t: "	",
-  n: "\n",
-  v: "\v",
-  f: "\f",
-  r: "\r",
-  e: "\x1B",
-  " ": " ",
-  '"': '"',
-  "/": "/",
-  "\\": "\\",
-  N: "\x85",
-  _: "\xA0",
-  L: "\u2028",
-  P: "\u2029"
-};
-var Scanner = class {
-  constructor(lines) {
-    this.lines = lines;
-  }
-  lines;
-  i = 0;
-  /** Collections open around the current position. */
-  depth = 0;
-  documents() {
-    const docs = [];
-    const lines = this.lines;
-    const empty = () => docs.push({ value: null, empty: true });
-    let k = 0;
-    let state = "none";
-    for (; ; ) {
-      const first = this.nextContentFrom(k);
-      if (first === -1) {
-        if (state === "marker") empty();
-        return docs;
-      }
-      const line = lines[first] ?? "";
-      if (line.charCodeAt(0) === 37) bail();
-      if (isDocumentStart(line)) {
-        if (state === "marker") empty();
-        checkLineRest(line, 3);
-        state = "marker";
-        k = first + 1;
-        continue;
-      }
-      if (isDocumentEnd(line)) {
-        if (state !== "content") empty();
-        state = "none";
-        checkLineRest(line, 3);
-        k = first + 1;
-        const after = this.nextContentFrom(k);
-        if (after !== -1 && !isDocumentStart(lines[after] ?? "") && !isDocumentEnd(lines[after] ?? "")) bail();
-        continue;
-      }
-      if (state === "content") bail();
-      this.i = first;
-      const value = this.blockNode(indentOf(line), -1);
-      docs.push({ value, empty: false, lines: [first, this.documentEnd(this.i)] });
-      state = "content";
-      k = this.i + 1;
-    }
-  }
-  /**
-   * The last line of a document whose content ends on line `last`: the line
-   * before the next line with content (a document marker, or the file is left
-   * to the full parser), or the last line of the text.
-   */
-  documentEnd(last) {
-    const next = this.nextContentFrom(last + 1);
-    if (next !== -1) return next - 1;
-    const n = this.lines.length;
-    return n > 1 && this.lines[n - 1] === "" ? n - 2 : n - 1;
-  }
-  /** One more collection opens; past MAX_DEPTH the file is left to the full parser. */
-  enter() {
-    if (++this.depth > MAX_DEPTH) bail();
-  }
-  /** Index of the first line from `from` on that has content, or -1. */
-  nextContentFrom(from) {
-    const lines = this.lines;
-    for (let k = from; k < lines.length; k++) {
-      if (!isBlank(lines[k] ?? "")) return k;
-    }
-    return -1;
-  }
-  /** The next line with content after the current one, or -1. */
-  nextContent() {
-    return this.nextContentFrom(this.i + 1);
-  }
-  /** A block node whose first line is `this.i`, starting at column `col`; its parent is at `parentCol`. */
-  blockNode(col, parentCol) {
-    if (col <= parentCol) bail();
-    const line = this.lines[this.i] ?? "";
-    const c = line.charCodeAt(col);
-    if (c === DASH && (col + 1 === line.length || line.charCodeAt(col + 1) === SPACE)) return this.blockSeq(col);
-    if (this.keyEnd(line, col) !== -1) return this.blockMap(col);
-    return this.scalarValue(line, col, parentCol);
-  }
-  /**
-   * Where the key starting at `col` ends (the index of its `:`), or -1 when the
-   * line holds no mapping key there.
-   */
-  keyEnd(line, col) {
-    const c = line.charCodeAt(col);
-    if (c === 91 || c === 123) return -1;
-    if (c === 34 || c === 39) {
-      const close = c === 34 ? this.doubleQuotedEnd(line, col) : this.singleQuotedEnd(line, col);
-      if (close === -1) return -1;
-      return line.charCodeAt(close + 1) === COLON && (close + 2 === line.length || line.charCodeAt(close + 2) === SPACE) ? close + 1 : -1;
-    }
-    for (let k = col; k < line.length; k++) {
-      const ch = line.charCodeAt(k);
-      if (ch === COLON && (k + 1 === line.length || line.charCodeAt(k + 1) === SPACE)) return k;
-      if (ch === HASH && k > col && line.charCodeAt(k - 1) === SPACE) return -1;
-    }
-    return -1;
-  }
-  blockMap(col) {
-    this.enter();
-    const out = {};
-    const lines = this.lines;
-    let first = true;
-    for (; ; ) {
-      const line = lines[this.i] ?? "";
-      const keyStart = first ? col : indentOf(line);
-      if (keyStart !== col) bail();
-      const colon = this.keyEnd(line, col);
-      if (colon === -1) bail();
-      const key = this.mapKey(line, col, colon);
-      if (key === "__proto__" || Object.prototype.hasOwnProperty.call(out, key)) bail();
-      out[key] = this.mapValue(line, colon + 1, col);
-      first = false;
-      const next = this.nextContent();
-      if (next === -1) break;
-      const nl = lines[next] ?? "";
-      const ind = indentOf(nl);
-      if (ind < col || ind === 0 && (isDocumentStart(nl) || isDocumentEnd(nl))) break;
-      if (ind > col) bail();
-      this.i = next;
-    }
-    this.depth--;
-    return out;
-  }
-  mapKey(line, col, colon) {
-    if (colon - col > MAX_KEY_LENGTH) bail();
-    const c = line.charCodeAt(col);
-    if (c === 34) return this.doubleQuoted(line, col, colon - 1);
-    if (c === 39) return this.singleQuoted(line, col, colon - 1);
-    if (reservedStart(c) || c === 63 || c === COLON || c === DASH && line.charCodeAt(col + 1) === SPACE) bail();
-    if (line.charCodeAt(colon - 1) === SPACE) bail();
-    const key = line.slice(col, colon);
-    if (typeof resolvePlain(key) !== "string") bail();
-    return key;
-  }
-  /** The value after `key:`, on the same line from `from` or on the lines below. */
-  mapValue(line, from, mapCol) {
-    let k = from;
-    while (line.charCodeAt(k) === SPACE) k++;
-    if (k === line.length || line.charCodeAt(k) === HASH && k > from) {
-      return this.valueBelow(mapCol, true);
-    }
-    if (k === from) bail();
-    return this.inlineValue(line, k, mapCol);
-  }
-  /** A value on the lines below its key or dash, or null when there is none. */
-  valueBelow(parentCol, sequenceAtSameIndent) {
-    const next = this.nextContent();
-    if (next === -1) return null;
-    const nl = this.lines[next] ?? "";
-    const ind = indentOf(nl);
-    if (ind > parentCol) {
-      this.i = next;
-      return this.blockNode(ind, parentCol);
-    }
-    if (sequenceAtSameIndent && ind === parentCol && nl.charCodeAt(ind) === DASH && (ind + 1 === nl.length || nl.charCodeAt(ind + 1) === SPACE)) {
-      if (ind === 0 && (isDocumentStart(nl) || isDocumentEnd(nl))) return null;
-      this.i = next;
-      return this.blockSeq(ind);
-    }
-    return null;
-  }
-  /** A value that starts on the current line at `k` (after `key: ` or `- `). */
-  inlineValue(line, k, parentCol) {
-    const c = line.charCodeAt(k);
-    if (c === 124 || c === 62) return this.blockScalar(line, k, parentCol);
-    if (c === 91 || c === 123) {
-      const [value, end] = this.flow(line, k);
-      checkLineRest(line, end);
-      return value;
-    }
-    if (c === 34 || c === 39) {
-      const close = c === 34 ? this.doubleQuotedEnd(line, k) : this.singleQuotedEnd(line, k);
-      if (close === -1) bail();
-      checkLineRest(line, close + 1);
-      this.noContinuation(parentCol);
-      return c === 34 ? this.doubleQuoted(line, k, close) : this.singleQuoted(line, k, close);
-    }
-    return this.scalarValue(line, k, parentCol);
-  }
-  /** A plain scalar running to the end of the line (or a comment). */
-  scalarValue(line, k, parentCol) {
-    const c = line.charCodeAt(k);
-    if (c === 34 || c === 39 || c === 91 || c === 123 || c === 124 || c === 62) {
-      return this.inlineValue(line, k, parentCol);
-    }
-    if (reservedStart(c) || c === 63 || c === COLON || c === DASH) {
-      const n = line.charCodeAt(k + 1);
-      if (!(c === DASH && k + 1 < line.length && n !== SPACE)) bail();
-    }
-    let end = line.length;
-    for (let j = k; j < line.length; j++) {
-      const ch = line.charCodeAt(j);
-      if (ch === HASH && line.charCodeAt(j - 1) === SPACE) {
-        end = j;
-        break;
-      }
-      if (ch === COLON && (j + 1 === line.length || line.charCodeAt(j + 1) === SPACE)) bail();
-    }
-    while (end > k && line.charCodeAt(end - 1) === SPACE) end--;
-    this.noContinuation(parentCol);
-    return resolvePlain(line.slice(k, end));
-  }
-  /** A line below a one-line scalar indented past its parent would continue it: not in the subset. */
-  noContinuation(parentCol) {
-    const next = this.nextContent();
-    if (next !== -1 && indentOf(this.lines[next] ?? "") > parentCol) bail();
-  }
-  blockSeq(col) {
-    this.enter();
-    const out = [];
-    const lines = this.lines;
-    for (; ; ) {
-      const line = lines[this.i] ?? "";
-      if (indentOf(line) !== col || line.charCodeAt(col) !== DASH) bail();
-      if (col + 1 < line.length && line.charCodeAt(col + 1) !== SPACE) bail();
-      let k = col + 1;
-      while (line.charCodeAt(k) === SPACE) k++;
-      if (k === line.length || line.charCodeAt(k) === HASH) {
-        out.push(this.valueBelow(col, false));
-      } else {
-        const c = line.charCodeAt(k);
-        if (c === DASH && (k + 1 === line.length || line.charCodeAt(k + 1) === SPACE)) bail();
-        if (this.keyEnd(line, k) !== -1) out.push(this.blockMap(k));
-        else out.push(this.inlineValue(line, k, col));
-      }
-      const next = this.nextContent();
-      if (next === -1) break;
-      const nl = lines[next] ?? "";
-      const ind = indentOf(nl);
-      if (ind < col || ind === 0 && (isDocumentStart(nl) || isDocumentEnd(nl))) break;
-      if (ind > col || nl.charCodeAt(col) !== DASH) {
-        if (ind === col) break;
-        bail();
-      }
-      this.i = next;
-    }
-    this.depth--;
-    return out;
-  }
-  // ------------------------------------------------------------ block scalars
-  blockScalar(line, k, parentCol) {
-    const folded = line.charCodeAt(k) === 62;
-    let j = k + 1;
-    let chomp = "clip";
-    const ind = line.charCodeAt(j);
-    if (ind === DASH) {
-      chomp = "strip";
-      j++;
-    } else if (ind === 43) {
-      chomp = "keep";
-      j++;
-    }
-    checkLineRest(line, j);
-    const lines = this.lines;
-    let n = -1;
-    const body = [];
-    let k2 = this.i + 1;
-    for (; k2 < lines.length; k2++) {
-      const l = lines[k2] ?? "";
-      const li = indentOf(l);
-      if (li === 0 && (isDocumentStart(l) || isDocumentEnd(l))) break;
-      if (li === l.length) {
-        if (n !== -1 && li > n) bail();
-        if (n === -1 && li > parentCol + 1) bail();
-        body.push("");
-        continue;
-      }
-      if (n === -1) {
-        if (li <= parentCol) break;
-        n = li;
-      }
-      if (li < n) break;
-      body.push(l.slice(n));
-    }
-    if (n === -1) bail();
-    let last = body.length;
-    while (last > 0 && body[last - 1] === "") last--;
-    const content = body.slice(0, last);
-    const trailing = body.length - last;
-    if (content.some((l) => l.charCodeAt(0) === SPACE) && folded) bail();
-    if (content[0] === "") bail();
-    this.i = k2 - 1 - trailing;
-    if (k2 === lines.length && trailing > 0 && chomp === "keep") bail();
-    let value = folded ? fold(content) : content.join("\n");
-    if (chomp === "clip") value += "\n";
-    else if (chomp === "keep") value += "\n".repeat(1 + trailing);
-    return value;
-  }
-  // ------------------------------------------------------------ quoted scalars
-  doubleQuotedEnd(line, open) {
-    for (let k = open + 1; k < line.length; k++) {
-      const ch = line.charCodeAt(k);
-      if (ch === 92) k++;
-      else if (ch === 34) return k;
-    }
-    return -1;
-  }
-  singleQuotedEnd(line, open) {
-    for (let k = open + 1; k < line.length; k++) {
-      if (line.charCodeAt(k) === 39) {
-        if (line.charCodeAt(k + 1) === 39) k++;
-        else return k;
-      }
-    }
-    return -1;
-  }
-  doubleQuoted(line, open, close) {
-    const raw = line.slice(open + 1, close);
-    if (!raw.includes("\\")) return raw;
-    let out = "";
-    for (let k = 0; k < raw.length; k++) {
-      const ch = raw[k] ?? "";
-      if (ch !== "\\") {
-        out += ch;
-        continue;
-      }
-      const e = raw[++k] ?? "";
-      const simple = ESCAPES[e];
-      if (simple !== void 0) {
-        out += simple;
-        continue;
-      }
-      const len = e === "x" ? 2 : e === "u" ? 4 : e === "U" ? 8 : 0;
-      const hex = raw.slice(k + 1, k + 1 + len);
-      if (!len || !/^[0-9a-fA-F]+$/.test(hex) || hex.length !== len) bail();
-      const cp = parseInt(hex, 16);
-      if (cp > 1114111 || cp >= 55296 && cp <= 57343) bail();
-      out += String.fromCodePoint(cp);
-      k += len;
-    }
-    return out;
-  }
-  singleQuoted(line, open, close) {
-    return line.slice(open + 1, close).replace(/''/g, "'");
-  }
-  // ------------------------------------------------------------ flow collections
-  /** A flow collection that opens at `k` and closes on the same line; returns the value and the index after it. */
-  flow(line, k) {
-    this.enter();
-    const read = this.flowItems(line, k);
-    this.depth--;
-    return read;
-  }
-  flowItems(line, k) {
-    const isMap2 = line.charCodeAt(k) === 123;
-    const close = isMap2 ? 125 : 93;
-    const map = {};
-    const seq = [];
-    let j = skipSpaces(line, k + 1);
-    if (line.charCodeAt(j) === close) return [isMap2 ? map : seq, j + 1];
-    for (; ; ) {
-      if (isMap2) {
-        const [key, afterKey] = this.flowScalar(line, j, true);
-        if (typeof key !== "string" || Object.prototype.hasOwnProperty.call(map, key) || key === "__proto__") bail();
-        if (line.charCodeAt(afterKey) !== COLON || line.charCodeAt(afterKey + 1) !== SPACE) bail();
-        const [value, afterValue] = this.flowItem(line, skipSpaces(line, afterKey + 1));
-        map[key] = value;
-        j = afterValue;
-      } else {
-        const [value, afterValue] = this.flowItem(line, j);
-        seq.push(value);
-        j = afterValue;
-      }
-      j = skipSpaces(line, j);
-      const ch = line.charCodeAt(j);
-      if (ch === close) return [isMap2 ? map : seq, j + 1];
-      if (ch !== 44) bail();
-      j = skipSpaces(line, j + 1);
-      if (line.charCodeAt(j) === close || j === line.length) bail();
-    }
-  }
-  flowItem(line, j) {
-    const c = line.charCodeAt(j);
-    if (c === 91 || c === 123) return this.flow(line, j);
-    return this.flowScalar(line, j, false);
-  }
-  /** A scalar inside a flow collection. Keys must resolve to strings. */
-  flowScalar(line, j, asKey) {
-    const c = line.charCodeAt(j);
-    if (c === 34 || c === 39) {
-      const close = c === 34 ? this.doubleQuotedEnd(line, j) : this.singleQuotedEnd(line, j);
-      if (close === -1) bail();
-      const s = c === 34 ? this.doubleQuoted(line, j, close) : this.singleQuoted(line, j, close);
-      return [s, close + 1];
-    }
-    if (reservedStart(c) || c === 63 || c === COLON || j >= line.length) bail();
-    if (c === DASH) {
-      const n = line.charCodeAt(j + 1);
-      if (j + 1 >= line.length || n === SPACE || n === 44 || n === 91 || n === 93 || n === 123 || n === 125) bail();
-    }
-    let k = j;
-    for (; k < line.length; k++) {
-      const ch = line.charCodeAt(k);
-      if (ch === 44 || ch === 93 || ch === 125 || ch === 91 || ch === 123) break;
-      if (ch === COLON) {
-        const n = line.charCodeAt(k + 1);
-        if (n === SPACE || n === 44 || n === 93 || n === 125 || k + 1 === line.length) break;
-      }
-      if (ch === HASH && line.charCodeAt(k - 1) === SPACE) bail();
-    }
-    let end = k;
-    while (end > j && line.charCodeAt(end - 1) === SPACE) end--;
-    const raw = line.slice(j, end);
-    if (raw === "") bail();
-    const value = resolvePlain(raw);
-    if (asKey && typeof value !== "string") bail();
-    if (!asKey && line.charCodeAt(k) === COLON) bail();
-    return [value, end];
-  }
-};
-function skipSpaces(line, j) {
-  while (line.charCodeAt(j) === SPACE) j++;
-  return j;
-}
-function fold(lines) {
-  let out = "";
-  let pendingBreaks = 0;
-  let started = false;
-  for (const l of lines) {
-    if (l === "") {
-      pendingBreaks++;
-      continue;
-    }
-    if (started) out += pendingBreaks ? "\n".repeat(pendingBreaks) : " ";
-    out += l;
-    started = true;
-    pendingBreaks = 0;
-  }
-  return out;
-}
+});
 
 // src/manifests/parse.ts
-var DEFAULT_PARSE_LIMITS = { maxAliasCount: 100, maxDocumentsPerFile: 1e4 };
+import { createHash } from "node:crypto";
 function hashText(text) {
   return createHash("sha256").update(text).digest("hex");
 }
@@ -8490,15 +8745,18 @@ function lineOffsets(text) {
 function hashBytes(bytes) {
   return createHash("sha256").update(bytes).digest("hex");
 }
-function parseFileBytes(path, bytes, limits = DEFAULT_PARSE_LIMITS) {
-  const hash = hashBytes(bytes);
+function parseFileBytes(path2, bytes, limits = DEFAULT_PARSE_LIMITS, hashes = true) {
+  const hash = hashes ? hashBytes(bytes) : "";
   const decoded = decodeText(bytes);
   if (!decoded.ok) {
-    return { path, hash, docs: [], findings: [finding("JOCH105", decoded.reason, { file: path, line: 1, column: 1 })], fast: false };
+    return { path: path2, hash, docs: [], findings: [finding("JOCH105", decoded.reason, { file: path2, line: 1, column: 1 })], fast: false };
   }
-  return parseFileText(path, decoded.text, hash, limits);
+  if (!hashes) return parseText(path2, decoded.text, hash, limits, NO_HASH);
+  const bom = bytes[0] === 239 && bytes[1] === 187 && bytes[2] === 191;
+  return parseText(path2, decoded.text, hash, limits, bom ? void 0 : hash);
 }
-function parseFileText(path, text, hash, limits = DEFAULT_PARSE_LIMITS) {
+function parseText(path2, text, hash, limits, textHash) {
+  const hashSource = (source) => textHash === NO_HASH ? "" : textHash !== void 0 && source.length === text.length ? textHash : hashText(source);
   const fast = parseYamlFast(text);
   const docs = [];
   const findings = [];
@@ -8506,29 +8764,29 @@ function parseFileText(path, text, hash, limits = DEFAULT_PARSE_LIMITS) {
     let lineStarts;
     for (const d of fast) {
       let source = "";
-      if (d.lines) {
+      if (d.lines && textHash !== NO_HASH) {
         lineStarts ??= lineOffsets(text);
         source = text.slice(lineStarts[d.lines[0]] ?? 0, lineStarts[d.lines[1] + 1] ?? text.length);
       }
-      docs.push({ value: d.value, empty: d.empty, ok: true, hash: hashText(source) });
+      docs.push({ value: d.value, empty: d.empty, ok: true, hash: hashSource(source) });
     }
   } else {
-    const full = parseFull(path, text, limits);
+    const full = parseFull(path2, text, limits);
     for (const d of full.docs) {
-      const source = d.range ? documentSource(text, d.range) : "";
-      docs.push({ value: d.value, empty: d.empty, ok: d.ok, hash: hashText(d.directives ? `${d.directives}
-${source}` : source) });
+      const source = d.range && textHash !== NO_HASH ? documentSource(text, d.range) : "";
+      docs.push({ value: d.value, empty: d.empty, ok: d.ok, hash: d.directives && textHash !== NO_HASH ? hashText(`${d.directives}
+${source}`) : hashSource(source) });
     }
     findings.push(...full.findings);
   }
   if (docs.length > limits.maxDocumentsPerFile) {
     return {
-      path,
+      path: path2,
       hash,
       docs: [],
       findings: [
         finding("JOCH111", `the file holds ${docs.length} YAML documents; the limit is ${limits.maxDocumentsPerFile}`, {
-          file: path,
+          file: path2,
           line: 1,
           column: 1
         })
@@ -8537,24 +8795,24 @@ ${source}` : source) });
       text
     };
   }
-  return { path, hash, docs, findings, fast: fast !== void 0, text };
+  return { path: path2, hash, docs, findings, fast: fast !== void 0, text };
 }
-function parseFull(path, text, limits) {
+function parseFull(path2, text, limits) {
   try {
-    return parseYamlFull(text, path, limits);
+    return parseYamlFull(text, path2, limits);
   } catch (e) {
     if (e instanceof NestedTooDeep) {
-      return unreadable(path, text, e.offset, `the YAML nests collections more than ${MAX_NESTING_DEPTH} levels deep here; the file was not read`, {
+      return unreadable(path2, text, e.offset, `the YAML nests collections more than ${MAX_NESTING_DEPTH} levels deep here; the file was not read`, {
         hint: "manifests need a few levels of nesting: look for unbalanced brackets or generated content"
       });
     }
     if (!(e instanceof RangeError)) throw e;
-    return unreadable(path, text, 0, `the YAML could not be read (${e.message}); the file was not loaded`);
+    return unreadable(path2, text, 0, `the YAML could not be read (${e.message}); the file was not loaded`);
   }
 }
-function unreadable(path, text, offset, message, extras = {}) {
+function unreadable(path2, text, offset, message, extras = {}) {
   const { line, column } = positionOf(text, offset);
-  return { docs: [], findings: [finding("JOCH101", message, { file: path, line, column }, extras)] };
+  return { docs: [], findings: [finding("JOCH101", message, { file: path2, line, column }, extras)] };
 }
 function positionOf(text, offset) {
   let line = 1;
@@ -8565,8 +8823,6 @@ function positionOf(text, offset) {
   }
   return { line, column: offset - lineStart2 + 1 };
 }
-var BEFORE_CONTENT = /^\ufeff?(?:---(?=[ \t\r]|$))?[ \t]*(?:#.*)?\r?$/;
-var MARKER = /^(?:---|\.\.\.)(?=[ \t\r]|$)/;
 function documentSource(text, range) {
   const start = contentStart(text, range);
   if (start >= range[1]) return "";
@@ -8594,6 +8850,21 @@ function documentEnd(text, last) {
 function lineStart(text, offset) {
   return offset <= 0 ? 0 : text.lastIndexOf("\n", offset - 1) + 1;
 }
+var DEFAULT_PARSE_LIMITS, NO_HASH, BEFORE_CONTENT, MARKER;
+var init_parse = __esm({
+  "src/manifests/parse.ts"() {
+    "use strict";
+    init_diagnostics();
+    init_decode();
+    init_yaml_fast();
+    init_yaml_full();
+    init_yaml_full();
+    DEFAULT_PARSE_LIMITS = { maxAliasCount: 100, maxDocumentsPerFile: 1e4 };
+    NO_HASH = null;
+    BEFORE_CONTENT = /^\ufeff?(?:---(?=[ \t\r]|$))?[ \t]*(?:#.*)?\r?$/;
+    MARKER = /^(?:---|\.\.\.)(?=[ \t\r]|$)/;
+  }
+});
 
 // src/manifests/index.ts
 function classifyFile(parsed, defaultNamespace) {
@@ -8614,20 +8885,25 @@ function classifyFile(parsed, defaultNamespace) {
   });
   return { file: { path: file, hash: parsed.hash, documents: parsed.docs.length }, text: parsed.text, documents, resources, findings };
 }
+var init_manifests = __esm({
+  "src/manifests/index.ts"() {
+    "use strict";
+    init_diagnostics();
+    init_types2();
+    init_classify();
+    init_locate();
+    init_parse();
+    init_parse();
+    init_decode();
+    init_locate();
+    init_yaml_fast();
+  }
+});
 
 // src/schema/registry.ts
 import { createHash as createHash2 } from "node:crypto";
 import { readFileSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
-var SCHEMA_BASE = "https://joch.dev/schemas/v1alpha1/";
-var SCHEMA_DIR = new URL("../../schemas/", import.meta.url);
-var requireCjs = createRequire(import.meta.url);
-var PRECOMPILED_FILE = new URL("./validators.generated.cjs", import.meta.url);
-var schemas;
-var texts;
-var ajv;
-var precompiled;
-var validators = /* @__PURE__ */ new Map();
 function schemaTexts() {
   if (!texts) {
     texts = /* @__PURE__ */ new Map();
@@ -8682,16 +8958,27 @@ function validatorFor(kind2) {
   validators.set(kind2, validate);
   return validate;
 }
+var SCHEMA_BASE, SCHEMA_DIR, requireCjs, PRECOMPILED_FILE, schemas, texts, ajv, precompiled, validators;
+var init_registry = __esm({
+  "src/schema/registry.ts"() {
+    "use strict";
+    init_kinds();
+    SCHEMA_BASE = "https://joch.dev/schemas/v1alpha1/";
+    SCHEMA_DIR = new URL("../../schemas/", import.meta.url);
+    requireCjs = createRequire(import.meta.url);
+    PRECOMPILED_FILE = new URL("./validators.generated.cjs", import.meta.url);
+    validators = /* @__PURE__ */ new Map();
+  }
+});
 
 // src/schema/secrets.ts
-var SCHEMA_FIELDS = /* @__PURE__ */ new Set(["inputSchema", "outputSchema"]);
 function secretFindings(d, resource) {
   const out = [];
   const report = (code, what, stack, part) => {
-    const path = [...stack];
-    const where = part === "key" ? `the key at ${formatPath(path)}` : formatPath(path);
+    const path2 = [...stack];
+    const where = part === "key" ? `the key at ${formatPath(path2)}` : formatPath(path2);
     out.push(
-      finding(code, `${where} holds what looks like ${what}; manifests must not contain credentials`, { file: d.file, doc: d.doc, path, ...part ? { part } : {} }, {
+      finding(code, `${where} holds what looks like ${what}; manifests must not contain credentials`, { file: d.file, doc: d.doc, path: path2, ...part ? { part } : {} }, {
         resource,
         hint: code === "JOCH602" ? "remove the credential from the URL and reference a Joch Secret (secretRef) instead" : "move the value into your secret store and reference it with a Joch Secret (spec.source) and a secretRef"
       })
@@ -8704,57 +8991,82 @@ function secretFindings(d, resource) {
       })
     );
   }
-  forEachCredential(d.body, (found, path, part) => report(found.code, part === "key" ? `${found.what} as a mapping key` : found.what, path, part));
+  forEachCredential(d.body, (found, path2, part) => report(found.code, part === "key" ? `${found.what} as a mapping key` : found.what, path2, part));
   return out;
 }
-function forEachCredential(node, visit2) {
+function forEachCredential(node, visit) {
   walkScalars(
     node,
     [],
-    (value, path, key) => {
+    (value, path2, key) => {
       const found = credentialIn(value, key);
-      if (found) visit2(found, path);
+      if (found) visit(found, path2);
     },
-    (name, path) => {
+    (name, path2) => {
       const found = credentialIn(name, void 0);
-      if (found) visit2(found, path, "key");
+      if (found) visit(found, path2, "key");
     }
   );
 }
 function credentialIn(value, key) {
-  if (ANY_SHAPE.test(value)) {
-    if (URL_USERINFO.test(value)) return { code: "JOCH602", what: "a URL with a password" };
-    if (URL_SECRET_QUERY.test(value)) return { code: "JOCH602", what: "a URL with a token in its query" };
-    for (const det of VALUE_DETECTORS) {
-      if (detect(det, value)) return { code: "JOCH601", what: det.what };
-    }
+  const own = valueCredential(value);
+  if (own.shape) return own.shape;
+  if (key !== void 0 && keyedSecret(key, value)) return { code: "JOCH601", what: `a credential (the key is "${key}")` };
+  return own.encoded ? ENCODED : void 0;
+}
+function memoized(memo, text, compute) {
+  if (text.length > MEMO_MAX_LENGTH) return compute(text);
+  let found = memo.get(text);
+  if (found === void 0) {
+    if (memo.size >= MEMO_MAX_ENTRIES) memo.clear();
+    found = compute(text);
+    memo.set(text, found);
   }
-  if (key !== void 0 && isKeyedSecret(key, value)) return { code: "JOCH601", what: `a credential (the key is "${key}")` };
-  if (encodedSecret(value)) return { code: "JOCH601", what: "a base64-encoded credential" };
+  return found;
+}
+function valueCredential(value) {
+  if (value.length < SHORTEST_CREDENTIAL) return NONE;
+  return memoized(valueMemo, value, scanValue);
+}
+function scanValue(value) {
+  return { shape: shapeIn(value), encoded: encodedSecret(value) };
+}
+function shapeIn(value) {
+  if (!ANY_SHAPE.test(value)) return void 0;
+  if (URL_USERINFO.test(value)) return { code: "JOCH602", what: "a URL with a password" };
+  if (URL_SECRET_QUERY.test(value)) return { code: "JOCH602", what: "a URL with a token in its query" };
+  for (const det of VALUE_DETECTORS) {
+    if (detect(det, value)) return { code: "JOCH601", what: det.what };
+  }
   return void 0;
 }
-var ANY_SHAPE = new RegExp([URL_USERINFO, URL_SECRET_QUERY, ...VALUE_DETECTORS.map((d) => d.pattern)].map((p) => `(?:${p.source})`).join("|"), "i");
-function walkScalars(node, path, visit2, visitKey = () => void 0, key, keyed = true) {
+function keyedSecret(key, value) {
+  return namesSecretKept(key) && isKeyedSecret(key, value);
+}
+function namesSecretKept(key) {
+  return memoized(keyMemo, key, namesSecret);
+}
+function walkScalars(node, path2, visit, visitKey = () => void 0, key, keyed = true) {
   const text = scalarText(node);
   if (text !== void 0) {
-    visit2(text, path, keyed ? key : void 0);
+    visit(text, path2, keyed ? key : void 0);
   } else if (Array.isArray(node)) {
-    const held = keyed && key !== void 0 && namesSecret(key) ? key : void 0;
+    const held = keyed && key !== void 0 && namesSecretKept(key) ? key : void 0;
     for (let i = 0; i < node.length; i++) {
-      path.push(i);
-      walkScalars(node[i], path, visit2, visitKey, held, keyed);
-      path.pop();
+      path2.push(i);
+      walkScalars(node[i], path2, visit, visitKey, held, keyed);
+      path2.pop();
     }
   } else if (node && typeof node === "object") {
     const record = node;
     const named = nameOfValue(record);
-    const held = keyed && key !== void 0 && namesSecret(key) ? key : void 0;
+    const held = keyed && key !== void 0 && namesSecretKept(key) ? key : void 0;
     for (const k in record) {
-      path.push(k);
-      visitKey(k, path);
+      path2.push(k);
+      visitKey(k, path2);
       const under = k === "value" ? named ?? held ?? k : k;
-      walkScalars(record[k], path, visit2, visitKey, under, keyed && !SCHEMA_FIELDS.has(k));
-      path.pop();
+      walkScalars(record[k], path2, visit, visitKey, under, keyed && !SCHEMA_FIELDS.has(k));
+      path2.pop();
     }
   }
 }
@@ -8768,6 +9080,24 @@ function scalarText(node) {
   if (typeof node === "number" && Number.isFinite(node)) return String(node);
   return void 0;
 }
+var SCHEMA_FIELDS, ENCODED, NONE, MEMO_MAX_ENTRIES, MEMO_MAX_LENGTH, valueMemo, keyMemo, SHORTEST_CREDENTIAL, ANY_SHAPE;
+var init_secrets = __esm({
+  "src/schema/secrets.ts"() {
+    "use strict";
+    init_diagnostics();
+    init_redact();
+    init_redact();
+    SCHEMA_FIELDS = /* @__PURE__ */ new Set(["inputSchema", "outputSchema"]);
+    ENCODED = { code: "JOCH601", what: "a base64-encoded credential" };
+    NONE = { shape: void 0, encoded: false };
+    MEMO_MAX_ENTRIES = 8192;
+    MEMO_MAX_LENGTH = 256;
+    valueMemo = /* @__PURE__ */ new Map();
+    keyMemo = /* @__PURE__ */ new Map();
+    SHORTEST_CREDENTIAL = 7;
+    ANY_SHAPE = new RegExp([URL_USERINFO, URL_SECRET_QUERY, ...VALUE_DETECTORS.map((d) => d.pattern)].map((p) => `(?:${p.source})`).join("|"), "i");
+  }
+});
 
 // src/schema/schema-pass.ts
 function schemaFindings(d, resource) {
@@ -8827,8 +9157,8 @@ function within(inner, outer) {
   return inner === outer || inner.startsWith(`${outer}/`);
 }
 function explain(e, d, resource) {
-  const path = toPath(d.body, e.instancePath);
-  const where = formatPath(path) || "the top level";
+  const path2 = toPath(d.body, e.instancePath);
+  const where = formatPath(path2) || "the top level";
   const at = (p, part) => ({ file: d.file, doc: d.doc, path: p, ...part ? { part } : {} });
   const parent = e.parentSchema;
   const opts = (hint) => ({ resource, hint });
@@ -8836,34 +9166,34 @@ function explain(e, d, resource) {
     case "required": {
       const missing = String(e.params.missingProperty);
       const desc = describeProperty(parent, missing);
-      return finding("JOCH302", `missing required field "${missing}" in ${where}`, at([...path, missing]), opts(desc));
+      return finding("JOCH302", `missing required field "${missing}" in ${where}`, at([...path2, missing]), opts(desc));
     }
     case "additionalProperties": {
       const extra = String(e.params.additionalProperty);
       const allowed = Object.keys(parent?.properties ?? {});
       const elsewhere = fieldPaths(d.kind.kind).get(extra);
       const hint = didYouMean(extra, allowed) ?? (elsewhere ? `"${extra}" belongs at ${elsewhere.join(" or ")}` : void 0) ?? (allowed.length ? `${d.kind.kind} allows here: ${allowed.join(", ")}` : void 0);
-      return finding("JOCH303", `unknown field "${extra}" in ${where}`, at([...path, extra], "key"), opts(hint));
+      return finding("JOCH303", `unknown field "${extra}" in ${where}`, at([...path2, extra], "key"), opts(hint));
     }
     case "enum": {
       const allowed = (e.params.allowedValues ?? []).map((v) => String(v));
       const value = String(e.data);
-      return finding("JOCH304", `${show(e.data)} is not an allowed value of ${where}; allowed: ${allowed.join(", ")}`, at(path), opts(didYouMean(value, allowed)));
+      return finding("JOCH304", `${show(e.data)} is not an allowed value of ${where}; allowed: ${allowed.join(", ")}`, at(path2), opts(didYouMean(value, allowed)));
     }
     case "const":
-      return finding("JOCH304", `${where} must be ${show(e.params.allowedValue)}`, at(path), opts());
+      return finding("JOCH304", `${where} must be ${show(e.params.allowedValue)}`, at(path2), opts());
     case "type": {
       const expected = String(e.params.type);
-      return finding("JOCH301", `${where} must be ${article(expected)}, not ${article(jsonType(e.data))}`, at(path), opts(describe(parent)));
+      return finding("JOCH301", `${where} must be ${article(expected)}, not ${article(jsonType(e.data))}`, at(path2), opts(describe(parent)));
     }
     case "pattern":
     case "format": {
       const rule = e.keyword === "format" ? `a valid ${String(e.params.format)}` : "in the required form";
-      return finding("JOCH305", `${show(e.data)} at ${where} is not ${rule}`, at(path), opts(describe(parent)));
+      return finding("JOCH305", `${show(e.data)} at ${where} is not ${rule}`, at(path2), opts(describe(parent)));
     }
     case "propertyNames": {
       const name = String(e.params.propertyName);
-      return finding("JOCH305", `the key "${name}" in ${where} is not in the required form`, at([...path, name], "key"), opts(describe(parent)));
+      return finding("JOCH305", `the key "${name}" in ${where} is not in the required form`, at([...path2, name], "key"), opts(describe(parent)));
     }
     case "minimum":
     case "maximum":
@@ -8875,32 +9205,31 @@ function explain(e, d, resource) {
     case "maxItems":
     case "minProperties":
     case "maxProperties":
-      return finding("JOCH306", `${where} ${e.message ?? "is out of range"}`, at(path), opts(describe(parent)));
+      return finding("JOCH306", `${where} ${e.message ?? "is out of range"}`, at(path2), opts(describe(parent)));
     case "anyOf":
     case "oneOf":
-      return finding("JOCH307", `${where} must be ${summarizeBranches(e.schema)}`, at(path), opts(describe(parent)));
+      return finding("JOCH307", `${where} must be ${summarizeBranches(e.schema)}`, at(path2), opts(describe(parent)));
     default:
-      return finding("JOCH307", `${where} ${e.message ?? "is not valid"}`, at(path), opts(describe(parent)));
+      return finding("JOCH307", `${where} ${e.message ?? "is not valid"}`, at(path2), opts(describe(parent)));
   }
 }
-var FIELD_PATHS = /* @__PURE__ */ new Map();
 function fieldPaths(kind2) {
   const hit = FIELD_PATHS.get(kind2);
   if (hit) return hit;
   const out = /* @__PURE__ */ new Map();
-  const visit2 = (schema, path, depth) => {
+  const visit = (schema, path2, depth) => {
     if (!schema || depth > 8) return;
     const s = typeof schema.$ref === "string" ? { ...resolveRef(schema.$ref), ...schema } : schema;
     for (const [name, child] of Object.entries(s.properties ?? {})) {
-      const p = path ? `${path}.${name}` : name;
+      const p = path2 ? `${path2}.${name}` : name;
       out.set(name, [...out.get(name) ?? [], p]);
-      visit2(child, p, depth + 1);
+      visit(child, p, depth + 1);
     }
-    if (s.items && typeof s.items === "object") visit2(s.items, `${path}[]`, depth + 1);
+    if (s.items && typeof s.items === "object") visit(s.items, `${path2}[]`, depth + 1);
   };
   const info = loadSchemas();
   const file = [...info.entries()].find(([, sc]) => sc.properties?.kind?.const === kind2);
-  visit2(file?.[1], "", 0);
+  visit(file?.[1], "", 0);
   FIELD_PATHS.set(kind2, out);
   return out;
 }
@@ -8978,8 +9307,21 @@ function show(v) {
   const s = typeof v === "string" ? JSON.stringify(v) : JSON.stringify(v) ?? String(v);
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
+var FIELD_PATHS;
+var init_schema_pass = __esm({
+  "src/schema/schema-pass.ts"() {
+    "use strict";
+    init_diagnostics();
+    init_registry();
+    init_secrets();
+    FIELD_PATHS = /* @__PURE__ */ new Map();
+  }
+});
 
 // src/schema/files.ts
+function checkFile(file, options) {
+  return checkParsed(parseFileBytes(file.path, file.bytes, options.limits), options);
+}
 function checkParsed(parsed, options) {
   const load = classifyFile(parsed, options.defaultNamespace);
   return { load, documentFindings: load.documents.map((d) => documentFindings(d, options)) };
@@ -8988,13 +9330,210 @@ function documentFindings(d, options) {
   const ref = documentRef(d, options.defaultNamespace);
   return [...options.schema ? schemaFindings(d, ref) : [], ...secretFindings(d, ref)];
 }
+function summarizeFile(file, options) {
+  const { load, documentFindings: documentFindings2 } = checkParsed(parseFileBytes(file.path, file.bytes, options.limits, false), options);
+  return { file: load.file, loadFindings: load.findings, documentFindings: documentFindings2.flat(), resources: load.resources.length };
+}
+var init_files = __esm({
+  "src/schema/files.ts"() {
+    "use strict";
+    init_manifests();
+    init_schema_pass();
+    init_secrets();
+  }
+});
 
 // src/schema/parallel.ts
-var PARALLEL_MIN_BYTES = 2 << 20;
-var BYTES_PER_THREAD = 512 << 10;
-var CHUNK_BYTES = 128 << 10;
+var parallel_exports = {};
+__export(parallel_exports, {
+  MIN_FREE_CORES: () => MIN_FREE_CORES,
+  PARALLEL_MIN_BYTES: () => PARALLEL_MIN_BYTES,
+  SUMMARY_MIN_FREE_CORES: () => SUMMARY_MIN_FREE_CORES,
+  checkFiles: () => checkFiles,
+  checkForWire: () => checkForWire,
+  fromWire: () => fromWire,
+  prepareSnapshot: () => prepareSnapshot,
+  serveChecks: () => serveChecks,
+  summarizeFiles: () => summarizeFiles,
+  threadsFor: () => threadsFor
+});
+import { existsSync } from "node:fs";
+import module from "node:module";
+import path from "node:path";
+import { availableParallelism, loadavg } from "node:os";
+import { fileURLToPath } from "node:url";
+import { parentPort, Worker } from "node:worker_threads";
+function startWorkers(count, workerUrl) {
+  const file = workerEntry(workerUrl);
+  const out = [];
+  for (let i = 0; file && i < count; i++) out.push(watched(spawnWorker(file)));
+  return out;
+}
+function watched(worker) {
+  const stopped = new Promise((resolve) => {
+    worker.on("error", () => void 0);
+    worker.once("exit", () => resolve());
+  });
+  return { worker, stopped };
+}
+async function stopAll(workers) {
+  await Promise.all(workers.map((w) => w.worker.terminate()));
+}
+function threadsFor(totalBytes, env = process.env, load = loadavg()[0] ?? 0, cores = availableParallelism(), minFreeCores = MIN_FREE_CORES) {
+  const forced = Number.parseInt(env.JOCH_THREADS ?? "", 10);
+  if (Number.isInteger(forced) && forced >= 1) return forced;
+  if (totalBytes < PARALLEL_MIN_BYTES) return 1;
+  const free = Math.max(1, Math.min(cores, Math.floor(cores - load) + 1));
+  if (free < minFreeCores) return 1;
+  return Math.max(1, Math.min(free, Math.floor(totalBytes / BYTES_PER_THREAD)));
+}
+function checkFiles(files, options, parallel) {
+  return runPool(files, options, parallel, { mode: "check", onMain: (f) => checkOnMain(f, options, checkFile), fromWorker: (r) => fromWire(r, options) });
+}
+function summarizeFiles(files, options, parallel) {
+  return runPool(files, options, parallel, { mode: "summary", onMain: (f) => checkOnMain(f, options, summarizeFile), fromWorker: (r) => r });
+}
+async function runPool(files, options, parallel, job) {
+  const results = new Array(files.length);
+  const queue = chunksOf(files);
+  const runOnMain = (c, by) => {
+    for (let i = c.start; i < c.end; i++) results[i] = job.onMain(files[i]);
+    parallel.onChecked?.(by, c.end - c.start);
+  };
+  const wanted = parallel.threads > 1 && queue.length > 1 ? Math.min(parallel.threads - 1, queue.length - 1) : 0;
+  const pool = startWorkers(wanted, parallel.workerUrl);
+  const shared = { queue, retry: [], results, failure: void 0, drivers: [] };
+  try {
+    const driving = pool.map((w) => drive(w, files, options, job, shared, parallel.onChecked));
+    if (parallel.mainShare !== false || pool.length === 0) {
+      for (let c = queue.shift(); c && !shared.failure; c = queue.shift()) {
+        runOnMain(c, "main");
+        if (pool.length) await nextTurn();
+      }
+      for (let c = takeBack(shared); c && !shared.failure; c = takeBack(shared)) {
+        runOnMain(c, "main");
+        await nextTurn();
+      }
+    }
+    await Promise.all(driving);
+    if (shared.failure) throw shared.failure.error;
+    for (const c of [...shared.retry, ...queue.splice(0)].sort((a, b) => a.id - b.id)) runOnMain(c, "retry");
+  } finally {
+    await stopAll(pool);
+  }
+  return results;
+}
+function takeBack(shared) {
+  let best;
+  for (const driver of shared.drivers) {
+    for (const chunk of driver.inFlight.values()) if (!best || chunk.id < best.chunk.id) best = { driver, chunk };
+  }
+  if (!best) return void 0;
+  best.driver.inFlight.delete(best.chunk.id);
+  if (best.driver.inFlight.size === 0) best.driver.finish();
+  return best.chunk;
+}
+function drive({ worker, stopped }, files, options, job, shared, onChecked) {
+  const { queue, retry, results } = shared;
+  const inFlight = /* @__PURE__ */ new Map();
+  return new Promise((resolve) => {
+    let finished = false;
+    const finish = () => {
+      if (finished) return;
+      finished = true;
+      retry.push(...inFlight.values());
+      inFlight.clear();
+      resolve();
+    };
+    shared.drivers.push({ inFlight, finish });
+    const send = () => {
+      const c = shared.failure || finished ? void 0 : queue.shift();
+      if (!c) return false;
+      inFlight.set(c.id, c);
+      const request = packRequest(c.id, job.mode, files.slice(c.start, c.end), options);
+      worker.postMessage(request, [request.bytes.buffer]);
+      return true;
+    };
+    worker.on("message", (reply) => {
+      try {
+        receive(reply);
+      } catch (error) {
+        shared.failure ??= { error };
+        inFlight.clear();
+        finish();
+      }
+    });
+    const receive = (reply) => {
+      const c = inFlight.get(reply.id);
+      if (!c) return;
+      inFlight.delete(reply.id);
+      let failed = 0;
+      reply.results.forEach((r, i) => {
+        const at = c.start + i;
+        if ("failed" in r) failed++;
+        results[at] = "failed" in r ? job.onMain(files[at]) : job.fromWorker(r);
+      });
+      onChecked?.("worker", reply.results.length - failed);
+      if (failed) onChecked?.("retry", failed);
+      send();
+      if (inFlight.size === 0) finish();
+    };
+    void stopped.then(finish);
+    send();
+    send();
+    if (inFlight.size === 0) finish();
+  });
+}
+function checkOnMain(file, options, unit) {
+  try {
+    return unit(file, options);
+  } catch (e) {
+    throw new Error(`${file.path}: ${errorMessage(e)}`, { cause: e });
+  }
+}
+function packRequest(id, mode, files, options) {
+  const bytes = new Uint8Array(files.reduce((n, f) => n + f.bytes.byteLength, 0));
+  const ends = [];
+  let at = 0;
+  for (const f of files) {
+    bytes.set(f.bytes, at);
+    at += f.bytes.byteLength;
+    ends.push(at);
+  }
+  return { id, mode, paths: files.map((f) => f.path), ends, bytes, options };
+}
 function unpackFiles(request) {
-  return request.paths.map((path, i) => ({ path, bytes: request.bytes.subarray(request.ends[i - 1] ?? 0, request.ends[i]) }));
+  return request.paths.map((path2, i) => ({ path: path2, bytes: request.bytes.subarray(request.ends[i - 1] ?? 0, request.ends[i]) }));
+}
+function chunksOf(files) {
+  const chunks = [];
+  let start = 0;
+  let bytes = 0;
+  files.forEach((f, i) => {
+    bytes += f.bytes.byteLength;
+    if (bytes >= CHUNK_BYTES || i + 1 - start >= CHUNK_FILES) {
+      chunks.push({ id: chunks.length, start, end: i + 1 });
+      start = i + 1;
+      bytes = 0;
+    }
+  });
+  if (start < files.length) chunks.push({ id: chunks.length, start, end: files.length });
+  return chunks;
+}
+function workerEntry(override) {
+  const fromSource = import.meta.url.endsWith(".ts");
+  const url = override ?? new URL(fromSource ? "./worker.ts" : "./worker.js", import.meta.url);
+  return existsSync(fileURLToPath(url)) ? url : void 0;
+}
+function spawnWorker(url) {
+  if (!/\.m?ts$/.test(url.pathname)) return new Worker(url, { workerData: { compileCacheDir: compileCacheDir() } });
+  const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); });`;
+  return new Worker(boot, { eval: true });
+}
+function compileCacheDir() {
+  const dir = typeof module.getCompileCacheDir === "function" ? module.getCompileCacheDir() : void 0;
+  if (dir === void 0) return void 0;
+  return path.basename(dir).startsWith(`v${process.versions.node}-`) ? path.dirname(dir) : dir;
 }
 function checkForWire(file, options) {
   const parsed = parseFileBytes(file.path, file.bytes, options.limits);
@@ -9002,8 +9541,17 @@ function checkForWire(file, options) {
   const docs = parsed.docs.map(({ value: _value, ...rest }) => rest);
   return { parsed: { ...parsed, docs }, values: parsed.docs.map((d) => encodeValue(d.value)), documentFindings: documentFindings2 };
 }
+function fromWire(wire, options) {
+  const parsed = { ...wire.parsed, docs: wire.parsed.docs.map((d, i) => ({ ...d, value: decodeValue(wire.values[i]) })) };
+  const load = classifyFile(parsed, options.defaultNamespace);
+  if (load.documents.length !== wire.documentFindings.length) return checkParsed(parsed, options);
+  return { load, documentFindings: wire.documentFindings };
+}
 function encodeValue(value) {
   return jsonExact(value, /* @__PURE__ */ new Set()) ? JSON.stringify(value) : { value };
+}
+function decodeValue(wire) {
+  return typeof wire === "string" ? JSON.parse(wire) : wire?.value;
 }
 function jsonExact(v, seen) {
   switch (typeof v) {
@@ -9029,12 +9577,13 @@ function jsonExact(v, seen) {
       return false;
   }
 }
-function serveChecks(port = parentPort, check = checkForWire) {
+function serveChecks(port = parentPort, check = checkForWire, summarize2 = summarizeFile) {
   if (!port) throw new Error("serveChecks runs in a worker thread");
   port.on("message", (request) => {
+    const unit = request.mode === "summary" ? summarize2 : check;
     const results = unpackFiles(request).map((f) => {
       try {
-        return check(f, request.options);
+        return unit(f, request.options);
       } catch (e) {
         return { failed: errorMessage(e) };
       }
@@ -9043,6 +9592,50 @@ function serveChecks(port = parentPort, check = checkForWire) {
     port.postMessage(reply);
   });
 }
+async function prepareSnapshot(snapshot, options, parallel = {}) {
+  const bytes = snapshot.files.reduce((n, f) => n + f.bytes.byteLength, 0);
+  const threads = parallel.threads ?? threadsFor(bytes);
+  if (threads <= 1) return void 0;
+  const inputs = snapshot.files.map((f) => ({ path: displayPath(snapshot, f.path), bytes: f.bytes }));
+  let byWorkers = 0;
+  const onChecked = (by, n) => void (by === "worker" && (byWorkers += n));
+  const checks = await checkFiles(inputs, options, { threads, workerUrl: parallel.workerUrl, onChecked });
+  const files = /* @__PURE__ */ new WeakMap();
+  const documents = /* @__PURE__ */ new WeakMap();
+  snapshot.files.forEach((f, i) => {
+    const check = checks[i];
+    files.set(f, check.load);
+    check.load.documents.forEach((d, j) => documents.set(d, check.documentFindings[j] ?? []));
+  });
+  return { files, documents, threads, byWorkers };
+}
+var PARALLEL_MIN_BYTES, BYTES_PER_THREAD, CHUNK_BYTES, CHUNK_FILES, MIN_FREE_CORES, SUMMARY_MIN_FREE_CORES, nextTurn;
+var init_parallel = __esm({
+  "src/schema/parallel.ts"() {
+    "use strict";
+    init_diagnostics();
+    init_manifests();
+    init_types2();
+    init_files();
+    PARALLEL_MIN_BYTES = 2 << 20;
+    BYTES_PER_THREAD = 512 << 10;
+    CHUNK_BYTES = 128 << 10;
+    CHUNK_FILES = 256;
+    MIN_FREE_CORES = 4;
+    SUMMARY_MIN_FREE_CORES = 3;
+    nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+  }
+});
 
 // src/schema/worker.ts
-serveChecks();
+import module2 from "node:module";
+import { workerData } from "node:worker_threads";
+var cacheDir = workerData?.compileCacheDir;
+if (typeof cacheDir === "string" && typeof module2.enableCompileCache === "function") {
+  try {
+    module2.enableCompileCache(cacheDir);
+  } catch {
+  }
+}
+var { serveChecks: serveChecks2 } = await Promise.resolve().then(() => (init_parallel(), parallel_exports));
+serveChecks2();
