@@ -78,18 +78,11 @@ export interface AgentGraph {
 
 /** Builds the surface of every agent, sorted by agent key. */
 export function buildAgentGraphs(resources: readonly Resource[], edges: readonly ReferenceEdge[]): AgentGraph[] {
-  const byKey = new Map(resources.map((r) => [r.key, r]));
-  const edgesFrom = new Map<string, ReferenceEdge[]>();
-  const edgesTo = new Map<string, ReferenceEdge[]>();
-  for (const e of edges) {
-    push(edgesFrom, e.from, e);
-    if (e.to) push(edgesTo, e.to, e);
-  }
-  const ctx: Ctx = { byKey, edgesFrom, edgesTo };
-  return resources
-    .filter((r) => r.kind === 'Agent')
-    .map((agent) => buildOne(agent, ctx))
-    .sort((a, b) => (a.agent.key < b.agent.key ? -1 : a.agent.key > b.agent.key ? 1 : 0));
+  return buildAgentGraphsFor(
+    resources.filter((r) => r.kind === 'Agent'),
+    new Map(resources.map((r) => [r.key, r])),
+    edges,
+  );
 }
 
 /**
