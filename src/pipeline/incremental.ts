@@ -26,7 +26,7 @@
  * to the full run, which stores a new state.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
+import { statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import type { CacheStore } from '../cache/index.js';
 import { sortDiagnostics, summarize, type Diagnostic, type Finding } from '../diagnostics/index.js';
@@ -37,7 +37,7 @@ import type { Resource } from '../model/resource.js';
 import { evaluatePolicy, type PolicyResult } from '../policy/index.js';
 import { checkFile } from '../schema/files.js';
 import { adapterNeeds, referenceSites } from '../schema/references.js';
-import { listLocalFiles, readIgnoreFile, type LocalFileList, type LocalSourceOptions } from '../source/local.js';
+import { listLocalFiles, readBounded, readIgnoreFile, type LocalFileList, type LocalSourceOptions } from '../source/local.js';
 import { displayPath } from '../source/types.js';
 import { settleFindings } from './findings.js';
 import type { Project, Timings } from './index.js';
@@ -596,8 +596,8 @@ function stampFiles(index: StateIndex, paths: readonly string[], root: string, m
     if (!stat) return { fallback: 'a file went away or cannot be read' };
     if (sameStamp(stat, index.stamps, i) && !racy(index.stamps, i, index.startedAt)) continue;
     if (stat.size > maxFileBytes) return { fallback: 'a file is over the size limit' };
-    const bytes = readAll(abs);
-    if (!bytes) return { fallback: 'a file cannot be read' };
+    const bytes = readAll(abs, maxFileBytes);
+    if (!bytes) return { fallback: 'a file cannot be read, or grew over the size limit' };
     // The stamp taken before the read: a change after it shows as a new stamp next time.
     writeStamp(stamps, i, stat);
     restamped++;
@@ -737,24 +737,10 @@ function sameListing(index: StateIndex, root: string): boolean {
   return true;
 }
 
-function readAll(file: string): Uint8Array | undefined {
-  let fd: number | undefined;
-  try {
-    fd = openSync(file, 'r');
-    const size = fstatSync(fd).size;
-    const bytes = Buffer.allocUnsafe(size);
-    let off = 0;
-    while (off < size) {
-      const n = readSync(fd, bytes, off, size - off, off);
-      if (n === 0) break;
-      off += n;
-    }
-    return off === size ? bytes : bytes.subarray(0, off);
-  } catch {
-    return undefined;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
+/** A file's bytes, or undefined when it cannot be read; the size limit is checked by the caller (a stored file was within it). */
+function readAll(file: string, limit = Number.MAX_SAFE_INTEGER): Uint8Array | undefined {
+  const read = readBounded(file, limit);
+  return read.ok ? read.bytes : undefined;
 }
 
 /**

@@ -104,10 +104,10 @@ export function readLocalSourceSync(options: LocalSourceOptions): LocalSourceRes
   return { snapshot: { root, displayPrefix, files }, findings, walk: { folders, links, ignoreText } };
 }
 
-type Read = { ok: true; bytes: Uint8Array } | { ok: false; size?: number; error?: string };
+export type BoundedRead = { ok: true; bytes: Uint8Array } | { ok: false; size?: number; error?: string };
 
 /** Reads a file unless it is over the limit, checking the size on the open descriptor. */
-function readBounded(file: string, limit: number): Read {
+export function readBounded(file: string, limit: number): BoundedRead {
   let fd: number | undefined;
   try {
     fd = openSync(file, 'r');
