@@ -65518,7 +65518,13 @@ var import_ignore3 = __toESM(require_ignore2(), 1);
 
 // src/model/graph.ts
 function buildAgentGraphs(resources, edges) {
-  const byKey = new Map(resources.map((r) => [r.key, r]));
+  return buildAgentGraphsFor(
+    resources.filter((r) => r.kind === "Agent"),
+    new Map(resources.map((r) => [r.key, r])),
+    edges
+  );
+}
+function buildAgentGraphsFor(agents, byKey, edges) {
   const edgesFrom = /* @__PURE__ */ new Map();
   const edgesTo = /* @__PURE__ */ new Map();
   for (const e of edges) {
@@ -65526,7 +65532,7 @@ function buildAgentGraphs(resources, edges) {
     if (e.to) push3(edgesTo, e.to, e);
   }
   const ctx = { byKey, edgesFrom, edgesTo };
-  return resources.filter((r) => r.kind === "Agent").map((agent) => buildOne(agent, ctx)).sort((a, b) => a.agent.key < b.agent.key ? -1 : a.agent.key > b.agent.key ? 1 : 0);
+  return agents.map((agent) => buildOne(agent, ctx)).sort((a, b) => a.agent.key < b.agent.key ? -1 : a.agent.key > b.agent.key ? 1 : 0);
 }
 function push3(map2, key2, value) {
   const list2 = map2.get(key2);
@@ -68040,7 +68046,7 @@ var Walker = class {
 
 // src/pipeline/incremental.ts
 import { createHash as createHash12, randomUUID } from "node:crypto";
-import { closeSync as closeSync3, fstatSync as fstatSync3, openSync as openSync3, readSync as readSync3, statSync as statSync4 } from "node:fs";
+import { statSync as statSync4 } from "node:fs";
 import path10 from "node:path";
 var STATE_KIND = "validate-state-v1";
 var DETAIL_KIND = "validate-state-detail-v1";
