@@ -223,7 +223,8 @@ describe('a global install of the tarball', () => {
       const fleet = path.join(tmp, `node-${major}-fleet`);
       cpSync(path.join(ROOT, 'examples', 'fleet'), fleet, { recursive: true });
       const compileCache = path.join(tmp, `node-${major}-compile-cache`);
-      const env = { ...process.env, NODE_COMPILE_CACHE: compileCache };
+      // CI unset: under CI the progress lines print plainly on stderr.
+      const env = { ...process.env, CI: '', NODE_COMPILE_CACHE: compileCache };
       const bin = path.join(installed, 'bin', 'joch.js');
 
       const first = run(node, [bin, 'validate'], { cwd: fleet, env });
