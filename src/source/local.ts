@@ -73,7 +73,9 @@ export function listLocalFiles(options: LocalSourceOptions): LocalFileList {
   const display = (rel: string) => displayPath({ displayPrefix }, rel);
   const findings: Finding[] = [];
   const ignoreText = readIgnoreFile(root, options.ignoreFile ?? IGNORE_FILE);
-  const rules = ignore().add(ignoreText).add([...(options.exclude ?? [])]);
+  const exclude = options.exclude ?? [];
+  // No pattern at all (the common case): each path's check would still cost a few microseconds.
+  const rules = hasPatterns(ignoreText) || exclude.length > 0 ? ignore().add(ignoreText).add([...exclude]) : undefined;
 
   const candidates = new Set<string>(); // root-relative paths
   const walker = new Walker(root, realRoot, rules, display, findings, candidates);
@@ -159,6 +161,11 @@ export function readIgnoreFile(root: string, ignoreFile: string = IGNORE_FILE): 
   }
 }
 
+/** Whether an ignore file's text holds a pattern: a line that is neither blank nor a comment. */
+function hasPatterns(text: string): boolean {
+  return text.split(/\r?\n/).some((line) => line.trim() !== '' && !line.startsWith('#'));
+}
+
 class Walker {
   private readonly seenDirs = new Set<string>();
   /** Root-relative folders whose entries were read, in the order they were read. */
@@ -169,7 +176,7 @@ class Walker {
   constructor(
     private readonly root: string,
     private readonly realRoot: string,
-    private readonly rules: Ignore,
+    private readonly rules: Ignore | undefined,
     private readonly display: (rel: string) => string,
     private readonly findings: Finding[],
     private readonly out: Set<string>,
@@ -224,7 +231,7 @@ class Walker {
   }
 
   private ignored(rel: string, dir: boolean): boolean {
-    return rel !== '' && this.rules.ignores(dir ? `${rel}/` : rel);
+    return rel !== '' && this.rules !== undefined && this.rules.ignores(dir ? `${rel}/` : rel);
   }
 
   /**

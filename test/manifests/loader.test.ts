@@ -513,6 +513,14 @@ describe('which files are read', () => {
     expect(run.summary.files).toBe(3);
   });
 
+  it('reads everything with a .jochignore of comments and blank lines only, and honours the first pattern after them', async () => {
+    const files = { 'drafts/d.yaml': policy('draft'), 'a.yaml': policy('a') };
+    const commentsOnly = await validate(tmpRepo({ ...files, '.jochignore': '# nothing ignored yet\n\n   \n' }), { checks: SCHEMA_ONLY });
+    expect(commentsOnly.snapshot.files.map((f) => f.path)).toEqual(['a.yaml', 'drafts/d.yaml']);
+    const onePattern = await validate(tmpRepo({ ...files, '.jochignore': '# drafts stay out\n\ndrafts/\n' }), { checks: SCHEMA_ONLY });
+    expect(onePattern.snapshot.files.map((f) => f.path)).toEqual(['a.yaml']);
+  });
+
   it('reads a file named on the command line even without a YAML extension', async () => {
     const repo = tmpRepo({ 'manifest.txt': badPolicy('txt') });
     const run = await validate(repo, { paths: ['manifest.txt'], checks: SCHEMA_ONLY });
