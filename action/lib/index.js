@@ -67839,7 +67839,8 @@ function listLocalFiles(options) {
   const display = (rel) => displayPath({ displayPrefix }, rel);
   const findings = [];
   const ignoreText = readIgnoreFile(root, options.ignoreFile ?? IGNORE_FILE);
-  const rules = (0, import_ignore2.default)().add(ignoreText).add([...options.exclude ?? []]);
+  const exclude = options.exclude ?? [];
+  const rules = hasPatterns(ignoreText) || exclude.length > 0 ? (0, import_ignore2.default)().add(ignoreText).add([...exclude]) : void 0;
   const candidates = /* @__PURE__ */ new Set();
   const walker = new Walker(root, realRoot, rules, display, findings, candidates);
   for (const start of options.include ?? [root]) {
@@ -67911,6 +67912,9 @@ function readIgnoreFile(root, ignoreFile = IGNORE_FILE) {
     return "";
   }
 }
+function hasPatterns(text) {
+  return text.split(/\r?\n/).some((line) => line.trim() !== "" && !line.startsWith("#"));
+}
 var Walker = class {
   constructor(root, realRoot, rules, display, findings, out) {
     this.root = root;
@@ -67977,7 +67981,7 @@ var Walker = class {
     this.out.add(rel);
   }
   ignored(rel, dir) {
-    return rel !== "" && this.rules.ignores(dir ? `${rel}/` : rel);
+    return rel !== "" && this.rules !== void 0 && this.rules.ignores(dir ? `${rel}/` : rel);
   }
   /**
    * A link is followed only when its target stays inside the root. A link
