@@ -3,30 +3,18 @@
  * whatever the change, the output is byte-identical to an uncached run, and
  * the runs a small change allows skip the unchanged files.
  */
-import { mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { generateFleet } from '../../bench/fleet.js';
-import { cli } from '../support/repo.js';
+import { cli, tmpDir } from '../support/repo.js';
 
-const made: string[] = [];
-
-function tmp(prefix: string): string {
-  const d = realpathSync(mkdtempSync(path.join(tmpdir(), prefix)));
-  made.push(d);
-  return d;
-}
-
-afterEach(() => {
-  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
-});
 
 /** A generated fleet of one team (12 agents, one file per resource) and a cache folder of its own. */
 function fleet(): { repo: string; env: Record<string, string> } {
-  const repo = tmp('joch-incremental-');
+  const repo = tmpDir('joch-incremental-');
   generateFleet(repo, 12);
-  return { repo, env: { JOCH_CACHE_DIR: path.join(tmp('joch-incremental-cache-'), 'c') } };
+  return { repo, env: { JOCH_CACHE_DIR: path.join(tmpDir('joch-incremental-cache-'), 'c') } };
 }
 
 interface Step {

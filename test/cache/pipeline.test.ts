@@ -4,34 +4,22 @@
  * worked out again (and only it), another build never reads an entry, and
  * `--no-cache` writes nothing.
  */
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CacheStore, cacheUsage } from '../../src/cache/index.js';
 import { runCompile } from '../../src/pipeline/compile.js';
 import { runValidate } from '../../src/pipeline/index.js';
 import { runSnapshot } from '../../src/pipeline/snapshot.js';
 import { readLocalSourceSync } from '../../src/source/local.js';
-import { cli } from '../support/repo.js';
+import { cli, tmpDir } from '../support/repo.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const made: string[] = [];
-
-function tmp(prefix: string): string {
-  const d = realpathSync(mkdtempSync(path.join(tmpdir(), prefix)));
-  made.push(d);
-  return d;
-}
-
-afterEach(() => {
-  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
-});
 
 /** A copy of a folder of this repository, with a .git folder so joch.yaml is looked up no further. */
 function copyOf(rel: string): string {
-  const dir = tmp('joch-cache-repo-');
+  const dir = tmpDir('joch-cache-repo-');
   cpSync(path.join(ROOT, rel), dir, { recursive: true });
   cpSync(path.join(ROOT, 'schemas'), path.join(dir, 'schemas'), { recursive: true });
   return dir;
@@ -58,7 +46,7 @@ const LEAKY_MODEL = `apiVersion: model.joch.dev/v1alpha1\nkind: Model\nmetadata:
 describe('validate with and without the cache', () => {
   it('prints byte-identical diagnostics in every format: uncached, filling the cache, and from it', async () => {
     const repo = copyOf(CONFORMANCE);
-    const cacheDir = path.join(tmp('joch-cache-'), 'c');
+    const cacheDir = path.join(tmpDir('joch-cache-'), 'c');
     const env = { JOCH_CACHE_DIR: cacheDir };
     for (const format of ['text', 'json', 'sarif']) {
       const uncached = await cli(['validate', '-o', format, '--no-cache'], repo, { env });
@@ -77,7 +65,7 @@ describe('validate with and without the cache', () => {
   it('serves every unchanged file from the cache, and works out a changed one again', async () => {
     const repo = copyOf(CONFORMANCE);
     writeFileSync(path.join(repo, 'leaky.yaml'), LEAKY_MODEL);
-    const dir = tmp('joch-cache-');
+    const dir = tmpDir('joch-cache-');
     const first = new CacheStore({ dir, buildId: 'test' });
     const cold = await runValidate({ paths: [], cwd: repo, cache: first });
     const files = cold.set.files.length;
@@ -108,7 +96,7 @@ describe('validate with and without the cache', () => {
 
   it('keeps the files a narrower run did not read', async () => {
     const repo = copyOf(CONFORMANCE);
-    const dir = tmp('joch-cache-');
+    const dir = tmpDir('joch-cache-');
     const whole = await runValidate({ paths: [], cwd: repo, cache: new CacheStore({ dir, buildId: 't' }) });
     const one = whole.set.files[0]?.path as string;
     writeFileSync(path.join(repo, one), `${readFileSync(path.join(repo, one), 'utf8')}\n# edited\n`);
@@ -120,7 +108,7 @@ describe('validate with and without the cache', () => {
 
   it('never reads an entry written by another version of the tool', async () => {
     const repo = copyOf(CONFORMANCE);
-    const dir = tmp('joch-cache-');
+    const dir = tmpDir('joch-cache-');
     const first = await runValidate({ paths: [], cwd: repo, cache: new CacheStore({ dir, buildId: 'joch 0.1.0 schemas A' }) });
     const same = await runValidate({ paths: [], cwd: repo, cache: new CacheStore({ dir, buildId: 'joch 0.1.0 schemas A' }) });
     expect(same.cached?.reused).toBeGreaterThan(0);
@@ -136,7 +124,7 @@ describe('validate with and without the cache', () => {
 
   it('keeps the schema findings apart from a run that did not check schemas', async () => {
     const repo = copyOf(CONFORMANCE);
-    const dir = tmp('joch-cache-');
+    const dir = tmpDir('joch-cache-');
     const all = await runValidate({ paths: [], cwd: repo, cache: new CacheStore({ dir, buildId: 't' }) });
     const checks = new Set(['identity', 'references', 'secrets'] as const);
     const narrow = await runValidate({ paths: [], cwd: repo, checks, cache: new CacheStore({ dir, buildId: 't' }) });
@@ -146,10 +134,10 @@ describe('validate with and without the cache', () => {
   });
 
   it('stores no file that holds a credential, nor the credential', async () => {
-    const repo = tmp('joch-cache-repo-');
+    const repo = tmpDir('joch-cache-repo-');
     writeFileSync(path.join(repo, 'clean.yaml'), 'apiVersion: model.joch.dev/v1alpha1\nkind: Model\nmetadata:\n  name: clean\nspec:\n  provider: openai\n  model: gpt-5\n');
     writeFileSync(path.join(repo, 'model.yaml'), LEAKY_MODEL);
-    const cacheDir = tmp('joch-cache-');
+    const cacheDir = tmpDir('joch-cache-');
     const run = await cli(['validate', '-o', 'json'], repo, { env: { JOCH_CACHE_DIR: cacheDir } });
     expect(run.stdout).toContain('JOCH601');
     const stored = Object.values(tree(cacheDir)).map((b64) => Buffer.from(b64, 'base64'));
@@ -161,8 +149,8 @@ describe('validate with and without the cache', () => {
 describe('compile with and without the cache', () => {
   it('writes byte-identical files and findings; a warm run builds no unit again', async () => {
     const repo = copyOf('examples/fleet');
-    const cacheDir = path.join(tmp('joch-cache-'), 'c');
-    const out = tmp('joch-cache-out-');
+    const cacheDir = path.join(tmpDir('joch-cache-'), 'c');
+    const out = tmpDir('joch-cache-out-');
     const env = { JOCH_CACHE_DIR: cacheDir, SOURCE_DATE_EPOCH: '1735689600' };
     const runs = [];
     for (const [name, flags] of [
@@ -207,7 +195,7 @@ describe('compile with and without the cache', () => {
 
   it('rebuilds only the units of a changed agent', async () => {
     const repo = copyOf('examples/fleet');
-    const dir = tmp('joch-cache-');
+    const dir = tmpDir('joch-cache-');
     const cold = await runCompile({ paths: [], cwd: repo, cache: new CacheStore({ dir, buildId: 't' }) });
     const agent = cold.validation.set.resources.find((r) => r.kind === 'Agent') as { file: string };
     const abs = path.join(repo, agent.file);
@@ -232,8 +220,8 @@ describe('compile with and without the cache', () => {
 describe('turning the cache off', () => {
   it('--no-cache and JOCH_NO_CACHE=1 write nothing', async () => {
     const repo = copyOf('examples/fleet');
-    const cacheDir = path.join(tmp('joch-cache-'), 'never');
-    const out = tmp('joch-cache-out-');
+    const cacheDir = path.join(tmpDir('joch-cache-'), 'never');
+    const out = tmpDir('joch-cache-out-');
     await cli(['validate', '--no-cache'], repo, { env: { JOCH_CACHE_DIR: cacheDir } });
     await cli(['compile', '--output-dir', out, '--no-cache'], repo, { env: { JOCH_CACHE_DIR: cacheDir } });
     await cli(['validate'], repo, { env: { JOCH_CACHE_DIR: cacheDir, JOCH_NO_CACHE: '1' } });
@@ -244,7 +232,7 @@ describe('turning the cache off', () => {
 
   it('joch cache dir, stats and clear', async () => {
     const repo = copyOf('examples/fleet');
-    const cacheDir = path.join(tmp('joch-cache-'), 'c');
+    const cacheDir = path.join(tmpDir('joch-cache-'), 'c');
     const env = { JOCH_CACHE_DIR: cacheDir };
     await cli(['validate'], repo, { env });
     expect((await cli(['cache', 'dir'], repo, { env })).stdout).toBe(`${cacheDir}\n`);
@@ -259,7 +247,7 @@ describe('the snapshot pipeline (the sync loop and the Action base)', () => {
   it('gives the same run from the store after a restart', () => {
     const repo = copyOf('examples/fleet');
     const snapshot = readLocalSourceSync({ root: repo, maxFileBytes: 1 << 20, cwd: repo }).snapshot;
-    const dir = tmp('joch-cache-');
+    const dir = tmpDir('joch-cache-');
     const uncached = runSnapshot({ snapshot });
     runSnapshot({ snapshot, store: new CacheStore({ dir, buildId: 't' }) });
     const restarted = new CacheStore({ dir, buildId: 't' });

@@ -25,6 +25,13 @@ export interface TmpRepo {
  * search for joch.yaml stops at its root and never picks up a stray file in
  * the system's temporary folder.
  */
+/** An empty folder for this test, removed when the test finishes (pass or fail). */
+export function tmpDir(prefix = 'joch-test-'): string {
+  const dir = realpathSync(mkdtempSync(path.join(tmpdir(), prefix)));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
 export function tmpRepo(files: Readonly<Record<string, string | Uint8Array>> = {}): TmpRepo {
   const root = realpathSync(mkdtempSync(path.join(tmpdir(), 'joch-test-')));
   onTestFinished(() => rmSync(root, { recursive: true, force: true }));
