@@ -32,6 +32,7 @@ import type { CacheStore } from '../cache/index.js';
 import { sortDiagnostics, summarize, type Diagnostic, type Finding } from '../diagnostics/index.js';
 import { DEFAULT_PARSE_LIMITS, Locator, loadFile, type FileLoad, type ManifestDocument, type ManifestSet } from '../manifests/index.js';
 import { buildAgentGraphsFor, type AgentGraph, type ReferenceEdge } from '../model/graph.js';
+import { groupBy } from '../model/group.js';
 import { pinsOf } from '../model/pins.js';
 import type { Resource } from '../model/resource.js';
 import { evaluatePolicy, type PolicyResult } from '../policy/index.js';
@@ -198,7 +199,7 @@ function stateOfFullRun(parts: FullRunParts): { index: StateIndex; detail: State
   if (parts.settled.some((f) => CREDENTIAL_CODES.has(f.code)) || policy.findings.some((f) => f.code === 'JOCH800')) return undefined;
   const n = parts.paths.length;
   if (set.files.length !== n) return undefined;
-  const loadByFile = groupByFile(set.findings);
+  const loadByFile = groupBy(set.findings, (f) => f.at.file);
   const checksByFile = new Map<string, Finding[]>();
   let checkCount = 0;
   for (const d of set.documents) {
@@ -210,7 +211,7 @@ function stateOfFullRun(parts: FullRunParts): { index: StateIndex; detail: State
     else checksByFile.set(d.file, [...found]);
   }
   const resourcesByFile = groupResources(set.resources);
-  const documentsByFile = groupDocuments(set.documents);
+  const documentsByFile = groupBy(set.documents, (d) => d.file);
   const stamps = new Float64Array(n * STAMP_FIELDS);
   const hashes: string[] = [];
   const shapes: string[] = [];
@@ -354,34 +355,10 @@ function shapeOf(documents: number, catalog: readonly ManifestDocument[], resour
 
 
 
-function groupByFile(findings: readonly Finding[]): Map<string, Finding[]> {
-  const out = new Map<string, Finding[]>();
-  for (const f of findings) {
-    const list = out.get(f.at.file);
-    if (list) list.push(f);
-    else out.set(f.at.file, [f]);
-  }
-  return out;
-}
-
+/** Resources by file, each file's in document order. */
 function groupResources(resources: readonly Resource[]): Map<string, Resource[]> {
-  const out = new Map<string, Resource[]>();
-  for (const r of resources) {
-    const list = out.get(r.file);
-    if (list) list.push(r);
-    else out.set(r.file, [r]);
-  }
+  const out = groupBy(resources, (r) => r.file);
   for (const list of out.values()) list.sort((a, b) => a.doc - b.doc);
-  return out;
-}
-
-function groupDocuments(documents: readonly ManifestDocument[]): Map<string, ManifestDocument[]> {
-  const out = new Map<string, ManifestDocument[]>();
-  for (const d of documents) {
-    const list = out.get(d.file);
-    if (list) list.push(d);
-    else out.set(d.file, [d]);
-  }
   return out;
 }
 
