@@ -11,14 +11,13 @@
  * With the cache on, `runValidate` runs instead: the cache stores per-document
  * findings of an assembled set.
  */
-import path from 'node:path';
 import { finding, sortDiagnostics, summarize, type Diagnostic, type Finding, type Summary } from '../diagnostics/index.js';
 import { decodeText, DEFAULT_PARSE_LIMITS } from '../manifests/index.js';
 import { SUMMARY_MIN_FREE_CORES, summarizeFiles, threadsFor, type FileSummary } from '../schema/index.js';
 import { readLocalSource } from '../source/local.js';
 import { displayPath, type SourceFile } from '../source/types.js';
 import { findingResolver } from './findings.js';
-import { resolveProject, type PipelineCheck, type Project, type Timings, type ValidateInput } from './index.js';
+import { resolveProject, sourceOptionsOf, type PipelineCheck, type Project, type Timings, type ValidateInput } from './index.js';
 
 /** The checks whose findings depend on one file alone. */
 const PER_FILE_CHECKS: ReadonlySet<PipelineCheck> = new Set<PipelineCheck>(['schema', 'secrets']);
@@ -43,15 +42,7 @@ export async function runFileChecks(input: ValidateInput & { readonly checks: Re
   const project = resolveProject(input);
   const { config } = project.config;
   const start = performance.now();
-  const source = await readLocalSource({
-    root: project.root,
-    include: project.include,
-    exclude: config.exclude,
-    maxFileBytes: config.limits.maxFileBytes,
-    skip: project.config.file ? [path.resolve(input.cwd, project.config.file)] : [],
-    cwd: input.cwd,
-    namedByUser: project.namedByUser,
-  });
+  const source = await readLocalSource(sourceOptionsOf(project, input.cwd));
   timings.source = performance.now() - start;
 
   const checked = performance.now();

@@ -136,7 +136,8 @@ export interface ValidateInput extends ProjectInput {
 }
 
 /** What the source stage reads for a project. */
-function sourceOptionsOf(project: Project, cwd: string): LocalSourceOptions {
+/** What the local source reads for a project: the same for every path of `joch validate`. */
+export function sourceOptionsOf(project: Project, cwd: string): LocalSourceOptions {
   const { config } = project.config;
   return {
     root: project.root,
