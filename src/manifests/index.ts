@@ -10,7 +10,7 @@ import { Locator } from './locate.js';
 import { DEFAULT_PARSE_LIMITS, parseFileBytes, type ParsedFile, type ParseLimits } from './parse.js';
 
 export type { ManifestDocument } from './classify.js';
-export { DEFAULT_PARSE_LIMITS, deepNesting, MAX_NESTING_DEPTH, parseFileBytes, parseFileText, type ParseLimits, type ParsedDocument, type ParsedFile } from './parse.js';
+export { DEFAULT_PARSE_LIMITS, deepNesting, hashBytes, MAX_NESTING_DEPTH, parseFileBytes, parseFileText, type ParseLimits, type ParsedDocument, type ParsedFile } from './parse.js';
 export { decodeText } from './decode.js';
 export { Locator } from './locate.js';
 export { parseYamlFast } from './yaml-fast.js';

@@ -15,6 +15,8 @@
 import type { CacheStore } from '../cache/index.js';
 import type { Finding } from '../diagnostics/index.js';
 import type { ManifestDocument, ManifestSet, ParseLimits } from '../manifests/index.js';
+import { groupBy } from '../model/group.js';
+import { isCredentialFinding } from '../schema/secrets.js';
 
 /** Bumped when the stored shape changes (the build id covers the code that fills it). */
 const PACK_KIND = 'checks-pack-v1';
@@ -37,9 +39,6 @@ interface ChecksPack {
   /** Files checked but not stored (a credential): their absence is no reason to write the pack again. */
   readonly unstored: ReadonlySet<string>;
 }
-
-/** Codes whose finding means the file holds a credential: such a file is not stored. */
-const CREDENTIAL_CODES = new Set(['JOCH601', 'JOCH602']);
 
 /**
  * The store's use by one project: `prime` after loading puts the stored
@@ -122,7 +121,7 @@ export class PersistentFiles {
   }
 
   private documentsOf(set: ManifestSet): Map<string, ManifestDocument[]> {
-    if (this.grouped?.set !== set) this.grouped = { set, byFile: documentsByFile(set) };
+    if (this.grouped?.set !== set) this.grouped = { set, byFile: groupBy(set.documents, (d) => d.file) };
     return this.grouped.byFile;
   }
 
@@ -142,16 +141,6 @@ function keyOf(file: { readonly path: string; readonly hash: string }): string {
   return `${file.hash} ${file.path}`;
 }
 
-function documentsByFile(set: ManifestSet): Map<string, ManifestDocument[]> {
-  const out = new Map<string, ManifestDocument[]>();
-  for (const d of set.documents) {
-    const list = out.get(d.file);
-    if (list) list.push(d);
-    else out.set(d.file, [d]);
-  }
-  return out;
-}
-
 function holdsCredential(findings: readonly Finding[]): boolean {
-  return findings.some((f) => CREDENTIAL_CODES.has(f.code));
+  return findings.some(isCredentialFinding);
 }

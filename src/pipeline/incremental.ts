@@ -30,7 +30,7 @@ import { statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import type { CacheStore } from '../cache/index.js';
 import { sortDiagnostics, summarize, type Diagnostic, type Finding } from '../diagnostics/index.js';
-import { DEFAULT_PARSE_LIMITS, Locator, loadFile, type FileLoad, type ManifestDocument, type ManifestSet } from '../manifests/index.js';
+import { DEFAULT_PARSE_LIMITS, hashBytes, Locator, loadFile, type FileLoad, type ManifestDocument, type ManifestSet } from '../manifests/index.js';
 import { buildAgentGraphsFor, type AgentGraph, type ReferenceEdge } from '../model/graph.js';
 import { groupBy } from '../model/group.js';
 import { pinsOf } from '../model/pins.js';
@@ -38,6 +38,7 @@ import type { Resource } from '../model/resource.js';
 import { evaluatePolicy, type PolicyResult } from '../policy/index.js';
 import { checkFile } from '../schema/files.js';
 import { adapterNeeds, referenceSites } from '../schema/references.js';
+import { isCredentialFinding } from '../schema/secrets.js';
 import { listLocalFiles, readBounded, readIgnoreFile, type LocalFileList, type LocalSourceOptions } from '../source/local.js';
 import { displayPath } from '../source/types.js';
 import { settleFindings } from './findings.js';
@@ -51,7 +52,6 @@ const RACY_MARGIN_MS = 2000;
 /** Kinds whose content other resources' checks or decisions read: a change to one is a full run. */
 const FLEET_KINDS = new Set(['Policy', 'Environment', 'Team', 'Budget', 'Eval', 'Model', 'FrameworkAdapter']);
 /** Codes whose finding means a file holds a credential: no state is stored for such a repository. */
-const CREDENTIAL_CODES = new Set(['JOCH601', 'JOCH602']);
 /** Past this share of the agents, re-deciding them costs about as much as the full run. */
 const MAX_AFFECTED_SHARE = 0.25;
 
@@ -196,7 +196,7 @@ export function saveFullRunState(parts: FullRunParts): void {
 function stateOfFullRun(parts: FullRunParts): { index: StateIndex; detail: StateDetail } | undefined {
   const { set, policy } = parts;
   if (parts.sourceFindings > 0 || pinsOf(parts.graphs).length > 0) return undefined;
-  if (parts.settled.some((f) => CREDENTIAL_CODES.has(f.code)) || policy.findings.some((f) => f.code === 'JOCH800')) return undefined;
+  if (parts.settled.some(isCredentialFinding) || policy.findings.some((f) => f.code === 'JOCH800')) return undefined;
   const n = parts.paths.length;
   if (set.files.length !== n) return undefined;
   const loadByFile = groupBy(set.findings, (f) => f.at.file);
@@ -529,7 +529,8 @@ export function validateIncrementally(input: IncrementalInput): IncrementalOutco
   const positioned = positionAll(settled, index.positioned, new Set(changed.map((c) => display(c.index))), textOf);
   const diagnostics = sortDiagnostics(positioned);
   lap('report');
-  if (walked || stamped.restamped > 0 || racyCount(index.stamps, index.startedAt) > 0) {
+  // A racy file is always read again, so it counts among the restamped.
+  if (walked || stamped.restamped > 0) {
     const hashes = stamped.newHashes.size ? paths.map((_, i) => stamped.newHashes.get(i) ?? hashAt(index.hashes, i)).join('') : index.hashes;
     const next: StateIndex = { ...index, ...walked, startedAt, stamps: stamped.stamps, hashes, fileFindings, agentFindings, positioned: positionedByFinding(settled, positioned) };
     input.store.put(STATE_KIND, input.key, next);
@@ -578,7 +579,7 @@ function stampFiles(index: StateIndex, paths: readonly string[], root: string, m
     // The stamp taken before the read: a change after it shows as a new stamp next time.
     writeStamp(stamps, i, stat);
     restamped++;
-    const hash = createHash('sha256').update(bytes).digest('hex');
+    const hash = hashBytes(bytes);
     if (hash === hashAt(index.hashes, i)) continue;
     newHashes.set(i, hash);
     changed.push({ index: i, bytes });
@@ -594,7 +595,7 @@ function reachedAgents(detail: StateDetail, changed: readonly Changed[], display
     const resources = [...c.load.resources].sort((a, b) => a.doc - b.doc);
     if (detail.fleet[c.index] || resources.some((r) => FLEET_KINDS.has(r.kind))) return { fallback: `${shown} holds a kind other resources read` };
     if (shapeOf(c.load.file.documents, c.load.documents, resources) !== hashAt(detail.shapes, c.index)) return { fallback: `${shown} changed its identity or references` };
-    if ([...c.load.findings, ...c.checks].some((f) => CREDENTIAL_CODES.has(f.code))) return { fallback: `${shown} holds a credential` };
+    if ([...c.load.findings, ...c.checks].some(isCredentialFinding)) return { fallback: `${shown} holds a credential` };
     for (let k = detail.readersStart[c.index] as number; k < (detail.readersStart[c.index + 1] as number); k++) affected.add(detail.readers[k] as number);
   }
   if (affected.size > Math.max(1, detail.agents.length * MAX_AFFECTED_SHARE)) return { fallback: `${affected.size} agents to decide again` };
@@ -661,12 +662,6 @@ function sameStamp(s: Stats, stamps: Float64Array, i: number): boolean {
 function racy(stamps: Float64Array, i: number, startedAt: number): boolean {
   const o = i * STAMP_FIELDS;
   return (stamps[o + 1] as number) >= startedAt - RACY_MARGIN_MS || (stamps[o + 2] as number) >= startedAt - RACY_MARGIN_MS;
-}
-
-function racyCount(stamps: Float64Array, startedAt: number): number {
-  let n = 0;
-  for (let i = 0; i < stamps.length / STAMP_FIELDS; i++) if (racy(stamps, i, startedAt)) n++;
-  return n;
 }
 
 /** The folders a walk read, stamped now; undefined stamps (a folder gone meanwhile) make the next run walk again. */
@@ -745,8 +740,9 @@ function decideAgain(
     if (!load) {
       const shown = displayPath({ displayPrefix: index.displayPrefix }, paths[file] as string);
       const bytes = readAll(path.join(root, paths[file] as string));
-      if (!bytes || createHash('sha256').update(bytes).digest('hex') !== hashAt(index.hashes, file)) throw new Stale(`${shown} changed during the run`);
+      if (!bytes) throw new Stale(`${shown} changed during the run`);
       load = loadFile(shown, bytes, limits, config.defaultNamespace);
+      if (load.file.hash !== hashAt(index.hashes, file)) throw new Stale(`${shown} changed during the run`);
       loads.set(file, load);
     }
     return load;

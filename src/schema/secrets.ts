@@ -9,6 +9,11 @@ import type { ManifestDocument } from '../manifests/index.js';
 
 export { looksSecret } from '../diagnostics/redact.js';
 
+/** Whether a finding says its file holds a credential: such a file's results are never stored. */
+export function isCredentialFinding(f: Pick<Finding, 'code'>): boolean {
+  return f.code === 'JOCH601' || f.code === 'JOCH602';
+}
+
 /** Free-form fields that describe data shapes, not values: a property named `password` there is a schema, not a password. */
 const SCHEMA_FIELDS = new Set(['inputSchema', 'outputSchema']);
 
