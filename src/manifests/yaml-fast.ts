@@ -106,8 +106,8 @@ export function resolvePlain(s: string): unknown {
   // Of those, a letter or `~` begins only these words: no number starts so.
   const c = s.charCodeAt(0);
   if (c > 0x39) return WORDS.has(s) ? WORDS.get(s) : s;
-  if (/^(?:~|[Nn]ull|NULL)?$/.test(s)) return null;
-  if (/^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/.test(s)) return s[0] === 't' || s[0] === 'T';
+  // The words are settled above: what is left of null is the empty scalar.
+  if (s === '') return null;
   if (/^0o[0-7]+$/.test(s)) return parseInt(s.substring(2), 8);
   if (/^[-+]?[0-9]+$/.test(s)) return parseInt(s, 10);
   if (/^0x[0-9a-fA-F]+$/.test(s)) return parseInt(s.substring(2), 16);
@@ -260,8 +260,10 @@ class Scanner {
       }
       if (state === 'content') bail();
       this.pos = first;
+      // Numbered before the content is read: recording places moves lineNumber's forward cursor past `first`.
+      const firstLine = this.lineNumber(first);
       const value = this.blockNode(this.indentOf(first), -1);
-      docs.push({ value, empty: false, lines: [this.lineNumber(first), this.documentEnd(this.pos)] });
+      docs.push({ value, empty: false, lines: [firstLine, this.documentEnd(this.pos)] });
       state = 'content';
       k = this.nextLine(this.pos);
     }
