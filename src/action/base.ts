@@ -85,20 +85,22 @@ export async function readRevisionFiles(workspace: string, sha: string, root: st
     else if (Number(size) > DEFAULT_MAX_FILE_BYTES) unread.push({ path: rel, reason: 'oversize', size: Number(size), limit: DEFAULT_MAX_FILE_BYTES });
     else entries.push({ path: rel, oid });
   }
-  // The revision's own .jochignore leaves files out, as it does in a checkout and for `joch sync`.
+  // The revision's own .jochignore leaves files out, as it does in a checkout and for `joch sync`; its bytes are read once, first.
   const ignoreEntry = entries.find((e) => e.path === IGNORE_FILE);
+  const read: SourceFile[] = [];
   if (ignoreEntry) {
     const text = await catBlobs(workspace, [ignoreEntry.oid]);
     if (!text.ok) return text;
-    const rules = ignore().add(Buffer.from(text.contents[0] ?? new Uint8Array()).toString('utf8'));
-    const kept = (p: string) => p === IGNORE_FILE || !rules.ignores(p);
-    entries = entries.filter((e) => kept(e.path));
-    unread = unread.filter((e) => kept(e.path));
+    const bytes = text.contents[0] ?? new Uint8Array();
+    read.push({ path: IGNORE_FILE, bytes });
+    const rules = ignore().add(Buffer.from(bytes).toString('utf8'));
+    entries = entries.filter((e) => e !== ignoreEntry && !rules.ignores(e.path));
+    unread = unread.filter((e) => !rules.ignores(e.path));
   }
   const blobs = await catBlobs(workspace, entries.map((e) => e.oid));
   if (!blobs.ok) return blobs;
   const time = await git(workspace, ['show', '-s', '--format=%ct', sha]);
-  const files: SourceFile[] = entries.map((e, i) => ({ path: e.path, bytes: blobs.contents[i]! }));
+  const files: SourceFile[] = [...read, ...entries.map((e, i) => ({ path: e.path, bytes: blobs.contents[i]! }))];
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   unread.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return { ok: true, snapshot: { root: workspace, displayPrefix: dir, revision: sha, commitTime: Number(time.stdout) || undefined, files, unread } };
