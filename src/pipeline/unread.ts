@@ -6,6 +6,7 @@
  * `limits.maxFileBytes` is refused here as a local checkout refuses it.
  */
 import { finding, type Finding } from '../diagnostics/index.js';
+import { tooLargeFinding } from '../source/local.js';
 import { displayPath, YAML_FILE, type Snapshot, type UnreadEntry } from '../source/types.js';
 
 /** The snapshot without files over `maxFileBytes`, and a finding for each of those and for each unread entry. */
@@ -15,7 +16,7 @@ export function accountForUnread(snapshot: Snapshot, maxFileBytes: number): { sn
   const files = snapshot.files.filter((f) => f.bytes.byteLength <= maxFileBytes);
   if (files.length === snapshot.files.length) return { snapshot, findings };
   for (const f of snapshot.files) {
-    if (f.bytes.byteLength > maxFileBytes) findings.push(tooLarge(f.bytes.byteLength, maxFileBytes, at(f.path)));
+    if (f.bytes.byteLength > maxFileBytes) findings.push(tooLargeFinding(f.bytes.byteLength, maxFileBytes, at(f.path)));
   }
   return { snapshot: { ...snapshot, files }, findings };
 }
@@ -25,7 +26,7 @@ function unreadFinding(e: UnreadEntry, maxFileBytes: number, where: { file: stri
     const limit = e.limit ?? maxFileBytes;
     // The reader's own ceiling was lower than joch.yaml's: say which limit it was.
     if (limit < maxFileBytes) return finding('JOCH106', `the file is ${e.size ?? 0} bytes; files are read from a Git revision up to ${limit} bytes`, where);
-    return tooLarge(e.size ?? 0, maxFileBytes, where);
+    return tooLargeFinding(e.size ?? 0, maxFileBytes, where);
   }
   if (e.reason === 'symlink' && YAML_FILE.test(e.path)) {
     return finding('JOCH112', 'the file is a symbolic link in the Git revision; links are not followed there, so its records are not read', where, {
@@ -36,8 +37,4 @@ function unreadFinding(e: UnreadEntry, maxFileBytes: number, where: { file: stri
   return finding('JOCH113', `${what} in the Git revision is not read; any manifests it leads to are missing`, where, {
     hint: 'list it in .jochignore if it holds no records',
   });
-}
-
-function tooLarge(size: number, limit: number, where: { file: string; line: number; column: number }): Finding {
-  return finding('JOCH106', `the file is ${size} bytes; the limit is ${limit} (limits.maxFileBytes in joch.yaml)`, where);
 }

@@ -96,14 +96,17 @@ export function readLocalSourceSync(options: LocalSourceOptions): LocalSourceRes
     if (read.ok) {
       files.push({ path: rel, bytes: read.bytes });
     } else if (read.size !== undefined) {
-      findings.push(
-        finding('JOCH106', `the file is ${read.size} bytes; the limit is ${options.maxFileBytes} (limits.maxFileBytes in joch.yaml)`, at(display(rel))),
-      );
+      findings.push(tooLargeFinding(read.size, options.maxFileBytes, at(display(rel))));
     } else {
       findings.push(finding('JOCH110', `cannot read the file: ${read.error}`, at(display(rel))));
     }
   }
   return { snapshot: { root, displayPrefix, files }, findings, walk: { folders, links, ignoreText } };
+}
+
+/** JOCH106 for a file over joch.yaml's `limits.maxFileBytes`, wherever it was found (a folder, a Git revision). */
+export function tooLargeFinding(size: number, limit: number, where: { file: string; line: number; column: number }): Finding {
+  return finding('JOCH106', `the file is ${size} bytes; the limit is ${limit} (limits.maxFileBytes in joch.yaml)`, where);
 }
 
 export type BoundedRead = { ok: true; bytes: Uint8Array } | { ok: false; size?: number; error?: string };
