@@ -9,7 +9,9 @@ import { parse as parseYaml } from 'yaml';
 import type { Diagnostic, Finding } from '../diagnostics/index.js';
 import type { Resource } from '../model/resource.js';
 import { findingResolver } from '../pipeline/findings.js';
-import { runSnapshot, type SnapshotRun } from '../pipeline/snapshot.js';
+import { createCompiler, type Compiler } from '../compile/index.js';
+import { unitEmissionFindings } from '../pipeline/emission.js';
+import { runSnapshot, SnapshotCache, type SnapshotRun } from '../pipeline/snapshot.js';
 import { resolveRevision } from '../source/revision.js';
 import type { Snapshot } from '../source/types.js';
 import {
@@ -48,6 +50,9 @@ export interface Project {
   readonly prefix: string;
   /** The pipeline's run of other commits, each made once (a gate may ask for one revision per cluster). */
   readonly runsAt: Map<string, Promise<SnapshotRun | undefined>>;
+  /** Kept for `rerun`: the unchanged files and agent units of the base are not worked out again. */
+  readonly cache: SnapshotCache;
+  readonly compiler: Compiler;
 }
 
 export async function openProject(input: RepositoryInput): Promise<Project> {
@@ -58,12 +63,15 @@ export async function openProject(input: RepositoryInput): Promise<Project> {
   if (prefix.startsWith('..')) throw new PromoteUsageError(`the project ${input.projectRoot} is not inside the Git repository ${input.worktree}`);
   const display = slash(path.relative(input.cwd, input.projectRoot));
   const snapshot = await readSnapshot(repo, resolved.commit, prefix, input.projectRoot, display || undefined);
-  const run = runSnapshot({ snapshot });
+  const cache = new SnapshotCache();
+  // As runSnapshot makes its own, kept so that rerun rebuilds only the units a change reaches.
+  const compiler = createCompiler({ requirePolicyBundles: true }, { scope: snapshot.root, guard: unitEmissionFindings });
+  const run = runSnapshot({ snapshot, cache, compiler });
   const gitPath = (file: string): string => {
     const rel = display && file.startsWith(`${display}/`) ? file.slice(display.length + 1) : file;
     return prefix ? `${prefix}/${rel}` : rel;
   };
-  return { repo, base: resolved.commit, snapshot, run, gitPath, defaultNamespace: run.config.config.defaultNamespace, prefix, runsAt: new Map() };
+  return { repo, base: resolved.commit, snapshot, run, gitPath, defaultNamespace: run.config.config.defaultNamespace, prefix, runsAt: new Map(), cache, compiler };
 }
 
 /** The same project with some files changed, judged by the whole pipeline again. */
@@ -73,7 +81,7 @@ export function rerun(project: Project, changes: readonly FileChange[]): Snapsho
     const after = byGitPath.get(project.gitPath(project.snapshot.displayPrefix ? `${project.snapshot.displayPrefix}/${f.path}` : f.path));
     return after === undefined ? f : { path: f.path, bytes: Buffer.from(after, 'utf8') };
   });
-  return runSnapshot({ snapshot: { ...project.snapshot, files } });
+  return runSnapshot({ snapshot: { ...project.snapshot, files }, cache: project.cache, compiler: project.compiler });
 }
 
 export function findAgent(project: Project, name: string, namespace: string | undefined): Resource {
@@ -136,6 +144,10 @@ export function deploymentStatus(text: string, deployment: Resource): { phase: s
 }
 
 export async function fileText(project: Project, gitPath: string): Promise<string> {
+  // The base's records are in the project's snapshot already; anything else is read from Git.
+  const rel = project.prefix ? gitPath.slice(project.prefix.length + 1) : gitPath;
+  const read = (!project.prefix || gitPath.startsWith(`${project.prefix}/`)) && project.snapshot.files.find((f) => f.path === rel);
+  if (read) return Buffer.from(read.bytes).toString('utf8');
   const oid = await blobOid(project.repo, project.base, gitPath);
   if (!oid) throw new Error(`${gitPath} is not in ${project.base}`);
   return readBlobText(project.repo, oid);
