@@ -130,7 +130,12 @@ export function looksSecret(value: string): boolean {
 
 /** Whether `value`, held under `key`, is a credential by the key's name. */
 export function isKeyedSecret(key: string, value: string): boolean {
-  return namesSecret(key) && !PLACEHOLDER.test(value.trim()) && value.length >= 8;
+  return namesSecret(key) && keyedValueIsSecret(value);
+}
+
+/** Whether a value held under a key that names a secret is one: not a placeholder, and long enough. */
+export function keyedValueIsSecret(value: string): boolean {
+  return !PLACEHOLDER.test(value.trim()) && value.length >= 8;
 }
 
 const GLOBAL_DETECTORS: readonly CredentialDetector[] = SHAPE_DETECTORS.map((d) => ({ ...d, pattern: new RegExp(d.pattern.source, `${d.pattern.flags}g`) }));

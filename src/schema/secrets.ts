@@ -4,7 +4,7 @@
  * in any manifest is an error, and the message never repeats the value.
  */
 import { finding, formatPath, type Finding, type PathSegment, type ResourceRef } from '../diagnostics/index.js';
-import { detect, encodedSecret, isKeyedSecret, looksSecret, namesSecret, URL_SECRET_QUERY, URL_USERINFO, VALUE_DETECTORS } from '../diagnostics/redact.js';
+import { detect, encodedSecret, keyedValueIsSecret, looksSecret, namesSecret, URL_SECRET_QUERY, URL_USERINFO, VALUE_DETECTORS } from '../diagnostics/redact.js';
 import type { ManifestDocument } from '../manifests/index.js';
 
 export { looksSecret } from '../diagnostics/redact.js';
@@ -131,7 +131,7 @@ function shapeIn(value: string): Credential | undefined {
 
 /** isKeyedSecret, with the verdict on the key's name kept (keys are few and repeat). */
 function keyedSecret(key: string, value: string): boolean {
-  return namesSecretKept(key) && isKeyedSecret(key, value);
+  return namesSecretKept(key) && keyedValueIsSecret(value);
 }
 
 /** namesSecret, remembered per key: the walk asks it of every collection's key. */
