@@ -56,16 +56,15 @@ export const EXTERNAL_PACKAGES = [
   'yaml',
 ] as const;
 
+/** What every bundle of this repository shares, ES module or CommonJS. */
+function baseOptions(target: string, format: 'esm' | 'cjs'): BuildOptions {
+  return { absWorkingDir: REPO_ROOT, bundle: true, platform: 'node', format, target, legalComments: 'eof', logLevel: 'warning' };
+}
+
 /** What every ES module bundle of this repository shares (the command's and the GitHub Action's). */
 export function esmBundleOptions(target: string): BuildOptions {
   return {
-    absWorkingDir: REPO_ROOT,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target,
-    legalComments: 'eof',
-    logLevel: 'warning',
+    ...baseOptions(target, 'esm'),
     // Bundled CommonJS dependencies call require() for node: built-ins; an ES module has none.
     banner: { js: "import { createRequire as __jochRequire } from 'node:module';\nconst require = __jochRequire(import.meta.url);" },
   };
@@ -78,15 +77,9 @@ export function esmBundleOptions(target: string): BuildOptions {
  */
 export async function bundleValidators(outFile: string, target: string): Promise<Metafile> {
   const result = await build({
-    absWorkingDir: REPO_ROOT,
+    ...baseOptions(target, 'cjs'),
     stdin: { contents: precompiledSource(), resolveDir: REPO_ROOT, sourcefile: 'validators.generated.cjs', loader: 'js' },
     outfile: outFile,
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target,
-    legalComments: 'eof',
-    logLevel: 'warning',
     metafile: true,
   });
   return result.metafile;
@@ -136,15 +129,10 @@ export const CLI_SCRIPT = 'joch.cjs';
 async function buildCliScript(outDir: string): Promise<Metafile> {
   const external = EXTERNAL_PACKAGES.filter((name) => requirable(name));
   const result = await build({
-    absWorkingDir: REPO_ROOT,
+    ...baseOptions(CLI_TARGET, 'cjs'),
     entryPoints: ['src/cli/main.ts'],
     outfile: path.join(outDir, CLI_SCRIPT),
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: CLI_TARGET,
     legalComments: 'none',
-    logLevel: 'warning',
     external: external.flatMap((name) => [name, `${name}/*`]),
     define: { 'import.meta.url': '__jochModuleUrl' },
     banner: { js: '(function (exports, require, module, __filename, __dirname, __jochModuleUrl) {' },
