@@ -39,7 +39,7 @@ import { evaluatePolicy, type PolicyResult } from '../policy/index.js';
 import { checkFile } from '../schema/files.js';
 import { adapterNeeds, referenceSites } from '../schema/references.js';
 import { isCredentialFinding } from '../schema/secrets.js';
-import { listLocalFiles, readBounded, readIgnoreFile, type LocalFileList, type LocalSourceOptions } from '../source/local.js';
+import { listLocalFiles, readBounded, readIgnoreFile, type LocalFileList, type LocalSourceOptions, type LocalWalk } from '../source/local.js';
 import { displayPath } from '../source/types.js';
 import { settleFindings } from './findings.js';
 import type { Project, Timings } from './index.js';
@@ -167,7 +167,7 @@ export interface FullRunParts {
   readonly root: string;
   /** Root-relative paths the source read, sorted. */
   readonly paths: readonly string[];
-  readonly walk: Pick<LocalFileList, 'folders' | 'links' | 'ignoreText'> | undefined;
+  readonly walk: LocalWalk | undefined;
   readonly displayPrefix: string | undefined;
   readonly set: ManifestSet;
   readonly documentFindings: WeakMap<ManifestDocument, readonly Finding[]>;
@@ -224,11 +224,10 @@ function stateOfFullRun(parts: FullRunParts): { index: StateIndex; detail: State
     const loaded = set.files[i];
     const display = displayPath({ displayPrefix: parts.displayPrefix }, rel);
     if (!loaded || loaded.path !== display || loaded.hash.length !== HASH_CHARS) return undefined;
-    try {
-      writeStamp(stamps, i, statSync(path.join(parts.root, rel)));
-    } catch {
-      return undefined;
-    }
+    // The stamp the read took, before the bytes the hash is of.
+    const stat = parts.walk?.stats?.[i];
+    if (!stat) return undefined;
+    writeStamp(stamps, i, stat);
     fileIndex.set(display, i);
     hashes.push(loaded.hash);
     const mine = resourcesByFile.get(display) ?? [];

@@ -40,7 +40,7 @@ export interface LocalSourceResult {
   readonly snapshot: Snapshot;
   readonly findings: Finding[];
   /** What the walk read besides the files (for the stat index of an incremental run). */
-  readonly walk?: Pick<LocalFileList, 'folders' | 'links' | 'ignoreText'> | undefined;
+  readonly walk?: LocalWalk | undefined;
 }
 
 /** Folders that never hold manifests and can be huge. */
@@ -65,6 +65,9 @@ export interface LocalFileList {
   /** The ignore file's text ('' without one): it decides the list too. */
   readonly ignoreText: string;
 }
+
+/** What the walk and the reads saw besides the files: `stats[i]` is of `snapshot.files[i]`, taken as it was read. */
+export type LocalWalk = Pick<LocalFileList, 'folders' | 'links' | 'ignoreText'> & { readonly stats?: readonly Stats[] | undefined };
 
 export function listLocalFiles(options: LocalSourceOptions): LocalFileList {
   const root = path.resolve(options.root);
@@ -91,17 +94,19 @@ export function readLocalSourceSync(options: LocalSourceOptions): LocalSourceRes
   const display = (rel: string) => displayPath({ displayPrefix }, rel);
 
   const files: SourceFile[] = [];
+  const stats: Stats[] = [];
   for (const rel of paths) {
     const read = readBounded(path.join(root, rel), options.maxFileBytes);
     if (read.ok) {
       files.push({ path: rel, bytes: read.bytes });
+      stats.push(read.stat);
     } else if (read.size !== undefined) {
       findings.push(tooLargeFinding(read.size, options.maxFileBytes, at(display(rel))));
     } else {
       findings.push(finding('JOCH110', `cannot read the file: ${read.error}`, at(display(rel))));
     }
   }
-  return { snapshot: { root, displayPrefix, files }, findings, walk: { folders, links, ignoreText } };
+  return { snapshot: { root, displayPrefix, files }, findings, walk: { folders, links, ignoreText, stats } };
 }
 
 /** JOCH106 for a file over joch.yaml's `limits.maxFileBytes`, wherever it was found (a folder, a Git revision). */
@@ -109,14 +114,16 @@ export function tooLargeFinding(size: number, limit: number, where: { file: stri
   return finding('JOCH106', `the file is ${size} bytes; the limit is ${limit} (limits.maxFileBytes in joch.yaml)`, where);
 }
 
-export type BoundedRead = { ok: true; bytes: Uint8Array } | { ok: false; size?: number; error?: string };
+/** `stat`: of the open file, taken before its bytes were read. */
+export type BoundedRead = { ok: true; bytes: Uint8Array; stat: Stats } | { ok: false; size?: number; error?: string };
 
 /** Reads a file unless it is over the limit, checking the size on the open descriptor. */
 export function readBounded(file: string, limit: number): BoundedRead {
   let fd: number | undefined;
   try {
     fd = openSync(file, 'r');
-    const size = fstatSync(fd).size;
+    const stat = fstatSync(fd);
+    const size = stat.size;
     if (size > limit) return { ok: false, size };
     const bytes = Buffer.allocUnsafe(size);
     let off = 0;
@@ -125,7 +132,7 @@ export function readBounded(file: string, limit: number): BoundedRead {
       if (n === 0) break;
       off += n;
     }
-    return { ok: true, bytes: off === size ? bytes : bytes.subarray(0, off) };
+    return { ok: true, bytes: off === size ? bytes : bytes.subarray(0, off), stat };
   } catch (e) {
     return { ok: false, error: (e as NodeJS.ErrnoException).code ?? String(e) };
   } finally {
