@@ -60143,8 +60143,8 @@ function detect(d, value) {
 function looksSecret(value) {
   return matchesShape(value) || encodedSecret(value);
 }
-function isKeyedSecret(key2, value) {
-  return namesSecret(key2) && !PLACEHOLDER.test(value.trim()) && value.length >= 8;
+function keyedValueIsSecret(value) {
+  return !PLACEHOLDER.test(value.trim()) && value.length >= 8;
 }
 var GLOBAL_DETECTORS = SHAPE_DETECTORS.map((d) => ({ ...d, pattern: new RegExp(d.pattern.source, `${d.pattern.flags}g`) }));
 var stars = (s) => "*".repeat(s.length);
@@ -60969,8 +60969,7 @@ function resolvePlain(s) {
   if (s !== "" && !"0123456789+-.~nNtTfF".includes(s[0])) return s;
   const c = s.charCodeAt(0);
   if (c > 57) return WORDS.has(s) ? WORDS.get(s) : s;
-  if (/^(?:~|[Nn]ull|NULL)?$/.test(s)) return null;
-  if (/^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/.test(s)) return s[0] === "t" || s[0] === "T";
+  if (s === "") return null;
   if (/^0o[0-7]+$/.test(s)) return parseInt(s.substring(2), 8);
   if (/^[-+]?[0-9]+$/.test(s)) return parseInt(s, 10);
   if (/^0x[0-9a-fA-F]+$/.test(s)) return parseInt(s.substring(2), 16);
@@ -61111,8 +61110,9 @@ var Scanner = class {
       }
       if (state === "content") bail();
       this.pos = first;
+      const firstLine = this.lineNumber(first);
       const value = this.blockNode(this.indentOf(first), -1);
-      docs.push({ value, empty: false, lines: [this.lineNumber(first), this.documentEnd(this.pos)] });
+      docs.push({ value, empty: false, lines: [firstLine, this.documentEnd(this.pos)] });
       state = "content";
       k = this.nextLine(this.pos);
     }
@@ -61937,6 +61937,9 @@ function resolveFindings(set2, findings) {
 }
 
 // src/schema/secrets.ts
+function isCredentialFinding(f) {
+  return f.code === "JOCH601" || f.code === "JOCH602";
+}
 var SCHEMA_FIELDS = /* @__PURE__ */ new Set(["inputSchema", "outputSchema"]);
 function secretFindings(d, resource) {
   const out = [];
@@ -62014,7 +62017,7 @@ function shapeIn(value) {
   return void 0;
 }
 function keyedSecret(key2, value) {
-  return namesSecretKept(key2) && isKeyedSecret(key2, value);
+  return namesSecretKept(key2) && keyedValueIsSecret(value);
 }
 function namesSecretKept(key2) {
   return memoized(keyMemo, key2, namesSecret);
@@ -67655,9 +67658,18 @@ function failedClosed(input3, why) {
   };
 }
 
+// src/model/group.ts
+function groupBy(items, key2) {
+  const out = /* @__PURE__ */ new Map();
+  for (const item of items) {
+    const k = key2(item);
+    if (k) (out.get(k) ?? out.set(k, []).get(k))?.push(item);
+  }
+  return out;
+}
+
 // src/pipeline/file-cache.ts
 var PACK_KIND = "checks-pack-v1";
-var CREDENTIAL_CODES = /* @__PURE__ */ new Set(["JOCH601", "JOCH602"]);
 var PersistentFiles = class {
   constructor(store, options, documents) {
     this.store = store;
@@ -67728,7 +67740,7 @@ var PersistentFiles = class {
     if (changed) this.store.put(PACK_KIND, this.packKey(set2), this.pack);
   }
   documentsOf(set2) {
-    if (this.grouped?.set !== set2) this.grouped = { set: set2, byFile: documentsByFile(set2) };
+    if (this.grouped?.set !== set2) this.grouped = { set: set2, byFile: groupBy(set2.documents, (d) => d.file) };
     return this.grouped.byFile;
   }
   readPack(set2) {
@@ -67743,17 +67755,8 @@ var PersistentFiles = class {
 function keyOf2(file2) {
   return `${file2.hash} ${file2.path}`;
 }
-function documentsByFile(set2) {
-  const out = /* @__PURE__ */ new Map();
-  for (const d of set2.documents) {
-    const list2 = out.get(d.file);
-    if (list2) list2.push(d);
-    else out.set(d.file, [d]);
-  }
-  return out;
-}
 function holdsCredential(findings) {
-  return findings.some((f) => CREDENTIAL_CODES.has(f.code));
+  return findings.some(isCredentialFinding);
 }
 
 // src/pipeline/workloads.ts
@@ -67789,41 +67792,6 @@ function unmappedClusterFindings(resources, config2, target) {
   });
 }
 
-// src/pipeline/unread.ts
-function accountForUnread(snapshot, maxFileBytes) {
-  const at7 = (rel) => ({ file: displayPath(snapshot, rel), line: 1, column: 1 });
-  const findings = (snapshot.unread ?? []).map((e) => unreadFinding(e, maxFileBytes, at7(e.path)));
-  const files = snapshot.files.filter((f) => f.bytes.byteLength <= maxFileBytes);
-  if (files.length === snapshot.files.length) return { snapshot, findings };
-  for (const f of snapshot.files) {
-    if (f.bytes.byteLength > maxFileBytes) findings.push(tooLarge(f.bytes.byteLength, maxFileBytes, at7(f.path)));
-  }
-  return { snapshot: { ...snapshot, files }, findings };
-}
-function unreadFinding(e, maxFileBytes, where) {
-  if (e.reason === "oversize") {
-    const limit = e.limit ?? maxFileBytes;
-    if (limit < maxFileBytes) return finding2("JOCH106", `the file is ${e.size ?? 0} bytes; files are read from a Git revision up to ${limit} bytes`, where);
-    return tooLarge(e.size ?? 0, maxFileBytes, where);
-  }
-  if (e.reason === "symlink" && YAML_FILE.test(e.path)) {
-    return finding2("JOCH112", "the file is a symbolic link in the Git revision; links are not followed there, so its records are not read", where, {
-      hint: "commit the file itself instead of a link to it, or list it in .jochignore if it holds no records"
-    });
-  }
-  const what = e.reason === "symlink" ? "a symbolic link" : "a submodule";
-  return finding2("JOCH113", `${what} in the Git revision is not read; any manifests it leads to are missing`, where, {
-    hint: "list it in .jochignore if it holds no records"
-  });
-}
-function tooLarge(size, limit, where) {
-  return finding2("JOCH106", `the file is ${size} bytes; the limit is ${limit} (limits.maxFileBytes in joch.yaml)`, where);
-}
-
-// src/pipeline/index.ts
-import { statSync as statSync5 } from "node:fs";
-import path11 from "node:path";
-
 // src/source/local.ts
 var import_ignore2 = __toESM(require_ignore2(), 1);
 import { closeSync as closeSync2, fstatSync as fstatSync2, lstatSync, openSync as openSync2, readdirSync as readdirSync4, readFileSync as readFileSync4, readSync as readSync2, realpathSync, statSync as statSync3 } from "node:fs";
@@ -67853,25 +67821,29 @@ function readLocalSourceSync(options) {
   const { root, displayPrefix, paths, findings, folders, links, ignoreText } = listLocalFiles(options);
   const display = (rel) => displayPath({ displayPrefix }, rel);
   const files = [];
+  const stats = [];
   for (const rel of paths) {
     const read = readBounded(path9.join(root, rel), options.maxFileBytes);
     if (read.ok) {
       files.push({ path: rel, bytes: read.bytes });
+      stats.push(read.stat);
     } else if (read.size !== void 0) {
-      findings.push(
-        finding2("JOCH106", `the file is ${read.size} bytes; the limit is ${options.maxFileBytes} (limits.maxFileBytes in joch.yaml)`, at5(display(rel)))
-      );
+      findings.push(tooLargeFinding(read.size, options.maxFileBytes, at5(display(rel))));
     } else {
       findings.push(finding2("JOCH110", `cannot read the file: ${read.error}`, at5(display(rel))));
     }
   }
-  return { snapshot: { root, displayPrefix, files }, findings, walk: { folders, links, ignoreText } };
+  return { snapshot: { root, displayPrefix, files }, findings, walk: { folders, links, ignoreText, stats } };
+}
+function tooLargeFinding(size, limit, where) {
+  return finding2("JOCH106", `the file is ${size} bytes; the limit is ${limit} (limits.maxFileBytes in joch.yaml)`, where);
 }
 function readBounded(file2, limit) {
   let fd;
   try {
     fd = openSync2(file2, "r");
-    const size = fstatSync2(fd).size;
+    const stat2 = fstatSync2(fd);
+    const size = stat2.size;
     if (size > limit) return { ok: false, size };
     const bytes = Buffer.allocUnsafe(size);
     let off = 0;
@@ -67880,7 +67852,7 @@ function readBounded(file2, limit) {
       if (n === 0) break;
       off += n;
     }
-    return { ok: true, bytes: off === size ? bytes : bytes.subarray(0, off) };
+    return { ok: true, bytes: off === size ? bytes : bytes.subarray(0, off), stat: stat2 };
   } catch (e) {
     return { ok: false, error: e.code ?? String(e) };
   } finally {
@@ -68048,6 +68020,38 @@ var Walker = class {
   }
 };
 
+// src/pipeline/unread.ts
+function accountForUnread(snapshot, maxFileBytes) {
+  const at7 = (rel) => ({ file: displayPath(snapshot, rel), line: 1, column: 1 });
+  const findings = (snapshot.unread ?? []).map((e) => unreadFinding(e, maxFileBytes, at7(e.path)));
+  const files = snapshot.files.filter((f) => f.bytes.byteLength <= maxFileBytes);
+  if (files.length === snapshot.files.length) return { snapshot, findings };
+  for (const f of snapshot.files) {
+    if (f.bytes.byteLength > maxFileBytes) findings.push(tooLargeFinding(f.bytes.byteLength, maxFileBytes, at7(f.path)));
+  }
+  return { snapshot: { ...snapshot, files }, findings };
+}
+function unreadFinding(e, maxFileBytes, where) {
+  if (e.reason === "oversize") {
+    const limit = e.limit ?? maxFileBytes;
+    if (limit < maxFileBytes) return finding2("JOCH106", `the file is ${e.size ?? 0} bytes; files are read from a Git revision up to ${limit} bytes`, where);
+    return tooLargeFinding(e.size ?? 0, maxFileBytes, where);
+  }
+  if (e.reason === "symlink" && YAML_FILE.test(e.path)) {
+    return finding2("JOCH112", "the file is a symbolic link in the Git revision; links are not followed there, so its records are not read", where, {
+      hint: "commit the file itself instead of a link to it, or list it in .jochignore if it holds no records"
+    });
+  }
+  const what = e.reason === "symlink" ? "a symbolic link" : "a submodule";
+  return finding2("JOCH113", `${what} in the Git revision is not read; any manifests it leads to are missing`, where, {
+    hint: "list it in .jochignore if it holds no records"
+  });
+}
+
+// src/pipeline/index.ts
+import { statSync as statSync5 } from "node:fs";
+import path11 from "node:path";
+
 // src/pipeline/incremental.ts
 import { createHash as createHash12, randomUUID } from "node:crypto";
 import { statSync as statSync4 } from "node:fs";
@@ -68055,7 +68059,6 @@ import path10 from "node:path";
 var STATE_KIND = "validate-state-v1";
 var DETAIL_KIND = "validate-state-detail-v1";
 var FLEET_KINDS = /* @__PURE__ */ new Set(["Policy", "Environment", "Team", "Budget", "Eval", "Model", "FrameworkAdapter"]);
-var CREDENTIAL_CODES2 = /* @__PURE__ */ new Set(["JOCH601", "JOCH602"]);
 var STAMP_FIELDS = 4;
 var HASH_CHARS = 64;
 function stateKey({ project, source, checks }) {
@@ -68084,10 +68087,10 @@ function saveFullRunState(parts) {
 function stateOfFullRun(parts) {
   const { set: set2, policy } = parts;
   if (parts.sourceFindings > 0 || pinsOf(parts.graphs).length > 0) return void 0;
-  if (parts.settled.some((f) => CREDENTIAL_CODES2.has(f.code)) || policy.findings.some((f) => f.code === "JOCH800")) return void 0;
+  if (parts.settled.some(isCredentialFinding) || policy.findings.some((f) => f.code === "JOCH800")) return void 0;
   const n = parts.paths.length;
   if (set2.files.length !== n) return void 0;
-  const loadByFile = groupByFile(set2.findings);
+  const loadByFile = groupBy(set2.findings, (f) => f.at.file);
   const checksByFile = /* @__PURE__ */ new Map();
   let checkCount = 0;
   for (const d of set2.documents) {
@@ -68099,7 +68102,7 @@ function stateOfFullRun(parts) {
     else checksByFile.set(d.file, [...found]);
   }
   const resourcesByFile = groupResources(set2.resources);
-  const documentsByFile2 = groupDocuments(set2.documents);
+  const documentsByFile = groupBy(set2.documents, (d) => d.file);
   const stamps = new Float64Array(n * STAMP_FIELDS);
   const hashes = [];
   const shapes = [];
@@ -68112,15 +68115,13 @@ function stateOfFullRun(parts) {
     const loaded = set2.files[i];
     const display = displayPath({ displayPrefix: parts.displayPrefix }, rel);
     if (!loaded || loaded.path !== display || loaded.hash.length !== HASH_CHARS) return void 0;
-    try {
-      writeStamp(stamps, i, statSync4(path10.join(parts.root, rel)));
-    } catch {
-      return void 0;
-    }
+    const stat2 = parts.walk?.stats?.[i];
+    if (!stat2) return void 0;
+    writeStamp(stamps, i, stat2);
     fileIndex.set(display, i);
     hashes.push(loaded.hash);
     const mine = resourcesByFile.get(display) ?? [];
-    shapes.push(shapeOf(loaded.documents, documentsByFile2.get(display) ?? [], mine));
+    shapes.push(shapeOf(loaded.documents, documentsByFile.get(display) ?? [], mine));
     fleet[i] = mine.some((r) => FLEET_KINDS.has(r.kind)) ? 1 : 0;
     for (const r of mine) resources.push({ file: i, r });
     const load = loadByFile.get(display) ?? [];
@@ -68223,32 +68224,9 @@ function shapeOf(documents, catalog, resources) {
   }
   return h.digest("hex");
 }
-function groupByFile(findings) {
-  const out = /* @__PURE__ */ new Map();
-  for (const f of findings) {
-    const list2 = out.get(f.at.file);
-    if (list2) list2.push(f);
-    else out.set(f.at.file, [f]);
-  }
-  return out;
-}
 function groupResources(resources) {
-  const out = /* @__PURE__ */ new Map();
-  for (const r of resources) {
-    const list2 = out.get(r.file);
-    if (list2) list2.push(r);
-    else out.set(r.file, [r]);
-  }
+  const out = groupBy(resources, (r) => r.file);
   for (const list2 of out.values()) list2.sort((a, b) => a.doc - b.doc);
-  return out;
-}
-function groupDocuments(documents) {
-  const out = /* @__PURE__ */ new Map();
-  for (const d of documents) {
-    const list2 = out.get(d.file);
-    if (list2) list2.push(d);
-    else out.set(d.file, [d]);
-  }
   return out;
 }
 function sameList(a, b) {
@@ -68774,18 +68752,20 @@ async function readRevisionFiles(workspace, sha, root) {
     else entries.push({ path: rel, oid });
   }
   const ignoreEntry = entries.find((e) => e.path === IGNORE_FILE);
+  const read = [];
   if (ignoreEntry) {
     const text = await catBlobs(workspace, [ignoreEntry.oid]);
     if (!text.ok) return text;
-    const rules = (0, import_ignore4.default)().add(Buffer.from(text.contents[0] ?? new Uint8Array()).toString("utf8"));
-    const kept = (p) => p === IGNORE_FILE || !rules.ignores(p);
-    entries = entries.filter((e) => kept(e.path));
-    unread = unread.filter((e) => kept(e.path));
+    const bytes = text.contents[0] ?? new Uint8Array();
+    read.push({ path: IGNORE_FILE, bytes });
+    const rules = (0, import_ignore4.default)().add(Buffer.from(bytes).toString("utf8"));
+    entries = entries.filter((e) => e !== ignoreEntry && !rules.ignores(e.path));
+    unread = unread.filter((e) => !rules.ignores(e.path));
   }
   const blobs = await catBlobs(workspace, entries.map((e) => e.oid));
   if (!blobs.ok) return blobs;
   const time3 = await git4(workspace, ["show", "-s", "--format=%ct", sha]);
-  const files = entries.map((e, i) => ({ path: e.path, bytes: blobs.contents[i] }));
+  const files = [...read, ...entries.map((e, i) => ({ path: e.path, bytes: blobs.contents[i] }))];
   files.sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
   unread.sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
   return { ok: true, snapshot: { root: workspace, displayPrefix: dir, revision: sha, commitTime: Number(time3.stdout) || void 0, files, unread } };
@@ -69115,16 +69095,6 @@ function selectRecords(workspace, input3) {
     keep: (_file2, bytes) => looksLikeJochRecord(bytes),
     described: `the ${plural2(files.length, "YAML file")} that declare a Joch apiVersion (no joch.yaml)`
   };
-}
-
-// src/model/group.ts
-function groupBy(items, key2) {
-  const out = /* @__PURE__ */ new Map();
-  for (const item of items) {
-    const k = key2(item);
-    if (k) (out.get(k) ?? out.set(k, []).get(k))?.push(item);
-  }
-  return out;
 }
 
 // src/action/report.ts

@@ -234,8 +234,8 @@ function detect(d, value) {
 function looksSecret(value) {
   return matchesShape(value) || encodedSecret(value);
 }
-function isKeyedSecret(key, value) {
-  return namesSecret(key) && !PLACEHOLDER.test(value.trim()) && value.length >= 8;
+function keyedValueIsSecret(value) {
+  return !PLACEHOLDER.test(value.trim()) && value.length >= 8;
 }
 var VALUE_DETECTORS, SECRET_KEY, CAMEL_SECRET_KEY, PLACEHOLDER, URL_USERINFO, URL_SECRET_QUERY, SHAPE_DETECTORS, GLOBAL_DETECTORS;
 var init_redact = __esm({
@@ -8062,8 +8062,7 @@ function resolvePlain(s) {
   if (s !== "" && !"0123456789+-.~nNtTfF".includes(s[0])) return s;
   const c = s.charCodeAt(0);
   if (c > 57) return WORDS.has(s) ? WORDS.get(s) : s;
-  if (/^(?:~|[Nn]ull|NULL)?$/.test(s)) return null;
-  if (/^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/.test(s)) return s[0] === "t" || s[0] === "T";
+  if (s === "") return null;
   if (/^0o[0-7]+$/.test(s)) return parseInt(s.substring(2), 8);
   if (/^[-+]?[0-9]+$/.test(s)) return parseInt(s, 10);
   if (/^0x[0-9a-fA-F]+$/.test(s)) return parseInt(s.substring(2), 16);
@@ -8242,8 +8241,9 @@ var init_yaml_fast = __esm({
           }
           if (state === "content") bail();
           this.pos = first;
+          const firstLine = this.lineNumber(first);
           const value = this.blockNode(this.indentOf(first), -1);
-          docs.push({ value, empty: false, lines: [this.lineNumber(first), this.documentEnd(this.pos)] });
+          docs.push({ value, empty: false, lines: [firstLine, this.documentEnd(this.pos)] });
           state = "content";
           k = this.nextLine(this.pos);
         }
@@ -9041,7 +9041,7 @@ function shapeIn(value) {
   return void 0;
 }
 function keyedSecret(key, value) {
-  return namesSecretKept(key) && isKeyedSecret(key, value);
+  return namesSecretKept(key) && keyedValueIsSecret(value);
 }
 function namesSecretKept(key) {
   return memoized(keyMemo, key, namesSecret);
